@@ -168,6 +168,10 @@ class LandmarkTable:
         :class:`PatientRight` or None per study.
     sets : tuple of LandmarkSet or None
         The source sets, when the table was built from sets.
+    row_errors : ndarray of object, shape (N,), or None
+        Per study: None, or why the study's row could not be read (a bad
+        row of a wide CSV). Such a study is reported with status ``error``,
+        never dropped.
     """
 
     ids: tuple[str, ...]
@@ -178,9 +182,17 @@ class LandmarkTable:
     patients: tuple[PatientInfo, ...]
     patient_right: np.ndarray
     sets: tuple[LandmarkSet, ...] | None = None
+    row_errors: np.ndarray | None = None
 
     def __len__(self) -> int:
         return len(self.ids)
+
+    @property
+    def warnings(self) -> tuple[tuple[str, ...], ...]:
+        """Per study: the reader's warnings (from the source sets)."""
+        if self.sets is None:
+            return tuple(() for _ in self.ids)
+        return tuple(s.warnings for s in self.sets)
 
     def point(self, name: str) -> np.ndarray:
         """``(N, 2)`` pixels of *name*, all NaN when no study has it."""
@@ -218,6 +230,7 @@ class LandmarkTable:
             patients=tuple(self.patients[i] for i in idx),
             patient_right=self.patient_right[idx],
             sets=None if self.sets is None else tuple(self.sets[i] for i in idx),
+            row_errors=None if self.row_errors is None else self.row_errors[idx],
         )
 
     @classmethod

@@ -1,0 +1,151 @@
+"""The measuring core: a landmark table in, every parameter of every study out.
+
+One call measures N studies with NumPy over the whole table; a single study is
+a table of one row. The command line (one file or a wide CSV) and batch runs
+all come through :func:`measure`.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from alignment.coronal import COBB_METHODS, DEFAULT_MIN_CURVE_DEG, coronal_parameters
+from alignment.parameters import CORONAL, PARAMETERS, SAGITTAL, CurveTable, Measurements
+from alignment.sagittal import anterior_sign, sagittal_parameters
+from landmarks.model import LandmarkSet, LandmarkTable
+from landmarks.names import LEVELS, View
+from landmarks.sanity import check_vertebrae
+
+__all__ = ["measure", "LEVELS_USED"]
+
+#: Vertebral levels each parameter is built on; a suspect level withholds it.
+LEVELS_USED: dict[str, tuple[str, ...]] = {
+    "PI": ("S1",), "PT": ("S1",), "SS": ("S1",), "LL": ("L1", "S1"), "LL_L1L5": ("L1", "L5"),
+    "LL_L4S1": ("L4", "S1"), "TK": ("T4", "T12"), "TK_T2T12": ("T2", "T12"), "TK_T5T12": ("T5", "T12"),
+    "PI_LL": ("L1", "S1"), "SVA": ("C7", "S1"), "TPA": ("T1", "S1"), "GT": ("C7", "S1"), "T1S": ("T1",),
+    "CL": ("C2", "C7"), "cSVA": ("C2", "C7"), "TS_CL": ("T1", "C2", "C7"),
+    "C7_CSVL": ("C7", "S1"), "PO": ("S1",), "Cobb_max": LEVELS,
+}
+
+
+def measure(
+    landmarks: LandmarkTable | LandmarkSet,
+    *,
+    cobb_method: str = "endplate",
+    min_curve_deg: float = DEFAULT_MIN_CURVE_DEG,
+) -> Measurements:
+    """Measure every parameter of every study.
+
+    Parameters
+    ----------
+    landmarks : LandmarkTable or LandmarkSet
+        Lateral and AP studies may be mixed; each gets the parameters of its
+        view (clinical.md §1 for lateral, §2 for AP).
+    cobb_method : {"endplate", "midline"}
+        How a coronal vertebra's tilt is measured (see :mod:`alignment.coronal`).
+    min_curve_deg : float
+        Smallest tilt reversal that makes a separate coronal curve.
+
+    Returns
+    -------
+    Measurements
+        Angles in degrees, lengths in millimetres (NaN when uncalibrated, with
+        the pixel value in ``values_px``); every NaN has its reason.
+
+    Examples
+    --------
+    >>> s = LandmarkSet("lateral", {"S1.sup.post": (0, 0), "S1.sup.ant": (10, 10), "FH": (20, 40)})
+    >>> m = measure(s)
+    >>> round(float(m.value("SS")[0]), 6), round(float(m.value("PI")[0] - m.value("PT")[0] - m.value("SS")[0]), 9)
+    (45.0, 0.0)
+    """
+    if cobb_method not in COBB_METHODS:
+        raise ValueError(f"--cobb-method must be one of {', '.join(COBB_METHODS)}; got {cobb_method!r}")
+    table = landmarks.to_table() if isinstance(landmarks, LandmarkSet) else landmarks
+    n = len(table)
+    views = np.array([View.parse(v) for v in table.views], dtype=object)
+    lateral = np.array([v is View.LATERAL for v in views], dtype=bool)
+    values = {pid: np.full(n, np.nan) for pid in PARAMETERS}
+    values_px = {pid: np.full(n, np.nan) for pid, p in PARAMETERS.items() if p.is_length}
+    reasons = {pid: np.full(n, None, dtype=object) for pid in PARAMETERS}
+    for pid in SAGITTAL:
+        reasons[pid][~lateral] = "not measured on an AP film"
+    for pid in CORONAL:
+        reasons[pid][lateral] = "not measured on a lateral film"
+    warnings: list[list[str]] = [list(w) for w in table.warnings]
+    sign = np.full(n, np.nan)
+    curves = CurveTable.empty(n, cobb_method)
+
+    groups = ((np.flatnonzero(lateral), True), (np.flatnonzero(~lateral), False))
+    for idx, is_lateral in groups:
+        if not len(idx):
+            continue
+        sub = table if len(idx) == n else table.subset(idx)
+        if is_lateral:
+            cols, warn = sagittal_parameters(sub)
+            sign[idx] = anterior_sign(sub)[0]
+        else:
+            cols, sub_curves, warn = coronal_parameters(sub, cobb_method=cobb_method, min_curve_deg=min_curve_deg)
+            curves = _place_curves(sub_curves, idx, n) if len(idx) < n else sub_curves
+        for pid, col in cols.items():
+            values[pid][idx] = col.value
+            reasons[pid][idx] = col.reason
+            if col.value_px is not None:
+                values_px[pid][idx] = col.value_px
+        for i, w in zip(idx, warn):
+            warnings[i].extend(w)
+
+    _withhold_suspect(table, sign, values, values_px, reasons, warnings)
+    if table.row_errors is not None:
+        failed = ~np.equal(table.row_errors, None)
+        for pid in PARAMETERS:
+            values[pid][failed] = np.nan
+            reasons[pid][failed] = table.row_errors[failed]
+            if pid in values_px:
+                values_px[pid][failed] = np.nan
+        if failed.any():
+            curves = _drop_curves(curves, failed)
+    return Measurements(
+        ids=table.ids,
+        views=views,
+        values=values,
+        values_px=values_px,
+        reasons=reasons,
+        calibrated=table.calibrated,
+        curves=curves,
+        warnings=tuple(tuple(dict.fromkeys(w)) for w in warnings),
+    )
+
+
+def _withhold_suspect(table, sign, values, values_px, reasons, warnings) -> None:
+    """Null every parameter built on a vertebra that fails the plausibility checks."""
+    bad, problems = check_vertebrae(table, sign)
+    suspect = bad.any(axis=1)
+    if not suspect.any():
+        return
+    index = {level: j for j, level in enumerate(LEVELS)}
+    for pid, levels in LEVELS_USED.items():
+        hit = bad[:, [index[lv] for lv in levels]].any(axis=1) & np.isfinite(
+            values_px[pid] if pid in values_px else values[pid])
+        if hit.any():
+            values[pid][hit] = np.nan
+            if pid in values_px:
+                values_px[pid][hit] = np.nan
+            reasons[pid][hit] = "landmark check failed: " + problems[hit].astype(str)
+    for i in np.flatnonzero(suspect):
+        warnings[i].append(f"implausible landmarks, parameters using them withheld: {problems[i]}")
+
+
+def _place_curves(sub: CurveTable, idx: np.ndarray, n: int) -> CurveTable:
+    k = sub.angle_deg.shape[1]
+    out = CurveTable(np.full((n, k), np.nan), np.full((n, k), -1), np.full((n, k), -1), np.full((n, k), -1),
+                     np.zeros((n, k), dtype=bool), sub.method)
+    for name in ("angle_deg", "upper", "lower", "apex", "convex_right"):
+        getattr(out, name)[idx] = getattr(sub, name)
+    return out
+
+
+def _drop_curves(curves: CurveTable, rows: np.ndarray) -> CurveTable:
+    angle = curves.angle_deg.copy()
+    angle[rows] = np.nan
+    return CurveTable(angle, curves.upper, curves.lower, curves.apex, curves.convex_right, curves.method)

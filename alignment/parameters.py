@@ -145,8 +145,12 @@ class CurveTable:
         i = np.zeros((n, 0), dtype=int)
         return cls(z, i, i.copy(), i.copy(), np.zeros((n, 0), dtype=bool), method)
 
-    def curves(self, i: int) -> list[dict]:
-        """The curves of study *i* as report rows (``formats.md`` §2 ``curves``)."""
+    def curves(self, i: int, regions: np.ndarray | None = None) -> list[dict]:
+        """The curves of study *i* as report rows (``formats.md`` §2 ``curves``).
+
+        *regions*, an ``(N, K)`` array like this table's, adds each curve's
+        ``region``.
+        """
         rows = []
         for k in range(self.angle_deg.shape[1]):
             a = self.angle_deg[i, k]
@@ -158,6 +162,7 @@ class CurveTable:
                 "apex": LEVELS[self.apex[i, k]],
                 "angle_deg": float(a),
                 "convex": "image right" if self.convex_right[i, k] else "image left",
+                **({"region": regions[i, k]} if regions is not None else {}),
             })
         return rows
 

@@ -191,8 +191,8 @@ def find_curves(tilts: dict[str, np.ndarray], min_curve_deg: float = DEFAULT_MIN
         score = np.where(inside, np.abs(dev), -1.0)
         ap = score.argmax(axis=1)
         apex[:, c] = np.where(has, ap, -1)
-        # dev > 0: centre to the right of the downward chord... in image terms x right, y down
-        convex[:, c] = has & (dev[rows, ap] < 0)
+        # x right, y down, chord pointing down: dev > 0 puts the apex to image right of the chord
+        convex[:, c] = has & (dev[rows, ap] > 0)
     return CurveTable(angle, upper, lower, apex, convex, method)
 
 

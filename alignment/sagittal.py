@@ -126,10 +126,10 @@ def sagittal_parameters(table: LandmarkTable) -> tuple[dict[str, ParameterColumn
     out: dict[str, ParameterColumn] = {}
 
     def angle(pid: str, value: np.ndarray, *reasons: np.ndarray) -> None:
-        out[pid] = ParameterColumn(*column(value, merge_reasons(r_dir, *reasons)))
+        out[pid] = ParameterColumn(*column(value, merge_reasons(*reasons, r_dir)))
 
     def length(pid: str, mm: np.ndarray, pixels: np.ndarray, *reasons: np.ndarray) -> None:
-        v_px, r_geom = column(pixels, merge_reasons(r_dir, *reasons))
+        v_px, r_geom = column(pixels, merge_reasons(*reasons, r_dir))
         reason = merge_reasons(r_geom, np.where(~calibrated, "no calibration: distance in pixels only", None))
         out[pid] = ParameterColumn(np.where(np.equal(reason, None), mm, np.nan), reason, v_px)
 

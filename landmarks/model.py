@@ -105,6 +105,8 @@ class LandmarkSet:
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "view", View.parse(self.view))
+        if self.patient_right is not None:
+            object.__setattr__(self, "patient_right", PatientRight.parse(self.patient_right, field="patient_right"))
         object.__setattr__(self, "points", MappingProxyType(
             {k: (float(v[0]), float(v[1])) for k, v in self.points.items()}))
         object.__setattr__(self, "circles", MappingProxyType(dict(self.circles)))

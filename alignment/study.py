@@ -1,0 +1,161 @@
+"""One call from a landmark file (and its radiograph) to measured, judged studies.
+
+This is the public entry point a notebook or the command line drives:
+:func:`load_study` reads, applies the calibration and patient-data precedence
+rules, measures and judges; :class:`Study` holds the result with its provenance.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+
+from alignment.coronal import DEFAULT_MIN_CURVE_DEG
+from alignment.criteria import Assessment, assess
+from alignment.measure import measure
+from alignment.parameters import Measurements
+from landmarks.calibration import Calibration
+from landmarks.errors import InvalidLandmarksError
+from landmarks.model import LandmarkTable, PatientInfo
+from landmarks.wide_csv import read_landmark_table
+
+__all__ = ["Study", "load_study"]
+
+
+@dataclass(frozen=True)
+class Study:
+    """Everything measured and judged about N studies, with their provenance.
+
+    Attributes
+    ----------
+    table : LandmarkTable
+    measurements : Measurements
+    assessment : Assessment
+    landmark_sources : sequence of str or None
+        Per study, the landmark file (or ``file:line`` of a wide CSV).
+    image_sources : sequence of str or None
+        Per study, the image file, when one was read.
+    """
+
+    table: LandmarkTable
+    measurements: Measurements
+    assessment: Assessment
+    landmark_sources: Sequence[str | None]
+    image_sources: Sequence[str | None]
+
+    def __len__(self) -> int:
+        return len(self.table)
+
+    def status(self, i: int) -> tuple[str, str | None]:
+        """``("ok", None)`` or ``("error", reason)`` for study *i*."""
+        errors = self.table.row_errors
+        if errors is not None and errors[i] is not None:
+            return "error", str(errors[i])
+        return "ok", None
+
+
+def load_study(
+    landmarks_path: str,
+    *,
+    image: str | None = None,
+    age: float | None = None,
+    mm_per_px: Sequence[float] | None = None,
+    cobb_method: str = "endplate",
+    min_curve_deg: float | None = None,
+    age_set: str = "lafage2016-linear",
+):
+    """Read, measure and judge one landmark file or a wide CSV of many studies.
+
+    Parameters
+    ----------
+    landmarks_path : str or Path
+        A ``spinecheck-landmarks/1`` JSON, an AASCE ``.mat`` or a wide CSV.
+    image : str or Path, optional
+        The radiograph of a single study: its header supplies calibration,
+        age, sex and patient side unless the landmark file gives them
+        (clinical.md §4 rule 1: a user calibration always wins).
+    age : float, optional
+        Years; overrides the file and the image.
+    mm_per_px : (row, col), optional
+        Overrides the file and the image.
+    cobb_method, min_curve_deg
+        See :func:`alignment.measure.measure`.
+    age_set : str
+        A bundled age-adjusted target set, or a criteria JSON file.
+
+    Returns
+    -------
+    Study
+    """
+    path = Path(landmarks_path)
+    table = read_landmark_table(path)
+    image_sources: list[str | None] = [None] * len(table)
+    if image is not None:
+        if len(table) != 1:
+            raise InvalidLandmarksError(f"--image '{image}': applies to one study, but '{path}' holds "
+                                        f"{len(table)}")
+        table = _with_image(table, image)
+        image_sources = [image]
+    if mm_per_px is not None:
+        cal = Calibration.from_spacing(list(mm_per_px), where="--mm-per-px", field_name="ROW COL")
+        cal = Calibration(cal.mm_per_px, cal.source, "user calibration (--mm-per-px on the command line) "
+                                                     "overrides the landmark file and the image header",
+                          cal.plane)
+        table = _replace(table, calibrations=[cal] * len(table))
+    if age is not None:
+        if not math.isfinite(age) or not 0 <= age <= 130:
+            raise InvalidLandmarksError(f"--age: must be years between 0 and 130; got {age:g}")
+        patients = [PatientInfo(age, "command line", p.sex, p.sex_source) for p in table.patients]
+        table = _replace(table, patients=patients)
+    m = measure(table, cobb_method=cobb_method,
+                min_curve_deg=DEFAULT_MIN_CURVE_DEG if min_curve_deg is None else min_curve_deg)
+    a = assess(m, table.age_years, age_set=age_set)
+    sources = [f"{path}:{i + 2}" if path.suffix.lower() == ".csv" else str(path) for i in range(len(table))]
+    if isinstance(table, LandmarkTable) and path.suffix.lower() == ".csv":
+        image_sources = list(table.ids)
+    return Study(table, m, a, sources, image_sources)
+
+
+def _replace(table: LandmarkTable, **changes) -> LandmarkTable:
+    if "calibrations" in changes:
+        cals = changes["calibrations"]
+        changes["mm_per_px"] = np.array([c.mm_per_px if c.mm_per_px else (np.nan, np.nan) for c in cals],
+                                        dtype=float).reshape(len(table), 2)
+        changes["calibrations"] = tuple(cals)
+    if "patients" in changes:
+        changes["patients"] = tuple(changes["patients"])
+    return dataclasses.replace(table, **changes)
+
+
+def _with_image(table: LandmarkTable, image: str) -> LandmarkTable:
+    """Take calibration, patient data and side from the image unless the landmarks say otherwise."""
+    from landmarks.radiograph import choose_calibration, load_radiograph, patient_right_of
+
+
+    r = load_radiograph(image)
+    s = table.sets[0] if table.sets else None
+    file_cal = s.calibration if s is not None else None
+    cal = choose_calibration(file_cal, r.calibration)
+    pat = table.patients[0]
+    merged = type(pat)(
+        pat.age_years if pat.age_years is not None else r.patient.age_years,
+        pat.age_source if pat.age_years is not None else r.patient.age_source,
+        pat.sex if pat.sex is not None else r.patient.sex,
+        pat.sex_source if pat.sex is not None else r.patient.sex_source,
+    )
+    warnings = list(s.warnings) if s is not None else []
+    if r.view is not None and s is not None and r.view != s.view:
+        warnings.append(f"the image says the view is {r.view.value} but the landmarks are {s.view.value}: "
+                        "the landmarks' view is used")
+    pr = table.patient_right[0] if table.patient_right[0] is not None else patient_right_of(r)
+    changes = {"calibrations": [cal], "patients": [merged]}
+    out = _replace(table, **changes)
+    sets = (s.replace(warnings=tuple(warnings + list(r.warnings)), patient_right=pr),) if s is not None else None
+    return dataclasses.replace(out, patient_right=np.array([pr], dtype=object), sets=sets)
+
+

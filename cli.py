@@ -1,0 +1,156 @@
+"""The ``spinecheck`` command line: thin wiring of the public API.
+
+``main(argv)`` parses, runs one command, and maps every known failure to a
+single ``error: …`` line on stderr and a non-zero exit status (a traceback only
+with ``--traceback``). Results go to stdout; progress and logs to stderr.
+
+Exit status: 0 success; 1 internal error (a bug: please report it);
+2 bad input or usage.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+from pathlib import Path
+from typing import Sequence
+
+__all__ = ["main", "build_parser"]
+
+EXIT_OK, EXIT_INTERNAL, EXIT_BAD_INPUT = 0, 1, 2
+
+
+class UsageError(Exception):
+    """Bad command-line usage (argparse's own complaints)."""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # type: ignore[override]
+        raise UsageError(f"{self.prog}: {message}")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of every subcommand."""
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--traceback", action="store_true", help="show the full traceback on errors")
+
+    parser = _Parser(prog="spinecheck", description="Measure spinal alignment on whole-spine radiographs.",
+                     parents=[common])
+    parser.add_argument("--version", action="version", version=f"spinecheck {_version()}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    sub.required = True
+
+    p = sub.add_parser("measure", parents=[common], help="measure one study, or every study of a wide CSV",
+                       description="Measure every parameter and apply every criterion to a landmark file "
+                                   "(.json, .mat) or a wide CSV of many studies.")
+    p.add_argument("landmarks", help="landmark file: spinecheck-landmarks/1 .json, AASCE .mat, or wide .csv")
+    p.add_argument("--image", help="the radiograph: calibration, age, sex and view come from it unless the "
+                                   "landmark file or the command line says otherwise")
+    p.add_argument("--age", type=float, metavar="YEARS", help="patient age in years (overrides file and image)")
+    p.add_argument("--mm-per-px", type=float, nargs=2, metavar=("ROW", "COL"),
+                   help="pixel spacing in mm (overrides file and image)")
+    p.add_argument("--format", choices=("table", "json", "csv"), default="table", help="output format")
+    p.add_argument("--cobb-method", choices=("endplate", "midline"), default="endplate",
+                   help="coronal vertebral tilt: endplates (default) or the SpineWeb side-midpoint line")
+    p.add_argument("--min-curve-deg", type=float, default=None, metavar="DEG",
+                   help="smallest tilt reversal that makes a separate coronal curve (default 10, the SRS "
+                        "definition of scoliosis)")
+    p.add_argument("--age-set", default="lafage2016-linear", metavar="NAME|FILE",
+                   help="age-adjusted target set: a bundled name or a criteria JSON file")
+    p.set_defaults(func=cmd_measure)
+
+    p = sub.add_parser("demo", parents=[common], help="run the whole job on the bundled synthetic sample case",
+                       description="Generate the sample lateral and AP films, measure, judge and write the "
+                                   "outputs.")
+    p.add_argument("--out", help="output folder (default: a new spinecheck-demo-N folder here)")
+    p.set_defaults(func=cmd_demo)
+    return parser
+
+
+def _version() -> str:
+    from alignment.report import tool_version
+
+    return tool_version()
+
+
+# ----------------------------------------------------------------------------- measure
+
+def cmd_measure(args: argparse.Namespace) -> int:
+    from alignment.report import format_csv, format_table, study_report
+    from alignment.study import load_study
+
+    study = load_study(args.landmarks, image=args.image, age=args.age, mm_per_px=args.mm_per_px,
+                       cobb_method=args.cobb_method, min_curve_deg=args.min_curve_deg, age_set=args.age_set)
+    out = sys.stdout
+    if args.format == "csv":
+        out.write(format_csv(study))
+    elif args.format == "json":
+        reports = [study_report(study, i) for i in range(len(study))]
+        json.dump(reports[0] if len(reports) == 1 and not args.landmarks.lower().endswith(".csv") else reports,
+                  out, indent=2, allow_nan=False)
+        out.write("\n")
+    else:
+        out.write("\n".join(format_table(study, i) for i in range(len(study))))
+    return EXIT_OK
+
+
+# ----------------------------------------------------------------------------- demo
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from alignment.demo import run_demo
+
+    out = Path(args.out) if args.out else _new_folder(Path.cwd(), "spinecheck-demo")
+    result = run_demo(out, log=lambda msg: print(msg, file=sys.stderr))
+    print(result.summary())
+    return EXIT_OK
+
+
+def _new_folder(parent: Path, stem: str) -> Path:
+    for k in range(1, 10_000):
+        candidate = parent / (stem if k == 1 else f"{stem}-{k}")
+        if not candidate.exists():
+            return candidate
+    raise FileExistsError(f"no free folder name like {stem}-N in {parent}")
+
+
+# ----------------------------------------------------------------------------- main
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the ``spinecheck`` command line; return the exit status."""
+    from landmarks.errors import SpinecheckError
+
+    argv = list(sys.argv[1:] if argv is None else argv)
+    show_traceback = "--traceback" in argv
+    try:
+        args = build_parser().parse_args(argv)
+        return int(args.func(args))
+    except UsageError as e:
+        print(f"error: {e} (see 'spinecheck --help')", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except (SpinecheckError, OSError) as e:
+        if show_traceback:
+            raise
+        print(f"error: {_one_line(e)}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except KeyboardInterrupt:
+        print("error: interrupted", file=sys.stderr)
+        return 130
+    except Exception as e:  # a bug: still one line unless asked for the traceback
+        if show_traceback:
+            raise
+        print(f"error: internal error: {type(e).__name__}: {_one_line(e)} (run with --traceback and report it)",
+              file=sys.stderr)
+        return EXIT_INTERNAL
+
+
+def _one_line(e: BaseException) -> str:
+    text = str(e) or type(e).__name__
+    if isinstance(e, OSError) and e.filename is not None and str(e.filename) not in text:
+        text = f"'{e.filename}': {text}"
+    return " ".join(text.split())
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

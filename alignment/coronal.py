@@ -51,8 +51,8 @@ _AP = ("left", "right")
 def _side_sign(table: LandmarkTable) -> tuple[np.ndarray, np.ndarray]:
     """+1 where the patient's right is image right, -1 image left; known mask."""
     pr = table.patient_right
-    right = np.array([p is PatientRight.IMAGE_RIGHT or p == "image_right" for p in pr], dtype=bool)
-    left = np.array([p is PatientRight.IMAGE_LEFT or p == "image_left" for p in pr], dtype=bool)
+    right = np.asarray(pr == PatientRight.IMAGE_RIGHT, dtype=bool)  # str enum: "image_right" matches too
+    left = np.asarray(pr == PatientRight.IMAGE_LEFT, dtype=bool)
     return np.where(left, -1.0, 1.0), right | left
 
 
@@ -178,6 +178,8 @@ def find_curves(tilts: dict[str, np.ndarray], min_curve_deg: float = DEFAULT_MIN
         has = counts >= c + 2
         u = np.where(has, order[:, c], 0)
         lo = np.where(has, order[:, c + 1], 0)
+        if method == "endplate":
+            u, lo = _refine_ends(sup, inf, order, c, u, lo, has)
         a = np.abs(wrap_deg(sup[rows, u] - inf[rows, lo]))
         angle[:, c] = np.where(has, a, np.nan)
         upper[:, c] = np.where(has, u, -1)
@@ -196,9 +198,35 @@ def find_curves(tilts: dict[str, np.ndarray], min_curve_deg: float = DEFAULT_MIN
     return CurveTable(angle, upper, lower, apex, convex, method)
 
 
+def _refine_ends(sup: np.ndarray, inf: np.ndarray, order: np.ndarray, c: int, u: np.ndarray, lo: np.ndarray,
+                 has: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Endplate method: the end vertebrae whose *endplates* are most tilted (SRS definition).
+
+    The turning points come from the vertebrae's mean tilt. The upper end
+    vertebra is the one whose superior endplate tilts most toward the curve's
+    concavity, searched between the previous turning point and the lower
+    turning point; the lower end, the one whose inferior endplate tilts most
+    the other way, searched between the upper turning point and the next one.
+    """
+    n, k = sup.shape
+    rows = np.arange(n)
+    levels = np.arange(k)[None, :]
+    prev_end = order[:, c - 1] if c >= 1 else np.full(n, -1)
+    next_end = order[:, c + 2] if c + 2 < order.shape[1] else np.full(n, k)
+    sign = np.sign(np.nan_to_num(wrap_deg(sup[rows, u] - inf[rows, lo])))[:, None]
+    up_zone = (levels > prev_end[:, None]) & (levels < lo[:, None])
+    low_zone = (levels > u[:, None]) & (levels < np.minimum(next_end, k)[:, None])
+    up_score = np.where(up_zone & np.isfinite(sup), sign * sup, -np.inf)
+    low_score = np.where(low_zone & np.isfinite(inf), -sign * inf, -np.inf)
+    best_u = up_score.argmax(axis=1)
+    best_lo = low_score.argmax(axis=1)
+    ok = has & (best_u < best_lo) & np.isfinite(up_score[rows, best_u]) & np.isfinite(low_score[rows, best_lo])
+    return np.where(ok, best_u, u), np.where(ok, best_lo, lo)
+
+
 def coronal_parameters(
     table: LandmarkTable, *, cobb_method: str = "endplate", min_curve_deg: float = DEFAULT_MIN_CURVE_DEG
-) -> tuple[dict[str, ParameterColumn], CurveTable, list[list[str]]]:
+) -> tuple[dict[str, ParameterColumn], CurveTable, dict[int, list[str]]]:
     """Every coronal parameter of clinical.md §2 for N AP films.
 
     Returns
@@ -206,11 +234,11 @@ def coronal_parameters(
     columns : dict
         ``C7_CSVL`` (mm, px), ``Cobb_max`` (deg), ``PO`` (deg).
     curves : CurveTable
-    warnings : list of list of str
+    warnings : dict of int to list of str
     """
     n = len(table)
     side, side_known = _side_sign(table)
-    warnings: list[list[str]] = [[] for _ in range(n)]
+    warnings: dict[int, list[str]] = {}
     inp = Inputs(table, side)
     px = Inputs(table, side, pixels=True)
     out: dict[str, ParameterColumn] = {}
@@ -237,9 +265,10 @@ def coronal_parameters(
                                                                       "zero length", None))
     out["PO"] = ParameterColumn(*column(po, r_po))
     for i in np.flatnonzero(~crest & np.equal(r_po, None)):
-        warnings[i].append("pelvic obliquity from the S1 endplate (iliac crests not annotated)")
+        warnings.setdefault(int(i), []).append("pelvic obliquity from the S1 endplate (iliac crests not annotated)")
 
     tilts = vertebra_tilts(table, cobb_method)
+    k_levels = len(LEVELS)
     curves = find_curves(tilts, min_curve_deg, cobb_method)
     cobb_max = np.max(np.where(np.isfinite(curves.angle_deg), curves.angle_deg, -np.inf), axis=1, initial=-np.inf)
     annotated = np.isfinite(tilts["mid"]).sum(axis=1)
@@ -247,15 +276,16 @@ def coronal_parameters(
     r_cobb = merge_reasons(r_cobb, np.where(np.isfinite(cobb_max) | (annotated < 2),
                                             None, "no curve: every annotated vertebra has the same tilt"))
     out["Cobb_max"] = ParameterColumn(np.where(np.equal(r_cobb, None), cobb_max, np.nan), r_cobb)
-    gaps = np.isfinite(tilts["mid"])
-    for i in np.flatnonzero(annotated >= 2):
-        idx = np.flatnonzero(gaps[i])
-        missing = [LEVELS[j] for j in range(idx[0], idx[-1] + 1) if not gaps[i, j]]
-        if missing:
-            warnings[i].append("curves measured on the annotated levels only; not annotated between them: "
-                               + ", ".join(missing))
+    present = np.isfinite(tilts["mid"])
+    first = present.argmax(axis=1)
+    last = k_levels - 1 - present[:, ::-1].argmax(axis=1)
+    gapped = (annotated >= 2) & (last - first + 1 > annotated)
+    for i in np.flatnonzero(gapped):
+        missing = [LEVELS[j] for j in range(first[i], last[i] + 1) if not present[i, j]]
+        warnings.setdefault(int(i), []).append(
+            "curves measured on the annotated levels only; not annotated between them: " + ", ".join(missing))
     if (~side_known).any():
         for i in np.flatnonzero(~side_known):
-            warnings[i].append("patient side unknown (no patient_right): C7-CSVL and pelvic obliquity are signed "
+            warnings.setdefault(int(i), []).append("patient side unknown (no patient_right): C7-CSVL and pelvic obliquity are signed "
                                "toward image right")
     return out, curves, warnings

@@ -63,8 +63,8 @@ def measure(
         raise ValueError(f"--cobb-method must be one of {', '.join(COBB_METHODS)}; got {cobb_method!r}")
     table = landmarks.to_table() if isinstance(landmarks, LandmarkSet) else landmarks
     n = len(table)
-    views = np.array([View.parse(v) for v in table.views], dtype=object)
-    lateral = np.array([v is View.LATERAL for v in views], dtype=bool)
+    lateral = np.asarray(table.views == View.LATERAL, dtype=bool)
+    views = np.where(lateral, View.LATERAL, View.AP).astype(object)
     values = {pid: np.full(n, np.nan) for pid in PARAMETERS}
     values_px = {pid: np.full(n, np.nan) for pid, p in PARAMETERS.items() if p.is_length}
     reasons = {pid: np.full(n, None, dtype=object) for pid in PARAMETERS}
@@ -72,7 +72,7 @@ def measure(
         reasons[pid][~lateral] = "not measured on an AP film"
     for pid in CORONAL:
         reasons[pid][lateral] = "not measured on a lateral film"
-    warnings: list[list[str]] = [list(w) for w in table.warnings]
+    warnings: dict[int, list[str]] = {i: list(w) for i, w in enumerate(table.warnings) if w}
     sign = np.full(n, np.nan)
     curves = CurveTable.empty(n, cobb_method)
 
@@ -80,7 +80,7 @@ def measure(
     for idx, is_lateral in groups:
         if not len(idx):
             continue
-        sub = table if len(idx) == n else table.subset(idx)
+        sub = table if len(idx) == n else table.subset(idx, _names_for(table, is_lateral))
         if is_lateral:
             cols, warn = sagittal_parameters(sub)
             sign[idx] = anterior_sign(sub)[0]
@@ -92,8 +92,8 @@ def measure(
             reasons[pid][idx] = col.reason
             if col.value_px is not None:
                 values_px[pid][idx] = col.value_px
-        for i, w in zip(idx, warn):
-            warnings[i].extend(w)
+        for j, w in warn.items():
+            warnings.setdefault(int(idx[j]), []).extend(w)
 
     _withhold_suspect(table, sign, values, values_px, reasons, warnings)
     if table.row_errors is not None:
@@ -113,7 +113,7 @@ def measure(
         reasons=reasons,
         calibrated=table.calibrated,
         curves=curves,
-        warnings=tuple(tuple(dict.fromkeys(w)) for w in warnings),
+        warnings=tuple(tuple(dict.fromkeys(warnings[i])) if i in warnings else () for i in range(n)),
     )
 
 
@@ -133,7 +133,13 @@ def _withhold_suspect(table, sign, values, values_px, reasons, warnings) -> None
                 values_px[pid][hit] = np.nan
             reasons[pid][hit] = "landmark check failed: " + problems[hit].astype(str)
     for i in np.flatnonzero(suspect):
-        warnings[i].append(f"implausible landmarks, parameters using them withheld: {problems[i]}")
+        warnings.setdefault(int(i), []).append(f"implausible landmarks, parameters using them withheld: {problems[i]}")
+
+
+def _names_for(table: LandmarkTable, lateral: bool) -> list[str]:
+    """The point names a film of that view can use (the other view's corners are not copied)."""
+    drop = (".left", ".right") if lateral else (".ant", ".post")
+    return [k for k in table.points if k.startswith(("FH", "IC")) or not k.endswith(drop)]
 
 
 def _place_curves(sub: CurveTable, idx: np.ndarray, n: int) -> CurveTable:

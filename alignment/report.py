@@ -165,10 +165,11 @@ def format_table(study: Study, i: int) -> str:
 # --------------------------------------------------------------------- batch CSV
 
 def _float_strings(values: np.ndarray) -> np.ndarray:
-    """Shortest round-trip strings of floats, empty for NaN (vectorised)."""
-    s = np.asarray(values, dtype=float).astype(str)
-    s[~np.isfinite(values)] = ""
-    return s
+    """Floats as CSV cells: the float itself (written in its shortest round-trip form), None for NaN."""
+    v = np.asarray(values, dtype=float)
+    out = v.astype(object)
+    out[~np.isfinite(v)] = None
+    return out
 
 
 def table_columns(study: Study) -> dict[str, np.ndarray]:
@@ -193,32 +194,43 @@ def table_columns(study: Study) -> dict[str, np.ndarray]:
         cols[name] = _cell_strings(values)
     cols["mm_per_px_row"] = _float_strings(t.mm_per_px[:, 0])
     cols["mm_per_px_col"] = _float_strings(t.mm_per_px[:, 1])
-    cols["calibration_source"] = np.array([c.source.value for c in t.calibrations], dtype=object)
-    cols["calibration_plane"] = np.array([c.plane.value for c in t.calibrations], dtype=object)
+    cols["calibration_source"] = _per_object(t.calibrations, lambda c: c.source.value)
+    cols["calibration_plane"] = _per_object(t.calibrations, lambda c: c.plane.value)
     cols["age_years"] = _float_strings(t.age_years)
-    cols["age_source"] = np.array([p.age_source or "" for p in t.patients], dtype=object)
-    cols["view"] = np.array([View.parse(v).value for v in m.views], dtype=object)
+    cols["age_source"] = _per_object(t.patients, lambda p: p.age_source or "")
+    cols["view"] = _per_object(m.views, lambda v: View.parse(v).value)
     cols["cobb_method"] = np.full(n, m.curves.method, dtype=object)
-    cols["warnings"] = np.array(["; ".join(w) for w in m.warnings], dtype=object)
+    cols["warnings"] = np.array(["; ".join(w) if w else None for w in m.warnings], dtype=object)
     cols["tool_version"] = np.full(n, tool_version(), dtype=object)
     return cols
 
 
+def _per_object(items, fn) -> np.ndarray:
+    """``fn`` of every item, computed once per distinct object (tables share them)."""
+    cache: dict[int, object] = {}
+    out = np.empty(len(items), dtype=object)
+    for i, it in enumerate(items):
+        key = id(it)
+        if key not in cache:
+            cache[key] = fn(it)
+        out[i] = cache[key]
+    return out
+
+
 def _cell_strings(values: np.ndarray) -> np.ndarray:
+    """Criterion cells: floats as above, flags as ``true``/``false``, None as empty."""
     values = np.asarray(values)
     if values.dtype.kind == "f":
         return _float_strings(values)
     if values.dtype.kind == "b":
         return np.where(values, "true", "false").astype(object)
-    out = np.empty(len(values), dtype=object)
-    for i, v in enumerate(values):
-        if v is None or (isinstance(v, float) and not math.isfinite(v)):
-            out[i] = ""
-        elif isinstance(v, (bool, np.bool_)):
-            out[i] = "true" if v else "false"
-        else:
-            out[i] = str(v)
-    return out
+    present = np.flatnonzero(~np.equal(values, None))
+    if len(present) and isinstance(values[present[0]], (bool, np.bool_)):  # a column holds one kind
+        return np.where(np.equal(values, None), None,
+                        np.where(values.astype(bool), "true", "false")).astype(object)
+    if len(present) and isinstance(values[present[0]], float):
+        return _float_strings(np.where(np.equal(values, None), np.nan, values).astype(float))
+    return values
 
 
 def _rows(studies: Sequence[Study]) -> Iterable[Sequence[str]]:

@@ -89,7 +89,7 @@ def _endplate(inp: Inputs, level: str, e: str) -> tuple[np.ndarray, np.ndarray, 
     return theta, reason, (post + ant) / 2
 
 
-def sagittal_parameters(table: LandmarkTable) -> tuple[dict[str, ParameterColumn], list[list[str]]]:
+def sagittal_parameters(table: LandmarkTable) -> tuple[dict[str, ParameterColumn], dict[int, list[str]]]:
     """Every sagittal parameter of clinical.md §1 for N lateral films.
 
     Parameters
@@ -101,8 +101,8 @@ def sagittal_parameters(table: LandmarkTable) -> tuple[dict[str, ParameterColumn
     -------
     columns : dict
         Parameter id to :class:`ParameterColumn`.
-    warnings : list of list of str
-        Per study.
+    warnings : dict
+        Study index to its warnings (studies without any are absent).
 
     Notes
     -----
@@ -113,9 +113,9 @@ def sagittal_parameters(table: LandmarkTable) -> tuple[dict[str, ParameterColumn
     """
     n = len(table)
     sign, from_s1 = anterior_sign(table)
-    warnings: list[list[str]] = [[] for _ in range(n)]
+    warnings: dict[int, list[str]] = {}
     for i in np.flatnonzero(~from_s1 & np.isfinite(sign)):
-        warnings[i].append("S1 superior endplate not annotated: anterior taken from the other endplates' "
+        warnings.setdefault(int(i), []).append("S1 superior endplate not annotated: anterior taken from the other endplates' "
                            "ant/post corners")
     no_dir = ~np.isfinite(sign)
     inp = Inputs(table, np.where(no_dir, 1.0, sign))
@@ -140,7 +140,7 @@ def sagittal_parameters(table: LandmarkTable) -> tuple[dict[str, ParameterColumn
     ha = np.where((has_l & has_r)[:, None], (fh_l + fh_r) / 2,
                   np.where(has_one[:, None], fh, np.where(has_l[:, None], fh_l, fh_r)))
     for i in np.flatnonzero(~has_one & (has_l ^ has_r)):
-        warnings[i].append("only one femoral head annotated: the hip axis is that head's centre")
+        warnings.setdefault(int(i), []).append("only one femoral head annotated: the hip axis is that head's centre")
     r_ha = np.where(~(has_l | has_r | has_one), "missing landmarks: FH.left and FH.right (or FH)", None)
     h = ha - s1mid  # S1mid -> HA
     r_coincident = np.where(np.all(h == 0, axis=1),

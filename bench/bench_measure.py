@@ -66,7 +66,7 @@ def make_csv(path: Path, n: int, views: str, seed: int = 0) -> int:
     flat = np.round(coords.reshape(n, -1), 2).astype(str)
     flat[flat == "nan"] = ""
     sp = np.where(np.isnan(spacing), "", np.round(spacing, 4).astype(str))
-    ag = np.where(np.isnan(age), "", age.astype(int).astype(str))
+    ag = np.where(np.isnan(age), "", np.nan_to_num(age).astype(int).astype(str))
     with path.open("w", newline="") as f:
         w = csv.writer(f, lineterminator="\n")
         w.writerow(header)
@@ -105,7 +105,7 @@ def main() -> None:
         print("best of {}: ".format(args.repeat) + ", ".join(f"{k} {v:.2f} s" for k, v in best.items()))
         with out.open() as f:
             rows = sum(1 for _ in f) - 1
-        print(f"table: {rows} rows x {len(next(iter([table_columns.__name__])) or '')} written to a {out.stat().st_size / 1e6:.0f} MB CSV")
+        print(f"table: {rows} rows written, {out.stat().st_size / 1e6:.0f} MB of CSV")
         print(f"target < 5 s: {'met' if best['total'] < 5 else 'NOT met'}")
 
 

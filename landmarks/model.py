@@ -220,13 +220,14 @@ class LandmarkTable:
         """``(N,)`` bool: which studies have a pixel spacing."""
         return np.isfinite(self.mm_per_px).all(axis=1)
 
-    def subset(self, index: np.ndarray | Sequence[int]) -> "LandmarkTable":
-        """The studies at *index* (an integer or boolean array)."""
+    def subset(self, index: np.ndarray | Sequence[int], names: Iterable[str] | None = None) -> "LandmarkTable":
+        """The studies at *index* (an integer or boolean array), optionally only the points *names*."""
         idx = np.arange(len(self))[np.asarray(index)]
+        keep = self.points if names is None else {k: self.points[k] for k in names if k in self.points}
         return LandmarkTable(
             ids=tuple(self.ids[i] for i in idx),
             views=self.views[idx],
-            points={k: v[idx] for k, v in self.points.items()},
+            points={k: v[idx] for k, v in keep.items()},
             mm_per_px=self.mm_per_px[idx],
             calibrations=tuple(self.calibrations[i] for i in idx),
             patients=tuple(self.patients[i] for i in idx),

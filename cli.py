@@ -61,6 +61,14 @@ def build_parser() -> argparse.ArgumentParser:
                    help="age-adjusted target set: a bundled name or a criteria JSON file")
     p.set_defaults(func=cmd_measure)
 
+    p = sub.add_parser("info", parents=[common], help="what the loader sees in an image",
+                       description="Show what spinecheck reads from a radiograph: size, photometric, transfer "
+                                   "syntax, pixel spacing with its source and plane, age, sex, view.")
+    p.add_argument("image", help="DICOM (CR, DX, secondary capture) or PNG/JPEG/TIFF")
+    p.add_argument("--frame", type=int, default=None, help="frame of a multi-frame DICOM (0-based)")
+    p.add_argument("--format", choices=("text", "json"), default="text", help="output format")
+    p.set_defaults(func=cmd_info)
+
     p = sub.add_parser("demo", parents=[common], help="run the whole job on the bundled synthetic sample case",
                        description="Generate the sample lateral and AP films, measure, judge and write the "
                                    "outputs.")
@@ -93,6 +101,20 @@ def cmd_measure(args: argparse.Namespace) -> int:
         out.write("\n")
     else:
         out.write("\n".join(format_table(study, i) for i in range(len(study))))
+    return EXIT_OK
+
+
+# ----------------------------------------------------------------------------- info
+
+def cmd_info(args: argparse.Namespace) -> int:
+    from landmarks.radiograph import format_info_text, load_radiograph, radiograph_info
+
+    info = radiograph_info(load_radiograph(args.image, frame=args.frame))
+    if args.format == "json":
+        json.dump(info, sys.stdout, indent=2, allow_nan=False, default=str)
+        sys.stdout.write("\n")
+    else:
+        sys.stdout.write(format_info_text(info).rstrip("\n") + "\n")
     return EXIT_OK
 
 
@@ -129,6 +151,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except UsageError as e:
         print(f"error: {e} (see 'spinecheck --help')", file=sys.stderr)
         return EXIT_BAD_INPUT
+    except BrokenPipeError:  # the reader went away (e.g. `| head`): not an error of ours
+        import os
+
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_OK
     except (SpinecheckError, OSError) as e:
         if show_traceback:
             raise

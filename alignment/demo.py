@@ -45,6 +45,26 @@ class DemoResult:
         return "\n".join(lines)
 
 
+#: The sample films' radiographic magnification: a detector pixel of 0.22 mm sees 0.2 mm of patient.
+DEMO_MAGNIFICATION = 1.1
+
+
+def _calibrated_dx_header(mm_per_px: tuple[float, float]) -> dict:
+    """A DX header as a calibrated stitching workstation writes it (clinical.md §4 rule 2).
+
+    The film is rendered at *mm_per_px* in the patient plane; the detector
+    pixels are larger by the magnification, and Pixel Spacing states the
+    calibrated patient-plane value with its calibration type.
+    """
+    detector = [f"{v * DEMO_MAGNIFICATION:.6g}" for v in mm_per_px]
+    return {
+        "ImagerPixelSpacing": detector,
+        "EstimatedRadiographicMagnificationFactor": f"{DEMO_MAGNIFICATION:g}",
+        "PixelSpacingCalibrationType": "GEOMETRY",
+        "PixelSpacingCalibrationDescription": "synthetic sample: spacing at the patient's midsagittal plane",
+    }
+
+
 def run_demo(out: Path, *, log: Callable[[str], None] = lambda msg: None) -> DemoResult:
     """Generate the sample films and run the whole job into folder *out*.
 
@@ -68,7 +88,8 @@ def run_demo(out: Path, *, log: Callable[[str], None] = lambda msg: None) -> Dem
     films = {"lateral": synthetic_lateral(seed=0), "ap": synthetic_ap(seed=0)}
     for view, film in films.items():
         log(f"generating the synthetic {view} film ({film.shape[0]} x {film.shape[1]} px)")
-        dcm = write_dicom(film, out / f"{view}.dcm", patient_age=DEMO_AGE_YEARS)
+        dcm = write_dicom(film, out / f"{view}.dcm", patient_age=DEMO_AGE_YEARS, spacing="pixel",
+                          extra=_calibrated_dx_header(film.mm_per_px))
         points = out / f"{view}.landmarks.json"
         rows, cols = film.shape
         write_landmarks(film.landmarks.replace(image=ImageRef(path=dcm.name, rows=rows, columns=cols),

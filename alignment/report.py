@@ -101,7 +101,8 @@ def study_report(study: Study, i: int) -> dict:
     report["criteria"] = study.assessment.rows(i)
     warnings = list(m.warnings[i]) + list(cal.warnings)
     if not m.calibrated[i]:
-        warnings.append("no pixel spacing: distances in pixels, no millimetre criterion evaluated")
+        warnings.append("no pixel spacing: distances in pixels, no millimetre criterion evaluated; "
+                        "angles assume isotropic pixels")
     report["warnings"] = list(dict.fromkeys(warnings))
     return report
 

@@ -12,7 +12,18 @@ from landmarks.errors import (
     UnreadableImageError,
 )
 from landmarks.model import ImageRef, LandmarkSet, LandmarkTable, PatientInfo, Sex
+from landmarks.aasce import read_aasce_mat
+from landmarks.landmark_file import parse_landmarks, read_landmarks, write_landmarks
 from landmarks.names import LEVELS, Corner, Endplate, PatientRight, View
+from landmarks.radiograph import (
+    ImageFormat,
+    Radiograph,
+    choose_calibration,
+    format_info_text,
+    load_radiograph,
+    radiograph_info,
+)
+from landmarks.wide_csv import read_landmark_table, write_landmark_table
 
 __all__ = [
     "Calibration",
@@ -37,4 +48,16 @@ __all__ = [
     "Endplate",
     "PatientRight",
     "View",
+    "read_aasce_mat",
+    "parse_landmarks",
+    "read_landmarks",
+    "write_landmarks",
+    "read_landmark_table",
+    "write_landmark_table",
+    "ImageFormat",
+    "Radiograph",
+    "choose_calibration",
+    "format_info_text",
+    "load_radiograph",
+    "radiograph_info",
 ]

@@ -194,8 +194,8 @@ def check_point_name(name: str, view: View | str, *, where: str = "") -> PointNa
         if parsed.corner is not None and parsed.corner not in _CORNERS[view]:
             allowed = "/".join(c.value for c in _CORNERS[view])
             raise InvalidLandmarksError(
-                f'{prefix}point "{name}" is a {_other(view)} landmark but the film is '
-                f'"{view.value}" (corners on a {view.value} film are {allowed}); '
+                f'{prefix}point "{name}" is {_other(view)} landmark but the film is '
+                f'"{view.value}" (corners on {_article(view)} film are {allowed}); '
                 f"check the file's \"view\""
             )
         if parsed.name in ILIAC_CRESTS and view is not View.AP:
@@ -211,4 +211,8 @@ def check_point_name(name: str, view: View | str, *, where: str = "") -> PointNa
 
 
 def _other(view: View) -> str:
-    return "lateral" if view is View.AP else "AP"
+    return "a lateral" if view is View.AP else "an AP"
+
+
+def _article(view: View) -> str:
+    return "an AP" if view is View.AP else "a lateral"

@@ -20,7 +20,9 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import os
 import re
+import sys
 import warnings
 from collections.abc import Iterator
 from typing import Any
@@ -162,7 +164,8 @@ def decode_pixels(ds: Any, *, where: str, frame: int | None = None) -> np.ndarra
         except Exception:  # noqa: BLE001, S110 - every installed plugin gets its turn below
             pass
     try:
-        return pixel_array(ds, index=frame, **options)
+        with _quiet_native_stderr(enabled=preferred in decoder.available_plugins):
+            return pixel_array(ds, index=frame, **options)
     except MemoryError:
         raise
     except Exception as exc:  # noqa: BLE001 - every decoder failure is an unreadable image
@@ -180,6 +183,33 @@ def decode_pixels(ds: Any, *, where: str, frame: int | None = None) -> np.ndarra
             if found:
                 problem = f"{found}; {problem}"
         raise UnreadableImageError(f"{where}: cannot decode the {label} pixel data: {problem}") from exc
+
+
+@contextlib.contextmanager
+def _quiet_native_stderr(enabled: bool = True) -> Iterator[None]:
+    """Silence file descriptor 2 while native decoders retry a stream that already failed.
+
+    GDCM's OpenJPEG prints its complaints straight to the process's stderr,
+    which would break the one-line ``error:`` contract; what the decoders say
+    still reaches the error message through their exceptions.
+    """
+    if not enabled:
+        yield
+        return
+    try:
+        sys.stderr.flush()
+        saved = os.dup(2)
+    except (OSError, ValueError):  # no real fd 2 (e.g. under some test runners)
+        yield
+        return
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, 2)
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(devnull)
 
 
 def _j2k_problem_of(ds: Any, frame: int | None) -> str | None:

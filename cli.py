@@ -12,10 +12,9 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import sys
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 __all__ = ["main", "build_parser"]
 
@@ -36,42 +35,79 @@ def build_parser() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--traceback", action="store_true", help="show the full traceback on errors")
 
-    parser = _Parser(prog="spinecheck", description="Measure spinal alignment on whole-spine radiographs.",
-                     parents=[common])
+    parser = _Parser(
+        prog="spinecheck",
+        description="Measure spinal alignment on whole-spine radiographs.",
+        parents=[common],
+    )
     parser.add_argument("--version", action="version", version=f"spinecheck {_version()}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     sub.required = True
 
-    p = sub.add_parser("measure", parents=[common], help="measure one study, or every study of a wide CSV",
-                       description="Measure every parameter and apply every criterion to a landmark file "
-                                   "(.json, .mat) or a wide CSV of many studies.")
+    p = sub.add_parser(
+        "measure",
+        parents=[common],
+        help="measure one study, or every study of a wide CSV",
+        description="Measure every parameter and apply every criterion to a landmark file "
+        "(.json, .mat) or a wide CSV of many studies.",
+    )
     p.add_argument("landmarks", help="landmark file: spinecheck-landmarks/1 .json, AASCE .mat, or wide .csv")
-    p.add_argument("--image", help="the radiograph: calibration, age, sex and view come from it unless the "
-                                   "landmark file or the command line says otherwise")
-    p.add_argument("--age", type=float, metavar="YEARS", help="patient age in years (overrides file and image)")
-    p.add_argument("--mm-per-px", type=float, nargs=2, metavar=("ROW", "COL"),
-                   help="pixel spacing in mm (overrides file and image)")
+    p.add_argument(
+        "--image",
+        help="the radiograph: calibration, age, sex and view come from it unless the "
+        "landmark file or the command line says otherwise",
+    )
+    p.add_argument(
+        "--age", type=float, metavar="YEARS", help="patient age in years (overrides file and image)"
+    )
+    p.add_argument(
+        "--mm-per-px",
+        type=float,
+        nargs=2,
+        metavar=("ROW", "COL"),
+        help="pixel spacing in mm (overrides file and image)",
+    )
     p.add_argument("--format", choices=("table", "json", "csv"), default="table", help="output format")
-    p.add_argument("--cobb-method", choices=("endplate", "midline"), default="endplate",
-                   help="coronal vertebral tilt: endplates (default) or the SpineWeb side-midpoint line")
-    p.add_argument("--min-curve-deg", type=float, default=None, metavar="DEG",
-                   help="smallest tilt reversal that makes a separate coronal curve (default 10, the SRS "
-                        "definition of scoliosis)")
-    p.add_argument("--age-set", default="lafage2016-linear", metavar="NAME|FILE",
-                   help="age-adjusted target set: a bundled name or a criteria JSON file")
+    p.add_argument(
+        "--cobb-method",
+        choices=("endplate", "midline"),
+        default="endplate",
+        help="coronal vertebral tilt: endplates (default) or the SpineWeb side-midpoint line",
+    )
+    p.add_argument(
+        "--min-curve-deg",
+        type=float,
+        default=None,
+        metavar="DEG",
+        help="smallest tilt reversal that makes a separate coronal curve (default 10, the SRS "
+        "definition of scoliosis)",
+    )
+    p.add_argument(
+        "--age-set",
+        default="lafage2016-linear",
+        metavar="NAME|FILE",
+        help="age-adjusted target set: a bundled name or a criteria JSON file",
+    )
     p.set_defaults(func=cmd_measure)
 
-    p = sub.add_parser("info", parents=[common], help="what the loader sees in an image",
-                       description="Show what spinecheck reads from a radiograph: size, photometric, transfer "
-                                   "syntax, pixel spacing with its source and plane, age, sex, view.")
+    p = sub.add_parser(
+        "info",
+        parents=[common],
+        help="what the loader sees in an image",
+        description="Show what spinecheck reads from a radiograph: size, photometric, transfer "
+        "syntax, pixel spacing with its source and plane, age, sex, view.",
+    )
     p.add_argument("image", help="DICOM (CR, DX, secondary capture) or PNG/JPEG/TIFF")
     p.add_argument("--frame", type=int, default=None, help="frame of a multi-frame DICOM (0-based)")
     p.add_argument("--format", choices=("text", "json"), default="text", help="output format")
     p.set_defaults(func=cmd_info)
 
-    p = sub.add_parser("demo", parents=[common], help="run the whole job on the bundled synthetic sample case",
-                       description="Generate the sample lateral and AP films, measure, judge and write the "
-                                   "outputs.")
+    p = sub.add_parser(
+        "demo",
+        parents=[common],
+        help="run the whole job on the bundled synthetic sample case",
+        description="Generate the sample lateral and AP films, measure, judge and write the outputs.",
+    )
     p.add_argument("--out", help="output folder (default: a new spinecheck-demo-N folder here)")
     p.set_defaults(func=cmd_demo)
     return parser
@@ -85,19 +121,31 @@ def _version() -> str:
 
 # ----------------------------------------------------------------------------- measure
 
+
 def cmd_measure(args: argparse.Namespace) -> int:
     from alignment.report import format_csv, format_table, study_report
     from alignment.study import load_study
 
-    study = load_study(args.landmarks, image=args.image, age=args.age, mm_per_px=args.mm_per_px,
-                       cobb_method=args.cobb_method, min_curve_deg=args.min_curve_deg, age_set=args.age_set)
+    study = load_study(
+        args.landmarks,
+        image=args.image,
+        age=args.age,
+        mm_per_px=args.mm_per_px,
+        cobb_method=args.cobb_method,
+        min_curve_deg=args.min_curve_deg,
+        age_set=args.age_set,
+    )
     out = sys.stdout
     if args.format == "csv":
         out.write(format_csv(study))
     elif args.format == "json":
         reports = [study_report(study, i) for i in range(len(study))]
-        json.dump(reports[0] if len(reports) == 1 and not args.landmarks.lower().endswith(".csv") else reports,
-                  out, indent=2, allow_nan=False)
+        json.dump(
+            reports[0] if len(reports) == 1 and not args.landmarks.lower().endswith(".csv") else reports,
+            out,
+            indent=2,
+            allow_nan=False,
+        )
         out.write("\n")
     else:
         out.write("\n".join(format_table(study, i) for i in range(len(study))))
@@ -105,6 +153,7 @@ def cmd_measure(args: argparse.Namespace) -> int:
 
 
 # ----------------------------------------------------------------------------- info
+
 
 def cmd_info(args: argparse.Namespace) -> int:
     from landmarks.radiograph import format_info_text, load_radiograph, radiograph_info
@@ -119,6 +168,7 @@ def cmd_info(args: argparse.Namespace) -> int:
 
 
 # ----------------------------------------------------------------------------- demo
+
 
 def cmd_demo(args: argparse.Namespace) -> int:
     from alignment.demo import run_demo
@@ -138,6 +188,7 @@ def _new_folder(parent: Path, stem: str) -> Path:
 
 
 # ----------------------------------------------------------------------------- main
+
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the ``spinecheck`` command line; return the exit status."""
@@ -167,8 +218,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Exception as e:  # a bug: still one line unless asked for the traceback
         if show_traceback:
             raise
-        print(f"error: internal error: {type(e).__name__}: {_one_line(e)} (run with --traceback and report it)",
-              file=sys.stderr)
+        print(
+            f"error: internal error: {type(e).__name__}: {_one_line(e)} (run with --traceback and report it)",
+            file=sys.stderr,
+        )
         return EXIT_INTERNAL
 
 

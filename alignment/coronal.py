@@ -97,8 +97,9 @@ def _tilt(left: np.ndarray, right: np.ndarray) -> np.ndarray:
     return np.where(np.all(left == right, axis=1), np.nan, t)
 
 
-def find_curves(tilts: dict[str, np.ndarray], min_curve_deg: float = DEFAULT_MIN_CURVE_DEG,
-                method: str = "endplate") -> CurveTable:
+def find_curves(
+    tilts: dict[str, np.ndarray], min_curve_deg: float = DEFAULT_MIN_CURVE_DEG, method: str = "endplate"
+) -> CurveTable:
     """Coronal curves from vertebral tilts, for N studies at once.
 
     Parameters
@@ -188,7 +189,9 @@ def find_curves(tilts: dict[str, np.ndarray], min_curve_deg: float = DEFAULT_MIN
         x0, y0, x1, y1 = cx[rows, u], cy[rows, u], cx[rows, lo], cy[rows, lo]
         dx, dy = x1 - x0, y1 - y0
         norm = np.hypot(dx, dy)
-        dev = ((cx - x0[:, None]) * dy[:, None] - (cy - y0[:, None]) * dx[:, None]) / np.where(norm == 0, 1, norm)[:, None]
+        dev = ((cx - x0[:, None]) * dy[:, None] - (cy - y0[:, None]) * dx[:, None]) / np.where(
+            norm == 0, 1, norm
+        )[:, None]
         inside = (levels[None, :] >= u[:, None]) & (levels[None, :] <= lo[:, None]) & np.isfinite(dev)
         score = np.where(inside, np.abs(dev), -1.0)
         ap = score.argmax(axis=1)
@@ -198,8 +201,15 @@ def find_curves(tilts: dict[str, np.ndarray], min_curve_deg: float = DEFAULT_MIN
     return CurveTable(angle, upper, lower, apex, convex, method)
 
 
-def _refine_ends(sup: np.ndarray, inf: np.ndarray, order: np.ndarray, c: int, u: np.ndarray, lo: np.ndarray,
-                 has: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _refine_ends(
+    sup: np.ndarray,
+    inf: np.ndarray,
+    order: np.ndarray,
+    c: int,
+    u: np.ndarray,
+    lo: np.ndarray,
+    has: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray]:
     """Endplate method: the end vertebrae whose *endplates* are most tilted (SRS definition).
 
     The turning points come from the vertebrae's mean tilt. The upper end
@@ -220,7 +230,9 @@ def _refine_ends(sup: np.ndarray, inf: np.ndarray, order: np.ndarray, c: int, u:
     low_score = np.where(low_zone & np.isfinite(inf), -sign * inf, -np.inf)
     best_u = up_score.argmax(axis=1)
     best_lo = low_score.argmax(axis=1)
-    ok = has & (best_u < best_lo) & np.isfinite(up_score[rows, best_u]) & np.isfinite(low_score[rows, best_lo])
+    ok = (
+        has & (best_u < best_lo) & np.isfinite(up_score[rows, best_u]) & np.isfinite(low_score[rows, best_lo])
+    )
     return np.where(ok, best_u, u), np.where(ok, best_lo, lo)
 
 
@@ -236,7 +248,7 @@ def coronal_parameters(
     curves : CurveTable
     warnings : dict of int to list of str
     """
-    n = len(table)
+    len(table)
     side, side_known = _side_sign(table)
     warnings: dict[int, list[str]] = {}
     inp = Inputs(table, side)
@@ -247,9 +259,12 @@ def coronal_parameters(
     csvl = (inp.p("S1.sup.left")[:, 0] + inp.p("S1.sup.right")[:, 0]) / 2
     csvl_px = (px.p("S1.sup.left")[:, 0] + px.p("S1.sup.right")[:, 0]) / 2
     v_px, r_geom = column(px.centre("C7", _AP)[:, 0] - csvl_px, r_csvl)
-    reason = merge_reasons(r_geom, np.where(~table.calibrated, "no calibration: distance in pixels only", None))
-    out["C7_CSVL"] = ParameterColumn(np.where(np.equal(reason, None), inp.centre("C7", _AP)[:, 0] - csvl, np.nan),
-                                     reason, v_px)
+    reason = merge_reasons(
+        r_geom, np.where(~table.calibrated, "no calibration: distance in pixels only", None)
+    )
+    out["C7_CSVL"] = ParameterColumn(
+        np.where(np.equal(reason, None), inp.centre("C7", _AP)[:, 0] - csvl, np.nan), reason, v_px
+    )
 
     crest = table.has("IC.left") & table.has("IC.right")
     left = np.where(crest[:, None], inp.p("IC.left"), inp.p("S1.sup.left"))
@@ -259,22 +274,37 @@ def coronal_parameters(
     a_left = np.where((side > 0)[:, None], left, right)
     a_right = np.where((side > 0)[:, None], right, left)
     po = wrap_deg(angle_from_horizontal_deg(a_left, a_right))
-    r_po = np.where(crest | (table.has("S1.sup.left") & table.has("S1.sup.right")), None,
-                    "missing landmarks: IC.left and IC.right (or S1.sup.left and S1.sup.right)")
-    r_po = merge_reasons(r_po, np.where(np.all(left == right, axis=1), "degenerate geometry: the pelvic line has "
-                                                                      "zero length", None))
+    r_po = np.where(
+        crest | (table.has("S1.sup.left") & table.has("S1.sup.right")),
+        None,
+        "missing landmarks: IC.left and IC.right (or S1.sup.left and S1.sup.right)",
+    )
+    r_po = merge_reasons(
+        r_po,
+        np.where(np.all(left == right, axis=1), "degenerate geometry: the pelvic line has zero length", None),
+    )
     out["PO"] = ParameterColumn(*column(po, r_po))
     for i in np.flatnonzero(~crest & np.equal(r_po, None)):
-        warnings.setdefault(int(i), []).append("pelvic obliquity from the S1 endplate (iliac crests not annotated)")
+        warnings.setdefault(int(i), []).append(
+            "pelvic obliquity from the S1 endplate (iliac crests not annotated)"
+        )
 
     tilts = vertebra_tilts(table, cobb_method)
     k_levels = len(LEVELS)
     curves = find_curves(tilts, min_curve_deg, cobb_method)
-    cobb_max = np.max(np.where(np.isfinite(curves.angle_deg), curves.angle_deg, -np.inf), axis=1, initial=-np.inf)
+    cobb_max = np.max(
+        np.where(np.isfinite(curves.angle_deg), curves.angle_deg, -np.inf), axis=1, initial=-np.inf
+    )
     annotated = np.isfinite(tilts["mid"]).sum(axis=1)
     r_cobb = np.where(annotated < 2, "missing landmarks: at least two vertebrae with all four corners", None)
-    r_cobb = merge_reasons(r_cobb, np.where(np.isfinite(cobb_max) | (annotated < 2),
-                                            None, "no curve: every annotated vertebra has the same tilt"))
+    r_cobb = merge_reasons(
+        r_cobb,
+        np.where(
+            np.isfinite(cobb_max) | (annotated < 2),
+            None,
+            "no curve: every annotated vertebra has the same tilt",
+        ),
+    )
     out["Cobb_max"] = ParameterColumn(np.where(np.equal(r_cobb, None), cobb_max, np.nan), r_cobb)
     present = np.isfinite(tilts["mid"])
     first = present.argmax(axis=1)
@@ -283,9 +313,12 @@ def coronal_parameters(
     for i in np.flatnonzero(gapped):
         missing = [LEVELS[j] for j in range(first[i], last[i] + 1) if not present[i, j]]
         warnings.setdefault(int(i), []).append(
-            "curves measured on the annotated levels only; not annotated between them: " + ", ".join(missing))
+            "curves measured on the annotated levels only; not annotated between them: " + ", ".join(missing)
+        )
     if (~side_known).any():
         for i in np.flatnonzero(~side_known):
-            warnings.setdefault(int(i), []).append("patient side unknown (no patient_right): C7-CSVL and pelvic obliquity are signed "
-                               "toward image right")
+            warnings.setdefault(int(i), []).append(
+                "patient side unknown (no patient_right): C7-CSVL and pelvic obliquity are signed "
+                "toward image right"
+            )
     return out, curves, warnings

@@ -8,9 +8,9 @@ the files: load, measure, judge, report.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
 
 from alignment.report import format_table, study_report, write_table_csv
 from alignment.study import Study, load_study
@@ -36,7 +36,7 @@ class DemoResult:
     def summary(self) -> str:
         """A short account for the terminal: the verdicts and where the files are."""
         lines = [f"spinecheck demo: outputs in {self.out}"]
-        for view, study in self.studies.items():
+        for _view, study in self.studies.items():
             lines.append("")
             lines.append(format_table(study, 0).rstrip())
         lines.append("")
@@ -88,14 +88,23 @@ def run_demo(out: Path, *, log: Callable[[str], None] = lambda msg: None) -> Dem
     films = {"lateral": synthetic_lateral(seed=0), "ap": synthetic_ap(seed=0)}
     for view, film in films.items():
         log(f"generating the synthetic {view} film ({film.shape[0]} x {film.shape[1]} px)")
-        dcm = write_dicom(film, out / f"{view}.dcm", patient_age=DEMO_AGE_YEARS, spacing="pixel",
-                          extra=_calibrated_dx_header(film.mm_per_px))
+        dcm = write_dicom(
+            film,
+            out / f"{view}.dcm",
+            patient_age=DEMO_AGE_YEARS,
+            spacing="pixel",
+            extra=_calibrated_dx_header(film.mm_per_px),
+        )
         points = out / f"{view}.landmarks.json"
         rows, cols = film.shape
-        write_landmarks(film.landmarks.replace(image=ImageRef(path=dcm.name, rows=rows, columns=cols),
-                                               patient=type(film.landmarks.patient)(),
-                                               source=None),
-                        points)
+        write_landmarks(
+            film.landmarks.replace(
+                image=ImageRef(path=dcm.name, rows=rows, columns=cols),
+                patient=type(film.landmarks.patient)(),
+                source=None,
+            ),
+            points,
+        )
         log(f"measuring {points.name} on {dcm.name}")
         study = load_study(str(points), image=str(dcm))
         result.studies[view] = study

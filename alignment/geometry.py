@@ -11,8 +11,8 @@ pixels would be wrong on anisotropic films (clinical.md §0.1).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
 
 import numpy as np
 
@@ -115,11 +115,11 @@ class Need:
     alternatives: tuple[tuple[str, ...], ...]
 
     @classmethod
-    def point(cls, name: str) -> "Need":
+    def point(cls, name: str) -> Need:
         return cls(name, ((name,),))
 
     @classmethod
-    def centre(cls, level: str, corners: Sequence[str]) -> "Need":
+    def centre(cls, level: str, corners: Sequence[str]) -> Need:
         """A vertebral body centre: ``<LEVEL>.centroid`` or its four corners."""
         four = tuple(f"{level}.{e}.{c}" for e in ("sup", "inf") for c in corners)
         return cls(f"{level}.centroid (or the four {level} corners)", ((f"{level}.centroid",), four))

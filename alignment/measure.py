@@ -20,11 +20,26 @@ __all__ = ["measure", "LEVELS_USED"]
 
 #: Vertebral levels each parameter is built on; a suspect level withholds it.
 LEVELS_USED: dict[str, tuple[str, ...]] = {
-    "PI": ("S1",), "PT": ("S1",), "SS": ("S1",), "LL": ("L1", "S1"), "LL_L1L5": ("L1", "L5"),
-    "LL_L4S1": ("L4", "S1"), "TK": ("T4", "T12"), "TK_T2T12": ("T2", "T12"), "TK_T5T12": ("T5", "T12"),
-    "PI_LL": ("L1", "S1"), "SVA": ("C7", "S1"), "TPA": ("T1", "S1"), "GT": ("C7", "S1"), "T1S": ("T1",),
-    "CL": ("C2", "C7"), "cSVA": ("C2", "C7"), "TS_CL": ("T1", "C2", "C7"),
-    "C7_CSVL": ("C7", "S1"), "PO": ("S1",), "Cobb_max": LEVELS,
+    "PI": ("S1",),
+    "PT": ("S1",),
+    "SS": ("S1",),
+    "LL": ("L1", "S1"),
+    "LL_L1L5": ("L1", "L5"),
+    "LL_L4S1": ("L4", "S1"),
+    "TK": ("T4", "T12"),
+    "TK_T2T12": ("T2", "T12"),
+    "TK_T5T12": ("T5", "T12"),
+    "PI_LL": ("L1", "S1"),
+    "SVA": ("C7", "S1"),
+    "TPA": ("T1", "S1"),
+    "GT": ("C7", "S1"),
+    "T1S": ("T1",),
+    "CL": ("C2", "C7"),
+    "cSVA": ("C2", "C7"),
+    "TS_CL": ("T1", "C2", "C7"),
+    "C7_CSVL": ("C7", "S1"),
+    "PO": ("S1",),
+    "Cobb_max": LEVELS,
 }
 
 
@@ -85,7 +100,9 @@ def measure(
             cols, warn = sagittal_parameters(sub)
             sign[idx] = anterior_sign(sub)[0]
         else:
-            cols, sub_curves, warn = coronal_parameters(sub, cobb_method=cobb_method, min_curve_deg=min_curve_deg)
+            cols, sub_curves, warn = coronal_parameters(
+                sub, cobb_method=cobb_method, min_curve_deg=min_curve_deg
+            )
             curves = _place_curves(sub_curves, idx, n) if len(idx) < n else sub_curves
         for pid, col in cols.items():
             values[pid][idx] = col.value
@@ -126,14 +143,17 @@ def _withhold_suspect(table, sign, values, values_px, reasons, warnings) -> None
     index = {level: j for j, level in enumerate(LEVELS)}
     for pid, levels in LEVELS_USED.items():
         hit = bad[:, [index[lv] for lv in levels]].any(axis=1) & np.isfinite(
-            values_px[pid] if pid in values_px else values[pid])
+            values_px[pid] if pid in values_px else values[pid]
+        )
         if hit.any():
             values[pid][hit] = np.nan
             if pid in values_px:
                 values_px[pid][hit] = np.nan
             reasons[pid][hit] = "landmark check failed: " + problems[hit].astype(str)
     for i in np.flatnonzero(suspect):
-        warnings.setdefault(int(i), []).append(f"implausible landmarks, parameters using them withheld: {problems[i]}")
+        warnings.setdefault(int(i), []).append(
+            f"implausible landmarks, parameters using them withheld: {problems[i]}"
+        )
 
 
 def _names_for(table: LandmarkTable, lateral: bool) -> list[str]:
@@ -144,8 +164,14 @@ def _names_for(table: LandmarkTable, lateral: bool) -> list[str]:
 
 def _place_curves(sub: CurveTable, idx: np.ndarray, n: int) -> CurveTable:
     k = sub.angle_deg.shape[1]
-    out = CurveTable(np.full((n, k), np.nan), np.full((n, k), -1), np.full((n, k), -1), np.full((n, k), -1),
-                     np.zeros((n, k), dtype=bool), sub.method)
+    out = CurveTable(
+        np.full((n, k), np.nan),
+        np.full((n, k), -1),
+        np.full((n, k), -1),
+        np.full((n, k), -1),
+        np.zeros((n, k), dtype=bool),
+        sub.method,
+    )
     for name in ("angle_deg", "upper", "lower", "apex", "convex_right"):
         getattr(out, name)[idx] = getattr(sub, name)
     return out

@@ -13,9 +13,9 @@ import io
 import math
 import os
 import tempfile
+from collections.abc import Iterable, Sequence
 from importlib import metadata
 from pathlib import Path
-from typing import Iterable, Sequence
 
 import numpy as np
 
@@ -61,8 +61,11 @@ def study_report(study: Study, i: int) -> dict:
         v = m.values[pid][i]
         reason = m.reasons[pid][i]
         if p.is_length and not m.calibrated[i] and math.isfinite(m.values_px[pid][i]):
-            params[pid] = {"value": float(m.values_px[pid][i]), "unit": "px",
-                           "note": "no calibration: distance in pixels only, no millimetre threshold applied"}
+            params[pid] = {
+                "value": float(m.values_px[pid][i]),
+                "unit": "px",
+                "note": "no calibration: distance in pixels only, no millimetre threshold applied",
+            }
         elif math.isfinite(v):
             params[pid] = {"value": float(v), "unit": p.unit.value}
         else:
@@ -81,8 +84,11 @@ def study_report(study: Study, i: int) -> dict:
         "conventions": {
             "vertical": VERTICAL,
             "angles": "degrees; LL and CL positive for lordosis, TK positive for kyphosis",
-            **({"anterior": "from the S1 superior endplate (post -> ant)"} if view is View.LATERAL else
-               {"cobb_method": m.curves.method, "horizontal_sign": _side_text(t, i)}),
+            **(
+                {"anterior": "from the S1 superior endplate (post -> ant)"}
+                if view is View.LATERAL
+                else {"cobb_method": m.curves.method, "horizontal_sign": _side_text(t, i)}
+            ),
         },
         "parameters": params,
     }
@@ -95,14 +101,20 @@ def study_report(study: Study, i: int) -> dict:
             right_is = "image_right" if str(getattr(pr, "value", pr)) == "image_right" else "image_left"
             for c in curves:
                 image_side = c["convex"].split()[-1]  # "left" / "right"
-                patient_side = image_side if right_is == "image_right" else ("left" if image_side == "right" else "right")
+                patient_side = (
+                    image_side
+                    if right_is == "image_right"
+                    else ("left" if image_side == "right" else "right")
+                )
                 c["convex"] = f"patient {patient_side} ({c['convex']})"
         report["curves"] = curves
     report["criteria"] = study.assessment.rows(i)
     warnings = list(m.warnings[i]) + list(cal.warnings)
     if not m.calibrated[i]:
-        warnings.append("no pixel spacing: distances in pixels, no millimetre criterion evaluated; "
-                        "angles assume isotropic pixels")
+        warnings.append(
+            "no pixel spacing: distances in pixels, no millimetre criterion evaluated; "
+            "angles assume isotropic pixels"
+        )
     report["warnings"] = list(dict.fromkeys(warnings))
     return report
 
@@ -149,8 +161,10 @@ def format_table(study: Study, i: int) -> str:
         lines.append("Coronal curves (" + r["conventions"]["cobb_method"] + " method)")
         for c in r["curves"]:
             region = f", {c['region']}" if c.get("region") else ""
-            lines.append(f"  {c['upper_end']}-{c['lower_end']} apex {c['apex']}: {c['angle_deg']:.1f}° "
-                         f"(convex {c['convex']}{region})")
+            lines.append(
+                f"  {c['upper_end']}-{c['lower_end']} apex {c['apex']}: {c['angle_deg']:.1f}° "
+                f"(convex {c['convex']}{region})"
+            )
     summary = study.assessment.summary(i)
     if summary:
         lines.append("")
@@ -165,6 +179,7 @@ def format_table(study: Study, i: int) -> str:
 
 # --------------------------------------------------------------------- batch CSV
 
+
 def _float_strings(values: np.ndarray) -> np.ndarray:
     """Floats as CSV cells: the float itself (written in its shortest round-trip form), None for NaN."""
     v = np.asarray(values, dtype=float)
@@ -178,8 +193,9 @@ def table_columns(study: Study) -> dict[str, np.ndarray]:
     m, t = study.measurements, study.table
     n = len(t)
     cols: dict[str, np.ndarray] = {}
-    cols["image"] = np.array([s if s is not None else ids for s, ids in zip(study.image_sources, t.ids)],
-                             dtype=object)
+    cols["image"] = np.array(
+        [s if s is not None else ids for s, ids in zip(study.image_sources, t.ids, strict=False)], dtype=object
+    )
     cols["landmarks"] = np.array([s or "" for s in study.landmark_sources], dtype=object)
     errors = t.row_errors if t.row_errors is not None else np.full(n, None, dtype=object)
     failed = ~np.equal(errors, None)
@@ -227,8 +243,9 @@ def _cell_strings(values: np.ndarray) -> np.ndarray:
         return np.where(values, "true", "false").astype(object)
     present = np.flatnonzero(~np.equal(values, None))
     if len(present) and isinstance(values[present[0]], (bool, np.bool_)):  # a column holds one kind
-        return np.where(np.equal(values, None), None,
-                        np.where(values.astype(bool), "true", "false")).astype(object)
+        return np.where(np.equal(values, None), None, np.where(values.astype(bool), "true", "false")).astype(
+            object
+        )
     if len(present) and isinstance(values[present[0]], float):
         return _float_strings(np.where(np.equal(values, None), np.nan, values).astype(float))
     return values
@@ -242,7 +259,7 @@ def _rows(studies: Sequence[Study]) -> Iterable[Sequence[str]]:
     for t in tables:
         n = len(next(iter(t.values())))
         blank = np.full(n, "", dtype=object)
-        yield from zip(*(t.get(name, blank).tolist() for name in header))
+        yield from zip(*(t.get(name, blank).tolist() for name in header), strict=False)
 
 
 def format_csv(studies: Study | Sequence[Study]) -> str:

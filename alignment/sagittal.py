@@ -83,8 +83,15 @@ def _endplate(inp: Inputs, level: str, e: str) -> tuple[np.ndarray, np.ndarray, 
     reason = inp.reasons([Need.point(f"{level}.{e}.ant"), Need.point(f"{level}.{e}.post")])
     zero = np.all(post == ant, axis=1)
     word = "superior" if e == "sup" else "inferior"
-    reason = merge_reasons(reason, np.where(zero, f"degenerate geometry: {level} {word} endplate has zero length "
-                                                  f"({level}.{e}.ant and {level}.{e}.post coincide)", None))
+    reason = merge_reasons(
+        reason,
+        np.where(
+            zero,
+            f"degenerate geometry: {level} {word} endplate has zero length "
+            f"({level}.{e}.ant and {level}.{e}.post coincide)",
+            None,
+        ),
+    )
     theta = np.where(zero, np.nan, angle_from_horizontal_deg(post, ant))
     return theta, reason, (post + ant) / 2
 
@@ -111,12 +118,13 @@ def sagittal_parameters(table: LandmarkTable) -> tuple[dict[str, ParameterColumn
     checked against PT + SS to :data:`PI_IDENTITY_TOL_DEG`; a failure makes
     all three null (it means the hip axis lies above the sacral endplate).
     """
-    n = len(table)
+    len(table)
     sign, from_s1 = anterior_sign(table)
     warnings: dict[int, list[str]] = {}
     for i in np.flatnonzero(~from_s1 & np.isfinite(sign)):
-        warnings.setdefault(int(i), []).append("S1 superior endplate not annotated: anterior taken from the other endplates' "
-                           "ant/post corners")
+        warnings.setdefault(int(i), []).append(
+            "S1 superior endplate not annotated: anterior taken from the other endplates' ant/post corners"
+        )
     no_dir = ~np.isfinite(sign)
     inp = Inputs(table, np.where(no_dir, 1.0, sign))
     px = Inputs(table, inp.sign, pixels=True)
@@ -137,14 +145,22 @@ def sagittal_parameters(table: LandmarkTable) -> tuple[dict[str, ParameterColumn
     theta_s1, r_s1, s1mid = _endplate(inp, "S1", "sup")
     fh_l, fh_r, fh = inp.p("FH.left"), inp.p("FH.right"), inp.p("FH")
     has_l, has_r, has_one = (np.isfinite(v).all(axis=1) for v in (fh_l, fh_r, fh))
-    ha = np.where((has_l & has_r)[:, None], (fh_l + fh_r) / 2,
-                  np.where(has_one[:, None], fh, np.where(has_l[:, None], fh_l, fh_r)))
+    ha = np.where(
+        (has_l & has_r)[:, None],
+        (fh_l + fh_r) / 2,
+        np.where(has_one[:, None], fh, np.where(has_l[:, None], fh_l, fh_r)),
+    )
     for i in np.flatnonzero(~has_one & (has_l ^ has_r)):
-        warnings.setdefault(int(i), []).append("only one femoral head annotated: the hip axis is that head's centre")
+        warnings.setdefault(int(i), []).append(
+            "only one femoral head annotated: the hip axis is that head's centre"
+        )
     r_ha = np.where(~(has_l | has_r | has_one), "missing landmarks: FH.left and FH.right (or FH)", None)
     h = ha - s1mid  # S1mid -> HA
-    r_coincident = np.where(np.all(h == 0, axis=1),
-                            "degenerate geometry: the hip axis coincides with the S1 endplate midpoint", None)
+    r_coincident = np.where(
+        np.all(h == 0, axis=1),
+        "degenerate geometry: the hip axis coincides with the S1 endplate midpoint",
+        None,
+    )
 
     ss = -theta_s1
     pt = -angle_from_vertical_deg(ha, s1mid)  # positive when S1mid is posterior to HA
@@ -152,8 +168,9 @@ def sagittal_parameters(table: LandmarkTable) -> tuple[dict[str, ParameterColumn
     normal_into_sacrum = np.stack([np.sin(t), -np.cos(t)], axis=1)  # endplate direction turned clockwise
     pi = signed_angle_deg(normal_into_sacrum, h)
     broken = np.isfinite(pi) & np.isfinite(pt) & (np.abs(pi - (pt + ss)) > PI_IDENTITY_TOL_DEG)
-    r_identity = np.where(broken, "implausible geometry: PI != PT + SS (is the hip axis above the S1 endplate?)",
-                          None)
+    r_identity = np.where(
+        broken, "implausible geometry: PI != PT + SS (is the hip axis above the S1 endplate?)", None
+    )
     r_pelvis = merge_reasons(r_s1, r_ha, r_coincident, r_identity)
     angle("SS", ss, r_s1)
     angle("PT", pt, r_pelvis)
@@ -176,12 +193,19 @@ def sagittal_parameters(table: LandmarkTable) -> tuple[dict[str, ParameterColumn
     r_t1c = inp.reasons([Need.centre("T1", _LAT)])
     angle("TPA", wrap_deg(pt + angle_from_vertical_deg(ha, inp.centre("T1", _LAT))), r_pelvis, r_t1c)
     angle("GT", wrap_deg(pt + angle_from_vertical_deg(s1mid, c7)), r_pelvis, r_c7)
-    length("SVA", c7[:, 0] - inp.p("S1.sup.post")[:, 0],
-           px.centre("C7", _LAT)[:, 0] - px.p("S1.sup.post")[:, 0],
-           r_c7, inp.reasons([Need.point("S1.sup.post")]))
-    length("cSVA", inp.centre("C2", _LAT)[:, 0] - inp.p("C7.sup.post")[:, 0],
-           px.centre("C2", _LAT)[:, 0] - px.p("C7.sup.post")[:, 0],
-           inp.reasons([Need.centre("C2", _LAT), Need.point("C7.sup.post")]))
+    length(
+        "SVA",
+        c7[:, 0] - inp.p("S1.sup.post")[:, 0],
+        px.centre("C7", _LAT)[:, 0] - px.p("S1.sup.post")[:, 0],
+        r_c7,
+        inp.reasons([Need.point("S1.sup.post")]),
+    )
+    length(
+        "cSVA",
+        inp.centre("C2", _LAT)[:, 0] - inp.p("C7.sup.post")[:, 0],
+        px.centre("C2", _LAT)[:, 0] - px.p("C7.sup.post")[:, 0],
+        inp.reasons([Need.centre("C2", _LAT), Need.point("C7.sup.post")]),
+    )
     return out, warnings
 
 

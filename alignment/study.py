@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import dataclasses
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Sequence
 
 import numpy as np
 
@@ -97,23 +97,31 @@ def load_study(
     image_sources: list[str | None] = [None] * len(table)
     if image is not None:
         if len(table) != 1:
-            raise InvalidLandmarksError(f"--image '{image}': applies to one study, but '{path}' holds "
-                                        f"{len(table)}")
+            raise InvalidLandmarksError(
+                f"--image '{image}': applies to one study, but '{path}' holds {len(table)}"
+            )
         table = _with_image(table, image)
         image_sources = [image]
     if mm_per_px is not None:
         cal = Calibration.from_spacing(list(mm_per_px), where="--mm-per-px", field_name="ROW COL")
-        cal = Calibration(cal.mm_per_px, cal.source, "user calibration (--mm-per-px on the command line) "
-                                                     "overrides the landmark file and the image header",
-                          cal.plane)
+        cal = Calibration(
+            cal.mm_per_px,
+            cal.source,
+            "user calibration (--mm-per-px on the command line) "
+            "overrides the landmark file and the image header",
+            cal.plane,
+        )
         table = _replace(table, calibrations=[cal] * len(table))
     if age is not None:
         if not math.isfinite(age) or not 0 <= age <= 130:
             raise InvalidLandmarksError(f"--age: must be years between 0 and 130; got {age:g}")
         patients = [PatientInfo(age, "command line", p.sex, p.sex_source) for p in table.patients]
         table = _replace(table, patients=patients)
-    m = measure(table, cobb_method=cobb_method,
-                min_curve_deg=DEFAULT_MIN_CURVE_DEG if min_curve_deg is None else min_curve_deg)
+    m = measure(
+        table,
+        cobb_method=cobb_method,
+        min_curve_deg=DEFAULT_MIN_CURVE_DEG if min_curve_deg is None else min_curve_deg,
+    )
     a = assess(m, table.age_years, age_set=age_set)
     sources = [f"{path}:{i + 2}" if path.suffix.lower() == ".csv" else str(path) for i in range(len(table))]
     if isinstance(table, LandmarkTable) and path.suffix.lower() == ".csv":
@@ -124,8 +132,9 @@ def load_study(
 def _replace(table: LandmarkTable, **changes) -> LandmarkTable:
     if "calibrations" in changes:
         cals = changes["calibrations"]
-        changes["mm_per_px"] = np.array([c.mm_per_px if c.mm_per_px else (np.nan, np.nan) for c in cals],
-                                        dtype=float).reshape(len(table), 2)
+        changes["mm_per_px"] = np.array(
+            [c.mm_per_px if c.mm_per_px else (np.nan, np.nan) for c in cals], dtype=float
+        ).reshape(len(table), 2)
         changes["calibrations"] = tuple(cals)
     if "patients" in changes:
         changes["patients"] = tuple(changes["patients"])
@@ -135,7 +144,6 @@ def _replace(table: LandmarkTable, **changes) -> LandmarkTable:
 def _with_image(table: LandmarkTable, image: str) -> LandmarkTable:
     """Take calibration, patient data and side from the image unless the landmarks say otherwise."""
     from landmarks.radiograph import choose_calibration, load_radiograph, patient_right_of
-
 
     r = load_radiograph(image)
     s = table.sets[0] if table.sets else None
@@ -150,12 +158,14 @@ def _with_image(table: LandmarkTable, image: str) -> LandmarkTable:
     )
     warnings = list(s.warnings) if s is not None else []
     if r.view is not None and s is not None and r.view != s.view:
-        warnings.append(f"the image says the view is {r.view.value} but the landmarks are {s.view.value}: "
-                        "the landmarks' view is used")
+        warnings.append(
+            f"the image says the view is {r.view.value} but the landmarks are {s.view.value}: "
+            "the landmarks' view is used"
+        )
     pr = table.patient_right[0] if table.patient_right[0] is not None else patient_right_of(r)
     changes = {"calibrations": [cal], "patients": [merged]}
     out = _replace(table, **changes)
-    sets = (s.replace(warnings=tuple(warnings + list(r.warnings)), patient_right=pr),) if s is not None else None
+    sets = (
+        (s.replace(warnings=tuple(warnings + list(r.warnings)), patient_right=pr),) if s is not None else None
+    )
     return dataclasses.replace(out, patient_right=np.array([pr], dtype=object), sets=sets)
-
-

@@ -164,8 +164,14 @@ def child(mode: str, which: str, path: str) -> None:
 
 
 def peak_memory(mode: str, which: str, path: Path) -> int:
-    out = subprocess.run([sys.executable, __file__, "--child", mode, which, str(path)], check=True,
-                         capture_output=True, text=True, cwd=ROOT, env={"PYTHONPATH": str(ROOT), "PATH": ""})
+    out = subprocess.run(
+        [sys.executable, __file__, "--child", mode, which, str(path)],
+        check=True,
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env={"PYTHONPATH": str(ROOT), "PATH": ""},
+    )
     return int(json.loads(out.stdout.strip().splitlines()[-1])["bytes"])
 
 
@@ -186,33 +192,51 @@ def main(argv: list[str] | None = None) -> None:
     from landmarks.pixel_decoding import decoder_available
 
     array_bytes = args.rows * args.cols * 2
-    print(f"film {args.rows} x {args.cols}, 16 bits allocated, {args.bits_stored} stored; "
-          f"decoded array {array_bytes / 1e6:.1f} MB")
+    print(
+        f"film {args.rows} x {args.cols}, 16 bits allocated, {args.bits_stored} stored; "
+        f"decoded array {array_bytes / 1e6:.1f} MB"
+    )
     with tempfile.TemporaryDirectory() as tmp:
         t = time.perf_counter()
         paths = write_films(Path(tmp), args.rows, args.cols, args.bits_stored)
         sizes = {name: path.stat().st_size for name, path in paths.items()}
         ratio = sizes["uncompressed, window"] / sizes["JPEG 2000 lossless, window"]
-        print(f"(films written in {time.perf_counter() - t:.1f} s; J2K ratio {ratio:.2f}"
-              f"; J2K decoder available: {decoder_available('1.2.840.10008.1.2.4.90')})\n")
-        print(f"{'file':<32} {'pydicom s':>10} {'ours s':>8} {'extra':>7} | {'dcmread':>7} "
-              f"{'load':>6} {'display':>7} | peak RSS / array   | tracemalloc / array")
-        print(f"{'':<32} {'':>10} {'':>8} {'':>7} | {'s':>7} {'s':>6} {'s':>7} | pydicom     ours  | "
-              "pydicom     ours")
+        print(
+            f"(films written in {time.perf_counter() - t:.1f} s; J2K ratio {ratio:.2f}"
+            f"; J2K decoder available: {decoder_available('1.2.840.10008.1.2.4.90')})\n"
+        )
+        print(
+            f"{'file':<32} {'pydicom s':>10} {'ours s':>8} {'extra':>7} | {'dcmread':>7} "
+            f"{'load':>6} {'display':>7} | peak RSS / array   | tracemalloc / array"
+        )
+        print(
+            f"{'':<32} {'':>10} {'':>8} {'':>7} | {'s':>7} {'s':>6} {'s':>7} | pydicom     ours  | "
+            "pydicom     ours"
+        )
         for name, path in paths.items():
             repeat = args.repeat if name.startswith("uncompressed") else args.j2k_repeat
-            t = best_times({"pydicom": _pydicom, "ours": _spinecheck, "read": _read_only, "load": _load_only},
-                           path, repeat)
-            mem = {(m, w): peak_memory(m, w, path) / array_bytes
-                   for m in ("rss", "tracemalloc") for w in ("pydicom", "spinecheck")}
+            t = best_times(
+                {"pydicom": _pydicom, "ours": _spinecheck, "read": _read_only, "load": _load_only},
+                path,
+                repeat,
+            )
+            mem = {
+                (m, w): peak_memory(m, w, path) / array_bytes
+                for m in ("rss", "tracemalloc")
+                for w in ("pydicom", "spinecheck")
+            }
             extra = 100 * (t["ours"] / t["pydicom"] - 1)
-            print(f"{name:<32} {t['pydicom']:>10.3f} {t['ours']:>8.3f} {extra:>+6.1f}% "
-                  f"| {t['read']:>7.3f} {t['load']:>6.3f} {t['ours'] - t['load']:>7.3f} | "
-                  f"{mem['rss', 'pydicom']:>7.2f} {mem['rss', 'spinecheck']:>8.2f}  | "
-                  f"{mem['tracemalloc', 'pydicom']:>7.2f} {mem['tracemalloc', 'spinecheck']:>8.2f}")
-        print("\nextra: time of load_radiograph(path).display beyond pydicom's dcmread(path).pixel_array; "
-              "dcmread: reading the file without decoding; load: load_radiograph alone (display is lazy); "
-              "display: the rest. Memory: peak rise over the imports, in units of the decoded array.")
+            print(
+                f"{name:<32} {t['pydicom']:>10.3f} {t['ours']:>8.3f} {extra:>+6.1f}% "
+                f"| {t['read']:>7.3f} {t['load']:>6.3f} {t['ours'] - t['load']:>7.3f} | "
+                f"{mem['rss', 'pydicom']:>7.2f} {mem['rss', 'spinecheck']:>8.2f}  | "
+                f"{mem['tracemalloc', 'pydicom']:>7.2f} {mem['tracemalloc', 'spinecheck']:>8.2f}"
+            )
+        print(
+            "\nextra: time of load_radiograph(path).display beyond pydicom's dcmread(path).pixel_array; "
+            "dcmread: reading the file without decoding; load: load_radiograph alone (display is lazy); "
+            "display: the rest. Memory: peak rise over the imports, in units of the decoded array."
+        )
 
 
 if __name__ == "__main__":

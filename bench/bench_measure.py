@@ -19,13 +19,24 @@ import numpy as np
 
 from alignment.criteria import assess
 from alignment.measure import measure
-from alignment.report import table_columns, write_table_csv
+from alignment.report import write_table_csv
 from alignment.study import Study
 from landmarks.synthetic import synthetic_ap, synthetic_lateral
 from landmarks.wide_csv import read_landmark_table
 
-LATERAL_LEVELS = {"C2": "all", "C7": "all", "T1": "all", "T2": "sup", "T4": "sup", "T5": "sup", "T12": "inf",
-                  "L1": "sup", "L4": "sup", "L5": "inf", "S1": "sup"}
+LATERAL_LEVELS = {
+    "C2": "all",
+    "C7": "all",
+    "T1": "all",
+    "T2": "sup",
+    "T4": "sup",
+    "T5": "sup",
+    "T12": "inf",
+    "L1": "sup",
+    "L4": "sup",
+    "L5": "inf",
+    "S1": "sup",
+}
 
 
 def _lateral_points() -> dict[str, tuple[float, float]]:
@@ -50,7 +61,11 @@ def make_csv(path: Path, n: int, views: str, seed: int = 0) -> int:
     """Write *n* studies; return the number of coordinate columns."""
     rng = np.random.default_rng(seed)
     lat, ap = _lateral_points(), _ap_points()
-    names = list(dict.fromkeys(list(lat) + list(ap))) if views == "mixed" else list(lat if views == "lateral" else ap)
+    names = (
+        list(dict.fromkeys(list(lat) + list(ap)))
+        if views == "mixed"
+        else list(lat if views == "lateral" else ap)
+    )
     is_lat = {"mixed": rng.random(n) < 0.5, "lateral": np.ones(n, bool), "ap": np.zeros(n, bool)}[views]
     coords = np.full((n, len(names), 2), np.nan)
     for j, name in enumerate(names):
@@ -102,7 +117,7 @@ def main() -> None:
         print(f"{args.studies} studies ({args.views}), {ncols} coordinate columns, {size_mb:.0f} MB of CSV")
         runs = [run_once(src, out) for _ in range(args.repeat)]
         best = min(runs, key=lambda r: r["total"])
-        print("best of {}: ".format(args.repeat) + ", ".join(f"{k} {v:.2f} s" for k, v in best.items()))
+        print(f"best of {args.repeat}: " + ", ".join(f"{k} {v:.2f} s" for k, v in best.items()))
         with out.open() as f:
             rows = sum(1 for _ in f) - 1
         print(f"table: {rows} rows written, {out.stat().st_size / 1e6:.0f} MB of CSV")

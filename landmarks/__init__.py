@@ -1,5 +1,6 @@
 """From an image to named points: radiographs, calibration, landmark files and placement."""
 
+from landmarks.aasce import read_aasce_mat
 from landmarks.calibration import Calibration, CalibrationPlane, CalibrationSource
 from landmarks.circle import Circle, fit_circle
 from landmarks.errors import (
@@ -11,9 +12,8 @@ from landmarks.errors import (
     SpinecheckError,
     UnreadableImageError,
 )
-from landmarks.model import ImageRef, LandmarkSet, LandmarkTable, PatientInfo, Sex
-from landmarks.aasce import read_aasce_mat
 from landmarks.landmark_file import parse_landmarks, read_landmarks, write_landmarks
+from landmarks.model import ImageRef, LandmarkSet, LandmarkTable, PatientInfo, Sex
 from landmarks.names import LEVELS, Corner, Endplate, PatientRight, View
 from landmarks.radiograph import (
     ImageFormat,

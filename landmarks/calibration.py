@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import enum
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Sequence
 
 import numpy as np
 
@@ -70,7 +70,10 @@ def check_spacing(value: object, *, where: str, field_name: str = "mm_per_px") -
         except (TypeError, ValueError):
             ok = False
         else:
-            ok = all(isinstance(v, (int, float, np.floating, np.integer)) and not isinstance(v, bool) for v in value)  # type: ignore[union-attr]
+            ok = all(
+                isinstance(v, (int, float, np.floating, np.integer)) and not isinstance(v, bool)
+                for v in value
+            )  # type: ignore[union-attr]
             ok = ok and math.isfinite(row) and math.isfinite(col) and row > 0 and col > 0
     if not ok:
         raise InvalidLandmarksError(
@@ -115,14 +118,14 @@ class Calibration:
         return self.mm_per_px is not None
 
     @classmethod
-    def none(cls, reason: str = "no pixel spacing") -> "Calibration":
+    def none(cls, reason: str = "no pixel spacing") -> Calibration:
         """An explicit absence of calibration, with the reason."""
         return cls(None, rule=f"{reason}: distances in pixels, no millimetre thresholds")
 
     @classmethod
     def from_spacing(
         cls, mm_per_px: Sequence[float], *, where: str = "user", field_name: str = "mm_per_px"
-    ) -> "Calibration":
+    ) -> Calibration:
         """A spacing given by the user (landmark file, CSV or command line)."""
         spacing = check_spacing(mm_per_px, where=where, field_name=field_name)
         return cls(
@@ -135,7 +138,7 @@ class Calibration:
     @classmethod
     def from_line(
         cls, p0: Sequence[float], p1: Sequence[float], length_mm: float, *, where: str = "calibration"
-    ) -> "Calibration":
+    ) -> Calibration:
         """Calibrate from a line of known length (a ruler, a marker).
 
         The spacing is taken as isotropic: ``length_mm / |p1 - p0|`` for rows
@@ -167,7 +170,7 @@ class Calibration:
     @classmethod
     def from_ball(
         cls, rim_xy: Sequence[Sequence[float]], diameter_mm: float, *, where: str = "calibration"
-    ) -> "Calibration":
+    ) -> Calibration:
         """Calibrate from a ball of known diameter, fitted from rim points.
 
         Examples

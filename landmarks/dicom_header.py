@@ -52,6 +52,7 @@ _MAX_AGE_YEARS = 130
 
 # ----------------------------------------------------------------------------- calibration
 
+
 @dataclass(frozen=True)
 class _Spacing:
     """One spacing attribute as found: usable ``(row, col)`` or why not."""
@@ -158,50 +159,91 @@ def header_calibration(
     }
 
     if ps.value is not None:
-        said = ", ".join(x for x in (
-            f"Pixel Spacing Calibration Type {ctype}" if ctype else "",
-            f"Description '{cdesc}'" if cdesc else "") if x)
+        said = ", ".join(
+            x
+            for x in (
+                f"Pixel Spacing Calibration Type {ctype}" if ctype else "",
+                f"Description '{cdesc}'" if cdesc else "",
+            )
+            if x
+        )
         if ips.value is not None and not _same(ps.value, ips.value):
             ratio = ips.value[0] / ps.value[0]
-            rule = (f"Pixel Spacing {_mm(ps.value)} differs from Imager Pixel Spacing {_mm(ips.value)} "
-                    f"(factor {ratio:.4g}): calibrated to another plane; "
-                    + (said if said else "calibration type not stated"))
-            return Calibration(ps.value, CalibrationSource.PIXEL_SPACING, rule,
-                               CalibrationPlane.PATIENT_CALIBRATED, extra=extra)
+            rule = (
+                f"Pixel Spacing {_mm(ps.value)} differs from Imager Pixel Spacing {_mm(ips.value)} "
+                f"(factor {ratio:.4g}): calibrated to another plane; "
+                + (said if said else "calibration type not stated")
+            )
+            return Calibration(
+                ps.value,
+                CalibrationSource.PIXEL_SPACING,
+                rule,
+                CalibrationPlane.PATIENT_CALIBRATED,
+                extra=extra,
+            )
         if ctype or cdesc:
             rule = f"Pixel Spacing {_mm(ps.value)}, calibrated ({said})"
-            return Calibration(ps.value, CalibrationSource.PIXEL_SPACING, rule,
-                               CalibrationPlane.PATIENT_CALIBRATED, extra=extra)
+            return Calibration(
+                ps.value,
+                CalibrationSource.PIXEL_SPACING,
+                rule,
+                CalibrationPlane.PATIENT_CALIBRATED,
+                extra=extra,
+            )
         if ips.value is not None:
-            rule = (f"Pixel Spacing {_mm(ps.value)} equals Imager Pixel Spacing and no calibration type is "
-                    "given: not corrected for magnification, i.e. at the detector")
+            rule = (
+                f"Pixel Spacing {_mm(ps.value)} equals Imager Pixel Spacing and no calibration type is "
+                "given: not corrected for magnification, i.e. at the detector"
+            )
         else:
             unusable = ""
             if ips.problem != "absent":
                 unusable = f" (Imager Pixel Spacing '{ips.shown}' is {ips.problem})"
-            rule = (f"Pixel Spacing {_mm(ps.value)} with no Imager Pixel Spacing and no calibration type: "
-                    "the plane is not stated (on CR it is the plate pitch), taken as at the detector"
-                    f"{unusable}")
-        return Calibration(ps.value, CalibrationSource.PIXEL_SPACING, rule, CalibrationPlane.DETECTOR,
-                           (DETECTOR_WARNING,), extra=extra)
+            rule = (
+                f"Pixel Spacing {_mm(ps.value)} with no Imager Pixel Spacing and no calibration type: "
+                "the plane is not stated (on CR it is the plate pitch), taken as at the detector"
+                f"{unusable}"
+            )
+        return Calibration(
+            ps.value,
+            CalibrationSource.PIXEL_SPACING,
+            rule,
+            CalibrationPlane.DETECTOR,
+            (DETECTOR_WARNING,),
+            extra=extra,
+        )
 
     ignored = f"; Pixel Spacing '{ps.shown}' ignored ({ps.problem})" if ps.problem != "absent" else ""
     if ips.value is not None:
         factor, why_not = _read_ermf(ermf)
         if factor is not None:
             spacing = (ips.value[0] / factor, ips.value[1] / factor)
-            rule = (f"ERMF-corrected estimate: Imager Pixel Spacing {_mm(ips.value)} / Estimated "
-                    "Radiographic "
-                    f"Magnification Factor {factor:g} = {_mm(spacing)}{ignored}")
-            return Calibration(spacing, CalibrationSource.ERMF, rule, CalibrationPlane.PATIENT_ESTIMATE,
-                               extra=extra)
-        rule = (f"Imager Pixel Spacing {_mm(ips.value)} only: at detector — distances overstated by the "
-                f"radiographic magnification{ignored}{why_not}")
-        return Calibration(ips.value, CalibrationSource.IMAGER_PIXEL_SPACING, rule, CalibrationPlane.DETECTOR,
-                           (DETECTOR_WARNING,), extra=extra)
+            rule = (
+                f"ERMF-corrected estimate: Imager Pixel Spacing {_mm(ips.value)} / Estimated "
+                "Radiographic "
+                f"Magnification Factor {factor:g} = {_mm(spacing)}{ignored}"
+            )
+            return Calibration(
+                spacing, CalibrationSource.ERMF, rule, CalibrationPlane.PATIENT_ESTIMATE, extra=extra
+            )
+        rule = (
+            f"Imager Pixel Spacing {_mm(ips.value)} only: at detector — distances overstated by the "
+            f"radiographic magnification{ignored}{why_not}"
+        )
+        return Calibration(
+            ips.value,
+            CalibrationSource.IMAGER_PIXEL_SPACING,
+            rule,
+            CalibrationPlane.DETECTOR,
+            (DETECTOR_WARNING,),
+            extra=extra,
+        )
 
-    reasons = [f"{name} '{sp.shown}' is {sp.problem}" for name, sp in
-               (("Pixel Spacing", ps), ("Imager Pixel Spacing", ips)) if sp.problem != "absent"]
+    reasons = [
+        f"{name} '{sp.shown}' is {sp.problem}"
+        for name, sp in (("Pixel Spacing", ps), ("Imager Pixel Spacing", ips))
+        if sp.problem != "absent"
+    ]
     reason = " and ".join(reasons) if reasons else "no Pixel Spacing or Imager Pixel Spacing in the header"
     cal = Calibration.none(reason)
     return Calibration(None, cal.source, cal.rule, cal.plane, extra=extra)
@@ -220,8 +262,10 @@ def _read_ermf(raw: Any) -> tuple[float | None, str]:
     except (TypeError, ValueError):
         return None, f"; Estimated Radiographic Magnification Factor '{raw}' ignored (not a number)"
     if not math.isfinite(factor) or factor < 1:
-        return None, (f"; Estimated Radiographic Magnification Factor '{raw}' ignored "
-                      "(a projection magnification is a number >= 1)")
+        return None, (
+            f"; Estimated Radiographic Magnification Factor '{raw}' ignored "
+            "(a projection magnification is a number >= 1)"
+        )
     return factor, ""
 
 
@@ -237,6 +281,7 @@ def calibration_from_dataset(ds: Any) -> Calibration:
 
 
 # ----------------------------------------------------------------------------- patient
+
 
 @dataclass(frozen=True)
 class PatientReading:
@@ -281,8 +326,10 @@ def parse_patient_age(raw: Any) -> tuple[float | None, str | None]:
     text = str(raw)
     m = _AGE_RE.match(text)
     if m is None:
-        return None, (f"Patient's Age {_short(raw)} is not a DICOM age (nnnD, nnnW, nnnM or nnnY, "
-                      "e.g. 067Y): age not read from it")
+        return None, (
+            f"Patient's Age {_short(raw)} is not a DICOM age (nnnD, nnnW, nnnM or nnnY, "
+            "e.g. 067Y): age not read from it"
+        )
     number, unit = int(m[1]), m[2].upper()
     if number == 0:
         return None, f"Patient's Age {_short(raw)} is zero, commonly a placeholder for 'unknown': ignored"
@@ -375,9 +422,11 @@ def patient_from_header(
     if birth is None and _text(birth_date):
         warnings.append(f"Patient's Birth Date {_short(birth_date)} is not a DICOM date (YYYYMMDD)")
     dated: list[tuple[str, str, datetime.date, float]] = []  # keyword, words, date, age
-    for keyword, words, raw in (("StudyDate", "Study Date", study_date),
-                                ("AcquisitionDate", "Acquisition Date", acquisition_date),
-                                ("ContentDate", "Content Date", content_date)):
+    for keyword, words, raw in (
+        ("StudyDate", "Study Date", study_date),
+        ("AcquisitionDate", "Acquisition Date", acquisition_date),
+        ("ContentDate", "Content Date", content_date),
+    ):
         on = parse_dicom_date(raw)
         if on is None:
             if _text(raw):
@@ -386,8 +435,9 @@ def patient_from_header(
         if birth is None:
             continue
         if on < birth:
-            warnings.append(f"{words} {on.isoformat()} is before Patient's Birth Date {birth.isoformat()}: "
-                            "no age from it")
+            warnings.append(
+                f"{words} {on.isoformat()} is before Patient's Birth Date {birth.isoformat()}: no age from it"
+            )
             continue
         dated.append((keyword, words, on, _completed_years(birth, on)))
 
@@ -401,9 +451,11 @@ def patient_from_header(
                 warnings.append(f"age {chosen}; the {other_words} {other_on} would give {other_age:g} y")
     elif age is not None and dated and abs(dated[0][3] - age) >= 1:
         _, words, on, date_age = dated[0]
-        warnings.append(f"Patient's Age {str(patient_age).strip()} ({age:g} y) disagrees with Patient's "
-                        "Birth "
-                        f"Date {birth} and {words} {on} ({date_age:g} y): Patient's Age used")
+        warnings.append(
+            f"Patient's Age {str(patient_age).strip()} ({age:g} y) disagrees with Patient's "
+            "Birth "
+            f"Date {birth} and {words} {on} ({date_age:g} y): Patient's Age used"
+        )
     if age is not None and age > _MAX_AGE_YEARS:
         warnings.append(f"age {age:g} y from the dates is over {_MAX_AGE_YEARS} years: ignored")
         age, source = None, None
@@ -475,7 +527,7 @@ def patient_right_from_orientation(orientation: Any) -> PatientRight | None:
         values = [orientation] if orientation else []
     else:
         values = list(orientation)
-    first = (str(values[0]).strip().upper() if values else "")
+    first = str(values[0]).strip().upper() if values else ""
     if first == "L":
         return PatientRight.IMAGE_LEFT
     if first == "R":

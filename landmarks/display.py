@@ -171,8 +171,10 @@ class DisplayTransform:
             invert = True
             notes.append(f"Presentation LUT Shape INVERSE on a {photometric} image: displayed inverted")
         elif shape == "IDENTITY" and invert:
-            notes.append("Presentation LUT Shape IDENTITY contradicts MONOCHROME1: MONOCHROME1 followed "
-                         "(minimum displayed white)")
+            notes.append(
+                "Presentation LUT Shape IDENTITY contradicts MONOCHROME1: MONOCHROME1 followed "
+                "(minimum displayed white)"
+            )
         elif shape not in ("", "IDENTITY", "INVERSE"):
             notes.append(f"Presentation LUT Shape {shape!r} is not IDENTITY or INVERSE: ignored")
 
@@ -185,10 +187,16 @@ class DisplayTransform:
 
         voi_lut = _voi_lut(ds, notes) if ds.get("VOILUTSequence") else None
         window = None if voi_lut is not None else _window(ds, notes)
-        voi = (VoiSource.VOI_LUT if voi_lut is not None
-               else VoiSource.WINDOW if window else VoiSource.PERCENTILES)
-        return cls(voi, window, rescale, modality_lut, voi_lut, invert, ignore=_padding(ds),
-                   notes=tuple(notes))
+        voi = (
+            VoiSource.VOI_LUT
+            if voi_lut is not None
+            else VoiSource.WINDOW
+            if window
+            else VoiSource.PERCENTILES
+        )
+        return cls(
+            voi, window, rescale, modality_lut, voi_lut, invert, ignore=_padding(ds), notes=tuple(notes)
+        )
 
     # ------------------------------------------------------------------ describing
 
@@ -248,10 +256,13 @@ class DisplayTransform:
                 return self
             w = self.window
             span = f"{values[0]:g}–{values[-1]:g}" if values.size else "none"
-            note = (f"Window Center/Width {w.center:g}/{w.width:g} holds {inside:.1%} of the pixels "
-                    f"(modality values {span}): robust percentiles used instead")
-            base = dataclasses.replace(self, voi=VoiSource.PERCENTILES, window=None,
-                                       notes=(*self.notes, note))
+            note = (
+                f"Window Center/Width {w.center:g}/{w.width:g} holds {inside:.1%} of the pixels "
+                f"(modality values {span}): robust percentiles used instead"
+            )
+            base = dataclasses.replace(
+                self, voi=VoiSource.PERCENTILES, window=None, notes=(*self.notes, note)
+            )
         lo, hi = _percentile_pair(values, cum, base.percentiles)
         if not hi > lo:
             hi = lo + 1.0
@@ -323,8 +334,10 @@ class DisplayTransform:
         sample = pixels[::step, ::step] if pixels.ndim == 2 else pixels.ravel()[:: step * step]
         if pixels.dtype.kind in "ui" and pixels.dtype.itemsize <= 2:
             unsigned = np.dtype(f"u{pixels.dtype.itemsize}")
-            counts = np.bincount(np.ascontiguousarray(sample).view(unsigned).ravel(),
-                                 minlength=1 << (8 * pixels.dtype.itemsize))
+            counts = np.bincount(
+                np.ascontiguousarray(sample).view(unsigned).ravel(),
+                minlength=1 << (8 * pixels.dtype.itemsize),
+            )
             stored = np.arange(counts.size, dtype=np.int64).astype(unsigned).view(pixels.dtype)
             if self.ignore is not None:
                 counts[(stored >= self.ignore[0]) & (stored <= self.ignore[1])] = 0
@@ -399,6 +412,7 @@ def _apply_lut(pixels: np.ndarray, out: np.ndarray, lut: np.ndarray) -> None:
 
 
 # ----------------------------------------------------------------------------- header pieces
+
 
 def _number(raw: Any) -> float | None:
     if raw is None:
@@ -476,8 +490,9 @@ def _window(ds: Any, notes: list[str]) -> Window | None:
         notes.append(f"VOI LUT Function {fn_raw!r} is not LINEAR, LINEAR_EXACT or SIGMOID: LINEAR used")
         fn = VoiFunction.LINEAR
     if c is None or w is None or w <= 0 or (fn is VoiFunction.LINEAR and w < 1):
-        notes.append(f"Window Center/Width {str(centers)!r}/{str(widths)!r} unusable: "
-                     "robust percentiles used")
+        notes.append(
+            f"Window Center/Width {str(centers)!r}/{str(widths)!r} unusable: robust percentiles used"
+        )
         return None
     several = isinstance(centers, (list, tuple)) or type(centers).__name__ == "MultiValue"
     count = len(centers) if several else 1

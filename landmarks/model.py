@@ -12,9 +12,9 @@ from __future__ import annotations
 
 import enum
 import math
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from types import MappingProxyType
-from typing import Iterable, Mapping, Sequence
 
 import numpy as np
 
@@ -65,8 +65,16 @@ class ImageRef:
     columns: int | None = None
 
     def to_json(self) -> dict:
-        return {k: v for k, v in (("path", self.path), ("sop_instance_uid", self.sop_instance_uid),
-                                  ("rows", self.rows), ("columns", self.columns)) if v is not None}
+        return {
+            k: v
+            for k, v in (
+                ("path", self.path),
+                ("sop_instance_uid", self.sop_instance_uid),
+                ("rows", self.rows),
+                ("columns", self.columns),
+            )
+            if v is not None
+        }
 
 
 @dataclass(frozen=True)
@@ -106,24 +114,28 @@ class LandmarkSet:
     def __post_init__(self) -> None:
         object.__setattr__(self, "view", View.parse(self.view))
         if self.patient_right is not None:
-            object.__setattr__(self, "patient_right", PatientRight.parse(self.patient_right, field="patient_right"))
-        object.__setattr__(self, "points", MappingProxyType(
-            {k: (float(v[0]), float(v[1])) for k, v in self.points.items()}))
+            object.__setattr__(
+                self, "patient_right", PatientRight.parse(self.patient_right, field="patient_right")
+            )
+        object.__setattr__(
+            self, "points", MappingProxyType({k: (float(v[0]), float(v[1])) for k, v in self.points.items()})
+        )
         object.__setattr__(self, "circles", MappingProxyType(dict(self.circles)))
 
     def __contains__(self, name: object) -> bool:
         return name in self.points
 
-    def replace(self, **changes: object) -> "LandmarkSet":
+    def replace(self, **changes: object) -> LandmarkSet:
         """A copy with some fields changed."""
         return replace(self, **changes)  # type: ignore[arg-type]
 
-    def mirrored(self, width: float) -> "LandmarkSet":
+    def mirrored(self, width: float) -> LandmarkSet:
         """The same film flipped left–right: ``x -> width - 1 - x``.
 
         On an AP film, image left and right swap, so ``.left``/``.right``
         names swap too and ``patient_right`` follows.
         """
+
         def flip(p: tuple[float, float]) -> tuple[float, float]:
             return (width - 1 - p[0], p[1])
 
@@ -143,8 +155,10 @@ class LandmarkSet:
             pr = PatientRight.IMAGE_LEFT if pr is PatientRight.IMAGE_RIGHT else PatientRight.IMAGE_RIGHT
         return replace(self, points=points, circles=circles, patient_right=pr)
 
-    def to_table(self, calibration: Calibration | None = None, patient: PatientInfo | None = None) -> "LandmarkTable":
-        """This study as a one-row table (the measuring core works on tables)."""
+    def to_table(
+        self, calibration: Calibration | None = None, patient: PatientInfo | None = None
+    ) -> LandmarkTable:
+        """Return this study as a one-row table (the measuring core works on tables)."""
         return LandmarkTable.from_sets([self], calibrations=[calibration], patients=[patient])
 
 
@@ -220,7 +234,7 @@ class LandmarkTable:
         """``(N,)`` bool: which studies have a pixel spacing."""
         return np.isfinite(self.mm_per_px).all(axis=1)
 
-    def subset(self, index: np.ndarray | Sequence[int], names: Iterable[str] | None = None) -> "LandmarkTable":
+    def subset(self, index: np.ndarray | Sequence[int], names: Iterable[str] | None = None) -> LandmarkTable:
         """The studies at *index* (an integer or boolean array), optionally only the points *names*."""
         idx = np.arange(len(self))[np.asarray(index)]
         keep = self.points if names is None else {k: self.points[k] for k in names if k in self.points}
@@ -244,7 +258,7 @@ class LandmarkTable:
         calibrations: Sequence[Calibration | None] | None = None,
         patients: Sequence[PatientInfo | None] | None = None,
         ids: Sequence[str] | None = None,
-    ) -> "LandmarkTable":
+    ) -> LandmarkTable:
         """Stack landmark sets into a table.
 
         *calibrations* and *patients*, when given, replace the sets' own
@@ -264,9 +278,13 @@ class LandmarkTable:
             cals.append(c if c is not None else (s.calibration or Calibration.none()))
             p = patients[i] if patients is not None else None
             pats.append(p if p is not None else s.patient)
-        spacing = np.array([c.mm_per_px if c.mm_per_px else (math.nan, math.nan) for c in cals], dtype=float).reshape(n, 2)
+        spacing = np.array(
+            [c.mm_per_px if c.mm_per_px else (math.nan, math.nan) for c in cals], dtype=float
+        ).reshape(n, 2)
         return cls(
-            ids=tuple(ids) if ids is not None else tuple(s.source or s.image.path or f"study {i + 1}" for i, s in enumerate(sets)),
+            ids=tuple(ids)
+            if ids is not None
+            else tuple(s.source or s.image.path or f"study {i + 1}" for i, s in enumerate(sets)),
             views=np.array([s.view for s in sets], dtype=object),
             points=points,
             mm_per_px=spacing,

@@ -43,7 +43,7 @@ class _StrEnum(str, enum.Enum):
         return str(self.value)
 
     @classmethod
-    def parse(cls, value: object, *, where: str = "", field: str = "") -> "_StrEnum":
+    def parse(cls, value: object, *, where: str = "", field: str = "") -> _StrEnum:
         """Return the member for *value* or raise a one-line error naming it."""
         if isinstance(value, cls):
             return value
@@ -53,9 +53,7 @@ class _StrEnum(str, enum.Enum):
             allowed = ", ".join(repr(m.value) for m in cls)
             prefix = f"{where}: " if where else ""
             name = f'"{field}" ' if field else ""
-            raise InvalidLandmarksError(
-                f"{prefix}{name}must be one of {allowed}; got {value!r}"
-            ) from None
+            raise InvalidLandmarksError(f"{prefix}{name}must be one of {allowed}; got {value!r}") from None
 
 
 class View(_StrEnum):
@@ -102,7 +100,9 @@ _CORNERS = {
     View.AP: (Corner.LEFT, Corner.RIGHT),
 }
 
-_VERTEBRA_RE = re.compile(r"^(?P<level>[CTLS]\d{1,2})\.(?:(?P<endplate>sup|inf)\.(?P<corner>ant|post|left|right)|(?P<centroid>centroid))$")
+_VERTEBRA_RE = re.compile(
+    r"^(?P<level>[CTLS]\d{1,2})\.(?:(?P<endplate>sup|inf)\.(?P<corner>ant|post|left|right)|(?P<centroid>centroid))$"
+)
 
 
 def level_index(level: str) -> int:
@@ -196,7 +196,7 @@ def check_point_name(name: str, view: View | str, *, where: str = "") -> PointNa
             raise InvalidLandmarksError(
                 f'{prefix}point "{name}" is {_other(view)} landmark but the film is '
                 f'"{view.value}" (corners on {_article(view)} film are {allowed}); '
-                f"check the file's \"view\""
+                f'check the file\'s "view"'
             )
         if parsed.name in ILIAC_CRESTS and view is not View.AP:
             raise InvalidLandmarksError(
@@ -204,8 +204,10 @@ def check_point_name(name: str, view: View | str, *, where: str = "") -> PointNa
             )
         return parsed
     close = closest_point_names(str(name), view)
-    hint = f"; did you mean {', '.join(repr(c) for c in close)}?" if close else (
-        "; expected <LEVEL>.<sup|inf>.<corner>, <LEVEL>.centroid or FH.left/FH.right/FH"
+    hint = (
+        f"; did you mean {', '.join(repr(c) for c in close)}?"
+        if close
+        else ("; expected <LEVEL>.<sup|inf>.<corner>, <LEVEL>.centroid or FH.left/FH.right/FH")
     )
     raise InvalidLandmarksError(f"{prefix}unknown point name {name!r}{hint}")
 

@@ -31,8 +31,13 @@ import numpy as np
 
 from landmarks.errors import MissingDecoderError, UnreadableImageError
 
-__all__ = ["DECODER_PACKAGES", "decode_pixels", "decoder_available", "collect_warnings",
-           "j2k_codestream_problem"]
+__all__ = [
+    "DECODER_PACKAGES",
+    "decode_pixels",
+    "decoder_available",
+    "collect_warnings",
+    "j2k_codestream_problem",
+]
 
 _JPEG_LOSSLESS = "python-gdcm (BSD) or pylibjpeg-libjpeg (GPL-3.0), e.g. pip install python-gdcm"
 _J2K = "pylibjpeg and pylibjpeg-openjpeg (MIT), e.g. pip install pylibjpeg pylibjpeg-openjpeg"
@@ -57,9 +62,18 @@ DECODER_PACKAGES: dict[str, str] = {
 
 #: Plugin tried first, where pydicom's own order is not the best: for JPEG 2000 pylibjpeg-openjpeg peaks
 #: at about 4.1 x the decoded array, Pillow at 4.7 x and GDCM at 5.6 x (bench/bench_load.py, 7200 x 3000).
-_PREFERRED_PLUGIN = {uid: "pylibjpeg" for uid in (
-    "1.2.840.10008.1.2.4.90", "1.2.840.10008.1.2.4.91", "1.2.840.10008.1.2.4.92", "1.2.840.10008.1.2.4.93",
-    "1.2.840.10008.1.2.4.201", "1.2.840.10008.1.2.4.202", "1.2.840.10008.1.2.4.203")}
+_PREFERRED_PLUGIN = {
+    uid: "pylibjpeg"
+    for uid in (
+        "1.2.840.10008.1.2.4.90",
+        "1.2.840.10008.1.2.4.91",
+        "1.2.840.10008.1.2.4.92",
+        "1.2.840.10008.1.2.4.93",
+        "1.2.840.10008.1.2.4.201",
+        "1.2.840.10008.1.2.4.202",
+        "1.2.840.10008.1.2.4.203",
+    )
+}
 
 
 class _ListHandler(logging.Handler):
@@ -149,8 +163,9 @@ def decode_pixels(ds: Any, *, where: str, frame: int | None = None) -> np.ndarra
         ) from None
     if not decoder.is_available:
         package = DECODER_PACKAGES.get(str(ts), "a pydicom pixel-data plugin for it")
-        raise MissingDecoderError(f"{where}: no decoder installed for its pixel data, {label}; "
-                                  f"install {package}")
+        raise MissingDecoderError(
+            f"{where}: no decoder installed for its pixel data, {label}; install {package}"
+        )
 
     options: dict[str, Any] = {}
     if not ts.is_encapsulated and ds.get("BitsStored") == ds.get("BitsAllocated"):
@@ -224,10 +239,26 @@ def _j2k_problem_of(ds: Any, frame: int | None) -> str | None:
 
 
 _J2K_MARKERS = {
-    0xFF4F: "SOC", 0xFF51: "SIZ", 0xFF52: "COD", 0xFF53: "COC", 0xFF5C: "QCD", 0xFF5D: "QCC",
-    0xFF5E: "RGN", 0xFF5F: "POC", 0xFF55: "TLM", 0xFF57: "PLM", 0xFF58: "PLT", 0xFF60: "PPM",
-    0xFF61: "PPT", 0xFF63: "CRG", 0xFF64: "COM", 0xFF90: "SOT", 0xFF93: "SOD", 0xFFD9: "EOC",
-    0xFF50: "CAP", 0xFF59: "CPF",
+    0xFF4F: "SOC",
+    0xFF51: "SIZ",
+    0xFF52: "COD",
+    0xFF53: "COC",
+    0xFF5C: "QCD",
+    0xFF5D: "QCC",
+    0xFF5E: "RGN",
+    0xFF5F: "POC",
+    0xFF55: "TLM",
+    0xFF57: "PLM",
+    0xFF58: "PLT",
+    0xFF60: "PPM",
+    0xFF61: "PPT",
+    0xFF63: "CRG",
+    0xFF64: "COM",
+    0xFF90: "SOT",
+    0xFF93: "SOD",
+    0xFFD9: "EOC",
+    0xFF50: "CAP",
+    0xFF59: "CPF",
 }
 
 
@@ -252,36 +283,40 @@ def j2k_codestream_problem(data: bytes) -> str | None:
         at = data.find(b"jp2c")
         if at < 0:
             return "a JP2 file without a codestream (jp2c) box"
-        data = data[at + 4:]
+        data = data[at + 4 :]
     if data[:2] != b"\xff\x4f":
         return f"the codestream does not start with SOC (0xFF4F) but 0x{data[:2].hex().upper()}"
     pos = 2
     while True:  # main header, up to the first tile-part
         if pos + 4 > len(data):
             return f"the codestream ends inside its main header at byte {len(data)} (truncated)"
-        marker = int.from_bytes(data[pos:pos + 2], "big")
+        marker = int.from_bytes(data[pos : pos + 2], "big")
         if marker == 0xFF90:
             break
         if marker not in _J2K_MARKERS or marker in (0xFF4F, 0xFF93, 0xFFD9):
             return f"unexpected {_marker_name(marker)} at byte {pos} of the codestream's main header"
-        pos += 2 + int.from_bytes(data[pos + 2:pos + 4], "big")
+        pos += 2 + int.from_bytes(data[pos + 2 : pos + 4], "big")
     tile_parts = 0
     while pos + 2 <= len(data):
-        marker = int.from_bytes(data[pos:pos + 2], "big")
+        marker = int.from_bytes(data[pos : pos + 2], "big")
         if marker == 0xFFD9:
             return None
         if marker != 0xFF90:
-            return (f"unexpected {_marker_name(marker)} at byte {pos} of the codestream, after tile-part "
-                    f"{tile_parts}, where a tile-part (SOT, 0xFF90) or the end of the codestream "
-                    "(EOC, 0xFFD9) was expected")
+            return (
+                f"unexpected {_marker_name(marker)} at byte {pos} of the codestream, after tile-part "
+                f"{tile_parts}, where a tile-part (SOT, 0xFF90) or the end of the codestream "
+                "(EOC, 0xFFD9) was expected"
+            )
         if pos + 12 > len(data):
             return f"the codestream ends inside tile-part {tile_parts + 1}'s header (truncated)"
-        psot = int.from_bytes(data[pos + 6:pos + 10], "big")
+        psot = int.from_bytes(data[pos + 6 : pos + 10], "big")
         if psot == 0:  # the last tile-part runs to EOC
             return None
         if pos + psot > len(data):
-            return (f"tile-part {tile_parts + 1} at byte {pos} claims {psot} bytes but only "
-                    f"{len(data) - pos} remain (truncated)")
+            return (
+                f"tile-part {tile_parts + 1} at byte {pos} claims {psot} bytes but only "
+                f"{len(data) - pos} remain (truncated)"
+            )
         pos += psot
         tile_parts += 1
     return f"the codestream ends after {tile_parts} tile-parts without EOC (0xFFD9) (truncated)"

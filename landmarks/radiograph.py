@@ -210,8 +210,13 @@ def load_radiograph(path: str | Path, *, frame: int | None = None) -> Radiograph
         raise UnreadableImageError(f"{where}: the file is empty")
     if head[128:132] == b"DICM":
         return _load_dicom(p, where, frame, preamble=True)
-    kind = "PNG" if head.startswith(_PNG) else "JPEG" if head.startswith(_JPEG) else (
-        "TIFF" if head[:4] in _TIFF else None)
+    kind = (
+        "PNG"
+        if head.startswith(_PNG)
+        else "JPEG"
+        if head.startswith(_JPEG)
+        else ("TIFF" if head[:4] in _TIFF else None)
+    )
     if kind is not None:
         return _load_picture(p, where, frame, kind)
     if _starts_like_dicom(head):
@@ -254,26 +259,35 @@ def _load_dicom(p: Path, where: str, frame: int | None, *, preamble: bool) -> Ra
 
     frames = _int(ds.get("NumberOfFrames"), 1)
     if frames > 1 and frame is None:
-        raise UnreadableImageError(f"{where}: multi-frame image ({frames} frames); spinecheck measures one "
-                                   f"radiograph: choose one with frame= (0..{frames - 1})")
+        raise UnreadableImageError(
+            f"{where}: multi-frame image ({frames} frames); spinecheck measures one "
+            f"radiograph: choose one with frame= (0..{frames - 1})"
+        )
     if frame is not None and not (isinstance(frame, int) and 0 <= frame < frames):
-        raise UnreadableImageError(f"{where}: frame={frame!r} is out of range; the file has {frames} "
-                                   f"frame{'s' if frames > 1 else ''} (0..{frames - 1})")
+        raise UnreadableImageError(
+            f"{where}: frame={frame!r} is out of range; the file has {frames} "
+            f"frame{'s' if frames > 1 else ''} (0..{frames - 1})"
+        )
 
     with collect_warnings(notes, "pydicom: "):
         pixels = decode_pixels(ds, where=where, frame=frame if frames > 1 else None)
         photometric = str(ds.get("PhotometricInterpretation", "") or "MONOCHROME2").strip().upper()
         if pixels.ndim == 3 or photometric not in ("MONOCHROME1", "MONOCHROME2"):
             pixels = _grey_of_colour(pixels, ds, photometric, notes)
-            display = DisplayTransform(VoiSource.AS_STORED if pixels.dtype == np.uint8
-                                       else VoiSource.PERCENTILES)
+            display = DisplayTransform(
+                VoiSource.AS_STORED if pixels.dtype == np.uint8 else VoiSource.PERCENTILES
+            )
         else:
-            display = _guarded(lambda: DisplayTransform.from_dataset(ds), DisplayTransform(),
-                               "display attributes", notes)
+            display = _guarded(
+                lambda: DisplayTransform.from_dataset(ds), DisplayTransform(), "display attributes", notes
+            )
         display = display.resolved(pixels)
-        calibration = _guarded(lambda: calibration_from_dataset(ds),
-                               Calibration.none("pixel spacing attributes unreadable"),
-                               "pixel spacing", notes)
+        calibration = _guarded(
+            lambda: calibration_from_dataset(ds),
+            Calibration.none("pixel spacing attributes unreadable"),
+            "pixel spacing",
+            notes,
+        )
         reading = _guarded(lambda: patient_from_dataset(ds), None, "patient attributes", notes)
         view_position = _text(ds.get("ViewPosition"))
         orientation = _values(ds.get("PatientOrientation"))
@@ -282,16 +296,26 @@ def _load_dicom(p: Path, where: str, frame: int | None, *, preamble: bool) -> Ra
     if pixels.flags.writeable:
         pixels.setflags(write=False)
     return Radiograph(
-        path=str(p), format=ImageFormat.DICOM, pixels=pixels, calibration=calibration,
-        display_transform=display, photometric=photometric,
+        path=str(p),
+        format=ImageFormat.DICOM,
+        pixels=pixels,
+        calibration=calibration,
+        display_transform=display,
+        photometric=photometric,
         bits_stored=_int(ds.get("BitsStored"), pixels.dtype.itemsize * 8),
         patient=reading.patient if reading else PatientInfo(),
-        view=view_from_position(view_position), view_position=view_position,
-        patient_orientation=orientation, patient_right=patient_right_from_orientation(orientation),
-        transfer_syntax_uid=str(ts), transfer_syntax=UID(str(ts)).name,
-        frames=frames, frame=frame if frames > 1 else None,
+        view=view_from_position(view_position),
+        view_position=view_position,
+        patient_orientation=orientation,
+        patient_right=patient_right_from_orientation(orientation),
+        transfer_syntax_uid=str(ts),
+        transfer_syntax=UID(str(ts)).name,
+        frames=frames,
+        frame=frame if frames > 1 else None,
         warnings=_unique(notes + list(reading.warnings if reading else ()) + list(display.notes)),
-        sop_instance_uid=sop_instance_uid, modality=modality, study_date=study_date,
+        sop_instance_uid=sop_instance_uid,
+        modality=modality,
+        study_date=study_date,
     )
 
 
@@ -305,10 +329,14 @@ def _without_pixels(ds: Any, p: Path, where: str, notes: list[str]) -> str:
     sop = ds.get("SOPClassUID") or getattr(ds, "file_meta", {}).get("MediaStorageSOPClassUID")
     name = UID(str(sop)).name if sop else ""
     if len(ds) == 0 or "Image" in name or "Rows" in ds:
-        return (f"{where}: DICOM file{f' ({name})' if name else ''} without pixel data after "
-                f"{len(ds)} elements in {p.stat().st_size} bytes: truncated or damaged")
-    return (f"{where}: DICOM file without pixel data (no (7FE0,0010) Pixel Data); it is "
-            f"{f'a {name} object' if name else 'a DICOM object'}, not an image")
+        return (
+            f"{where}: DICOM file{f' ({name})' if name else ''} without pixel data after "
+            f"{len(ds)} elements in {p.stat().st_size} bytes: truncated or damaged"
+        )
+    return (
+        f"{where}: DICOM file without pixel data (no (7FE0,0010) Pixel Data); it is "
+        f"{f'a {name} object' if name else 'a DICOM object'}, not an image"
+    )
 
 
 def _guarded(read: Any, fallback: Any, what: str, notes: list[str]) -> Any:
@@ -337,7 +365,7 @@ def _grey_of_colour(pixels: np.ndarray, ds: Any, photometric: str, notes: list[s
     weights = np.array([0.299, 0.587, 0.114], dtype=np.float32)
     step = max(1, (1 << 20) // max(1, pixels.shape[1]))
     for r in range(0, pixels.shape[0], step):
-        out[r:r + step] = np.rint(pixels[r:r + step].astype(np.float32) @ weights)
+        out[r : r + step] = np.rint(pixels[r : r + step].astype(np.float32) @ weights)
     return out
 
 
@@ -351,11 +379,14 @@ def _load_picture(p: Path, where: str, frame: int | None, kind: str) -> Radiogra
             fmt = "JPEG" if img.format == "MPO" else str(img.format)
             frames = int(getattr(img, "n_frames", 1))
             if frames > 1 and frame is None:
-                raise UnreadableImageError(f"{where}: {fmt} with {frames} pages; choose one with frame= "
-                                           f"(0..{frames - 1})")
+                raise UnreadableImageError(
+                    f"{where}: {fmt} with {frames} pages; choose one with frame= (0..{frames - 1})"
+                )
             if frame is not None and not (isinstance(frame, int) and 0 <= frame < frames):
-                raise UnreadableImageError(f"{where}: frame={frame!r} is out of range; the file has {frames} "
-                                           f"page{'s' if frames > 1 else ''} (0..{frames - 1})")
+                raise UnreadableImageError(
+                    f"{where}: frame={frame!r} is out of range; the file has {frames} "
+                    f"page{'s' if frames > 1 else ''} (0..{frames - 1})"
+                )
             if frame:
                 img.seek(frame)
             dpi = img.info.get("dpi")
@@ -371,17 +402,25 @@ def _load_picture(p: Path, where: str, frame: int | None, kind: str) -> Radiogra
         notes.append(f"EXIF Orientation {orientation} ignored: pixels and landmarks are as stored")
     if dpi:
         shown = "×".join(f"{float(d):g}" for d in dpi)
-        reason = (f"{fmt} image: no pixel spacing (its {shown} dpi tag is not a patient spacing, "
-                  "clinical.md §4 rule 5)")
+        reason = (
+            f"{fmt} image: no pixel spacing (its {shown} dpi tag is not a patient spacing, "
+            "clinical.md §4 rule 5)"
+        )
     else:
         reason = f"{fmt} image: no pixel spacing"
     pixels.setflags(write=False)
     voi = VoiSource.AS_STORED if pixels.dtype == np.uint8 else VoiSource.PERCENTILES
     display = DisplayTransform(voi).resolved(pixels)
     return Radiograph(
-        path=str(p), format=ImageFormat(fmt), pixels=pixels, calibration=Calibration.none(reason),
-        display_transform=display, photometric="MONOCHROME2",
-        bits_stored=pixels.dtype.itemsize * 8, frames=frames, frame=frame if frames > 1 else None,
+        path=str(p),
+        format=ImageFormat(fmt),
+        pixels=pixels,
+        calibration=Calibration.none(reason),
+        display_transform=display,
+        photometric="MONOCHROME2",
+        bits_stored=pixels.dtype.itemsize * 8,
+        frames=frames,
+        frame=frame if frames > 1 else None,
         warnings=_unique(notes),
     )
 
@@ -436,6 +475,7 @@ def _unique(items: list[str]) -> tuple[str, ...]:
 
 # ----------------------------------------------------------------------------- calibration and side
 
+
 def choose_calibration(user: Calibration | None, header: Calibration) -> Calibration:
     """Rule 1 of clinical.md §4: a user calibration always wins over the header.
 
@@ -466,12 +506,14 @@ def choose_calibration(user: Calibration | None, header: Calibration) -> Calibra
     if header.calibrated:
         row, col = header.mm_per_px  # type: ignore[misc]
         shown = f"{row:.6g}" if row == col else f"{row:.6g}\\{col:.6g}"
-        overridden = (f"overrides the image header: {shown} mm/px from {header.source.value} "
-                      f"({header.plane.value})")
+        overridden = (
+            f"overrides the image header: {shown} mm/px from {header.source.value} ({header.plane.value})"
+        )
     else:
         overridden = f"the image header has no usable spacing ({header.rule})"
-    return dataclasses.replace(user, rule=f"{user.rule}; {overridden}",
-                               extra={**user.extra, "overridden": header.to_json()})
+    return dataclasses.replace(
+        user, rule=f"{user.rule}; {overridden}", extra={**user.extra, "overridden": header.to_json()}
+    )
 
 
 def patient_right_of(r: Radiograph) -> PatientRight | None:
@@ -480,6 +522,7 @@ def patient_right_of(r: Radiograph) -> PatientRight | None:
 
 
 # ----------------------------------------------------------------------------- info
+
 
 def radiograph_info(r: Radiograph) -> dict:
     """Describe a radiograph as ``spinecheck info --format json`` prints it (formats.md §4).
@@ -571,14 +614,19 @@ def format_info_text(info: dict) -> str:
     if kind == "DICOM":
         ts, uid = info.get("transfer_syntax"), info.get("transfer_syntax_uid")
         kind = " ".join(x for x in ("DICOM", info.get("modality")) if x) + (f", {ts} ({uid})" if ts else "")
-    pixels = (f"{info.get('rows')} rows × {info.get('columns')} columns, "
-              f"{info.get('bits_stored')} bits stored ({info.get('dtype')}), {info.get('photometric')}")
+    pixels = (
+        f"{info.get('rows')} rows × {info.get('columns')} columns, "
+        f"{info.get('bits_stored')} bits stored ({info.get('dtype')}), {info.get('photometric')}"
+    )
     if (info.get("frames") or 1) > 1:
         pixels += f", frame {info.get('frame')} of {info.get('frames')} (0-based)"
 
     age = info.get("age_years")
-    age_text = (f"{age:g} years ({info.get('age_source')})" if age is not None
-                else "unknown — age-adjusted criteria will not be applied")
+    age_text = (
+        f"{age:g} years ({info.get('age_source')})"
+        if age is not None
+        else "unknown — age-adjusted criteria will not be applied"
+    )
     sex = info.get("sex")
     sex_text = f"{sex} ({info.get('sex_source')})" if sex else "unknown"
     view, position = info.get("view"), info.get("view_position")
@@ -590,8 +638,10 @@ def format_info_text(info: dict) -> str:
         view_text = "unknown (no View Position)"
     orientation = info.get("patient_orientation")
     if orientation:
-        side = {"image_left": "patient's right on the image left",
-                "image_right": "patient's right on the image right"}.get(info.get("patient_right") or "")
+        side = {
+            "image_left": "patient's right on the image left",
+            "image_right": "patient's right on the image right",
+        }.get(info.get("patient_right") or "")
         orientation_text = "\\".join(orientation) + (f" — {side}" if side else "")
     else:
         orientation_text = "not given"

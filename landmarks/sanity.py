@@ -15,7 +15,9 @@ from landmarks.names import LEVELS, View
 __all__ = ["check_vertebrae"]
 
 
-def check_vertebrae(table: LandmarkTable, anterior_sign: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+def check_vertebrae(
+    table: LandmarkTable, anterior_sign: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray]:
     """Find implausible vertebrae.
 
     Checks, for every vertebra whose corners are annotated: superior corners
@@ -60,8 +62,12 @@ def check_vertebrae(table: LandmarkTable, anterior_sign: np.ndarray | None = Non
     for j, level in enumerate(LEVELS):
         ys = []
         for side_ap, side_lat in (("left", "ant"), ("right", "post")):
-            sup = np.where(is_ap[:, None], table.point(f"{level}.sup.{side_ap}"), table.point(f"{level}.sup.{side_lat}"))
-            inf = np.where(is_ap[:, None], table.point(f"{level}.inf.{side_ap}"), table.point(f"{level}.inf.{side_lat}"))
+            sup = np.where(
+                is_ap[:, None], table.point(f"{level}.sup.{side_ap}"), table.point(f"{level}.sup.{side_lat}")
+            )
+            inf = np.where(
+                is_ap[:, None], table.point(f"{level}.inf.{side_ap}"), table.point(f"{level}.inf.{side_lat}")
+            )
             flip = sup[:, 1] >= inf[:, 1]
             ys.append((sup[:, 1] + inf[:, 1]) / 2)
             if side_ap == "left":
@@ -71,9 +77,17 @@ def check_vertebrae(table: LandmarkTable, anterior_sign: np.ndarray | None = Non
         for e in ("sup", "inf"):
             word = "superior" if e == "sup" else "inferior"
             lr = table.point(f"{level}.{e}.right")[:, 0] - table.point(f"{level}.{e}.left")[:, 0]
-            flag(is_ap & (lr <= 0), j, f"{word} endplate's left corner is not left of its right corner (swapped?)")
+            flag(
+                is_ap & (lr <= 0),
+                j,
+                f"{word} endplate's left corner is not left of its right corner (swapped?)",
+            )
             ap = (table.point(f"{level}.{e}.ant")[:, 0] - table.point(f"{level}.{e}.post")[:, 0]) * sign
-            flag(~is_ap & (ap < 0), j, f"{word} endplate's anterior corner lies on the posterior side (swapped?)")
+            flag(
+                ~is_ap & (ap < 0),
+                j,
+                f"{word} endplate's anterior corner lies on the posterior side (swapped?)",
+            )
         explicit = table.point(f"{level}.centroid")[:, 1]
         centre_y[:, j] = np.where(np.isfinite(explicit), explicit, (ys[0] + ys[1]) / 2)
 

@@ -39,8 +39,9 @@ def _rows() -> list[dict]:
 
 
 ROWS = _rows()
-GOOD = [pytest.param(r["image"], float(r["angle1_deg"]), id=r["image"])
-        for r in ROWS if r["labels_ok"] == "yes"]
+GOOD = [
+    pytest.param(r["image"], float(r["angle1_deg"]), id=r["image"]) for r in ROWS if r["labels_ok"] == "yes"
+]
 BAD = [pytest.param(r["image"], id=r["image"]) for r in ROWS if r["labels_ok"] == "no"]
 # ../shared absent: one placeholder case, which the shared_data fixture then skips
 if not ROWS:
@@ -92,8 +93,11 @@ def test_largest_midline_cobb_matches_the_dataset(shared_data, image, angle1):
     assert curves and max(c["angle_deg"] for c in curves) == pytest.approx(angle1, abs=TOL_DEG)
     for c in curves:
         assert LEVELS_T1_L5.index(c["upper_end"]) < LEVELS_T1_L5.index(c["lower_end"])
-        assert LEVELS_T1_L5.index(c["upper_end"]) <= LEVELS_T1_L5.index(c["apex"]) <= LEVELS_T1_L5.index(
-            c["lower_end"])
+        assert (
+            LEVELS_T1_L5.index(c["upper_end"])
+            <= LEVELS_T1_L5.index(c["apex"])
+            <= LEVELS_T1_L5.index(c["lower_end"])
+        )
 
 
 @pytest.mark.parametrize("method", ["midline", "endplate"])

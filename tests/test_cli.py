@@ -52,14 +52,21 @@ def base_file(**overrides):
         "format": "spinecheck-landmarks/1",
         "view": "lateral",
         "calibration": {"mm_per_px": [0.5, 0.5]},
-        "points": {"S1.sup.post": [100, 500], "S1.sup.ant": [140, 520], "FH": [160, 600],
-                   "L1.sup.post": [90, 200], "L1.sup.ant": [130, 195], "C7.centroid": [150, 0]},
+        "points": {
+            "S1.sup.post": [100, 500],
+            "S1.sup.ant": [140, 520],
+            "FH": [160, 600],
+            "L1.sup.post": [90, 200],
+            "L1.sup.ant": [130, 195],
+            "C7.centroid": [150, 0],
+        },
     }
     obj.update(overrides)
     return obj
 
 
 # ----------------------------------------------------------------------------- results
+
 
 def test_measure_json_reproduces_the_synthetic_truth(capsys, lateral_film, lateral_files):
     dcm, points = lateral_files
@@ -71,26 +78,50 @@ def test_measure_json_reproduces_the_synthetic_truth(capsys, lateral_film, later
         assert report["parameters"][pid]["value"] == pytest.approx(lateral_film.truth[pid], abs=1e-6), pid
     assert report["parameters"]["SVA"]["unit"] == "mm"
     assert report["calibration"]["source"] == "PixelSpacing"
-    assert report["patient"] == {"age_years": 67, "age_source": "DICOM PatientAge", "sex": "F",
-                                 "sex_source": "DICOM PatientSex"}
+    assert report["patient"] == {
+        "age_years": 67,
+        "age_source": "DICOM PatientAge",
+        "sex": "F",
+        "sex_source": "DICOM PatientSex",
+    }
     ids = {c["id"] for c in report["criteria"]}
     assert {"srs_schwab.pi_ll", "srs_schwab.pt", "srs_schwab.sva", "sagittal_balance.sva"} <= ids
     assert all("source" in c for c in report["criteria"])
 
 
-def test_sources_precedence_file_over_image_and_command_line_over_both(capsys, tmp_path, lateral_film, lateral_files):
+def test_sources_precedence_file_over_image_and_command_line_over_both(
+    capsys, tmp_path, lateral_film, lateral_files
+):
     dcm, _ = lateral_files
     points = tmp_path / "with_cal.json"
-    write_landmarks(lateral_film.landmarks.replace(
-        calibration=__import__("landmarks").Calibration.from_spacing([0.25, 0.25]),
-        patient=__import__("landmarks").PatientInfo(50.0, "landmark file")), points)
+    write_landmarks(
+        lateral_film.landmarks.replace(
+            calibration=__import__("landmarks").Calibration.from_spacing([0.25, 0.25]),
+            patient=__import__("landmarks").PatientInfo(50.0, "landmark file"),
+        ),
+        points,
+    )
     report = json.loads(run(capsys, "measure", points, "--image", dcm, "--format", "json")[1])
     assert report["calibration"]["source"] == "user mm_per_px"
     assert report["patient"]["age_years"] == 50 and report["patient"]["age_source"] == "landmark file"
     # the file's scale is half the header's: millimetres halve
     assert report["parameters"]["SVA"]["value"] == pytest.approx(lateral_film.truth["SVA"] / 2, abs=1e-6)
-    report = json.loads(run(capsys, "measure", points, "--image", dcm, "--format", "json",
-                            "--mm-per-px", "1", "1", "--age", "30")[1])
+    report = json.loads(
+        run(
+            capsys,
+            "measure",
+            points,
+            "--image",
+            dcm,
+            "--format",
+            "json",
+            "--mm-per-px",
+            "1",
+            "1",
+            "--age",
+            "30",
+        )[1]
+    )
     assert report["calibration"]["mm_per_px"] == [1.0, 1.0]
     assert "command line" in report["calibration"]["rule"]
     assert report["patient"]["age_years"] == 30 and report["patient"]["age_source"] == "command line"
@@ -109,13 +140,17 @@ def test_uncalibrated_distances_in_pixels_and_no_millimetre_criterion(capsys, tm
 
 
 def test_age_unknown_says_age_adjusted_targets_not_applied(capsys, tmp_path):
-    report = json.loads(run(capsys, "measure", write_json(tmp_path / "a.json", base_file()), "--format", "json")[1])
+    report = json.loads(
+        run(capsys, "measure", write_json(tmp_path / "a.json", base_file()), "--format", "json")[1]
+    )
     rows = [c for c in report["criteria"] if c["id"].startswith("age_adjusted")]
     assert rows and all(c["applied"] is False and "age unknown" in c["reason"] for c in rows)
 
 
 def test_missing_landmarks_null_with_reason_others_computed(capsys, tmp_path):
-    report = json.loads(run(capsys, "measure", write_json(tmp_path / "m.json", base_file()), "--format", "json")[1])
+    report = json.loads(
+        run(capsys, "measure", write_json(tmp_path / "m.json", base_file()), "--format", "json")[1]
+    )
     tk = report["parameters"]["TK"]
     assert tk["value"] is None and "T4.sup.ant" in tk["reason"]
     assert report["parameters"]["PI"]["value"] is not None
@@ -144,9 +179,23 @@ def test_wide_csv_every_study_kept_bad_row_reported(capsys, tmp_path):
     assert "abc" in rows[1]["error"] and rows[1]["PI_deg"] == ""
     assert math.isclose(float(rows[0]["SS_deg"]), math.degrees(math.atan2(20, 40)))
     assert rows[2]["mm_per_px_row"] == "" and rows[2]["calibration_source"] == "none"
-    for column in ("image", "landmarks", "status", "error", "PI_deg", "SVA_mm", "C7_CSVL_mm", "Cobb_max_deg",
-                   "srs_schwab_pi_ll", "mm_per_px_row", "mm_per_px_col", "calibration_source", "age_years",
-                   "age_source", "tool_version"):
+    for column in (
+        "image",
+        "landmarks",
+        "status",
+        "error",
+        "PI_deg",
+        "SVA_mm",
+        "C7_CSVL_mm",
+        "Cobb_max_deg",
+        "srs_schwab_pi_ll",
+        "mm_per_px_row",
+        "mm_per_px_col",
+        "calibration_source",
+        "age_years",
+        "age_source",
+        "tool_version",
+    ):
         assert column in rows[0], column
     code, out, _ = run(capsys, "measure", src, "--format", "json")
     assert [r["status"] for r in json.loads(out)] == ["ok", "error", "ok"]
@@ -154,10 +203,20 @@ def test_wide_csv_every_study_kept_bad_row_reported(capsys, tmp_path):
 
 def test_aasce_mat_midline_matches_dataset(capsys, shared_data):
     name = "sunhl-1th-02-Jan-2017-162 A AP.jpg"
-    expected = next(r for r in csv.DictReader(io.StringIO((shared_data / "aasce-dev" / "angles.csv").read_text()))
-                    if r["image"] == name)
-    code, out, _ = run(capsys, "measure", shared_data / "aasce-dev" / "labels" / f"{name}.mat",
-                       "--cobb-method", "midline", "--format", "json")
+    expected = next(
+        r
+        for r in csv.DictReader(io.StringIO((shared_data / "aasce-dev" / "angles.csv").read_text()))
+        if r["image"] == name
+    )
+    code, out, _ = run(
+        capsys,
+        "measure",
+        shared_data / "aasce-dev" / "labels" / f"{name}.mat",
+        "--cobb-method",
+        "midline",
+        "--format",
+        "json",
+    )
     assert code == 0
     report = json.loads(out)
     assert report["parameters"]["Cobb_max"]["value"] == pytest.approx(float(expected["angle1_deg"]), abs=0.05)
@@ -168,26 +227,55 @@ def test_aasce_mat_midline_matches_dataset(capsys, shared_data):
 
 BAD = [
     pytest.param(lambda p: p.write_text("{not json"), ["bad.json", "line 1"], id="invalid-json"),
-    pytest.param(lambda p: write_json(p, base_file(format="spinecheck-landmarks/2")),
-                 ["bad.json", "spinecheck-landmarks/1"], id="unknown-version"),
-    pytest.param(lambda p: write_json(p, base_file(points={"S1.sup.anterior": [1, 2]})),
-                 ["bad.json", "S1.sup.ant"], id="unknown-name-suggests"),
-    pytest.param(lambda p: write_json(p, base_file(points={"S1.sup.ant": "12,7"})),
-                 ["bad.json", "S1.sup.ant", "[x, y]"], id="non-numeric"),
-    pytest.param(lambda p: p.write_text('{"format": "spinecheck-landmarks/1", "view": "lateral", '
-                                        '"points": {"S1.sup.ant": [NaN, 1]}}'),
-                 ["bad.json", "S1.sup.ant"], id="nan"),
-    pytest.param(lambda p: p.write_text('{"format": "spinecheck-landmarks/1", "view": "lateral", '
-                                        '"points": {"FH": [1, 2], "FH": [3, 4]}}'),
-                 ["bad.json", "FH", "more than once"], id="duplicate-name"),
-    pytest.param(lambda p: write_json(p, base_file(points={"S1.sup.ant": [5, 5], "S1.sup.post": [5, 5]})),
-                 ["bad.json", "S1.sup"], id="zero-length-endplate"),
-    pytest.param(lambda p: write_json(p, base_file(points={"S1.sup.left": [5, 5]})),
-                 ["bad.json", "S1.sup.left", "lateral"], id="wrong-view"),
-    pytest.param(lambda p: write_json(p, base_file(calibration={"mm_per_px": [0, 0.5]})),
-                 ["bad.json", "mm_per_px"], id="zero-spacing"),
-    pytest.param(lambda p: write_json(p, base_file(calibration={"mm_per_px": [-0.2, 0.2]})),
-                 ["bad.json", "mm_per_px"], id="negative-spacing"),
+    pytest.param(
+        lambda p: write_json(p, base_file(format="spinecheck-landmarks/2")),
+        ["bad.json", "spinecheck-landmarks/1"],
+        id="unknown-version",
+    ),
+    pytest.param(
+        lambda p: write_json(p, base_file(points={"S1.sup.anterior": [1, 2]})),
+        ["bad.json", "S1.sup.ant"],
+        id="unknown-name-suggests",
+    ),
+    pytest.param(
+        lambda p: write_json(p, base_file(points={"S1.sup.ant": "12,7"})),
+        ["bad.json", "S1.sup.ant", "[x, y]"],
+        id="non-numeric",
+    ),
+    pytest.param(
+        lambda p: p.write_text(
+            '{"format": "spinecheck-landmarks/1", "view": "lateral", "points": {"S1.sup.ant": [NaN, 1]}}'
+        ),
+        ["bad.json", "S1.sup.ant"],
+        id="nan",
+    ),
+    pytest.param(
+        lambda p: p.write_text(
+            '{"format": "spinecheck-landmarks/1", "view": "lateral", "points": {"FH": [1, 2], "FH": [3, 4]}}'
+        ),
+        ["bad.json", "FH", "more than once"],
+        id="duplicate-name",
+    ),
+    pytest.param(
+        lambda p: write_json(p, base_file(points={"S1.sup.ant": [5, 5], "S1.sup.post": [5, 5]})),
+        ["bad.json", "S1.sup"],
+        id="zero-length-endplate",
+    ),
+    pytest.param(
+        lambda p: write_json(p, base_file(points={"S1.sup.left": [5, 5]})),
+        ["bad.json", "S1.sup.left", "lateral"],
+        id="wrong-view",
+    ),
+    pytest.param(
+        lambda p: write_json(p, base_file(calibration={"mm_per_px": [0, 0.5]})),
+        ["bad.json", "mm_per_px"],
+        id="zero-spacing",
+    ),
+    pytest.param(
+        lambda p: write_json(p, base_file(calibration={"mm_per_px": [-0.2, 0.2]})),
+        ["bad.json", "mm_per_px"],
+        id="negative-spacing",
+    ),
 ]
 
 
@@ -202,15 +290,20 @@ def test_bad_landmark_files_give_one_error_line(capsys, tmp_path, make, words):
         assert word.lower() in err.lower(), (word, err)
 
 
-@pytest.mark.parametrize("argv, words", [
-    pytest.param(["measure", "{tmp}/absent.json"], ["absent.json"], id="missing-file"),
-    pytest.param(["measure", "{good}", "--mm-per-px", "0", "1"], ["--mm-per-px"], id="cli-zero-spacing"),
-    pytest.param(["measure", "{good}", "--age", "-3"], ["--age"], id="cli-bad-age"),
-    pytest.param(["measure", "{good}", "--format", "xml"], ["format"], id="usage"),
-    pytest.param(["frobnicate"], ["frobnicate"], id="unknown-command"),
-    pytest.param(["measure", "{good}", "--image", "{tmp}/noise.dcm"], ["noise.dcm"], id="unreadable-image"),
-    pytest.param(["info", "{tmp}/noise.dcm"], ["noise.dcm"], id="info-unreadable"),
-])
+@pytest.mark.parametrize(
+    "argv, words",
+    [
+        pytest.param(["measure", "{tmp}/absent.json"], ["absent.json"], id="missing-file"),
+        pytest.param(["measure", "{good}", "--mm-per-px", "0", "1"], ["--mm-per-px"], id="cli-zero-spacing"),
+        pytest.param(["measure", "{good}", "--age", "-3"], ["--age"], id="cli-bad-age"),
+        pytest.param(["measure", "{good}", "--format", "xml"], ["format"], id="usage"),
+        pytest.param(["frobnicate"], ["frobnicate"], id="unknown-command"),
+        pytest.param(
+            ["measure", "{good}", "--image", "{tmp}/noise.dcm"], ["noise.dcm"], id="unreadable-image"
+        ),
+        pytest.param(["info", "{tmp}/noise.dcm"], ["noise.dcm"], id="info-unreadable"),
+    ],
+)
 def test_command_line_errors_are_one_line(capsys, tmp_path, argv, words):
     good = write_json(tmp_path / "good.json", base_file())
     (tmp_path / "noise.dcm").write_bytes(bytes(range(256)) * 8)
@@ -231,12 +324,24 @@ def test_traceback_only_on_request(tmp_path):
 
 # ----------------------------------------------------------------------------- info and demo
 
+
 def test_info_json_has_the_contract_keys(capsys, tmp_path, lateral_film):
     dcm = write_dicom(lateral_film, tmp_path / "x.dcm", patient_age=67)
     code, out, _ = run(capsys, "info", dcm, "--format", "json")
     info = json.loads(out)
-    for key in ("rows", "columns", "photometric", "transfer_syntax", "mm_per_px", "spacing_source",
-                "spacing_plane", "age_years", "age_source", "sex", "view"):
+    for key in (
+        "rows",
+        "columns",
+        "photometric",
+        "transfer_syntax",
+        "mm_per_px",
+        "spacing_source",
+        "spacing_plane",
+        "age_years",
+        "age_source",
+        "sex",
+        "view",
+    ):
         assert key in info, key
     assert info["rows"], info["columns"] == lateral_film.shape
     assert info["view"] == "lateral" and info["age_years"] == 67
@@ -260,10 +365,22 @@ def test_installed_command_runs_as_a_real_process(tmp_path):
     exe = shutil.which("spinecheck")
     assert exe, "the spinecheck console script is not installed (pip install -e .)"
     path = write_json(tmp_path / "s.json", base_file())
-    done = subprocess.run([exe, "measure", str(path), "--format", "json"], capture_output=True, text=True,
-                          timeout=120, stdin=subprocess.DEVNULL)
+    done = subprocess.run(
+        [exe, "measure", str(path), "--format", "json"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        stdin=subprocess.DEVNULL,
+    )
     assert done.returncode == 0, done.stderr
-    assert json.loads(done.stdout)["parameters"]["SS"]["value"] == pytest.approx(math.degrees(math.atan2(20, 40)))
-    bad = subprocess.run([sys.executable, "-m", "cli", "measure", str(tmp_path / "nope.json")],
-                         capture_output=True, text=True, timeout=120, stdin=subprocess.DEVNULL)
+    assert json.loads(done.stdout)["parameters"]["SS"]["value"] == pytest.approx(
+        math.degrees(math.atan2(20, 40))
+    )
+    bad = subprocess.run(
+        [sys.executable, "-m", "cli", "measure", str(tmp_path / "nope.json")],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        stdin=subprocess.DEVNULL,
+    )
     assert bad.returncode == 2 and bad.stderr.startswith("error: ") and "Traceback" not in bad.stderr

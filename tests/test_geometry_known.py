@@ -25,8 +25,25 @@ from landmarks.calibration import Calibration
 from landmarks.model import LandmarkSet
 from landmarks.names import PatientRight
 
-SAGITTAL_IDS = ("PI", "PT", "SS", "LL", "LL_L1L5", "LL_L4S1", "TK", "TK_T2T12", "TK_T5T12", "PI_LL", "SVA",
-                "TPA", "GT", "T1S", "CL", "cSVA", "TS_CL")
+SAGITTAL_IDS = (
+    "PI",
+    "PT",
+    "SS",
+    "LL",
+    "LL_L1L5",
+    "LL_L4S1",
+    "TK",
+    "TK_T2T12",
+    "TK_T5T12",
+    "PI_LL",
+    "SVA",
+    "TPA",
+    "GT",
+    "T1S",
+    "CL",
+    "cSVA",
+    "TS_CL",
+)
 LENGTHS = ("SVA", "cSVA")
 ANGLES = tuple(p for p in SAGITTAL_IDS if p not in LENGTHS)
 TOL_DEG = 1e-9
@@ -49,8 +66,10 @@ def _atan_deg(y: float, x: float) -> float:
 # builders: everything is placed in a patient frame in millimetres, then mapped to image pixels
 # --------------------------------------------------------------------------------------------------
 
-def lateral_endplate(pts: dict, level: str, e: str, mid: tuple[float, float], theta: float,
-                     length: float = 40.0) -> None:
+
+def lateral_endplate(
+    pts: dict, level: str, e: str, mid: tuple[float, float], theta: float, length: float = 40.0
+) -> None:
     """Put an endplate of orientation ``theta`` (clinical.md §0.6) centred on ``mid`` (frame mm).
 
     ant = mid + L/2 (cos θ, sin θ), post = mid − L/2 (cos θ, sin θ): the post→ant line makes θ
@@ -71,8 +90,13 @@ def polar_down(origin: tuple[float, float], phi: float, dist: float) -> tuple[fl
     return (origin[0] + dist * _sin(phi), origin[1] - dist * _cos(phi))
 
 
-def lateral_to_image(frame_pts: dict, *, facing: int = 1, spacing: tuple[float, float] = (0.5, 0.5),
-                     origin: tuple[float, float] = (2000.0, 4000.0)) -> dict:
+def lateral_to_image(
+    frame_pts: dict,
+    *,
+    facing: int = 1,
+    spacing: tuple[float, float] = (0.5, 0.5),
+    origin: tuple[float, float] = (2000.0, 4000.0),
+) -> dict:
     """Frame mm ``(a, s)`` to image pixels: ``x = x0 + facing·a/col``, ``y = y0 − s/row``.
 
     ``facing`` = +1: the patient faces image right; −1: image left.
@@ -81,8 +105,15 @@ def lateral_to_image(frame_pts: dict, *, facing: int = 1, spacing: tuple[float, 
     return {n: (origin[0] + facing * a / col, origin[1] - s / row) for n, (a, s) in frame_pts.items()}
 
 
-def ap_vertebra(pts: dict, level: str, centre: tuple[float, float], sup_tilt: float,
-                inf_tilt: float | None = None, width: float = 40.0, height: float = 30.0) -> None:
+def ap_vertebra(
+    pts: dict,
+    level: str,
+    centre: tuple[float, float],
+    sup_tilt: float,
+    inf_tilt: float | None = None,
+    width: float = 40.0,
+    height: float = 30.0,
+) -> None:
     """Put an AP vertebra in an up-positive frame (x image right, y up, mm).
 
     Superior endplate: centred at ``centre + (0, h/2)``, from its left to its right corner at
@@ -99,8 +130,12 @@ def ap_vertebra(pts: dict, level: str, centre: tuple[float, float], sup_tilt: fl
         pts[f"{level}.{e}.right"] = (mx + w * _cos(tilt), my + w * _sin(tilt))
 
 
-def ap_to_image(frame_pts: dict, *, spacing: tuple[float, float] = (0.5, 0.5),
-                origin: tuple[float, float] = (1500.0, 4000.0)) -> dict:
+def ap_to_image(
+    frame_pts: dict,
+    *,
+    spacing: tuple[float, float] = (0.5, 0.5),
+    origin: tuple[float, float] = (1500.0, 4000.0),
+) -> dict:
     """Up-positive mm to pixels: ``x = x0 + x/col``, ``y = y0 − y/row``."""
     row, col = spacing
     return {n: (origin[0] + x / col, origin[1] - y / row) for n, (x, y) in frame_pts.items()}
@@ -132,46 +167,73 @@ PELVIS_CASES = [
         # S1mid is posterior to HA. PI: the endplate perpendicular is vertical, S1mid→HA makes
         # atan(30/40) with it, HA anterior of it, so PI = +36.87 (and = PT + SS).
         {"S1.sup.post": (100, 500), "S1.sup.ant": (140, 500), "FH": (150, 540)},
-        0.0, ATAN_3_4, ATAN_3_4, id="horizontal-endplate-3-4-5-facing-right",
+        0.0,
+        ATAN_3_4,
+        ATAN_3_4,
+        id="horizontal-endplate-3-4-5-facing-right",
     ),
     pytest.param(
         # the same film mirrored (x -> 1000 - x): the patient faces image left; every value is the same
         {"S1.sup.post": (900, 500), "S1.sup.ant": (860, 500), "FH": (850, 540)},
-        0.0, ATAN_3_4, ATAN_3_4, id="horizontal-endplate-3-4-5-facing-left",
+        0.0,
+        ATAN_3_4,
+        ATAN_3_4,
+        id="horizontal-endplate-3-4-5-facing-left",
     ),
     pytest.param(
         # post→ant = (+30, +30) px: the anterior corner is 30 px lower, θ = −45, SS = 45. S1mid = (115, 515),
         # HA straight below it: PT = 0. The endplate perpendicular into the sacrum points 45° posterior of
         # the downward vertical; S1mid→HA is the downward vertical: PI = 45.
         {"S1.sup.post": (100, 500), "S1.sup.ant": (130, 530), "FH": (115, 615)},
-        45.0, 0.0, 45.0, id="45deg-endplate-PT-zero",
+        45.0,
+        0.0,
+        45.0,
+        id="45deg-endplate-PT-zero",
     ),
     pytest.param(
         # anteverted pelvis: HA − S1mid = (−30, +40): HA is 30 px POSTERIOR to S1mid, so S1mid is anterior
         # to HA and PT = −atan(30/40) = −36.87 (never abs). PI: perpendicular into the sacrum is 45°
         # posterior of the downward vertical, S1mid→HA is 36.87° posterior of it: PI = 45 − 36.87 = 8.13.
         {"S1.sup.post": (100, 500), "S1.sup.ant": (130, 530), "FH": (85, 555)},
-        45.0, -ATAN_3_4, 45.0 - ATAN_3_4, id="anteverted-negative-PT-facing-right",
+        45.0,
+        -ATAN_3_4,
+        45.0 - ATAN_3_4,
+        id="anteverted-negative-PT-facing-right",
     ),
     pytest.param(
         # the same anteverted film facing image left (x -> 1000 - x)
         {"S1.sup.post": (900, 500), "S1.sup.ant": (870, 530), "FH": (915, 555)},
-        45.0, -ATAN_3_4, 45.0 - ATAN_3_4, id="anteverted-negative-PT-facing-left",
+        45.0,
+        -ATAN_3_4,
+        45.0 - ATAN_3_4,
+        id="anteverted-negative-PT-facing-left",
     ),
     pytest.param(
         # 30° line: post→ant = (20√3, 20), anterior 20 px lower: SS = 30. S1mid = (10√3, 10).
         # HA = S1mid + (30, 40): PT = +36.87, PI = 30 + 36.87 = 66.87.
-        {"S1.sup.post": (0, 0), "S1.sup.ant": (20 * math.sqrt(3), 20),
-         "FH": (10 * math.sqrt(3) + 30, 10 + 40)},
-        30.0, ATAN_3_4, 30.0 + ATAN_3_4, id="30deg-endplate-3-4-5",
+        {
+            "S1.sup.post": (0, 0),
+            "S1.sup.ant": (20 * math.sqrt(3), 20),
+            "FH": (10 * math.sqrt(3) + 30, 10 + 40),
+        },
+        30.0,
+        ATAN_3_4,
+        30.0 + ATAN_3_4,
+        id="30deg-endplate-3-4-5",
     ),
     pytest.param(
         # 60° line: post→ant = (20, 20√3): SS = 60. HA = S1mid + 100·(−sin 30°, cos 30°) in (x, y-down):
         # 30° posterior of the downward vertical: PT = −30; PI = 60 − 30 = 30 (the perpendicular into the
         # sacrum is 60° posterior of the downward vertical, S1mid→HA 30° posterior: 30° apart).
-        {"S1.sup.post": (0, 0), "S1.sup.ant": (20, 20 * math.sqrt(3)),
-         "FH": (10 - 50, 10 * math.sqrt(3) + 50 * math.sqrt(3))},
-        60.0, -30.0, 30.0, id="60deg-endplate-PT-minus-30",
+        {
+            "S1.sup.post": (0, 0),
+            "S1.sup.ant": (20, 20 * math.sqrt(3)),
+            "FH": (10 - 50, 10 * math.sqrt(3) + 50 * math.sqrt(3)),
+        },
+        60.0,
+        -30.0,
+        30.0,
+        id="60deg-endplate-PT-minus-30",
     ),
     pytest.param(
         # anterior corner HIGHER than the posterior one: post→ant = (40, −30) px, θ = +36.87, SS = −36.87
@@ -179,7 +241,10 @@ PELVIS_CASES = [
         # By definition: the perpendicular into the sacrum is 36.87° ANTERIOR of the downward vertical, and
         # S1mid→HA is vertical, so S1mid→HA lies 36.87° on the posterior side of it: PI = −36.87.
         {"S1.sup.post": (100, 530), "S1.sup.ant": (140, 500), "FH": (120, 700)},
-        -ATAN_3_4, 0.0, -ATAN_3_4, id="anterior-corner-higher-negative-SS",
+        -ATAN_3_4,
+        0.0,
+        -ATAN_3_4,
+        id="anterior-corner-higher-negative-SS",
     ),
 ]
 
@@ -200,18 +265,26 @@ def test_pelvis_known_answers(points, ss, pt, pi):
 # --------------------------------------------------------------------------------------------------
 
 # the chosen construction (frame mm); every expected value is a sum of these numbers
-S1_THETA = -40.0          # anterior corner lower: SS = 40
+S1_THETA = -40.0  # anterior corner lower: SS = 40
 S1_LENGTH = 50.0
-PT_DEG = 15.0             # HA 15° anterior of the downward vertical from S1mid: S1mid posterior, PT = +15
+PT_DEG = 15.0  # HA 15° anterior of the downward vertical from S1mid: S1mid posterior, PT = +15
 HA_DIST = 150.0
-T1_PHI = -5.0             # HA→T1 centre: 5° POSTERIOR of the upward vertical
-C7_PHI = 3.0              # S1mid→C7 centre: 3° anterior of the upward vertical
-THETAS = {                # endplate orientations θ (deg)
-    ("C2", "sup"): 14.0, ("C2", "inf"): 10.0,
-    ("C7", "sup"): 0.0, ("C7", "inf"): -20.0,
-    ("T1", "sup"): -25.0, ("T1", "inf"): -22.0,
-    ("T2", "sup"): -35.0, ("T4", "sup"): -25.0, ("T5", "sup"): -20.0,
-    ("T12", "inf"): 15.0, ("L1", "sup"): 10.0, ("L4", "sup"): -5.0, ("L5", "inf"): -30.0,
+T1_PHI = -5.0  # HA→T1 centre: 5° POSTERIOR of the upward vertical
+C7_PHI = 3.0  # S1mid→C7 centre: 3° anterior of the upward vertical
+THETAS = {  # endplate orientations θ (deg)
+    ("C2", "sup"): 14.0,
+    ("C2", "inf"): 10.0,
+    ("C7", "sup"): 0.0,
+    ("C7", "inf"): -20.0,
+    ("T1", "sup"): -25.0,
+    ("T1", "inf"): -22.0,
+    ("T2", "sup"): -35.0,
+    ("T4", "sup"): -25.0,
+    ("T5", "sup"): -20.0,
+    ("T12", "inf"): 15.0,
+    ("L1", "sup"): 10.0,
+    ("L4", "sup"): -5.0,
+    ("L5", "inf"): -30.0,
 }
 
 
@@ -235,10 +308,15 @@ def full_lateral_frame(c7_phi: float = C7_PHI, pt: float = PT_DEG) -> tuple[dict
     for e, ds in (("sup", 10.0), ("inf", -10.0)):
         lateral_endplate(pts, "C2", e, (c2c[0], c2c[1] + ds), THETAS[("C2", e)])
     # single endplates (their vertebra's centre is not needed), top to bottom
-    for (level, e), mid in {("T2", "sup"): (5.0, 720.0), ("T4", "sup"): (15.0, 640.0),
-                            ("T5", "sup"): (20.0, 600.0), ("T12", "inf"): (0.0, 330.0),
-                            ("L1", "sup"): (0.0, 310.0), ("L4", "sup"): (10.0, 120.0),
-                            ("L5", "inf"): (5.0, 40.0)}.items():
+    for (level, e), mid in {
+        ("T2", "sup"): (5.0, 720.0),
+        ("T4", "sup"): (15.0, 640.0),
+        ("T5", "sup"): (20.0, 600.0),
+        ("T12", "inf"): (0.0, 330.0),
+        ("L1", "sup"): (0.0, 310.0),
+        ("L4", "sup"): (10.0, 120.0),
+        ("L5", "inf"): (5.0, 40.0),
+    }.items():
         lateral_endplate(pts, level, e, mid, THETAS[(level, e)])
     where = {"s1_post": pts["S1.sup.post"], "c7c": c7c, "c2c": c2c, "c7_sup_post": c7_sup_post}
     return pts, where
@@ -246,23 +324,25 @@ def full_lateral_frame(c7_phi: float = C7_PHI, pt: float = PT_DEG) -> tuple[dict
 
 def full_lateral_expected(c7_phi: float = C7_PHI, pt: float = PT_DEG) -> dict:
     """Each value from clinical.md §1's words, in terms of the construction."""
-    ss = -S1_THETA                                              # SS = −θ(S1 sup) = 40
-    pi = pt + ss                                                # PI: perpendicular vs S1mid→HA = PT + SS = 55
-    ll = THETAS[("L1", "sup")] - S1_THETA                       # θ(L1 sup) − θ(S1 sup) = 10 + 40 = 50
-    tk = -(THETAS[("T4", "sup")] - THETAS[("T12", "inf")])      # −(−25 − 15) = 40 (kyphosis positive)
-    t1s = -THETAS[("T1", "sup")]                                # 25
-    cl = THETAS[("C2", "inf")] - THETAS[("C7", "inf")]          # 10 − (−20) = 30
+    ss = -S1_THETA  # SS = −θ(S1 sup) = 40
+    pi = pt + ss  # PI: perpendicular vs S1mid→HA = PT + SS = 55
+    ll = THETAS[("L1", "sup")] - S1_THETA  # θ(L1 sup) − θ(S1 sup) = 10 + 40 = 50
+    tk = -(THETAS[("T4", "sup")] - THETAS[("T12", "inf")])  # −(−25 − 15) = 40 (kyphosis positive)
+    t1s = -THETAS[("T1", "sup")]  # 25
+    cl = THETAS[("C2", "inf")] - THETAS[("C7", "inf")]  # 10 − (−20) = 30
     # SVA: C7 centre a = 800·sin(φ); S1 posterosuperior corner a = −25·cos(40°)
     sva = 800.0 * _sin(c7_phi) + (S1_LENGTH / 2) * _cos(S1_THETA)
     return {
-        "SS": ss, "PT": pt, "PI": pi,
+        "SS": ss,
+        "PT": pt,
+        "PI": pi,
         "LL": ll,
-        "LL_L1L5": THETAS[("L1", "sup")] - THETAS[("L5", "inf")],     # 10 + 30 = 40
-        "LL_L4S1": THETAS[("L4", "sup")] - S1_THETA,                # −5 + 40 = 35
+        "LL_L1L5": THETAS[("L1", "sup")] - THETAS[("L5", "inf")],  # 10 + 30 = 40
+        "LL_L4S1": THETAS[("L4", "sup")] - S1_THETA,  # −5 + 40 = 35
         "TK": tk,
         "TK_T2T12": -(THETAS[("T2", "sup")] - THETAS[("T12", "inf")]),  # 35 + 15 = 50
         "TK_T5T12": -(THETAS[("T5", "sup")] - THETAS[("T12", "inf")]),  # 20 + 15 = 35
-        "PI_LL": pi - ll,                                           # 55 − 50 = 5
+        "PI_LL": pi - ll,  # 55 − 50 = 5
         "SVA": sva,
         # TPA: angle at HA between HA→S1mid (PT posterior of the upward vertical) and HA→T1 (5° posterior):
         # 15 − 5 = 10, positive as T1 lies anterior of the line HA→S1mid
@@ -271,8 +351,8 @@ def full_lateral_expected(c7_phi: float = C7_PHI, pt: float = PT_DEG) -> dict:
         "GT": pt + c7_phi,
         "T1S": t1s,
         "CL": cl,
-        "cSVA": 50.0,                                               # by construction
-        "TS_CL": t1s - cl,                                          # 25 − 30 = −5
+        "cSVA": 50.0,  # by construction
+        "TS_CL": t1s - cl,  # 25 − 30 = −5
     }
 
 
@@ -367,6 +447,7 @@ def test_tpa_is_the_angle_at_the_hip_axis():
 # 3. femoral heads: two, superimposed, one
 # --------------------------------------------------------------------------------------------------
 
+
 def _pelvis_with_heads(heads: dict) -> LandmarkSet:
     # 45° endplate (SS = 45), S1mid = (115, 515) px; the heads are given around HA = (145, 555):
     # HA − S1mid = (30, 40), PT = +36.87, PI = 81.87
@@ -374,11 +455,14 @@ def _pelvis_with_heads(heads: dict) -> LandmarkSet:
     return lateral(pts)
 
 
-@pytest.mark.parametrize("heads", [
-    pytest.param({"FH": (145, 555)}, id="FH-superimposed"),
-    pytest.param({"FH.left": (151, 552), "FH.right": (139, 558)}, id="two-heads-midpoint"),
-    pytest.param({"FH.left": (139, 558), "FH.right": (151, 552)}, id="two-heads-swapped-names"),
-])
+@pytest.mark.parametrize(
+    "heads",
+    [
+        pytest.param({"FH": (145, 555)}, id="FH-superimposed"),
+        pytest.param({"FH.left": (151, 552), "FH.right": (139, 558)}, id="two-heads-midpoint"),
+        pytest.param({"FH.left": (139, 558), "FH.right": (151, 552)}, id="two-heads-swapped-names"),
+    ],
+)
 def test_hip_axis_two_heads_or_superimposed(heads):
     m = measure(_pelvis_with_heads(heads))
     assert one(m, "PT") == pytest.approx(ATAN_3_4, abs=TOL_DEG)
@@ -407,8 +491,10 @@ def test_no_femoral_head_nulls_pelvic_angles_only():
 # 4. explicit centroid vs four corners
 # --------------------------------------------------------------------------------------------------
 
-def _film_with_centroids(replace: dict[str, tuple[float, float]],
-                         drop_corners: tuple[str, ...] = ()) -> LandmarkSet:
+
+def _film_with_centroids(
+    replace: dict[str, tuple[float, float]], drop_corners: tuple[str, ...] = ()
+) -> LandmarkSet:
     frame, _ = full_lateral_frame()
     for level in drop_corners:
         for e in ("sup", "inf"):
@@ -448,6 +534,7 @@ def test_explicit_centroid_wins_over_corners():
 # 5. calibration: uncalibrated films
 # --------------------------------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("facing", [pytest.param(1, id="facing-right"), pytest.param(-1, id="facing-left")])
 def test_uncalibrated_lengths_in_pixels_only_angles_still_computed(facing):
     # build with spacing 1 (so the frame numbers are pixels) but give no calibration
@@ -470,17 +557,28 @@ def test_uncalibrated_lengths_in_pixels_only_angles_still_computed(facing):
 
 MISSING_CASES = [
     pytest.param(("T4.sup.ant",), {"TK": ["T4.sup.ant"]}, id="T4-ant"),
-    pytest.param(("L1.sup.post",), {"LL": ["L1.sup.post"], "LL_L1L5": ["L1.sup.post"],
-                                     "PI_LL": ["L1.sup.post"]}, id="L1-post"),
-    pytest.param(("T12.inf.ant", "T12.inf.post"), {"TK": ["T12.inf"], "TK_T2T12": ["T12.inf"],
-                                                     "TK_T5T12": ["T12.inf"]}, id="T12-inf"),
-    pytest.param(("FH",), {"PT": ["FH"], "PI": ["FH"], "PI_LL": ["FH"], "TPA": ["FH"], "GT": ["FH"]},
-                 id="FH"),
-    pytest.param(("C7.sup.ant", "C7.inf.ant", "C7.inf.post"),
-                 {"SVA": ["C7"], "GT": ["C7"], "CL": ["C7.inf"], "TS_CL": ["C7.inf"]}, id="C7-corners"),
+    pytest.param(
+        ("L1.sup.post",),
+        {"LL": ["L1.sup.post"], "LL_L1L5": ["L1.sup.post"], "PI_LL": ["L1.sup.post"]},
+        id="L1-post",
+    ),
+    pytest.param(
+        ("T12.inf.ant", "T12.inf.post"),
+        {"TK": ["T12.inf"], "TK_T2T12": ["T12.inf"], "TK_T5T12": ["T12.inf"]},
+        id="T12-inf",
+    ),
+    pytest.param(
+        ("FH",), {"PT": ["FH"], "PI": ["FH"], "PI_LL": ["FH"], "TPA": ["FH"], "GT": ["FH"]}, id="FH"
+    ),
+    pytest.param(
+        ("C7.sup.ant", "C7.inf.ant", "C7.inf.post"),
+        {"SVA": ["C7"], "GT": ["C7"], "CL": ["C7.inf"], "TS_CL": ["C7.inf"]},
+        id="C7-corners",
+    ),
     pytest.param(("C2.sup.ant",), {"cSVA": ["C2"]}, id="C2-corner"),
-    pytest.param(("T1.sup.post",), {"T1S": ["T1.sup.post"], "TS_CL": ["T1.sup.post"], "TPA": ["T1"]},
-                 id="T1-post"),
+    pytest.param(
+        ("T1.sup.post",), {"T1S": ["T1.sup.post"], "TS_CL": ["T1.sup.post"], "TPA": ["T1"]}, id="T1-post"
+    ),
     pytest.param(("L4.sup.ant",), {"LL_L4S1": ["L4.sup.ant"]}, id="L4-ant"),
     pytest.param(("L5.inf.post",), {"LL_L1L5": ["L5.inf.post"]}, id="L5-post"),
     pytest.param(("T2.sup.ant",), {"TK_T2T12": ["T2.sup.ant"]}, id="T2-ant"),
@@ -524,6 +622,7 @@ def test_missing_s1_endplate_other_parameters_still_computed():
 # 7. degenerate input: a zero-length S1 endplate
 # --------------------------------------------------------------------------------------------------
 
+
 def test_zero_length_s1_endplate_in_a_full_film():
     frame, _ = full_lateral_frame()
     frame["S1.sup.ant"] = frame["S1.sup.post"]
@@ -556,8 +655,9 @@ TWO_SPACINGS = [pytest.param((0.5, 0.5), id="iso"), pytest.param((0.2, 0.1), id=
 
 def _ap(points_mm: dict, spacing=(0.5, 0.5), patient_right=None, calibrated=True) -> LandmarkSet:
     cal = Calibration.from_spacing(list(spacing)) if calibrated else None
-    return LandmarkSet("ap", ap_to_image(points_mm, spacing=spacing), calibration=cal,
-                       patient_right=patient_right)
+    return LandmarkSet(
+        "ap", ap_to_image(points_mm, spacing=spacing), calibration=cal, patient_right=patient_right
+    )
 
 
 def _csvl_film(c7_x: float = 20.0) -> dict:
@@ -568,11 +668,14 @@ def _csvl_film(c7_x: float = 20.0) -> dict:
     return pts
 
 
-@pytest.mark.parametrize("patient_right, sign", [
-    pytest.param("image_right", 1.0, id="patient-right-on-image-right"),
-    pytest.param("image_left", -1.0, id="patient-right-on-image-left"),
-    pytest.param(None, 1.0, id="side-unknown-image-right-positive"),
-])
+@pytest.mark.parametrize(
+    "patient_right, sign",
+    [
+        pytest.param("image_right", 1.0, id="patient-right-on-image-right"),
+        pytest.param("image_left", -1.0, id="patient-right-on-image-left"),
+        pytest.param(None, 1.0, id="side-unknown-image-right-positive"),
+    ],
+)
 @pytest.mark.parametrize("spacing", TWO_SPACINGS)
 def test_c7_csvl(patient_right, sign, spacing):
     # C7 is 20 mm toward image right of the CSVL: +20 toward the patient's right when the patient's right
@@ -584,12 +687,15 @@ def test_c7_csvl(patient_right, sign, spacing):
     assert side_warned == (patient_right is None), m.warnings[0]
 
 
-@pytest.mark.parametrize("given, flipped", [
-    pytest.param("image_right", "image_left", id="str-image_right"),
-    pytest.param("image_left", "image_right", id="str-image_left"),
-    pytest.param(PatientRight.IMAGE_RIGHT, "image_left", id="enum-image_right"),
-    pytest.param(PatientRight.IMAGE_LEFT, "image_right", id="enum-image_left"),
-])
+@pytest.mark.parametrize(
+    "given, flipped",
+    [
+        pytest.param("image_right", "image_left", id="str-image_right"),
+        pytest.param("image_left", "image_right", id="str-image_left"),
+        pytest.param(PatientRight.IMAGE_RIGHT, "image_left", id="enum-image_right"),
+        pytest.param(PatientRight.IMAGE_LEFT, "image_right", id="enum-image_left"),
+    ],
+)
 def test_mirrored_ap_film_flips_patient_right(given, flipped):
     # mirroring swaps image left and right, so the patient's right moves to the other image side; the
     # patient is the same: C7–CSVL (toward the patient's right) keeps its value
@@ -618,18 +724,39 @@ def test_c7_csvl_missing_s1():
 # pelvic obliquity: clinical.md gives the magnitude (angle of the crest line, else S1 endplate, to the
 # horizontal); the sign is the code's documented one (positive when the patient's right side is higher)
 PO_CASES = [
-    pytest.param({"IC.left": (-150.0, 0.0), "IC.right": (150.0, 30.0)}, "image_right",
-                 _atan_deg(30, 300), False, id="crests-right-higher-patient-right-on-image-right"),
-    pytest.param({"IC.left": (-150.0, 0.0), "IC.right": (150.0, 30.0)}, "image_left",
-                 -_atan_deg(30, 300), False, id="crests-right-higher-patient-right-on-image-left"),
-    pytest.param({"IC.left": (-150.0, 0.0), "IC.right": (150.0, 30.0)}, None,
-                 _atan_deg(30, 300), False, id="crests-side-unknown"),
-    pytest.param({"IC.left": (-150.0, 40.0), "IC.right": (150.0, 0.0)}, "image_right",
-                 -_atan_deg(40, 300), False, id="crests-left-higher"),
+    pytest.param(
+        {"IC.left": (-150.0, 0.0), "IC.right": (150.0, 30.0)},
+        "image_right",
+        _atan_deg(30, 300),
+        False,
+        id="crests-right-higher-patient-right-on-image-right",
+    ),
+    pytest.param(
+        {"IC.left": (-150.0, 0.0), "IC.right": (150.0, 30.0)},
+        "image_left",
+        -_atan_deg(30, 300),
+        False,
+        id="crests-right-higher-patient-right-on-image-left",
+    ),
+    pytest.param(
+        {"IC.left": (-150.0, 0.0), "IC.right": (150.0, 30.0)},
+        None,
+        _atan_deg(30, 300),
+        False,
+        id="crests-side-unknown",
+    ),
+    pytest.param(
+        {"IC.left": (-150.0, 40.0), "IC.right": (150.0, 0.0)},
+        "image_right",
+        -_atan_deg(40, 300),
+        False,
+        id="crests-left-higher",
+    ),
     # S1 fallback: S1.sup.left (−50, 0), S1.sup.right (50, −5): image right lower by 5 over 100 mm
     pytest.param({}, "image_right", -_atan_deg(5, 100), True, id="S1-fallback"),
-    pytest.param({"IC.left": (-150.0, 0.0)}, "image_right", -_atan_deg(5, 100), True,
-                 id="one-crest-S1-fallback"),
+    pytest.param(
+        {"IC.left": (-150.0, 0.0)}, "image_right", -_atan_deg(5, 100), True, id="one-crest-S1-fallback"
+    ),
 ]
 
 
@@ -647,8 +774,12 @@ def test_pelvic_obliquity(crests, patient_right, expected, fallback, spacing):
 
 
 def test_pelvic_obliquity_uncalibrated_is_still_an_angle():
-    pts = {"IC.left": (-150.0, 0.0), "IC.right": (150.0, 30.0), "S1.sup.left": (-50.0, 0.0),
-           "S1.sup.right": (50.0, 0.0)}
+    pts = {
+        "IC.left": (-150.0, 0.0),
+        "IC.right": (150.0, 30.0),
+        "S1.sup.left": (-50.0, 0.0),
+        "S1.sup.right": (50.0, 0.0),
+    }
     m = measure(_ap(pts, spacing=(1.0, 1.0), patient_right="image_right", calibrated=False))
     assert one(m, "PO") == pytest.approx(_atan_deg(30, 300), abs=TOL_DEG)
 
@@ -696,28 +827,54 @@ def _s_spine() -> dict:
     tilts["T10"] = (-20.0, -28.0)
     # centres: thoracic bulge right peaking at T7 (+30), lumbar bulge left peaking at L2 (−20), which is
     # not the middle level of T10..L4 (L1)
-    xs = {"T5": 15.0, "T6": 26.0, "T7": 30.0, "T8": 26.0, "T9": 15.0,
-          "T11": -8.0, "T12": -14.0, "L1": -18.0, "L2": -20.0, "L3": -12.0}
+    xs = {
+        "T5": 15.0,
+        "T6": 26.0,
+        "T7": 30.0,
+        "T8": 26.0,
+        "T9": 15.0,
+        "T11": -8.0,
+        "T12": -14.0,
+        "L1": -18.0,
+        "L2": -20.0,
+        "L3": -12.0,
+    }
     return _spine(tilts, xs)
 
 
 COBB_CASES = [
     pytest.param(_c_spine, "endplate", [("T2", "T10", "T7", 60.0, "image right")], id="C-endplate"),
     pytest.param(_c_spine, "midline", [("T2", "T10", "T7", 60.0, "image right")], id="C-midline"),
-    pytest.param(_s_spine, "endplate", [("T4", "T10", "T7", 56.0, "image right"),
-                                        ("T10", "L4", "L2", 40.0, "image left")], id="S-endplate"),
-    pytest.param(_s_spine, "midline", [("T4", "T10", "T7", 48.0, "image right"),
-                                       ("T10", "L4", "L2", 44.0, "image left")], id="S-midline"),
+    pytest.param(
+        _s_spine,
+        "endplate",
+        [("T4", "T10", "T7", 56.0, "image right"), ("T10", "L4", "L2", 40.0, "image left")],
+        id="S-endplate",
+    ),
+    pytest.param(
+        _s_spine,
+        "midline",
+        [("T4", "T10", "T7", 48.0, "image right"), ("T10", "L4", "L2", 44.0, "image left")],
+        id="S-midline",
+    ),
 ]
 
 
-@pytest.mark.parametrize("spacing", [pytest.param((0.5, 0.5), id="iso"), pytest.param((0.2, 0.1), id="aniso"),
-                                     pytest.param(None, id="uncalibrated")])
+@pytest.mark.parametrize(
+    "spacing",
+    [
+        pytest.param((0.5, 0.5), id="iso"),
+        pytest.param((0.2, 0.1), id="aniso"),
+        pytest.param(None, id="uncalibrated"),
+    ],
+)
 @pytest.mark.parametrize("build, method, expected", COBB_CASES)
 def test_cobb_curves_ends_apex_angle(build, method, expected, spacing):
     sp = (1.0, 1.0) if spacing is None else spacing
-    m = measure(_ap(build(), spacing=sp, patient_right="image_left", calibrated=spacing is not None),
-                cobb_method=method)
+    m = measure(
+        _ap(build(), spacing=sp, patient_right="image_left", calibrated=spacing is not None),
+        cobb_method=method,
+    )
     curves = m.curves.curves(0)
     got = [(c["upper_end"], c["lower_end"], c["apex"], c["angle_deg"]) for c in curves]
     assert [g[:3] for g in got] == [e[:3] for e in expected], got
@@ -821,10 +978,16 @@ def test_midline_is_not_the_mean_of_the_endplates():
     #   midline: left-side midpoint (0, −40), right-side midpoint (40, −50): tilt −atan(1/4) = −14.036°
     #   (the mean of the endplates would be −13.28°).
     # One curve T1–T2: endplate Cobb = |sup(T1) − inf(T2)| = 26.565; midline Cobb = |0 − (−14.036)| = 14.036.
-    pts = {"T1.sup.left": (0.0, 10.0), "T1.sup.right": (40.0, 10.0),
-           "T1.inf.left": (0.0, -10.0), "T1.inf.right": (40.0, -10.0),
-           "T2.sup.left": (0.0, -30.0), "T2.sup.right": (40.0, -30.0),
-           "T2.inf.left": (0.0, -50.0), "T2.inf.right": (40.0, -70.0)}
+    pts = {
+        "T1.sup.left": (0.0, 10.0),
+        "T1.sup.right": (40.0, 10.0),
+        "T1.inf.left": (0.0, -10.0),
+        "T1.inf.right": (40.0, -10.0),
+        "T2.sup.left": (0.0, -30.0),
+        "T2.sup.right": (40.0, -30.0),
+        "T2.inf.left": (0.0, -50.0),
+        "T2.inf.right": (40.0, -70.0),
+    }
     mid = measure(_ap(pts, patient_right="image_right"), cobb_method="midline")
     end = measure(_ap(pts, patient_right="image_right"), cobb_method="endplate")
     assert one(mid, "Cobb_max") == pytest.approx(math.degrees(math.atan(1 / 4)), abs=1e-9)

@@ -37,8 +37,25 @@ with warnings.catch_warnings():
     except ImportError:  # libcst not installed: the plugin then skips the patch quietly
         pass
 
-SAGITTAL_IDS = ("PI", "PT", "SS", "LL", "LL_L1L5", "LL_L4S1", "TK", "TK_T2T12", "TK_T5T12", "PI_LL", "SVA",
-                "TPA", "GT", "T1S", "CL", "cSVA", "TS_CL")
+SAGITTAL_IDS = (
+    "PI",
+    "PT",
+    "SS",
+    "LL",
+    "LL_L1L5",
+    "LL_L4S1",
+    "TK",
+    "TK_T2T12",
+    "TK_T5T12",
+    "PI_LL",
+    "SVA",
+    "TPA",
+    "GT",
+    "T1S",
+    "CL",
+    "cSVA",
+    "TS_CL",
+)
 CORONAL_IDS = ("C7_CSVL", "Cobb_max", "PO")
 LENGTHS = ("SVA", "cSVA", "C7_CSVL")
 ALL_IDS = SAGITTAL_IDS + CORONAL_IDS
@@ -56,6 +73,7 @@ def _sin(d: float) -> float:
 # --------------------------------------------------------------------------------------------------
 # generators
 # --------------------------------------------------------------------------------------------------
+
 
 @dataclass
 class Film:
@@ -132,7 +150,10 @@ def lateral_films(draw, calibrated: bool | None = None) -> Film:
     t1s = -theta[("T1", "sup")]
     cl = theta[("C2", "inf")] - theta[("C7", "inf")]
     expected = {
-        "SS": ss, "PT": pt, "PI": pi, "LL": ll,
+        "SS": ss,
+        "PT": pt,
+        "PI": pi,
+        "LL": ll,
         "LL_L1L5": theta[("L1", "sup")] - theta[("L5", "inf")],
         "LL_L4S1": theta[("L4", "sup")] - theta[("S1", "sup")],
         "TK": theta[("T12", "inf")] - theta[("T4", "sup")],
@@ -142,7 +163,9 @@ def lateral_films(draw, calibrated: bool | None = None) -> Film:
         "SVA": centre["C7"][0] - s1_post[0],
         "TPA": pt + from_vertical(ha, centre["T1"]),
         "GT": pt + from_vertical((0.0, 0.0), centre["C7"]),
-        "T1S": t1s, "CL": cl, "TS_CL": t1s - cl,
+        "T1S": t1s,
+        "CL": cl,
+        "TS_CL": t1s - cl,
         "cSVA": centre["C2"][0] - pts["C7.sup.post"][0],
     }
     return Film(lm, expected)
@@ -156,7 +179,7 @@ def _ap_vertebra(pts: dict, level: str, c, t_sup: float, t_inf: float, w: float,
 
 
 # C7..L5: every vertebra of the generated AP films
-CURVE_LEVELS = LEVELS[LEVELS.index("C7"):LEVELS.index("S1")]
+CURVE_LEVELS = LEVELS[LEVELS.index("C7") : LEVELS.index("S1")]
 
 
 @st.composite
@@ -219,6 +242,7 @@ any_films = st.one_of(lateral_films(), ap_films())
 # helpers
 # --------------------------------------------------------------------------------------------------
 
+
 def _transform(lm: LandmarkSet, f) -> LandmarkSet:
     return lm.replace(points={n: f(p) for n, p in lm.points.items()})
 
@@ -227,8 +251,9 @@ def _ids(lm: LandmarkSet) -> tuple[str, ...]:
     return SAGITTAL_IDS if lm.view.value == "lateral" else CORONAL_IDS
 
 
-def _assert_same(m1, m2, ids, *, i1: int = 0, i2: int = 0, length_factor: float = 1.0,
-                 px_factor: float = 1.0) -> None:
+def _assert_same(
+    m1, m2, ids, *, i1: int = 0, i2: int = 0, length_factor: float = 1.0, px_factor: float = 1.0
+) -> None:
     for pid in ids:
         v1, v2 = float(m1.values[pid][i1]), float(m2.values[pid][i2])
         f = length_factor if pid in LENGTHS else 1.0
@@ -246,15 +271,21 @@ def _apex_unambiguous(film: Film, upper: str, lower: str) -> bool:
     # the apex is a vertebra whose centre is farthest from the chord joining the end vertebrae's centres;
     # comparing it across transforms makes sense only when the farthest one is clear
     c = film.centres
-    names = CURVE_LEVELS[CURVE_LEVELS.index(upper):CURVE_LEVELS.index(lower) + 1]
+    names = CURVE_LEVELS[CURVE_LEVELS.index(upper) : CURVE_LEVELS.index(lower) + 1]
     (x0, y0), (x1, y1) = c[upper], c[lower]
-    d = sorted((abs((c[n][0] - x0) * (y1 - y0) - (c[n][1] - y0) * (x1 - x0)) / math.hypot(x1 - x0, y1 - y0)
-                for n in names), reverse=True)
+    d = sorted(
+        (
+            abs((c[n][0] - x0) * (y1 - y0) - (c[n][1] - y0) * (x1 - x0)) / math.hypot(x1 - x0, y1 - y0)
+            for n in names
+        ),
+        reverse=True,
+    )
     return len(d) < 2 or d[0] - d[1] > 1e-6
 
 
-def _assert_same_curves(film: Film, m1, m2, *, i1: int = 0, i2: int = 0,
-                        convex_flipped: bool = False) -> None:
+def _assert_same_curves(
+    film: Film, m1, m2, *, i1: int = 0, i2: int = 0, convex_flipped: bool = False
+) -> None:
     c1, c2 = m1.curves.curves(i1), m2.curves.curves(i2)
     assert len(c1) == len(c2), (c1, c2)
     for a, b in zip(c1, c2, strict=True):
@@ -268,6 +299,7 @@ def _assert_same_curves(film: Film, m1, m2, *, i1: int = 0, i2: int = 0,
 # --------------------------------------------------------------------------------------------------
 # agreement with the construction
 # --------------------------------------------------------------------------------------------------
+
 
 @SETTINGS
 @given(lateral_films())
@@ -316,7 +348,7 @@ def test_midline_curves_obey_the_cobb_definition(film):
         u, lo = CURVE_LEVELS.index(c["upper_end"]), CURVE_LEVELS.index(c["lower_end"])
         assert u < lo
         assert u <= CURVE_LEVELS.index(c["apex"]) <= lo
-        inside = [mid[lv] for lv in CURVE_LEVELS[u:lo + 1]]
+        inside = [mid[lv] for lv in CURVE_LEVELS[u : lo + 1]]
         assert {mid[c["upper_end"]], mid[c["lower_end"]]} == {max(inside), min(inside)}, c
         expected = abs(mid[c["upper_end"]] - mid[c["lower_end"]])
         assert c["angle_deg"] == pytest.approx(expected, abs=ANGLE_ATOL), c
@@ -346,7 +378,7 @@ def test_endplate_curves_obey_the_cobb_definition(film):
         assert u <= CURVE_LEVELS.index(c["apex"]) <= lo
         top, bottom = film.sup[c["upper_end"]], film.inf[c["lower_end"]]
         assert c["angle_deg"] == pytest.approx(abs(top - bottom), abs=ANGLE_ATOL), c
-        span = CURVE_LEVELS[u:lo + 1]
+        span = CURVE_LEVELS[u : lo + 1]
         direction = 1.0 if top > bottom else -1.0
         assert direction * top >= max(direction * film.sup[lv] for lv in span) - 1e-9, (c, "superior")
         assert direction * bottom <= min(direction * film.inf[lv] for lv in span) + 1e-9, (c, "inferior")
@@ -356,6 +388,7 @@ def test_endplate_curves_obey_the_cobb_definition(film):
 # --------------------------------------------------------------------------------------------------
 # invariances
 # --------------------------------------------------------------------------------------------------
+
 
 @SETTINGS
 @given(any_films, st.floats(-5000, 5000), st.floats(-5000, 5000))
@@ -392,7 +425,8 @@ def test_mirrored_ap_film_with_patient_side_flipped(film, width, method):
         _assert_same(m1, m2, ("Cobb_max",))
         for pid in ("C7_CSVL", "PO"):
             assert float(m2.values_px.get(pid, m2.values[pid])[0]) == pytest.approx(
-                -float(m1.values_px.get(pid, m1.values[pid])[0]), abs=1e-6)
+                -float(m1.values_px.get(pid, m1.values[pid])[0]), abs=1e-6
+            )
     _assert_same_curves(film, m1, m2, convex_flipped=True)
 
 
@@ -433,7 +467,8 @@ def test_anisotropic_spacing_equals_prescaled_isotropic_coordinates(film, method
     lm = film.landmarks
     row, col = lm.calibration.mm_per_px
     prescaled = _transform(lm, lambda p: (p[0] * col, p[1] * row)).replace(
-        calibration=Calibration.from_spacing([1.0, 1.0]))
+        calibration=Calibration.from_spacing([1.0, 1.0])
+    )
     m1, m2 = measure(lm, cobb_method=method), measure(prescaled, cobb_method=method)
     for pid in _ids(lm):
         v1, v2 = float(m1.values[pid][0]), float(m2.values[pid][0])
@@ -448,14 +483,35 @@ def test_anisotropic_spacing_equals_prescaled_isotropic_coordinates(film, method
 # vectorised = one by one
 # --------------------------------------------------------------------------------------------------
 
+
 def _drop(lm: LandmarkSet, names) -> LandmarkSet:
     return lm.replace(points={n: p for n, p in lm.points.items() if n not in set(names)})
 
 
 @SETTINGS
-@given(st.lists(st.tuples(any_films, st.lists(st.sampled_from(sorted(
-    {f"{lv}.{e}.{c}" for lv in LEVELS for e in ("sup", "inf") for c in ("ant", "post", "left", "right")})),
-    max_size=4)), min_size=1, max_size=6), st.sampled_from(["endplate", "midline"]))
+@given(
+    st.lists(
+        st.tuples(
+            any_films,
+            st.lists(
+                st.sampled_from(
+                    sorted(
+                        {
+                            f"{lv}.{e}.{c}"
+                            for lv in LEVELS
+                            for e in ("sup", "inf")
+                            for c in ("ant", "post", "left", "right")
+                        }
+                    )
+                ),
+                max_size=4,
+            ),
+        ),
+        min_size=1,
+        max_size=6,
+    ),
+    st.sampled_from(["endplate", "midline"]),
+)
 def test_vectorised_equals_one_by_one(items, method):
     sets = [_drop(film.landmarks, drop) for film, drop in items]
     table = measure(LandmarkTable.from_sets(sets), cobb_method=method)
@@ -475,6 +531,7 @@ def test_vectorised_equals_one_by_one(items, method):
 # missing landmarks null exactly what is built on them (dependencies written from clinical.md §1)
 # --------------------------------------------------------------------------------------------------
 
+
 def _ep(level: str, e: str) -> set[str]:
     return {f"{level}.{e}.ant", f"{level}.{e}.post"}
 
@@ -485,7 +542,9 @@ def _body(level: str) -> set[str]:
 
 _PELVIS = _ep("S1", "sup")  # + the femoral heads, never dropped here
 NEEDS = {
-    "SS": _PELVIS, "PT": _PELVIS, "PI": _PELVIS,
+    "SS": _PELVIS,
+    "PT": _PELVIS,
+    "PI": _PELVIS,
     "LL": _ep("L1", "sup") | _ep("S1", "sup"),
     "LL_L1L5": _ep("L1", "sup") | _ep("L5", "inf"),
     "LL_L4S1": _ep("L4", "sup") | _ep("S1", "sup"),
@@ -505,8 +564,11 @@ LATERAL_CORNERS = sorted({f"{lv}.{e}.{c}" for lv in LEVELS for e in ("sup", "inf
 
 
 @SETTINGS
-@given(lateral_films(calibrated=True), st.lists(st.sampled_from(LATERAL_CORNERS), min_size=1, max_size=12),
-       st.booleans())
+@given(
+    lateral_films(calibrated=True),
+    st.lists(st.sampled_from(LATERAL_CORNERS), min_size=1, max_size=12),
+    st.booleans(),
+)
 def test_missing_landmarks_null_exactly_the_parameters_built_on_them(film, drop, mirror):
     lm = film.landmarks.mirrored(3000) if mirror else film.landmarks
     full = measure(lm)

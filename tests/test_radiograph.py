@@ -33,8 +33,19 @@ from landmarks.radiograph import (
     radiograph_info,
 )
 
-FORMATS_KEYS = {"rows", "columns", "photometric", "transfer_syntax", "mm_per_px", "spacing_source",
-                "spacing_plane", "age_years", "age_source", "sex", "view"}
+FORMATS_KEYS = {
+    "rows",
+    "columns",
+    "photometric",
+    "transfer_syntax",
+    "mm_per_px",
+    "spacing_source",
+    "spacing_plane",
+    "age_years",
+    "age_source",
+    "sex",
+    "view",
+}
 RG2_LOSSLESS = ["RG2_JPLL", "RG2_J2KR", "RG2_RLE", "RG2_JLSL"]
 
 
@@ -65,6 +76,7 @@ def one_line_error(exc: pytest.ExceptionInfo, path: Path | str) -> str:
 
 
 # ----------------------------------------------------------------------------- the RG2 series
+
 
 @pytest.mark.shared
 @pytest.mark.parametrize("name", RG2_LOSSLESS)
@@ -120,6 +132,7 @@ def test_pixels_are_stored_values_and_read_only(rg2_unc: Radiograph, dicom_dir: 
 
 # ----------------------------------------------------------------------------- the DX files
 
+
 @pytest.mark.shared
 def test_imager_spacing_only_is_labelled_at_the_detector(dicom_dir: Path) -> None:
     path = dicom_dir / "DX_imager_spacing_only_J2KR.dcm"
@@ -132,12 +145,18 @@ def test_imager_spacing_only_is_labelled_at_the_detector(dicom_dir: Path) -> Non
     assert "at detector — distances overstated by the radiographic magnification" in cal.rule
     info = radiograph_info(r)
     assert (info["mm_per_px"], info["spacing_source"], info["spacing_plane"]) == (
-        [0.4, 0.4], "ImagerPixelSpacing", "detector")
+        [0.4, 0.4],
+        "ImagerPixelSpacing",
+        "detector",
+    )
     assert DETECTOR_WARNING in info["warnings"]
     text = format_info_text(info)
     assert "0.4 mm/px at the detector (Imager Pixel Spacing) — distances overstated" in text
     assert (r.patient.age_years, r.patient.age_source, r.patient.sex) == (
-        47.0, "DICOM PatientBirthDate/StudyDate", Sex.F)
+        47.0,
+        "DICOM PatientBirthDate/StudyDate",
+        Sex.F,
+    )
 
 
 @pytest.mark.shared
@@ -200,6 +219,7 @@ def test_every_shared_dicom_file_gives_info(dicom_dir: Path) -> None:
 
 # ----------------------------------------------------------------------------- pydicom-data
 
+
 def test_rg1_zero_pixel_spacing_is_uncalibrated() -> None:
     r = load_radiograph(pydicom_data("RG1_UNCI.dcm"))
     assert (r.rows, r.columns) == (1955, 1841)  # odd size
@@ -222,6 +242,7 @@ def test_rg3_without_spacing_is_uncalibrated() -> None:
 
 
 # ----------------------------------------------------------------------------- AASCE JPEGs, DPI
+
 
 @pytest.mark.shared
 def test_aasce_jpegs_have_no_spacing(shared_data: Path) -> None:
@@ -251,6 +272,7 @@ def test_a_dpi_tag_is_never_a_spacing(shared_data: Path, tmp_path: Path, suffix:
 
 
 # ----------------------------------------------------------------------------- pictures
+
 
 def test_rgb_png_becomes_grey_with_a_note(tmp_path: Path) -> None:
     rgb = np.zeros((20, 30, 3), np.uint8)
@@ -287,6 +309,7 @@ def test_multipage_tiff_needs_a_frame(tmp_path: Path) -> None:
 
 
 # ----------------------------------------------------------------------------- broken input
+
 
 @pytest.mark.shared
 @pytest.mark.parametrize("name", ["RG2_UNC", "RG2_J2KR", "RG2_JPLL"])
@@ -329,11 +352,14 @@ def test_random_bytes(tmp_path: Path) -> None:
     assert "not a DICOM, PNG, JPEG or TIFF file" in one_line_error(exc, path)
 
 
-@pytest.mark.parametrize("make, expected", [
-    pytest.param(lambda p: p.write_bytes(b""), "the file is empty", id="empty"),
-    pytest.param(lambda p: None, "no such file", id="missing"),
-    pytest.param(lambda p: p.mkdir(), "is a folder", id="folder"),
-])
+@pytest.mark.parametrize(
+    "make, expected",
+    [
+        pytest.param(lambda p: p.write_bytes(b""), "the file is empty", id="empty"),
+        pytest.param(lambda p: None, "no such file", id="missing"),
+        pytest.param(lambda p: p.mkdir(), "is a folder", id="folder"),
+    ],
+)
 def test_not_a_file(tmp_path: Path, make, expected: str) -> None:
     path = tmp_path / "x.dcm"
     make(path)
@@ -346,8 +372,16 @@ def test_dicom_without_pixel_data(tmp_path: Path) -> None:
     ds = dx_dataset()
     del ds.PixelData
     ds.SOPClassUID = ds.file_meta.MediaStorageSOPClassUID = "1.2.840.10008.5.1.4.1.1.88.11"  # Basic Text SR
-    for keyword in ("Rows", "Columns", "BitsAllocated", "BitsStored", "HighBit", "PixelRepresentation",
-                    "SamplesPerPixel", "PhotometricInterpretation"):
+    for keyword in (
+        "Rows",
+        "Columns",
+        "BitsAllocated",
+        "BitsStored",
+        "HighBit",
+        "PixelRepresentation",
+        "SamplesPerPixel",
+        "PhotometricInterpretation",
+    ):
         delattr(ds, keyword)
     path = write(ds, tmp_path / "report.dcm")
     with pytest.raises(UnreadableImageError) as exc:
@@ -442,25 +476,40 @@ def test_j2k_synthetic_roundtrip(tmp_path: Path) -> None:
 
 
 def test_malformed_header_values_never_stop_loading(tmp_path: Path) -> None:
-    ds = dx_dataset(PixelSpacing=[0.2, 0.2], PatientAge="067Y", PatientBirthDate="19500101",
-                    StudyDate="20200101", PatientSex="M", WindowCenter="100", WindowWidth="200")
-    path = write(ds, tmp_path / "bad.dcm", patches={
-        b"0.2\\0.2 ": b"abc\\0.2 ",
-        b"067Y": b"6x7Y",
-        b"19500101": b"1950-1-1",
-        b"\x10\x00\x40\x00CS\x02\x00M ": b"\x10\x00\x40\x00CS\x02\x00X ",
-    })
+    ds = dx_dataset(
+        PixelSpacing=[0.2, 0.2],
+        PatientAge="067Y",
+        PatientBirthDate="19500101",
+        StudyDate="20200101",
+        PatientSex="M",
+        WindowCenter="100",
+        WindowWidth="200",
+    )
+    path = write(
+        ds,
+        tmp_path / "bad.dcm",
+        patches={
+            b"0.2\\0.2 ": b"abc\\0.2 ",
+            b"067Y": b"6x7Y",
+            b"19500101": b"1950-1-1",
+            b"\x10\x00\x40\x00CS\x02\x00M ": b"\x10\x00\x40\x00CS\x02\x00X ",
+        },
+    )
     r = load_radiograph(path)
     assert not r.calibration.calibrated
     assert "Pixel Spacing 'abc\\0.2' is not two numbers" in r.calibration.rule
     assert r.patient.age_years is None and r.patient.sex is None
     text = " | ".join(r.warnings)
-    for expected in ("Patient's Age '6x7Y' is not a DICOM age", "Patient's Birth Date '1950-1-1'",
-                     "Patient's Sex 'X' is not M, F or O"):
+    for expected in (
+        "Patient's Age '6x7Y' is not a DICOM age",
+        "Patient's Birth Date '1950-1-1'",
+        "Patient's Sex 'X' is not M, F or O",
+    ):
         assert expected in text
 
 
 # ----------------------------------------------------------------------------- rule 1 and info
+
 
 def test_choose_calibration_user_always_wins(tmp_path: Path) -> None:
     r = load_radiograph(dx_file(tmp_path / "ips.dcm", ImagerPixelSpacing=[0.3, 0.3]))
@@ -477,28 +526,51 @@ def test_choose_calibration_user_always_wins(tmp_path: Path) -> None:
     assert "the image header has no usable spacing (JPEG image: no pixel spacing" in over_none.rule
 
 
-@pytest.mark.parametrize("attrs, line", [
-    pytest.param({"PixelSpacing": [0.14, 0.14], "ImagerPixelSpacing": [0.16, 0.16],
-                  "PixelSpacingCalibrationType": "GEOMETRY"},
-                 "Calibration  0.14 mm/px in the patient, calibrated (Pixel Spacing)", id="calibrated"),
-    pytest.param({"ImagerPixelSpacing": [0.4, 0.4], "EstimatedRadiographicMagnificationFactor": 1.25},
-                 "Calibration  0.32 mm/px in the patient, ERMF-corrected estimate "
-                 "(Imager Pixel Spacing / ERMF)",
-                 id="ermf"),
-    pytest.param({"PixelSpacing": [0.2, 0.25]},
-                 "Calibration  0.2 × 0.25 mm/px (row × column) at the detector (Pixel Spacing) — distances "
-                 "overstated by the radiographic magnification", id="anisotropic"),
-    pytest.param({}, "Calibration  none — no Pixel Spacing or Imager Pixel Spacing in the header", id="none"),
-])
+@pytest.mark.parametrize(
+    "attrs, line",
+    [
+        pytest.param(
+            {
+                "PixelSpacing": [0.14, 0.14],
+                "ImagerPixelSpacing": [0.16, 0.16],
+                "PixelSpacingCalibrationType": "GEOMETRY",
+            },
+            "Calibration  0.14 mm/px in the patient, calibrated (Pixel Spacing)",
+            id="calibrated",
+        ),
+        pytest.param(
+            {"ImagerPixelSpacing": [0.4, 0.4], "EstimatedRadiographicMagnificationFactor": 1.25},
+            "Calibration  0.32 mm/px in the patient, ERMF-corrected estimate (Imager Pixel Spacing / ERMF)",
+            id="ermf",
+        ),
+        pytest.param(
+            {"PixelSpacing": [0.2, 0.25]},
+            "Calibration  0.2 × 0.25 mm/px (row × column) at the detector (Pixel Spacing) — distances "
+            "overstated by the radiographic magnification",
+            id="anisotropic",
+        ),
+        pytest.param(
+            {}, "Calibration  none — no Pixel Spacing or Imager Pixel Spacing in the header", id="none"
+        ),
+    ],
+)
 def test_info_text_calibration_line(tmp_path: Path, attrs: dict, line: str) -> None:
     r = load_radiograph(dx_file(tmp_path / "c.dcm", **attrs))
     assert line in format_info_text(radiograph_info(r))
 
 
 def test_info_text_of_a_full_header(tmp_path: Path) -> None:
-    path = dx_file(tmp_path / "lat.dcm", PixelSpacing=[0.15, 0.15], PatientAge="067Y", PatientSex="F",
-                   ViewPosition="LL", PatientOrientation=["A", "F"], StudyDate="20240102",
-                   WindowCenter="2000", WindowWidth="4000")
+    path = dx_file(
+        tmp_path / "lat.dcm",
+        PixelSpacing=[0.15, 0.15],
+        PatientAge="067Y",
+        PatientSex="F",
+        ViewPosition="LL",
+        PatientOrientation=["A", "F"],
+        StudyDate="20240102",
+        WindowCenter="2000",
+        WindowWidth="4000",
+    )
     text = format_info_text(radiograph_info(load_radiograph(path)))
     assert "Age          67 years (DICOM PatientAge)" in text
     assert "Sex          F (DICOM PatientSex)" in text

@@ -41,26 +41,39 @@ def test_linear_window_matches_the_standard(tmp_path: Path) -> None:
 
 def test_rescale_is_applied_before_the_window(tmp_path: Path) -> None:
     pixels = gradient(50, 40, high=4095)
-    r = load_radiograph(dx_file(tmp_path / "r.dcm", pixels, RescaleSlope="-0.5", RescaleIntercept="3000",
-                                WindowCenter="2000", WindowWidth="1200"))
+    r = load_radiograph(
+        dx_file(
+            tmp_path / "r.dcm",
+            pixels,
+            RescaleSlope="-0.5",
+            RescaleIntercept="3000",
+            WindowCenter="2000",
+            WindowWidth="1200",
+        )
+    )
     assert_close_to(r.display, reference_linear(pixels * -0.5 + 3000, 2000, 1200))
     np.testing.assert_array_equal(r.pixels, pixels)  # stored values untouched
 
 
 def test_linear_exact_and_sigmoid(tmp_path: Path) -> None:
     pixels = gradient(40, 40, high=4095)
-    exact = load_radiograph(dx_file(tmp_path / "e.dcm", pixels, WindowCenter="2048", WindowWidth="1000",
-                                    VOILUTFunction="LINEAR_EXACT"))
+    exact = load_radiograph(
+        dx_file(
+            tmp_path / "e.dcm", pixels, WindowCenter="2048", WindowWidth="1000", VOILUTFunction="LINEAR_EXACT"
+        )
+    )
     assert_close_to(exact.display, np.clip((pixels - 2048.0) / 1000 + 0.5, 0, 1) * 255)
-    sigmoid = load_radiograph(dx_file(tmp_path / "s.dcm", pixels, WindowCenter="2048", WindowWidth="1000",
-                                      VOILUTFunction="SIGMOID"))
+    sigmoid = load_radiograph(
+        dx_file(tmp_path / "s.dcm", pixels, WindowCenter="2048", WindowWidth="1000", VOILUTFunction="SIGMOID")
+    )
     assert_close_to(sigmoid.display, 255 / (1 + np.exp(-4 * (pixels - 2048.0) / 1000)))
 
 
 def test_signed_pixels(tmp_path: Path) -> None:
     pixels = (gradient(40, 30, high=4000).astype(np.int32) - 2000).astype(np.int16)
-    r = load_radiograph(dx_file(tmp_path / "s.dcm", pixels, WindowCenter="-500", WindowWidth="2000",
-                                VOILUTFunction="SIGMOID"))  # sigmoid: the lookup-table path
+    r = load_radiograph(
+        dx_file(tmp_path / "s.dcm", pixels, WindowCenter="-500", WindowWidth="2000", VOILUTFunction="SIGMOID")
+    )  # sigmoid: the lookup-table path
     assert r.pixels.dtype == np.int16
     np.testing.assert_array_equal(r.pixels, pixels)
     assert_close_to(r.display, 255 / (1 + np.exp(-4 * (pixels + 500.0) / 2000)))
@@ -90,21 +103,37 @@ def test_modality_lut_sequence(tmp_path: Path) -> None:
     assert_close_to(r.display, reference_linear(4 * (255 - pixels.astype(float)), 512, 1024))
 
 
-@pytest.mark.parametrize("photometric, shape, inverted, note", [
-    pytest.param("MONOCHROME2", None, False, None, id="M2"),
-    pytest.param("MONOCHROME2", "IDENTITY", False, None, id="M2-identity"),
-    pytest.param("MONOCHROME2", "INVERSE", True, "Presentation LUT Shape INVERSE on a MONOCHROME2 image",
-                 id="M2-inverse-flips"),
-    pytest.param("MONOCHROME1", None, True, None, id="M1"),
-    pytest.param("MONOCHROME1", "INVERSE", True, None, id="M1-inverse-is-one-inversion"),
-    pytest.param("MONOCHROME1", "IDENTITY", True, "contradicts MONOCHROME1", id="M1-identity-conflict"),
-])
+@pytest.mark.parametrize(
+    "photometric, shape, inverted, note",
+    [
+        pytest.param("MONOCHROME2", None, False, None, id="M2"),
+        pytest.param("MONOCHROME2", "IDENTITY", False, None, id="M2-identity"),
+        pytest.param(
+            "MONOCHROME2",
+            "INVERSE",
+            True,
+            "Presentation LUT Shape INVERSE on a MONOCHROME2 image",
+            id="M2-inverse-flips",
+        ),
+        pytest.param("MONOCHROME1", None, True, None, id="M1"),
+        pytest.param("MONOCHROME1", "INVERSE", True, None, id="M1-inverse-is-one-inversion"),
+        pytest.param("MONOCHROME1", "IDENTITY", True, "contradicts MONOCHROME1", id="M1-identity-conflict"),
+    ],
+)
 def test_polarity(
     tmp_path: Path, photometric: str, shape: str | None, inverted: bool, note: str | None
 ) -> None:
     pixels = gradient(20, 20, high=1000)
-    r = load_radiograph(dx_file(tmp_path / "p.dcm", pixels, PhotometricInterpretation=photometric,
-                                PresentationLUTShape=shape, WindowCenter="500", WindowWidth="1001"))
+    r = load_radiograph(
+        dx_file(
+            tmp_path / "p.dcm",
+            pixels,
+            PhotometricInterpretation=photometric,
+            PresentationLUTShape=shape,
+            WindowCenter="500",
+            WindowWidth="1001",
+        )
+    )
     assert r.display_transform.invert is inverted
     low = np.unravel_index(pixels.argmin(), pixels.shape)
     high = np.unravel_index(pixels.argmax(), pixels.shape)
@@ -118,25 +147,31 @@ def test_percentiles_when_no_window_and_padding_is_ignored(tmp_path: Path) -> No
     plain = load_radiograph(dx_file(tmp_path / "a.dcm", pixels))
     padded = load_radiograph(dx_file(tmp_path / "b.dcm", pixels, PixelPaddingValue=4095))
     assert plain.display_transform.voi is padded.display_transform.voi is VoiSource.PERCENTILES
-    lo, hi = (padded.display_transform.window.center + s * padded.display_transform.window.width / 2
-              for s in (-1, 1))
+    lo, hi = (
+        padded.display_transform.window.center + s * padded.display_transform.window.width / 2
+        for s in (-1, 1)
+    )
     assert lo < 20 and 980 < hi < 1000  # 0.5 and 99.5 % of the real pixels
     assert plain.display_transform.window.width > 3000  # the padding stretched it
     assert "robust percentiles 0.5–99.5 % of the pixels" in padded.display_transform.describe()
 
 
-@pytest.mark.parametrize("center, width, why", [
-    pytest.param("100", "0", "unusable", id="zero-width"),
-    pytest.param("abc", "100", "unusable", id="letters"),
-    pytest.param("90000", "100", "holds 0.0% of the pixels", id="outside-the-data"),
-])
+@pytest.mark.parametrize(
+    "center, width, why",
+    [
+        pytest.param("100", "0", "unusable", id="zero-width"),
+        pytest.param("abc", "100", "unusable", id="letters"),
+        pytest.param("90000", "100", "holds 0.0% of the pixels", id="outside-the-data"),
+    ],
+)
 def test_unusable_window_falls_back_to_percentiles(tmp_path: Path, center: str, width: str, why: str) -> None:
     if center == "abc":  # pydicom will not even hold letters in a DS: patch the file's bytes
         ds = dx_dataset(gradient(50, 50, high=4000), WindowCenter="123", WindowWidth=width)
         path = write(ds, tmp_path / "w.dcm", patches={b"DS\x04\x00123 ": b"DS\x04\x00abc "})
     else:
-        path = dx_file(tmp_path / "w.dcm", gradient(50, 50, high=4000), WindowCenter=center,
-                       WindowWidth=width)
+        path = dx_file(
+            tmp_path / "w.dcm", gradient(50, 50, high=4000), WindowCenter=center, WindowWidth=width
+        )
     r = load_radiograph(path)
     assert r.display_transform.voi is VoiSource.PERCENTILES
     assert any(why in w for w in r.warnings), r.warnings
@@ -145,8 +180,9 @@ def test_unusable_window_falls_back_to_percentiles(tmp_path: Path, center: str, 
 
 def test_several_windows_use_the_first(tmp_path: Path) -> None:
     pixels = gradient(30, 30, high=4000)
-    r = load_radiograph(dx_file(tmp_path / "w.dcm", pixels, WindowCenter=["1000", "3000"],
-                                WindowWidth=["1000", "500"]))
+    r = load_radiograph(
+        dx_file(tmp_path / "w.dcm", pixels, WindowCenter=["1000", "3000"], WindowWidth=["1000", "500"])
+    )
     assert r.display_transform.window == Window(1000, 1000)
     assert "2 windows in the header: the first used" in r.warnings
 
@@ -166,8 +202,10 @@ def test_fast_paths_agree_with_the_reference() -> None:
 def test_large_films_render_the_same_in_two_threads() -> None:
     rng = np.random.default_rng(5)
     pixels = rng.integers(0, 4096, size=(2101, 2000), dtype=np.uint16)  # 4.2 million pixels
-    for t in (DisplayTransform(VoiSource.WINDOW, Window(2000, 3000), invert=True),
-              DisplayTransform(VoiSource.WINDOW, Window(2000, 3000, VoiFunction.SIGMOID))):
+    for t in (
+        DisplayTransform(VoiSource.WINDOW, Window(2000, 3000), invert=True),
+        DisplayTransform(VoiSource.WINDOW, Window(2000, 3000, VoiFunction.SIGMOID)),
+    ):
         shown = t.apply(pixels)
         assert np.abs(shown.astype(int) - t._grey(pixels).astype(int)).max() <= 1
 

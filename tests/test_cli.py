@@ -384,3 +384,30 @@ def test_installed_command_runs_as_a_real_process(tmp_path):
         stdin=subprocess.DEVNULL,
     )
     assert bad.returncode == 2 and bad.stderr.startswith("error: ") and "Traceback" not in bad.stderr
+
+
+@pytest.mark.parametrize(
+    "calibration, source, mm",
+    [
+        pytest.param({"line": [[0, 0], [0, 400]], "length_mm": 100.0}, "user line", 0.25, id="line"),
+        pytest.param(
+            {"ball": {"rim": [[125, 100], [100, 125], [75, 100], [100, 75]], "diameter_mm": 25.0}},
+            "user ball",
+            0.5,
+            id="ball",
+        ),
+    ],
+)
+def test_user_calibration_object_wins_over_the_header_and_says_so(
+    capsys, tmp_path, lateral_film, lateral_files, calibration, source, mm
+):
+    dcm, points = lateral_files
+    obj = json.loads(points.read_text())
+    obj["calibration"] = calibration
+    path = write_json(tmp_path / "cal.json", obj)
+    report = json.loads(run(capsys, "measure", path, "--image", dcm, "--format", "json")[1])
+    assert report["calibration"]["source"] == source
+    assert report["calibration"]["mm_per_px"] == [mm, mm]
+    assert "PixelSpacing" in report["calibration"]["rule"] or "Pixel Spacing" in report["calibration"]["rule"]
+    # the film's own header scale is 0.5 mm/px: SVA scales with the user's calibration instead
+    assert report["parameters"]["SVA"]["value"] == pytest.approx(lateral_film.truth["SVA"] * mm / 0.5, abs=1e-6)

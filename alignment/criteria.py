@@ -133,6 +133,9 @@ __all__ = [
     "evaluate_criteria",
 ]
 
+#: Angles this close to a criterion boundary are at it (float noise of the geometry, not of the patient).
+_BOUNDARY_ATOL_DEG = 1e-9
+
 #: The built-in criterion sets :func:`assess` applies by default, in report order.
 DEFAULT_CRITERIA: tuple[str, ...] = ("balance", "srs-schwab", "tpa", "gap", "roussouly")
 THORACIC = "thoracic"
@@ -600,8 +603,9 @@ def _curve_type(crit: Criterion, info: SetInfo, inputs: Inputs, done: Mapping, s
     n, major = inputs.n, crit.major_curve_deg
     present = inputs.present(crit.view)
     curves = inputs.m.curves
-    angle = np.asarray(curves.angle_deg, dtype=float).reshape(n, -1)
-    apex = np.asarray(curves.apex).reshape(n, -1)
+    k = np.shape(curves.angle_deg)[-1] if np.ndim(curves.angle_deg) == 2 else 0
+    angle = np.asarray(curves.angle_deg, dtype=float).reshape(n, k)
+    apex = np.asarray(curves.apex).reshape(n, k)
     listed = np.isfinite(angle) & (apex >= 0)
     thoracic = listed & (apex <= level_index(split))
     lumbar = listed & (apex > level_index(split))
@@ -611,8 +615,9 @@ def _curve_type(crit: Criterion, info: SetInfo, inputs: Inputs, done: Mapping, s
         lu = np.any(is_major & lumbar, axis=1)
         return np.select([t & lu, t, lu], [2, 0, 1], default=3)  # D, T, L, else N
 
-    at = listed & (angle == major)
-    above = listed & (angle > major)
+    # a geometrically exact 30 deg comes out of arctan2 a few ulps off: within 1e-9 deg is "at"
+    at = listed & (np.abs(angle - major) <= _BOUNDARY_ATOL_DEG)
+    above = listed & (angle > major) & ~at
     typed_low, typed_high = type_code(above), type_code(above | at)
     boundary = np.any(at, axis=1)
     largest = np.where(listed, angle, -np.inf).max(axis=1, initial=-np.inf)
@@ -801,7 +806,7 @@ def assess(
     for source in criteria:
         cs = load_criterion_set(source)
         if not isinstance(cs, CriteriaSet):
-            raise ValueError(
+            raise InvalidCriteriaError(
                 f"criterion set {str(source)!r} is a target set; pass it as age_set or in reference_sets"
             )
         sets.append(cs.info)
@@ -810,7 +815,10 @@ def assess(
     if age_set is not None:
         ts = load_target_set(age_set)
         if not ts.age_dependent:
-            raise ValueError(f"target set {ts.name!r} does not depend on age; pass it in reference_sets")
+            raise InvalidCriteriaError(
+                f"--age-set {ts.name!r}: does not depend on age; age sets are "
+                f"{', '.join(available_age_sets())}"
+            )
         target_sets.append((ts, "age_adjusted", "Age-adjusted"))
     for ref in reference_sets:
         ts = load_target_set(ref)

@@ -17,6 +17,7 @@ from alignment.study import Study, load_study
 from landmarks.errors import SpinecheckError
 from landmarks.landmark_file import write_landmarks
 from landmarks.model import ImageRef
+from landmarks.radiograph import load_radiograph
 from landmarks.synthetic import synthetic_ap, synthetic_lateral, write_dicom
 
 __all__ = ["run_demo", "DemoResult", "DEMO_AGE_YEARS"]
@@ -97,9 +98,10 @@ def run_demo(out: Path, *, log: Callable[[str], None] = lambda msg: None) -> Dem
         )
         points = out / f"{view}.landmarks.json"
         rows, cols = film.shape
+        uid = load_radiograph(dcm).sop_instance_uid
         write_landmarks(
             film.landmarks.replace(
-                image=ImageRef(path=dcm.name, rows=rows, columns=cols),
+                image=ImageRef(path=dcm.name, sop_instance_uid=uid, rows=rows, columns=cols),
                 patient=type(film.landmarks.patient)(),
                 source=None,
             ),

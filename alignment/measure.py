@@ -74,6 +74,8 @@ def measure(
     >>> round(float(m.value("SS")[0]), 6), round(float(m.value("PI")[0] - m.value("PT")[0] - m.value("SS")[0]), 9)
     (45.0, 0.0)
     """
+    if not (np.isfinite(min_curve_deg) and min_curve_deg >= 0):
+        raise ValueError(f"min_curve_deg must be a finite number of degrees >= 0; got {min_curve_deg!r}")
     if cobb_method not in COBB_METHODS:
         raise ValueError(f"--cobb-method must be one of {', '.join(COBB_METHODS)}; got {cobb_method!r}")
     table = landmarks.to_table() if isinstance(landmarks, LandmarkSet) else landmarks

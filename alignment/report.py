@@ -135,10 +135,9 @@ def _fmt(v: float | None, unit: str) -> str:
 def format_table(study: Study, i: int) -> str:
     """A human-readable report of study *i* (``--format table``)."""
     r = study_report(study, i)
-    lines = [f"spinecheck {r['tool_version']} — {r['id']} ({r['view']} film)"]
     if r["status"] != "ok":
-        lines.append(f"ERROR: {r['error']}")
-        return "\n".join(lines) + "\n"
+        return f"spinecheck {r['tool_version']} — {r['id']}\nERROR: {r['error']}\n"
+    lines = [f"spinecheck {r['tool_version']} — {r['id']} ({r['view']} film)"]
     pat = r["patient"]
     age = f"{pat['age_years']:g} years ({pat['age_source']})" if pat["age_years"] is not None else "unknown"
     sex = f"; sex {pat['sex']}" if pat.get("sex") else ""
@@ -193,8 +192,10 @@ def table_columns(study: Study) -> dict[str, np.ndarray]:
     m, t = study.measurements, study.table
     n = len(t)
     cols: dict[str, np.ndarray] = {}
+    declared = [s.image.path if s is not None else None for s in (t.sets or [None] * n)]
+    # the image read, else the one the landmark file declares, else nothing (never the landmark file itself)
     cols["image"] = np.array(
-        [s if s is not None else ids for s, ids in zip(study.image_sources, t.ids, strict=False)], dtype=object
+        [read or decl or "" for read, decl in zip(study.image_sources, declared, strict=True)], dtype=object
     )
     cols["landmarks"] = np.array([s or "" for s in study.landmark_sources], dtype=object)
     errors = t.row_errors if t.row_errors is not None else np.full(n, None, dtype=object)
@@ -215,7 +216,7 @@ def table_columns(study: Study) -> dict[str, np.ndarray]:
     cols["calibration_plane"] = _per_object(t.calibrations, lambda c: c.plane.value)
     cols["age_years"] = _float_strings(t.age_years)
     cols["age_source"] = _per_object(t.patients, lambda p: p.age_source or "")
-    cols["view"] = _per_object(m.views, lambda v: View.parse(v).value)
+    cols["view"] = np.where(failed, "", _per_object(m.views, lambda v: View.parse(v).value)).astype(object)
     cols["cobb_method"] = np.full(n, m.curves.method, dtype=object)
     cols["warnings"] = np.array(["; ".join(w) if w else None for w in m.warnings], dtype=object)
     cols["tool_version"] = np.full(n, tool_version(), dtype=object)

@@ -37,7 +37,7 @@ class Study:
     measurements : Measurements
     assessment : Assessment
     landmark_sources : sequence of str or None
-        Per study, the landmark file (or ``file:line`` of a wide CSV).
+        Per study, the landmark file (the wide CSV for a table).
     image_sources : sequence of str or None
         Per study, the image file, when one was read.
     """
@@ -94,6 +94,12 @@ def load_study(
     """
     path = Path(landmarks_path)
     table = read_landmark_table(path)
+    if len(table) == 0:
+        raise InvalidLandmarksError(f"landmark table '{path}': has a header but no study rows")
+    if min_curve_deg is not None and not (math.isfinite(min_curve_deg) and min_curve_deg >= 0):
+        raise InvalidLandmarksError(
+            f"--min-curve-deg: must be a finite number of degrees >= 0; got {min_curve_deg:g}"
+        )
     image_sources: list[str | None] = [None] * len(table)
     if image is not None:
         if len(table) != 1:
@@ -123,7 +129,7 @@ def load_study(
         min_curve_deg=DEFAULT_MIN_CURVE_DEG if min_curve_deg is None else min_curve_deg,
     )
     a = assess(m, table.age_years, age_set=age_set)
-    sources = [f"{path}:{i + 2}" if path.suffix.lower() == ".csv" else str(path) for i in range(len(table))]
+    sources = [str(path)] * len(table)
     if isinstance(table, LandmarkTable) and path.suffix.lower() == ".csv":
         image_sources = list(table.ids)
     return Study(table, m, a, sources, image_sources)
@@ -141,12 +147,38 @@ def _replace(table: LandmarkTable, **changes) -> LandmarkTable:
     return dataclasses.replace(table, **changes)
 
 
+def _check_same_image(s, r, image: str) -> None:
+    """Refuse a radiograph that is not the one the landmarks were placed on.
+
+    The landmark file's declared SOP Instance UID and size must match, and
+    every point must lie on the image: applying another film's calibration
+    and age would be silently wrong.
+    """
+    from landmarks.landmark_file import check_inside_image
+
+    where = f"--image '{image}'"
+    uid = s.image.sop_instance_uid
+    if uid and r.sop_instance_uid and uid != r.sop_instance_uid:
+        raise InvalidLandmarksError(
+            f"{where}: SOP Instance UID {r.sop_instance_uid} is not the {uid} the landmarks "
+            f"'{s.source}' were placed on"
+        )
+    for name, declared, actual in (("rows", s.image.rows, r.rows), ("columns", s.image.columns, r.columns)):
+        if declared is not None and declared != actual:
+            raise InvalidLandmarksError(
+                f"{where}: has {actual} {name} but the landmarks '{s.source}' declare an image of {declared}"
+            )
+    check_inside_image(s.points, r.rows, r.columns, f"landmarks '{s.source}' on {where}", image=image)
+
+
 def _with_image(table: LandmarkTable, image: str) -> LandmarkTable:
     """Take calibration, patient data and side from the image unless the landmarks say otherwise."""
     from landmarks.radiograph import choose_calibration, load_radiograph, patient_right_of
 
     r = load_radiograph(image)
     s = table.sets[0] if table.sets else None
+    if s is not None:
+        _check_same_image(s, r, image)
     file_cal = s.calibration if s is not None else None
     cal = choose_calibration(file_cal, r.calibration)
     pat = table.patients[0]

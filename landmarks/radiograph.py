@@ -227,6 +227,10 @@ def load_radiograph(path: str | Path, *, frame: int | None = None) -> Radiograph
     )
 
 
+#: Values larger than this are read from the file only when used (dcmread's defer_size).
+_DEFER_BYTES = 1 << 20
+
+
 def _starts_like_dicom(head: bytes) -> bool:
     """Tell a data set without preamble: first tag (0002,xxxx) or (0008,xxxx), little endian."""
     if len(head) < 8:
@@ -242,7 +246,9 @@ def _load_dicom(p: Path, where: str, frame: int | None, *, preamble: bool) -> Ra
     notes: list[str] = []
     with collect_warnings(notes, "pydicom: "):
         try:
-            ds = pydicom.dcmread(p, force=not preamble)
+            # Large values (the Pixel Data) stay in the file until used: the JPEG 2000 decoder
+            # streams its codestream from there instead of holding a copy (issue 3, memory).
+            ds = pydicom.dcmread(p, force=not preamble, defer_size=_DEFER_BYTES)
         except MemoryError:
             raise
         except Exception as exc:  # noqa: BLE001 - whatever pydicom stumbles on, the file is unreadable

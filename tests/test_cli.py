@@ -410,4 +410,88 @@ def test_user_calibration_object_wins_over_the_header_and_says_so(
     assert report["calibration"]["mm_per_px"] == [mm, mm]
     assert "PixelSpacing" in report["calibration"]["rule"] or "Pixel Spacing" in report["calibration"]["rule"]
     # the film's own header scale is 0.5 mm/px: SVA scales with the user's calibration instead
-    assert report["parameters"]["SVA"]["value"] == pytest.approx(lateral_film.truth["SVA"] * mm / 0.5, abs=1e-6)
+    assert report["parameters"]["SVA"]["value"] == pytest.approx(
+        lateral_film.truth["SVA"] * mm / 0.5, abs=1e-6
+    )
+
+
+def test_image_must_be_the_film_the_landmarks_were_placed_on(capsys, tmp_path, lateral_film, lateral_files):
+    dcm, points = lateral_files
+    obj = json.loads(points.read_text())
+    obj["image"] = {"sop_instance_uid": "1.2.3"}
+    code, _, err = run(capsys, "measure", write_json(tmp_path / "uid.json", obj), "--image", dcm)
+    assert code == 2 and "SOP Instance UID" in err and "1.2.3" in err
+    obj["image"] = {"rows": lateral_film.shape[0] + 1}
+    code, _, err = run(capsys, "measure", write_json(tmp_path / "rows.json", obj), "--image", dcm)
+    assert code == 2 and "rows" in err
+    small = write_dicom(synthetic_lateral(mm_per_px=2.0), tmp_path / "small.dcm")
+    del obj["image"]  # no declared size: the points themselves must fit on the image
+    code, _, err = run(capsys, "measure", write_json(tmp_path / "bare.json", obj), "--image", small)
+    assert code == 2 and "outside the image" in err and err.count("\n") == 1
+
+
+@pytest.mark.parametrize(
+    "argv, words",
+    [
+        pytest.param(["--min-curve-deg", "nan"], ["--min-curve-deg"], id="nan-hysteresis"),
+        pytest.param(["--min-curve-deg", "-5"], ["--min-curve-deg"], id="negative-hysteresis"),
+        pytest.param(
+            ["--age-set", "schwab2013-odi40"], ["--age-set", "lafage2016-linear"], id="age-set-not-age"
+        ),
+    ],
+)
+def test_option_values_are_checked(capsys, tmp_path, argv, words):
+    code, out, err = run(capsys, "measure", write_json(tmp_path / "g.json", base_file()), *argv)
+    assert code == 2 and out == "" and err.startswith("error: ") and err.count("\n") == 1, err
+    for word in words:
+        assert word in err
+
+
+def test_header_only_table_is_an_error_not_a_crash(capsys, tmp_path):
+    src = tmp_path / "hdr.csv"
+    src.write_text("image,view,S1.sup.ant.x,S1.sup.ant.y\n")
+    code, _, err = run(capsys, "measure", src)
+    assert code == 2 and "no study rows" in err
+
+
+def test_batch_columns_never_name_the_landmark_file_as_the_image(capsys, tmp_path):
+    obj = base_file(image={"path": "case7.dcm"})
+    rows = list(
+        csv.DictReader(
+            io.StringIO(run(capsys, "measure", write_json(tmp_path / "c.json", obj), "--format", "csv")[1])
+        )
+    )
+    assert rows[0]["image"] == "case7.dcm" and rows[0]["landmarks"].endswith("c.json")
+    rows = list(
+        csv.DictReader(
+            io.StringIO(
+                run(capsys, "measure", write_json(tmp_path / "d.json", base_file()), "--format", "csv")[1]
+            )
+        )
+    )
+    assert rows[0]["image"] == ""
+
+
+def test_exact_30_degree_curve_is_a_boundary_even_with_float_noise():
+    from alignment import assess, measure
+    from landmarks import LandmarkSet
+
+    def vertebra(level, y, tilt_deg):
+        t = math.radians(tilt_deg)
+        dx, dy = 20 * math.cos(t), -20 * math.sin(t)  # right corner higher for positive tilt (y down)
+        return {
+            f"{level}.sup.left": (100 - dx, y - dy),
+            f"{level}.sup.right": (100 + dx, y + dy),
+            f"{level}.inf.left": (100 - dx, y + 20 - dy),
+            f"{level}.inf.right": (100 + dx, y + 20 + dy),
+        }
+
+    pts = {}
+    for k, (level, tilt) in enumerate(
+        [("T5", 10.1), ("T6", 5.0), ("T8", 0.0), ("T10", -5.0), ("T11", -19.9)]
+    ):
+        pts.update(vertebra(level, 100 + 40 * k, tilt))
+    m = measure(LandmarkSet("ap", pts))
+    assert m.values["Cobb_max"][0] == pytest.approx(30.0, abs=1e-9)
+    row = next(r for r in assess(m).rows(0) if r["id"] == "srs_schwab.curve_type")
+    assert row["category"] == "boundary", row

@@ -110,6 +110,24 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--out", help="output folder (default: a new spinecheck-demo-N folder here)")
     p.set_defaults(func=cmd_demo)
+
+    p = sub.add_parser(
+        "plot",
+        parents=[common],
+        help="draw the landmarks, constructions and verdicts on the radiograph",
+        description="Draw the radiograph with its landmarks, the constructions (plumb lines, "
+        "endplates, angles, Cobb lines), the values and the criteria verdicts.",
+    )
+    p.add_argument("image", help="the radiograph: DICOM or PNG/JPEG/TIFF")
+    p.add_argument("landmarks", help="its landmark file: spinecheck-landmarks/1 .json or AASCE .mat")
+    p.add_argument("-o", "--output", required=True, metavar="OUT", help="the figure: .png, .pdf or .svg")
+    p.add_argument("--dpi", type=float, default=150.0, help="resolution of a PNG (default 150)")
+    p.add_argument(
+        "--full-resolution",
+        action="store_true",
+        help="draw the film at full resolution (slow on whole-spine films; default: at most 2000 rows)",
+    )
+    p.set_defaults(func=cmd_plot)
     return parser
 
 
@@ -185,6 +203,32 @@ def _new_folder(parent: Path, stem: str) -> Path:
         if not candidate.exists():
             return candidate
     raise FileExistsError(f"no free folder name like {stem}-N in {parent}")
+
+
+# ----------------------------------------------------------------------------- plot
+
+
+def cmd_plot(args: argparse.Namespace) -> int:
+    from alignment.figure import figure_for
+    from alignment.study import load_study
+    from landmarks.errors import SpinecheckError
+    from landmarks.radiograph import load_radiograph
+
+    suffixes = (".png", ".pdf", ".svg")
+    out = Path(args.output)
+    if out.suffix.lower() not in suffixes:
+        raise SpinecheckError(
+            f"output '{out}': unsupported figure type {out.suffix or '(no suffix)'!r}; "
+            f"expected one of {', '.join(suffixes)}"
+        )
+    if not (args.dpi > 0 and args.dpi <= 2400):
+        raise SpinecheckError(f"--dpi: must be a number of dots per inch in (0, 2400]; got {args.dpi:g}")
+    study = load_study(args.landmarks, image=args.image)
+    image = load_radiograph(args.image).display
+    fig = figure_for(image, study, 0, max_display_rows=None if args.full_resolution else 2000)
+    fig.savefig(out, dpi=args.dpi)
+    print(f"wrote {out}", file=sys.stderr)
+    return EXIT_OK
 
 
 # ----------------------------------------------------------------------------- main

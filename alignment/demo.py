@@ -12,6 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from alignment.figure import figure_for
 from alignment.report import format_table, study_report, write_table_csv
 from alignment.study import Study, load_study
 from landmarks.errors import SpinecheckError
@@ -114,7 +115,10 @@ def run_demo(out: Path, *, log: Callable[[str], None] = lambda msg: None) -> Dem
         report_json.write_text(json.dumps(study_report(study, 0), indent=2, allow_nan=False) + "\n")
         report_txt = out / f"{view}.report.txt"
         report_txt.write_text(format_table(study, 0))
-        result.files += [dcm, points, report_json, report_txt]
+        figure_png = out / f"{view}.png"
+        log(f"drawing {figure_png.name}")
+        figure_for(load_radiograph(dcm).display, study).savefig(figure_png, dpi=110)
+        result.files += [dcm, points, report_json, report_txt, figure_png]
     table = out / "table.csv"
     write_table_csv(list(result.studies.values()), table)
     result.files.append(table)

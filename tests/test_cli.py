@@ -357,6 +357,8 @@ def test_demo_writes_measured_reports(capsys, tmp_path):
     assert lateral["parameters"]["PI"]["value"] == pytest.approx(truth_l["PI"], abs=1e-6)
     assert lateral["calibration"]["plane"] == "patient (calibrated)"
     assert ap["parameters"]["C7_CSVL"]["value"] == pytest.approx(truth_a["C7_CSVL"], abs=1e-6)
+    for view in ("lateral", "ap"):
+        assert (tmp_path / "demo" / f"{view}.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     rows = list(csv.DictReader(io.StringIO((tmp_path / "demo" / "table.csv").read_text())))
     assert [r["view"] for r in rows] == ["lateral", "ap"]
 

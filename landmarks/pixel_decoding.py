@@ -66,6 +66,8 @@ DECODER_PACKAGES: dict[str, str] = {
 
 #: Plugin tried first, where pydicom's own order is not the best: for JPEG 2000 pylibjpeg-openjpeg peaks
 #: at about 4.1 x the decoded array, Pillow at 4.7 x and GDCM at 5.6 x (bench/bench_load.py, 7200 x 3000).
+#: Simple single-frame greyscale JPEG 2000 goes before it to the same OpenJPEG directly, at about 2.7 x
+#: (:func:`_decode_j2k_direct`).
 _PREFERRED_PLUGIN = {
     uid: "pylibjpeg"
     for uid in (
@@ -316,8 +318,12 @@ class _Spans:
         return done
 
 
-def _frame_spans(f: Any, at: int) -> list[tuple[int, int]]:
-    """(offset, length) of each fragment of encapsulated Pixel Data whose value starts at *at*."""
+def _frame_spans(f: Any, at: int, *, in_memory: bool = False) -> list[tuple[int, int]]:
+    """(offset, length) of each fragment of encapsulated Pixel Data whose value starts at *at*.
+
+    A value in memory (pydicom's) ends with the last fragment; one in the file, with the
+    sequence delimiter.
+    """
     f.seek(at)
     tag, length = struct.unpack("<II", f.read(8))
     if tag != _ITEM:
@@ -326,6 +332,8 @@ def _frame_spans(f: Any, at: int) -> list[tuple[int, int]]:
     spans = []
     while True:
         head = f.read(8)
+        if not head and in_memory and spans:
+            return spans
         if len(head) < 8:
             raise ValueError("the fragments end without a sequence delimiter")
         tag, length = struct.unpack("<II", head)
@@ -383,24 +391,17 @@ def _decode_j2k_direct(ds: Any, frame: int | None) -> np.ndarray | None:
         return None
     try:
         with _pixel_data_stream(ds) as (f, at):
-            stream = _Spans(f, _frame_spans(f, at))
-            image = _opj_decode(lib, stream)
+            stream = _Spans(f, _frame_spans(f, at, in_memory=isinstance(f, io.BytesIO)))
+            image = _opj_decode(lib, stream, lambda img: _is_as_expected(img, rows, cols, stored, signed))
+    except MemoryError:
+        raise
     except Exception:  # noqa: BLE001 - pydicom's route decodes it, or says why it cannot
         return None
     if image is None:
         return None
     try:
-        img = image.contents
-        comp = img.comps[0] if img.numcomps == 1 else None
-        if (
-            comp is None
-            or not comp.data
-            or (img.x0, img.y0, img.x1, img.y1) != (0, 0, cols, rows)
-            or (comp.w, comp.h, comp.dx, comp.dy, comp.x0, comp.y0, comp.factor)
-            != (cols, rows, 1, 1, 0, 0, 0)
-            or comp.prec != stored
-            or bool(comp.sgnd) != signed
-        ):
+        comp = image.contents.comps[0]
+        if not _is_as_expected(image.contents, rows, cols, stored, signed) or not comp.data:
             return None
         dtype = np.dtype(f"{'i' if signed else 'u'}{allocated // 8}")
         return _convert_releasing(comp.data, rows, cols, dtype)
@@ -408,10 +409,20 @@ def _decode_j2k_direct(ds: Any, frame: int | None) -> np.ndarray | None:
         lib.opj_image_destroy(image)
 
 
-def _opj_decode(lib: Any, src: _Spans) -> Any:
+def _is_as_expected(img: Any, rows: int, cols: int, stored: int, signed: bool) -> bool:
+    """Tell whether OpenJPEG's image is the one greyscale component the data set describes."""
+    if img.numcomps != 1 or (img.x0, img.y0, img.x1, img.y1) != (0, 0, cols, rows):
+        return False
+    comp = img.comps[0]
+    geometry = (comp.w, comp.h, comp.dx, comp.dy, comp.x0, comp.y0, comp.factor)
+    return geometry == (cols, rows, 1, 1, 0, 0, 0) and (comp.prec, bool(comp.sgnd)) == (stored, signed)
+
+
+def _opj_decode(lib: Any, src: _Spans, accept: Any) -> Any:
     """Run OpenJPEG on the codestream in *src*; its image (int32 samples), or None.
 
-    The codec (and its copy of the codestream) is destroyed before returning.
+    Decodes only when *accept* takes the image its header describes. The codec (and its
+    copy of the codestream) is destroyed before returning.
     """
 
     def read(buffer: int, n: int, _user: int) -> int:
@@ -452,6 +463,7 @@ def _opj_decode(lib: Any, src: _Spans) -> Any:
             lib.opj_setup_decoder(codec, params)
             and lib.opj_read_header(stream, codec, ctypes.byref(image))
             and image
+            and accept(image.contents)
             and lib.opj_decode(codec, stream, image)
             and lib.opj_end_decompress(codec, stream)
         )

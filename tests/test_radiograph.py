@@ -475,6 +475,74 @@ def test_j2k_synthetic_roundtrip(tmp_path: Path) -> None:
     np.testing.assert_array_equal(r.pixels, pixels)
 
 
+def _pydicom_j2k(path: Path) -> np.ndarray:
+    """Decode as pydicom does, through the same plugin (pylibjpeg-openjpeg)."""
+    from pydicom.pixels import pixel_array
+
+    return pixel_array(pydicom.dcmread(path), decoding_plugin="pylibjpeg")
+
+
+def _assert_direct_j2k_is_pydicoms(path: Path) -> None:
+    """The memory-lean JPEG 2000 route is taken, and gives pydicom's array, bit for bit."""
+    from landmarks.pixel_decoding import _decode_j2k_direct
+
+    direct = _decode_j2k_direct(pydicom.dcmread(path, defer_size="1 KB"), None)  # streamed from the file
+    in_memory = _decode_j2k_direct(pydicom.dcmread(path), None)  # Pixel Data already read
+    expected = _pydicom_j2k(path)
+    for got in (direct, in_memory):
+        assert got is not None
+        assert got.dtype == expected.dtype and got.shape == expected.shape
+        np.testing.assert_array_equal(got, expected)
+    r = load_radiograph(path)
+    assert r.pixels.dtype == expected.dtype
+    np.testing.assert_array_equal(r.pixels, expected)
+
+
+@pytest.mark.shared
+def test_direct_j2k_decoding_is_pydicoms_on_rg2(dicom_dir: Path) -> None:
+    for name in ("RG2_J2KR", "RG2_J2KI"):
+        _assert_direct_j2k_is_pydicoms(dicom_dir / name)
+
+
+@pytest.mark.parametrize(
+    ("dtype", "bits_stored", "fragments"),
+    [("uint16", 16, 1), ("uint16", 12, 1), ("int16", 12, 1), ("uint8", 8, 1), ("uint16", 16, 3)],
+)
+def test_direct_j2k_decoding_is_pydicoms_on_a_tall_film(
+    tmp_path: Path, dtype: str, bits_stored: int, fragments: int
+) -> None:
+    rng = np.random.default_rng(3)
+    rows, cols = 700, 260
+    info = np.iinfo(dtype)
+    lo, hi = (
+        (-(2 ** (bits_stored - 1)), 2 ** (bits_stored - 1) - 1) if info.min < 0 else (0, 2**bits_stored - 1)
+    )
+    ramp = np.linspace(lo, hi, rows)[:, None] * np.ones((1, cols))
+    pixels = np.clip(ramp + rng.normal(0, 30, (rows, cols)), lo, hi).astype(dtype)
+    ds = dx_dataset(pixels, BitsStored=bits_stored, HighBit=bits_stored - 1)
+    ds.compress(JPEG2000Lossless, pixels)
+    if fragments > 1:
+        frame = pydicom.encaps.get_frame(ds.PixelData, 0, number_of_frames=1)
+        ds.PixelData = pydicom.encaps.encapsulate([frame], fragments_per_frame=fragments)
+    path = write(ds, tmp_path / "tall_j2k.dcm")
+    _assert_direct_j2k_is_pydicoms(path)
+    np.testing.assert_array_equal(load_radiograph(path).pixels, pixels)
+
+
+def test_j2k_the_direct_route_declines_goes_through_pydicom(tmp_path: Path) -> None:
+    """A codestream whose precision is not Bits Stored is left to pydicom (and its warning)."""
+    from landmarks.pixel_decoding import _decode_j2k_direct
+
+    pixels = gradient(64, 48, high=4000)
+    ds = dx_dataset(pixels, BitsStored=12, HighBit=11)
+    ds.compress(JPEG2000Lossless, pixels)
+    ds.BitsStored, ds.HighBit = 14, 13
+    path = write(ds, tmp_path / "precision.dcm")
+    assert _decode_j2k_direct(pydicom.dcmread(path, defer_size="1 KB"), None) is None
+    r = load_radiograph(path)
+    np.testing.assert_array_equal(r.pixels, _pydicom_j2k(path))
+
+
 def test_malformed_header_values_never_stop_loading(tmp_path: Path) -> None:
     ds = dx_dataset(
         PixelSpacing=[0.2, 0.2],

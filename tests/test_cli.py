@@ -343,7 +343,7 @@ def test_info_json_has_the_contract_keys(capsys, tmp_path, lateral_film):
         "view",
     ):
         assert key in info, key
-    assert info["rows"], info["columns"] == lateral_film.shape
+    assert (info["rows"], info["columns"]) == lateral_film.shape
     assert info["view"] == "lateral" and info["age_years"] == 67
 
 

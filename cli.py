@@ -128,6 +128,33 @@ def build_parser() -> argparse.ArgumentParser:
         help="draw the film at full resolution (slow on whole-spine films; default: at most 2000 rows)",
     )
     p.set_defaults(func=cmd_plot)
+
+    p = sub.add_parser(
+        "report",
+        parents=[common],
+        help="a one-page report: the annotated film beside the parameters and verdicts",
+        description="Write one A4 page: the annotated radiograph beside a table of parameters, "
+        "age-adjusted targets, verdicts and sources, with the patient and calibration provenance "
+        "and the warnings.",
+    )
+    p.add_argument("image", help="the radiograph: DICOM or PNG/JPEG/TIFF")
+    p.add_argument("landmarks", help="its landmark file: spinecheck-landmarks/1 .json or AASCE .mat")
+    p.add_argument("-o", "--output", required=True, metavar="OUT", help="the report: .pdf (or .png)")
+    p.set_defaults(func=cmd_report)
+
+    p = sub.add_parser(
+        "compare",
+        parents=[common],
+        help="compare two films of one patient (pre and post) side by side",
+        description="Write one A4 page: the pre and post films side by side with every parameter's "
+        "pre value, post value and change (post - pre). Both films must be of the same view.",
+    )
+    p.add_argument("pre_image", help="the earlier radiograph")
+    p.add_argument("pre_landmarks", help="its landmark file")
+    p.add_argument("post_image", help="the later radiograph")
+    p.add_argument("post_landmarks", help="its landmark file")
+    p.add_argument("-o", "--output", required=True, metavar="OUT", help="the comparison: .pdf or .png")
+    p.set_defaults(func=cmd_compare)
     return parser
 
 
@@ -227,6 +254,51 @@ def cmd_plot(args: argparse.Namespace) -> int:
     image = load_radiograph(args.image).display
     fig = figure_for(image, study, 0, max_display_rows=None if args.full_resolution else 2000)
     fig.savefig(out, dpi=args.dpi)
+    print(f"wrote {out}", file=sys.stderr)
+    return EXIT_OK
+
+
+# ----------------------------------------------------------------------------- report, compare
+
+
+def _page_output(path: str) -> Path:
+    from landmarks.errors import SpinecheckError
+
+    suffixes = (".pdf", ".png")
+    out = Path(path)
+    if out.suffix.lower() not in suffixes:
+        raise SpinecheckError(
+            f"output '{out}': unsupported page type {out.suffix or '(no suffix)'!r}; "
+            f"expected one of {', '.join(suffixes)}"
+        )
+    return out
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    from alignment.clinic_report import report_figure
+    from alignment.study import load_study
+    from landmarks.radiograph import load_radiograph
+
+    out = _page_output(args.output)
+    study = load_study(args.landmarks, image=args.image)
+    fig = report_figure(load_radiograph(args.image).display, study, 0)
+    fig.savefig(out, dpi=150)
+    print(f"wrote {out}", file=sys.stderr)
+    return EXIT_OK
+
+
+def cmd_compare(args: argparse.Namespace) -> int:
+    from alignment.clinic_report import comparison_figure
+    from alignment.study import load_study
+    from landmarks.radiograph import load_radiograph
+
+    out = _page_output(args.output)
+    pre = load_study(args.pre_landmarks, image=args.pre_image)
+    post = load_study(args.post_landmarks, image=args.post_image)
+    fig = comparison_figure(
+        load_radiograph(args.pre_image).display, pre, load_radiograph(args.post_image).display, post
+    )
+    fig.savefig(out, dpi=150)
     print(f"wrote {out}", file=sys.stderr)
     return EXIT_OK
 

@@ -12,6 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from alignment.clinic_report import report_figure
 from alignment.figure import figure_for
 from alignment.report import format_table, study_report, write_table_csv
 from alignment.study import Study, load_study
@@ -117,8 +118,12 @@ def run_demo(out: Path, *, log: Callable[[str], None] = lambda msg: None) -> Dem
         report_txt.write_text(format_table(study, 0))
         figure_png = out / f"{view}.png"
         log(f"drawing {figure_png.name}")
-        figure_for(load_radiograph(dcm).display, study).savefig(figure_png, dpi=110)
-        result.files += [dcm, points, report_json, report_txt, figure_png]
+        display = load_radiograph(dcm).display
+        figure_for(display, study).savefig(figure_png, dpi=110)
+        report_pdf = out / f"{view}.report.pdf"
+        log(f"writing the one-page report {report_pdf.name}")
+        report_figure(display, study).savefig(report_pdf)
+        result.files += [dcm, points, report_json, report_txt, figure_png, report_pdf]
     table = out / "table.csv"
     write_table_csv(list(result.studies.values()), table)
     result.files.append(table)

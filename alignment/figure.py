@@ -28,6 +28,7 @@ import math
 import textwrap
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 from matplotlib.axes import Axes
@@ -720,7 +721,7 @@ def _panel(ax: Axes, study: Study, i: int, drawing: Drawing, fontsize: float) ->
     ax.set_axis_off()
     report = study_report(study, i)
     cal = report["calibration"]
-    title = f"{report['id']} — {report['view']} film"
+    title = f"{Path(str(report['id'])).name} — {report['view']} film"  # a folder path would overrun the panel
     scale = (
         f"{cal['mm_per_px'][0]:g} × {cal['mm_per_px'][1]:g} mm/px ({cal.get('source')})"
         if cal.get("mm_per_px")

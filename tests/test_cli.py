@@ -6,6 +6,7 @@ import csv
 import io
 import json
 import math
+import re
 import shutil
 import subprocess
 import sys
@@ -359,6 +360,8 @@ def test_demo_writes_measured_reports(capsys, tmp_path):
     assert ap["parameters"]["C7_CSVL"]["value"] == pytest.approx(truth_a["C7_CSVL"], abs=1e-6)
     for view in ("lateral", "ap"):
         assert (tmp_path / "demo" / f"{view}.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+        pdf = (tmp_path / "demo" / f"{view}.report.pdf").read_bytes()
+        assert pdf[:5] == b"%PDF-" and len(re.findall(rb"/Type\s*/Page\b(?!s)", pdf)) == 1
     rows = list(csv.DictReader(io.StringIO((tmp_path / "demo" / "table.csv").read_text())))
     assert [r["view"] for r in rows] == ["lateral", "ap"]
 

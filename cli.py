@@ -250,8 +250,9 @@ def cmd_plot(args: argparse.Namespace) -> int:
         )
     if not (args.dpi > 0 and args.dpi <= 2400):
         raise SpinecheckError(f"--dpi: must be a number of dots per inch in (0, 2400]; got {args.dpi:g}")
-    study = load_study(args.landmarks, image=args.image)
-    image = load_radiograph(args.image).display
+    radiograph = load_radiograph(args.image)
+    study = load_study(args.landmarks, image=radiograph)
+    image = radiograph.display
     fig = figure_for(image, study, 0, max_display_rows=None if args.full_resolution else 2000)
     fig.savefig(out, dpi=args.dpi)
     print(f"wrote {out}", file=sys.stderr)
@@ -280,8 +281,9 @@ def cmd_report(args: argparse.Namespace) -> int:
     from landmarks.radiograph import load_radiograph
 
     out = _page_output(args.output)
-    study = load_study(args.landmarks, image=args.image)
-    fig = report_figure(load_radiograph(args.image).display, study, 0)
+    radiograph = load_radiograph(args.image)
+    study = load_study(args.landmarks, image=radiograph)
+    fig = report_figure(radiograph.display, study, 0)
     fig.savefig(out, dpi=150)
     print(f"wrote {out}", file=sys.stderr)
     return EXIT_OK
@@ -293,11 +295,10 @@ def cmd_compare(args: argparse.Namespace) -> int:
     from landmarks.radiograph import load_radiograph
 
     out = _page_output(args.output)
-    pre = load_study(args.pre_landmarks, image=args.pre_image)
-    post = load_study(args.post_landmarks, image=args.post_image)
-    fig = comparison_figure(
-        load_radiograph(args.pre_image).display, pre, load_radiograph(args.post_image).display, post
-    )
+    pre_r, post_r = load_radiograph(args.pre_image), load_radiograph(args.post_image)
+    pre = load_study(args.pre_landmarks, image=pre_r)
+    post = load_study(args.post_landmarks, image=post_r)
+    fig = comparison_figure(pre_r.display, pre, post_r.display, post)
     fig.savefig(out, dpi=150)
     print(f"wrote {out}", file=sys.stderr)
     return EXIT_OK

@@ -100,7 +100,8 @@ def run_demo(out: Path, *, log: Callable[[str], None] = lambda msg: None) -> Dem
         )
         points = out / f"{view}.landmarks.json"
         rows, cols = film.shape
-        uid = load_radiograph(dcm).sop_instance_uid
+        radiograph = load_radiograph(dcm)
+        uid = radiograph.sop_instance_uid
         write_landmarks(
             film.landmarks.replace(
                 image=ImageRef(path=dcm.name, sop_instance_uid=uid, rows=rows, columns=cols),
@@ -110,7 +111,7 @@ def run_demo(out: Path, *, log: Callable[[str], None] = lambda msg: None) -> Dem
             points,
         )
         log(f"measuring {points.name} on {dcm.name}")
-        study = load_study(str(points), image=str(dcm))
+        study = load_study(str(points), image=radiograph)
         result.studies[view] = study
         report_json = out / f"{view}.report.json"
         report_json.write_text(json.dumps(study_report(study, 0), indent=2, allow_nan=False) + "\n")
@@ -118,7 +119,7 @@ def run_demo(out: Path, *, log: Callable[[str], None] = lambda msg: None) -> Dem
         report_txt.write_text(format_table(study, 0))
         figure_png = out / f"{view}.png"
         log(f"drawing {figure_png.name}")
-        display = load_radiograph(dcm).display
+        display = radiograph.display
         figure_for(display, study).savefig(figure_png, dpi=110)
         report_pdf = out / f"{view}.report.pdf"
         log(f"writing the one-page report {report_pdf.name}")

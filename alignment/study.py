@@ -75,8 +75,9 @@ def load_study(
     ----------
     landmarks_path : str or Path
         A ``spinecheck-landmarks/1`` JSON, an AASCE ``.mat`` or a wide CSV.
-    image : str or Path, optional
-        The radiograph of a single study: its header supplies calibration,
+    image : str, Path or Radiograph, optional
+        The radiograph of a single study (a path, or one already loaded with
+        :func:`landmarks.load_radiograph`): its header supplies calibration,
         age, sex and patient side unless the landmark file gives them
         (clinical.md §4 rule 1: a user calibration always wins).
     age : float, optional
@@ -102,12 +103,14 @@ def load_study(
         )
     image_sources: list[str | None] = [None] * len(table)
     if image is not None:
+        # a Radiograph already loaded by the caller (so a figure need not decode the film again)
+        image_name = str(image.path) if hasattr(image, "pixels") else str(image)
         if len(table) != 1:
             raise InvalidLandmarksError(
-                f"--image '{image}': applies to one study, but '{path}' holds {len(table)}"
+                f"--image '{image_name}': applies to one study, but '{path}' holds {len(table)}"
             )
         table = _with_image(table, image)
-        image_sources = [image]
+        image_sources = [image_name]
     if mm_per_px is not None:
         cal = Calibration.from_spacing(list(mm_per_px), where="--mm-per-px", field_name="ROW COL")
         cal = Calibration(
@@ -171,11 +174,12 @@ def _check_same_image(s, r, image: str) -> None:
     check_inside_image(s.points, r.rows, r.columns, f"landmarks '{s.source}' on {where}", image=image)
 
 
-def _with_image(table: LandmarkTable, image: str) -> LandmarkTable:
+def _with_image(table: LandmarkTable, image) -> LandmarkTable:
     """Take calibration, patient data and side from the image unless the landmarks say otherwise."""
     from landmarks.radiograph import choose_calibration, load_radiograph, patient_right_of
 
-    r = load_radiograph(image)
+    r = image if hasattr(image, "pixels") else load_radiograph(image)
+    image = str(r.path)
     s = table.sets[0] if table.sets else None
     if s is not None:
         _check_same_image(s, r, image)

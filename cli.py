@@ -241,13 +241,7 @@ def cmd_plot(args: argparse.Namespace) -> int:
     from landmarks.errors import SpinecheckError
     from landmarks.radiograph import load_radiograph
 
-    suffixes = (".png", ".pdf", ".svg")
-    out = Path(args.output)
-    if out.suffix.lower() not in suffixes:
-        raise SpinecheckError(
-            f"output '{out}': unsupported figure type {out.suffix or '(no suffix)'!r}; "
-            f"expected one of {', '.join(suffixes)}"
-        )
+    out = _output_path(args.output, (".png", ".pdf", ".svg"), "figure")
     if not (args.dpi > 0 and args.dpi <= 2400):
         raise SpinecheckError(f"--dpi: must be a number of dots per inch in (0, 2400]; got {args.dpi:g}")
     radiograph = load_radiograph(args.image)
@@ -262,14 +256,14 @@ def cmd_plot(args: argparse.Namespace) -> int:
 # ----------------------------------------------------------------------------- report, compare
 
 
-def _page_output(path: str) -> Path:
+def _output_path(path: str, suffixes: tuple[str, ...], kind: str) -> Path:
+    """*path* as the output file, refused unless its suffix is one of *suffixes*."""
     from landmarks.errors import SpinecheckError
 
-    suffixes = (".pdf", ".png")
     out = Path(path)
     if out.suffix.lower() not in suffixes:
         raise SpinecheckError(
-            f"output '{out}': unsupported page type {out.suffix or '(no suffix)'!r}; "
+            f"output '{out}': unsupported {kind} type {out.suffix or '(no suffix)'!r}; "
             f"expected one of {', '.join(suffixes)}"
         )
     return out
@@ -280,7 +274,7 @@ def cmd_report(args: argparse.Namespace) -> int:
     from alignment.study import load_study
     from landmarks.radiograph import load_radiograph
 
-    out = _page_output(args.output)
+    out = _output_path(args.output, (".pdf", ".png"), "page")
     radiograph = load_radiograph(args.image)
     study = load_study(args.landmarks, image=radiograph)
     fig = report_figure(radiograph.display, study, 0)
@@ -294,7 +288,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
     from alignment.study import load_study
     from landmarks.radiograph import load_radiograph
 
-    out = _page_output(args.output)
+    out = _output_path(args.output, (".pdf", ".png"), "page")
     pre_r, post_r = load_radiograph(args.pre_image), load_radiograph(args.post_image)
     pre = load_study(args.pre_landmarks, image=pre_r)
     post = load_study(args.post_landmarks, image=post_r)

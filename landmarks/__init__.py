@@ -13,7 +13,7 @@ from landmarks.errors import (
     UnreadableImageError,
 )
 from landmarks.landmark_file import parse_landmarks, read_landmarks, write_landmarks
-from landmarks.model import ImageRef, LandmarkSet, LandmarkTable, PatientInfo, Sex
+from landmarks.model import ImageRef, LandmarkSet, LandmarkTable, PatientInfo, PointMove, Refinement, Sex
 from landmarks.names import LEVELS, Corner, Endplate, PatientRight, View
 from landmarks.radiograph import (
     ImageFormat,
@@ -42,6 +42,8 @@ __all__ = [
     "LandmarkSet",
     "LandmarkTable",
     "PatientInfo",
+    "PointMove",
+    "Refinement",
     "Sex",
     "LEVELS",
     "Corner",

@@ -31,7 +31,7 @@ from typing import Any
 from landmarks.calibration import Calibration
 from landmarks.circle import Circle, fit_circle
 from landmarks.errors import DegenerateGeometryError, InvalidLandmarksError
-from landmarks.model import ImageRef, LandmarkSet, PatientInfo, Sex
+from landmarks.model import ImageRef, LandmarkSet, PatientInfo, PointMove, Refinement, Sex
 from landmarks.names import PatientRight, View, check_point_name
 
 __all__ = [
@@ -53,7 +53,18 @@ FORMAT = "spinecheck-landmarks/1"
 PATIENT_SOURCE = "landmark file"
 
 _FORMAT_FAMILY = FORMAT.rsplit("/", 1)[0] + "/"
-_KNOWN_KEYS = ("format", "view", "image", "patient", "calibration", "patient_right", "points", "circles")
+_KNOWN_KEYS = (
+    "format",
+    "view",
+    "image",
+    "patient",
+    "calibration",
+    "patient_right",
+    "points",
+    "circles",
+    "refinement",
+    "skipped",
+)
 #: A circle and a point of the same name may differ by this much (pixels).
 _CIRCLE_POINT_TOLERANCE_PX = 1.0
 _MAX_AGE_YEARS = 130
@@ -204,6 +215,8 @@ def parse_landmarks(
 
     check_inside_image(points, image.rows, image.columns, where)
     check_endplates(points, view, where)
+    refinement = _parse_refinement(obj.get("refinement"), points, view, where)
+    skipped = _parse_skipped(obj.get("skipped"), points, view, where)
     for key in obj:
         if key not in _KNOWN_KEYS:
             close = difflib.get_close_matches(str(key), _KNOWN_KEYS, n=1, cutoff=0.8)
@@ -219,6 +232,8 @@ def parse_landmarks(
         circles=circles,
         source=source,
         warnings=tuple(warnings),
+        refinement=refinement,
+        skipped=skipped,
     )
 
 
@@ -295,7 +310,28 @@ def landmarks_to_json(s: LandmarkSet) -> dict[str, Any]:
             if c.rms_px:
                 circles[name]["rms_px"] = c.rms_px
         doc["circles"] = circles
+    if s.refinement:
+        doc["refinement"] = _refinement_to_json(s.refinement)
+    if s.skipped:
+        doc["skipped"] = list(s.skipped)
     return doc
+
+
+def _refinement_to_json(r: Refinement) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    if r.moved:
+        out["moved"] = {
+            name: {
+                "from": list(m.original),
+                "distance_px": round(m.distance_px, 3),
+                "method": m.method,
+                "confidence": round(m.confidence, 3),
+            }
+            for name, m in r.moved.items()
+        }
+    if r.declined:
+        out["declined"] = dict(r.declined)
+    return out
 
 
 def landmarks_to_text(s: LandmarkSet) -> str:
@@ -736,6 +772,65 @@ def _parse_circles(value: Any, view: View, where: str) -> dict[str, Circle]:
             raise InvalidLandmarksError(f'{where}: {what} "rms_px" must be a number >= 0; got {_show(rms)}')
         circles[name] = Circle(center, radius, float(rms))
     return circles
+
+
+def _parse_refinement(
+    value: Any, points: Mapping[str, tuple[float, float]], view: View, where: str
+) -> Refinement | None:
+    block = _block(value, "refinement", where)
+    if block is None:
+        return None
+    for key in block:
+        if key not in ("moved", "declined"):
+            raise InvalidLandmarksError(
+                f'{where}: "refinement" may hold "moved" and "declined"; got unknown key "{key}"'
+            )
+    moved: dict[str, PointMove] = {}
+    for name, item in (_block(block.get("moved"), "refinement.moved", where) or {}).items():
+        what = f'"refinement.moved.{name}"'
+        check_point_name(name, view, where=where)
+        if name not in points:
+            raise InvalidLandmarksError(f'{where}: {what} records a move of a point that is not in "points"')
+        if not isinstance(item, Mapping) or "from" not in item or "method" not in item:
+            raise InvalidLandmarksError(
+                f'{where}: {what} must be {{"from": [x, y], "method": ..., "confidence": ...}}; '
+                f"got {_show(item)}"
+            )
+        confidence = item.get("confidence", 0.0)
+        if not _is_number(confidence) or not 0 <= confidence <= 1:
+            raise InvalidLandmarksError(
+                f"{where}: {what} confidence must be a number in [0, 1]; got {_show(confidence)}"
+            )
+        if not isinstance(item["method"], str):
+            raise InvalidLandmarksError(f"{where}: {what} method must be text; got {_show(item['method'])}")
+        moved[name] = PointMove(
+            name, _xy(item["from"], f"{what} from", where), points[name], item["method"], float(confidence)
+        )
+    declined: dict[str, str] = {}
+    for name, why in (_block(block.get("declined"), "refinement.declined", where) or {}).items():
+        check_point_name(name, view, where=where)
+        if not isinstance(why, str):
+            raise InvalidLandmarksError(
+                f'{where}: "refinement.declined.{name}" must be the reason as text; got {_show(why)}'
+            )
+        declined[name] = why
+    return Refinement(moved, declined)
+
+
+def _parse_skipped(
+    value: Any, points: Mapping[str, tuple[float, float]], view: View, where: str
+) -> tuple[str, ...]:
+    if value is None:
+        return ()
+    if not isinstance(value, list) or not all(isinstance(n, str) for n in value):
+        raise InvalidLandmarksError(f'{where}: "skipped" must be a list of point names; got {_show(value)}')
+    for name in value:
+        check_point_name(name, view, where=where)
+        if name in points:
+            raise InvalidLandmarksError(
+                f'{where}: "skipped" lists "{name}", which is also placed in "points"; keep one'
+            )
+    return tuple(dict.fromkeys(value))
 
 
 def _rim(value: Any, what: str, where: str) -> list[tuple[float, float]]:

@@ -22,7 +22,7 @@ from landmarks.calibration import Calibration
 from landmarks.circle import Circle
 from landmarks.names import PatientRight, View
 
-__all__ = ["Sex", "PatientInfo", "ImageRef", "LandmarkSet", "LandmarkTable"]
+__all__ = ["Sex", "PatientInfo", "ImageRef", "PointMove", "Refinement", "LandmarkSet", "LandmarkTable"]
 
 
 class Sex(str, enum.Enum):
@@ -78,6 +78,65 @@ class ImageRef:
 
 
 @dataclass(frozen=True)
+class PointMove:
+    """How image-based refinement moved one point.
+
+    Attributes
+    ----------
+    name : str
+        The point name.
+    original : tuple of float
+        The rough point ``(x, y)`` in pixels, before refinement.
+    refined : tuple of float
+        Where refinement placed it, ``(x, y)`` pixels (the point now in the set).
+    method : str
+        The refiner that placed it (``"femoral_head"``, ``"endplate"``, ``"corner"``).
+    confidence : float
+        The refiner's confidence in ``[0, 1]``.
+
+    Examples
+    --------
+    >>> PointMove("S1.sup.ant", (10.0, 20.0), (13.0, 24.0), "endplate", 0.8).distance_px
+    5.0
+    """
+
+    name: str
+    original: tuple[float, float]
+    refined: tuple[float, float]
+    method: str
+    confidence: float
+
+    @property
+    def distance_px(self) -> float:
+        """How far the point moved, in pixels."""
+        return math.dist(self.original, self.refined)
+
+
+@dataclass(frozen=True)
+class Refinement:
+    """What refinement did to a landmark set: points moved and points left as placed.
+
+    Attributes
+    ----------
+    moved : Mapping[str, PointMove]
+        Point name to its move.
+    declined : Mapping[str, str]
+        Point name to why it was left where it was placed (the refiner
+        declined, or the user kept the click).
+    """
+
+    moved: Mapping[str, PointMove] = field(default_factory=dict)
+    declined: Mapping[str, str] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "moved", MappingProxyType(dict(self.moved)))
+        object.__setattr__(self, "declined", MappingProxyType(dict(self.declined)))
+
+    def __bool__(self) -> bool:
+        return bool(self.moved or self.declined)
+
+
+@dataclass(frozen=True)
 class LandmarkSet:
     """The named landmarks of one film.
 
@@ -99,6 +158,12 @@ class LandmarkSet:
         Where the set was read from, for messages and reports.
     warnings : tuple of str
         Problems found while reading that do not stop measuring.
+    refinement : Refinement or None
+        Which points image-based refinement moved (and by how much) or left
+        as placed, when the set went through refinement.
+    skipped : tuple of str
+        Points the annotator chose to skip (not visible, not needed), so a
+        resumed annotation does not ask for them again.
     """
 
     view: View
@@ -110,9 +175,12 @@ class LandmarkSet:
     circles: Mapping[str, Circle] = field(default_factory=dict)
     source: str | None = None
     warnings: tuple[str, ...] = ()
+    refinement: Refinement | None = None
+    skipped: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "view", View.parse(self.view))
+        object.__setattr__(self, "skipped", tuple(self.skipped))
         if self.patient_right is not None:
             object.__setattr__(
                 self, "patient_right", PatientRight.parse(self.patient_right, field="patient_right")
@@ -153,7 +221,23 @@ class LandmarkSet:
         pr = self.patient_right
         if pr is not None:
             pr = PatientRight.IMAGE_LEFT if pr is PatientRight.IMAGE_RIGHT else PatientRight.IMAGE_RIGHT
-        return replace(self, points=points, circles=circles, patient_right=pr)
+        refinement = self.refinement
+        if refinement is not None:
+            refinement = Refinement(
+                {
+                    swap(n): replace(m, name=swap(n), original=flip(m.original), refined=flip(m.refined))
+                    for n, m in refinement.moved.items()
+                },
+                {swap(n): why for n, why in refinement.declined.items()},
+            )
+        return replace(
+            self,
+            points=points,
+            circles=circles,
+            patient_right=pr,
+            refinement=refinement,
+            skipped=tuple(swap(n) for n in self.skipped),
+        )
 
     def to_table(
         self, calibration: Calibration | None = None, patient: PatientInfo | None = None

@@ -596,9 +596,17 @@ def _draw_ap(p: _Painter, pts: _Points) -> None:
             side = " (patient right)" if v[0] > 0 else " (patient left)"
             if pr is None:
                 side = " (image right)" if v[0] > 0 else " (image left)"
-        # centred under its bracket: inside the film whichever side C7 falls
-        below = np.array([(csvl_x + float(c7[0])) / 2, y + 1.5 * u])
-        p.label(below, text + side.replace(" (", "\n("), colour, ha="center", va="top")
+        # beside the bracket on C7's side, clear of the vertebral bodies (about 3 % of the long side
+        # wide) so the label never hides the upper thoracic levels
+        toward_right = float(c7[0]) >= csvl_x
+        x_label = max(csvl_x, float(c7[0])) + 4 * u if toward_right else min(csvl_x, float(c7[0])) - 4 * u
+        p.label(
+            np.array([x_label, y]),
+            text + side.replace(" (", "\n("),
+            colour,
+            ha="left" if toward_right else "right",
+            va="center",
+        )
         p.drawn.append("C7–CSVL")
 
     # --- coronal curves: the end vertebrae's endplates and the Cobb angle

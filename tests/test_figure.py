@@ -156,6 +156,29 @@ def test_figure_of_the_mirrored_film_is_the_mirror_of_the_figure(tmp_path, later
     assert (b & ~grown_a).mean() / b.mean() < 0.06
 
 
+@pytest.mark.parametrize("which", ["lateral", "ap"])
+def test_value_labels_never_hide_a_landmark(tmp_path, lateral_film, ap_film, which):
+    film = lateral_film if which == "lateral" else ap_film
+    fig = figure_for(_display(film), _study(tmp_path, film.landmarks), panel=False, height_in=9)
+    ax = fig.axes[0]
+    fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()
+    points = ax.transData.transform(np.array(list(film.landmarks.points.values())))
+    labels = [
+        t for t in ax.texts if t.get_bbox_patch() is not None and t.get_text() not in ("R", "L", "A", "P")
+    ]
+    assert any("CSVL" in t.get_text() or "SVA" in t.get_text() for t in labels)
+    for text in labels:
+        box = text.get_bbox_patch().get_window_extent(renderer)
+        inside = (
+            (points[:, 0] > box.x0)
+            & (points[:, 0] < box.x1)
+            & (points[:, 1] > box.y0)
+            & (points[:, 1] < box.y1)
+        )
+        assert not inside.any(), f"label {text.get_text()!r} covers a landmark"
+
+
 @pytest.mark.parametrize(
     "row, want",
     [

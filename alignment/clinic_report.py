@@ -154,18 +154,31 @@ class _Page:
             )
         return len(lines) * self.line_in(fs)
 
-    def swatch(self, x: float, y: float, colour: str, fs: float | None = None) -> None:
-        s = (fs or self.fs) * 0.8 / 72.0
+    def swatch(self, x: float, y: float, verdict: Verdict, fs: float | None = None) -> None:
+        """A verdict's colour square with its mark inside (readable in greyscale too)."""
+        fs = fs or self.fs
+        s = fs * 0.95 / 72.0
         self.fig.add_artist(
             Rectangle(
                 (x, self.h - y - s * 1.05),
                 s,
                 s,
                 transform=self.fig.dpi_scale_trans,
-                fc=colour,
+                fc=verdict.colour,
                 ec=_INK,
                 lw=0.4,
             )
+        )
+        self.fig.text(
+            x + s / 2,
+            self.h - y - s * 0.55,
+            verdict.mark,
+            transform=self.fig.dpi_scale_trans,
+            fontsize=fs * 0.75,
+            fontweight="bold",
+            ha="center",
+            va="center",
+            color="#ffffff" if verdict in (Verdict.MARKED, Verdict.CATEGORY) else "#000000",
         )
 
     def rule(self, x0: float, x1: float, y: float, *, lw: float = 0.5, colour: str = _RULE) -> None:
@@ -263,7 +276,7 @@ def _legend(page: _Page, x: float, y: float, width: float) -> float:
         step = fs * 1.1 / 72 + w + 0.15
         if x + step - 0.15 > right and x > x_start:
             x, y, height = x_start, y + page.line_in(fs), height + page.line_in(fs)
-        page.swatch(x, y, v.colour, fs)
+        page.swatch(x, y, v, fs)
         page.text(x + fs * 1.1 / 72, y, words, fs=fs)
         x += step
     return height
@@ -274,9 +287,9 @@ def _legend(page: _Page, x: float, y: float, width: float) -> float:
 
 @dataclass
 class _Line:
-    """One verdict line of a parameter row: its colour, words and reference number."""
+    """One verdict line of a parameter row: its verdict (None for a note), words and reference number."""
 
-    colour: str
+    verdict: Verdict | None
     text: str
 
 
@@ -303,7 +316,7 @@ def _report_rows(study: Study, i: int, r: Mapping) -> tuple[list[dict], list[dic
         targets = [c["target"] for c in judged if c.get("target") is not None]
         lines = [
             _Line(
-                verdict_of(c).colour,
+                verdict_of(c),
                 f"{_nice(c['name'])}: {_verdict_words(c)} ({_nice(str(c.get('rule', '')))}){ref(c.get('source'))}",
             )
             for c in judged
@@ -311,7 +324,7 @@ def _report_rows(study: Study, i: int, r: Mapping) -> tuple[list[dict], list[dic
         value = _fmt(p["value"], p["unit"]) if p["value"] is not None else "—"
         note = p.get("reason") or p.get("note")
         if note:
-            lines.append(_Line("", f"{'not measured: ' if p['value'] is None else ''}{note}"))
+            lines.append(_Line(None, f"{'not measured: ' if p['value'] is None else ''}{note}"))
         rows.append(
             {
                 "pid": pid,
@@ -329,7 +342,7 @@ def _report_rows(study: Study, i: int, r: Mapping) -> tuple[list[dict], list[dic
                 "name": f"Cobb {c['upper_end']}–{c['lower_end']}, apex {c['apex']}{region}",
                 "value": _fmt(c["angle_deg"], "deg"),
                 "target": "",
-                "lines": [_Line("", f"convex {c['convex']}")],
+                "lines": [_Line(None, f"convex {c['convex']}")],
             }
         )
     score_rows = []
@@ -343,7 +356,7 @@ def _report_rows(study: Study, i: int, r: Mapping) -> tuple[list[dict], list[dic
                 "target": "",
                 "lines": [
                     _Line(
-                        verdict_of(c).colour,
+                        verdict_of(c),
                         f"{_verdict_words(c)} ({_nice(str(c.get('rule', '')))}){ref(c.get('source'))}",
                     )
                 ],
@@ -384,16 +397,16 @@ def _report_body(
             page.text(xs[2] + cw[2] - 0.08, top, row["target"], draw=draw, ha="right")
             hv = 0.0
             for line in row["lines"]:
-                if line.colour and draw:
-                    page.swatch(xs[3], top + hv, line.colour)
+                if line.verdict is not None and draw:
+                    page.swatch(xs[3], top + hv, line.verdict)
                 hv += page.text(
                     xs[3] + sw,
                     top + hv,
                     line.text,
                     vw - sw,
                     draw=draw,
-                    color=_INK if line.colour else _MUTED,
-                    fs=fs if line.colour else fs - 0.5,
+                    color=_INK if line.verdict is not None else _MUTED,
+                    fs=fs if line.verdict is not None else fs - 0.5,
                 )
             y = top + max(hn, hv, page.line_in()) + 0.025
             if draw and k < len(items) - 1:
@@ -634,7 +647,7 @@ def _comparison_body(page: _Page, pre, post, changes, x0: float, width: float, d
             text = _fmt(value, unit)
             page.text(right, top, text, draw=draw, ha="right")
             if verdict is not None and draw:
-                page.swatch(xs[k] + 0.1, top, verdict.colour)
+                page.swatch(xs[k] + 0.1, top, verdict)
         page.text(
             xs[3] + cw[3] - 0.05,
             top,

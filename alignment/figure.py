@@ -96,6 +96,11 @@ class Verdict(str, enum.Enum):
         """Ordering for "the worst verdict": higher is worse."""
         return _SEVERITY[self]
 
+    @property
+    def mark(self) -> str:
+        """A one-character mark drawn in the colour swatch, so a verdict survives greyscale printing."""
+        return _VERDICT_MARKS[self]
+
 
 _VERDICT_COLOURS = {
     Verdict.WITHIN: OKABE_ITO["bluish_green"],
@@ -103,6 +108,13 @@ _VERDICT_COLOURS = {
     Verdict.MARKED: OKABE_ITO["vermillion"],
     Verdict.CATEGORY: OKABE_ITO["blue"],
     Verdict.NOT_APPLIED: _NOT_JUDGED,
+}
+_VERDICT_MARKS = {
+    Verdict.WITHIN: "\u2713",
+    Verdict.MODERATE: "+",
+    Verdict.MARKED: "!",
+    Verdict.CATEGORY: "i",
+    Verdict.NOT_APPLIED: "\u2013",
 }
 _SEVERITY = {
     Verdict.NOT_APPLIED: 0,

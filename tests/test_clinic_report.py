@@ -155,3 +155,19 @@ def test_cli_bad_suffix_is_one_error_line(capsys, tmp_path, lateral, command):
     lines = capsys.readouterr().err.strip().splitlines()
     assert code == 2 and not out.exists()
     assert len(lines) == 1 and lines[0].startswith("error:") and "page.svg" in lines[0] and ".pdf" in lines[0]
+
+
+def test_comparison_verdicts_are_marked_not_only_coloured(pre_post):
+    """Greyscale print or colour-blind reader: each verdict swatch carries its mark."""
+    from alignment.figure import Verdict
+
+    (pre_img, pre), (post_img, post) = (_load(f) for f in pre_post)
+    fig = comparison_figure(pre_img, pre, post_img, post)
+    changes = {c["pid"]: c for c in fig.spinecheck_changes}
+    judged = [v for c in changes.values() for v in (c["pre_verdict"], c["post_verdict"]) if v is not None]
+    assert judged
+    marks = [t.get_text() for t in fig.texts]
+    for verdict in set(judged):
+        # one mark per judged cell, plus one in the legend
+        assert marks.count(verdict.mark) == judged.count(verdict) + 1, verdict
+    assert len({v.mark for v in Verdict}) == len(Verdict)

@@ -131,6 +131,7 @@ JUDGED_BY: Mapping[str, tuple[str, ...]] = {
     "LL": ("srs_schwab.pi_ll", "age_adjusted.pi_ll"),
     "C7_CSVL": ("balance.coronal",),
     "Cobb": ("srs_schwab.curve_type",),
+    "TPA": ("tpa.odi40", "tpa.category", "age_adjusted.tpa"),
 }
 
 
@@ -509,8 +510,9 @@ def _draw_lateral(p: _Painter, pts: _Points) -> None:
                 p.drawn.append("PT")
             else:
                 p.skip("PT", p.reason("PT", "not measured"))
+            _draw_tpa(p, pts, ha, mid, sign, ant_ha, corners)
         else:
-            for pid in ("PI", "PT"):
+            for pid in ("PI", "PT", "TPA"):
                 p.skip(pid, p.reason(pid, "missing landmarks: FH.left and FH.right (or FH)"))
 
     # --- Cobb lines: LL (L1 sup - S1 sup) and TK (T4 sup - T12 inf)
@@ -557,6 +559,24 @@ def _draw_lateral(p: _Painter, pts: _Points) -> None:
     at = np.array([right + 1.5 * u, y]) if sign > 0 else np.array([left - 1.5 * u, y])
     p.label(at, sva, colour, ha=ant_ha)
     p.drawn.append("SVA")
+
+
+def _draw_tpa(
+    p: _Painter, pts: _Points, ha: np.ndarray, mid: np.ndarray, sign: float, ant_ha: str, corners
+) -> None:
+    """T1 pelvic angle: the angle at the hip axis between HA→T1 centre and HA→S1mid."""
+    t1 = pts.centre("T1", corners)
+    tpa = p.fmt("TPA")
+    if t1 is None or tpa is None:
+        p.skip("TPA", p.reason("TPA", "missing landmarks: the T1 body corners (or T1.centroid)"))
+        return
+    colour = p.colour_for("TPA")
+    p.line(np.array([ha, t1]), colour, lw=1.2, ls="-.", z=3)
+    r = float(np.hypot(*(mid - ha))) * 0.75
+    p.line(_arc(ha, r, _ang(t1 - ha), _ang(mid - ha)), colour, lw=2.0, z=5)
+    # along the HA→T1 line, a third of the way up, on its anterior side
+    p.label(ha + (t1 - ha) * 0.3 + np.array([sign * 2.5 * p.unit_px, 0.0]), tpa, colour, ha=ant_ha)
+    p.drawn.append("TPA")
 
 
 def _draw_ap(p: _Painter, pts: _Points) -> None:

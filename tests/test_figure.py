@@ -107,7 +107,7 @@ def test_missing_landmark_is_reported_and_not_drawn_at_the_origin(tmp_path, late
     drawing = fig.spinecheck_drawing
     assert "SVA" not in drawing.drawn and "C7 plumb line" not in drawing.drawn
     assert "C7" in drawing.not_drawn["SVA"] and "C7" in drawing.not_drawn["C7 plumb line"]
-    assert {"PI", "PT", "SS", "LL", "TK"} <= set(drawing.drawn)
+    assert {"PI", "PT", "SS", "LL", "TK", "TPA"} <= set(drawing.drawn)
     texts = " ".join(t.get_text() for ax in fig.axes for t in ax.texts)
     assert "Not drawn" in texts and "SVA" in texts
     rgb = _render(fig)
@@ -122,9 +122,10 @@ def test_pelvis_only_draws_what_it_can_and_says_what_is_missing(tmp_path, latera
     study = _study(tmp_path, marks.replace(points=points))
     drawing = figure_for(_display(lateral_film), study).spinecheck_drawing
     assert {"PI", "PT", "SS", "hip axis", "S1 perpendicular"} <= set(drawing.drawn)
-    for missing in ("LL Cobb lines", "TK Cobb lines", "C7 plumb line", "SVA"):
+    for missing in ("LL Cobb lines", "TK Cobb lines", "C7 plumb line", "SVA", "TPA"):
         assert missing in drawing.not_drawn
     assert "L1" in drawing.not_drawn["LL Cobb lines"]
+    assert "T1" in drawing.not_drawn["TPA"]
 
 
 def test_pdf_has_one_page_and_svg_is_valid_xml(tmp_path, ap_film):

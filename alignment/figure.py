@@ -40,6 +40,7 @@ from matplotlib.patches import Circle as CirclePatch
 from alignment.parameters import PARAMETERS
 from alignment.sagittal import anterior_sign
 from alignment.study import Study
+from landmarks.display import DEFAULT_MAX_DISPLAY_ROWS, display_image, show_film
 from landmarks.names import LEVELS, PatientRight, View
 
 __all__ = [
@@ -66,7 +67,6 @@ OKABE_ITO: Mapping[str, str] = {
 }
 
 #: Default display height: a whole-spine film is drawn from at most this many rows.
-DEFAULT_MAX_DISPLAY_ROWS = 2000
 
 LANDMARK_COLOUR = OKABE_ITO["yellow"]
 GEOMETRY_COLOUR = OKABE_ITO["sky_blue"]
@@ -179,48 +179,6 @@ class Drawing:
 
 
 # ----------------------------------------------------------------------------- the film
-
-
-def display_image(
-    image: np.ndarray, max_rows: int | None = DEFAULT_MAX_DISPLAY_ROWS
-) -> tuple[np.ndarray, int]:
-    """Downsample *image* by an integer block mean to at most *max_rows* rows.
-
-    Parameters
-    ----------
-    image : ndarray, shape (rows, cols)
-        The display image (``uint8``, bone bright).
-    max_rows : int or None
-        None keeps the full resolution.
-
-    Returns
-    -------
-    small : ndarray of uint8, shape (ceil(rows / k), ceil(cols / k))
-        Edge blocks are padded by repeating the last row/column.
-    k : int
-        The block size: display pixel ``(j, i)`` covers original rows
-        ``j*k .. j*k+k-1`` and columns ``i*k .. i*k+k-1``.
-
-    Examples
-    --------
-    >>> small, k = display_image(np.arange(36, dtype=np.uint8).reshape(6, 6), max_rows=3)
-    >>> k, small.shape, int(small[0, 0])  # mean of 0, 1, 6, 7 rounded half up
-    (2, (3, 3), 4)
-    """
-    image = np.asarray(image)
-    if image.ndim != 2:
-        raise ValueError(f"display image must be 2-D (rows, cols); got shape {image.shape}")
-    rows, cols = image.shape
-    k = 1 if max_rows is None or rows <= max_rows else math.ceil(rows / max_rows)
-    if k == 1:
-        return image, 1
-    pr, pc = (-rows) % k, (-cols) % k
-    if pr or pc:
-        image = np.pad(image, ((0, pr), (0, pc)), mode="edge")
-    r, c = image.shape[0] // k, image.shape[1] // k
-    # sum in uint32 (exact, and faster than float) then round to uint8
-    blocks = image.reshape(r, k, c, k).sum(axis=(1, 3), dtype=np.uint32)
-    return ((blocks + (k * k) // 2) // (k * k)).astype(np.uint8), k
 
 
 # ----------------------------------------------------------------------------- geometry helpers
@@ -719,16 +677,7 @@ def draw_study(
     """
     image = np.asarray(image_uint8)
     rows, cols = image.shape[:2]
-    small, k = display_image(image, max_display_rows)
-    ax.imshow(
-        small,
-        cmap="gray",
-        vmin=0,
-        vmax=255,
-        extent=(-0.5, small.shape[1] * k - 0.5, small.shape[0] * k - 0.5, -0.5),
-        interpolation="antialiased" if k == 1 else "bilinear",
-        zorder=0,
-    )
+    show_film(ax, image, max_display_rows)
     ax.set_xlim(-0.5, cols - 0.5)
     ax.set_ylim(rows - 0.5, -0.5)
     spacing = study.table.mm_per_px[i]

@@ -29,12 +29,23 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["VoiSource", "VoiFunction", "Window", "LookupTable", "DisplayTransform"]
+__all__ = [
+    "VoiSource",
+    "VoiFunction",
+    "Window",
+    "LookupTable",
+    "DisplayTransform",
+    "DEFAULT_MAX_DISPLAY_ROWS",
+    "display_image",
+    "show_film",
+]
 
 _BLOCK_PIXELS = 1 << 20  # pixels per block of the chunked paths
 _SAMPLE_PIXELS = 250_000  # at least this many pixels feed the percentile histogram
 _PARALLEL_PIXELS = 4_000_000  # films this large are rendered by two threads
 _THREADS = 2
+#: Films are drawn at most this many rows tall (block mean); landmarks keep full precision.
+DEFAULT_MAX_DISPLAY_ROWS = 2000
 
 
 class VoiSource(str, enum.Enum):
@@ -508,3 +519,82 @@ def _padding(ds: Any) -> tuple[float, float] | None:
     if limit is None:
         return value, value
     return min(value, limit), max(value, limit)
+
+
+# ----------------------------------------------------------------------------- drawing films
+
+
+def display_image(
+    image: np.ndarray, max_rows: int | None = DEFAULT_MAX_DISPLAY_ROWS
+) -> tuple[np.ndarray, int]:
+    """Downsample *image* by an integer block mean to at most *max_rows* rows.
+
+    Parameters
+    ----------
+    image : ndarray, shape (rows, cols)
+        The display image (``uint8``, bone bright).
+    max_rows : int or None
+        None keeps the full resolution.
+
+    Returns
+    -------
+    small : ndarray of uint8, shape (ceil(rows / k), ceil(cols / k))
+        Edge blocks are padded by repeating the last row/column.
+    k : int
+        The block size: display pixel ``(j, i)`` covers original rows
+        ``j*k .. j*k+k-1`` and columns ``i*k .. i*k+k-1``.
+
+    Examples
+    --------
+    >>> small, k = display_image(np.arange(36, dtype=np.uint8).reshape(6, 6), max_rows=3)
+    >>> k, small.shape, int(small[0, 0])  # mean of 0, 1, 6, 7 rounded half up
+    (2, (3, 3), 4)
+    """
+    image = np.asarray(image)
+    if image.ndim != 2:
+        raise ValueError(f"display image must be 2-D (rows, cols); got shape {image.shape}")
+    rows, cols = image.shape
+    k = 1 if max_rows is None or rows <= max_rows else math.ceil(rows / max_rows)
+    if k == 1:
+        return image, 1
+    pr, pc = (-rows) % k, (-cols) % k
+    if pr or pc:
+        image = np.pad(image, ((0, pr), (0, pc)), mode="edge")
+    r, c = image.shape[0] // k, image.shape[1] // k
+    # sum in uint32 (exact, and faster than float) then round to uint8
+    blocks = image.reshape(r, k, c, k).sum(axis=(1, 3), dtype=np.uint32)
+    return ((blocks + (k * k) // 2) // (k * k)).astype(np.uint8), k
+
+
+def show_film(ax: Any, image: np.ndarray, max_rows: int | None = DEFAULT_MAX_DISPLAY_ROWS) -> int:
+    """Draw a display image on a Matplotlib Axes in original pixel coordinates.
+
+    The film is downsampled by :func:`display_image` and drawn with its
+    extent in the original image's pixel coordinates (pixel centres at
+    integers, y down), so landmarks drawn or clicked on *ax* are full-resolution
+    ``(x, y)`` pixels whatever the display size.
+
+    Parameters
+    ----------
+    ax : matplotlib.axes.Axes
+    image : ndarray of uint8, shape (rows, cols)
+        Bone bright.
+    max_rows : int or None
+        See :func:`display_image`.
+
+    Returns
+    -------
+    int
+        The block size *k* used.
+    """
+    small, k = display_image(image, max_rows)
+    ax.imshow(
+        small,
+        cmap="gray",
+        vmin=0,
+        vmax=255,
+        extent=(-0.5, small.shape[1] * k - 0.5, small.shape[0] * k - 0.5, -0.5),
+        interpolation="antialiased" if k == 1 else "bilinear",
+        zorder=0,
+    )
+    return k

@@ -44,6 +44,7 @@ __all__ = [
     "write_landmarks",
     "write_text_atomic",
     "check_inside_image",
+    "check_same_image",
     "check_endplates",
 ]
 
@@ -454,6 +455,60 @@ def _fsync_directory(directory: str) -> None:
 
 
 # ------------------------------------------------------------------------------- checks shared by readers
+
+
+def check_same_image(landmarks: LandmarkSet, image: ImageRef, where: str, *, advice: str = "") -> None:
+    """Refuse an image that is not the one *landmarks* were placed on.
+
+    The landmark file's declared SOP Instance UID and size must match the
+    image's (when both sides know them) and every point must lie on the
+    image: applying another film's calibration, age or pixels to these
+    points would be silently wrong.
+
+    Parameters
+    ----------
+    landmarks : LandmarkSet
+        Its ``image`` reference is what the file declares.
+    image : ImageRef
+        The image at hand (``Radiograph.image_ref``).
+    where : str
+        Prefix of the message, e.g. ``"landmarks file 'a.json'"``.
+    advice : str
+        Appended to the message: the way out (e.g. ``"; choose another output with -o"``).
+
+    Raises
+    ------
+    InvalidLandmarksError
+
+    Examples
+    --------
+    >>> s = LandmarkSet("ap", {"C7.centroid": (10, 10)}, image=ImageRef(sop_instance_uid="1.2"))
+    >>> check_same_image(s, ImageRef("b.dcm", "1.3", 100, 50), "landmarks file 'a.json'")
+    Traceback (most recent call last):
+    ...
+    landmarks.errors.InvalidLandmarksError: landmarks file 'a.json': were placed on the image with SOP ...
+    """
+    declared = landmarks.image
+    name = f"'{image.path}'" if image.path else "this image"
+    if (
+        declared.sop_instance_uid
+        and image.sop_instance_uid
+        and declared.sop_instance_uid != image.sop_instance_uid
+    ):
+        raise InvalidLandmarksError(
+            f"{where}: were placed on the image with SOP Instance UID {declared.sop_instance_uid}, "
+            f"not on {name} ({image.sop_instance_uid}){advice}"
+        )
+    for what, said, actual in (
+        ("rows", declared.rows, image.rows),
+        ("columns", declared.columns, image.columns),
+    ):
+        if said is not None and actual is not None and said != actual:
+            raise InvalidLandmarksError(
+                f"{where}: declares an image of {said} {what}, but {name} has {actual}; "
+                f"it belongs to another film{advice}"
+            )
+    check_inside_image(landmarks.points, image.rows, image.columns, where, image=image.path)
 
 
 def check_inside_image(

@@ -10,6 +10,10 @@ raises :class:`~landmarks.errors.UnreadableImageError` (or
 :class:`~landmarks.errors.MissingDecoderError`) with one line naming the file
 and the problem.
 
+:func:`read_radiograph_header` (:mod:`landmarks.radiograph_header`) reads the
+same header by the same rules without decoding the pixels, for when only size,
+scale, patient and provenance are needed (``spinecheck batch`` by default).
+
 :func:`choose_calibration` applies rule 1 of clinical.md §4 (a user
 calibration always wins); :func:`radiograph_info` and :func:`format_info_text`
 are what ``spinecheck info`` prints.
@@ -19,7 +23,6 @@ from __future__ import annotations
 
 import dataclasses
 import datetime
-import enum
 import functools
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,40 +31,40 @@ from typing import Any
 import numpy as np
 
 from landmarks.calibration import Calibration, CalibrationPlane
-from landmarks.dicom_header import (
-    calibration_from_dataset,
-    parse_dicom_date,
-    patient_from_dataset,
-    patient_right_from_orientation,
-    view_from_position,
-)
 from landmarks.display import DisplayTransform, VoiSource
 from landmarks.errors import UnreadableImageError
 from landmarks.model import ImageRef, PatientInfo
 from landmarks.names import PatientRight, View
 from landmarks.pixel_decoding import collect_warnings, decode_pixels
+from landmarks.radiograph_header import (
+    ImageFormat,
+    RadiographHeader,
+    _guarded,
+    _int,
+    dicom_header,
+    looks_like_dicom,
+    one_line,
+    picture_header,
+    read_dataset,
+    read_radiograph_header,
+    read_sop_instance_uid,
+    sniff,
+    unique,
+)
 
 __all__ = [
     "ImageFormat",
     "Radiograph",
+    "RadiographHeader",
     "load_radiograph",
+    "read_radiograph_header",
+    "looks_like_dicom",
+    "read_sop_instance_uid",
     "choose_calibration",
     "patient_right_of",
     "radiograph_info",
     "format_info_text",
 ]
-
-
-class ImageFormat(str, enum.Enum):
-    """The file format a radiograph was read from."""
-
-    DICOM = "DICOM"
-    PNG = "PNG"
-    JPEG = "JPEG"
-    TIFF = "TIFF"
-
-    def __str__(self) -> str:
-        return str(self.value)
 
 
 @dataclass(frozen=True, eq=False)
@@ -109,6 +112,10 @@ class Radiograph:
         What the loader noticed (malformed header values, conversions,
         library warnings). The calibration's own caveats are in
         ``calibration.warnings``.
+    header : RadiographHeader or None
+        What the header alone says (what :func:`read_radiograph_header`
+        returns for the file: its warnings without those of decoding and
+        display); None for a radiograph not made by :func:`load_radiograph`.
     """
 
     path: str
@@ -131,6 +138,7 @@ class Radiograph:
     frames: int = 1
     frame: int | None = None
     warnings: tuple[str, ...] = ()
+    header: RadiographHeader | None = field(default=None, repr=False)
 
     @property
     def rows(self) -> int:
@@ -162,8 +170,6 @@ class Radiograph:
 
 # ----------------------------------------------------------------------------- loading
 
-_PNG, _JPEG, _TIFF = b"\x89PNG\r\n\x1a\n", b"\xff\xd8\xff", (b"II*\x00", b"MM\x00*", b"II+\x00", b"MM\x00+")
-
 
 def load_radiograph(path: str | Path, *, frame: int | None = None) -> Radiograph:
     """Open a radiograph: DICOM (CR, DX, secondary capture) or PNG/JPEG/TIFF.
@@ -188,6 +194,10 @@ def load_radiograph(path: str | Path, *, frame: int | None = None) -> Radiograph
         The pixel data need a decoder that is not installed (the message
         names the package).
 
+    See Also
+    --------
+    read_radiograph_header : The same header, same rules, without decoding the pixels.
+
     Examples
     --------
     >>> from pydicom.data import get_testdata_file
@@ -195,164 +205,70 @@ def load_radiograph(path: str | Path, *, frame: int | None = None) -> Radiograph
     >>> r.rows, r.columns, r.calibration.calibrated, r.view
     (1760, 1760, False, <View.AP: 'ap'>)
     """
-    p = Path(path)
-    where = f"image '{path}'"
-    if p.is_dir():
-        raise UnreadableImageError(f"{where}: is a folder; expected an image file")
-    try:
-        with p.open("rb") as f:
-            head = f.read(132)
-    except FileNotFoundError:
-        raise UnreadableImageError(f"{where}: no such file") from None
-    except OSError as exc:
-        raise UnreadableImageError(f"{where}: cannot be read ({exc.strerror or exc})") from None
-    if not head:
-        raise UnreadableImageError(f"{where}: the file is empty")
-    if head[128:132] == b"DICM":
-        return _load_dicom(p, where, frame, preamble=True)
-    kind = (
-        "PNG"
-        if head.startswith(_PNG)
-        else "JPEG"
-        if head.startswith(_JPEG)
-        else ("TIFF" if head[:4] in _TIFF else None)
-    )
-    if kind is not None:
-        return _load_picture(p, where, frame, kind)
-    if _starts_like_dicom(head):
-        return _load_dicom(p, where, frame, preamble=False)
-    raise UnreadableImageError(
-        f"{where}: not a DICOM, PNG, JPEG or TIFF file (no 'DICM' at byte 128, no image signature; "
-        f"it starts with 0x{head[:8].hex()})"
-    )
-
-
-#: Values larger than this are read from the file only when used (dcmread's defer_size).
-_DEFER_BYTES = 1 << 20
-
-
-def _starts_like_dicom(head: bytes) -> bool:
-    """Tell a data set without preamble: first tag (0002,xxxx) or (0008,xxxx), little endian."""
-    if len(head) < 8:
-        return False
-    group, element = int.from_bytes(head[0:2], "little"), int.from_bytes(head[2:4], "little")
-    return group in (0x0002, 0x0008) and element < 0x0100
+    p, where, kind = sniff(path)
+    if kind.startswith("DICOM"):
+        return _load_dicom(p, where, frame, preamble=kind == "DICOM")
+    return _load_picture(p, where, frame, kind)
 
 
 def _load_dicom(p: Path, where: str, frame: int | None, *, preamble: bool) -> Radiograph:
-    import pydicom
-    from pydicom.uid import UID, ExplicitVRLittleEndian, ImplicitVRLittleEndian
-
-    notes: list[str] = []
-    with collect_warnings(notes, "pydicom: "):
-        try:
-            # Large values (the Pixel Data) stay in the file until used: the JPEG 2000 decoder
-            # streams its codestream from there instead of holding a copy (issue 3, memory).
-            ds = pydicom.dcmread(p, force=not preamble, defer_size=_DEFER_BYTES)
-        except MemoryError:
-            raise
-        except Exception as exc:  # noqa: BLE001 - whatever pydicom stumbles on, the file is unreadable
-            raise UnreadableImageError(f"{where}: not a readable DICOM file ({_one_line(exc)})") from exc
-    if not any(k in ds for k in ("PixelData", "FloatPixelData", "DoubleFloatPixelData")):
-        raise UnreadableImageError(_without_pixels(ds, p, where, notes))
-    if "TransferSyntaxUID" not in getattr(ds, "file_meta", {}):
-        implicit = ds.original_encoding[0] if ds.original_encoding[0] is not None else True
-        ts = ImplicitVRLittleEndian if implicit else ExplicitVRLittleEndian
-        ds.file_meta = getattr(ds, "file_meta", pydicom.dataset.FileMetaDataset())
-        ds.file_meta.TransferSyntaxUID = ts
-        notes.append(f"no File Meta Information: transfer syntax taken as {ts.name}, as read")
-    ts = ds.file_meta.TransferSyntaxUID
-
-    frames = _int(ds.get("NumberOfFrames"), 1)
-    if frames > 1 and frame is None:
-        raise UnreadableImageError(
-            f"{where}: multi-frame image ({frames} frames); spinecheck measures one "
-            f"radiograph: choose one with frame= (0..{frames - 1})"
-        )
-    if frame is not None and not (isinstance(frame, int) and 0 <= frame < frames):
-        raise UnreadableImageError(
-            f"{where}: frame={frame!r} is out of range; the file has {frames} "
-            f"frame{'s' if frames > 1 else ''} (0..{frames - 1})"
-        )
-
-    with collect_warnings(notes, "pydicom: "):
-        pixels = decode_pixels(ds, where=where, frame=frame if frames > 1 else None)
-        photometric = str(ds.get("PhotometricInterpretation", "") or "MONOCHROME2").strip().upper()
+    ds, notes = read_dataset(p, where, preamble=preamble)
+    header = dicom_header(ds, p, where, frame, notes)
+    photometric = header.photometric
+    pixel_notes: list[str] = []
+    with collect_warnings(pixel_notes, "pydicom: "):
+        pixels = decode_pixels(ds, where=where, frame=frame if header.frames > 1 else None)
         if pixels.ndim == 3 or photometric not in ("MONOCHROME1", "MONOCHROME2"):
-            pixels = _grey_of_colour(pixels, ds, photometric, notes)
+            pixels = _grey_of_colour(pixels, ds, photometric, pixel_notes)
             display = DisplayTransform(
                 VoiSource.AS_STORED if pixels.dtype == np.uint8 else VoiSource.PERCENTILES
             )
         else:
             display = _guarded(
-                lambda: DisplayTransform.from_dataset(ds), DisplayTransform(), "display attributes", notes
+                lambda: DisplayTransform.from_dataset(ds),
+                DisplayTransform(),
+                "display attributes",
+                pixel_notes,
             )
         display = display.resolved(pixels)
-        calibration = _guarded(
-            lambda: calibration_from_dataset(ds),
-            Calibration.none("pixel spacing attributes unreadable"),
-            "pixel spacing",
-            notes,
-        )
-        reading = _guarded(lambda: patient_from_dataset(ds), None, "patient attributes", notes)
-        view_position = _text(ds.get("ViewPosition"))
-        orientation = _values(ds.get("PatientOrientation"))
-        sop_instance_uid, modality = _text(ds.get("SOPInstanceUID")), _text(ds.get("Modality"))
-        study_date = parse_dicom_date(ds.get("StudyDate"))
     if pixels.flags.writeable:
         pixels.setflags(write=False)
+    return _radiograph(
+        header, pixels, display, _int(ds.get("BitsStored"), pixels.dtype.itemsize * 8), pixel_notes
+    )
+
+
+def _radiograph(
+    header: RadiographHeader,
+    pixels: np.ndarray,
+    display: DisplayTransform,
+    bits_stored: int,
+    pixel_notes: list[str],
+) -> Radiograph:
+    """A decoded radiograph: its header's values, the pixels, and what decoding noticed."""
     return Radiograph(
-        path=str(p),
-        format=ImageFormat.DICOM,
+        path=header.path,
+        format=header.format,
         pixels=pixels,
-        calibration=calibration,
+        calibration=header.calibration,
         display_transform=display,
-        photometric=photometric,
-        bits_stored=_int(ds.get("BitsStored"), pixels.dtype.itemsize * 8),
-        patient=reading.patient if reading else PatientInfo(),
-        view=view_from_position(view_position),
-        view_position=view_position,
-        patient_orientation=orientation,
-        patient_right=patient_right_from_orientation(orientation),
-        transfer_syntax_uid=str(ts),
-        transfer_syntax=UID(str(ts)).name,
-        frames=frames,
-        frame=frame if frames > 1 else None,
-        warnings=_unique(notes + list(reading.warnings if reading else ()) + list(display.notes)),
-        sop_instance_uid=sop_instance_uid,
-        modality=modality,
-        study_date=study_date,
+        photometric=header.photometric,
+        bits_stored=bits_stored,
+        patient=header.patient,
+        view=header.view,
+        view_position=header.view_position,
+        patient_orientation=header.patient_orientation,
+        patient_right=header.patient_right,
+        sop_instance_uid=header.sop_instance_uid,
+        study_date=header.study_date,
+        modality=header.modality,
+        transfer_syntax_uid=header.transfer_syntax_uid,
+        transfer_syntax=header.transfer_syntax,
+        frames=header.frames,
+        frame=header.frame,
+        warnings=unique([*header.warnings, *pixel_notes, *display.notes]),
+        header=header,
     )
-
-
-def _without_pixels(ds: Any, p: Path, where: str, notes: list[str]) -> str:
-    """Say why a DICOM file has no pixel data: truncated, damaged, or not an image."""
-    from pydicom.uid import UID
-
-    ended = [n for n in notes if "End of file" in n]
-    if ended:
-        return f"{where}: the DICOM file is truncated ({ended[0].removeprefix('pydicom: ')})"
-    sop = ds.get("SOPClassUID") or getattr(ds, "file_meta", {}).get("MediaStorageSOPClassUID")
-    name = UID(str(sop)).name if sop else ""
-    if len(ds) == 0 or "Image" in name or "Rows" in ds:
-        return (
-            f"{where}: DICOM file{f' ({name})' if name else ''} without pixel data after "
-            f"{len(ds)} elements in {p.stat().st_size} bytes: truncated or damaged"
-        )
-    return (
-        f"{where}: DICOM file without pixel data (no (7FE0,0010) Pixel Data); it is "
-        f"{f'a {name} object' if name else 'a DICOM object'}, not an image"
-    )
-
-
-def _guarded(read: Any, fallback: Any, what: str, notes: list[str]) -> Any:
-    try:
-        return read()
-    except MemoryError:
-        raise
-    except Exception as exc:  # noqa: BLE001 - a malformed header attribute never stops loading
-        notes.append(f"{what} unreadable ({_one_line(exc)}): ignored")
-        return fallback
 
 
 def _grey_of_colour(pixels: np.ndarray, ds: Any, photometric: str, notes: list[str]) -> np.ndarray:
@@ -379,56 +295,24 @@ def _load_picture(p: Path, where: str, frame: int | None, kind: str) -> Radiogra
     from PIL import Image
 
     notes: list[str] = []
+    pixel_notes: list[str] = []
     fmt = kind
     try:
         with collect_warnings(notes, "Pillow: "), Image.open(p) as img:
             fmt = "JPEG" if img.format == "MPO" else str(img.format)
-            frames = int(getattr(img, "n_frames", 1))
-            if frames > 1 and frame is None:
-                raise UnreadableImageError(
-                    f"{where}: {fmt} with {frames} pages; choose one with frame= (0..{frames - 1})"
-                )
-            if frame is not None and not (isinstance(frame, int) and 0 <= frame < frames):
-                raise UnreadableImageError(
-                    f"{where}: frame={frame!r} is out of range; the file has {frames} "
-                    f"page{'s' if frames > 1 else ''} (0..{frames - 1})"
-                )
-            if frame:
-                img.seek(frame)
-            dpi = img.info.get("dpi")
-            orientation = img.getexif().get(0x0112)
-            pixels = _picture_pixels(img, notes)
+            header = picture_header(img, p, where, frame, notes)
+            with collect_warnings(pixel_notes, "Pillow: "):
+                pixels = _picture_pixels(img, pixel_notes)
     except UnreadableImageError:
         raise
     except MemoryError:
         raise
     except Exception as exc:  # noqa: BLE001 - Pillow raises many types for broken files
-        raise UnreadableImageError(f"{where}: cannot read the {fmt} file ({_one_line(exc)})") from exc
-    if orientation not in (None, 1):
-        notes.append(f"EXIF Orientation {orientation} ignored: pixels and landmarks are as stored")
-    if dpi:
-        shown = "×".join(f"{float(d):g}" for d in dpi)
-        reason = (
-            f"{fmt} image: no pixel spacing (its {shown} dpi tag is not a patient spacing, "
-            "clinical.md §4 rule 5)"
-        )
-    else:
-        reason = f"{fmt} image: no pixel spacing"
+        raise UnreadableImageError(f"{where}: cannot read the {fmt} file ({one_line(exc)})") from exc
     pixels.setflags(write=False)
     voi = VoiSource.AS_STORED if pixels.dtype == np.uint8 else VoiSource.PERCENTILES
     display = DisplayTransform(voi).resolved(pixels)
-    return Radiograph(
-        path=str(p),
-        format=ImageFormat(fmt),
-        pixels=pixels,
-        calibration=Calibration.none(reason),
-        display_transform=display,
-        photometric="MONOCHROME2",
-        bits_stored=pixels.dtype.itemsize * 8,
-        frames=frames,
-        frame=frame if frames > 1 else None,
-        warnings=_unique(notes),
-    )
+    return _radiograph(header, pixels, display, pixels.dtype.itemsize * 8, pixel_notes)
 
 
 def _picture_pixels(img: Any, notes: list[str]) -> np.ndarray:
@@ -449,34 +333,6 @@ def _picture_pixels(img: Any, notes: list[str]) -> np.ndarray:
             return np.ascontiguousarray(rgb[..., 0])
     notes.append(f"{mode} image converted to greyscale (ITU-R 601-2 luma)")
     return np.asarray(img.convert("L"))
-
-
-def _int(raw: Any, default: int) -> int:
-    try:
-        return int(raw) if raw not in (None, "") else default
-    except (TypeError, ValueError):
-        return default
-
-
-def _text(raw: Any) -> str | None:
-    text = str(raw).strip() if raw is not None else ""
-    return text or None
-
-
-def _values(raw: Any) -> tuple[str, ...] | None:
-    if raw is None or raw == "":
-        return None
-    items = [raw] if isinstance(raw, str) else list(raw)
-    values = tuple(str(v).strip() for v in items)
-    return values if any(values) else None
-
-
-def _one_line(exc: BaseException) -> str:
-    return " ".join(str(exc).split()) or type(exc).__name__
-
-
-def _unique(items: list[str]) -> tuple[str, ...]:
-    return tuple(dict.fromkeys(items))
 
 
 # ----------------------------------------------------------------------------- calibration and side
@@ -522,7 +378,7 @@ def choose_calibration(user: Calibration | None, header: Calibration) -> Calibra
     )
 
 
-def patient_right_of(r: Radiograph) -> PatientRight | None:
+def patient_right_of(r: Radiograph | RadiographHeader) -> PatientRight | None:
     """Return the image side of the patient's right from the header (None when not stated)."""
     return r.patient_right
 

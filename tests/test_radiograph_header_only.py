@@ -1,0 +1,111 @@
+"""``read_radiograph_header``: the header of ``load_radiograph``, same rules, pixels not decoded."""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+import numpy as np
+import pydicom
+import pytest
+from batch_factory import corrupt_rle
+from PIL import Image
+from pydicom.data import get_testdata_file
+
+from landmarks.errors import UnreadableImageError
+from landmarks.radiograph import RadiographHeader, load_radiograph, read_radiograph_header
+from landmarks.synthetic import synthetic_lateral, write_dicom
+
+SHARED = [f.name for f in dataclasses.fields(RadiographHeader) if f.name != "warnings"]
+
+
+def _agree(path: Path, frame: int | None = None) -> RadiographHeader:
+    """Assert the header reader and the loader agree on *path*; return the header."""
+    header = read_radiograph_header(path, frame=frame)
+    r = load_radiograph(path, frame=frame)
+    for name in SHARED:
+        assert getattr(header, name) == getattr(r, name), name
+    assert r.header == header
+    assert set(header.warnings) <= set(r.warnings)  # decoding and display may add their own
+    return header
+
+
+@pytest.mark.shared
+def test_agrees_with_load_radiograph_on_every_shared_dicom(shared_data):
+    files = sorted(p for p in (shared_data / "dicom").iterdir() if p.is_file())
+    assert len(files) >= 9
+    decoded = 0
+    for path in files:
+        try:
+            load_radiograph(path)
+        except UnreadableImageError as exc:
+            # only a broken compressed stream gets past the header: decoding finds it
+            assert "cannot decode" in str(exc), path
+            header = read_radiograph_header(path)
+            assert header.transfer_syntax_uid and pydicom.uid.UID(header.transfer_syntax_uid).is_encapsulated
+            continue
+        _agree(path)
+        decoded += 1
+    assert decoded == len(files) - 1  # DX_chest_broken_J2K.dcm
+
+
+@pytest.mark.parametrize("name", ["RG3_UNCR.dcm", "MR_small.dcm", "emri_small.dcm", "SC_rgb_rle.dcm"])
+def test_agrees_with_load_radiograph_on_pydicom_files(name):
+    path = Path(get_testdata_file(name))
+    frames = int(pydicom.dcmread(path, stop_before_pixels=True).get("NumberOfFrames", 1) or 1)
+    header = _agree(path, frame=0 if frames > 1 else None)
+    assert header.rows > 0 and header.columns > 0
+
+
+@pytest.mark.parametrize("suffix", [".png", ".tif", ".jpg"])
+def test_agrees_with_load_radiograph_on_pictures(tmp_path, suffix):
+    path = tmp_path / f"film{suffix}"
+    pixels = (np.arange(60 * 40).reshape(60, 40) % 251).astype(np.uint8)
+    Image.fromarray(pixels).save(path, dpi=(72, 72))
+    header = _agree(path)
+    assert (header.rows, header.columns) == (60, 40) and not header.calibration.calibrated
+
+
+def test_multi_frame_needs_a_frame_as_load_radiograph_says():
+    path = get_testdata_file("emri_small.dcm")
+    with pytest.raises(UnreadableImageError, match="multi-frame image .* choose one with frame="):
+        read_radiograph_header(path)
+    with pytest.raises(UnreadableImageError, match="out of range"):
+        read_radiograph_header(path, frame=99)
+
+
+@pytest.mark.parametrize("cut", [0.9, 0.5])
+def test_truncated_uncompressed_names_the_shortfall_in_both_readers(tmp_path, cut):
+    full = write_dicom(synthetic_lateral(0, mm_per_px=3.0), tmp_path / "full.dcm")
+    data = full.read_bytes()
+    path = tmp_path / "cut.dcm"
+    path.write_bytes(data[: int(len(data) * cut)])
+    messages = []
+    for read in (read_radiograph_header, load_radiograph):
+        with pytest.raises(UnreadableImageError) as exc:
+            read(path)
+        messages.append(str(exc.value))
+    assert messages[0] == messages[1]
+    assert "the pixel data are truncated" in messages[0] and "bytes present" in messages[0]
+
+
+def test_a_corrupt_compressed_stream_is_found_only_by_decoding(tmp_path):
+    path = write_dicom(
+        synthetic_lateral(0, mm_per_px=3.0), tmp_path / "rle.dcm", transfer_syntax="rle lossless"
+    )
+    corrupt_rle(path)
+    header = read_radiograph_header(path)
+    assert (header.rows, header.columns) == synthetic_lateral(0, mm_per_px=3.0).shape
+    with pytest.raises(UnreadableImageError, match="cannot decode"):
+        load_radiograph(path)
+
+
+def test_compressed_without_a_complete_fragment_is_refused(tmp_path):
+    path = write_dicom(
+        synthetic_lateral(0, mm_per_px=3.0), tmp_path / "rle.dcm", transfer_syntax="rle lossless"
+    )
+    data = path.read_bytes()
+    cut = tmp_path / "cut.dcm"
+    cut.write_bytes(data[: len(data) - 2000])
+    with pytest.raises(UnreadableImageError, match="truncated"):
+        read_radiograph_header(cut)

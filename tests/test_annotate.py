@@ -1,0 +1,647 @@
+"""The annotation session and window, driven by synthetic Matplotlib events on the Agg canvas.
+
+Every test that changes the session checks the file on disk against the session after each
+event: the window autosaves, and a crash must cost nothing but the click in progress.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+from dataclasses import dataclass, field
+
+import numpy as np
+import pytest
+from matplotlib.backend_bases import KeyEvent, MouseEvent, NavigationToolbar2
+from matplotlib.figure import Figure
+
+from alignment.live import live_parameters
+from cli import main
+from landmarks.annotate import KEPT_CLICK, AnnotationSession, stale_temporary_files
+from landmarks.annotate_window import AnnotationWindow
+from landmarks.calibration import Calibration
+from landmarks.circle import Circle
+from landmarks.errors import InvalidLandmarksError
+from landmarks.landmark_file import landmarks_to_text, read_landmarks, write_landmarks
+from landmarks.model import ImageRef, LandmarkSet, PointMove
+from landmarks.synthetic import synthetic_lateral, write_dicom, write_png
+
+UID = "1.2.826.0.1.3680043.8.498.1"
+
+
+@pytest.fixture(scope="module")
+def film():
+    return synthetic_lateral(mm_per_px=1.0)  # 900 x 360 px
+
+
+@pytest.fixture(scope="module")
+def image(film):
+    return (film.pixels >> 4).astype(np.uint8)
+
+
+@pytest.fixture(scope="module")
+def truth(film):
+    return dict(film.landmarks.points)
+
+
+def image_ref(film) -> ImageRef:
+    rows, cols = film.shape
+    return ImageRef("lat.dcm", UID, rows, cols)
+
+
+# ----------------------------------------------------------------------------- fake refiners
+
+
+@dataclass(frozen=True)
+class FakeRefined:
+    moves: dict
+    circles: dict = field(default_factory=dict)
+    confidence: float = 0.8
+
+
+@dataclass(frozen=True)
+class FakeFailure:
+    reason: str
+
+    def __bool__(self) -> bool:
+        return False
+
+
+class OffsetRefiner:
+    """Moves the clicked point by a known offset; femoral heads also get a circle."""
+
+    offset = (3.0, -4.0)
+
+    def __init__(self) -> None:
+        self.calls: list[tuple] = []
+
+    def __call__(self, image, name, points, *, view, mm_per_px):
+        self.calls.append((image.shape, name, dict(points), view, mm_per_px))
+        x, y = points[name]
+        to = (x + self.offset[0], y + self.offset[1])
+        circles = {name: Circle(to, 20.0)} if name.startswith("FH") else {}
+        return FakeRefined({name: PointMove(name, (x, y), to, "fake", 0.8)}, circles)
+
+
+def failing_refiner(image, name, points, *, view, mm_per_px):
+    return FakeFailure("no edge near the click")
+
+
+def broken_refiner(image, name, points, *, view, mm_per_px):
+    raise RuntimeError("boom")
+
+
+def endplate_refiner(image, name, points, *, view, mm_per_px):
+    """Refines both corners of an endplate once the second is clicked (as an endplate fit does)."""
+    partner = name[: -len("post")] + "ant" if name.endswith(".post") else name[: -len("ant")] + "post"
+    moves = {}
+    for n in (name, partner):
+        if n in points:
+            x, y = points[n]
+            moves[n] = PointMove(n, (x, y), (x + 1.0, y + 2.0), "endplate", 0.9)
+    return FakeRefined(moves, confidence=0.9)
+
+
+# ----------------------------------------------------------------------------- helpers
+
+
+def new_session(tmp_path, film, image, *, refiner=None, protocol="lateral", **kw) -> AnnotationSession:
+    return AnnotationSession(
+        tmp_path / "lat.landmarks.json",
+        protocol,
+        image=image if refiner is not None else None,
+        image_ref=image_ref(film),
+        header_calibration=Calibration.from_spacing(film.mm_per_px),
+        refiner=refiner,
+        **kw,
+    )
+
+
+def new_window(session, image, *, max_rows=None, live=live_parameters, **kw) -> AnnotationWindow:
+    figure = Figure(figsize=(10, 6.5), dpi=40)  # small and coarse: Agg draws on every change
+    return AnnotationWindow(session, image, live=live, figure=figure, max_display_rows=max_rows, **kw)
+
+
+def press(win, xy, button=1, *, dblclick=False):
+    """A mouse press at data ``(x, y)`` on the film."""
+    win.ax.apply_aspect()
+    x, y = win.ax.transData.transform(xy)
+    press_at(win, (x, y), button, dblclick=dblclick)
+
+
+def press_at(win, display_xy, button=1, *, dblclick=False):
+    canvas = win.figure.canvas
+    event = MouseEvent("button_press_event", canvas, *display_xy, button=button, dblclick=dblclick)
+    canvas.callbacks.process("button_press_event", event)
+
+
+def key(win, k):
+    canvas = win.figure.canvas
+    canvas.callbacks.process("key_press_event", KeyEvent("key_press_event", canvas, k))
+
+
+def scroll(win, xy, step):
+    win.ax.apply_aspect()
+    canvas = win.figure.canvas
+    x, y = win.ax.transData.transform(xy)
+    canvas.callbacks.process("scroll_event", MouseEvent("scroll_event", canvas, x, y, step=step))
+
+
+def assert_saved(session):
+    """The file on disk is the session's state, and reads back as it."""
+    assert session.path.read_text() == landmarks_to_text(session.landmarks)
+    back = read_landmarks(session.path)
+    assert dict(back.points) == dict(session.points)
+    assert back.skipped == session.skipped
+    assert dict(back.circles) == dict(session.circles)
+
+
+def shows_the_whole_film(win) -> bool:
+    """The view is the whole film, fitted to the axes (the aspect may widen one of the ranges)."""
+    win.ax.apply_aspect()
+    (x0, x1), (y0, y1) = sorted(win.ax.get_xlim()), sorted(win.ax.get_ylim())
+    inside = x0 <= -0.5 and x1 >= win.columns - 0.5 and y0 <= -0.5 and y1 >= win.rows - 0.5
+    return inside and (x1 - x0 == pytest.approx(win.columns) or y1 - y0 == pytest.approx(win.rows))
+
+
+def status(win) -> str:
+    return win._status.get_text()
+
+
+def panel(win) -> str:
+    return win._list.get_text()
+
+
+# ----------------------------------------------------------------------------- clicking
+
+
+@pytest.mark.parametrize("max_rows", [None, 300], ids=["full-resolution", "downsampled-3x"])
+def test_clicks_place_the_prompted_points_at_full_resolution_coordinates(
+    tmp_path, film, image, truth, max_rows
+):
+    s = new_session(tmp_path, film, image)
+    win = new_window(s, image, max_rows=max_rows)
+    shown = win.ax.images[0].get_array().shape
+    assert shown == ((300, 120) if max_rows else image.shape)
+    assert not s.path.exists()  # nothing is written before the first change
+    for step in s.protocol.steps[:6]:
+        assert win._prompt.get_text() == step.prompt
+        press(win, truth[step.name])
+        assert s.points[step.name] == pytest.approx(truth[step.name], abs=1e-6)
+        assert_saved(s)
+    assert list(s.points) == list(s.protocol.names[:6])
+    assert "saved " in status(win) and str(s.path) in status(win)
+    image_block = json.loads(s.path.read_text())["image"]
+    assert image_block == {"path": "lat.dcm", "sop_instance_uid": UID, "rows": 900, "columns": 360}
+
+
+def test_undo_by_right_click_z_and_backspace_and_skip_by_n_and_s(tmp_path, film, image, truth):
+    s = new_session(tmp_path, film, image)
+    win = new_window(s, image, live=None)
+    names = s.protocol.names
+    for name in names[:4]:
+        press(win, truth[name])
+    press(win, truth[names[0]], button=3)  # right click anywhere on the film undoes
+    assert list(s.points) == list(names[:3]) and s.current.name == names[3]
+    assert status(win).endswith(f"undid placing {names[3]}")
+    assert_saved(s)
+    key(win, "z")
+    key(win, "backspace")
+    assert list(s.points) == [names[0]] and s.current.name == names[1]
+    assert_saved(s)
+    key(win, "n")
+    key(win, "s")
+    assert s.skipped == names[1:3] and s.current.name == names[3]
+    assert "\u2013 FH.right (skipped)" in panel(win)
+    assert_saved(s)
+    key(win, "z")
+    assert s.skipped == names[1:2] and s.current.name == names[2]
+    assert_saved(s)
+
+
+def test_skipped_points_are_not_asked_again_after_resume(tmp_path, film, image, truth):
+    s = new_session(tmp_path, film, image, protocol="lateral-core")
+    s.place(truth["FH.left"])
+    s.skip()  # FH.right: superimposed
+    s.place(truth["S1.sup.ant"])
+    resumed = new_session(tmp_path, film, image, protocol="lateral-core")
+    assert resumed.resumed and resumed.skipped == ("FH.right",)
+    assert resumed.current.name == "S1.sup.post"
+    assert resumed.counts() == (2, 1, 9)
+    assert resumed.undo() == "nothing to undo since the file was opened; press r to re-place a point"
+
+
+def test_double_clicks_clicks_outside_the_film_and_in_the_toolbar_modes_place_nothing(
+    tmp_path, film, image, truth
+):
+    s = new_session(tmp_path, film, image)
+    win = new_window(s, image, live=None)
+    press(win, truth["FH.left"], dblclick=True)
+    assert not s.points
+    win.ax.set_xlim(-300, 660)  # room beside the film inside the axes
+    press(win, (-100.0, 400.0))
+    assert not s.points and "outside the film" in status(win)
+    panel_box = win._panel.get_window_extent()
+    press_at(win, (panel_box.x0 + 10, panel_box.y0 + 10))
+    assert not s.points and "click on the film" in status(win)
+    key(win, "h")
+    assert shows_the_whole_film(win)
+
+    toolbar = NavigationToolbar2(win.figure.canvas)
+    toolbar.zoom()
+    press(win, truth["FH.left"])
+    assert not s.points and "pan/zoom tool is on" in status(win)
+    toolbar.zoom()
+    key(win, "p")  # the key toggles the toolbar's pan tool
+    assert toolbar.mode
+    press(win, truth["FH.left"])
+    assert not s.points
+    key(win, "p")
+    press(win, truth["FH.left"])
+    assert list(s.points) == ["FH.left"]
+    assert_saved(s)
+
+
+# ----------------------------------------------------------------------------- refinement
+
+
+def test_a_refined_click_can_be_accepted_or_overridden(tmp_path, film, image, truth):
+    refiner = OffsetRefiner()
+    s = new_session(tmp_path, film, image, refiner=refiner)
+    win = new_window(s, image, live=None)
+    click = truth["FH.left"]
+    press(win, click)
+    refined = (click[0] + 3, click[1] - 4)
+    assert s.points["FH.left"] == pytest.approx(refined)
+    assert refiner.calls[0][1:] == ("FH.left", {"FH.left": pytest.approx(click)}, "lateral", (1.0, 1.0))
+    assert refiner.calls[0][0] == image.shape
+    # the raw click and the refined point are both shown until the review ends
+    assert win._click_marker.get_xydata().tolist() == [pytest.approx(list(click))]
+    assert win._refined_marker.get_xydata().tolist() == [pytest.approx(list(refined))]
+    assert "confidence 0.80" in win._review_text.get_text()
+    doc = json.loads(s.path.read_text())
+    assert doc["refinement"]["moved"]["FH.left"]["from"] == pytest.approx(list(click))
+    assert doc["refinement"]["moved"]["FH.left"]["distance_px"] == 5.0
+    assert doc["circles"]["FH.left"] == {"center": pytest.approx(list(refined)), "radius": 20.0}
+    assert_saved(s)
+
+    key(win, "enter")
+    assert status(win).endswith("accepted the refined FH.left")
+    assert s.points["FH.left"] == pytest.approx(refined) and s.review is None
+    assert win._click_marker.get_xydata().size == 0
+    assert_saved(s)
+
+    press(win, truth["FH.right"])
+    key(win, "k")
+    assert s.points["FH.right"] == pytest.approx(truth["FH.right"])
+    assert s.refinement.declined["FH.right"] == KEPT_CLICK == "user kept the click"
+    assert "FH.right" not in s.refinement.moved and "FH.right" not in s.circles
+    assert s.current.name == "S1.sup.ant"
+    assert_saved(s)
+    key(win, "z")  # undoing the override brings the refined point back
+    assert s.points["FH.right"] == pytest.approx((truth["FH.right"][0] + 3, truth["FH.right"][1] - 4))
+    assert "FH.right" in s.refinement.moved and "FH.right" not in s.refinement.declined
+    assert_saved(s)
+    key(win, "a")
+    assert s.keep_click() == "nothing to override: press k right after placing a point"
+
+
+def test_a_failed_or_broken_refinement_keeps_the_click_and_says_why(tmp_path, film, image, truth):
+    s = new_session(tmp_path, film, image, refiner=failing_refiner)
+    win = new_window(s, image, live=None)
+    press(win, truth["FH.left"])
+    assert s.points["FH.left"] == pytest.approx(truth["FH.left"])
+    assert s.refinement.declined == {"FH.left": "no edge near the click"}
+    assert "not refined: no edge near the click" in status(win)
+    assert win._review_text.get_text() == "not refined (why: see the status line)"
+    assert_saved(s)
+    s.refiner = broken_refiner
+    press(win, truth["FH.right"])
+    assert s.points["FH.right"] == pytest.approx(truth["FH.right"])
+    assert s.refinement.declined["FH.right"] == "refinement error: RuntimeError: boom"
+    assert_saved(s)
+
+
+def test_an_endplate_refinement_moves_the_partner_and_keep_click_puts_both_back(tmp_path, film, image, truth):
+    s = new_session(tmp_path, film, image, refiner=endplate_refiner, protocol="lateral-core")
+    s.skip()
+    s.skip()
+    ant, post = truth["S1.sup.ant"], truth["S1.sup.post"]
+    s.place(ant)
+    assert s.points["S1.sup.ant"] == pytest.approx((ant[0] + 1, ant[1] + 2))
+    message = s.place(post)
+    assert "also moved S1.sup.ant" in message
+    assert s.points["S1.sup.ant"] == pytest.approx((ant[0] + 2, ant[1] + 4))
+    assert s.refinement.moved["S1.sup.ant"].original == pytest.approx(ant)  # still the user's click
+    assert_saved(s)
+    s.keep_click()
+    assert s.points["S1.sup.post"] == pytest.approx(post)
+    assert s.points["S1.sup.ant"] == pytest.approx((ant[0] + 1, ant[1] + 2))  # as before that click
+    assert_saved(s)
+    # a point the user kept is not moved by its partner's refinement
+    s.goto("S1.sup.ant")
+    s.place(ant)
+    s.keep_click()
+    s.goto("S1.sup.post")
+    s.place(post)
+    assert s.points["S1.sup.ant"] == pytest.approx(ant)
+    assert s.refinement.declined["S1.sup.ant"] == KEPT_CLICK
+
+
+# ----------------------------------------------------------------------------- saving, crash, resume
+
+
+def test_a_crash_loses_nothing_and_a_new_session_resumes_at_the_right_step(tmp_path, film, image, truth):
+    s = new_session(tmp_path, film, image, refiner=OffsetRefiner())
+    win = new_window(s, image, live=None)
+    for name in s.protocol.names[:4]:
+        press(win, truth[name])
+    key(win, "n")  # L5.inf.ant not visible
+    press(win, truth["L5.inf.post"])
+    expected = s.path.read_text()
+    del win  # the process dies: no close event, no quit
+    # ... half-way through a later save, leaving its temporary file behind
+    torn = tmp_path / f".{s.path.name}.99999.deadbeef.tmp"
+    torn.write_text(expected[: len(expected) // 2])
+    assert s.path.read_text() == expected
+    assert stale_temporary_files(s.path) == [torn]
+
+    again = new_session(tmp_path, film, image, refiner=OffsetRefiner())
+    assert again.resumed and again.current.name == "L4.sup.ant"
+    assert dict(again.points) == dict(s.points) and again.skipped == ("L5.inf.ant",)
+    assert dict(again.refinement.moved) == dict(s.refinement.moved)
+    win = new_window(again, image, live=None)
+    assert "resumed lat.landmarks.json: 5 placed, 1 skipped, 22 to do" in status(win)
+    press(win, truth["L4.sup.ant"])
+    assert list(again.points)[-1] == "L4.sup.ant"
+    assert_saved(again)
+
+
+def test_a_failed_save_is_shown_keeps_the_old_file_and_is_retried(tmp_path, film, image, truth, monkeypatch):
+    s = new_session(tmp_path, film, image)
+    win = new_window(s, image, live=None)
+    press(win, truth["FH.left"])
+    before = s.path.read_text()
+
+    def refuse(src, dst):
+        raise PermissionError(13, "Permission denied", str(dst))
+
+    monkeypatch.setattr(os, "replace", refuse)
+    press(win, truth["FH.right"])
+    assert "FH.right" in s.points and s.dirty
+    assert status(win).startswith("NOT SAVED") and "Permission denied" in status(win)
+    assert s.path.read_text() == before and not stale_temporary_files(s.path)
+    monkeypatch.undo()
+    key(win, "q")  # quitting saves what the failed save could not
+    assert not s.dirty and "FH.right" in read_landmarks(s.path).points
+
+
+def test_q_saves_and_quits(tmp_path, film, image, truth):
+    quits = []
+    s = new_session(tmp_path, film, image)
+    win = new_window(s, image, live=None, on_quit=lambda: quits.append(True))
+    press(win, truth["FH.left"])
+    key(win, "q")
+    assert quits == [True] and win.closed
+    press(win, truth["FH.right"])  # the window no longer listens
+    assert list(s.points) == ["FH.left"]
+    assert_saved(s)
+
+
+def test_resuming_refuses_another_view_another_image_or_another_size(tmp_path, film, image):
+    path = tmp_path / "lat.landmarks.json"
+    write_landmarks(LandmarkSet("ap", {"C7.centroid": (10, 10)}), path)
+    with pytest.raises(
+        InvalidLandmarksError, match="is a ap film's landmarks, but this annotation is lateral"
+    ):
+        new_session(tmp_path, film, image)
+    write_landmarks(LandmarkSet("lateral", {}, image=ImageRef(sop_instance_uid="9.9")), path)
+    with pytest.raises(InvalidLandmarksError, match="SOP Instance UID 9.9, not on"):
+        new_session(tmp_path, film, image)
+    write_landmarks(LandmarkSet("lateral", {}, image=ImageRef(rows=1000, columns=360)), path)
+    with pytest.raises(InvalidLandmarksError, match="declares an image of 1000 rows, but .* has 900"):
+        new_session(tmp_path, film, image)
+    write_landmarks(LandmarkSet("lateral", {"C7.centroid": (500.0, 10.0)}), path)
+    with pytest.raises(InvalidLandmarksError, match='point "C7.centroid" .* lies outside the image'):
+        new_session(tmp_path, film, image)
+    with pytest.raises(FileExistsError):
+        new_session(tmp_path, film, image, resume=False)
+
+
+def test_the_session_refuses_clicks_off_the_film(tmp_path, film, image):
+    s = new_session(tmp_path, film, image)
+    with pytest.raises(InvalidLandmarksError, match="lies outside the image"):
+        s.place((360.0, 10.0))
+    with pytest.raises(InvalidLandmarksError, match="finite"):
+        s.place((math.nan, 10.0))
+    assert s.place((359.5, 899.5)).startswith("placed FH.left")
+
+
+# ----------------------------------------------------------------------------- navigation and view
+
+
+def test_r_re_places_a_point_and_the_arrows_move_through_the_list(tmp_path, film, image, truth):
+    s = new_session(tmp_path, film, image)
+    win = new_window(s, image, live=None)
+    names = s.protocol.names
+    for name in names[:3]:
+        press(win, truth[name])
+    key(win, "r")
+    assert win._prompt.get_text() == "Click near the point you want to re-place"
+    x, y = truth[names[0]]
+    press(win, (x + 2, y + 1))  # near FH.left
+    assert s.current.name == names[0] and "(re-placing)" in win._step_text.get_text()
+    press(win, (x + 5, y + 5))
+    assert s.points[names[0]] == pytest.approx((x + 5, y + 5))
+    assert s.current.name == names[3]  # back to the first open step
+    assert_saved(s)
+    key(win, "left")
+    assert s.current.name == names[2]
+    key(win, "left")
+    key(win, "right")
+    assert s.current.name == names[2]
+    key(win, "escape")
+    assert s.current.name == names[3]
+    key(win, "r")
+    press(win, (300.0, 50.0))  # far from every point
+    assert "no placed point near that click" in status(win) and not win.picking
+
+
+def test_scroll_zooms_about_the_cursor_and_shows_full_resolution(tmp_path, film, image, truth):
+    s = new_session(tmp_path, film, image)
+    win = new_window(s, image, live=None, max_rows=300)
+    assert shows_the_whole_film(win)
+    at = truth["L1.sup.ant"]
+    before = win.ax.transData.transform(at)
+    width = np.diff(win.ax.get_xlim())[0]
+    scroll(win, at, 2)
+    assert win.ax.transData.transform(at) == pytest.approx(before)
+    assert np.diff(win.ax.get_xlim())[0] == pytest.approx(width / 1.25**2)
+    detail = win.ax.images[1]
+    assert not detail.get_visible()  # the overview still has the pixels the screen can show
+    scroll(win, at, 4)
+    assert win.ax.transData.transform(at) == pytest.approx(before)
+    assert np.diff(win.ax.get_xlim())[0] == pytest.approx(width / 1.25**6)
+    assert detail.get_visible()
+    x0, x1, y1, y0 = detail.get_extent()
+    assert x0 <= at[0] <= x1 and y0 <= at[1] <= y1
+    assert detail.get_array().shape == (round(y1 - y0), round(x1 - x0))
+    key(win, "-")
+    assert np.diff(win.ax.get_xlim())[0] == pytest.approx(width / 1.25**5)
+    key(win, "h")
+    assert shows_the_whole_film(win) and not detail.get_visible()
+    scroll(win, at, -2)  # cannot zoom out beyond the whole film
+    assert shows_the_whole_film(win)
+
+
+# ----------------------------------------------------------------------------- live parameters, prompts
+
+
+def test_live_parameters_appear_once_their_points_are_placed(tmp_path, film, image, truth):
+    s = new_session(tmp_path, film, image)
+    win = new_window(s, image)
+    assert "PI       — needs" in panel(win)
+    for name in ("FH.left", "FH.right", "S1.sup.ant", "S1.sup.post"):
+        press(win, truth[name])
+    text = panel(win)
+    for pid in ("PI", "PT", "SS"):
+        assert f"{pid:<8} {film.truth[pid]:.1f}°" in text
+    assert "SVA      — needs C7.centroid" in text
+    assert "[front = image right]" in win._hint.get_text()
+
+
+def test_the_window_says_when_every_point_is_done(tmp_path, film, image, truth):
+    s = new_session(tmp_path, film, image, protocol="lateral-core")
+    win = new_window(s, image)
+    for step in s.protocol.steps:
+        if step.name in truth:
+            press(win, truth[step.name])
+        else:
+            key(win, "n")  # centroids are not in the synthetic truth
+    assert s.done and win._prompt.get_text().startswith("Every point is placed or skipped")
+    press(win, (100.0, 100.0))
+    assert "every point is done" in status(win) and len(s.points) == 10
+    assert "LL       " in panel(win) and "TK       " in panel(win)
+
+
+# ----------------------------------------------------------------------------- the real refiner
+
+
+def test_the_real_refiner_records_its_moves_in_a_readable_file(tmp_path):
+    refine = pytest.importorskip("landmarks.refine")
+    film = synthetic_lateral(mm_per_px=0.5)
+    image = (film.pixels >> 4).astype(np.uint8)
+    truth = film.landmarks.points
+    s = AnnotationSession(
+        tmp_path / "lat.landmarks.json",
+        "lateral-core",
+        image=image,
+        image_ref=ImageRef(rows=film.shape[0], columns=film.shape[1]),
+        header_calibration=Calibration.from_spacing(film.mm_per_px),
+        refiner=refine.refine_point,
+    )
+    for name in ("FH.left", "FH.right", "S1.sup.ant", "S1.sup.post"):
+        x, y = truth[name]
+        s.place((x + 4.0, y - 3.0))
+        assert name in s.refinement.moved or s.refinement.declined.get(name)
+    assert_saved(s)
+
+
+# ----------------------------------------------------------------------------- the command line
+
+
+@pytest.fixture
+def dicom(tmp_path, film):
+    return write_dicom(film, tmp_path / "lat.dcm")
+
+
+def run(capsys, *argv):
+    code = main([str(a) for a in argv])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_cli_refuses_without_an_interactive_display(tmp_path, dicom, capsys, monkeypatch):
+    monkeypatch.setenv("CI", "true")
+    code, out, err = run(capsys, "annotate", dicom)
+    assert code == 2 and out == ""
+    assert err.count("\n") == 1
+    assert "annotate needs an interactive display, and CI is set" in err and "spinecheck refine" in err
+    monkeypatch.delenv("CI")
+    code, out, err = run(capsys, "annotate", dicom)
+    assert code == 2 and "matplotlib's backend is 'agg'" in err.lower() and "spinecheck refine" in err
+    assert not (tmp_path / "lat.landmarks.json").exists()
+
+
+def test_cli_needs_the_view_when_the_image_does_not_say(tmp_path, film, capsys, monkeypatch):
+    monkeypatch.setenv("CI", "1")
+    png = write_png(film, tmp_path / "lat.png")
+    code, _, err = run(capsys, "annotate", png)
+    assert code == 2 and "does not say whether it is a lateral or an AP film; give --view" in err
+    code, _, err = run(capsys, "annotate", png, "--view", "lateral", "--protocol", "ap")
+    assert code == 2 and "--protocol ap: is for ap films" in err
+    code, _, err = run(capsys, "annotate", png, "--protocol", "lateral-core")  # the protocol says the view
+    assert code == 2 and "CI is set" in err
+
+
+def test_cli_refuses_the_landmarks_of_another_image_and_says_when_it_resumes(
+    tmp_path, dicom, film, capsys, monkeypatch
+):
+    monkeypatch.setenv("CI", "1")
+    out = tmp_path / "lat.landmarks.json"
+    write_landmarks(LandmarkSet("lateral", {}, image=ImageRef(sop_instance_uid="9.9")), out)
+    code, _, err = run(capsys, "annotate", dicom)
+    assert code == 2 and "SOP Instance UID 9.9, not on" in err and err.count("\n") == 1
+    write_landmarks(LandmarkSet("lateral", {"FH.left": film.landmarks.points["FH.left"]}), out)
+    (tmp_path / f".{out.name}.4242.cafe.tmp").write_text("{")
+    code, _, err = run(capsys, "annotate", dicom)
+    assert code == 2
+    assert f"resuming {out}: 1 placed, 0 skipped, 27 to do; next: FH.right" in err
+    assert "temporary file an interrupted save left" in err
+    code, _, err = run(capsys, "annotate", dicom, "-o", tmp_path / "x.csv")
+    assert code == 2 and "unsupported landmark file type '.csv'" in err
+    code, _, err = run(capsys, "annotate", dicom, "-o", tmp_path / "no such folder" / "x.json")
+    assert code == 2 and "cannot write a file in that folder" in err
+
+
+def test_cli_annotates_end_to_end_in_a_window(tmp_path, dicom, film, capsys, monkeypatch):
+    import matplotlib.pyplot as plt
+
+    import cli
+
+    truth = film.landmarks.points
+    monkeypatch.delenv("CI", raising=False)
+    monkeypatch.setattr(cli, "_require_display", lambda: None)
+
+    def user(*args, **kwargs):
+        """Two clicks, a skip and q, as a person would in the window."""
+        fig = plt.gcf()
+        ax = fig.axes[0]
+        ax.apply_aspect()
+        for name in ("FH.left", "FH.right"):
+            x, y = ax.transData.transform(truth[name])
+            fig.canvas.callbacks.process(
+                "button_press_event", MouseEvent("button_press_event", fig.canvas, x, y, button=1)
+            )
+        for k in ("n", "q"):
+            fig.canvas.callbacks.process("key_press_event", KeyEvent("key_press_event", fig.canvas, k))
+
+    monkeypatch.setattr(plt, "show", user)
+    code, out, err = run(capsys, "annotate", dicom, "--no-refine", "--protocol", "lateral-core")
+    assert code == 0, err
+    path = tmp_path / "lat.landmarks.json"
+    s = read_landmarks(path)
+    assert list(s.points) == ["FH.left", "FH.right"] and s.skipped == ("S1.sup.ant",)
+    assert s.image.path == "lat.dcm" and s.image.rows == 900 and s.image.sop_instance_uid
+    assert f"landmarks: {path} (2 placed, 1 skipped, 9 to do)" in out
+    assert f"spinecheck measure {path} --image {dicom}" in out
+    assert not plt.get_fignums()  # q closed the window
+
+
+def test_cli_help_lists_the_keys(capsys):
+    with pytest.raises(SystemExit) as exit_:
+        main(["annotate", "--help"])
+    out = capsys.readouterr().out
+    assert exit_.value.code == 0
+    assert "keys in the window:" in out and "keep my click" in out and "--no-refine" in out

@@ -24,7 +24,7 @@ from landmarks.errors import InvalidLandmarksError
 from landmarks.model import LandmarkTable, PatientInfo
 from landmarks.wide_csv import read_landmark_table
 
-__all__ = ["Study", "load_study"]
+__all__ = ["Study", "load_study", "merge_image"]
 
 
 @dataclass(frozen=True)
@@ -150,7 +150,7 @@ def _replace(table: LandmarkTable, **changes) -> LandmarkTable:
     return dataclasses.replace(table, **changes)
 
 
-def _check_same_image(s, r, image: str) -> None:
+def _check_same_image(s, r, where: str) -> None:
     """Refuse a radiograph that is not the one the landmarks were placed on.
 
     The landmark file's declared SOP Instance UID and size must match, and
@@ -159,7 +159,6 @@ def _check_same_image(s, r, image: str) -> None:
     """
     from landmarks.landmark_file import check_inside_image
 
-    where = f"--image '{image}'"
     uid = s.image.sop_instance_uid
     if uid and r.sop_instance_uid and uid != r.sop_instance_uid:
         raise InvalidLandmarksError(
@@ -171,18 +170,53 @@ def _check_same_image(s, r, image: str) -> None:
             raise InvalidLandmarksError(
                 f"{where}: has {actual} {name} but the landmarks '{s.source}' declare an image of {declared}"
             )
-    check_inside_image(s.points, r.rows, r.columns, f"landmarks '{s.source}' on {where}", image=image)
+    check_inside_image(s.points, r.rows, r.columns, f"landmarks '{s.source}' on {where}", image=str(r.path))
 
 
 def _with_image(table: LandmarkTable, image) -> LandmarkTable:
-    """Take calibration, patient data and side from the image unless the landmarks say otherwise."""
-    from landmarks.radiograph import choose_calibration, load_radiograph, patient_right_of
+    from landmarks.radiograph import load_radiograph
 
     r = image if hasattr(image, "pixels") else load_radiograph(image)
-    image = str(r.path)
+    return merge_image(table, r, where=f"--image '{r.path}'")
+
+
+def merge_image(table: LandmarkTable, radiograph, *, where: str) -> LandmarkTable:
+    """Take calibration, patient data and side from the image unless the landmarks say otherwise.
+
+    This is the one merge of a study's landmarks with its radiograph, used by
+    :func:`load_study` and by batch runs (:mod:`alignment.batch`).
+
+    Parameters
+    ----------
+    table : LandmarkTable
+        One study (a landmark file read as a one-row table).
+    radiograph : Radiograph or RadiographHeader
+        Its film, from :func:`landmarks.load_radiograph`, or only its header,
+        from :func:`landmarks.radiograph.read_radiograph_header` (the same
+        values; only the warnings of decoding are not there).
+    where : str
+        How to name the image in messages (``"--image 'x.dcm'"``).
+
+    Returns
+    -------
+    LandmarkTable
+        One row: the landmark file's calibration if it has one, else the
+        header's (clinical.md §4 rule 1); age and sex likewise; patient side
+        from the file, else from Patient Orientation; the image's warnings
+        added to the study's.
+
+    Raises
+    ------
+    InvalidLandmarksError
+        The film is not the one the landmarks were placed on (SOP Instance
+        UID, size) or a point lies outside it.
+    """
+    from landmarks.radiograph import choose_calibration, patient_right_of
+
+    r = radiograph
     s = table.sets[0] if table.sets else None
     if s is not None:
-        _check_same_image(s, r, image)
+        _check_same_image(s, r, where)
     file_cal = s.calibration if s is not None else None
     cal = choose_calibration(file_cal, r.calibration)
     pat = table.patients[0]

@@ -1,0 +1,477 @@
+"""An archive on disk: find every radiograph under a folder and the landmark file of each.
+
+:func:`discover` walks a folder tree once and returns an :class:`Archive`: the
+studies to measure (:class:`StudyJob`, an image and its landmark file) and the
+rows decided without measuring (:class:`Unmeasured`: images without landmarks,
+ambiguous pairings, landmark files whose image is not there), so that nothing
+in the archive silently disappears from the batch table.
+
+What counts as what:
+
+- **images**: DICOM recognised by content whatever the name (``DICM`` at byte
+  128, or a data set without preamble; :func:`landmarks.radiograph.looks_like_dicom`),
+  files named ``.dcm``/``.dicom``/``.dic`` (an unreadable one becomes an
+  ``error`` row), and pictures by extension (``.png``, ``.jpg``, ``.jpeg``,
+  ``.tif``, ``.tiff``);
+- **landmark files**: ``.json`` files of format ``spinecheck-landmarks/1``
+  (a ``.json`` that is not JSON at all counts too, so that its row says what is
+  wrong with it) and SpineWeb/AASCE ``.mat`` label files;
+- everything else, and hidden files and folders (names starting with ``.``),
+  is ignored.
+
+Pairing, in order; the first rule that finds a candidate decides:
+
+1. beside the image: for ``x.dcm``, ``x.json``, ``x.landmarks.json``,
+   ``x.dcm.json``, ``x.mat`` or ``x.dcm.mat`` in the same folder (and
+   ``../labels/x.dcm.mat`` for an image in an ``images`` folder, the AASCE
+   layout);
+2. under ``landmarks_dir``: the same names at the image's relative path,
+   then the same names anywhere under it;
+3. the SOP Instance UID that a landmark file records
+   (``image.sop_instance_uid``), for DICOM images and landmark files not
+   paired otherwise.
+
+A match is never guessed. Several candidates for one image, or one landmark
+file claimed by several images (duplicate stems such as ``x.dcm`` and
+``x.png``), give ``error`` rows naming the candidates, unless the landmark
+file's ``image.path`` names exactly one of them.
+"""
+
+from __future__ import annotations
+
+import enum
+import json
+import os
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+
+from landmarks.radiograph import looks_like_dicom, read_sop_instance_uid
+
+__all__ = [
+    "IMAGE_SUFFIXES",
+    "DICOM_SUFFIXES",
+    "RowStatus",
+    "StudyJob",
+    "Unmeasured",
+    "Archive",
+    "discover",
+    "row_key",
+    "candidate_names",
+]
+
+#: Pictures, recognised by extension.
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".tif", ".tiff")
+#: Names that say DICOM; other DICOM files are recognised by content.
+DICOM_SUFFIXES = (".dcm", ".dicom", ".dic")
+_LANDMARK_FORMAT = "spinecheck-landmarks/"
+_HEAD_BYTES = 132
+
+
+class RowStatus(str, enum.Enum):
+    """The ``status`` column of the batch table (formats.md §3)."""
+
+    OK = "ok"
+    ERROR = "error"
+    SKIPPED = "skipped"
+
+    def __str__(self) -> str:
+        return str(self.value)
+
+
+def row_key(image: str, landmarks: str) -> tuple[str, str]:
+    """The identity of a batch-table row: its image, or its landmark file when it has no image.
+
+    >>> row_key("a/x.dcm", "a/x.json"), row_key("", "labels/y.json")
+    (('image', 'a/x.dcm'), ('landmarks', 'labels/y.json'))
+    """
+    return ("image", image) if image else ("landmarks", landmarks)
+
+
+@dataclass(frozen=True)
+class StudyJob:
+    """One study to measure: an image and its landmark file.
+
+    Attributes
+    ----------
+    image : str
+        The image as written in the table: relative to the archive root, POSIX.
+    landmarks : str
+        The landmark file as written in the table: relative to the root when it
+        lies under it, else the ``landmarks_dir`` given joined with its path there.
+    image_path, landmarks_path : str
+        Absolute paths, for reading (also on other machines of a cluster that
+        mount the archive at the same place).
+    """
+
+    image: str
+    landmarks: str
+    image_path: str
+    landmarks_path: str
+
+    @property
+    def key(self) -> tuple[str, str]:
+        """See :func:`row_key`."""
+        return row_key(self.image, self.landmarks)
+
+
+@dataclass(frozen=True)
+class Unmeasured:
+    """A row decided without measuring: ``skipped`` (nothing to pair) or ``error`` (ambiguous).
+
+    Attributes
+    ----------
+    image, landmarks : str
+        As in :class:`StudyJob`; empty when there is none.
+    status : RowStatus
+    reason : str
+    """
+
+    image: str
+    landmarks: str
+    status: RowStatus
+    reason: str
+
+    @property
+    def key(self) -> tuple[str, str]:
+        """See :func:`row_key`."""
+        return row_key(self.image, self.landmarks)
+
+
+@dataclass(frozen=True)
+class Archive:
+    """What :func:`discover` found.
+
+    Attributes
+    ----------
+    root : str
+        The folder walked, as given.
+    jobs : tuple of StudyJob
+        Sorted by image.
+    unmeasured : tuple of Unmeasured
+        Sorted by image, then landmark file.
+    ignored : int
+        Files that are neither images nor landmark files.
+    """
+
+    root: str
+    jobs: tuple[StudyJob, ...]
+    unmeasured: tuple[Unmeasured, ...]
+    ignored: int
+
+    def __len__(self) -> int:
+        return len(self.jobs) + len(self.unmeasured)
+
+
+@dataclass(frozen=True)
+class _Landmarks:
+    path: str  # absolute
+    shown: str  # as written in the table
+    declared_image: str | None  # basename of image.path in the file
+    sop_instance_uid: str | None
+
+
+@dataclass(frozen=True)
+class _Image:
+    path: str  # absolute
+    rel: str  # POSIX, relative to the root
+    dicom: bool
+
+
+def discover(
+    root: str | os.PathLike[str],
+    *,
+    landmarks_dir: str | os.PathLike[str] | None = None,
+    exclude: Iterable[str | os.PathLike[str]] = (),
+) -> Archive:
+    """Find every image under *root* and pair it with its landmark file.
+
+    Parameters
+    ----------
+    root : str or path-like
+        The archive folder, walked recursively (symbolic links to folders are
+        not followed).
+    landmarks_dir : str or path-like, optional
+        A separate folder of landmark files (rule 2 of the module notes).
+    exclude : iterable of path-like
+        Folders not to walk (the batch's own figure folder).
+
+    Returns
+    -------
+    Archive
+
+    Raises
+    ------
+    NotADirectoryError
+        *root* or *landmarks_dir* is not a folder.
+    """
+    root_s = os.fspath(root)
+    if not os.path.isdir(root_s):
+        raise NotADirectoryError(f"archive '{root_s}': not a folder")
+    root_abs = os.path.abspath(root_s)
+    skip = {os.path.realpath(os.fspath(p)) for p in exclude}
+    images: list[_Image] = []
+    marks: dict[str, _Landmarks] = {}
+    ignored = 0
+    for path, rel in _walk(root_abs, skip):
+        kind = _classify(path)
+        if kind == "image" or kind == "dicom":
+            images.append(_Image(path, rel, kind == "dicom"))
+        elif kind == "landmarks":
+            marks[os.path.realpath(path)] = _read_landmarks_info(path, rel)
+        else:
+            ignored += 1
+    dir_abs = None
+    if landmarks_dir is not None:
+        dir_s = os.fspath(landmarks_dir)
+        if not os.path.isdir(dir_s):
+            raise NotADirectoryError(f"--landmarks '{dir_s}': not a folder")
+        dir_abs = os.path.abspath(dir_s)
+        for path, rel in _walk(dir_abs, skip):
+            real = os.path.realpath(path)
+            if real not in marks and _classify(path) == "landmarks":
+                shown = (
+                    _rel(path, root_abs)
+                    if _inside(path, root_abs)
+                    else (PurePosixPath(Path(dir_s).as_posix()) / rel).as_posix()
+                )
+                marks[real] = _read_landmarks_info(path, shown)
+    return _pair(root_s, root_abs, dir_abs, images, marks, ignored)
+
+
+# ----------------------------------------------------------------------------- walking and classifying
+
+
+def _walk(top: str, skip: set[str]) -> Iterable[tuple[str, str]]:
+    """Every non-hidden file under *top* as (absolute path, POSIX path relative to *top*), sorted."""
+    for dirpath, dirnames, filenames in os.walk(top):
+        dirnames[:] = sorted(
+            d
+            for d in dirnames
+            if not d.startswith(".") and os.path.realpath(os.path.join(dirpath, d)) not in skip
+        )
+        for name in sorted(filenames):
+            if name.startswith("."):
+                continue
+            path = os.path.join(dirpath, name)
+            if os.path.isfile(path):
+                yield path, _rel(path, top)
+
+
+def _rel(path: str, top: str) -> str:
+    return Path(os.path.relpath(path, top)).as_posix()
+
+
+def _inside(path: str, top: str) -> bool:
+    return os.path.commonpath([os.path.abspath(path), top]) == top
+
+
+def _classify(path: str) -> str | None:
+    suffix = os.path.splitext(path)[1].lower()
+    if suffix in IMAGE_SUFFIXES:
+        return "image"
+    if suffix in DICOM_SUFFIXES:
+        return "dicom"
+    if suffix == ".mat":
+        return "landmarks"
+    if suffix == ".json":
+        return "landmarks" if _is_landmark_json(path) else None
+    try:
+        with open(path, "rb") as f:
+            head = f.read(_HEAD_BYTES)
+    except OSError:
+        return None
+    return "dicom" if looks_like_dicom(head) else None
+
+
+_NOT_JSON = object()
+
+
+def _load_json(path: str) -> object:
+    try:
+        with open(path, encoding="utf-8") as f:
+            return json.load(f)
+    except (OSError, ValueError):
+        return _NOT_JSON
+
+
+def _is_landmark_json(path: str) -> bool:
+    """A landmark file, or a ``.json`` too broken to tell (its row will say what is wrong)."""
+    obj = _load_json(path)
+    if obj is _NOT_JSON:
+        return True
+    fmt = obj.get("format") if isinstance(obj, dict) else None
+    return isinstance(fmt, str) and fmt.startswith(_LANDMARK_FORMAT)
+
+
+def _read_landmarks_info(path: str, shown: str) -> _Landmarks:
+    declared = uid = None
+    if path.lower().endswith(".json"):
+        obj = _load_json(path)
+        image = obj.get("image") if isinstance(obj, dict) else None
+        if isinstance(image, dict):
+            if isinstance(image.get("path"), str) and image["path"]:
+                declared = PurePosixPath(image["path"].replace("\\", "/")).name
+            if isinstance(image.get("sop_instance_uid"), str) and image["sop_instance_uid"].strip():
+                uid = image["sop_instance_uid"].strip()
+    return _Landmarks(path, shown, declared, uid)
+
+
+# ----------------------------------------------------------------------------- pairing
+
+
+def candidate_names(image_name: str) -> tuple[str, ...]:
+    """Landmark-file names that belong to an image called *image_name*.
+
+    >>> candidate_names("x.dcm")
+    ('x.json', 'x.landmarks.json', 'x.dcm.json', 'x.mat', 'x.dcm.mat')
+    >>> candidate_names("IM0001")
+    ('IM0001.json', 'IM0001.landmarks.json', 'IM0001.mat')
+    """
+    stem = os.path.splitext(image_name)[0] or image_name
+    names = (
+        f"{stem}.json",
+        f"{stem}.landmarks.json",
+        f"{image_name}.json",
+        f"{stem}.mat",
+        f"{image_name}.mat",
+    )
+    return tuple(dict.fromkeys(names))
+
+
+def _pair(
+    root_s: str,
+    root_abs: str,
+    dir_abs: str | None,
+    images: Sequence[_Image],
+    marks: dict[str, _Landmarks],
+    ignored: int,
+) -> Archive:
+    by_place: dict[str, str] = {os.path.normcase(m.path): real for real, m in marks.items()}
+    by_name: dict[str, list[str]] = defaultdict(list)
+    if dir_abs is not None:
+        for real, m in marks.items():
+            if _inside(m.path, dir_abs):
+                by_name[os.path.basename(m.path)].append(real)
+
+    def at(folder: str, names: Sequence[str]) -> list[str]:
+        found = (by_place.get(os.path.normcase(os.path.join(folder, n))) for n in names)
+        return list(dict.fromkeys(r for r in found if r is not None))
+
+    looked: dict[str, str] = {}
+    candidates: dict[str, list[str]] = {}
+    for im in images:
+        name = os.path.basename(im.path)
+        names = candidate_names(name)
+        folder = os.path.dirname(im.path)
+        found = at(folder, names)
+        if not found and os.path.basename(folder) == "images":  # the AASCE layout
+            found = at(os.path.join(os.path.dirname(folder), "labels"), (f"{name}.mat",))
+        where = "beside it"
+        if not found and dir_abs is not None:
+            found = at(os.path.join(dir_abs, *PurePosixPath(im.rel).parent.parts), names)
+            if not found:
+                found = sorted({r for n in names for r in by_name.get(n, ())})
+            where = "beside it or under --landmarks"
+        looked[im.rel] = f"looked for {', '.join(names)} {where}"
+        candidates[im.rel] = _narrow(found, name, marks)
+
+    claims: dict[str, list[_Image]] = defaultdict(list)
+    for im in images:
+        if len(candidates[im.rel]) == 1:
+            claims[candidates[im.rel][0]].append(im)
+    for real, claimants in claims.items():
+        if len(claimants) > 1:
+            named = [im for im in claimants if os.path.basename(im.path) == marks[real].declared_image]
+            for im in claimants:
+                if len(named) == 1 and im is not named[0]:
+                    candidates[im.rel] = []
+
+    jobs: list[StudyJob] = []
+    rows: list[Unmeasured] = []
+    used: set[str] = set()
+    unpaired: list[_Image] = []
+    for im in images:
+        found = candidates[im.rel]
+        if not found:
+            unpaired.append(im)
+            continue
+        used.update(found)
+        if len(found) > 1:
+            shown = ", ".join(marks[r].shown for r in found)
+            rows.append(
+                Unmeasured(
+                    im.rel,
+                    "",
+                    RowStatus.ERROR,
+                    f"ambiguous landmarks: {len(found)} landmark files match this image ({shown}); "
+                    "keep one, or name the image in each file's image.path",
+                )
+            )
+            continue
+        others = [o for o in claims.get(found[0], ()) if o is not im and candidates[o.rel] == found]
+        if others:
+            rows.append(
+                Unmeasured(
+                    im.rel,
+                    marks[found[0]].shown,
+                    RowStatus.ERROR,
+                    "ambiguous image: the landmark file also matches other images "
+                    f"({', '.join(o.rel for o in others)}); "
+                    "rename one image, or name the image in the landmark file's image.path",
+                )
+            )
+            continue
+        jobs.append(_job(im, marks[found[0]]))
+
+    by_uid: dict[str, list[str]] = defaultdict(list)
+    for real, m in marks.items():
+        if real not in used and m.sop_instance_uid:
+            by_uid[m.sop_instance_uid].append(real)
+    uid_of = {im.rel: read_sop_instance_uid(im.path) for im in unpaired if im.dicom} if by_uid else {}
+    uid_claims: dict[str, list[_Image]] = defaultdict(list)
+    for im in unpaired:
+        uid = uid_of.get(im.rel)
+        if uid and uid in by_uid:
+            uid_claims[uid].append(im)
+    for im in unpaired:
+        uid = uid_of.get(im.rel)
+        found = by_uid.get(uid, []) if uid else []
+        if not found:
+            hint = " or a landmark file with its SOP Instance UID" if by_uid and im.dicom else ""
+            rows.append(
+                Unmeasured(im.rel, "", RowStatus.SKIPPED, f"no landmark file ({looked[im.rel]}{hint})")
+            )
+            continue
+        used.update(found)
+        twins = [o.rel for o in uid_claims[uid] if o is not im] if uid else []
+        if len(found) > 1 or twins:
+            what = (
+                f"{len(found)} landmark files record its SOP Instance UID {uid} "
+                f"({', '.join(marks[r].shown for r in found)})"
+                if len(found) > 1
+                else f"the images {', '.join([im.rel, *twins])} share SOP Instance UID {uid}"
+            )
+            rows.append(Unmeasured(im.rel, "", RowStatus.ERROR, f"ambiguous landmarks: {what}"))
+            continue
+        jobs.append(_job(im, marks[found[0]]))
+
+    for real, m in marks.items():
+        if real not in used:
+            rows.append(Unmeasured("", m.shown, RowStatus.SKIPPED, "no image found for these landmarks"))
+    jobs.sort(key=lambda j: j.image)
+    rows.sort(key=lambda r: (r.image == "", r.image, r.landmarks))
+    return Archive(root_s, tuple(jobs), tuple(rows), ignored)
+
+
+def _narrow(found: list[str], image_name: str, marks: dict[str, _Landmarks]) -> list[str]:
+    """Of several candidates, the one whose ``image.path`` names this image, if exactly one does."""
+    if len(found) <= 1:
+        return found
+    named = [r for r in found if marks[r].declared_image == image_name]
+    return named if len(named) == 1 else found
+
+
+def _job(im: _Image, m: _Landmarks) -> StudyJob:
+    return StudyJob(im.rel, m.shown, im.path, m.path)

@@ -1,0 +1,570 @@
+"""A whole archive in one run: ``spinecheck batch ROOT -o TABLE.csv``.
+
+:func:`run_batch` finds the studies (:func:`alignment.archive.discover`), hands
+them to workers in chunks, and appends each chunk's rows to the table as it
+arrives. A worker reads every study of its chunk: the landmark file, and the
+radiograph's *header* (:func:`landmarks.radiograph.read_radiograph_header`:
+size, SOP Instance UID, pixel spacing, age, sex, view, orientation, and a
+check without decoding that the pixel data are all there); the landmarks are
+checked against it and merged with it exactly as :func:`alignment.load_study`
+does, through :func:`alignment.study.merge_image`. Then the chunk is measured
+and judged in one vectorised :func:`~alignment.measure.measure` +
+:func:`~alignment.criteria.assess` call and turned into rows with
+:func:`~alignment.report.table_columns`: the same core as ``spinecheck measure``.
+
+So an ``ok`` row means the landmarks and the header were read and checked.
+The pixels are decoded only when they are needed, for figures
+(``BatchOptions.figures``), or when asked (``verify_pixels``: a film whose
+pixels cannot be decoded is then an ``error`` row, as a corrupt compressed
+stream in a complete fragment is found only by decoding). The rows are the
+same either way for every film that decodes: they are made from the header.
+
+The table and its file (incremental writes, resume, the sorted atomic rewrite,
+the Parquet copy) are :mod:`alignment.batch_table`.
+
+Engines: the calling process (``jobs=1``), a pool of ``jobs`` worker processes
+(spawned, so safe from any parent), or a Dask distributed cluster
+(``scheduler="tcp://host:8786"``; the archive must be at the same path on
+every worker). Work in flight is bounded (two chunks per worker), so memory
+stays flat however large the archive.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures as cf
+import dataclasses
+import math
+import multiprocessing
+import os
+import re
+import sys
+import time
+from collections import Counter, deque
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TextIO
+
+import numpy as np
+
+from alignment.archive import Archive, RowStatus, StudyJob, discover
+from alignment.batch_table import (
+    BatchError,
+    BatchOptions,
+    BatchTable,
+    Row,
+    batch_header,
+    numeric_columns,
+    plain_row,
+    rows_of,
+    study_of,
+    write_parquet,
+)
+from alignment.coronal import COBB_METHODS
+from alignment.study import merge_image
+from landmarks.errors import SpinecheckError
+from landmarks.model import LandmarkTable
+
+__all__ = [
+    "BatchError",
+    "BatchOptions",
+    "BatchSummary",
+    "batch_header",
+    "measure_chunk",
+    "numeric_columns",
+    "reason_kind",
+    "run_batch",
+]
+
+#: Most studies per chunk: enough to amortise one vectorised measure call (~7 ms).
+MAX_CHUNK = 32
+#: Chunks in flight per worker: one running, one waiting.
+IN_FLIGHT_PER_WORKER = 2
+FIGURE_DPI = 150
+_DEFAULT_OPTIONS = BatchOptions()
+
+
+@dataclass(frozen=True)
+class BatchSummary:
+    """What a batch run did.
+
+    Attributes
+    ----------
+    table : str
+        The CSV written.
+    parquet : str or None
+        The Parquet copy, when pyarrow is installed.
+    counts : Mapping of str to int
+        Rows of the final table per status (``ok``, ``error``, ``skipped``).
+    measured : int
+        Studies run by this invocation.
+    resumed : int
+        Rows already in the table when this invocation started.
+    reasons : tuple of (str, int, str)
+        Errors and skips grouped by reason (file names and numbers blanked):
+        the reason, how many rows, one example image or landmark file; most
+        frequent first.
+    seconds : float
+        Wall time of this invocation.
+    engine : str
+        ``"this process"``, ``"N worker processes"`` or ``"Dask at ADDRESS"``.
+    ignored : int
+        Files under the root that are neither images nor landmark files.
+    """
+
+    table: str
+    parquet: str | None
+    counts: dict[str, int]
+    measured: int
+    resumed: int
+    reasons: tuple[tuple[str, int, str], ...]
+    seconds: float
+    engine: str
+    ignored: int
+
+    @property
+    def total(self) -> int:
+        """Rows in the table."""
+        return sum(self.counts.values())
+
+    def text(self) -> str:
+        """The summary printed at the end of ``spinecheck batch``."""
+        counts = ", ".join(f"{self.counts.get(s.value, 0)} {s.value}" for s in RowStatus)
+        rate = f", {self.measured / self.seconds:.1f} studies/s" if self.measured and self.seconds > 0 else ""
+        lines = [
+            f"batch: {self.total} rows in {self.table}" + (f" and {self.parquet}" if self.parquet else ""),
+            f"  {counts}",
+            f"  this run: {self.measured} studies measured in {self.seconds:.1f} s ({self.engine}{rate})"
+            + (f"; {self.resumed} rows were already in the table" if self.resumed else ""),
+        ]
+        if self.ignored:
+            lines.append(f"  {self.ignored} other files ignored (neither images nor landmark files)")
+        if self.reasons:
+            lines.append("  not measured, by reason:")
+            lines.extend(f"  {n:6d}  {reason}  (e.g. {example})" for reason, n, example in self.reasons)
+        return "\n".join(lines)
+
+
+# ----------------------------------------------------------------------------- the header and one chunk
+
+
+def _reason(exc: BaseException) -> str:
+    text = " ".join((str(exc) or type(exc).__name__).split())
+    if isinstance(exc, OSError) and exc.filename is not None and str(exc.filename) not in text:
+        text = f"'{exc.filename}': {text}"
+    if isinstance(exc, (SpinecheckError, OSError)):
+        return text
+    return f"internal error: {type(exc).__name__}: {text}"
+
+
+def _stack(tables: Sequence[LandmarkTable]) -> LandmarkTable:
+    """One table of the one-study tables that :func:`merge_image` returns."""
+    out = LandmarkTable.from_sets(
+        [t.sets[0] for t in tables],  # type: ignore[index]
+        calibrations=[t.calibrations[0] for t in tables],
+        patients=[t.patients[0] for t in tables],
+        ids=[t.ids[0] for t in tables],
+    )
+    return dataclasses.replace(
+        out, patient_right=np.array([t.patient_right[0] for t in tables], dtype=object)
+    )
+
+
+def _load(job: StudyJob, options: BatchOptions) -> tuple[LandmarkTable, Any]:
+    """The study's landmarks merged with its film's header; and the decoded film, or None.
+
+    The merge takes the header (the same values, whether the pixels were
+    decoded or not), so a row does not depend on ``--verify-pixels``.
+    """
+    from landmarks.radiograph import load_radiograph, read_radiograph_header
+    from landmarks.wide_csv import read_landmark_table
+
+    radiograph = load_radiograph(job.image_path) if options.decode else None
+    header = read_radiograph_header(job.image_path) if radiograph is None else radiograph.header
+    table = read_landmark_table(job.landmarks_path)
+    return merge_image(table, header, where=f"image '{job.image_path}'"), radiograph
+
+
+def _figure(job: StudyJob, table: LandmarkTable, radiograph: Any, options: BatchOptions) -> str | None:
+    """Draw the study's figure; None, or why it could not be drawn (the row keeps its numbers)."""
+    from alignment.figure import figure_for
+
+    assert options.figures is not None
+    out = Path(options.figures, *Path(job.image).parts[:-1], Path(job.image).name + ".png")
+    tmp = out.with_name(f".{out.name}.{os.getpid()}.tmp")
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        fig = figure_for(radiograph.display, study_of(table, [job], options), 0)
+        fig.savefig(tmp, dpi=FIGURE_DPI, format="png")
+        os.replace(tmp, out)
+    except Exception as exc:  # noqa: BLE001 - a figure that fails never loses the study's numbers
+        tmp.unlink(missing_ok=True)
+        return f"figure not written: {_reason(exc)}"
+    return None
+
+
+def measure_chunk(jobs: Sequence[StudyJob], options: BatchOptions) -> list[Row]:
+    """Load, measure and judge some studies; one table row per study, in order.
+
+    This is the function workers run (a pure function of its arguments: the
+    same on a process pool and on Dask). A study that cannot be read or does
+    not fit its image gives an ``error`` row with the reason; it never stops
+    the others. Films are read header only unless *options* need the pixels
+    (:attr:`BatchOptions.decode`).
+
+    Parameters
+    ----------
+    jobs : sequence of StudyJob
+    options : BatchOptions
+
+    Returns
+    -------
+    list of tuple of str
+        Rows in the columns of :func:`batch_header`.
+    """
+    header = batch_header(options)
+    rows: dict[int, Row] = {}
+    loaded: list[tuple[int, LandmarkTable]] = []
+    notes: dict[int, str] = {}
+    for k, job in enumerate(jobs):
+        try:
+            table, radiograph = _load(job, options)
+        except MemoryError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - the study's row says why
+            rows[k] = plain_row(header, job.image, job.landmarks, RowStatus.ERROR, _reason(exc))
+            continue
+        if options.figures is not None:
+            note = _figure(job, table, radiograph, options)
+            if note:
+                notes[k] = note
+        # A decoded `radiograph` keeps this film until the next one is read: at most two in memory.
+        # Freeing it before the next read would let malloc hand the pages back to the kernel and
+        # fault them in again for the next film, which triples the time of a read from the page cache.
+        loaded.append((k, table))
+    if loaded:
+        try:
+            measured = rows_of(
+                study_of(_stack([t for _, t in loaded]), [jobs[k] for k, _ in loaded], options), header
+            )
+        except Exception:  # noqa: BLE001 - one odd study must not cost the chunk: measure one at a time
+            measured = [_one(jobs[k], t, options, header) for k, t in loaded]
+        for (k, _), row in zip(loaded, measured, strict=True):
+            rows[k] = row
+    if notes:
+        w = header.index("warnings")
+        for k, note in notes.items():
+            row = list(rows[k])
+            row[w] = f"{row[w]}; {note}" if row[w] else note
+            rows[k] = tuple(row)
+    return [rows[k] for k in range(len(jobs))]
+
+
+def _one(job: StudyJob, table: LandmarkTable, options: BatchOptions, header: Sequence[str]) -> Row:
+    try:
+        return rows_of(study_of(table, [job], options), header)[0]
+    except Exception as exc:  # noqa: BLE001
+        return plain_row(header, job.image, job.landmarks, RowStatus.ERROR, _reason(exc))
+
+
+# ----------------------------------------------------------------------------- engines
+
+
+class _InProcess:
+    """``jobs=1``: each chunk runs here, when submitted."""
+
+    workers = 1
+    name = "this process"
+
+    def submit(self, fn: Callable, *args: Any) -> cf.Future:
+        f: cf.Future = cf.Future()
+        try:
+            f.set_result(fn(*args))
+        except BaseException as exc:  # noqa: BLE001 - delivered through the future, as a pool would
+            if isinstance(exc, KeyboardInterrupt):
+                raise
+            f.set_exception(exc)
+        return f
+
+    def wait(self, futures: set) -> tuple[set, set]:
+        return set(futures), set()
+
+    def close(self, *, cancel: bool = False) -> None:
+        pass
+
+
+class _Processes:
+    """``jobs=N``: a pool of spawned worker processes, rebuilt if one dies."""
+
+    def __init__(self, jobs: int) -> None:
+        self.workers = jobs
+        self.name = f"{jobs} worker processes"
+        self._pool = self._new()
+
+    def _new(self) -> cf.ProcessPoolExecutor:
+        return cf.ProcessPoolExecutor(self.workers, mp_context=multiprocessing.get_context("spawn"))
+
+    def submit(self, fn: Callable, *args: Any) -> cf.Future:
+        try:
+            return self._pool.submit(fn, *args)
+        except cf.process.BrokenProcessPool:
+            self._pool.shutdown(wait=False, cancel_futures=True)
+            self._pool = self._new()
+            return self._pool.submit(fn, *args)
+
+    def wait(self, futures: set) -> tuple[set, set]:
+        done, pending = cf.wait(futures, return_when=cf.FIRST_COMPLETED)
+        return set(done), set(pending)
+
+    def close(self, *, cancel: bool = False) -> None:
+        self._pool.shutdown(wait=True, cancel_futures=cancel)
+
+
+class _Dask:
+    """``scheduler=ADDRESS``: the same chunks on a Dask distributed cluster."""
+
+    def __init__(self, address: str) -> None:
+        try:
+            import distributed
+        except ImportError:
+            raise BatchError(
+                "--scheduler: needs Dask distributed, which is not installed; "
+                "pip install 'spinecheck[dask]' (and the same on every worker)"
+            ) from None
+        self._distributed = distributed
+        try:
+            self._client = distributed.Client(address, timeout="30s")
+        except OSError as exc:
+            raise BatchError(f"--scheduler '{address}': cannot reach the Dask scheduler ({exc})") from None
+        threads = sum(self._client.nthreads().values())
+        self.workers = max(1, threads)
+        self.name = f"Dask at {address}, {threads} worker threads"
+
+    def submit(self, fn: Callable, *args: Any) -> Any:
+        return self._client.submit(fn, *args, pure=False)
+
+    def wait(self, futures: set) -> tuple[set, set]:
+        done, pending = self._distributed.wait(list(futures), return_when="FIRST_COMPLETED")
+        return set(done), set(pending)
+
+    def close(self, *, cancel: bool = False) -> None:
+        self._client.close()
+
+
+# ----------------------------------------------------------------------------- the run
+
+
+def run_batch(
+    root: str | os.PathLike[str],
+    output: str | os.PathLike[str],
+    *,
+    landmarks_dir: str | os.PathLike[str] | None = None,
+    jobs: int | None = None,
+    scheduler: str | None = None,
+    resume: bool = False,
+    overwrite: bool = False,
+    options: BatchOptions = _DEFAULT_OPTIONS,
+    chunk_size: int | None = None,
+    progress: bool | None = None,
+    stderr: TextIO | None = None,
+) -> BatchSummary:
+    """Measure every study of an archive into one table.
+
+    Parameters
+    ----------
+    root : str or path-like
+        The archive folder (see :mod:`alignment.archive` for what is found).
+    output : str or path-like
+        The table, ``.csv``. Refused if it exists, unless *resume* or *overwrite*.
+    landmarks_dir : str or path-like, optional
+        A separate folder of landmark files.
+    jobs : int, optional
+        Worker processes (default ``os.cpu_count()``); 1 runs in this process.
+    scheduler : str, optional
+        A Dask scheduler address; *jobs* is then not used.
+    resume : bool
+        Continue the table *output*: studies already in it are not run again.
+    overwrite : bool
+        Start *output* afresh.
+    options : BatchOptions
+    chunk_size : int, optional
+        Studies per task (default: up to :data:`MAX_CHUNK`, at least four
+        tasks per worker).
+    progress : bool, optional
+        Show a progress bar on *stderr*; default: when *stderr* is a terminal.
+    stderr : text stream, optional
+        Where the progress bar goes (default ``sys.stderr``).
+
+    Returns
+    -------
+    BatchSummary
+
+    Raises
+    ------
+    BatchError
+        *root* is not a folder, *output* exists without *resume*/*overwrite*,
+        a resumed table has other columns, or an option is out of range.
+    """
+    stderr = sys.stderr if stderr is None else stderr
+    started = time.perf_counter()
+    out = _check_arguments(root, output, jobs, resume, overwrite, options, chunk_size)
+    header = batch_header(options)  # also checks --age-set before any work
+    exclude = [options.figures] if options.figures else []
+    try:
+        archive = discover(root, landmarks_dir=landmarks_dir, exclude=exclude)
+    except NotADirectoryError as exc:
+        raise BatchError(str(exc)) from None
+    n_jobs = jobs or os.cpu_count() or 1
+    engine: Any = _Dask(scheduler) if scheduler else (_InProcess() if n_jobs == 1 else _Processes(n_jobs))
+    table = BatchTable(out, header)
+    try:
+        resumed = table.start(resume=resume)
+        table.append(
+            [
+                plain_row(header, u.image, u.landmarks, u.status, u.reason)
+                for u in archive.unmeasured
+                if u.key not in table.done
+            ]
+        )
+        todo = [j for j in archive.jobs if j.key not in table.done]
+        show = (stderr.isatty() if hasattr(stderr, "isatty") else False) if progress is None else progress
+        _run(engine, todo, options, table, chunk_size, show, stderr)
+    except KeyboardInterrupt:
+        engine.close(cancel=True)
+        table.close()
+        print(
+            f"interrupted: {len(table.done)} rows are in '{out}'; rerun with --resume to continue",
+            file=stderr,
+        )
+        raise
+    except BaseException:
+        engine.close(cancel=True)
+        table.close()
+        raise
+    engine.close()
+    rows = table.finish()
+    parquet = out.with_suffix(".parquet")
+    wrote = write_parquet(parquet, header, rows, options)
+    return _summary(rows, archive, out, parquet if wrote else None, len(todo), resumed, started, engine.name)
+
+
+def _check_arguments(
+    root: Any,
+    output: Any,
+    jobs: int | None,
+    resume: bool,
+    overwrite: bool,
+    options: BatchOptions,
+    chunk: int | None,
+) -> Path:
+    if not os.path.isdir(root):
+        raise BatchError(
+            f"archive '{os.fspath(root)}': {'not a folder' if os.path.exists(root) else 'no such folder'}"
+        )
+    out = Path(output)
+    if out.suffix.lower() != ".csv":
+        raise BatchError(f"-o '{out}': the batch table is a .csv file; got {out.suffix or '(no suffix)'!r}")
+    if resume and overwrite:
+        raise BatchError("--resume and --overwrite: choose one (continue the table, or start it again)")
+    if out.exists() and not (resume or overwrite):
+        raise BatchError(f"-o '{out}': the table exists; --resume continues it, --overwrite starts it again")
+    if not out.parent.is_dir():
+        raise BatchError(f"-o '{out}': folder '{out.parent}' does not exist")
+    if jobs is not None and jobs < 1:
+        raise BatchError(f"--jobs: must be a number of worker processes >= 1; got {jobs}")
+    if chunk is not None and chunk < 1:
+        raise BatchError(f"--chunk-size: must be a number of studies >= 1; got {chunk}")
+    if not (math.isfinite(options.min_curve_deg) and options.min_curve_deg >= 0):
+        raise BatchError(
+            f"--min-curve-deg: must be a finite number of degrees >= 0; got {options.min_curve_deg:g}"
+        )
+    if options.cobb_method not in COBB_METHODS:
+        raise BatchError(
+            f"--cobb-method: must be one of {', '.join(COBB_METHODS)}; got {options.cobb_method!r}"
+        )
+    return out
+
+
+def _run(
+    engine: Any,
+    todo: Sequence[StudyJob],
+    options: BatchOptions,
+    table: BatchTable,
+    chunk_size: int | None,
+    show: bool,
+    stderr: TextIO,
+) -> None:
+    from tqdm import tqdm
+
+    size = chunk_size or max(1, min(MAX_CHUNK, math.ceil(len(todo) / (4 * engine.workers))))
+    queue: deque[tuple[StudyJob, ...]] = deque(tuple(todo[i : i + size]) for i in range(0, len(todo), size))
+    running: dict[Any, tuple[StudyJob, ...]] = {}
+    header = table.header
+    with tqdm(total=len(todo), unit="study", file=stderr, disable=not show, dynamic_ncols=True) as bar:
+        while queue or running:
+            while queue and len(running) < IN_FLIGHT_PER_WORKER * engine.workers:
+                chunk = queue.popleft()
+                running[engine.submit(measure_chunk, chunk, options)] = chunk
+            done, _ = engine.wait(set(running))
+            for future in done:
+                chunk = running.pop(future)
+                try:
+                    rows = future.result()
+                except MemoryError:
+                    raise
+                except Exception as exc:  # noqa: BLE001 - a worker died: retry the studies one by one
+                    if len(chunk) > 1:
+                        queue.extendleft((job,) for job in reversed(chunk))
+                        continue
+                    job = chunk[0]
+                    reason = f"the worker failed on this study ({_reason(exc)})"
+                    rows = [plain_row(header, job.image, job.landmarks, RowStatus.ERROR, reason)]
+                table.append(rows)
+                bar.update(len(rows))
+
+
+_QUOTED = re.compile(r"'[^']*'|\"[^\"]*\"")
+_BRACKETED = re.compile(r"\([^()]*\)")
+_NUMBER = re.compile(r"(?<![\w.])[-+]?\d+(\.\d+)?(?![\w.])")
+
+
+def reason_kind(reason: str) -> str:
+    """A reason with its file names, bracketed details and numbers blanked, for grouping.
+
+    >>> reason_kind("image '/a/x.dcm': has 120 rows but the landmarks 'x.json' declare an image of 100")
+    "image '…': has N rows but the landmarks '…' declare an image of N"
+    """
+    text = _QUOTED.sub(lambda m: m.group(0)[0] + "…" + m.group(0)[0], reason)
+    text = _BRACKETED.sub("(…)", text)
+    return _NUMBER.sub("N", text)
+
+
+def _summary(
+    rows: Sequence[Row],
+    archive: Archive,
+    out: Path,
+    parquet: Path | None,
+    measured: int,
+    resumed: int,
+    started: float,
+    engine: str,
+) -> BatchSummary:
+    counts = Counter(r[2] for r in rows)
+    kinds: Counter[str] = Counter()
+    example: dict[str, str] = {}
+    for r in rows:
+        if r[2] != RowStatus.OK.value:
+            kind = f"{r[2]}: {reason_kind(r[3])}"
+            kinds[kind] += 1
+            example.setdefault(kind, r[0] or r[1])
+    return BatchSummary(
+        table=str(out),
+        parquet=str(parquet) if parquet else None,
+        counts={s.value: counts.get(s.value, 0) for s in RowStatus},
+        measured=measured,
+        resumed=resumed,
+        reasons=tuple((k, n, example[k]) for k, n in kinds.most_common()),
+        seconds=time.perf_counter() - started,
+        engine=engine,
+        ignored=archive.ignored,
+    )

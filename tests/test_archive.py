@@ -1,0 +1,157 @@
+"""Finding the studies of an archive and pairing each image with its landmark file (alignment.archive)."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+from batch_factory import write_study
+
+from alignment.archive import RowStatus, candidate_names, discover
+
+
+def _by_image(archive):
+    jobs = {j.image: j for j in archive.jobs}
+    rows = {u.image or u.landmarks: u for u in archive.unmeasured}
+    return jobs, rows
+
+
+def test_pairs_beside_the_image_under_every_documented_name(tmp_path):
+    write_study(tmp_path / "a", "one.dcm")  # one.json
+    write_study(tmp_path / "a" / "b", "two.dcm", landmarks=tmp_path / "a" / "b" / "two.landmarks.json")
+    write_study(tmp_path / "c", "three.dcm", landmarks=tmp_path / "c" / "three.dcm.json")
+    write_study(tmp_path / "c", "IM0001", landmarks=tmp_path / "c" / "IM0001.json")  # no extension
+    write_study(
+        tmp_path / "c", "film.bin", landmarks=tmp_path / "c" / "film.json"
+    )  # DICOM under another name
+    write_study(tmp_path / "d", "pic.png", png=True)
+    archive = discover(tmp_path)
+    jobs, rows = _by_image(archive)
+    assert {k: v.landmarks for k, v in jobs.items()} == {
+        "a/one.dcm": "a/one.json",
+        "a/b/two.dcm": "a/b/two.landmarks.json",
+        "c/three.dcm": "c/three.dcm.json",
+        "c/IM0001": "c/IM0001.json",
+        "c/film.bin": "c/film.json",
+        "d/pic.png": "d/pic.json",
+    }
+    assert rows == {}
+    assert jobs["a/one.dcm"].image_path == str(tmp_path / "a" / "one.dcm")
+    assert [j.image for j in archive.jobs] == sorted(jobs)
+
+
+def test_other_files_are_ignored_and_hidden_ones_never_looked_at(tmp_path):
+    write_study(tmp_path, "x.dcm")
+    (tmp_path / "notes.txt").write_text("not a study")
+    (tmp_path / "meta.json").write_text(json.dumps({"format": "someone-else/2"}))
+    (tmp_path / "list.json").write_text("[1, 2]")
+    (tmp_path / ".DS_Store").write_bytes(b"\0" * 200)
+    write_study(tmp_path / ".cache", "hidden.dcm")
+    archive = discover(tmp_path)
+    assert [j.image for j in archive.jobs] == ["x.dcm"]
+    assert archive.unmeasured == ()
+    assert archive.ignored == 3
+
+
+def test_images_without_landmarks_and_landmarks_without_image_keep_a_row(tmp_path):
+    write_study(tmp_path, "lonely.dcm", landmarks=None)
+    _, lm = write_study(tmp_path / "tmp", "gone.dcm")
+    (tmp_path / "tmp" / "gone.dcm").unlink()
+    (tmp_path / "broken.json").write_text("{ not json")  # a landmark file too broken to tell
+    archive = discover(tmp_path)
+    _, rows = _by_image(archive)
+    assert rows["lonely.dcm"].status is RowStatus.SKIPPED
+    assert "no landmark file" in rows["lonely.dcm"].reason and "lonely.json" in rows["lonely.dcm"].reason
+    assert rows["tmp/gone.json"].status is RowStatus.SKIPPED
+    assert rows["tmp/gone.json"].reason == "no image found for these landmarks"
+    assert rows["broken.json"].image == ""
+    assert archive.jobs == ()
+
+
+def test_an_unreadable_dicom_is_a_job_whose_row_will_say_why(tmp_path):
+    write_study(tmp_path, "bad.dcm")
+    (tmp_path / "bad.dcm").write_bytes(b"truncated")
+    assert [j.image for j in discover(tmp_path).jobs] == ["bad.dcm"]
+
+
+def test_duplicate_stems_are_errors_naming_the_candidates_never_a_guess(tmp_path):
+    write_study(tmp_path, "dup.dcm", declare_path=False)
+    write_study(tmp_path, "dup.png", png=True, landmarks=None)
+    archive = discover(tmp_path)
+    jobs, rows = _by_image(archive)
+    assert jobs == {}
+    for name, other in (("dup.dcm", "dup.png"), ("dup.png", "dup.dcm")):
+        assert rows[name].status is RowStatus.ERROR
+        assert "ambiguous image" in rows[name].reason and other in rows[name].reason
+        assert rows[name].landmarks == "dup.json"
+    assert "dup.json" not in rows  # named in the error rows, not listed again as without image
+
+
+def test_a_declared_image_path_settles_duplicate_stems(tmp_path):
+    write_study(tmp_path, "dup.dcm")  # dup.json says image.path "dup.dcm"
+    write_study(tmp_path, "dup.png", png=True, landmarks=None)
+    jobs, rows = _by_image(discover(tmp_path))
+    assert jobs["dup.dcm"].landmarks == "dup.json"
+    assert rows["dup.png"].status is RowStatus.SKIPPED
+
+
+def test_two_landmark_files_for_one_image_are_an_error(tmp_path):
+    write_study(tmp_path, "y.dcm", declare_path=False)
+    write_study(tmp_path / "copy", "y.dcm", declare_path=False)
+    shutil.copy(tmp_path / "copy" / "y.json", tmp_path / "y.landmarks.json")
+    jobs, rows = _by_image(discover(tmp_path))
+    assert rows["y.dcm"].status is RowStatus.ERROR
+    assert "y.json" in rows["y.dcm"].reason and "y.landmarks.json" in rows["y.dcm"].reason
+    assert set(jobs) == {"copy/y.dcm"}
+
+
+def test_landmarks_folder_mirrored_first_then_by_name(tmp_path):
+    root, marks = tmp_path / "images", tmp_path / "marks"
+    write_study(root / "p1", "a.dcm", landmarks=marks / "p1" / "a.json")
+    write_study(root / "p1", "b.dcm", landmarks=marks / "elsewhere" / "b.json")
+    write_study(root / "p2", "a.dcm", landmarks=marks / "p2" / "a.json")  # same stem, other folder
+    write_study(root, "c.dcm", landmarks=marks / "x" / "c.json")
+    shutil.copy(marks / "x" / "c.json", marks / "y_c.json")  # another name: not a candidate
+    (marks / "z").mkdir()
+    shutil.copy(marks / "x" / "c.json", marks / "z" / "c.json")  # a second c.json: ambiguous
+    archive = discover(root, landmarks_dir=marks)
+    jobs, rows = _by_image(archive)
+    shown = marks.as_posix()
+    assert jobs["p1/a.dcm"].landmarks == f"{shown}/p1/a.json"
+    assert jobs["p2/a.dcm"].landmarks == f"{shown}/p2/a.json"
+    assert jobs["p1/b.dcm"].landmarks == f"{shown}/elsewhere/b.json"
+    assert rows["c.dcm"].status is RowStatus.ERROR and "2 landmark files" in rows["c.dcm"].reason
+    assert rows[f"{shown}/y_c.json"].status is RowStatus.SKIPPED
+
+
+def test_pairs_by_the_sop_instance_uid_the_landmark_file_records(tmp_path):
+    write_study(tmp_path / "img", "IM0007", uid="1.2.3.4.7", landmarks=tmp_path / "lm" / "patient7.json")
+    write_study(tmp_path / "img", "IM0008", uid="1.2.3.4.8", landmarks=tmp_path / "lm" / "patient8.json")
+    write_study(tmp_path / "img", "IM0009", uid="1.2.3.4.8", landmarks=None)  # a copy: same UID
+    jobs, rows = _by_image(discover(tmp_path))
+    assert jobs["img/IM0007"].landmarks == "lm/patient7.json"
+    assert (
+        rows["img/IM0008"].status is RowStatus.ERROR and "share SOP Instance UID" in rows["img/IM0008"].reason
+    )
+    assert rows["img/IM0009"].status is RowStatus.ERROR
+
+
+def test_aasce_layout_images_and_labels(tmp_path):
+    scipy_io = pytest.importorskip("scipy.io")
+    write_study(tmp_path / "images", "case 1.jpg", png=True, landmarks=None)
+    (tmp_path / "labels").mkdir()
+    scipy_io.savemat(str(tmp_path / "labels" / "case 1.jpg.mat"), {"p2": [[1, 2]] * 68})
+    jobs, rows = _by_image(discover(tmp_path))
+    assert jobs["images/case 1.jpg"].landmarks == "labels/case 1.jpg.mat"
+
+
+def test_root_must_be_a_folder(tmp_path):
+    with pytest.raises(NotADirectoryError, match="not a folder"):
+        discover(tmp_path / "missing")
+
+
+def test_candidate_names_for_extensionless_and_double_suffix():
+    assert candidate_names("x.jpg") == ("x.json", "x.landmarks.json", "x.jpg.json", "x.mat", "x.jpg.mat")
+    assert Path("x.landmarks.json").name in candidate_names("x.dcm")

@@ -1,0 +1,365 @@
+"""``spinecheck batch``: a whole archive into one table (alignment.batch, formats.md §3)."""
+
+from __future__ import annotations
+
+import csv
+import io
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from batch_factory import write_study
+
+from alignment.batch import BatchOptions, batch_header, numeric_columns, run_batch
+from cli import main
+
+STUDIES = 12
+
+
+def _read(path: Path) -> list[dict[str, str]]:
+    with open(path, newline="", encoding="utf-8") as f:
+        return list(csv.DictReader(f))
+
+
+@pytest.fixture(scope="module")
+def archive(tmp_path_factory) -> Path:
+    """A mixed archive: nested folders, broken files, missing landmarks, duplicate stems."""
+    root = tmp_path_factory.mktemp("archive")
+    for i in range(STUDIES):
+        view = "lateral" if i % 3 else "ap"
+        write_study(root / f"site{i % 2}" / f"patient{i % 4}", f"film{i:02d}.dcm", view=view, seed=i % 3)
+    write_study(root / "site0", "nolandmarks.dcm", landmarks=None)
+    write_study(root / "site1", "truncated.dcm")
+    data = (root / "site1" / "truncated.dcm").read_bytes()
+    (root / "site1" / "truncated.dcm").write_bytes(data[: len(data) // 2])
+    write_study(root / "site1", "notdicom.dcm")
+    (root / "site1" / "notdicom.dcm").write_text("this is not an image")
+    write_study(root / "site1", "badjson.dcm")
+    (root / "site1" / "badjson.json").write_text('{"format": "spinecheck-landmarks/1", "view": ')
+    write_study(root / "site1", "othercase.dcm", uid="1.2.3.999")
+    write_study(root / "site1", "wronguid.dcm", uid="1.2.3.998", landmarks=None)
+    shutil.copy(root / "site1" / "othercase.json", root / "site1" / "wronguid.json")  # another film's points
+    write_study(root / "dups", "dup.dcm", declare_path=False)
+    write_study(root / "dups", "dup.png", png=True, landmarks=None)
+    write_study(root / "orphans", "gone.dcm")
+    (root / "orphans" / "gone.dcm").unlink()
+    (root / "README.txt").write_text("an archive")
+    return root
+
+
+@pytest.fixture(scope="module")
+def reference(archive, tmp_path_factory) -> Path:
+    """The archive measured by ``--jobs 1``, uninterrupted."""
+    out = tmp_path_factory.mktemp("ref") / "table.csv"
+    assert main(["batch", str(archive), "-o", str(out), "--jobs", "1", "--quiet"]) == 0
+    return out
+
+
+def test_every_file_has_its_row_with_the_right_status(reference):
+    rows = {r["image"] or r["landmarks"]: r for r in _read(reference)}
+    assert len(rows) == STUDIES + 9
+    for i in range(STUDIES):
+        r = rows[f"site{i % 2}/patient{i % 4}/film{i:02d}.dcm"]
+        assert (r["status"], r["error"]) == ("ok", ""), r
+        assert r["view"] == ("lateral" if i % 3 else "ap")
+        assert r["age_years"] == str(float(60 + i % 3)) and r["age_source"] == "DICOM PatientAge"
+        assert r["calibration_source"] == "PixelSpacing"
+        assert r["PI_deg" if r["view"] == "lateral" else "Cobb_max_deg"] != ""
+    assert rows["site0/nolandmarks.dcm"]["status"] == "skipped"
+    assert "no landmark file" in rows["site0/nolandmarks.dcm"]["error"]
+    assert rows["orphans/gone.json"]["status"] == "skipped"
+    assert rows["orphans/gone.json"]["error"] == "no image found for these landmarks"
+    expected_errors = {
+        "site1/truncated.dcm": "truncated",
+        "site1/notdicom.dcm": "not a DICOM",
+        "site1/badjson.dcm": "badjson.json",
+        "site1/wronguid.dcm": "SOP Instance UID 1.2.3.998 is not the 1.2.3.999",
+        "dups/dup.dcm": "ambiguous image",
+        "dups/dup.png": "ambiguous image",
+    }
+    for image, words in expected_errors.items():
+        assert rows[image]["status"] == "error", image
+        assert words in rows[image]["error"], rows[image]["error"]
+        assert rows[image]["PI_deg"] == "" and rows[image]["tool_version"]
+    assert rows["site1/othercase.dcm"]["status"] == "ok"
+
+
+def test_table_is_sorted_by_image_path_with_the_fixed_header(reference):
+    with open(reference, newline="") as f:
+        table = list(csv.reader(f))
+    assert tuple(table[0]) == batch_header(BatchOptions())
+    images = [r[0] for r in table[1:]]
+    with_image = [i for i in images if i]
+    assert with_image == sorted(with_image) and images[len(with_image) :] == [""] * (
+        len(images) - len(with_image)
+    )
+    assert all(len(r) == len(table[0]) for r in table)
+
+
+def test_batch_and_measure_share_one_core(reference, archive, capsys):
+    """A batch row is the row `spinecheck measure --format csv` gives for the same study."""
+    study = archive / "site1" / "patient1" / "film01.dcm"
+    assert main(["measure", str(study.with_suffix(".json")), "--image", str(study), "--format", "csv"]) == 0
+    measured = list(csv.DictReader(io.StringIO(capsys.readouterr().out)))[0]
+    row = next(r for r in _read(reference) if r["image"] == "site1/patient1/film01.dcm")
+    assert set(row) == set(measured)
+    differ = {k for k in row if row[k] != measured[k]}
+    assert differ == {"image", "landmarks"}  # paths relative to the root in a batch
+
+
+def test_jobs_2_and_dask_give_the_same_table_as_jobs_1(archive, reference, tmp_path):
+    distributed = pytest.importorskip("distributed")
+    two = tmp_path / "two.csv"
+    assert main(["batch", str(archive), "-o", str(two), "--jobs", "2", "--chunk-size", "2", "--quiet"]) == 0
+    assert two.read_bytes() == reference.read_bytes()
+    on_dask = tmp_path / "dask.csv"
+    with distributed.LocalCluster(
+        n_workers=1, threads_per_worker=2, processes=True, dashboard_address=None, silence_logs=40
+    ) as cluster:
+        code = main(
+            ["batch", str(archive), "-o", str(on_dask), "--scheduler", cluster.scheduler_address, "--quiet"]
+        )
+    assert code == 0
+    assert on_dask.read_bytes() == reference.read_bytes()
+
+
+def test_verify_pixels_gives_the_same_table_as_header_only(archive, reference, tmp_path):
+    """Rows come from the header in both modes: values, provenance, error rows, byte for byte."""
+    out = tmp_path / "verified.csv"
+    assert main(["batch", str(archive), "-o", str(out), "--jobs", "1", "--verify-pixels", "--quiet"]) == 0
+    assert out.read_bytes() == reference.read_bytes()
+    truncated = next(r for r in _read(out) if r["image"] == "site1/truncated.dcm")
+    assert truncated["status"] == "error"
+    assert "the pixel data are truncated" in truncated["error"] and "bytes present" in truncated["error"]
+
+
+def test_a_corrupt_compressed_film_is_an_error_only_with_verify_pixels(tmp_path):
+    from batch_factory import corrupt_rle, film
+
+    from landmarks.synthetic import write_dicom
+
+    root = tmp_path / "archive"
+    uid = "1.2.826.0.1.3680043.10.511.77"
+    image, _ = write_study(root, "rle.dcm", uid=uid)
+    write_dicom(film("lateral"), image, transfer_syntax="rle lossless", sop_instance_uid=uid, patient_age=60)
+    corrupt_rle(image)
+    for extra, status in (([], "ok"), (["--verify-pixels"], "error")):
+        out = tmp_path / f"t{len(extra)}.csv"
+        assert main(["batch", str(root), "-o", str(out), "--jobs", "1", "--quiet", *extra]) == 0
+        (row,) = _read(out)
+        assert row["status"] == status, row
+        assert (row["error"] == "") == (status == "ok") and ("cannot decode" in row["error"]) == (
+            status == "error"
+        )
+
+
+def test_parquet_holds_the_same_table(reference):
+    pq = pytest.importorskip("pyarrow.parquet")
+    table = pq.read_table(reference.with_suffix(".parquet"))
+    rows = _read(reference)
+    assert table.column_names == list(rows[0])
+    numeric = numeric_columns(BatchOptions())
+    assert {"PI_deg", "SVA_mm", "gap_total", "age_years", "mm_per_px_row"} <= numeric
+    for name in table.column_names:
+        got = table.column(name).to_pylist()
+        if name in numeric:
+            assert str(table.schema.field(name).type) == "double"
+            assert got == [float(r[name]) if r[name] else None for r in rows], name
+        else:
+            assert str(table.schema.field(name).type) == "string"
+            assert got == [r[name] or None for r in rows], name
+
+
+def test_refuses_to_clobber_an_existing_table(archive, reference, tmp_path, capsys):
+    out = tmp_path / "t.csv"
+    shutil.copy(reference, out)
+    before = out.read_bytes()
+    assert main(["batch", str(archive), "-o", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith("error: ") and "--resume" in err and "--overwrite" in err
+    assert out.read_bytes() == before
+    assert main(["batch", str(archive), "-o", str(out), "--resume", "--overwrite"]) == 2
+    assert main(["batch", str(archive), "-o", str(out), "--overwrite", "--jobs", "1", "--quiet"]) == 0
+    assert out.read_bytes() == before
+
+
+@pytest.mark.parametrize(
+    "argv, words",
+    [
+        pytest.param(["MISSING", "-o", "{tmp}/t.csv"], "no such folder", id="no-root"),
+        pytest.param(["{root}", "-o", "{tmp}/t.txt"], ".csv", id="not-csv"),
+        pytest.param(["{root}", "-o", "{tmp}/t.csv", "--jobs", "0"], "--jobs", id="jobs-0"),
+        pytest.param(
+            ["{root}", "-o", "{tmp}/t.csv", "--min-curve-deg", "-1"], "--min-curve-deg", id="min-curve"
+        ),
+        pytest.param(["{root}", "-o", "{tmp}/t.csv", "--age-set", "nope"], "nope", id="age-set"),
+    ],
+)
+def test_bad_usage_is_one_error_line_and_status_2(argv, words, archive, tmp_path, capsys):
+    argv = [a.format(root=archive, tmp=tmp_path) for a in argv]
+    assert main(["batch", *argv]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith("error: ") and words in err
+    assert not (tmp_path / "t.csv").exists()
+
+
+def test_resume_drops_a_torn_line_and_runs_only_what_is_missing(archive, reference, tmp_path, capsys):
+    out = tmp_path / "t.csv"
+    lines = reference.read_bytes().splitlines(keepends=True)
+    torn = b"".join(lines[:5]) + lines[5][:40]  # four rows, then half a line, as a killed run leaves
+    out.write_bytes(torn)
+    assert main(["batch", str(archive), "-o", str(out), "--resume", "--jobs", "1"]) == 0
+    assert out.read_bytes() == reference.read_bytes()
+    err = capsys.readouterr().err
+    assert "4 rows were already in the table" in err
+    unmeasured = {"site0/nolandmarks.dcm", "dups/dup.dcm", "dups/dup.png", ""}  # decided without measuring
+    rest = [r for r in _read(reference)[4:] if r["image"] not in unmeasured]
+    assert f"{len(rest)} studies measured" in err
+
+
+def test_resume_refuses_a_table_of_other_columns(archive, reference, tmp_path, capsys):
+    out = tmp_path / "t.csv"
+    shutil.copy(reference, out)
+    code = main(["batch", str(archive), "-o", str(out), "--resume", "--age-set", "hasegawa2016"])
+    assert code == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "--overwrite" in err and "columns" in err
+    assert out.read_bytes() == reference.read_bytes()
+
+
+def test_resume_of_a_complete_table_measures_nothing(archive, reference, tmp_path):
+    out = tmp_path / "t.csv"
+    shutil.copy(reference, out)
+    summary = run_batch(archive, out, jobs=1, resume=True, progress=False)
+    assert summary.measured == 0 and summary.resumed == summary.total == STUDIES + 9
+    assert out.read_bytes() == reference.read_bytes()
+
+
+def test_killed_run_resumes_with_every_study_exactly_once(archive, reference, tmp_path):
+    """A real ``spinecheck batch`` process killed with SIGKILL mid-run, then ``--resume``."""
+    out = tmp_path / "t.csv"
+    figures = tmp_path / "figures"
+    exe = shutil.which("spinecheck")
+    assert exe, "the spinecheck console script must be installed"
+    # drawing figures makes each study slow enough to be killed half way
+    cmd = [
+        exe,
+        "batch",
+        str(archive),
+        "-o",
+        str(out),
+        "--jobs",
+        "1",
+        "--chunk-size",
+        "1",
+        "--figures",
+        str(figures),
+    ]
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline and proc.poll() is None:
+            if out.exists() and out.read_bytes().count(b"\n") >= 1 + 4 + 3:  # header, 4 unmeasured, 3 studies
+                break
+            time.sleep(0.02)
+        assert proc.poll() is None, f"the batch ended before it could be killed: {proc.stderr.read()!r}"
+        os.kill(proc.pid, signal.SIGKILL)
+    finally:
+        proc.wait(timeout=30)
+        proc.stderr.close()
+    assert proc.returncode == -signal.SIGKILL
+    partial = _read(out)
+    assert 0 < sum(r["status"] == "ok" for r in partial) < STUDIES
+    assert main(["batch", str(archive), "-o", str(out), "--resume", "--jobs", "2", "--quiet"]) == 0
+    assert out.read_bytes() == reference.read_bytes()
+    keys = [(r["image"], r["landmarks"]) for r in _read(out)]
+    assert len(keys) == len(set(keys)) == STUDIES + 9
+    assert (figures / "site0" / "patient0" / "film00.dcm.png").is_file()
+    assert not list(figures.rglob(".*.tmp"))
+
+
+def test_figures_mirror_the_archive(archive, tmp_path):
+    figures = tmp_path / "figs"
+    out = tmp_path / "t.csv"
+    rows = [
+        "batch", str(archive), "-o", str(out), "--jobs", "1", "--quiet", "--figures", str(figures),
+    ]  # fmt: skip
+    assert main(rows) == 0
+    ok = [r["image"] for r in _read(out) if r["status"] == "ok"]
+    written = sorted(p.relative_to(figures).as_posix() for p in figures.rglob("*.png"))
+    assert written == sorted(f"{image}.png" for image in ok)
+    assert (figures / ok[0]).with_name(Path(ok[0]).name + ".png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+class _Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_progress_bar_only_on_a_terminal(archive, tmp_path):
+    tty, pipe = _Terminal(), io.StringIO()
+    run_batch(archive, tmp_path / "a.csv", jobs=1, stderr=tty)
+    run_batch(archive, tmp_path / "b.csv", jobs=1, stderr=pipe)
+    jobs = STUDIES + 5  # the studies with a landmark file; unmeasured rows are not in the bar
+    assert f"{jobs}/{jobs}" in tty.getvalue() and "study/s" in tty.getvalue()
+    assert pipe.getvalue() == ""
+    quiet = _Terminal()
+    run_batch(archive, tmp_path / "c.csv", jobs=1, stderr=quiet, progress=False)
+    assert quiet.getvalue() == ""
+
+
+def test_summary_counts_and_groups_failures(archive, tmp_path, capsys):
+    assert main(["batch", str(archive), "-o", str(tmp_path / "t.csv"), "--jobs", "1"]) == 0
+    captured = capsys.readouterr()
+    assert captured.out == ""  # results are the table; the summary is a log
+    err = captured.err
+    assert f"{STUDIES + 1} ok, 6 error, 2 skipped" in err
+    assert "2  error: ambiguous image" in err
+    assert "1  skipped: no image found for these landmarks" in err
+    assert "1 other files ignored" in err
+    assert main(["batch", str(archive), "-o", str(tmp_path / "q.csv"), "--jobs", "1", "--quiet"]) == 0
+    assert capsys.readouterr().err == ""
+
+
+@pytest.mark.shared
+def test_aasce_archive_with_a_landmarks_folder(shared_data, tmp_path):
+    data = shared_data / "aasce-dev"
+    out = tmp_path / "aasce.csv"
+    argv = ["batch", str(data / "images"), "--landmarks", str(data / "labels"), "-o", str(out)]
+    assert main([*argv, "--cobb-method", "midline", "--jobs", "2", "--quiet"]) == 0
+    rows = {r["image"]: r for r in _read(out)}
+    assert len(rows) == 43
+    angles = {r["image"]: r for r in _read(data / "angles.csv")}
+    assert set(rows) == set(angles)
+    for image, truth in angles.items():
+        r = rows[image]
+        assert r["landmarks"] == f"{(data / 'labels').as_posix()}/{image}.mat"
+        if truth["labels_ok"] == "yes":
+            assert r["status"] == "ok" and float(r["Cobb_max_deg"]) == pytest.approx(
+                float(truth["angle1_deg"]), abs=0.05
+            )
+        else:  # a bad label file: an error row, or no Cobb angle and a warning that says why
+            assert r["status"] == "error" or (
+                r["Cobb_max_deg"] == "" and "implausible landmarks" in r["warnings"]
+            )
+            assert r["error"] or r["warnings"]
+    assert sum(t["labels_ok"] == "no" for t in angles.values()) == 3
+
+
+def test_installed_command_runs_a_batch(archive, reference, tmp_path):
+    out = tmp_path / "t.csv"
+    done = subprocess.run(
+        [sys.executable, "-m", "cli", "batch", str(archive), "-o", str(out), "--jobs", "1"],
+        capture_output=True,
+        text=True,
+        check=False,
+        cwd=Path(__file__).resolve().parents[1],
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == "" and "batch:" in done.stderr and "\r" not in done.stderr  # no bar when piped
+    assert out.read_bytes() == reference.read_bytes()

@@ -155,6 +155,137 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("post_landmarks", help="its landmark file")
     p.add_argument("-o", "--output", required=True, metavar="OUT", help="the comparison: .pdf or .png")
     p.set_defaults(func=cmd_compare)
+
+    p = sub.add_parser(
+        "batch",
+        parents=[common],
+        help="measure a whole archive into one table (CSV, and Parquet when pyarrow is installed)",
+        description="Find every radiograph under ROOT (DICOM by content, PNG/JPEG/TIFF by extension), pair "
+        "it with its landmark file (same name beside it, under --landmarks, or by the SOP Instance UID the "
+        "landmark file records), measure and judge every study, and write one row per study to TABLE.csv, "
+        "sorted by image path relative to ROOT. Studies that fail, images without landmarks and landmarks "
+        "without image keep a row that says why. Only each film's header is read (size, SOP Instance UID, "
+        "pixel spacing, age, sex, view, orientation) and its pixel data checked to be all there without "
+        "decoding: 'ok' means the landmarks and the header were read and checked. The pixels are decoded "
+        "only for --figures or with --verify-pixels. Exit status 0 when the batch completed, even if some "
+        "rows are errors; 2 for bad usage or input.",
+    )
+    p.add_argument("root", help="the archive folder, searched recursively")
+    p.add_argument("-o", "--output", required=True, metavar="TABLE.csv", help="the batch table")
+    p.add_argument("--landmarks", metavar="DIR", help="a separate folder of landmark files")
+    p.add_argument(
+        "--jobs",
+        type=int,
+        default=None,
+        metavar="N",
+        help="worker processes (default: the number of CPUs); 1 runs in this process",
+    )
+    p.add_argument(
+        "--scheduler",
+        metavar="ADDRESS",
+        help="run on a Dask distributed cluster (tcp://host:8786; needs spinecheck[dask], and the "
+        "archive at the same path on every worker)",
+    )
+    p.add_argument(
+        "--resume", action="store_true", help="continue an interrupted table: done studies are kept"
+    )
+    p.add_argument("--overwrite", action="store_true", help="start TABLE.csv again if it exists")
+    p.add_argument(
+        "--figures", metavar="DIR", help="also write each study's annotated figure (PNG) under DIR"
+    )
+    p.add_argument(
+        "--verify-pixels",
+        action="store_true",
+        help="decode every film's pixels: a film that cannot be decoded (e.g. a corrupt compressed "
+        "stream) is an error row; slower (default: header only, the rows are the same otherwise)",
+    )
+    p.add_argument("--quiet", action="store_true", help="no progress bar and no summary")
+    p.add_argument(
+        "--chunk-size", type=int, default=None, metavar="N", help="studies per task (default: automatic)"
+    )
+    p.add_argument(
+        "--cobb-method",
+        choices=("endplate", "midline"),
+        default="endplate",
+        help="coronal vertebral tilt: endplates (default) or the SpineWeb side-midpoint line",
+    )
+    p.add_argument(
+        "--min-curve-deg",
+        type=float,
+        default=None,
+        metavar="DEG",
+        help="smallest tilt reversal that makes a separate coronal curve (default 10)",
+    )
+    p.add_argument(
+        "--age-set",
+        default="lafage2016-linear",
+        metavar="NAME|FILE",
+        help="age-adjusted target set: a bundled name or a criteria JSON file",
+    )
+    p.set_defaults(func=cmd_batch)
+
+    p = sub.add_parser(
+        "refine",
+        parents=[common],
+        help="move rough landmarks onto the image evidence (endplate edges, femoral-head rims)",
+        description="Refine every endplate (both corners together), lone corner and femoral head of "
+        "a landmark file on its radiograph, each within a bound, and write the refined landmarks "
+        "with a record of every point moved and every point left as placed (and why).",
+    )
+    p.add_argument("image", help="the radiograph: DICOM or PNG/JPEG/TIFF")
+    p.add_argument("landmarks", help="its landmark file: spinecheck-landmarks/1 .json or AASCE .mat")
+    p.add_argument("-o", "--output", required=True, metavar="OUT.json", help="the refined landmark file")
+    bound = p.add_mutually_exclusive_group()
+    bound.add_argument(
+        "--max-shift-mm", type=float, metavar="MM", help="no point moves further than this (calibrated films)"
+    )
+    bound.add_argument("--max-shift-px", type=float, metavar="PX", help="no point moves further than this")
+    p.add_argument("--only", nargs="+", metavar="NAME", help="refine only these points (default: all)")
+    p.add_argument(
+        "--in-place", action="store_true", help="allow OUT to be the input landmark file (it is replaced)"
+    )
+    p.set_defaults(func=cmd_refine)
+
+    p = sub.add_parser(
+        "annotate",
+        parents=[common],
+        help="place the landmarks on a film in a window, one point at a time",
+        description="Open the film in a window that asks for one landmark at a time, refines each "
+        "click on the image (accept it, or keep your click), shows the parameters as soon as they "
+        "can be computed, and saves the landmark file after every change. An existing landmark "
+        "file is resumed at the first point neither placed nor skipped.",
+        epilog=_ANNOTATE_KEYS,
+        formatter_class=_AnnotateHelp,
+    )
+    p.add_argument("image", help="the radiograph: DICOM or PNG/JPEG/TIFF")
+    p.add_argument(
+        "-o",
+        "--output",
+        metavar="LANDMARKS.json",
+        help="the landmark file (default: <image stem>.landmarks.json beside the image); resumed if it exists",
+    )
+    p.add_argument(
+        "--view",
+        choices=("lateral", "ap"),
+        help="the projection, when the image header does not say (or says wrong)",
+    )
+    p.add_argument(
+        "--protocol",
+        metavar="NAME",
+        help="which points to ask for: lateral (every sagittal parameter), lateral-core (PI, PT, SS, "
+        "LL, TK, SVA, TPA only) or ap (default: the complete protocol of the view)",
+    )
+    p.add_argument(
+        "--mm-per-px",
+        type=float,
+        nargs=2,
+        metavar=("ROW", "COL"),
+        help="pixel spacing in mm, recorded in the landmark file (overrides the image header)",
+    )
+    p.add_argument(
+        "--no-refine", action="store_true", help="place points exactly where clicked (no image refinement)"
+    )
+    p.set_defaults(func=cmd_annotate)
     return parser
 
 
@@ -295,6 +426,272 @@ def cmd_compare(args: argparse.Namespace) -> int:
     fig = comparison_figure(pre_r.display, pre, post_r.display, post)
     fig.savefig(out, dpi=150)
     print(f"wrote {out}", file=sys.stderr)
+    return EXIT_OK
+
+
+# ----------------------------------------------------------------------------- annotate
+
+_ANNOTATE_KEYS = "<the keys of the annotation window>"
+
+
+class _AnnotateHelp(argparse.RawDescriptionHelpFormatter):
+    """Puts the window's keys in ``annotate --help``, importing them only when help is shown."""
+
+    def add_text(self, text: str | None) -> None:
+        if text == _ANNOTATE_KEYS:
+            from landmarks.annotate_window import KEYS
+
+            text = "keys in the window:\n" + "\n".join(f"  {key:<27}{what}" for key, what in KEYS)
+        super().add_text(text)
+
+
+def cmd_annotate(args: argparse.Namespace) -> int:
+    from landmarks.annotate import AnnotationSession, default_refiner, stale_temporary_files
+    from landmarks.calibration import Calibration
+    from landmarks.errors import SpinecheckError
+    from landmarks.model import ImageRef
+    from landmarks.names import View
+    from landmarks.protocol import default_protocol, get_protocol
+    from landmarks.radiograph import load_radiograph
+
+    radiograph = load_radiograph(args.image)
+    protocol = get_protocol(args.protocol) if args.protocol else None
+    view = View.parse(args.view) if args.view else radiograph.view
+    if view is None and protocol is not None:
+        view = protocol.view
+    if view is None:
+        raise SpinecheckError(
+            f"'{args.image}': the image does not say whether it is a lateral or an AP film; "
+            "give --view lateral or --view ap"
+        )
+    if args.view and radiograph.view is not None and radiograph.view is not view:
+        print(
+            f"note: the image header says {radiograph.view.value}; annotating as {view.value}",
+            file=sys.stderr,
+        )
+    if protocol is None:
+        protocol = default_protocol(view)
+    elif protocol.view is not view:
+        raise SpinecheckError(
+            f"--protocol {protocol.name}: is for {protocol.view.value} films, but '{args.image}' is "
+            f"{view.value}; choose a {view.value} protocol or give --view"
+        )
+    image = Path(args.image)
+    out = Path(args.output) if args.output else image.with_name(f"{image.stem}.landmarks.json")
+    _output_path(str(out), (".json",), "landmark file")
+    _check_writable_folder(out)
+    calibration = None
+    if args.mm_per_px is not None:
+        calibration = Calibration.from_spacing(
+            list(args.mm_per_px), where="--mm-per-px", field_name="ROW COL"
+        )
+    refiner = None
+    if not args.no_refine:
+        try:
+            refiner = default_refiner()
+        except ImportError as e:
+            print(f"note: refinement is not available ({e}); points stay where clicked", file=sys.stderr)
+    session = AnnotationSession(
+        out,
+        protocol,
+        image=radiograph.display if refiner is not None else None,
+        image_ref=ImageRef(
+            _image_path_from(out, image), radiograph.sop_instance_uid, radiograph.rows, radiograph.columns
+        ),
+        calibration=calibration,
+        header_calibration=radiograph.calibration,
+        patient_right=radiograph.patient_right,
+        refiner=refiner,
+    )
+    if session.resumed:
+        placed, skipped, todo = session.counts()
+        nxt = f"; next: {session.current.name}" if session.current is not None else ""
+        print(f"resuming {out}: {placed} placed, {skipped} skipped, {todo} to do{nxt}", file=sys.stderr)
+    for tmp in stale_temporary_files(out):
+        print(f"note: '{tmp}' is a temporary file an interrupted save left; it is not used", file=sys.stderr)
+    _require_display()
+
+    import matplotlib.pyplot as plt
+
+    from alignment.live import live_parameters
+    from landmarks.annotate_window import AnnotationWindow
+
+    fig = plt.figure(figsize=(14, 9))
+    # keep a reference: the canvas holds its callbacks weakly
+    window = AnnotationWindow(session, radiograph.display, live=live_parameters, figure=fig)
+    plt.show()
+    window.closed = True
+    if session.dirty:
+        session.save()
+    if not out.exists():
+        print("nothing was placed: no landmark file written")
+        return EXIT_OK
+    placed, skipped, todo = session.counts()
+    shown_image = _quote(str(image))
+    shown_out = _quote(str(out))
+    print(
+        f"landmarks: {out} ({placed} placed, {skipped} skipped, {todo} to do)\n"
+        "next:\n"
+        f"  spinecheck measure {shown_out} --image {shown_image}\n"
+        f"  spinecheck plot {shown_image} {shown_out} -o {_quote(str(out.with_suffix('.png')))}\n"
+        f"  spinecheck report {shown_image} {shown_out} -o {_quote(str(out.with_suffix('.pdf')))}\n"
+        f"  spinecheck annotate {shown_image} -o {shown_out}   (to continue or correct)"
+    )
+    return EXIT_OK
+
+
+def _image_path_from(out: Path, image: Path) -> str:
+    """The image path a landmark file records: relative to the file's folder when the image is under it."""
+    try:
+        return image.resolve().relative_to(out.resolve().parent).as_posix()
+    except ValueError:
+        return str(image.resolve())
+
+
+def _check_writable_folder(out: Path) -> None:
+    """Refuse an output whose folder cannot take the file: the window saves after every click."""
+    import tempfile
+
+    try:
+        with tempfile.NamedTemporaryFile(dir=out.parent if str(out.parent) else ".", prefix=".spinecheck-"):
+            pass
+    except OSError as e:
+        from landmarks.errors import SpinecheckError
+
+        raise SpinecheckError(
+            f"output '{out}': cannot write a file in that folder ({e.strerror}); choose another output with -o"
+        ) from None
+
+
+def _quote(text: str) -> str:
+    import shlex
+
+    return shlex.quote(text)
+
+
+def _require_display() -> None:
+    """Refuse to open a window where nobody can see it (CI, no display): it would hang or do nothing."""
+    import os
+
+    import matplotlib
+
+    from landmarks.errors import SpinecheckError
+
+    headless = "use `spinecheck refine IMAGE LANDMARKS -o OUT.json` for headless work"
+    ci = os.environ.get("CI", "")
+    if ci and ci.strip().lower() not in ("0", "false", "no"):
+        raise SpinecheckError(f"annotate needs an interactive display, and CI is set; {headless}")
+    backend = matplotlib.get_backend()
+    try:
+        from matplotlib.backends import BackendFilter, backend_registry
+
+        interactive = backend_registry.list_builtin(BackendFilter.INTERACTIVE)
+    except ImportError:  # matplotlib < 3.9
+        interactive = matplotlib.rcsetup.interactive_bk
+    if backend.lower() not in {b.lower() for b in interactive}:
+        raise SpinecheckError(
+            f"annotate needs an interactive display, but matplotlib's backend is {backend!r} (no display?); "
+            f"set MPLBACKEND to an interactive one such as qtagg or tkagg, or {headless}"
+        )
+
+
+# ----------------------------------------------------------------------------- refine
+
+
+def cmd_refine(args: argparse.Namespace) -> int:
+    import math
+    import os
+
+    from landmarks.errors import InvalidLandmarksError, MissingCalibrationError
+    from landmarks.landmark_file import check_same_image, read_landmarks, write_landmarks
+    from landmarks.radiograph import choose_calibration, load_radiograph
+    from landmarks.refine import refine_landmarks
+
+    out = _output_path(args.output, (".json",), "landmark file")
+    source = Path(args.landmarks)
+    if out.exists() and source.exists() and os.path.samefile(out, source) and not args.in_place:
+        raise InvalidLandmarksError(
+            f"output '{out}': is the input landmark file; give another -o, or --in-place to replace it"
+        )
+    for name, value in (("--max-shift-mm", args.max_shift_mm), ("--max-shift-px", args.max_shift_px)):
+        if value is not None and not (math.isfinite(value) and value > 0):
+            raise InvalidLandmarksError(f"{name}: must be a distance > 0; got {value:g}")
+    radiograph = load_radiograph(args.image)
+    s = read_landmarks(source)
+    check_same_image(s, radiograph.image_ref, f"landmarks file '{source}'")
+    cal = choose_calibration(s.calibration, radiograph.calibration)
+    mm_per_px = cal.mm_per_px if cal.calibrated else None
+    max_shift_px = args.max_shift_px
+    if args.max_shift_mm is not None:
+        if mm_per_px is None:
+            raise MissingCalibrationError(
+                f"--max-shift-mm: '{args.image}' has no pixel spacing and '{source}' no calibration; "
+                "use --max-shift-px"
+            )
+        max_shift_px = args.max_shift_mm / math.sqrt(mm_per_px[0] * mm_per_px[1])
+    if args.only:
+        unknown = [n for n in args.only if n not in s.points]
+        if unknown:
+            raise InvalidLandmarksError(
+                f"--only: {', '.join(repr(n) for n in unknown)} not in the landmarks '{source}'"
+            )
+    if not (s.image.rows or s.image.columns or s.image.sop_instance_uid or s.image.path):
+        s = s.replace(image=radiograph.image_ref)
+    refined = refine_landmarks(
+        radiograph.display, s, mm_per_px=mm_per_px, max_shift_px=max_shift_px, names=args.only
+    )
+    write_landmarks(refined, out)
+    sys.stdout.write(_refine_summary(refined, mm_per_px))
+    print(f"wrote {out}", file=sys.stderr)
+    return EXIT_OK
+
+
+def _refine_summary(s, mm_per_px) -> str:
+    import math
+
+    r = s.refinement
+    lines = []
+    scale = math.sqrt(mm_per_px[0] * mm_per_px[1]) if mm_per_px else None
+    width = max((len(n) for n in (*r.moved, *r.declined)), default=0)
+    for name, m in r.moved.items():
+        mm = f" ({m.distance_px * scale:.1f} mm)" if scale else ""
+        lines.append(
+            f"moved     {name:<{width}}  {m.distance_px:6.1f} px{mm}  {m.method}  confidence {m.confidence:.2f}"
+        )
+    for name, why in r.declined.items():
+        lines.append(f"declined  {name:<{width}}  {why}")
+    lines.append(f"{len(r.moved)} moved, {len(r.declined)} declined")
+    return "\n".join(lines) + "\n"
+
+
+# ----------------------------------------------------------------------------- batch
+
+
+def cmd_batch(args: argparse.Namespace) -> int:
+    from alignment.batch import BatchOptions, run_batch
+    from alignment.coronal import DEFAULT_MIN_CURVE_DEG
+
+    options = BatchOptions(
+        cobb_method=args.cobb_method,
+        min_curve_deg=DEFAULT_MIN_CURVE_DEG if args.min_curve_deg is None else args.min_curve_deg,
+        age_set=args.age_set,
+        figures=str(Path(args.figures).resolve()) if args.figures else None,
+        verify_pixels=args.verify_pixels,
+    )
+    summary = run_batch(
+        args.root,
+        args.output,
+        landmarks_dir=args.landmarks,
+        jobs=args.jobs,
+        scheduler=args.scheduler,
+        resume=args.resume,
+        overwrite=args.overwrite,
+        options=options,
+        chunk_size=args.chunk_size,
+        progress=False if args.quiet else None,
+    )
+    if not args.quiet:
+        print(summary.text(), file=sys.stderr)
     return EXIT_OK
 
 

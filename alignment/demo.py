@@ -45,6 +45,16 @@ class DemoResult:
         lines.append("")
         lines.append("Files:")
         lines.extend(f"  {p}" for p in self.files)
+        lat = self.out / "lateral.dcm"
+        lines += [
+            "",
+            "Next, on these films:",
+            f"  spinecheck annotate {lat} -o {self.out / 'mine.landmarks.json'}"
+            "   # place the landmarks yourself, guided",
+            f"  spinecheck refine {lat} {self.out / 'lateral.landmarks.json'} -o {self.out / 'refined.json'}"
+            "   # image-based refinement of rough points",
+            f"  spinecheck batch {self.out} -o {self.out / 'batch.csv'}   # a whole folder, in parallel",
+        ]
         return "\n".join(lines)
 
 

@@ -34,6 +34,28 @@ def build_parser() -> argparse.ArgumentParser:
     """The argument parser of every subcommand."""
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--traceback", action="store_true", help="show the full traceback on errors")
+    # how a study is measured and judged: the same for one study and for a whole archive
+    measuring = argparse.ArgumentParser(add_help=False)
+    measuring.add_argument(
+        "--cobb-method",
+        choices=("endplate", "midline"),
+        default="endplate",
+        help="coronal vertebral tilt: endplates (default) or the SpineWeb side-midpoint line",
+    )
+    measuring.add_argument(
+        "--min-curve-deg",
+        type=float,
+        default=None,
+        metavar="DEG",
+        help="smallest tilt reversal that makes a separate coronal curve (default 10, the SRS "
+        "definition of scoliosis)",
+    )
+    measuring.add_argument(
+        "--age-set",
+        default="lafage2016-linear",
+        metavar="NAME|FILE",
+        help="age-adjusted target set: a bundled name or a criteria JSON file",
+    )
 
     parser = _Parser(
         prog="spinecheck",
@@ -46,7 +68,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser(
         "measure",
-        parents=[common],
+        parents=[common, measuring],
         help="measure one study, or every study of a wide CSV",
         description="Measure every parameter and apply every criterion to a landmark file "
         "(.json, .mat) or a wide CSV of many studies.",
@@ -68,26 +90,6 @@ def build_parser() -> argparse.ArgumentParser:
         help="pixel spacing in mm (overrides file and image)",
     )
     p.add_argument("--format", choices=("table", "json", "csv"), default="table", help="output format")
-    p.add_argument(
-        "--cobb-method",
-        choices=("endplate", "midline"),
-        default="endplate",
-        help="coronal vertebral tilt: endplates (default) or the SpineWeb side-midpoint line",
-    )
-    p.add_argument(
-        "--min-curve-deg",
-        type=float,
-        default=None,
-        metavar="DEG",
-        help="smallest tilt reversal that makes a separate coronal curve (default 10, the SRS "
-        "definition of scoliosis)",
-    )
-    p.add_argument(
-        "--age-set",
-        default="lafage2016-linear",
-        metavar="NAME|FILE",
-        help="age-adjusted target set: a bundled name or a criteria JSON file",
-    )
     p.set_defaults(func=cmd_measure)
 
     p = sub.add_parser(
@@ -158,7 +160,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser(
         "batch",
-        parents=[common],
+        parents=[common, measuring],
         help="measure a whole archive into one table (CSV, and Parquet when pyarrow is installed)",
         description="Find every radiograph under ROOT (DICOM by content, PNG/JPEG/TIFF by extension), pair "
         "it with its landmark file (same name beside it, under --landmarks, or by the SOP Instance UID the "
@@ -202,25 +204,6 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--quiet", action="store_true", help="no progress bar and no summary")
     p.add_argument(
         "--chunk-size", type=int, default=None, metavar="N", help="studies per task (default: automatic)"
-    )
-    p.add_argument(
-        "--cobb-method",
-        choices=("endplate", "midline"),
-        default="endplate",
-        help="coronal vertebral tilt: endplates (default) or the SpineWeb side-midpoint line",
-    )
-    p.add_argument(
-        "--min-curve-deg",
-        type=float,
-        default=None,
-        metavar="DEG",
-        help="smallest tilt reversal that makes a separate coronal curve (default 10)",
-    )
-    p.add_argument(
-        "--age-set",
-        default="lafage2016-linear",
-        metavar="NAME|FILE",
-        help="age-adjusted target set: a bundled name or a criteria JSON file",
     )
     p.set_defaults(func=cmd_batch)
 

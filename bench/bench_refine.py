@@ -11,7 +11,11 @@ headline is the way the hip axis uses the heads: both clicked 10 mm off (indepen
 refined as a pair, each error after the better name assignment (the names are interchangeable,
 formats.md §1), plus the hip-axis (midpoint) error; the single-click figure is kept, labelled.
 
-Run: ``python bench/bench_refine.py [--repeats N] [--seeds N] [--part a|b|all]``.
+(c) Generated films, lateral and AP at 0.2 mm/px: every endplate's corners perturbed by sigma = 5 px
+(1 mm), refined through ``refine_landmarks`` (the path of ``spinecheck refine``); median endplate-angle
+and corner-position error against the truth before and after, decline rate.
+
+Run: ``python bench/bench_refine.py [--repeats N] [--seeds N] [--part a|b|c|all]``.
 """
 
 from __future__ import annotations
@@ -24,7 +28,7 @@ from pathlib import Path
 
 import numpy as np
 
-from landmarks import load_radiograph, read_aasce_mat, refine_endplate, refine_femoral_head
+from landmarks import load_radiograph, read_aasce_mat, refine_endplate, refine_femoral_head, refine_landmarks
 from landmarks.aasce import AASCE_LEVELS
 from landmarks.femoral_head import refine_femoral_head_pair
 from landmarks.synthetic import synthetic_ap, synthetic_lateral
@@ -154,11 +158,52 @@ def bench_heads(seeds: int, spacings: tuple[float, ...] = (0.2, 0.4)) -> None:
             )
 
 
+def bench_synthetic_endplates(seeds: int) -> None:
+    for view, make in (("lateral", synthetic_lateral), ("ap", synthetic_ap)):
+        before, after, moved_before, moved_after, declined, endplates, seconds = [], [], [], [], 0, 0, 0.0
+        for seed in range(seeds):
+            film = make(seed)
+            truth = film.landmarks
+            corners = ("ant", "post") if view == "lateral" else ("left", "right")
+            rng = np.random.default_rng(100 + seed)
+            rough = {
+                n: (x + rng.normal(0, 5), y + rng.normal(0, 5)) if n.endswith(corners) else (x, y)
+                for n, (x, y) in truth.points.items()
+            }
+            names = [n for n in rough if n.endswith(corners)]
+            image = (film.pixels >> 4).astype(np.uint8)
+            t0 = time.perf_counter()
+            refined = refine_landmarks(
+                image, truth.replace(points=rough, circles={}), mm_per_px=film.mm_per_px, names=names
+            )
+            seconds += time.perf_counter() - t0
+            declined += sum(1 for n in names if n in refined.refinement.declined)
+            for n in names:
+                moved_before.append(math.dist(rough[n], truth.points[n]))
+                moved_after.append(math.dist(refined.points[n], truth.points[n]))
+            for n in names:
+                if not n.endswith(corners[0]):
+                    continue
+                m = n[: -len(corners[0])] + corners[1]
+                true = _angle(truth.points[n], truth.points[m])
+                before.append(_err(_angle(rough[n], rough[m]), true))
+                after.append(_err(_angle(refined.points[n], refined.points[m]), true))
+                endplates += 1
+        b, a = float(np.median(before)), float(np.median(after))
+        print(
+            f"(c) generated {view} films (0.2 mm/px), {seeds} films, {endplates} endplates, corners sigma 5 px: "
+            f"median angle error {b:.2f} -> {a:.2f} deg ({1 - a / b:+.0%}), median corner error "
+            f"{np.median(moved_before):.1f} -> {np.median(moved_after):.1f} px, "
+            f"declined {declined / max(len(moved_before), 1):.0%}, "
+            f"{1000 * seconds / max(endplates, 1):.0f} ms per endplate"
+        )
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--seeds", type=int, default=4)
-    ap.add_argument("--part", choices=("a", "b", "all"), default="all", help="run only (a) or (b)")
+    ap.add_argument("--part", choices=("a", "b", "c", "all"), default="all", help="run only (a), (b) or (c)")
     args = ap.parse_args()
     if args.part in ("a", "all"):
         if DATA.is_dir():
@@ -167,6 +212,8 @@ def main() -> None:
             print(f"(a) skipped: {DATA} is absent")
     if args.part in ("b", "all"):
         bench_heads(args.seeds)
+    if args.part in ("c", "all"):
+        bench_synthetic_endplates(args.seeds)
 
 
 if __name__ == "__main__":

@@ -215,11 +215,11 @@ def discover(
     marks: dict[str, _Landmarks] = {}
     ignored = 0
     for path, rel in _walk(root_abs, skip):
-        kind = _classify(path)
+        kind, obj = _classify(path)
         if kind == "image" or kind == "dicom":
             images.append(_Image(path, rel, kind == "dicom"))
         elif kind == "landmarks":
-            marks[os.path.realpath(path)] = _read_landmarks_info(path, rel)
+            marks[os.path.realpath(path)] = _landmarks_info(path, rel, obj)
         else:
             ignored += 1
     dir_abs = None
@@ -230,13 +230,16 @@ def discover(
         dir_abs = os.path.abspath(dir_s)
         for path, rel in _walk(dir_abs, skip):
             real = os.path.realpath(path)
-            if real not in marks and _classify(path) == "landmarks":
+            if real in marks:
+                continue
+            kind, obj = _classify(path)
+            if kind == "landmarks":
                 shown = (
                     _rel(path, root_abs)
                     if _inside(path, root_abs)
                     else (PurePosixPath(Path(dir_s).as_posix()) / rel).as_posix()
                 )
-                marks[real] = _read_landmarks_info(path, shown)
+                marks[real] = _landmarks_info(path, shown, obj)
     return _pair(root_s, root_abs, dir_abs, images, marks, ignored)
 
 
@@ -267,22 +270,28 @@ def _inside(path: str, top: str) -> bool:
     return os.path.commonpath([os.path.abspath(path), top]) == top
 
 
-def _classify(path: str) -> str | None:
+def _classify(path: str) -> tuple[str | None, object]:
+    """What the file is (``"image"``, ``"dicom"``, ``"landmarks"`` or None); and a ``.json`` file's content.
+
+    A ``.json`` file is parsed here once; :func:`_landmarks_info` reads its
+    image reference from the parsed content.
+    """
     suffix = os.path.splitext(path)[1].lower()
     if suffix in IMAGE_SUFFIXES:
-        return "image"
+        return "image", None
     if suffix in DICOM_SUFFIXES:
-        return "dicom"
+        return "dicom", None
     if suffix == ".mat":
-        return "landmarks"
+        return "landmarks", None
     if suffix == ".json":
-        return "landmarks" if _is_landmark_json(path) else None
+        obj = _load_json(path)
+        return ("landmarks" if _is_landmark_json(obj) else None), obj
     try:
         with open(path, "rb") as f:
             head = f.read(_HEAD_BYTES)
     except OSError:
-        return None
-    return "dicom" if looks_like_dicom(head) else None
+        return None, None
+    return ("dicom" if looks_like_dicom(head) else None), None
 
 
 _NOT_JSON = object()
@@ -296,25 +305,23 @@ def _load_json(path: str) -> object:
         return _NOT_JSON
 
 
-def _is_landmark_json(path: str) -> bool:
+def _is_landmark_json(obj: object) -> bool:
     """A landmark file, or a ``.json`` too broken to tell (its row will say what is wrong)."""
-    obj = _load_json(path)
     if obj is _NOT_JSON:
         return True
     fmt = obj.get("format") if isinstance(obj, dict) else None
     return isinstance(fmt, str) and fmt.startswith(_LANDMARK_FORMAT)
 
 
-def _read_landmarks_info(path: str, shown: str) -> _Landmarks:
+def _landmarks_info(path: str, shown: str, obj: object) -> _Landmarks:
+    """A landmark file as pairing sees it; *obj* is a ``.json`` file's parsed content (None for others)."""
     declared = uid = None
-    if path.lower().endswith(".json"):
-        obj = _load_json(path)
-        image = obj.get("image") if isinstance(obj, dict) else None
-        if isinstance(image, dict):
-            if isinstance(image.get("path"), str) and image["path"]:
-                declared = PurePosixPath(image["path"].replace("\\", "/")).name
-            if isinstance(image.get("sop_instance_uid"), str) and image["sop_instance_uid"].strip():
-                uid = image["sop_instance_uid"].strip()
+    image = obj.get("image") if isinstance(obj, dict) else None
+    if isinstance(image, dict):
+        if isinstance(image.get("path"), str) and image["path"]:
+            declared = PurePosixPath(image["path"].replace("\\", "/")).name
+        if isinstance(image.get("sop_instance_uid"), str) and image["sop_instance_uid"].strip():
+            uid = image["sop_instance_uid"].strip()
     return _Landmarks(path, shown, declared, uid)
 
 

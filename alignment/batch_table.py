@@ -123,8 +123,13 @@ def batch_header(options: BatchOptions = BatchOptions()) -> tuple[str, ...]:
     >>> h[:4], "PI_deg" in h, "Cobb_max_deg" in h, h[-1]
     (('image', 'landmarks', 'status', 'error'), True, True, 'tool_version')
     """
-    template = LandmarkTable.from_sets([LandmarkSet("lateral", {})])
-    return tuple(table_columns(study_of(template, [None], options)))
+    return tuple(table_columns(_template(options)))
+
+
+@cache
+def _template(options: BatchOptions) -> Study:
+    """A study without landmarks, judged with *options*: it has every column of the table."""
+    return study_of(LandmarkTable.from_sets([LandmarkSet("lateral", {})]), [None], options)
 
 
 def _cell(value: Any) -> str:
@@ -260,8 +265,13 @@ def _csv_text(rows: Sequence[Sequence[str]]) -> str:
 def numeric_columns(options: BatchOptions = BatchOptions()) -> frozenset[str]:
     """Columns that hold numbers (float64 in Parquet); the others are text.
 
-    Decided once from a calibrated lateral and AP study of known age, where
-    every number is present, never from the data of a run.
+    Decided from the registries, never from the data of a run: every
+    parameter's value columns (:data:`alignment.parameters.PARAMETERS`), the
+    pixel spacing and the age, and of each criterion the arrays that hold
+    numbers by its definition (:class:`~alignment.assessment.CriterionColumn`:
+    target, offset and judged value; a score component's value and points).
+    The criteria are those the header's template study is judged with
+    (:func:`batch_header`), so no film is made up for this.
 
     Examples
     --------
@@ -269,18 +279,20 @@ def numeric_columns(options: BatchOptions = BatchOptions()) -> frozenset[str]:
     >>> "PI_deg" in cols, "gap_total" in cols, "srs_schwab_pi_ll" in cols, "warnings" in cols
     (True, True, False, False)
     """
-    from landmarks.calibration import Calibration
-    from landmarks.synthetic import synthetic_ap, synthetic_lateral
+    from alignment.parameters import PARAMETERS
 
-    sets = [synthetic_lateral(mm_per_px=5.0).landmarks, synthetic_ap(mm_per_px=5.0).landmarks]
-    cal = Calibration.from_spacing([5.0, 5.0])
-    table = LandmarkTable.from_sets(sets, calibrations=[cal, cal])
-    cols = table_columns(study_of(table, [None, None], options))
-    out = set()
-    for name, values in cols.items():
-        present = [v for v in values.tolist() if v is not None]
-        if present and all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in present):
-            out.add(name)
+    out = {"mm_per_px_row", "mm_per_px_col", "age_years"}
+    for pid, p in PARAMETERS.items():
+        out.update((f"{pid}_mm", f"{pid}_px") if p.is_length else (f"{pid}_{p.unit.value}",))
+    for c in _template(options).assessment.columns:
+        numbers = [c.target, c.offset, c.value]
+        for comp in c.components:
+            numbers += [comp.value, comp.points]
+        numeric = {id(a) for a in numbers if a is not None}
+        out.update(name for name, values in c.table().items() if id(values) in numeric)
+    header = set(batch_header(options))
+    if not out <= header:  # pragma: no cover - a renamed column must be renamed here too
+        raise RuntimeError(f"numeric columns not in the batch header: {sorted(out - header)}")
     return frozenset(out)
 
 

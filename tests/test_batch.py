@@ -175,6 +175,30 @@ def test_parquet_holds_the_same_table(reference):
             assert got == [r[name] or None for r in rows], name
 
 
+@pytest.mark.parametrize("age_set", ["lafage2016-linear", "hasegawa2016", "normative-pi-age-2025"])
+@pytest.mark.parametrize("cobb_method", ["endplate", "midline"])
+def test_numeric_columns_are_those_that_hold_numbers(age_set, cobb_method):
+    """The numeric columns (from the registries) are those a calibrated lateral and AP study fills with numbers."""
+    from alignment.batch_table import study_of
+    from alignment.report import table_columns
+    from landmarks.calibration import Calibration
+    from landmarks.model import LandmarkTable
+    from landmarks.synthetic import synthetic_ap, synthetic_lateral
+
+    options = BatchOptions(age_set=age_set, cobb_method=cobb_method)
+    cal = Calibration.from_spacing([5.0, 5.0])
+    sets = [synthetic_lateral(mm_per_px=5.0).landmarks, synthetic_ap(mm_per_px=5.0).landmarks]
+    cols = table_columns(
+        study_of(LandmarkTable.from_sets(sets, calibrations=[cal, cal]), [None, None], options)
+    )
+    holding_numbers = set()
+    for name, values in cols.items():
+        present = [v for v in values.tolist() if v is not None]
+        if present and all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in present):
+            holding_numbers.add(name)
+    assert numeric_columns(options) == holding_numbers
+
+
 def test_refuses_to_clobber_an_existing_table(archive, reference, tmp_path, capsys):
     out = tmp_path / "t.csv"
     shutil.copy(reference, out)
@@ -281,6 +305,62 @@ def test_killed_run_resumes_with_every_study_exactly_once(archive, reference, tm
     assert len(keys) == len(set(keys)) == STUDIES + 9
     assert (figures / "site0" / "patient0" / "film00.dcm.png").is_file()
     assert not list(figures.rglob(".*.tmp"))
+
+
+def _descendants(pid: int) -> set[int]:
+    """Every process below *pid* (Linux /proc)."""
+    children: dict[int, list[int]] = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                stat = Path(f"/proc/{entry}/stat").read_text()
+            except OSError:
+                continue
+            ppid = int(stat.rsplit(")", 1)[1].split()[1])
+            children.setdefault(ppid, []).append(int(entry))
+    out, todo = set(), [pid]
+    while todo:
+        for child in children.get(todo.pop(), []):
+            out.add(child)
+            todo.append(child)
+    return out
+
+
+def _running(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
+def test_a_killed_pool_leaves_no_workers_and_resumes(archive, reference, tmp_path):
+    """SIGKILL a ``--jobs 2`` batch: its workers end with it; ``--resume`` completes the same table."""
+    out = tmp_path / "t.csv"
+    exe = shutil.which("spinecheck")
+    assert exe, "the spinecheck console script must be installed"
+    cmd = [exe, "batch", str(archive), "-o", str(out), "--jobs", "2", "--chunk-size", "1"]
+    cmd += ["--figures", str(tmp_path / "figures")]  # slow enough to be killed half way
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline and proc.poll() is None:
+            if out.exists() and out.read_bytes().count(b"\n") >= 1 + 4 + 2:
+                break
+            time.sleep(0.02)
+        workers = _descendants(proc.pid)
+        assert proc.poll() is None, f"the batch ended before it could be killed: {proc.stderr.read()!r}"
+        os.kill(proc.pid, signal.SIGKILL)
+    finally:
+        proc.wait(timeout=30)
+        proc.stderr.close()
+    assert len(workers) >= 2  # the workers (and the fork server, the resource tracker)
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline and any(_running(p) for p in workers):
+        time.sleep(0.05)
+    assert not [p for p in workers if _running(p)], "worker processes outlived the killed batch"
+    assert main(["batch", str(archive), "-o", str(out), "--resume", "--jobs", "2", "--quiet"]) == 0
+    assert out.read_bytes() == reference.read_bytes()
 
 
 def test_figures_mirror_the_archive(archive, tmp_path):

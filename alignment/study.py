@@ -21,6 +21,7 @@ from alignment.measure import measure
 from alignment.parameters import Measurements
 from landmarks.calibration import Calibration
 from landmarks.errors import InvalidLandmarksError
+from landmarks.landmark_file import check_same_image
 from landmarks.model import LandmarkTable, PatientInfo
 from landmarks.wide_csv import read_landmark_table
 
@@ -150,29 +151,6 @@ def _replace(table: LandmarkTable, **changes) -> LandmarkTable:
     return dataclasses.replace(table, **changes)
 
 
-def _check_same_image(s, r, where: str) -> None:
-    """Refuse a radiograph that is not the one the landmarks were placed on.
-
-    The landmark file's declared SOP Instance UID and size must match, and
-    every point must lie on the image: applying another film's calibration
-    and age would be silently wrong.
-    """
-    from landmarks.landmark_file import check_inside_image
-
-    uid = s.image.sop_instance_uid
-    if uid and r.sop_instance_uid and uid != r.sop_instance_uid:
-        raise InvalidLandmarksError(
-            f"{where}: SOP Instance UID {r.sop_instance_uid} is not the {uid} the landmarks "
-            f"'{s.source}' were placed on"
-        )
-    for name, declared, actual in (("rows", s.image.rows, r.rows), ("columns", s.image.columns, r.columns)):
-        if declared is not None and declared != actual:
-            raise InvalidLandmarksError(
-                f"{where}: has {actual} {name} but the landmarks '{s.source}' declare an image of {declared}"
-            )
-    check_inside_image(s.points, r.rows, r.columns, f"landmarks '{s.source}' on {where}", image=str(r.path))
-
-
 def _with_image(table: LandmarkTable, image) -> LandmarkTable:
     from landmarks.radiograph import load_radiograph
 
@@ -216,7 +194,7 @@ def merge_image(table: LandmarkTable, radiograph, *, where: str) -> LandmarkTabl
     r = radiograph
     s = table.sets[0] if table.sets else None
     if s is not None:
-        _check_same_image(s, r, where)
+        check_same_image(s, r.image_ref, f"landmarks '{s.source}'" if s.source else where)
     file_cal = s.calibration if s is not None else None
     cal = choose_calibration(file_cal, r.calibration)
     pat = table.patients[0]

@@ -464,9 +464,25 @@ def _pair(
             continue
         jobs.append(_job(im, marks[found[0]]))
 
-    for real, m in marks.items():
-        if real not in used:
-            rows.append(Unmeasured("", m.shown, RowStatus.SKIPPED, "no image found for these landmarks"))
+    orphans = [m for real, m in marks.items() if real not in used]
+    # an orphan that records the UID of an image already paired by name is a second annotation of that
+    # film (e.g. a refined copy): say so rather than "no image found"
+    wanted = {m.sop_instance_uid for m in orphans if m.sop_instance_uid}
+    paired_by_uid: dict[str, StudyJob] = {}
+    if wanted:
+        for job in jobs:
+            uid = read_sop_instance_uid(job.image_path)  # None for pictures and unreadable files
+            if uid in wanted:
+                paired_by_uid.setdefault(uid, job)
+    for m in orphans:
+        job = paired_by_uid.get(m.sop_instance_uid or "")
+        why = (
+            f"another annotation of {job.image} (same SOP Instance UID), which is measured with "
+            f"{job.landmarks}"
+            if job is not None
+            else "no image found for these landmarks"
+        )
+        rows.append(Unmeasured("", m.shown, RowStatus.SKIPPED, why))
     jobs.sort(key=lambda j: j.image)
     rows.sort(key=lambda r: (r.image == "", r.image, r.landmarks))
     return Archive(root_s, tuple(jobs), tuple(rows), ignored)

@@ -155,3 +155,14 @@ def test_root_must_be_a_folder(tmp_path):
 def test_candidate_names_for_extensionless_and_double_suffix():
     assert candidate_names("x.jpg") == ("x.json", "x.landmarks.json", "x.jpg.json", "x.mat", "x.jpg.mat")
     assert Path("x.landmarks.json").name in candidate_names("x.dcm")
+
+
+def test_a_second_annotation_of_a_paired_film_says_which_film(tmp_path):
+    """A refined copy beside the original names the film it annotates, not 'no image found'."""
+    _, lm = write_study(tmp_path, "case.dcm", uid="1.2.3.4.5")
+    shutil.copy(lm, tmp_path / "refined.json")  # records the same SOP Instance UID
+    jobs, rows = _by_image(discover(tmp_path))
+    assert jobs["case.dcm"].landmarks == "case.json"
+    why = rows["refined.json"].reason
+    assert rows["refined.json"].status is RowStatus.SKIPPED
+    assert why == "another annotation of case.dcm (same SOP Instance UID), which is measured with case.json"

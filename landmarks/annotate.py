@@ -37,7 +37,7 @@ from landmarks.calibration import Calibration
 from landmarks.circle import Circle
 from landmarks.errors import InvalidLandmarksError
 from landmarks.landmark_file import check_same_image, read_landmarks, write_landmarks
-from landmarks.model import ImageRef, LandmarkSet, PatientInfo, PointMove, Refinement
+from landmarks.model import KEPT_CLICK, ImageRef, LandmarkSet, PatientInfo, PointMove, Refinement
 from landmarks.names import PatientRight, View, check_point_name
 from landmarks.protocol import Protocol, Step, get_protocol
 
@@ -59,9 +59,6 @@ _log = logging.getLogger(__name__)
 Refiner = Callable[..., Any]
 #: ``live(landmarks, calibration) -> lines``: the parameters computable so far, one per line.
 LiveParameters = Callable[[LandmarkSet, "Calibration | None"], Sequence[str]]
-
-#: The decline reason recorded when the user puts a refined point back at the click.
-KEPT_CLICK = "user kept the click"
 
 #: A refined circle is kept only when its centre is the point (landmark files require 1 px).
 _CIRCLE_TOLERANCE_PX = 1.0

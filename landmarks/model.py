@@ -22,7 +22,16 @@ from landmarks.calibration import Calibration
 from landmarks.circle import Circle
 from landmarks.names import PatientRight, View
 
-__all__ = ["Sex", "PatientInfo", "ImageRef", "PointMove", "Refinement", "LandmarkSet", "LandmarkTable"]
+__all__ = [
+    "Sex",
+    "PatientInfo",
+    "ImageRef",
+    "PointMove",
+    "Refinement",
+    "KEPT_CLICK",
+    "LandmarkSet",
+    "LandmarkTable",
+]
 
 
 class Sex(str, enum.Enum):
@@ -110,6 +119,11 @@ class PointMove:
     def distance_px(self) -> float:
         """How far the point moved, in pixels."""
         return math.dist(self.original, self.refined)
+
+
+#: The decline reason recorded when the user puts a refined point back at the click: a later
+#: refinement (the annotation window's or ``spinecheck refine``'s) leaves such a point alone.
+KEPT_CLICK = "user kept the click"
 
 
 @dataclass(frozen=True)

@@ -36,7 +36,7 @@ from landmarks.femoral_head import (
     refine_femoral_head,
     refine_femoral_head_pair,
 )
-from landmarks.model import LandmarkSet, PointMove, Refinement
+from landmarks.model import KEPT_CLICK, LandmarkSet, PointMove, Refinement
 from landmarks.names import FEMORAL_HEADS, View
 from landmarks.refine_common import RefineFailure, check_image
 
@@ -269,10 +269,15 @@ def refine_landmarks(
     img = check_image(image)
     if mm_per_px is None and landmarks.calibration is not None and landmarks.calibration.calibrated:
         mm_per_px = landmarks.calibration.mm_per_px
-    wanted = list(landmarks.points) if names is None else list(dict.fromkeys(names))
+    old = landmarks.refinement or Refinement()
+    # a point the user put back at the click stays there unless asked for by name
+    kept = {n for n, why in old.declined.items() if why == KEPT_CLICK}
+    wanted = [n for n in landmarks.points if n not in kept] if names is None else list(dict.fromkeys(names))
     missing = [n for n in wanted if n not in landmarks.points]
     if missing:
         raise ValueError(f"refine_landmarks: {', '.join(repr(n) for n in missing)} not in the landmark set")
+    kept -= set(wanted)
+    rows, cols = img.shape
     rough = dict(landmarks.points)
     points = dict(rough)
     circles = dict(landmarks.circles)
@@ -286,12 +291,21 @@ def refine_landmarks(
         result = refine_point(
             img, name, rough, view=landmarks.view, mm_per_px=mm_per_px, max_shift_px=max_shift_px
         )
+        if result and not all(
+            -0.5 <= x <= cols - 0.5 and -0.5 <= y <= rows - 0.5
+            for x, y in (m.refined for m in result.moves.values())
+        ):
+            result = RefineFailure("the fit would place a point outside the image; kept the click(s)")
         if result:
             for n, m in result.moves.items():
+                if n in kept:
+                    continue
+                if n in old.moved:  # refined before: the click it came from is the first one
+                    m = PointMove(n, old.moved[n].original, m.refined, m.method, m.confidence)
                 moved[n] = m
                 points[n] = m.refined
                 done.add(n)
-            circles.update(result.circles)
+            circles.update({n: c for n, c in result.circles.items() if n not in kept})
         else:
             parts = _parts(name)
             group = [name]
@@ -302,9 +316,9 @@ def refine_landmarks(
             if _head_pair(name, rough, landmarks.view) is not None:
                 group = list(_HEAD_PAIR)
             for n in group:
-                declined[n] = result.reason
-                done.add(n)
-    old = landmarks.refinement or Refinement()
+                if n not in kept:
+                    declined[n] = result.reason
+                    done.add(n)
     keep_moved = {n: m for n, m in old.moved.items() if n not in done}
     keep_declined = {n: r for n, r in old.declined.items() if n not in done}
     return landmarks.replace(

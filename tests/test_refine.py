@@ -411,3 +411,37 @@ def test_cli_refine_max_shift_mm_needs_calibration(film_files, capsys):
     d, png = film_files
     code = main(["refine", str(png), str(d / "rough.json"), "-o", str(d / "x.json"), "--max-shift-mm", "3"])
     assert code == 2 and "--max-shift-px" in capsys.readouterr().err
+
+
+def test_refining_twice_keeps_the_first_click_as_the_origin():
+    film = synthetic_ap(0, mm_per_px=0.4, rows=2250, cols=900)
+    truth = film.landmarks
+    rough = dict(truth.points)
+    rough["L1.sup.left"] = (rough["L1.sup.left"][0], rough["L1.sup.left"][1] + 4.0)
+    image = (film.pixels >> 4).astype(np.uint8)
+    names = ["L1.sup.left", "L1.sup.right"]
+    once = refine_landmarks(
+        image, truth.replace(points=rough, circles={}), mm_per_px=film.mm_per_px, names=names
+    )
+    assert "L1.sup.left" in once.refinement.moved
+    twice = refine_landmarks(image, once, mm_per_px=film.mm_per_px, names=names)
+    assert twice.refinement.moved["L1.sup.left"].original == rough["L1.sup.left"]
+
+
+def test_a_point_the_user_kept_is_left_alone_with_its_record():
+    from landmarks.model import KEPT_CLICK, Refinement
+
+    film = synthetic_ap(0, mm_per_px=0.4, rows=2250, cols=900)
+    truth = film.landmarks
+    rough = dict(truth.points)
+    rough["L1.sup.left"] = (rough["L1.sup.left"][0], rough["L1.sup.left"][1] + 4.0)
+    rough["L1.sup.right"] = (rough["L1.sup.right"][0], rough["L1.sup.right"][1] - 4.0)
+    s = truth.replace(points=rough, circles={}, refinement=Refinement({}, {"L1.sup.left": KEPT_CLICK}))
+    image = (film.pixels >> 4).astype(np.uint8)
+    out = refine_landmarks(image, s, mm_per_px=film.mm_per_px)
+    assert out.points["L1.sup.left"] == rough["L1.sup.left"]
+    assert out.refinement.declined["L1.sup.left"] == KEPT_CLICK
+    assert "L1.sup.right" in out.refinement.moved  # its partner is still refined
+    # asked for by name, it is refined after all
+    named = refine_landmarks(image, s, mm_per_px=film.mm_per_px, names=["L1.sup.left"])
+    assert "L1.sup.left" in named.refinement.moved

@@ -619,7 +619,12 @@ def cmd_refine(args: argparse.Namespace) -> int:
                 f"--only: {', '.join(repr(n) for n in unknown)} not in the landmarks '{source}'"
             )
     if not (s.image.rows or s.image.columns or s.image.sop_instance_uid or s.image.path):
-        s = s.replace(image=radiograph.image_ref)
+        ref = radiograph.image_ref
+        try:  # as the annotation window records it: relative to the landmark file's folder
+            where = os.path.relpath(os.path.abspath(ref.path), os.path.abspath(out.parent))
+        except ValueError:  # another drive (Windows)
+            where = os.path.abspath(ref.path)
+        s = s.replace(image=type(ref)(where, ref.sop_instance_uid, ref.rows, ref.columns))
     refined = refine_landmarks(
         radiograph.display, s, mm_per_px=mm_per_px, max_shift_px=max_shift_px, names=args.only
     )
@@ -634,10 +639,10 @@ def _refine_summary(s, mm_per_px) -> str:
 
     r = s.refinement
     lines = []
-    scale = math.sqrt(mm_per_px[0] * mm_per_px[1]) if mm_per_px else None
     width = max((len(n) for n in (*r.moved, *r.declined)), default=0)
     for name, m in r.moved.items():
-        mm = f" ({m.distance_px * scale:.1f} mm)" if scale else ""
+        dx, dy = m.refined[0] - m.original[0], m.refined[1] - m.original[1]
+        mm = f" ({math.hypot(dx * mm_per_px[1], dy * mm_per_px[0]):.1f} mm)" if mm_per_px else ""
         lines.append(
             f"moved     {name:<{width}}  {m.distance_px:6.1f} px{mm}  {m.method}  confidence {m.confidence:.2f}"
         )

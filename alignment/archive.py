@@ -26,7 +26,12 @@ Pairing, in order; the first rule that finds a candidate decides:
    ``../labels/x.dcm.mat`` for an image in an ``images`` folder, the AASCE
    layout);
 2. under ``landmarks_dir``: the same names at the image's relative path,
-   then the same names anywhere under it;
+   then the same names anywhere under it. A file found only by name is a
+   weaker claim: it is never taken when it lies at another image's relative
+   path (that image's exact match wins) or records another SOP Instance UID,
+   and a file in another sub-folder is taken only when it records this
+   image's UID (a file at the top of ``landmarks_dir``, a flat folder, needs
+   no UID); otherwise the image stays unpaired and its row names the file;
 3. the SOP Instance UID that a landmark file records
    (``image.sop_instance_uid``), for DICOM images and landmark files not
    paired otherwise.
@@ -222,12 +227,13 @@ def discover(
             marks[os.path.realpath(path)] = _landmarks_info(path, rel, obj)
         else:
             ignored += 1
-    dir_abs = None
+    dir_abs = dir_shown = None
     if landmarks_dir is not None:
         dir_s = os.fspath(landmarks_dir)
         if not os.path.isdir(dir_s):
             raise NotADirectoryError(f"--landmarks '{dir_s}': not a folder")
         dir_abs = os.path.abspath(dir_s)
+        dir_shown = _rel(dir_abs, root_abs) if _inside(dir_abs, root_abs) else Path(dir_s).as_posix()
         for path, rel in _walk(dir_abs, skip):
             real = os.path.realpath(path)
             if real in marks:
@@ -240,7 +246,7 @@ def discover(
                     else (PurePosixPath(Path(dir_s).as_posix()) / rel).as_posix()
                 )
                 marks[real] = _landmarks_info(path, shown, obj)
-    return _pair(root_s, root_abs, dir_abs, images, marks, ignored)
+    return _pair(root_s, dir_abs, dir_shown, images, marks, ignored)
 
 
 # ----------------------------------------------------------------------------- walking and classifying
@@ -349,38 +355,90 @@ def candidate_names(image_name: str) -> tuple[str, ...]:
 
 def _pair(
     root_s: str,
-    root_abs: str,
     dir_abs: str | None,
+    dir_shown: str | None,
     images: Sequence[_Image],
     marks: dict[str, _Landmarks],
     ignored: int,
 ) -> Archive:
     by_place: dict[str, str] = {os.path.normcase(m.path): real for real, m in marks.items()}
     by_name: dict[str, list[str]] = defaultdict(list)
+    lm_folder: dict[str, str] = {}  # folder of a landmark file relative to landmarks_dir ("." at its top)
     if dir_abs is not None:
         for real, m in marks.items():
             if _inside(m.path, dir_abs):
                 by_name[os.path.basename(m.path)].append(real)
+                lm_folder[real] = PurePosixPath(_rel(m.path, dir_abs)).parent.as_posix()
 
     def at(folder: str, names: Sequence[str]) -> list[str]:
         found = (by_place.get(os.path.normcase(os.path.join(folder, n))) for n in names)
         return list(dict.fromkeys(r for r in found if r is not None))
 
+    uid_cache: dict[str, str | None] = {}
+
+    def image_uid(im: _Image) -> str | None:
+        if im.rel not in uid_cache:
+            uid_cache[im.rel] = read_sop_instance_uid(im.path) if im.dicom else None
+        return uid_cache[im.rel]
+
+    # exact places first (rule 1, and rule 2's same relative path), for every image: a file found there
+    # is that image's, and no other image may take it by name alone
+    exact: dict[str, list[str]] = {}
+    for im in images:
+        name = os.path.basename(im.path)
+        folder = os.path.dirname(im.path)
+        found = at(folder, candidate_names(name))
+        if not found and os.path.basename(folder) == "images":  # the AASCE layout
+            found = at(os.path.join(os.path.dirname(folder), "labels"), (f"{name}.mat",))
+        if not found and dir_abs is not None:
+            found = at(os.path.join(dir_abs, *PurePosixPath(im.rel).parent.parts), candidate_names(name))
+        exact[im.rel] = found
+    exact_owner: dict[str, list[str]] = defaultdict(list)
+    for rel, found in exact.items():
+        for r in found:
+            exact_owner[r].append(rel)
+
+    def doubt(im: _Image, r: str) -> str | None:
+        """Why the landmark file *r*, found by name alone, is not this image's; None when nothing says so."""
+        m = marks[r]
+        if r in exact_owner:
+            return f"{m.shown} has the same name but lies at the relative path of {', '.join(exact_owner[r])}"
+        uid = image_uid(im) if m.sop_instance_uid else None
+        if uid and m.sop_instance_uid:
+            if uid == m.sop_instance_uid:
+                return None
+            return f"{m.shown} has the same name but records another SOP Instance UID ({m.sop_instance_uid})"
+        folder = PurePosixPath(im.rel).parent.as_posix()
+        if lm_folder[r] in (".", folder):  # a flat landmarks folder says nothing about where the image is
+            return None
+        target = (PurePosixPath(dir_shown or ".") / folder).as_posix() + "/"
+        if m.sop_instance_uid:
+            return (
+                f"{m.shown} has the same name but lies under another folder, and its SOP Instance UID "
+                f"cannot be checked against this image; move it to {target}"
+            )
+        return (
+            f"{m.shown} has the same name but lies under another folder and records no SOP Instance UID; "
+            f"move it to {target} or record the UID"
+        )
+
     looked: dict[str, str] = {}
+    passed_over: dict[str, list[str]] = defaultdict(list)
     candidates: dict[str, list[str]] = {}
     for im in images:
         name = os.path.basename(im.path)
         names = candidate_names(name)
-        folder = os.path.dirname(im.path)
-        found = at(folder, names)
-        if not found and os.path.basename(folder) == "images":  # the AASCE layout
-            found = at(os.path.join(os.path.dirname(folder), "labels"), (f"{name}.mat",))
+        found = list(exact[im.rel])
         where = "beside it"
-        if not found and dir_abs is not None:
-            found = at(os.path.join(dir_abs, *PurePosixPath(im.rel).parent.parts), names)
-            if not found:
-                found = sorted({r for n in names for r in by_name.get(n, ())})
+        if dir_abs is not None:
             where = "beside it or under --landmarks"
+            if not found:  # the same names anywhere under landmarks_dir: taken only when nothing contradicts
+                for r in sorted({r for n in names for r in by_name.get(n, ())}):
+                    why = doubt(im, r)
+                    if why is None:
+                        found.append(r)
+                    else:
+                        passed_over[im.rel].append(why)
         looked[im.rel] = f"looked for {', '.join(names)} {where}"
         candidates[im.rel] = _narrow(found, name, marks)
 
@@ -436,7 +494,7 @@ def _pair(
     for real, m in marks.items():
         if real not in used and m.sop_instance_uid:
             by_uid[m.sop_instance_uid].append(real)
-    uid_of = {im.rel: read_sop_instance_uid(im.path) for im in unpaired if im.dicom} if by_uid else {}
+    uid_of = {im.rel: image_uid(im) for im in unpaired if im.dicom} if by_uid else {}
     uid_claims: dict[str, list[_Image]] = defaultdict(list)
     for im in unpaired:
         uid = uid_of.get(im.rel)
@@ -447,9 +505,10 @@ def _pair(
         found = by_uid.get(uid, []) if uid else []
         if not found:
             hint = " or a landmark file with its SOP Instance UID" if by_uid and im.dicom else ""
-            rows.append(
-                Unmeasured(im.rel, "", RowStatus.SKIPPED, f"no landmark file ({looked[im.rel]}{hint})")
-            )
+            why = f"no landmark file ({looked[im.rel]}{hint})"
+            if passed_over[im.rel]:
+                why += "; " + "; ".join(passed_over[im.rel])
+            rows.append(Unmeasured(im.rel, "", RowStatus.SKIPPED, why))
             continue
         used.update(found)
         twins = [o.rel for o in uid_claims[uid] if o is not im] if uid else []

@@ -166,3 +166,65 @@ def test_a_second_annotation_of_a_paired_film_says_which_film(tmp_path):
     why = rows["refined.json"].reason
     assert rows["refined.json"].status is RowStatus.SKIPPED
     assert why == "another annotation of case.dcm (same SOP Instance UID), which is measured with case.json"
+
+
+def test_an_exact_match_wins_over_the_same_name_in_another_folder(tmp_path):
+    """Case A: generic DICOM names in every patient folder; only p1 has landmarks."""
+    root, lm = tmp_path / "root", tmp_path / "lm"
+    write_study(root / "p1", "IM0001.dcm", landmarks=lm / "p1" / "IM0001.json")
+    write_study(root / "p2", "IM0001.dcm", seed=1, landmarks=None)
+    jobs, rows = _by_image(discover(root, landmarks_dir=lm))
+    assert jobs["p1/IM0001.dcm"].landmarks == f"{lm.as_posix()}/p1/IM0001.json"
+    assert rows["p2/IM0001.dcm"].status is RowStatus.SKIPPED
+    why = rows["p2/IM0001.dcm"].reason
+    assert f"{lm.as_posix()}/p1/IM0001.json" in why and "relative path of p1/IM0001.dcm" in why
+    assert set(rows) == {"p2/IM0001.dcm"}
+
+
+def test_the_same_name_in_another_folder_without_a_uid_is_not_taken(tmp_path):
+    """Case B: p1's landmarks must never measure p2's film, even when p1's film is missing."""
+    root, lm = tmp_path / "root", tmp_path / "lm"
+    _, marks = write_study(tmp_path / "gone", "IM0001.dcm", landmarks=lm / "p1" / "IM0001.json")
+    data = json.loads(marks.read_text())
+    data["image"].pop("sop_instance_uid", None)  # the image is named by its path only
+    marks.write_text(json.dumps(data))
+    write_study(root / "p2", "IM0001.dcm", seed=1, landmarks=None)
+    archive = discover(root, landmarks_dir=lm)
+    jobs, rows = _by_image(archive)
+    assert jobs == {}
+    shown = lm.as_posix()
+    assert rows["p2/IM0001.dcm"].status is RowStatus.SKIPPED
+    assert rows["p2/IM0001.dcm"].reason.endswith(
+        f"{shown}/p1/IM0001.json has the same name but lies under another folder and records no "
+        f"SOP Instance UID; move it to {shown}/p2/ or record the UID"
+    )
+    assert rows[f"{shown}/p1/IM0001.json"].reason == "no image found for these landmarks"
+
+
+def test_the_same_name_elsewhere_is_taken_when_it_records_the_images_uid(tmp_path):
+    root, lm = tmp_path / "root", tmp_path / "lm"
+    write_study(root / "p2", "IM0001.dcm", uid="1.2.3.4.2", landmarks=lm / "p1" / "IM0001.json")
+    write_study(root / "p3", "IM0001.dcm", uid="1.2.3.4.3", landmarks=lm / "old" / "IM0001.json")
+    write_study(root / "p4", "IM0001.dcm", uid="1.2.3.4.4", landmarks=None)  # no file records 1.2.3.4.4
+    jobs, rows = _by_image(discover(root, landmarks_dir=lm))
+    shown = lm.as_posix()
+    assert jobs["p2/IM0001.dcm"].landmarks == f"{shown}/p1/IM0001.json"
+    assert jobs["p3/IM0001.dcm"].landmarks == f"{shown}/old/IM0001.json"
+    why = rows["p4/IM0001.dcm"].reason
+    assert rows["p4/IM0001.dcm"].status is RowStatus.SKIPPED
+    assert "records another SOP Instance UID (1.2.3.4.2)" in why and "(1.2.3.4.3)" in why
+    assert set(rows) == {"p4/IM0001.dcm"}
+
+
+def test_a_flat_landmarks_folder_still_pairs_nested_images_by_name(tmp_path):
+    root, lm = tmp_path / "root", tmp_path / "lm"
+    write_study(root / "site" / "p1", "a.png", png=True, landmarks=lm / "a.json")  # records no UID
+    write_study(root / "p2", "b.dcm", landmarks=lm / "b.json")
+    write_study(root / "p3", "c.png", png=True, landmarks=lm / "c.json")
+    write_study(root / "p4", "c.png", png=True, landmarks=None)  # a second c: ambiguous, never a guess
+    jobs, rows = _by_image(discover(root, landmarks_dir=lm))
+    shown = lm.as_posix()
+    assert jobs["site/p1/a.png"].landmarks == f"{shown}/a.json"
+    assert jobs["p2/b.dcm"].landmarks == f"{shown}/b.json"
+    for image in ("p3/c.png", "p4/c.png"):
+        assert rows[image].status is RowStatus.ERROR and "ambiguous image" in rows[image].reason

@@ -291,6 +291,9 @@ class _InProcess:
     def wait(self, futures: set) -> tuple[set, set]:
         return set(futures), set()
 
+    def fresh(self) -> None:
+        pass
+
     def close(self, *, cancel: bool = False) -> None:
         pass
 
@@ -334,6 +337,11 @@ class _Processes:
     def wait(self, futures: set) -> tuple[set, set]:
         done, pending = cf.wait(futures, return_when=cf.FIRST_COMPLETED)
         return set(done), set(pending)
+
+    def fresh(self) -> None:
+        """Replace the pool by a new one (nothing may be in flight): a suspect study runs alone on it."""
+        self._pool.shutdown(wait=False, cancel_futures=True)
+        self._pool = self._new()
 
     def close(self, *, cancel: bool = False) -> None:
         self._pool.shutdown(wait=True, cancel_futures=cancel)
@@ -400,6 +408,9 @@ class _Dask:
         done, pending = self._distributed.wait(list(futures), return_when="FIRST_COMPLETED")
         return set(done), set(pending)
 
+    def fresh(self) -> None:
+        pass
+
     def close(self, *, cancel: bool = False) -> None:
         self._client.close()
 
@@ -420,6 +431,7 @@ def run_batch(
     chunk_size: int | None = None,
     progress: bool | None = None,
     stderr: TextIO | None = None,
+    worker: Callable[[Sequence[StudyJob], BatchOptions], list[Row]] | None = None,
 ) -> BatchSummary:
     """Measure every study of an archive into one table.
 
@@ -447,6 +459,11 @@ def run_batch(
         Show a progress bar on *stderr*; default: when *stderr* is a terminal.
     stderr : text stream, optional
         Where the progress bar goes (default ``sys.stderr``).
+    worker : callable, optional
+        What runs a chunk, ``worker(jobs, options) -> rows`` (None:
+        :func:`measure_chunk`); for tests and extensions. It must be picklable
+        (a module-level function, or a :func:`functools.partial` of one) and
+        importable by the workers.
 
     Returns
     -------
@@ -487,7 +504,7 @@ def run_batch(
         )
         todo = [j for j in archive.jobs if j.key not in table.done]
         show = (stderr.isatty() if hasattr(stderr, "isatty") else False) if progress is None else progress
-        _run(engine, todo, options, table, chunk_size, show, stderr)
+        _run(engine, todo, options, table, chunk_size, show, stderr, worker)
     except KeyboardInterrupt:
         engine.close(cancel=True)
         table.close()
@@ -552,18 +569,37 @@ def _run(
     chunk_size: int | None,
     show: bool,
     stderr: TextIO,
+    worker: Callable[[Sequence[StudyJob], BatchOptions], list[Row]] | None = None,
 ) -> None:
+    """Run the chunks, appending their rows as they come.
+
+    A chunk that fails is retried one study at a time. A study whose worker
+    process died (:class:`concurrent.futures.BrokenExecutor`) may only have
+    shared the pool with the study that killed it: it becomes a *suspect*,
+    and suspects run last, each alone on a fresh pool; only a study whose
+    worker dies while it runs alone gets an ``error`` row for it. Any other
+    failure of a single study is its ``error`` row at once.
+    """
     from tqdm import tqdm
 
+    worker = measure_chunk if worker is None else worker
     size = chunk_size or max(1, min(MAX_CHUNK, math.ceil(len(todo) / (4 * engine.workers))))
     queue: deque[tuple[StudyJob, ...]] = deque(tuple(todo[i : i + size]) for i in range(0, len(todo), size))
+    suspects: deque[StudyJob] = deque()
     running: dict[Any, tuple[StudyJob, ...]] = {}
+    alone: Any = None  # the future of the suspect running by itself
     header = table.header
     with tqdm(total=len(todo), unit="study", file=stderr, disable=not show, dynamic_ncols=True) as bar:
-        while queue or running:
-            while queue and len(running) < IN_FLIGHT_PER_WORKER * engine.workers:
-                chunk = queue.popleft()
-                running[engine.submit(measure_chunk, chunk, options)] = chunk
+        while queue or suspects or running:
+            if queue:
+                while queue and len(running) < IN_FLIGHT_PER_WORKER * engine.workers:
+                    chunk = queue.popleft()
+                    running[engine.submit(worker, chunk, options)] = chunk
+            elif suspects and not running:
+                chunk = (suspects.popleft(),)
+                engine.fresh()
+                alone = engine.submit(worker, chunk, options)
+                running[alone] = chunk
             done, _ = engine.wait(set(running))
             for future in done:
                 chunk = running.pop(future)
@@ -571,11 +607,14 @@ def _run(
                     rows = future.result()
                 except MemoryError:
                     raise
-                except Exception as exc:  # noqa: BLE001 - a worker died: retry the studies one by one
+                except Exception as exc:  # noqa: BLE001 - retry the studies one by one
                     if len(chunk) > 1:
                         queue.extendleft((job,) for job in reversed(chunk))
                         continue
                     job = chunk[0]
+                    if isinstance(exc, cf.BrokenExecutor) and future is not alone:
+                        suspects.append(job)  # perhaps only in the pool of the study that killed it
+                        continue
                     reason = f"the worker failed on this study ({_reason(exc)})"
                     rows = [plain_row(header, job.image, job.landmarks, RowStatus.ERROR, reason)]
                 table.append(rows)

@@ -6,9 +6,11 @@ The table
   (the same for every study, measured or not);
 - is written incrementally (:class:`BatchTable`): complete lines, one write
   per chunk, flushed to disk, so a killed run leaves at most one torn last line;
-- when resumed, drops the torn line, keeps the rows already there (keyed on
-  the image, or on the landmark file for a row without image) and refuses a
-  table of other columns;
+- when resumed, drops the torn line, keeps the ``ok`` and ``error`` rows
+  already there (keyed on the image, or on the landmark file for a row
+  without image), drops its ``skipped`` rows (discovery makes them again, from
+  the archive as it is now) and refuses a table of other columns; a table
+  that must change for this is replaced atomically, never truncated in place;
 - is rewritten at the end atomically (temporary file, fsync, rename) with its
   rows sorted by the ``image`` column (the path relative to the root), rows
   without image last by landmark file; so the result depends neither on the
@@ -37,6 +39,7 @@ from alignment.measure import measure
 from alignment.report import table_columns, tool_version
 from alignment.study import Study
 from landmarks.errors import SpinecheckError
+from landmarks.landmark_file import write_text_atomic
 from landmarks.model import LandmarkSet, LandmarkTable
 
 __all__ = [
@@ -177,28 +180,37 @@ class BatchTable:
         self._fd: int | None = None
 
     def start(self, *, resume: bool) -> int:
-        """Open the table (continuing it when *resume*); return how many rows it already holds."""
-        valid = b""
+        """Open the table (continuing it when *resume*); return how many rows it already holds.
+
+        A resumed table keeps its ``ok`` and ``error`` rows (:attr:`done`);
+        its ``skipped`` rows, a torn last line and damaged lines go. When
+        that changes the file, the kept text replaces it atomically (a kill
+        meanwhile leaves the old table whole); otherwise it is only appended to.
+        """
         if resume and self.path.exists():
-            valid = self._read_existing()
-        if not valid:
-            valid = _csv_text([self.header]).encode("utf-8")
-        with open(self.path, "wb") as f:  # the valid part only: a torn last line goes
-            f.write(valid)
-            f.flush()
-            os.fsync(f.fileno())
+            data, kept = self._read_existing()
+            if kept != data:
+                write_text_atomic(self.path, kept.decode("utf-8"))
+        else:
+            write_text_atomic(self.path, _csv_text([self.header]))
         self._fd = os.open(self.path, os.O_WRONLY | os.O_APPEND)
         return len(self.done)
 
-    def _read_existing(self) -> bytes:
+    def _read_existing(self) -> tuple[bytes, bytes]:
+        """The table's bytes, and the text to keep (the header and the rows of :attr:`done`)."""
         data = self.path.read_bytes()
         end = data.rfind(b"\n") + 1  # anything after the last newline is a torn line
-        data = data[:end]
-        if not data:
-            return b""
-        text = data.decode("utf-8", errors="replace")
-        lines = text.splitlines(keepends=True)
-        header = next(csv.reader([lines[0]]))
+        try:
+            text = data[:end].decode("utf-8")
+            records = list(csv.reader(io.StringIO(text, newline="")))
+        except (UnicodeDecodeError, csv.Error) as exc:
+            raise BatchError(
+                f"--resume: table '{self.path}' is not a CSV table in UTF-8 ({exc}); "
+                "start again with --overwrite or another -o"
+            ) from None
+        if not records:
+            return data, _csv_text([self.header]).encode("utf-8")
+        header = records[0]
         if tuple(header) != self.header:
             missing = [c for c in self.header if c not in header]
             extra = [c for c in header if c not in self.header]
@@ -214,14 +226,17 @@ class BatchTable:
                 "version or another --age-set); resume it with the options it was started with, or start "
                 "again with --overwrite or another -o"
             )
-        kept = [lines[0]]
-        for line in lines[1:]:
-            cells = next(csv.reader([line]), None)
-            if cells is None or len(cells) != len(self.header):
+        status = self.header.index("status")
+        kept: list[Row] = []
+        for cells in records[1:]:
+            if len(cells) != len(self.header):
                 continue  # a damaged line: its study is run again
-            kept.append(line)
-            self.done[row_key(cells[0], cells[1])] = tuple(cells)
-        return "".join(kept).encode("utf-8")
+            if cells[status] not in (RowStatus.OK.value, RowStatus.ERROR.value):
+                continue  # skipped (or unknown): discovery decides it again
+            row = tuple(cells)
+            kept.append(row)
+            self.done[row_key(row[0], row[1])] = row
+        return data, _csv_text([self.header, *kept]).encode("utf-8")
 
     def append(self, rows: Sequence[Row]) -> None:
         """Append complete lines in one write, and put them on disk."""
@@ -243,8 +258,6 @@ class BatchTable:
 
     def finish(self) -> list[Row]:
         """Rewrite the table sorted, atomically; return its rows."""
-        from landmarks.landmark_file import write_text_atomic
-
         self.close()
         rows = sorted(self.done.values(), key=_order)
         write_text_atomic(self.path, _csv_text([self.header, *rows]))

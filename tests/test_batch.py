@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import functools
 import io
 import os
 import shutil
@@ -240,7 +241,7 @@ def test_resume_drops_a_torn_line_and_runs_only_what_is_missing(archive, referen
     assert main(["batch", str(archive), "-o", str(out), "--resume", "--jobs", "1"]) == 0
     assert out.read_bytes() == reference.read_bytes()
     err = capsys.readouterr().err
-    assert "4 rows were already in the table" in err
+    assert "3 rows were already in the table" in err  # the fourth is skipped: discovery makes it again
     unmeasured = {"site0/nolandmarks.dcm", "dups/dup.dcm", "dups/dup.png", ""}  # decided without measuring
     rest = [r for r in _read(reference)[4:] if r["image"] not in unmeasured]
     assert f"{len(rest)} studies measured" in err
@@ -260,7 +261,8 @@ def test_resume_of_a_complete_table_measures_nothing(archive, reference, tmp_pat
     out = tmp_path / "t.csv"
     shutil.copy(reference, out)
     summary = run_batch(archive, out, jobs=1, resume=True, progress=False)
-    assert summary.measured == 0 and summary.resumed == summary.total == STUDIES + 9
+    assert summary.measured == 0 and summary.total == STUDIES + 9
+    assert summary.resumed == summary.total - summary.counts["skipped"]  # skipped rows are made again
     assert out.read_bytes() == reference.read_bytes()
 
 
@@ -443,3 +445,95 @@ def test_installed_command_runs_a_batch(archive, reference, tmp_path):
     assert done.returncode == 0, done.stderr
     assert done.stdout == "" and "batch:" in done.stderr and "\r" not in done.stderr  # no bar when piped
     assert out.read_bytes() == reference.read_bytes()
+
+
+# ----------------------------------------------------------------------------- a worker that dies, and resume
+
+
+def test_a_crashing_study_is_the_only_error_row(tmp_path):
+    """A worker process that dies fails every study in flight; only the one that kills it alone is an error."""
+    from batch_crash import crash_on
+
+    root = tmp_path / "a"
+    for i in range(7):
+        write_study(root, f"s{i}.dcm", seed=i % 3)
+    summary = run_batch(
+        root,
+        tmp_path / "t.csv",
+        jobs=2,
+        chunk_size=1,
+        progress=False,
+        worker=functools.partial(crash_on, "s2.dcm"),
+    )
+    status = {r["image"]: (r["status"], r["error"]) for r in _read(tmp_path / "t.csv")}
+    assert {k: s for k, (s, _) in status.items()} == {
+        f"s{i}.dcm": "ok" if i != 2 else "error" for i in range(7)
+    }
+    assert "the worker failed on this study" in status["s2.dcm"][1]
+    assert summary.counts == {"ok": 6, "error": 1, "skipped": 0}
+
+
+def test_resume_makes_skipped_rows_again_from_the_archive(tmp_path):
+    """A film skipped for want of landmarks, and landmarks skipped for want of a film, once both are there."""
+    root = tmp_path / "a"
+    write_study(root, "a.dcm")
+    write_study(root, "late.dcm", landmarks=None)  # its landmarks come later
+    write_study(root, "back.dcm", seed=1)
+    (root / "back.dcm").unlink()  # its film comes back later
+    out = tmp_path / "t.csv"
+    run_batch(root, out, jobs=1, progress=False)
+    rows = {(r["image"], r["landmarks"]): r["status"] for r in _read(out)}
+    assert rows == {("a.dcm", "a.json"): "ok", ("late.dcm", ""): "skipped", ("", "back.json"): "skipped"}
+
+    write_study(root, "late.dcm")
+    write_study(root, "back.dcm", seed=1)
+    summary = run_batch(root, out, jobs=1, resume=True, progress=False)
+    assert summary.resumed == 1 and summary.measured == 2
+    fresh = tmp_path / "fresh.csv"
+    run_batch(root, fresh, jobs=1, progress=False)
+    assert out.read_bytes() == fresh.read_bytes()
+    assert [(r["image"], r["status"]) for r in _read(out)] == [
+        ("a.dcm", "ok"),
+        ("back.dcm", "ok"),
+        ("late.dcm", "ok"),
+    ]
+
+
+def test_resume_replaces_the_table_atomically(archive, reference, tmp_path, monkeypatch):
+    """A resume that fails while it rewrites the table (to drop a torn line) leaves the table as it was."""
+    import alignment.batch_table
+
+    out = tmp_path / "t.csv"
+    lines = reference.read_bytes().splitlines(keepends=True)
+    torn = b"".join(lines[:8]) + lines[8][:40]
+    out.write_bytes(torn)
+
+    def fail(path, text):
+        raise OSError(28, "No space left on device", str(path))
+
+    monkeypatch.setattr(alignment.batch_table, "write_text_atomic", fail)
+    with pytest.raises(OSError, match="No space"):
+        run_batch(archive, out, jobs=1, resume=True, progress=False)
+    assert out.read_bytes() == torn
+
+
+def test_resume_reads_rows_as_csv_records(archive, reference, tmp_path):
+    """A cell holding a form feed or a line separator is one cell, not two broken lines."""
+    out = tmp_path / "t.csv"
+    text = reference.read_text(encoding="utf-8")
+    odd = text.replace("site1/badjson.json': ", "site1/badjson.json':\x0c\u2028 ", 1)
+    assert odd != text
+    out.write_text(odd, encoding="utf-8", newline="")
+    summary = run_batch(archive, out, jobs=1, resume=True, progress=False)
+    assert summary.measured == 0
+    assert out.read_text(encoding="utf-8") == odd
+
+
+def test_resume_refuses_a_table_that_is_not_utf8(archive, reference, tmp_path, capsys):
+    out = tmp_path / "t.csv"
+    out.write_bytes(reference.read_bytes().replace(b"site1/notdicom.dcm", b"site1/not\xffdicom.dcm", 1))
+    before = out.read_bytes()
+    assert main(["batch", str(archive), "-o", str(out), "--resume", "--jobs", "1"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "UTF-8" in err and "--overwrite" in err
+    assert out.read_bytes() == before

@@ -22,9 +22,8 @@ are what ``spinecheck info`` prints.
 from __future__ import annotations
 
 import dataclasses
-import datetime
 import functools
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -33,8 +32,8 @@ import numpy as np
 from landmarks.calibration import Calibration, CalibrationPlane
 from landmarks.display import DisplayTransform, VoiSource
 from landmarks.errors import UnreadableImageError
-from landmarks.model import ImageRef, PatientInfo
-from landmarks.names import PatientRight, View
+from landmarks.model import ImageRef
+from landmarks.names import PatientRight
 from landmarks.pixel_decoding import collect_warnings, decode_pixels
 from landmarks.radiograph_header import (
     ImageFormat,
@@ -67,78 +66,69 @@ __all__ = [
 ]
 
 
+#: What a decoded radiograph reads through to its header.
+_HEADER_FIELDS = frozenset(
+    {
+        "path",
+        "format",
+        "calibration",
+        "photometric",
+        "patient",
+        "view",
+        "view_position",
+        "patient_orientation",
+        "patient_right",
+        "sop_instance_uid",
+        "study_date",
+        "modality",
+        "transfer_syntax_uid",
+        "transfer_syntax",
+        "frames",
+        "frame",
+    }
+)
+
+
 @dataclass(frozen=True, eq=False)
 class Radiograph:
-    """One radiograph as the loader sees it.
+    """One radiograph as the loader sees it: its header, its pixels and how to display them.
+
+    Everything the header says (path, format, calibration, photometric,
+    patient, view, view position, patient orientation, patient side, SOP
+    Instance UID, study date, modality, transfer syntax, frames, frame) is
+    read through to :attr:`header`, a
+    :class:`~landmarks.radiograph_header.RadiographHeader`: a film read with
+    or without its pixels says the same things.
 
     Attributes
     ----------
-    path : str
-    format : ImageFormat
+    header : RadiographHeader
+        What the header alone says (what :func:`read_radiograph_header`
+        returns for the file).
     pixels : ndarray, shape (rows, columns)
         Stored values exactly as stored (no rescale, no inversion), in the
         stored integer type; read-only. Colour images are the only exception:
         their luma (see ``warnings``).
-    calibration : Calibration
-        The header's pixel spacing with its rule, source and plane
-        (clinical.md §4 rules 2–5). A user calibration is applied on top with
-        :func:`choose_calibration`.
     display_transform : DisplayTransform
         How :attr:`display` is made from :attr:`pixels`.
-    photometric : str
-        Photometric Interpretation as stored (pictures: ``MONOCHROME2``).
     bits_stored : int
-    patient : PatientInfo
-        Age and sex with their sources; unknown values are None.
-    view : View or None
-        From View Position: ``LATERAL``/``LL``/``RL`` lateral, ``AP``/``PA``
-        ap, anything else None.
-    view_position : str or None
-        View Position (0018,5101) as stored.
-    patient_orientation : tuple of str or None
-        Patient Orientation (0020,0020): patient directions of the rows and
-        of the columns.
-    patient_right : PatientRight or None
-        The image side of the patient's right, from Patient Orientation.
-    sop_instance_uid, modality : str or None
-    study_date : datetime.date or None
-    transfer_syntax_uid, transfer_syntax : str or None
-        UID and name; None for pictures.
-    frames : int
-        Frames in the file.
-    frame : int or None
-        The 0-based frame chosen from a multi-frame file.
     warnings : tuple of str
-        What the loader noticed (malformed header values, conversions,
-        library warnings). The calibration's own caveats are in
+        What the loader noticed: the header's warnings, then what decoding and
+        the display transform noticed. The calibration's own caveats are in
         ``calibration.warnings``.
-    header : RadiographHeader or None
-        What the header alone says (what :func:`read_radiograph_header`
-        returns for the file: its warnings without those of decoding and
-        display); None for a radiograph not made by :func:`load_radiograph`.
     """
 
-    path: str
-    format: ImageFormat
+    header: RadiographHeader
     pixels: np.ndarray
-    calibration: Calibration
     display_transform: DisplayTransform
-    photometric: str = "MONOCHROME2"
     bits_stored: int = 16
-    patient: PatientInfo = field(default_factory=PatientInfo)
-    view: View | None = None
-    view_position: str | None = None
-    patient_orientation: tuple[str, ...] | None = None
-    patient_right: PatientRight | None = None
-    sop_instance_uid: str | None = None
-    study_date: datetime.date | None = None
-    modality: str | None = None
-    transfer_syntax_uid: str | None = None
-    transfer_syntax: str | None = None
-    frames: int = 1
-    frame: int | None = None
     warnings: tuple[str, ...] = ()
-    header: RadiographHeader | None = field(default=None, repr=False)
+
+    def __getattr__(self, name: str) -> Any:
+        # only called for names the radiograph itself lacks: the header's fields
+        if name in _HEADER_FIELDS:
+            return getattr(self.header, name)
+        raise AttributeError(f"'Radiograph' object has no attribute {name!r}")
 
     @property
     def rows(self) -> int:
@@ -247,27 +237,11 @@ def _radiograph(
 ) -> Radiograph:
     """A decoded radiograph: its header's values, the pixels, and what decoding noticed."""
     return Radiograph(
-        path=header.path,
-        format=header.format,
-        pixels=pixels,
-        calibration=header.calibration,
-        display_transform=display,
-        photometric=header.photometric,
-        bits_stored=bits_stored,
-        patient=header.patient,
-        view=header.view,
-        view_position=header.view_position,
-        patient_orientation=header.patient_orientation,
-        patient_right=header.patient_right,
-        sop_instance_uid=header.sop_instance_uid,
-        study_date=header.study_date,
-        modality=header.modality,
-        transfer_syntax_uid=header.transfer_syntax_uid,
-        transfer_syntax=header.transfer_syntax,
-        frames=header.frames,
-        frame=header.frame,
-        warnings=unique([*header.warnings, *pixel_notes, *display.notes]),
-        header=header,
+        header,
+        pixels,
+        display,
+        bits_stored,
+        unique([*header.warnings, *pixel_notes, *display.notes]),
     )
 
 

@@ -35,6 +35,10 @@ def build_parser() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--traceback", action="store_true", help="show the full traceback on errors")
     # how a study is measured and judged: the same for one study and for a whole archive
+    # one film and its landmarks: plot, report and refine
+    film = argparse.ArgumentParser(add_help=False)
+    film.add_argument("image", help="the radiograph: DICOM or PNG/JPEG/TIFF")
+    film.add_argument("landmarks", help="its landmark file: spinecheck-landmarks/1 .json or AASCE .mat")
     measuring = argparse.ArgumentParser(add_help=False)
     measuring.add_argument(
         "--cobb-method",
@@ -115,13 +119,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser(
         "plot",
-        parents=[common],
+        parents=[common, film],
         help="draw the landmarks, constructions and verdicts on the radiograph",
         description="Draw the radiograph with its landmarks, the constructions (plumb lines, "
         "endplates, angles, Cobb lines), the values and the criteria verdicts.",
     )
-    p.add_argument("image", help="the radiograph: DICOM or PNG/JPEG/TIFF")
-    p.add_argument("landmarks", help="its landmark file: spinecheck-landmarks/1 .json or AASCE .mat")
     p.add_argument("-o", "--output", required=True, metavar="OUT", help="the figure: .png, .pdf or .svg")
     p.add_argument("--dpi", type=float, default=150.0, help="resolution of a PNG (default 150)")
     p.add_argument(
@@ -133,14 +135,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser(
         "report",
-        parents=[common],
+        parents=[common, film],
         help="a one-page report: the annotated film beside the parameters and verdicts",
         description="Write one A4 page: the annotated radiograph beside a table of parameters, "
         "age-adjusted targets, verdicts and sources, with the patient and calibration provenance "
         "and the warnings.",
     )
-    p.add_argument("image", help="the radiograph: DICOM or PNG/JPEG/TIFF")
-    p.add_argument("landmarks", help="its landmark file: spinecheck-landmarks/1 .json or AASCE .mat")
     p.add_argument("-o", "--output", required=True, metavar="OUT", help="the report: .pdf (or .png)")
     p.set_defaults(func=cmd_report)
 
@@ -209,14 +209,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser(
         "refine",
-        parents=[common],
+        parents=[common, film],
         help="move rough landmarks onto the image evidence (endplate edges, femoral-head rims)",
         description="Refine every endplate (both corners together), lone corner and femoral head of "
         "a landmark file on its radiograph, each within a bound, and write the refined landmarks "
         "with a record of every point moved and every point left as placed (and why).",
     )
-    p.add_argument("image", help="the radiograph: DICOM or PNG/JPEG/TIFF")
-    p.add_argument("landmarks", help="its landmark file: spinecheck-landmarks/1 .json or AASCE .mat")
     p.add_argument("-o", "--output", required=True, metavar="OUT.json", help="the refined landmark file")
     bound = p.add_mutually_exclusive_group()
     bound.add_argument(

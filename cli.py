@@ -475,7 +475,7 @@ def cmd_annotate(args: argparse.Namespace) -> int:
     session = AnnotationSession(
         out,
         protocol,
-        image=radiograph.display if refiner is not None else None,
+        image=radiograph.analysis if refiner is not None else None,
         image_ref=ImageRef(
             _image_path_from(out, image), radiograph.sop_instance_uid, radiograph.rows, radiograph.columns
         ),
@@ -624,7 +624,7 @@ def cmd_refine(args: argparse.Namespace) -> int:
             where = os.path.abspath(ref.path)
         s = s.replace(image=type(ref)(where, ref.sop_instance_uid, ref.rows, ref.columns))
     refined = refine_landmarks(
-        radiograph.display, s, mm_per_px=mm_per_px, max_shift_px=max_shift_px, names=args.only
+        radiograph.analysis, s, mm_per_px=mm_per_px, max_shift_px=max_shift_px, names=args.only
     )
     write_landmarks(refined, out)
     sys.stdout.write(_refine_summary(refined, mm_per_px))

@@ -155,8 +155,9 @@ class AnnotationSession:
     protocol : Protocol or str
         What to place, in which order (:mod:`landmarks.protocol`).
     image : ndarray, shape (rows, columns), optional
-        The display image (``uint8``, bone bright, full resolution) given to
-        the refiner. Required when *refiner* is given.
+        The image given to the refiner: bone bright, full resolution, every
+        stored grey level (``Radiograph.analysis``, not the 8-bit display).
+        Required when *refiner* is given.
     image_ref : ImageRef, optional
         The film (path, SOP Instance UID, rows, columns), recorded in the file;
         a resumed file must match it. Rows and columns bound the clicks.
@@ -212,7 +213,7 @@ class AnnotationSession:
         self.protocol = protocol if isinstance(protocol, Protocol) else get_protocol(protocol)
         self.view: View = self.protocol.view
         if refiner is not None and image is None:
-            raise ValueError("AnnotationSession: a refiner needs the image (the display array)")
+            raise ValueError("AnnotationSession: a refiner needs the image (Radiograph.analysis)")
         if image is not None and np.asarray(image).ndim != 2:
             raise ValueError(f"AnnotationSession: image must be 2-D (rows, columns); got {np.shape(image)}")
         self.image = image

@@ -105,7 +105,7 @@ def refine_endplate(
     Parameters
     ----------
     image : ndarray, shape (rows, columns)
-        Grey image, bone bright (``Radiograph.display`` or the stored pixels
+        Grey image, bone bright (``Radiograph.analysis``, or the stored pixels
         of a MONOCHROME2 film). Only a strip around the corners is read.
     corner_a, corner_b : (x, y)
         The clicked corners, pixels.

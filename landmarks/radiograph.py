@@ -152,6 +152,31 @@ class Radiograph:
             out.setflags(write=False)
         return out
 
+    @functools.cached_property
+    def analysis(self) -> np.ndarray:
+        """The image that refinement works on: bone bright, every stored grey level kept; read-only.
+
+        The display window quantises to 256 grey levels, and on a 12- to
+        16-bit film that flattens faint edges (a femoral head seen through
+        the pelvis on a lateral film is a few tens of stored levels).
+        Refinement therefore reads the modality values, not the display:
+        the stored values themselves when they are already bone bright and
+        the modality rescale is increasing (no copy); otherwise the modality
+        values as ``float32``, negated when the display inverts
+        (MONOCHROME1). No window is applied, so nothing is clipped.
+        """
+        t = self.display_transform
+        px = self.pixels
+        if t.modality_lut is None and t.rescale[0] > 0 and not t.invert:
+            return px
+        sign = -1.0 if t.invert else 1.0
+        out = np.empty(px.shape, dtype=np.float32)
+        step = max(1, (1 << 22) // max(px.shape[1], 1))  # rows per block: about 4 M values
+        for r in range(0, px.shape[0], step):
+            out[r : r + step] = sign * t.modality_values(px[r : r + step])
+        out.setflags(write=False)
+        return out
+
     @property
     def image_ref(self) -> ImageRef:
         """The reference a landmark file keeps to this image."""

@@ -120,7 +120,7 @@ def refine_point(
     Parameters
     ----------
     image : ndarray, shape (rows, columns)
-        Grey image, bone bright (``Radiograph.display``).
+        Grey image, bone bright (``Radiograph.analysis``: every stored grey level, not the 8-bit display).
     name : str
         The point just placed; must be in *points*.
     points : Mapping[str, (x, y)]

@@ -639,6 +639,47 @@ def test_cli_annotates_end_to_end_in_a_window(tmp_path, dicom, film, capsys, mon
     assert not plt.get_fignums()  # q closed the window
 
 
+def test_cli_window_refines_on_every_grey_level_of_the_film(tmp_path, capsys, monkeypatch):
+    """The window's refiner reads ``Radiograph.analysis``, every grey level of the film.
+
+    On the 8-bit display of this 12-bit demo-size film the second of two superimposed heads was
+    fitted 4 mm off with a 140 px radius (found driving the real window under Xvfb).
+    """
+    import matplotlib.pyplot as plt
+
+    import cli
+
+    big = synthetic_lateral(0)  # the demo film: 4500 x 1800 px, 0.2 mm/px, 12 bits
+    dcm = write_dicom(big, tmp_path / "demo.dcm")
+    circles = big.landmarks.circles
+    clicks = {
+        "FH.left": (circles["FH.left"].center[0] + 14.3, circles["FH.left"].center[1] - 19.8),
+        "FH.right": (circles["FH.right"].center[0] - 4.0, circles["FH.right"].center[1] + 1.6),
+    }
+    monkeypatch.delenv("CI", raising=False)
+    monkeypatch.setattr(cli, "_require_display", lambda: None)
+
+    def user(*args, **kwargs):
+        fig = plt.gcf()
+        ax = fig.axes[0]
+        ax.apply_aspect()
+        for name in ("FH.left", "FH.right"):
+            x, y = ax.transData.transform(clicks[name])
+            fig.canvas.callbacks.process(
+                "button_press_event", MouseEvent("button_press_event", fig.canvas, x, y, button=1)
+            )
+        fig.canvas.callbacks.process("key_press_event", KeyEvent("key_press_event", fig.canvas, "q"))
+
+    monkeypatch.setattr(plt, "show", user)
+    code, _, err = run(capsys, "annotate", dcm, "--protocol", "lateral-core")
+    assert code == 0, err
+    s = read_landmarks(tmp_path / "demo.landmarks.json")
+    for name in ("FH.left", "FH.right"):
+        assert name in s.refinement.moved, name
+        assert math.dist(s.points[name], circles[name].center) * 0.2 < 0.5, name  # the click was 1-5 mm off
+        assert s.circles[name].radius == pytest.approx(circles[name].radius, rel=0.03), name
+
+
 def test_cli_help_lists_the_keys(capsys):
     with pytest.raises(SystemExit) as exit_:
         main(["annotate", "--help"])

@@ -237,3 +237,31 @@ def test_rgb_dicom_becomes_its_luma(tmp_path: Path) -> None:
     assert r.pixels.shape == (10, 12) and r.pixels[0, 0] == round(0.299 * 10 + 0.587 * 200 + 0.114 * 30)
     assert any("RGB colour image converted to greyscale" in w for w in r.warnings)
     assert r.display is not None and r.display_transform.voi is VoiSource.AS_STORED
+
+
+@pytest.mark.parametrize(
+    ("attrs", "same_array"),
+    [
+        pytest.param({}, True, id="M2-stored-values-as-they-are"),
+        pytest.param({"RescaleSlope": "2", "RescaleIntercept": "-100"}, True, id="M2-increasing-rescale"),
+        pytest.param({"PhotometricInterpretation": "MONOCHROME1"}, False, id="M1-negated"),
+        pytest.param({"RescaleSlope": "-0.5", "RescaleIntercept": "3000"}, False, id="M2-decreasing-rescale"),
+        pytest.param({"PresentationLUTShape": "INVERSE"}, False, id="M2-inverse-negated"),
+    ],
+)
+def test_analysis_image_is_bone_bright_with_every_grey_level(
+    tmp_path: Path, attrs: dict, same_array: bool
+) -> None:
+    """Refinement reads ``analysis``: bright where the display is bright, never windowed or quantised."""
+    pixels = gradient(60, 50, high=4095)
+    r = load_radiograph(dx_file(tmp_path / "a.dcm", pixels, WindowCenter="2000", WindowWidth="400", **attrs))
+    a = r.analysis
+    assert (a is r.pixels) is same_array
+    assert not a.flags.writeable and a.shape == pixels.shape
+    assert np.unique(a).size == np.unique(pixels).size  # the window clips and quantises; analysis does not
+    brighter = r.display.astype(int)[:, 1:] - r.display.astype(int)[:, :-1]
+    steps = np.sign(a[:, 1:].astype(np.float64) - a[:, :-1])
+    assert np.all(steps[brighter > 0] > 0) and np.all(steps[brighter < 0] < 0)  # same polarity as the display
+    if not same_array:
+        assert a.dtype == np.float32
+        np.testing.assert_allclose(np.abs(a), np.abs(r.display_transform.modality_values(pixels)), rtol=1e-6)

@@ -445,3 +445,29 @@ def test_a_point_the_user_kept_is_left_alone_with_its_record():
     # asked for by name, it is refined after all
     named = refine_landmarks(image, s, mm_per_px=film.mm_per_px, names=["L1.sup.left"])
     assert "L1.sup.left" in named.refinement.moved
+
+
+def test_cli_refine_uses_every_grey_level_of_a_dicom(tmp_path, capsys):
+    """``spinecheck refine`` reads ``Radiograph.analysis``, every grey level of the film.
+
+    A 12-bit lateral film windowed to 8 bits loses the faint superimposed heads. These two points
+    (FH.left already refined, FH.right clicked 1 mm off) are the ones that, refined on the 8-bit
+    display in a real annotation window, put FH.right 4 mm off with a 140 px radius instead of 120.
+    """
+    from landmarks.synthetic import write_dicom
+
+    film = synthetic_lateral(0)
+    dcm = write_dicom(film, tmp_path / "lateral.dcm")
+    truth = film.landmarks.circles
+    rough = {
+        "FH.left": (truth["FH.left"].center[0] - 0.56, truth["FH.left"].center[1] + 1.94),
+        "FH.right": (truth["FH.right"].center[0] - 4.01, truth["FH.right"].center[1] + 1.64),
+    }
+    write_landmarks(LandmarkSet("lateral", rough, image=film.landmarks.image), tmp_path / "rough.json")
+    out = tmp_path / "refined.json"
+    assert main(["refine", str(dcm), str(tmp_path / "rough.json"), "-o", str(out)]) == 0
+    capsys.readouterr()
+    refined = read_landmarks(out)
+    for name in ("FH.left", "FH.right"):
+        assert math.dist(refined.points[name], truth[name].center) * film.mm_per_px[0] < 0.5, name
+        assert refined.circles[name].radius == pytest.approx(truth[name].radius, rel=0.03), name

@@ -41,6 +41,9 @@ _OPPOSITE_WEIGHT = 0.8
 # Gaussian prior on the line's offset at the corners, sigma = 0.4 x the bound: of two equally strong
 # edges the one nearer the clicks wins.
 _PRIOR_FRACTION = 0.4
+# The search clips the edge response at this many noise units: one strong feature must not outvote
+# the endplate.
+_CLIP = 6.0
 
 
 @dataclass(frozen=True)
@@ -192,13 +195,15 @@ def refine_endplate(
     spread = max(1.4826 * float(np.median(np.abs(deriv - np.median(deriv)))), 0.02 * peak)
     if not peak > 0:
         return RefineFailure("no edge near the clicked endplate (the image is flat there)")
-    dn = np.clip(deriv / spread, -6.0, 6.0)
+    dn = np.clip(deriv / spread, -_CLIP, _CLIP)
 
     tmid = 0.5 * length
     best = _line_search(dn, ts_ok - tmid, search, length)
     if best is None:
         return RefineFailure("no dark-to-bright edge along the clicked endplate")
     s0, slope, polarity = best
+    if _saturated(dn, ss, ts_ok - tmid, s0, slope):
+        s0, slope = _crest(polarity * deriv / spread, ss, ts_ok - tmid, s0, slope, reach=2.0 * sigma + 2.0)
     # per station: the strongest edge within 2 px of the searched line
     s_line = s0 + slope * (ts_ok - tmid)
     pk_s, pk_v = _station_peaks(polarity * deriv / spread, ss, s_line, 2.0)
@@ -285,6 +290,40 @@ def _line_search(
             best_score, best = float(score[k]), (float(s0[k]), float(slope), float(pol[k]))
     if best is None or not best_score > 0.5:
         return None
+    return best
+
+
+def _saturated(dn: np.ndarray, ss: np.ndarray, tc: np.ndarray, s0: float, slope: float) -> bool:
+    """Whether most stations' clipped response is at the clip on the searched line (a strong clean edge)."""
+    idx = np.clip(np.rint((s0 + slope * tc - ss[0]) / _STEP_PX).astype(int), 0, dn.shape[1] - 1)
+    return bool(np.mean(np.abs(dn[np.arange(dn.shape[0]), idx]) >= _CLIP - 1e-9) > 0.5)
+
+
+def _crest(
+    d: np.ndarray, ss: np.ndarray, tc: np.ndarray, s0: float, slope: float, reach: float
+) -> tuple[float, float]:
+    """The line within *reach* of ``s = s0 + slope * tc`` on the crest of the unclipped response *d*.
+
+    The search clips the response at 6 noise units so that one strong feature cannot outvote
+    the endplate; a strong clean edge then is a flat-topped ridge several pixels wide, and the
+    search's choice within it leans toward the clicks. The median response along the line (robust,
+    not clipped) puts the line on the ridge's crest, within +-3 degrees of the searched direction.
+    """
+    n_st, n_s = d.shape
+    rows = np.arange(n_st)[:, None]
+    offsets = np.arange(-reach, reach + _STEP_PX / 2, _STEP_PX)
+    span = float(tc.max() - tc.min()) if n_st > 1 else 1.0
+    dslope = math.tan(math.radians(3.0))
+    best_score, best = -np.inf, (s0, slope)
+    for sl in slope + np.linspace(-dslope, dslope, max(3, int(2 * dslope * span / _STEP_PX) + 1)):
+        s_line = (s0 + offsets)[None, :] + sl * tc[:, None]
+        idx = np.rint((s_line - ss[0]) / _STEP_PX).astype(int)
+        ok = (idx >= 0) & (idx < n_s)
+        vals = np.where(ok, d[rows, np.clip(idx, 0, n_s - 1)], np.nan)
+        score = np.where(ok.mean(axis=0) > 0.7, np.nanmedian(vals, axis=0), -np.inf)
+        k = int(np.argmax(score))
+        if score[k] > best_score:
+            best_score, best = float(score[k]), (float(s0 + offsets[k]), float(sl))
     return best
 
 

@@ -471,3 +471,24 @@ def test_cli_refine_uses_every_grey_level_of_a_dicom(tmp_path, capsys):
     for name in ("FH.left", "FH.right"):
         assert math.dist(refined.points[name], truth[name].center) * film.mm_per_px[0] < 0.5, name
         assert refined.circles[name].radius == pytest.approx(truth[name].radius, rel=0.03), name
+
+
+def test_endplate_on_a_strong_clean_edge_from_clicks_a_millimetre_off():
+    """A strong clean edge is found from clicks 7 and 5 px off it.
+
+    Its response saturates the clipped search over several pixels; the line must still land on the
+    edge, not stay near the clicks. These clicks were declined as "too broken" on the demo film's S1
+    endplate in the real window.
+    """
+    from scipy.ndimage import gaussian_filter
+
+    rows, cols = np.mgrid[0:320, 0:400].astype(float)
+    edge_y = 150.0 + 0.55 * (cols - 100)  # the endplate, tilted 29 degrees; the body is below it
+    img = gaussian_filter(np.where(rows > edge_y, 3000.0, 800.0), 3.0)
+    img += np.random.default_rng(4).normal(0, 4.0, img.shape)
+    a, b = np.array([110.0, 150 + 0.55 * 10 - 7.0]), np.array([300.0, 150 + 0.55 * 200 - 5.0])
+    fit = refine_endplate(img, a, b, body_side="below")
+    assert fit, fit.reason
+    for x, y in fit.corners:
+        assert abs(y - (150.0 + 0.55 * (x - 100))) * math.cos(math.atan(0.55)) < 0.5
+    assert fit.angle_deg == pytest.approx(math.degrees(math.atan(0.55)), abs=0.3)

@@ -562,8 +562,9 @@ def check_endplates(points: Mapping[str, tuple[float, float]], view: View | str,
     """
     view = View.parse(view)
     a, b = ("ant", "post") if view is View.LATERAL else ("left", "right")
+    suffix = "." + a
     for name, xy in points.items():
-        if not name.endswith("." + a):
+        if not name.endswith(suffix):
             continue
         other = name[: -len(a)] + b
         if points.get(other) == xy:
@@ -602,12 +603,15 @@ class _JsonObject(dict):  # type: ignore[type-arg]
 
 
 def _object_pairs(pairs: list[tuple[str, Any]]) -> _JsonObject:
-    obj = _JsonObject()
-    seen: list[str] = []
-    for key, value in pairs:
-        if key in obj and key not in seen:
-            seen.append(key)
-        obj[key] = value
+    # a repeated key keeps its first place and its last value, as assignment in a loop would
+    obj = _JsonObject(pairs)
+    seen: dict[str, None] = {}
+    if len(obj) < len(pairs):
+        given: set[str] = set()
+        for key, _ in pairs:
+            if key in given:
+                seen[key] = None
+            given.add(key)
     obj.duplicates = tuple(seen)
     return obj
 
@@ -907,6 +911,11 @@ def _is_number(v: object) -> bool:
 
 
 def _xy(value: Any, what: str, where: str) -> tuple[float, float]:
+    if type(value) is list and len(value) == 2:
+        # what JSON gives for nearly every point: two plain floats, which float() would return as is
+        x, y = value
+        if type(x) is float and type(y) is float and math.isfinite(x) and math.isfinite(y):
+            return (x, y)
     if isinstance(value, (list, tuple)) and len(value) == 2 and all(_is_number(v) for v in value):
         return (float(value[0]), float(value[1]))
     raise InvalidLandmarksError(

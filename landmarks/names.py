@@ -137,6 +137,10 @@ def parse_point_name(name: str) -> PointName | None:
     >>> parse_point_name("S1.top") is None
     True
     """
+    if type(name) is str:  # a subclass may compare or hash differently: parse it in full
+        known = _PARSED.get(name)
+        if known is not None:
+            return known
     if name in FEMORAL_HEADS or name in ILIAC_CRESTS:
         return PointName(name, None, None, None, False)
     m = _VERTEBRA_RE.match(name)
@@ -187,7 +191,16 @@ def check_point_name(name: str, view: View | str, *, where: str = "") -> PointNa
     The error names the closest valid names, and says so when the name is
     valid only on the other view (``ant`` on an AP film, ``left`` on a lateral).
     """
-    view = View.parse(view)
+    if type(view) is not View:
+        view = View.parse(view)
+    if type(name) is str:
+        known = _ACCEPTED[view].get(name)
+        if known is not None:
+            return known
+    return _check_point_name(name, view, where)
+
+
+def _check_point_name(name: str, view: View, where: str) -> PointName:
     prefix = f"{where}: " if where else ""
     parsed = parse_point_name(name) if isinstance(name, str) else None
     if parsed is not None:
@@ -218,3 +231,14 @@ def _other(view: View) -> str:
 
 def _article(view: View) -> str:
     return "an AP" if view is View.AP else "a lateral"
+
+
+# A landmark file checks every one of its ~100 names, and the valid names are a closed vocabulary,
+# so each is parsed and checked once, here, by the full code paths above (which therefore cannot
+# disagree with the tables). A name not in them (a misspelling, a name of the other view, a str
+# subclass) still takes the full path and gets its full error message.
+_PARSED: dict[str, PointName] = {}  # empty while the tables are built: every name is parsed in full
+_ACCEPTED: dict[View, dict[str, PointName]] = {
+    view: {name: _check_point_name(name, view, "") for name in valid_point_names(view)} for view in View
+}
+_PARSED = {name: parsed for table in _ACCEPTED.values() for name, parsed in table.items()}

@@ -24,7 +24,7 @@ from landmarks.landmark_file import (
     write_landmarks,
 )
 from landmarks.model import ImageRef, LandmarkSet, PatientInfo, Sex
-from landmarks.names import PatientRight, View
+from landmarks.names import PatientRight, View, check_point_name, parse_point_name, valid_point_names
 
 SPEC_EXAMPLE = {
     "format": "spinecheck-landmarks/1",
@@ -703,3 +703,96 @@ def test_write_into_a_missing_directory_names_the_target(tmp_path: Path) -> None
     with pytest.raises(FileNotFoundError) as info:
         write_landmarks(LandmarkSet("lateral", {}), target)
     assert info.value.filename == str(target)
+
+
+# ------------------------------------------------------------- fast paths of the reader (same answers)
+
+
+@pytest.mark.parametrize("view", list(View), ids=str)
+def test_every_valid_name_reads_and_the_other_views_corners_are_refused(view: View) -> None:
+    valid = valid_point_names(view)
+    s = parse_landmarks(_doc(view=view.value, points={n: [i, i + 0.5] for i, n in enumerate(valid)}))
+    assert tuple(s.points) == valid
+    for name in valid:
+        assert check_point_name(name, view) == parse_point_name(name)
+        assert check_point_name(name, view.value.upper()).name == name
+    other = View.AP if view is View.LATERAL else View.LATERAL
+    for name in set(valid_point_names(other)) - set(valid):
+        with pytest.raises(InvalidLandmarksError, match=f'^a.json: point "{name}" is an? '):
+            check_point_name(name, view, where="a.json")
+
+
+def test_a_refused_name_is_refused_every_time_with_the_same_message(tmp_path: Path) -> None:
+    path = _write(tmp_path, _doc(points={"S1.sup.ant": [1, 2], "S1.sup.anterior": [3, 4]}))
+    messages = []
+    for _ in range(2):
+        with pytest.raises(InvalidLandmarksError) as info:
+            read_landmarks(path)
+        messages.append(str(info.value))
+    assert messages[0] == messages[1]
+    assert "unknown point name 'S1.sup.anterior'; did you mean 'S1.sup.ant'" in messages[0]
+
+
+def test_a_name_subclassing_str_is_checked_in_full() -> None:
+    class Name(str):
+        pass
+
+    assert type(check_point_name(Name("S1.sup.ant"), "lateral").name) is Name
+    assert type(parse_point_name(Name("FH")).name) is Name  # type: ignore[union-attr]
+    with pytest.raises(InvalidLandmarksError, match="is a lateral landmark"):
+        check_point_name(Name("S1.sup.ant"), "ap")
+
+
+def test_the_first_key_given_again_is_the_one_named(tmp_path: Path) -> None:
+    text = (
+        '{"format": "spinecheck-landmarks/1", "view": "lateral", "points": '
+        '{"C3.centroid": [1, 2], "FH": [5, 6], "FH": [5, 6], "C3.centroid": [1, 2]}}'
+    )
+    with pytest.raises(InvalidLandmarksError, match='point "FH" is given more than once'):
+        read_landmarks(_write(tmp_path, text))
+
+
+def test_a_key_given_twice_where_repeats_are_not_checked_keeps_its_last_value(tmp_path: Path) -> None:
+    text = (
+        '{"format": "spinecheck-landmarks/1", "view": "lateral", "points": {"S1.sup.ant": [1, 2]}, '
+        '"refinement": {"moved": {"S1.sup.ant": {"from": [7, 8], "method": "corner", "from": [3, 4]}}}}'
+    )
+    s = read_landmarks(_write(tmp_path, text))
+    assert s.refinement is not None
+    assert s.refinement.moved["S1.sup.ant"].original == (3.0, 4.0)
+
+
+class _Float(float):
+    pass
+
+
+@pytest.mark.parametrize(
+    "xy",
+    [
+        pytest.param([1.5, 2.5], id="floats"),
+        pytest.param([1, 2.5], id="int-and-float"),
+        pytest.param((1.5, 2), id="tuple"),
+        pytest.param([np.float64(1.5), np.float64(2)], id="numpy"),
+        pytest.param([_Float(1.5), 2.5], id="float-subclass"),
+    ],
+)
+def test_a_point_of_any_two_finite_numbers_becomes_two_plain_floats(xy: object) -> None:
+    (x, y) = parse_landmarks(_doc(points={"S1.sup.ant": xy})).points["S1.sup.ant"]
+    assert (type(x), type(y)) == (float, float)
+    assert (x, y) == (float(xy[0]), float(xy[1]))  # type: ignore[index]
+
+
+@pytest.mark.parametrize(
+    "xy",
+    [
+        pytest.param([float("nan"), 1.0], id="nan"),
+        pytest.param([1.0, float("-inf")], id="inf"),
+        pytest.param([True, 1.0], id="bool"),
+        pytest.param([10**400, 1.0], id="huge-int"),
+        pytest.param([1.0, 2.0, 3.0], id="three"),
+        pytest.param(["1", 2.0], id="string"),
+    ],
+)
+def test_a_point_that_is_not_two_finite_numbers_is_refused(xy: object) -> None:
+    with pytest.raises(InvalidLandmarksError, match=r'^a.json: point "S1.sup.ant" must be \[x, y\] numbers'):
+        parse_landmarks(_doc(points={"S1.sup.ant": xy}), where="a.json")

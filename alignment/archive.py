@@ -36,6 +36,14 @@ Pairing, in order; the first rule that finds a candidate decides:
    (``image.sop_instance_uid``), for DICOM images and landmark files not
    paired otherwise.
 
+An exact place (rule 1, or rule 2's same relative path) is not taken when the
+file there records a SOP Instance UID and the image is DICOM with another one:
+those points were placed on another film. The image then goes on to the next
+rules (another file under ``landmarks_dir`` or elsewhere may record its UID),
+and the file is free for the film it names; an image that nothing pairs then
+has an ``error`` row that names the file and both UIDs. The image's UID is read
+(header only, once) just for the images whose exact file records one.
+
 A match is never guessed. Several candidates for one image, or one landmark
 file claimed by several images (duplicate stems such as ``x.dcm`` and
 ``x.png``), give ``error`` rows naming the candidates, unless the landmark
@@ -381,17 +389,32 @@ def _pair(
             uid_cache[im.rel] = read_sop_instance_uid(im.path) if im.dicom else None
         return uid_cache[im.rel]
 
+    # files at an image's exact place that record another film's UID: not this image's (module notes)
+    contradicted: dict[str, list[str]] = defaultdict(list)
+
+    def uncontradicted(im: _Image, found: list[str]) -> list[str]:
+        kept = []
+        for r in found:
+            recorded = marks[r].sop_instance_uid
+            uid = image_uid(im) if recorded else None  # read only when there is something to check
+            if uid and uid != recorded:
+                contradicted[im.rel].append(r)
+            else:
+                kept.append(r)
+        return kept
+
     # exact places first (rule 1, and rule 2's same relative path), for every image: a file found there
     # is that image's, and no other image may take it by name alone
     exact: dict[str, list[str]] = {}
     for im in images:
         name = os.path.basename(im.path)
         folder = os.path.dirname(im.path)
-        found = at(folder, candidate_names(name))
+        found = uncontradicted(im, at(folder, candidate_names(name)))
         if not found and os.path.basename(folder) == "images":  # the AASCE layout
-            found = at(os.path.join(os.path.dirname(folder), "labels"), (f"{name}.mat",))
+            found = uncontradicted(im, at(os.path.join(os.path.dirname(folder), "labels"), (f"{name}.mat",)))
         if not found and dir_abs is not None:
-            found = at(os.path.join(dir_abs, *PurePosixPath(im.rel).parent.parts), candidate_names(name))
+            place = os.path.join(dir_abs, *PurePosixPath(im.rel).parent.parts)
+            found = uncontradicted(im, at(place, candidate_names(name)))
         exact[im.rel] = found
     exact_owner: dict[str, list[str]] = defaultdict(list)
     for rel, found in exact.items():
@@ -433,7 +456,8 @@ def _pair(
         if dir_abs is not None:
             where = "beside it or under --landmarks"
             if not found:  # the same names anywhere under landmarks_dir: taken only when nothing contradicts
-                for r in sorted({r for n in names for r in by_name.get(n, ())}):
+                refused = contradicted.get(im.rel, ())  # already refused at the exact place: said once
+                for r in sorted({r for n in names for r in by_name.get(n, ()) if r not in refused}):
                     why = doubt(im, r)
                     if why is None:
                         found.append(r)
@@ -500,9 +524,13 @@ def _pair(
         uid = uid_of.get(im.rel)
         if uid and uid in by_uid:
             uid_claims[uid].append(im)
+    refused: list[_Image] = []  # unpaired, though a file at their exact place records another UID
     for im in unpaired:
         uid = uid_of.get(im.rel)
         found = by_uid.get(uid, []) if uid else []
+        if not found and im.rel in contradicted:
+            refused.append(im)
+            continue
         if not found:
             hint = " or a landmark file with its SOP Instance UID" if by_uid and im.dicom else ""
             why = f"no landmark file ({looked[im.rel]}{hint})"
@@ -523,16 +551,35 @@ def _pair(
             continue
         jobs.append(_job(im, marks[found[0]]))
 
+    # a refused image's row names the files refused at its place; those not paired otherwise are not
+    # listed again as landmarks without image
+    named_in: dict[str, str] = {}
+    for im in refused:
+        files = contradicted[im.rel]
+        free = [r for r in files if r not in used]
+        used.update(free)
+        named_in[im.rel] = marks[files[0]].shown if len(files) == 1 and free else ""
+
     orphans = [m for real, m in marks.items() if real not in used]
     # an orphan that records the UID of an image already paired by name is a second annotation of that
-    # film (e.g. a refined copy): say so rather than "no image found"
+    # film (e.g. a refined copy): say so rather than "no image found"; likewise for refused files
     wanted = {m.sop_instance_uid for m in orphans if m.sop_instance_uid}
+    wanted.update(u for im in refused for r in contradicted[im.rel] if (u := marks[r].sop_instance_uid))
     paired_by_uid: dict[str, StudyJob] = {}
     if wanted:
+        image_of = {im.rel: im for im in images}
         for job in jobs:
-            uid = read_sop_instance_uid(job.image_path)  # None for pictures and unreadable files
+            uid = image_uid(image_of[job.image])  # None for pictures and unreadable files
             if uid in wanted:
                 paired_by_uid.setdefault(uid, job)
+    measured_with = {job.landmarks_path: job for job in jobs}
+    for im in refused:
+        why = _refused(
+            im, [marks[r] for r in contradicted[im.rel]], image_uid(im), paired_by_uid, measured_with
+        )
+        if passed_over[im.rel]:
+            why += "; " + "; ".join(passed_over[im.rel])
+        rows.append(Unmeasured(im.rel, named_in[im.rel], RowStatus.ERROR, why))
     for m in orphans:
         job = paired_by_uid.get(m.sop_instance_uid or "")
         why = (
@@ -545,6 +592,39 @@ def _pair(
     jobs.sort(key=lambda j: j.image)
     rows.sort(key=lambda r: (r.image == "", r.image, r.landmarks))
     return Archive(root_s, tuple(jobs), tuple(rows), ignored)
+
+
+def _refused(
+    im: _Image,
+    files: Sequence[_Landmarks],
+    uid: str | None,
+    paired_by_uid: dict[str, StudyJob],
+    measured_with: dict[str, StudyJob],
+) -> str:
+    """Why an image is not measured: the files at its exact place record other films' UIDs (one line)."""
+    said = []
+    for m in files:
+        film = measured_with.get(m.path) or paired_by_uid.get(m.sop_instance_uid or "")
+        whose = ""
+        if film is not None and film.image != im.rel:
+            mine = film.landmarks_path == m.path
+            whose = f", measured with '{film.image}'" if mine else f", that of '{film.image}'"
+        said.append(f"SOP Instance UID {m.sop_instance_uid}{whose}")
+    if len(files) == 1:
+        what = (
+            f"landmark file '{files[0].shown}' at this image's path was placed on another film "
+            f"(it records {said[0]}; this image's is {uid})"
+        )
+    else:
+        listed = ", ".join(f"'{m.shown}' ({x})" for m, x in zip(files, said, strict=True))
+        what = (
+            f"landmark files {listed} at this image's path were placed on other films "
+            f"(this image's SOP Instance UID is {uid})"
+        )
+    return (
+        f"{what}, and no other landmark file was found for it; "
+        "put this film's landmarks there, or correct image.sop_instance_uid in the file"
+    )
 
 
 def _narrow(found: list[str], image_name: str, marks: dict[str, _Landmarks]) -> list[str]:

@@ -28,6 +28,11 @@ parent and quick to start; spawned where there is no fork server), or a Dask
 distributed cluster (``scheduler="tcp://host:8786"``; the archive must be at
 the same path on every worker). Work in flight is bounded (two chunks per worker), so memory
 stays flat however large the archive.
+
+A study that kills its worker process (a crash in a decoder, the out-of-memory
+killer) costs only its own row, on every engine: the studies that were in
+flight with it are measured again, and only a study whose worker dies while it
+runs alone gets an ``error`` row (:func:`_run`).
 """
 
 from __future__ import annotations
@@ -291,6 +296,9 @@ class _InProcess:
     def wait(self, futures: set) -> tuple[set, set]:
         return set(futures), set()
 
+    def result(self, future: cf.Future) -> list[Row]:
+        return future.result()
+
     def fresh(self) -> None:
         pass
 
@@ -338,6 +346,10 @@ class _Processes:
         done, pending = cf.wait(futures, return_when=cf.FIRST_COMPLETED)
         return set(done), set(pending)
 
+    def result(self, future: cf.Future) -> list[Row]:
+        """The chunk's rows; raises :class:`~concurrent.futures.process.BrokenProcessPool` if its worker died."""
+        return future.result()
+
     def fresh(self) -> None:
         """Replace the pool by a new one (nothing may be in flight): a suspect study runs alone on it."""
         self._pool.shutdown(wait=False, cancel_futures=True)
@@ -381,8 +393,68 @@ def worker_modules(options: BatchOptions = _DEFAULT_OPTIONS) -> list[str]:
     return names
 
 
+class _WorkerDied(cf.BrokenExecutor):
+    """A Dask worker process died while it held the chunk (what a broken pool is to the local engine).
+
+    Attributes
+    ----------
+    worker : str or None
+        The address of the worker that died, when Dask says.
+    """
+
+    def __init__(self, message: str, worker: str | None = None) -> None:
+        super().__init__(message)
+        self.worker = worker
+
+
+@dataclass(frozen=True)
+class _Died:
+    """What :func:`_on_dask_worker` returns instead of rows: a worker already died holding this chunk."""
+
+
+def _on_dask_worker(fn: Callable, jobs: Sequence[StudyJob], options: BatchOptions) -> list[Row] | _Died:
+    """Run a chunk on a Dask worker, unless a worker has already died while it held the chunk.
+
+    When a worker dies, the scheduler hands its tasks to another worker, up to
+    ``distributed.scheduler.allowed-failures`` times (3 by default) before it
+    gives up with :class:`distributed.KilledWorker`: a study that crashes its
+    worker would crash four of them, and the chunks that merely shared the
+    dead worker would be run again beside it. So a chunk that a dead worker
+    held is not run again here; :meth:`_Dask.result` reports it as a broken
+    worker and :func:`_run` measures its studies again itself, the suspect
+    ones alone. This asks the scheduler how many workers died holding this
+    task (``TaskState.suspicious``): one round trip per chunk. If the
+    scheduler cannot tell (it refuses to run code, say), the chunk runs, and
+    the scheduler's own limit applies.
+    """
+    if _held_by_a_dead_worker():
+        return _Died()
+    return fn(jobs, options)
+
+
+def _held_by_a_dead_worker() -> bool:
+    try:
+        from distributed import get_client, get_worker
+
+        key = get_worker().get_current_task()
+
+        # Nested, so that it is pickled by value: the scheduler need not have spinecheck installed.
+        def suspicious(key: Any, dask_scheduler: Any = None) -> int:
+            task = dask_scheduler.tasks.get(key)
+            return 0 if task is None else int(task.suspicious)
+
+        return get_client().run_on_scheduler(suspicious, key) > 0
+    except Exception:  # noqa: BLE001 - no answer: run the chunk (the scheduler's allowed-failures applies)
+        return False
+
+
 class _Dask:
-    """``scheduler=ADDRESS``: the same chunks on a Dask distributed cluster."""
+    """``scheduler=ADDRESS``: the same chunks on a Dask distributed cluster.
+
+    A worker that dies breaks the chunks it held, as a dead process breaks the
+    local pool (:func:`_on_dask_worker`), whatever the scheduler's
+    ``allowed-failures``; nothing on the cluster is reconfigured.
+    """
 
     def __init__(self, address: str) -> None:
         try:
@@ -402,14 +474,24 @@ class _Dask:
         self.name = f"Dask at {address}, {threads} worker threads"
 
     def submit(self, fn: Callable, *args: Any) -> Any:
-        return self._client.submit(fn, *args, pure=False)
+        return self._client.submit(_on_dask_worker, fn, *args, pure=False)
 
     def wait(self, futures: set) -> tuple[set, set]:
         done, pending = self._distributed.wait(list(futures), return_when="FIRST_COMPLETED")
         return set(done), set(pending)
 
+    def result(self, future: Any) -> list[Row]:
+        """The chunk's rows; raises :class:`_WorkerDied` if a worker died holding it."""
+        try:
+            rows = future.result()
+        except self._distributed.KilledWorker as exc:  # the scheduler's allowed-failures ran out first
+            raise _WorkerDied(str(exc), worker=getattr(exc.last_worker, "address", None)) from None
+        if isinstance(rows, _Died):
+            raise _WorkerDied("a Dask worker died while it held this chunk")
+        return rows
+
     def fresh(self) -> None:
-        pass
+        """Nothing to do: the suspect is the only task of this run on the cluster, and the dead worker is gone."""
 
     def close(self, *, cancel: bool = False) -> None:
         self._client.close()
@@ -574,11 +656,13 @@ def _run(
     """Run the chunks, appending their rows as they come.
 
     A chunk that fails is retried one study at a time. A study whose worker
-    process died (:class:`concurrent.futures.BrokenExecutor`) may only have
-    shared the pool with the study that killed it: it becomes a *suspect*,
-    and suspects run last, each alone on a fresh pool; only a study whose
-    worker dies while it runs alone gets an ``error`` row for it. Any other
-    failure of a single study is its ``error`` row at once.
+    process died (:class:`concurrent.futures.BrokenExecutor`: a broken local
+    pool, or a Dask worker that died holding it) may only have shared the
+    worker with the study that killed it: it becomes a *suspect*, and
+    suspects run last, each alone (on a fresh pool, or as the only task on
+    the cluster); only a study whose worker dies while it runs alone gets an
+    ``error`` row for it. Any other failure of a single study is its
+    ``error`` row at once.
     """
     from tqdm import tqdm
 
@@ -604,7 +688,7 @@ def _run(
             for future in done:
                 chunk = running.pop(future)
                 try:
-                    rows = future.result()
+                    rows = engine.result(future)
                 except MemoryError:
                     raise
                 except Exception as exc:  # noqa: BLE001 - retry the studies one by one
@@ -612,13 +696,26 @@ def _run(
                         queue.extendleft((job,) for job in reversed(chunk))
                         continue
                     job = chunk[0]
-                    if isinstance(exc, cf.BrokenExecutor) and future is not alone:
-                        suspects.append(job)  # perhaps only in the pool of the study that killed it
-                        continue
-                    reason = f"the worker failed on this study ({_reason(exc)})"
+                    if isinstance(exc, cf.BrokenExecutor):
+                        if future is not alone:
+                            suspects.append(job)  # perhaps only in the pool of the study that killed it
+                            continue
+                        reason = _died_alone(job, exc)
+                    else:
+                        reason = f"the worker failed on this study ({_reason(exc)})"
                     rows = [plain_row(header, job.image, job.landmarks, RowStatus.ERROR, reason)]
                 table.append(rows)
                 bar.update(len(rows))
+
+
+def _died_alone(job: StudyJob, exc: BaseException) -> str:
+    """The reason of a study whose worker process died while it ran alone."""
+    worker = getattr(exc, "worker", None)
+    where = f" (Dask worker {worker})" if worker else ""
+    return (
+        f"the worker failed on this study: its process died{where} while it measured image "
+        f"'{job.image}' on its own (a crash, e.g. in an image decoder, or killed for want of memory)"
+    )
 
 
 _QUOTED = re.compile(r"'[^']*'|\"[^\"]*\"")

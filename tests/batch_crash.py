@@ -16,9 +16,18 @@ from alignment.batch import BatchOptions, measure_chunk
 from alignment.batch_table import Row
 
 
-def crash_on(name: str, jobs: Sequence[StudyJob], options: BatchOptions) -> list[Row]:
-    """:func:`measure_chunk`, but the process exits at once if the chunk holds the image called *name*."""
+def crash_on(
+    name: str, jobs: Sequence[StudyJob], options: BatchOptions, *, log: str | None = None
+) -> list[Row]:
+    """:func:`measure_chunk`, but the process exits at once if the chunk holds the image called *name*.
+
+    With *log*, each crash first appends a line to that file (the images of the chunk), so that a
+    test can count how many worker processes the study killed.
+    """
     if any(PurePosixPath(job.image).name == name for job in jobs):
+        if log is not None:
+            with open(log, "a", encoding="utf-8") as f:
+                f.write(" ".join(job.image for job in jobs) + "\n")
         os._exit(1)
     time.sleep(0.05)  # the other studies are still in flight when the crash comes
     return measure_chunk(jobs, options)

@@ -228,3 +228,107 @@ def test_a_flat_landmarks_folder_still_pairs_nested_images_by_name(tmp_path):
     assert jobs["p2/b.dcm"].landmarks == f"{shown}/b.json"
     for image in ("p3/c.png", "p4/c.png"):
         assert rows[image].status is RowStatus.ERROR and "ambiguous image" in rows[image].reason
+
+
+# ----------------------------------------------------------------------------- an exact place that records another UID
+
+
+def _record_uid(landmarks: Path, uid: str | None) -> None:
+    """Make a landmark file record another SOP Instance UID (or none)."""
+    data = json.loads(landmarks.read_text())
+    if uid is None:
+        data["image"].pop("sop_instance_uid", None)
+    else:
+        data["image"]["sop_instance_uid"] = uid
+    landmarks.write_text(json.dumps(data))
+
+
+def test_swapped_landmark_files_pair_by_the_uid_they_record(tmp_path):
+    """x.json beside x.dcm holds y.dcm's points and the other way round: each film gets its own points."""
+    write_study(tmp_path / "a", "x.dcm", uid="1.2.3.4.1", landmarks=tmp_path / "b" / "y.json")
+    write_study(tmp_path / "b", "y.dcm", uid="1.2.3.4.2", seed=1, landmarks=tmp_path / "a" / "x.json")
+    jobs, rows = _by_image(discover(tmp_path))
+    assert {k: j.landmarks for k, j in jobs.items()} == {"a/x.dcm": "b/y.json", "b/y.dcm": "a/x.json"}
+    assert rows == {}
+
+
+def test_swapped_files_under_a_landmarks_folder_pair_by_name_and_uid(tmp_path):
+    """The same relative path under --landmarks that records another UID falls through to rule 2 by name."""
+    root, lm = tmp_path / "root", tmp_path / "lm"
+    write_study(root / "p1", "a.dcm", uid="1.2.3.4.1", landmarks=lm / "p9" / "a.json")
+    write_study(root / "p9", "a.dcm", uid="1.2.3.4.9", seed=1, landmarks=lm / "p1" / "a.json")
+    jobs, rows = _by_image(discover(root, landmarks_dir=lm))
+    shown = lm.as_posix()
+    assert {k: j.landmarks for k, j in jobs.items()} == {
+        "p1/a.dcm": f"{shown}/p9/a.json",
+        "p9/a.dcm": f"{shown}/p1/a.json",
+    }
+    assert rows == {}
+
+
+def test_an_exact_file_of_another_film_is_an_error_naming_it_and_both_uids(tmp_path):
+    _, lm = write_study(tmp_path, "x.dcm", uid="1.2.3.4.1")
+    _record_uid(lm, "1.2.3.4.9")  # a film that is not in the archive
+    write_study(tmp_path, "other.dcm", uid="1.2.3.4.5", seed=1)
+    _, lm = write_study(tmp_path, "z.dcm", uid="1.2.3.4.6", seed=2)
+    _record_uid(lm, "1.2.3.4.5")  # other.dcm's UID: a copy of its file under z's name
+    jobs, rows = _by_image(discover(tmp_path))
+    assert set(jobs) == {"other.dcm"}
+    assert set(rows) == {"x.dcm", "z.dcm"}  # x.json and z.json are named in those rows, not listed again
+    assert (rows["x.dcm"].status, rows["x.dcm"].landmarks) == (RowStatus.ERROR, "x.json")
+    assert rows["x.dcm"].reason == (
+        "landmark file 'x.json' at this image's path was placed on another film (it records SOP Instance "
+        "UID 1.2.3.4.9; this image's is 1.2.3.4.1), and no other landmark file was found for it; put this "
+        "film's landmarks there, or correct image.sop_instance_uid in the file"
+    )
+    assert "(it records SOP Instance UID 1.2.3.4.5, that of 'other.dcm'; this image's is 1.2.3.4.6)" in (
+        rows["z.dcm"].reason
+    )
+    assert "\n" not in rows["z.dcm"].reason
+
+
+def test_a_uid_that_cannot_be_checked_does_not_refuse_the_exact_file(tmp_path):
+    """A picture has no UID, an unreadable DICOM none that can be read: they keep their exact file."""
+    _, lm = write_study(tmp_path, "pic.png", png=True)
+    _record_uid(lm, "1.2.3.4.9")
+    write_study(tmp_path, "bad.dcm", uid="1.2.3.4.1")
+    (tmp_path / "bad.dcm").write_bytes(b"truncated")  # measuring will say why
+    jobs, rows = _by_image(discover(tmp_path))
+    assert {k: j.landmarks for k, j in jobs.items()} == {"pic.png": "pic.json", "bad.dcm": "bad.json"}
+    assert rows == {}
+
+
+def test_a_file_refused_by_one_duplicate_stem_goes_to_the_other(tmp_path):
+    """x.json records a UID that x.dcm does not have: it is x.png's alone, and x.dcm's row says so."""
+    _, lm = write_study(tmp_path, "x.dcm", uid="1.2.3.4.1", declare_path=False)
+    _record_uid(lm, "1.2.3.4.9")
+    write_study(tmp_path, "x.png", png=True, landmarks=None)
+    jobs, rows = _by_image(discover(tmp_path))
+    assert jobs["x.png"].landmarks == "x.json"
+    assert (rows["x.dcm"].status, rows["x.dcm"].landmarks) == (RowStatus.ERROR, "")
+    assert "(it records SOP Instance UID 1.2.3.4.9, measured with 'x.png'; this image's is 1.2.3.4.1)" in (
+        rows["x.dcm"].reason
+    )
+
+
+def test_an_image_uid_is_read_once_and_only_when_a_file_records_one(tmp_path, monkeypatch):
+    import alignment.archive
+
+    reads: list[str] = []
+    real = alignment.archive.read_sop_instance_uid
+
+    def counting(path):
+        reads.append(Path(path).name)
+        return real(path)
+
+    monkeypatch.setattr(alignment.archive, "read_sop_instance_uid", counting)
+    for name in ("a.dcm", "b.dcm"):
+        _, lm = write_study(tmp_path, name)
+        _record_uid(lm, None)
+    assert [j.image for j in discover(tmp_path).jobs] == ["a.dcm", "b.dcm"]
+    assert reads == []  # nothing to check: no header read at discovery
+    _, lm = write_study(tmp_path, "c.dcm", uid="1.2.3.4.3")
+    shutil.copy(lm, tmp_path / "refined.json")  # an orphan with c's UID: the paired films' UIDs are looked up
+    jobs, rows = _by_image(discover(tmp_path))
+    assert set(jobs) == {"a.dcm", "b.dcm", "c.dcm"} and "c.dcm" in rows["refined.json"].reason
+    assert sorted(reads) == ["a.dcm", "b.dcm", "c.dcm"]  # c once, though checked and looked up

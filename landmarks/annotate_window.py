@@ -62,6 +62,7 @@ _DETAIL_OVERVIEWS = 4
 _LIST_LINES = 13
 _HINT_WIDTH = 105
 _PANEL_WIDTH = 66
+_REVIEW_WIDTH = 48  # characters a line in the callout beside a point
 
 
 class _DropAspectNotice(logging.Filter):
@@ -146,7 +147,9 @@ class AnnotationWindow:
             canvas.mpl_disconnect(handler)
         if manager is not None:
             name = Path(session.image_ref.path).name if session.image_ref.path else "film"
-            manager.set_window_title(f"spinecheck annotate: {name} ({session.protocol.name})")
+            manager.set_window_title(
+                f"spinecheck annotate: {name} ({session.protocol.name}) \u2192 {session.path}"
+            )
         logging.getLogger(_MPL_AXES_LOG).addFilter(_ASPECT_NOTICE)
         self._build()
         self._cids = [
@@ -319,7 +322,8 @@ class AnnotationWindow:
         else:
             self._refined_marker.set_data([], [])
             self._move_line.set_data([], [])
-            text = "your click (kept)" if r.kept else "not refined (why: see the status line)"
+            why = r.failure or "the refiner found nothing"
+            text = "your click (kept)" if r.kept else textwrap.fill(f"not refined: {why}", _REVIEW_WIDTH)
             anchor = r.click
         self._review_text.xy = anchor
         self._review_text.set_text(text)
@@ -362,14 +366,16 @@ class AnnotationWindow:
 
     def _draw_status(self) -> None:
         s = self.session
-        saved = (
-            f"saved {s.saved_at:%H:%M:%S} \u2192 {s.path}"
-            if s.saved_at is not None
-            else f"not saved yet \u2192 {s.path}"
-        )
+        name = s.path.name  # the whole path is in the window's title and was printed at the start
         if s.dirty:
-            saved = f"NOT SAVED \u2192 {s.path}"
-        self._status.set_text(f"{saved}    {self.message}" if self.message else saved)
+            saved = f"NOT SAVED \u2192 {name}"
+        elif s.saved_at is not None:
+            saved = f"saved {s.saved_at:%H:%M:%S} \u2192 {name}"
+        else:
+            saved = f"not saved yet \u2192 {name}"
+        text = f"{saved}    {self.message}" if self.message else saved
+        # one line, clipped to the window's width (monospace at 9 pt: about 0.6 x 9 pt a character)
+        self._status.set_text(_clip(text, max(40, int(self.figure.get_figwidth() * 72 / (0.6 * 9)) - 2)))
         self._status.set_color(_VERMILLION if self.message_is_error or s.dirty else "black")
 
     def _say(self, message: str, *, error: bool = False) -> None:

@@ -191,7 +191,7 @@ def test_clicks_place_the_prompted_points_at_full_resolution_coordinates(
         assert s.points[step.name] == pytest.approx(truth[step.name], abs=1e-6)
         assert_saved(s)
     assert list(s.points) == list(s.protocol.names[:6])
-    assert "saved " in status(win) and str(s.path) in status(win)
+    assert "saved " in status(win) and f"\u2192 {s.path.name}" in status(win)
     image_block = json.loads(s.path.read_text())["image"]
     assert image_block == {"path": "lat.dcm", "sop_instance_uid": UID, "rows": 900, "columns": 360}
 
@@ -307,6 +307,26 @@ def test_a_refined_click_can_be_accepted_or_overridden(tmp_path, film, image, tr
     assert s.keep_click() == "nothing to override: press k right after placing a point"
 
 
+def test_a_long_reason_is_wrapped_beside_the_point_and_the_status_stays_one_line(
+    tmp_path, film, image, truth
+):
+    """A person reads why beside the point; the status line is clipped to the window, never off its edge."""
+    reason = "the edge along the clicked endplate is too broken to fit a line " * 6
+
+    def wordy_refiner(image, name, points, *, view, mm_per_px):
+        return FakeFailure(reason.strip())
+
+    s = new_session(tmp_path, film, image, refiner=wordy_refiner)
+    win = new_window(s, image, live=None)
+    press(win, truth["FH.left"])
+    callout = win._review_text.get_text().splitlines()
+    assert callout[0].startswith("not refined: the edge") and len(callout) > 3
+    assert all(len(line) <= 48 for line in callout)
+    line = status(win)
+    assert "\n" not in line and line.endswith("\u2026")
+    assert len(line) <= win.figure.get_figwidth() * 72 / (0.6 * 9)
+
+
 def test_a_failed_or_broken_refinement_keeps_the_click_and_says_why(tmp_path, film, image, truth):
     s = new_session(tmp_path, film, image, refiner=failing_refiner)
     win = new_window(s, image, live=None)
@@ -314,7 +334,7 @@ def test_a_failed_or_broken_refinement_keeps_the_click_and_says_why(tmp_path, fi
     assert s.points["FH.left"] == pytest.approx(truth["FH.left"])
     assert s.refinement.declined == {"FH.left": "no edge near the click"}
     assert "not refined: no edge near the click" in status(win)
-    assert win._review_text.get_text() == "not refined (why: see the status line)"
+    assert win._review_text.get_text() == "not refined: no edge near the click"  # beside the point
     assert_saved(s)
     s.refiner = broken_refiner
     press(win, truth["FH.right"])

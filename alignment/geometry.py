@@ -205,12 +205,32 @@ def column(value: np.ndarray, reason: np.ndarray):
     return np.where(ok & ~lost, value, np.nan), reason
 
 
+_MISSING = "missing landmarks: "
+
+
 def merge_reasons(*reasons: np.ndarray) -> np.ndarray:
-    """First non-None reason per study across several ``(N,)`` reason arrays."""
+    """First non-None reason per study across several ``(N,)`` reason arrays.
+
+    Missing landmarks are the exception: they are all named, so that a person
+    who places what the first reason asks for is not then told of the next.
+
+    Examples
+    --------
+    >>> a = np.array(["missing landmarks: S1.sup.ant", None, "no calibration"], dtype=object)
+    >>> b = np.array(["missing landmarks: FH", "missing landmarks: FH", "missing landmarks: FH"], dtype=object)
+    >>> merge_reasons(a, b).tolist()
+    ['missing landmarks: S1.sup.ant, FH', 'missing landmarks: FH', 'no calibration']
+    """
     out = reasons[0].copy()
     for r in reasons[1:]:
         empty = np.equal(out, None)
         out[empty] = r[empty]
+        for i in np.flatnonzero(~empty & ~np.equal(r, None)):
+            a, b = out[i], r[i]
+            if a.startswith(_MISSING) and b.startswith(_MISSING) and a != b:
+                have = a[len(_MISSING) :].split(", ")
+                more = [x for x in b[len(_MISSING) :].split(", ") if x not in have]
+                out[i] = ", ".join([a, *more]) if more else a
     return out
 
 

@@ -521,8 +521,11 @@ def test_scroll_zooms_about_the_cursor_and_shows_full_resolution(tmp_path, film,
 def test_live_parameters_appear_once_their_points_are_placed(tmp_path, film, image, truth):
     s = new_session(tmp_path, film, image)
     win = new_window(s, image)
-    assert "PI       — needs" in panel(win)
-    for name in ("FH.left", "FH.right", "S1.sup.ant", "S1.sup.post"):
+    # every missing point is named, not only the first group: the heads as well as the S1 endplate
+    assert "PI       — needs S1.sup.ant, S1.sup.post, FH.left and FH.right (or FH)" in panel(win)
+    press(win, truth["FH.left"])
+    assert "PI       — needs S1.sup.ant, S1.sup.post\n" in panel(win)
+    for name in ("FH.right", "S1.sup.ant", "S1.sup.post"):
         press(win, truth[name])
     text = panel(win)
     for pid in ("PI", "PT", "SS"):

@@ -80,6 +80,17 @@ def _clip(text: str, width: int) -> str:
     return text if len(text) <= width else text[: width - 1] + "\u2026"
 
 
+def _two_lines(text: str, width: int) -> str:
+    """*text* in at most two lines of *width*, the second indented under the value, then clipped."""
+    if len(text) <= width:
+        return text
+    first, _, rest = text[:width].rpartition(" ")
+    if not first.strip():
+        return _clip(text, width)
+    rest = text[len(first) + 1 :]
+    return first + "\n" + _clip(" " * 10 + rest, width)
+
+
 class AnnotationWindow:
     """A Matplotlib window over an :class:`AnnotationSession`.
 
@@ -362,7 +373,7 @@ class AnnotationWindow:
             lines = list(self.live(self.session.landmarks, self.session.effective_calibration))
         except (SpinecheckError, ValueError) as e:
             lines = [f"not computable: {e}"]
-        return "Parameters (live)\n" + "\n".join(_clip(f" {line}", _PANEL_WIDTH) for line in lines)
+        return "Parameters (live)\n" + "\n".join(_two_lines(f" {line}", _PANEL_WIDTH) for line in lines)
 
     def _draw_status(self) -> None:
         s = self.session

@@ -38,7 +38,7 @@ from landmarks.circle import Circle
 from landmarks.errors import InvalidLandmarksError
 from landmarks.landmark_file import check_same_image, read_landmarks, write_landmarks
 from landmarks.model import KEPT_CLICK, ImageRef, LandmarkSet, PatientInfo, PointMove, Refinement
-from landmarks.names import PatientRight, View, check_point_name
+from landmarks.names import PatientRight, View, anterior_direction, check_point_name
 from landmarks.protocol import Protocol, Step, get_protocol
 
 __all__ = [
@@ -361,14 +361,8 @@ class AnnotationSession:
         """Lateral films: ``"image right"`` or ``"image left"`` as the placed corners say; else None."""
         if self.view is not View.LATERAL:
             return None
-        pts = self._state.points
-        pairs = [("S1.sup.ant", "S1.sup.post")] + [
-            (n, n[: -len("ant")] + "post") for n in pts if n.endswith(".ant") and n != "S1.sup.ant"
-        ]
-        for ant, post in pairs:
-            if ant in pts and post in pts and pts[ant][0] != pts[post][0]:
-                return "image right" if pts[ant][0] > pts[post][0] else "image left"
-        return None
+        facing = anterior_direction(self._state.points)
+        return None if facing is None else ("image right" if facing > 0 else "image left")
 
     @property
     def landmarks(self) -> LandmarkSet:

@@ -21,6 +21,7 @@ top), as the landmark names are: the body is below a superior endplate.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from types import MappingProxyType
@@ -37,7 +38,7 @@ from landmarks.femoral_head import (
     refine_femoral_head_pair,
 )
 from landmarks.model import KEPT_CLICK, LandmarkSet, PointMove, Refinement
-from landmarks.names import FEMORAL_HEADS, View
+from landmarks.names import FEMORAL_HEADS, LEVELS, View, anterior_direction, level_index
 from landmarks.refine_common import RefineFailure, check_image
 
 __all__ = [
@@ -104,6 +105,40 @@ def _head_pair(name: str, points: Mapping[str, Sequence[float]], view: View) -> 
     if view is View.LATERAL and name in _HEAD_PAIR and all(n in points for n in _HEAD_PAIR):
         return _HEAD_PAIR
     return None
+
+
+def _lone_corner_frame(
+    points: Mapping[str, Sequence[float]], level: str, endplate: str, corner: str, view: View
+) -> tuple[int | None, float]:
+    """``(body_x, tilt_deg)`` for :func:`refine_corner` from the other placed points.
+
+    The tilt is the direction of the nearest endplate whose two corners are
+    placed: the body's other endplate, else one of the adjacent levels'
+    (the nearest across a disc first); else level (0 degrees, searched
+    +-6): a search of every tilt finds more wrong corners than it mends
+    when nothing tells it (``bench_refine.py --part d``). ``body_x``
+    says on which side of the corner, along that direction, the body lies:
+    from the corner's name on an AP film, and on a lateral film from where
+    the patient faces (:func:`~landmarks.names.anterior_direction`), None
+    when that is not known yet.
+    """
+    if view is View.AP:
+        body_x: int | None = 1 if corner == "left" else -1
+        first, second = "left", "right"
+    else:
+        facing = anterior_direction(points)
+        body_x = None if facing is None else facing * (1 if corner == "post" else -1)
+        first, second = "post", "ant"
+    other = "inf" if endplate == "sup" else "sup"
+    i = level_index(level)
+    near = [LEVELS[j] for j in (i - 1, i + 1) if 0 <= j < len(LEVELS)]
+    across = "sup" if endplate == "inf" else "inf"  # the facing endplate across the disc
+    candidates = [(level, other)] + [(lv, across) for lv in near] + [(lv, endplate) for lv in near]
+    for lv, ep in candidates:
+        a, b = points.get(f"{lv}.{ep}.{first}"), points.get(f"{lv}.{ep}.{second}")
+        if a is not None and b is not None and tuple(a) != tuple(b):
+            return body_x, math.degrees(math.atan2(b[1] - a[1], b[0] - a[0]))
+    return body_x, 0.0
 
 
 def refine_point(
@@ -208,11 +243,15 @@ def refine_point(
             second: PointMove(second, b, ep.corners[1], "endplate", ep.confidence),
         }
         return RefinedPoints(moves, {}, ep.confidence)
-    body_x = None
-    if view is View.AP:
-        body_x = 1 if corner == "left" else -1
+    body_x, tilt = _lone_corner_frame(points, level, endplate, corner, view)
     cf = refine_corner(
-        img, click, body_x=body_x, body_y=body_y, mm_per_px=mm_per_px, max_shift_px=max_shift_px
+        img,
+        click,
+        body_x=body_x,
+        body_y=body_y,
+        tilt_deg=tilt,
+        mm_per_px=mm_per_px,
+        max_shift_px=max_shift_px,
     )
     if not cf:
         return cf

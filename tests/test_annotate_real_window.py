@@ -8,43 +8,28 @@ skipped without them (``apt-get install xvfb``; see the README).
 
 from __future__ import annotations
 
-import json
 import math
-import os
-import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+from tk_window_driver import run_driver, start_xvfb
 
 from landmarks import read_landmarks
 from landmarks.synthetic import synthetic_lateral, write_dicom
 
-DRIVER = Path(__file__).with_name("tk_window_driver.py")
 SPACING = 0.4  # mm per pixel: a 2250 x 900 film
 
 
 @pytest.fixture(scope="module")
 def display():
     """A virtual X display (``:N``) for the module, or a skip."""
-    if shutil.which("Xvfb") is None:
-        pytest.skip("needs Xvfb (apt-get install xvfb) for a real window")
     pytest.importorskip("tkinter")
-    read, write = os.pipe()
-    server = subprocess.Popen(
-        ["Xvfb", "-displayfd", str(write), "-screen", "0", "1600x1000x24", "-nolisten", "tcp"],
-        pass_fds=(write,),
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    os.close(write)
-    with os.fdopen(read) as f:
-        number = f.readline().strip()
-    if not number:
-        server.kill()
-        pytest.skip("Xvfb did not start")
-    yield f":{number}"
+    started = start_xvfb()
+    if started is None:
+        pytest.skip("needs Xvfb (apt-get install xvfb) for a real window")
+    server, name = started
+    yield name
     server.terminate()
     server.wait(timeout=10)
 
@@ -56,18 +41,7 @@ def film():
 
 def drive(display: str, tmp_path: Path, plan: list, *annotate_args) -> subprocess.CompletedProcess:
     plan_file = tmp_path / f"plan{len(list(tmp_path.glob('plan*')))}.json"
-    plan_file.write_text(json.dumps(plan))
-    env = {k: v for k, v in os.environ.items() if k not in ("CI", "MPLBACKEND")}
-    env["DISPLAY"] = display
-    return subprocess.run(
-        [sys.executable, str(DRIVER), str(plan_file), "--", *map(str, annotate_args)],
-        env=env,
-        cwd=Path(__file__).parent,
-        stdin=subprocess.DEVNULL,
-        capture_output=True,
-        text=True,
-        timeout=180,
-    )
+    return run_driver(display, plan, plan_file, *annotate_args, cwd=Path(__file__).parent)
 
 
 def test_a_person_annotates_crashes_and_resumes_in_a_real_window(display, film, tmp_path):

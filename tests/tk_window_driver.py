@@ -15,11 +15,50 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
+import subprocess
 import sys
+from pathlib import Path
 
 #: milliseconds between steps: long enough for a refinement to finish and the window to redraw
 STEP_MS = 120
+
+
+def start_xvfb(size: str = "1600x1000x24") -> tuple[subprocess.Popen, str] | None:
+    """Start a virtual X server on a free display: ``(process, ":N")``, or None without Xvfb."""
+    if shutil.which("Xvfb") is None:
+        return None
+    read, write = os.pipe()
+    server = subprocess.Popen(
+        ["Xvfb", "-displayfd", str(write), "-screen", "0", size, "-nolisten", "tcp"],
+        pass_fds=(write,),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    os.close(write)
+    with os.fdopen(read) as f:
+        number = f.readline().strip()
+    if not number:
+        server.kill()
+        return None
+    return server, f":{number}"
+
+
+def run_driver(display: str, plan: list, plan_file: Path, *annotate_args: object, cwd: Path | None = None):
+    """Run ``spinecheck annotate ANNOTATE_ARGS`` in a real window on *display*, driven by *plan*."""
+    plan_file.write_text(json.dumps(plan))
+    env = {k: v for k, v in os.environ.items() if k not in ("CI", "MPLBACKEND")}
+    env["DISPLAY"] = display
+    return subprocess.run(
+        [sys.executable, str(Path(__file__)), str(plan_file), "--", *map(str, annotate_args)],
+        env=env,
+        cwd=cwd,
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
 
 
 def _drive(fig, plan: list) -> None:

@@ -108,6 +108,9 @@ class Review:
         Why the point was left at the click, when it was.
     kept : bool
         The user chose to keep the click.
+    applies : bool
+        False when no refiner handles this kind of point (a centroid): it was
+        placed as clicked by design, and the window does not flag it.
     """
 
     name: str
@@ -117,6 +120,7 @@ class Review:
     confidence: float | None = None
     failure: str | None = None
     kept: bool = False
+    applies: bool = True
 
     @property
     def refined(self) -> tuple[float, float] | None:
@@ -597,7 +601,7 @@ class AnnotationSession:
             reason = str(getattr(result, "reason", "")) or "refinement found nothing"
         if not result:
             declined[name] = reason
-            return Review(name, click, failure=reason)
+            return Review(name, click, failure=reason, applies=bool(getattr(result, "applies", True)))
         applied: dict[str, PointMove] = {}
         for n, m in dict(getattr(result, "moves", {}) or {}).items():
             refined = (float(m.refined[0]), float(m.refined[1]))
@@ -629,6 +633,10 @@ class AnnotationSession:
 
     def _placed_message(self, review: Review) -> str:
         x, y = review.click
+        if review.refined is None and not review.applies:
+            return (
+                f"placed {review.name} at ({x:.1f}, {y:.1f}), as clicked (only heads and corners are refined)"
+            )
         if review.refined is None:
             tail = f" (not refined: {review.failure})" if review.failure else ""
             return f"placed {review.name} at ({x:.1f}, {y:.1f}){tail}"

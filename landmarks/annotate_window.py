@@ -317,7 +317,7 @@ class AnnotationWindow:
 
     def _draw_review(self) -> None:
         r = self.session.review
-        if r is None:
+        if r is None or (r.refined is None and not r.applies and not r.kept):
             for line in (self._click_marker, self._refined_marker, self._move_line):
                 line.set_data([], [])
             self._review_text.set_visible(False)

@@ -219,7 +219,7 @@ def refine_point(
     if parts is None:
         kind = "centroids" if name.endswith(".centroid") else "such points"
         return RefineFailure(
-            f'"{name}": {kind} are not refined (only femoral heads and endplate corners are)'
+            f'"{name}": {kind} are not refined (only femoral heads and endplate corners are)', applies=False
         )
     level, endplate, corner = parts
     partner = f"{level}.{endplate}.{_PARTNER[corner]}"

@@ -39,15 +39,19 @@ class RefineFailure:
     ----------
     reason : str
         Why, in words a user can act on.
+    applies : bool
+        False when no refiner handles this kind of point (a centroid): it is
+        placed as clicked by design, not for want of image evidence.
 
     Examples
     --------
     >>> f = RefineFailure("no edge near the click")
-    >>> bool(f), f.reason
-    (False, 'no edge near the click')
+    >>> bool(f), f.reason, f.applies
+    (False, 'no edge near the click', True)
     """
 
     reason: str
+    applies: bool = True
 
     def __bool__(self) -> bool:
         return False

@@ -327,6 +327,24 @@ def test_a_long_reason_is_wrapped_beside_the_point_and_the_status_stays_one_line
     assert len(line) <= win.figure.get_figwidth() * 72 / (0.6 * 9)
 
 
+def test_a_point_no_refiner_handles_is_placed_quietly(tmp_path, film, image, truth):
+    """A centroid is placed as clicked by design: no alarm beside it, a plain word in the status line."""
+    from landmarks.refine import refine_point
+
+    s = new_session(tmp_path, film, image, protocol="lateral", refiner=refine_point)
+    win = new_window(s, image, live=None)
+    while s.current.name != "T1.centroid":
+        key(win, "n")
+    x, y = 200.0, 300.0
+    press(win, (x, y))
+    assert s.points["T1.centroid"] == pytest.approx((x, y))
+    assert "centroids are not refined" in s.refinement.declined["T1.centroid"]  # the record says why
+    assert not win._review_text.get_visible()
+    assert "placed T1.centroid at (200.0, 300.0), as clicked (only heads and corners are refined)" in status(
+        win
+    )
+
+
 def test_a_failed_or_broken_refinement_keeps_the_click_and_says_why(tmp_path, film, image, truth):
     s = new_session(tmp_path, film, image, refiner=failing_refiner)
     win = new_window(s, image, live=None)

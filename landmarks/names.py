@@ -166,7 +166,7 @@ def parse_point_name(name: str) -> PointName | None:
             return known
     if name in FEMORAL_HEADS or name in ILIAC_CRESTS:
         return PointName(name, None, None, None, False)
-    m = _VERTEBRA_RE.match(name)
+    m = _VERTEBRA_RE.fullmatch(name)  # not .match: "$" also matches before a final newline
     if m is None or m["level"] not in _LEVEL_INDEX:
         return None
     if m["centroid"]:

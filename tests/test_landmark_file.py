@@ -796,3 +796,16 @@ def test_a_point_of_any_two_finite_numbers_becomes_two_plain_floats(xy: object) 
 def test_a_point_that_is_not_two_finite_numbers_is_refused(xy: object) -> None:
     with pytest.raises(InvalidLandmarksError, match=r'^a.json: point "S1.sup.ant" must be \[x, y\] numbers'):
         parse_landmarks(_doc(points={"S1.sup.ant": xy}), where="a.json")
+
+
+@pytest.mark.parametrize("name", ["S1.sup.ant\n", "S1.sup.ant\r\n", " S1.sup.ant", "L1.centroid\n"])
+def test_a_name_with_a_stray_newline_or_space_is_refused_not_silently_missing(tmp_path, name):
+    """A regex ``$`` also matches before a final newline: such a key would be accepted, then never found."""
+    assert parse_point_name(name) is None
+    path = tmp_path / "x.json"
+    path.write_text(
+        json.dumps({"format": "spinecheck-landmarks/1", "view": "lateral", "points": {name: [1, 2]}})
+    )
+    with pytest.raises(InvalidLandmarksError, match="unknown point name") as err:
+        read_landmarks(path)
+    assert str(path) in str(err.value) and "\n" not in str(err.value).replace(repr(name), "")

@@ -398,7 +398,8 @@ def _pair(
             recorded = marks[r].sop_instance_uid
             uid = image_uid(im) if recorded else None  # read only when there is something to check
             if uid and uid != recorded:
-                contradicted[im.rel].append(r)
+                if r not in contradicted[im.rel]:  # the image's folder may be --landmarks itself
+                    contradicted[im.rel].append(r)
             else:
                 kept.append(r)
         return kept

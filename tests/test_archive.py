@@ -285,6 +285,9 @@ def test_an_exact_file_of_another_film_is_an_error_naming_it_and_both_uids(tmp_p
         rows["z.dcm"].reason
     )
     assert "\n" not in rows["z.dcm"].reason
+    # the same when --landmarks is the archive itself: the file is named once, in its column too
+    jobs, again = _by_image(discover(tmp_path, landmarks_dir=tmp_path))
+    assert set(jobs) == {"other.dcm"} and again == rows
 
 
 def test_a_uid_that_cannot_be_checked_does_not_refuse_the_exact_file(tmp_path):

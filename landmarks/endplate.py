@@ -302,29 +302,39 @@ def _saturated(dn: np.ndarray, ss: np.ndarray, tc: np.ndarray, s0: float, slope:
 def _crest(
     d: np.ndarray, ss: np.ndarray, tc: np.ndarray, s0: float, slope: float, reach: float
 ) -> tuple[float, float]:
-    """The line within *reach* of ``s = s0 + slope * tc`` on the crest of the unclipped response *d*.
+    """The crest of the ridge of the unclipped response *d* that the line ``s0 + slope * tc`` is on.
 
     The search clips the response at 6 noise units so that one strong feature cannot outvote
     the endplate; a strong clean edge then is a flat-topped ridge several pixels wide, and the
     search's choice within it leans toward the clicks. The median response along the line (robust,
-    not clipped) puts the line on the ridge's crest, within +-3 degrees of the searched direction.
+    not clipped) is climbed from the searched line to its nearest local maximum (within *reach*
+    and +-3 degrees), so the line moves to the crest of its own edge and never to a stronger edge
+    nearby (a double contour).
     """
     n_st, n_s = d.shape
     rows = np.arange(n_st)[:, None]
     offsets = np.arange(-reach, reach + _STEP_PX / 2, _STEP_PX)
     span = float(tc.max() - tc.min()) if n_st > 1 else 1.0
     dslope = math.tan(math.radians(3.0))
-    best_score, best = -np.inf, (s0, slope)
-    for sl in slope + np.linspace(-dslope, dslope, max(3, int(2 * dslope * span / _STEP_PX) + 1)):
+    slopes = slope + np.linspace(-dslope, dslope, 2 * max(1, int(dslope * span / _STEP_PX)) + 1)
+    score = np.empty((slopes.size, offsets.size))
+    for i, sl in enumerate(slopes):
         s_line = (s0 + offsets)[None, :] + sl * tc[:, None]
         idx = np.rint((s_line - ss[0]) / _STEP_PX).astype(int)
         ok = (idx >= 0) & (idx < n_s)
         vals = np.where(ok, d[rows, np.clip(idx, 0, n_s - 1)], np.nan)
-        score = np.where(ok.mean(axis=0) > 0.7, np.nanmedian(vals, axis=0), -np.inf)
-        k = int(np.argmax(score))
-        if score[k] > best_score:
-            best_score, best = float(score[k]), (float(s0 + offsets[k]), float(sl))
-    return best
+        with np.errstate(all="ignore"):
+            med = np.nanmedian(vals, axis=0) if ok.any() else np.full(offsets.size, np.nan)
+        score[i] = np.where((ok.mean(axis=0) > 0.7) & np.isfinite(med), med, -np.inf)
+    i, j = slopes.size // 2, offsets.size // 2  # the searched line
+    while True:
+        lo_i, lo_j = max(i - 1, 0), max(j - 1, 0)
+        block = score[lo_i : i + 2, lo_j : j + 2]
+        bi, bj = np.unravel_index(int(np.argmax(block)), block.shape)
+        if block[bi, bj] <= score[i, j]:
+            break
+        i, j = lo_i + int(bi), lo_j + int(bj)
+    return float(s0 + offsets[j]), float(slopes[i])
 
 
 def _station_peaks(

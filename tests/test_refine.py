@@ -290,6 +290,17 @@ def test_corner_declines_on_noise_and_beyond_the_bound():
     assert not out
 
 
+@pytest.mark.parametrize("gap", [5, 8])
+def test_endplate_stays_on_the_clicked_edge_of_a_double_contour(gap):
+    """A stronger edge of the same polarity a few pixels away does not pull the line off the clicked one."""
+    img = np.full((300, 300), 300.0)
+    img[150:, :] = 700.0
+    img[150 + gap :, :] = 1500.0
+    img += np.random.default_rng(0).normal(0, 5, img.shape)
+    fit = refine_endplate(img, (100, 151), (200, 149), body_side="below")
+    assert fit and all(abs(y - 149.5) < 0.5 for _, y in fit.corners), fit
+
+
 def _tilted_body(tilt_deg: float, corner=(150.0, 110.0), size=(120.0, 80.0)):
     """A bright rectangle whose top-left corner is *corner*, its top edge turned by *tilt_deg*."""
     from scipy.ndimage import gaussian_filter

@@ -23,6 +23,8 @@ CORNER_BOUND_PX = 12.0
 #: Side of the square boxes compared around a candidate corner, mm / px.
 CORNER_BOX_MM = 3.0
 CORNER_BOX_PX = 8
+#: Steepest endplate a lone corner is refined on, degrees from level.
+_MAX_TILT_DEG = 75.0
 
 
 @dataclass(frozen=True)
@@ -34,7 +36,8 @@ class CornerFit:
     point : (float, float)
         ``(x, y)`` pixels.
     body_quadrant : (int, int)
-        ``(sx, sy)``: the body lies toward ``+sx`` in x and ``+sy`` in y.
+        ``(sx, sy)``: the body lies toward image right (+1) or left (-1)
+        along the endplate, and below (+1) or above (-1) across it.
     confidence : float
         In ``[0, 1]``: the body's brightness step over the noise, saturating.
     move_px : float
@@ -78,16 +81,17 @@ def refine_corner(
     click : (x, y)
         The rough corner, pixels.
     body_x : {1, -1}, optional
-        The body lies along (+1) or against (-1) the endplate direction
-        from the corner (image right or left when the endplate is level);
-        both are tried when None.
+        The body lies toward image right (+1) or image left (-1) of the
+        corner, along the endplate; both are tried when None.
     body_y : {1, -1}
-        The body lies below (+1, a superior corner) or above (-1).
+        The body lies below (+1, a superior corner) or above (-1), across
+        the endplate.
     tilt_deg : float, optional
         The endplate's direction in the image, ``atan2(dy, dx)`` of the line
-        through the body's corners (y down), when other points tell it;
-        searched within +-6 degrees of it. When None, -45 to 45 degrees are
-        searched.
+        through the body's corners (y down; a line, so 180 degrees apart is
+        the same), when other points tell it; searched within +-6 degrees
+        of it. When None, -45 to 45 degrees are searched. An endplate
+        steeper than 75 degrees is declined: "below" is then undefined.
     mm_per_px : float or (row, col), optional
     max_shift_px : float, optional
         Default :func:`corner_bound_px`.
@@ -133,6 +137,10 @@ def refine_corner(
         tilts = np.arange(-45.0, 45.0 + 1e-9, 5.0)
     else:
         base = (float(tilt_deg) + 90.0) % 180.0 - 90.0  # a line's direction: modulo 180 degrees
+        if abs(base) > _MAX_TILT_DEG:
+            return RefineFailure(
+                f"the endplate is too steep ({base:.0f} degrees) to tell the body's side of a lone corner"
+            )
         tilts = base + np.array([-6.0, -3.0, 0.0, 3.0, 6.0])
     # a turned grid reaches half * (|cos| + |sin|) from the click: only tilts whose grid is on the image
     rows, cols = img.shape

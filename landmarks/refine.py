@@ -113,14 +113,15 @@ def _lone_corner_frame(
     """``(body_x, tilt_deg)`` for :func:`refine_corner` from the other placed points.
 
     The tilt is the direction of the nearest endplate whose two corners are
-    placed: the body's other endplate, else one of the adjacent levels'
-    (the nearest across a disc first); else level (0 degrees, searched
-    +-6): a search of every tilt finds more wrong corners than it mends
-    when nothing tells it (``bench_refine.py --part d``). ``body_x``
-    says on which side of the corner, along that direction, the body lies:
-    from the corner's name on an AP film, and on a lateral film from where
-    the patient faces (:func:`~landmarks.names.anterior_direction`), None
-    when that is not known yet.
+    placed (at least 8 px apart, and less than 75 degrees from level): the
+    body's other endplate, else one of the adjacent levels' (the nearest
+    across a disc first); else level (0 degrees, searched +-6): a search of
+    every tilt finds more wrong corners than it mends when nothing tells it
+    (``bench_refine.py --part d``). ``body_x`` says whether the body lies
+    toward image right (+1) or left (-1) of the corner: from the corner's
+    name on an AP film, and on a lateral film from where the patient faces
+    (:func:`~landmarks.names.anterior_direction`: a posterior corner has
+    the body toward the front), None when that is not known yet.
     """
     if view is View.AP:
         body_x: int | None = 1 if corner == "left" else -1
@@ -136,8 +137,11 @@ def _lone_corner_frame(
     candidates = [(level, other)] + [(lv, across) for lv in near] + [(lv, endplate) for lv in near]
     for lv, ep in candidates:
         a, b = points.get(f"{lv}.{ep}.{first}"), points.get(f"{lv}.{ep}.{second}")
-        if a is not None and b is not None and tuple(a) != tuple(b):
-            return body_x, math.degrees(math.atan2(b[1] - a[1], b[0] - a[0]))
+        if a is None or b is None or math.dist(a, b) < 8.0:  # too short to tell a direction
+            continue
+        tilt = (math.degrees(math.atan2(b[1] - a[1], b[0] - a[0])) + 90.0) % 180.0 - 90.0
+        if abs(tilt) < 75.0:
+            return body_x, tilt
     return body_x, 0.0
 
 

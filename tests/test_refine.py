@@ -326,6 +326,31 @@ def test_corner_of_a_tilted_body(tilt):
         assert searched and math.dist(searched.point, (150.0, 110.0)) < 2.0, (click, searched)
 
 
+def test_a_lone_corners_frame_ignores_a_pair_too_short_or_too_steep_to_tell_a_direction():
+    from landmarks.names import View
+    from landmarks.refine import _lone_corner_frame
+
+    s1 = {"S1.sup.ant": (300.0, 500.0), "S1.sup.post": (200.0, 480.0)}  # the patient faces image right
+    short = {**s1, "C7.inf.ant": (100.0, 101.0), "C7.inf.post": (100.0, 100.0)}  # 1 px: tilt 90 degrees
+    assert _lone_corner_frame(short, "C7", "sup", "post", View.LATERAL) == (1, 0.0)
+    steep = {**short, "C6.inf.post": (100.0, 60.0), "C6.inf.ant": (110.0, 100.0)}  # 76 degrees
+    good = {**steep, "T1.sup.post": (100.0, 150.0), "T1.sup.ant": (140.0, 170.0)}
+    assert _lone_corner_frame(steep, "C7", "sup", "post", View.LATERAL) == (1, 0.0)
+    body_x, tilt = _lone_corner_frame(good, "C7", "sup", "ant", View.LATERAL)
+    assert body_x == -1 and tilt == pytest.approx(math.degrees(math.atan2(20, 40)))
+    assert _lone_corner_frame(good, "C7", "sup", "post", View.LATERAL)[0] == 1
+    mirrored = {n: (1000.0 - x, y) for n, (x, y) in good.items()}  # facing image left
+    body_x, tilt = _lone_corner_frame(mirrored, "C7", "sup", "post", View.LATERAL)
+    assert body_x == -1 and tilt == pytest.approx(-math.degrees(math.atan2(20, 40)))
+
+
+def test_a_lone_corner_on_a_near_vertical_endplate_is_declined():
+    img = _tilted_body(0.0)
+    out = refine_corner(img, (150.0, 110.0), body_x=1, body_y=1, tilt_deg=80.0)
+    assert not out and "too steep" in out.reason
+    assert refine_corner(img, (152.0, 112.0), body_x=1, body_y=1, tilt_deg=180.0)  # a level line, reversed
+
+
 def test_a_lone_corner_takes_its_frame_from_the_other_endplate(demo_lateral):
     """C7.sup.post (alone in the lateral protocol, for cSVA) on the demo film's tilted C7 body.
 

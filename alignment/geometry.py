@@ -225,13 +225,24 @@ def merge_reasons(*reasons: np.ndarray) -> np.ndarray:
     for r in reasons[1:]:
         empty = np.equal(out, None)
         out[empty] = r[empty]
-        for i in np.flatnonzero(~empty & ~np.equal(r, None)):
-            a, b = out[i], r[i]
-            if a.startswith(_MISSING) and b.startswith(_MISSING) and a != b:
-                have = a[len(_MISSING) :].split(", ")
-                more = [x for x in b[len(_MISSING) :].split(", ") if x not in have]
-                out[i] = ", ".join([a, *more]) if more else a
+        both = np.flatnonzero(~empty & ~np.equal(r, None))
+        if both.size:
+            # studies share a few reason patterns: merge each distinct pair once
+            pairs = list(zip(out[both].tolist(), r[both].tolist(), strict=True))
+            merged = {pair: _merge_missing(*pair) for pair in set(pairs)}
+            out[both] = [merged[pair] for pair in pairs]
     return out
+
+
+def _merge_missing(first: object, second: object) -> object:
+    """*first*, with the landmarks *second* adds when both are missing-landmark reasons."""
+    if not (isinstance(first, str) and isinstance(second, str)):
+        return first
+    if not (first.startswith(_MISSING) and second.startswith(_MISSING)) or first == second:
+        return first
+    have = first[len(_MISSING) :].split(", ")
+    more = [x for x in second[len(_MISSING) :].split(", ") if x not in have]
+    return ", ".join([first, *more]) if more else first
 
 
 __all__ += ["merge_reasons", "column"]

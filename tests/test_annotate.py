@@ -647,29 +647,35 @@ def test_cli_refuses_the_landmarks_of_another_image_and_says_when_it_resumes(
     assert code == 2 and "cannot write a file in that folder" in err
 
 
-def test_cli_annotates_end_to_end_in_a_window(tmp_path, dicom, film, capsys, monkeypatch):
+def simulated_user(monkeypatch, clicks, keys):
+    """Replace the window's ``plt.show`` by a person who clicks *clicks* (film pixels), then presses *keys*."""
     import matplotlib.pyplot as plt
 
     import cli
 
-    truth = film.landmarks.points
     monkeypatch.delenv("CI", raising=False)
     monkeypatch.setattr(cli, "_require_display", lambda: None)
 
     def user(*args, **kwargs):
-        """Two clicks, a skip and q, as a person would in the window."""
         fig = plt.gcf()
         ax = fig.axes[0]
         ax.apply_aspect()
-        for name in ("FH.left", "FH.right"):
-            x, y = ax.transData.transform(truth[name])
+        for xy in clicks:
+            x, y = ax.transData.transform(xy)
             fig.canvas.callbacks.process(
                 "button_press_event", MouseEvent("button_press_event", fig.canvas, x, y, button=1)
             )
-        for k in ("n", "q"):
+        for k in keys:
             fig.canvas.callbacks.process("key_press_event", KeyEvent("key_press_event", fig.canvas, k))
 
     monkeypatch.setattr(plt, "show", user)
+
+
+def test_cli_annotates_end_to_end_in_a_window(tmp_path, dicom, film, capsys, monkeypatch):
+    import matplotlib.pyplot as plt
+
+    truth = film.landmarks.points
+    simulated_user(monkeypatch, [truth["FH.left"], truth["FH.right"]], ["n", "q"])  # two clicks, a skip, q
     code, out, err = run(capsys, "annotate", dicom, "--no-refine", "--protocol", "lateral-core")
     assert code == 0, err
     path = tmp_path / "lat.landmarks.json"
@@ -687,32 +693,14 @@ def test_cli_window_refines_on_every_grey_level_of_the_film(tmp_path, capsys, mo
     On the 8-bit display of this 12-bit demo-size film the second of two superimposed heads was
     fitted 4 mm off with a 140 px radius (found driving the real window under Xvfb).
     """
-    import matplotlib.pyplot as plt
-
-    import cli
-
     big = synthetic_lateral(0)  # the demo film: 4500 x 1800 px, 0.2 mm/px, 12 bits
     dcm = write_dicom(big, tmp_path / "demo.dcm")
     circles = big.landmarks.circles
-    clicks = {
-        "FH.left": (circles["FH.left"].center[0] + 14.3, circles["FH.left"].center[1] - 19.8),
-        "FH.right": (circles["FH.right"].center[0] - 4.0, circles["FH.right"].center[1] + 1.6),
-    }
-    monkeypatch.delenv("CI", raising=False)
-    monkeypatch.setattr(cli, "_require_display", lambda: None)
-
-    def user(*args, **kwargs):
-        fig = plt.gcf()
-        ax = fig.axes[0]
-        ax.apply_aspect()
-        for name in ("FH.left", "FH.right"):
-            x, y = ax.transData.transform(clicks[name])
-            fig.canvas.callbacks.process(
-                "button_press_event", MouseEvent("button_press_event", fig.canvas, x, y, button=1)
-            )
-        fig.canvas.callbacks.process("key_press_event", KeyEvent("key_press_event", fig.canvas, "q"))
-
-    monkeypatch.setattr(plt, "show", user)
+    clicks = [
+        (circles["FH.left"].center[0] + 14.3, circles["FH.left"].center[1] - 19.8),
+        (circles["FH.right"].center[0] - 4.0, circles["FH.right"].center[1] + 1.6),
+    ]
+    simulated_user(monkeypatch, clicks, ["q"])
     code, _, err = run(capsys, "annotate", dcm, "--protocol", "lateral-core")
     assert code == 0, err
     s = read_landmarks(tmp_path / "demo.landmarks.json")

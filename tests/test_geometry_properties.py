@@ -37,25 +37,8 @@ with warnings.catch_warnings():
     except ImportError:  # libcst not installed: the plugin then skips the patch quietly
         pass
 
-SAGITTAL_IDS = (
-    "PI",
-    "PT",
-    "SS",
-    "LL",
-    "LL_L1L5",
-    "LL_L4S1",
-    "TK",
-    "TK_T2T12",
-    "TK_T5T12",
-    "PI_LL",
-    "SVA",
-    "TPA",
-    "GT",
-    "T1S",
-    "CL",
-    "cSVA",
-    "TS_CL",
-)
+from test_geometry_known import SAGITTAL_IDS  # noqa: E402 - the sagittal ids, listed once
+
 CORONAL_IDS = ("C7_CSVL", "Cobb_max", "PO")
 LENGTHS = ("SVA", "cSVA", "C7_CSVL")
 ALL_IDS = SAGITTAL_IDS + CORONAL_IDS

@@ -10,6 +10,7 @@ Coordinates are ``(x, y)`` image pixels: x = column, y = row, y down.
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -201,12 +202,7 @@ def refine_femoral_head(
             raise ValueError(f"click must be two finite numbers (x, y); got {click!r}")
         what = "the click"
 
-    def bound_for(radius: float) -> float:
-        if max_shift_px is not None:
-            return float(max_shift_px)
-        if spacing is not None:
-            return FEMORAL_HEAD_BOUND_MM / spacing
-        return FEMORAL_HEAD_BOUND_FRACTION * radius
+    bound_for = _bound_rule(max_shift_px, spacing)
 
     avoid_arr = np.asarray(avoid, dtype=float).reshape(-1, 2)
     candidates = _search(img, start, lo, hi, bound_for, spacing)
@@ -319,12 +315,7 @@ def refine_femoral_head_pair(
         raise ValueError(f"radius_range_px must be 0 < low < high; got {(lo, hi)!r}")
     spacing = mean_spacing(mm_per_px)
 
-    def bound_for(radius: float) -> float:
-        if max_shift_px is not None:
-            return float(max_shift_px)
-        if spacing is not None:
-            return FEMORAL_HEAD_BOUND_MM / spacing
-        return FEMORAL_HEAD_BOUND_FRACTION * radius
+    bound_for = _bound_rule(max_shift_px, spacing)
 
     # the two clicks' searches sample different grids: one circle comes back as near-twins that,
     # kept apart, crowd the other head out of the few candidates given the fine fit
@@ -456,6 +447,13 @@ def _fit_candidate(
 
 def _default_bound(radius: float, spacing: float | None) -> float:
     return FEMORAL_HEAD_BOUND_MM / spacing if spacing else FEMORAL_HEAD_BOUND_FRACTION * radius
+
+
+def _bound_rule(max_shift_px: float | None, spacing: float | None) -> Callable[[float], float]:
+    """The bound on a head's move, for its radius: the caller's, else the default."""
+    if max_shift_px is not None:
+        return lambda _radius: float(max_shift_px)
+    return functools.partial(_default_bound, spacing=spacing)
 
 
 def _bands(lo: float, hi: float) -> list[tuple[float, float]]:

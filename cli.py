@@ -271,7 +271,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _version() -> str:
-    from alignment.report import tool_version
+    from .alignment.render.text import tool_version
 
     return tool_version()
 
@@ -280,8 +280,8 @@ def _version() -> str:
 
 
 def cmd_measure(args: argparse.Namespace) -> int:
-    from alignment.report import format_csv, format_table, study_report
-    from alignment.study import load_study
+    from .alignment.render.text import format_csv, format_table, study_report
+    from .alignment.study import load_study
 
     study = load_study(
         args.landmarks,
@@ -313,7 +313,7 @@ def cmd_measure(args: argparse.Namespace) -> int:
 
 
 def cmd_info(args: argparse.Namespace) -> int:
-    from landmarks.radiograph import format_info_text, load_radiograph, radiograph_info
+    from .landmarks.imaging.radiograph import format_info_text, load_radiograph, radiograph_info
 
     info = radiograph_info(load_radiograph(args.image, frame=args.frame))
     if args.format == "json":
@@ -328,7 +328,7 @@ def cmd_info(args: argparse.Namespace) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    from alignment.demo import run_demo
+    from .alignment.demo import run_demo
 
     out = Path(args.out) if args.out else _new_folder(Path.cwd(), "spinecheck-demo")
     result = run_demo(out, log=lambda msg: print(msg, file=sys.stderr))
@@ -348,10 +348,10 @@ def _new_folder(parent: Path, stem: str) -> Path:
 
 
 def cmd_plot(args: argparse.Namespace) -> int:
-    from alignment.figure import figure_for
-    from alignment.study import load_study
-    from landmarks.errors import SpinecheckError
-    from landmarks.radiograph import load_radiograph
+    from .alignment.render.figure import figure_for
+    from .alignment.study import load_study
+    from .landmarks.errors import SpinecheckError
+    from .landmarks.imaging.radiograph import load_radiograph
 
     out = _output_path(args.output, (".png", ".pdf", ".svg"), "figure")
     if not (args.dpi > 0 and args.dpi <= 2400):
@@ -370,7 +370,7 @@ def cmd_plot(args: argparse.Namespace) -> int:
 
 def _output_path(path: str, suffixes: tuple[str, ...], kind: str) -> Path:
     """*path* as the output file, refused unless its suffix is one of *suffixes*."""
-    from landmarks.errors import SpinecheckError
+    from .landmarks.errors import SpinecheckError
 
     out = Path(path)
     if out.suffix.lower() not in suffixes:
@@ -382,9 +382,9 @@ def _output_path(path: str, suffixes: tuple[str, ...], kind: str) -> Path:
 
 
 def cmd_report(args: argparse.Namespace) -> int:
-    from alignment.clinic_report import report_figure
-    from alignment.study import load_study
-    from landmarks.radiograph import load_radiograph
+    from .alignment.render.pages import report_figure
+    from .alignment.study import load_study
+    from .landmarks.imaging.radiograph import load_radiograph
 
     out = _output_path(args.output, (".pdf", ".png"), "page")
     radiograph = load_radiograph(args.image)
@@ -396,9 +396,9 @@ def cmd_report(args: argparse.Namespace) -> int:
 
 
 def cmd_compare(args: argparse.Namespace) -> int:
-    from alignment.clinic_report import comparison_figure
-    from alignment.study import load_study
-    from landmarks.radiograph import load_radiograph
+    from .alignment.render.pages import comparison_figure
+    from .alignment.study import load_study
+    from .landmarks.imaging.radiograph import load_radiograph
 
     out = _output_path(args.output, (".pdf", ".png"), "page")
     pre_r, post_r = load_radiograph(args.pre_image), load_radiograph(args.post_image)
@@ -420,20 +420,20 @@ class _AnnotateHelp(argparse.RawDescriptionHelpFormatter):
 
     def add_text(self, text: str | None) -> None:
         if text == _ANNOTATE_KEYS:
-            from landmarks.annotate_window import KEYS
+            from .landmarks.annotate.window import KEYS
 
             text = "keys in the window:\n" + "\n".join(f"  {key:<27}{what}" for key, what in KEYS)
         super().add_text(text)
 
 
 def cmd_annotate(args: argparse.Namespace) -> int:
-    from landmarks.annotate import AnnotationSession, default_refiner, stale_temporary_files
-    from landmarks.calibration import Calibration
-    from landmarks.errors import SpinecheckError
-    from landmarks.model import ImageRef
-    from landmarks.names import View
-    from landmarks.protocol import default_protocol, get_protocol
-    from landmarks.radiograph import load_radiograph
+    from .landmarks.annotate.protocol import default_protocol, get_protocol
+    from .landmarks.annotate.session import AnnotationSession, default_refiner, stale_temporary_files
+    from .landmarks.errors import SpinecheckError
+    from .landmarks.imaging.radiograph import load_radiograph
+    from .landmarks.points.calibration import Calibration
+    from .landmarks.points.model import ImageRef
+    from .landmarks.points.names import View
 
     radiograph = load_radiograph(args.image)
     protocol = get_protocol(args.protocol) if args.protocol else None
@@ -494,8 +494,8 @@ def cmd_annotate(args: argparse.Namespace) -> int:
 
     import matplotlib.pyplot as plt
 
-    from alignment.live import live_parameters
-    from landmarks.annotate_window import AnnotationWindow
+    from .alignment.render.live import live_parameters
+    from .landmarks.annotate.window import AnnotationWindow
 
     fig = plt.figure(figsize=(14, 9))
     # keep a reference: the canvas holds its callbacks weakly
@@ -537,7 +537,7 @@ def _check_writable_folder(out: Path) -> None:
         with tempfile.NamedTemporaryFile(dir=out.parent if str(out.parent) else ".", prefix=".spinecheck-"):
             pass
     except OSError as e:
-        from landmarks.errors import SpinecheckError
+        from .landmarks.errors import SpinecheckError
 
         raise SpinecheckError(
             f"output '{out}': cannot write a file in that folder ({e.strerror}); choose another output with -o"
@@ -556,7 +556,7 @@ def _require_display() -> None:
 
     import matplotlib
 
-    from landmarks.errors import SpinecheckError
+    from .landmarks.errors import SpinecheckError
 
     headless = "use `spinecheck refine IMAGE LANDMARKS -o OUT.json` for headless work"
     ci = os.environ.get("CI", "")
@@ -583,10 +583,10 @@ def cmd_refine(args: argparse.Namespace) -> int:
     import math
     import os
 
-    from landmarks.errors import InvalidLandmarksError, MissingCalibrationError
-    from landmarks.landmark_file import check_same_image, read_landmarks, write_landmarks
-    from landmarks.radiograph import choose_calibration, load_radiograph
-    from landmarks.refine import refine_landmarks
+    from .landmarks.errors import InvalidLandmarksError, MissingCalibrationError
+    from .landmarks.imaging.radiograph import choose_calibration, load_radiograph
+    from .landmarks.io.landmark_file import check_same_image, read_landmarks, write_landmarks
+    from .landmarks.refine.points import refine_landmarks
 
     out = _output_path(args.output, (".json",), "landmark file")
     source = Path(args.landmarks)
@@ -654,8 +654,8 @@ def _refine_summary(s, mm_per_px) -> str:
 
 
 def cmd_batch(args: argparse.Namespace) -> int:
-    from alignment.batch import BatchOptions, run_batch
-    from alignment.coronal import DEFAULT_MIN_CURVE_DEG
+    from .alignment.batch.runner import BatchOptions, run_batch
+    from .alignment.geometry.coronal import DEFAULT_MIN_CURVE_DEG
 
     options = BatchOptions(
         cobb_method=args.cobb_method,
@@ -686,7 +686,7 @@ def cmd_batch(args: argparse.Namespace) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the ``spinecheck`` command line; return the exit status."""
-    from landmarks.errors import SpinecheckError
+    from .landmarks.errors import SpinecheckError
 
     argv = list(sys.argv[1:] if argv is None else argv)
     show_traceback = "--traceback" in argv

@@ -1,24 +1,53 @@
 """From named points to numbers and verdicts: geometry, parameters, criteria, reports."""
 
-from alignment.assessment import Assessment
-from alignment.batch import BatchOptions, BatchSummary, run_batch
-from alignment.criteria import assess, available_age_sets, load_criterion_set
-from alignment.live import live_parameters
-from alignment.measure import measure
-from alignment.parameters import CORONAL, PARAMETERS, SAGITTAL, CurveTable, Measurements, ParameterDef, Unit
-from alignment.report import format_csv, format_table, study_report, write_table_csv
-from alignment.study import Study, load_study
+from typing import TYPE_CHECKING
+
+import lazy_loader
+
+from .parameters import CORONAL, PARAMETERS, SAGITTAL, CurveTable, Measurements, ParameterDef, Unit
+
+# Each room loads on first use: importing the geometry pays for neither the batch engine nor the
+# figures, and measuring one file does not import matplotlib.
+__getattr__, __dir__, _ = lazy_loader.attach(
+    __name__,
+    submodules=["batch", "criteria", "geometry", "render"],
+    submod_attrs={
+        "measure": ["measure"],
+        "criteria": ["Assessment", "assess", "available_age_sets", "load_criterion_set"],
+        "render": [
+            "live_parameters",
+            "format_csv",
+            "format_table",
+            "study_report",
+            "write_table_csv",
+            "draw_study",
+            "figure_for",
+            "report_figure",
+            "comparison_figure",
+        ],
+        "study": ["Study", "load_study"],
+        "batch": ["BatchOptions", "BatchSummary", "run_batch"],
+    },
+)
+
+if TYPE_CHECKING:
+    from .batch import BatchOptions, BatchSummary, run_batch
+    from .criteria import Assessment, assess, available_age_sets, load_criterion_set
+    from .measure import measure
+    from .render import (
+        comparison_figure,
+        draw_study,
+        figure_for,
+        format_csv,
+        format_table,
+        live_parameters,
+        report_figure,
+        study_report,
+        write_table_csv,
+    )
+    from .study import Study, load_study
 
 __all__ = [
-    "Assessment",
-    "BatchOptions",
-    "BatchSummary",
-    "run_batch",
-    "assess",
-    "available_age_sets",
-    "load_criterion_set",
-    "measure",
-    "live_parameters",
     "CORONAL",
     "PARAMETERS",
     "SAGITTAL",
@@ -26,10 +55,23 @@ __all__ = [
     "Measurements",
     "ParameterDef",
     "Unit",
+    "measure",
+    "Assessment",
+    "assess",
+    "available_age_sets",
+    "load_criterion_set",
+    "live_parameters",
     "format_csv",
     "format_table",
     "study_report",
     "write_table_csv",
+    "draw_study",
+    "figure_for",
+    "report_figure",
+    "comparison_figure",
     "Study",
     "load_study",
+    "BatchOptions",
+    "BatchSummary",
+    "run_batch",
 ]

@@ -12,15 +12,15 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from alignment.clinic_report import report_figure
-from alignment.figure import figure_for
-from alignment.report import format_table, study_report, write_table_csv
-from alignment.study import Study, load_study
-from landmarks.errors import SpinecheckError
-from landmarks.landmark_file import write_landmarks
-from landmarks.model import ImageRef
-from landmarks.radiograph import load_radiograph
-from landmarks.synthetic import synthetic_ap, synthetic_lateral, write_dicom
+from ..landmarks.errors import SpinecheckError
+from ..landmarks.imaging.radiograph import load_radiograph
+from ..landmarks.io.landmark_file import write_landmarks
+from ..landmarks.points.model import ImageRef
+from ..landmarks.synthetic.films import synthetic_ap, synthetic_lateral, write_dicom
+from .render.figure import figure_for
+from .render.pages import report_figure
+from .render.text import format_table, study_report, write_table_csv
+from .study import Study, load_study
 
 __all__ = ["run_demo", "DemoResult", "DEMO_AGE_YEARS"]
 

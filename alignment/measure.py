@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import numpy as np
 
-from alignment.coronal import COBB_METHODS, DEFAULT_MIN_CURVE_DEG, coronal_parameters
-from alignment.parameters import CORONAL, PARAMETERS, SAGITTAL, CurveTable, Measurements
-from alignment.sagittal import anterior_sign, sagittal_parameters
-from landmarks.model import LandmarkSet, LandmarkTable
-from landmarks.names import LEVELS, View
-from landmarks.sanity import check_vertebrae
+from ..landmarks.points.model import LandmarkSet, LandmarkTable
+from ..landmarks.points.names import LEVELS, View
+from ..landmarks.points.sanity import check_vertebrae
+from .geometry.coronal import COBB_METHODS, DEFAULT_MIN_CURVE_DEG, coronal_parameters
+from .geometry.sagittal import anterior_sign, sagittal_parameters
+from .parameters import CORONAL, PARAMETERS, SAGITTAL, CurveTable, Measurements
 
 __all__ = ["measure", "LEVELS_USED"]
 
@@ -57,7 +57,7 @@ def measure(
         Lateral and AP studies may be mixed; each gets the parameters of its
         view (clinical.md §1 for lateral, §2 for AP).
     cobb_method : {"endplate", "midline"}
-        How a coronal vertebra's tilt is measured (see :mod:`alignment.coronal`).
+        How a coronal vertebra's tilt is measured (see :mod:`spinecheck.alignment.geometry.coronal`).
     min_curve_deg : float
         Smallest tilt reversal that makes a separate coronal curve.
 

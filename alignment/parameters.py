@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from landmarks.names import LEVELS, View
+from ..landmarks.points.names import LEVELS, View
 
 __all__ = ["Unit", "ParameterDef", "PARAMETERS", "SAGITTAL", "CORONAL", "CurveTable", "Measurements"]
 
@@ -229,7 +229,7 @@ CORONAL: tuple[str, ...] = tuple(k for k, p in PARAMETERS.items() if p.view is V
 class CurveTable:
     """Coronal curves of N studies, padded to K curves each.
 
-    Level indices refer to :data:`landmarks.names.LEVELS`; -1 pads. Curves are
+    Level indices refer to :data:`spinecheck.landmarks.points.names.LEVELS`; -1 pads. Curves are
     ordered top to bottom.
 
     Attributes

@@ -15,15 +15,15 @@ from pathlib import Path
 
 import numpy as np
 
-from alignment.coronal import DEFAULT_MIN_CURVE_DEG
-from alignment.criteria import Assessment, assess
-from alignment.measure import measure
-from alignment.parameters import Measurements
-from landmarks.calibration import Calibration
-from landmarks.errors import InvalidLandmarksError
-from landmarks.landmark_file import check_same_image
-from landmarks.model import LandmarkTable, PatientInfo
-from landmarks.wide_csv import read_landmark_table
+from ..landmarks.errors import InvalidLandmarksError
+from ..landmarks.io.landmark_file import check_same_image
+from ..landmarks.io.wide_csv import read_landmark_table
+from ..landmarks.points.calibration import Calibration
+from ..landmarks.points.model import LandmarkTable, PatientInfo
+from .criteria.engine import Assessment, assess
+from .geometry.coronal import DEFAULT_MIN_CURVE_DEG
+from .measure import measure
+from .parameters import Measurements
 
 __all__ = ["Study", "load_study", "merge_image"]
 
@@ -86,7 +86,7 @@ def load_study(
     mm_per_px : (row, col), optional
         Overrides the file and the image.
     cobb_method, min_curve_deg
-        See :func:`alignment.measure.measure`.
+        See :func:`spinecheck.alignment.measure.measure`.
     age_set : str
         A bundled age-adjusted target set, or a criteria JSON file.
 
@@ -152,7 +152,7 @@ def _replace(table: LandmarkTable, **changes) -> LandmarkTable:
 
 
 def _with_image(table: LandmarkTable, image) -> LandmarkTable:
-    from landmarks.radiograph import load_radiograph
+    from ..landmarks.imaging.radiograph import load_radiograph
 
     r = image if hasattr(image, "pixels") else load_radiograph(image)
     return merge_image(table, r, where=f"--image '{r.path}'")
@@ -162,7 +162,7 @@ def merge_image(table: LandmarkTable, radiograph, *, where: str) -> LandmarkTabl
     """Take calibration, patient data and side from the image unless the landmarks say otherwise.
 
     This is the one merge of a study's landmarks with its radiograph, used by
-    :func:`load_study` and by batch runs (:mod:`alignment.batch`).
+    :func:`load_study` and by batch runs (:mod:`spinecheck.alignment.batch.runner`).
 
     Parameters
     ----------
@@ -170,7 +170,7 @@ def merge_image(table: LandmarkTable, radiograph, *, where: str) -> LandmarkTabl
         One study (a landmark file read as a one-row table).
     radiograph : Radiograph or RadiographHeader
         Its film, from :func:`landmarks.load_radiograph`, or only its header,
-        from :func:`landmarks.radiograph.read_radiograph_header` (the same
+        from :func:`spinecheck.landmarks.imaging.radiograph.read_radiograph_header` (the same
         values; only the warnings of decoding are not there).
     where : str
         How to name the image in messages (``"--image 'x.dcm'"``).
@@ -189,7 +189,7 @@ def merge_image(table: LandmarkTable, radiograph, *, where: str) -> LandmarkTabl
         The film is not the one the landmarks were placed on (SOP Instance
         UID, size) or a point lies outside it.
     """
-    from landmarks.radiograph import choose_calibration, patient_right_of
+    from ..landmarks.imaging.radiograph import choose_calibration, patient_right_of
 
     r = radiograph
     s = table.sets[0] if table.sets else None

@@ -24,12 +24,11 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
+from spinecheck.alignment.study import load_study  # noqa: E402
+from spinecheck.landmarks import ImageRef, LandmarkSet, load_radiograph, read_landmarks, write_landmarks  # noqa: E402
+from spinecheck.landmarks.annotate.protocol import default_protocol  # noqa: E402
+from spinecheck.landmarks.synthetic.films import synthetic_ap, synthetic_lateral, write_dicom  # noqa: E402
 from tk_window_driver import run_driver, start_xvfb  # noqa: E402
-
-from alignment.study import load_study  # noqa: E402
-from landmarks import ImageRef, LandmarkSet, load_radiograph, read_landmarks, write_landmarks  # noqa: E402
-from landmarks.protocol import default_protocol  # noqa: E402
-from landmarks.synthetic import synthetic_ap, synthetic_lateral, write_dicom  # noqa: E402
 
 
 def _target(points: dict, name: str) -> tuple[float, float]:

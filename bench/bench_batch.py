@@ -74,8 +74,7 @@ KILL_AT = 300
 def _templates(root: Path) -> tuple[list, list]:
     """The two rendered films and their DICOM data sets."""
     import pydicom
-
-    from landmarks.synthetic import synthetic_ap, synthetic_lateral, write_dicom
+    from spinecheck.landmarks.synthetic.films import synthetic_ap, synthetic_lateral, write_dicom
 
     films = [synthetic_lateral(0, rows=ROWS, cols=COLS), synthetic_ap(0, rows=ROWS, cols=COLS)]
     templates = []
@@ -86,8 +85,8 @@ def _templates(root: Path) -> tuple[list, list]:
 
 
 def _write_landmarks(film, image: Path, uid: str, rng: np.random.Generator) -> None:
-    from landmarks.landmark_file import write_landmarks
-    from landmarks.model import ImageRef, PatientInfo
+    from spinecheck.landmarks.io.landmark_file import write_landmarks
+    from spinecheck.landmarks.points.model import ImageRef, PatientInfo
 
     moved = {
         name: (x + rng.uniform(-0.5, 0.5), y + rng.uniform(-0.5, 0.5))

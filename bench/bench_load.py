@@ -96,7 +96,7 @@ def _pydicom(path: Path) -> object:
 
 
 def _spinecheck(path: Path) -> object:
-    from landmarks.radiograph import load_radiograph
+    from spinecheck.landmarks.imaging.radiograph import load_radiograph
 
     r = load_radiograph(path)
     return r.display, r
@@ -109,7 +109,7 @@ def _read_only(path: Path) -> object:
 
 
 def _load_only(path: Path) -> object:
-    from landmarks.radiograph import load_radiograph
+    from spinecheck.landmarks.imaging.radiograph import load_radiograph
 
     return load_radiograph(path)
 
@@ -148,8 +148,7 @@ def child(mode: str, which: str, path: str) -> None:
     import tracemalloc
 
     import pydicom  # noqa: F401 - imports (and their memory) before the measurement
-
-    import landmarks.radiograph  # noqa: F401
+    import spinecheck.landmarks.imaging.radiograph  # noqa: F401
 
     fn = _pydicom if which == "pydicom" else _spinecheck
     if mode == "rss":
@@ -189,7 +188,7 @@ def main(argv: list[str] | None = None) -> None:
         return
 
     sys.path.insert(0, str(ROOT))
-    from landmarks.pixel_decoding import decoder_available
+    from spinecheck.landmarks.imaging.pixel_decoding import decoder_available
 
     array_bytes = args.rows * args.cols * 2
     print(

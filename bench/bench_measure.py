@@ -16,13 +16,12 @@ import time
 from pathlib import Path
 
 import numpy as np
-
-from alignment.criteria import assess
-from alignment.measure import measure
-from alignment.report import write_table_csv
-from alignment.study import Study
-from landmarks.synthetic import synthetic_ap, synthetic_lateral
-from landmarks.wide_csv import read_landmark_table
+from spinecheck.alignment.criteria.engine import assess
+from spinecheck.alignment.measure import measure
+from spinecheck.alignment.render.text import write_table_csv
+from spinecheck.alignment.study import Study
+from spinecheck.landmarks.io.wide_csv import read_landmark_table
+from spinecheck.landmarks.synthetic.films import synthetic_ap, synthetic_lateral
 
 LATERAL_LEVELS = {
     "C2": "all",

@@ -1,6 +1,6 @@
 """Benchmark: annotate a 7200 x 3000 whole-spine film (issue 4: target <= 2 s).
 
-Times :func:`alignment.figure.figure_for` plus ``savefig`` to PNG, best of 3,
+Times :func:`spinecheck.alignment.render.figure.figure_for` plus ``savefig`` to PNG, best of 3,
 on a synthetic lateral film at 0.125 mm/px. Loading and measuring are outside
 the timing: this is the plotting cost alone.
 
@@ -16,11 +16,10 @@ import time
 from pathlib import Path
 
 import numpy as np
-
-from alignment.figure import figure_for
-from alignment.study import load_study
-from landmarks.landmark_file import write_landmarks
-from landmarks.synthetic import synthetic_lateral
+from spinecheck.alignment.render.figure import figure_for
+from spinecheck.alignment.study import load_study
+from spinecheck.landmarks.io.landmark_file import write_landmarks
+from spinecheck.landmarks.synthetic.films import synthetic_lateral
 
 TARGET_S = 2.0
 

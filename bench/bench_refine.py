@@ -32,8 +32,7 @@ import time
 from pathlib import Path
 
 import numpy as np
-
-from landmarks import (
+from spinecheck.landmarks import (
     load_radiograph,
     read_aasce_mat,
     refine_endplate,
@@ -41,9 +40,9 @@ from landmarks import (
     refine_landmarks,
     refine_point,
 )
-from landmarks.aasce import AASCE_LEVELS
-from landmarks.femoral_head import refine_femoral_head_pair
-from landmarks.synthetic import synthetic_ap, synthetic_lateral
+from spinecheck.landmarks.io.aasce import AASCE_LEVELS
+from spinecheck.landmarks.refine.femoral_head import refine_femoral_head_pair
+from spinecheck.landmarks.synthetic.films import synthetic_ap, synthetic_lateral
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "aasce-dev"
 

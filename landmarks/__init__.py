@@ -1,14 +1,10 @@
 """From an image to named points: radiographs, calibration, landmark files and placement."""
 
-from __future__ import annotations
+from typing import TYPE_CHECKING
 
-import importlib
-from typing import TYPE_CHECKING, Any
+import lazy_loader
 
-from landmarks.annotate import AnnotationSession
-from landmarks.calibration import Calibration, CalibrationPlane, CalibrationSource
-from landmarks.circle import Circle, fit_circle
-from landmarks.errors import (
+from .errors import (
     DegenerateGeometryError,
     InvalidCriteriaError,
     InvalidLandmarksError,
@@ -17,43 +13,103 @@ from landmarks.errors import (
     SpinecheckError,
     UnreadableImageError,
 )
-from landmarks.landmark_file import parse_landmarks, read_landmarks, write_landmarks
-from landmarks.model import ImageRef, LandmarkSet, LandmarkTable, PatientInfo, PointMove, Refinement, Sex
-from landmarks.names import LEVELS, Corner, Endplate, PatientRight, View
-from landmarks.protocol import PROTOCOLS, Protocol, Step, default_protocol, get_protocol
-from landmarks.radiograph import (
-    ImageFormat,
-    Radiograph,
-    RadiographHeader,
-    choose_calibration,
-    format_info_text,
-    load_radiograph,
-    radiograph_info,
-    read_radiograph_header,
+from .points import (
+    LEVELS,
+    Calibration,
+    CalibrationPlane,
+    CalibrationSource,
+    Circle,
+    Corner,
+    Endplate,
+    ImageRef,
+    LandmarkSet,
+    LandmarkTable,
+    PatientInfo,
+    PatientRight,
+    PointMove,
+    Refinement,
+    Sex,
+    View,
+    fit_circle,
 )
-from landmarks.wide_csv import read_landmark_table, write_landmark_table
 
-# Loaded on first use: they pull in scipy.ndimage, scipy.io and matplotlib (about 0.4 s), which every
-# command would otherwise pay at start-up and which measuring never needs.
-_LAZY = {
-    "read_aasce_mat": "landmarks.aasce",
-    "AnnotationWindow": "landmarks.annotate_window",
-    "CornerFit": "landmarks.refine",
-    "EndplateFit": "landmarks.refine",
-    "FemoralHeadFit": "landmarks.refine",
-    "RefinedPoints": "landmarks.refine",
-    "RefineFailure": "landmarks.refine",
-    "refine_corner": "landmarks.refine",
-    "refine_endplate": "landmarks.refine",
-    "refine_femoral_head": "landmarks.refine",
-    "refine_landmarks": "landmarks.refine",
-    "refine_point": "landmarks.refine",
-}
+# The rooms that decode pixels, read files, refine or open a window load on first use, so that
+# importing the points or the geometry pays for none of them.
+__getattr__, __dir__, _ = lazy_loader.attach(
+    __name__,
+    submodules=["annotate", "imaging", "io", "points", "refine", "synthetic"],
+    submod_attrs={
+        "io": [
+            "parse_landmarks",
+            "read_landmarks",
+            "write_landmarks",
+            "read_landmark_table",
+            "write_landmark_table",
+            "read_aasce_mat",
+        ],
+        "imaging": [
+            "ImageFormat",
+            "Radiograph",
+            "RadiographHeader",
+            "choose_calibration",
+            "format_info_text",
+            "load_radiograph",
+            "radiograph_info",
+            "read_radiograph_header",
+        ],
+        "annotate": [
+            "AnnotationSession",
+            "AnnotationWindow",
+            "PROTOCOLS",
+            "Protocol",
+            "Step",
+            "default_protocol",
+            "get_protocol",
+        ],
+        "refine": [
+            "CornerFit",
+            "EndplateFit",
+            "FemoralHeadFit",
+            "RefinedPoints",
+            "RefineFailure",
+            "refine_corner",
+            "refine_endplate",
+            "refine_femoral_head",
+            "refine_landmarks",
+            "refine_point",
+        ],
+    },
+)
 
 if TYPE_CHECKING:
-    from landmarks.aasce import read_aasce_mat
-    from landmarks.annotate_window import AnnotationWindow
-    from landmarks.refine import (
+    from .annotate import (
+        PROTOCOLS,
+        AnnotationSession,
+        AnnotationWindow,
+        Protocol,
+        Step,
+        default_protocol,
+        get_protocol,
+    )
+    from .imaging import (
+        ImageFormat,
+        Radiograph,
+        RadiographHeader,
+        choose_calibration,
+        format_info_text,
+        load_radiograph,
+        radiograph_info,
+        read_radiograph_header,
+    )
+    from .io import (
+        parse_landmarks,
+        read_aasce_mat,
+        read_landmark_table,
+        read_landmarks,
+        write_landmark_table,
+        write_landmarks,
+    )
+    from .refine import (
         CornerFit,
         EndplateFit,
         FemoralHeadFit,
@@ -66,26 +122,7 @@ if TYPE_CHECKING:
         refine_point,
     )
 
-
-def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'landmarks' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(_LAZY))
-
-
 __all__ = [
-    "Calibration",
-    "CalibrationPlane",
-    "CalibrationSource",
-    "Circle",
-    "fit_circle",
     "SpinecheckError",
     "InvalidLandmarksError",
     "MissingCalibrationError",
@@ -93,6 +130,11 @@ __all__ = [
     "UnreadableImageError",
     "MissingDecoderError",
     "InvalidCriteriaError",
+    "Calibration",
+    "CalibrationPlane",
+    "CalibrationSource",
+    "Circle",
+    "fit_circle",
     "ImageRef",
     "LandmarkSet",
     "LandmarkTable",
@@ -105,7 +147,20 @@ __all__ = [
     "Endplate",
     "PatientRight",
     "View",
+    "parse_landmarks",
+    "read_landmarks",
+    "write_landmarks",
+    "read_landmark_table",
+    "write_landmark_table",
     "read_aasce_mat",
+    "ImageFormat",
+    "Radiograph",
+    "RadiographHeader",
+    "choose_calibration",
+    "format_info_text",
+    "load_radiograph",
+    "radiograph_info",
+    "read_radiograph_header",
     "AnnotationSession",
     "AnnotationWindow",
     "PROTOCOLS",
@@ -113,27 +168,14 @@ __all__ = [
     "Step",
     "default_protocol",
     "get_protocol",
-    "parse_landmarks",
-    "read_landmarks",
-    "write_landmarks",
-    "read_landmark_table",
-    "write_landmark_table",
-    "ImageFormat",
-    "RadiographHeader",
-    "read_radiograph_header",
-    "Radiograph",
-    "choose_calibration",
-    "format_info_text",
-    "load_radiograph",
-    "radiograph_info",
-    "RefineFailure",
-    "RefinedPoints",
-    "FemoralHeadFit",
-    "EndplateFit",
     "CornerFit",
-    "refine_point",
-    "refine_landmarks",
-    "refine_femoral_head",
-    "refine_endplate",
+    "EndplateFit",
+    "FemoralHeadFit",
+    "RefinedPoints",
+    "RefineFailure",
     "refine_corner",
+    "refine_endplate",
+    "refine_femoral_head",
+    "refine_landmarks",
+    "refine_point",
 ]

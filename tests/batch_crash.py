@@ -1,6 +1,6 @@
 """A batch worker for the tests that kills its process on one named study, as a crashing decoder would.
 
-Passed to :func:`alignment.batch.run_batch` as ``worker=functools.partial(crash_on, name)``; it is a
+Passed to :func:`spinecheck.alignment.batch.runner.run_batch` as ``worker=functools.partial(crash_on, name)``; it is a
 module-level function of an importable module, so the pool's workers can unpickle it.
 """
 
@@ -11,9 +11,9 @@ import time
 from collections.abc import Sequence
 from pathlib import PurePosixPath
 
-from alignment.archive import StudyJob
-from alignment.batch import BatchOptions, measure_chunk
-from alignment.batch_table import Row
+from spinecheck.alignment.batch.archive import StudyJob
+from spinecheck.alignment.batch.runner import BatchOptions, measure_chunk
+from spinecheck.alignment.batch.table import Row
 
 
 def crash_on(

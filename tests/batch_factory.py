@@ -7,10 +7,15 @@ import shutil
 from pathlib import Path
 
 import pydicom
-
-from landmarks.landmark_file import write_landmarks
-from landmarks.model import ImageRef, PatientInfo
-from landmarks.synthetic import SyntheticFilm, synthetic_ap, synthetic_lateral, write_dicom, write_png
+from spinecheck.landmarks.io.landmark_file import write_landmarks
+from spinecheck.landmarks.points.model import ImageRef, PatientInfo
+from spinecheck.landmarks.synthetic.films import (
+    SyntheticFilm,
+    synthetic_ap,
+    synthetic_lateral,
+    write_dicom,
+    write_png,
+)
 
 #: Coarse films (300 x 120 px at 3 mm/px) keep every test fast.
 MM_PER_PX = 3.0

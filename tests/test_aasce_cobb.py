@@ -17,9 +17,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
-from alignment.measure import measure
-from landmarks.model import LandmarkSet
+from spinecheck.alignment.measure import measure
+from spinecheck.landmarks.points.model import LandmarkSet
 
 AASCE = Path(__file__).resolve().parents[2] / "shared" / "data" / "aasce-dev"
 LEVELS_T1_L5 = [f"T{i}" for i in range(1, 13)] + [f"L{i}" for i in range(1, 6)]
@@ -116,11 +115,11 @@ def test_bad_labels_never_give_a_confident_number(shared_data, image, method):
 
 # ---- the same through the package's reader, once it exists -----------------------------------------
 
-_READER = importlib.util.find_spec("landmarks.aasce") is not None
+_READER = importlib.util.find_spec("spinecheck.landmarks.io.aasce") is not None
 
 
 def _read_with_package(path: Path) -> LandmarkSet:
-    from landmarks.aasce import read_aasce_mat  # optional module, written separately
+    from spinecheck.landmarks.io.aasce import read_aasce_mat  # optional module, written separately
 
     return read_aasce_mat(path)
 

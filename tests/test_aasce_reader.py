@@ -9,12 +9,11 @@ import numpy as np
 import pytest
 import scipy.io
 from PIL import Image
-
-from landmarks.aasce import AASCE_POINT_NAMES, aasce_image_path, read_aasce_mat
-from landmarks.errors import DegenerateGeometryError, InvalidLandmarksError
-from landmarks.landmark_file import read_landmarks
-from landmarks.names import View
-from landmarks.wide_csv import read_landmark_table
+from spinecheck.landmarks.errors import DegenerateGeometryError, InvalidLandmarksError
+from spinecheck.landmarks.io.aasce import AASCE_POINT_NAMES, aasce_image_path, read_aasce_mat
+from spinecheck.landmarks.io.landmark_file import read_landmarks
+from spinecheck.landmarks.io.wide_csv import read_landmark_table
+from spinecheck.landmarks.points.names import View
 
 
 def _spine(n_levels: int = 17) -> np.ndarray:
@@ -95,7 +94,7 @@ def test_point_outside_the_given_image(tmp_path: Path) -> None:
 
 
 def test_swapped_corners_are_read_as_given(tmp_path: Path) -> None:
-    # judging placements is the measuring code's job (landmarks.sanity); the reader keeps the file's word
+    # judging placements is the measuring code's job (landmarks.points.sanity); the reader keeps the file's word
     p2 = _spine()
     p2[[0, 1]] = p2[[1, 0]]  # T1 superior left and right swapped
     s = read_aasce_mat(_save(tmp_path / "sw.mat", p2=p2))

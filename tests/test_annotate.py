@@ -15,17 +15,16 @@ import numpy as np
 import pytest
 from matplotlib.backend_bases import KeyEvent, MouseEvent, NavigationToolbar2
 from matplotlib.figure import Figure
-
-from alignment.live import live_parameters
-from cli import main
-from landmarks.annotate import KEPT_CLICK, AnnotationSession, stale_temporary_files
-from landmarks.annotate_window import AnnotationWindow
-from landmarks.calibration import Calibration
-from landmarks.circle import Circle
-from landmarks.errors import InvalidLandmarksError
-from landmarks.landmark_file import landmarks_to_text, read_landmarks, write_landmarks
-from landmarks.model import ImageRef, LandmarkSet, PointMove
-from landmarks.synthetic import synthetic_lateral, write_dicom, write_png
+from spinecheck.alignment.render.live import live_parameters
+from spinecheck.cli import main
+from spinecheck.landmarks.annotate.session import KEPT_CLICK, AnnotationSession, stale_temporary_files
+from spinecheck.landmarks.annotate.window import AnnotationWindow
+from spinecheck.landmarks.errors import InvalidLandmarksError
+from spinecheck.landmarks.io.landmark_file import landmarks_to_text, read_landmarks, write_landmarks
+from spinecheck.landmarks.points.calibration import Calibration
+from spinecheck.landmarks.points.circle import Circle
+from spinecheck.landmarks.points.model import ImageRef, LandmarkSet, PointMove
+from spinecheck.landmarks.synthetic.films import synthetic_lateral, write_dicom, write_png
 
 UID = "1.2.826.0.1.3680043.8.498.1"
 
@@ -329,7 +328,7 @@ def test_a_long_reason_is_wrapped_beside_the_point_and_the_status_stays_one_line
 
 def test_a_point_no_refiner_handles_is_placed_quietly(tmp_path, film, image, truth):
     """A centroid is placed as clicked by design: no alarm beside it, a plain word in the status line."""
-    from landmarks.refine import refine_point
+    from spinecheck.landmarks.refine.points import refine_point
 
     s = new_session(tmp_path, film, image, protocol="lateral", refiner=refine_point)
     win = new_window(s, image, live=None)
@@ -571,7 +570,7 @@ def test_the_window_says_when_every_point_is_done(tmp_path, film, image, truth):
 
 
 def test_the_real_refiner_records_its_moves_in_a_readable_file(tmp_path):
-    refine = pytest.importorskip("landmarks.refine")
+    refine = pytest.importorskip("spinecheck.landmarks.refine.points")
     film = synthetic_lateral(mm_per_px=0.5)
     image = (film.pixels >> 4).astype(np.uint8)
     truth = film.landmarks.points
@@ -650,8 +649,7 @@ def test_cli_refuses_the_landmarks_of_another_image_and_says_when_it_resumes(
 def simulated_user(monkeypatch, clicks, keys):
     """Replace the window's ``plt.show`` by a person who clicks *clicks* (film pixels), then presses *keys*."""
     import matplotlib.pyplot as plt
-
-    import cli
+    from spinecheck import cli
 
     monkeypatch.delenv("CI", raising=False)
     monkeypatch.setattr(cli, "_require_display", lambda: None)

@@ -13,10 +13,9 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from spinecheck.landmarks import read_landmarks
+from spinecheck.landmarks.synthetic.films import synthetic_lateral, write_dicom
 from tk_window_driver import run_driver, start_xvfb
-
-from landmarks import read_landmarks
-from landmarks.synthetic import synthetic_lateral, write_dicom
 
 SPACING = 0.4  # mm per pixel: a 2250 x 900 film
 

@@ -1,4 +1,4 @@
-"""Finding the studies of an archive and pairing each image with its landmark file (alignment.archive)."""
+"""Finding the studies of an archive and pairing each image with its landmark file (alignment.batch.archive)."""
 
 from __future__ import annotations
 
@@ -8,8 +8,7 @@ from pathlib import Path
 
 import pytest
 from batch_factory import write_study
-
-from alignment.archive import RowStatus, candidate_names, discover
+from spinecheck.alignment.batch.archive import RowStatus, candidate_names, discover
 
 
 def _by_image(archive):
@@ -315,16 +314,16 @@ def test_a_file_refused_by_one_duplicate_stem_goes_to_the_other(tmp_path):
 
 
 def test_an_image_uid_is_read_once_and_only_when_a_file_records_one(tmp_path, monkeypatch):
-    import alignment.archive
+    from spinecheck.alignment.batch import archive
 
     reads: list[str] = []
-    real = alignment.archive.read_sop_instance_uid
+    real = archive.read_sop_instance_uid
 
     def counting(path):
         reads.append(Path(path).name)
         return real(path)
 
-    monkeypatch.setattr(alignment.archive, "read_sop_instance_uid", counting)
+    monkeypatch.setattr(archive, "read_sop_instance_uid", counting)
     for name in ("a.dcm", "b.dcm"):
         _, lm = write_study(tmp_path, name)
         _record_uid(lm, None)

@@ -1,4 +1,4 @@
-"""``spinecheck batch``: a whole archive into one table (alignment.batch, formats.md §3)."""
+"""``spinecheck batch``: a whole archive into one table (spinecheck.alignment.batch, formats.md §3)."""
 
 from __future__ import annotations
 
@@ -15,9 +15,8 @@ from pathlib import Path
 
 import pytest
 from batch_factory import write_study
-
-from alignment.batch import BatchOptions, batch_header, numeric_columns, run_batch
-from cli import main
+from spinecheck.alignment.batch.runner import BatchOptions, batch_header, numeric_columns, run_batch
+from spinecheck.cli import main
 
 STUDIES = 12
 
@@ -143,8 +142,7 @@ def test_verify_pixels_gives_the_same_table_as_header_only(archive, reference, t
 
 def test_a_corrupt_compressed_film_is_an_error_only_with_verify_pixels(tmp_path):
     from batch_factory import corrupt_rle, film
-
-    from landmarks.synthetic import write_dicom
+    from spinecheck.landmarks.synthetic.films import write_dicom
 
     root = tmp_path / "archive"
     uid = "1.2.826.0.1.3680043.10.511.77"
@@ -182,11 +180,11 @@ def test_parquet_holds_the_same_table(reference):
 @pytest.mark.parametrize("cobb_method", ["endplate", "midline"])
 def test_numeric_columns_are_those_that_hold_numbers(age_set, cobb_method):
     """The numeric columns (from the registries) are those a calibrated lateral and AP study fills with numbers."""
-    from alignment.batch_table import study_of
-    from alignment.report import table_columns
-    from landmarks.calibration import Calibration
-    from landmarks.model import LandmarkTable
-    from landmarks.synthetic import synthetic_ap, synthetic_lateral
+    from spinecheck.alignment.batch.table import study_of
+    from spinecheck.alignment.render.text import table_columns
+    from spinecheck.landmarks.points.calibration import Calibration
+    from spinecheck.landmarks.points.model import LandmarkTable
+    from spinecheck.landmarks.synthetic.films import synthetic_ap, synthetic_lateral
 
     options = BatchOptions(age_set=age_set, cobb_method=cobb_method)
     cal = Calibration.from_spacing([5.0, 5.0])
@@ -444,7 +442,7 @@ def test_aasce_archive_with_a_landmarks_folder(shared_data, tmp_path):
 def test_installed_command_runs_a_batch(archive, reference, tmp_path):
     out = tmp_path / "t.csv"
     done = subprocess.run(
-        [sys.executable, "-m", "cli", "batch", str(archive), "-o", str(out), "--jobs", "1"],
+        [sys.executable, "-m", "spinecheck.cli", "batch", str(archive), "-o", str(out), "--jobs", "1"],
         capture_output=True,
         text=True,
         check=False,
@@ -564,7 +562,7 @@ def test_resume_makes_skipped_rows_again_from_the_archive(tmp_path):
 
 def test_resume_replaces_the_table_atomically(archive, reference, tmp_path, monkeypatch):
     """A resume that fails while it rewrites the table (to drop a torn line) leaves the table as it was."""
-    import alignment.batch_table
+    from spinecheck.alignment.batch import table as batch_table
 
     out = tmp_path / "t.csv"
     lines = reference.read_bytes().splitlines(keepends=True)
@@ -574,7 +572,7 @@ def test_resume_replaces_the_table_atomically(archive, reference, tmp_path, monk
     def fail(path, text):
         raise OSError(28, "No space left on device", str(path))
 
-    monkeypatch.setattr(alignment.batch_table, "write_text_atomic", fail)
+    monkeypatch.setattr(batch_table, "write_text_atomic", fail)
     with pytest.raises(OSError, match="No space"):
         run_batch(archive, out, jobs=1, resume=True, progress=False)
     assert out.read_bytes() == torn

@@ -12,10 +12,9 @@ import subprocess
 import sys
 
 import pytest
-
-from cli import main
-from landmarks.landmark_file import write_landmarks
-from landmarks.synthetic import synthetic_ap, synthetic_lateral, write_dicom
+from spinecheck.cli import main
+from spinecheck.landmarks.io.landmark_file import write_landmarks
+from spinecheck.landmarks.synthetic.films import synthetic_ap, synthetic_lateral, write_dicom
 
 
 @pytest.fixture(scope="module")
@@ -97,8 +96,10 @@ def test_sources_precedence_file_over_image_and_command_line_over_both(
     points = tmp_path / "with_cal.json"
     write_landmarks(
         lateral_film.landmarks.replace(
-            calibration=__import__("landmarks").Calibration.from_spacing([0.25, 0.25]),
-            patient=__import__("landmarks").PatientInfo(50.0, "landmark file"),
+            calibration=__import__("spinecheck.landmarks", fromlist=["x"]).Calibration.from_spacing(
+                [0.25, 0.25]
+            ),
+            patient=__import__("spinecheck.landmarks", fromlist=["x"]).PatientInfo(50.0, "landmark file"),
         ),
         points,
     )
@@ -317,7 +318,7 @@ def test_command_line_errors_are_one_line(capsys, tmp_path, argv, words):
 
 def test_traceback_only_on_request(tmp_path):
     path = write_json(tmp_path / "v.json", base_file(format="spinecheck-landmarks/9"))
-    from landmarks.errors import InvalidLandmarksError
+    from spinecheck.landmarks.errors import InvalidLandmarksError
 
     with pytest.raises(InvalidLandmarksError):
         main(["--traceback", "measure", str(path)])
@@ -372,7 +373,7 @@ def test_installed_command_runs_as_a_real_process(tmp_path):
         math.degrees(math.atan2(20, 40))
     )
     bad = subprocess.run(
-        [sys.executable, "-m", "cli", "measure", str(tmp_path / "nope.json")],
+        [sys.executable, "-m", "spinecheck.cli", "measure", str(tmp_path / "nope.json")],
         capture_output=True,
         text=True,
         timeout=120,
@@ -468,8 +469,8 @@ def test_batch_columns_never_name_the_landmark_file_as_the_image(capsys, tmp_pat
 
 
 def test_exact_30_degree_curve_is_a_boundary_even_with_float_noise():
-    from alignment import assess, measure
-    from landmarks import LandmarkSet
+    from spinecheck.alignment import assess, measure
+    from spinecheck.landmarks import LandmarkSet
 
     def vertebra(level, y, tilt_deg):
         t = math.radians(tilt_deg)

@@ -6,14 +6,13 @@ import re
 
 import numpy as np
 import pytest
-
-from alignment.clinic_report import A4_LANDSCAPE_IN, comparison_figure, report_figure
-from alignment.study import load_study
-from cli import main
-from landmarks.errors import InvalidLandmarksError
-from landmarks.landmark_file import write_landmarks
-from landmarks.radiograph import load_radiograph
-from landmarks.synthetic import synthetic_ap, synthetic_lateral, write_dicom
+from spinecheck.alignment.render.pages import A4_LANDSCAPE_IN, comparison_figure, report_figure
+from spinecheck.alignment.study import load_study
+from spinecheck.cli import main
+from spinecheck.landmarks.errors import InvalidLandmarksError
+from spinecheck.landmarks.imaging.radiograph import load_radiograph
+from spinecheck.landmarks.io.landmark_file import write_landmarks
+from spinecheck.landmarks.synthetic.films import synthetic_ap, synthetic_lateral, write_dicom
 
 
 def _files(tmp_path, film, name):
@@ -159,7 +158,7 @@ def test_cli_bad_suffix_is_one_error_line(capsys, tmp_path, lateral, command):
 
 def test_comparison_verdicts_are_marked_not_only_coloured(pre_post):
     """Greyscale print or colour-blind reader: each verdict swatch carries its mark."""
-    from alignment.figure import Verdict
+    from spinecheck.alignment.render.figure import Verdict
 
     (pre_img, pre), (post_img, post) = (_load(f) for f in pre_post)
     fig = comparison_figure(pre_img, pre, post_img, post)

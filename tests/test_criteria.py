@@ -12,8 +12,7 @@ import re
 
 import numpy as np
 import pytest
-
-from alignment.criteria import (
+from spinecheck.alignment.criteria.engine import (
     CALIBRATION_REASON,
     THORACIC,
     THORACOLUMBAR,
@@ -23,11 +22,11 @@ from alignment.criteria import (
     curve_regions,
     load_criterion_set,
 )
-from alignment.parameters import PARAMETERS, CurveTable, Measurements
-from alignment.rules import Status, round_half_away
-from alignment.targets import TargetSet
-from landmarks.errors import InvalidCriteriaError
-from landmarks.names import level_index
+from spinecheck.alignment.criteria.rules import Status, round_half_away
+from spinecheck.alignment.criteria.targets import TargetSet
+from spinecheck.alignment.parameters import PARAMETERS, CurveTable, Measurements
+from spinecheck.landmarks.errors import InvalidCriteriaError
+from spinecheck.landmarks.points.names import level_index
 
 
 def below(x: float) -> float:

@@ -9,12 +9,11 @@ import numpy as np
 import pytest
 from matplotlib.colors import to_rgb
 from scipy import ndimage as ndi
-
-from alignment.figure import LANDMARK_COLOUR, Verdict, display_image, figure_for, verdict_of
-from alignment.study import load_study
-from cli import main
-from landmarks.landmark_file import write_landmarks
-from landmarks.synthetic import synthetic_ap, synthetic_lateral, write_dicom
+from spinecheck.alignment.render.figure import LANDMARK_COLOUR, Verdict, display_image, figure_for, verdict_of
+from spinecheck.alignment.study import load_study
+from spinecheck.cli import main
+from spinecheck.landmarks.io.landmark_file import write_landmarks
+from spinecheck.landmarks.synthetic.films import synthetic_ap, synthetic_lateral, write_dicom
 
 MM_PER_PX = 1.0
 

@@ -19,11 +19,10 @@ import math
 
 import numpy as np
 import pytest
-
-from alignment.measure import measure
-from landmarks.calibration import Calibration
-from landmarks.model import LandmarkSet
-from landmarks.names import PatientRight
+from spinecheck.alignment.measure import measure
+from spinecheck.landmarks.points.calibration import Calibration
+from spinecheck.landmarks.points.model import LandmarkSet
+from spinecheck.landmarks.points.names import PatientRight
 
 SAGITTAL_IDS = (
     "PI",

@@ -19,11 +19,10 @@ import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-
-from alignment.measure import measure
-from landmarks.calibration import Calibration
-from landmarks.model import LandmarkSet, LandmarkTable
-from landmarks.names import LEVELS, PatientRight
+from spinecheck.alignment.measure import measure
+from spinecheck.landmarks.points.calibration import Calibration
+from spinecheck.landmarks.points.model import LandmarkSet, LandmarkTable
+from spinecheck.landmarks.points.names import LEVELS, PatientRight
 
 SETTINGS = settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 

@@ -10,12 +10,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 import scipy.io
-
-from landmarks import landmark_file
-from landmarks.calibration import Calibration, CalibrationSource
-from landmarks.circle import Circle
-from landmarks.errors import DegenerateGeometryError, InvalidLandmarksError
-from landmarks.landmark_file import (
+from spinecheck.landmarks.errors import DegenerateGeometryError, InvalidLandmarksError
+from spinecheck.landmarks.io import landmark_file
+from spinecheck.landmarks.io.landmark_file import (
     FORMAT,
     landmarks_to_json,
     landmarks_to_text,
@@ -23,8 +20,16 @@ from landmarks.landmark_file import (
     read_landmarks,
     write_landmarks,
 )
-from landmarks.model import ImageRef, LandmarkSet, PatientInfo, Sex
-from landmarks.names import PatientRight, View, check_point_name, parse_point_name, valid_point_names
+from spinecheck.landmarks.points.calibration import Calibration, CalibrationSource
+from spinecheck.landmarks.points.circle import Circle
+from spinecheck.landmarks.points.model import ImageRef, LandmarkSet, PatientInfo, Sex
+from spinecheck.landmarks.points.names import (
+    PatientRight,
+    View,
+    check_point_name,
+    parse_point_name,
+    valid_point_names,
+)
 
 SPEC_EXAMPLE = {
     "format": "spinecheck-landmarks/1",

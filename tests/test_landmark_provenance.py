@@ -3,8 +3,7 @@
 import json
 
 import pytest
-
-from landmarks import (
+from spinecheck.landmarks import (
     InvalidLandmarksError,
     LandmarkSet,
     PointMove,
@@ -12,7 +11,7 @@ from landmarks import (
     read_landmarks,
     write_landmarks,
 )
-from landmarks.landmark_file import landmarks_to_json, parse_landmarks
+from spinecheck.landmarks.io.landmark_file import landmarks_to_json, parse_landmarks
 
 BASE = {
     "format": "spinecheck-landmarks/1",

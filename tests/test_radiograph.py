@@ -17,14 +17,10 @@ from PIL import Image
 from pydicom.pixels.decoders.base import Decoder
 from pydicom.uid import JPEG2000Lossless, RLELossless
 from radiograph_factory import dx_dataset, dx_file, gradient, write
-
-from landmarks.calibration import Calibration, CalibrationPlane, CalibrationSource
-from landmarks.dicom_header import DETECTOR_WARNING
-from landmarks.display import VoiSource
-from landmarks.errors import MissingDecoderError, UnreadableImageError
-from landmarks.model import ImageRef, Sex
-from landmarks.names import PatientRight, View
-from landmarks.radiograph import (
+from spinecheck.landmarks.errors import MissingDecoderError, UnreadableImageError
+from spinecheck.landmarks.imaging.dicom_header import DETECTOR_WARNING
+from spinecheck.landmarks.imaging.display import VoiSource
+from spinecheck.landmarks.imaging.radiograph import (
     ImageFormat,
     Radiograph,
     choose_calibration,
@@ -32,6 +28,9 @@ from landmarks.radiograph import (
     load_radiograph,
     radiograph_info,
 )
+from spinecheck.landmarks.points.calibration import Calibration, CalibrationPlane, CalibrationSource
+from spinecheck.landmarks.points.model import ImageRef, Sex
+from spinecheck.landmarks.points.names import PatientRight, View
 
 FORMATS_KEYS = {
     "rows",
@@ -484,7 +483,7 @@ def _pydicom_j2k(path: Path) -> np.ndarray:
 
 def _assert_direct_j2k_is_pydicoms(path: Path) -> None:
     """The memory-lean JPEG 2000 route is taken, and gives pydicom's array, bit for bit."""
-    from landmarks.pixel_decoding import _decode_j2k_direct
+    from spinecheck.landmarks.imaging.pixel_decoding import _decode_j2k_direct
 
     direct = _decode_j2k_direct(pydicom.dcmread(path, defer_size="1 KB"), None)  # streamed from the file
     in_memory = _decode_j2k_direct(pydicom.dcmread(path), None)  # Pixel Data already read
@@ -531,7 +530,7 @@ def test_direct_j2k_decoding_is_pydicoms_on_a_tall_film(
 
 def test_j2k_the_direct_route_declines_goes_through_pydicom(tmp_path: Path) -> None:
     """A codestream whose precision is not Bits Stored is left to pydicom (and its warning)."""
-    from landmarks.pixel_decoding import _decode_j2k_direct
+    from spinecheck.landmarks.imaging.pixel_decoding import _decode_j2k_direct
 
     pixels = gradient(64, 48, high=4000)
     ds = dx_dataset(pixels, BitsStored=12, HighBit=11)

@@ -12,9 +12,8 @@ import numpy as np
 import pytest
 from pydicom.dataset import Dataset
 from radiograph_factory import dx_dataset, dx_file, gradient, write
-
-from landmarks.display import DisplayTransform, LookupTable, VoiFunction, VoiSource, Window
-from landmarks.radiograph import load_radiograph
+from spinecheck.landmarks.imaging.display import DisplayTransform, LookupTable, VoiFunction, VoiSource, Window
+from spinecheck.landmarks.imaging.radiograph import load_radiograph
 
 
 def reference_linear(x: np.ndarray, c: float, w: float) -> np.ndarray:

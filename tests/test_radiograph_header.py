@@ -7,9 +7,7 @@ from pathlib import Path
 
 import pytest
 from radiograph_factory import dx_file
-
-from landmarks.calibration import CalibrationPlane, CalibrationSource
-from landmarks.dicom_header import (
+from spinecheck.landmarks.imaging.dicom_header import (
     DETECTOR_WARNING,
     header_calibration,
     parse_dicom_date,
@@ -18,9 +16,10 @@ from landmarks.dicom_header import (
     patient_right_from_orientation,
     view_from_position,
 )
-from landmarks.model import Sex
-from landmarks.names import PatientRight, View
-from landmarks.radiograph import load_radiograph
+from spinecheck.landmarks.imaging.radiograph import load_radiograph
+from spinecheck.landmarks.points.calibration import CalibrationPlane, CalibrationSource
+from spinecheck.landmarks.points.model import Sex
+from spinecheck.landmarks.points.names import PatientRight, View
 
 PS, IPS, ERMF = "pixel_spacing", "imager_pixel_spacing", "ermf"
 NONE, DETECTOR = CalibrationPlane.NONE, CalibrationPlane.DETECTOR

@@ -11,10 +11,9 @@ import pytest
 from batch_factory import corrupt_rle
 from PIL import Image
 from pydicom.data import get_testdata_file
-
-from landmarks.errors import UnreadableImageError
-from landmarks.radiograph import RadiographHeader, load_radiograph, read_radiograph_header
-from landmarks.synthetic import synthetic_lateral, write_dicom
+from spinecheck.landmarks.errors import UnreadableImageError
+from spinecheck.landmarks.imaging.radiograph import RadiographHeader, load_radiograph, read_radiograph_header
+from spinecheck.landmarks.synthetic.films import synthetic_lateral, write_dicom
 
 SHARED = [f.name for f in dataclasses.fields(RadiographHeader) if f.name != "warnings"]
 

@@ -5,9 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-
-from alignment import PARAMETERS, assess, measure
-from landmarks.synthetic import synthetic_ap, synthetic_lateral
+from spinecheck.alignment import PARAMETERS, assess, measure
+from spinecheck.landmarks.synthetic.films import synthetic_ap, synthetic_lateral
 
 README = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
 
@@ -30,7 +29,7 @@ def test_every_parameter_is_in_the_readme_table():
 
 def test_every_criterion_applied_to_the_sample_is_in_the_readme():
     films = [synthetic_lateral(mm_per_px=1.0).landmarks, synthetic_ap(mm_per_px=1.0).landmarks]
-    m = measure(__import__("landmarks").LandmarkTable.from_sets(films))
+    m = measure(__import__("spinecheck.landmarks", fromlist=["x"]).LandmarkTable.from_sets(films))
     a = assess(m, np.array([67.0, 67.0]))
     ids = {row["id"] for i in range(2) for row in a.rows(i)}
     for cid in ids:

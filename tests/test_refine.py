@@ -7,9 +7,8 @@ import math
 
 import numpy as np
 import pytest
-
-from cli import main
-from landmarks import (
+from spinecheck.cli import main
+from spinecheck.landmarks import (
     ImageRef,
     LandmarkSet,
     RefinedPoints,
@@ -24,8 +23,8 @@ from landmarks import (
     refine_point,
     write_landmarks,
 )
-from landmarks.femoral_head import refine_femoral_head_pair
-from landmarks.synthetic import synthetic_ap, synthetic_lateral, write_png
+from spinecheck.landmarks.refine.femoral_head import refine_femoral_head_pair
+from spinecheck.landmarks.synthetic.films import synthetic_ap, synthetic_lateral, write_png
 
 SPACING = 0.4  # mm per pixel: small films keep the file fast
 
@@ -327,8 +326,8 @@ def test_corner_of_a_tilted_body(tilt):
 
 
 def test_a_lone_corners_frame_ignores_a_pair_too_short_or_too_steep_to_tell_a_direction():
-    from landmarks.names import View
-    from landmarks.refine import _lone_corner_frame
+    from spinecheck.landmarks.points.names import View
+    from spinecheck.landmarks.refine.points import _lone_corner_frame
 
     s1 = {"S1.sup.ant": (300.0, 500.0), "S1.sup.post": (200.0, 480.0)}  # the patient faces image right
     short = {**s1, "C7.inf.ant": (100.0, 101.0), "C7.inf.post": (100.0, 100.0)}  # 1 px: tilt 90 degrees
@@ -521,7 +520,7 @@ def test_refining_twice_keeps_the_first_click_as_the_origin():
 
 
 def test_a_point_the_user_kept_is_left_alone_with_its_record():
-    from landmarks.model import KEPT_CLICK, Refinement
+    from spinecheck.landmarks.points.model import KEPT_CLICK, Refinement
 
     film = synthetic_ap(0, mm_per_px=0.4, rows=2250, cols=900)
     truth = film.landmarks
@@ -546,7 +545,7 @@ def test_cli_refine_uses_every_grey_level_of_a_dicom(tmp_path, capsys):
     (FH.left already refined, FH.right clicked 1 mm off) are the ones that, refined on the 8-bit
     display in a real annotation window, put FH.right 4 mm off with a 140 px radius instead of 120.
     """
-    from landmarks.synthetic import write_dicom
+    from spinecheck.landmarks.synthetic.films import write_dicom
 
     film = synthetic_lateral(0)
     dcm = write_dicom(film, tmp_path / "lateral.dcm")

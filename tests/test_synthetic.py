@@ -1,7 +1,7 @@
 """Synthetic films: ground truth against clinical.md's definitions, image content, mirroring, DICOM and PNG.
 
 The parameter formulas here are written from clinical.md §0–§2 independently of
-``landmarks.spine_model``: they work on the films' pixel landmarks, scaled to
+``spinecheck.landmarks.synthetic.spine_model``: they work on the films' pixel landmarks, scaled to
 millimetres by the films' spacing, and derive the patient's anterior (lateral)
 or right (AP) from the landmarks as the product does.
 """
@@ -18,11 +18,9 @@ from hypothesis import strategies as st
 from scipy import ndimage as ndi
 from skimage import io
 from skimage.draw import polygon
-
-from landmarks.model import LandmarkSet
-from landmarks.names import LEVELS, PatientRight, View, valid_point_names
-from landmarks.spine_model import CoronalCurve, SpineModel, ap_geometry, lateral_geometry
-from landmarks.synthetic import (
+from spinecheck.landmarks.points.model import LandmarkSet
+from spinecheck.landmarks.points.names import LEVELS, PatientRight, View, valid_point_names
+from spinecheck.landmarks.synthetic.films import (
     SyntheticFilm,
     render_ap,
     render_lateral,
@@ -31,6 +29,7 @@ from landmarks.synthetic import (
     write_dicom,
     write_png,
 )
+from spinecheck.landmarks.synthetic.spine_model import CoronalCurve, SpineModel, ap_geometry, lateral_geometry
 
 SPACING = (0.5, 0.5)  # small films keep the suite fast
 

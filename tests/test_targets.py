@@ -7,18 +7,17 @@ import re
 
 import numpy as np
 import pytest
-
-from alignment.criteria import CALIBRATION_REASON, assess
-from alignment.parameters import PARAMETERS, CurveTable, Measurements
-from alignment.rules import Formula, Interval, Status
-from alignment.targets import (
+from spinecheck.alignment.criteria.engine import CALIBRATION_REASON, assess
+from spinecheck.alignment.criteria.rules import Formula, Interval, Status
+from spinecheck.alignment.criteria.targets import (
     Side,
     TargetSet,
     available_age_sets,
     available_target_sets,
     load_target_set,
 )
-from landmarks.errors import InvalidCriteriaError
+from spinecheck.alignment.parameters import PARAMETERS, CurveTable, Measurements
+from spinecheck.landmarks.errors import InvalidCriteriaError
 
 
 def below(x: float) -> float:

@@ -8,18 +8,17 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
-from landmarks import landmark_file, wide_csv
-from landmarks.calibration import Calibration, CalibrationSource
-from landmarks.errors import InvalidLandmarksError
-from landmarks.model import LandmarkSet, LandmarkTable, PatientInfo, Sex
-from landmarks.names import PatientRight, View
-from landmarks.wide_csv import (
+from spinecheck.landmarks.errors import InvalidLandmarksError
+from spinecheck.landmarks.io import landmark_file, wide_csv
+from spinecheck.landmarks.io.wide_csv import (
     landmark_table_to_csv,
     read_landmark_table,
     read_wide_csv,
     write_landmark_table,
 )
+from spinecheck.landmarks.points.calibration import Calibration, CalibrationSource
+from spinecheck.landmarks.points.model import LandmarkSet, LandmarkTable, PatientInfo, Sex
+from spinecheck.landmarks.points.names import PatientRight, View
 
 HEADER = (
     "image,view,S1.sup.ant.x,S1.sup.ant.y,S1.sup.post.x,S1.sup.post.y,S1.sup.left.x,S1.sup.left.y,"

@@ -123,8 +123,7 @@ def main(argv: list[str]) -> int:
 
     matplotlib.use("TkAgg")
     import matplotlib.pyplot as plt
-
-    import cli
+    from spinecheck import cli
 
     show = plt.show
 

@@ -1,0 +1,640 @@
+"""An archive on disk: find every radiograph under a folder and the landmark file of each.
+
+:func:`discover` walks a folder tree once and returns an :class:`Archive`: the
+studies to measure (:class:`StudyJob`, an image and its landmark file) and the
+rows decided without measuring (:class:`Unmeasured`: images without landmarks,
+ambiguous pairings, landmark files whose image is not there), so that nothing
+in the archive silently disappears from the batch table.
+
+What counts as what:
+
+- **images**: DICOM recognised by content whatever the name (``DICM`` at byte
+  128, or a data set without preamble; :func:`spinecheck.landmarks.imaging.radiograph.looks_like_dicom`),
+  files named ``.dcm``/``.dicom``/``.dic`` (an unreadable one becomes an
+  ``error`` row), and pictures by extension (``.png``, ``.jpg``, ``.jpeg``,
+  ``.tif``, ``.tiff``);
+- **landmark files**: ``.json`` files of format ``spinecheck-landmarks/1``
+  (a ``.json`` that is not JSON at all counts too, so that its row says what is
+  wrong with it) and SpineWeb/AASCE ``.mat`` label files;
+- everything else, and hidden files and folders (names starting with ``.``),
+  is ignored.
+
+Pairing, in order; the first rule that finds a candidate decides:
+
+1. beside the image: for ``x.dcm``, ``x.json``, ``x.landmarks.json``,
+   ``x.dcm.json``, ``x.mat`` or ``x.dcm.mat`` in the same folder (and
+   ``../labels/x.dcm.mat`` for an image in an ``images`` folder, the AASCE
+   layout);
+2. under ``landmarks_dir``: the same names at the image's relative path,
+   then the same names anywhere under it. A file found only by name is a
+   weaker claim: it is never taken when it lies at another image's relative
+   path (that image's exact match wins) or records another SOP Instance UID,
+   and a file in another sub-folder is taken only when it records this
+   image's UID (a file at the top of ``landmarks_dir``, a flat folder, needs
+   no UID); otherwise the image stays unpaired and its row names the file;
+3. the SOP Instance UID that a landmark file records
+   (``image.sop_instance_uid``), for DICOM images and landmark files not
+   paired otherwise.
+
+An exact place (rule 1, or rule 2's same relative path) is not taken when the
+file there records a SOP Instance UID and the image is DICOM with another one:
+those points were placed on another film. The image then goes on to the next
+rules (another file under ``landmarks_dir`` or elsewhere may record its UID),
+and the file is free for the film it names; an image that nothing pairs then
+has an ``error`` row that names the file and both UIDs. The image's UID is read
+(header only, once) just for the images whose exact file records one.
+
+A match is never guessed. Several candidates for one image, or one landmark
+file claimed by several images (duplicate stems such as ``x.dcm`` and
+``x.png``), give ``error`` rows naming the candidates, unless the landmark
+file's ``image.path`` names exactly one of them.
+"""
+
+from __future__ import annotations
+
+import enum
+import json
+import os
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+
+from ...landmarks.imaging.radiograph import looks_like_dicom, read_sop_instance_uid
+
+__all__ = [
+    "IMAGE_SUFFIXES",
+    "DICOM_SUFFIXES",
+    "RowStatus",
+    "StudyJob",
+    "Unmeasured",
+    "Archive",
+    "discover",
+    "row_key",
+    "candidate_names",
+]
+
+#: Pictures, recognised by extension.
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".tif", ".tiff")
+#: Names that say DICOM; other DICOM files are recognised by content.
+DICOM_SUFFIXES = (".dcm", ".dicom", ".dic")
+_LANDMARK_FORMAT = "spinecheck-landmarks/"
+_HEAD_BYTES = 132
+
+
+class RowStatus(str, enum.Enum):
+    """The ``status`` column of the batch table (formats.md §3)."""
+
+    OK = "ok"
+    ERROR = "error"
+    SKIPPED = "skipped"
+
+    def __str__(self) -> str:
+        return str(self.value)
+
+
+def row_key(image: str, landmarks: str) -> tuple[str, str]:
+    """The identity of a batch-table row: its image, or its landmark file when it has no image.
+
+    >>> row_key("a/x.dcm", "a/x.json"), row_key("", "labels/y.json")
+    (('image', 'a/x.dcm'), ('landmarks', 'labels/y.json'))
+    """
+    return ("image", image) if image else ("landmarks", landmarks)
+
+
+@dataclass(frozen=True)
+class StudyJob:
+    """One study to measure: an image and its landmark file.
+
+    Attributes
+    ----------
+    image : str
+        The image as written in the table: relative to the archive root, POSIX.
+    landmarks : str
+        The landmark file as written in the table: relative to the root when it
+        lies under it, else the ``landmarks_dir`` given joined with its path there.
+    image_path, landmarks_path : str
+        Absolute paths, for reading (also on other machines of a cluster that
+        mount the archive at the same place).
+    """
+
+    image: str
+    landmarks: str
+    image_path: str
+    landmarks_path: str
+
+    @property
+    def key(self) -> tuple[str, str]:
+        """See :func:`row_key`."""
+        return row_key(self.image, self.landmarks)
+
+
+@dataclass(frozen=True)
+class Unmeasured:
+    """A row decided without measuring: ``skipped`` (nothing to pair) or ``error`` (ambiguous).
+
+    Attributes
+    ----------
+    image, landmarks : str
+        As in :class:`StudyJob`; empty when there is none.
+    status : RowStatus
+    reason : str
+    """
+
+    image: str
+    landmarks: str
+    status: RowStatus
+    reason: str
+
+    @property
+    def key(self) -> tuple[str, str]:
+        """See :func:`row_key`."""
+        return row_key(self.image, self.landmarks)
+
+
+@dataclass(frozen=True)
+class Archive:
+    """What :func:`discover` found.
+
+    Attributes
+    ----------
+    root : str
+        The folder walked, as given.
+    jobs : tuple of StudyJob
+        Sorted by image.
+    unmeasured : tuple of Unmeasured
+        Sorted by image, then landmark file.
+    ignored : int
+        Files that are neither images nor landmark files.
+    """
+
+    root: str
+    jobs: tuple[StudyJob, ...]
+    unmeasured: tuple[Unmeasured, ...]
+    ignored: int
+
+    def __len__(self) -> int:
+        return len(self.jobs) + len(self.unmeasured)
+
+
+@dataclass(frozen=True)
+class _Landmarks:
+    path: str  # absolute
+    shown: str  # as written in the table
+    declared_image: str | None  # basename of image.path in the file
+    sop_instance_uid: str | None
+
+
+@dataclass(frozen=True)
+class _Image:
+    path: str  # absolute
+    rel: str  # POSIX, relative to the root
+    dicom: bool
+
+
+def discover(
+    root: str | os.PathLike[str],
+    *,
+    landmarks_dir: str | os.PathLike[str] | None = None,
+    exclude: Iterable[str | os.PathLike[str]] = (),
+) -> Archive:
+    """Find every image under *root* and pair it with its landmark file.
+
+    Parameters
+    ----------
+    root : str or path-like
+        The archive folder, walked recursively (symbolic links to folders are
+        not followed).
+    landmarks_dir : str or path-like, optional
+        A separate folder of landmark files (rule 2 of the module notes).
+    exclude : iterable of path-like
+        Folders not to walk (the batch's own figure folder).
+
+    Returns
+    -------
+    Archive
+
+    Raises
+    ------
+    NotADirectoryError
+        *root* or *landmarks_dir* is not a folder.
+    """
+    root_s = os.fspath(root)
+    if not os.path.isdir(root_s):
+        raise NotADirectoryError(f"archive '{root_s}': not a folder")
+    root_abs = os.path.abspath(root_s)
+    skip = {os.path.realpath(os.fspath(p)) for p in exclude}
+    images: list[_Image] = []
+    marks: dict[str, _Landmarks] = {}
+    ignored = 0
+    for path, rel in _walk(root_abs, skip):
+        kind, obj = _classify(path)
+        if kind == "image" or kind == "dicom":
+            images.append(_Image(path, rel, kind == "dicom"))
+        elif kind == "landmarks":
+            marks[os.path.realpath(path)] = _landmarks_info(path, rel, obj)
+        else:
+            ignored += 1
+    dir_abs = dir_shown = None
+    if landmarks_dir is not None:
+        dir_s = os.fspath(landmarks_dir)
+        if not os.path.isdir(dir_s):
+            raise NotADirectoryError(f"--landmarks '{dir_s}': not a folder")
+        dir_abs = os.path.abspath(dir_s)
+        dir_shown = _rel(dir_abs, root_abs) if _inside(dir_abs, root_abs) else Path(dir_s).as_posix()
+        for path, rel in _walk(dir_abs, skip):
+            real = os.path.realpath(path)
+            if real in marks:
+                continue
+            kind, obj = _classify(path)
+            if kind == "landmarks":
+                shown = (
+                    _rel(path, root_abs)
+                    if _inside(path, root_abs)
+                    else (PurePosixPath(Path(dir_s).as_posix()) / rel).as_posix()
+                )
+                marks[real] = _landmarks_info(path, shown, obj)
+    return _pair(root_s, dir_abs, dir_shown, images, marks, ignored)
+
+
+# ----------------------------------------------------------------------------- walking and classifying
+
+
+def _walk(top: str, skip: set[str]) -> Iterable[tuple[str, str]]:
+    """Every non-hidden file under *top* as (absolute path, POSIX path relative to *top*), sorted."""
+    for dirpath, dirnames, filenames in os.walk(top):
+        dirnames[:] = sorted(
+            d
+            for d in dirnames
+            if not d.startswith(".") and os.path.realpath(os.path.join(dirpath, d)) not in skip
+        )
+        for name in sorted(filenames):
+            if name.startswith("."):
+                continue
+            path = os.path.join(dirpath, name)
+            if os.path.isfile(path):
+                yield path, _rel(path, top)
+
+
+def _rel(path: str, top: str) -> str:
+    return Path(os.path.relpath(path, top)).as_posix()
+
+
+def _inside(path: str, top: str) -> bool:
+    return os.path.commonpath([os.path.abspath(path), top]) == top
+
+
+def _classify(path: str) -> tuple[str | None, object]:
+    """What the file is (``"image"``, ``"dicom"``, ``"landmarks"`` or None); and a ``.json`` file's content.
+
+    A ``.json`` file is parsed here once; :func:`_landmarks_info` reads its
+    image reference from the parsed content.
+    """
+    suffix = os.path.splitext(path)[1].lower()
+    if suffix in IMAGE_SUFFIXES:
+        return "image", None
+    if suffix in DICOM_SUFFIXES:
+        return "dicom", None
+    if suffix == ".mat":
+        return "landmarks", None
+    if suffix == ".json":
+        obj = _load_json(path)
+        return ("landmarks" if _is_landmark_json(obj) else None), obj
+    try:
+        with open(path, "rb") as f:
+            head = f.read(_HEAD_BYTES)
+    except OSError:
+        return None, None
+    return ("dicom" if looks_like_dicom(head) else None), None
+
+
+_NOT_JSON = object()
+
+
+def _load_json(path: str) -> object:
+    try:
+        with open(path, encoding="utf-8") as f:
+            return json.load(f)
+    except (OSError, ValueError):
+        return _NOT_JSON
+
+
+def _is_landmark_json(obj: object) -> bool:
+    """A landmark file, or a ``.json`` too broken to tell (its row will say what is wrong)."""
+    if obj is _NOT_JSON:
+        return True
+    fmt = obj.get("format") if isinstance(obj, dict) else None
+    return isinstance(fmt, str) and fmt.startswith(_LANDMARK_FORMAT)
+
+
+def _landmarks_info(path: str, shown: str, obj: object) -> _Landmarks:
+    """A landmark file as pairing sees it; *obj* is a ``.json`` file's parsed content (None for others)."""
+    declared = uid = None
+    image = obj.get("image") if isinstance(obj, dict) else None
+    if isinstance(image, dict):
+        if isinstance(image.get("path"), str) and image["path"]:
+            declared = PurePosixPath(image["path"].replace("\\", "/")).name
+        if isinstance(image.get("sop_instance_uid"), str) and image["sop_instance_uid"].strip():
+            uid = image["sop_instance_uid"].strip()
+    return _Landmarks(path, shown, declared, uid)
+
+
+# ----------------------------------------------------------------------------- pairing
+
+
+def candidate_names(image_name: str) -> tuple[str, ...]:
+    """Landmark-file names that belong to an image called *image_name*.
+
+    >>> candidate_names("x.dcm")
+    ('x.json', 'x.landmarks.json', 'x.dcm.json', 'x.mat', 'x.dcm.mat')
+    >>> candidate_names("IM0001")
+    ('IM0001.json', 'IM0001.landmarks.json', 'IM0001.mat')
+    """
+    stem = os.path.splitext(image_name)[0] or image_name
+    names = (
+        f"{stem}.json",
+        f"{stem}.landmarks.json",
+        f"{image_name}.json",
+        f"{stem}.mat",
+        f"{image_name}.mat",
+    )
+    return tuple(dict.fromkeys(names))
+
+
+def _pair(
+    root_s: str,
+    dir_abs: str | None,
+    dir_shown: str | None,
+    images: Sequence[_Image],
+    marks: dict[str, _Landmarks],
+    ignored: int,
+) -> Archive:
+    by_place: dict[str, str] = {os.path.normcase(m.path): real for real, m in marks.items()}
+    by_name: dict[str, list[str]] = defaultdict(list)
+    lm_folder: dict[str, str] = {}  # folder of a landmark file relative to landmarks_dir ("." at its top)
+    if dir_abs is not None:
+        for real, m in marks.items():
+            if _inside(m.path, dir_abs):
+                by_name[os.path.basename(m.path)].append(real)
+                lm_folder[real] = PurePosixPath(_rel(m.path, dir_abs)).parent.as_posix()
+
+    def at(folder: str, names: Sequence[str]) -> list[str]:
+        found = (by_place.get(os.path.normcase(os.path.join(folder, n))) for n in names)
+        return list(dict.fromkeys(r for r in found if r is not None))
+
+    uid_cache: dict[str, str | None] = {}
+
+    def image_uid(im: _Image) -> str | None:
+        if im.rel not in uid_cache:
+            uid_cache[im.rel] = read_sop_instance_uid(im.path) if im.dicom else None
+        return uid_cache[im.rel]
+
+    # files at an image's exact place that record another film's UID: not this image's (module notes)
+    contradicted: dict[str, list[str]] = defaultdict(list)
+
+    def uncontradicted(im: _Image, found: list[str]) -> list[str]:
+        kept = []
+        for r in found:
+            recorded = marks[r].sop_instance_uid
+            uid = image_uid(im) if recorded else None  # read only when there is something to check
+            if uid and uid != recorded:
+                if r not in contradicted[im.rel]:  # the image's folder may be --landmarks itself
+                    contradicted[im.rel].append(r)
+            else:
+                kept.append(r)
+        return kept
+
+    # exact places first (rule 1, and rule 2's same relative path), for every image: a file found there
+    # is that image's, and no other image may take it by name alone
+    exact: dict[str, list[str]] = {}
+    for im in images:
+        name = os.path.basename(im.path)
+        folder = os.path.dirname(im.path)
+        found = uncontradicted(im, at(folder, candidate_names(name)))
+        if not found and os.path.basename(folder) == "images":  # the AASCE layout
+            found = uncontradicted(im, at(os.path.join(os.path.dirname(folder), "labels"), (f"{name}.mat",)))
+        if not found and dir_abs is not None:
+            place = os.path.join(dir_abs, *PurePosixPath(im.rel).parent.parts)
+            found = uncontradicted(im, at(place, candidate_names(name)))
+        exact[im.rel] = found
+    exact_owner: dict[str, list[str]] = defaultdict(list)
+    for rel, found in exact.items():
+        for r in found:
+            exact_owner[r].append(rel)
+
+    def doubt(im: _Image, r: str) -> str | None:
+        """Why the landmark file *r*, found by name alone, is not this image's; None when nothing says so."""
+        m = marks[r]
+        if r in exact_owner:
+            return f"{m.shown} has the same name but lies at the relative path of {', '.join(exact_owner[r])}"
+        uid = image_uid(im) if m.sop_instance_uid else None
+        if uid and m.sop_instance_uid:
+            if uid == m.sop_instance_uid:
+                return None
+            return f"{m.shown} has the same name but records another SOP Instance UID ({m.sop_instance_uid})"
+        folder = PurePosixPath(im.rel).parent.as_posix()
+        if lm_folder[r] in (".", folder):  # a flat landmarks folder says nothing about where the image is
+            return None
+        target = (PurePosixPath(dir_shown or ".") / folder).as_posix() + "/"
+        if m.sop_instance_uid:
+            return (
+                f"{m.shown} has the same name but lies under another folder, and its SOP Instance UID "
+                f"cannot be checked against this image; move it to {target}"
+            )
+        return (
+            f"{m.shown} has the same name but lies under another folder and records no SOP Instance UID; "
+            f"move it to {target} or record the UID"
+        )
+
+    looked: dict[str, str] = {}
+    passed_over: dict[str, list[str]] = defaultdict(list)
+    candidates: dict[str, list[str]] = {}
+    for im in images:
+        name = os.path.basename(im.path)
+        names = candidate_names(name)
+        found = list(exact[im.rel])
+        where = "beside it"
+        if dir_abs is not None:
+            where = "beside it or under --landmarks"
+            if not found:  # the same names anywhere under landmarks_dir: taken only when nothing contradicts
+                refused = contradicted.get(im.rel, ())  # already refused at the exact place: said once
+                for r in sorted({r for n in names for r in by_name.get(n, ()) if r not in refused}):
+                    why = doubt(im, r)
+                    if why is None:
+                        found.append(r)
+                    else:
+                        passed_over[im.rel].append(why)
+        looked[im.rel] = f"looked for {', '.join(names)} {where}"
+        candidates[im.rel] = _narrow(found, name, marks)
+
+    claims: dict[str, list[_Image]] = defaultdict(list)
+    for im in images:
+        if len(candidates[im.rel]) == 1:
+            claims[candidates[im.rel][0]].append(im)
+    for real, claimants in claims.items():
+        if len(claimants) > 1:
+            named = [im for im in claimants if os.path.basename(im.path) == marks[real].declared_image]
+            for im in claimants:
+                if len(named) == 1 and im is not named[0]:
+                    candidates[im.rel] = []
+
+    jobs: list[StudyJob] = []
+    rows: list[Unmeasured] = []
+    used: set[str] = set()
+    unpaired: list[_Image] = []
+    for im in images:
+        found = candidates[im.rel]
+        if not found:
+            unpaired.append(im)
+            continue
+        used.update(found)
+        if len(found) > 1:
+            shown = ", ".join(marks[r].shown for r in found)
+            rows.append(
+                Unmeasured(
+                    im.rel,
+                    "",
+                    RowStatus.ERROR,
+                    f"ambiguous landmarks: {len(found)} landmark files match this image ({shown}); "
+                    "keep one, or name the image in each file's image.path",
+                )
+            )
+            continue
+        others = [o for o in claims.get(found[0], ()) if o is not im and candidates[o.rel] == found]
+        if others:
+            rows.append(
+                Unmeasured(
+                    im.rel,
+                    marks[found[0]].shown,
+                    RowStatus.ERROR,
+                    "ambiguous image: the landmark file also matches other images "
+                    f"({', '.join(o.rel for o in others)}); "
+                    "rename one image, or name the image in the landmark file's image.path",
+                )
+            )
+            continue
+        jobs.append(_job(im, marks[found[0]]))
+
+    by_uid: dict[str, list[str]] = defaultdict(list)
+    for real, m in marks.items():
+        if real not in used and m.sop_instance_uid:
+            by_uid[m.sop_instance_uid].append(real)
+    uid_of = {im.rel: image_uid(im) for im in unpaired if im.dicom} if by_uid else {}
+    uid_claims: dict[str, list[_Image]] = defaultdict(list)
+    for im in unpaired:
+        uid = uid_of.get(im.rel)
+        if uid and uid in by_uid:
+            uid_claims[uid].append(im)
+    refused: list[_Image] = []  # unpaired, though a file at their exact place records another UID
+    for im in unpaired:
+        uid = uid_of.get(im.rel)
+        found = by_uid.get(uid, []) if uid else []
+        if not found and im.rel in contradicted:
+            refused.append(im)
+            continue
+        if not found:
+            hint = " or a landmark file with its SOP Instance UID" if by_uid and im.dicom else ""
+            why = f"no landmark file ({looked[im.rel]}{hint})"
+            if passed_over[im.rel]:
+                why += "; " + "; ".join(passed_over[im.rel])
+            rows.append(Unmeasured(im.rel, "", RowStatus.SKIPPED, why))
+            continue
+        used.update(found)
+        twins = [o.rel for o in uid_claims[uid] if o is not im] if uid else []
+        if len(found) > 1 or twins:
+            what = (
+                f"{len(found)} landmark files record its SOP Instance UID {uid} "
+                f"({', '.join(marks[r].shown for r in found)})"
+                if len(found) > 1
+                else f"the images {', '.join([im.rel, *twins])} share SOP Instance UID {uid}"
+            )
+            rows.append(Unmeasured(im.rel, "", RowStatus.ERROR, f"ambiguous landmarks: {what}"))
+            continue
+        jobs.append(_job(im, marks[found[0]]))
+
+    # a refused image's row names the files refused at its place; those not paired otherwise are not
+    # listed again as landmarks without image
+    named_in: dict[str, str] = {}
+    for im in refused:
+        files = contradicted[im.rel]
+        free = [r for r in files if r not in used]
+        used.update(free)
+        named_in[im.rel] = marks[files[0]].shown if len(files) == 1 and free else ""
+
+    orphans = [m for real, m in marks.items() if real not in used]
+    # an orphan that records the UID of an image already paired by name is a second annotation of that
+    # film (e.g. a refined copy): say so rather than "no image found"; likewise for refused files
+    wanted = {m.sop_instance_uid for m in orphans if m.sop_instance_uid}
+    wanted.update(u for im in refused for r in contradicted[im.rel] if (u := marks[r].sop_instance_uid))
+    paired_by_uid: dict[str, StudyJob] = {}
+    if wanted:
+        image_of = {im.rel: im for im in images}
+        for job in jobs:
+            uid = image_uid(image_of[job.image])  # None for pictures and unreadable files
+            if uid in wanted:
+                paired_by_uid.setdefault(uid, job)
+    measured_with = {job.landmarks_path: job for job in jobs}
+    for im in refused:
+        why = _refused(
+            im, [marks[r] for r in contradicted[im.rel]], image_uid(im), paired_by_uid, measured_with
+        )
+        if passed_over[im.rel]:
+            why += "; " + "; ".join(passed_over[im.rel])
+        rows.append(Unmeasured(im.rel, named_in[im.rel], RowStatus.ERROR, why))
+    for m in orphans:
+        job = paired_by_uid.get(m.sop_instance_uid or "")
+        why = (
+            f"another annotation of {job.image} (same SOP Instance UID), which is measured with "
+            f"{job.landmarks}"
+            if job is not None
+            else "no image found for these landmarks"
+        )
+        rows.append(Unmeasured("", m.shown, RowStatus.SKIPPED, why))
+    jobs.sort(key=lambda j: j.image)
+    rows.sort(key=lambda r: (r.image == "", r.image, r.landmarks))
+    return Archive(root_s, tuple(jobs), tuple(rows), ignored)
+
+
+def _refused(
+    im: _Image,
+    files: Sequence[_Landmarks],
+    uid: str | None,
+    paired_by_uid: dict[str, StudyJob],
+    measured_with: dict[str, StudyJob],
+) -> str:
+    """Why an image is not measured: the files at its exact place record other films' UIDs (one line)."""
+    said = []
+    for m in files:
+        film = measured_with.get(m.path) or paired_by_uid.get(m.sop_instance_uid or "")
+        whose = ""
+        if film is not None and film.image != im.rel:
+            mine = film.landmarks_path == m.path
+            whose = f", measured with '{film.image}'" if mine else f", that of '{film.image}'"
+        said.append(f"SOP Instance UID {m.sop_instance_uid}{whose}")
+    if len(files) == 1:
+        what = (
+            f"landmark file '{files[0].shown}' at this image's path was placed on another film "
+            f"(it records {said[0]}; this image's is {uid})"
+        )
+    else:
+        listed = ", ".join(f"'{m.shown}' ({x})" for m, x in zip(files, said, strict=True))
+        what = (
+            f"landmark files {listed} at this image's path were placed on other films "
+            f"(this image's SOP Instance UID is {uid})"
+        )
+    return (
+        f"{what}, and no other landmark file was found for it; "
+        "put this film's landmarks there, or correct image.sop_instance_uid in the file"
+    )
+
+
+def _narrow(found: list[str], image_name: str, marks: dict[str, _Landmarks]) -> list[str]:
+    """Of several candidates, the one whose ``image.path`` names this image, if exactly one does."""
+    if len(found) <= 1:
+        return found
+    named = [r for r in found if marks[r].declared_image == image_name]
+    return named if len(named) == 1 else found
+
+
+def _job(im: _Image, m: _Landmarks) -> StudyJob:
+    return StudyJob(im.rel, m.shown, im.path, m.path)

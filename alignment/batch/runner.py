@@ -1,0 +1,770 @@
+"""A whole archive in one run: ``spinecheck batch ROOT -o TABLE.csv``.
+
+:func:`run_batch` finds the studies (:func:`spinecheck.alignment.batch.archive.discover`), hands
+them to workers in chunks, and appends each chunk's rows to the table as it
+arrives. A worker reads every study of its chunk: the landmark file, and the
+radiograph's *header* (:func:`spinecheck.landmarks.imaging.radiograph.read_radiograph_header`:
+size, SOP Instance UID, pixel spacing, age, sex, view, orientation, and a
+check without decoding that the pixel data are all there); the landmarks are
+checked against it and merged with it exactly as :func:`alignment.load_study`
+does, through :func:`spinecheck.alignment.study.merge_image`. Then the chunk is measured
+and judged in one vectorised :func:`~spinecheck.alignment.measure.measure` +
+:func:`~spinecheck.alignment.criteria.engine.assess` call and turned into rows with
+:func:`~spinecheck.alignment.render.text.table_columns`: the same core as ``spinecheck measure``.
+
+So an ``ok`` row means the landmarks and the header were read and checked.
+The pixels are decoded only when they are needed, for figures
+(``BatchOptions.figures``), or when asked (``verify_pixels``: a film whose
+pixels cannot be decoded is then an ``error`` row, as a corrupt compressed
+stream in a complete fragment is found only by decoding). The rows are the
+same either way for every film that decodes: they are made from the header.
+
+The table and its file (incremental writes, resume, the sorted atomic rewrite,
+the Parquet copy) are :mod:`spinecheck.alignment.batch.table`.
+
+Engines: the calling process (``jobs=1``), a pool of ``jobs`` worker processes
+(forked from a fork server that has imported what they need, so safe from any
+parent and quick to start; spawned where there is no fork server), or a Dask
+distributed cluster (``scheduler="tcp://host:8786"``; the archive must be at
+the same path on every worker). Work in flight is bounded (two chunks per worker), so memory
+stays flat however large the archive.
+
+A study that kills its worker process (a crash in a decoder, the out-of-memory
+killer) costs only its own row, on every engine: the studies that were in
+flight with it are measured again, and only a study whose worker dies while it
+runs alone gets an ``error`` row (:func:`_run`).
+"""
+
+from __future__ import annotations
+
+import concurrent.futures as cf
+import dataclasses
+import math
+import multiprocessing
+import os
+import re
+import sys
+import time
+from collections import Counter, deque
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TextIO
+
+import numpy as np
+
+from ...landmarks.errors import SpinecheckError
+from ...landmarks.points.model import LandmarkTable
+from ..geometry.coronal import COBB_METHODS
+from ..study import merge_image
+from .archive import Archive, RowStatus, StudyJob, discover
+from .table import (
+    BatchError,
+    BatchOptions,
+    BatchTable,
+    Row,
+    batch_header,
+    numeric_columns,
+    plain_row,
+    rows_of,
+    study_of,
+    write_parquet,
+)
+
+__all__ = [
+    "BatchError",
+    "BatchOptions",
+    "BatchSummary",
+    "batch_header",
+    "measure_chunk",
+    "numeric_columns",
+    "reason_kind",
+    "run_batch",
+    "worker_modules",
+]
+
+#: Most studies per chunk: enough to amortise one vectorised measure call (~7 ms).
+MAX_CHUNK = 32
+#: Chunks in flight per worker: one running, one waiting.
+IN_FLIGHT_PER_WORKER = 2
+FIGURE_DPI = 150
+_DEFAULT_OPTIONS = BatchOptions()
+
+
+@dataclass(frozen=True)
+class BatchSummary:
+    """What a batch run did.
+
+    Attributes
+    ----------
+    table : str
+        The CSV written.
+    parquet : str or None
+        The Parquet copy, when pyarrow is installed.
+    counts : Mapping of str to int
+        Rows of the final table per status (``ok``, ``error``, ``skipped``).
+    measured : int
+        Studies run by this invocation.
+    resumed : int
+        Rows already in the table when this invocation started.
+    reasons : tuple of (str, int, str)
+        Errors and skips grouped by reason (file names and numbers blanked):
+        the reason, how many rows, one example image or landmark file; most
+        frequent first.
+    seconds : float
+        Wall time of this invocation.
+    engine : str
+        ``"this process"``, ``"N worker processes"`` or ``"Dask at ADDRESS"``.
+    ignored : int
+        Files under the root that are neither images nor landmark files.
+    """
+
+    table: str
+    parquet: str | None
+    counts: dict[str, int]
+    measured: int
+    resumed: int
+    reasons: tuple[tuple[str, int, str], ...]
+    seconds: float
+    engine: str
+    ignored: int
+
+    @property
+    def total(self) -> int:
+        """Rows in the table."""
+        return sum(self.counts.values())
+
+    def text(self) -> str:
+        """The summary printed at the end of ``spinecheck batch``."""
+        counts = ", ".join(f"{self.counts.get(s.value, 0)} {s.value}" for s in RowStatus)
+        rate = f", {self.measured / self.seconds:.1f} studies/s" if self.measured and self.seconds > 0 else ""
+        lines = [
+            f"batch: {self.total} rows in {self.table}" + (f" and {self.parquet}" if self.parquet else ""),
+            f"  {counts}",
+            f"  this run: {self.measured} studies measured in {self.seconds:.1f} s ({self.engine}{rate})"
+            + (f"; {self.resumed} rows were already in the table" if self.resumed else ""),
+        ]
+        if self.ignored:
+            lines.append(f"  {self.ignored} other files ignored (neither images nor landmark files)")
+        if self.reasons:
+            lines.append("  not measured, by reason:")
+            lines.extend(f"  {n:6d}  {reason}  (e.g. {example})" for reason, n, example in self.reasons)
+        return "\n".join(lines)
+
+
+# ----------------------------------------------------------------------------- the header and one chunk
+
+
+def _reason(exc: BaseException) -> str:
+    text = " ".join((str(exc) or type(exc).__name__).split())
+    if isinstance(exc, OSError) and exc.filename is not None and str(exc.filename) not in text:
+        text = f"'{exc.filename}': {text}"
+    if isinstance(exc, (SpinecheckError, OSError)):
+        return text
+    return f"internal error: {type(exc).__name__}: {text}"
+
+
+def _stack(tables: Sequence[LandmarkTable]) -> LandmarkTable:
+    """One table of the one-study tables that :func:`merge_image` returns."""
+    out = LandmarkTable.from_sets(
+        [t.sets[0] for t in tables],  # type: ignore[index]
+        calibrations=[t.calibrations[0] for t in tables],
+        patients=[t.patients[0] for t in tables],
+        ids=[t.ids[0] for t in tables],
+    )
+    return dataclasses.replace(
+        out, patient_right=np.array([t.patient_right[0] for t in tables], dtype=object)
+    )
+
+
+def _load(job: StudyJob, options: BatchOptions) -> tuple[LandmarkTable, Any]:
+    """The study's landmarks merged with its film's header; and the decoded film, or None.
+
+    The merge takes the header (the same values, whether the pixels were
+    decoded or not), so a row does not depend on ``--verify-pixels``.
+    """
+    from ...landmarks.imaging.radiograph import load_radiograph, read_radiograph_header
+    from ...landmarks.io.wide_csv import read_landmark_table
+
+    radiograph = load_radiograph(job.image_path) if options.decode else None
+    header = read_radiograph_header(job.image_path) if radiograph is None else radiograph.header
+    table = read_landmark_table(job.landmarks_path)
+    return merge_image(table, header, where=f"image '{job.image_path}'"), radiograph
+
+
+def _figure(job: StudyJob, table: LandmarkTable, radiograph: Any, options: BatchOptions) -> str | None:
+    """Draw the study's figure; None, or why it could not be drawn (the row keeps its numbers)."""
+    from ..render.figure import figure_for
+
+    assert options.figures is not None
+    out = Path(options.figures, *Path(job.image).parts[:-1], Path(job.image).name + ".png")
+    tmp = out.with_name(f".{out.name}.{os.getpid()}.tmp")
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        fig = figure_for(radiograph.display, study_of(table, [job], options), 0)
+        fig.savefig(tmp, dpi=FIGURE_DPI, format="png")
+        os.replace(tmp, out)
+    except Exception as exc:  # noqa: BLE001 - a figure that fails never loses the study's numbers
+        tmp.unlink(missing_ok=True)
+        return f"figure not written: {_reason(exc)}"
+    return None
+
+
+def measure_chunk(jobs: Sequence[StudyJob], options: BatchOptions) -> list[Row]:
+    """Load, measure and judge some studies; one table row per study, in order.
+
+    This is the function workers run (a pure function of its arguments: the
+    same on a process pool and on Dask). A study that cannot be read or does
+    not fit its image gives an ``error`` row with the reason; it never stops
+    the others. Films are read header only unless *options* need the pixels
+    (:attr:`BatchOptions.decode`).
+
+    Parameters
+    ----------
+    jobs : sequence of StudyJob
+    options : BatchOptions
+
+    Returns
+    -------
+    list of tuple of str
+        Rows in the columns of :func:`batch_header`.
+    """
+    header = batch_header(options)
+    rows: dict[int, Row] = {}
+    loaded: list[tuple[int, LandmarkTable]] = []
+    notes: dict[int, str] = {}
+    for k, job in enumerate(jobs):
+        try:
+            table, radiograph = _load(job, options)
+        except MemoryError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - the study's row says why
+            rows[k] = plain_row(header, job.image, job.landmarks, RowStatus.ERROR, _reason(exc))
+            continue
+        if options.figures is not None:
+            note = _figure(job, table, radiograph, options)
+            if note:
+                notes[k] = note
+        # A decoded `radiograph` keeps this film until the next one is read: at most two in memory.
+        # Freeing it before the next read would let malloc hand the pages back to the kernel and
+        # fault them in again for the next film, which triples the time of a read from the page cache.
+        loaded.append((k, table))
+    if loaded:
+        try:
+            measured = rows_of(
+                study_of(_stack([t for _, t in loaded]), [jobs[k] for k, _ in loaded], options), header
+            )
+        except Exception:  # noqa: BLE001 - one odd study must not cost the chunk: measure one at a time
+            measured = [_one(jobs[k], t, options, header) for k, t in loaded]
+        for (k, _), row in zip(loaded, measured, strict=True):
+            rows[k] = row
+    if notes:
+        w = header.index("warnings")
+        for k, note in notes.items():
+            row = list(rows[k])
+            row[w] = f"{row[w]}; {note}" if row[w] else note
+            rows[k] = tuple(row)
+    return [rows[k] for k in range(len(jobs))]
+
+
+def _one(job: StudyJob, table: LandmarkTable, options: BatchOptions, header: Sequence[str]) -> Row:
+    try:
+        return rows_of(study_of(table, [job], options), header)[0]
+    except Exception as exc:  # noqa: BLE001
+        return plain_row(header, job.image, job.landmarks, RowStatus.ERROR, _reason(exc))
+
+
+# ----------------------------------------------------------------------------- engines
+
+
+class _InProcess:
+    """``jobs=1``: each chunk runs here, when submitted."""
+
+    workers = 1
+    name = "this process"
+
+    def submit(self, fn: Callable, *args: Any) -> cf.Future:
+        f: cf.Future = cf.Future()
+        try:
+            f.set_result(fn(*args))
+        except BaseException as exc:  # noqa: BLE001 - delivered through the future, as a pool would
+            if isinstance(exc, KeyboardInterrupt):
+                raise
+            f.set_exception(exc)
+        return f
+
+    def wait(self, futures: set) -> tuple[set, set]:
+        return set(futures), set()
+
+    def result(self, future: cf.Future) -> list[Row]:
+        return future.result()
+
+    def fresh(self) -> None:
+        pass
+
+    def close(self, *, cancel: bool = False) -> None:
+        pass
+
+
+class _Processes:
+    """``jobs=N``: a pool of worker processes, rebuilt if one dies.
+
+    On POSIX the workers are forked from a fork server (``forkserver``), which
+    imports the modules a worker needs once (:func:`worker_modules`) and is
+    started here, so that it imports them while the parent walks the archive;
+    each worker then starts in milliseconds, with nothing left to import, and
+    exits without tearing its interpreter down. The parent itself never forks
+    (safe whatever threads it has). Elsewhere (Windows) the workers are
+    spawned, and each imports the modules itself.
+    """
+
+    def __init__(self, jobs: int, options: BatchOptions = _DEFAULT_OPTIONS) -> None:
+        self.workers = jobs
+        self.name = f"{jobs} worker processes"
+        methods = multiprocessing.get_all_start_methods()
+        self._context = multiprocessing.get_context("forkserver" if "forkserver" in methods else "spawn")
+        if self._context.get_start_method() == "forkserver":
+            from multiprocessing import forkserver
+
+            # Takes effect only when this process starts its fork server (the first pool it makes).
+            self._context.set_forkserver_preload(worker_modules(options))
+            forkserver.ensure_running()  # starts it, without waiting for its imports
+        self._pool = self._new()
+
+    def _new(self) -> cf.ProcessPoolExecutor:
+        return cf.ProcessPoolExecutor(self.workers, mp_context=self._context, initializer=_watch_parent)
+
+    def submit(self, fn: Callable, *args: Any) -> cf.Future:
+        try:
+            return self._pool.submit(fn, *args)
+        except cf.process.BrokenProcessPool:
+            self._pool.shutdown(wait=False, cancel_futures=True)
+            self._pool = self._new()
+            return self._pool.submit(fn, *args)
+
+    def wait(self, futures: set) -> tuple[set, set]:
+        done, pending = cf.wait(futures, return_when=cf.FIRST_COMPLETED)
+        return set(done), set(pending)
+
+    def result(self, future: cf.Future) -> list[Row]:
+        """The chunk's rows; raises :class:`~concurrent.futures.process.BrokenProcessPool` if its worker died."""
+        return future.result()
+
+    def fresh(self) -> None:
+        """Replace the pool by a new one (nothing may be in flight): a suspect study runs alone on it."""
+        self._pool.shutdown(wait=False, cancel_futures=True)
+        self._pool = self._new()
+
+    def close(self, *, cancel: bool = False) -> None:
+        self._pool.shutdown(wait=True, cancel_futures=cancel)
+
+
+def _watch_parent() -> None:
+    """In a worker: end it when the parent process ends, so that a killed batch leaves no workers behind.
+
+    A worker otherwise waits for its next chunk for ever once the parent is
+    gone (SIGKILL, out of memory), holding its memory and, with it, the fork
+    server's.
+    """
+    import threading
+    from multiprocessing import connection, parent_process
+
+    parent = parent_process()
+    if parent is None or parent.sentinel is None:  # pragma: no cover - not started by a pool
+        return
+
+    def watch() -> None:
+        connection.wait([parent.sentinel])
+        os._exit(1)
+
+    threading.Thread(target=watch, name="spinecheck-watch-parent", daemon=True).start()
+
+
+def worker_modules(options: BatchOptions = _DEFAULT_OPTIONS) -> list[str]:
+    """The modules a worker imports to run :func:`measure_chunk` with *options*, for the fork server.
+
+    ``pydicom`` (about 0.2 s to import) is named because the header reader
+    (:mod:`spinecheck.landmarks.imaging.radiograph`) imports it on first use; figures add
+    matplotlib (:mod:`spinecheck.alignment.render.figure`).
+    """
+    names = [
+        "spinecheck.alignment.batch.runner",
+        "spinecheck.landmarks.imaging.radiograph",
+        "spinecheck.landmarks.io.wide_csv",
+        "pydicom",
+    ]
+    if options.figures is not None:
+        names.append("spinecheck.alignment.render.figure")
+    return names
+
+
+class _WorkerDied(cf.BrokenExecutor):
+    """A Dask worker process died while it held the chunk (what a broken pool is to the local engine).
+
+    Attributes
+    ----------
+    worker : str or None
+        The address of the worker that died, when Dask says.
+    """
+
+    def __init__(self, message: str, worker: str | None = None) -> None:
+        super().__init__(message)
+        self.worker = worker
+
+
+@dataclass(frozen=True)
+class _Died:
+    """What :func:`_on_dask_worker` returns instead of rows: a worker already died holding this chunk."""
+
+
+def _on_dask_worker(fn: Callable, jobs: Sequence[StudyJob], options: BatchOptions) -> list[Row] | _Died:
+    """Run a chunk on a Dask worker, unless a worker has already died while it held the chunk.
+
+    When a worker dies, the scheduler hands its tasks to another worker, up to
+    ``distributed.scheduler.allowed-failures`` times (3 by default) before it
+    gives up with :class:`distributed.KilledWorker`: a study that crashes its
+    worker would crash four of them, and the chunks that merely shared the
+    dead worker would be run again beside it. So a chunk that a dead worker
+    held is not run again here; :meth:`_Dask.result` reports it as a broken
+    worker and :func:`_run` measures its studies again itself, the suspect
+    ones alone. This asks the scheduler how many workers died holding this
+    task (``TaskState.suspicious``): one round trip per chunk. If the
+    scheduler cannot tell (it refuses to run code, say), the chunk runs, and
+    the scheduler's own limit applies.
+    """
+    if _held_by_a_dead_worker():
+        return _Died()
+    return fn(jobs, options)
+
+
+def _held_by_a_dead_worker() -> bool:
+    try:
+        from distributed import get_client, get_worker
+
+        key = get_worker().get_current_task()
+
+        # Nested, so that it is pickled by value: the scheduler need not have spinecheck installed.
+        def suspicious(key: Any, dask_scheduler: Any = None) -> int:
+            task = dask_scheduler.tasks.get(key)
+            return 0 if task is None else int(task.suspicious)
+
+        return get_client().run_on_scheduler(suspicious, key) > 0
+    except Exception:  # noqa: BLE001 - no answer: run the chunk (the scheduler's allowed-failures applies)
+        return False
+
+
+class _Dask:
+    """``scheduler=ADDRESS``: the same chunks on a Dask distributed cluster.
+
+    A worker that dies breaks the chunks it held, as a dead process breaks the
+    local pool (:func:`_on_dask_worker`), whatever the scheduler's
+    ``allowed-failures``; nothing on the cluster is reconfigured.
+    """
+
+    def __init__(self, address: str) -> None:
+        try:
+            import distributed
+        except ImportError:
+            raise BatchError(
+                "--scheduler: needs Dask distributed, which is not installed; "
+                "pip install 'spinecheck[dask]' (and the same on every worker)"
+            ) from None
+        self._distributed = distributed
+        try:
+            self._client = distributed.Client(address, timeout="30s")
+        except OSError as exc:
+            raise BatchError(f"--scheduler '{address}': cannot reach the Dask scheduler ({exc})") from None
+        threads = sum(self._client.nthreads().values())
+        self.workers = max(1, threads)
+        self.name = f"Dask at {address}, {threads} worker threads"
+
+    def submit(self, fn: Callable, *args: Any) -> Any:
+        return self._client.submit(_on_dask_worker, fn, *args, pure=False)
+
+    def wait(self, futures: set) -> tuple[set, set]:
+        done, pending = self._distributed.wait(list(futures), return_when="FIRST_COMPLETED")
+        return set(done), set(pending)
+
+    def result(self, future: Any) -> list[Row]:
+        """The chunk's rows; raises :class:`_WorkerDied` if a worker died holding it."""
+        try:
+            rows = future.result()
+        except self._distributed.KilledWorker as exc:  # the scheduler's allowed-failures ran out first
+            raise _WorkerDied(str(exc), worker=getattr(exc.last_worker, "address", None)) from None
+        if isinstance(rows, _Died):
+            raise _WorkerDied("a Dask worker died while it held this chunk")
+        return rows
+
+    def fresh(self) -> None:
+        """Nothing to do: the suspect is the only task of this run on the cluster, and the dead worker is gone."""
+
+    def close(self, *, cancel: bool = False) -> None:
+        self._client.close()
+
+
+# ----------------------------------------------------------------------------- the run
+
+
+def run_batch(
+    root: str | os.PathLike[str],
+    output: str | os.PathLike[str],
+    *,
+    landmarks_dir: str | os.PathLike[str] | None = None,
+    jobs: int | None = None,
+    scheduler: str | None = None,
+    resume: bool = False,
+    overwrite: bool = False,
+    options: BatchOptions = _DEFAULT_OPTIONS,
+    chunk_size: int | None = None,
+    progress: bool | None = None,
+    stderr: TextIO | None = None,
+    worker: Callable[[Sequence[StudyJob], BatchOptions], list[Row]] | None = None,
+) -> BatchSummary:
+    """Measure every study of an archive into one table.
+
+    Parameters
+    ----------
+    root : str or path-like
+        The archive folder (see :mod:`spinecheck.alignment.batch.archive` for what is found).
+    output : str or path-like
+        The table, ``.csv``. Refused if it exists, unless *resume* or *overwrite*.
+    landmarks_dir : str or path-like, optional
+        A separate folder of landmark files.
+    jobs : int, optional
+        Worker processes (default ``os.cpu_count()``); 1 runs in this process.
+    scheduler : str, optional
+        A Dask scheduler address; *jobs* is then not used.
+    resume : bool
+        Continue the table *output*: studies already in it are not run again.
+    overwrite : bool
+        Start *output* afresh.
+    options : BatchOptions
+    chunk_size : int, optional
+        Studies per task (default: up to :data:`MAX_CHUNK`, at least four
+        tasks per worker).
+    progress : bool, optional
+        Show a progress bar on *stderr*; default: when *stderr* is a terminal.
+    stderr : text stream, optional
+        Where the progress bar goes (default ``sys.stderr``).
+    worker : callable, optional
+        What runs a chunk, ``worker(jobs, options) -> rows`` (None:
+        :func:`measure_chunk`); for tests and extensions. It must be picklable
+        (a module-level function, or a :func:`functools.partial` of one) and
+        importable by the workers.
+
+    Returns
+    -------
+    BatchSummary
+
+    Raises
+    ------
+    BatchError
+        *root* is not a folder, *output* exists without *resume*/*overwrite*,
+        a resumed table has other columns, or an option is out of range.
+    """
+    stderr = sys.stderr if stderr is None else stderr
+    started = time.perf_counter()
+    out = _check_arguments(root, output, jobs, resume, overwrite, options, chunk_size)
+    header = batch_header(options)  # also checks --age-set before any work
+    exclude = [options.figures] if options.figures else []
+    n_jobs = jobs or os.cpu_count() or 1
+    # The engine first: its workers start (and import) while the archive is walked.
+    engine: Any = (
+        _Dask(scheduler) if scheduler else (_InProcess() if n_jobs == 1 else _Processes(n_jobs, options))
+    )
+    try:
+        archive = discover(root, landmarks_dir=landmarks_dir, exclude=exclude)
+    except BaseException as exc:
+        engine.close(cancel=True)
+        if isinstance(exc, NotADirectoryError):
+            raise BatchError(str(exc)) from None
+        raise
+    table = BatchTable(out, header)
+    try:
+        resumed = table.start(resume=resume)
+        table.append(
+            [
+                plain_row(header, u.image, u.landmarks, u.status, u.reason)
+                for u in archive.unmeasured
+                if u.key not in table.done
+            ]
+        )
+        todo = [j for j in archive.jobs if j.key not in table.done]
+        show = (stderr.isatty() if hasattr(stderr, "isatty") else False) if progress is None else progress
+        _run(engine, todo, options, table, chunk_size, show, stderr, worker)
+    except KeyboardInterrupt:
+        engine.close(cancel=True)
+        table.close()
+        print(
+            f"interrupted: {len(table.done)} rows are in '{out}'; rerun with --resume to continue",
+            file=stderr,
+        )
+        raise
+    except BaseException:
+        engine.close(cancel=True)
+        table.close()
+        raise
+    engine.close()
+    rows = table.finish()
+    parquet = out.with_suffix(".parquet")
+    wrote = write_parquet(parquet, header, rows, options)
+    return _summary(rows, archive, out, parquet if wrote else None, len(todo), resumed, started, engine.name)
+
+
+def _check_arguments(
+    root: Any,
+    output: Any,
+    jobs: int | None,
+    resume: bool,
+    overwrite: bool,
+    options: BatchOptions,
+    chunk: int | None,
+) -> Path:
+    if not os.path.isdir(root):
+        raise BatchError(
+            f"archive '{os.fspath(root)}': {'not a folder' if os.path.exists(root) else 'no such folder'}"
+        )
+    out = Path(output)
+    if out.suffix.lower() != ".csv":
+        raise BatchError(f"-o '{out}': the batch table is a .csv file; got {out.suffix or '(no suffix)'!r}")
+    if resume and overwrite:
+        raise BatchError("--resume and --overwrite: choose one (continue the table, or start it again)")
+    if out.exists() and not (resume or overwrite):
+        raise BatchError(f"-o '{out}': the table exists; --resume continues it, --overwrite starts it again")
+    if not out.parent.is_dir():
+        raise BatchError(f"-o '{out}': folder '{out.parent}' does not exist")
+    if jobs is not None and jobs < 1:
+        raise BatchError(f"--jobs: must be a number of worker processes >= 1; got {jobs}")
+    if chunk is not None and chunk < 1:
+        raise BatchError(f"--chunk-size: must be a number of studies >= 1; got {chunk}")
+    if not (math.isfinite(options.min_curve_deg) and options.min_curve_deg >= 0):
+        raise BatchError(
+            f"--min-curve-deg: must be a finite number of degrees >= 0; got {options.min_curve_deg:g}"
+        )
+    if options.cobb_method not in COBB_METHODS:
+        raise BatchError(
+            f"--cobb-method: must be one of {', '.join(COBB_METHODS)}; got {options.cobb_method!r}"
+        )
+    return out
+
+
+def _run(
+    engine: Any,
+    todo: Sequence[StudyJob],
+    options: BatchOptions,
+    table: BatchTable,
+    chunk_size: int | None,
+    show: bool,
+    stderr: TextIO,
+    worker: Callable[[Sequence[StudyJob], BatchOptions], list[Row]] | None = None,
+) -> None:
+    """Run the chunks, appending their rows as they come.
+
+    A chunk that fails is retried one study at a time. A study whose worker
+    process died (:class:`concurrent.futures.BrokenExecutor`: a broken local
+    pool, or a Dask worker that died holding it) may only have shared the
+    worker with the study that killed it: it becomes a *suspect*, and
+    suspects run last, each alone (on a fresh pool, or as the only task on
+    the cluster); only a study whose worker dies while it runs alone gets an
+    ``error`` row for it. Any other failure of a single study is its
+    ``error`` row at once.
+    """
+    from tqdm import tqdm
+
+    worker = measure_chunk if worker is None else worker
+    size = chunk_size or max(1, min(MAX_CHUNK, math.ceil(len(todo) / (4 * engine.workers))))
+    queue: deque[tuple[StudyJob, ...]] = deque(tuple(todo[i : i + size]) for i in range(0, len(todo), size))
+    suspects: deque[StudyJob] = deque()
+    running: dict[Any, tuple[StudyJob, ...]] = {}
+    alone: Any = None  # the future of the suspect running by itself
+    header = table.header
+    with tqdm(total=len(todo), unit="study", file=stderr, disable=not show, dynamic_ncols=True) as bar:
+        while queue or suspects or running:
+            if queue:
+                while queue and len(running) < IN_FLIGHT_PER_WORKER * engine.workers:
+                    chunk = queue.popleft()
+                    running[engine.submit(worker, chunk, options)] = chunk
+            elif suspects and not running:
+                chunk = (suspects.popleft(),)
+                engine.fresh()
+                alone = engine.submit(worker, chunk, options)
+                running[alone] = chunk
+            done, _ = engine.wait(set(running))
+            for future in done:
+                chunk = running.pop(future)
+                try:
+                    rows = engine.result(future)
+                except MemoryError:
+                    raise
+                except Exception as exc:  # noqa: BLE001 - retry the studies one by one
+                    if len(chunk) > 1:
+                        queue.extendleft((job,) for job in reversed(chunk))
+                        continue
+                    job = chunk[0]
+                    if isinstance(exc, cf.BrokenExecutor):
+                        if future is not alone:
+                            suspects.append(job)  # perhaps only in the pool of the study that killed it
+                            continue
+                        reason = _died_alone(job, exc)
+                    else:
+                        reason = f"the worker failed on this study ({_reason(exc)})"
+                    rows = [plain_row(header, job.image, job.landmarks, RowStatus.ERROR, reason)]
+                table.append(rows)
+                bar.update(len(rows))
+
+
+def _died_alone(job: StudyJob, exc: BaseException) -> str:
+    """The reason of a study whose worker process died while it ran alone."""
+    worker = getattr(exc, "worker", None)
+    where = f" (Dask worker {worker})" if worker else ""
+    return (
+        f"the worker failed on this study: its process died{where} while it measured image "
+        f"'{job.image}' on its own (a crash, e.g. in an image decoder, or killed for want of memory)"
+    )
+
+
+_QUOTED = re.compile(r"'[^']*'|\"[^\"]*\"")
+_BRACKETED = re.compile(r"\([^()]*\)")
+_NUMBER = re.compile(r"(?<![\w.])[-+]?\d+(\.\d+)?(?![\w.])")
+
+
+def reason_kind(reason: str) -> str:
+    """A reason with its file names, bracketed details and numbers blanked, for grouping.
+
+    >>> reason_kind("image '/a/x.dcm': has 120 rows but the landmarks 'x.json' declare an image of 100")
+    "image '…': has N rows but the landmarks '…' declare an image of N"
+    """
+    text = _QUOTED.sub(lambda m: m.group(0)[0] + "…" + m.group(0)[0], reason)
+    text = _BRACKETED.sub("(…)", text)
+    return _NUMBER.sub("N", text)
+
+
+def _summary(
+    rows: Sequence[Row],
+    archive: Archive,
+    out: Path,
+    parquet: Path | None,
+    measured: int,
+    resumed: int,
+    started: float,
+    engine: str,
+) -> BatchSummary:
+    counts = Counter(r[2] for r in rows)
+    kinds: Counter[str] = Counter()
+    example: dict[str, str] = {}
+    for r in rows:
+        if r[2] != RowStatus.OK.value:
+            kind = f"{r[2]}: {reason_kind(r[3])}"
+            kinds[kind] += 1
+            example.setdefault(kind, r[0] or r[1])
+    return BatchSummary(
+        table=str(out),
+        parquet=str(parquet) if parquet else None,
+        counts={s.value: counts.get(s.value, 0) for s in RowStatus},
+        measured=measured,
+        resumed=resumed,
+        reasons=tuple((k, n, example[k]) for k, n in kinds.most_common()),
+        seconds=time.perf_counter() - started,
+        engine=engine,
+        ignored=archive.ignored,
+    )

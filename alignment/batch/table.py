@@ -1,0 +1,343 @@
+"""The batch table: its columns, its rows, the CSV written as a run goes, and the Parquet copy (formats.md §3).
+
+The table
+
+- has a fixed header, the columns :func:`batch_header` gives for the options
+  (the same for every study, measured or not);
+- is written incrementally (:class:`BatchTable`): complete lines, one write
+  per chunk, flushed to disk, so a killed run leaves at most one torn last line;
+- when resumed, drops the torn line, keeps the ``ok`` and ``error`` rows
+  already there (keyed on the image, or on the landmark file for a row
+  without image), drops its ``skipped`` rows (discovery makes them again, from
+  the archive as it is now) and refuses a table of other columns; a table
+  that must change for this is replaced atomically, never truncated in place;
+- is rewritten at the end atomically (temporary file, fsync, rename) with its
+  rows sorted by the ``image`` column (the path relative to the root), rows
+  without image last by landmark file; so the result depends neither on the
+  number of workers nor on the engine, nor on interruptions;
+- gets a Parquet copy beside it (:func:`write_parquet`, ``TABLE.parquet``)
+  when pyarrow is installed: numbers float64, text string.
+
+:mod:`spinecheck.alignment.batch.runner` runs the studies; this module only knows the table.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from ...landmarks.errors import SpinecheckError
+from ...landmarks.io.landmark_file import write_text_atomic
+from ...landmarks.points.model import LandmarkSet, LandmarkTable
+from ..criteria.engine import assess
+from ..geometry.coronal import DEFAULT_MIN_CURVE_DEG
+from ..measure import measure
+from ..render.text import table_columns, tool_version
+from ..study import Study
+from .archive import RowStatus, StudyJob, row_key
+
+__all__ = [
+    "BatchError",
+    "BatchOptions",
+    "BatchTable",
+    "Row",
+    "batch_header",
+    "numeric_columns",
+    "plain_row",
+    "rows_of",
+    "study_of",
+    "write_parquet",
+]
+
+#: One table row: a cell per column of :func:`batch_header`, as written.
+Row = tuple[str, ...]
+
+
+class BatchError(SpinecheckError, ValueError):
+    """A batch cannot start: bad root, an existing table, a table of other columns."""
+
+
+@dataclass(frozen=True)
+class BatchOptions:
+    """How every study of a batch is measured (the ``measure`` options that apply).
+
+    Attributes
+    ----------
+    cobb_method : {"endplate", "midline"}
+    min_curve_deg : float
+        See :func:`spinecheck.alignment.measure.measure`.
+    age_set : str
+        A bundled age-adjusted target set or a criteria JSON file.
+    figures : str or None
+        Absolute folder for the annotated figures (``<image path>.png``
+        mirrored under it), or None for none. Figures need the pixels, so
+        every film is decoded.
+    verify_pixels : bool
+        Decode every film's pixels (an ``error`` row when they cannot be
+        decoded) instead of reading only its header; slower, the same rows
+        for films that decode (``--verify-pixels``).
+    """
+
+    cobb_method: str = "endplate"
+    min_curve_deg: float = DEFAULT_MIN_CURVE_DEG
+    age_set: str = "lafage2016-linear"
+    figures: str | None = None
+    verify_pixels: bool = False
+
+    @property
+    def decode(self) -> bool:
+        """Whether the films' pixels are decoded (for figures, or to verify them)."""
+        return self.verify_pixels or self.figures is not None
+
+
+# ----------------------------------------------------------------------------- columns and rows
+
+
+def study_of(table: LandmarkTable, jobs: Sequence[StudyJob | None], options: BatchOptions) -> Study:
+    """Measure and judge *table* (one row per job) with the batch options: the core ``measure`` uses."""
+    m = measure(table, cobb_method=options.cobb_method, min_curve_deg=options.min_curve_deg)
+    a = assess(m, table.age_years, age_set=options.age_set)
+    return Study(
+        table, m, a, [j.landmarks if j else None for j in jobs], [j.image if j else None for j in jobs]
+    )
+
+
+@cache
+def batch_header(options: BatchOptions = BatchOptions()) -> tuple[str, ...]:
+    """The columns of the batch table for these options (formats.md §3), in order.
+
+    They are the same for lateral and AP studies, measured or not, so every
+    row fits one header; the age-adjusted set chooses some of them.
+
+    Raises
+    ------
+    InvalidCriteriaError
+        *options.age_set* is not a valid set.
+
+    Examples
+    --------
+    >>> h = batch_header()
+    >>> h[:4], "PI_deg" in h, "Cobb_max_deg" in h, h[-1]
+    (('image', 'landmarks', 'status', 'error'), True, True, 'tool_version')
+    """
+    return tuple(table_columns(_template(options)))
+
+
+@cache
+def _template(options: BatchOptions) -> Study:
+    """A study without landmarks, judged with *options*: it has every column of the table."""
+    return study_of(LandmarkTable.from_sets([LandmarkSet("lateral", {})]), [None], options)
+
+
+def _cell(value: Any) -> str:
+    """A table cell exactly as :func:`spinecheck.alignment.render.text.format_csv` writes it, on one line."""
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        return value.replace("\r", " ").replace("\n", " ")
+    return str(value)
+
+
+def plain_row(header: Sequence[str], image: str, landmarks: str, status: RowStatus, reason: str) -> Row:
+    """A row without numbers: an ``error`` or ``skipped`` study and why."""
+    cells = dict.fromkeys(header, "")
+    cells.update(
+        image=image, landmarks=landmarks, status=status.value, error=_cell(reason), tool_version=_version()
+    )
+    return tuple(cells[name] for name in header)
+
+
+@cache
+def _version() -> str:
+    return tool_version()
+
+
+def rows_of(study: Study, header: Sequence[str]) -> list[Row]:
+    """The rows of measured studies, in the columns of *header*."""
+    cols = table_columns(study)
+    if tuple(cols) != tuple(header):  # pragma: no cover - a new column must be added to the header too
+        raise RuntimeError(f"batch columns changed: {sorted(set(cols) ^ set(header))}")
+    values = [cols[name].tolist() for name in header]
+    return [tuple(_cell(v) for v in row) for row in zip(*values, strict=True)]
+
+
+# ----------------------------------------------------------------------------- the table file
+
+
+class BatchTable:
+    """The CSV being written: the header, then complete lines appended chunk by chunk."""
+
+    def __init__(self, path: Path, header: Sequence[str]) -> None:
+        self.path = path
+        self.header = tuple(header)
+        self.done: dict[tuple[str, str], Row] = {}
+        self._fd: int | None = None
+
+    def start(self, *, resume: bool) -> int:
+        """Open the table (continuing it when *resume*); return how many rows it already holds.
+
+        A resumed table keeps its ``ok`` and ``error`` rows (:attr:`done`);
+        its ``skipped`` rows, a torn last line and damaged lines go. When
+        that changes the file, the kept text replaces it atomically (a kill
+        meanwhile leaves the old table whole); otherwise it is only appended to.
+        """
+        if resume and self.path.exists():
+            data, kept = self._read_existing()
+            if kept != data:
+                write_text_atomic(self.path, kept.decode("utf-8"))
+        else:
+            write_text_atomic(self.path, _csv_text([self.header]))
+        self._fd = os.open(self.path, os.O_WRONLY | os.O_APPEND)
+        return len(self.done)
+
+    def _read_existing(self) -> tuple[bytes, bytes]:
+        """The table's bytes, and the text to keep (the header and the rows of :attr:`done`)."""
+        data = self.path.read_bytes()
+        end = data.rfind(b"\n") + 1  # anything after the last newline is a torn line
+        try:
+            text = data[:end].decode("utf-8")
+            records = list(csv.reader(io.StringIO(text, newline="")))
+        except (UnicodeDecodeError, csv.Error) as exc:
+            raise BatchError(
+                f"--resume: table '{self.path}' is not a CSV table in UTF-8 ({exc}); "
+                "start again with --overwrite or another -o"
+            ) from None
+        if not records:
+            return data, _csv_text([self.header]).encode("utf-8")
+        header = records[0]
+        if tuple(header) != self.header:
+            missing = [c for c in self.header if c not in header]
+            extra = [c for c in header if c not in self.header]
+            what = (
+                f"{len(missing)} columns missing (e.g. {missing[0]})"
+                if missing
+                else (
+                    f"{len(extra)} other columns (e.g. {extra[0]})" if extra else "columns in another order"
+                )
+            )
+            raise BatchError(
+                f"--resume: table '{self.path}' was not written by this batch ({what}: another spinecheck "
+                "version or another --age-set); resume it with the options it was started with, or start "
+                "again with --overwrite or another -o"
+            )
+        status = self.header.index("status")
+        kept: list[Row] = []
+        for cells in records[1:]:
+            if len(cells) != len(self.header):
+                continue  # a damaged line: its study is run again
+            if cells[status] not in (RowStatus.OK.value, RowStatus.ERROR.value):
+                continue  # skipped (or unknown): discovery decides it again
+            row = tuple(cells)
+            kept.append(row)
+            self.done[row_key(row[0], row[1])] = row
+        return data, _csv_text([self.header, *kept]).encode("utf-8")
+
+    def append(self, rows: Sequence[Row]) -> None:
+        """Append complete lines in one write, and put them on disk."""
+        if not rows:
+            return
+        assert self._fd is not None
+        data = memoryview(_csv_text(rows).encode("utf-8"))
+        while data:
+            n = os.write(self._fd, data)
+            data = data[n:]
+        os.fsync(self._fd)
+        for row in rows:
+            self.done[row_key(row[0], row[1])] = row
+
+    def close(self) -> None:
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
+
+    def finish(self) -> list[Row]:
+        """Rewrite the table sorted, atomically; return its rows."""
+        self.close()
+        rows = sorted(self.done.values(), key=_order)
+        write_text_atomic(self.path, _csv_text([self.header, *rows]))
+        return rows
+
+
+def _order(row: Row) -> tuple[bool, str, str]:
+    return (row[0] == "", row[0], row[1])
+
+
+def _csv_text(rows: Sequence[Sequence[str]]) -> str:
+    buf = io.StringIO()
+    csv.writer(buf, lineterminator="\n").writerows(rows)
+    return buf.getvalue()
+
+
+@cache
+def numeric_columns(options: BatchOptions = BatchOptions()) -> frozenset[str]:
+    """Columns that hold numbers (float64 in Parquet); the others are text.
+
+    Decided from the registries, never from the data of a run: every
+    parameter's value columns (:data:`spinecheck.alignment.parameters.PARAMETERS`), the
+    pixel spacing and the age, and of each criterion the arrays that hold
+    numbers by its definition (:class:`~spinecheck.alignment.criteria.assessment.CriterionColumn`:
+    target, offset and judged value; a score component's value and points).
+    The criteria are those the header's template study is judged with
+    (:func:`batch_header`), so no film is made up for this.
+
+    Examples
+    --------
+    >>> cols = numeric_columns()
+    >>> "PI_deg" in cols, "gap_total" in cols, "srs_schwab_pi_ll" in cols, "warnings" in cols
+    (True, True, False, False)
+    """
+    from ..parameters import PARAMETERS
+
+    out = {"mm_per_px_row", "mm_per_px_col", "age_years"}
+    for pid, p in PARAMETERS.items():
+        out.update((f"{pid}_mm", f"{pid}_px") if p.is_length else (f"{pid}_{p.unit.value}",))
+    for c in _template(options).assessment.columns:
+        numbers = [c.target, c.offset, c.value]
+        for comp in c.components:
+            numbers += [comp.value, comp.points]
+        numeric = {id(a) for a in numbers if a is not None}
+        out.update(name for name, values in c.table().items() if id(values) in numeric)
+    header = set(batch_header(options))
+    if not out <= header:  # pragma: no cover - a renamed column must be renamed here too
+        raise RuntimeError(f"numeric columns not in the batch header: {sorted(out - header)}")
+    return frozenset(out)
+
+
+def write_parquet(path: Path, header: Sequence[str], rows: Sequence[Row], options: BatchOptions) -> bool:
+    """Write the table as Parquet (numbers float64, text string); False when pyarrow is absent.
+
+    Parameters
+    ----------
+    path : Path
+        The ``.parquet`` file, replaced atomically.
+    header : sequence of str
+    rows : sequence of Row
+    options : BatchOptions
+        Choose the numeric columns (:func:`numeric_columns`).
+    """
+    try:
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+    except ImportError:
+        return False
+    numeric = numeric_columns(options)
+    arrays = []
+    for j, name in enumerate(header):
+        cells = [r[j] for r in rows]
+        if name in numeric:
+            arrays.append(pa.array([float(c) if c else None for c in cells], type=pa.float64()))
+        else:
+            arrays.append(pa.array([c if c else None for c in cells], type=pa.string()))
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        pq.write_table(pa.table(arrays, names=list(header)), tmp)
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return True

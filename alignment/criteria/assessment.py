@@ -1,0 +1,304 @@
+"""The result of judging N studies: one column of verdicts per criterion.
+
+:class:`Assessment` is what :func:`spinecheck.alignment.criteria.engine.assess` returns. It holds a
+:class:`CriterionColumn` per criterion, each with ``(N,)`` arrays (the value
+judged, the result, the rule applied, the reason when not applied), and turns
+them into report rows (formats.md §2), batch-table columns (formats.md §3) and
+short human lines.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from ...landmarks.points.names import View
+from .rules import Citation, SetInfo, Status
+
+__all__ = ["ResultKind", "ComponentColumn", "CriterionColumn", "Assessment"]
+
+
+class ResultKind(str, enum.Enum):
+    """The key a criterion row carries its result under (formats.md §2)."""
+
+    GRADE = "grade"
+    FLAG = "flag"
+    CATEGORY = "category"
+
+    def __str__(self) -> str:
+        return str(self.value)
+
+
+def _py(x: Any) -> Any:
+    """NumPy scalars to plain Python for JSON (NaN to None)."""
+    if x is None:
+        return None
+    if isinstance(x, (bool, np.bool_)):
+        return bool(x)
+    if isinstance(x, (int, np.integer)):
+        return int(x)
+    if isinstance(x, (float, np.floating)):
+        return float(x) if np.isfinite(x) else None
+    return x
+
+
+@dataclass(frozen=True, eq=False)
+class ComponentColumn:
+    """One component of a score for N studies (value as binned, its points and rule)."""
+
+    key: str
+    name: str
+    unit: str | None
+    formula: str
+    value: np.ndarray  # (N,) float, rounded as binned; NaN where not computable
+    points: np.ndarray  # (N,) object: int or None
+    rule: np.ndarray  # (N,) object: str or None
+
+
+@dataclass(frozen=True, eq=False)
+class CriterionColumn:
+    """One criterion judged for N studies.
+
+    Attributes
+    ----------
+    id, column, name : str
+        Report id (``"srs_schwab.pi_ll"``), batch-table column
+        (``"srs_schwab_pi_ll"``) and display name.
+    result_kind : ResultKind
+        Whether :attr:`result` holds grades, flags or categories.
+    sources : tuple of Citation
+    status : Status
+    note : str or None
+    view : View
+    unit : str or None
+        Unit of :attr:`value`, target and offset.
+    present : ndarray of bool, shape (N,)
+        The criterion is relevant to the study's view.
+    applied : ndarray of bool, shape (N,)
+    value : ndarray, shape (N,)
+        The value judged (NaN where not applied).
+    result : ndarray of object, shape (N,)
+        ``"0"``/``"+"``/``"++"``, a bool, a category or ``"boundary"``; None where not applied.
+    rule : ndarray of object, shape (N,)
+        The rule applied to each study.
+    reason : ndarray of object, shape (N,)
+        Why the criterion was not applied (None where applied or absent).
+    target, offset : ndarray, shape (N,), or None
+        Target-set criteria only: the target and ``value - target``.
+    study_note : ndarray of object, shape (N,), or None
+        A note for particular studies (a 30 deg boundary curve, an extrapolated age).
+    components : tuple of ComponentColumn
+    criterion_set : SetInfo
+    verdicts : (str, str) or None
+        Target-set criteria: the wording of a flagged and of an unflagged result
+        ("above the age-adjusted target", "not above the age-adjusted target").
+    value_column : str or None
+        Batch-table column for :attr:`value` when it is not a parameter already.
+    """
+
+    id: str
+    column: str
+    name: str
+    result_kind: ResultKind
+    sources: tuple[Citation, ...]
+    status: Status
+    note: str | None
+    view: View
+    unit: str | None
+    present: np.ndarray
+    applied: np.ndarray
+    value: np.ndarray
+    result: np.ndarray
+    rule: np.ndarray
+    reason: np.ndarray
+    criterion_set: SetInfo
+    target: np.ndarray | None = None
+    offset: np.ndarray | None = None
+    study_note: np.ndarray | None = None
+    components: tuple[ComponentColumn, ...] = ()
+    verdicts: tuple[str, str] | None = None
+    value_column: str | None = None
+    count_value: bool = False
+
+    @property
+    def source(self) -> str:
+        return "; ".join(str(s) for s in self.sources)
+
+    def _verdict(self, i: int) -> str | None:
+        if self.verdicts is None:
+            return None
+        return self.verdicts[0] if self.result[i] else self.verdicts[1]
+
+    def _note(self, i: int) -> str | None:
+        notes = [n for n in (self.note, None if self.study_note is None else self.study_note[i]) if n]
+        return "; ".join(notes) or None
+
+    def row(self, i: int) -> dict | None:
+        """Return the report row of study *i* (formats.md §2), or None when not relevant."""
+        if not self.present[i]:
+            return None
+        out: dict[str, Any] = {"id": self.id, "name": self.name}
+        if not self.applied[i]:
+            out.update(applied=False, reason=self.reason[i])
+        else:
+            out["value"] = _py(self.value[i])
+            if self.unit:
+                out["unit"] = self.unit
+            out[self.result_kind.value] = _py(self.result[i])
+            if self.target is not None and self.offset is not None:
+                out["target"] = _py(self.target[i])
+                out["offset"] = _py(self.offset[i])
+                out["verdict"] = self._verdict(i)
+            if self.components:
+                out["components"] = {
+                    c.key: {
+                        "name": c.name,
+                        "value": _py(c.value[i]),
+                        "unit": c.unit,
+                        "formula": c.formula,
+                        "points": _py(c.points[i]),
+                        "rule": c.rule[i],
+                    }
+                    for c in self.components
+                }
+            out["rule"] = self.rule[i]
+        out["source"] = self.source
+        out["status"] = self.status.value
+        note = self._note(i)
+        if note:
+            out["note"] = note
+        if self.criterion_set.kind == "targets":
+            out["set"] = self.criterion_set.name
+            if self.criterion_set.note:
+                out["set_note"] = self.criterion_set.note
+        if self.criterion_set.user_supplied:
+            out["user_supplied"] = self.criterion_set.display
+        return out
+
+    def summary(self, i: int) -> str | None:
+        """One short human line for study *i*, or None when not relevant."""
+        if not self.present[i]:
+            return None
+        tag = f" [{self.status.value}]"
+        if not self.applied[i]:
+            return f"{self.name}: not applied ({self.reason[i]}){tag}"
+        unit = f" {self.unit}" if self.unit else ""
+        v = self.value[i]
+        if self.target is not None and self.offset is not None:
+            verdict = self._verdict(i)
+            return (
+                f"{self.name}: {v:.1f}{unit}, target {self.target[i]:.1f}{unit}, "
+                f"offset {self.offset[i]:+.1f}{unit}: {verdict}{tag}"
+            )
+        res = self.result[i]
+        if self.result_kind is ResultKind.FLAG:
+            res = "flagged" if res else "not flagged"
+        if self.components:
+            parts = ", ".join(
+                f"{c.key.upper() if c.key != 'age' else 'age'} {c.points[i]}" for c in self.components
+            )
+            return f"{self.name}: {v:.0f}, {res} ({parts}){tag}"
+        shown = f"{v:.0f}" if self.count_value else f"{v:.1f}{unit}"
+        return f"{self.name}: {res} ({shown}; {self.rule[i]}){tag}"
+
+    def table(self, *, reasons: bool = True) -> dict[str, np.ndarray]:
+        """Return the batch-table columns of this criterion (formats.md §3)."""
+        out: dict[str, np.ndarray] = {}
+        if self.target is not None and self.offset is not None:
+            out[f"{self.column}_target_{self.unit}"] = self.target
+            out[f"{self.column}_offset_{self.unit}"] = self.offset
+            out[f"{self.column}_flag"] = self.result
+        else:
+            out[self.column] = self.result
+        if self.value_column:
+            out[self.value_column] = self.value
+        for c in self.components:
+            unit = {"%": "pct", None: ""}.get(c.unit, c.unit)
+            out[f"{self.column}_{c.key}" + (f"_{unit}" if unit else "")] = c.value
+            out[f"{self.column}_{c.key}_points"] = c.points
+        if reasons:
+            out[f"{self.column}_reason"] = self.reason
+        return out
+
+
+@dataclass(frozen=True, eq=False)
+class Assessment:
+    """Every criterion judged for N studies: one :class:`CriterionColumn` per criterion.
+
+    Attributes
+    ----------
+    columns : tuple of CriterionColumn
+    age_years : ndarray, shape (N,)
+        The ages used (NaN where unknown).
+    apex_split : str
+        The thoracic / thoracolumbar split used for curve types ([U] convention).
+    sets : tuple of SetInfo
+        Every criterion set applied, in order.
+    target_prefixes : mapping of str to SetInfo
+        Column prefix of each target set (``"age_adjusted"`` for the age set);
+        the batch table names the set in ``<prefix>_set``.
+    regions : ndarray of object, shape (N, K), or None
+        Region of each coronal curve ("thoracic" / "thoracolumbar/lumbar", None
+        for padding) under :attr:`apex_split`; see :func:`spinecheck.alignment.criteria.engine.curve_regions`.
+    """
+
+    columns: tuple[CriterionColumn, ...]
+    age_years: np.ndarray
+    apex_split: str
+    sets: tuple[SetInfo, ...]
+    target_prefixes: Mapping[str, SetInfo] = field(default_factory=dict)
+    regions: np.ndarray | None = None
+
+    def __len__(self) -> int:
+        return len(self.age_years)
+
+    @property
+    def ids(self) -> tuple[str, ...]:
+        return tuple(c.id for c in self.columns)
+
+    def __getitem__(self, criterion_id: str) -> CriterionColumn:
+        for c in self.columns:
+            if c.id == criterion_id:
+                return c
+        raise KeyError(f"no criterion {criterion_id!r}; criteria are {', '.join(self.ids)}")
+
+    def _index(self, i: int) -> int:
+        n = len(self)
+        if not -n <= i < n:
+            raise IndexError(f"study index {i} out of range for {n} studies")
+        return i % n
+
+    def curve_regions(self) -> np.ndarray | None:
+        """Return the ``(N, K)`` curve regions used for the curve types (None if not computed)."""
+        return self.regions
+
+    def rows(self, i: int) -> list[dict]:
+        """Return the report ``"criteria"`` rows of study *i* (formats.md §2)."""
+        i = self._index(i)
+        return [r for c in self.columns if (r := c.row(i)) is not None]
+
+    def summary(self, i: int) -> list[str]:
+        """Short human verdict lines for study *i* (text table, figures)."""
+        i = self._index(i)
+        return [s for c in self.columns if (s := c.summary(i)) is not None]
+
+    def table(self, *, reasons: bool = True) -> dict[str, np.ndarray]:
+        """Batch-table columns, ``(N,)`` each (formats.md §3).
+
+        One column per criterion (``srs_schwab_pi_ll``), target criteria as
+        ``<col>_target_<unit>``, ``<col>_offset_<unit>``, ``<col>_flag``, score
+        components as ``<col>_<key>_<unit>`` and ``<col>_<key>_points``; with
+        *reasons*, ``<col>_reason`` says why a criterion was not applied. Cells
+        are None (object columns) or NaN (float columns) where a criterion is not
+        relevant or not applied.
+        """
+        out: dict[str, np.ndarray] = {}
+        for c in self.columns:
+            out.update(c.table(reasons=reasons))
+        for prefix, info in self.target_prefixes.items():
+            out[f"{prefix}_set"] = np.full(len(self), info.display, dtype=object)
+        return out

@@ -1,0 +1,139 @@
+"""What a criterion reads for N studies: each variable's values, validity and reason.
+
+Criteria never look at a raw NaN: they ask :class:`Inputs` for a variable
+(``"age"`` or a parameter id) and get the values, where they may be judged, and
+for every other study the reason, worded for the report.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+from ...landmarks.points.names import View
+from ..parameters import PARAMETERS, Measurements
+
+__all__ = ["CALIBRATION_REASON", "Inputs", "join_reasons"]
+
+#: Reason given when a millimetre threshold meets an uncalibrated study (clinical.md §0.1).
+CALIBRATION_REASON = "no calibration: millimetre thresholds not evaluated"
+
+
+class Inputs:
+    """The variables criteria read for N studies, with validity and the reason when invalid.
+
+    A parameter is valid where its value is finite and, for a length, the study
+    is calibrated: a millimetre threshold is never evaluated on an uncalibrated
+    study (:data:`CALIBRATION_REASON`), unless the length could not be measured
+    at all, in which case the parameter's own reason is the one worth reading.
+    The age is valid where finite and >= 0; where unknown, the reason says what
+    was not applied — an age is never assumed.
+
+    Parameters
+    ----------
+    m : Measurements
+    age_years : ndarray, shape (N,)
+        NaN where unknown.
+    """
+
+    def __init__(self, m: Measurements, age_years: np.ndarray) -> None:
+        self.m = m
+        self.n = len(m)
+        self.age_years = age_years
+        self._views = np.asarray(m.views, dtype=object)
+        self._cache: dict[tuple[str, str], tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
+        self._present: dict[View, np.ndarray] = {}
+
+    def present(self, view: View) -> np.ndarray:
+        """``(N,)`` bool: the studies filmed in *view* (do not modify in place)."""
+        if view not in self._present:
+            self._present[view] = np.asarray(self._views == view.value, dtype=bool)
+        return self._present[view]
+
+    def get(
+        self, name: str, *, purpose: str = "age-adjusted criteria not applied"
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Values, validity and reasons of variable *name* (``"age"`` or a parameter id).
+
+        Parameters
+        ----------
+        purpose : str
+            What an unknown age stops: the reason reads "age unknown: <purpose>".
+
+        Returns
+        -------
+        values : ndarray, shape (N,)
+        valid : ndarray of bool, shape (N,)
+        reason : ndarray of object, shape (N,)
+            None where valid.
+        """
+        key = (name, purpose if name == "age" else "")
+        if key not in self._cache:
+            self._cache[key] = self._age(purpose) if name == "age" else self._parameter(name)
+        return self._cache[key]
+
+    def _age(self, purpose: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        age = self.age_years
+        valid = np.isfinite(age) & (age >= 0)
+        reason = np.full(self.n, None, dtype=object)
+        reason[np.isnan(age)] = f"age unknown: {purpose}"
+        for i in np.flatnonzero(~valid & ~np.isnan(age)):
+            reason[i] = f"age {age[i]:g} is not a valid age in years: {purpose}"
+        return age, valid, reason
+
+    def _parameter(self, p: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        n = self.n
+        x = np.asarray(self.m.value(p), dtype=float)
+        measured = np.isfinite(x)
+        # reasons only matter on films of the parameter's own view
+        unmeasured = ~measured & self.present(PARAMETERS[p].view)
+        reason = np.full(n, None, dtype=object)
+        given = self.m.reasons.get(p)
+        if given is not None:
+            given = np.asarray(given, dtype=object)
+            has = unmeasured & np.not_equal(given, None)
+            if has.any():
+                reason[has] = np.char.add(f"{p}: ", given[has].astype(str)).astype(object)
+            reason[unmeasured & ~has] = f"{p} not measured"
+        else:
+            reason[unmeasured] = f"{p} not measured"
+        valid = measured
+        if PARAMETERS[p].is_length:
+            calibrated = np.asarray(self.m.calibrated, dtype=bool)
+            px = self.m.values_px.get(p)
+            in_px = np.isfinite(np.asarray(px, dtype=float)) if px is not None else np.ones(n, dtype=bool)
+            reason[~calibrated & (in_px | measured)] = CALIBRATION_REASON
+            valid = measured & calibrated
+        reason[valid] = None
+        return x, valid, reason
+
+
+def join_reasons(n: int, parts: Sequence[tuple[np.ndarray, np.ndarray]], prefix: str = "") -> np.ndarray:
+    """Join per-study reasons: ``"; "``-separated, in order, where each mask is True.
+
+    Parameters
+    ----------
+    parts : sequence of (mask, reason)
+        ``(N,)`` bool and ``(N,)`` object arrays (reasons must be text where masked).
+
+    Examples
+    --------
+    >>> pi = (np.array([True, False]), np.array(["PI: a", None], dtype=object))
+    >>> age = (np.array([True, True]), np.array(["age unknown", "age unknown"], dtype=object))
+    >>> r = join_reasons(2, [pi, age])
+    >>> r.tolist()
+    ['PI: a; age unknown', 'age unknown']
+    """
+    out = np.full(n, None, dtype=object)
+    has = np.zeros(n, dtype=bool)
+    for mask, reason in parts:
+        first = mask & ~has
+        more = mask & has
+        out[first] = reason[first]
+        if more.any():
+            out[more] = out[more] + "; " + reason[more]
+        has |= mask
+    if prefix and has.any():
+        out[has] = prefix + out[has]
+    return out

@@ -1,0 +1,324 @@
+"""Coronal parameters of AP/PA films (clinical.md §2), vectorised over studies.
+
+Horizontal distances on an AP film are signed toward the patient's right when
+the film says where that is (``patient_right``), else toward image right, and
+the study carries a warning saying so. Point names ``left``/``right`` are
+*image* left/right (formats.md §1).
+
+Coronal curves
+--------------
+Each vertebra gets a tilt (degrees, counter-clockwise positive as displayed:
+positive when its right side is higher):
+
+``endplate`` (default)
+    the superior and inferior endplates, each the line from its left to its
+    right corner; a vertebra's tilt for curve detection is their mean, and a
+    curve's Cobb angle is measured between the *superior* endplate of its upper
+    end vertebra and the *inferior* endplate of its lower end vertebra.
+``midline`` (SpineWeb/AASCE)
+    the line joining the midpoints of the vertebra's left side and right side.
+
+Curves are found on the sequence of tilts, top to bottom, as alternating
+extremes (a zigzag with hysteresis ``min_curve_deg``): the end vertebrae are
+the most tilted vertebrae bounding each curve; a reversal smaller than
+``min_curve_deg`` does not start a new curve. When no reversal reaches it, the
+annotated spine is one curve between its most tilted vertebrae (a curve below
+the threshold is still measured and reported, never dropped). The apex is the vertebra whose
+centre lies farthest from the line joining the end vertebrae's centres.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ...landmarks.points.model import LandmarkTable
+from ...landmarks.points.names import LEVELS, PatientRight
+from ..parameters import CurveTable
+from .plane import Inputs, Need, angle_from_horizontal_deg, column, merge_reasons, wrap_deg
+from .sagittal import ParameterColumn
+
+__all__ = ["coronal_parameters", "vertebra_tilts", "find_curves", "COBB_METHODS", "DEFAULT_MIN_CURVE_DEG"]
+
+COBB_METHODS = ("endplate", "midline")
+#: Smallest tilt reversal that makes a separate curve: the Scoliosis Research
+#: Society's definition of scoliosis, a lateral curvature of 10 deg Cobb or more
+#: [S]. A smaller reversal is not a curve of its own. User-selectable.
+DEFAULT_MIN_CURVE_DEG = 10.0
+
+_AP = ("left", "right")
+
+
+def _side_sign(table: LandmarkTable) -> tuple[np.ndarray, np.ndarray]:
+    """+1 where the patient's right is image right, -1 image left; known mask."""
+    pr = table.patient_right
+    right = np.asarray(pr == PatientRight.IMAGE_RIGHT, dtype=bool)  # str enum: "image_right" matches too
+    left = np.asarray(pr == PatientRight.IMAGE_LEFT, dtype=bool)
+    return np.where(left, -1.0, 1.0), right | left
+
+
+def vertebra_tilts(table: LandmarkTable, method: str = "endplate") -> dict[str, np.ndarray]:
+    """Tilts of every level C2..S1, in degrees, image frame (right side higher = positive).
+
+    Returns
+    -------
+    dict with ``sup``, ``inf``, ``mid`` : ndarray, shape (N, 24)
+        Superior endplate, inferior endplate and the vertebra's tilt used for
+        curve detection (NaN where not annotated); ``centre_x``, ``centre_y``
+        : (N, 24) body centres in millimetres (x right, y down).
+    """
+    if method not in COBB_METHODS:
+        raise ValueError(f"cobb method must be one of {', '.join(COBB_METHODS)}; got {method!r}")
+    inp = Inputs(table, np.ones(len(table)))
+    n, k = len(table), len(LEVELS)
+    sup = np.full((n, k), np.nan)
+    inf = np.full((n, k), np.nan)
+    mid = np.full((n, k), np.nan)
+    cx = np.full((n, k), np.nan)
+    cy = np.full((n, k), np.nan)
+    for j, level in enumerate(LEVELS):
+        sl, sr = inp.p(f"{level}.sup.left"), inp.p(f"{level}.sup.right")
+        il, ir = inp.p(f"{level}.inf.left"), inp.p(f"{level}.inf.right")
+        sup[:, j] = _tilt(sl, sr)
+        inf[:, j] = _tilt(il, ir)
+        if method == "midline":
+            mid[:, j] = _tilt((sl + il) / 2, (sr + ir) / 2)
+        else:
+            mid[:, j] = (sup[:, j] + inf[:, j]) / 2
+        c = inp.centre(level, _AP)
+        cx[:, j], cy[:, j] = c[:, 0], -c[:, 1]
+    if method == "midline":
+        sup = inf = mid
+    return {"sup": sup, "inf": inf, "mid": mid, "centre_x": cx, "centre_y": cy}
+
+
+def _tilt(left: np.ndarray, right: np.ndarray) -> np.ndarray:
+    """Tilt of the line left -> right; NaN for zero-length lines."""
+    t = angle_from_horizontal_deg(left, right)
+    return np.where(np.all(left == right, axis=1), np.nan, t)
+
+
+def find_curves(
+    tilts: dict[str, np.ndarray], min_curve_deg: float = DEFAULT_MIN_CURVE_DEG, method: str = "endplate"
+) -> CurveTable:
+    """Coronal curves from vertebral tilts, for N studies at once.
+
+    Parameters
+    ----------
+    tilts : dict
+        The output of :func:`vertebra_tilts`.
+    min_curve_deg : float
+        Hysteresis of the extreme detection (see the module notes).
+
+    Returns
+    -------
+    CurveTable
+        Curves top to bottom, padded with NaN / -1.
+    """
+    mid = tilts["mid"]
+    n, k = mid.shape
+    turning = np.zeros((n, k), dtype=bool)
+    rows = np.arange(n)
+    # state: 0 = no swing yet, +1 rising, -1 falling
+    state = np.zeros(n, dtype=int)
+    lo_val = np.full(n, np.inf)
+    hi_val = np.full(n, -np.inf)
+    lo_idx = np.full(n, -1)
+    hi_idx = np.full(n, -1)
+    ext_val = np.full(n, np.nan)
+    ext_idx = np.full(n, -1)
+    for j in range(k):
+        t = mid[:, j]
+        ok = np.isfinite(t)
+        # before the first swing: track running low and high
+        s0 = ok & (state == 0)
+        new_lo = s0 & (t < lo_val)
+        lo_val = np.where(new_lo, t, lo_val)
+        lo_idx = np.where(new_lo, j, lo_idx)
+        new_hi = s0 & (t > hi_val)
+        hi_val = np.where(new_hi, t, hi_val)
+        hi_idx = np.where(new_hi, j, hi_idx)
+        up = s0 & (t - lo_val >= min_curve_deg) & (lo_idx < j)
+        down = s0 & ~up & (hi_val - t >= min_curve_deg) & (hi_idx < j)
+        turning[rows[up], lo_idx[up]] = True
+        turning[rows[down], hi_idx[down]] = True
+        state = np.where(up, 1, np.where(down, -1, state))
+        ext_val = np.where(up | down, t, ext_val)
+        ext_idx = np.where(up | down, j, ext_idx)
+        # during a swing: extend it, or record its extreme when it reverses
+        rising = ok & (state == 1) & ~(up | down)
+        falling = ok & (state == -1) & ~(up | down)
+        extend = (rising & (t > ext_val)) | (falling & (t < ext_val))
+        reverse = (rising & (ext_val - t >= min_curve_deg)) | (falling & (t - ext_val >= min_curve_deg))
+        turning[rows[reverse], ext_idx[reverse]] = True
+        state = np.where(reverse, -state, state)
+        ext_val = np.where(extend | reverse, t, ext_val)
+        ext_idx = np.where(extend | reverse, j, ext_idx)
+    swung = state != 0
+    turning[rows[swung], ext_idx[swung]] = True
+    # no reversal reached the threshold: the annotated spine is one (small) curve
+    # between its most tilted vertebrae
+    flat = ~swung & (lo_idx >= 0) & (hi_idx >= 0) & (lo_idx != hi_idx)
+    turning[rows[flat], lo_idx[flat]] = True
+    turning[rows[flat], hi_idx[flat]] = True
+
+    counts = turning.sum(axis=1)
+    kmax = int(max(counts.max(initial=0) - 1, 0))
+    angle = np.full((n, kmax), np.nan)
+    upper = np.full((n, kmax), -1)
+    lower = np.full((n, kmax), -1)
+    apex = np.full((n, kmax), -1)
+    convex = np.zeros((n, kmax), dtype=bool)
+    if kmax == 0:
+        return CurveTable(angle, upper, lower, apex, convex, method)
+    order = np.where(turning, np.arange(k), k)
+    order.sort(axis=1)
+    sup, inf = tilts["sup"], tilts["inf"]
+    cx, cy = tilts["centre_x"], tilts["centre_y"]
+    levels = np.arange(k)
+    for c in range(kmax):
+        has = counts >= c + 2
+        u = np.where(has, order[:, c], 0)
+        lo = np.where(has, order[:, c + 1], 0)
+        if method == "endplate":
+            u, lo = _refine_ends(sup, inf, order, c, u, lo, has)
+        a = np.abs(wrap_deg(sup[rows, u] - inf[rows, lo]))
+        angle[:, c] = np.where(has, a, np.nan)
+        upper[:, c] = np.where(has, u, -1)
+        lower[:, c] = np.where(has, lo, -1)
+        # apex: farthest centre from the chord joining the end vertebrae's centres
+        x0, y0, x1, y1 = cx[rows, u], cy[rows, u], cx[rows, lo], cy[rows, lo]
+        dx, dy = x1 - x0, y1 - y0
+        norm = np.hypot(dx, dy)
+        dev = ((cx - x0[:, None]) * dy[:, None] - (cy - y0[:, None]) * dx[:, None]) / np.where(
+            norm == 0, 1, norm
+        )[:, None]
+        inside = (levels[None, :] >= u[:, None]) & (levels[None, :] <= lo[:, None]) & np.isfinite(dev)
+        score = np.where(inside, np.abs(dev), -1.0)
+        ap = score.argmax(axis=1)
+        apex[:, c] = np.where(has, ap, -1)
+        # x right, y down, chord pointing down: dev > 0 puts the apex to image right of the chord
+        convex[:, c] = has & (dev[rows, ap] > 0)
+    return CurveTable(angle, upper, lower, apex, convex, method)
+
+
+def _refine_ends(
+    sup: np.ndarray,
+    inf: np.ndarray,
+    order: np.ndarray,
+    c: int,
+    u: np.ndarray,
+    lo: np.ndarray,
+    has: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Endplate method: the end vertebrae whose *endplates* are most tilted (SRS definition).
+
+    The turning points come from the vertebrae's mean tilt. The upper end
+    vertebra is the one whose superior endplate tilts most toward the curve's
+    concavity, searched between the previous turning point and the lower
+    turning point; the lower end, the one whose inferior endplate tilts most
+    the other way, searched between the upper turning point and the next one.
+    """
+    n, k = sup.shape
+    rows = np.arange(n)
+    levels = np.arange(k)[None, :]
+    prev_end = order[:, c - 1] if c >= 1 else np.full(n, -1)
+    next_end = order[:, c + 2] if c + 2 < order.shape[1] else np.full(n, k)
+    sign = np.sign(np.nan_to_num(wrap_deg(sup[rows, u] - inf[rows, lo])))[:, None]
+    up_zone = (levels > prev_end[:, None]) & (levels < lo[:, None])
+    low_zone = (levels > u[:, None]) & (levels < np.minimum(next_end, k)[:, None])
+    up_score = np.where(up_zone & np.isfinite(sup), sign * sup, -np.inf)
+    low_score = np.where(low_zone & np.isfinite(inf), -sign * inf, -np.inf)
+    best_u = up_score.argmax(axis=1)
+    best_lo = low_score.argmax(axis=1)
+    ok = (
+        has & (best_u < best_lo) & np.isfinite(up_score[rows, best_u]) & np.isfinite(low_score[rows, best_lo])
+    )
+    return np.where(ok, best_u, u), np.where(ok, best_lo, lo)
+
+
+def coronal_parameters(
+    table: LandmarkTable, *, cobb_method: str = "endplate", min_curve_deg: float = DEFAULT_MIN_CURVE_DEG
+) -> tuple[dict[str, ParameterColumn], CurveTable, dict[int, list[str]]]:
+    """Every coronal parameter of clinical.md §2 for N AP films.
+
+    Returns
+    -------
+    columns : dict
+        ``C7_CSVL`` (mm, px), ``Cobb_max`` (deg), ``PO`` (deg).
+    curves : CurveTable
+    warnings : dict of int to list of str
+    """
+    len(table)
+    side, side_known = _side_sign(table)
+    warnings: dict[int, list[str]] = {}
+    inp = Inputs(table, side)
+    px = Inputs(table, side, pixels=True)
+    out: dict[str, ParameterColumn] = {}
+
+    r_csvl = inp.reasons([Need.centre("C7", _AP), Need.point("S1.sup.left"), Need.point("S1.sup.right")])
+    csvl = (inp.p("S1.sup.left")[:, 0] + inp.p("S1.sup.right")[:, 0]) / 2
+    csvl_px = (px.p("S1.sup.left")[:, 0] + px.p("S1.sup.right")[:, 0]) / 2
+    v_px, r_geom = column(px.centre("C7", _AP)[:, 0] - csvl_px, r_csvl)
+    reason = merge_reasons(
+        r_geom, np.where(~table.calibrated, "no calibration: distance in pixels only", None)
+    )
+    out["C7_CSVL"] = ParameterColumn(
+        np.where(np.equal(reason, None), inp.centre("C7", _AP)[:, 0] - csvl, np.nan), reason, v_px
+    )
+
+    crest = table.has("IC.left") & table.has("IC.right")
+    left = np.where(crest[:, None], inp.p("IC.left"), inp.p("S1.sup.left"))
+    right = np.where(crest[:, None], inp.p("IC.right"), inp.p("S1.sup.right"))
+    # in the side-signed frame, "toward the patient's right" is +a: the angle of the line
+    # from the patient-left point to the patient-right point, up positive
+    a_left = np.where((side > 0)[:, None], left, right)
+    a_right = np.where((side > 0)[:, None], right, left)
+    po = wrap_deg(angle_from_horizontal_deg(a_left, a_right))
+    r_po = np.where(
+        crest | (table.has("S1.sup.left") & table.has("S1.sup.right")),
+        None,
+        "missing landmarks: IC.left and IC.right (or S1.sup.left and S1.sup.right)",
+    )
+    r_po = merge_reasons(
+        r_po,
+        np.where(np.all(left == right, axis=1), "degenerate geometry: the pelvic line has zero length", None),
+    )
+    out["PO"] = ParameterColumn(*column(po, r_po))
+    for i in np.flatnonzero(~crest & np.equal(r_po, None)):
+        warnings.setdefault(int(i), []).append(
+            "pelvic obliquity from the S1 endplate (iliac crests not annotated)"
+        )
+
+    tilts = vertebra_tilts(table, cobb_method)
+    k_levels = len(LEVELS)
+    curves = find_curves(tilts, min_curve_deg, cobb_method)
+    cobb_max = np.max(
+        np.where(np.isfinite(curves.angle_deg), curves.angle_deg, -np.inf), axis=1, initial=-np.inf
+    )
+    annotated = np.isfinite(tilts["mid"]).sum(axis=1)
+    r_cobb = np.where(annotated < 2, "missing landmarks: at least two vertebrae with all four corners", None)
+    r_cobb = merge_reasons(
+        r_cobb,
+        np.where(
+            np.isfinite(cobb_max) | (annotated < 2),
+            None,
+            "no curve: every annotated vertebra has the same tilt",
+        ),
+    )
+    out["Cobb_max"] = ParameterColumn(np.where(np.equal(r_cobb, None), cobb_max, np.nan), r_cobb)
+    present = np.isfinite(tilts["mid"])
+    first = present.argmax(axis=1)
+    last = k_levels - 1 - present[:, ::-1].argmax(axis=1)
+    gapped = (annotated >= 2) & (last - first + 1 > annotated)
+    for i in np.flatnonzero(gapped):
+        missing = [LEVELS[j] for j in range(first[i], last[i] + 1) if not present[i, j]]
+        warnings.setdefault(int(i), []).append(
+            "curves measured on the annotated levels only; not annotated between them: " + ", ".join(missing)
+        )
+    if (~side_known).any():
+        for i in np.flatnonzero(~side_known):
+            warnings.setdefault(int(i), []).append(
+                "patient side unknown (no patient_right): C7-CSVL and pelvic obliquity are signed "
+                "toward image right"
+            )
+    return out, curves, warnings

@@ -1,0 +1,248 @@
+"""Vectorised plane geometry over N studies, and the bookkeeping of what is missing.
+
+Every function takes ``(N, 2)`` arrays and returns ``(N,)`` arrays; a study
+whose inputs are NaN gets NaN. Coordinates given to the angle functions are
+millimetres in a *patient frame* ``(a, s)``: ``a`` toward the patient's
+anterior (lateral films) or image right (AP films), ``s`` superior (up). The
+conversion from pixels (x right, y down) happens once, in :func:`to_frame`,
+after scaling x by the column spacing and y by the row spacing — angles in
+pixels would be wrong on anisotropic films (clinical.md §0.1).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from ...landmarks.points.model import LandmarkTable
+
+__all__ = [
+    "to_frame",
+    "angle_from_horizontal_deg",
+    "angle_from_vertical_deg",
+    "signed_angle_deg",
+    "wrap_deg",
+    "Need",
+    "Inputs",
+]
+
+
+def to_frame(xy_px: np.ndarray, mm_per_px: np.ndarray, anterior_sign: np.ndarray) -> np.ndarray:
+    """Pixels ``(x, y)`` to the patient frame ``(a, s)``, in millimetres.
+
+    Parameters
+    ----------
+    xy_px : ndarray, shape (N, 2)
+        ``(x, y)`` pixels.
+    mm_per_px : ndarray, shape (N, 2)
+        ``(row, col)`` spacing; use 1 for uncalibrated studies (isotropic
+        assumption: angles stay valid, lengths come out in pixels).
+    anterior_sign : ndarray, shape (N,)
+        +1 where the patient's anterior (or the chosen horizontal direction)
+        is image right, -1 where it is image left.
+
+    Returns
+    -------
+    ndarray, shape (N, 2)
+        ``(a, s)``: ``a = sign * x * col_spacing``, ``s = -y * row_spacing``.
+
+    Examples
+    --------
+    >>> to_frame(np.array([[10.0, 20.0]]), np.array([[0.5, 0.25]]), np.array([-1.0]))
+    array([[ -2.5, -10. ]])
+    """
+    a = xy_px[:, 0] * mm_per_px[:, 1] * anterior_sign
+    s = -xy_px[:, 1] * mm_per_px[:, 0]
+    return np.stack([a, s], axis=1)
+
+
+def wrap_deg(angle: np.ndarray) -> np.ndarray:
+    """Wrap degrees to ``(-180, 180]``.
+
+    >>> wrap_deg(np.array([190.0, -180.0, 45.0]))
+    array([-170.,  180.,   45.])
+    """
+    out = np.mod(angle + 180.0, 360.0) - 180.0
+    return np.where(out == -180.0, 180.0, out)
+
+
+def angle_from_horizontal_deg(p0: np.ndarray, p1: np.ndarray) -> np.ndarray:
+    """Direction of ``p0 -> p1`` from the ``+a`` horizontal, counter-clockwise positive.
+
+    In the lateral patient frame this is clinical.md's endplate orientation
+    θ when ``p0`` is the posterior and ``p1`` the anterior corner: positive
+    when the anterior corner is higher.
+
+    >>> angle_from_horizontal_deg(np.array([[0.0, 0.0]]), np.array([[1.0, 1.0]]))
+    array([45.])
+    """
+    d = p1 - p0
+    return np.degrees(np.arctan2(d[:, 1], d[:, 0]))
+
+
+def angle_from_vertical_deg(p0: np.ndarray, p1: np.ndarray) -> np.ndarray:
+    """Direction of ``p0 -> p1`` from the upward vertical, positive toward ``+a``.
+
+    >>> angle_from_vertical_deg(np.array([[0.0, 0.0]]), np.array([[1.0, 1.0]]))
+    array([45.])
+    """
+    d = p1 - p0
+    return np.degrees(np.arctan2(d[:, 0], d[:, 1]))
+
+
+def signed_angle_deg(u: np.ndarray, v: np.ndarray) -> np.ndarray:
+    """Angle that turns vector ``u`` onto ``v``, counter-clockwise positive, in ``(-180, 180]``.
+
+    >>> signed_angle_deg(np.array([[1.0, 0.0]]), np.array([[0.0, 2.0]]))
+    array([90.])
+    """
+    cross = u[:, 0] * v[:, 1] - u[:, 1] * v[:, 0]
+    dot = (u * v).sum(axis=1)
+    return np.degrees(np.arctan2(cross, dot))
+
+
+@dataclass(frozen=True)
+class Need:
+    """One requirement of a parameter: a point, or any one of alternatives.
+
+    ``alternatives`` is a tuple of groups; the need is met when every point of
+    at least one group is present. ``label`` is what a reason says is missing.
+    """
+
+    label: str
+    alternatives: tuple[tuple[str, ...], ...]
+
+    @classmethod
+    def point(cls, name: str) -> Need:
+        return cls(name, ((name,),))
+
+    @classmethod
+    def centre(cls, level: str, corners: Sequence[str]) -> Need:
+        """A vertebral body centre: ``<LEVEL>.centroid`` or its four corners."""
+        four = tuple(f"{level}.{e}.{c}" for e in ("sup", "inf") for c in corners)
+        return cls(f"{level}.centroid (or the four {level} corners)", ((f"{level}.centroid",), four))
+
+    def met(self, table: LandmarkTable) -> np.ndarray:
+        ok = np.zeros(len(table), dtype=bool)
+        for group in self.alternatives:
+            g = np.ones(len(table), dtype=bool)
+            for name in group:
+                g &= table.has(name)
+            ok |= g
+        return ok
+
+
+class Inputs:
+    """Landmarks of N studies in the patient frame, with missing-input reasons.
+
+    Parameters
+    ----------
+    table : LandmarkTable
+    anterior_sign : ndarray, shape (N,)
+        See :func:`to_frame`.
+    pixels : bool
+        Work in pixels (spacing 1) whatever the calibration: for lengths that
+        are reported in pixels.
+    """
+
+    def __init__(self, table: LandmarkTable, anterior_sign: np.ndarray, *, pixels: bool = False) -> None:
+        self.table = table
+        self.n = len(table)
+        self.sign = anterior_sign
+        if pixels:
+            self.spacing = np.ones((self.n, 2))
+        else:
+            self.spacing = np.where(np.isfinite(table.mm_per_px), table.mm_per_px, 1.0)
+        self._cache: dict[str, np.ndarray] = {}
+
+    def p(self, name: str) -> np.ndarray:
+        """``(N, 2)`` patient-frame millimetres of point *name* (NaN if missing)."""
+        got = self._cache.get(name)
+        if got is None:
+            got = to_frame(self.table.point(name), self.spacing, self.sign)
+            self._cache[name] = got
+        return got
+
+    def centre(self, level: str, corners: Sequence[str]) -> np.ndarray:
+        """Body centre: the explicit ``<LEVEL>.centroid``, else the mean of its four corners."""
+        explicit = self.p(f"{level}.centroid")
+        four = np.mean([self.p(f"{level}.{e}.{c}") for e in ("sup", "inf") for c in corners], axis=0)
+        return np.where(np.isfinite(explicit).all(axis=1, keepdims=True), explicit, four)
+
+    def reasons(self, needs: Sequence[Need], extra: np.ndarray | None = None) -> np.ndarray:
+        """``(N,)`` object array: None where every need is met, else the reason.
+
+        The missing labels are grouped by pattern so the cost does not grow
+        with the number of studies that share one.
+        """
+        out = np.full(self.n, None, dtype=object)
+        if not needs:
+            return out
+        missing = np.stack([~nd.met(self.table) for nd in needs], axis=1)
+        any_missing = missing.any(axis=1)
+        if any_missing.any():
+            weights = 1 << np.arange(len(needs), dtype=np.int64)
+            codes = (missing.astype(np.int64) * weights).sum(axis=1)
+            for code in np.unique(codes[any_missing]):
+                labels = [nd.label for k, nd in enumerate(needs) if code >> k & 1]
+                out[codes == code] = "missing landmarks: " + ", ".join(labels)
+        return out
+
+
+def column(value: np.ndarray, reason: np.ndarray):
+    """``(value, reason)`` made consistent: NaN exactly where there is a reason.
+
+    A value that came out non-finite without a reason gets one, so no number
+    silently disappears.
+    """
+    ok = np.equal(reason, None)
+    lost = ok & ~np.isfinite(value)
+    if lost.any():
+        reason = reason.copy()
+        reason[lost] = "not computable from these landmarks (non-finite result)"
+    return np.where(ok & ~lost, value, np.nan), reason
+
+
+_MISSING = "missing landmarks: "
+
+
+def merge_reasons(*reasons: np.ndarray) -> np.ndarray:
+    """First non-None reason per study across several ``(N,)`` reason arrays.
+
+    Missing landmarks are the exception: they are all named, so that a person
+    who places what the first reason asks for is not then told of the next.
+
+    Examples
+    --------
+    >>> a = np.array(["missing landmarks: S1.sup.ant", None, "no calibration"], dtype=object)
+    >>> b = np.array(["missing landmarks: FH", "missing landmarks: FH", "missing landmarks: FH"], dtype=object)
+    >>> merge_reasons(a, b).tolist()
+    ['missing landmarks: S1.sup.ant, FH', 'missing landmarks: FH', 'no calibration']
+    """
+    out = reasons[0].copy()
+    for r in reasons[1:]:
+        empty = np.equal(out, None)
+        out[empty] = r[empty]
+        both = np.flatnonzero(~empty & ~np.equal(r, None))
+        if both.size:
+            # studies share a few reason patterns: merge each distinct pair once
+            pairs = list(zip(out[both].tolist(), r[both].tolist(), strict=True))
+            merged = {pair: _merge_missing(*pair) for pair in set(pairs)}
+            out[both] = [merged[pair] for pair in pairs]
+    return out
+
+
+def _merge_missing(first: object, second: object) -> object:
+    """*first*, with the landmarks *second* adds when both are missing-landmark reasons."""
+    if not (isinstance(first, str) and isinstance(second, str)):
+        return first
+    if not (first.startswith(_MISSING) and second.startswith(_MISSING)) or first == second:
+        return first
+    have = first[len(_MISSING) :].split(", ")
+    more = [x for x in second[len(_MISSING) :].split(", ") if x not in have]
+    return ", ".join([first, *more]) if more else first
+
+
+__all__ += ["merge_reasons", "column"]

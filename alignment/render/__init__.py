@@ -1,0 +1,77 @@
+"""Where results are shown: the report JSON, text and CSV, live lines, annotated figures and PDF pages."""
+
+from typing import TYPE_CHECKING
+
+import lazy_loader
+
+from .live import (
+    live_parameters,
+)
+from .text import (
+    REPORT_FORMAT,
+    format_csv,
+    format_table,
+    study_report,
+    table_columns,
+    tool_version,
+    write_table_csv,
+)
+
+# Loaded on first use: they pull in heavy libraries (matplotlib, scipy.io) that the rest of this room does not need.
+__getattr__, __dir__, _ = lazy_loader.attach(
+    __name__,
+    submod_attrs={
+        "figure": [
+            "OKABE_ITO",
+            "Verdict",
+            "verdict_of",
+            "Drawing",
+            "draw_study",
+            "figure_for",
+            "display_image",
+            "DEFAULT_MAX_DISPLAY_ROWS",
+        ],
+        "pages": ["A4_LANDSCAPE_IN", "CRITERION_PARAMETER", "report_figure", "comparison_figure"],
+    },
+)
+
+if TYPE_CHECKING:
+    from .figure import (
+        DEFAULT_MAX_DISPLAY_ROWS,
+        OKABE_ITO,
+        Drawing,
+        Verdict,
+        display_image,
+        draw_study,
+        figure_for,
+        verdict_of,
+    )
+    from .pages import (
+        A4_LANDSCAPE_IN,
+        CRITERION_PARAMETER,
+        comparison_figure,
+        report_figure,
+    )
+
+__all__ = [
+    "REPORT_FORMAT",
+    "tool_version",
+    "study_report",
+    "format_table",
+    "table_columns",
+    "write_table_csv",
+    "format_csv",
+    "live_parameters",
+    "OKABE_ITO",
+    "Verdict",
+    "verdict_of",
+    "Drawing",
+    "draw_study",
+    "figure_for",
+    "A4_LANDSCAPE_IN",
+    "CRITERION_PARAMETER",
+    "report_figure",
+    "comparison_figure",
+    "display_image",
+    "DEFAULT_MAX_DISPLAY_ROWS",
+]

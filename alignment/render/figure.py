@@ -1,0 +1,828 @@
+"""Annotated radiographs: the landmarks, the constructions and the values, drawn on the film.
+
+:func:`draw_study` draws one measured study on a Matplotlib ``Axes``;
+:func:`figure_for` makes the whole figure (film plus a panel with the criteria
+legend, what could not be drawn and the warnings). Only Matplotlib's
+object-oriented API is used, never pyplot's global state, so figures can be
+made in threads, servers and tests.
+
+The film is downsampled once to a display resolution (block mean, at most
+``max_display_rows`` rows) and shown with ``imshow(extent=...)`` in the
+*original* pixel coordinates: every landmark and construction is drawn at its
+full sub-pixel position, whatever the display resolution. Coordinates are
+``(x, y)`` image pixels (x = column, y = row, origin at the centre of the
+top-left pixel, y down), as everywhere in spinecheck.
+
+Colours are the Okabe–Ito palette (safe for the common colour-vision
+deficiencies). A construction a criterion judges (the SVA bracket, the PT
+angle, the lordosis Cobb lines, the C7–CSVL bracket) takes the colour of that
+criterion's worst verdict; the geometry it is built on is sky blue and reddish
+purple, the landmarks yellow. A construction whose landmarks are missing is not
+drawn, and the figure says why (the measurement's reason).
+"""
+
+from __future__ import annotations
+
+import enum
+import math
+import textwrap
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+from matplotlib.axes import Axes
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
+from matplotlib.patches import Circle as CirclePatch
+
+from ...landmarks.imaging.display import DEFAULT_MAX_DISPLAY_ROWS, display_image, show_film
+from ...landmarks.points.names import LEVELS, PatientRight, View
+from ..geometry.sagittal import anterior_sign
+from ..parameters import PARAMETERS
+from ..study import Study
+
+__all__ = [
+    "OKABE_ITO",
+    "Verdict",
+    "verdict_of",
+    "Drawing",
+    "display_image",
+    "draw_study",
+    "figure_for",
+    "DEFAULT_MAX_DISPLAY_ROWS",
+]
+
+#: The Okabe–Ito colour-blind-safe palette (Okabe & Ito 2008, "Color Universal Design").
+OKABE_ITO: Mapping[str, str] = {
+    "black": "#000000",
+    "orange": "#E69F00",
+    "sky_blue": "#56B4E9",
+    "bluish_green": "#009E73",
+    "yellow": "#F0E442",
+    "blue": "#0072B2",
+    "vermillion": "#D55E00",
+    "reddish_purple": "#CC79A7",
+}
+
+#: Default display height: a whole-spine film is drawn from at most this many rows.
+
+LANDMARK_COLOUR = OKABE_ITO["yellow"]
+GEOMETRY_COLOUR = OKABE_ITO["sky_blue"]
+PELVIS_COLOUR = OKABE_ITO["reddish_purple"]
+_NOT_JUDGED = "#BBBBBB"
+
+
+class Verdict(str, enum.Enum):
+    """How a criterion judged a study, ordered from best to worst for colouring."""
+
+    WITHIN = "within target"
+    MODERATE = "moderate (+)"
+    MARKED = "marked (++) or flagged"
+    CATEGORY = "category (no verdict)"
+    NOT_APPLIED = "not applied"
+
+    def __str__(self) -> str:
+        return str(self.value)
+
+    @property
+    def colour(self) -> str:
+        """The Okabe–Ito colour of this verdict."""
+        return _VERDICT_COLOURS[self]
+
+    @property
+    def severity(self) -> int:
+        """Ordering for "the worst verdict": higher is worse."""
+        return _SEVERITY[self]
+
+    @property
+    def mark(self) -> str:
+        """A one-character mark drawn in the colour swatch, so a verdict survives greyscale printing."""
+        return _VERDICT_MARKS[self]
+
+
+_VERDICT_COLOURS = {
+    Verdict.WITHIN: OKABE_ITO["bluish_green"],
+    Verdict.MODERATE: OKABE_ITO["orange"],
+    Verdict.MARKED: OKABE_ITO["vermillion"],
+    Verdict.CATEGORY: OKABE_ITO["blue"],
+    Verdict.NOT_APPLIED: _NOT_JUDGED,
+}
+_VERDICT_MARKS = {
+    Verdict.WITHIN: "\u2713",
+    Verdict.MODERATE: "+",
+    Verdict.MARKED: "!",
+    Verdict.CATEGORY: "i",
+    Verdict.NOT_APPLIED: "\u2013",
+}
+_SEVERITY = {
+    Verdict.NOT_APPLIED: 0,
+    Verdict.CATEGORY: 1,
+    Verdict.WITHIN: 2,
+    Verdict.MODERATE: 3,
+    Verdict.MARKED: 4,
+}
+
+#: Parameter drawn on the film -> the criteria that judge it (their worst verdict colours it).
+JUDGED_BY: Mapping[str, tuple[str, ...]] = {
+    "SVA": ("sagittal_balance.sva", "srs_schwab.sva", "age_adjusted.sva"),
+    "PT": ("srs_schwab.pt", "age_adjusted.pt"),
+    "LL": ("srs_schwab.pi_ll", "age_adjusted.pi_ll"),
+    "C7_CSVL": ("balance.coronal",),
+    "Cobb": ("srs_schwab.curve_type",),
+    "TPA": ("tpa.odi40", "tpa.category", "age_adjusted.tpa"),
+}
+
+
+def verdict_of(row: Mapping) -> Verdict:
+    """The :class:`Verdict` of one criterion row of :meth:`Assessment.rows`.
+
+    >>> verdict_of({"flag": True}), verdict_of({"grade": "+"}), verdict_of({"applied": False})
+    (<Verdict.MARKED: 'marked (++) or flagged'>, <Verdict.MODERATE: 'moderate (+)'>, \
+<Verdict.NOT_APPLIED: 'not applied'>)
+    """
+    if row.get("applied") is False:
+        return Verdict.NOT_APPLIED
+    if "flag" in row:
+        if row["flag"] is None:
+            return Verdict.NOT_APPLIED
+        return Verdict.MARKED if row["flag"] else Verdict.WITHIN
+    if "grade" in row:
+        grade = row["grade"]
+        if grade is None:
+            return Verdict.NOT_APPLIED
+        return {"0": Verdict.WITHIN, "+": Verdict.MODERATE}.get(str(grade), Verdict.MARKED)
+    if row.get("category") is None:
+        return Verdict.NOT_APPLIED
+    return Verdict.CATEGORY
+
+
+@dataclass(frozen=True)
+class Drawing:
+    """What :func:`draw_study` drew, and what it could not draw and why.
+
+    Attributes
+    ----------
+    drawn : tuple of str
+        Constructions drawn (``"C7 plumb line"``, ``"SVA"``, ``"LL"``...).
+    not_drawn : Mapping[str, str]
+        Construction to the reason it could not be drawn (from the
+        measurement's reason where there is one).
+    verdicts : Mapping[str, Verdict]
+        Criterion id to its verdict, in report order.
+    """
+
+    drawn: tuple[str, ...]
+    not_drawn: Mapping[str, str]
+    verdicts: Mapping[str, Verdict] = field(default_factory=dict)
+
+
+# ----------------------------------------------------------------------------- the film
+
+
+# ----------------------------------------------------------------------------- geometry helpers
+
+
+class _Points:
+    """Finite landmarks of one study by name; a missing point is None, never (0, 0)."""
+
+    def __init__(self, study: Study, i: int) -> None:
+        t = study.table
+        self.xy: dict[str, np.ndarray] = {}
+        for name, arr in t.points.items():
+            p = np.asarray(arr[i], dtype=float)
+            if np.all(np.isfinite(p)):
+                self.xy[name] = p
+        s = t.sets[i] if t.sets is not None and i < len(t.sets) else None
+        self.circles = dict(s.circles) if s is not None else {}
+
+    def get(self, name: str) -> np.ndarray | None:
+        return self.xy.get(name)
+
+    def all(self, *names: str) -> list[np.ndarray] | None:
+        pts = [self.xy.get(n) for n in names]
+        return None if any(p is None for p in pts) else pts  # type: ignore[return-value]
+
+    def centre(self, level: str, corners: tuple[str, str]) -> np.ndarray | None:
+        c = self.xy.get(f"{level}.centroid")
+        if c is not None:
+            return c
+        four = self.all(*(f"{level}.{e}.{k}" for e in ("sup", "inf") for k in corners))
+        return None if four is None else np.mean(four, axis=0)
+
+    def line(
+        self, level: str, endplate: str, corners: tuple[str, str]
+    ) -> tuple[np.ndarray, np.ndarray] | None:
+        pts = self.all(f"{level}.{endplate}.{corners[0]}", f"{level}.{endplate}.{corners[1]}")
+        if pts is None or np.allclose(pts[0], pts[1]):
+            return None
+        return pts[0], pts[1]
+
+
+def _extend(p: np.ndarray, q: np.ndarray, by: float) -> np.ndarray:
+    """The segment p–q lengthened by *by* times its length at each end, shape (2, 2)."""
+    d = q - p
+    return np.array([p - by * d, q + by * d])
+
+
+def _arc(centre: np.ndarray, r: float, a1: float, a2: float, n: int = 40) -> np.ndarray:
+    """Points of the shorter arc from angle a1 to a2 (radians, in pixel coordinates)."""
+    d = (a2 - a1 + math.pi) % (2 * math.pi) - math.pi
+    t = a1 + np.linspace(0.0, d, n)
+    return np.stack([centre[0] + r * np.cos(t), centre[1] + r * np.sin(t)], axis=1)
+
+
+def _ang(v: np.ndarray) -> float:
+    return math.atan2(float(v[1]), float(v[0]))
+
+
+# ----------------------------------------------------------------------------- the drawing
+
+
+class _Painter:
+    """Draws on one Axes with a consistent scale for line widths, offsets and labels."""
+
+    def __init__(self, ax: Axes, study: Study, i: int, shape: tuple[int, int], fontsize: float) -> None:
+        self.ax, self.study, self.i = ax, study, i
+        self.rows, self.cols = shape
+        self.m = study.measurements
+        self.unit_px = max(self.rows, self.cols) / 100.0  # 1 % of the film's long side
+        self.fontsize = fontsize
+        self.drawn: list[str] = []
+        self.not_drawn: dict[str, str] = {}
+        rows = study.assessment.rows(i)
+        self.verdicts = {r["id"]: verdict_of(r) for r in rows}
+
+    # -- bookkeeping
+    def value(self, pid: str) -> tuple[float, str] | None:
+        """(value, unit) of *pid* as reported (px when uncalibrated), or None."""
+        v = float(self.m.values[pid][self.i])
+        unit = PARAMETERS[pid].unit.value
+        if math.isfinite(v):
+            return v, unit
+        if pid in self.m.values_px:
+            v = float(self.m.values_px[pid][self.i])
+            if math.isfinite(v):
+                return v, "px"
+        return None
+
+    def reason(self, pid: str, fallback: str) -> str:
+        r = self.m.reasons[pid][self.i] if pid in self.m.reasons else None
+        return str(r) if r else fallback
+
+    def skip(self, what: str, reason: str) -> None:
+        self.not_drawn.setdefault(what, reason)
+
+    def colour_for(self, pid: str) -> str:
+        found = [self.verdicts[c] for c in JUDGED_BY.get(pid, ()) if c in self.verdicts]
+        judged = [v for v in found if v is not Verdict.NOT_APPLIED]
+        if not judged:
+            return _NOT_JUDGED if found else GEOMETRY_COLOUR
+        return max(judged, key=lambda v: v.severity).colour
+
+    # -- primitives
+    def line(self, xy: np.ndarray, colour: str, *, lw: float = 1.6, ls: str = "-", z: float = 3) -> None:
+        xy = np.asarray(xy, dtype=float)
+        self.ax.plot(xy[:, 0], xy[:, 1], color=colour, lw=lw, ls=ls, zorder=z, solid_capstyle="butt")
+
+    def label(self, xy: np.ndarray, text: str, colour: str, *, ha: str = "left", va: str = "center") -> None:
+        self.ax.annotate(
+            text,
+            xy=(float(xy[0]), float(xy[1])),
+            ha=ha,
+            va=va,
+            color=colour,
+            fontsize=self.fontsize,
+            fontweight="bold",
+            zorder=6,
+            bbox={"boxstyle": "round,pad=0.25", "fc": "#000000", "ec": colour, "alpha": 0.75, "lw": 1.0},
+            annotation_clip=False,
+        )
+
+    def fmt(self, pid: str, name: str | None = None) -> str | None:
+        got = self.value(pid)
+        if got is None:
+            return None
+        v, unit = got
+        shown = f"{v:.1f}°" if unit == "deg" else f"{v:.1f} {unit}"
+        return f"{name or pid} {shown}"
+
+    def landmarks(self, pts: _Points) -> None:
+        xy = np.array(list(pts.xy.values())) if pts.xy else np.empty((0, 2))
+        if len(xy):
+            self.ax.plot(
+                xy[:, 0],
+                xy[:, 1],
+                ls="none",
+                marker="o",
+                ms=3.2,
+                mfc=LANDMARK_COLOUR,
+                mec="#000000",
+                mew=0.4,
+                zorder=7,
+            )
+
+    def circles(self, pts: _Points) -> None:
+        for name in ("FH.left", "FH.right", "FH"):
+            c = pts.circles.get(name)
+            if c is not None and all(math.isfinite(v) for v in (*c.center, c.radius)):
+                self.ax.add_patch(
+                    CirclePatch(c.center, c.radius, fill=False, ec=PELVIS_COLOUR, lw=1.4, zorder=3)
+                )
+
+    def hip_axis(self, pts: _Points) -> np.ndarray | None:
+        left, right, one = pts.get("FH.left"), pts.get("FH.right"), pts.get("FH")
+        if left is not None and right is not None:
+            self.line(np.array([left, right]), PELVIS_COLOUR, lw=1.4)
+            ha = (left + right) / 2
+        else:
+            ha = one if one is not None else (left if left is not None else right)
+        if ha is None:
+            self.skip("hip axis", "missing landmarks: FH.left and FH.right (or FH)")
+            return None
+        self.ax.plot(*ha, marker="X", ms=7, mfc=PELVIS_COLOUR, mec="#000000", mew=0.6, zorder=6)
+        self.drawn.append("hip axis")
+        return ha
+
+    def plumb(self, x: float, y0: float, y1: float, colour: str, name: str) -> None:
+        self.line(np.array([[x, y0], [x, y1]]), colour, lw=1.4, ls=(0, (6, 3)))  # type: ignore[arg-type]
+        self.drawn.append(name)
+
+    def bracket(self, x0: float, x1: float, y: float, colour: str) -> None:
+        tick = self.unit_px * 0.8
+        self.line(np.array([[x0, y], [x1, y]]), colour, lw=2.2, z=5)
+        for x in (x0, x1):
+            self.line(np.array([[x, y - tick], [x, y + tick]]), colour, lw=2.2, z=5)
+
+    def scale_bar(self) -> None:
+        cal = self.study.table.calibrations[self.i]
+        spacing = cal.mm_per_px
+        if not spacing or not self.m.calibrated[self.i]:
+            self.skip("scale bar", "no pixel spacing: the film is uncalibrated")
+            return
+        col_mm = float(spacing[1])
+        width_mm = self.cols * col_mm
+        bar_mm = next((b for b in (100, 50, 20, 10, 5, 2, 1) if b <= width_mm / 3), 1)
+        length = bar_mm / col_mm
+        x0 = self.cols * 0.05
+        y = self.rows * 0.97
+        self.ax.plot([x0, x0 + length], [y, y], color="#FFFFFF", lw=4, zorder=6, solid_capstyle="butt")
+        self.ax.plot([x0, x0 + length], [y, y], color="#000000", lw=1.2, zorder=6, solid_capstyle="butt")
+        self.ax.text(
+            x0 + length / 2,
+            y - self.unit_px * 0.8,
+            f"{bar_mm} mm",
+            ha="center",
+            va="bottom",
+            color="#FFFFFF",
+            fontsize=self.fontsize,
+            zorder=6,
+            bbox={"boxstyle": "round,pad=0.2", "fc": "#000000", "alpha": 0.6, "lw": 0},
+        )
+        self.drawn.append("scale bar")
+
+    def mark(self, x: float, text: str) -> None:
+        self.ax.text(
+            x,
+            self.rows * 0.03,
+            text,
+            ha="center",
+            va="center",
+            color="#FFFFFF",
+            fontsize=self.fontsize * 1.5,
+            fontweight="bold",
+            zorder=6,
+            bbox={"boxstyle": "round,pad=0.25", "fc": "#000000", "alpha": 0.6, "lw": 0},
+        )
+
+
+def _draw_lateral(p: _Painter, pts: _Points) -> None:
+    sign = float(anterior_sign(p.study.table)[0][p.i])
+    corners = ("post", "ant")
+    u = p.unit_px
+    if math.isfinite(sign):
+        ant_x, post_x = (p.cols * 0.94, p.cols * 0.06) if sign > 0 else (p.cols * 0.06, p.cols * 0.94)
+        p.mark(ant_x, "A")
+        p.mark(post_x, "P")
+        p.drawn.append("orientation")
+    else:
+        sign = 1.0
+        p.skip("orientation (A/P)", "no endplate annotated: the anterior direction is unknown")
+    ant_ha, post_ha = ("left", "right") if sign > 0 else ("right", "left")
+
+    # --- pelvis: femoral heads, hip axis, S1 endplate and its perpendicular, PI/PT/SS
+    p.circles(pts)
+    ha = p.hip_axis(pts)
+    s1 = pts.line("S1", "sup", corners)
+    if s1 is None:
+        for what in ("S1 endplate", "SS"):
+            p.skip(what, p.reason("SS", "missing landmarks: S1.sup.ant, S1.sup.post"))
+    else:
+        post, ant = s1
+        length = float(np.hypot(*(ant - post)))
+        mid = (post + ant) / 2
+        p.line(_extend(post, ant, 0.25), GEOMETRY_COLOUR, lw=2.0)
+        p.drawn.append("S1 endplate")
+        # SS: the horizontal through the posterosuperior corner, toward anterior
+        horiz = np.array([post, post + np.array([sign * length * 1.3, 0.0])])
+        p.line(horiz, GEOMETRY_COLOUR, lw=1.0, ls=":")
+        ss = p.fmt("SS")
+        if ss is not None:
+            a_end, a_h = _ang(ant - post), _ang(horiz[1] - horiz[0])
+            p.line(_arc(post, length * 0.8, a_h, a_end), GEOMETRY_COLOUR, lw=2.0, z=5)
+            p.label(post + np.array([sign * length * 1.35, 0.0]), ss, GEOMETRY_COLOUR, ha=ant_ha)
+            p.drawn.append("SS")
+        else:
+            p.skip("SS", p.reason("SS", "not measured"))
+        # the perpendicular at S1mid, into the sacrum (downward)
+        d = (ant - post) / length
+        normal = np.array([-d[1], d[0]])
+        if normal[1] < 0:
+            normal = -normal
+        reach = length * 1.6
+        if ha is not None:
+            reach = max(reach, float(np.hypot(*(ha - mid))) * 1.05)
+        p.line(np.array([mid - normal * length * 0.3, mid + normal * reach]), PELVIS_COLOUR, lw=1.2, ls="--")
+        p.ax.plot(*mid, marker="o", ms=4, mfc=PELVIS_COLOUR, mec="#000000", mew=0.5, zorder=6)
+        p.drawn.append("S1 perpendicular")
+        if ha is not None:
+            p.line(np.array([mid, ha]), PELVIS_COLOUR, lw=1.4)
+            pi = p.fmt("PI")
+            if pi is not None:
+                p.line(_arc(mid, length * 0.8, _ang(normal), _ang(ha - mid)), PELVIS_COLOUR, lw=1.4)
+                where = mid + normal * length * 0.9 + np.array([-sign * length * 0.8, 0.0])
+                p.label(where, pi, PELVIS_COLOUR, ha=post_ha)
+                p.drawn.append("PI")
+            else:
+                p.skip("PI", p.reason("PI", "not measured"))
+            pt = p.fmt("PT")
+            if pt is not None:
+                top = np.array([ha[0], mid[1]])
+                p.line(np.array([ha, top]), PELVIS_COLOUR, lw=1.0, ls=":")
+                r = float(np.hypot(*(ha - mid))) * 0.45
+                colour = p.colour_for("PT")
+                p.line(_arc(ha, r, _ang(top - ha), _ang(mid - ha)), colour, lw=2.0, z=5)
+                # beside its arc, on the anterior side of the vertical
+                p.label(ha + np.array([sign * u, -r * 0.9]), pt, colour, ha=ant_ha)
+                p.drawn.append("PT")
+            else:
+                p.skip("PT", p.reason("PT", "not measured"))
+            _draw_tpa(p, pts, ha, mid, sign, ant_ha, corners)
+        else:
+            for pid in ("PI", "PT", "TPA"):
+                p.skip(pid, p.reason(pid, "missing landmarks: FH.left and FH.right (or FH)"))
+
+    # --- Cobb lines: LL (L1 sup - S1 sup) and TK (T4 sup - T12 inf)
+    for pid, upper, lower in (("LL", ("L1", "sup"), ("S1", "sup")), ("TK", ("T4", "sup"), ("T12", "inf"))):
+        a, b = pts.line(*upper, corners), pts.line(*lower, corners)
+        text = p.fmt(pid)
+        if a is None or b is None or text is None:
+            p.skip(f"{pid} Cobb lines", p.reason(pid, "missing landmarks"))
+            continue
+        colour = p.colour_for(pid) if pid == "LL" else GEOMETRY_COLOUR
+        for post, ant in (a, b):
+            # lengthen posteriorly, where the two lines meet the label
+            d = post - ant
+            p.line(np.array([ant + 0.2 * (ant - post), post + 1.2 * d]), colour, lw=1.6, ls="-", z=4)
+        if pid == "LL":
+            pill = p.fmt("PI_LL", "PI−LL")
+            if pill is not None:
+                text += f"\n{pill}"
+        y = (a[0][1] + b[0][1]) / 2
+        x = min(a[0][0], b[0][0]) - 2.5 * u if sign > 0 else max(a[0][0], b[0][0]) + 2.5 * u
+        p.label(np.array([x, y]), f"{text}\n({upper[0]}–{lower[0]})", colour, ha=post_ha)
+        p.drawn.append(pid)
+
+    # --- C7 plumb line and SVA
+    c7 = pts.centre("C7", corners)
+    s1p = pts.get("S1.sup.post")
+    if c7 is None:
+        p.skip("C7 plumb line", "missing landmarks: the C7 body corners (or C7.centroid)")
+        p.skip("SVA", p.reason("SVA", "missing landmarks: C7"))
+        return
+    bottom = s1p[1] + 4 * u if s1p is not None else p.rows * 0.9
+    p.plumb(float(c7[0]), float(c7[1]), float(bottom), GEOMETRY_COLOUR, "C7 plumb line")
+    p.ax.plot(*c7, marker="o", ms=5, mfc=GEOMETRY_COLOUR, mec="#000000", mew=0.6, zorder=6)
+    sva = p.fmt("SVA")
+    if s1p is None or sva is None:
+        p.skip("SVA", p.reason("SVA", "missing landmarks: S1.sup.post"))
+        return
+    colour = p.colour_for("SVA")
+    y = float(s1p[1]) - 3 * u
+    p.line(np.array([s1p, [s1p[0], y]]), colour, lw=1.0, ls=":")
+    p.bracket(float(s1p[0]), float(c7[0]), y, colour)
+    right = max(float(s1p[0]), float(c7[0]))
+    left = min(float(s1p[0]), float(c7[0]))
+    at = np.array([right + 1.5 * u, y]) if sign > 0 else np.array([left - 1.5 * u, y])
+    p.label(at, sva, colour, ha=ant_ha)
+    p.drawn.append("SVA")
+
+
+def _draw_tpa(
+    p: _Painter, pts: _Points, ha: np.ndarray, mid: np.ndarray, sign: float, ant_ha: str, corners
+) -> None:
+    """T1 pelvic angle: the angle at the hip axis between HA→T1 centre and HA→S1mid."""
+    t1 = pts.centre("T1", corners)
+    tpa = p.fmt("TPA")
+    if t1 is None or tpa is None:
+        p.skip("TPA", p.reason("TPA", "missing landmarks: the T1 body corners (or T1.centroid)"))
+        return
+    colour = p.colour_for("TPA")
+    p.line(np.array([ha, t1]), colour, lw=1.2, ls="-.", z=3)
+    r = float(np.hypot(*(mid - ha))) * 0.75
+    p.line(_arc(ha, r, _ang(t1 - ha), _ang(mid - ha)), colour, lw=2.0, z=5)
+    # along the HA→T1 line, a third of the way up, on its anterior side
+    p.label(ha + (t1 - ha) * 0.3 + np.array([sign * 2.5 * p.unit_px, 0.0]), tpa, colour, ha=ant_ha)
+    p.drawn.append("TPA")
+
+
+def _draw_ap(p: _Painter, pts: _Points) -> None:
+    corners = ("left", "right")
+    u = p.unit_px
+    pr = p.study.table.patient_right[p.i]
+    if pr is not None:
+        pr = PatientRight.parse(pr)
+        right_x, left_x = (p.cols * 0.94, p.cols * 0.06)
+        if pr is PatientRight.IMAGE_LEFT:
+            right_x, left_x = left_x, right_x
+        p.mark(right_x, "R")
+        p.mark(left_x, "L")
+        p.drawn.append("orientation")
+    else:
+        p.skip(
+            "orientation (R/L)", "the patient's side is not known (no patient_right, no DICOM orientation)"
+        )
+
+    p.circles(pts)
+    s1 = pts.line("S1", "sup", corners)
+    csvl_x = None
+    if s1 is None:
+        p.skip("CSVL", p.reason("C7_CSVL", "missing landmarks: S1.sup.left, S1.sup.right"))
+    else:
+        mid = (s1[0] + s1[1]) / 2
+        csvl_x = float(mid[0])
+        p.line(np.array(s1), GEOMETRY_COLOUR, lw=2.0)
+        p.plumb(csvl_x, p.rows * 0.055, p.rows - 0.5, PELVIS_COLOUR, "CSVL")
+        p.label(np.array([csvl_x, p.rows * 0.055]), "CSVL", PELVIS_COLOUR, ha="center", va="bottom")
+
+    c7 = pts.centre("C7", corners)
+    if c7 is None:
+        p.skip("C7 plumb line", "missing landmarks: the C7 body corners (or C7.centroid)")
+    else:
+        bottom = float(s1[0][1]) if s1 is not None else p.rows * 0.9
+        p.plumb(float(c7[0]), float(c7[1]), bottom, GEOMETRY_COLOUR, "C7 plumb line")
+        p.ax.plot(*c7, marker="o", ms=5, mfc=GEOMETRY_COLOUR, mec="#000000", mew=0.6, zorder=6)
+    text = p.fmt("C7_CSVL", "C7–CSVL")
+    if c7 is None or csvl_x is None or text is None:
+        p.skip("C7–CSVL", p.reason("C7_CSVL", "missing landmarks"))
+    else:
+        colour = p.colour_for("C7_CSVL")
+        y = float(c7[1]) + 3 * u
+        p.bracket(csvl_x, float(c7[0]), y, colour)
+        v = p.value("C7_CSVL")
+        side = ""
+        if v is not None and v[0] != 0:
+            side = " (patient right)" if v[0] > 0 else " (patient left)"
+            if pr is None:
+                side = " (image right)" if v[0] > 0 else " (image left)"
+        # beside the bracket on C7's side, clear of the vertebral bodies (about 3 % of the long side
+        # wide) so the label never hides the upper thoracic levels
+        toward_right = float(c7[0]) >= csvl_x
+        x_label = max(csvl_x, float(c7[0])) + 4 * u if toward_right else min(csvl_x, float(c7[0])) - 4 * u
+        p.label(
+            np.array([x_label, y]),
+            text + side.replace(" (", "\n("),
+            colour,
+            ha="left" if toward_right else "right",
+            va="center",
+        )
+        p.drawn.append("C7–CSVL")
+
+    # --- coronal curves: the end vertebrae's endplates and the Cobb angle
+    curves = p.m.curves
+    colours = (OKABE_ITO["orange"], OKABE_ITO["sky_blue"], OKABE_ITO["reddish_purple"], OKABE_ITO["yellow"])
+    midline = curves.method == "midline"
+    k = 0
+    for c in range(curves.angle_deg.shape[1]):
+        angle = float(curves.angle_deg[p.i, c])
+        up, lo = int(curves.upper[p.i, c]), int(curves.lower[p.i, c])
+        if not math.isfinite(angle) or up < 0 or lo < 0:
+            continue
+        lines = []
+        for level, endplate in ((LEVELS[up], "sup"), (LEVELS[lo], "inf")):
+            if midline:
+                four = pts.all(*(f"{level}.{e}.{s}" for s in corners for e in ("sup", "inf")))
+                seg = None if four is None else ((four[0] + four[1]) / 2, (four[2] + four[3]) / 2)
+            else:
+                seg = pts.line(level, endplate, corners)
+            lines.append(seg)
+        name = f"Cobb {LEVELS[up]}–{LEVELS[lo]}"
+        if any(s is None for s in lines):
+            p.skip(name, "missing landmarks of an end vertebra")
+            continue
+        colour = colours[k % len(colours)]
+        for a, b in lines:  # type: ignore[misc]
+            p.line(_extend(a, b, 0.9), colour, lw=1.8, z=4)
+        apex = int(curves.apex[p.i, c])
+        convex_right = bool(curves.convex_right[p.i, c])
+        ys = [float((a[1] + b[1]) / 2) for a, b in lines]  # type: ignore[misc]
+        y = (ys[0] + ys[1]) / 2
+        # on the side away from the convexity, beyond the extended lines
+        xs = [x for a, b in lines for x in _extend(a, b, 0.9)[:, 0]]  # type: ignore[misc]
+        x, ha = (min(xs) - u, "right") if convex_right else (max(xs) + u, "left")
+        apex_txt = f", apex {LEVELS[apex]}" if apex >= 0 else ""
+        p.label(np.array([x, y]), f"Cobb {angle:.1f}°\n{LEVELS[up]}–{LEVELS[lo]}{apex_txt}", colour, ha=ha)
+        p.drawn.append(name)
+        k += 1
+    if k == 0 and "Cobb" not in p.not_drawn:
+        reason = p.m.reasons.get("Cobb_max", np.array([None] * (p.i + 1)))[p.i]
+        p.skip("Cobb lines", str(reason) if reason else "no coronal curve found")
+
+
+def draw_study(
+    ax: Axes,
+    image_uint8: np.ndarray,
+    study: Study,
+    i: int = 0,
+    *,
+    max_display_rows: int | None = DEFAULT_MAX_DISPLAY_ROWS,
+    fontsize: float = 8.0,
+    show_landmarks: bool = True,
+) -> Drawing:
+    """Draw the film of study *i* with its landmarks, constructions and values on *ax*.
+
+    Parameters
+    ----------
+    ax : matplotlib.axes.Axes
+    image_uint8 : ndarray of uint8, shape (rows, cols)
+        The display image (``Radiograph.display``: bone bright), full
+        resolution. It is downsampled to at most *max_display_rows* rows for
+        drawing; the axes stay in original pixel coordinates.
+    study : Study
+        From :func:`alignment.load_study`.
+    i : int
+        Which study of *study*.
+    max_display_rows : int or None
+        None draws the full resolution (slow on a 7200-row film).
+    fontsize : float
+        Points, for the value labels.
+    show_landmarks : bool
+        Draw every landmark as a yellow dot.
+
+    Returns
+    -------
+    Drawing
+        What was drawn, and what could not be drawn with the reason.
+    """
+    image = np.asarray(image_uint8)
+    rows, cols = image.shape[:2]
+    show_film(ax, image, max_display_rows)
+    ax.set_xlim(-0.5, cols - 0.5)
+    ax.set_ylim(rows - 0.5, -0.5)
+    spacing = study.table.mm_per_px[i]
+    aspect = float(spacing[0] / spacing[1]) if np.all(np.isfinite(spacing)) else 1.0
+    ax.set_aspect(aspect)
+    ax.set_xticks([])
+    ax.set_yticks([])
+    p = _Painter(ax, study, i, (rows, cols), fontsize)
+    pts = _Points(study, i)
+    status, error = study.status(i)
+    if status != "ok":
+        p.skip("all constructions", error or "the study could not be read")
+    elif study.measurements.views[i] == View.LATERAL:
+        _draw_lateral(p, pts)
+    else:
+        _draw_ap(p, pts)
+    p.scale_bar()
+    if show_landmarks:
+        p.landmarks(pts)
+    return Drawing(tuple(p.drawn), dict(p.not_drawn), p.verdicts)
+
+
+# ----------------------------------------------------------------------------- the figure
+
+
+def _panel(ax: Axes, study: Study, i: int, drawing: Drawing, fontsize: float) -> None:
+    """The legend panel: verdict key, criteria, what was not drawn, warnings."""
+    from .text import study_report
+
+    ax.set_axis_off()
+    report = study_report(study, i)
+    cal = report["calibration"]
+    title = f"{Path(str(report['id'])).name} — {report['view']} film"  # a folder path would overrun the panel
+    scale = (
+        f"{cal['mm_per_px'][0]:g} × {cal['mm_per_px'][1]:g} mm/px ({cal.get('source')})"
+        if cal.get("mm_per_px")
+        else "uncalibrated: distances in pixels"
+    )
+    ax.text(
+        0, 1, title, fontsize=fontsize + 2, fontweight="bold", va="top", transform=ax.transAxes, wrap=True
+    )
+    ax.text(0, 0.975, scale, fontsize=fontsize, va="top", transform=ax.transAxes)
+    rows = study.assessment.rows(i)
+    summaries = study.assessment.summary(i)
+    width = 58
+    handles = [
+        Line2D([], [], ls="none", marker="s", ms=9, mfc=v.colour, mec="#000000", label=str(v))
+        for v in Verdict
+    ]
+    key = ax.legend(
+        handles=handles,
+        loc="upper left",
+        bbox_to_anchor=(0, 0.955),
+        title="Verdict colours",
+        fontsize=fontsize,
+        title_fontsize=fontsize + 1,
+        frameon=False,
+        alignment="left",
+    )
+    ax.add_artist(key)
+    crit = [
+        Line2D(
+            [],
+            [],
+            ls="none",
+            marker="s",
+            ms=9,
+            mfc=verdict_of(r).colour,
+            mec="#000000",
+            label=textwrap.fill(s.replace(" >= ", " ≥ ").replace(" <= ", " ≤ "), width),
+        )
+        for r, s in zip(rows, summaries, strict=True)
+    ]
+    if crit:
+        ax.legend(
+            handles=crit,
+            loc="upper left",
+            bbox_to_anchor=(0, 0.79),
+            title="Criteria",
+            fontsize=fontsize - 0.5,
+            title_fontsize=fontsize + 1,
+            frameon=False,
+            alignment="left",
+            labelspacing=0.6,
+        )
+    notes = []
+    if drawing.not_drawn:
+        notes.append("Not drawn:")
+        notes += [
+            textwrap.fill(f"• {k}: {v}", width, subsequent_indent="   ") for k, v in drawing.not_drawn.items()
+        ]
+    if report["warnings"]:
+        notes.append("Warnings:")
+        notes += [textwrap.fill(f"• {w}", width, subsequent_indent="   ") for w in report["warnings"]]
+    if notes:
+        ax.text(0, 0.0, "\n".join(notes), fontsize=fontsize - 0.5, va="bottom", transform=ax.transAxes)
+
+
+def figure_for(
+    image: np.ndarray,
+    study: Study,
+    i: int = 0,
+    *,
+    height_in: float = 11.0,
+    panel_in: float = 4.6,
+    max_display_rows: int | None = DEFAULT_MAX_DISPLAY_ROWS,
+    fontsize: float = 8.0,
+    panel: bool = True,
+) -> Figure:
+    """A complete figure of study *i*: the annotated film and its legend panel.
+
+    Parameters
+    ----------
+    image : ndarray of uint8, shape (rows, cols)
+        The display image (bone bright), full resolution.
+    study : Study
+    i : int
+    height_in : float
+        Figure height in inches; the film keeps its aspect ratio.
+    panel_in : float
+        Width of the legend panel in inches.
+    max_display_rows : int or None
+        See :func:`draw_study`; None renders the full resolution.
+    fontsize : float
+    panel : bool
+        False draws the film alone (no legend panel).
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        With an Agg canvas attached: ``fig.savefig("x.png")`` works without
+        pyplot. The drawing's :class:`Drawing` is ``fig.spinecheck_drawing``.
+    """
+    image = np.asarray(image)
+    rows, cols = image.shape[:2]
+    spacing = study.table.mm_per_px[i]
+    aspect = float(spacing[0] / spacing[1]) if np.all(np.isfinite(spacing)) else 1.0
+    film_w = height_in * cols / (rows * aspect)
+    width = film_w + (panel_in if panel else 0.0)
+    fig = Figure(figsize=(width, height_in), layout=None)
+    FigureCanvasAgg(fig)
+    ax = fig.add_axes((0.0, 0.0, film_w / width, 1.0))
+    drawing = draw_study(ax, image, study, i, max_display_rows=max_display_rows, fontsize=fontsize)
+    if panel:
+        side = fig.add_axes((film_w / width + 0.15 / width, 0.01, (panel_in - 0.25) / width, 0.98))
+        _panel(side, study, i, drawing, fontsize)
+    fig.spinecheck_drawing = drawing  # type: ignore[attr-defined]
+    return fig

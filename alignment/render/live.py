@@ -1,0 +1,73 @@
+"""The parameters computable so far, as short lines for the annotation window.
+
+:func:`live_parameters` is what ``spinecheck annotate`` shows beside the film
+while points are being placed: every parameter of the film's view, its value
+once its landmarks are there, otherwise what it still needs. The annotation
+window (in ``landmarks``) receives it as a plain function, so ``landmarks``
+never imports ``alignment``.
+"""
+
+from __future__ import annotations
+
+import math
+
+from ...landmarks.points.calibration import Calibration
+from ...landmarks.points.model import LandmarkSet
+from ..measure import measure
+from ..parameters import PARAMETERS, Unit
+
+__all__ = ["live_parameters"]
+
+_MISSING = "missing landmarks: "
+
+
+def live_parameters(landmarks: LandmarkSet, calibration: Calibration | None = None) -> list[str]:
+    """One line per parameter of the film's view: its value, or what it needs.
+
+    Parameters
+    ----------
+    landmarks : LandmarkSet
+        The points placed so far, ``(x, y)`` pixels.
+    calibration : Calibration, optional
+        The spacing to measure with (the image header's, or the user's);
+        None or uncalibrated gives lengths in pixels.
+
+    Returns
+    -------
+    list of str
+        ``"PI       54.2°"``, ``"SVA      45 mm"``, ``"SVA      312 px (no calibration)"``,
+        ``"SVA      — needs C7.centroid (or the four C7 corners)"``; on AP films
+        one line per coronal curve; then the measurement's warnings, each
+        starting with ``"! "``.
+
+    Examples
+    --------
+    >>> s = LandmarkSet("lateral", {"S1.sup.post": (0, 0), "S1.sup.ant": (10, 10), "FH": (20, 40)})
+    >>> lines = live_parameters(s)
+    >>> lines[:3]
+    ['PI       68.2°', 'PT       23.2°', 'SS       45.0°']
+    >>> [line for line in lines if line.startswith("SVA")]
+    ['SVA      — needs C7.centroid (or the four C7 corners)']
+    """
+    m = measure(landmarks.to_table(calibration=calibration))
+    lines = []
+    for pid, p in PARAMETERS.items():
+        if p.view is not landmarks.view:
+            continue
+        value = float(m.values[pid][0])
+        reason = m.reasons[pid][0]
+        if math.isfinite(value):
+            text = f"{value:.1f}°" if p.unit is Unit.DEG else f"{value:.0f} mm"
+        elif p.is_length and math.isfinite(px := float(m.values_px[pid][0])):
+            text = f"{px:.0f} px (no calibration)"
+        elif isinstance(reason, str) and reason.startswith(_MISSING):
+            text = "— needs " + reason[len(_MISSING) :]
+        else:
+            text = f"— {reason}" if reason else "—"
+        lines.append(f"{pid:<8} {text}")
+    for curve in m.curves.curves(0):
+        lines.append(
+            f"Cobb     {curve['upper_end']}–{curve['lower_end']} {curve['angle_deg']:.1f}° (apex {curve['apex']})"
+        )
+    lines.extend(f"! {w}" for w in m.warnings[0])
+    return lines

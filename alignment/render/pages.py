@@ -1,0 +1,695 @@
+"""One-page clinic reports: the annotated film beside its table, and a pre/post comparison.
+
+:func:`report_figure` makes one A4 landscape page: the annotated film (drawn
+by :func:`spinecheck.alignment.render.figure.draw_study`) beside a table of every parameter with
+its value, the age-adjusted target where the assessment has one, each
+criterion's verdict (coloured, and spelled out, so colour is never the only
+cue) and a numbered reference to its source; then the patient and calibration
+provenance, the warnings and the references.
+
+:func:`comparison_figure` puts two films of one patient side by side (pre and
+post) with a table of every parameter's pre value, post value and change
+(post − pre), each value marked with the colour of its worst verdict.
+
+Both return a :class:`matplotlib.figure.Figure` with an Agg canvas attached
+(``fig.savefig("x.pdf")`` works without pyplot). Text is laid out in inches on
+the page and wrapped to its column; if the table would run off the page the
+font is reduced until it fits.
+"""
+
+from __future__ import annotations
+
+import math
+import textwrap
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+from matplotlib.patches import Rectangle
+
+from ...landmarks.errors import InvalidLandmarksError
+from ..parameters import PARAMETERS
+from ..study import Study
+from .figure import DEFAULT_MAX_DISPLAY_ROWS, Verdict, draw_study, verdict_of
+from .text import study_report, tool_version
+
+__all__ = ["A4_LANDSCAPE_IN", "CRITERION_PARAMETER", "report_figure", "comparison_figure"]
+
+#: A4 landscape, inches (297 × 210 mm).
+A4_LANDSCAPE_IN = (297 / 25.4, 210 / 25.4)
+
+#: Criterion id -> the parameter it judges (criteria of several parameters are absent: scores).
+CRITERION_PARAMETER: Mapping[str, str] = {
+    "balance.coronal": "C7_CSVL",
+    "sagittal_balance.sva": "SVA",
+    "srs_schwab.pi_ll": "PI_LL",
+    "srs_schwab.pt": "PT",
+    "srs_schwab.sva": "SVA",
+    "srs_schwab.curve_type": "Cobb_max",
+    "tpa.category": "TPA",
+    "tpa.odi40": "TPA",
+    "roussouly.type": "SS",
+    "age_adjusted.pi_ll": "PI_LL",
+    "age_adjusted.pt": "PT",
+    "age_adjusted.sva": "SVA",
+}
+
+_MARGIN = 0.35  # page margin, inches
+_GAP = 0.25  # between film and table
+_HEADER = 0.62  # title band height
+_FOOTER = 0.22
+_INK = "#000000"
+_MUTED = "#555555"
+_RULE = "#999999"
+_CHAR_EM = 0.56  # mean character width of DejaVu Sans in em, for wrapping (slightly generous)
+
+
+def _parameter_of(cid: str) -> str | None:
+    """The parameter a criterion judges: the table above, else its id's last word if that is one."""
+    if cid in CRITERION_PARAMETER:
+        return CRITERION_PARAMETER[cid]
+    last = cid.rsplit(".", 1)[-1].upper()
+    return next((p for p in PARAMETERS if p.upper() == last), None)
+
+
+def _fmt(value: float | None, unit: str, *, signed: bool = False) -> str:
+    if value is None or not math.isfinite(value):
+        return "—"
+    value = 0.0 if abs(value) < 0.05 else value  # never "−0.0"
+    text = f"{value:+.1f}" if signed and value != 0 else f"{value:.1f}"
+    text = text.replace("-", "−")
+    return f"{text}°" if unit == "deg" else f"{text} {unit}"
+
+
+def _nice(text: str) -> str:
+    return text.replace(">=", "≥").replace("<=", "≤").replace(" deg", "°").replace("PI-LL", "PI−LL")
+
+
+def _view(r: Mapping) -> str:
+    return "AP" if r["view"] == "ap" else str(r["view"])
+
+
+def _verdict_words(row: Mapping) -> str:
+    """What the criterion concluded, in words (colour is never the only cue)."""
+    if row.get("applied") is False or verdict_of(row) is Verdict.NOT_APPLIED:
+        return "not applied" + (f" ({row['reason']})" if row.get("reason") else "")
+    if "verdict" in row and row.get("verdict"):
+        return str(row["verdict"]).replace("the age-adjusted target", "target")
+    if "grade" in row:
+        return f"grade {row['grade']}"
+    if "flag" in row:
+        return "flagged" if row["flag"] else "not flagged"
+    return str(row.get("category"))
+
+
+# ----------------------------------------------------------------------------- page layout
+
+
+class _Page:
+    """Places wrapped text on a figure in inches from the top-left corner."""
+
+    def __init__(self, fig: Figure, fontsize: float) -> None:
+        self.fig = fig
+        self.h = fig.get_figheight()
+        self.fs = fontsize
+
+    def line_in(self, fs: float | None = None) -> float:
+        return (fs or self.fs) * 1.32 / 72.0
+
+    def wrap(self, text: str, width_in: float, fs: float | None = None) -> list[str]:
+        chars = max(8, int(width_in * 72.0 / ((fs or self.fs) * _CHAR_EM)))
+        out: list[str] = []
+        for para in str(text).split("\n"):
+            out += textwrap.wrap(para, chars, break_long_words=True, subsequent_indent="  ") or [""]
+        return out
+
+    def text(
+        self,
+        x: float,
+        y: float,
+        text: str,
+        width_in: float | None = None,
+        *,
+        fs: float | None = None,
+        draw: bool = True,
+        **kw,
+    ) -> float:
+        """Write *text* with its top at *y* (inches from the top); return its height in inches."""
+        fs = fs or self.fs
+        lines = self.wrap(text, width_in, fs) if width_in else str(text).split("\n")
+        if draw:
+            self.fig.text(
+                x,
+                self.h - y,
+                "\n".join(lines),
+                transform=self.fig.dpi_scale_trans,
+                fontsize=fs,
+                va="top",
+                ha=kw.pop("ha", "left"),
+                linespacing=1.2,
+                **kw,
+            )
+        return len(lines) * self.line_in(fs)
+
+    def swatch(self, x: float, y: float, verdict: Verdict, fs: float | None = None) -> None:
+        """A verdict's colour square with its mark inside (readable in greyscale too)."""
+        fs = fs or self.fs
+        s = fs * 0.95 / 72.0
+        self.fig.add_artist(
+            Rectangle(
+                (x, self.h - y - s * 1.05),
+                s,
+                s,
+                transform=self.fig.dpi_scale_trans,
+                fc=verdict.colour,
+                ec=_INK,
+                lw=0.4,
+            )
+        )
+        self.fig.text(
+            x + s / 2,
+            self.h - y - s * 0.55,
+            verdict.mark,
+            transform=self.fig.dpi_scale_trans,
+            fontsize=fs * 0.75,
+            fontweight="bold",
+            ha="center",
+            va="center",
+            color="#ffffff" if verdict in (Verdict.MARKED, Verdict.CATEGORY) else "#000000",
+        )
+
+    def rule(self, x0: float, x1: float, y: float, *, lw: float = 0.5, colour: str = _RULE) -> None:
+        self.fig.add_artist(
+            _hline(self.fig, x0, x1, self.h - y, lw=lw, colour=colour),
+        )
+
+
+def _hline(fig: Figure, x0: float, x1: float, y: float, *, lw: float, colour: str):
+    from matplotlib.lines import Line2D
+
+    return Line2D([x0, x1], [y, y], transform=fig.dpi_scale_trans, lw=lw, color=colour)
+
+
+def _new_page() -> Figure:
+    fig = Figure(figsize=A4_LANDSCAPE_IN, layout=None)
+    FigureCanvasAgg(fig)
+    return fig
+
+
+def _film(
+    fig: Figure,
+    image: np.ndarray,
+    study: Study,
+    i: int,
+    x: float,
+    top: float,
+    max_w: float,
+    max_h: float,
+    fontsize: float,
+):
+    """Draw the annotated film in the largest box of its aspect inside (max_w, max_h) at (x, top)."""
+    image = np.asarray(image)
+    rows, cols = image.shape[:2]
+    spacing = study.table.mm_per_px[i]
+    aspect = float(spacing[0] / spacing[1]) if np.all(np.isfinite(spacing)) else 1.0
+    ratio = cols / (rows * aspect)  # width / height
+    h = min(max_h, max_w / ratio)
+    w = h * ratio
+    W, H = fig.get_size_inches()
+    ax = fig.add_axes((x / W, (H - top - h) / H, w / W, h / H))
+    drawing = draw_study(ax, image, study, i, max_display_rows=DEFAULT_MAX_DISPLAY_ROWS, fontsize=fontsize)
+    return ax, drawing, w, h
+
+
+def _provenance(r: Mapping) -> tuple[str, str]:
+    """(patient line, calibration paragraph) of a ``study_report``."""
+    pat = r["patient"]
+    age = (
+        f"{pat['age_years']:g} years ({pat['age_source']})" if pat.get("age_years") is not None else "unknown"
+    )
+    sex = f"{pat['sex']} ({pat.get('sex_source')})" if pat.get("sex") else "unknown"
+    patient = f"Patient: age {age}; sex {sex}"
+    cal = r["calibration"]
+    if cal.get("mm_per_px"):
+        row, col = cal["mm_per_px"]
+        calib = (
+            f"Calibration: {row:g} × {col:g} mm/px (row × col); source {cal.get('source')}; "
+            f"plane {cal.get('plane')}"
+        )
+        if cal.get("rule"):
+            calib += f". Rule: {cal['rule']}"
+    else:
+        calib = "Calibration: none — distances in pixels, no millimetre criterion applied"
+    return patient, calib
+
+
+def _title(page: _Page, left: float, width: float, title: str, subtitle: str) -> None:
+    page.text(left, _MARGIN - 0.05, title, fs=page.fs + 6, fontweight="bold")
+    page.text(left, _MARGIN + 0.27, subtitle, width, fs=page.fs + 0.5, color=_MUTED)
+
+
+def _footer(page: _Page, left: float, width: float) -> None:
+    page.text(
+        left,
+        page.h - _MARGIN - 0.05,
+        f"spinecheck {tool_version()} — measurements from annotated landmarks; check them on the film "
+        "before clinical use. Verdict colours: Okabe–Ito colour-blind-safe palette.",
+        width,
+        fs=max(page.fs - 1.5, 5.0),
+        color=_MUTED,
+    )
+
+
+def _legend(page: _Page, x: float, y: float, width: float) -> float:
+    """A one-line verdict colour key at (x, y); returns its height."""
+    fs = page.fs - 0.5
+    renderer = page.fig.canvas.get_renderer()
+    x_start, right, height = x, x + width, page.line_in(fs)
+    for v in Verdict:
+        words = {Verdict.MARKED: "marked (++) / flagged", Verdict.CATEGORY: "category"}.get(v, v.value)
+        t = page.fig.text(0, 0, words, fontsize=fs)
+        w = t.get_window_extent(renderer).width / page.fig.dpi
+        t.remove()
+        step = fs * 1.1 / 72 + w + 0.15
+        if x + step - 0.15 > right and x > x_start:
+            x, y, height = x_start, y + page.line_in(fs), height + page.line_in(fs)
+        page.swatch(x, y, v, fs)
+        page.text(x + fs * 1.1 / 72, y, words, fs=fs)
+        x += step
+    return height
+
+
+# ----------------------------------------------------------------------------- the report
+
+
+@dataclass
+class _Line:
+    """One verdict line of a parameter row: its verdict (None for a note), words and reference number."""
+
+    verdict: Verdict | None
+    text: str
+
+
+def _report_rows(study: Study, i: int, r: Mapping) -> tuple[list[dict], list[dict], list[str]]:
+    """(parameter rows, score rows, references) of study *i*."""
+    refs: list[str] = []
+
+    def ref(source: str | None) -> str:
+        if not source:
+            return ""
+        if source not in refs:
+            refs.append(source)
+        return f" [{refs.index(source) + 1}]"
+
+    by_param: dict[str, list[Mapping]] = {}
+    scores: list[Mapping] = []
+    for row in r["criteria"]:
+        pid = _parameter_of(row["id"])
+        (by_param.setdefault(pid, []) if pid in r["parameters"] else scores).append(row)
+
+    rows = []
+    for pid, p in r["parameters"].items():
+        judged = by_param.get(pid, [])
+        targets = [c["target"] for c in judged if c.get("target") is not None]
+        lines = [
+            _Line(
+                verdict_of(c),
+                f"{_nice(c['name'])}: {_verdict_words(c)} ({_nice(str(c.get('rule', '')))}){ref(c.get('source'))}",
+            )
+            for c in judged
+        ]
+        value = _fmt(p["value"], p["unit"]) if p["value"] is not None else "—"
+        note = p.get("reason") or p.get("note")
+        if note:
+            lines.append(_Line(None, f"{'not measured: ' if p['value'] is None else ''}{note}"))
+        rows.append(
+            {
+                "pid": pid,
+                "name": f"{pid.replace('_', '−') if pid == 'PI_LL' else pid}  {PARAMETERS[pid].name}",
+                "value": value,
+                "target": _fmt(targets[0], p["unit"]) if targets else "",
+                "lines": lines,
+            }
+        )
+    for c in r.get("curves") or []:
+        region = f", {c['region']}" if c.get("region") else ""
+        rows.append(
+            {
+                "pid": "curve",
+                "name": f"Cobb {c['upper_end']}–{c['lower_end']}, apex {c['apex']}{region}",
+                "value": _fmt(c["angle_deg"], "deg"),
+                "target": "",
+                "lines": [_Line(None, f"convex {c['convex']}")],
+            }
+        )
+    score_rows = []
+    for c in scores:
+        value = c.get("category") if c.get("category") is not None else c.get("grade")
+        score_rows.append(
+            {
+                "pid": c["id"],
+                "name": _nice(c["name"]),
+                "value": "—" if value is None else str(value),
+                "target": "",
+                "lines": [
+                    _Line(
+                        verdict_of(c),
+                        f"{_verdict_words(c)} ({_nice(str(c.get('rule', '')))}){ref(c.get('source'))}",
+                    )
+                ],
+            }
+        )
+    return rows, score_rows, refs
+
+
+def _report_body(
+    page: _Page, r: Mapping, rows, score_rows, refs, drawing, x0: float, width: float, draw: bool
+) -> float:
+    """Lay out (or just measure, with draw=False) the right-hand side; return the bottom y in inches."""
+    fs = page.fs
+    cols = (0.34, 0.1, 0.09)  # parameter, value, target; the verdicts take the rest
+    cw = [width * c for c in cols]
+    xs = [x0, x0 + cw[0], x0 + cw[0] + cw[1], x0 + sum(cw)]
+    vw = width - sum(cw) - 0.05
+    sw = fs * 1.1 / 72  # swatch + space
+    y = _MARGIN + _HEADER
+    head = dict(fs=fs, fontweight="bold", draw=draw)
+    h = page.text(xs[0], y, "Parameter", **head)
+    page.text(xs[1] + cw[1] - 0.08, y, "Value", **head, ha="right")
+    page.text(xs[2] + cw[2] - 0.08, y, "Age-adj.\ntarget", **head, ha="right")
+    page.text(xs[3], y, "Criteria: verdict (rule) [reference]", **head)
+    y += max(h, 2 * page.line_in()) + 0.03
+    if draw:
+        page.rule(x0, x0 + width, y - 0.02, lw=0.8, colour=_INK)
+
+    def table(items, title: str | None) -> None:
+        nonlocal y
+        if title:
+            y += 0.04
+            y += page.text(xs[0], y, title, fs=fs, fontweight="bold", draw=draw)
+        for k, row in enumerate(items):
+            top = y + 0.025
+            hn = page.text(xs[0], top, row["name"], cw[0] - 0.1, draw=draw)
+            page.text(xs[1] + cw[1] - 0.08, top, row["value"], draw=draw, ha="right", fontweight="bold")
+            page.text(xs[2] + cw[2] - 0.08, top, row["target"], draw=draw, ha="right")
+            hv = 0.0
+            for line in row["lines"]:
+                if line.verdict is not None and draw:
+                    page.swatch(xs[3], top + hv, line.verdict)
+                hv += page.text(
+                    xs[3] + sw,
+                    top + hv,
+                    line.text,
+                    vw - sw,
+                    draw=draw,
+                    color=_INK if line.verdict is not None else _MUTED,
+                    fs=fs if line.verdict is not None else fs - 0.5,
+                )
+            y = top + max(hn, hv, page.line_in()) + 0.025
+            if draw and k < len(items) - 1:
+                page.rule(x0, x0 + width, y, lw=0.3)
+
+    table(rows, None)
+    if score_rows:
+        table(score_rows, "Scores and classifications")
+    if draw:
+        page.rule(x0, x0 + width, y + 0.02, lw=0.8, colour=_INK)
+    y += 0.1
+    y += (_legend(page, x0, y, width) if draw else 2 * page.line_in(fs - 0.5)) + 0.05
+    patient, calib = _provenance(r)
+    small = fs - 0.5
+    y += page.text(x0, y, patient, width, fs=small, draw=draw)
+    y += page.text(x0, y, calib, width, fs=small, draw=draw)
+    src = r["source"]
+    y += page.text(
+        x0,
+        y,
+        f"Files: image {src.get('image') or '—'}; landmarks {src.get('landmarks') or '—'}",
+        width,
+        fs=small,
+        draw=draw,
+        color=_MUTED,
+    )
+    notes = [f"• {w}" for w in r["warnings"]]
+    notes += [f"• not drawn — {k}: {v}" for k, v in drawing.not_drawn.items()] if drawing else []
+    if notes:
+        y += 0.05
+        y += page.text(x0, y, "Warnings", fs=small, fontweight="bold", draw=draw)
+        for n in notes:
+            y += page.text(x0, y, n, width, fs=small, draw=draw)
+    if refs:
+        y += 0.05
+        y += page.text(x0, y, "References", fs=small, fontweight="bold", draw=draw)
+        for k, s in enumerate(refs, 1):
+            y += page.text(x0, y, f"[{k}] {s}", width, fs=small - 0.5, draw=draw)
+    return y
+
+
+def report_figure(image: np.ndarray, study: Study, i: int = 0, *, fontsize: float = 7.5) -> Figure:
+    """One A4 landscape page: the annotated film of study *i* beside its parameter table.
+
+    Parameters
+    ----------
+    image : ndarray of uint8, shape (rows, cols)
+        The display image (``Radiograph.display``: bone bright), full resolution.
+    study : Study
+        From :func:`alignment.load_study`.
+    i : int
+    fontsize : float
+        Points for the table; reduced (not below 5) if the table would not fit the page.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        With an Agg canvas attached. ``fig.spinecheck_report`` is the
+        ``study_report`` dict shown, ``fig.spinecheck_drawing`` the film's
+        :class:`~spinecheck.alignment.render.figure.Drawing`.
+    """
+    r = study_report(study, i)
+    W, H = A4_LANDSCAPE_IN
+    fig = _new_page()
+    page = _Page(fig, fontsize)
+    film_h = H - 2 * _MARGIN - _HEADER - _FOOTER
+    ax, drawing, fw, _ = _film(fig, image, study, i, _MARGIN, _MARGIN + _HEADER, W * 0.4, film_h, 6.5)
+    x0 = _MARGIN + fw + _GAP
+    width = W - _MARGIN - x0
+    rows, score_rows, refs = _report_rows(study, i, r)
+    bottom = H - _MARGIN - _FOOTER
+    while page.fs > 5.0 and _report_body(page, r, rows, score_rows, refs, drawing, x0, width, False) > bottom:
+        page.fs -= 0.25
+    name = Path(str(r["id"])).name
+    _title(
+        page,
+        _MARGIN,
+        W - 2 * _MARGIN,
+        f"Spinal alignment — {_view(r)} film",
+        f"{name} · {_provenance(r)[0].removeprefix('Patient: ')} · status {r['status']}"
+        + (f": {r['error']}" if r.get("error") else ""),
+    )
+    _report_body(page, r, rows, score_rows, refs, drawing, x0, width, True)
+    _footer(page, _MARGIN, W - 2 * _MARGIN)
+    fig.spinecheck_report = r  # type: ignore[attr-defined]
+    fig.spinecheck_drawing = drawing  # type: ignore[attr-defined]
+    return fig
+
+
+# ----------------------------------------------------------------------------- the comparison
+
+
+def _worst(rows: Sequence[Mapping]) -> Verdict | None:
+    verdicts = [verdict_of(c) for c in rows]
+    judged = [v for v in verdicts if v is not Verdict.NOT_APPLIED]
+    if judged:
+        return max(judged, key=lambda v: v.severity)
+    return Verdict.NOT_APPLIED if verdicts else None
+
+
+def _changes(pre: Mapping, post: Mapping) -> list[dict]:
+    """Every parameter's pre, post and change (post − pre; None when either is missing or units differ)."""
+    out = []
+    for pid, a in pre["parameters"].items():
+        b = post["parameters"].get(pid, {"value": None, "unit": a["unit"]})
+        va, vb = a["value"], b["value"]
+        same = a["unit"] == b["unit"]
+        change = vb - va if (va is not None and vb is not None and same) else None
+        out.append(
+            {
+                "pid": pid,
+                "pre": va,
+                "post": vb,
+                "change": change,
+                "unit": a["unit"] if same else f"{a['unit']}/{b['unit']}",
+                "pre_unit": a["unit"],
+                "post_unit": b["unit"],
+                "pre_verdict": _worst([c for c in pre["criteria"] if _parameter_of(c["id"]) == pid]),
+                "post_verdict": _worst([c for c in post["criteria"] if _parameter_of(c["id"]) == pid]),
+            }
+        )
+    return out
+
+
+def comparison_figure(
+    pre_image: np.ndarray,
+    pre_study: Study,
+    post_image: np.ndarray,
+    post_study: Study,
+    *,
+    pre_index: int = 0,
+    post_index: int = 0,
+    fontsize: float = 7.5,
+) -> Figure:
+    """Two films of one patient side by side with every parameter's pre, post and change.
+
+    Parameters
+    ----------
+    pre_image, post_image : ndarray of uint8, shape (rows, cols)
+        Display images (bone bright), full resolution.
+    pre_study, post_study : Study
+        Of the same view (two lateral or two AP films).
+    pre_index, post_index : int
+        Which study of each.
+    fontsize : float
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        One A4 landscape page with an Agg canvas. ``fig.spinecheck_changes`` is
+        the table shown: one dict per parameter with ``pid``, ``pre``, ``post``,
+        ``change`` (post − pre, None when either is missing or their units
+        differ), ``unit`` and the two worst verdicts.
+
+    Raises
+    ------
+    InvalidLandmarksError
+        The two films are of different views, or one could not be read.
+    """
+    pre = study_report(pre_study, pre_index)
+    post = study_report(post_study, post_index)
+    for when, r in (("pre", pre), ("post", post)):
+        if r["status"] != "ok":
+            raise InvalidLandmarksError(f"{when} film {r['id']}: {r.get('error')}")
+    if pre["view"] != post["view"]:
+        raise InvalidLandmarksError(
+            f"cannot compare a {pre['view']} film (pre) with an {post['view']} film (post): "
+            "both must be of the same view"
+            if post["view"] == "ap"
+            else f"cannot compare an {pre['view']} film (pre) with a {post['view']} film (post): "
+            "both must be of the same view"
+        )
+    W, H = A4_LANDSCAPE_IN
+    fig = _new_page()
+    page = _Page(fig, fontsize)
+    film_h = H - 2 * _MARGIN - _HEADER - _FOOTER - 0.25
+    films_w = W * 0.5
+    top = _MARGIN + _HEADER + 0.25
+    x = _MARGIN
+    drawings = []
+    for label, img, st, k, r in (
+        ("Pre", pre_image, pre_study, pre_index, pre),
+        ("Post", post_image, post_study, post_index, post),
+    ):
+        _, drawing, fw, _ = _film(fig, img, st, k, x, top, films_w / 2 - 0.25, film_h, 6.0)
+        page.text(
+            x, top - 0.23, f"{label}: {Path(str(r['id'])).name}", fw, fs=fontsize + 1, fontweight="bold"
+        )
+        drawings.append(drawing)
+        x += fw + 0.5
+    x0 = x + _GAP - 0.5
+    width = W - _MARGIN - x0
+    changes = _changes(pre, post)
+    bottom = H - _MARGIN - _FOOTER
+    while page.fs > 5.0 and _comparison_body(page, pre, post, changes, x0, width, False) > bottom:
+        page.fs -= 0.25
+    patient = _provenance(pre)[0].removeprefix("Patient: ")
+    _title(
+        page,
+        _MARGIN,
+        W - 2 * _MARGIN,
+        f"Pre/post comparison — {_view(pre)} films",
+        f"Patient (pre): {patient}",
+    )
+    _comparison_body(page, pre, post, changes, x0, width, True)
+    _footer(page, _MARGIN, W - 2 * _MARGIN)
+    fig.spinecheck_changes = changes  # type: ignore[attr-defined]
+    fig.spinecheck_drawings = tuple(drawings)  # type: ignore[attr-defined]
+    return fig
+
+
+def _comparison_body(page: _Page, pre, post, changes, x0: float, width: float, draw: bool) -> float:
+    fs = page.fs
+    cw = [width * c for c in (0.43, 0.19, 0.19, 0.19)]
+    xs = np.cumsum([x0, *cw[:-1]])
+    y = _MARGIN + _HEADER
+    for k, head in enumerate(("Parameter", "Pre", "Post", "Change\n(post − pre)")):
+        page.text(
+            xs[k] + (cw[k] - 0.05 if k else 0),
+            y,
+            head,
+            fs=fs,
+            fontweight="bold",
+            draw=draw,
+            ha="right" if k else "left",
+        )
+    y += 2 * page.line_in() + 0.03
+    if draw:
+        page.rule(x0, x0 + width, y - 0.02, lw=0.8, colour=_INK)
+    for n, c in enumerate(changes):
+        top = y + 0.025
+        name = f"{c['pid']}  {PARAMETERS[c['pid']].name}"
+        h = page.text(xs[0], top, name, cw[0] - 0.1, draw=draw)
+        for k, (value, unit, verdict) in enumerate(
+            ((c["pre"], c["pre_unit"], c["pre_verdict"]), (c["post"], c["post_unit"], c["post_verdict"])), 1
+        ):
+            right = xs[k] + cw[k] - 0.05
+            text = _fmt(value, unit)
+            page.text(right, top, text, draw=draw, ha="right")
+            if verdict is not None and draw:
+                page.swatch(xs[k] + 0.1, top, verdict)
+        page.text(
+            xs[3] + cw[3] - 0.05,
+            top,
+            _fmt(c["change"], c["unit"], signed=True),
+            draw=draw,
+            ha="right",
+            fontweight="bold",
+        )
+        y = top + max(h, page.line_in()) + 0.025
+        if draw and n < len(changes) - 1:
+            page.rule(x0, x0 + width, y, lw=0.3)
+    if draw:
+        page.rule(x0, x0 + width, y + 0.02, lw=0.8, colour=_INK)
+    y += 0.1
+    y += _legend(page, x0, y, width) if draw else 2 * page.line_in(fs - 0.5)
+    y += 0.05
+    small = fs - 0.5
+    # scores and classifications that are not a single parameter: pre -> post
+    scores = [c for c in pre["criteria"] if _parameter_of(c["id"]) not in pre["parameters"]]
+    post_by_id = {c["id"]: c for c in post["criteria"]}
+    if scores:
+        y += page.text(
+            x0, y, "Scores and classifications (pre → post)", fs=small, fontweight="bold", draw=draw
+        )
+        for c in scores:
+            d = post_by_id.get(c["id"], {})
+            a = c.get("category", c.get("grade"))
+            b = d.get("category", d.get("grade"))
+            y += page.text(
+                x0,
+                y,
+                f"• {c['name']}: {a if a is not None else '—'} → {b if b is not None else '—'}",
+                width,
+                fs=small,
+                draw=draw,
+            )
+    for when, r in (("Pre", pre), ("Post", post)):
+        y += 0.04
+        patient, calib = _provenance(r)
+        y += page.text(x0, y, f"{when}: {Path(str(r['id'])).name}", fs=small, fontweight="bold", draw=draw)
+        y += page.text(x0, y, patient, width, fs=small, draw=draw)
+        y += page.text(x0, y, calib, width, fs=small, draw=draw)
+        for w in r["warnings"]:
+            y += page.text(x0, y, f"• warning: {w}", width, fs=small, draw=draw)
+    return y

@@ -1,0 +1,289 @@
+"""Reports: the ``spinecheck-report/1`` JSON, the human-readable table, and the batch CSV.
+
+A report is assembled from three things that each say where they come from:
+the landmark table (provenance of points, calibration and patient data), the
+:class:`~spinecheck.alignment.parameters.Measurements` and the criteria
+:class:`~spinecheck.alignment.criteria.engine.Assessment`.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import math
+import os
+import tempfile
+from collections.abc import Iterable, Sequence
+from importlib import metadata
+from pathlib import Path
+
+import numpy as np
+
+from ...landmarks.points.model import LandmarkTable
+from ...landmarks.points.names import View
+from ..parameters import CORONAL, PARAMETERS, SAGITTAL
+from ..study import Study
+
+__all__ = [
+    "REPORT_FORMAT",
+    "tool_version",
+    "study_report",
+    "format_table",
+    "table_columns",
+    "write_table_csv",
+    "format_csv",
+]
+
+REPORT_FORMAT = "spinecheck-report/1"
+VERTICAL = "image column axis (standing film)"
+
+
+def tool_version() -> str:
+    """The installed spinecheck version (``"unknown"`` when not installed)."""
+    try:
+        return metadata.version("spinecheck")
+    except metadata.PackageNotFoundError:  # pragma: no cover - running from a bare checkout
+        return "unknown"
+
+
+def _num(v: float) -> float | None:
+    return None if not math.isfinite(v) else float(v)
+
+
+def study_report(study: Study, i: int) -> dict:
+    """The ``spinecheck-report/1`` JSON of study *i* (formats.md §2)."""
+    m, t = study.measurements, study.table
+    view = View.parse(m.views[i])
+    ids = SAGITTAL if view is View.LATERAL else CORONAL
+    params: dict[str, dict] = {}
+    for pid in ids:
+        p = PARAMETERS[pid]
+        v = m.values[pid][i]
+        reason = m.reasons[pid][i]
+        if p.is_length and not m.calibrated[i] and math.isfinite(m.values_px[pid][i]):
+            params[pid] = {
+                "value": float(m.values_px[pid][i]),
+                "unit": "px",
+                "note": "no calibration: distance in pixels only, no millimetre threshold applied",
+            }
+        elif math.isfinite(v):
+            params[pid] = {"value": float(v), "unit": p.unit.value}
+        else:
+            params[pid] = {"value": None, "unit": p.unit.value, "reason": reason}
+    cal = t.calibrations[i]
+    status, error = study.status(i)
+    report: dict = {
+        "format": REPORT_FORMAT,
+        "tool_version": tool_version(),
+        "id": t.ids[i],
+        "status": status,
+        "view": view.value,
+        "source": {"landmarks": study.landmark_sources[i], "image": study.image_sources[i]},
+        "patient": t.patients[i].to_json(),
+        "calibration": cal.to_json(),
+        "conventions": {
+            "vertical": VERTICAL,
+            "angles": "degrees; LL and CL positive for lordosis, TK positive for kyphosis",
+            **(
+                {"anterior": "from the S1 superior endplate (post -> ant)"}
+                if view is View.LATERAL
+                else {"cobb_method": m.curves.method, "horizontal_sign": _side_text(t, i)}
+            ),
+        },
+        "parameters": params,
+    }
+    if error is not None:
+        report["error"] = error
+    if view is View.AP:
+        curves = m.curves.curves(i, study.assessment.curve_regions())
+        pr = t.patient_right[i]
+        if pr is not None:
+            right_is = "image_right" if str(getattr(pr, "value", pr)) == "image_right" else "image_left"
+            for c in curves:
+                image_side = c["convex"].split()[-1]  # "left" / "right"
+                patient_side = (
+                    image_side
+                    if right_is == "image_right"
+                    else ("left" if image_side == "right" else "right")
+                )
+                c["convex"] = f"patient {patient_side} ({c['convex']})"
+        report["curves"] = curves
+    report["criteria"] = study.assessment.rows(i)
+    warnings = list(m.warnings[i]) + list(cal.warnings)
+    if not m.calibrated[i]:
+        warnings.append(
+            "no pixel spacing: distances in pixels, no millimetre criterion evaluated; "
+            "angles assume isotropic pixels"
+        )
+    report["warnings"] = list(dict.fromkeys(warnings))
+    return report
+
+
+def _side_text(t: LandmarkTable, i: int) -> str:
+    pr = t.patient_right[i]
+    if pr is None:
+        return "toward image right (patient side unknown)"
+    return f"toward the patient's right ({pr.value if hasattr(pr, 'value') else pr})"
+
+
+def _fmt(v: float | None, unit: str) -> str:
+    if v is None:
+        return "—"
+    return f"{v:.1f}°" if unit == "deg" else f"{v:.1f} {unit}"
+
+
+def format_table(study: Study, i: int) -> str:
+    """A human-readable report of study *i* (``--format table``)."""
+    r = study_report(study, i)
+    if r["status"] != "ok":
+        return f"spinecheck {r['tool_version']} — {r['id']}\nERROR: {r['error']}\n"
+    lines = [f"spinecheck {r['tool_version']} — {r['id']} ({r['view']} film)"]
+    pat = r["patient"]
+    age = f"{pat['age_years']:g} years ({pat['age_source']})" if pat["age_years"] is not None else "unknown"
+    sex = f"; sex {pat['sex']}" if pat.get("sex") else ""
+    lines.append(f"Patient:     age {age}{sex}")
+    cal = r["calibration"]
+    if cal["mm_per_px"]:
+        row, col = cal["mm_per_px"]
+        lines.append(f"Calibration: {row:g} x {col:g} mm/px (row x col) — {cal['source']}, {cal['plane']}")
+    else:
+        lines.append("Calibration: none — distances in pixels, no millimetre thresholds")
+    lines.append("")
+    lines.append(f"{'Parameter':<10} {'':<34} {'Value':>10}")
+    for pid, p in r["parameters"].items():
+        name = PARAMETERS[pid].name
+        value = _fmt(p["value"], p["unit"])
+        extra = f"  ({p['reason']})" if p["value"] is None else ""
+        lines.append(f"{pid:<10} {name:<34} {value:>10}{extra}")
+    if r.get("curves"):
+        lines.append("")
+        lines.append("Coronal curves (" + r["conventions"]["cobb_method"] + " method)")
+        for c in r["curves"]:
+            region = f", {c['region']}" if c.get("region") else ""
+            lines.append(
+                f"  {c['upper_end']}-{c['lower_end']} apex {c['apex']}: {c['angle_deg']:.1f}° "
+                f"(convex {c['convex']}{region})"
+            )
+    summary = study.assessment.summary(i)
+    if summary:
+        lines.append("")
+        lines.append("Criteria")
+        lines.extend(f"  {s}" for s in summary)
+    if r["warnings"]:
+        lines.append("")
+        lines.append("Warnings")
+        lines.extend(f"  - {w}" for w in r["warnings"])
+    return "\n".join(lines) + "\n"
+
+
+# --------------------------------------------------------------------- batch CSV
+
+
+def _float_strings(values: np.ndarray) -> np.ndarray:
+    """Floats as CSV cells: the float itself (written in its shortest round-trip form), None for NaN."""
+    v = np.asarray(values, dtype=float)
+    out = v.astype(object)
+    out[~np.isfinite(v)] = None
+    return out
+
+
+def table_columns(study: Study) -> dict[str, np.ndarray]:
+    """The batch table (formats.md §3) as named ``(N,)`` string/object columns, in order."""
+    m, t = study.measurements, study.table
+    n = len(t)
+    cols: dict[str, np.ndarray] = {}
+    declared = [s.image.path if s is not None else None for s in (t.sets or [None] * n)]
+    # the image read, else the one the landmark file declares, else nothing (never the landmark file itself)
+    cols["image"] = np.array(
+        [read or decl or "" for read, decl in zip(study.image_sources, declared, strict=True)], dtype=object
+    )
+    cols["landmarks"] = np.array([s or "" for s in study.landmark_sources], dtype=object)
+    errors = t.row_errors if t.row_errors is not None else np.full(n, None, dtype=object)
+    failed = ~np.equal(errors, None)
+    cols["status"] = np.where(failed, "error", "ok").astype(object)
+    cols["error"] = np.where(failed, errors, "").astype(object)
+    for pid, p in PARAMETERS.items():
+        if p.is_length:
+            cols[f"{pid}_mm"] = _float_strings(m.values[pid])
+            cols[f"{pid}_px"] = _float_strings(m.values_px[pid])
+        else:
+            cols[f"{pid}_{p.unit.value}"] = _float_strings(m.values[pid])
+    for name, values in study.assessment.table().items():
+        cols[name] = _cell_strings(values)
+    cols["mm_per_px_row"] = _float_strings(t.mm_per_px[:, 0])
+    cols["mm_per_px_col"] = _float_strings(t.mm_per_px[:, 1])
+    cols["calibration_source"] = _per_object(t.calibrations, lambda c: c.source.value)
+    cols["calibration_plane"] = _per_object(t.calibrations, lambda c: c.plane.value)
+    cols["age_years"] = _float_strings(t.age_years)
+    cols["age_source"] = _per_object(t.patients, lambda p: p.age_source or "")
+    cols["view"] = np.where(failed, "", _per_object(m.views, lambda v: View.parse(v).value)).astype(object)
+    cols["cobb_method"] = np.full(n, m.curves.method, dtype=object)
+    cols["warnings"] = np.array(["; ".join(w) if w else None for w in m.warnings], dtype=object)
+    cols["tool_version"] = np.full(n, tool_version(), dtype=object)
+    return cols
+
+
+def _per_object(items, fn) -> np.ndarray:
+    """``fn`` of every item, computed once per distinct object (tables share them)."""
+    cache: dict[int, object] = {}
+    out = np.empty(len(items), dtype=object)
+    for i, it in enumerate(items):
+        key = id(it)
+        if key not in cache:
+            cache[key] = fn(it)
+        out[i] = cache[key]
+    return out
+
+
+def _cell_strings(values: np.ndarray) -> np.ndarray:
+    """Criterion cells: floats as above, flags as ``true``/``false``, None as empty."""
+    values = np.asarray(values)
+    if values.dtype.kind == "f":
+        return _float_strings(values)
+    if values.dtype.kind == "b":
+        return np.where(values, "true", "false").astype(object)
+    present = np.flatnonzero(~np.equal(values, None))
+    if len(present) and isinstance(values[present[0]], (bool, np.bool_)):  # a column holds one kind
+        return np.where(np.equal(values, None), None, np.where(values.astype(bool), "true", "false")).astype(
+            object
+        )
+    if len(present) and isinstance(values[present[0]], float):
+        return _float_strings(np.where(np.equal(values, None), np.nan, values).astype(float))
+    return values
+
+
+def _rows(studies: Sequence[Study]) -> Iterable[Sequence[str]]:
+    """Header then rows; several studies share one header (the union of their columns)."""
+    tables = [table_columns(s) for s in studies]
+    header = list(dict.fromkeys(name for t in tables for name in t))
+    yield header
+    for t in tables:
+        n = len(next(iter(t.values())))
+        blank = np.full(n, "", dtype=object)
+        yield from zip(*(t.get(name, blank).tolist() for name in header), strict=False)
+
+
+def format_csv(studies: Study | Sequence[Study]) -> str:
+    """The batch table of one or several studies as CSV text."""
+    buf = io.StringIO()
+    csv.writer(buf, lineterminator="\n").writerows(_rows(_as_list(studies)))
+    return buf.getvalue()
+
+
+def _as_list(studies: Study | Sequence[Study]) -> Sequence[Study]:
+    return [studies] if isinstance(studies, Study) else studies
+
+
+def write_table_csv(studies: Study | Sequence[Study], path: str | os.PathLike) -> None:
+    """Write the batch table to *path* atomically (temporary file, then rename)."""
+    path = Path(path)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", newline="", encoding="utf-8") as f:
+            csv.writer(f, lineterminator="\n").writerows(_rows(_as_list(studies)))
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise

@@ -1,0 +1,535 @@
+"""What a radiograph's DICOM header says about scale, patient and projection.
+
+Each reading comes in two forms, as in highdicom: a function of plain header
+values (strings, numbers, sequences exactly as pydicom returns them), which
+needs no DICOM file and is what the known-answer tests call, and a
+``*_from_dataset`` wrapper that picks those values out of a
+:class:`pydicom.dataset.Dataset`. Nothing here raises on a malformed value:
+a value that cannot be read becomes "unknown" with a warning that names the
+attribute and what came in.
+
+- :func:`header_calibration` chooses millimetres per pixel by the rules 2–4
+  of clinical.md §4 and says which rule, tag and plane.
+- :func:`patient_from_header` reads age (Patient's Age, else Patient's Birth
+  Date against the Study, Acquisition or Content Date) and sex.
+- :func:`view_from_position` and :func:`patient_right_from_orientation` read
+  View Position and Patient Orientation.
+"""
+
+from __future__ import annotations
+
+import datetime
+import math
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from ..points.calibration import Calibration, CalibrationPlane, CalibrationSource
+from ..points.model import PatientInfo, Sex
+from ..points.names import PatientRight, View
+
+__all__ = [
+    "DETECTOR_WARNING",
+    "PatientReading",
+    "header_calibration",
+    "calibration_from_dataset",
+    "parse_patient_age",
+    "parse_dicom_date",
+    "patient_from_header",
+    "patient_from_dataset",
+    "view_from_position",
+    "patient_right_from_orientation",
+]
+
+#: The caveat every millimetre measured at the detector must carry.
+DETECTOR_WARNING = (
+    "pixel spacing taken at the detector: distances overstated by the radiographic magnification"
+)
+
+_DAYS_PER_YEAR = 365.25
+_MAX_AGE_YEARS = 130
+
+
+# ----------------------------------------------------------------------------- calibration
+
+
+@dataclass(frozen=True)
+class _Spacing:
+    """One spacing attribute as found: usable ``(row, col)`` or why not."""
+
+    value: tuple[float, float] | None
+    shown: str  # the raw value as a DICOM string, e.g. "0\\0"
+    problem: str | None  # None when usable; "absent" when the attribute is missing
+
+
+def _read_spacing(raw: Any) -> _Spacing:
+    if raw is None:
+        return _Spacing(None, "", "absent")
+    items = list(raw) if isinstance(raw, (list, tuple)) or type(raw).__name__ == "MultiValue" else [raw]
+    shown = "\\".join(str(v).strip() for v in items)
+    if not items or shown == "":
+        return _Spacing(None, shown, "empty")
+    if len(items) != 2:
+        return _Spacing(None, shown, f"not two numbers ({len(items)} value{'s' if len(items) != 1 else ''})")
+    try:
+        row, col = (float(v) for v in items)
+    except (TypeError, ValueError):
+        return _Spacing(None, shown, "not two numbers")
+    if not (math.isfinite(row) and math.isfinite(col)):
+        return _Spacing(None, shown, "not finite")
+    if row == 0 or col == 0:
+        return _Spacing(None, shown, "zero")
+    if row < 0 or col < 0:
+        return _Spacing(None, shown, "negative")
+    return _Spacing((row, col), shown, None)
+
+
+def _mm(pair: tuple[float, float]) -> str:
+    row, col = pair
+    return f"{row:.6g} mm" if row == col else f"{row:.6g}\\{col:.6g} mm (row\\column)"
+
+
+def _text(raw: Any) -> str | None:
+    if raw is None:
+        return None
+    text = str(raw).strip()
+    return text or None
+
+
+def header_calibration(
+    pixel_spacing: Any = None,
+    imager_pixel_spacing: Any = None,
+    ermf: Any = None,
+    calibration_type: Any = None,
+    calibration_description: Any = None,
+) -> Calibration:
+    r"""Choose the header's pixel spacing by clinical.md §4, rules 2–4.
+
+    Parameters
+    ----------
+    pixel_spacing : sequence of 2 numbers, or None
+        Pixel Spacing (0028,0030), ``(row, column)`` mm, as read.
+    imager_pixel_spacing : sequence of 2 numbers, or None
+        Imager Pixel Spacing (0018,1164), mm at the detector front plane.
+    ermf : number or None
+        Estimated Radiographic Magnification Factor (0018,1114).
+    calibration_type, calibration_description : str or None
+        Pixel Spacing Calibration Type (0028,0A02) and Description (0028,0A04).
+
+    Returns
+    -------
+    Calibration
+        ``mm_per_px`` as ``(row, col)`` mm per pixel, or None (uncalibrated)
+        with the reason in ``rule``. ``extra`` holds the raw values.
+
+    Notes
+    -----
+    - Rule 2, Pixel Spacing usable (two finite numbers > 0): it is used.
+      Its plane is "patient (calibrated)" when Imager Pixel Spacing differs
+      from it or a calibration type is given. When it *equals* Imager Pixel
+      Spacing, or stands alone with no calibration type (typical of CR, where
+      it is the plate pitch), nothing says it was corrected for
+      magnification: the plane is "detector", with :data:`DETECTOR_WARNING`.
+    - Rule 3, only Imager Pixel Spacing usable: divided by the ERMF when
+      that is a number >= 1 ("ERMF-corrected estimate", plane "patient
+      (estimate)"), else used as is at the detector with
+      :data:`DETECTOR_WARNING`.
+    - Rule 4, neither usable (absent, empty, zero, negative, not two
+      numbers, e.g. ``0\0``): uncalibrated, with the reason.
+
+    Examples
+    --------
+    >>> header_calibration(imager_pixel_spacing=[0.4, 0.4]).plane.value
+    'detector'
+    >>> header_calibration(imager_pixel_spacing=[0.4, 0.4], ermf=1.25).mm_per_px
+    (0.32, 0.32)
+    >>> header_calibration(pixel_spacing=["0", "0"]).calibrated
+    False
+    """
+    ps = _read_spacing(pixel_spacing)
+    ips = _read_spacing(imager_pixel_spacing)
+    ctype = _text(calibration_type)
+    cdesc = _text(calibration_description)
+    extra = {
+        "PixelSpacing": ps.shown or None,
+        "ImagerPixelSpacing": ips.shown or None,
+        "EstimatedRadiographicMagnificationFactor": _text(ermf),
+        "PixelSpacingCalibrationType": ctype,
+        "PixelSpacingCalibrationDescription": cdesc,
+    }
+
+    if ps.value is not None:
+        said = ", ".join(
+            x
+            for x in (
+                f"Pixel Spacing Calibration Type {ctype}" if ctype else "",
+                f"Description '{cdesc}'" if cdesc else "",
+            )
+            if x
+        )
+        if ips.value is not None and not _same(ps.value, ips.value):
+            ratio = ips.value[0] / ps.value[0]
+            rule = (
+                f"Pixel Spacing {_mm(ps.value)} differs from Imager Pixel Spacing {_mm(ips.value)} "
+                f"(factor {ratio:.4g}): calibrated to another plane; "
+                + (said if said else "calibration type not stated")
+            )
+            return Calibration(
+                ps.value,
+                CalibrationSource.PIXEL_SPACING,
+                rule,
+                CalibrationPlane.PATIENT_CALIBRATED,
+                extra=extra,
+            )
+        if ctype or cdesc:
+            rule = f"Pixel Spacing {_mm(ps.value)}, calibrated ({said})"
+            return Calibration(
+                ps.value,
+                CalibrationSource.PIXEL_SPACING,
+                rule,
+                CalibrationPlane.PATIENT_CALIBRATED,
+                extra=extra,
+            )
+        if ips.value is not None:
+            rule = (
+                f"Pixel Spacing {_mm(ps.value)} equals Imager Pixel Spacing and no calibration type is "
+                "given: not corrected for magnification, i.e. at the detector"
+            )
+        else:
+            unusable = ""
+            if ips.problem != "absent":
+                unusable = f" (Imager Pixel Spacing '{ips.shown}' is {ips.problem})"
+            rule = (
+                f"Pixel Spacing {_mm(ps.value)} with no Imager Pixel Spacing and no calibration type: "
+                "the plane is not stated (on CR it is the plate pitch), taken as at the detector"
+                f"{unusable}"
+            )
+        return Calibration(
+            ps.value,
+            CalibrationSource.PIXEL_SPACING,
+            rule,
+            CalibrationPlane.DETECTOR,
+            (DETECTOR_WARNING,),
+            extra=extra,
+        )
+
+    ignored = f"; Pixel Spacing '{ps.shown}' ignored ({ps.problem})" if ps.problem != "absent" else ""
+    if ips.value is not None:
+        factor, why_not = _read_ermf(ermf)
+        if factor is not None:
+            spacing = (ips.value[0] / factor, ips.value[1] / factor)
+            rule = (
+                f"ERMF-corrected estimate: Imager Pixel Spacing {_mm(ips.value)} / Estimated "
+                "Radiographic "
+                f"Magnification Factor {factor:g} = {_mm(spacing)}{ignored}"
+            )
+            return Calibration(
+                spacing, CalibrationSource.ERMF, rule, CalibrationPlane.PATIENT_ESTIMATE, extra=extra
+            )
+        rule = (
+            f"Imager Pixel Spacing {_mm(ips.value)} only: at detector — distances overstated by the "
+            f"radiographic magnification{ignored}{why_not}"
+        )
+        return Calibration(
+            ips.value,
+            CalibrationSource.IMAGER_PIXEL_SPACING,
+            rule,
+            CalibrationPlane.DETECTOR,
+            (DETECTOR_WARNING,),
+            extra=extra,
+        )
+
+    reasons = [
+        f"{name} '{sp.shown}' is {sp.problem}"
+        for name, sp in (("Pixel Spacing", ps), ("Imager Pixel Spacing", ips))
+        if sp.problem != "absent"
+    ]
+    reason = " and ".join(reasons) if reasons else "no Pixel Spacing or Imager Pixel Spacing in the header"
+    cal = Calibration.none(reason)
+    return Calibration(None, cal.source, cal.rule, cal.plane, extra=extra)
+
+
+def _same(a: tuple[float, float], b: tuple[float, float]) -> bool:
+    # DS strings ("0.160" vs "0.16") and float32 round trips must not count as a calibration
+    return all(math.isclose(x, y, rel_tol=1e-4) for x, y in zip(a, b, strict=True))
+
+
+def _read_ermf(raw: Any) -> tuple[float | None, str]:
+    if raw is None or str(raw).strip() == "":
+        return None, ""
+    try:
+        factor = float(raw)
+    except (TypeError, ValueError):
+        return None, f"; Estimated Radiographic Magnification Factor '{raw}' ignored (not a number)"
+    if not math.isfinite(factor) or factor < 1:
+        return None, (
+            f"; Estimated Radiographic Magnification Factor '{raw}' ignored "
+            "(a projection magnification is a number >= 1)"
+        )
+    return factor, ""
+
+
+def calibration_from_dataset(ds: Any) -> Calibration:
+    """:func:`header_calibration` of a pydicom dataset."""
+    return header_calibration(
+        ds.get("PixelSpacing"),
+        ds.get("ImagerPixelSpacing"),
+        ds.get("EstimatedRadiographicMagnificationFactor"),
+        ds.get("PixelSpacingCalibrationType"),
+        ds.get("PixelSpacingCalibrationDescription"),
+    )
+
+
+# ----------------------------------------------------------------------------- patient
+
+
+@dataclass(frozen=True)
+class PatientReading:
+    """Patient data read from a header, and what was wrong with it."""
+
+    patient: PatientInfo
+    warnings: tuple[str, ...] = ()
+
+
+_AGE_RE = re.compile(r"^\s*(\d{1,3})\s*([DWMY])\s*$", re.IGNORECASE)
+_AGE_UNIT_YEARS = {"D": 1 / _DAYS_PER_YEAR, "W": 7 / _DAYS_PER_YEAR, "M": 1 / 12, "Y": 1.0}
+
+
+def _short(raw: Any, limit: int = 24) -> str:
+    text = str(raw)
+    return repr(text if len(text) <= limit else text[: limit - 1] + "…")
+
+
+def parse_patient_age(raw: Any) -> tuple[float | None, str | None]:
+    """Years from a Patient's Age (0010,1010) string, and a warning if any.
+
+    ``nnnD``, ``nnnW``, ``nnnM`` and ``nnnY`` are days, weeks, months and
+    years; fractions of a year are rounded to 0.01. Zero (``000Y``, a common
+    placeholder for "unknown") and more than 130 years are not ages.
+
+    Returns
+    -------
+    (years or None, warning or None)
+        None, None when the attribute is absent or empty.
+
+    Examples
+    --------
+    >>> parse_patient_age("067Y")
+    (67.0, None)
+    >>> parse_patient_age("030M")
+    (2.5, None)
+    >>> parse_patient_age("sixty")[0] is None
+    True
+    """
+    if raw is None or str(raw).strip() == "":
+        return None, None
+    text = str(raw)
+    m = _AGE_RE.match(text)
+    if m is None:
+        return None, (
+            f"Patient's Age {_short(raw)} is not a DICOM age (nnnD, nnnW, nnnM or nnnY, "
+            "e.g. 067Y): age not read from it"
+        )
+    number, unit = int(m[1]), m[2].upper()
+    if number == 0:
+        return None, f"Patient's Age {_short(raw)} is zero, commonly a placeholder for 'unknown': ignored"
+    years = number * _AGE_UNIT_YEARS[unit]
+    if years > _MAX_AGE_YEARS:
+        return None, f"Patient's Age {_short(raw)} is over {_MAX_AGE_YEARS} years: ignored"
+    years = float(number) if unit == "Y" else round(years, 2)
+    note = None
+    if not re.fullmatch(r"\d{3}[DWMY]", text):
+        note = f"Patient's Age {_short(raw)} is not in the DICOM form nnnX; read as {years:g} years"
+    return years, note
+
+
+def parse_dicom_date(raw: Any) -> datetime.date | None:
+    """Read a DICOM DA value (``YYYYMMDD``; also the old ``YYYY.MM.DD``) as a date.
+
+    Returns None when *raw* is absent, empty or not a valid date.
+
+    Examples
+    --------
+    >>> parse_dicom_date("20040826")
+    datetime.date(2004, 8, 26)
+    >>> parse_dicom_date("2004-13-01") is None
+    True
+    """
+    if isinstance(raw, datetime.date):
+        return raw if not isinstance(raw, datetime.datetime) else raw.date()
+    if raw is None:
+        return None
+    text = str(raw).strip()
+    m = re.fullmatch(r"(\d{4})\.?(\d{2})\.?(\d{2})", text)
+    if m is None:
+        return None
+    try:
+        return datetime.date(int(m[1]), int(m[2]), int(m[3]))
+    except ValueError:
+        return None
+
+
+def _completed_years(birth: datetime.date, on: datetime.date) -> float:
+    years = on.year - birth.year - ((on.month, on.day) < (birth.month, birth.day))
+    if years >= 1:
+        return float(years)
+    return math.floor((on - birth).days / _DAYS_PER_YEAR * 100) / 100  # completed hundredths
+
+
+def patient_from_header(
+    *,
+    patient_age: Any = None,
+    patient_sex: Any = None,
+    birth_date: Any = None,
+    study_date: Any = None,
+    acquisition_date: Any = None,
+    content_date: Any = None,
+) -> PatientReading:
+    """Age and sex from header values; never raises on malformed values.
+
+    Parameters
+    ----------
+    patient_age : str, optional
+        Patient's Age (0010,1010), e.g. ``"067Y"``.
+    patient_sex : str, optional
+        Patient's Sex (0010,0040): ``M``, ``F`` or ``O``.
+    birth_date, study_date, acquisition_date, content_date : str or date, optional
+        Patient's Birth Date (0010,0030) and the dates to compare it with,
+        in that order of preference.
+
+    Returns
+    -------
+    PatientReading
+        ``age_years`` from Patient's Age when usable, else completed years
+        from the birth date to the first usable of study, acquisition and
+        content date (fractions of a year under one year), else None. The
+        sources are named ``"DICOM PatientAge"``,
+        ``"DICOM PatientBirthDate/StudyDate"`` and so on. Malformed values,
+        and dates that disagree by a year or more, give warnings.
+
+    Examples
+    --------
+    >>> r = patient_from_header(birth_date="19400305", study_date="20040826", patient_sex="F")
+    >>> r.patient.age_years, r.patient.age_source, r.patient.sex
+    (64.0, 'DICOM PatientBirthDate/StudyDate', <Sex.F: 'F'>)
+    """
+    warnings: list[str] = []
+    age, note = parse_patient_age(patient_age)
+    if note:
+        warnings.append(note)
+
+    birth = parse_dicom_date(birth_date)
+    if birth is None and _text(birth_date):
+        warnings.append(f"Patient's Birth Date {_short(birth_date)} is not a DICOM date (YYYYMMDD)")
+    dated: list[tuple[str, str, datetime.date, float]] = []  # keyword, words, date, age
+    for keyword, words, raw in (
+        ("StudyDate", "Study Date", study_date),
+        ("AcquisitionDate", "Acquisition Date", acquisition_date),
+        ("ContentDate", "Content Date", content_date),
+    ):
+        on = parse_dicom_date(raw)
+        if on is None:
+            if _text(raw):
+                warnings.append(f"{words} {_short(raw)} is not a DICOM date (YYYYMMDD)")
+            continue
+        if birth is None:
+            continue
+        if on < birth:
+            warnings.append(
+                f"{words} {on.isoformat()} is before Patient's Birth Date {birth.isoformat()}: no age from it"
+            )
+            continue
+        dated.append((keyword, words, on, _completed_years(birth, on)))
+
+    source = "DICOM PatientAge" if age is not None else None
+    if age is None and dated:
+        keyword, words, on, age = dated[0]
+        source = f"DICOM PatientBirthDate/{keyword}"
+        chosen = f"{age:g} y from Patient's Birth Date {birth} and {words} {on}"  # type: ignore[union-attr]
+        for _, other_words, other_on, other_age in dated[1:]:
+            if abs(other_age - age) >= 1:
+                warnings.append(f"age {chosen}; the {other_words} {other_on} would give {other_age:g} y")
+    elif age is not None and dated and abs(dated[0][3] - age) >= 1:
+        _, words, on, date_age = dated[0]
+        warnings.append(
+            f"Patient's Age {str(patient_age).strip()} ({age:g} y) disagrees with Patient's "
+            "Birth "
+            f"Date {birth} and {words} {on} ({date_age:g} y): Patient's Age used"
+        )
+    if age is not None and age > _MAX_AGE_YEARS:
+        warnings.append(f"age {age:g} y from the dates is over {_MAX_AGE_YEARS} years: ignored")
+        age, source = None, None
+
+    sex: Sex | None = None
+    sex_text = _text(patient_sex)
+    if sex_text is not None:
+        try:
+            sex = Sex(sex_text.upper())
+        except ValueError:
+            warnings.append(f"Patient's Sex {_short(patient_sex)} is not M, F or O: sex unknown")
+    patient = PatientInfo(age, source, sex, "DICOM PatientSex" if sex is not None else None)
+    return PatientReading(patient, tuple(warnings))
+
+
+def patient_from_dataset(ds: Any) -> PatientReading:
+    """:func:`patient_from_header` of a pydicom dataset."""
+    return patient_from_header(
+        patient_age=ds.get("PatientAge"),
+        patient_sex=ds.get("PatientSex"),
+        birth_date=ds.get("PatientBirthDate"),
+        study_date=ds.get("StudyDate"),
+        acquisition_date=ds.get("AcquisitionDate"),
+        content_date=ds.get("ContentDate"),
+    )
+
+
+# ----------------------------------------------------------------------------- projection
+
+_LATERAL_POSITIONS = frozenset({"LATERAL", "LAT", "LL", "RL"})
+_AP_POSITIONS = frozenset({"AP", "PA"})
+
+
+def view_from_position(view_position: Any) -> View | None:
+    """Return the film's view from View Position (0018,5101).
+
+    ``LATERAL``, ``LL`` and ``RL`` are lateral; ``AP`` and ``PA`` are
+    ``"ap"``; anything else (oblique, decubitus, empty) is None.
+
+    Examples
+    --------
+    >>> view_from_position("LL"), view_from_position("PA"), view_from_position("RLO")
+    (<View.LATERAL: 'lateral'>, <View.AP: 'ap'>, None)
+    """
+    text = (_text(view_position) or "").upper()
+    if text in _LATERAL_POSITIONS:
+        return View.LATERAL
+    if text in _AP_POSITIONS:
+        return View.AP
+    return None
+
+
+def patient_right_from_orientation(orientation: Any) -> PatientRight | None:
+    """Which image side the patient's right is on, from Patient Orientation.
+
+    The first value of Patient Orientation (0020,0020) is the patient
+    direction of the image rows (increasing column index): ``L`` means
+    columns run toward the patient's left, so the patient's right is on the
+    image left. Only a plain ``L`` or ``R`` is read; anything else is None.
+
+    Examples
+    --------
+    >>> patient_right_from_orientation(["L", "F"])
+    <PatientRight.IMAGE_LEFT: 'image_left'>
+    >>> patient_right_from_orientation(["A", "F"]) is None
+    True
+    """
+    if orientation is None or isinstance(orientation, str):
+        values = [orientation] if orientation else []
+    else:
+        values = list(orientation)
+    first = str(values[0]).strip().upper() if values else ""
+    if first == "L":
+        return PatientRight.IMAGE_LEFT
+    if first == "R":
+        return PatientRight.IMAGE_RIGHT
+    return None

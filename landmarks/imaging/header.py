@@ -1,0 +1,571 @@
+"""What a radiograph's file says without decoding its pixels: size, scale, patient, view, provenance.
+
+:func:`read_radiograph_header` reads a DICOM header (the Pixel Data stay in
+the file: only where they start and how long they are is looked at) or a
+picture's size (Pillow opens it without decoding), and returns a
+:class:`RadiographHeader`: everything a landmark file is checked and merged
+against (:func:`spinecheck.alignment.study.merge_image`). It applies exactly the rules
+:func:`spinecheck.landmarks.imaging.radiograph.load_radiograph` applies, through the same
+function (:func:`dicom_header`), and refuses the same files for the same
+reasons, with one difference: broken *compressed* data are found only by
+decoding.
+
+The cheap check of the pixel data, without decoding:
+
+- a DICOM file must have Pixel Data;
+- uncompressed (native) syntaxes: the bytes present must be at least rows ×
+  columns × samples × bits allocated / 8 × frames; a truncated file is refused
+  naming the shortfall;
+- encapsulated (compressed) syntaxes: the first fragment must be present, non
+  empty and complete. A corrupt codestream inside a complete fragment is only
+  found by decoding (:func:`~spinecheck.landmarks.imaging.radiograph.load_radiograph`).
+- pictures (PNG, JPEG, TIFF): Pillow reads the header; the compressed data
+  are not checked.
+"""
+
+from __future__ import annotations
+
+import datetime
+import enum
+import io
+import struct
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ..errors import UnreadableImageError
+from ..points.calibration import Calibration
+from ..points.model import ImageRef, PatientInfo
+from ..points.names import PatientRight, View
+from .dicom_header import (
+    calibration_from_dataset,
+    parse_dicom_date,
+    patient_from_dataset,
+    patient_right_from_orientation,
+    view_from_position,
+)
+from .pixel_decoding import collect_warnings
+
+__all__ = [
+    "ImageFormat",
+    "RadiographHeader",
+    "read_radiograph_header",
+    "looks_like_dicom",
+    "read_sop_instance_uid",
+    "dicom_header",
+]
+
+
+class ImageFormat(str, enum.Enum):
+    """The file format a radiograph was read from."""
+
+    DICOM = "DICOM"
+    PNG = "PNG"
+    JPEG = "JPEG"
+    TIFF = "TIFF"
+
+    def __str__(self) -> str:
+        return str(self.value)
+
+
+@dataclass(frozen=True)
+class RadiographHeader:
+    """What a radiograph's file says about it, pixels not decoded.
+
+    The attributes of the same name of :class:`~spinecheck.landmarks.imaging.radiograph.Radiograph`
+    mean the same and, for the same file, hold the same values.
+
+    Attributes
+    ----------
+    path : str
+    format : ImageFormat
+    rows, columns : int
+        Image height and width in pixels (Rows and Columns; a picture's size).
+    calibration : Calibration
+        The header's pixel spacing with its rule (clinical.md §4 rules 2–5).
+    photometric : str
+        Photometric Interpretation as stored (pictures: ``MONOCHROME2``).
+    patient : PatientInfo
+    view : View or None
+    view_position : str or None
+    patient_orientation : tuple of str or None
+    patient_right : PatientRight or None
+    sop_instance_uid, modality : str or None
+    study_date : datetime.date or None
+    transfer_syntax_uid, transfer_syntax : str or None
+        UID and name; None for pictures.
+    frames : int
+    frame : int or None
+    warnings : tuple of str
+        What reading the header noticed. A decoded
+        :class:`~spinecheck.landmarks.imaging.radiograph.Radiograph` adds what decoding and the
+        display transform noticed.
+    """
+
+    path: str
+    format: ImageFormat
+    rows: int
+    columns: int
+    calibration: Calibration
+    photometric: str = "MONOCHROME2"
+    patient: PatientInfo = field(default_factory=PatientInfo)
+    view: View | None = None
+    view_position: str | None = None
+    patient_orientation: tuple[str, ...] | None = None
+    patient_right: PatientRight | None = None
+    sop_instance_uid: str | None = None
+    study_date: datetime.date | None = None
+    modality: str | None = None
+    transfer_syntax_uid: str | None = None
+    transfer_syntax: str | None = None
+    frames: int = 1
+    frame: int | None = None
+    warnings: tuple[str, ...] = ()
+
+    @property
+    def image_ref(self) -> ImageRef:
+        """The reference a landmark file keeps to this image."""
+        return ImageRef(self.path, self.sop_instance_uid, self.rows, self.columns)
+
+
+# ----------------------------------------------------------------------------- recognising a file
+
+_PNG, _JPEG, _TIFF = b"\x89PNG\r\n\x1a\n", b"\xff\xd8\xff", (b"II*\x00", b"MM\x00*", b"II+\x00", b"MM\x00+")
+
+
+def sniff(path: str | Path) -> tuple[Path, str, str]:
+    """Tell what a file is by content: ``(path, where, kind)``.
+
+    *kind* is ``"DICOM"`` (with preamble), ``"DICOM-raw"`` (a data set from
+    byte 0), ``"PNG"``, ``"JPEG"`` or ``"TIFF"``; *where* names the file in
+    messages.
+
+    Raises
+    ------
+    UnreadableImageError
+        A folder, a missing, unreadable or empty file, or none of those kinds.
+    """
+    p = Path(path)
+    where = f"image '{path}'"
+    if p.is_dir():
+        raise UnreadableImageError(f"{where}: is a folder; expected an image file")
+    try:
+        with p.open("rb") as f:
+            head = f.read(132)
+    except FileNotFoundError:
+        raise UnreadableImageError(f"{where}: no such file") from None
+    except OSError as exc:
+        raise UnreadableImageError(f"{where}: cannot be read ({exc.strerror or exc})") from None
+    if not head:
+        raise UnreadableImageError(f"{where}: the file is empty")
+    if head[128:132] == b"DICM":
+        return p, where, "DICOM"
+    if head.startswith(_PNG):
+        return p, where, "PNG"
+    if head.startswith(_JPEG):
+        return p, where, "JPEG"
+    if head[:4] in _TIFF:
+        return p, where, "TIFF"
+    if _starts_like_dicom(head):
+        return p, where, "DICOM-raw"
+    raise UnreadableImageError(
+        f"{where}: not a DICOM, PNG, JPEG or TIFF file (no 'DICM' at byte 128, no image signature; "
+        f"it starts with 0x{head[:8].hex()})"
+    )
+
+
+def looks_like_dicom(head: bytes) -> bool:
+    """Tell DICOM by content from the first 132 bytes of a file, as :func:`load_radiograph` does.
+
+    Parameters
+    ----------
+    head : bytes
+        The start of the file (132 bytes, or fewer for a short file).
+
+    Returns
+    -------
+    bool
+        True for ``DICM`` at byte 128, or a data set without preamble whose
+        first tag is (0002,xxxx) or (0008,xxxx), little endian.
+
+    Examples
+    --------
+    >>> looks_like_dicom(bytes(128) + b"DICM"), looks_like_dicom(b"GIF89a" + bytes(126))
+    (True, False)
+    """
+    return head[128:132] == b"DICM" or _starts_like_dicom(head)
+
+
+def _starts_like_dicom(head: bytes) -> bool:
+    """Tell a data set without preamble: first tag (0002,xxxx) or (0008,xxxx), little endian."""
+    if len(head) < 8:
+        return False
+    group, element = int.from_bytes(head[0:2], "little"), int.from_bytes(head[2:4], "little")
+    return group in (0x0002, 0x0008) and element < 0x0100
+
+
+def read_sop_instance_uid(path: str | Path) -> str | None:
+    """The SOP Instance UID of a DICOM file, reading the header only (no pixel data).
+
+    Returns None when the file is not readable DICOM or has no UID: the
+    caller falls back to other ways of identifying the image.
+    """
+    import warnings
+
+    import pydicom
+
+    try:
+        with open(path, "rb") as f, warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # a header that only half parses still gives no UID, quietly
+            head = f.read(132)
+            if not looks_like_dicom(head):
+                return None
+            f.seek(0)
+            ds = pydicom.dcmread(
+                f, force=head[128:132] != b"DICM", stop_before_pixels=True, specific_tags=["SOPInstanceUID"]
+            )
+        return _text(ds.get("SOPInstanceUID"))
+    except MemoryError:
+        raise
+    except Exception:  # noqa: BLE001 - an unreadable header simply gives no UID
+        return None
+
+
+# ----------------------------------------------------------------------------- reading a header
+
+
+def read_radiograph_header(path: str | Path, *, frame: int | None = None) -> RadiographHeader:
+    """Read what a radiograph's file says about it, without decoding its pixels.
+
+    Parameters
+    ----------
+    path : str or Path
+        The file: DICOM (recognised by content) or PNG/JPEG/TIFF.
+    frame : int, optional
+        0-based frame of a multi-frame file (required for those).
+
+    Returns
+    -------
+    RadiographHeader
+        The same values as the same attributes of
+        :func:`~spinecheck.landmarks.imaging.radiograph.load_radiograph`'s result.
+
+    Raises
+    ------
+    UnreadableImageError
+        As :func:`~spinecheck.landmarks.imaging.radiograph.load_radiograph` does, except that
+        broken compressed pixel data (in a complete first fragment) are not
+        noticed: that needs decoding.
+
+    Notes
+    -----
+    The Pixel Data of a DICOM file are not read (dcmread defers values over
+    1 MiB): only their length is compared with Rows × Columns × Samples per
+    Pixel × Bits Allocated / 8 × Number of Frames for uncompressed syntaxes,
+    and the first fragment's presence for compressed ones.
+
+    Examples
+    --------
+    >>> from pydicom.data import get_testdata_file
+    >>> h = read_radiograph_header(get_testdata_file("RG3_UNCR.dcm"))
+    >>> h.rows, h.columns, h.calibration.calibrated, h.view
+    (1760, 1760, False, <View.AP: 'ap'>)
+    """
+    p, where, kind = sniff(path)
+    if kind.startswith("DICOM"):
+        ds, notes = read_dataset(p, where, preamble=kind == "DICOM")
+        return dicom_header(ds, p, where, frame, notes)
+    from PIL import Image
+
+    notes = []
+    fmt = kind
+    try:
+        with collect_warnings(notes, "Pillow: "), Image.open(p) as img:
+            fmt = "JPEG" if img.format == "MPO" else str(img.format)
+            return picture_header(img, p, where, frame, notes)
+    except UnreadableImageError:
+        raise
+    except MemoryError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - Pillow raises many types for broken files
+        raise UnreadableImageError(f"{where}: cannot read the {fmt} file ({one_line(exc)})") from exc
+
+
+#: Values larger than this are read from the file only when used (dcmread's defer_size).
+_DEFER_BYTES = 1 << 20
+
+
+def read_dataset(p: Path, where: str, *, preamble: bool) -> tuple[Any, list[str]]:
+    """``pydicom.dcmread`` with the Pixel Data left in the file; the data set and pydicom's complaints."""
+    import pydicom
+
+    notes: list[str] = []
+    with collect_warnings(notes, "pydicom: "):
+        try:
+            # Large values (the Pixel Data) stay in the file until used: a header-only read never
+            # reads them, and the JPEG 2000 decoder streams its codestream from there (issue 3).
+            ds = pydicom.dcmread(p, force=not preamble, defer_size=_DEFER_BYTES)
+        except MemoryError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - whatever pydicom stumbles on, the file is unreadable
+            raise UnreadableImageError(f"{where}: not a readable DICOM file ({one_line(exc)})") from exc
+    return ds, notes
+
+
+def dicom_header(ds: Any, p: Path, where: str, frame: int | None, notes: list[str]) -> RadiographHeader:
+    """Interpret a DICOM data set's header: the one set of rules both loaders use.
+
+    Checks that there are pixel data (and, without decoding, that they are
+    all there), that *frame* fits the file, and reads calibration, patient,
+    view, side and provenance. May set *ds*'s Transfer Syntax UID when the
+    file has no File Meta Information (as read). *notes* (pydicom's
+    complaints so far) are extended with this header's.
+
+    Raises
+    ------
+    UnreadableImageError
+        No pixel data, a truncated file, no fragment, a multi-frame file
+        without *frame*, or *frame* out of range.
+    """
+    import pydicom
+    from pydicom.uid import UID, ExplicitVRLittleEndian, ImplicitVRLittleEndian
+
+    if not any(k in ds for k in ("PixelData", "FloatPixelData", "DoubleFloatPixelData")):
+        raise UnreadableImageError(_without_pixels(ds, p, where, notes))
+    if "TransferSyntaxUID" not in getattr(ds, "file_meta", {}):
+        implicit = ds.original_encoding[0] if ds.original_encoding[0] is not None else True
+        ts = ImplicitVRLittleEndian if implicit else ExplicitVRLittleEndian
+        ds.file_meta = getattr(ds, "file_meta", pydicom.dataset.FileMetaDataset())
+        ds.file_meta.TransferSyntaxUID = ts
+        notes.append(f"no File Meta Information: transfer syntax taken as {ts.name}, as read")
+    ts = ds.file_meta.TransferSyntaxUID
+
+    frames = _int(ds.get("NumberOfFrames"), 1)
+    if frames > 1 and frame is None:
+        raise UnreadableImageError(
+            f"{where}: multi-frame image ({frames} frames); spinecheck measures one "
+            f"radiograph: choose one with frame= (0..{frames - 1})"
+        )
+    if frame is not None and not (isinstance(frame, int) and 0 <= frame < frames):
+        raise UnreadableImageError(
+            f"{where}: frame={frame!r} is out of range; the file has {frames} "
+            f"frame{'s' if frames > 1 else ''} (0..{frames - 1})"
+        )
+    rows, columns = _int(ds.get("Rows"), 0), _int(ds.get("Columns"), 0)
+    if rows <= 0 or columns <= 0:
+        raise UnreadableImageError(
+            f"{where}: Rows {ds.get('Rows')!r} and Columns {ds.get('Columns')!r} must be positive numbers"
+        )
+    _check_pixel_data(ds, p, where, UID(str(ts)), (rows, columns), frames)
+
+    with collect_warnings(notes, "pydicom: "):
+        calibration = _guarded(
+            lambda: calibration_from_dataset(ds),
+            Calibration.none("pixel spacing attributes unreadable"),
+            "pixel spacing",
+            notes,
+        )
+        reading = _guarded(lambda: patient_from_dataset(ds), None, "patient attributes", notes)
+        view_position = _text(ds.get("ViewPosition"))
+        orientation = _values(ds.get("PatientOrientation"))
+        sop_instance_uid, modality = _text(ds.get("SOPInstanceUID")), _text(ds.get("Modality"))
+        study_date = parse_dicom_date(ds.get("StudyDate"))
+        photometric = str(ds.get("PhotometricInterpretation", "") or "MONOCHROME2").strip().upper()
+    return RadiographHeader(
+        path=str(p),
+        format=ImageFormat.DICOM,
+        rows=rows,
+        columns=columns,
+        calibration=calibration,
+        photometric=photometric,
+        patient=reading.patient if reading else PatientInfo(),
+        view=view_from_position(view_position),
+        view_position=view_position,
+        patient_orientation=orientation,
+        patient_right=patient_right_from_orientation(orientation),
+        sop_instance_uid=sop_instance_uid,
+        study_date=study_date,
+        modality=modality,
+        transfer_syntax_uid=str(ts),
+        transfer_syntax=UID(str(ts)).name,
+        frames=frames,
+        frame=frame if frames > 1 else None,
+        warnings=unique(notes + list(reading.warnings if reading else ())),
+    )
+
+
+_ITEM, _SEQUENCE_END = 0xE000FFFE, 0xE0DDFFFE
+
+
+def _check_pixel_data(ds: Any, p: Path, where: str, ts: Any, size_px: tuple[int, int], frames: int) -> None:
+    """Refuse Pixel Data that are visibly short, without decoding them (see the module notes)."""
+    if "PixelData" not in ds:
+        return  # float pixel data: pydicom checks them when decoding
+    raw = ds.get_item(0x7FE00010, keep_deferred=True)
+    value = getattr(raw, "value", None)
+    tell = getattr(raw, "value_tell", None)
+    in_file = value is None and tell is not None
+    size = p.stat().st_size
+    label = f"{ts.name} ({ts})" if ts.name != ts else str(ts)
+    if not ts.is_encapsulated:
+        allocated = _int(ds.get("BitsAllocated"), 0)
+        samples = _int(ds.get("SamplesPerPixel"), 1)
+        if allocated <= 0:
+            return  # pydicom says what is wrong when decoding
+        expected = (size_px[0] * size_px[1] * samples * allocated * frames + 7) // 8
+        declared = int(getattr(raw, "length", 0) or 0)
+        present = min(declared, max(0, size - tell)) if in_file else len(value or b"")
+        if present < expected:
+            raise UnreadableImageError(
+                f"{where}: the pixel data are truncated: {present} of {expected} bytes present ({label}: "
+                f"{size_px[0]} rows × {size_px[1]} columns × {samples} samples × {allocated} bits allocated "
+                f"× {frames} frames)"
+            )
+        return
+    problem = None
+    try:
+        if in_file:
+            with open(p, "rb") as f:
+                problem = _first_fragment_problem(f, tell, size)
+        else:
+            data = bytes(value or b"")
+            problem = _first_fragment_problem(io.BytesIO(data), 0, len(data))
+    except OSError as exc:
+        problem = f"cannot be read ({exc})"
+    if problem:
+        raise UnreadableImageError(f"{where}: the pixel data {problem} ({label})")
+
+
+def _first_fragment_problem(f: Any, at: int, end: int) -> str | None:
+    """What is wrong with the first fragment of encapsulated Pixel Data starting at *at*, or None."""
+    f.seek(at)
+    head = f.read(8)
+    if len(head) < 8 or struct.unpack("<I", head[:4])[0] != _ITEM:
+        return "are damaged: no Basic Offset Table item where the fragments start"
+    (bot,) = struct.unpack("<I", head[4:])
+    f.seek(at + 8 + bot)
+    head = f.read(8)
+    if len(head) < 8:
+        return "are truncated: the file ends before the first fragment"
+    tag, length = struct.unpack("<II", head)
+    if tag == _SEQUENCE_END:
+        return "are empty: no fragment after the Basic Offset Table"
+    if tag != _ITEM or length in (0, 0xFFFFFFFF):
+        return "are damaged: the first fragment is not a fragment item of defined, non-zero length"
+    start = at + 16 + bot
+    if start + length > end:
+        return f"are truncated: {max(0, end - start)} of the first fragment's {length} bytes present"
+    return None
+
+
+def _without_pixels(ds: Any, p: Path, where: str, notes: list[str]) -> str:
+    """Say why a DICOM file has no pixel data: truncated, damaged, or not an image."""
+    from pydicom.uid import UID
+
+    ended = [n for n in notes if "End of file" in n]
+    if ended:
+        return f"{where}: the DICOM file is truncated ({ended[0].removeprefix('pydicom: ')})"
+    sop = ds.get("SOPClassUID") or getattr(ds, "file_meta", {}).get("MediaStorageSOPClassUID")
+    name = UID(str(sop)).name if sop else ""
+    if len(ds) == 0 or "Image" in name or "Rows" in ds:
+        return (
+            f"{where}: DICOM file{f' ({name})' if name else ''} without pixel data after "
+            f"{len(ds)} elements in {p.stat().st_size} bytes: truncated or damaged"
+        )
+    return (
+        f"{where}: DICOM file without pixel data (no (7FE0,0010) Pixel Data); it is "
+        f"{f'a {name} object' if name else 'a DICOM object'}, not an image"
+    )
+
+
+def picture_header(img: Any, p: Path, where: str, frame: int | None, notes: list[str]) -> RadiographHeader:
+    """Interpret an open Pillow image's header (nothing decoded): size, pages, dpi, orientation.
+
+    The one set of rules both loaders use for pictures. Call it inside
+    ``collect_warnings(notes)``; the caller seeks to *frame*.
+
+    Raises
+    ------
+    UnreadableImageError
+        A multi-page file without *frame*, or *frame* out of range.
+    """
+    fmt = "JPEG" if img.format == "MPO" else str(img.format)
+    frames = int(getattr(img, "n_frames", 1))
+    if frames > 1 and frame is None:
+        raise UnreadableImageError(
+            f"{where}: {fmt} with {frames} pages; choose one with frame= (0..{frames - 1})"
+        )
+    if frame is not None and not (isinstance(frame, int) and 0 <= frame < frames):
+        raise UnreadableImageError(
+            f"{where}: frame={frame!r} is out of range; the file has {frames} "
+            f"page{'s' if frames > 1 else ''} (0..{frames - 1})"
+        )
+    if frame:
+        img.seek(frame)
+    dpi = img.info.get("dpi")
+    orientation = img.getexif().get(0x0112)
+    own = []
+    if orientation not in (None, 1):
+        own.append(f"EXIF Orientation {orientation} ignored: pixels and landmarks are as stored")
+    if dpi:
+        shown = "×".join(f"{float(d):g}" for d in dpi)
+        reason = (
+            f"{fmt} image: no pixel spacing (its {shown} dpi tag is not a patient spacing, "
+            "clinical.md §4 rule 5)"
+        )
+    else:
+        reason = f"{fmt} image: no pixel spacing"
+    columns, rows = img.size
+    return RadiographHeader(
+        path=str(p),
+        format=ImageFormat(fmt),
+        rows=int(rows),
+        columns=int(columns),
+        calibration=Calibration.none(reason),
+        frames=frames,
+        frame=frame if frames > 1 else None,
+        warnings=unique(notes + own),
+    )
+
+
+# ----------------------------------------------------------------------------- small helpers
+
+
+def _guarded(read: Any, fallback: Any, what: str, notes: list[str]) -> Any:
+    try:
+        return read()
+    except MemoryError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - a malformed header attribute never stops loading
+        notes.append(f"{what} unreadable ({one_line(exc)}): ignored")
+        return fallback
+
+
+def _int(raw: Any, default: int) -> int:
+    try:
+        return int(raw) if raw not in (None, "") else default
+    except (TypeError, ValueError):
+        return default
+
+
+def _text(raw: Any) -> str | None:
+    text = str(raw).strip() if raw is not None else ""
+    return text or None
+
+
+def _values(raw: Any) -> tuple[str, ...] | None:
+    if raw is None or raw == "":
+        return None
+    items = [raw] if isinstance(raw, str) else list(raw)
+    values = tuple(str(v).strip() for v in items)
+    return values if any(values) else None
+
+
+def one_line(exc: BaseException) -> str:
+    """An exception's message on one line (its type name when it has none)."""
+    return " ".join(str(exc).split()) or type(exc).__name__
+
+
+def unique(items: list[str]) -> tuple[str, ...]:
+    """*items* without repeats, in order."""
+    return tuple(dict.fromkeys(items))

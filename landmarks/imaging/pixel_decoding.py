@@ -1,0 +1,634 @@
+"""Decoding DICOM pixel data through pydicom's plugins, with errors that say why.
+
+:func:`decode_pixels` returns one frame's stored values exactly as pydicom
+decodes them (unused high bits cleared, no rescale), without copying
+uncompressed data it does not have to. It raises
+:class:`~spinecheck.landmarks.errors.MissingDecoderError` naming the transfer syntax and
+the package to install when no plugin can decode it, and
+:class:`~spinecheck.landmarks.errors.UnreadableImageError` with the decoding problem in
+one line when the data are broken; for JPEG 2000 the codestream is walked to
+say which marker is wrong and where.
+
+Decoders (see :data:`DECODER_PACKAGES`): ``pylibjpeg-openjpeg`` (MIT) for
+JPEG 2000 and HTJ2K, ``pyjpegls`` (MIT) for JPEG-LS, ``python-gdcm``
+(Apache-2.0 wrapper of the BSD GDCM) for JPEG Lossless and 12-bit JPEG, RLE and
+deflate built into pydicom, Pillow for 8-bit JPEG. ``pylibjpeg-libjpeg``
+(GPL-3.0) is an optional alternative for the JPEG family.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import functools
+import io
+import logging
+import os
+import re
+import struct
+import sys
+import warnings
+from collections.abc import Iterator
+from typing import Any
+
+import numpy as np
+
+from ..errors import MissingDecoderError, UnreadableImageError
+
+__all__ = [
+    "DECODER_PACKAGES",
+    "decode_pixels",
+    "decoder_available",
+    "collect_warnings",
+    "j2k_codestream_problem",
+]
+
+_JPEG_LOSSLESS = "python-gdcm (BSD) or pylibjpeg-libjpeg (GPL-3.0), e.g. pip install python-gdcm"
+_J2K = "pylibjpeg and pylibjpeg-openjpeg (MIT), e.g. pip install pylibjpeg pylibjpeg-openjpeg"
+#: Transfer syntax UID -> what to install when pydicom has no decoder for it.
+DECODER_PACKAGES: dict[str, str] = {
+    "1.2.840.10008.1.2.4.50": "pillow or python-gdcm, e.g. pip install pillow",
+    "1.2.840.10008.1.2.4.51": _JPEG_LOSSLESS,
+    "1.2.840.10008.1.2.4.57": _JPEG_LOSSLESS,
+    "1.2.840.10008.1.2.4.70": _JPEG_LOSSLESS,
+    "1.2.840.10008.1.2.4.80": "pyjpegls (MIT), e.g. pip install pyjpegls",
+    "1.2.840.10008.1.2.4.81": "pyjpegls (MIT), e.g. pip install pyjpegls",
+    "1.2.840.10008.1.2.4.90": _J2K,
+    "1.2.840.10008.1.2.4.91": _J2K,
+    "1.2.840.10008.1.2.4.92": _J2K,
+    "1.2.840.10008.1.2.4.93": _J2K,
+    "1.2.840.10008.1.2.4.201": "pylibjpeg and pylibjpeg-openjpeg>=2.4 (MIT)",
+    "1.2.840.10008.1.2.4.202": "pylibjpeg and pylibjpeg-openjpeg>=2.4 (MIT)",
+    "1.2.840.10008.1.2.4.203": "pylibjpeg and pylibjpeg-openjpeg>=2.4 (MIT)",
+    "1.2.840.10008.1.2.5": "pylibjpeg-rle (MIT), e.g. pip install pylibjpeg pylibjpeg-rle",
+}
+
+
+#: Plugin tried first, where pydicom's own order is not the best: for JPEG 2000 pylibjpeg-openjpeg peaks
+#: at about 4.1 x the decoded array, Pillow at 4.7 x and GDCM at 5.6 x (bench/bench_load.py, 7200 x 3000).
+#: Simple single-frame greyscale JPEG 2000 goes before it to the same OpenJPEG directly, at about 2.7 x
+#: (:func:`_decode_j2k_direct`).
+_PREFERRED_PLUGIN = {
+    uid: "pylibjpeg"
+    for uid in (
+        "1.2.840.10008.1.2.4.90",
+        "1.2.840.10008.1.2.4.91",
+        "1.2.840.10008.1.2.4.92",
+        "1.2.840.10008.1.2.4.93",
+        "1.2.840.10008.1.2.4.201",
+        "1.2.840.10008.1.2.4.202",
+        "1.2.840.10008.1.2.4.203",
+    )
+}
+
+
+class _ListHandler(logging.Handler):
+    def __init__(self, sink: list[str]) -> None:
+        super().__init__(logging.WARNING)
+        self.sink = sink
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.sink.append(f"pydicom: {record.getMessage()}")
+
+
+@contextlib.contextmanager
+def collect_warnings(sink: list[str], prefix: str = "") -> Iterator[None]:
+    """Record warnings (and pydicom log warnings) into *sink* instead of showing them.
+
+    Radiograph readers report what the libraries complain about in the
+    radiograph's ``warnings``; a library warning never reaches the user as
+    a traceback. (``warnings.catch_warnings`` is process-wide: load images
+    in processes, not threads, if warnings must not mix.)
+    """
+    handler = _ListHandler(sink)
+    logger = logging.getLogger("pydicom")
+    logger.addHandler(handler)
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            yield
+    finally:
+        logger.removeHandler(handler)
+    for w in caught:
+        text = f"{prefix}{_one_line(str(w.message))}"
+        if text not in sink:
+            sink.append(text)
+
+
+def _one_line(text: str) -> str:
+    return re.sub(r"\s+", " ", text).strip()
+
+
+def decoder_available(transfer_syntax_uid: str) -> bool:
+    """Tell whether pydicom can decode pixel data in this transfer syntax here."""
+    from pydicom.pixels import get_decoder
+    from pydicom.uid import UID
+
+    try:
+        return bool(get_decoder(UID(transfer_syntax_uid)).is_available)
+    except NotImplementedError:
+        return False
+
+
+def decode_pixels(ds: Any, *, where: str, frame: int | None = None) -> np.ndarray:
+    """Decode the stored values of one frame of *ds*, as pydicom does.
+
+    Parameters
+    ----------
+    ds : pydicom.dataset.Dataset
+        With file meta (Transfer Syntax UID) and Pixel Data.
+    where : str
+        How to name the file in messages.
+    frame : int, optional
+        0-based frame index of a multi-frame image (None for the only frame).
+
+    Returns
+    -------
+    ndarray
+        ``(rows, columns)`` (or ``(rows, columns, samples)``) of the stored
+        integer type. Read-only when it is a view of the file's bytes.
+
+    Raises
+    ------
+    MissingDecoderError
+        No installed plugin decodes the transfer syntax; names the package.
+    UnreadableImageError
+        The transfer syntax is not an image syntax pydicom decodes, or the
+        data are broken or short.
+    """
+    from pydicom.pixels import get_decoder, pixel_array
+
+    ts = ds.file_meta.TransferSyntaxUID
+    label = f"{ts.name} ({ts})" if ts.name != ts else str(ts)
+    try:
+        decoder = get_decoder(ts)
+    except NotImplementedError:
+        raise UnreadableImageError(
+            f"{where}: pixel data in transfer syntax {label}, which is not a still-image syntax spinecheck "
+            "can decode (expected uncompressed, RLE, JPEG, JPEG-LS or JPEG 2000)"
+        ) from None
+    if not decoder.is_available:
+        package = DECODER_PACKAGES.get(str(ts), "a pydicom pixel-data plugin for it")
+        raise MissingDecoderError(
+            f"{where}: no decoder installed for its pixel data, {label}; install {package}"
+        )
+
+    options: dict[str, Any] = {}
+    if not ts.is_encapsulated and ds.get("BitsStored") == ds.get("BitsAllocated"):
+        options["view_only"] = True  # nothing to correct: no copy of the film's bytes
+    preferred = _PREFERRED_PLUGIN.get(str(ts))
+    if preferred in decoder.available_plugins:
+        direct = _decode_j2k_direct(ds, frame)
+        if direct is not None:
+            return direct
+        try:
+            return pixel_array(ds, index=frame, decoding_plugin=preferred, **options)
+        except MemoryError:
+            raise
+        except Exception:  # noqa: BLE001, S110 - every installed plugin gets its turn below
+            pass
+    try:
+        with _quiet_native_stderr(enabled=preferred in decoder.available_plugins):
+            return pixel_array(ds, index=frame, **options)
+    except MemoryError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - every decoder failure is an unreadable image
+        lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+        if lines and lines[0].startswith("Unable to decode as exceptions were raised by all"):
+            lines[0] = "decoders said:"
+            problem = lines[0] + " " + "; ".join(lines[1:])
+        else:
+            problem = _one_line(" ".join(lines)) or type(exc).__name__
+            short = re.search(r"less than expected \((\d+) vs (\d+) bytes\)", problem)
+            if short:
+                problem = f"the pixel data are truncated: {short[1]} of {short[2]} bytes present"
+        if ts.is_encapsulated and "2000" in ts.name:
+            found = _j2k_problem_of(ds, frame)
+            if found:
+                problem = f"{found}; {problem}"
+        raise UnreadableImageError(f"{where}: cannot decode the {label} pixel data: {problem}") from exc
+
+
+# --- JPEG 2000 straight from the file, through OpenJPEG's C API ---------------------------------
+#
+# pydicom's pylibjpeg route holds the whole compressed Pixel Data (read by dcmread), a copy of the
+# frame, OpenJPEG's own copy of the codestream and its int32 image (2 x the uint16 array) while it
+# writes the output: about 4.9 x the decoded array at the peak (bench/bench_load.py). Here the
+# codestream streams from the file (nothing compressed held by Python), OpenJPEG's codec and its
+# copy of the codestream are freed before the output is written, and the int32 image's pages are
+# handed back to the system as they are converted: the peak is OpenJPEG's decoding itself,
+# codestream + int32 image, about 2.6 x for a lossless film. Same library, same calls
+# (opj_read_header, opj_decode, opj_end_decompress) as pylibjpeg-openjpeg's own Decode(); the
+# values are cast exactly as it casts them. Anything unusual returns None: pydicom decodes it.
+
+_J2K_DIRECT_SYNTAXES = frozenset(
+    (
+        "1.2.840.10008.1.2.4.90",
+        "1.2.840.10008.1.2.4.91",
+        "1.2.840.10008.1.2.4.201",
+        "1.2.840.10008.1.2.4.202",
+        "1.2.840.10008.1.2.4.203",
+    )
+)
+_ITEM, _SEQUENCE_END = 0xE000FFFE, 0xE0DDFFFE
+_SIZE_MAX = ctypes.c_size_t(-1).value
+_MADV_DONTNEED = 4  # Linux
+
+
+class _OpjImageComp(ctypes.Structure):
+    _fields_ = [
+        (name, ctypes.c_uint32)
+        for name in ("dx", "dy", "w", "h", "x0", "y0", "prec", "bpp", "sgnd", "resno_decoded", "factor")
+    ] + [("data", ctypes.c_void_p), ("alpha", ctypes.c_uint16)]
+
+
+class _OpjImage(ctypes.Structure):
+    _fields_ = [(name, ctypes.c_uint32) for name in ("x0", "y0", "x1", "y1", "numcomps")] + [
+        ("color_space", ctypes.c_int),
+        ("comps", ctypes.POINTER(_OpjImageComp)),
+        ("icc_profile_buf", ctypes.c_void_p),
+        ("icc_profile_len", ctypes.c_uint32),
+    ]
+
+
+_READ_FN = ctypes.CFUNCTYPE(ctypes.c_size_t, ctypes.c_void_p, ctypes.c_size_t, ctypes.c_void_p)
+_SKIP_FN = ctypes.CFUNCTYPE(ctypes.c_int64, ctypes.c_int64, ctypes.c_void_p)
+_SEEK_FN = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_int64, ctypes.c_void_p)
+
+
+@functools.cache
+def _openjpeg_library() -> Any:
+    """OpenJPEG (2.3 or later) as linked into pylibjpeg-openjpeg's extension, or None."""
+    try:
+        import _openjpeg  # pylibjpeg-openjpeg >= 2.2
+
+        lib = ctypes.CDLL(_openjpeg.__file__)
+        lib.opj_version.restype = ctypes.c_char_p
+        major, minor = (int(n) for n in lib.opj_version().decode().split(".")[:2])
+    except Exception:  # noqa: BLE001 - no library, or not one we know: pydicom's route
+        return None
+    if (major, minor) < (2, 3) or major > 2:
+        return None
+    p, b = ctypes.c_void_p, ctypes.c_int
+    signatures = {
+        "opj_create_decompress": ([b], p),
+        "opj_set_default_decoder_parameters": ([p], None),
+        "opj_setup_decoder": ([p, p], b),
+        "opj_stream_create": ([ctypes.c_size_t, b], p),
+        "opj_stream_set_read_function": ([p, _READ_FN], None),
+        "opj_stream_set_skip_function": ([p, _SKIP_FN], None),
+        "opj_stream_set_seek_function": ([p, _SEEK_FN], None),
+        "opj_stream_set_user_data_length": ([p, ctypes.c_uint64], None),
+        "opj_read_header": ([p, p, ctypes.POINTER(ctypes.POINTER(_OpjImage))], b),
+        "opj_decode": ([p, p, ctypes.POINTER(_OpjImage)], b),
+        "opj_end_decompress": ([p, p], b),
+        "opj_destroy_codec": ([p], None),
+        "opj_stream_destroy": ([p], None),
+        "opj_image_destroy": ([ctypes.POINTER(_OpjImage)], None),
+    }
+    for name, (args, res) in signatures.items():
+        fn = getattr(lib, name)
+        fn.argtypes, fn.restype = args, res
+    return lib
+
+
+class _Spans:
+    """The fragments of one encapsulated frame, read as one stream (no copy held)."""
+
+    def __init__(self, f: Any, spans: list[tuple[int, int]]) -> None:
+        self.f, self.spans, self.pos = f, spans, 0
+        self.size = sum(n for _, n in spans)
+
+    def readinto(self, buf: memoryview) -> int:
+        done = 0
+        start = 0
+        for offset, n in self.spans:
+            if done == len(buf) or self.pos >= self.size:
+                break
+            if self.pos < start + n:
+                within = self.pos - start
+                take = min(len(buf) - done, n - within)
+                self.f.seek(offset + within)
+                got = self.f.readinto(buf[done : done + take])
+                if got != take:
+                    raise EOFError("short read")
+                done += take
+                self.pos += take
+            start += n
+        return done
+
+
+def _frame_spans(f: Any, at: int, *, in_memory: bool = False) -> list[tuple[int, int]]:
+    """(offset, length) of each fragment of encapsulated Pixel Data whose value starts at *at*.
+
+    A value in memory (pydicom's) ends with the last fragment; one in the file, with the
+    sequence delimiter.
+    """
+    f.seek(at)
+    tag, length = struct.unpack("<II", f.read(8))
+    if tag != _ITEM:
+        raise ValueError("no Basic Offset Table item")
+    f.seek(length, io.SEEK_CUR)
+    spans = []
+    while True:
+        head = f.read(8)
+        if not head and in_memory and spans:
+            return spans
+        if len(head) < 8:
+            raise ValueError("the fragments end without a sequence delimiter")
+        tag, length = struct.unpack("<II", head)
+        if tag == _SEQUENCE_END:
+            return spans
+        if tag != _ITEM or length == 0xFFFFFFFF:
+            raise ValueError("not a fragment item")
+        spans.append((f.tell(), length))
+        f.seek(length, io.SEEK_CUR)
+
+
+@contextlib.contextmanager
+def _pixel_data_stream(ds: Any) -> Iterator[Any]:
+    """A seekable binary file holding the encapsulated Pixel Data value, and where it starts.
+
+    Straight from the file when dcmread deferred the element (nothing read into memory), else
+    from the value in memory.
+    """
+    raw = ds.get_item(0x7FE00010, keep_deferred=True)
+    filename = getattr(ds, "filename", None)
+    if getattr(raw, "value", None) is None and getattr(raw, "value_tell", None) is not None and filename:
+        with open(filename, "rb", buffering=0) as f:
+            yield f, raw.value_tell
+    else:
+        yield io.BytesIO(ds.PixelData), 0
+
+
+def _decode_j2k_direct(ds: Any, frame: int | None) -> np.ndarray | None:
+    """Decode a single-frame greyscale JPEG 2000 image with the least memory, or return None.
+
+    Only where the result is certain to be pydicom's: one frame, one component at full
+    resolution, the codestream's precision and sign those of Bits Stored and Pixel
+    Representation, 8 or 16 bits allocated to match. Any other case, and any failure, is
+    left to pydicom (which then also says what is wrong).
+    """
+    ts = str(ds.file_meta.TransferSyntaxUID)
+    try:
+        rows, cols = int(ds.Rows), int(ds.Columns)
+        stored, allocated = int(ds.BitsStored), int(ds.BitsAllocated)
+        signed = int(ds.get("PixelRepresentation", 0)) == 1
+        simple = (
+            ts in _J2K_DIRECT_SYNTAXES
+            and frame in (None, 0)
+            and int(ds.get("NumberOfFrames", 1) or 1) == 1
+            and int(ds.get("SamplesPerPixel", 1)) == 1
+            and allocated == (8 if stored <= 8 else 16)
+            and 1 <= stored <= 16
+            and rows > 0
+            and cols > 0
+        )
+    except (AttributeError, TypeError, ValueError):
+        return None
+    lib = _openjpeg_library() if simple else None
+    if lib is None:
+        return None
+    try:
+        with _pixel_data_stream(ds) as (f, at):
+            stream = _Spans(f, _frame_spans(f, at, in_memory=isinstance(f, io.BytesIO)))
+            image = _opj_decode(lib, stream, lambda img: _is_as_expected(img, rows, cols, stored, signed))
+    except MemoryError:
+        raise
+    except Exception:  # noqa: BLE001 - pydicom's route decodes it, or says why it cannot
+        return None
+    if image is None:
+        return None
+    try:
+        comp = image.contents.comps[0]
+        if not _is_as_expected(image.contents, rows, cols, stored, signed) or not comp.data:
+            return None
+        dtype = np.dtype(f"{'i' if signed else 'u'}{allocated // 8}")
+        return _convert_releasing(comp.data, rows, cols, dtype)
+    finally:
+        lib.opj_image_destroy(image)
+
+
+def _is_as_expected(img: Any, rows: int, cols: int, stored: int, signed: bool) -> bool:
+    """Tell whether OpenJPEG's image is the one greyscale component the data set describes."""
+    if img.numcomps != 1 or (img.x0, img.y0, img.x1, img.y1) != (0, 0, cols, rows):
+        return False
+    comp = img.comps[0]
+    geometry = (comp.w, comp.h, comp.dx, comp.dy, comp.x0, comp.y0, comp.factor)
+    return geometry == (cols, rows, 1, 1, 0, 0, 0) and (comp.prec, bool(comp.sgnd)) == (stored, signed)
+
+
+def _opj_decode(lib: Any, src: _Spans, accept: Any) -> Any:
+    """Run OpenJPEG on the codestream in *src*; its image (int32 samples), or None.
+
+    Decodes only when *accept* takes the image its header describes. The codec (and its
+    copy of the codestream) is destroyed before returning.
+    """
+
+    def read(buffer: int, n: int, _user: int) -> int:
+        if src.pos >= src.size:
+            return _SIZE_MAX
+        try:
+            return src.readinto(memoryview((ctypes.c_char * n).from_address(buffer)).cast("B")) or _SIZE_MAX
+        except Exception:  # noqa: BLE001 - OpenJPEG sees the end of the stream
+            return _SIZE_MAX
+
+    def skip(n: int, _user: int) -> int:
+        if n < 0 or src.pos + n > src.size:
+            return -1
+        src.pos += n
+        return n
+
+    def seek(n: int, _user: int) -> int:
+        if not 0 <= n <= src.size:
+            return 0
+        src.pos = n
+        return 1
+
+    callbacks = (_READ_FN(read), _SKIP_FN(skip), _SEEK_FN(seek))  # alive until the stream is destroyed
+    params = ctypes.create_string_buffer(1 << 16)  # opj_dparameters_t (a few kB), filled by OpenJPEG
+    lib.opj_set_default_decoder_parameters(params)
+    codec = lib.opj_create_decompress(0)  # OPJ_CODEC_J2K
+    stream = lib.opj_stream_create(1 << 20, 1)
+    image = ctypes.POINTER(_OpjImage)()
+    ok = False
+    try:
+        if not codec or not stream:
+            return None
+        lib.opj_stream_set_read_function(stream, callbacks[0])
+        lib.opj_stream_set_skip_function(stream, callbacks[1])
+        lib.opj_stream_set_seek_function(stream, callbacks[2])
+        lib.opj_stream_set_user_data_length(stream, src.size)
+        ok = bool(
+            lib.opj_setup_decoder(codec, params)
+            and lib.opj_read_header(stream, codec, ctypes.byref(image))
+            and image
+            and accept(image.contents)
+            and lib.opj_decode(codec, stream, image)
+            and lib.opj_end_decompress(codec, stream)
+        )
+    finally:
+        if codec:
+            lib.opj_destroy_codec(codec)
+        if stream:
+            lib.opj_stream_destroy(stream)
+        if not ok and image:
+            lib.opj_image_destroy(image)
+    return image if ok else None
+
+
+@functools.cache
+def _madvise() -> Any:
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        fn = ctypes.CDLL(None, use_errno=True).madvise
+    except (OSError, AttributeError):
+        return None
+    fn.argtypes, fn.restype = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int], ctypes.c_int
+    return fn
+
+
+def _convert_releasing(address: int, rows: int, cols: int, dtype: np.dtype) -> np.ndarray:
+    """Cast OpenJPEG's int32 samples at *address* to *dtype*, as pylibjpeg-openjpeg does.
+
+    Row blocks at a time; the int32 pages already converted are returned to the system
+    (the buffer is freed just after, unread), so the output and the int32 image are never
+    both whole in memory.
+    """
+    src = np.ctypeslib.as_array((ctypes.c_int32 * (rows * cols)).from_address(address)).reshape(rows, cols)
+    out = np.empty((rows, cols), dtype)
+    madvise = _madvise()
+    page = 4096 if madvise is None else os.sysconf("SC_PAGE_SIZE")
+    step = max(1, (8 << 20) // (4 * cols))
+    released = -(-address // page) * page  # first whole page of the buffer
+    for r0 in range(0, rows, step):
+        r1 = min(rows, r0 + step)
+        np.copyto(out[r0:r1], src[r0:r1], casting="unsafe")  # C cast, as (unsigned short)(int)
+        if madvise is not None:
+            end = (address + 4 * r1 * cols) // page * page
+            if end > released and madvise(released, end - released, _MADV_DONTNEED) == 0:
+                released = end
+    return out
+
+
+@contextlib.contextmanager
+def _quiet_native_stderr(enabled: bool = True) -> Iterator[None]:
+    """Silence file descriptor 2 while native decoders retry a stream that already failed.
+
+    GDCM's OpenJPEG prints its complaints straight to the process's stderr,
+    which would break the one-line ``error:`` contract; what the decoders say
+    still reaches the error message through their exceptions.
+    """
+    if not enabled:
+        yield
+        return
+    try:
+        sys.stderr.flush()
+        saved = os.dup(2)
+    except (OSError, ValueError):  # no real fd 2 (e.g. under some test runners)
+        yield
+        return
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, 2)
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(devnull)
+
+
+def _j2k_problem_of(ds: Any, frame: int | None) -> str | None:
+    from pydicom.encaps import get_frame
+
+    try:
+        frames = int(ds.get("NumberOfFrames", 1) or 1)
+        data = get_frame(ds.PixelData, frame or 0, number_of_frames=frames)
+    except Exception:  # noqa: BLE001 - the diagnosis is a bonus; the decoders' own words remain
+        return None
+    return j2k_codestream_problem(data)
+
+
+_J2K_MARKERS = {
+    0xFF4F: "SOC",
+    0xFF51: "SIZ",
+    0xFF52: "COD",
+    0xFF53: "COC",
+    0xFF5C: "QCD",
+    0xFF5D: "QCC",
+    0xFF5E: "RGN",
+    0xFF5F: "POC",
+    0xFF55: "TLM",
+    0xFF57: "PLM",
+    0xFF58: "PLT",
+    0xFF60: "PPM",
+    0xFF61: "PPT",
+    0xFF63: "CRG",
+    0xFF64: "COM",
+    0xFF90: "SOT",
+    0xFF93: "SOD",
+    0xFFD9: "EOC",
+    0xFF50: "CAP",
+    0xFF59: "CPF",
+}
+
+
+def _marker_name(marker: int) -> str:
+    name = _J2K_MARKERS.get(marker)
+    return f"{name} marker (0x{marker:04X})" if name else f"bytes 0x{marker:04X}"
+
+
+def j2k_codestream_problem(data: bytes) -> str | None:
+    r"""Say what is structurally wrong with a JPEG 2000 codestream, or return None.
+
+    Walks the main header's marker segments and the tile-parts by their
+    lengths (Psot), as a decoder does, and names the first marker that is
+    not where the standard (ISO/IEC 15444-1 Annex A) allows it.
+
+    Examples
+    --------
+    >>> j2k_codestream_problem(b"\x00\x01")
+    'the codestream does not start with SOC (0xFF4F) but 0x0001'
+    """
+    if data[4:12] == b"jP  \r\n\x87\n":  # a JP2 file: look inside its codestream box
+        at = data.find(b"jp2c")
+        if at < 0:
+            return "a JP2 file without a codestream (jp2c) box"
+        data = data[at + 4 :]
+    if data[:2] != b"\xff\x4f":
+        return f"the codestream does not start with SOC (0xFF4F) but 0x{data[:2].hex().upper()}"
+    pos = 2
+    while True:  # main header, up to the first tile-part
+        if pos + 4 > len(data):
+            return f"the codestream ends inside its main header at byte {len(data)} (truncated)"
+        marker = int.from_bytes(data[pos : pos + 2], "big")
+        if marker == 0xFF90:
+            break
+        if marker not in _J2K_MARKERS or marker in (0xFF4F, 0xFF93, 0xFFD9):
+            return f"unexpected {_marker_name(marker)} at byte {pos} of the codestream's main header"
+        pos += 2 + int.from_bytes(data[pos + 2 : pos + 4], "big")
+    tile_parts = 0
+    while pos + 2 <= len(data):
+        marker = int.from_bytes(data[pos : pos + 2], "big")
+        if marker == 0xFFD9:
+            return None
+        if marker != 0xFF90:
+            return (
+                f"unexpected {_marker_name(marker)} at byte {pos} of the codestream, after tile-part "
+                f"{tile_parts}, where a tile-part (SOT, 0xFF90) or the end of the codestream "
+                "(EOC, 0xFFD9) was expected"
+            )
+        if pos + 12 > len(data):
+            return f"the codestream ends inside tile-part {tile_parts + 1}'s header (truncated)"
+        psot = int.from_bytes(data[pos + 6 : pos + 10], "big")
+        if psot == 0:  # the last tile-part runs to EOC
+            return None
+        if pos + psot > len(data):
+            return (
+                f"tile-part {tile_parts + 1} at byte {pos} claims {psot} bytes but only "
+                f"{len(data) - pos} remain (truncated)"
+            )
+        pos += psot
+        tile_parts += 1
+    return f"the codestream ends after {tile_parts} tile-parts without EOC (0xFFD9) (truncated)"

@@ -1,0 +1,67 @@
+"""Landmark files: the spinecheck-landmarks/1 JSON, the wide CSV table and SpineWeb/AASCE .mat labels."""
+
+from typing import TYPE_CHECKING
+
+import lazy_loader
+
+from .landmark_file import (
+    FORMAT,
+    PATIENT_SOURCE,
+    check_endplates,
+    check_inside_image,
+    check_same_image,
+    landmarks_to_json,
+    landmarks_to_text,
+    parse_landmarks,
+    read_landmarks,
+    write_landmarks,
+    write_text_atomic,
+)
+from .wide_csv import (
+    EXTENSION_COLUMNS,
+    TABLE_SOURCE,
+    landmark_table_to_csv,
+    read_landmark_table,
+    read_wide_csv,
+    write_landmark_table,
+)
+
+# Loaded on first use: they pull in heavy libraries (matplotlib, scipy.io) that the rest of this room does not need.
+__getattr__, __dir__, _ = lazy_loader.attach(
+    __name__,
+    submod_attrs={
+        "aasce": ["AASCE_LEVELS", "AASCE_POINT_NAMES", "read_aasce_mat", "aasce_image_path"],
+    },
+)
+
+if TYPE_CHECKING:
+    from .aasce import (
+        AASCE_LEVELS,
+        AASCE_POINT_NAMES,
+        aasce_image_path,
+        read_aasce_mat,
+    )
+
+__all__ = [
+    "FORMAT",
+    "PATIENT_SOURCE",
+    "read_landmarks",
+    "parse_landmarks",
+    "landmarks_to_json",
+    "landmarks_to_text",
+    "write_landmarks",
+    "write_text_atomic",
+    "check_inside_image",
+    "check_same_image",
+    "check_endplates",
+    "TABLE_SOURCE",
+    "EXTENSION_COLUMNS",
+    "read_landmark_table",
+    "read_wide_csv",
+    "write_landmark_table",
+    "landmark_table_to_csv",
+    "AASCE_LEVELS",
+    "AASCE_POINT_NAMES",
+    "read_aasce_mat",
+    "aasce_image_path",
+]

@@ -1,0 +1,73 @@
+"""Named points and their scale: landmark names and containers, calibration, circles and plausibility checks."""
+
+from .calibration import (
+    Calibration,
+    CalibrationPlane,
+    CalibrationSource,
+    check_spacing,
+)
+from .circle import (
+    Circle,
+    fit_circle,
+)
+from .model import (
+    KEPT_CLICK,
+    ImageRef,
+    LandmarkSet,
+    LandmarkTable,
+    PatientInfo,
+    PointMove,
+    Refinement,
+    Sex,
+)
+from .names import (
+    FEMORAL_HEADS,
+    ILIAC_CRESTS,
+    LEVELS,
+    Corner,
+    Endplate,
+    PatientRight,
+    PointName,
+    View,
+    anterior_direction,
+    check_point_name,
+    closest_point_names,
+    level_index,
+    parse_point_name,
+    valid_point_names,
+)
+from .sanity import (
+    check_vertebrae,
+)
+
+__all__ = [
+    "View",
+    "Endplate",
+    "Corner",
+    "PatientRight",
+    "LEVELS",
+    "level_index",
+    "PointName",
+    "parse_point_name",
+    "valid_point_names",
+    "closest_point_names",
+    "check_point_name",
+    "FEMORAL_HEADS",
+    "ILIAC_CRESTS",
+    "anterior_direction",
+    "Calibration",
+    "CalibrationSource",
+    "CalibrationPlane",
+    "check_spacing",
+    "Circle",
+    "fit_circle",
+    "Sex",
+    "PatientInfo",
+    "ImageRef",
+    "PointMove",
+    "Refinement",
+    "KEPT_CLICK",
+    "LandmarkSet",
+    "LandmarkTable",
+    "check_vertebrae",
+]

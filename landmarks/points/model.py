@@ -1,0 +1,393 @@
+"""Typed landmark containers: one study (:class:`LandmarkSet`) and many (:class:`LandmarkTable`).
+
+Coordinates are always ``(x, y)`` image pixels: x = column, y = row, origin at
+the centre of the top-left pixel, y growing downward.
+
+A :class:`LandmarkTable` is columnar: one ``(N, 2)`` float array per point name,
+NaN where a study lacks that point, so geometry over N studies is one NumPy
+call. A single study is a table of one row (:meth:`LandmarkSet.to_table`).
+"""
+
+from __future__ import annotations
+
+import enum
+import math
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from types import MappingProxyType
+
+import numpy as np
+
+from .calibration import Calibration
+from .circle import Circle
+from .names import PatientRight, View
+
+__all__ = [
+    "Sex",
+    "PatientInfo",
+    "ImageRef",
+    "PointMove",
+    "Refinement",
+    "KEPT_CLICK",
+    "LandmarkSet",
+    "LandmarkTable",
+]
+
+
+class Sex(str, enum.Enum):
+    F = "F"
+    M = "M"
+    O = "O"  # noqa: E741 - DICOM's own code for "other"
+
+    def __str__(self) -> str:
+        return str(self.value)
+
+
+@dataclass(frozen=True)
+class PatientInfo:
+    """What is known of the patient, each item with its source.
+
+    ``age_years`` is None when unknown: age-adjusted criteria are then not
+    applied (clinical.md §3.3), never assumed.
+    """
+
+    age_years: float | None = None
+    age_source: str | None = None
+    sex: Sex | None = None
+    sex_source: str | None = None
+
+    def to_json(self) -> dict:
+        out: dict = {"age_years": self.age_years, "age_source": self.age_source}
+        if self.sex is not None:
+            out["sex"] = self.sex.value
+            out["sex_source"] = self.sex_source
+        return out
+
+
+@dataclass(frozen=True)
+class ImageRef:
+    """The image a landmark set was placed on (all fields optional)."""
+
+    path: str | None = None
+    sop_instance_uid: str | None = None
+    rows: int | None = None
+    columns: int | None = None
+
+    def to_json(self) -> dict:
+        return {
+            k: v
+            for k, v in (
+                ("path", self.path),
+                ("sop_instance_uid", self.sop_instance_uid),
+                ("rows", self.rows),
+                ("columns", self.columns),
+            )
+            if v is not None
+        }
+
+
+@dataclass(frozen=True)
+class PointMove:
+    """How image-based refinement moved one point.
+
+    Attributes
+    ----------
+    name : str
+        The point name.
+    original : tuple of float
+        The rough point ``(x, y)`` in pixels, before refinement.
+    refined : tuple of float
+        Where refinement placed it, ``(x, y)`` pixels (the point now in the set).
+    method : str
+        The refiner that placed it (``"femoral_head"``, ``"endplate"``, ``"corner"``).
+    confidence : float
+        The refiner's confidence in ``[0, 1]``.
+
+    Examples
+    --------
+    >>> PointMove("S1.sup.ant", (10.0, 20.0), (13.0, 24.0), "endplate", 0.8).distance_px
+    5.0
+    """
+
+    name: str
+    original: tuple[float, float]
+    refined: tuple[float, float]
+    method: str
+    confidence: float
+
+    @property
+    def distance_px(self) -> float:
+        """How far the point moved, in pixels."""
+        return math.dist(self.original, self.refined)
+
+
+#: The decline reason recorded when the user puts a refined point back at the click: a later
+#: refinement (the annotation window's or ``spinecheck refine``'s) leaves such a point alone.
+KEPT_CLICK = "user kept the click"
+
+
+@dataclass(frozen=True)
+class Refinement:
+    """What refinement did to a landmark set: points moved and points left as placed.
+
+    Attributes
+    ----------
+    moved : Mapping[str, PointMove]
+        Point name to its move.
+    declined : Mapping[str, str]
+        Point name to why it was left where it was placed (the refiner
+        declined, or the user kept the click).
+    """
+
+    moved: Mapping[str, PointMove] = field(default_factory=dict)
+    declined: Mapping[str, str] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "moved", MappingProxyType(dict(self.moved)))
+        object.__setattr__(self, "declined", MappingProxyType(dict(self.declined)))
+
+    def __bool__(self) -> bool:
+        return bool(self.moved or self.declined)
+
+
+@dataclass(frozen=True)
+class LandmarkSet:
+    """The named landmarks of one film.
+
+    Attributes
+    ----------
+    view : View
+    points : Mapping[str, tuple[float, float]]
+        Point name to ``(x, y)`` pixels. Read-only.
+    calibration : Calibration or None
+        A calibration given with the landmarks (it overrides the image
+        header). None when the landmark file says nothing about scale.
+    patient : PatientInfo
+    image : ImageRef
+    patient_right : PatientRight or None
+        AP films: on which side of the image the patient's right lies.
+    circles : Mapping[str, Circle]
+        Femoral-head (or other) circles, when given as circles.
+    source : str or None
+        Where the set was read from, for messages and reports.
+    warnings : tuple of str
+        Problems found while reading that do not stop measuring.
+    refinement : Refinement or None
+        Which points image-based refinement moved (and by how much) or left
+        as placed, when the set went through refinement.
+    skipped : tuple of str
+        Points the annotator chose to skip (not visible, not needed), so a
+        resumed annotation does not ask for them again.
+    """
+
+    view: View
+    points: Mapping[str, tuple[float, float]]
+    calibration: Calibration | None = None
+    patient: PatientInfo = field(default_factory=PatientInfo)
+    image: ImageRef = field(default_factory=ImageRef)
+    patient_right: PatientRight | None = None
+    circles: Mapping[str, Circle] = field(default_factory=dict)
+    source: str | None = None
+    warnings: tuple[str, ...] = ()
+    refinement: Refinement | None = None
+    skipped: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "view", View.parse(self.view))
+        object.__setattr__(self, "skipped", tuple(self.skipped))
+        if self.patient_right is not None:
+            object.__setattr__(
+                self, "patient_right", PatientRight.parse(self.patient_right, field="patient_right")
+            )
+        object.__setattr__(
+            self, "points", MappingProxyType({k: (float(v[0]), float(v[1])) for k, v in self.points.items()})
+        )
+        object.__setattr__(self, "circles", MappingProxyType(dict(self.circles)))
+
+    def __contains__(self, name: object) -> bool:
+        return name in self.points
+
+    def replace(self, **changes: object) -> LandmarkSet:
+        """A copy with some fields changed."""
+        return replace(self, **changes)  # type: ignore[arg-type]
+
+    def mirrored(self, width: float) -> LandmarkSet:
+        """The same film flipped left–right: ``x -> width - 1 - x``.
+
+        On an AP film, image left and right swap, so ``.left``/``.right``
+        names swap too and ``patient_right`` follows.
+        """
+
+        def flip(p: tuple[float, float]) -> tuple[float, float]:
+            return (width - 1 - p[0], p[1])
+
+        def swap(name: str) -> str:
+            if self.view is not View.AP:
+                return name
+            if name.endswith(".left"):
+                return name[: -len("left")] + "right"
+            if name.endswith(".right"):
+                return name[: -len("right")] + "left"
+            return name
+
+        points = {swap(n): flip(p) for n, p in self.points.items()}
+        circles = {swap(n): Circle(flip(c.center), c.radius, c.rms_px) for n, c in self.circles.items()}
+        pr = self.patient_right
+        if pr is not None:
+            pr = PatientRight.IMAGE_LEFT if pr is PatientRight.IMAGE_RIGHT else PatientRight.IMAGE_RIGHT
+        refinement = self.refinement
+        if refinement is not None:
+            refinement = Refinement(
+                {
+                    swap(n): replace(m, name=swap(n), original=flip(m.original), refined=flip(m.refined))
+                    for n, m in refinement.moved.items()
+                },
+                {swap(n): why for n, why in refinement.declined.items()},
+            )
+        return replace(
+            self,
+            points=points,
+            circles=circles,
+            patient_right=pr,
+            refinement=refinement,
+            skipped=tuple(swap(n) for n in self.skipped),
+        )
+
+    def to_table(
+        self, calibration: Calibration | None = None, patient: PatientInfo | None = None
+    ) -> LandmarkTable:
+        """Return this study as a one-row table (the measuring core works on tables)."""
+        return LandmarkTable.from_sets([self], calibrations=[calibration], patients=[patient])
+
+
+@dataclass(frozen=True)
+class LandmarkTable:
+    """Landmarks of N studies, columnar.
+
+    Attributes
+    ----------
+    ids : tuple of str
+        A label per study (image or file name).
+    views : ndarray of object, shape (N,)
+        :class:`View` per study.
+    points : Mapping[str, ndarray]
+        Point name to an ``(N, 2)`` float array of ``(x, y)`` pixels, NaN
+        where a study lacks the point.
+    mm_per_px : ndarray, shape (N, 2)
+        ``(row, col)`` spacing; NaN where uncalibrated.
+    calibrations : tuple of Calibration
+        The provenance of each study's spacing.
+    patients : tuple of PatientInfo
+    patient_right : ndarray of object, shape (N,)
+        :class:`PatientRight` or None per study.
+    sets : tuple of LandmarkSet or None
+        The source sets, when the table was built from sets.
+    row_errors : ndarray of object, shape (N,), or None
+        Per study: None, or why the study's row could not be read (a bad
+        row of a wide CSV). Such a study is reported with status ``error``,
+        never dropped.
+    """
+
+    ids: tuple[str, ...]
+    views: np.ndarray
+    points: Mapping[str, np.ndarray]
+    mm_per_px: np.ndarray
+    calibrations: tuple[Calibration, ...]
+    patients: tuple[PatientInfo, ...]
+    patient_right: np.ndarray
+    sets: tuple[LandmarkSet, ...] | None = None
+    row_errors: np.ndarray | None = None
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    @property
+    def warnings(self) -> tuple[tuple[str, ...], ...]:
+        """Per study: the reader's warnings (from the source sets)."""
+        if self.sets is None:
+            return tuple(() for _ in self.ids)
+        return tuple(s.warnings for s in self.sets)
+
+    def point(self, name: str) -> np.ndarray:
+        """``(N, 2)`` pixels of *name*, all NaN when no study has it."""
+        got = self.points.get(name)
+        if got is None:
+            return np.full((len(self), 2), np.nan)
+        return got
+
+    def has(self, name: str) -> np.ndarray:
+        """``(N,)`` bool: which studies have point *name*."""
+        got = self.points.get(name)
+        if got is None:
+            return np.zeros(len(self), dtype=bool)
+        return np.isfinite(got).all(axis=1)
+
+    @property
+    def age_years(self) -> np.ndarray:
+        """``(N,)`` ages in years, NaN where unknown."""
+        return np.array([np.nan if p.age_years is None else p.age_years for p in self.patients], dtype=float)
+
+    @property
+    def calibrated(self) -> np.ndarray:
+        """``(N,)`` bool: which studies have a pixel spacing."""
+        return np.isfinite(self.mm_per_px).all(axis=1)
+
+    def subset(self, index: np.ndarray | Sequence[int], names: Iterable[str] | None = None) -> LandmarkTable:
+        """The studies at *index* (an integer or boolean array), optionally only the points *names*."""
+        idx = np.arange(len(self))[np.asarray(index)]
+        keep = self.points if names is None else {k: self.points[k] for k in names if k in self.points}
+        return LandmarkTable(
+            ids=tuple(self.ids[i] for i in idx),
+            views=self.views[idx],
+            points={k: v[idx] for k, v in keep.items()},
+            mm_per_px=self.mm_per_px[idx],
+            calibrations=tuple(self.calibrations[i] for i in idx),
+            patients=tuple(self.patients[i] for i in idx),
+            patient_right=self.patient_right[idx],
+            sets=None if self.sets is None else tuple(self.sets[i] for i in idx),
+            row_errors=None if self.row_errors is None else self.row_errors[idx],
+        )
+
+    @classmethod
+    def from_sets(
+        cls,
+        sets: Iterable[LandmarkSet],
+        *,
+        calibrations: Sequence[Calibration | None] | None = None,
+        patients: Sequence[PatientInfo | None] | None = None,
+        ids: Sequence[str] | None = None,
+    ) -> LandmarkTable:
+        """Stack landmark sets into a table.
+
+        *calibrations* and *patients*, when given, replace the sets' own
+        (None keeps the set's); a set without calibration is uncalibrated.
+        """
+        sets = tuple(sets)
+        n = len(sets)
+        names = sorted({name for s in sets for name in s.points})
+        points = {name: np.full((n, 2), np.nan) for name in names}
+        for i, s in enumerate(sets):
+            for name, xy in s.points.items():
+                points[name][i] = xy
+        cals = []
+        pats = []
+        for i, s in enumerate(sets):
+            c = calibrations[i] if calibrations is not None else None
+            cals.append(c if c is not None else (s.calibration or Calibration.none()))
+            p = patients[i] if patients is not None else None
+            pats.append(p if p is not None else s.patient)
+        spacing = np.array(
+            [c.mm_per_px if c.mm_per_px else (math.nan, math.nan) for c in cals], dtype=float
+        ).reshape(n, 2)
+        return cls(
+            ids=tuple(ids)
+            if ids is not None
+            else tuple(s.source or s.image.path or f"study {i + 1}" for i, s in enumerate(sets)),
+            views=np.array([s.view for s in sets], dtype=object),
+            points=points,
+            mm_per_px=spacing,
+            calibrations=tuple(cals),
+            patients=tuple(pats),
+            patient_right=np.array([s.patient_right for s in sets], dtype=object),
+            sets=sets,
+        )

@@ -1,0 +1,267 @@
+"""The closed vocabulary of landmark names: levels, views, endplates, corners.
+
+A point name is ``<LEVEL>.<ENDPLATE>.<CORNER>`` (``"S1.sup.ant"``),
+``<LEVEL>.centroid`` (``"C7.centroid"``), or a femoral head (``"FH.left"``,
+``"FH.right"``, or ``"FH"`` when both heads superimpose). Corners are
+``ant``/``post`` on a lateral film and ``left``/``right`` on an AP film, where
+left/right are *image* left/right (see ``formats.md`` §1).
+"""
+
+from __future__ import annotations
+
+import difflib
+import enum
+import re
+from collections.abc import Mapping, Sequence
+from typing import NamedTuple
+
+from ..errors import InvalidLandmarksError
+
+__all__ = [
+    "View",
+    "Endplate",
+    "Corner",
+    "PatientRight",
+    "LEVELS",
+    "level_index",
+    "PointName",
+    "parse_point_name",
+    "valid_point_names",
+    "closest_point_names",
+    "check_point_name",
+    "FEMORAL_HEADS",
+    "ILIAC_CRESTS",
+    "anterior_direction",
+]
+
+
+class _StrEnum(str, enum.Enum):
+    """An Enum whose members are also their string value.
+
+    ``View("lateral") is View.LATERAL`` and ``View.LATERAL == "lateral"``.
+    """
+
+    def __str__(self) -> str:
+        return str(self.value)
+
+    @classmethod
+    def parse(cls, value: object, *, where: str = "", field: str = "") -> _StrEnum:
+        """Return the member for *value* or raise a one-line error naming it."""
+        if isinstance(value, cls):
+            return value
+        try:
+            return cls(str(value).strip().lower()) if isinstance(value, str) else cls(value)
+        except ValueError:
+            allowed = ", ".join(repr(m.value) for m in cls)
+            prefix = f"{where}: " if where else ""
+            name = f'"{field}" ' if field else ""
+            raise InvalidLandmarksError(f"{prefix}{name}must be one of {allowed}; got {value!r}") from None
+
+
+class View(_StrEnum):
+    """Projection of the film. AP and PA films are both ``"ap"``."""
+
+    LATERAL = "lateral"
+    AP = "ap"
+
+
+class Endplate(_StrEnum):
+    SUP = "sup"
+    INF = "inf"
+
+
+class Corner(_StrEnum):
+    ANT = "ant"
+    POST = "post"
+    LEFT = "left"
+    RIGHT = "right"
+
+
+class PatientRight(_StrEnum):
+    """Which side of the image the patient's right is on (AP/PA films)."""
+
+    IMAGE_LEFT = "image_left"
+    IMAGE_RIGHT = "image_right"
+
+
+LEVELS: tuple[str, ...] = (
+    tuple(f"C{i}" for i in range(2, 8))
+    + tuple(f"T{i}" for i in range(1, 13))
+    + tuple(f"L{i}" for i in range(1, 6))
+    + ("S1",)
+)
+_LEVEL_INDEX = {name: i for i, name in enumerate(LEVELS)}
+
+FEMORAL_HEADS: tuple[str, ...] = ("FH.left", "FH.right", "FH")
+#: Iliac-crest summits on an AP film (image left/right), for pelvic obliquity.
+#: An optional extension of ``spinecheck-landmarks/1``.
+ILIAC_CRESTS: tuple[str, ...] = ("IC.left", "IC.right")
+
+_CORNERS = {
+    View.LATERAL: (Corner.ANT, Corner.POST),
+    View.AP: (Corner.LEFT, Corner.RIGHT),
+}
+
+_VERTEBRA_RE = re.compile(
+    r"^(?P<level>[CTLS]\d{1,2})\.(?:(?P<endplate>sup|inf)\.(?P<corner>ant|post|left|right)|(?P<centroid>centroid))$"
+)
+
+
+def anterior_direction(points: Mapping[str, Sequence[float]]) -> int | None:
+    """Where a lateral film's patient faces, as its placed corners say: +1 image right, -1 left.
+
+    The S1 endplate's corners decide when both are placed, else the first
+    endplate with both its corners; None when no pair tells (or a pair is
+    vertical).
+
+    >>> anterior_direction({"L1.sup.ant": (80, 10), "L1.sup.post": (40, 12)})
+    1
+    >>> anterior_direction({"L1.sup.ant": (80, 10)}) is None
+    True
+    """
+    pairs = [("S1.sup.ant", "S1.sup.post")] + [
+        (n, n[: -len("ant")] + "post") for n in points if n.endswith(".ant") and n != "S1.sup.ant"
+    ]
+    for ant, post in pairs:
+        if ant in points and post in points and points[ant][0] != points[post][0]:
+            return 1 if points[ant][0] > points[post][0] else -1
+    return None
+
+
+def level_index(level: str) -> int:
+    """Position of *level* in :data:`LEVELS` (C2 is 0, S1 is 23).
+
+    >>> level_index("L5") - level_index("L1")
+    4
+    """
+    try:
+        return _LEVEL_INDEX[level]
+    except KeyError:
+        raise InvalidLandmarksError(
+            f"unknown vertebral level {level!r}; expected one of C2..C7, T1..T12, L1..L5, S1"
+        ) from None
+
+
+class PointName(NamedTuple):
+    """A parsed point name. ``level`` is None for femoral heads and crests."""
+
+    name: str
+    level: str | None
+    endplate: Endplate | None
+    corner: Corner | None
+    centroid: bool
+
+
+def parse_point_name(name: str) -> PointName | None:
+    """Parse *name*; return None when it is not a valid name for any view.
+
+    >>> parse_point_name("S1.sup.ant").corner
+    <Corner.ANT: 'ant'>
+    >>> parse_point_name("S1.top") is None
+    True
+    """
+    if type(name) is str:  # a subclass may compare or hash differently: parse it in full
+        known = _PARSED.get(name)
+        if known is not None:
+            return known
+    if name in FEMORAL_HEADS or name in ILIAC_CRESTS:
+        return PointName(name, None, None, None, False)
+    m = _VERTEBRA_RE.fullmatch(name)  # not .match: "$" also matches before a final newline
+    if m is None or m["level"] not in _LEVEL_INDEX:
+        return None
+    if m["centroid"]:
+        return PointName(name, m["level"], None, None, True)
+    return PointName(name, m["level"], Endplate(m["endplate"]), Corner(m["corner"]), False)
+
+
+def valid_point_names(view: View | str) -> tuple[str, ...]:
+    """Every valid point name on a film of *view*, top to bottom.
+
+    >>> len(valid_point_names("lateral"))
+    123
+    """
+    view = View.parse(view)
+    names: list[str] = []
+    for level in LEVELS:
+        for endplate in Endplate:
+            for corner in _CORNERS[view]:
+                names.append(f"{level}.{endplate.value}.{corner.value}")
+        names.append(f"{level}.centroid")
+    names.extend(FEMORAL_HEADS)
+    if view is View.AP:
+        names.extend(ILIAC_CRESTS)
+    return tuple(names)
+
+
+def closest_point_names(name: str, view: View | str, n: int = 3) -> list[str]:
+    """The valid names closest to *name* (for "did you mean" messages).
+
+    >>> closest_point_names("S1.sup.anterior", "lateral")[0]
+    'S1.sup.ant'
+    """
+    candidates = valid_point_names(view)
+    found = difflib.get_close_matches(name, candidates, n=n, cutoff=0.5)
+    if not found:
+        # case errors ("s1.SUP.ant") are the commonest slip; compare folded
+        folded = {c.lower(): c for c in candidates}
+        found = [folded[m] for m in difflib.get_close_matches(name.lower(), folded, n=n, cutoff=0.5)]
+    return found
+
+
+def check_point_name(name: str, view: View | str, *, where: str = "") -> PointName:
+    """Validate *name* for a film of *view*; raise a one-line error otherwise.
+
+    The error names the closest valid names, and says so when the name is
+    valid only on the other view (``ant`` on an AP film, ``left`` on a lateral).
+    """
+    if type(view) is not View:
+        view = View.parse(view)
+    if type(name) is str:
+        known = _ACCEPTED[view].get(name)
+        if known is not None:
+            return known
+    return _check_point_name(name, view, where)
+
+
+def _check_point_name(name: str, view: View, where: str) -> PointName:
+    prefix = f"{where}: " if where else ""
+    parsed = parse_point_name(name) if isinstance(name, str) else None
+    if parsed is not None:
+        if parsed.corner is not None and parsed.corner not in _CORNERS[view]:
+            allowed = "/".join(c.value for c in _CORNERS[view])
+            raise InvalidLandmarksError(
+                f'{prefix}point "{name}" is {_other(view)} landmark but the film is '
+                f'"{view.value}" (corners on {_article(view)} film are {allowed}); '
+                f'check the file\'s "view"'
+            )
+        if parsed.name in ILIAC_CRESTS and view is not View.AP:
+            raise InvalidLandmarksError(
+                f'{prefix}point "{name}" is an AP landmark but the film is "{view.value}"'
+            )
+        return parsed
+    close = closest_point_names(str(name), view)
+    hint = (
+        f"; did you mean {', '.join(repr(c) for c in close)}?"
+        if close
+        else ("; expected <LEVEL>.<sup|inf>.<corner>, <LEVEL>.centroid or FH.left/FH.right/FH")
+    )
+    raise InvalidLandmarksError(f"{prefix}unknown point name {name!r}{hint}")
+
+
+def _other(view: View) -> str:
+    return "a lateral" if view is View.AP else "an AP"
+
+
+def _article(view: View) -> str:
+    return "an AP" if view is View.AP else "a lateral"
+
+
+# A landmark file checks every one of its ~100 names, and the valid names are a closed vocabulary,
+# so each is parsed and checked once, here, by the full code paths above (which therefore cannot
+# disagree with the tables). A name not in them (a misspelling, a name of the other view, a str
+# subclass) still takes the full path and gets its full error message.
+_PARSED: dict[str, PointName] = {}  # empty while the tables are built: every name is parsed in full
+_ACCEPTED: dict[View, dict[str, PointName]] = {
+    view: {name: _check_point_name(name, view, "") for name in valid_point_names(view)} for view in View
+}
+_PARSED = {name: parsed for table in _ACCEPTED.values() for name, parsed in table.items()}

@@ -585,7 +585,7 @@ def cmd_refine(args: argparse.Namespace) -> int:
 
     from .landmarks.errors import InvalidLandmarksError, MissingCalibrationError
     from .landmarks.imaging.radiograph import choose_calibration, load_radiograph
-    from .landmarks.io.landmark_file import check_same_image, read_landmarks, write_landmarks
+    from .landmarks.io import check_same_image, read_landmarks, write_landmarks
     from .landmarks.refine.points import refine_landmarks
 
     out = _output_path(args.output, (".json",), "landmark file")

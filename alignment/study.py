@@ -16,8 +16,8 @@ from pathlib import Path
 import numpy as np
 
 from ..landmarks.errors import InvalidLandmarksError
-from ..landmarks.io.landmark_file import check_same_image
-from ..landmarks.io.wide_csv import read_landmark_table
+from ..landmarks.io.checks import check_same_image
+from ..landmarks.io.read import read_landmark_table
 from ..landmarks.points.calibration import Calibration
 from ..landmarks.points.model import LandmarkTable, PatientInfo
 from .criteria.engine import Assessment, assess

@@ -20,7 +20,7 @@ from spinecheck.alignment.criteria.engine import assess
 from spinecheck.alignment.measure import measure
 from spinecheck.alignment.render.text import write_table_csv
 from spinecheck.alignment.study import Study
-from spinecheck.landmarks.io.wide_csv import read_landmark_table
+from spinecheck.landmarks.io import read_landmark_table
 from spinecheck.landmarks.synthetic.films import synthetic_ap, synthetic_lateral
 
 LATERAL_LEVELS = {

@@ -10,9 +10,8 @@ import pytest
 import scipy.io
 from PIL import Image
 from spinecheck.landmarks.errors import DegenerateGeometryError, InvalidLandmarksError
+from spinecheck.landmarks.io import read_landmark_table, read_landmarks
 from spinecheck.landmarks.io.aasce import AASCE_POINT_NAMES, aasce_image_path, read_aasce_mat
-from spinecheck.landmarks.io.landmark_file import read_landmarks
-from spinecheck.landmarks.io.wide_csv import read_landmark_table
 from spinecheck.landmarks.points.names import View
 
 

@@ -20,7 +20,7 @@ from spinecheck.cli import main
 from spinecheck.landmarks.annotate.session import KEPT_CLICK, AnnotationSession, stale_temporary_files
 from spinecheck.landmarks.annotate.window import AnnotationWindow
 from spinecheck.landmarks.errors import InvalidLandmarksError
-from spinecheck.landmarks.io.landmark_file import landmarks_to_text, read_landmarks, write_landmarks
+from spinecheck.landmarks.io import landmarks_to_text, read_landmarks, write_landmarks
 from spinecheck.landmarks.points.calibration import Calibration
 from spinecheck.landmarks.points.circle import Circle
 from spinecheck.landmarks.points.model import ImageRef, LandmarkSet, PointMove

@@ -11,9 +11,9 @@ import numpy as np
 import pytest
 import scipy.io
 from spinecheck.landmarks.errors import DegenerateGeometryError, InvalidLandmarksError
-from spinecheck.landmarks.io import landmark_file
-from spinecheck.landmarks.io.landmark_file import (
+from spinecheck.landmarks.io import (
     FORMAT,
+    atomic,
     landmarks_to_json,
     landmarks_to_text,
     parse_landmarks,
@@ -686,7 +686,7 @@ def test_a_failed_write_leaves_the_old_file_intact(
     def crash(*args: object) -> None:
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(landmark_file.os, failing, crash)
+    monkeypatch.setattr(atomic.os, failing, crash)
     with pytest.raises(OSError, match="No space left"):
         write_landmarks(LandmarkSet("lateral", {"S1.sup.ant": (5.0, 6.0)}), path)
     monkeypatch.undo()

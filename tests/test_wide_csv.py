@@ -9,10 +9,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 from spinecheck.landmarks.errors import InvalidLandmarksError
-from spinecheck.landmarks.io import landmark_file, wide_csv
+from spinecheck.landmarks.io import atomic, read_landmark_table, wide_csv
 from spinecheck.landmarks.io.wide_csv import (
     landmark_table_to_csv,
-    read_landmark_table,
     read_wide_csv,
     write_landmark_table,
 )
@@ -459,7 +458,7 @@ def test_a_failed_write_leaves_the_old_table(tmp_path: Path, monkeypatch: pytest
     def crash(*args: object) -> None:
         raise OSError(5, "Input/output error")
 
-    monkeypatch.setattr(landmark_file.os, "replace", crash)
+    monkeypatch.setattr(atomic.os, "replace", crash)
     with pytest.raises(OSError, match="Input/output error"):
         write_landmark_table(_table().subset([0]), path)
     assert path.read_bytes() == before

@@ -184,7 +184,7 @@ def _load(job: StudyJob, options: BatchOptions) -> tuple[LandmarkTable, Any]:
     decoded or not), so a row does not depend on ``--verify-pixels``.
     """
     from ...landmarks.imaging.radiograph import load_radiograph, read_radiograph_header
-    from ...landmarks.io.wide_csv import read_landmark_table
+    from ...landmarks.io.read import read_landmark_table
 
     radiograph = load_radiograph(job.image_path) if options.decode else None
     header = read_radiograph_header(job.image_path) if radiograph is None else radiograph.header

@@ -33,7 +33,7 @@ from pathlib import Path
 from typing import Any
 
 from ...landmarks.errors import SpinecheckError
-from ...landmarks.io.landmark_file import write_text_atomic
+from ...landmarks.io.atomic import write_text_atomic
 from ...landmarks.points.model import LandmarkSet, LandmarkTable
 from ..criteria.engine import assess
 from ..geometry.coronal import DEFAULT_MIN_CURVE_DEG

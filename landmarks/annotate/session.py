@@ -34,7 +34,9 @@ from typing import Any
 import numpy as np
 
 from ..errors import InvalidLandmarksError
-from ..io.landmark_file import check_same_image, read_landmarks, write_landmarks
+from ..io.checks import check_same_image
+from ..io.landmark_file import write_landmarks
+from ..io.read import read_landmarks
 from ..points.calibration import Calibration
 from ..points.circle import Circle
 from ..points.model import KEPT_CLICK, ImageRef, LandmarkSet, PatientInfo, PointMove, Refinement

@@ -4,48 +4,42 @@ from typing import TYPE_CHECKING
 
 import lazy_loader
 
+from .atomic import write_text_atomic
+from .checks import check_endplates, check_inside_image, check_same_image
 from .landmark_file import (
     FORMAT,
     PATIENT_SOURCE,
-    check_endplates,
-    check_inside_image,
-    check_same_image,
     landmarks_to_json,
     landmarks_to_text,
     parse_landmarks,
-    read_landmarks,
+    read_landmark_json,
     write_landmarks,
-    write_text_atomic,
 )
+from .read import LANDMARK_SUFFIXES, read_landmark_table, read_landmarks
 from .wide_csv import (
     EXTENSION_COLUMNS,
     TABLE_SOURCE,
     landmark_table_to_csv,
-    read_landmark_table,
     read_wide_csv,
     write_landmark_table,
 )
 
-# Loaded on first use: they pull in heavy libraries (matplotlib, scipy.io) that the rest of this room does not need.
+# Loaded on first use: scipy.io, which nothing else here needs.
 __getattr__, __dir__, _ = lazy_loader.attach(
     __name__,
-    submod_attrs={
-        "aasce": ["AASCE_LEVELS", "AASCE_POINT_NAMES", "read_aasce_mat", "aasce_image_path"],
-    },
+    submod_attrs={"aasce": ["AASCE_LEVELS", "AASCE_POINT_NAMES", "read_aasce_mat", "aasce_image_path"]},
 )
 
 if TYPE_CHECKING:
-    from .aasce import (
-        AASCE_LEVELS,
-        AASCE_POINT_NAMES,
-        aasce_image_path,
-        read_aasce_mat,
-    )
+    from .aasce import AASCE_LEVELS, AASCE_POINT_NAMES, aasce_image_path, read_aasce_mat
 
 __all__ = [
+    "LANDMARK_SUFFIXES",
+    "read_landmarks",
+    "read_landmark_table",
     "FORMAT",
     "PATIENT_SOURCE",
-    "read_landmarks",
+    "read_landmark_json",
     "parse_landmarks",
     "landmarks_to_json",
     "landmarks_to_text",
@@ -56,7 +50,6 @@ __all__ = [
     "check_endplates",
     "TABLE_SOURCE",
     "EXTENSION_COLUMNS",
-    "read_landmark_table",
     "read_wide_csv",
     "write_landmark_table",
     "landmark_table_to_csv",

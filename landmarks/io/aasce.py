@@ -27,7 +27,7 @@ import numpy as np
 from ..errors import InvalidLandmarksError
 from ..points.model import ImageRef, LandmarkSet
 from ..points.names import LEVELS, View
-from .landmark_file import check_endplates, check_inside_image
+from .checks import check_endplates, check_inside_image
 
 __all__ = ["AASCE_LEVELS", "AASCE_POINT_NAMES", "read_aasce_mat", "aasce_image_path"]
 

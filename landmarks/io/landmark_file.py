@@ -3,9 +3,9 @@
 One JSON object per film: the view, the named points as ``[x, y]`` image
 pixels (x = column, y = row, origin at the centre of the top-left pixel, y
 down) and optional blocks for the image, the patient, a user calibration, the
-patient's side and femoral-head circles. :func:`read_landmarks` also reads the
-SpineWeb/AASCE ``.mat`` labels (:mod:`spinecheck.landmarks.io.aasce`); a wide CSV holds many
-studies and is read by :func:`spinecheck.landmarks.io.wide_csv.read_landmark_table`.
+patient's side and femoral-head circles. Which reader a file needs (this one,
+the SpineWeb/AASCE ``.mat`` labels or the wide CSV of many studies) is decided
+in one place, :mod:`spinecheck.landmarks.io.read`.
 
 Every problem is reported at the door as one line that names the file, the
 field, what was expected and what came in::
@@ -22,30 +22,26 @@ import difflib
 import json
 import math
 import os
-import secrets
-import stat
 from collections.abc import Mapping
-from pathlib import Path
 from typing import Any
 
-from ..errors import DegenerateGeometryError, InvalidLandmarksError
+from ..errors import InvalidLandmarksError
 from ..points.calibration import Calibration
 from ..points.circle import Circle, fit_circle
 from ..points.model import ImageRef, LandmarkSet, PatientInfo, PointMove, Refinement, Sex
 from ..points.names import PatientRight, View, check_point_name
+from .atomic import write_text_atomic
+from .checks import check_endplates, check_inside_image, format_xy
 
 __all__ = [
     "FORMAT",
     "PATIENT_SOURCE",
-    "read_landmarks",
+    "read_landmark_json",
     "parse_landmarks",
     "landmarks_to_json",
     "landmarks_to_text",
     "write_landmarks",
-    "write_text_atomic",
-    "check_inside_image",
-    "check_same_image",
-    "check_endplates",
+    "landmarks_where",
 ]
 
 #: The format name and version this module reads and writes.
@@ -74,15 +70,15 @@ _MAX_AGE_YEARS = 130
 # ----------------------------------------------------------------------------------------------- reading
 
 
-def read_landmarks(path: str | os.PathLike[str]) -> LandmarkSet:
-    """Read the landmarks of one film.
+def read_landmark_json(path: str | os.PathLike[str]) -> LandmarkSet:
+    """Read a ``spinecheck-landmarks/1`` file.
+
+    :func:`spinecheck.landmarks.io.read.read_landmarks` chooses this reader for a ``.json``
+    file; call that one unless the file type is already known.
 
     Parameters
     ----------
     path : str or path-like
-        A ``spinecheck-landmarks/1`` file (``.json``) or a SpineWeb/AASCE
-        label file (``.mat``, read as an AP film by
-        :func:`spinecheck.landmarks.io.aasce.read_aasce_mat`).
 
     Returns
     -------
@@ -92,9 +88,8 @@ def read_landmarks(path: str | os.PathLike[str]) -> LandmarkSet:
     Raises
     ------
     InvalidLandmarksError
-        The file is missing or unreadable, has another suffix (a ``.csv`` is
-        a table: use :func:`spinecheck.landmarks.io.wide_csv.read_landmark_table`), or does
-        not follow its format. The message names the file and the field.
+        The file is missing or unreadable, or does not follow its format. The
+        message names the file and the field.
     DegenerateGeometryError
         Two corners of one endplate coincide, or a circle's rim points are
         collinear.
@@ -107,28 +102,12 @@ def read_landmarks(path: str | os.PathLike[str]) -> LandmarkSet:
     >>> with open(p, "w") as f:
     ...     _ = f.write('{"format": "spinecheck-landmarks/1", "view": "lateral",'
     ...                 ' "points": {"S1.sup.ant": [1620, 5305], "S1.sup.post": [1455, 5248]}}')
-    >>> read_landmarks(p).points["S1.sup.ant"]
+    >>> read_landmark_json(p).points["S1.sup.ant"]
     (1620.0, 5305.0)
     """
     name = os.fspath(path)
-    suffix = Path(name).suffix.lower()
-    where = _where(name)
-    if suffix == ".json":
-        text = _read_text(name, where)
-        return parse_landmarks(_loads(text, where), where=where, source=name)
-    if suffix == ".mat":
-        from .aasce import read_aasce_mat  # aasce imports this module's helpers
-
-        return read_aasce_mat(name)
-    if suffix == ".csv":
-        raise InvalidLandmarksError(
-            f"{where}: a .csv file is a landmark table (one row per study); "
-            "use read_landmark_table, or give a .json or .mat file"
-        )
-    raise InvalidLandmarksError(
-        f"{where}: unsupported file type {suffix or '(no suffix)'!r}; "
-        "expected a .json landmark file or a .mat AASCE label file"
-    )
+    where = landmarks_where(name)
+    return parse_landmarks(_loads(_read_text(name, where), where), where=where, source=name)
 
 
 def parse_landmarks(
@@ -136,7 +115,7 @@ def parse_landmarks(
 ) -> LandmarkSet:
     """Validate a decoded ``spinecheck-landmarks/1`` object.
 
-    The core of :func:`read_landmarks`, usable on a dict built in a notebook.
+    The core of :func:`read_landmark_json`, usable on a dict built in a notebook.
 
     Parameters
     ----------
@@ -209,8 +188,8 @@ def parse_landmarks(
         gap = math.dist(points[name], circle.center)
         if gap > _CIRCLE_POINT_TOLERANCE_PX:
             raise InvalidLandmarksError(
-                f'{where}: point "{name}" {_fmt_xy(points[name])} and the centre of circle "{name}" '
-                f"{_fmt_xy(circle.center)} are {gap:.1f} px apart; they must agree within "
+                f'{where}: point "{name}" {format_xy(points[name])} and the centre of circle "{name}" '
+                f"{format_xy(circle.center)} are {gap:.1f} px apart; they must agree within "
                 f"{_CIRCLE_POINT_TOLERANCE_PX:g} px (give one, or correct the other)"
             )
 
@@ -391,193 +370,17 @@ def write_landmarks(s: LandmarkSet, path: str | os.PathLike[str]) -> None:
     >>> p = os.path.join(tempfile.mkdtemp(), "case.json")
     >>> s = LandmarkSet("lateral", {"S1.sup.ant": (1620.25, 5305.0)})
     >>> write_landmarks(s, p)
-    >>> read_landmarks(p).points == s.points
+    >>> read_landmark_json(p).points == s.points
     True
     """
     write_text_atomic(path, landmarks_to_text(s))
 
 
-def write_text_atomic(path: str | os.PathLike[str], text: str) -> None:
-    """Replace the file at *path* by *text* (UTF-8) in one atomic step.
-
-    The temporary file is created beside *path* (``os.replace`` is atomic
-    only within one file system), takes the mode of the file it replaces
-    (or the umask's default) and is removed if anything fails.
-    """
-    target = os.fspath(path)
-    directory = os.path.dirname(os.path.abspath(target))
-    base = os.path.basename(target)
-    tmp = fd = None
-    for _ in range(100):
-        candidate = os.path.join(directory, f".{base}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
-        try:
-            # 0o666 so that the kernel applies the umask, as for an ordinary new file
-            fd = os.open(candidate, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666)
-        except FileExistsError:
-            continue
-        except OSError as e:
-            raise type(e)(e.errno, e.strerror, target) from None
-        tmp = candidate
-        break
-    if tmp is None or fd is None:
-        raise FileExistsError(f"cannot create a temporary file beside {target!r}")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(text.encode("utf-8"))
-            f.flush()
-            os.fsync(f.fileno())
-        try:
-            os.chmod(tmp, stat.S_IMODE(os.stat(target).st_mode))
-        except FileNotFoundError:
-            pass
-        os.replace(tmp, target)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
-    _fsync_directory(directory)
-
-
-def _fsync_directory(directory: str) -> None:
-    # the rename itself is durable only once the directory entry is on disk (POSIX)
-    try:
-        dfd = os.open(directory, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(dfd)
-    except OSError:
-        pass
-    finally:
-        os.close(dfd)
-
-
-# ------------------------------------------------------------------------------- checks shared by readers
-
-
-def check_same_image(landmarks: LandmarkSet, image: ImageRef, where: str, *, advice: str = "") -> None:
-    """Refuse an image that is not the one *landmarks* were placed on.
-
-    The landmark file's declared SOP Instance UID and size must match the
-    image's (when both sides know them) and every point must lie on the
-    image: applying another film's calibration, age or pixels to these
-    points would be silently wrong.
-
-    Parameters
-    ----------
-    landmarks : LandmarkSet
-        Its ``image`` reference is what the file declares.
-    image : ImageRef
-        The image at hand (``Radiograph.image_ref``).
-    where : str
-        Prefix of the message, e.g. ``"landmarks file 'a.json'"``.
-    advice : str
-        Appended to the message: the way out (e.g. ``"; choose another output with -o"``).
-
-    Raises
-    ------
-    InvalidLandmarksError
-
-    Examples
-    --------
-    >>> s = LandmarkSet("ap", {"C7.centroid": (10, 10)}, image=ImageRef(sop_instance_uid="1.2"))
-    >>> check_same_image(s, ImageRef("b.dcm", "1.3", 100, 50), "landmarks file 'a.json'")
-    Traceback (most recent call last):
-    ...
-    spinecheck.landmarks.errors.InvalidLandmarksError: landmarks file 'a.json': were placed on the image with SOP ...
-    """
-    declared = landmarks.image
-    name = f"'{image.path}'" if image.path else "this image"
-    if (
-        declared.sop_instance_uid
-        and image.sop_instance_uid
-        and declared.sop_instance_uid != image.sop_instance_uid
-    ):
-        raise InvalidLandmarksError(
-            f"{where}: were placed on the image with SOP Instance UID {declared.sop_instance_uid}, "
-            f"not on {name} ({image.sop_instance_uid}){advice}"
-        )
-    for what, said, actual in (
-        ("rows", declared.rows, image.rows),
-        ("columns", declared.columns, image.columns),
-    ):
-        if said is not None and actual is not None and said != actual:
-            raise InvalidLandmarksError(
-                f"{where}: declares an image of {said} {what}, but {name} has {actual}; "
-                f"it belongs to another film{advice}"
-            )
-    check_inside_image(landmarks.points, image.rows, image.columns, where, image=image.path)
-
-
-def check_inside_image(
-    points: Mapping[str, tuple[float, float]],
-    rows: int | None,
-    columns: int | None,
-    where: str,
-    image: str | None = None,
-) -> None:
-    """Raise when a point lies outside the image.
-
-    Pixel centres run from 0 to ``columns - 1`` (x) and ``rows - 1`` (y);
-    the image covers half a pixel more on each side, so the valid ranges
-    are ``-0.5 <= x <= columns - 0.5`` and ``-0.5 <= y <= rows - 0.5``. An
-    unknown size (None) is not checked.
-
-    Raises
-    ------
-    InvalidLandmarksError
-        Names the first point outside and how many others are.
-    """
-    if rows is None and columns is None:
-        return
-    outside = [
-        name
-        for name, (x, y) in points.items()
-        if (columns is not None and not -0.5 <= x <= columns - 0.5)
-        or (rows is not None and not -0.5 <= y <= rows - 0.5)
-    ]
-    if not outside:
-        return
-    size = f"{columns if columns is not None else '?'} x {rows if rows is not None else '?'} px"
-    of = f" of {image!r}" if image else ""
-    more = (
-        f" (and {len(outside) - 1} more point{'s' if len(outside) > 2 else ''})" if len(outside) > 1 else ""
-    )
-    first = outside[0]
-    raise InvalidLandmarksError(
-        f'{where}: point "{first}" {_fmt_xy(points[first])} lies outside the image{of} '
-        f"({size}; x from -0.5 to {_fmt_edge(columns)}, y from -0.5 to {_fmt_edge(rows)}){more}"
-    )
-
-
-def check_endplates(points: Mapping[str, tuple[float, float]], view: View | str, where: str) -> None:
-    """Raise when the two corners of one endplate are at the same position.
-
-    Raises
-    ------
-    DegenerateGeometryError
-        Names both points.
-    """
-    view = View.parse(view)
-    a, b = ("ant", "post") if view is View.LATERAL else ("left", "right")
-    suffix = "." + a
-    for name, xy in points.items():
-        if not name.endswith(suffix):
-            continue
-        other = name[: -len(a)] + b
-        if points.get(other) == xy:
-            raise DegenerateGeometryError(
-                f'{where}: endplate {name[: -len(a) - 1]} has zero length: points "{name}" and '
-                f'"{other}" are both at {_fmt_xy(xy)}; one of them is misplaced'
-            )
-
-
 # ----------------------------------------------------------------------------------------------- helpers
 
 
-def _where(path: str) -> str:
+def landmarks_where(path: str) -> str:
+    """How messages name a landmark file: ``landmarks file 'a.json'``."""
     return f"landmarks file {path!r}"
 
 
@@ -950,11 +753,3 @@ def _show(value: object, limit: int = 60) -> str:
     except (TypeError, ValueError):
         text = repr(value)
     return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
-def _fmt_xy(xy: tuple[float, float]) -> str:
-    return f"[{xy[0]:.10g}, {xy[1]:.10g}]"
-
-
-def _fmt_edge(n: int | None) -> str:
-    return "?" if n is None else f"{n - 0.5:g}"

@@ -25,7 +25,6 @@ import math
 import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any, TextIO
 
 import numpy as np
@@ -43,12 +42,11 @@ from ..points.names import (
     closest_point_names,
     parse_point_name,
 )
-from .landmark_file import read_landmarks, write_text_atomic
+from .atomic import write_text_atomic
 
 __all__ = [
     "TABLE_SOURCE",
     "EXTENSION_COLUMNS",
-    "read_landmark_table",
     "read_wide_csv",
     "write_landmark_table",
     "landmark_table_to_csv",
@@ -77,41 +75,6 @@ _SIDES = {"image_left": PatientRight.IMAGE_LEFT, "image_right": PatientRight.IMA
 
 
 # ----------------------------------------------------------------------------------------------- reading
-
-
-def read_landmark_table(path: str | os.PathLike[str]) -> LandmarkTable:
-    """Read the landmarks of one or many studies as a table.
-
-    Parameters
-    ----------
-    path : str or path-like
-        A wide CSV (``.csv``, one row per study), or a single study's
-        ``.json`` landmark file or AASCE ``.mat`` label file (a one-row
-        table, via :func:`spinecheck.landmarks.io.landmark_file.read_landmarks`).
-
-    Returns
-    -------
-    LandmarkTable
-
-    Raises
-    ------
-    InvalidLandmarksError
-        Unreadable file, other suffix, or a header error (CSV) / any error
-        (JSON, MAT). Row errors of a CSV are returned in ``row_errors``.
-    DegenerateGeometryError
-        A JSON or MAT file with two corners of one endplate at one position
-        (in a CSV that is a row error).
-    """
-    name = os.fspath(path)
-    suffix = Path(name).suffix.lower()
-    if suffix == ".csv":
-        return read_wide_csv(name)
-    if suffix in (".json", ".mat"):
-        return LandmarkTable.from_sets([read_landmarks(name)])
-    raise InvalidLandmarksError(
-        f"landmark table {name!r}: unsupported file type {suffix or '(no suffix)'!r}; "
-        "expected a .csv table, a .json landmark file or a .mat AASCE label file"
-    )
 
 
 def read_wide_csv(source: str | os.PathLike[str] | TextIO, *, name: str | None = None) -> LandmarkTable:

@@ -1,0 +1,140 @@
+"""Checks every landmark reader shares: points on the image, endplates of non-zero length.
+
+Each check raises one line that names the file (*where*), the point and what was expected.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from ..errors import DegenerateGeometryError, InvalidLandmarksError
+from ..points.model import ImageRef, LandmarkSet
+from ..points.names import View
+
+__all__ = ["check_same_image", "check_inside_image", "check_endplates", "format_xy"]
+
+
+def check_same_image(landmarks: LandmarkSet, image: ImageRef, where: str, *, advice: str = "") -> None:
+    """Refuse an image that is not the one *landmarks* were placed on.
+
+    The landmark file's declared SOP Instance UID and size must match the
+    image's (when both sides know them) and every point must lie on the
+    image: applying another film's calibration, age or pixels to these
+    points would be silently wrong.
+
+    Parameters
+    ----------
+    landmarks : LandmarkSet
+        Its ``image`` reference is what the file declares.
+    image : ImageRef
+        The image at hand (``Radiograph.image_ref``).
+    where : str
+        Prefix of the message, e.g. ``"landmarks file 'a.json'"``.
+    advice : str
+        Appended to the message: the way out (e.g. ``"; choose another output with -o"``).
+
+    Raises
+    ------
+    InvalidLandmarksError
+
+    Examples
+    --------
+    >>> s = LandmarkSet("ap", {"C7.centroid": (10, 10)}, image=ImageRef(sop_instance_uid="1.2"))
+    >>> check_same_image(s, ImageRef("b.dcm", "1.3", 100, 50), "landmarks file 'a.json'")
+    Traceback (most recent call last):
+    ...
+    spinecheck.landmarks.errors.InvalidLandmarksError: landmarks file 'a.json': were placed on the image with SOP ...
+    """
+    declared = landmarks.image
+    name = f"'{image.path}'" if image.path else "this image"
+    if (
+        declared.sop_instance_uid
+        and image.sop_instance_uid
+        and declared.sop_instance_uid != image.sop_instance_uid
+    ):
+        raise InvalidLandmarksError(
+            f"{where}: were placed on the image with SOP Instance UID {declared.sop_instance_uid}, "
+            f"not on {name} ({image.sop_instance_uid}){advice}"
+        )
+    for what, said, actual in (
+        ("rows", declared.rows, image.rows),
+        ("columns", declared.columns, image.columns),
+    ):
+        if said is not None and actual is not None and said != actual:
+            raise InvalidLandmarksError(
+                f"{where}: declares an image of {said} {what}, but {name} has {actual}; "
+                f"it belongs to another film{advice}"
+            )
+    check_inside_image(landmarks.points, image.rows, image.columns, where, image=image.path)
+
+
+def check_inside_image(
+    points: Mapping[str, tuple[float, float]],
+    rows: int | None,
+    columns: int | None,
+    where: str,
+    image: str | None = None,
+) -> None:
+    """Raise when a point lies outside the image.
+
+    Pixel centres run from 0 to ``columns - 1`` (x) and ``rows - 1`` (y);
+    the image covers half a pixel more on each side, so the valid ranges
+    are ``-0.5 <= x <= columns - 0.5`` and ``-0.5 <= y <= rows - 0.5``. An
+    unknown size (None) is not checked.
+
+    Raises
+    ------
+    InvalidLandmarksError
+        Names the first point outside and how many others are.
+    """
+    if rows is None and columns is None:
+        return
+    outside = [
+        name
+        for name, (x, y) in points.items()
+        if (columns is not None and not -0.5 <= x <= columns - 0.5)
+        or (rows is not None and not -0.5 <= y <= rows - 0.5)
+    ]
+    if not outside:
+        return
+    size = f"{columns if columns is not None else '?'} x {rows if rows is not None else '?'} px"
+    of = f" of {image!r}" if image else ""
+    more = (
+        f" (and {len(outside) - 1} more point{'s' if len(outside) > 2 else ''})" if len(outside) > 1 else ""
+    )
+    first = outside[0]
+    raise InvalidLandmarksError(
+        f'{where}: point "{first}" {format_xy(points[first])} lies outside the image{of} '
+        f"({size}; x from -0.5 to {_fmt_edge(columns)}, y from -0.5 to {_fmt_edge(rows)}){more}"
+    )
+
+
+def check_endplates(points: Mapping[str, tuple[float, float]], view: View | str, where: str) -> None:
+    """Raise when the two corners of one endplate are at the same position.
+
+    Raises
+    ------
+    DegenerateGeometryError
+        Names both points.
+    """
+    view = View.parse(view)
+    a, b = ("ant", "post") if view is View.LATERAL else ("left", "right")
+    suffix = "." + a
+    for name, xy in points.items():
+        if not name.endswith(suffix):
+            continue
+        other = name[: -len(a)] + b
+        if points.get(other) == xy:
+            raise DegenerateGeometryError(
+                f'{where}: endplate {name[: -len(a) - 1]} has zero length: points "{name}" and '
+                f'"{other}" are both at {format_xy(xy)}; one of them is misplaced'
+            )
+
+
+def format_xy(xy: tuple[float, float]) -> str:
+    """A point as messages show it: ``[12.5, 7]``."""
+    return f"[{xy[0]:.10g}, {xy[1]:.10g}]"
+
+
+def _fmt_edge(n: int | None) -> str:
+    return "?" if n is None else f"{n - 0.5:g}"

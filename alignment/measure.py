@@ -13,6 +13,7 @@ from ..landmarks.points.model import LandmarkSet, LandmarkTable
 from ..landmarks.points.names import LEVELS, View
 from ..landmarks.points.sanity import check_vertebrae
 from .geometry.coronal import COBB_METHODS, DEFAULT_MIN_CURVE_DEG, coronal_parameters
+from .geometry.plane import NO_REASON
 from .geometry.sagittal import anterior_sign, sagittal_parameters
 from .parameters import CORONAL, PARAMETERS, SAGITTAL, CurveTable, Measurements
 
@@ -116,7 +117,7 @@ def measure(
 
     _withhold_suspect(table, sign, values, values_px, reasons, warnings)
     if table.row_errors is not None:
-        failed = ~np.equal(table.row_errors, None)
+        failed = ~np.equal(table.row_errors, NO_REASON)
         for pid in PARAMETERS:
             values[pid][failed] = np.nan
             reasons[pid][failed] = table.row_errors[failed]

@@ -82,6 +82,7 @@ import numpy as np
 
 from ...landmarks.errors import InvalidCriteriaError
 from ...landmarks.points.names import LEVELS, View, level_index
+from ..geometry.plane import NO_REASON
 from ..parameters import PARAMETERS, CurveTable, Measurements
 from .assessment import Assessment, ComponentColumn, CriterionColumn, ResultKind
 from .inputs import CALIBRATION_REASON, Inputs, join_reasons
@@ -530,7 +531,7 @@ def _column(
         value=np.where(applied, value, np.nan),
         result=result,
         rule=rule,
-        reason=np.where(present & ~applied, reason, None),
+        reason=np.where(present & ~applied, reason, NO_REASON),
         criterion_set=info,
         **extra,
     )

@@ -12,6 +12,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from ...landmarks.points.names import View
+from ..geometry.plane import NO_REASON
 from ..parameters import PARAMETERS, Measurements
 
 __all__ = ["CALIBRATION_REASON", "Inputs", "join_reasons"]
@@ -92,7 +93,7 @@ class Inputs:
         given = self.m.reasons.get(p)
         if given is not None:
             given = np.asarray(given, dtype=object)
-            has = unmeasured & np.not_equal(given, None)
+            has = unmeasured & np.not_equal(given, NO_REASON)
             if has.any():
                 reason[has] = np.char.add(f"{p}: ", given[has].astype(str)).astype(object)
             reason[unmeasured & ~has] = f"{p} not measured"

@@ -34,7 +34,7 @@ import numpy as np
 from ...landmarks.points.model import LandmarkTable
 from ...landmarks.points.names import LEVELS, PatientRight
 from ..parameters import CurveTable
-from .plane import Inputs, Need, angle_from_horizontal_deg, column, merge_reasons, wrap_deg
+from .plane import NO_REASON, Inputs, Need, angle_from_horizontal_deg, column, merge_reasons, wrap_deg
 from .sagittal import ParameterColumn
 
 __all__ = ["coronal_parameters", "vertebra_tilts", "find_curves", "COBB_METHODS", "DEFAULT_MIN_CURVE_DEG"]
@@ -260,10 +260,10 @@ def coronal_parameters(
     csvl_px = (px.p("S1.sup.left")[:, 0] + px.p("S1.sup.right")[:, 0]) / 2
     v_px, r_geom = column(px.centre("C7", _AP)[:, 0] - csvl_px, r_csvl)
     reason = merge_reasons(
-        r_geom, np.where(~table.calibrated, "no calibration: distance in pixels only", None)
+        r_geom, np.where(~table.calibrated, "no calibration: distance in pixels only", NO_REASON)
     )
     out["C7_CSVL"] = ParameterColumn(
-        np.where(np.equal(reason, None), inp.centre("C7", _AP)[:, 0] - csvl, np.nan), reason, v_px
+        np.where(np.equal(reason, NO_REASON), inp.centre("C7", _AP)[:, 0] - csvl, np.nan), reason, v_px
     )
 
     crest = table.has("IC.left") & table.has("IC.right")
@@ -276,15 +276,17 @@ def coronal_parameters(
     po = wrap_deg(angle_from_horizontal_deg(a_left, a_right))
     r_po = np.where(
         crest | (table.has("S1.sup.left") & table.has("S1.sup.right")),
-        None,
+        NO_REASON,
         "missing landmarks: IC.left and IC.right (or S1.sup.left and S1.sup.right)",
     )
     r_po = merge_reasons(
         r_po,
-        np.where(np.all(left == right, axis=1), "degenerate geometry: the pelvic line has zero length", None),
+        np.where(
+            np.all(left == right, axis=1), "degenerate geometry: the pelvic line has zero length", NO_REASON
+        ),
     )
     out["PO"] = ParameterColumn(*column(po, r_po))
-    for i in np.flatnonzero(~crest & np.equal(r_po, None)):
+    for i in np.flatnonzero(~crest & np.equal(r_po, NO_REASON)):
         warnings.setdefault(int(i), []).append(
             "pelvic obliquity from the S1 endplate (iliac crests not annotated)"
         )
@@ -296,16 +298,18 @@ def coronal_parameters(
         np.where(np.isfinite(curves.angle_deg), curves.angle_deg, -np.inf), axis=1, initial=-np.inf
     )
     annotated = np.isfinite(tilts["mid"]).sum(axis=1)
-    r_cobb = np.where(annotated < 2, "missing landmarks: at least two vertebrae with all four corners", None)
+    r_cobb = np.where(
+        annotated < 2, "missing landmarks: at least two vertebrae with all four corners", NO_REASON
+    )
     r_cobb = merge_reasons(
         r_cobb,
         np.where(
             np.isfinite(cobb_max) | (annotated < 2),
-            None,
+            NO_REASON,
             "no curve: every annotated vertebra has the same tilt",
         ),
     )
-    out["Cobb_max"] = ParameterColumn(np.where(np.equal(r_cobb, None), cobb_max, np.nan), r_cobb)
+    out["Cobb_max"] = ParameterColumn(np.where(np.equal(r_cobb, NO_REASON), cobb_max, np.nan), r_cobb)
     present = np.isfinite(tilts["mid"])
     first = present.argmax(axis=1)
     last = k_levels - 1 - present[:, ::-1].argmax(axis=1)

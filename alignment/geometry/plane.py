@@ -191,13 +191,18 @@ class Inputs:
         return out
 
 
-def column(value: np.ndarray, reason: np.ndarray):
+# None as a 0-d object array: the "no reason" operand of ``np.where`` and ``np.equal`` on the
+# ``(N,)`` reason arrays (numpy's stubs take no bare None as an array operand; the results are the same)
+NO_REASON: np.ndarray = np.array(None, dtype=object)
+
+
+def column(value: np.ndarray, reason: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """``(value, reason)`` made consistent: NaN exactly where there is a reason.
 
     A value that came out non-finite without a reason gets one, so no number
     silently disappears.
     """
-    ok = np.equal(reason, None)
+    ok = np.equal(reason, NO_REASON)
     lost = ok & ~np.isfinite(value)
     if lost.any():
         reason = reason.copy()
@@ -223,9 +228,9 @@ def merge_reasons(*reasons: np.ndarray) -> np.ndarray:
     """
     out = reasons[0].copy()
     for r in reasons[1:]:
-        empty = np.equal(out, None)
+        empty = np.equal(out, NO_REASON)
         out[empty] = r[empty]
-        both = np.flatnonzero(~empty & ~np.equal(r, None))
+        both = np.flatnonzero(~empty & ~np.equal(r, NO_REASON))
         if both.size:
             # studies share a few reason patterns: merge each distinct pair once
             pairs = list(zip(out[both].tolist(), r[both].tolist(), strict=True))

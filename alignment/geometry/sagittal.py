@@ -22,6 +22,7 @@ import numpy as np
 from ...landmarks.points.model import LandmarkTable
 from ...landmarks.points.names import LEVELS
 from .plane import (
+    NO_REASON,
     Inputs,
     Need,
     angle_from_horizontal_deg,
@@ -89,7 +90,7 @@ def _endplate(inp: Inputs, level: str, e: str) -> tuple[np.ndarray, np.ndarray, 
             zero,
             f"degenerate geometry: {level} {word} endplate has zero length "
             f"({level}.{e}.ant and {level}.{e}.post coincide)",
-            None,
+            NO_REASON,
         ),
     )
     theta = np.where(zero, np.nan, angle_from_horizontal_deg(post, ant))
@@ -129,7 +130,7 @@ def sagittal_parameters(table: LandmarkTable) -> tuple[dict[str, ParameterColumn
     inp = Inputs(table, np.where(no_dir, 1.0, sign))
     px = Inputs(table, inp.sign, pixels=True)
     calibrated = table.calibrated
-    r_dir = np.where(no_dir, "no endplate annotated: the anterior direction is unknown", None)
+    r_dir = np.where(no_dir, "no endplate annotated: the anterior direction is unknown", NO_REASON)
 
     out: dict[str, ParameterColumn] = {}
 
@@ -138,8 +139,10 @@ def sagittal_parameters(table: LandmarkTable) -> tuple[dict[str, ParameterColumn
 
     def length(pid: str, mm: np.ndarray, pixels: np.ndarray, *reasons: np.ndarray) -> None:
         v_px, r_geom = column(pixels, merge_reasons(*reasons, r_dir))
-        reason = merge_reasons(r_geom, np.where(~calibrated, "no calibration: distance in pixels only", None))
-        out[pid] = ParameterColumn(np.where(np.equal(reason, None), mm, np.nan), reason, v_px)
+        reason = merge_reasons(
+            r_geom, np.where(~calibrated, "no calibration: distance in pixels only", NO_REASON)
+        )
+        out[pid] = ParameterColumn(np.where(np.equal(reason, NO_REASON), mm, np.nan), reason, v_px)
 
     # --- pelvis --------------------------------------------------------------
     theta_s1, r_s1, s1mid = _endplate(inp, "S1", "sup")
@@ -154,12 +157,12 @@ def sagittal_parameters(table: LandmarkTable) -> tuple[dict[str, ParameterColumn
         warnings.setdefault(int(i), []).append(
             "only one femoral head annotated: the hip axis is that head's centre"
         )
-    r_ha = np.where(~(has_l | has_r | has_one), "missing landmarks: FH.left and FH.right (or FH)", None)
+    r_ha = np.where(~(has_l | has_r | has_one), "missing landmarks: FH.left and FH.right (or FH)", NO_REASON)
     h = ha - s1mid  # S1mid -> HA
     r_coincident = np.where(
         np.all(h == 0, axis=1),
         "degenerate geometry: the hip axis coincides with the S1 endplate midpoint",
-        None,
+        NO_REASON,
     )
 
     ss = -theta_s1
@@ -169,7 +172,7 @@ def sagittal_parameters(table: LandmarkTable) -> tuple[dict[str, ParameterColumn
     pi = signed_angle_deg(normal_into_sacrum, h)
     broken = np.isfinite(pi) & np.isfinite(pt) & (np.abs(pi - (pt + ss)) > PI_IDENTITY_TOL_DEG)
     r_identity = np.where(
-        broken, "implausible geometry: PI != PT + SS (is the hip axis above the S1 endplate?)", None
+        broken, "implausible geometry: PI != PT + SS (is the hip axis above the S1 endplate?)", NO_REASON
     )
     r_pelvis = merge_reasons(r_s1, r_ha, r_coincident, r_identity)
     angle("SS", ss, r_s1)

@@ -21,6 +21,7 @@ import numpy as np
 
 from ...landmarks.points.model import LandmarkTable
 from ...landmarks.points.names import View
+from ..geometry.plane import NO_REASON
 from ..parameters import CORONAL, PARAMETERS, SAGITTAL
 from ..study import Study
 
@@ -199,7 +200,7 @@ def table_columns(study: Study) -> dict[str, np.ndarray]:
     )
     cols["landmarks"] = np.array([s or "" for s in study.landmark_sources], dtype=object)
     errors = t.row_errors if t.row_errors is not None else np.full(n, None, dtype=object)
-    failed = ~np.equal(errors, None)
+    failed = ~np.equal(errors, NO_REASON)
     cols["status"] = np.where(failed, "error", "ok").astype(object)
     cols["error"] = np.where(failed, errors, "").astype(object)
     for pid, p in PARAMETERS.items():
@@ -235,6 +236,10 @@ def _per_object(items, fn) -> np.ndarray:
     return out
 
 
+# None as a 0-d object array, for ``np.equal`` and ``np.where`` (numpy's stubs take no bare None)
+_NONE = np.array(None, dtype=object)
+
+
 def _cell_strings(values: np.ndarray) -> np.ndarray:
     """Criterion cells: floats as above, flags as ``true``/``false``, None as empty."""
     values = np.asarray(values)
@@ -242,13 +247,12 @@ def _cell_strings(values: np.ndarray) -> np.ndarray:
         return _float_strings(values)
     if values.dtype.kind == "b":
         return np.where(values, "true", "false").astype(object)
-    present = np.flatnonzero(~np.equal(values, None))
+    none = np.equal(values, _NONE)
+    present = np.flatnonzero(~none)
     if len(present) and isinstance(values[present[0]], (bool, np.bool_)):  # a column holds one kind
-        return np.where(np.equal(values, None), None, np.where(values.astype(bool), "true", "false")).astype(
-            object
-        )
+        return np.where(none, _NONE, np.where(values.astype(bool), "true", "false")).astype(object)
     if len(present) and isinstance(values[present[0]], float):
-        return _float_strings(np.where(np.equal(values, None), np.nan, values).astype(float))
+        return _float_strings(np.where(none, np.nan, values).astype(float))
     return values
 
 

@@ -30,6 +30,28 @@ class _Parser(argparse.ArgumentParser):
         raise UsageError(f"{self.prog}: {message}")
 
 
+#: The flag that stands for each library argument an error can name: the library names the
+#: argument (``SpinecheckError.argument``, and the others its message mentions), the command line
+#: names the flag, as ``SpinecheckError.message(flags)`` words it.
+_FLAGS = {
+    "age": "--age",
+    "age_set": "--age-set",
+    "chunk_size": "--chunk-size",
+    "cobb_method": "--cobb-method",
+    "image": "--image",
+    "jobs": "--jobs",
+    "landmarks_dir": "--landmarks",
+    "min_curve_deg": "--min-curve-deg",
+    "mm_per_px": "--mm-per-px",
+    "output": "-o",
+    "overwrite": "--overwrite",
+    "resume": "--resume",
+    "scheduler": "--scheduler",
+}
+#: Per command, a flag that stands for an argument of a more general name.
+_COMMAND_FLAGS = {"annotate": {"name": "--protocol"}}
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of every subcommand."""
     common = argparse.ArgumentParser(add_help=False)
@@ -282,7 +304,10 @@ def _version() -> str:
 def cmd_measure(args: argparse.Namespace) -> int:
     from .alignment.render.text import format_csv, format_table, study_report
     from .alignment.study import load_study
+    from .landmarks.points.calibration import Calibration
 
+    if args.mm_per_px is not None:  # said in the flag's words; load_study would name its argument
+        Calibration.from_spacing(list(args.mm_per_px), where="--mm-per-px", field_name="ROW COL")
     study = load_study(
         args.landmarks,
         image=args.image,
@@ -430,9 +455,9 @@ def cmd_annotate(args: argparse.Namespace) -> int:
     from .landmarks.annotate.protocol import default_protocol, get_protocol
     from .landmarks.annotate.session import AnnotationSession, default_refiner, stale_temporary_files
     from .landmarks.errors import SpinecheckError
+    from .landmarks.imaging.merge import recorded_image_ref
     from .landmarks.imaging.radiograph import load_radiograph
     from .landmarks.points.calibration import Calibration
-    from .landmarks.points.model import ImageRef
     from .landmarks.points.names import View
 
     radiograph = load_radiograph(args.image)
@@ -476,9 +501,7 @@ def cmd_annotate(args: argparse.Namespace) -> int:
         out,
         protocol,
         image=radiograph.analysis if refiner is not None else None,
-        image_ref=ImageRef(
-            _image_path_from(out, image), radiograph.sop_instance_uid, radiograph.rows, radiograph.columns
-        ),
+        image_ref=recorded_image_ref(radiograph, out),
         calibration=calibration,
         header_calibration=radiograph.calibration,
         patient_right=radiograph.patient_right,
@@ -519,14 +542,6 @@ def cmd_annotate(args: argparse.Namespace) -> int:
         f"  spinecheck annotate {shown_image} -o {shown_out}   (to continue or correct)"
     )
     return EXIT_OK
-
-
-def _image_path_from(out: Path, image: Path) -> str:
-    """The image path a landmark file records: relative to the file's folder when the image is under it."""
-    try:
-        return image.resolve().relative_to(out.resolve().parent).as_posix()
-    except ValueError:
-        return str(image.resolve())
 
 
 def _check_writable_folder(out: Path) -> None:
@@ -584,8 +599,9 @@ def cmd_refine(args: argparse.Namespace) -> int:
     import os
 
     from .landmarks.errors import InvalidLandmarksError, MissingCalibrationError
-    from .landmarks.imaging.radiograph import choose_calibration, load_radiograph
-    from .landmarks.io import check_same_image, read_landmarks, write_landmarks
+    from .landmarks.imaging.merge import merge_header, recorded_image_ref
+    from .landmarks.imaging.radiograph import load_radiograph
+    from .landmarks.io import read_landmarks, write_landmarks
     from .landmarks.refine.points import refine_landmarks
 
     out = _output_path(args.output, (".json",), "landmark file")
@@ -599,9 +615,8 @@ def cmd_refine(args: argparse.Namespace) -> int:
             raise InvalidLandmarksError(f"{name}: must be a distance > 0; got {value:g}")
     radiograph = load_radiograph(args.image)
     s = read_landmarks(source)
-    check_same_image(s, radiograph.image_ref, f"landmarks file '{source}'")
-    cal = choose_calibration(s.calibration, radiograph.calibration)
-    mm_per_px = cal.mm_per_px if cal.calibrated else None
+    merged = merge_header(s, radiograph, where=f"landmarks file '{source}'")
+    mm_per_px = merged.calibration.mm_per_px if merged.calibration.calibrated else None
     max_shift_px = args.max_shift_px
     if args.max_shift_mm is not None:
         if mm_per_px is None:
@@ -616,13 +631,8 @@ def cmd_refine(args: argparse.Namespace) -> int:
             raise InvalidLandmarksError(
                 f"--only: {', '.join(repr(n) for n in unknown)} not in the landmarks '{source}'"
             )
-    if not (s.image.rows or s.image.columns or s.image.sop_instance_uid or s.image.path):
-        ref = radiograph.image_ref
-        try:  # as the annotation window records it: relative to the landmark file's folder
-            where = os.path.relpath(os.path.abspath(ref.path), os.path.abspath(out.parent))
-        except ValueError:  # another drive (Windows)
-            where = os.path.abspath(ref.path)
-        s = s.replace(image=type(ref)(where, ref.sop_instance_uid, ref.rows, ref.columns))
+    # the refined file names its film as the annotation window does: relative to the file's folder
+    s = s.replace(image=s.image.completed_by(recorded_image_ref(radiograph, out)))
     refined = refine_landmarks(
         radiograph.analysis, s, mm_per_px=mm_per_px, max_shift_px=max_shift_px, names=args.only
     )
@@ -690,8 +700,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     argv = list(sys.argv[1:] if argv is None else argv)
     show_traceback = "--traceback" in argv
+    command = ""  # known once the arguments are parsed
     try:
         args = build_parser().parse_args(argv)
+        command = args.command
         return int(args.func(args))
     except UsageError as e:
         print(f"error: {e} (see 'spinecheck --help')", file=sys.stderr)
@@ -704,7 +716,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (SpinecheckError, OSError) as e:
         if show_traceback:
             raise
-        print(f"error: {_one_line(e)}", file=sys.stderr)
+        print(f"error: {_one_line(e, {**_FLAGS, **_COMMAND_FLAGS.get(command, {})})}", file=sys.stderr)
         return EXIT_BAD_INPUT
     except KeyboardInterrupt:
         print("error: interrupted", file=sys.stderr)
@@ -719,8 +731,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_INTERNAL
 
 
-def _one_line(e: BaseException) -> str:
-    text = str(e) or type(e).__name__
+def _one_line(e: BaseException, flags: dict[str, str] | None = None) -> str:
+    """*e*'s message on one line, naming the arguments it is about by their *flags*."""
+    from .landmarks.errors import SpinecheckError
+
+    text = (e.message(flags) if isinstance(e, SpinecheckError) else str(e)) or type(e).__name__
     if isinstance(e, OSError) and e.filename is not None and str(e.filename) not in text:
         text = f"'{e.filename}': {text}"
     return " ".join(text.split())

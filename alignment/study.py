@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..landmarks.errors import InvalidLandmarksError
+from ..landmarks.errors import InvalidArgumentError, InvalidLandmarksError, SpinecheckError
 from ..landmarks.io.checks import check_same_image
 from ..landmarks.io.read import read_landmark_table
 from ..landmarks.points.calibration import Calibration
@@ -93,27 +93,42 @@ def load_study(
     Returns
     -------
     Study
+
+    Raises
+    ------
+    InvalidLandmarksError
+        The landmark file does not follow its format, does not fit *image*, or
+        *mm_per_px* is not two spacings > 0.
+    InvalidArgumentError
+        *age*, *min_curve_deg* or *cobb_method* is out of range, or *image*
+        is given for a table of several studies.
     """
     path = Path(landmarks_path)
     table = read_landmark_table(path)
     if len(table) == 0:
         raise InvalidLandmarksError(f"landmark table '{path}': has a header but no study rows")
     if min_curve_deg is not None and not (math.isfinite(min_curve_deg) and min_curve_deg >= 0):
-        raise InvalidLandmarksError(
-            f"--min-curve-deg: must be a finite number of degrees >= 0; got {min_curve_deg:g}"
+        raise InvalidArgumentError.about(
+            "min_curve_deg",
+            "{min_curve_deg}: must be a finite number of degrees >= 0; got {got:g}",
+            got=min_curve_deg,
         )
     image_sources: list[str | None] = [None] * len(table)
     if image is not None:
         # a Radiograph already loaded by the caller (so a figure need not decode the film again)
         image_name = str(image.path) if hasattr(image, "pixels") else str(image)
         if len(table) != 1:
-            raise InvalidLandmarksError(
-                f"--image '{image_name}': applies to one study, but '{path}' holds {len(table)}"
+            raise InvalidArgumentError.about(
+                "image",
+                "{image} '{name}': applies to one study, but '{path}' holds {n}",
+                name=image_name,
+                path=path,
+                n=len(table),
             )
         table = _with_image(table, image)
         image_sources = [image_name]
     if mm_per_px is not None:
-        cal = Calibration.from_spacing(list(mm_per_px), where="--mm-per-px", field_name="ROW COL")
+        cal = Calibration.from_spacing(list(mm_per_px), where="load_study", field_name="mm_per_px")
         cal = Calibration(
             cal.mm_per_px,
             cal.source,
@@ -124,7 +139,9 @@ def load_study(
         table = _replace(table, calibrations=[cal] * len(table))
     if age is not None:
         if not math.isfinite(age) or not 0 <= age <= 130:
-            raise InvalidLandmarksError(f"--age: must be years between 0 and 130; got {age:g}")
+            raise InvalidArgumentError.about(
+                "age", "{age}: must be years between 0 and 130; got {got:g}", got=age
+            )
         patients = [PatientInfo(age, "command line", p.sex, p.sex_source) for p in table.patients]
         table = _replace(table, patients=patients)
     m = measure(
@@ -155,7 +172,15 @@ def _with_image(table: LandmarkTable, image) -> LandmarkTable:
     from ..landmarks.imaging.radiograph import load_radiograph
 
     r = image if hasattr(image, "pixels") else load_radiograph(image)
-    return merge_image(table, r, where=f"--image '{r.path}'")
+    where = f"image '{r.path}'"
+    try:
+        return merge_image(table, r, where=where)
+    except SpinecheckError as e:
+        text = str(e)
+        if e.argument is not None or not text.startswith(where):
+            raise
+        # The film came as the argument *image*: say so, so that a front end can name it its way.
+        raise type(e).about("image", "{image}{rest}", rest=text[len("image") :]) from e
 
 
 def merge_image(table: LandmarkTable, radiograph, *, where: str) -> LandmarkTable:
@@ -173,7 +198,7 @@ def merge_image(table: LandmarkTable, radiograph, *, where: str) -> LandmarkTabl
         from :func:`spinecheck.landmarks.imaging.radiograph.read_radiograph_header` (the same
         values; only the warnings of decoding are not there).
     where : str
-        How to name the image in messages (``"--image 'x.dcm'"``).
+        How to name the image in messages (``"image 'x.dcm'"``).
 
     Returns
     -------
@@ -189,31 +214,12 @@ def merge_image(table: LandmarkTable, radiograph, *, where: str) -> LandmarkTabl
         The film is not the one the landmarks were placed on (SOP Instance
         UID, size) or a point lies outside it.
     """
-    from ..landmarks.imaging.radiograph import choose_calibration, patient_right_of
+    from ..landmarks.imaging.merge import merge_header
 
-    r = radiograph
-    s = table.sets[0] if table.sets else None
-    if s is not None:
-        check_same_image(s, r.image_ref, f"landmarks '{s.source}'" if s.source else where)
-    file_cal = s.calibration if s is not None else None
-    cal = choose_calibration(file_cal, r.calibration)
-    pat = table.patients[0]
-    merged = type(pat)(
-        pat.age_years if pat.age_years is not None else r.patient.age_years,
-        pat.age_source if pat.age_years is not None else r.patient.age_source,
-        pat.sex if pat.sex is not None else r.patient.sex,
-        pat.sex_source if pat.sex is not None else r.patient.sex_source,
+    s = table.study(0)
+    merged = merge_header(
+        s, radiograph, where=f"landmarks '{s.source}'" if table.sets and s.source else where
     )
-    warnings = list(s.warnings) if s is not None else []
-    if r.view is not None and s is not None and r.view != s.view:
-        warnings.append(
-            f"the image says the view is {r.view.value} but the landmarks are {s.view.value}: "
-            "the landmarks' view is used"
-        )
-    pr = table.patient_right[0] if table.patient_right[0] is not None else patient_right_of(r)
-    changes = {"calibrations": [cal], "patients": [merged]}
-    out = _replace(table, **changes)
-    sets = (
-        (s.replace(warnings=tuple(warnings + list(r.warnings)), patient_right=pr),) if s is not None else None
-    )
-    return dataclasses.replace(out, patient_right=np.array([pr], dtype=object), sets=sets)
+    out = _replace(table, calibrations=[merged.calibration], patients=[merged.patient])
+    sets = (s.replace(warnings=merged.warnings, patient_right=merged.patient_right),) if table.sets else None
+    return dataclasses.replace(out, patient_right=np.array([merged.patient_right], dtype=object), sets=sets)

@@ -40,7 +40,8 @@ from ..io.read import read_landmarks
 from ..points.calibration import Calibration
 from ..points.circle import Circle
 from ..points.model import KEPT_CLICK, ImageRef, LandmarkSet, PatientInfo, PointMove, Refinement
-from ..points.names import PatientRight, View, anterior_direction, check_point_name
+from ..points.facing import anterior_direction
+from ..points.names import PatientRight, View, check_point_name
 from .protocol import Protocol, Step, get_protocol
 
 __all__ = [
@@ -260,12 +261,7 @@ class AnnotationSession:
             )
         mine, theirs = self.image_ref, s.image
         check_same_image(s, mine, where, advice="; choose another output with -o")
-        self.image_ref = ImageRef(
-            mine.path or theirs.path,
-            mine.sop_instance_uid or theirs.sop_instance_uid,
-            mine.rows if mine.rows is not None else theirs.rows,
-            mine.columns if mine.columns is not None else theirs.columns,
-        )
+        self.image_ref = mine.completed_by(theirs)  # this film's path: the one being annotated now
         refinement = s.refinement or Refinement()
         clicks = {
             n: refinement.moved[n].original if n in refinement.moved else xy for n, xy in s.points.items()

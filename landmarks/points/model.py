@@ -56,6 +56,16 @@ class PatientInfo:
     sex: Sex | None = None
     sex_source: str | None = None
 
+    def completed_by(self, other: PatientInfo) -> PatientInfo:
+        """This information, each unknown item (with its source) taken from *other*.
+
+        >>> PatientInfo(None, None, Sex.F, "landmark file").completed_by(PatientInfo(67.0, "DICOM PatientAge"))
+        PatientInfo(age_years=67.0, age_source='DICOM PatientAge', sex=<Sex.F: 'F'>, sex_source='landmark file')
+        """
+        age = self if self.age_years is not None else other
+        sex = self if self.sex is not None else other
+        return PatientInfo(age.age_years, age.age_source, sex.sex, sex.sex_source)
+
     def to_json(self) -> dict:
         out: dict = {"age_years": self.age_years, "age_source": self.age_source}
         if self.sex is not None:
@@ -72,6 +82,19 @@ class ImageRef:
     sop_instance_uid: str | None = None
     rows: int | None = None
     columns: int | None = None
+
+    def completed_by(self, other: ImageRef) -> ImageRef:
+        """This reference, each unknown field taken from *other*.
+
+        >>> ImageRef("a.dcm").completed_by(ImageRef("b.dcm", "1.2", 100, 50))
+        ImageRef(path='a.dcm', sop_instance_uid='1.2', rows=100, columns=50)
+        """
+        return ImageRef(
+            self.path or other.path,
+            self.sop_instance_uid or other.sop_instance_uid,
+            self.rows if self.rows is not None else other.rows,
+            self.columns if self.columns is not None else other.columns,
+        )
 
     def to_json(self) -> dict:
         return {
@@ -300,6 +323,31 @@ class LandmarkTable:
 
     def __len__(self) -> int:
         return len(self.ids)
+
+    def study(self, i: int) -> LandmarkSet:
+        """Study *i* as a :class:`LandmarkSet`: its source set, or one built from its row.
+
+        A row of a wide CSV becomes a set with the row's points (those it has), view,
+        calibration, patient and side.
+
+        >>> t = LandmarkSet("lateral", {"S1.sup.ant": (10, 20)}).to_table()
+        >>> t.study(0).points["S1.sup.ant"]
+        (10.0, 20.0)
+        """
+        if self.sets is not None:
+            return self.sets[i]
+        points = {
+            n: (float(a[i, 0]), float(a[i, 1])) for n, a in self.points.items() if np.isfinite(a[i]).all()
+        }
+        cal = self.calibrations[i]
+        return LandmarkSet(
+            self.views[i],
+            points,
+            calibration=cal if cal.calibrated else None,
+            patient=self.patients[i],
+            patient_right=self.patient_right[i],
+            source=self.ids[i],
+        )
 
     @property
     def warnings(self) -> tuple[tuple[str, ...], ...]:

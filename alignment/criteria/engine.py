@@ -173,11 +173,16 @@ class Component:
     ideal: Formula | None = None
     ratio: tuple[str, str, float] | None = None
 
+    def __post_init__(self) -> None:
+        if (self.parameter is None) == (self.ratio is None):
+            raise ValueError(f"component {self.key!r} needs exactly one of a parameter or a ratio")
+
     @property
     def variables(self) -> tuple[str, ...]:
         if self.ratio is not None:
             return self.ratio[:2]
-        return (self.parameter,) + (self.ideal.variables if self.ideal else ())  # type: ignore[operator]
+        assert self.parameter is not None  # __post_init__: a parameter wherever there is no ratio
+        return (self.parameter,) + (self.ideal.variables if self.ideal else ())
 
     def formula_text(self) -> str:
         if self.ratio is not None:
@@ -364,12 +369,8 @@ def _read_component(obj: object, *, where: str) -> Component:
     points = Bands.from_json(
         d.get("points"), where=f"{where}.points", result_kind="points", decimals=d.get("decimals")
     )
-    common = dict(
-        key=key,
-        name=require_str(d, "name", where=where),
-        unit=optional_str(d, "unit", where=where),
-        points=points,
-    )
+    name = require_str(d, "name", where=where)
+    unit = optional_str(d, "unit", where=where)
     if ("parameter" in d) == ("ratio" in d):
         raise InvalidCriteriaError(f'{where} needs exactly one of "parameter" or "ratio"')
     if "ratio" in d:
@@ -382,10 +383,10 @@ def _read_component(obj: object, *, where: str) -> Component:
             require_str(r, "denominator", where=f"{where}.ratio"), where=f"{where}.ratio.denominator"
         )
         scale = require_number(r, "scale", where=f"{where}.ratio") if "scale" in r else 1.0
-        return Component(**common, ratio=(num, den, scale))
+        return Component(key, name, unit, points, ratio=(num, den, scale))
     parameter = check_variable(require_str(d, "parameter", where=where), where=f"{where}.parameter")
     ideal = Formula.from_json(d["ideal"], where=f"{where}.ideal") if "ideal" in d else None
-    return Component(**common, parameter=parameter, ideal=ideal)
+    return Component(key, name, unit, points, parameter=parameter, ideal=ideal)
 
 
 def criteria_set_from_json(info: SetInfo, d: Mapping[str, Any], where: str) -> CriteriaSet:
@@ -701,7 +702,8 @@ def _score(crit: Criterion, info: SetInfo, inputs: Inputs, done: Mapping, split:
             applied &= ~undefined
             value = np.divide(scale * got[num][0], got[den][0], out=np.full(n, np.nan), where=ok)
         else:
-            value = got[comp.parameter][0]  # type: ignore[index]
+            assert comp.parameter is not None  # Component.__post_init__: a parameter where no ratio
+            value = got[comp.parameter][0]
             if comp.ideal is not None:
                 value = value - comp.ideal.evaluate({v: got[v][0] for v in comp.ideal.variables}, n)
         value = np.where(present & ok, comp.points.prepare(value), np.nan)

@@ -649,7 +649,7 @@ def read_set_file(source: str | Path, *, kinds: Sequence[str]) -> tuple[SetInfo,
     if fmt != FORMAT:
         raise InvalidCriteriaError(f'{where}: "format" must be "{FORMAT}"; got {fmt!r}')
     kind = d.get("kind")
-    if kind not in kinds:
+    if not isinstance(kind, str) or kind not in kinds:
         raise InvalidCriteriaError(
             f'{where}: "kind" must be one of {", ".join(map(repr, kinds))}; got {kind!r}'
         )

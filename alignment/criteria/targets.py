@@ -131,6 +131,10 @@ class Target:
     bands: tuple[TargetBand, ...] = ()
     note: str | None = None
 
+    def __post_init__(self) -> None:
+        if (self.formula is None) == (self.band_variable is None):
+            raise ValueError(f"target of {self.parameter}: needs exactly one of a formula or a band variable")
+
     @property
     def variables(self) -> tuple[str, ...]:
         """Every input the target needs besides the parameter itself, in order."""
@@ -166,7 +170,8 @@ class Target:
         """
         if self.formula is not None:
             return self.formula.evaluate(inputs, n), np.zeros(n, dtype=np.int64)
-        x = inputs[self.band_variable]  # type: ignore[index]
+        assert self.band_variable is not None  # __post_init__: a band variable wherever there is no formula
+        x = inputs[self.band_variable]
         target = np.full(n, np.nan)
         band = np.full(n, -1, dtype=np.int64)
         for k, b in enumerate(self.bands):
@@ -434,6 +439,7 @@ def evaluate_targets(
         target, band = t.evaluate(values, n)
         outside = present & valid & (band < 0)
         if outside.any():
+            assert t.band_variable is not None  # only a band table leaves a study outside every band
             why = np.full(n, None, dtype=object)
             for i in np.flatnonzero(outside):
                 why[i] = (

@@ -13,7 +13,7 @@ import difflib
 import enum
 import re
 from collections.abc import Mapping, Sequence
-from typing import NamedTuple
+from typing import NamedTuple, TypeVar
 
 from ..errors import InvalidLandmarksError
 
@@ -35,6 +35,9 @@ __all__ = [
 ]
 
 
+_E = TypeVar("_E", bound="_StrEnum")
+
+
 class _StrEnum(str, enum.Enum):
     """An Enum whose members are also their string value.
 
@@ -45,7 +48,7 @@ class _StrEnum(str, enum.Enum):
         return str(self.value)
 
     @classmethod
-    def parse(cls, value: object, *, where: str = "", field: str = "") -> _StrEnum:
+    def parse(cls: type[_E], value: object, *, where: str = "", field: str = "") -> _E:
         """Return the member for *value* or raise a one-line error naming it."""
         if isinstance(value, cls):
             return value

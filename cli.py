@@ -293,9 +293,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _version() -> str:
-    from .alignment.render.text import tool_version
+    from . import __version__
 
-    return tool_version()
+    return __version__
 
 
 # ----------------------------------------------------------------------------- measure

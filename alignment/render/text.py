@@ -14,7 +14,6 @@ import math
 import os
 import tempfile
 from collections.abc import Iterable, Sequence
-from importlib import metadata
 from pathlib import Path
 
 import numpy as np
@@ -40,11 +39,10 @@ VERTICAL = "image column axis (standing film)"
 
 
 def tool_version() -> str:
-    """The installed spinecheck version (``"unknown"`` when not installed)."""
-    try:
-        return metadata.version("spinecheck")
-    except metadata.PackageNotFoundError:  # pragma: no cover - running from a bare checkout
-        return "unknown"
+    """The spinecheck version that made a report (``spinecheck.__version__``)."""
+    from ... import __version__
+
+    return __version__
 
 
 def _num(v: float) -> float | None:

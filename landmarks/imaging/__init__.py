@@ -30,6 +30,11 @@ from .header import (
     read_radiograph_header,
     read_sop_instance_uid,
 )
+from .merge import (
+    MergedHeader,
+    merge_header,
+    recorded_image_ref,
+)
 from .pixel_decoding import (
     DECODER_PACKAGES,
     collect_warnings,
@@ -47,6 +52,9 @@ from .radiograph import (
 )
 
 __all__ = [
+    "MergedHeader",
+    "merge_header",
+    "recorded_image_ref",
     "VoiSource",
     "VoiFunction",
     "Window",

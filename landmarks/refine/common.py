@@ -14,6 +14,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Literal
 
 import numpy as np
 from scipy import ndimage as ndi
@@ -53,7 +54,7 @@ class RefineFailure:
     reason: str
     applies: bool = True
 
-    def __bool__(self) -> bool:
+    def __bool__(self) -> Literal[False]:  # Literal: ``if not fit`` narrows a refiner's result for mypy
         return False
 
 

@@ -202,7 +202,7 @@ def refine_point(
     if pair is not None:
         clicks = [(float(points[n][0]), float(points[n][1])) for n in pair]
         both = refine_femoral_head_pair(img, clicks, mm_per_px=mm_per_px, max_shift_px=max_shift_px)
-        if not both:
+        if isinstance(both, RefineFailure):
             return both
         moves = {
             n: PointMove(n, c, f.circle.center, "femoral_head", f.confidence)
@@ -214,7 +214,7 @@ def refine_point(
     if name in FEMORAL_HEADS:
         avoid = [points[n] for n in FEMORAL_HEADS if n != name and n in points]
         fit = refine_femoral_head(img, click, mm_per_px=mm_per_px, max_shift_px=max_shift_px, avoid=avoid)
-        if not fit:
+        if isinstance(fit, RefineFailure):
             return fit
         centre = fit.circle.center
         move = PointMove(name, click, centre, "femoral_head", fit.confidence)
@@ -240,7 +240,7 @@ def refine_point(
             mm_per_px=mm_per_px,
             max_shift_px=max_shift_px,
         )
-        if not ep:
+        if isinstance(ep, RefineFailure):
             return ep
         moves = {
             first: PointMove(first, a, ep.corners[0], "endplate", ep.confidence),
@@ -257,7 +257,7 @@ def refine_point(
         mm_per_px=mm_per_px,
         max_shift_px=max_shift_px,
     )
-    if not cf:
+    if isinstance(cf, RefineFailure):
         return cf
     return RefinedPoints({name: PointMove(name, click, cf.point, "corner", cf.confidence)}, {}, cf.confidence)
 
@@ -339,7 +339,7 @@ def refine_landmarks(
             for x, y in (m.refined for m in result.moves.values())
         ):
             result = RefineFailure("the fit would place a point outside the image; kept the click(s)")
-        if result:
+        if isinstance(result, RefinedPoints):
             for n, m in result.moves.items():
                 if n in kept:
                     continue

@@ -457,8 +457,8 @@ def _pair(
         if dir_abs is not None:
             where = "beside it or under --landmarks"
             if not found:  # the same names anywhere under landmarks_dir: taken only when nothing contradicts
-                refused = contradicted.get(im.rel, ())  # already refused at the exact place: said once
-                for r in sorted({r for n in names for r in by_name.get(n, ()) if r not in refused}):
+                refused_here = contradicted.get(im.rel, ())  # already refused at the exact place: said once
+                for r in sorted({r for n in names for r in by_name.get(n, ()) if r not in refused_here}):
                     why = doubt(im, r)
                     if why is None:
                         found.append(r)
@@ -582,11 +582,11 @@ def _pair(
             why += "; " + "; ".join(passed_over[im.rel])
         rows.append(Unmeasured(im.rel, named_in[im.rel], RowStatus.ERROR, why))
     for m in orphans:
-        job = paired_by_uid.get(m.sop_instance_uid or "")
+        paired = paired_by_uid.get(m.sop_instance_uid or "")
         why = (
-            f"another annotation of {job.image} (same SOP Instance UID), which is measured with "
-            f"{job.landmarks}"
-            if job is not None
+            f"another annotation of {paired.image} (same SOP Instance UID), which is measured with "
+            f"{paired.landmarks}"
+            if paired is not None
             else "no image found for these landmarks"
         )
         rows.append(Unmeasured("", m.shown, RowStatus.SKIPPED, why))

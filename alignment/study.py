@@ -9,14 +9,15 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from ..landmarks.errors import InvalidArgumentError, InvalidLandmarksError, SpinecheckError
-from ..landmarks.io.checks import check_same_image
 from ..landmarks.io.read import read_landmark_table
 from ..landmarks.points.calibration import Calibration
 from ..landmarks.points.model import LandmarkTable, PatientInfo
@@ -24,6 +25,9 @@ from .criteria.engine import Assessment, assess
 from .geometry.coronal import DEFAULT_MIN_CURVE_DEG
 from .measure import measure
 from .parameters import Measurements
+
+if TYPE_CHECKING:
+    from ..landmarks.imaging.radiograph import Radiograph
 
 __all__ = ["Study", "load_study", "merge_image"]
 
@@ -63,7 +67,7 @@ class Study:
 def load_study(
     landmarks_path: str,
     *,
-    image: str | None = None,
+    image: str | os.PathLike[str] | Radiograph | None = None,
     age: float | None = None,
     mm_per_px: Sequence[float] | None = None,
     cobb_method: str = "endplate",
@@ -116,7 +120,7 @@ def load_study(
     image_sources: list[str | None] = [None] * len(table)
     if image is not None:
         # a Radiograph already loaded by the caller (so a figure need not decode the film again)
-        image_name = str(image.path) if hasattr(image, "pixels") else str(image)
+        image_name = str(image) if isinstance(image, (str, os.PathLike)) else str(image.path)
         if len(table) != 1:
             raise InvalidArgumentError.about(
                 "image",
@@ -168,10 +172,10 @@ def _replace(table: LandmarkTable, **changes) -> LandmarkTable:
     return dataclasses.replace(table, **changes)
 
 
-def _with_image(table: LandmarkTable, image) -> LandmarkTable:
+def _with_image(table: LandmarkTable, image: str | os.PathLike[str] | Radiograph) -> LandmarkTable:
     from ..landmarks.imaging.radiograph import load_radiograph
 
-    r = image if hasattr(image, "pixels") else load_radiograph(image)
+    r = load_radiograph(os.fspath(image)) if isinstance(image, (str, os.PathLike)) else image
     where = f"image '{r.path}'"
     try:
         return merge_image(table, r, where=where)

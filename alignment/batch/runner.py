@@ -261,9 +261,9 @@ def measure_chunk(jobs: Sequence[StudyJob], options: BatchOptions) -> list[Row]:
     if notes:
         w = header.index("warnings")
         for k, note in notes.items():
-            row = list(rows[k])
-            row[w] = f"{row[w]}; {note}" if row[w] else note
-            rows[k] = tuple(row)
+            cells = list(rows[k])
+            cells[w] = f"{cells[w]}; {note}" if cells[w] else note
+            rows[k] = tuple(cells)
     return [rows[k] for k in range(len(jobs))]
 
 

@@ -35,6 +35,7 @@ from typing import Any
 from ...landmarks.errors import SpinecheckError
 from ...landmarks.io.atomic import write_text_atomic
 from ...landmarks.points.model import LandmarkSet, LandmarkTable
+from ...landmarks.points.names import View
 from ..criteria.engine import assess
 from ..geometry.coronal import DEFAULT_MIN_CURVE_DEG
 from ..measure import measure
@@ -132,7 +133,7 @@ def batch_header(options: BatchOptions = BatchOptions()) -> tuple[str, ...]:
 @cache
 def _template(options: BatchOptions) -> Study:
     """A study without landmarks, judged with *options*: it has every column of the table."""
-    return study_of(LandmarkTable.from_sets([LandmarkSet("lateral", {})]), [None], options)
+    return study_of(LandmarkTable.from_sets([LandmarkSet(View.LATERAL, {})]), [None], options)
 
 
 def _cell(value: Any) -> str:

@@ -24,6 +24,7 @@ import textwrap
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
@@ -266,7 +267,9 @@ def _footer(page: _Page, left: float, width: float) -> None:
 def _legend(page: _Page, x: float, y: float, width: float) -> float:
     """A one-line verdict colour key at (x, y); returns its height."""
     fs = page.fs - 0.5
-    renderer = page.fig.canvas.get_renderer()
+    canvas = page.fig.canvas
+    assert isinstance(canvas, FigureCanvasAgg)  # every page comes from _new_page, which attaches one
+    renderer = canvas.get_renderer()
     x_start, right, height = x, x + width, page.line_in(fs)
     for v in Verdict:
         words = {Verdict.MARKED: "marked (++) / flagged", Verdict.CATEGORY: "category"}.get(v, v.value)
@@ -308,7 +311,7 @@ def _report_rows(study: Study, i: int, r: Mapping) -> tuple[list[dict], list[dic
     scores: list[Mapping] = []
     for row in r["criteria"]:
         pid = _parameter_of(row["id"])
-        (by_param.setdefault(pid, []) if pid in r["parameters"] else scores).append(row)
+        (by_param.setdefault(pid, []) if pid is not None and pid in r["parameters"] else scores).append(row)
 
     rows = []
     for pid, p in r["parameters"].items():
@@ -347,12 +350,12 @@ def _report_rows(study: Study, i: int, r: Mapping) -> tuple[list[dict], list[dic
         )
     score_rows = []
     for c in scores:
-        value = c.get("category") if c.get("category") is not None else c.get("grade")
+        result = c.get("category") if c.get("category") is not None else c.get("grade")
         score_rows.append(
             {
                 "pid": c["id"],
                 "name": _nice(c["name"]),
-                "value": "—" if value is None else str(value),
+                "value": "—" if result is None else str(result),
                 "target": "",
                 "lines": [
                     _Line(
@@ -376,7 +379,7 @@ def _report_body(
     vw = width - sum(cw) - 0.05
     sw = fs * 1.1 / 72  # swatch + space
     y = _MARGIN + _HEADER
-    head = dict(fs=fs, fontweight="bold", draw=draw)
+    head: dict[str, Any] = dict(fs=fs, fontweight="bold", draw=draw)
     h = page.text(xs[0], y, "Parameter", **head)
     page.text(xs[1] + cw[1] - 0.08, y, "Value", **head, ha="right")
     page.text(xs[2] + cw[2] - 0.08, y, "Age-adj.\ntarget", **head, ha="right")

@@ -1,8 +1,9 @@
 """Least-squares circles from rim points.
 
 Used for femoral heads given by their rim and for calibration balls. The fit
-is algebraic (Kåsa) followed by a few Gauss–Newton steps on the geometric
-distance, which removes the Kåsa bias on short arcs.
+starts from scikit-image's algebraic :class:`skimage.measure.CircleModel`
+and takes a few Gauss–Newton steps on the geometric distance, which remove
+the algebraic fit's bias on short arcs (its radius comes out short).
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+from skimage.measure import CircleModel
 
 from ..errors import DegenerateGeometryError
 
@@ -67,23 +69,22 @@ def fit_circle(rim_xy: np.ndarray, *, where: str = "rim") -> Circle:
     if not np.isfinite(pts).all():
         raise DegenerateGeometryError(f"{where}: rim points must be finite numbers")
     mean = pts.mean(axis=0)
-    p = pts - mean
-    scale = np.sqrt((p**2).sum(axis=1).mean())
-    if scale == 0:
+    spread = np.linalg.svd(pts - mean, compute_uv=False)
+    if spread[0] == 0:
         raise DegenerateGeometryError(f"{where}: rim points are all the same point")
-    p = p / scale
-    # Kåsa: x² + y² + D x + E y + F = 0, linear least squares.
-    a = np.column_stack([p, np.ones(len(p))])
-    b = -(p**2).sum(axis=1)
-    sol, *_ = np.linalg.lstsq(a, b, rcond=None)
-    cx, cy = -sol[0] / 2, -sol[1] / 2
-    r2 = cx * cx + cy * cy - sol[2]
-    cond = np.linalg.svd(p - p.mean(axis=0), compute_uv=False)
-    if r2 <= 0 or cond[-1] < 1e-9 * cond[0] or not np.isfinite(r2) or np.sqrt(r2) > 1e6:
-        raise DegenerateGeometryError(f"{where}: rim points are collinear; no circle passes through them")
-    c = np.array([cx, cy])
-    r = np.sqrt(r2)
-    for _ in range(20):  # Gauss–Newton on geometric residuals
+    collinear = DegenerateGeometryError(f"{where}: rim points are collinear; no circle passes through them")
+    # skimage declines only exactly collinear points (rank < 3); nearly collinear ones are declined here
+    if spread[-1] < 1e-9 * spread[0]:
+        raise collinear
+    scale = float(np.linalg.norm(spread)) / np.sqrt(len(pts))  # RMS distance from the mean
+    start = CircleModel.from_estimate(pts)
+    if not start or not np.isfinite(start.radius) or start.radius > 1e6 * scale:
+        raise collinear
+    # Gauss–Newton on the geometric residuals, in units of the points' spread about their mean
+    p = (pts - mean) / scale
+    c = (np.asarray(start.center) - mean) / scale
+    r = float(start.radius) / scale
+    for _ in range(20):
         d = p - c
         dist = np.hypot(d[:, 0], d[:, 1])
         if np.any(dist == 0):
@@ -98,4 +99,4 @@ def fit_circle(rim_xy: np.ndarray, *, where: str = "rim") -> Circle:
     d = p - c
     rms = float(np.sqrt(((np.hypot(d[:, 0], d[:, 1]) - r) ** 2).mean()))
     center = c * scale + mean
-    return Circle((float(center[0]), float(center[1])), float(abs(r) * scale), rms * float(scale))
+    return Circle((float(center[0]), float(center[1])), float(abs(r) * scale), rms * scale)

@@ -12,11 +12,13 @@ from __future__ import annotations
 
 import functools
 import math
+import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 from scipy import ndimage as ndi
+from skimage.measure import CircleModel, ransac
 
 from ..errors import DegenerateGeometryError
 from ..points.circle import Circle, fit_circle
@@ -159,10 +161,11 @@ def refine_femoral_head(
     bright-to-dark steps per ray stronger than 4 noise spreads are rim
     candidates (the noise is the MAD of each ray's derivative minus the mean
     of its neighbours', so the rim, which runs across rays, does not inflate
-    it); a seeded RANSAC picks the circle with most candidates within 1.5 px
-    (one per ray; under the acetabular roof the head's edge and the roof's
-    outer edge are both candidates), :func:`~spinecheck.landmarks.points.circle.fit_circle` is
-    refitted to its inliers, then
+    it); :func:`skimage.measure.ransac` (300 seeded trials, radius within
+    20 % of the coarse one) picks the circle with most candidates within
+    1.5 px (under the acetabular roof the head's edge and the roof's outer
+    edge are both candidates), :func:`~spinecheck.landmarks.points.circle.fit_circle`
+    is refitted to its inliers, the best one per ray, until they settle, then
     again from that circle within 3 % of the radius. The confidence is
     ``min(1, support / 0.6) * min(1, strength / 8)``, strength being the
     median step of the inliers in noise spreads.
@@ -565,8 +568,8 @@ def _fine_fit(
         [centre[0] + cand_r * np.cos(phi[cand_ray]), centre[1] + cand_r * np.sin(phi[cand_ray])]
     )[use]
     strength_all, ray_all = cand_s[use], cand_ray[use]
-    keep = _ransac_circle(pts, ray_all, r, tol=1.5)
-    if keep is None:
+    keep = _ransac_inliers(pts, r, tol=1.5)
+    if keep is None or len(np.unique(ray_all[keep])) < 8:
         return RefineFailure("the femoral-head rim points do not make a circle")
     circle = None
     for _ in range(4):
@@ -613,42 +616,23 @@ def _one_per_ray(res: np.ndarray, ray: np.ndarray, tol: float) -> np.ndarray:
     return out
 
 
-def _ransac_circle(pts: np.ndarray, ray: np.ndarray, r_guess: float, tol: float) -> np.ndarray | None:
-    """The largest set of rim points (one per ray) within *tol* of a circle through three of them.
+def _ransac_inliers(pts: np.ndarray, r_guess: float, tol: float) -> np.ndarray | None:
+    """Rim points within *tol* of the best circle through three of them, by :func:`skimage.measure.ransac`.
 
     Circles whose radius differs from *r_guess* by more than 20 % are not
     counted. The generator is seeded: the same image gives the same fit.
+    Returns the inlier mask, or None when no three points make such a circle.
     """
-    rng = np.random.default_rng(0)
-    n = len(pts)
-    best, best_count = None, 0
-    for _ in range(300):
-        i, j, k = rng.choice(n, 3, replace=False)
-        if len({int(ray[i]), int(ray[j]), int(ray[k])}) < 3:
-            continue
-        c = _circle3(pts[i], pts[j], pts[k])
-        if c is None or abs(c[2] - r_guess) > 0.2 * r_guess:
-            continue
-        res = np.abs(np.hypot(pts[:, 0] - c[0], pts[:, 1] - c[1]) - c[2])
-        inl = _one_per_ray(res, ray, tol)
-        count = int(inl.sum())
-        if count > best_count:
-            best, best_count = inl, count
-    return best if best_count >= 8 else None
 
+    def radius_ok(model: CircleModel, _data: np.ndarray) -> bool:
+        return bool(abs(model.radius - r_guess) <= 0.2 * r_guess)
 
-def _circle3(p: np.ndarray, q: np.ndarray, s: np.ndarray) -> tuple[float, float, float] | None:
-    """The circle through three points, or None when they are (nearly) collinear."""
-    ax, ay = p
-    bx, by = q
-    cx, cy = s
-    den = 2 * (ax * (by - cy) + bx * (cy - ay) + cx * (ay - by))
-    if abs(den) < 1e-9:
-        return None
-    a2, b2, c2 = ax * ax + ay * ay, bx * bx + by * by, cx * cx + cy * cy
-    ux = (a2 * (by - cy) + b2 * (cy - ay) + c2 * (ay - by)) / den
-    uy = (a2 * (cx - bx) + b2 * (ax - cx) + c2 * (bx - ax)) / den
-    return float(ux), float(uy), float(math.hypot(ax - ux, ay - uy))
+    with warnings.catch_warnings():
+        # ransac warns when no sample passes radius_ok (its inliers are then None) and when its refit to
+        # all inliers leaves the radius window; the caller refits the inliers and judges the radius itself
+        warnings.filterwarnings("ignore", "No inliers found|Estimated model is not valid", UserWarning)
+        _, inliers = ransac(pts, CircleModel, 3, tol, is_model_valid=radius_ok, max_trials=300, rng=0)
+    return inliers
 
 
 def _show_len(px: float, spacing: float | None) -> str:

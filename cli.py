@@ -15,6 +15,7 @@ import json
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import NoReturn
 
 __all__ = ["main", "build_parser"]
 
@@ -26,7 +27,7 @@ class UsageError(Exception):
 
 
 class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> None:  # type: ignore[override]
+    def error(self, message: str) -> NoReturn:
         raise UsageError(f"{self.prog}: {message}")
 
 
@@ -54,14 +55,15 @@ _COMMAND_FLAGS = {"annotate": {"name": "--protocol"}}
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of every subcommand."""
-    common = argparse.ArgumentParser(add_help=False)
+    # parents are _Parser too: the subparsers (of class _Parser) take parents of their own class
+    common = _Parser(add_help=False)
     common.add_argument("--traceback", action="store_true", help="show the full traceback on errors")
     # how a study is measured and judged: the same for one study and for a whole archive
     # one film and its landmarks: plot, report and refine
-    film = argparse.ArgumentParser(add_help=False)
+    film = _Parser(add_help=False)
     film.add_argument("image", help="the radiograph: DICOM or PNG/JPEG/TIFF")
     film.add_argument("landmarks", help="its landmark file: spinecheck-landmarks/1 .json or AASCE .mat")
-    measuring = argparse.ArgumentParser(add_help=False)
+    measuring = _Parser(add_help=False)
     measuring.add_argument(
         "--cobb-method",
         choices=("endplate", "midline"),
@@ -583,7 +585,7 @@ def _require_display() -> None:
 
         interactive = backend_registry.list_builtin(BackendFilter.INTERACTIVE)
     except ImportError:  # matplotlib < 3.9
-        interactive = matplotlib.rcsetup.interactive_bk
+        interactive = matplotlib.rcsetup.interactive_bk  # type: ignore[attr-defined]  # gone from 3.9's stubs
     if backend.lower() not in {b.lower() for b in interactive}:
         raise SpinecheckError(
             f"annotate needs an interactive display, but matplotlib's backend is {backend!r} (no display?); "

@@ -17,8 +17,10 @@ only the landmarks are exact.
 from __future__ import annotations
 
 import math
+from typing import overload
 
 import numpy as np
+from numpy.typing import ArrayLike
 from scipy.interpolate import CubicSpline, PchipInterpolator
 
 from ..points.names import LEVELS
@@ -51,7 +53,7 @@ def _curve(p0: np.ndarray, p1: np.ndarray, p2: np.ndarray, n: int = 9) -> np.nda
     return (1 - t) ** 2 * p0 + 2 * t * (1 - t) * p1 + t**2 * p2
 
 
-def _smooth(pts: np.ndarray, per: int = 8) -> np.ndarray:
+def _smooth(pts: ArrayLike, per: int = 8) -> np.ndarray:
     """Smooth a closed outline through *pts* with a periodic cubic spline."""
     pts = np.asarray(pts, dtype=float)
     closed = np.vstack([pts, pts[:1]])
@@ -72,7 +74,7 @@ def _smooth_open(pts: np.ndarray, per: int = 4) -> np.ndarray:
     return CubicSpline(t, pts, bc_type="natural")(np.linspace(0, t[-1], per * len(pts)))
 
 
-def _profile(y: np.ndarray, knots: np.ndarray, values: np.ndarray) -> np.ndarray:
+def _profile(y: float | np.ndarray, knots: np.ndarray, values: np.ndarray) -> np.ndarray:
     """Interpolate a body-outline profile smoothly (monotone cubic), constant beyond its knots."""
     return PchipInterpolator(knots, values)(np.clip(y, knots[0], knots[-1]))
 
@@ -100,7 +102,13 @@ class _Spine:
         u = _unit(q[0] - q[1] + q[3] - q[2])
         return q.mean(axis=0), u, np.array([-u[1], u[0]])
 
-    def x_at(self, y: float | np.ndarray) -> np.ndarray:
+    @overload
+    def x_at(self, y: float) -> float: ...
+
+    @overload
+    def x_at(self, y: np.ndarray) -> np.ndarray: ...
+
+    def x_at(self, y: float | np.ndarray) -> float | np.ndarray:
         """X of the spine's centre line at height *y* (clamped beyond C2 and S1)."""
         return np.interp(y, self.cy, self.cx)
 
@@ -442,11 +450,11 @@ def paint_ap(fine: Canvas, coarse: Canvas, geom: SpineGeometry, model: SpineMode
         _profile(ys, knots, depth) * trunk,
     )
     for side in (-1, 1):
-        centre = side * (hw + 10 * s)
+        thigh_x = side * (hw + 10 * s)
         _soft_tissue(
             coarse,
-            np.full_like(ys, centre - 85 * s),
-            np.full_like(ys, centre + 85 * s),
+            np.full_like(ys, thigh_x - 85 * s),
+            np.full_like(ys, thigh_x + 85 * s),
             160 * s * (1 - trunk),
         )
 

@@ -404,7 +404,7 @@ def _check_pixel_data(ds: Any, p: Path, where: str, ts: Any, size_px: tuple[int,
     raw = ds.get_item(0x7FE00010, keep_deferred=True)
     value = getattr(raw, "value", None)
     tell = getattr(raw, "value_tell", None)
-    in_file = value is None and tell is not None
+    in_file_at: int | None = tell if value is None else None  # where a deferred value starts in the file
     size = p.stat().st_size
     label = f"{ts.name} ({ts})" if ts.name != ts else str(ts)
     if not ts.is_encapsulated:
@@ -414,7 +414,7 @@ def _check_pixel_data(ds: Any, p: Path, where: str, ts: Any, size_px: tuple[int,
             return  # pydicom says what is wrong when decoding
         expected = (size_px[0] * size_px[1] * samples * allocated * frames + 7) // 8
         declared = int(getattr(raw, "length", 0) or 0)
-        present = min(declared, max(0, size - tell)) if in_file else len(value or b"")
+        present = min(declared, max(0, size - in_file_at)) if in_file_at is not None else len(value or b"")
         if present < expected:
             raise UnreadableImageError(
                 f"{where}: the pixel data are truncated: {present} of {expected} bytes present ({label}: "
@@ -424,9 +424,9 @@ def _check_pixel_data(ds: Any, p: Path, where: str, ts: Any, size_px: tuple[int,
         return
     problem = None
     try:
-        if in_file:
+        if in_file_at is not None:
             with open(p, "rb") as f:
-                problem = _first_fragment_problem(f, tell, size)
+                problem = _first_fragment_problem(f, in_file_at, size)
         else:
             data = bytes(value or b"")
             problem = _first_fragment_problem(io.BytesIO(data), 0, len(data))

@@ -63,17 +63,17 @@ def check_spacing(value: object, *, where: str, field_name: str = "mm_per_px") -
     >>> check_spacing([0.15, 0.2], where="x.json")
     (0.15, 0.2)
     """
-    ok = isinstance(value, (list, tuple, np.ndarray)) and len(value) == 2
-    if ok:
+    ok = False
+    if isinstance(value, (list, tuple, np.ndarray)) and len(value) == 2:
         try:
-            row, col = (float(v) for v in value)  # type: ignore[union-attr]
+            row, col = (float(v) for v in value)
         except (TypeError, ValueError):
-            ok = False
+            pass
         else:
             ok = all(
                 isinstance(v, (int, float, np.floating, np.integer)) and not isinstance(v, bool)
                 for v in value
-            )  # type: ignore[union-attr]
+            )
             ok = ok and math.isfinite(row) and math.isfinite(col) and row > 0 and col > 0
     if not ok:
         raise InvalidLandmarksError(

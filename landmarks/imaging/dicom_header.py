@@ -445,7 +445,7 @@ def patient_from_header(
     if age is None and dated:
         keyword, words, on, age = dated[0]
         source = f"DICOM PatientBirthDate/{keyword}"
-        chosen = f"{age:g} y from Patient's Birth Date {birth} and {words} {on}"  # type: ignore[union-attr]
+        chosen = f"{age:g} y from Patient's Birth Date {birth} and {words} {on}"
         for _, other_words, other_on, other_age in dated[1:]:
             if abs(other_age - age) >= 1:
                 warnings.append(f"age {chosen}; the {other_words} {other_on} would give {other_age:g} y")

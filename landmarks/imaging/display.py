@@ -431,7 +431,7 @@ def _number(raw: Any) -> float | None:
     if isinstance(raw, (list, tuple)) or type(raw).__name__ == "MultiValue":
         raw = raw[0] if len(raw) else None
     try:
-        value = float(raw)  # type: ignore[arg-type]
+        value = float(raw)
     except (TypeError, ValueError):
         return None
     return value if math.isfinite(value) else None

@@ -399,7 +399,7 @@ def _read_text(path: str, where: str) -> str:
         ) from None
 
 
-class _JsonObject(dict):  # type: ignore[type-arg]
+class _JsonObject(dict[str, Any]):
     """A decoded JSON object that remembers keys given more than once."""
 
     duplicates: tuple[str, ...] = ()
@@ -474,7 +474,7 @@ def _parse_view(value: Any, where: str) -> View:
         )
     if not isinstance(value, str):
         raise InvalidLandmarksError(f'{where}: "view" must be "lateral" or "ap"; got {_show(value)}')
-    return View.parse(value, where=where, field="view")  # type: ignore[return-value]
+    return View.parse(value, where=where, field="view")
 
 
 def _block(value: Any, key: str, where: str) -> Mapping[str, Any] | None:

@@ -100,7 +100,7 @@ class SyntheticFilm:
     @property
     def shape(self) -> tuple[int, int]:
         """``(rows, cols)``."""
-        return self.pixels.shape  # type: ignore[return-value]
+        return self.pixels.shape
 
 
 def _size(rows: int | None, cols: int | None, spacing: tuple[float, float]) -> tuple[int, int]:

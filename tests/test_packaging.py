@@ -93,3 +93,13 @@ def test_the_installed_command_is_ours():
         pytest.skip("the spinecheck command is not on PATH")
     out = subprocess.run([exe, "--version"], capture_output=True, text=True, check=True).stdout
     assert out.strip() == f"spinecheck {spinecheck.__version__}"
+
+
+def test_the_installed_package_adds_no_other_top_level_name(tmp_path):
+    """Installed (editable here, as the README says), only ``spinecheck`` is importable, not its rooms."""
+    code = (
+        "import importlib.util as u; "
+        "print([n for n in ('spinecheck', 'cli', 'alignment', 'landmarks', 'setup') if u.find_spec(n)])"
+    )
+    out = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "['spinecheck']"

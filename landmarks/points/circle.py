@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+from numpy.typing import ArrayLike
 from skimage.measure import CircleModel
 
 from ..errors import DegenerateGeometryError
@@ -38,7 +39,7 @@ class Circle:
     rms_px: float = 0.0
 
 
-def fit_circle(rim_xy: np.ndarray, *, where: str = "rim") -> Circle:
+def fit_circle(rim_xy: ArrayLike, *, where: str = "rim") -> Circle:
     """Fit a circle to three or more rim points.
 
     Parameters

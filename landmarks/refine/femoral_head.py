@@ -372,14 +372,17 @@ def refine_femoral_head_pair(
                 continue
             score = circles[i][3] + circles[j][3]
             if best is None or score > best[0]:
+                # per click, the nearer circle (circles[i] on a tie, as min() would give)
                 nearest = [
-                    min(circles[i], circles[j], key=lambda c, s=s: math.dist(s, c[0].center)) for s in starts
+                    circles[i] if math.dist(s, ci.center) <= math.dist(s, cj.center) else circles[j]
+                    for s in starts
                 ]
-                fits = tuple(
-                    FemoralHeadFit(c[0], c[1], c[2], m) for c, m in zip((first, second), moves, strict=True)
+                fits = (
+                    FemoralHeadFit(first[0], first[1], first[2], moves[0]),
+                    FemoralHeadFit(second[0], second[1], second[2], moves[1]),
                 )
                 pair = FemoralHeadPair(
-                    fits,  # type: ignore[arg-type]
+                    fits,
                     min(first[1], second[1]),
                     swapped=nearest[0] is second and nearest[1] is first,
                 )
@@ -543,7 +546,7 @@ def _fine_fit(
     if win is None:
         return RefineFailure("the femoral head lies off the image")
     prof, inside = win.sample(px, py)
-    rays = inside.all(axis=1)
+    rays = np.asarray(inside.all(axis=1))  # asarray: numpy's stubs allow a scalar for .all(axis=1)
     if rays.mean() < 0.6:
         return RefineFailure("the femoral head is too close to the image border")
     d = -np.gradient(prof, 0.5, axis=1)  # bright inside: the rim is a positive step outward

@@ -546,7 +546,7 @@ class _Reader:
             patient_right[r] = None
         if None in views:
             # a table holds a View per study; the row error says the real one could not be read
-            views_arr[np.equal(views_arr, None)] = _UNREADABLE_VIEW
+            views_arr[np.array([v is None for v in views_arr], dtype=bool)] = _UNREADABLE_VIEW
         return LandmarkTable(
             ids=ids,
             views=views_arr,
@@ -646,7 +646,7 @@ class _Reader:
             rows = np.flatnonzero(views == view)
             if not len(rows):
                 continue
-            finite = np.isfinite(values[np.ix_(rows, cols)])
+            finite = np.isfinite(values[np.ix_(rows, np.asarray(cols, dtype=np.intp))])
             for i in np.flatnonzero(finite.any(axis=1)).tolist():
                 r = int(rows[i])
                 k = cols[int(np.argmax(finite[i]))]
@@ -894,7 +894,7 @@ def _convert_clean(data: bytes, out: np.ndarray) -> bool:
             numbers = np.asarray(mmread(text), dtype=float).reshape(-1)
         else:
             stream[stream == _NEWLINE] = _COMMA
-            numbers = np.fromstring(stream.tobytes(), sep=",")  # type: ignore[call-overload]
+            numbers = np.fromstring(stream.tobytes(), sep=",")
     except (ValueError, RuntimeError, OverflowError):
         return False
     if numbers.size != count:
@@ -981,11 +981,11 @@ def _quote(field: str) -> str:
 
 def _read_source(source: str | os.PathLike[str] | TextIO, name: str | None) -> tuple[str, str]:
     if hasattr(source, "read"):
-        text = source.read()  # type: ignore[union-attr]
+        text = source.read()
         return (name or str(getattr(source, "name", "<stream>"))), (
             text[1:] if text.startswith("\ufeff") else text
         )
-    path = os.fspath(source)  # type: ignore[arg-type]
+    path = os.fspath(source)
     name = name or path
     try:
         with open(path, "rb") as f:

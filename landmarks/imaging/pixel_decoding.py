@@ -235,15 +235,21 @@ _SIZE_MAX = ctypes.c_size_t(-1).value
 _MADV_DONTNEED = 4  # Linux
 
 
+# one list literal each (not a sum of two lists), so mypy types the fields against ctypes' _fields_
 class _OpjImageComp(ctypes.Structure):
     _fields_ = [
-        (name, ctypes.c_uint32)
-        for name in ("dx", "dy", "w", "h", "x0", "y0", "prec", "bpp", "sgnd", "resno_decoded", "factor")
-    ] + [("data", ctypes.c_void_p), ("alpha", ctypes.c_uint16)]
+        *[
+            (name, ctypes.c_uint32)
+            for name in ("dx", "dy", "w", "h", "x0", "y0", "prec", "bpp", "sgnd", "resno_decoded", "factor")
+        ],
+        ("data", ctypes.c_void_p),
+        ("alpha", ctypes.c_uint16),
+    ]
 
 
 class _OpjImage(ctypes.Structure):
-    _fields_ = [(name, ctypes.c_uint32) for name in ("x0", "y0", "x1", "y1", "numcomps")] + [
+    _fields_ = [
+        *[(name, ctypes.c_uint32) for name in ("x0", "y0", "x1", "y1", "numcomps")],
         ("color_space", ctypes.c_int),
         ("comps", ctypes.POINTER(_OpjImageComp)),
         ("icc_profile_buf", ctypes.c_void_p),
@@ -329,7 +335,7 @@ def _frame_spans(f: Any, at: int, *, in_memory: bool = False) -> list[tuple[int,
     if tag != _ITEM:
         raise ValueError("no Basic Offset Table item")
     f.seek(length, io.SEEK_CUR)
-    spans = []
+    spans: list[tuple[int, int]] = []
     while True:
         head = f.read(8)
         if not head and in_memory and spans:

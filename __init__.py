@@ -33,6 +33,7 @@ __getattr__, __dir__, _ = lazy_loader.attach(
             "MissingCalibrationError",
             "DegenerateGeometryError",
             "InvalidCriteriaError",
+            "InvalidArgumentError",
             "LandmarkSet",
             "LandmarkTable",
             "Radiograph",
@@ -84,6 +85,7 @@ if TYPE_CHECKING:
     )
     from .landmarks import (
         DegenerateGeometryError,
+        InvalidArgumentError,
         InvalidCriteriaError,
         InvalidLandmarksError,
         LandmarkSet,
@@ -112,6 +114,7 @@ __all__ = [
     "MissingCalibrationError",
     "DegenerateGeometryError",
     "InvalidCriteriaError",
+    "InvalidArgumentError",
     # a film and its points
     "Radiograph",
     "View",

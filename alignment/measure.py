@@ -11,6 +11,7 @@ import numpy as np
 
 from ..landmarks.points.model import LandmarkSet, LandmarkTable
 from ..landmarks.points.names import LEVELS, View
+from ..landmarks.errors import InvalidArgumentError
 from ..landmarks.points.sanity import check_vertebrae
 from .geometry.coronal import COBB_METHODS, DEFAULT_MIN_CURVE_DEG, coronal_parameters
 from .geometry.plane import NO_REASON
@@ -70,15 +71,29 @@ def measure(
 
     Examples
     --------
+    Raises
+    ------
+    InvalidArgumentError
+        *cobb_method* is not a method, or *min_curve_deg* is negative or not finite.
+
     >>> s = LandmarkSet("lateral", {"S1.sup.post": (0, 0), "S1.sup.ant": (10, 10), "FH": (20, 40)})
     >>> m = measure(s)
     >>> round(float(m.value("SS")[0]), 6), round(float(m.value("PI")[0] - m.value("PT")[0] - m.value("SS")[0]), 9)
     (45.0, 0.0)
     """
     if not (np.isfinite(min_curve_deg) and min_curve_deg >= 0):
-        raise ValueError(f"min_curve_deg must be a finite number of degrees >= 0; got {min_curve_deg!r}")
+        raise InvalidArgumentError.about(
+            "min_curve_deg",
+            "{min_curve_deg}: must be a finite number of degrees >= 0; got {got!r}",
+            got=min_curve_deg,
+        )
     if cobb_method not in COBB_METHODS:
-        raise ValueError(f"--cobb-method must be one of {', '.join(COBB_METHODS)}; got {cobb_method!r}")
+        raise InvalidArgumentError.about(
+            "cobb_method",
+            "{cobb_method}: must be one of {allowed}; got {got!r}",
+            allowed=", ".join(map(repr, COBB_METHODS)),
+            got=cobb_method,
+        )
     table = landmarks.to_table() if isinstance(landmarks, LandmarkSet) else landmarks
     n = len(table)
     lateral = np.asarray(table.views == View.LATERAL, dtype=bool)

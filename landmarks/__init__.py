@@ -6,6 +6,7 @@ import lazy_loader
 
 from .errors import (
     DegenerateGeometryError,
+    InvalidArgumentError,
     InvalidCriteriaError,
     InvalidLandmarksError,
     MissingCalibrationError,
@@ -130,6 +131,7 @@ __all__ = [
     "UnreadableImageError",
     "MissingDecoderError",
     "InvalidCriteriaError",
+    "InvalidArgumentError",
     "Calibration",
     "CalibrationPlane",
     "CalibrationSource",

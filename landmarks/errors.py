@@ -3,12 +3,22 @@
 Each error also inherits the builtin it refines, so callers that catch
 ``ValueError`` or ``OSError`` keep working. Messages follow the house rule:
 *what, where, what was expected, what came in*.
+
+An error about an argument of a call names the argument as the Python
+signature does (``cobb_method: must be one of 'endplate', 'midline'; got 'x'``)
+and says which in :attr:`SpinecheckError.argument`; a front end that calls the
+arguments something else, such as the command line with its flags, words the
+message again with :meth:`SpinecheckError.message`.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any, TypeVar
+
 __all__ = [
     "SpinecheckError",
+    "InvalidArgumentError",
     "InvalidLandmarksError",
     "MissingCalibrationError",
     "DegenerateGeometryError",
@@ -18,8 +28,96 @@ __all__ = [
 ]
 
 
+_E = TypeVar("_E", bound="SpinecheckError")
+
+
 class SpinecheckError(Exception):
-    """Base class of every error spinecheck raises on purpose."""
+    """Base class of every error spinecheck raises on purpose.
+
+    Attributes
+    ----------
+    argument : str or None
+        The argument of the call at fault, by its Python name
+        (``"cobb_method"``), for an error made with :meth:`about`; None when
+        no argument is at fault (a file, an image).
+    """
+
+    argument: str | None = None
+    _wording: tuple[str, dict[str, str], dict[str, Any]] | None = None
+
+    @classmethod
+    def about(
+        cls: type[_E],
+        argument: str,
+        template: str,
+        /,
+        *,
+        names: Mapping[str, str] | None = None,
+        **values: Any,
+    ) -> _E:
+        """An error about *argument*, with a message that names the arguments by their Python names.
+
+        Parameters
+        ----------
+        argument : str
+            The argument at fault, as the signature names it.
+        template : str
+            The message, a :meth:`str.format` template: a field named after
+            an argument (*argument*, or a key of *names*) is where the
+            message names that argument; every other field is one of
+            *values*. The template is the program's own text; anything that
+            came in goes in *values*.
+        names : mapping of str to str, optional
+            How the message names other arguments it mentions, e.g.
+            ``{"overwrite": "overwrite=True"}``; *argument* is named as is.
+        **values
+            The other fields: what came in, a path, the allowed values.
+
+        Returns
+        -------
+        SpinecheckError
+            An error of this class, ``str()`` of which is the message.
+
+        Examples
+        --------
+        >>> e = InvalidArgumentError.about("jobs", "{jobs}: must be >= 1; got {got}", got=0)
+        >>> str(e), e.argument
+        ('jobs: must be >= 1; got 0', 'jobs')
+        >>> e.message({"jobs": "--jobs"})
+        '--jobs: must be >= 1; got 0'
+        """
+        spelled = {argument: argument, **(names or {})}
+        error = cls(template.format(**spelled, **values))
+        error.argument = argument
+        error._wording = (template, spelled, dict(values))
+        return error
+
+    def message(self, names: Mapping[str, str] | None = None) -> str:
+        """The message, naming each argument it mentions as *names* says.
+
+        Parameters
+        ----------
+        names : mapping of str to str, optional
+            What a front end calls the arguments (the command line: its
+            flags, ``{"cobb_method": "--cobb-method"}``). An argument not in
+            it keeps its Python name.
+
+        Returns
+        -------
+        str
+            ``str(self)`` for an error not made with :meth:`about`.
+        """
+        if self._wording is None or not names:
+            return str(self)
+        template, spelled, values = self._wording
+        return template.format(**{a: names.get(a, s) for a, s in spelled.items()}, **values)
+
+
+class InvalidArgumentError(SpinecheckError, ValueError):
+    """An argument of a call is out of range, unknown, or conflicts with another.
+
+    :attr:`argument` names it. On the command line, this is a bad option.
+    """
 
 
 class InvalidLandmarksError(SpinecheckError, ValueError):

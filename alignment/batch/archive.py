@@ -239,7 +239,7 @@ def discover(
     if landmarks_dir is not None:
         dir_s = os.fspath(landmarks_dir)
         if not os.path.isdir(dir_s):
-            raise NotADirectoryError(f"--landmarks '{dir_s}': not a folder")
+            raise NotADirectoryError(f"landmarks_dir '{dir_s}': not a folder")
         dir_abs = os.path.abspath(dir_s)
         dir_shown = _rel(dir_abs, root_abs) if _inside(dir_abs, root_abs) else Path(dir_s).as_posix()
         for path, rel in _walk(dir_abs, skip):

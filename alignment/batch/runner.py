@@ -465,15 +465,21 @@ class _Dask:
         try:
             import distributed
         except ImportError:
-            raise BatchError(
-                "--scheduler: needs Dask distributed, which is not installed; "
-                "pip install 'spinecheck[dask]' (and the same on every worker)"
+            raise BatchError.about(
+                "scheduler",
+                "{scheduler}: needs Dask distributed, which is not installed; "
+                "pip install 'spinecheck[dask]' (and the same on every worker)",
             ) from None
         self._distributed = distributed
         try:
             self._client = distributed.Client(address, timeout="30s")
         except OSError as exc:
-            raise BatchError(f"--scheduler '{address}': cannot reach the Dask scheduler ({exc})") from None
+            raise BatchError.about(
+                "scheduler",
+                "{scheduler} '{address}': cannot reach the Dask scheduler ({exc})",
+                address=address,
+                exc=str(exc),
+            ) from None
         threads = sum(self._client.nthreads().values())
         self.workers = max(1, threads)
         self.name = f"Dask at {address}, {threads} worker threads"
@@ -564,7 +570,7 @@ def run_batch(
     """
     stderr = sys.stderr if stderr is None else stderr
     started = time.perf_counter()
-    out = _check_arguments(root, output, jobs, resume, overwrite, options, chunk_size)
+    out = _check_arguments(root, output, jobs, resume, overwrite, options, chunk_size, landmarks_dir)
     header = batch_header(options)  # also checks --age-set before any work
     exclude = [options.figures] if options.figures else []
     n_jobs = jobs or os.cpu_count() or 1
@@ -619,6 +625,7 @@ def _check_arguments(
     overwrite: bool,
     options: BatchOptions,
     chunk: int | None,
+    landmarks_dir: Any = None,
 ) -> Path:
     if not os.path.isdir(root):
         raise BatchError(
@@ -626,24 +633,53 @@ def _check_arguments(
         )
     out = Path(output)
     if out.suffix.lower() != ".csv":
-        raise BatchError(f"-o '{out}': the batch table is a .csv file; got {out.suffix or '(no suffix)'!r}")
+        raise BatchError.about(
+            "output",
+            "{output} '{out}': the batch table is a .csv file; got {got!r}",
+            out=out,
+            got=out.suffix or "(no suffix)",
+        )
     if resume and overwrite:
-        raise BatchError("--resume and --overwrite: choose one (continue the table, or start it again)")
+        raise BatchError.about(
+            "resume",
+            "{resume} and {overwrite}: choose one (continue the table, or start it again)",
+            names={"overwrite": "overwrite"},
+        )
     if out.exists() and not (resume or overwrite):
-        raise BatchError(f"-o '{out}': the table exists; --resume continues it, --overwrite starts it again")
+        raise BatchError.about(
+            "output",
+            "{output} '{out}': the table exists; {resume} continues it, {overwrite} starts it again",
+            names={"resume": "resume=True", "overwrite": "overwrite=True"},
+            out=out,
+        )
     if not out.parent.is_dir():
-        raise BatchError(f"-o '{out}': folder '{out.parent}' does not exist")
+        raise BatchError.about(
+            "output", "{output} '{out}': folder '{parent}' does not exist", out=out, parent=out.parent
+        )
     if jobs is not None and jobs < 1:
-        raise BatchError(f"--jobs: must be a number of worker processes >= 1; got {jobs}")
+        raise BatchError.about(
+            "jobs", "{jobs}: must be a number of worker processes >= 1; got {got}", got=jobs
+        )
     if chunk is not None and chunk < 1:
-        raise BatchError(f"--chunk-size: must be a number of studies >= 1; got {chunk}")
+        raise BatchError.about(
+            "chunk_size", "{chunk_size}: must be a number of studies >= 1; got {got}", got=chunk
+        )
     if not (math.isfinite(options.min_curve_deg) and options.min_curve_deg >= 0):
-        raise BatchError(
-            f"--min-curve-deg: must be a finite number of degrees >= 0; got {options.min_curve_deg:g}"
+        raise BatchError.about(
+            "min_curve_deg",
+            "{min_curve_deg}: must be a finite number of degrees >= 0; got {got:g}",
+            got=options.min_curve_deg,
         )
     if options.cobb_method not in COBB_METHODS:
-        raise BatchError(
-            f"--cobb-method: must be one of {', '.join(COBB_METHODS)}; got {options.cobb_method!r}"
+        raise BatchError.about(
+            "cobb_method",
+            "{cobb_method}: must be one of {allowed}; got {got!r}",
+            allowed=", ".join(map(repr, COBB_METHODS)),
+            got=options.cobb_method,
+        )
+    if landmarks_dir is not None and not os.path.isdir(landmarks_dir):
+        raise BatchError.about(
+            "landmarks_dir", "{landmarks_dir} '{path}': not a folder", path=os.fspath(landmarks_dir)
         )
     return out
 

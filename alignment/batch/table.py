@@ -64,6 +64,10 @@ class BatchError(SpinecheckError, ValueError):
     """A batch cannot start: bad root, an existing table, a table of other columns."""
 
 
+#: How a message about a table that cannot be resumed names the ways out.
+_START_AGAIN = {"overwrite": "overwrite=True", "output": "output"}
+
+
 @dataclass(frozen=True)
 class BatchOptions:
     """How every study of a batch is measured (the ``measure`` options that apply).
@@ -205,9 +209,13 @@ class BatchTable:
             text = data[:end].decode("utf-8")
             records = list(csv.reader(io.StringIO(text, newline="")))
         except (UnicodeDecodeError, csv.Error) as exc:
-            raise BatchError(
-                f"--resume: table '{self.path}' is not a CSV table in UTF-8 ({exc}); "
-                "start again with --overwrite or another -o"
+            raise BatchError.about(
+                "resume",
+                "{resume}: table '{path}' is not a CSV table in UTF-8 ({exc}); "
+                "start again with {overwrite} or another {output}",
+                names=_START_AGAIN,
+                path=self.path,
+                exc=str(exc),
             ) from None
         if not records:
             return data, _csv_text([self.header]).encode("utf-8")
@@ -222,10 +230,14 @@ class BatchTable:
                     f"{len(extra)} other columns (e.g. {extra[0]})" if extra else "columns in another order"
                 )
             )
-            raise BatchError(
-                f"--resume: table '{self.path}' was not written by this batch ({what}: another spinecheck "
-                "version or another --age-set); resume it with the options it was started with, or start "
-                "again with --overwrite or another -o"
+            raise BatchError.about(
+                "resume",
+                "{resume}: table '{path}' was not written by this batch ({what}: another spinecheck "
+                "version or another {age_set}); resume it with the options it was started with, or start "
+                "again with {overwrite} or another {output}",
+                names={**_START_AGAIN, "age_set": "age_set"},
+                path=self.path,
+                what=what,
             )
         status = self.header.index("status")
         kept: list[Row] = []

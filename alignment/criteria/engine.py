@@ -818,9 +818,11 @@ def assess(
     if age_set is not None:
         ts = load_target_set(age_set)
         if not ts.age_dependent:
-            raise InvalidCriteriaError(
-                f"--age-set {ts.name!r}: does not depend on age; age sets are "
-                f"{', '.join(available_age_sets())}"
+            raise InvalidCriteriaError.about(
+                "age_set",
+                "{age_set} {name!r}: does not depend on age; age sets are {sets}",
+                name=ts.name,
+                sets=", ".join(available_age_sets()),
             )
         target_sets.append((ts, "age_adjusted", "Age-adjusted"))
     for ref in reference_sets:

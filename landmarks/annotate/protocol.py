@@ -324,8 +324,8 @@ def get_protocol(name: str | ProtocolName) -> Protocol:
         return PROTOCOLS[key]
     except KeyError:
         known = ", ".join(PROTOCOLS)
-        raise InvalidLandmarksError(
-            f"--protocol: unknown protocol {name!r}; expected one of {known}"
+        raise InvalidLandmarksError.about(
+            "name", "{name}: unknown protocol {got!r}; expected one of {known}", got=name, known=known
         ) from None
 
 

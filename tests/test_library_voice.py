@@ -1,0 +1,241 @@
+"""The library speaks as a library: its errors name arguments, it prints nothing, it logs quietly.
+
+The command line names its flags instead (its own tests hold its wording; a few lines here check
+that the mapping from argument to flag gives exactly that wording).
+"""
+
+from __future__ import annotations
+
+import json
+import pickle
+import re
+
+import numpy as np
+import pytest
+from batch_factory import write_study
+from spinecheck.alignment.batch.runner import BatchError, BatchOptions, run_batch
+from spinecheck.alignment.criteria.engine import assess
+from spinecheck.alignment.measure import measure
+from spinecheck.alignment.study import load_study
+from spinecheck.cli import _COMMAND_FLAGS, _FLAGS, build_parser, main
+from spinecheck.landmarks.annotate.protocol import get_protocol
+from spinecheck.landmarks.errors import (
+    InvalidArgumentError,
+    InvalidCriteriaError,
+    InvalidLandmarksError,
+    SpinecheckError,
+)
+from spinecheck.landmarks.io.wide_csv import write_landmark_table
+from spinecheck.landmarks.points.model import LandmarkSet, LandmarkTable
+
+POINTS = {"S1.sup.post": [100, 500], "S1.sup.ant": [140, 520], "FH": [160, 600]}
+
+#: A command-line flag as it could appear in a message: ``--word`` or ``-o``.
+FLAG = re.compile(r"(?<![\w-])(--[a-z]|-o\b)")
+
+
+@pytest.fixture(scope="module")
+def good(tmp_path_factory):
+    path = tmp_path_factory.mktemp("good") / "good.json"
+    path.write_text(
+        json.dumps(
+            {
+                "format": "spinecheck-landmarks/1",
+                "view": "lateral",
+                "calibration": {"mm_per_px": [0.5, 0.5]},
+                "points": POINTS,
+            }
+        )
+    )
+    return path
+
+
+@pytest.fixture(scope="module")
+def root(tmp_path_factory):
+    root = tmp_path_factory.mktemp("archive")
+    write_study(root, "a.dcm")
+    return root
+
+
+def _raises(call, kind, argument):
+    with pytest.raises(kind) as info:
+        call()
+    e = info.value
+    assert isinstance(e, SpinecheckError) and isinstance(e, ValueError)
+    assert e.argument == argument
+    assert str(e).startswith(argument), str(e)
+    assert not FLAG.search(str(e)), str(e)
+    return e
+
+
+def test_measure_names_its_arguments():
+    s = LandmarkSet("lateral", POINTS)
+    e = _raises(lambda: measure(s, cobb_method="x"), InvalidArgumentError, "cobb_method")
+    assert str(e) == "cobb_method: must be one of 'endplate', 'midline'; got 'x'"
+    _raises(lambda: measure(s, min_curve_deg=-1.0), InvalidArgumentError, "min_curve_deg")
+
+
+def test_load_study_names_its_arguments(good, tmp_path):
+    e = _raises(lambda: load_study(good, age=-3), InvalidArgumentError, "age")
+    assert str(e) == "age: must be years between 0 and 130; got -3"
+    _raises(lambda: load_study(good, min_curve_deg=float("nan")), InvalidArgumentError, "min_curve_deg")
+    _raises(lambda: load_study(good, cobb_method="x"), InvalidArgumentError, "cobb_method")
+    _raises(lambda: load_study(good, age_set="schwab2013-odi40"), InvalidCriteriaError, "age_set")
+    with pytest.raises(InvalidLandmarksError, match="mm_per_px") as info:
+        load_study(good, mm_per_px=[0, 1])
+    assert not FLAG.search(str(info.value))
+
+
+def test_load_study_names_the_image_argument(tmp_path):
+    image, _ = write_study(tmp_path, "a.dcm", landmarks=None)
+    table = tmp_path / "two.csv"
+    write_landmark_table(LandmarkTable.from_sets([LandmarkSet("lateral", POINTS)] * 2), table)
+    e = _raises(lambda: load_study(table, image=image), InvalidArgumentError, "image")
+    assert str(e) == f"image '{image}': applies to one study, but '{table}' holds 2"
+
+
+def test_a_film_that_does_not_fit_is_named_as_the_image_argument(capsys, tmp_path):
+    image, _ = write_study(tmp_path, "a.dcm", landmarks=None)
+    table = tmp_path / "one.csv"  # a table row names no landmark file: the message names the image
+    far = {"S1.sup.ant": (5000, 5000), "S1.sup.post": (10, 10)}
+    write_landmark_table(LandmarkTable.from_sets([LandmarkSet("lateral", far)]), table)
+    e = _raises(lambda: load_study(table, image=image), InvalidLandmarksError, "image")
+    assert str(e).startswith(f"image '{image}': point \"S1.sup.ant\" [5000, 5000] lies outside the image")
+    assert main(["measure", str(table), "--image", str(image)]) == 2
+    assert capsys.readouterr().err == "error: --" + str(e) + "\n"  # the words of today's command line
+
+
+def test_run_batch_names_its_arguments(root, tmp_path):
+    out = tmp_path / "t.csv"
+    _raises(lambda: run_batch(root, out, jobs=0), BatchError, "jobs")
+    _raises(lambda: run_batch(root, out, chunk_size=0), BatchError, "chunk_size")
+    _raises(lambda: run_batch(root, tmp_path / "t.txt"), BatchError, "output")
+    _raises(lambda: run_batch(root, out, landmarks_dir=tmp_path / "nowhere"), BatchError, "landmarks_dir")
+    bad = BatchOptions(min_curve_deg=-1.0)
+    _raises(lambda: run_batch(root, out, options=bad), BatchError, "min_curve_deg")
+    _raises(lambda: run_batch(root, out, options=BatchOptions(cobb_method="x")), BatchError, "cobb_method")
+    e = _raises(lambda: run_batch(root, out, resume=True, overwrite=True), BatchError, "resume")
+    assert str(e) == "resume and overwrite: choose one (continue the table, or start it again)"
+    out.write_text("image,landmarks\n")
+    e = _raises(lambda: run_batch(root, out), BatchError, "output")
+    assert str(e).endswith("the table exists; resume=True continues it, overwrite=True starts it again")
+    e = _raises(lambda: run_batch(root, out, resume=True, progress=False), BatchError, "resume")
+    assert "start again with overwrite=True or another output" in str(e)
+    out.write_bytes(b"\xff\xfe\n")
+    e = _raises(lambda: run_batch(root, out, resume=True, progress=False), BatchError, "resume")
+    assert "UTF-8" in str(e)
+
+
+def test_assess_and_protocols_name_their_arguments():
+    m = measure(LandmarkSet("lateral", POINTS))
+    _raises(lambda: assess(m, np.array([60.0]), age_set="schwab2013-odi40"), InvalidCriteriaError, "age_set")
+    e = _raises(lambda: get_protocol("sagittal"), InvalidLandmarksError, "name")
+    assert str(e) == "name: unknown protocol 'sagittal'; expected one of lateral, lateral-core, ap"
+
+
+def test_an_error_about_an_argument_is_worded_again_with_other_names():
+    e = BatchError.about(
+        "output",
+        "{output} '{path}': exists; {overwrite} starts it again ({braces})",
+        names={"overwrite": "overwrite=True"},
+        path="a{b}.csv",
+        braces="{}",
+    )
+    assert str(e) == "output 'a{b}.csv': exists; overwrite=True starts it again ({})"
+    assert e.message({"output": "-o"}) == "-o 'a{b}.csv': exists; overwrite=True starts it again ({})"
+    assert e.message({"output": "-o", "overwrite": "--overwrite"}).endswith(
+        "--overwrite starts it again ({})"
+    )
+    again = pickle.loads(pickle.dumps(e))  # as it comes back from a worker process
+    assert again.argument == "output" and again.message({"output": "-o"}) == e.message({"output": "-o"})
+    plain = InvalidLandmarksError("a.json: bad")
+    assert plain.argument is None and plain.message(_FLAGS) == "a.json: bad"
+
+
+def test_every_flag_the_command_line_names_is_one_of_its_flags():
+    parser = build_parser()
+    subparsers = next(a for a in parser._actions if a.dest == "command").choices
+    options = {s for p in subparsers.values() for a in p._actions for s in a.option_strings}
+    assert set(_FLAGS.values()) <= options
+    for command, flags in _COMMAND_FLAGS.items():
+        assert set(flags.values()) <= {s for a in subparsers[command]._actions for s in a.option_strings}
+
+
+@pytest.mark.parametrize(
+    "argv, line",
+    [
+        pytest.param(
+            ["measure", "{good}", "--min-curve-deg", "-1"],
+            "--min-curve-deg: must be a finite number of degrees >= 0; got -1",
+            id="min-curve-deg",
+        ),
+        pytest.param(
+            ["measure", "{good}", "--age", "200"], "--age: must be years between 0 and 130; got 200", id="age"
+        ),
+        pytest.param(
+            ["measure", "{good}", "--mm-per-px", "0", "1"],
+            '--mm-per-px: "ROW COL" must be [row, col] millimetres per pixel, two numbers > 0; got [0.0, 1.0]',
+            id="mm-per-px",
+        ),
+        pytest.param(
+            ["measure", "{good}", "--age-set", "schwab2013-odi40"],
+            "--age-set 'schwab2013-odi40': does not depend on age; age sets are",
+            id="age-set",
+        ),
+        pytest.param(
+            ["batch", "{root}", "-o", "{tmp}/t.csv", "--resume", "--overwrite"],
+            "--resume and --overwrite: choose one (continue the table, or start it again)",
+            id="resume-and-overwrite",
+        ),
+        pytest.param(
+            ["batch", "{root}", "-o", "{tmp}/t.txt"],
+            "-o '{tmp}/t.txt': the batch table is a .csv file; got '.txt'",
+            id="output-suffix",
+        ),
+        pytest.param(
+            ["batch", "{root}", "-o", "{tmp}/t.csv", "--jobs", "0"],
+            "--jobs: must be a number of worker processes >= 1; got 0",
+            id="jobs",
+        ),
+        pytest.param(
+            ["batch", "{root}", "-o", "{tmp}/t.csv", "--chunk-size", "0"],
+            "--chunk-size: must be a number of studies >= 1; got 0",
+            id="chunk-size",
+        ),
+        pytest.param(
+            ["batch", "{root}", "-o", "{tmp}/t.csv", "--landmarks", "{tmp}/nowhere"],
+            "--landmarks '{tmp}/nowhere': not a folder",
+            id="landmarks",
+        ),
+    ],
+)
+def test_the_command_line_names_its_flags(capsys, good, root, tmp_path, argv, line):
+    fill = {"good": good, "root": root, "tmp": tmp_path}
+    code = main([a.format(**fill) for a in argv])
+    out, err = capsys.readouterr()
+    assert code == 2 and out == ""
+    assert err.startswith("error: " + line.format(**fill)) and err.count("\n") == 1, err
+
+
+def test_the_command_line_names_its_flags_when_a_table_exists(capsys, root, tmp_path):
+    out = tmp_path / "t.csv"
+    out.write_text("image,landmarks\n")
+    assert main(["batch", str(root), "-o", str(out)]) == 2
+    assert capsys.readouterr().err == (
+        f"error: -o '{out}': the table exists; --resume continues it, --overwrite starts it again\n"
+    )
+    assert main(["batch", str(root), "-o", str(out), "--resume", "--jobs", "1"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"error: --resume: table '{out}' was not written by this batch")
+    assert err.endswith(
+        "another spinecheck version or another --age-set); resume it with the options it was started "
+        "with, or start again with --overwrite or another -o\n"
+    )
+
+
+def test_the_annotate_command_names_its_protocol_flag(capsys, tmp_path):
+    png, _ = write_study(tmp_path, "a.png", png=True, landmarks=None)
+    assert main(["annotate", str(png), "--protocol", "sagittal"]) == 2
+    assert capsys.readouterr().err == (
+        "error: --protocol: unknown protocol 'sagittal'; expected one of lateral, lateral-core, ap\n"
+    )

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..landmarks.errors import InvalidArgumentError
 from ..landmarks.points.model import LandmarkSet, LandmarkTable
 from ..landmarks.points.names import LEVELS, View
-from ..landmarks.errors import InvalidArgumentError
 from ..landmarks.points.sanity import check_vertebrae
 from .geometry.coronal import COBB_METHODS, DEFAULT_MIN_CURVE_DEG, coronal_parameters
 from .geometry.plane import NO_REASON
@@ -69,13 +69,13 @@ def measure(
         Angles in degrees, lengths in millimetres (NaN when uncalibrated, with
         the pixel value in ``values_px``); every NaN has its reason.
 
-    Examples
-    --------
     Raises
     ------
     InvalidArgumentError
         *cobb_method* is not a method, or *min_curve_deg* is negative or not finite.
 
+    Examples
+    --------
     >>> s = LandmarkSet("lateral", {"S1.sup.post": (0, 0), "S1.sup.ant": (10, 10), "FH": (20, 40)})
     >>> m = measure(s)
     >>> round(float(m.value("SS")[0]), 6), round(float(m.value("PI")[0] - m.value("PT")[0] - m.value("SS")[0]), 9)

@@ -666,7 +666,7 @@ def _refine_summary(s, mm_per_px) -> str:
 
 
 def cmd_batch(args: argparse.Namespace) -> int:
-    from .alignment.batch.runner import BatchOptions, run_batch
+    from .alignment.batch.runner import BatchInterrupted, BatchOptions, run_batch
     from .alignment.geometry.coronal import DEFAULT_MIN_CURVE_DEG
 
     options = BatchOptions(
@@ -676,18 +676,24 @@ def cmd_batch(args: argparse.Namespace) -> int:
         figures=str(Path(args.figures).resolve()) if args.figures else None,
         verify_pixels=args.verify_pixels,
     )
-    summary = run_batch(
-        args.root,
-        args.output,
-        landmarks_dir=args.landmarks,
-        jobs=args.jobs,
-        scheduler=args.scheduler,
-        resume=args.resume,
-        overwrite=args.overwrite,
-        options=options,
-        chunk_size=args.chunk_size,
-        progress=False if args.quiet else None,
-    )
+    try:
+        summary = run_batch(
+            args.root,
+            args.output,
+            landmarks_dir=args.landmarks,
+            jobs=args.jobs,
+            scheduler=args.scheduler,
+            resume=args.resume,
+            overwrite=args.overwrite,
+            options=options,
+            chunk_size=args.chunk_size,
+            progress=False if args.quiet else None,  # None: a bar when stderr is a terminal
+        )
+    except BatchInterrupted as e:  # said even with --quiet: how to continue
+        print(
+            f"interrupted: {e.rows} rows are in '{e.table}'; rerun with --resume to continue", file=sys.stderr
+        )
+        raise
     if not args.quiet:
         print(summary.text(), file=sys.stderr)
     return EXIT_OK

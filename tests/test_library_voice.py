@@ -13,7 +13,7 @@ import re
 import numpy as np
 import pytest
 from batch_factory import write_study
-from spinecheck.alignment.batch.runner import BatchError, BatchOptions, run_batch
+from spinecheck.alignment.batch.runner import BatchError, BatchInterrupted, BatchOptions, run_batch
 from spinecheck.alignment.criteria.engine import assess
 from spinecheck.alignment.measure import measure
 from spinecheck.alignment.study import load_study
@@ -238,4 +238,37 @@ def test_the_annotate_command_names_its_protocol_flag(capsys, tmp_path):
     assert main(["annotate", str(png), "--protocol", "sagittal"]) == 2
     assert capsys.readouterr().err == (
         "error: --protocol: unknown protocol 'sagittal'; expected one of lateral, lateral-core, ap\n"
+    )
+
+
+# ----------------------------------------------------------------------------- printing
+
+
+def test_run_batch_prints_nothing(root, tmp_path, capsys):
+    summary = run_batch(root, tmp_path / "t.csv", jobs=1, progress=False)
+    assert summary.total == 1 and summary.counts["ok"] == 1
+    assert capsys.readouterr() == ("", "")
+
+
+def _interrupt(jobs, options):
+    raise KeyboardInterrupt
+
+
+def test_an_interrupted_run_batch_says_where_it_stopped_and_prints_nothing(root, tmp_path, capsys):
+    out = tmp_path / "t.csv"
+    with pytest.raises(BatchInterrupted) as info:
+        run_batch(root, out, jobs=1, progress=False, worker=_interrupt)
+    assert isinstance(info.value, KeyboardInterrupt)
+    assert (info.value.table, info.value.rows) == (str(out), 0)
+    assert capsys.readouterr() == ("", "")
+
+
+def test_the_command_line_says_how_to_continue_an_interrupted_batch(root, tmp_path, capsys, monkeypatch):
+    import spinecheck.alignment.batch.runner as runner
+
+    monkeypatch.setattr(runner, "measure_chunk", _interrupt)
+    out = tmp_path / "t.csv"
+    assert main(["batch", str(root), "-o", str(out), "--jobs", "1", "--quiet"]) == 130
+    assert capsys.readouterr().err == (
+        f"interrupted: 0 rows are in '{out}'; rerun with --resume to continue\nerror: interrupted\n"
     )

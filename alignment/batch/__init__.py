@@ -12,6 +12,7 @@ from .archive import (
     row_key,
 )
 from .runner import (
+    BatchInterrupted,
     BatchSummary,
     measure_chunk,
     reason_kind,
@@ -51,6 +52,7 @@ __all__ = [
     "rows_of",
     "study_of",
     "write_parquet",
+    "BatchInterrupted",
     "BatchSummary",
     "measure_chunk",
     "reason_kind",

@@ -73,6 +73,7 @@ from .table import (
 
 __all__ = [
     "BatchError",
+    "BatchInterrupted",
     "BatchOptions",
     "BatchSummary",
     "batch_header",
@@ -150,6 +151,30 @@ class BatchSummary:
             lines.append("  not measured, by reason:")
             lines.extend(f"  {n:6d}  {reason}  (e.g. {example})" for reason, n, example in self.reasons)
         return "\n".join(lines)
+
+
+class BatchInterrupted(KeyboardInterrupt):
+    """A batch run stopped by Ctrl-C: the table holds every row done so far, and can be resumed.
+
+    It is a :class:`KeyboardInterrupt`, so whatever stops on Ctrl-C still
+    stops; it says where the run stopped, for whoever tells the user how to
+    continue (``run_batch(..., resume=True)``).
+
+    Attributes
+    ----------
+    table : str
+        The CSV table, left with complete lines only.
+    rows : int
+        Rows in it (``ok`` and ``error`` rows, and the ``skipped`` rows of this run).
+    """
+
+    def __init__(self, table: str, rows: int) -> None:
+        super().__init__(f"interrupted: {rows} rows are in '{table}'")
+        self.table = table
+        self.rows = rows
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return type(self), (self.table, self.rows)
 
 
 # ----------------------------------------------------------------------------- the header and one chunk
@@ -549,7 +574,8 @@ def run_batch(
         Studies per task (default: up to :data:`MAX_CHUNK`, at least four
         tasks per worker).
     progress : bool, optional
-        Show a progress bar on *stderr*; default: when *stderr* is a terminal.
+        Show a progress bar on *stderr* (the only thing a run writes); default:
+        when *stderr* is a terminal. The command line sets it (``--quiet``).
     stderr : text stream, optional
         Where the progress bar goes (default ``sys.stderr``).
     worker : callable, optional
@@ -561,17 +587,20 @@ def run_batch(
     Returns
     -------
     BatchSummary
+        What the run did; nothing is printed (:meth:`BatchSummary.text` words it).
 
     Raises
     ------
     BatchError
         *root* is not a folder, *output* exists without *resume*/*overwrite*,
         a resumed table has other columns, or an option is out of range.
+    BatchInterrupted
+        Ctrl-C: the table keeps the rows done, and ``resume=True`` continues it.
     """
     stderr = sys.stderr if stderr is None else stderr
     started = time.perf_counter()
     out = _check_arguments(root, output, jobs, resume, overwrite, options, chunk_size, landmarks_dir)
-    header = batch_header(options)  # also checks --age-set before any work
+    header = batch_header(options)  # also checks the age set before any work
     exclude = [options.figures] if options.figures else []
     n_jobs = jobs or os.cpu_count() or 1
     # The engine first: its workers start (and import) while the archive is walked.
@@ -598,14 +627,12 @@ def run_batch(
         todo = [j for j in archive.jobs if j.key not in table.done]
         show = (stderr.isatty() if hasattr(stderr, "isatty") else False) if progress is None else progress
         _run(engine, todo, options, table, chunk_size, show, stderr, worker)
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as exc:
         engine.close(cancel=True)
         table.close()
-        print(
-            f"interrupted: {len(table.done)} rows are in '{out}'; rerun with --resume to continue",
-            file=stderr,
-        )
-        raise
+        if isinstance(exc, BatchInterrupted):
+            raise
+        raise BatchInterrupted(str(out), len(table.done)) from exc
     except BaseException:
         engine.close(cancel=True)
         table.close()

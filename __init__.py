@@ -13,13 +13,19 @@ The public API a researcher drives from a notebook::
 Everything here loads on first use, so ``import spinecheck`` is cheap.
 """
 
-# No import statement at module level but the lazy loader: pytest imports this file by path while
-# collecting the tests folder beside it, under whatever name the checkout's folder has.
+# No import statement at module level but the lazy loader (and the standard library): pytest imports
+# this file by path while collecting the tests folder beside it, under whatever name the checkout's
+# folder has.
+import logging
 from typing import TYPE_CHECKING
 
 import lazy_loader
 
 __version__ = "0.1.0"
+
+# The library logs under "spinecheck" (each module under its own name); what it says is shown only
+# where the application configures logging. The literal name, for __name__ may be another (above).
+logging.getLogger("spinecheck").addHandler(logging.NullHandler())
 
 __getattr__, __dir__, _ = lazy_loader.attach(
     __name__,

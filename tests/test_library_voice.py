@@ -7,13 +7,20 @@ that the mapping from argument to flag gives exactly that wording).
 from __future__ import annotations
 
 import json
+import logging
 import pickle
 import re
 
 import numpy as np
 import pytest
 from batch_factory import write_study
-from spinecheck.alignment.batch.runner import BatchError, BatchInterrupted, BatchOptions, run_batch
+from spinecheck.alignment.batch.runner import (
+    BatchError,
+    BatchInterrupted,
+    BatchOptions,
+    measure_chunk,
+    run_batch,
+)
 from spinecheck.alignment.criteria.engine import assess
 from spinecheck.alignment.measure import measure
 from spinecheck.alignment.study import load_study
@@ -241,7 +248,12 @@ def test_the_annotate_command_names_its_protocol_flag(capsys, tmp_path):
     )
 
 
-# ----------------------------------------------------------------------------- printing
+# ----------------------------------------------------------------------------- printing and logging
+
+
+def test_the_library_logger_has_a_null_handler():
+    handlers = logging.getLogger("spinecheck").handlers
+    assert any(isinstance(h, logging.NullHandler) for h in handlers)
 
 
 def test_run_batch_prints_nothing(root, tmp_path, capsys):
@@ -272,3 +284,29 @@ def test_the_command_line_says_how_to_continue_an_interrupted_batch(root, tmp_pa
     assert capsys.readouterr().err == (
         f"interrupted: 0 rows are in '{out}'; rerun with --resume to continue\nerror: interrupted\n"
     )
+
+
+def _whole_chunks_fail(jobs, options):
+    if len(jobs) > 1:
+        raise RuntimeError("a chunk that fails as a whole")
+    return measure_chunk(jobs, options)
+
+
+def test_run_batch_logs_what_a_user_of_the_library_may_want_to_know(tmp_path, caplog):
+    root = tmp_path / "archive"
+    write_study(root, "a.dcm")
+    write_study(root, "b.dcm", seed=1)
+    out = tmp_path / "t.csv"
+    with caplog.at_level(logging.INFO, logger="spinecheck"):
+        summary = run_batch(root, out, jobs=1, chunk_size=2, progress=False, worker=_whole_chunks_fail)
+        assert summary.counts["ok"] == 2
+        run_batch(root, out, jobs=1, resume=True, progress=False)
+    said = [(r.name, r.getMessage()) for r in caplog.records]
+    assert (
+        "spinecheck.alignment.batch.runner",
+        "a chunk of 2 studies failed (a chunk that fails as a whole); retrying them one by one",
+    ) in said
+    assert (
+        "spinecheck.alignment.batch.runner",
+        f"resuming '{out}': 2 rows kept, 0 studies to measure",
+    ) in said

@@ -39,6 +39,7 @@ from __future__ import annotations
 
 import concurrent.futures as cf
 import dataclasses
+import logging
 import math
 import multiprocessing
 import os
@@ -83,6 +84,8 @@ __all__ = [
     "run_batch",
     "worker_modules",
 ]
+
+_log = logging.getLogger(__name__)
 
 #: Most studies per chunk: enough to amortise one vectorised measure call (~7 ms).
 MAX_CHUNK = 32
@@ -625,6 +628,9 @@ def run_batch(
             ]
         )
         todo = [j for j in archive.jobs if j.key not in table.done]
+        if resume:
+            _log.info("resuming '%s': %d rows kept, %d studies to measure", out, resumed, len(todo))
+        _log.debug("measuring %d studies on %s", len(todo), engine.name)
         show = (stderr.isatty() if hasattr(stderr, "isatty") else False) if progress is None else progress
         _run(engine, todo, options, table, chunk_size, show, stderr, worker)
     except KeyboardInterrupt as exc:
@@ -761,14 +767,21 @@ def _run(
                     raise
                 except Exception as exc:  # noqa: BLE001 - retry the studies one by one
                     if len(chunk) > 1:
+                        _log.info(
+                            "a chunk of %d studies failed (%s); retrying them one by one", len(chunk), exc
+                        )
                         queue.extendleft((job,) for job in reversed(chunk))
                         continue
                     job = chunk[0]
                     if isinstance(exc, cf.BrokenExecutor):
                         if future is not alone:
+                            _log.debug("image '%s': its worker died; it will run again alone", job.image)
                             suspects.append(job)  # perhaps only in the pool of the study that killed it
                             continue
                         reason = _died_alone(job, exc)
+                        _log.warning(
+                            "image '%s': its worker died while it ran alone; an error row", job.image
+                        )
                     else:
                         reason = f"the worker failed on this study ({_reason(exc)})"
                     rows = [plain_row(header, job.image, job.landmarks, RowStatus.ERROR, reason)]

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import csv
 import io
+import logging
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -55,6 +56,8 @@ __all__ = [
     "study_of",
     "write_parquet",
 ]
+
+_log = logging.getLogger(__name__)
 
 #: One table row: a cell per column of :func:`batch_header`, as written.
 Row = tuple[str, ...]
@@ -195,6 +198,11 @@ class BatchTable:
         if resume and self.path.exists():
             data, kept = self._read_existing()
             if kept != data:
+                _log.debug(
+                    "table '%s': rewritten with its %d done rows, without its skipped, damaged or torn lines",
+                    self.path,
+                    len(self.done),
+                )
                 write_text_atomic(self.path, kept.decode("utf-8"))
         else:
             write_text_atomic(self.path, _csv_text([self.header]))

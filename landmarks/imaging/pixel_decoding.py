@@ -43,6 +43,8 @@ __all__ = [
     "j2k_codestream_problem",
 ]
 
+_log = logging.getLogger(__name__)
+
 _JPEG_LOSSLESS = "python-gdcm (BSD) or pylibjpeg-libjpeg (GPL-3.0), e.g. pip install python-gdcm"
 _J2K = "pylibjpeg and pylibjpeg-openjpeg (MIT), e.g. pip install pylibjpeg pylibjpeg-openjpeg"
 #: Transfer syntax UID -> what to install when pydicom has no decoder for it.
@@ -185,8 +187,10 @@ def decode_pixels(ds: Any, *, where: str, frame: int | None = None) -> np.ndarra
             return pixel_array(ds, index=frame, decoding_plugin=preferred, **options)
         except MemoryError:
             raise
-        except Exception:  # noqa: BLE001, S110 - every installed plugin gets its turn below
-            pass
+        except Exception as exc:  # noqa: BLE001 - every installed plugin gets its turn below
+            _log.debug(
+                "%s: %s did not decode the pixel data (%s); trying every decoder", where, preferred, exc
+            )
     try:
         with _quiet_native_stderr(enabled=preferred in decoder.available_plugins):
             return pixel_array(ds, index=frame, **options)

@@ -21,6 +21,7 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import functools
+import importlib.metadata
 import io
 import logging
 import os
@@ -224,6 +225,9 @@ def decode_pixels(ds: Any, *, where: str, frame: int | None = None) -> np.ndarra
 # codestream + int32 image, about 2.6 x for a lossless film. Same library, same calls
 # (opj_read_header, opj_decode, opj_end_decompress) as pylibjpeg-openjpeg's own Decode(); the
 # values are cast exactly as it casts them. Anything unusual returns None: pydicom decodes it.
+# The binding reaches into pylibjpeg-openjpeg's private extension, so it is used only with the
+# releases it was verified against (_VERIFIED_RELEASES, pinned in pyproject.toml) and their OpenJPEG;
+# any other, or a missing library or function, leaves every image to pydicom's public route.
 
 _J2K_DIRECT_SYNTAXES = frozenset(
     (
@@ -266,19 +270,61 @@ _SKIP_FN = ctypes.CFUNCTYPE(ctypes.c_int64, ctypes.c_int64, ctypes.c_void_p)
 _SEEK_FN = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_int64, ctypes.c_void_p)
 
 
+#: pylibjpeg-openjpeg releases (major, minor), inclusive, whose extension this binding was checked
+#: against, bit for bit with pydicom's route (tests/test_pixel_decoding.py on 2.3.0, 2.4.0, 2.5.0 and
+#: 2.6.0); pyproject.toml bounds the dependency to them. Any other release is decoded by pydicom.
+_VERIFIED_RELEASES = ((2, 3), (2, 6))
+#: The OpenJPEG (major, minor) linked into each of those releases (2.5.0 to 2.5.2): the one whose
+#: structures :class:`_OpjImage` and :class:`_OpjImageComp` copy.
+_VERIFIED_OPENJPEG = (2, 5)
+
+
+def _major_minor(version: str) -> tuple[int, int]:
+    found = re.match(r"(\d+)\.(\d+)", version)
+    if found is None:
+        raise ValueError(f"version {version!r} does not start with major.minor")
+    return int(found[1]), int(found[2])
+
+
 @functools.cache
 def _openjpeg_library() -> Any:
-    """OpenJPEG (2.3 or later) as linked into pylibjpeg-openjpeg's extension, or None."""
-    try:
-        import _openjpeg  # pylibjpeg-openjpeg >= 2.2
+    """OpenJPEG's C API in pylibjpeg-openjpeg's extension, typed; None where it is not the verified one.
 
-        lib = ctypes.CDLL(_openjpeg.__file__)
-        lib.opj_version.restype = ctypes.c_char_p
-        major, minor = (int(n) for n in lib.opj_version().decode().split(".")[:2])
-    except Exception:  # noqa: BLE001 - no library, or not one we know: pydicom's route
+    On a mismatch (:func:`_bind_openjpeg` says which) the reason is logged at DEBUG level and
+    pydicom's public route decodes, to the same values.
+    """
+    try:
+        return _bind_openjpeg()
+    except Exception as exc:  # noqa: BLE001 - any mismatch: pydicom's route, which needs none of this
+        _log.debug("JPEG 2000 decoded through pydicom, not OpenJPEG directly: %s", exc)
         return None
-    if (major, minor) < (2, 3) or major > 2:
-        return None
+
+
+def _bind_openjpeg() -> ctypes.CDLL:
+    """Load and type the OpenJPEG functions :func:`_opj_decode` calls; raise on any mismatch.
+
+    Checked in order: the installed pylibjpeg-openjpeg release is within :data:`_VERIFIED_RELEASES`,
+    its extension ``_openjpeg`` loads as a shared library, the OpenJPEG inside it is
+    :data:`_VERIFIED_OPENJPEG`, and it exports every function called. The structures' layout is
+    checked again on each image, against the data set (:func:`_is_as_expected`).
+    """
+    release = importlib.metadata.version("pylibjpeg-openjpeg")
+    (lo_major, lo_minor), (hi_major, hi_minor) = _VERIFIED_RELEASES
+    if not _VERIFIED_RELEASES[0] <= _major_minor(release) <= _VERIFIED_RELEASES[1]:
+        raise RuntimeError(
+            f"pylibjpeg-openjpeg {release} is not one this binding was verified with "
+            f"({lo_major}.{lo_minor} to {hi_major}.{hi_minor})"
+        )
+    import _openjpeg  # the extension module of pylibjpeg-openjpeg >= 2.2
+
+    lib = ctypes.CDLL(_openjpeg.__file__)
+    lib.opj_version.restype = ctypes.c_char_p
+    linked = lib.opj_version().decode()
+    if _major_minor(linked) != _VERIFIED_OPENJPEG:
+        raise RuntimeError(
+            f"pylibjpeg-openjpeg {release} links OpenJPEG {linked}, not the verified "
+            f"{_VERIFIED_OPENJPEG[0]}.{_VERIFIED_OPENJPEG[1]}"
+        )
     p, b = ctypes.c_void_p, ctypes.c_int
     signatures = {
         "opj_create_decompress": ([b], p),
@@ -297,7 +343,7 @@ def _openjpeg_library() -> Any:
         "opj_image_destroy": ([ctypes.POINTER(_OpjImage)], None),
     }
     for name, (args, res) in signatures.items():
-        fn = getattr(lib, name)
+        fn = getattr(lib, name)  # AttributeError: the extension does not export it
         fn.argtypes, fn.restype = args, res
     return lib
 

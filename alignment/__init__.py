@@ -13,6 +13,7 @@ __getattr__, __dir__, _ = lazy_loader.attach(
     submodules=["batch", "criteria", "geometry", "render"],
     submod_attrs={
         "measure": ["measure"],
+        "geometry": ["CobbMethod"],
         "criteria": ["Assessment", "assess", "available_age_sets", "load_criterion_set"],
         "render": [
             "live_parameters",
@@ -33,6 +34,7 @@ __getattr__, __dir__, _ = lazy_loader.attach(
 if TYPE_CHECKING:
     from .batch import BatchOptions, BatchSummary, run_batch
     from .criteria import Assessment, assess, available_age_sets, load_criterion_set
+    from .geometry import CobbMethod
     from .measure import measure
     from .render import (
         comparison_figure,
@@ -55,6 +57,7 @@ __all__ = [
     "Measurements",
     "ParameterDef",
     "Unit",
+    "CobbMethod",
     "measure",
     "Assessment",
     "assess",

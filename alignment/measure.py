@@ -13,7 +13,7 @@ from ..landmarks.errors import InvalidArgumentError
 from ..landmarks.points.model import LandmarkSet, LandmarkTable
 from ..landmarks.points.names import LEVELS, View
 from ..landmarks.points.sanity import check_vertebrae
-from .geometry.coronal import COBB_METHODS, DEFAULT_MIN_CURVE_DEG, coronal_parameters
+from .geometry.coronal import DEFAULT_MIN_CURVE_DEG, CobbMethod, coronal_parameters
 from .geometry.plane import NO_REASON
 from .geometry.sagittal import anterior_sign, sagittal_parameters
 from .parameters import CORONAL, PARAMETERS, SAGITTAL, CurveTable, Measurements
@@ -48,7 +48,7 @@ LEVELS_USED: dict[str, tuple[str, ...]] = {
 def measure(
     landmarks: LandmarkTable | LandmarkSet,
     *,
-    cobb_method: str = "endplate",
+    cobb_method: CobbMethod | str = "endplate",
     min_curve_deg: float = DEFAULT_MIN_CURVE_DEG,
 ) -> Measurements:
     """Measure every parameter of every study.
@@ -58,7 +58,7 @@ def measure(
     landmarks : LandmarkTable or LandmarkSet
         Lateral and AP studies may be mixed; each gets the parameters of its
         view (clinical.md §1 for lateral, §2 for AP).
-    cobb_method : {"endplate", "midline"}
+    cobb_method : CobbMethod or {"endplate", "midline"}
         How a coronal vertebra's tilt is measured (see :mod:`spinecheck.alignment.geometry.coronal`).
     min_curve_deg : float
         Smallest tilt reversal that makes a separate coronal curve.
@@ -87,13 +87,7 @@ def measure(
             "{min_curve_deg}: must be a finite number of degrees >= 0; got {got!r}",
             got=min_curve_deg,
         )
-    if cobb_method not in COBB_METHODS:
-        raise InvalidArgumentError.about(
-            "cobb_method",
-            "{cobb_method}: must be one of {allowed}; got {got!r}",
-            allowed=", ".join(map(repr, COBB_METHODS)),
-            got=cobb_method,
-        )
+    cobb_method = CobbMethod.parse(cobb_method)
     table = landmarks.to_table() if isinstance(landmarks, LandmarkSet) else landmarks
     n = len(table)
     lateral = np.asarray(table.views == View.LATERAL, dtype=bool)
@@ -107,7 +101,7 @@ def measure(
         reasons[pid][lateral] = "not measured on a lateral film"
     warnings: dict[int, list[str]] = {i: list(w) for i, w in enumerate(table.warnings) if w}
     sign = np.full(n, np.nan)
-    curves = CurveTable.empty(n, cobb_method)
+    curves = CurveTable.empty(n, cobb_method.value)
 
     groups = ((np.flatnonzero(lateral), True), (np.flatnonzero(~lateral), False))
     for idx, is_lateral in groups:

@@ -22,7 +22,7 @@ from ..landmarks.io.read import read_landmark_table
 from ..landmarks.points.calibration import Calibration
 from ..landmarks.points.model import LandmarkTable, PatientInfo
 from .criteria.engine import Assessment, assess
-from .geometry.coronal import DEFAULT_MIN_CURVE_DEG
+from .geometry.coronal import DEFAULT_MIN_CURVE_DEG, CobbMethod
 from .measure import measure
 from .parameters import Measurements
 
@@ -70,7 +70,7 @@ def load_study(
     image: str | os.PathLike[str] | Radiograph | None = None,
     age: float | None = None,
     mm_per_px: Sequence[float] | None = None,
-    cobb_method: str = "endplate",
+    cobb_method: CobbMethod | str = "endplate",
     min_curve_deg: float | None = None,
     age_set: str = "lafage2016-linear",
 ):

@@ -6,6 +6,7 @@ that the mapping from argument to flag gives exactly that wording).
 
 from __future__ import annotations
 
+import csv
 import json
 import logging
 import pickle
@@ -22,7 +23,9 @@ from spinecheck.alignment.batch.runner import (
     run_batch,
 )
 from spinecheck.alignment.criteria.engine import assess
+from spinecheck.alignment.geometry.coronal import COBB_METHODS, CobbMethod
 from spinecheck.alignment.measure import measure
+from spinecheck.alignment.render.text import study_report
 from spinecheck.alignment.study import load_study
 from spinecheck.cli import _COMMAND_FLAGS, _FLAGS, build_parser, main
 from spinecheck.landmarks.annotate.protocol import get_protocol
@@ -34,6 +37,7 @@ from spinecheck.landmarks.errors import (
 )
 from spinecheck.landmarks.io.wide_csv import write_landmark_table
 from spinecheck.landmarks.points.model import LandmarkSet, LandmarkTable
+from spinecheck.landmarks.refine.endplate import BodySide, refine_endplate
 
 POINTS = {"S1.sup.post": [100, 500], "S1.sup.ant": [140, 520], "FH": [160, 600]}
 
@@ -310,3 +314,43 @@ def test_run_batch_logs_what_a_user_of_the_library_may_want_to_know(tmp_path, ca
         "spinecheck.alignment.batch.runner",
         f"resuming '{out}': 2 rows kept, 0 studies to measure",
     ) in said
+
+
+# ----------------------------------------------------------------------------- closed vocabularies
+
+
+def _ap_set():
+    from spinecheck.landmarks.synthetic.films import synthetic_ap
+
+    return synthetic_ap(mm_per_px=1.0).landmarks
+
+
+@pytest.mark.parametrize("given", [CobbMethod.MIDLINE, "midline", " Midline ", "MIDLINE"])
+def test_the_cobb_method_is_an_enum_that_takes_its_string_value(given):
+    m = measure(_ap_set(), cobb_method=given)
+    assert type(m.curves.method) is str and m.curves.method == "midline"  # the outputs' value, as before
+    assert CobbMethod(given) is CobbMethod.MIDLINE and CobbMethod.MIDLINE == "midline"
+    assert str(CobbMethod.MIDLINE) == "midline" and COBB_METHODS == ("endplate", "midline")
+
+
+def test_a_study_report_and_a_batch_row_keep_the_cobb_method_string(tmp_path):
+    image, points = write_study(tmp_path, "ap.dcm", view="ap")
+    study = load_study(points, cobb_method=CobbMethod.MIDLINE)
+    text = json.dumps(study_report(study, 0))
+    assert json.loads(text)["conventions"]["cobb_method"] == "midline"
+    summary = run_batch(tmp_path, tmp_path / "t.csv", jobs=1, progress=False, options=BatchOptions("Midline"))
+    assert summary.counts["ok"] == 1
+    with open(tmp_path / "t.csv", newline="") as f:
+        assert next(csv.DictReader(f))["cobb_method"] == "midline"
+
+
+def test_the_body_side_is_an_enum_that_takes_its_string_value():
+    img = np.zeros((60, 80))
+    img[30:, :] = 100.0
+    fit = refine_endplate(img, (15, 26), (65, 33), body_side=" Below")
+    assert fit.body_side is BodySide.BELOW and fit.body_side == "below"
+    assert refine_endplate(img, (15, 26), (65, 33)).body_side is BodySide.BELOW  # inferred
+    e = _raises(
+        lambda: refine_endplate(img, (15, 26), (65, 33), body_side="left"), InvalidArgumentError, "body_side"
+    )
+    assert str(e) == "body_side: must be 'below', 'above' or None; got 'left'"

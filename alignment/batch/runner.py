@@ -56,7 +56,7 @@ import numpy as np
 
 from ...landmarks.errors import SpinecheckError
 from ...landmarks.points.model import LandmarkTable
-from ..geometry.coronal import COBB_METHODS
+from ..geometry.coronal import CobbMethod
 from ..study import merge_image
 from .archive import Archive, RowStatus, StudyJob, discover
 from .table import (
@@ -703,13 +703,7 @@ def _check_arguments(
             "{min_curve_deg}: must be a finite number of degrees >= 0; got {got:g}",
             got=options.min_curve_deg,
         )
-    if options.cobb_method not in COBB_METHODS:
-        raise BatchError.about(
-            "cobb_method",
-            "{cobb_method}: must be one of {allowed}; got {got!r}",
-            allowed=", ".join(map(repr, COBB_METHODS)),
-            got=options.cobb_method,
-        )
+    CobbMethod.parse(options.cobb_method, error=BatchError)
     if landmarks_dir is not None and not os.path.isdir(landmarks_dir):
         raise BatchError.about(
             "landmarks_dir", "{landmarks_dir} '{path}': not a folder", path=os.fspath(landmarks_dir)

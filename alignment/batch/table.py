@@ -38,7 +38,7 @@ from ...landmarks.io.atomic import write_text_atomic
 from ...landmarks.points.model import LandmarkSet, LandmarkTable
 from ...landmarks.points.names import View
 from ..criteria.engine import assess
-from ..geometry.coronal import DEFAULT_MIN_CURVE_DEG
+from ..geometry.coronal import DEFAULT_MIN_CURVE_DEG, CobbMethod
 from ..measure import measure
 from ..render.text import table_columns, tool_version
 from ..study import Study
@@ -77,7 +77,7 @@ class BatchOptions:
 
     Attributes
     ----------
-    cobb_method : {"endplate", "midline"}
+    cobb_method : CobbMethod or {"endplate", "midline"}
     min_curve_deg : float
         See :func:`spinecheck.alignment.measure.measure`.
     age_set : str
@@ -92,7 +92,7 @@ class BatchOptions:
         for films that decode (``--verify-pixels``).
     """
 
-    cobb_method: str = "endplate"
+    cobb_method: CobbMethod | str = "endplate"
     min_curve_deg: float = DEFAULT_MIN_CURVE_DEG
     age_set: str = "lafage2016-linear"
     figures: str | None = None

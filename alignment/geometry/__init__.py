@@ -3,6 +3,7 @@
 from .coronal import (
     COBB_METHODS,
     DEFAULT_MIN_CURVE_DEG,
+    CobbMethod,
     coronal_parameters,
     find_curves,
     vertebra_tilts,
@@ -38,6 +39,7 @@ __all__ = [
     "coronal_parameters",
     "vertebra_tilts",
     "find_curves",
+    "CobbMethod",
     "COBB_METHODS",
     "DEFAULT_MIN_CURVE_DEG",
 ]

@@ -29,17 +29,75 @@ centre lies farthest from the line joining the end vertebrae's centres.
 
 from __future__ import annotations
 
+import enum
+
 import numpy as np
 
+from ...landmarks.errors import InvalidArgumentError, SpinecheckError
 from ...landmarks.points.model import LandmarkTable
 from ...landmarks.points.names import LEVELS, PatientRight
 from ..parameters import CurveTable
 from .plane import NO_REASON, Inputs, Need, angle_from_horizontal_deg, column, merge_reasons, wrap_deg
 from .sagittal import ParameterColumn
 
-__all__ = ["coronal_parameters", "vertebra_tilts", "find_curves", "COBB_METHODS", "DEFAULT_MIN_CURVE_DEG"]
+__all__ = [
+    "coronal_parameters",
+    "vertebra_tilts",
+    "find_curves",
+    "CobbMethod",
+    "COBB_METHODS",
+    "DEFAULT_MIN_CURVE_DEG",
+]
 
-COBB_METHODS = ("endplate", "midline")
+
+class CobbMethod(str, enum.Enum):
+    """How a coronal vertebra's tilt is measured (see the module notes).
+
+    A member is also its string value: ``CobbMethod("midline") is CobbMethod.MIDLINE``,
+    ``CobbMethod.MIDLINE == "midline"``; case and surrounding blanks do not matter.
+    """
+
+    ENDPLATE = "endplate"
+    MIDLINE = "midline"
+
+    def __str__(self) -> str:
+        return str(self.value)
+
+    @classmethod
+    def _missing_(cls, value: object) -> CobbMethod | None:
+        key = value.strip().lower() if isinstance(value, str) else None
+        return next((m for m in cls if m.value == key), None)
+
+    @classmethod
+    def parse(
+        cls,
+        value: object,
+        *,
+        argument: str = "cobb_method",
+        error: type[SpinecheckError] = InvalidArgumentError,
+    ) -> CobbMethod:
+        """The member for *value*, or an *error* about *argument* that lists the methods.
+
+        >>> CobbMethod.parse(" Midline ")
+        <CobbMethod.MIDLINE: 'midline'>
+        >>> CobbMethod.parse("apex")
+        Traceback (most recent call last):
+        ...
+        spinecheck.landmarks.errors.InvalidArgumentError: cobb_method: must be one of 'endplate', 'midline'; got 'apex'
+        """
+        try:
+            return cls(value)
+        except ValueError:
+            raise error.about(
+                argument,
+                f"{{{argument}}}: must be one of {{allowed}}; got {{got!r}}",
+                allowed=", ".join(repr(m.value) for m in cls),
+                got=value,
+            ) from None
+
+
+#: The values of :class:`CobbMethod`, in order.
+COBB_METHODS: tuple[str, ...] = tuple(m.value for m in CobbMethod)
 #: Smallest tilt reversal that makes a separate curve: the Scoliosis Research
 #: Society's definition of scoliosis, a lateral curvature of 10 deg Cobb or more
 #: [S]. A smaller reversal is not a curve of its own. User-selectable.
@@ -56,7 +114,7 @@ def _side_sign(table: LandmarkTable) -> tuple[np.ndarray, np.ndarray]:
     return np.where(left, -1.0, 1.0), right | left
 
 
-def vertebra_tilts(table: LandmarkTable, method: str = "endplate") -> dict[str, np.ndarray]:
+def vertebra_tilts(table: LandmarkTable, method: CobbMethod | str = "endplate") -> dict[str, np.ndarray]:
     """Tilts of every level C2..S1, in degrees, image frame (right side higher = positive).
 
     Returns
@@ -66,8 +124,7 @@ def vertebra_tilts(table: LandmarkTable, method: str = "endplate") -> dict[str, 
         curve detection (NaN where not annotated); ``centre_x``, ``centre_y``
         : (N, 24) body centres in millimetres (x right, y down).
     """
-    if method not in COBB_METHODS:
-        raise ValueError(f"cobb method must be one of {', '.join(COBB_METHODS)}; got {method!r}")
+    method = CobbMethod.parse(method, argument="method")
     inp = Inputs(table, np.ones(len(table)))
     n, k = len(table), len(LEVELS)
     sup = np.full((n, k), np.nan)
@@ -98,7 +155,9 @@ def _tilt(left: np.ndarray, right: np.ndarray) -> np.ndarray:
 
 
 def find_curves(
-    tilts: dict[str, np.ndarray], min_curve_deg: float = DEFAULT_MIN_CURVE_DEG, method: str = "endplate"
+    tilts: dict[str, np.ndarray],
+    min_curve_deg: float = DEFAULT_MIN_CURVE_DEG,
+    method: CobbMethod | str = "endplate",
 ) -> CurveTable:
     """Coronal curves from vertebral tilts, for N studies at once.
 
@@ -108,12 +167,16 @@ def find_curves(
         The output of :func:`vertebra_tilts`.
     min_curve_deg : float
         Hysteresis of the extreme detection (see the module notes).
+    method : CobbMethod or str
+        The method *tilts* were measured with; how the end vertebrae are chosen.
 
     Returns
     -------
     CurveTable
-        Curves top to bottom, padded with NaN / -1.
+        Curves top to bottom, padded with NaN / -1; its ``method`` is the
+        method's string value.
     """
+    method = CobbMethod.parse(method, argument="method").value
     mid = tilts["mid"]
     n, k = mid.shape
     turning = np.zeros((n, k), dtype=bool)
@@ -237,7 +300,10 @@ def _refine_ends(
 
 
 def coronal_parameters(
-    table: LandmarkTable, *, cobb_method: str = "endplate", min_curve_deg: float = DEFAULT_MIN_CURVE_DEG
+    table: LandmarkTable,
+    *,
+    cobb_method: CobbMethod | str = "endplate",
+    min_curve_deg: float = DEFAULT_MIN_CURVE_DEG,
 ) -> tuple[dict[str, ParameterColumn], CurveTable, dict[int, list[str]]]:
     """Every coronal parameter of clinical.md §2 for N AP films.
 
@@ -291,6 +357,7 @@ def coronal_parameters(
             "pelvic obliquity from the S1 endplate (iliac crests not annotated)"
         )
 
+    cobb_method = CobbMethod.parse(cobb_method)
     tilts = vertebra_tilts(table, cobb_method)
     k_levels = len(LEVELS)
     curves = find_curves(tilts, min_curve_deg, cobb_method)

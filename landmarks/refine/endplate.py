@@ -9,19 +9,38 @@ Coordinates are ``(x, y)`` image pixels: x = column, y = row, y down.
 
 from __future__ import annotations
 
+import enum
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
+from ..errors import InvalidArgumentError
 from .common import RefineFailure, bound_failure, check_image, local_window, mean_spacing
 
 __all__ = ["EndplateFit", "refine_endplate", "endplate_bound_px", "BodySide"]
 
-#: ``"below"``: the body lies below the endplate in image terms (y larger), as
-#: for a superior endplate on an upright film; ``"above"`` for an inferior one.
-BodySide = str
+
+class BodySide(str, enum.Enum):
+    """Where the vertebral body lies relative to an endplate, in image terms.
+
+    ``"below"`` (y larger), as for a superior endplate on an upright film;
+    ``"above"`` for an inferior one. A member is also its string value, and
+    case and surrounding blanks do not matter: ``BodySide(" Below") is BodySide.BELOW``.
+    """
+
+    BELOW = "below"
+    ABOVE = "above"
+
+    def __str__(self) -> str:
+        return str(self.value)
+
+    @classmethod
+    def _missing_(cls, value: object) -> BodySide | None:
+        key = value.strip().lower() if isinstance(value, str) else None
+        return next((m for m in cls if m.value == key), None)
+
 
 #: Default bound on a calibrated film, mm. A vertebral body is 30-50 mm wide
 #: (AP) or deep (lateral); a click more than 5 mm off the endplate edge is a
@@ -58,7 +77,7 @@ class EndplateFit:
     angle_deg : float
         Direction of the line from the first corner to the second,
         ``atan2(dy, dx)`` in image axes (y down), degrees.
-    body_side : str
+    body_side : BodySide
         ``"below"`` or ``"above"``: where the body was (given or inferred).
     confidence : float
         In ``[0, 1]``: the fraction of stations whose edge lies on the line,
@@ -71,7 +90,7 @@ class EndplateFit:
 
     corners: tuple[tuple[float, float], tuple[float, float]]
     angle_deg: float
-    body_side: str
+    body_side: BodySide
     confidence: float
     rms_px: float
     moves_px: tuple[float, float]
@@ -98,7 +117,7 @@ def refine_endplate(
     corner_a: Sequence[float],
     corner_b: Sequence[float],
     *,
-    body_side: str | None = None,
+    body_side: BodySide | str | None = None,
     mm_per_px: float | Sequence[float] | None = None,
     max_shift_px: float | None = None,
     min_confidence: float = 0.25,
@@ -112,7 +131,7 @@ def refine_endplate(
         of a MONOCHROME2 film). Only a strip around the corners is read.
     corner_a, corner_b : (x, y)
         The clicked corners, pixels.
-    body_side : {"below", "above"}, optional
+    body_side : BodySide or {"below", "above"}, optional
         Where the vertebral body is relative to the endplate in image terms:
         ``"below"`` for a superior endplate on an upright film. Inferred from
         the mean intensity on either side of the clicked line when None.
@@ -157,8 +176,16 @@ def refine_endplate(
     img = check_image(image)
     a = _xy(corner_a, "corner_a")
     b = _xy(corner_b, "corner_b")
-    if body_side is not None and body_side not in ("below", "above"):
-        raise ValueError(f'body_side must be "below", "above" or None; got {body_side!r}')
+    side: BodySide | None = None
+    if body_side is not None:
+        try:
+            side = BodySide(body_side)
+        except ValueError:
+            raise InvalidArgumentError.about(
+                "body_side",
+                "{body_side}: must be 'below', 'above' or None; got {got!r}",
+                got=body_side,
+            ) from None
     length = float(np.hypot(*(b - a)))
     if length < 8:
         return RefineFailure(f"the corners are {length:.1f} px apart; an endplate needs at least 8 px")
@@ -186,9 +213,9 @@ def refine_endplate(
         return RefineFailure("the endplate is too close to the image border to find its edge")
     prof, ts_ok = prof[full], ts[full]
 
-    if body_side is None:
-        body_side = _infer_body_side(img, a, u, n, length, sigma)
-    sign = 1.0 if body_side == "below" else -1.0
+    if side is None:
+        side = _infer_body_side(img, a, u, n, length, sigma)
+    sign = 1.0 if side is BodySide.BELOW else -1.0
     deriv = sign * np.gradient(prof, _STEP_PX, axis=1)
     peak = float(np.abs(deriv).max())
     # the noise level; on a noise-free image a small fraction of the strongest step stands in for it
@@ -226,7 +253,7 @@ def refine_endplate(
     return EndplateFit(
         ((float(na[0]), float(na[1])), (float(nb[0]), float(nb[1]))),
         angle,
-        body_side,
+        side,
         confidence,
         rms,
         moves,
@@ -242,7 +269,7 @@ def _xy(p: Sequence[float], what: str) -> np.ndarray:
 
 def _infer_body_side(
     img: np.ndarray, a: np.ndarray, u: np.ndarray, n: np.ndarray, length: float, sigma: float
-) -> str:
+) -> BodySide:
     """The brighter side of the clicked line, over a band a quarter of the endplate deep."""
     depth = max(0.25 * length, 4.0)
     ts = np.linspace(0.15, 0.85, 15) * length
@@ -251,9 +278,9 @@ def _infer_body_side(
     py = a[1] + ts[:, None] * u[1] + ss[None, :] * n[1]
     win = local_window(img, px.min(), px.max(), py.min(), py.max(), sigma)
     if win is None:
-        return "below"
+        return BodySide.BELOW
     v, _ = win.sample(px, py)
-    return "below" if v[:, ss > 0].mean() >= v[:, ss < 0].mean() else "above"
+    return BodySide.BELOW if v[:, ss > 0].mean() >= v[:, ss < 0].mean() else BodySide.ABOVE
 
 
 def _line_search(

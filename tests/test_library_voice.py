@@ -354,3 +354,61 @@ def test_the_body_side_is_an_enum_that_takes_its_string_value():
         lambda: refine_endplate(img, (15, 26), (65, 33), body_side="left"), InvalidArgumentError, "body_side"
     )
     assert str(e) == "body_side: must be 'below', 'above' or None; got 'left'"
+
+
+# ----------------------------------------------------------------------------- bad input is a SpinecheckError
+
+
+def _film():
+    from spinecheck.landmarks.synthetic.films import synthetic_lateral
+
+    return synthetic_lateral(mm_per_px=3.0)
+
+
+def _bad_calls(tmp_path):
+    from spinecheck.landmarks.annotate.session import AnnotationSession
+    from spinecheck.landmarks.imaging.display import display_image
+    from spinecheck.landmarks.refine.corner import refine_corner
+    from spinecheck.landmarks.refine.femoral_head import refine_femoral_head, refine_femoral_head_pair
+    from spinecheck.landmarks.refine.points import refine_landmarks, refine_point
+    from spinecheck.landmarks.synthetic.films import synthetic_lateral, write_png
+    from spinecheck.landmarks.synthetic.spine_model import SpineModel
+
+    img = np.zeros((40, 40))
+    m = measure(LandmarkSet("lateral", POINTS))
+    flat = np.zeros((4, 4, 3))
+    return [
+        (lambda: refine_corner(flat, (5, 5), body_y=1), "image"),
+        (lambda: refine_corner(img, (5, np.nan), body_y=1), "click"),
+        (lambda: refine_corner(img, (5, 5), body_y=0), "body_y"),
+        (lambda: refine_corner(img, (5, 5), body_x=2, body_y=1), "body_x"),
+        (lambda: refine_corner(img, (5, 5), body_y=1, tilt_deg=np.inf), "tilt_deg"),
+        (lambda: refine_corner(img, (5, 5), body_y=1, mm_per_px=-1.0), "mm_per_px"),
+        (lambda: refine_endplate(img, (5, 5), (np.nan, 5)), "corner_b"),
+        (lambda: refine_femoral_head(img), "click"),
+        (lambda: refine_femoral_head(img, (5, 5), radius_range_px=(9, 3)), "radius_range_px"),
+        (lambda: refine_femoral_head_pair(img, [(5, 5)]), "clicks"),
+        (lambda: refine_point(img, "L1.sup.ant", {}, view="lateral"), "name"),
+        (lambda: refine_landmarks(img, LandmarkSet("lateral", POINTS), names=["C2.sup.ant"]), "names"),
+        (lambda: AnnotationSession(tmp_path / "a.json", "lateral", image=flat), "image"),
+        (lambda: AnnotationSession(tmp_path / "a.json", "lateral", refiner=lambda *a: None), "refiner"),
+        (lambda: display_image(flat), "image"),
+        (lambda: assess(m, np.array([60.0, 70.0])), "age_years"),
+        (lambda: assess(m, reference_sets=["hasegawa2016", "hasegawa2016"]), None),
+        (lambda: get_protocol("lateral").index("FH.left.x"), None),
+        (lambda: write_png(_film(), tmp_path / "a.png", bits=12), None),
+        (lambda: synthetic_lateral(facing="up"), None),
+        (lambda: SpineModel(pelvic_radius_mm=0.0), None),
+    ]
+
+
+def test_bad_input_is_a_spinecheck_error_that_names_its_argument(tmp_path):
+    for call, argument in _bad_calls(tmp_path):
+        with pytest.raises(SpinecheckError) as info:
+            call()
+        e = info.value
+        assert isinstance(e, ValueError), repr(e)  # `except ValueError` keeps working
+        assert e.argument == argument, repr(e)
+        if argument is not None:
+            assert re.search(rf"(?<![\w-]){argument}\b", str(e)), repr(e)
+        assert not FLAG.search(str(e)), repr(e)

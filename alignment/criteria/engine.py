@@ -80,7 +80,7 @@ from typing import Any
 
 import numpy as np
 
-from ...landmarks.errors import InvalidCriteriaError
+from ...landmarks.errors import InvalidArgumentError, InvalidCriteriaError
 from ...landmarks.points.names import LEVELS, View, level_index
 from ..geometry.plane import NO_REASON
 from ..parameters import PARAMETERS, CurveTable, Measurements
@@ -781,10 +781,10 @@ def assess(
     Raises
     ------
     InvalidCriteriaError
-        A criterion set file does not follow its format.
-    ValueError
-        ``age_years`` does not have one value per study, or *age_set* has no
-        age-dependent target.
+        A criterion set file does not follow its format, *age_set* has no
+        age-dependent target, or two sets share a criterion id.
+    InvalidArgumentError
+        *age_years* does not have one value per study.
 
     Examples
     --------
@@ -836,7 +836,7 @@ def assess(
     seen: set[str] = set()
     for c in columns:
         if c.id in seen:
-            raise ValueError(f"criterion id {c.id!r} appears twice; was a set given twice?")
+            raise InvalidCriteriaError(f"criterion id {c.id!r} appears twice; was a set given twice?")
         seen.add(c.id)
     return Assessment(tuple(columns), age, split, tuple(sets), prefixes, curve_regions(m.curves, split))
 
@@ -848,5 +848,10 @@ def _ages(age_years: np.ndarray | float | None, n: int) -> np.ndarray:
     if age.ndim == 0:
         return np.full(n, float(age))
     if age.shape != (n,):
-        raise ValueError(f"age_years must have one value per study, shape ({n},); got shape {age.shape}")
+        raise InvalidArgumentError.about(
+            "age_years",
+            "{age_years}: must have one value per study, shape ({n},); got shape {got}",
+            n=n,
+            got=age.shape,
+        )
     return age

@@ -122,11 +122,11 @@ class Protocol:
         return tuple(s.name for s in self.steps)
 
     def index(self, name: str) -> int:
-        """Position of point *name* in the steps; ValueError when absent."""
+        """Position of point *name* in the steps; :class:`InvalidLandmarksError` (a ValueError) when absent."""
         for i, s in enumerate(self.steps):
             if s.name == name:
                 return i
-        raise ValueError(f"point {name!r} is not in protocol {self.name!r}")
+        raise InvalidLandmarksError(f"point {name!r} is not in protocol {self.name!r}")
 
     def step(self, name: str) -> Step:
         """The step of point *name*; a step made from the name when the protocol does not ask for it."""

@@ -33,7 +33,7 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import InvalidLandmarksError
+from ..errors import InvalidArgumentError, InvalidLandmarksError
 from ..io.checks import check_same_image
 from ..io.landmark_file import write_landmarks
 from ..io.read import read_landmarks
@@ -220,9 +220,17 @@ class AnnotationSession:
         self.protocol = protocol if isinstance(protocol, Protocol) else get_protocol(protocol)
         self.view: View = self.protocol.view
         if refiner is not None and image is None:
-            raise ValueError("AnnotationSession: a refiner needs the image (Radiograph.analysis)")
+            raise InvalidArgumentError.about(
+                "refiner",
+                "AnnotationSession: a {refiner} needs the {image} (Radiograph.analysis)",
+                names={"image": "image"},
+            )
         if image is not None and np.asarray(image).ndim != 2:
-            raise ValueError(f"AnnotationSession: image must be 2-D (rows, columns); got {np.shape(image)}")
+            raise InvalidArgumentError.about(
+                "image",
+                "AnnotationSession: {image} must be 2-D (rows, columns); got {got}",
+                got=np.shape(image),
+            )
         self.image = image
         ref = image_ref or ImageRef()
         if image is not None and ref.rows is None and ref.columns is None:

@@ -24,7 +24,7 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import SpinecheckError
+from ..errors import InvalidArgumentError, SpinecheckError
 from ..imaging.display import DEFAULT_MAX_DISPLAY_ROWS, show_film
 from .session import AnnotationSession, LiveParameters
 
@@ -134,7 +134,11 @@ class AnnotationWindow:
         self.session = session
         self.image = np.asarray(image)
         if self.image.ndim != 2:
-            raise ValueError(f"AnnotationWindow: image must be 2-D (rows, columns); got {self.image.shape}")
+            raise InvalidArgumentError.about(
+                "image",
+                "AnnotationWindow: {image} must be 2-D (rows, columns); got {got}",
+                got=self.image.shape,
+            )
         self.rows, self.columns = self.image.shape
         self.live = live
         self.on_quit = on_quit

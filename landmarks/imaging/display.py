@@ -29,6 +29,8 @@ from typing import Any
 
 import numpy as np
 
+from ..errors import InvalidArgumentError
+
 __all__ = [
     "VoiSource",
     "VoiFunction",
@@ -552,7 +554,9 @@ def display_image(
     """
     image = np.asarray(image)
     if image.ndim != 2:
-        raise ValueError(f"display image must be 2-D (rows, cols); got shape {image.shape}")
+        raise InvalidArgumentError.about(
+            "image", "{image}: a display image must be 2-D (rows, cols); got shape {got}", got=image.shape
+        )
     rows, cols = image.shape
     k = 1 if max_rows is None or rows <= max_rows else math.ceil(rows / max_rows)
     if k == 1:

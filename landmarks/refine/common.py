@@ -19,6 +19,8 @@ from typing import Literal
 import numpy as np
 from scipy import ndimage as ndi
 
+from ..errors import InvalidArgumentError
+
 __all__ = [
     "RefineFailure",
     "LocalWindow",
@@ -65,14 +67,20 @@ def check_image(image: object) -> np.ndarray:
 
     Raises
     ------
-    ValueError
-        Not a 2-D array of numbers (a programmer error, not a bad image region).
+    InvalidArgumentError
+        Not a 2-D array of numbers (the caller's error, not a bad image region).
     """
     arr = np.asarray(image)
     if arr.ndim != 2:
-        raise ValueError(f"refinement needs a 2-D grey image (rows, columns); got shape {arr.shape}")
+        raise InvalidArgumentError.about(
+            "image",
+            "{image}: refinement needs a 2-D grey image (rows, columns); got shape {got}",
+            got=arr.shape,
+        )
     if not (np.issubdtype(arr.dtype, np.number) or arr.dtype == bool):
-        raise ValueError(f"refinement needs a numeric image; got dtype {arr.dtype}")
+        raise InvalidArgumentError.about(
+            "image", "{image}: refinement needs a numeric image; got dtype {got}", got=arr.dtype
+        )
     return arr
 
 
@@ -88,7 +96,9 @@ def mean_spacing(mm_per_px: float | Sequence[float] | None) -> float | None:
         return None
     values = np.atleast_1d(np.asarray(mm_per_px, dtype=float))
     if values.size not in (1, 2) or not np.all(np.isfinite(values)) or np.any(values <= 0):
-        raise ValueError(f"mm_per_px must be one or two (row, col) spacings > 0; got {mm_per_px!r}")
+        raise InvalidArgumentError.about(
+            "mm_per_px", "{mm_per_px}: must be one or two (row, col) spacings > 0; got {got!r}", got=mm_per_px
+        )
     return float(math.sqrt(values[0] * values[-1]))
 
 

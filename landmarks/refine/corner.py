@@ -12,6 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import ndimage as ndi
 
+from ..errors import InvalidArgumentError
 from .common import RefineFailure, bound_failure, check_image, local_window, mean_spacing
 
 __all__ = ["CornerFit", "refine_corner", "corner_bound_px"]
@@ -101,6 +102,12 @@ def refine_corner(
     -------
     CornerFit or RefineFailure
 
+    Raises
+    ------
+    InvalidArgumentError
+        *image* is not 2-D, *click* is not two finite numbers, *body_x*,
+        *body_y* or *tilt_deg* is out of its range.
+
     Notes
     -----
     Every pixel within the bound is a candidate corner; around it four
@@ -123,11 +130,17 @@ def refine_corner(
     img = check_image(image)
     c = np.asarray(click, dtype=float)
     if c.shape != (2,) or not np.isfinite(c).all():
-        raise ValueError(f"click must be two finite numbers (x, y); got {click!r}")
-    if body_y not in (1, -1) or body_x not in (1, -1, None):
-        raise ValueError("body_x must be 1, -1 or None and body_y 1 or -1")
+        raise InvalidArgumentError.about(
+            "click", "{click}: must be two finite numbers (x, y); got {got!r}", got=click
+        )
+    if body_x not in (1, -1, None):
+        raise InvalidArgumentError.about("body_x", "{body_x}: must be 1, -1 or None; got {got!r}", got=body_x)
+    if body_y not in (1, -1):
+        raise InvalidArgumentError.about("body_y", "{body_y}: must be 1 or -1; got {got!r}", got=body_y)
     if tilt_deg is not None and not np.isfinite(tilt_deg):
-        raise ValueError(f"tilt_deg must be a finite number of degrees; got {tilt_deg!r}")
+        raise InvalidArgumentError.about(
+            "tilt_deg", "{tilt_deg}: must be a finite number of degrees; got {got!r}", got=tilt_deg
+        )
     spacing = mean_spacing(mm_per_px)
     bound = corner_bound_px(mm_per_px) if max_shift_px is None else float(max_shift_px)
     box = max(3, int(round(CORNER_BOX_MM / spacing))) if spacing else CORNER_BOX_PX

@@ -150,7 +150,7 @@ def refine_endplate(
 
     Raises
     ------
-    ValueError
+    InvalidArgumentError
         *image* is not 2-D, a corner is not two finite numbers, or
         *body_side* is not one of the two words.
 
@@ -263,7 +263,9 @@ def refine_endplate(
 def _xy(p: Sequence[float], what: str) -> np.ndarray:
     arr = np.asarray(p, dtype=float)
     if arr.shape != (2,) or not np.isfinite(arr).all():
-        raise ValueError(f"{what} must be two finite numbers (x, y); got {p!r}")
+        raise InvalidArgumentError.about(
+            what, f"{{{what}}}: must be two finite numbers (x, y); got {{got!r}}", got=p
+        )
     return arr
 
 

@@ -20,7 +20,7 @@ import numpy as np
 from scipy import ndimage as ndi
 from skimage.measure import CircleModel, ransac
 
-from ..errors import DegenerateGeometryError
+from ..errors import DegenerateGeometryError, InvalidArgumentError
 from ..points.circle import Circle, fit_circle
 from .common import RefineFailure, bound_failure, check_image, local_window, mean_spacing
 
@@ -145,8 +145,9 @@ def refine_femoral_head(
 
     Raises
     ------
-    ValueError
-        *image* is not 2-D, or neither or both of *click* and *rim* are given.
+    InvalidArgumentError
+        *image* is not 2-D, neither or both of *click* and *rim* are given, or
+        *radius_range_px* is not ``0 < low < high``.
 
     Notes
     -----
@@ -180,10 +181,16 @@ def refine_femoral_head(
     """
     img = check_image(image)
     if (click is None) == (rim is None):
-        raise ValueError("give either a click (x, y) or rim points, not both or neither")
+        raise InvalidArgumentError.about(
+            "click",
+            "{click} or {rim}: give either a click (x, y) or rim points, not both or neither",
+            names={"rim": "rim"},
+        )
     lo, hi = radius_range_px if radius_range_px is not None else femoral_head_radius_range_px(mm_per_px)
     if not 0 < lo < hi:
-        raise ValueError(f"radius_range_px must be 0 < low < high; got {(lo, hi)!r}")
+        raise InvalidArgumentError.about(
+            "radius_range_px", "{radius_range_px}: must be 0 < low < high; got {got!r}", got=(lo, hi)
+        )
     spacing = mean_spacing(mm_per_px)
     if rim is not None:
         try:
@@ -202,7 +209,9 @@ def refine_femoral_head(
     else:
         start = np.asarray(click, dtype=float)
         if start.shape != (2,) or not np.isfinite(start).all():
-            raise ValueError(f"click must be two finite numbers (x, y); got {click!r}")
+            raise InvalidArgumentError.about(
+                "click", "{click}: must be two finite numbers (x, y); got {got!r}", got=click
+            )
         what = "the click"
 
     bound_for = _bound_rule(max_shift_px, spacing)
@@ -284,8 +293,9 @@ def refine_femoral_head_pair(
 
     Raises
     ------
-    ValueError
-        *image* is not 2-D, or *clicks* is not two finite ``(x, y)`` points.
+    InvalidArgumentError
+        *image* is not 2-D, *clicks* is not two finite ``(x, y)`` points, or
+        *radius_range_px* is not ``0 < low < high``.
 
     Notes
     -----
@@ -312,10 +322,14 @@ def refine_femoral_head_pair(
     img = check_image(image)
     starts = np.asarray(clicks, dtype=float)
     if starts.shape != (2, 2) or not np.isfinite(starts).all():
-        raise ValueError(f"clicks must be two (x, y) points of finite numbers; got {clicks!r}")
+        raise InvalidArgumentError.about(
+            "clicks", "{clicks}: must be two (x, y) points of finite numbers; got {got!r}", got=clicks
+        )
     lo, hi = radius_range_px if radius_range_px is not None else femoral_head_radius_range_px(mm_per_px)
     if not 0 < lo < hi:
-        raise ValueError(f"radius_range_px must be 0 < low < high; got {(lo, hi)!r}")
+        raise InvalidArgumentError.about(
+            "radius_range_px", "{radius_range_px}: must be 0 < low < high; got {got!r}", got=(lo, hi)
+        )
     spacing = mean_spacing(mm_per_px)
 
     bound_for = _bound_rule(max_shift_px, spacing)

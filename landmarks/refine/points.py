@@ -28,6 +28,7 @@ from types import MappingProxyType
 
 import numpy as np
 
+from ..errors import InvalidArgumentError
 from ..points.circle import Circle
 from ..points.model import KEPT_CLICK, LandmarkSet, PointMove, Refinement
 from ..points.names import FEMORAL_HEADS, LEVELS, View, anterior_direction, level_index
@@ -181,7 +182,7 @@ def refine_point(
 
     Raises
     ------
-    ValueError
+    InvalidArgumentError
         *image* is not 2-D or *name* is not in *points*.
 
     Examples
@@ -196,7 +197,9 @@ def refine_point(
     img = check_image(image)
     view = View.parse(view)
     if name not in points:
-        raise ValueError(f'refine_point: "{name}" is not among the placed points')
+        raise InvalidArgumentError.about(
+            "name", 'refine_point: {name} "{got}" is not among the placed points', got=name
+        )
     click = (float(points[name][0]), float(points[name][1]))
     pair = _head_pair(name, points, view)
     if pair is not None:
@@ -296,7 +299,7 @@ def refine_landmarks(
 
     Raises
     ------
-    ValueError
+    InvalidArgumentError
         *image* is not 2-D, or a name in *names* is not in the set.
 
     Examples
@@ -318,7 +321,11 @@ def refine_landmarks(
     wanted = [n for n in landmarks.points if n not in kept] if names is None else list(dict.fromkeys(names))
     missing = [n for n in wanted if n not in landmarks.points]
     if missing:
-        raise ValueError(f"refine_landmarks: {', '.join(repr(n) for n in missing)} not in the landmark set")
+        raise InvalidArgumentError.about(
+            "names",
+            "refine_landmarks: {names} {got} not in the landmark set",
+            got=", ".join(repr(n) for n in missing),
+        )
     kept -= set(wanted)
     rows, cols = img.shape
     rough = dict(landmarks.points)

@@ -34,6 +34,7 @@ from pydicom.dataset import Dataset, FileMetaDataset
 from scipy import ndimage as ndi
 from skimage import io
 
+from ..errors import InvalidArgumentError
 from ..points.circle import Circle
 from ..points.model import ImageRef, LandmarkSet, PatientInfo, Sex
 from ..points.names import PatientRight, View
@@ -107,7 +108,7 @@ def _size(rows: int | None, cols: int | None, spacing: tuple[float, float]) -> t
     r = rows if rows is not None else round(FILM_SIZE_MM[0] / spacing[0])
     c = cols if cols is not None else round(FILM_SIZE_MM[1] / spacing[1])
     if r < 8 or c < 8:
-        raise ValueError(f"film size must be at least 8 x 8 pixels; got {r} x {c}")
+        raise InvalidArgumentError(f"film size must be at least 8 x 8 pixels; got {r} x {c}")
     return int(r), int(c)
 
 
@@ -116,7 +117,9 @@ def _spacing(mm_per_px: Any) -> tuple[float, float]:
         mm_per_px = (mm_per_px, mm_per_px)
     dy, dx = (float(v) for v in mm_per_px)
     if not (dy > 0 and dx > 0 and math.isfinite(dy) and math.isfinite(dx)):
-        raise ValueError(f"mm_per_px must be (row, col) millimetres per pixel > 0; got {mm_per_px!r}")
+        raise InvalidArgumentError(
+            f"mm_per_px must be (row, col) millimetres per pixel > 0; got {mm_per_px!r}"
+        )
     return dy, dx
 
 
@@ -136,7 +139,7 @@ def _place(
     want_lo, want_hi = need_lo - 60, need_hi + 55
     x_lo, x_hi = pts[:, 0].min() - r - 10, pts[:, 0].max() + r + 10
     if need_hi - need_lo > height or x_hi - x_lo > width:
-        raise ValueError(
+        raise InvalidArgumentError(
             f"a film of {shape[0]} x {shape[1]} px at {spacing} mm/px ({height:.0f} x {width:.0f} mm) "
             f"cannot hold the spine and hips ({need_hi - need_lo:.0f} x {x_hi - x_lo:.0f} mm); "
             "enlarge rows/cols or mm_per_px"
@@ -281,12 +284,12 @@ def render_lateral(
 
     Raises
     ------
-    ValueError
+    InvalidArgumentError
         The film is too small for the spine and hips, or *facing* is not
         "right" or "left".
     """
     if facing not in ("right", "left"):
-        raise ValueError(f'facing must be "right" or "left"; got {facing!r}')
+        raise InvalidArgumentError(f'facing must be "right" or "left"; got {facing!r}')
     model = model if model is not None else SpineModel()
     spacing = _spacing(mm_per_px)
     geom = lateral_geometry(model)
@@ -424,7 +427,7 @@ def write_dicom(
 
     Raises
     ------
-    ValueError
+    InvalidArgumentError
         An unknown transfer syntax, modality or spacing choice.
 
     Examples
@@ -441,15 +444,17 @@ def write_dicom(
         (u for u in _SYNTAXES.values() if u == str(transfer_syntax)), None
     )
     if syntax is None:
-        raise ValueError(
+        raise InvalidArgumentError(
             f"write_dicom: transfer_syntax must be one of {', '.join(map(repr, _SYNTAXES))}; "
             f"got {transfer_syntax!r}"
         )
     modality = str(modality).upper()
     if modality not in _SOP_CLASSES:
-        raise ValueError(f'write_dicom: modality must be "DX" or "CR"; got {modality!r}')
+        raise InvalidArgumentError(f'write_dicom: modality must be "DX" or "CR"; got {modality!r}')
     if spacing not in ("pixel", "imager", "both", "none"):
-        raise ValueError(f'write_dicom: spacing must be "pixel", "imager", "both" or "none"; got {spacing!r}')
+        raise InvalidArgumentError(
+            f'write_dicom: spacing must be "pixel", "imager", "both" or "none"; got {spacing!r}'
+        )
     marks = film.landmarks
     entropy = [
         "spinecheck-synthetic",
@@ -533,7 +538,7 @@ def write_png(film: SyntheticFilm, path: str | Path, *, bits: int = 8, max_size:
     Path
     """
     if bits not in (8, 16):
-        raise ValueError(f"write_png: bits must be 8 or 16; got {bits!r}")
+        raise InvalidArgumentError(f"write_png: bits must be 8 or 16; got {bits!r}")
     img = film.pixels
     k = 1 if not max_size else max(1, math.ceil(max(img.shape) / max_size))
     if k > 1:

@@ -34,6 +34,7 @@ from types import MappingProxyType
 import numpy as np
 from scipy.optimize import brentq
 
+from ..errors import InvalidArgumentError
 from ..points.names import LEVELS, View, level_index
 
 __all__ = ["CoronalCurve", "SpineModel", "SpineGeometry", "lateral_geometry", "ap_geometry", "ENDPLATES"]
@@ -124,11 +125,13 @@ class CoronalCurve:
     def __post_init__(self) -> None:
         for name in (self.upper, self.lower):
             if level_index(name) > level_index("L5"):
-                raise ValueError(f"coronal curve {self.label}: end vertebrae must be C2..L5; got {name!r}")
+                raise InvalidArgumentError(
+                    f"coronal curve {self.label}: end vertebrae must be C2..L5; got {name!r}"
+                )
         if level_index(self.upper) >= level_index(self.lower):
-            raise ValueError(f"coronal curve {self.label}: upper end must be above the lower end")
+            raise InvalidArgumentError(f"coronal curve {self.label}: upper end must be above the lower end")
         if not (0 < abs(self.cobb_deg) < 80):
-            raise ValueError(
+            raise InvalidArgumentError(
                 f"coronal curve {self.label}: cobb_deg must be non-zero and below 80; got {self.cobb_deg!r}"
             )
 
@@ -219,22 +222,22 @@ class SpineModel:
         )
         ss = self.sacral_slope_deg
         if not -30 < ss < 80:
-            raise ValueError(
+            raise InvalidArgumentError(
                 f"SpineModel: sacral slope PI - PT must lie in (-30, 80) degrees; "
                 f"got {self.pelvic_incidence_deg} - {self.pelvic_tilt_deg} = {ss}"
             )
         for name in ("pelvic_radius_mm", "body_scale", "femoral_head_radius_mm", "hip_width_mm"):
             if not getattr(self, name) > 0:
-                raise ValueError(f"SpineModel: {name} must be > 0; got {getattr(self, name)!r}")
+                raise InvalidArgumentError(f"SpineModel: {name} must be > 0; got {getattr(self, name)!r}")
         curves = self.coronal_curves
         for above, below in zip(curves, curves[1:], strict=False):
             if level_index(below.upper) < level_index(above.lower):
-                raise ValueError(
+                raise InvalidArgumentError(
                     f"SpineModel: coronal curves {above.label} and {below.label} overlap "
                     "(list them top to bottom; they may share an end vertebra)"
                 )
             if (above.cobb_deg > 0) == (below.cobb_deg > 0):
-                raise ValueError(
+                raise InvalidArgumentError(
                     f"SpineModel: consecutive coronal curves {above.label} and {below.label} "
                     "must be convex to opposite sides"
                 )
@@ -363,7 +366,7 @@ def _check_heights(half: np.ndarray, angle_rad: np.ndarray, step_mm: np.ndarray,
     bad = np.flatnonzero(step_mm - lever < 0.5)
     if bad.size:
         lo, hi = ENDPLATES[bad[0]], ENDPLATES[bad[0] + 1]
-        raise ValueError(
+        raise InvalidArgumentError(
             f"SpineModel: the {what} angles collapse the segment {lo[0]}.{lo[1]}-{hi[0]}.{hi[1]} "
             f"({np.degrees(wedge[bad[0]]):.1f} deg over {step_mm[bad[0]]:.1f} mm); "
             "reduce the curvature or SVA"
@@ -449,7 +452,7 @@ def lateral_geometry(model: SpineModel) -> SpineGeometry:
 
     Raises
     ------
-    ValueError
+    InvalidArgumentError
         The angles leave a disc or body with no height, or the requested SVA
         is out of reach of the thoracolumbar reshaping.
 
@@ -477,7 +480,7 @@ def lateral_geometry(model: SpineModel) -> SpineGeometry:
     balance = 0.0
     if model.sva_mm is not None:
         if sva(-_BALANCE) * sva(_BALANCE) > 0:
-            raise ValueError(
+            raise InvalidArgumentError(
                 f"SpineModel: SVA {model.sva_mm:g} mm cannot be reached by reshaping the thoracolumbar "
                 f"spine (natural SVA {sva(0.0) + model.sva_mm:.0f} mm); change sva_mm, the "
                 "lordosis/kyphosis, or pass sva_mm=None"
@@ -564,7 +567,7 @@ def ap_geometry(model: SpineModel) -> SpineGeometry:
 
     Raises
     ------
-    ValueError
+    InvalidArgumentError
         The curves leave a disc or body with no height, or C7–CSVL cannot be
         reached with a lumbosacral take-off within ±30°.
 
@@ -592,7 +595,7 @@ def ap_geometry(model: SpineModel) -> SpineGeometry:
         return float(c7[0] - s1mid[0]) - model.c7_csvl_mm
 
     if offset(-30.0) * offset(30.0) > 0:
-        raise ValueError(
+        raise InvalidArgumentError(
             f"SpineModel: C7-CSVL {model.c7_csvl_mm} mm cannot be reached with a lumbosacral "
             "take-off within ±30°; change c7_csvl_mm or the curves"
         )

@@ -39,8 +39,8 @@ from ..io.landmark_file import write_landmarks
 from ..io.read import read_landmarks
 from ..points.calibration import Calibration
 from ..points.circle import Circle
-from ..points.model import KEPT_CLICK, ImageRef, LandmarkSet, PatientInfo, PointMove, Refinement
 from ..points.facing import anterior_direction
+from ..points.model import KEPT_CLICK, ImageRef, LandmarkSet, PatientInfo, PointMove, Refinement
 from ..points.names import PatientRight, View, check_point_name
 from .protocol import Protocol, Step, get_protocol
 

@@ -10,12 +10,13 @@ from __future__ import annotations
 import numpy as np
 
 from ..landmarks.errors import InvalidArgumentError
+from ..landmarks.points.facing import facing
 from ..landmarks.points.model import LandmarkSet, LandmarkTable
 from ..landmarks.points.names import LEVELS, View
 from ..landmarks.points.sanity import check_vertebrae
 from .geometry.coronal import DEFAULT_MIN_CURVE_DEG, CobbMethod, coronal_parameters
 from .geometry.plane import NO_REASON
-from .geometry.sagittal import anterior_sign, sagittal_parameters
+from .geometry.sagittal import sagittal_parameters
 from .parameters import CORONAL, PARAMETERS, SAGITTAL, CurveTable, Measurements
 
 __all__ = ["measure", "LEVELS_USED"]
@@ -110,7 +111,7 @@ def measure(
         sub = table if len(idx) == n else table.subset(idx, _names_for(table, is_lateral))
         if is_lateral:
             cols, warn = sagittal_parameters(sub)
-            sign[idx] = anterior_sign(sub)[0]
+            sign[idx] = facing(sub).sign
         else:
             cols, sub_curves, warn = coronal_parameters(
                 sub, cobb_method=cobb_method, min_curve_deg=min_curve_deg
@@ -134,6 +135,7 @@ def measure(
                 values_px[pid][failed] = np.nan
         if failed.any():
             curves = _drop_curves(curves, failed)
+            sign[failed] = np.nan
     return Measurements(
         ids=table.ids,
         views=views,
@@ -143,6 +145,7 @@ def measure(
         calibrated=table.calibrated,
         curves=curves,
         warnings=tuple(tuple(dict.fromkeys(warnings[i])) if i in warnings else () for i in range(n)),
+        anterior_sign=sign,
     )
 
 

@@ -302,6 +302,10 @@ class Measurements:
     curves : CurveTable
     warnings : tuple of tuple of str
         Per study.
+    anterior_sign : ndarray, shape (N,)
+        Lateral films: +1 where the patient faces image right, -1 image left
+        (:func:`spinecheck.landmarks.points.facing.facing`); NaN where no
+        endplate tells, and on AP films. All NaN when not given.
     """
 
     ids: tuple[str, ...]
@@ -312,6 +316,12 @@ class Measurements:
     calibrated: np.ndarray
     curves: CurveTable
     warnings: tuple[tuple[str, ...], ...] = field(default=())
+    anterior_sign: np.ndarray = field(default_factory=lambda: np.full(0, np.nan))
+
+    def __post_init__(self) -> None:
+        # Measurements made by hand (criteria examples, tests) say nothing of the geometry
+        if len(self.ids) and len(self.anterior_sign) == 0:
+            object.__setattr__(self, "anterior_sign", np.full(len(self.ids), np.nan))
 
     def __len__(self) -> int:
         return len(self.ids)

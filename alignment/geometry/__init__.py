@@ -20,7 +20,6 @@ from .plane import (
 from .sagittal import (
     PI_IDENTITY_TOL_DEG,
     ParameterColumn,
-    anterior_sign,
     sagittal_parameters,
 )
 
@@ -32,7 +31,6 @@ __all__ = [
     "wrap_deg",
     "Need",
     "Inputs",
-    "anterior_sign",
     "ParameterColumn",
     "sagittal_parameters",
     "PI_IDENTITY_TOL_DEG",

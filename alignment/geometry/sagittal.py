@@ -3,8 +3,10 @@
 All angles are computed in the patient frame of :mod:`spinecheck.alignment.geometry.plane`:
 ``a`` anterior, ``s`` superior, millimetres. Anterior is derived per film from
 the S1 superior endplate (``S1.sup.post -> S1.sup.ant``), never assumed; when
-S1 is not annotated it is taken from the other annotated endplates, whose
-``ant``/``post`` names say the same thing, and the film carries a warning.
+S1 is not annotated it is taken from the majority of the other annotated
+endplates, whose ``ant``/``post`` names say the same thing, and the film
+carries a warning (:mod:`spinecheck.landmarks.points.facing`: one rule for the
+whole tool).
 
 Endplate orientation θ (clinical.md §0.6): the angle of the line from the
 posterior to the anterior corner from the anterior horizontal, positive when
@@ -19,8 +21,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ...landmarks.points.facing import facing
 from ...landmarks.points.model import LandmarkTable
-from ...landmarks.points.names import LEVELS
 from .plane import (
     NO_REASON,
     Inputs,
@@ -33,7 +35,7 @@ from .plane import (
     wrap_deg,
 )
 
-__all__ = ["anterior_sign", "ParameterColumn", "sagittal_parameters", "PI_IDENTITY_TOL_DEG"]
+__all__ = ["ParameterColumn", "sagittal_parameters", "PI_IDENTITY_TOL_DEG"]
 
 #: PI is computed independently of PT and SS; the identity PI = PT + SS must hold to this.
 PI_IDENTITY_TOL_DEG = 1e-6
@@ -53,29 +55,6 @@ class ParameterColumn:
     value: np.ndarray
     reason: np.ndarray
     value_px: np.ndarray | None = None
-
-
-def anterior_sign(table: LandmarkTable) -> tuple[np.ndarray, np.ndarray]:
-    """Which image direction is anterior, per lateral film.
-
-    Returns
-    -------
-    sign : ndarray, shape (N,)
-        +1 where anterior is image right, -1 image left, NaN when no
-        endplate is annotated.
-    from_s1 : ndarray of bool, shape (N,)
-        True where the S1 superior endplate decided.
-    """
-    s1 = table.point("S1.sup.ant")[:, 0] - table.point("S1.sup.post")[:, 0]
-    votes = np.zeros(len(table))
-    for level in LEVELS:
-        for e in ("sup", "inf"):
-            d = table.point(f"{level}.{e}.ant")[:, 0] - table.point(f"{level}.{e}.post")[:, 0]
-            votes += np.sign(np.nan_to_num(d))
-    from_s1 = np.isfinite(s1) & (s1 != 0)
-    sign = np.where(from_s1, np.sign(s1), np.sign(votes))
-    sign = np.where(sign == 0, np.nan, sign)
-    return sign, from_s1
 
 
 def _endplate(inp: Inputs, level: str, e: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -119,8 +98,7 @@ def sagittal_parameters(table: LandmarkTable) -> tuple[dict[str, ParameterColumn
     checked against PT + SS to :data:`PI_IDENTITY_TOL_DEG`; a failure makes
     all three null (it means the hip axis lies above the sacral endplate).
     """
-    len(table)
-    sign, from_s1 = anterior_sign(table)
+    sign, from_s1 = facing(table)
     warnings: dict[int, list[str]] = {}
     for i in np.flatnonzero(~from_s1 & np.isfinite(sign)):
         warnings.setdefault(int(i), []).append(

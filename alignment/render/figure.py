@@ -39,7 +39,6 @@ from matplotlib.patches import Circle as CirclePatch
 
 from ...landmarks.imaging.display import DEFAULT_MAX_DISPLAY_ROWS, display_image, show_film
 from ...landmarks.points.names import LEVELS, PatientRight, View
-from ..geometry.sagittal import anterior_sign
 from ..parameters import PARAMETERS
 from ..study import Study
 
@@ -398,7 +397,7 @@ class _Painter:
 
 
 def _draw_lateral(p: _Painter, pts: _Points) -> None:
-    sign = float(anterior_sign(p.study.table)[0][p.i])
+    sign = float(p.m.anterior_sign[p.i])
     corners = ("post", "ant")
     u = p.unit_px
     if math.isfinite(sign):

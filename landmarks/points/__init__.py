@@ -10,6 +10,11 @@ from .circle import (
     Circle,
     fit_circle,
 )
+from .facing import (
+    Facing,
+    anterior_direction,
+    facing,
+)
 from .model import (
     KEPT_CLICK,
     ImageRef,
@@ -29,7 +34,6 @@ from .names import (
     PatientRight,
     PointName,
     View,
-    anterior_direction,
     check_point_name,
     closest_point_names,
     level_index,
@@ -54,6 +58,8 @@ __all__ = [
     "check_point_name",
     "FEMORAL_HEADS",
     "ILIAC_CRESTS",
+    "Facing",
+    "facing",
     "anterior_direction",
     "Calibration",
     "CalibrationSource",

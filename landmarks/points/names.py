@@ -12,7 +12,6 @@ from __future__ import annotations
 import difflib
 import enum
 import re
-from collections.abc import Mapping, Sequence
 from typing import NamedTuple, TypeVar
 
 from ..errors import InvalidLandmarksError
@@ -31,7 +30,6 @@ __all__ = [
     "check_point_name",
     "FEMORAL_HEADS",
     "ILIAC_CRESTS",
-    "anterior_direction",
 ]
 
 
@@ -108,27 +106,6 @@ _CORNERS = {
 _VERTEBRA_RE = re.compile(
     r"^(?P<level>[CTLS]\d{1,2})\.(?:(?P<endplate>sup|inf)\.(?P<corner>ant|post|left|right)|(?P<centroid>centroid))$"
 )
-
-
-def anterior_direction(points: Mapping[str, Sequence[float]]) -> int | None:
-    """Where a lateral film's patient faces, as its placed corners say: +1 image right, -1 left.
-
-    The S1 endplate's corners decide when both are placed, else the first
-    endplate with both its corners; None when no pair tells (or a pair is
-    vertical).
-
-    >>> anterior_direction({"L1.sup.ant": (80, 10), "L1.sup.post": (40, 12)})
-    1
-    >>> anterior_direction({"L1.sup.ant": (80, 10)}) is None
-    True
-    """
-    pairs = [("S1.sup.ant", "S1.sup.post")] + [
-        (n, n[: -len("ant")] + "post") for n in points if n.endswith(".ant") and n != "S1.sup.ant"
-    ]
-    for ant, post in pairs:
-        if ant in points and post in points and points[ant][0] != points[post][0]:
-            return 1 if points[ant][0] > points[post][0] else -1
-    return None
 
 
 def level_index(level: str) -> int:

@@ -30,8 +30,9 @@ import numpy as np
 
 from ..errors import InvalidArgumentError
 from ..points.circle import Circle
+from ..points.facing import anterior_direction
 from ..points.model import KEPT_CLICK, LandmarkSet, PointMove, Refinement
-from ..points.names import FEMORAL_HEADS, LEVELS, View, anterior_direction, level_index
+from ..points.names import FEMORAL_HEADS, LEVELS, View, level_index
 from .common import RefineFailure, check_image
 from .corner import CornerFit, corner_bound_px, refine_corner
 from .endplate import EndplateFit, endplate_bound_px, refine_endplate
@@ -121,7 +122,7 @@ def _lone_corner_frame(
     (``bench_refine.py --part d``). ``body_x`` says whether the body lies
     toward image right (+1) or left (-1) of the corner: from the corner's
     name on an AP film, and on a lateral film from where the patient faces
-    (:func:`~spinecheck.landmarks.points.names.anterior_direction`: a posterior corner has
+    (:func:`~spinecheck.landmarks.points.facing.anterior_direction`: a posterior corner has
     the body toward the front), None when that is not known yet.
     """
     if view is View.AP:

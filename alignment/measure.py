@@ -7,17 +7,18 @@ all come through :func:`measure`.
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 
 from ..landmarks.errors import InvalidArgumentError
-from ..landmarks.points.facing import facing
 from ..landmarks.points.model import LandmarkSet, LandmarkTable
 from ..landmarks.points.names import LEVELS, View
 from ..landmarks.points.sanity import check_vertebrae
 from .geometry.coronal import DEFAULT_MIN_CURVE_DEG, CobbMethod, coronal_parameters
 from .geometry.plane import NO_REASON
 from .geometry.sagittal import sagittal_parameters
-from .parameters import CORONAL, PARAMETERS, SAGITTAL, CurveTable, Measurements
+from .parameters import CORONAL, PARAMETERS, SAGITTAL, Constructions, CurveTable, Measurements
 
 __all__ = ["measure", "LEVELS_USED"]
 
@@ -103,6 +104,7 @@ def measure(
     warnings: dict[int, list[str]] = {i: list(w) for i, w in enumerate(table.warnings) if w}
     sign = np.full(n, np.nan)
     curves = CurveTable.empty(n, cobb_method.value)
+    constructions: list[tuple[np.ndarray, Constructions]] = []
 
     groups = ((np.flatnonzero(lateral), True), (np.flatnonzero(~lateral), False))
     for idx, is_lateral in groups:
@@ -110,13 +112,15 @@ def measure(
             continue
         sub = table if len(idx) == n else table.subset(idx, _names_for(table, is_lateral))
         if is_lateral:
-            cols, warn = sagittal_parameters(sub)
-            sign[idx] = facing(sub).sign
+            sagittal = sagittal_parameters(sub)
+            cols, warn = sagittal.columns, sagittal.warnings
+            sign[idx] = sagittal.anterior_sign
+            constructions.append((idx, sagittal.constructions))
         else:
-            cols, sub_curves, warn = coronal_parameters(
-                sub, cobb_method=cobb_method, min_curve_deg=min_curve_deg
-            )
-            curves = _place_curves(sub_curves, idx, n) if len(idx) < n else sub_curves
+            coronal = coronal_parameters(sub, cobb_method=cobb_method, min_curve_deg=min_curve_deg)
+            cols, warn = coronal.columns, coronal.warnings
+            curves = _place_curves(coronal.curves, idx, n) if len(idx) < n else coronal.curves
+            constructions.append((idx, coronal.constructions))
         for pid, col in cols.items():
             values[pid][idx] = col.value
             reasons[pid][idx] = col.reason
@@ -126,6 +130,7 @@ def measure(
             warnings.setdefault(int(idx[j]), []).extend(w)
 
     _withhold_suspect(table, sign, values, values_px, reasons, warnings)
+    built = Constructions.merged(n, constructions)
     if table.row_errors is not None:
         failed = ~np.equal(table.row_errors, NO_REASON)
         for pid in PARAMETERS:
@@ -135,6 +140,7 @@ def measure(
                 values_px[pid][failed] = np.nan
         if failed.any():
             curves = _drop_curves(curves, failed)
+            built = built.dropped(failed)
             sign[failed] = np.nan
     return Measurements(
         ids=table.ids,
@@ -146,6 +152,7 @@ def measure(
         curves=curves,
         warnings=tuple(tuple(dict.fromkeys(warnings[i])) if i in warnings else () for i in range(n)),
         anterior_sign=sign,
+        constructions=built,
     )
 
 
@@ -186,13 +193,15 @@ def _place_curves(sub: CurveTable, idx: np.ndarray, n: int) -> CurveTable:
         np.full((n, k), -1),
         np.zeros((n, k), dtype=bool),
         sub.method,
+        None if sub.end_lines_px is None else np.full((n, k, 2, 2, 2), np.nan),
     )
-    for name in ("angle_deg", "upper", "lower", "apex", "convex_right"):
-        getattr(out, name)[idx] = getattr(sub, name)
+    for name in ("angle_deg", "upper", "lower", "apex", "convex_right", "end_lines_px"):
+        if getattr(sub, name) is not None:
+            getattr(out, name)[idx] = getattr(sub, name)
     return out
 
 
 def _drop_curves(curves: CurveTable, rows: np.ndarray) -> CurveTable:
     angle = curves.angle_deg.copy()
     angle[rows] = np.nan
-    return CurveTable(angle, curves.upper, curves.lower, curves.apex, curves.convex_right, curves.method)
+    return dataclasses.replace(curves, angle_deg=angle)

@@ -9,14 +9,23 @@ where a study could not be measured, with the reason alongside.
 from __future__ import annotations
 
 import enum
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, fields
 
 import numpy as np
 
 from ..landmarks.points.names import LEVELS, View
 
-__all__ = ["Unit", "ParameterDef", "PARAMETERS", "SAGITTAL", "CORONAL", "CurveTable", "Measurements"]
+__all__ = [
+    "Unit",
+    "ParameterDef",
+    "PARAMETERS",
+    "SAGITTAL",
+    "CORONAL",
+    "CurveTable",
+    "Constructions",
+    "Measurements",
+]
 
 
 class Unit(str, enum.Enum):
@@ -242,6 +251,12 @@ class CurveTable:
         Whether the curve is convex toward image right.
     method : str
         ``"endplate"`` or ``"midline"``.
+    end_lines_px : ndarray, shape (N, K, 2, 2, 2), or None
+        The two lines each Cobb angle was measured between, in ``(x, y)``
+        image pixels: ``[study, curve, upper/lower line, left/right end, x/y]``
+        (the upper end vertebra's superior endplate and the lower end
+        vertebra's inferior endplate, or their midlines with the ``midline``
+        method); NaN pads. None in a table not made by the measurement.
     """
 
     angle_deg: np.ndarray
@@ -250,12 +265,13 @@ class CurveTable:
     apex: np.ndarray
     convex_right: np.ndarray
     method: str = "endplate"
+    end_lines_px: np.ndarray | None = None
 
     @classmethod
     def empty(cls, n: int, method: str = "endplate") -> CurveTable:
         z = np.zeros((n, 0))
         i = np.zeros((n, 0), dtype=int)
-        return cls(z, i, i.copy(), i.copy(), np.zeros((n, 0), dtype=bool), method)
+        return cls(z, i, i.copy(), i.copy(), np.zeros((n, 0), dtype=bool), method, np.zeros((n, 0, 2, 2, 2)))
 
     def curves(self, i: int, regions: np.ndarray | None = None) -> list[dict]:
         """The curves of study *i* as report rows (``formats.md`` §2 ``curves``).
@@ -279,6 +295,78 @@ class CurveTable:
                 }
             )
         return rows
+
+
+def _no_points() -> np.ndarray:
+    return np.full((0, 2), np.nan)
+
+
+@dataclass(frozen=True)
+class Constructions:
+    """What the measurement constructed from the landmarks, per study, in image pixels.
+
+    The points and directions the parameters were measured from, made by the
+    same functions as the parameters (:mod:`spinecheck.alignment.geometry`),
+    so that a figure draws them instead of constructing them a second time.
+    Every attribute is an ``(N, 2)`` array in ``(x, y)`` image pixels
+    (x = column, y = row, y down), NaN where a study has no such construction
+    (its landmarks are missing, or the film is of the other view).
+
+    Attributes
+    ----------
+    hip_axis : ndarray, shape (N, 2)
+        Lateral films: the hip axis (HA), the midpoint of ``FH.left`` and
+        ``FH.right``, else ``FH``, else the one head placed.
+    s1_mid : ndarray, shape (N, 2)
+        The midpoint of the S1 superior endplate. Lateral films: the vertex
+        of PI and the end of PT's line; AP films: the CSVL is the vertical
+        through it.
+    s1_normal : ndarray, shape (N, 2)
+        Lateral films: the perpendicular to the S1 superior endplate at
+        ``s1_mid``, pointing into the sacrum, as a direction of unit length in
+        pixels. It is perpendicular in millimetres (made in the patient frame,
+        then mapped to pixels), so it is perpendicular on the film shown with
+        its true aspect, anisotropic pixels included.
+    c2_centre, c7_centre, t1_centre : ndarray, shape (N, 2)
+        Vertebral body centres: ``<LEVEL>.centroid``, else the mean of the
+        four corners. Lateral films: C7 for SVA and GT, T1 for TPA, C2 for
+        cSVA; AP films: C7 for C7-CSVL.
+    """
+
+    hip_axis: np.ndarray = field(default_factory=_no_points)
+    s1_mid: np.ndarray = field(default_factory=_no_points)
+    s1_normal: np.ndarray = field(default_factory=_no_points)
+    c2_centre: np.ndarray = field(default_factory=_no_points)
+    c7_centre: np.ndarray = field(default_factory=_no_points)
+    t1_centre: np.ndarray = field(default_factory=_no_points)
+
+    @classmethod
+    def names(cls) -> tuple[str, ...]:
+        """The constructions' names, in order."""
+        return tuple(f.name for f in fields(cls))
+
+    @classmethod
+    def of(cls, n: int, **given: np.ndarray) -> Constructions:
+        """*n* studies with the constructions *given*; the others NaN."""
+        return cls(**{name: given.get(name, np.full((n, 2), np.nan)) for name in cls.names()})
+
+    @classmethod
+    def merged(cls, n: int, parts: Sequence[tuple[np.ndarray, Constructions]]) -> Constructions:
+        """*n* studies from ``(index, constructions)`` parts of them (rows not in any part are NaN)."""
+        if len(parts) == 1 and len(parts[0][0]) == n:
+            return parts[0][1]
+        out = {name: np.full((n, 2), np.nan) for name in cls.names()}
+        for idx, part in parts:
+            for name, arr in out.items():
+                arr[idx] = getattr(part, name)
+        return cls(**out)
+
+    def dropped(self, rows: np.ndarray) -> Constructions:
+        """These constructions with *rows* (an ``(N,)`` mask or indices) set to NaN."""
+        out = {name: getattr(self, name).copy() for name in self.names()}
+        for arr in out.values():
+            arr[rows] = np.nan
+        return Constructions(**out)
 
 
 @dataclass(frozen=True)
@@ -306,6 +394,9 @@ class Measurements:
         Lateral films: +1 where the patient faces image right, -1 image left
         (:func:`spinecheck.landmarks.points.facing.facing`); NaN where no
         endplate tells, and on AP films. All NaN when not given.
+    constructions : Constructions
+        What the parameters were measured from, in image pixels. All NaN
+        when not given.
     """
 
     ids: tuple[str, ...]
@@ -317,11 +408,15 @@ class Measurements:
     curves: CurveTable
     warnings: tuple[tuple[str, ...], ...] = field(default=())
     anterior_sign: np.ndarray = field(default_factory=lambda: np.full(0, np.nan))
+    constructions: Constructions = field(default_factory=Constructions)
 
     def __post_init__(self) -> None:
+        n = len(self.ids)
         # Measurements made by hand (criteria examples, tests) say nothing of the geometry
-        if len(self.ids) and len(self.anterior_sign) == 0:
-            object.__setattr__(self, "anterior_sign", np.full(len(self.ids), np.nan))
+        if n and len(self.anterior_sign) == 0:
+            object.__setattr__(self, "anterior_sign", np.full(n, np.nan))
+        if n and len(self.constructions.hip_axis) == 0:
+            object.__setattr__(self, "constructions", Constructions.of(n))
 
     def __len__(self) -> int:
         return len(self.ids)

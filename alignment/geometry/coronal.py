@@ -29,18 +29,22 @@ centre lies farthest from the line joining the end vertebrae's centres.
 
 from __future__ import annotations
 
+import dataclasses
 import enum
+from collections.abc import Callable
+from typing import NamedTuple
 
 import numpy as np
 
 from ...landmarks.errors import InvalidArgumentError, SpinecheckError
 from ...landmarks.points.model import LandmarkTable
 from ...landmarks.points.names import LEVELS, PatientRight
-from ..parameters import CurveTable
+from ..parameters import Constructions, CurveTable
 from .plane import NO_REASON, Inputs, Need, angle_from_horizontal_deg, column, merge_reasons, wrap_deg
 from .sagittal import ParameterColumn
 
 __all__ = [
+    "CoronalResult",
     "coronal_parameters",
     "vertebra_tilts",
     "find_curves",
@@ -133,19 +137,60 @@ def vertebra_tilts(table: LandmarkTable, method: CobbMethod | str = "endplate") 
     cx = np.full((n, k), np.nan)
     cy = np.full((n, k), np.nan)
     for j, level in enumerate(LEVELS):
-        sl, sr = inp.p(f"{level}.sup.left"), inp.p(f"{level}.sup.right")
-        il, ir = inp.p(f"{level}.inf.left"), inp.p(f"{level}.inf.right")
-        sup[:, j] = _tilt(sl, sr)
-        inf[:, j] = _tilt(il, ir)
         if method == "midline":
-            mid[:, j] = _tilt((sl + il) / 2, (sr + ir) / 2)
+            mid[:, j] = _tilt(*_tilt_line(inp.p, level, "sup", method))
         else:
+            sup[:, j] = _tilt(*_tilt_line(inp.p, level, "sup", method))
+            inf[:, j] = _tilt(*_tilt_line(inp.p, level, "inf", method))
             mid[:, j] = (sup[:, j] + inf[:, j]) / 2
         c = inp.centre(level, _AP)
         cx[:, j], cy[:, j] = c[:, 0], -c[:, 1]
     if method == "midline":
         sup = inf = mid
     return {"sup": sup, "inf": inf, "mid": mid, "centre_x": cx, "centre_y": cy}
+
+
+def _tilt_line(
+    point: Callable[[str], np.ndarray], level: str, endplate: str, method: str
+) -> tuple[np.ndarray, np.ndarray]:
+    """The line a vertebra's superior (or inferior) tilt is measured on, as its ``(left, right)`` ends.
+
+    ``endplate``: that endplate; ``midline``: the line joining the midpoints
+    of the vertebra's left and right sides, for both. *point* gives a point
+    by name (``Inputs.p``, or the pixels of some studies).
+    """
+    if method == "midline":
+        left = (point(f"{level}.sup.left") + point(f"{level}.inf.left")) / 2
+        return left, (point(f"{level}.sup.right") + point(f"{level}.inf.right")) / 2
+    return point(f"{level}.{endplate}.left"), point(f"{level}.{endplate}.right")
+
+
+def _end_lines_px(table: LandmarkTable, curves: CurveTable) -> np.ndarray:
+    """The lines each curve's Cobb angle was measured between, in image pixels (``CurveTable.end_lines_px``).
+
+    The lines of :func:`vertebra_tilts` (the same rule, :func:`_tilt_line`),
+    made from the pixels of the end vertebrae only, one level at a time.
+    """
+    n, k = curves.angle_deg.shape
+    out = np.full((n * k, 2, 2, 2), np.nan)  # (study, curve) flattened
+    for which, endplate, ends in ((0, "sup", curves.upper), (1, "inf", curves.lower)):
+        flat = np.flatnonzero(ends >= 0)
+        if not len(flat):
+            continue
+        levels = ends.ravel()[flat].astype(np.int16)  # small ints: a radix sort
+        order = np.argsort(levels, kind="stable")
+        flat, levels = flat[order], levels[order]
+        starts = np.flatnonzero(np.r_[True, levels[1:] != levels[:-1]])
+        for a, b in zip(starts, [*starts[1:], len(levels)], strict=True):
+            at = flat[a:b]
+            line = _tilt_line(_pixels(table, at // max(k, 1)), LEVELS[levels[a]], endplate, curves.method)
+            out[at, which] = np.stack(line, axis=1)
+    return out.reshape(n, k, 2, 2, 2)
+
+
+def _pixels(table: LandmarkTable, rows: np.ndarray) -> Callable[[str], np.ndarray]:
+    """The ``(x, y)`` pixels of a point, by name, in these *rows* of *table*."""
+    return lambda name: table.point(name)[rows]
 
 
 def _tilt(left: np.ndarray, right: np.ndarray) -> np.ndarray:
@@ -299,22 +344,41 @@ def _refine_ends(
     return np.where(ok, best_u, u), np.where(ok, best_lo, lo)
 
 
+class CoronalResult(NamedTuple):
+    """What :func:`coronal_parameters` measured on N AP films.
+
+    Attributes
+    ----------
+    columns : dict of str to ParameterColumn
+        ``C7_CSVL`` (mm, px), ``Cobb_max`` (deg), ``PO`` (deg).
+    curves : CurveTable
+        With the lines each Cobb angle was measured between (``end_lines_px``).
+    warnings : dict of int to list of str
+        Study index to its warnings (studies without any are absent).
+    constructions : Constructions
+        The S1 endplate midpoint (the CSVL is the vertical through it) and the
+        C7 body centre, in image pixels.
+    """
+
+    columns: dict[str, ParameterColumn]
+    curves: CurveTable
+    warnings: dict[int, list[str]]
+    constructions: Constructions
+
+
 def coronal_parameters(
     table: LandmarkTable,
     *,
     cobb_method: CobbMethod | str = "endplate",
     min_curve_deg: float = DEFAULT_MIN_CURVE_DEG,
-) -> tuple[dict[str, ParameterColumn], CurveTable, dict[int, list[str]]]:
+) -> CoronalResult:
     """Every coronal parameter of clinical.md §2 for N AP films.
 
     Returns
     -------
-    columns : dict
-        ``C7_CSVL`` (mm, px), ``Cobb_max`` (deg), ``PO`` (deg).
-    curves : CurveTable
-    warnings : dict of int to list of str
+    CoronalResult
+        The parameter columns, the curves, the warnings and the constructions.
     """
-    len(table)
     side, side_known = _side_sign(table)
     warnings: dict[int, list[str]] = {}
     inp = Inputs(table, side)
@@ -324,7 +388,8 @@ def coronal_parameters(
     r_csvl = inp.reasons([Need.centre("C7", _AP), Need.point("S1.sup.left"), Need.point("S1.sup.right")])
     csvl = (inp.p("S1.sup.left")[:, 0] + inp.p("S1.sup.right")[:, 0]) / 2
     csvl_px = (px.p("S1.sup.left")[:, 0] + px.p("S1.sup.right")[:, 0]) / 2
-    v_px, r_geom = column(px.centre("C7", _AP)[:, 0] - csvl_px, r_csvl)
+    c7_px = px.centre("C7", _AP)
+    v_px, r_geom = column(c7_px[:, 0] - csvl_px, r_csvl)
     reason = merge_reasons(
         r_geom, np.where(~table.calibrated, "no calibration: distance in pixels only", NO_REASON)
     )
@@ -361,6 +426,7 @@ def coronal_parameters(
     tilts = vertebra_tilts(table, cobb_method)
     k_levels = len(LEVELS)
     curves = find_curves(tilts, min_curve_deg, cobb_method)
+    curves = dataclasses.replace(curves, end_lines_px=_end_lines_px(table, curves))
     cobb_max = np.max(
         np.where(np.isfinite(curves.angle_deg), curves.angle_deg, -np.inf), axis=1, initial=-np.inf
     )
@@ -392,4 +458,9 @@ def coronal_parameters(
                 "patient side unknown (no patient_right): C7-CSVL and pelvic obliquity are signed "
                 "toward image right"
             )
-    return out, curves, warnings
+    constructions = Constructions.of(
+        len(table),
+        s1_mid=px.pixels((px.p("S1.sup.left") + px.p("S1.sup.right")) / 2),
+        c7_centre=px.pixels(c7_px),
+    )
+    return CoronalResult(out, curves, warnings, constructions)

@@ -20,6 +20,7 @@ from ...landmarks.points.model import LandmarkTable
 
 __all__ = [
     "to_frame",
+    "from_frame",
     "angle_from_horizontal_deg",
     "angle_from_vertical_deg",
     "signed_angle_deg",
@@ -56,6 +57,35 @@ def to_frame(xy_px: np.ndarray, mm_per_px: np.ndarray, anterior_sign: np.ndarray
     a = xy_px[:, 0] * mm_per_px[:, 1] * anterior_sign
     s = -xy_px[:, 1] * mm_per_px[:, 0]
     return np.stack([a, s], axis=1)
+
+
+def from_frame(as_mm: np.ndarray, mm_per_px: np.ndarray, anterior_sign: np.ndarray) -> np.ndarray:
+    """The patient frame ``(a, s)`` back to pixels ``(x, y)``: the inverse of :func:`to_frame`.
+
+    The map is linear, so it takes directions as well as points.
+
+    Parameters
+    ----------
+    as_mm : ndarray, shape (N, 2)
+        ``(a, s)`` millimetres (or pixels, with a spacing of 1).
+    mm_per_px : ndarray, shape (N, 2)
+        ``(row, col)`` spacing, as given to :func:`to_frame`.
+    anterior_sign : ndarray, shape (N,)
+        +1 or -1, as given to :func:`to_frame`.
+
+    Returns
+    -------
+    ndarray, shape (N, 2)
+        ``(x, y)``: ``x = sign * a / col_spacing``, ``y = -s / row_spacing``.
+
+    Examples
+    --------
+    >>> from_frame(np.array([[-2.5, -10.0]]), np.array([[0.5, 0.25]]), np.array([-1.0]))
+    array([[10., 20.]])
+    """
+    x = as_mm[:, 0] * anterior_sign / mm_per_px[:, 1]
+    y = -as_mm[:, 1] / mm_per_px[:, 0]
+    return np.stack([x, y], axis=1)
 
 
 def wrap_deg(angle: np.ndarray) -> np.ndarray:
@@ -164,6 +194,10 @@ class Inputs:
             got = to_frame(self.table.point(name), self.spacing, self.sign)
             self._cache[name] = got
         return got
+
+    def pixels(self, as_mm: np.ndarray) -> np.ndarray:
+        """``(N, 2)`` points or directions of this frame back in ``(x, y)`` image pixels."""
+        return from_frame(as_mm, self.spacing, self.sign)
 
     def centre(self, level: str, corners: Sequence[str]) -> np.ndarray:
         """Body centre: the explicit ``<LEVEL>.centroid``, else the mean of its four corners."""

@@ -18,11 +18,13 @@ and a sagittal Cobb between an upper line U and a lower line L is
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 
 from ...landmarks.points.facing import facing
 from ...landmarks.points.model import LandmarkTable
+from ..parameters import Constructions
 from .plane import (
     NO_REASON,
     Inputs,
@@ -35,7 +37,15 @@ from .plane import (
     wrap_deg,
 )
 
-__all__ = ["ParameterColumn", "sagittal_parameters", "PI_IDENTITY_TOL_DEG"]
+__all__ = [
+    "ParameterColumn",
+    "SagittalCobb",
+    "SAGITTAL_COBBS",
+    "SagittalResult",
+    "hip_axis",
+    "sagittal_parameters",
+    "PI_IDENTITY_TOL_DEG",
+]
 
 #: PI is computed independently of PT and SS; the identity PI = PT + SS must hold to this.
 PI_IDENTITY_TOL_DEG = 1e-6
@@ -57,6 +67,53 @@ class ParameterColumn:
     value_px: np.ndarray | None = None
 
 
+class SagittalResult(NamedTuple):
+    """What :func:`sagittal_parameters` measured on N lateral films.
+
+    Attributes
+    ----------
+    columns : dict of str to ParameterColumn
+        Parameter id to its values.
+    warnings : dict of int to list of str
+        Study index to its warnings (studies without any are absent).
+    anterior_sign : ndarray, shape (N,)
+        +1 where the patient faces image right, -1 image left, NaN unknown
+        (:func:`spinecheck.landmarks.points.facing.facing`).
+    constructions : Constructions
+        The hip axis, the S1 midpoint and perpendicular and the C2, C7 and T1
+        body centres the parameters were measured from, in image pixels.
+    """
+
+    columns: dict[str, ParameterColumn]
+    warnings: dict[int, list[str]]
+    anterior_sign: np.ndarray
+    constructions: Constructions
+
+
+def hip_axis(inp: Inputs) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The hip axis (clinical.md §1 ``HA``) of N studies, in the frame of *inp*.
+
+    Returns
+    -------
+    ha : ndarray, shape (N, 2)
+        The midpoint of ``FH.left`` and ``FH.right`` when both are placed,
+        else ``FH`` (both heads superimposed), else the one head placed; NaN
+        when there is none.
+    one_side : ndarray of bool, shape (N,)
+        Only one of ``FH.left``/``FH.right`` placed, and no ``FH``: a study to warn about.
+    none : ndarray of bool, shape (N,)
+        No femoral head placed.
+    """
+    fh_l, fh_r, fh = inp.p("FH.left"), inp.p("FH.right"), inp.p("FH")
+    has_l, has_r, has_one = (np.isfinite(v).all(axis=1) for v in (fh_l, fh_r, fh))
+    ha = np.where(
+        (has_l & has_r)[:, None],
+        (fh_l + fh_r) / 2,
+        np.where(has_one[:, None], fh, np.where(has_l[:, None], fh_l, fh_r)),
+    )
+    return ha, ~has_one & (has_l ^ has_r), ~(has_l | has_r | has_one)
+
+
 def _endplate(inp: Inputs, level: str, e: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """θ of an endplate (deg), its reason (missing or zero length), and its midpoint."""
     post, ant = inp.p(f"{level}.{e}.post"), inp.p(f"{level}.{e}.ant")
@@ -73,10 +130,15 @@ def _endplate(inp: Inputs, level: str, e: str) -> tuple[np.ndarray, np.ndarray, 
         ),
     )
     theta = np.where(zero, np.nan, angle_from_horizontal_deg(post, ant))
-    return theta, reason, (post + ant) / 2
+    return theta, reason, _midpoint(post, ant)
 
 
-def sagittal_parameters(table: LandmarkTable) -> tuple[dict[str, ParameterColumn], dict[int, list[str]]]:
+def _midpoint(post: np.ndarray, ant: np.ndarray) -> np.ndarray:
+    """An endplate's midpoint (S1mid of clinical.md §1 for the S1 superior endplate)."""
+    return (post + ant) / 2
+
+
+def sagittal_parameters(table: LandmarkTable) -> SagittalResult:
     """Every sagittal parameter of clinical.md §1 for N lateral films.
 
     Parameters
@@ -86,10 +148,9 @@ def sagittal_parameters(table: LandmarkTable) -> tuple[dict[str, ParameterColumn
 
     Returns
     -------
-    columns : dict
-        Parameter id to :class:`ParameterColumn`.
-    warnings : dict
-        Study index to its warnings (studies without any are absent).
+    SagittalResult
+        The parameter columns, the warnings, where each patient faces and
+        the constructions, in image pixels.
 
     Notes
     -----
@@ -97,6 +158,10 @@ def sagittal_parameters(table: LandmarkTable) -> tuple[dict[str, ParameterColumn
     the endplate perpendicular (pointing into the sacrum) to S1mid→HA — and
     checked against PT + SS to :data:`PI_IDENTITY_TOL_DEG`; a failure makes
     all three null (it means the hip axis lies above the sacral endplate).
+
+    The constructions are made by the same functions in a frame of pixels
+    (spacing 1), where they are exact, then mapped back to ``(x, y)``; the
+    S1 perpendicular, a direction, is made in millimetres and mapped to pixels.
     """
     sign, from_s1 = facing(table)
     warnings: dict[int, list[str]] = {}
@@ -124,18 +189,12 @@ def sagittal_parameters(table: LandmarkTable) -> tuple[dict[str, ParameterColumn
 
     # --- pelvis --------------------------------------------------------------
     theta_s1, r_s1, s1mid = _endplate(inp, "S1", "sup")
-    fh_l, fh_r, fh = inp.p("FH.left"), inp.p("FH.right"), inp.p("FH")
-    has_l, has_r, has_one = (np.isfinite(v).all(axis=1) for v in (fh_l, fh_r, fh))
-    ha = np.where(
-        (has_l & has_r)[:, None],
-        (fh_l + fh_r) / 2,
-        np.where(has_one[:, None], fh, np.where(has_l[:, None], fh_l, fh_r)),
-    )
-    for i in np.flatnonzero(~has_one & (has_l ^ has_r)):
+    ha, one_side, no_head = hip_axis(inp)
+    for i in np.flatnonzero(one_side):
         warnings.setdefault(int(i), []).append(
             "only one femoral head annotated: the hip axis is that head's centre"
         )
-    r_ha = np.where(~(has_l | has_r | has_one), "missing landmarks: FH.left and FH.right (or FH)", NO_REASON)
+    r_ha = np.where(no_head, "missing landmarks: FH.left and FH.right (or FH)", NO_REASON)
     h = ha - s1mid  # S1mid -> HA
     r_coincident = np.where(
         np.all(h == 0, axis=1),
@@ -158,7 +217,7 @@ def sagittal_parameters(table: LandmarkTable) -> tuple[dict[str, ParameterColumn
     angle("PI", pi, r_pelvis)
 
     # --- lordosis / kyphosis (Cobb between endplates) -------------------------
-    for pid, upper, lower, kyphosis in _COBBS:
+    for pid, upper, lower, kyphosis in SAGITTAL_COBBS:
         tu, ru, _ = _endplate(inp, *upper)
         tl, rl, _ = _endplate(inp, *lower)
         cobb = wrap_deg(tu - tl)
@@ -170,6 +229,7 @@ def sagittal_parameters(table: LandmarkTable) -> tuple[dict[str, ParameterColumn
 
     # --- global alignment ------------------------------------------------------
     c7 = inp.centre("C7", _LAT)
+    c7_px, c2_px = px.centre("C7", _LAT), px.centre("C2", _LAT)
     r_c7 = inp.reasons([Need.centre("C7", _LAT)])
     r_t1c = inp.reasons([Need.centre("T1", _LAT)])
     angle("TPA", wrap_deg(pt + angle_from_vertical_deg(ha, inp.centre("T1", _LAT))), r_pelvis, r_t1c)
@@ -177,26 +237,47 @@ def sagittal_parameters(table: LandmarkTable) -> tuple[dict[str, ParameterColumn
     length(
         "SVA",
         c7[:, 0] - inp.p("S1.sup.post")[:, 0],
-        px.centre("C7", _LAT)[:, 0] - px.p("S1.sup.post")[:, 0],
+        c7_px[:, 0] - px.p("S1.sup.post")[:, 0],
         r_c7,
         inp.reasons([Need.point("S1.sup.post")]),
     )
     length(
         "cSVA",
         inp.centre("C2", _LAT)[:, 0] - inp.p("C7.sup.post")[:, 0],
-        px.centre("C2", _LAT)[:, 0] - px.p("C7.sup.post")[:, 0],
+        c2_px[:, 0] - px.p("C7.sup.post")[:, 0],
         inp.reasons([Need.centre("C2", _LAT), Need.point("C7.sup.post")]),
     )
-    return out, warnings
+
+    # --- the constructions, in image pixels --------------------------------------
+    normal_px = inp.pixels(normal_into_sacrum)
+    normal_px /= np.hypot(normal_px[:, 0], normal_px[:, 1])[:, None]
+    constructions = Constructions(
+        hip_axis=px.pixels(hip_axis(px)[0]),
+        s1_mid=px.pixels(_midpoint(px.p("S1.sup.post"), px.p("S1.sup.ant"))),
+        s1_normal=normal_px,
+        c2_centre=px.pixels(c2_px),
+        c7_centre=px.pixels(c7_px),
+        t1_centre=px.pixels(px.centre("T1", _LAT)),
+    )
+    return SagittalResult(out, warnings, sign, constructions)
 
 
-#: (id, upper endplate, lower endplate, positive for kyphosis)
-_COBBS = (
-    ("LL", ("L1", "sup"), ("S1", "sup"), False),
-    ("LL_L1L5", ("L1", "sup"), ("L5", "inf"), False),
-    ("LL_L4S1", ("L4", "sup"), ("S1", "sup"), False),
-    ("TK", ("T4", "sup"), ("T12", "inf"), True),
-    ("TK_T2T12", ("T2", "sup"), ("T12", "inf"), True),
-    ("TK_T5T12", ("T5", "sup"), ("T12", "inf"), True),
-    ("CL", ("C2", "inf"), ("C7", "inf"), False),
+class SagittalCobb(NamedTuple):
+    """A sagittal Cobb parameter: the two endplates it is measured between."""
+
+    id: str
+    upper: tuple[str, str]  # (level, "sup"/"inf")
+    lower: tuple[str, str]
+    kyphosis: bool  # positive for kyphosis (else for lordosis)
+
+
+#: The sagittal Cobb parameters of clinical.md §1, by the endplates they join.
+SAGITTAL_COBBS: tuple[SagittalCobb, ...] = (
+    SagittalCobb("LL", ("L1", "sup"), ("S1", "sup"), False),
+    SagittalCobb("LL_L1L5", ("L1", "sup"), ("L5", "inf"), False),
+    SagittalCobb("LL_L4S1", ("L4", "sup"), ("S1", "sup"), False),
+    SagittalCobb("TK", ("T4", "sup"), ("T12", "inf"), True),
+    SagittalCobb("TK_T2T12", ("T2", "sup"), ("T12", "inf"), True),
+    SagittalCobb("TK_T5T12", ("T5", "sup"), ("T12", "inf"), True),
+    SagittalCobb("CL", ("C2", "inf"), ("C7", "inf"), False),
 )

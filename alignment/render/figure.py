@@ -13,6 +13,12 @@ full sub-pixel position, whatever the display resolution. Coordinates are
 ``(x, y)`` image pixels (x = column, y = row, origin at the centre of the
 top-left pixel, y down), as everywhere in spinecheck.
 
+The constructions drawn (the hip axis, the S1 midpoint and its perpendicular,
+the vertebral body centres, the CSVL, the lines of each coronal Cobb angle) are
+the ones the measurement made (:class:`~spinecheck.alignment.parameters.Constructions`,
+``CurveTable.end_lines_px``), read from the study's typed results, never built
+here a second time; the landmarks are drawn where they were placed.
+
 Colours are the Okabe–Ito palette (safe for the common colour-vision
 deficiencies). A construction a criterion judges (the SVA bracket, the PT
 angle, the lordosis Cobb lines, the C7–CSVL bracket) takes the colour of that
@@ -39,6 +45,7 @@ from matplotlib.patches import Circle as CirclePatch
 
 from ...landmarks.imaging.display import DEFAULT_MAX_DISPLAY_ROWS, display_image, show_film
 from ...landmarks.points.names import LEVELS, PatientRight, View
+from ..geometry.sagittal import SAGITTAL_COBBS
 from ..parameters import PARAMETERS
 from ..study import Study
 
@@ -203,13 +210,6 @@ class _Points:
         pts = [self.xy.get(n) for n in names]
         return None if any(p is None for p in pts) else pts  # type: ignore[return-value]
 
-    def centre(self, level: str, corners: tuple[str, str]) -> np.ndarray | None:
-        c = self.xy.get(f"{level}.centroid")
-        if c is not None:
-            return c
-        four = self.all(*(f"{level}.{e}.{k}" for e in ("sup", "inf") for k in corners))
-        return None if four is None else np.mean(four, axis=0)
-
     def line(
         self, level: str, endplate: str, corners: tuple[str, str]
     ) -> tuple[np.ndarray, np.ndarray] | None:
@@ -265,6 +265,11 @@ class _Painter:
             if math.isfinite(v):
                 return v, "px"
         return None
+
+    def at(self, construction: np.ndarray) -> np.ndarray | None:
+        """The study's row of an ``(N, 2)`` construction, or None where it was not constructed."""
+        xy = np.asarray(construction[self.i], dtype=float)
+        return xy if np.all(np.isfinite(xy)) else None
 
     def reason(self, pid: str, fallback: str) -> str:
         r = self.m.reasons[pid][self.i] if pid in self.m.reasons else None
@@ -331,15 +336,14 @@ class _Painter:
                 )
 
     def hip_axis(self, pts: _Points) -> np.ndarray | None:
-        left, right, one = pts.get("FH.left"), pts.get("FH.right"), pts.get("FH")
-        if left is not None and right is not None:
-            self.line(np.array([left, right]), PELVIS_COLOUR, lw=1.4)
-            ha = (left + right) / 2
-        else:
-            ha = one if one is not None else (left if left is not None else right)
+        """The measurement's hip axis, with the line joining the two heads it lies between."""
+        ha = self.at(self.m.constructions.hip_axis)
         if ha is None:
             self.skip("hip axis", "missing landmarks: FH.left and FH.right (or FH)")
             return None
+        left, right = pts.get("FH.left"), pts.get("FH.right")
+        if left is not None and right is not None:
+            self.line(np.array([left, right]), PELVIS_COLOUR, lw=1.4)
         self.ax.plot(*ha, marker="X", ms=7, mfc=PELVIS_COLOUR, mec="#000000", mew=0.6, zorder=6)
         self.drawn.append("hip axis")
         return ha
@@ -397,6 +401,7 @@ class _Painter:
 
 
 def _draw_lateral(p: _Painter, pts: _Points) -> None:
+    built = p.m.constructions
     sign = float(p.m.anterior_sign[p.i])
     corners = ("post", "ant")
     u = p.unit_px
@@ -420,7 +425,6 @@ def _draw_lateral(p: _Painter, pts: _Points) -> None:
     else:
         post, ant = s1
         length = float(np.hypot(*(ant - post)))
-        mid = (post + ant) / 2
         p.line(_extend(post, ant, 0.25), GEOMETRY_COLOUR, lw=2.0)
         p.drawn.append("S1 endplate")
         # SS: the horizontal through the posterosuperior corner, toward anterior
@@ -434,46 +438,17 @@ def _draw_lateral(p: _Painter, pts: _Points) -> None:
             p.drawn.append("SS")
         else:
             p.skip("SS", p.reason("SS", "not measured"))
-        # the perpendicular at S1mid, into the sacrum (downward)
-        d = (ant - post) / length
-        normal = np.array([-d[1], d[0]])
-        if normal[1] < 0:
-            normal = -normal
-        reach = length * 1.6
-        if ha is not None:
-            reach = max(reach, float(np.hypot(*(ha - mid))) * 1.05)
-        p.line(np.array([mid - normal * length * 0.3, mid + normal * reach]), PELVIS_COLOUR, lw=1.2, ls="--")
-        p.ax.plot(*mid, marker="o", ms=4, mfc=PELVIS_COLOUR, mec="#000000", mew=0.5, zorder=6)
-        p.drawn.append("S1 perpendicular")
-        if ha is not None:
-            p.line(np.array([mid, ha]), PELVIS_COLOUR, lw=1.4)
-            pi = p.fmt("PI")
-            if pi is not None:
-                p.line(_arc(mid, length * 0.8, _ang(normal), _ang(ha - mid)), PELVIS_COLOUR, lw=1.4)
-                where = mid + normal * length * 0.9 + np.array([-sign * length * 0.8, 0.0])
-                p.label(where, pi, PELVIS_COLOUR, ha=post_ha)
-                p.drawn.append("PI")
-            else:
-                p.skip("PI", p.reason("PI", "not measured"))
-            pt = p.fmt("PT")
-            if pt is not None:
-                top = np.array([ha[0], mid[1]])
-                p.line(np.array([ha, top]), PELVIS_COLOUR, lw=1.0, ls=":")
-                r = float(np.hypot(*(ha - mid))) * 0.45
-                colour = p.colour_for("PT")
-                p.line(_arc(ha, r, _ang(top - ha), _ang(mid - ha)), colour, lw=2.0, z=5)
-                # beside its arc, on the anterior side of the vertical
-                p.label(ha + np.array([sign * u, -r * 0.9]), pt, colour, ha=ant_ha)
-                p.drawn.append("PT")
-            else:
-                p.skip("PT", p.reason("PT", "not measured"))
-            _draw_tpa(p, pts, ha, mid, sign, ant_ha, corners)
+        # the perpendicular at S1mid, into the sacrum (downward), as the measurement made it
+        mid, normal = p.at(built.s1_mid), p.at(built.s1_normal)
+        if mid is None or normal is None:
+            p.skip("S1 perpendicular", p.reason("PI", "degenerate geometry: the S1 endplate has zero length"))
         else:
-            for pid in ("PI", "PT", "TPA"):
-                p.skip(pid, p.reason(pid, "missing landmarks: FH.left and FH.right (or FH)"))
+            _draw_pelvic_angles(p, ha, mid, normal, length, sign)
 
-    # --- Cobb lines: LL (L1 sup - S1 sup) and TK (T4 sup - T12 inf)
-    for pid, upper, lower in (("LL", ("L1", "sup"), ("S1", "sup")), ("TK", ("T4", "sup"), ("T12", "inf"))):
+    # --- Cobb lines: LL and TK, between the endplates the measurement uses
+    cobbs = {c.id: c for c in SAGITTAL_COBBS}
+    for pid in ("LL", "TK"):
+        upper, lower = cobbs[pid].upper, cobbs[pid].lower
         a, b = pts.line(*upper, corners), pts.line(*lower, corners)
         text = p.fmt(pid)
         if a is None or b is None or text is None:
@@ -494,7 +469,7 @@ def _draw_lateral(p: _Painter, pts: _Points) -> None:
         p.drawn.append(pid)
 
     # --- C7 plumb line and SVA
-    c7 = pts.centre("C7", corners)
+    c7 = p.at(built.c7_centre)
     s1p = pts.get("S1.sup.post")
     if c7 is None:
         p.skip("C7 plumb line", "missing landmarks: the C7 body corners (or C7.centroid)")
@@ -518,11 +493,53 @@ def _draw_lateral(p: _Painter, pts: _Points) -> None:
     p.drawn.append("SVA")
 
 
-def _draw_tpa(
-    p: _Painter, pts: _Points, ha: np.ndarray, mid: np.ndarray, sign: float, ant_ha: str, corners
+def _draw_pelvic_angles(
+    p: _Painter, ha: np.ndarray | None, mid: np.ndarray, normal: np.ndarray, length: float, sign: float
 ) -> None:
+    """PI, PT and TPA from the measurement's S1 midpoint, S1 perpendicular and hip axis (pixels).
+
+    *length* is the S1 endplate's length in pixels (it scales the arcs);
+    *sign* is +1 where anterior is image right.
+    """
+    u = p.unit_px
+    ant_ha, post_ha = ("left", "right") if sign > 0 else ("right", "left")
+    reach = length * 1.6
+    if ha is not None:
+        reach = max(reach, float(np.hypot(*(ha - mid))) * 1.05)
+    p.line(np.array([mid - normal * length * 0.3, mid + normal * reach]), PELVIS_COLOUR, lw=1.2, ls="--")
+    p.ax.plot(*mid, marker="o", ms=4, mfc=PELVIS_COLOUR, mec="#000000", mew=0.5, zorder=6)
+    p.drawn.append("S1 perpendicular")
+    if ha is not None:
+        p.line(np.array([mid, ha]), PELVIS_COLOUR, lw=1.4)
+        pi = p.fmt("PI")
+        if pi is not None:
+            p.line(_arc(mid, length * 0.8, _ang(normal), _ang(ha - mid)), PELVIS_COLOUR, lw=1.4)
+            where = mid + normal * length * 0.9 + np.array([-sign * length * 0.8, 0.0])
+            p.label(where, pi, PELVIS_COLOUR, ha=post_ha)
+            p.drawn.append("PI")
+        else:
+            p.skip("PI", p.reason("PI", "not measured"))
+        pt = p.fmt("PT")
+        if pt is not None:
+            top = np.array([ha[0], mid[1]])
+            p.line(np.array([ha, top]), PELVIS_COLOUR, lw=1.0, ls=":")
+            r = float(np.hypot(*(ha - mid))) * 0.45
+            colour = p.colour_for("PT")
+            p.line(_arc(ha, r, _ang(top - ha), _ang(mid - ha)), colour, lw=2.0, z=5)
+            # beside its arc, on the anterior side of the vertical
+            p.label(ha + np.array([sign * u, -r * 0.9]), pt, colour, ha=ant_ha)
+            p.drawn.append("PT")
+        else:
+            p.skip("PT", p.reason("PT", "not measured"))
+        _draw_tpa(p, ha, mid, sign, ant_ha)
+    else:
+        for pid in ("PI", "PT", "TPA"):
+            p.skip(pid, p.reason(pid, "missing landmarks: FH.left and FH.right (or FH)"))
+
+
+def _draw_tpa(p: _Painter, ha: np.ndarray, mid: np.ndarray, sign: float, ant_ha: str) -> None:
     """T1 pelvic angle: the angle at the hip axis between HA→T1 centre and HA→S1mid."""
-    t1 = pts.centre("T1", corners)
+    t1 = p.at(p.m.constructions.t1_centre)
     tpa = p.fmt("TPA")
     if t1 is None or tpa is None:
         p.skip("TPA", p.reason("TPA", "missing landmarks: the T1 body corners (or T1.centroid)"))
@@ -554,22 +571,24 @@ def _draw_ap(p: _Painter, pts: _Points) -> None:
         )
 
     p.circles(pts)
+    built = p.m.constructions
     s1 = pts.line("S1", "sup", corners)
+    s1_mid = p.at(built.s1_mid)  # the CSVL is the vertical through it
     csvl_x = None
-    if s1 is None:
+    if s1_mid is None:
         p.skip("CSVL", p.reason("C7_CSVL", "missing landmarks: S1.sup.left, S1.sup.right"))
     else:
-        mid = (s1[0] + s1[1]) / 2
-        csvl_x = float(mid[0])
-        p.line(np.array(s1), GEOMETRY_COLOUR, lw=2.0)
+        csvl_x = float(s1_mid[0])
+        if s1 is not None:
+            p.line(np.array(s1), GEOMETRY_COLOUR, lw=2.0)
         p.plumb(csvl_x, p.rows * 0.055, p.rows - 0.5, PELVIS_COLOUR, "CSVL")
         p.label(np.array([csvl_x, p.rows * 0.055]), "CSVL", PELVIS_COLOUR, ha="center", va="bottom")
 
-    c7 = pts.centre("C7", corners)
+    c7 = p.at(built.c7_centre)
     if c7 is None:
         p.skip("C7 plumb line", "missing landmarks: the C7 body corners (or C7.centroid)")
     else:
-        bottom = float(s1[0][1]) if s1 is not None else p.rows * 0.9
+        bottom = float(s1_mid[1]) if s1_mid is not None else p.rows * 0.9
         p.plumb(float(c7[0]), float(c7[1]), bottom, GEOMETRY_COLOUR, "C7 plumb line")
         p.ax.plot(*c7, marker="o", ms=5, mfc=GEOMETRY_COLOUR, mec="#000000", mew=0.6, zorder=6)
     text = p.fmt("C7_CSVL", "C7–CSVL")
@@ -598,37 +617,31 @@ def _draw_ap(p: _Painter, pts: _Points) -> None:
         )
         p.drawn.append("C7–CSVL")
 
-    # --- coronal curves: the end vertebrae's endplates and the Cobb angle
+    # --- coronal curves: the lines each Cobb angle was measured between, and the angle
     curves = p.m.curves
     colours = (OKABE_ITO["orange"], OKABE_ITO["sky_blue"], OKABE_ITO["reddish_purple"], OKABE_ITO["yellow"])
-    midline = curves.method == "midline"
     k = 0
     for c in range(curves.angle_deg.shape[1]):
         angle = float(curves.angle_deg[p.i, c])
         up, lo = int(curves.upper[p.i, c]), int(curves.lower[p.i, c])
         if not math.isfinite(angle) or up < 0 or lo < 0:
             continue
-        lines = []
-        for level, endplate in ((LEVELS[up], "sup"), (LEVELS[lo], "inf")):
-            if midline:
-                four = pts.all(*(f"{level}.{e}.{s}" for s in corners for e in ("sup", "inf")))
-                seg = None if four is None else ((four[0] + four[1]) / 2, (four[2] + four[3]) / 2)
-            else:
-                seg = pts.line(level, endplate, corners)
-            lines.append(seg)
         name = f"Cobb {LEVELS[up]}–{LEVELS[lo]}"
-        if any(s is None for s in lines):
+        if curves.end_lines_px is None:
+            p.skip(name, "the lines of the Cobb angle were not recorded with the curves")
+            continue
+        lines = curves.end_lines_px[p.i, c]  # (upper/lower, left/right end, x/y)
+        if not np.all(np.isfinite(lines)):
             p.skip(name, "missing landmarks of an end vertebra")
             continue
         colour = colours[k % len(colours)]
-        for a, b in lines:  # type: ignore[misc]
+        for a, b in lines:
             p.line(_extend(a, b, 0.9), colour, lw=1.8, z=4)
         apex = int(curves.apex[p.i, c])
         convex_right = bool(curves.convex_right[p.i, c])
-        ys = [float((a[1] + b[1]) / 2) for a, b in lines]  # type: ignore[misc]
-        y = (ys[0] + ys[1]) / 2
+        y = float(lines[:, :, 1].mean())  # between the two lines' midpoints
         # on the side away from the convexity, beyond the extended lines
-        xs = [x for a, b in lines for x in _extend(a, b, 0.9)[:, 0]]  # type: ignore[misc]
+        xs = [x for a, b in lines for x in _extend(a, b, 0.9)[:, 0]]
         x, ha = (min(xs) - u, "right") if convex_right else (max(xs) + u, "left")
         apex_txt = f", apex {LEVELS[apex]}" if apex >= 0 else ""
         p.label(np.array([x, y]), f"Cobb {angle:.1f}°\n{LEVELS[up]}–{LEVELS[lo]}{apex_txt}", colour, ha=ha)

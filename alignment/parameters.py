@@ -9,12 +9,14 @@ where a study could not be measured, with the reason alongside.
 from __future__ import annotations
 
 import enum
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, fields
+from typing import NamedTuple
 
 import numpy as np
 
-from ..landmarks.points.names import LEVELS, View
+from ..landmarks.points.names import LEVELS, PatientRight, View
 
 __all__ = [
     "Unit",
@@ -22,8 +24,11 @@ __all__ = [
     "PARAMETERS",
     "SAGITTAL",
     "CORONAL",
+    "Curve",
     "CurveTable",
     "Constructions",
+    "Reported",
+    "PIXELS_NOTE",
     "Measurements",
 ]
 
@@ -235,6 +240,48 @@ CORONAL: tuple[str, ...] = tuple(k for k, p in PARAMETERS.items() if p.view is V
 
 
 @dataclass(frozen=True)
+class Curve:
+    """One coronal curve of one study.
+
+    Attributes
+    ----------
+    upper_end, lower_end, apex : str
+        Levels of the upper end, lower end and apex vertebra.
+    angle_deg : float
+        Cobb angle (positive).
+    convex_right : bool
+        Whether the curve is convex toward *image* right.
+    region : str or None
+        ``"thoracic"`` or ``"thoracolumbar/lumbar"`` when the assessment
+        classified it (:func:`spinecheck.alignment.criteria.engine.curve_regions`).
+    """
+
+    upper_end: str
+    lower_end: str
+    apex: str
+    angle_deg: float
+    convex_right: bool
+    region: str | None = None
+
+    def convex_side(self, patient_right: PatientRight | str | None = None) -> str:
+        """The side the curve is convex toward, in words.
+
+        ``"image right"``/``"image left"``; with the patient's side known,
+        the patient side first: ``"patient left (image right)"``.
+
+        >>> c = Curve("T5", "T12", "T9", 32.0, True)
+        >>> c.convex_side(), c.convex_side("image_left")
+        ('image right', 'patient left (image right)')
+        """
+        image_side = "right" if self.convex_right else "left"
+        if patient_right is None:
+            return f"image {image_side}"
+        same = PatientRight.parse(patient_right) is PatientRight.IMAGE_RIGHT
+        patient_side = image_side if same else ("left" if self.convex_right else "right")
+        return f"patient {patient_side} (image {image_side})"
+
+
+@dataclass(frozen=True)
 class CurveTable:
     """Coronal curves of N studies, padded to K curves each.
 
@@ -273,28 +320,45 @@ class CurveTable:
         i = np.zeros((n, 0), dtype=int)
         return cls(z, i, i.copy(), i.copy(), np.zeros((n, 0), dtype=bool), method, np.zeros((n, 0, 2, 2, 2)))
 
-    def curves(self, i: int, regions: np.ndarray | None = None) -> list[dict]:
+    def curve_list(self, i: int, regions: np.ndarray | None = None) -> list[Curve]:
+        """The curves of study *i*, top to bottom.
+
+        *regions*, an ``(N, K)`` array like this table's, gives each curve's
+        ``region``.
+        """
+        return [
+            Curve(
+                LEVELS[self.upper[i, k]],
+                LEVELS[self.lower[i, k]],
+                LEVELS[self.apex[i, k]],
+                float(self.angle_deg[i, k]),
+                bool(self.convex_right[i, k]),
+                regions[i, k] if regions is not None else None,
+            )
+            for k in range(self.angle_deg.shape[1])
+            if np.isfinite(self.angle_deg[i, k])
+        ]
+
+    def curves(
+        self, i: int, regions: np.ndarray | None = None, patient_right: PatientRight | str | None = None
+    ) -> list[dict]:
         """The curves of study *i* as report rows (``formats.md`` §2 ``curves``).
 
         *regions*, an ``(N, K)`` array like this table's, adds each curve's
-        ``region``.
+        ``region``; *patient_right*, when known, puts the patient's side in
+        ``convex`` (:meth:`Curve.convex_side`).
         """
-        rows = []
-        for k in range(self.angle_deg.shape[1]):
-            a = self.angle_deg[i, k]
-            if not np.isfinite(a):
-                continue
-            rows.append(
-                {
-                    "upper_end": LEVELS[self.upper[i, k]],
-                    "lower_end": LEVELS[self.lower[i, k]],
-                    "apex": LEVELS[self.apex[i, k]],
-                    "angle_deg": float(a),
-                    "convex": "image right" if self.convex_right[i, k] else "image left",
-                    **({"region": regions[i, k]} if regions is not None else {}),
-                }
-            )
-        return rows
+        return [
+            {
+                "upper_end": c.upper_end,
+                "lower_end": c.lower_end,
+                "apex": c.apex,
+                "angle_deg": c.angle_deg,
+                "convex": c.convex_side(patient_right),
+                **({"region": c.region} if regions is not None else {}),
+            }
+            for c in self.curve_list(i, regions)
+        ]
 
 
 def _no_points() -> np.ndarray:
@@ -369,6 +433,23 @@ class Constructions:
         return Constructions(**out)
 
 
+class Reported(NamedTuple):
+    """A parameter of one study as reported: its value, unit and what to say about it.
+
+    ``value`` is None when not measured (``reason`` says why); a length on an
+    uncalibrated film is reported in pixels with a ``note``.
+    """
+
+    value: float | None
+    unit: str
+    reason: str | None = None
+    note: str | None = None
+
+
+#: Said of a length reported in pixels.
+PIXELS_NOTE = "no calibration: distance in pixels only, no millimetre threshold applied"
+
+
 @dataclass(frozen=True)
 class Measurements:
     """Parameter values of N studies.
@@ -425,3 +506,20 @@ class Measurements:
         """``(N,)`` values of *param* (NaN where not measured or absent)."""
         got = self.values.get(param)
         return got if got is not None else np.full(len(self), np.nan)
+
+    def reported(self, param: str, i: int) -> Reported:
+        """Parameter *param* of study *i* as reports show it.
+
+        A length on an uncalibrated film is given in pixels (with a note),
+        a measured value in its unit, else None with the reason.
+        """
+        p = PARAMETERS[param]
+        v = float(self.value(param)[i])
+        if p.is_length and not self.calibrated[i]:
+            v_px = float(self.values_px[param][i]) if param in self.values_px else math.nan
+            if math.isfinite(v_px):
+                return Reported(v_px, Unit.PX.value, note=PIXELS_NOTE)
+        if math.isfinite(v):
+            return Reported(v, p.unit.value)
+        reason = self.reasons[param][i] if param in self.reasons else None
+        return Reported(None, p.unit.value, reason=reason)

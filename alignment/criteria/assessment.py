@@ -128,7 +128,8 @@ class CriterionColumn:
     def source(self) -> str:
         return "; ".join(str(s) for s in self.sources)
 
-    def _verdict(self, i: int) -> str | None:
+    def verdict(self, i: int) -> str | None:
+        """Target-set criteria: the wording of study *i*'s result; else None."""
         if self.verdicts is None:
             return None
         return self.verdicts[0] if self.result[i] else self.verdicts[1]
@@ -152,7 +153,7 @@ class CriterionColumn:
             if self.target is not None and self.offset is not None:
                 out["target"] = _py(self.target[i])
                 out["offset"] = _py(self.offset[i])
-                out["verdict"] = self._verdict(i)
+                out["verdict"] = self.verdict(i)
             if self.components:
                 out["components"] = {
                     c.key: {
@@ -189,7 +190,7 @@ class CriterionColumn:
         unit = f" {self.unit}" if self.unit else ""
         v = self.value[i]
         if self.target is not None and self.offset is not None:
-            verdict = self._verdict(i)
+            verdict = self.verdict(i)
             return (
                 f"{self.name}: {v:.1f}{unit}, target {self.target[i]:.1f}{unit}, "
                 f"offset {self.offset[i]:+.1f}{unit}: {verdict}{tag}"

@@ -45,9 +45,10 @@ from matplotlib.patches import Circle as CirclePatch
 
 from ...landmarks.imaging.display import DEFAULT_MAX_DISPLAY_ROWS, display_image, show_film
 from ...landmarks.points.names import LEVELS, PatientRight, View
+from ..criteria.assessment import CriterionColumn, ResultKind
 from ..geometry.sagittal import SAGITTAL_COBBS
-from ..parameters import PARAMETERS
 from ..study import Study
+from .text import study_warnings
 
 __all__ = [
     "OKABE_ITO",
@@ -107,6 +108,19 @@ class Verdict(str, enum.Enum):
         """A one-character mark drawn in the colour swatch, so a verdict survives greyscale printing."""
         return _VERDICT_MARKS[self]
 
+    @classmethod
+    def of(cls, column: CriterionColumn, i: int) -> Verdict:
+        """The verdict of criterion *column* on study *i*.
+
+        Not applied (or not relevant to the study's view): :attr:`NOT_APPLIED`;
+        a flag: :attr:`MARKED` or :attr:`WITHIN`; a grade ``"0"``, ``"+"``,
+        ``"++"``: :attr:`WITHIN`, :attr:`MODERATE`, :attr:`MARKED`; a category:
+        :attr:`CATEGORY`.
+        """
+        if not (column.present[i] and column.applied[i]):
+            return cls.NOT_APPLIED
+        return _judged(column.result_kind, column.result[i])
+
 
 _VERDICT_COLOURS = {
     Verdict.WITHIN: OKABE_ITO["bluish_green"],
@@ -141,8 +155,22 @@ JUDGED_BY: Mapping[str, tuple[str, ...]] = {
 }
 
 
+def _judged(kind: ResultKind, result: object) -> Verdict:
+    """The verdict of an applied criterion's *result* of *kind* (None: no result)."""
+    if result is None:
+        return Verdict.NOT_APPLIED
+    if kind is ResultKind.FLAG:
+        return Verdict.MARKED if result else Verdict.WITHIN
+    if kind is ResultKind.GRADE:
+        return {"0": Verdict.WITHIN, "+": Verdict.MODERATE}.get(str(result), Verdict.MARKED)
+    return Verdict.CATEGORY
+
+
 def verdict_of(row: Mapping) -> Verdict:
-    """The :class:`Verdict` of one criterion row of :meth:`Assessment.rows`.
+    """The :class:`Verdict` of one criterion row of a JSON report (:meth:`Assessment.rows`).
+
+    For readers of saved reports; the figures read the typed results with
+    :meth:`Verdict.of`, by the same rule.
 
     >>> verdict_of({"flag": True}), verdict_of({"grade": "+"}), verdict_of({"applied": False})
     (<Verdict.MARKED: 'marked (++) or flagged'>, <Verdict.MODERATE: 'moderate (+)'>, \
@@ -150,18 +178,8 @@ def verdict_of(row: Mapping) -> Verdict:
     """
     if row.get("applied") is False:
         return Verdict.NOT_APPLIED
-    if "flag" in row:
-        if row["flag"] is None:
-            return Verdict.NOT_APPLIED
-        return Verdict.MARKED if row["flag"] else Verdict.WITHIN
-    if "grade" in row:
-        grade = row["grade"]
-        if grade is None:
-            return Verdict.NOT_APPLIED
-        return {"0": Verdict.WITHIN, "+": Verdict.MODERATE}.get(str(grade), Verdict.MARKED)
-    if row.get("category") is None:
-        return Verdict.NOT_APPLIED
-    return Verdict.CATEGORY
+    kind = next((k for k in (ResultKind.FLAG, ResultKind.GRADE) if k.value in row), ResultKind.CATEGORY)
+    return _judged(kind, row.get(kind.value))
 
 
 @dataclass(frozen=True)
@@ -250,21 +268,13 @@ class _Painter:
         self.fontsize = fontsize
         self.drawn: list[str] = []
         self.not_drawn: dict[str, str] = {}
-        rows = study.assessment.rows(i)
-        self.verdicts = {r["id"]: verdict_of(r) for r in rows}
+        self.verdicts = {c.id: Verdict.of(c, i) for c in study.assessment.columns if c.present[i]}
 
     # -- bookkeeping
     def value(self, pid: str) -> tuple[float, str] | None:
         """(value, unit) of *pid* as reported (px when uncalibrated), or None."""
-        v = float(self.m.values[pid][self.i])
-        unit = PARAMETERS[pid].unit.value
-        if math.isfinite(v):
-            return v, unit
-        if pid in self.m.values_px:
-            v = float(self.m.values_px[pid][self.i])
-            if math.isfinite(v):
-                return v, "px"
-        return None
+        got = self.m.reported(pid, self.i)
+        return None if got.value is None else (got.value, got.unit)
 
     def at(self, construction: np.ndarray) -> np.ndarray | None:
         """The study's row of an ``(N, 2)`` construction, or None where it was not constructed."""
@@ -717,23 +727,21 @@ def draw_study(
 
 def _panel(ax: Axes, study: Study, i: int, drawing: Drawing, fontsize: float) -> None:
     """The legend panel: verdict key, criteria, what was not drawn, warnings."""
-    from .text import study_report
-
     ax.set_axis_off()
-    report = study_report(study, i)
-    cal = report["calibration"]
-    title = f"{Path(str(report['id'])).name} — {report['view']} film"  # a folder path would overrun the panel
+    cal = study.table.calibrations[i]
+    view = View.parse(study.measurements.views[i])
+    # the file's name: a folder path would overrun the panel
+    title = f"{Path(str(study.table.ids[i])).name} — {view.value} film"
     scale = (
-        f"{cal['mm_per_px'][0]:g} × {cal['mm_per_px'][1]:g} mm/px ({cal.get('source')})"
-        if cal.get("mm_per_px")
+        f"{cal.mm_per_px[0]:g} × {cal.mm_per_px[1]:g} mm/px ({cal.source.value})"
+        if cal.mm_per_px
         else "uncalibrated: distances in pixels"
     )
     ax.text(
         0, 1, title, fontsize=fontsize + 2, fontweight="bold", va="top", transform=ax.transAxes, wrap=True
     )
     ax.text(0, 0.975, scale, fontsize=fontsize, va="top", transform=ax.transAxes)
-    rows = study.assessment.rows(i)
-    summaries = study.assessment.summary(i)
+    criteria = [(Verdict.of(c, i), c.summary(i) or "") for c in study.assessment.columns if c.present[i]]
     width = 58
     handles = [
         Line2D([], [], ls="none", marker="s", ms=9, mfc=v.colour, mec="#000000", label=str(v))
@@ -757,11 +765,11 @@ def _panel(ax: Axes, study: Study, i: int, drawing: Drawing, fontsize: float) ->
             ls="none",
             marker="s",
             ms=9,
-            mfc=verdict_of(r).colour,
+            mfc=verdict.colour,
             mec="#000000",
             label=textwrap.fill(s.replace(" >= ", " ≥ ").replace(" <= ", " ≤ "), width),
         )
-        for r, s in zip(rows, summaries, strict=True)
+        for verdict, s in criteria
     ]
     if crit:
         ax.legend(
@@ -781,9 +789,10 @@ def _panel(ax: Axes, study: Study, i: int, drawing: Drawing, fontsize: float) ->
         notes += [
             textwrap.fill(f"• {k}: {v}", width, subsequent_indent="   ") for k, v in drawing.not_drawn.items()
         ]
-    if report["warnings"]:
+    warnings = study_warnings(study, i)
+    if warnings:
         notes.append("Warnings:")
-        notes += [textwrap.fill(f"• {w}", width, subsequent_indent="   ") for w in report["warnings"]]
+        notes += [textwrap.fill(f"• {w}", width, subsequent_indent="   ") for w in warnings]
     if notes:
         ax.text(0, 0.0, "\n".join(notes), fontsize=fontsize - 0.5, va="bottom", transform=ax.transAxes)
 

@@ -15,13 +15,19 @@ Both return a :class:`matplotlib.figure.Figure` with an Agg canvas attached
 (``fig.savefig("x.pdf")`` works without pyplot). Text is laid out in inches on
 the page and wrapped to its column; if the table would run off the page the
 font is reduced until it fits.
+
+The pages are drawn from the typed results of a
+:class:`~spinecheck.alignment.study.Study` (its landmark table, measurements and
+assessment), not from its JSON report: a criterion is shown beside the
+parameter it judges, and the scores over several parameters in a table of
+their own.
 """
 
 from __future__ import annotations
 
 import math
 import textwrap
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -32,10 +38,12 @@ from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
 
 from ...landmarks.errors import InvalidLandmarksError
+from ...landmarks.points.names import View
+from ..criteria.assessment import CriterionColumn, ResultKind
 from ..parameters import PARAMETERS
 from ..study import Study
-from .figure import DEFAULT_MAX_DISPLAY_ROWS, Verdict, draw_study, verdict_of
-from .text import study_report, tool_version
+from .figure import DEFAULT_MAX_DISPLAY_ROWS, Drawing, Verdict, draw_study
+from .text import parameter_ids, study_report, study_warnings, tool_version
 
 __all__ = ["A4_LANDSCAPE_IN", "CRITERION_PARAMETER", "report_figure", "comparison_figure"]
 
@@ -89,21 +97,60 @@ def _nice(text: str) -> str:
     return text.replace(">=", "≥").replace("<=", "≤").replace(" deg", "°").replace("PI-LL", "PI−LL")
 
 
-def _view(r: Mapping) -> str:
-    return "AP" if r["view"] == "ap" else str(r["view"])
+def _view(study: Study, i: int) -> str:
+    view = View.parse(study.measurements.views[i])
+    return "AP" if view is View.AP else view.value
 
 
-def _verdict_words(row: Mapping) -> str:
-    """What the criterion concluded, in words (colour is never the only cue)."""
-    if row.get("applied") is False or verdict_of(row) is Verdict.NOT_APPLIED:
-        return "not applied" + (f" ({row['reason']})" if row.get("reason") else "")
-    if "verdict" in row and row.get("verdict"):
-        return str(row["verdict"]).replace("the age-adjusted target", "target")
-    if "grade" in row:
-        return f"grade {row['grade']}"
-    if "flag" in row:
-        return "flagged" if row["flag"] else "not flagged"
-    return str(row.get("category"))
+def _verdict_words(c: CriterionColumn, i: int) -> str:
+    """What criterion *c* concluded on study *i*, in words (colour is never the only cue)."""
+    if Verdict.of(c, i) is Verdict.NOT_APPLIED:
+        reason = None if c.applied[i] else c.reason[i]
+        return "not applied" + (f" ({reason})" if reason else "")
+    verdict = c.verdict(i) if c.target is not None and c.offset is not None else None
+    if verdict:
+        return verdict.replace("the age-adjusted target", "target")
+    if c.result_kind is ResultKind.GRADE:
+        return f"grade {c.result[i]}"
+    if c.result_kind is ResultKind.FLAG:
+        return "flagged" if c.result[i] else "not flagged"
+    return str(c.result[i])
+
+
+def _verdict_line(c: CriterionColumn, i: int, ref: str, *, named: bool = True) -> _Line:
+    """Criterion *c*'s line on study *i*: its verdict, in words, the rule applied and the reference."""
+    rule = _nice(str(c.rule[i])) if c.applied[i] else ""  # a rule only where applied
+    name = f"{_nice(c.name)}: " if named else ""
+    return _Line(Verdict.of(c, i), f"{name}{_verdict_words(c, i)} ({rule}){ref}")
+
+
+def _result(c: CriterionColumn, i: int) -> object:
+    """The category or grade *c* gave study *i*; None where not applied (or a flag)."""
+    shown = c.applied[i] and c.result_kind in (ResultKind.CATEGORY, ResultKind.GRADE)
+    return c.result[i] if shown else None
+
+
+def _target(c: CriterionColumn, i: int) -> float | None:
+    """The target criterion *c* set for study *i* (an age-adjusted one), if any."""
+    if c.target is None or c.offset is None or not c.applied[i] or not math.isfinite(c.target[i]):
+        return None
+    return float(c.target[i])
+
+
+def _judging(study: Study, i: int) -> tuple[dict[str, list[CriterionColumn]], list[CriterionColumn]]:
+    """Study *i*'s criteria: by the parameter of its film they judge, and the others (scores)."""
+    ids = parameter_ids(study.measurements.views[i])
+    by_param: dict[str, list[CriterionColumn]] = {}
+    scores: list[CriterionColumn] = []
+    for c in study.assessment.columns:
+        if not c.present[i]:
+            continue
+        pid = _parameter_of(c.id)
+        if pid is not None and pid in ids:
+            by_param.setdefault(pid, []).append(c)
+        else:
+            scores.append(c)
+    return by_param, scores
 
 
 # ----------------------------------------------------------------------------- page layout
@@ -225,23 +272,21 @@ def _film(
     return ax, drawing, w, h
 
 
-def _provenance(r: Mapping) -> tuple[str, str]:
-    """(patient line, calibration paragraph) of a ``study_report``."""
-    pat = r["patient"]
-    age = (
-        f"{pat['age_years']:g} years ({pat['age_source']})" if pat.get("age_years") is not None else "unknown"
-    )
-    sex = f"{pat['sex']} ({pat.get('sex_source')})" if pat.get("sex") else "unknown"
+def _provenance(study: Study, i: int) -> tuple[str, str]:
+    """(patient line, calibration paragraph) of study *i*."""
+    pat = study.table.patients[i]
+    age = f"{pat.age_years:g} years ({pat.age_source})" if pat.age_years is not None else "unknown"
+    sex = f"{pat.sex.value} ({pat.sex_source})" if pat.sex else "unknown"
     patient = f"Patient: age {age}; sex {sex}"
-    cal = r["calibration"]
-    if cal.get("mm_per_px"):
-        row, col = cal["mm_per_px"]
+    cal = study.table.calibrations[i]
+    if cal.mm_per_px:
+        row, col = cal.mm_per_px
         calib = (
-            f"Calibration: {row:g} × {col:g} mm/px (row × col); source {cal.get('source')}; "
-            f"plane {cal.get('plane')}"
+            f"Calibration: {row:g} × {col:g} mm/px (row × col); source {cal.source.value}; "
+            f"plane {cal.plane.value}"
         )
-        if cal.get("rule"):
-            calib += f". Rule: {cal['rule']}"
+        if cal.rule:
+            calib += f". Rule: {cal.rule}"
     else:
         calib = "Calibration: none — distances in pixels, no millimetre criterion applied"
     return patient, calib
@@ -296,7 +341,7 @@ class _Line:
     text: str
 
 
-def _report_rows(study: Study, i: int, r: Mapping) -> tuple[list[dict], list[dict], list[str]]:
+def _report_rows(study: Study, i: int) -> tuple[list[dict], list[dict], list[str]]:
     """(parameter rows, score rows, references) of study *i*."""
     refs: list[str] = []
 
@@ -307,69 +352,64 @@ def _report_rows(study: Study, i: int, r: Mapping) -> tuple[list[dict], list[dic
             refs.append(source)
         return f" [{refs.index(source) + 1}]"
 
-    by_param: dict[str, list[Mapping]] = {}
-    scores: list[Mapping] = []
-    for row in r["criteria"]:
-        pid = _parameter_of(row["id"])
-        (by_param.setdefault(pid, []) if pid is not None and pid in r["parameters"] else scores).append(row)
-
+    m = study.measurements
+    by_param, scores = _judging(study, i)
     rows = []
-    for pid, p in r["parameters"].items():
+    for pid in parameter_ids(m.views[i]):
         judged = by_param.get(pid, [])
-        targets = [c["target"] for c in judged if c.get("target") is not None]
-        lines = [
-            _Line(
-                verdict_of(c),
-                f"{_nice(c['name'])}: {_verdict_words(c)} ({_nice(str(c.get('rule', '')))}){ref(c.get('source'))}",
-            )
-            for c in judged
-        ]
-        value = _fmt(p["value"], p["unit"]) if p["value"] is not None else "—"
-        note = p.get("reason") or p.get("note")
+        targets = [t for c in judged if (t := _target(c, i)) is not None]
+        lines = [_verdict_line(c, i, ref(c.source)) for c in judged]
+        p = m.reported(pid, i)
+        note = p.reason or p.note
         if note:
-            lines.append(_Line(None, f"{'not measured: ' if p['value'] is None else ''}{note}"))
+            lines.append(_Line(None, f"{'not measured: ' if p.value is None else ''}{note}"))
         rows.append(
             {
                 "pid": pid,
                 "name": f"{pid.replace('_', '−') if pid == 'PI_LL' else pid}  {PARAMETERS[pid].name}",
-                "value": value,
-                "target": _fmt(targets[0], p["unit"]) if targets else "",
+                "value": _fmt(p.value, p.unit),
+                "target": _fmt(targets[0], p.unit) if targets else "",
                 "lines": lines,
             }
         )
-    for c in r.get("curves") or []:
-        region = f", {c['region']}" if c.get("region") else ""
-        rows.append(
-            {
-                "pid": "curve",
-                "name": f"Cobb {c['upper_end']}–{c['lower_end']}, apex {c['apex']}{region}",
-                "value": _fmt(c["angle_deg"], "deg"),
-                "target": "",
-                "lines": [_Line(None, f"convex {c['convex']}")],
-            }
-        )
+    if View.parse(m.views[i]) is View.AP:
+        for c in m.curves.curve_list(i, study.assessment.curve_regions()):
+            region = f", {c.region}" if c.region else ""
+            rows.append(
+                {
+                    "pid": "curve",
+                    "name": f"Cobb {c.upper_end}–{c.lower_end}, apex {c.apex}{region}",
+                    "value": _fmt(c.angle_deg, "deg"),
+                    "target": "",
+                    "lines": [_Line(None, f"convex {c.convex_side(study.table.patient_right[i])}")],
+                }
+            )
     score_rows = []
     for c in scores:
-        result = c.get("category") if c.get("category") is not None else c.get("grade")
+        result = _result(c, i)
         score_rows.append(
             {
-                "pid": c["id"],
-                "name": _nice(c["name"]),
+                "pid": c.id,
+                "name": _nice(c.name),
                 "value": "—" if result is None else str(result),
                 "target": "",
-                "lines": [
-                    _Line(
-                        verdict_of(c),
-                        f"{_verdict_words(c)} ({_nice(str(c.get('rule', '')))}){ref(c.get('source'))}",
-                    )
-                ],
+                "lines": [_verdict_line(c, i, ref(c.source), named=False)],
             }
         )
     return rows, score_rows, refs
 
 
 def _report_body(
-    page: _Page, r: Mapping, rows, score_rows, refs, drawing, x0: float, width: float, draw: bool
+    page: _Page,
+    study: Study,
+    i: int,
+    rows,
+    score_rows,
+    refs,
+    drawing: Drawing | None,
+    x0: float,
+    width: float,
+    draw: bool,
 ) -> float:
     """Lay out (or just measure, with draw=False) the right-hand side; return the bottom y in inches."""
     fs = page.fs
@@ -422,21 +462,21 @@ def _report_body(
         page.rule(x0, x0 + width, y + 0.02, lw=0.8, colour=_INK)
     y += 0.1
     y += (_legend(page, x0, y, width) if draw else 2 * page.line_in(fs - 0.5)) + 0.05
-    patient, calib = _provenance(r)
+    patient, calib = _provenance(study, i)
     small = fs - 0.5
     y += page.text(x0, y, patient, width, fs=small, draw=draw)
     y += page.text(x0, y, calib, width, fs=small, draw=draw)
-    src = r["source"]
+    image, landmarks = study.image_sources[i], study.landmark_sources[i]
     y += page.text(
         x0,
         y,
-        f"Files: image {src.get('image') or '—'}; landmarks {src.get('landmarks') or '—'}",
+        f"Files: image {image or '—'}; landmarks {landmarks or '—'}",
         width,
         fs=small,
         draw=draw,
         color=_MUTED,
     )
-    notes = [f"• {w}" for w in r["warnings"]]
+    notes = [f"• {w}" for w in study_warnings(study, i)]
     notes += [f"• not drawn — {k}: {v}" for k, v in drawing.not_drawn.items()] if drawing else []
     if notes:
         y += 0.05
@@ -468,10 +508,10 @@ def report_figure(image: np.ndarray, study: Study, i: int = 0, *, fontsize: floa
     -------
     matplotlib.figure.Figure
         With an Agg canvas attached. ``fig.spinecheck_report`` is the
-        ``study_report`` dict shown, ``fig.spinecheck_drawing`` the film's
+        study's JSON report (``study_report``: what the page shows, serialised),
+        ``fig.spinecheck_drawing`` the film's
         :class:`~spinecheck.alignment.render.figure.Drawing`.
     """
-    r = study_report(study, i)
     W, H = A4_LANDSCAPE_IN
     fig = _new_page()
     page = _Page(fig, fontsize)
@@ -479,22 +519,24 @@ def report_figure(image: np.ndarray, study: Study, i: int = 0, *, fontsize: floa
     ax, drawing, fw, _ = _film(fig, image, study, i, _MARGIN, _MARGIN + _HEADER, W * 0.4, film_h, 6.5)
     x0 = _MARGIN + fw + _GAP
     width = W - _MARGIN - x0
-    rows, score_rows, refs = _report_rows(study, i, r)
+    rows, score_rows, refs = _report_rows(study, i)
     bottom = H - _MARGIN - _FOOTER
-    while page.fs > 5.0 and _report_body(page, r, rows, score_rows, refs, drawing, x0, width, False) > bottom:
+    body = (study, i, rows, score_rows, refs, drawing, x0, width)
+    while page.fs > 5.0 and _report_body(page, *body, False) > bottom:
         page.fs -= 0.25
-    name = Path(str(r["id"])).name
+    name = Path(str(study.table.ids[i])).name
+    status, error = study.status(i)
     _title(
         page,
         _MARGIN,
         W - 2 * _MARGIN,
-        f"Spinal alignment — {_view(r)} film",
-        f"{name} · {_provenance(r)[0].removeprefix('Patient: ')} · status {r['status']}"
-        + (f": {r['error']}" if r.get("error") else ""),
+        f"Spinal alignment — {_view(study, i)} film",
+        f"{name} · {_provenance(study, i)[0].removeprefix('Patient: ')} · status {status}"
+        + (f": {error}" if error else ""),
     )
-    _report_body(page, r, rows, score_rows, refs, drawing, x0, width, True)
+    _report_body(page, *body, True)
     _footer(page, _MARGIN, W - 2 * _MARGIN)
-    fig.spinecheck_report = r  # type: ignore[attr-defined]
+    fig.spinecheck_report = study_report(study, i)  # type: ignore[attr-defined]
     fig.spinecheck_drawing = drawing  # type: ignore[attr-defined]
     return fig
 
@@ -502,33 +544,33 @@ def report_figure(image: np.ndarray, study: Study, i: int = 0, *, fontsize: floa
 # ----------------------------------------------------------------------------- the comparison
 
 
-def _worst(rows: Sequence[Mapping]) -> Verdict | None:
-    verdicts = [verdict_of(c) for c in rows]
+def _worst(study: Study, i: int, pid: str) -> Verdict | None:
+    """The worst verdict of the criteria judging parameter *pid* on study *i* (None: no criterion)."""
+    verdicts = [Verdict.of(c, i) for c in _judging(study, i)[0].get(pid, [])]
     judged = [v for v in verdicts if v is not Verdict.NOT_APPLIED]
     if judged:
         return max(judged, key=lambda v: v.severity)
     return Verdict.NOT_APPLIED if verdicts else None
 
 
-def _changes(pre: Mapping, post: Mapping) -> list[dict]:
+def _changes(pre: Study, i: int, post: Study, j: int) -> list[dict]:
     """Every parameter's pre, post and change (post − pre; None when either is missing or units differ)."""
     out = []
-    for pid, a in pre["parameters"].items():
-        b = post["parameters"].get(pid, {"value": None, "unit": a["unit"]})
-        va, vb = a["value"], b["value"]
-        same = a["unit"] == b["unit"]
-        change = vb - va if (va is not None and vb is not None and same) else None
+    for pid in parameter_ids(pre.measurements.views[i]):
+        a, b = pre.measurements.reported(pid, i), post.measurements.reported(pid, j)
+        same = a.unit == b.unit
+        change = b.value - a.value if (a.value is not None and b.value is not None and same) else None
         out.append(
             {
                 "pid": pid,
-                "pre": va,
-                "post": vb,
+                "pre": a.value,
+                "post": b.value,
                 "change": change,
-                "unit": a["unit"] if same else f"{a['unit']}/{b['unit']}",
-                "pre_unit": a["unit"],
-                "post_unit": b["unit"],
-                "pre_verdict": _worst([c for c in pre["criteria"] if _parameter_of(c["id"]) == pid]),
-                "post_verdict": _worst([c for c in post["criteria"] if _parameter_of(c["id"]) == pid]),
+                "unit": a.unit if same else f"{a.unit}/{b.unit}",
+                "pre_unit": a.unit,
+                "post_unit": b.unit,
+                "pre_verdict": _worst(pre, i, pid),
+                "post_verdict": _worst(post, j, pid),
             }
         )
     return out
@@ -569,18 +611,18 @@ def comparison_figure(
     InvalidLandmarksError
         The two films are of different views, or one could not be read.
     """
-    pre = study_report(pre_study, pre_index)
-    post = study_report(post_study, post_index)
-    for when, r in (("pre", pre), ("post", post)):
-        if r["status"] != "ok":
-            raise InvalidLandmarksError(f"{when} film {r['id']}: {r.get('error')}")
-    if pre["view"] != post["view"]:
+    films = ((pre_study, pre_index), (post_study, post_index))
+    for when, (st, k) in zip(("pre", "post"), films, strict=True):
+        status, error = st.status(k)
+        if status != "ok":
+            raise InvalidLandmarksError(f"{when} film {st.table.ids[k]}: {error}")
+    pre = View.parse(pre_study.measurements.views[pre_index]).value
+    post = View.parse(post_study.measurements.views[post_index]).value
+    if pre != post:
         raise InvalidLandmarksError(
-            f"cannot compare a {pre['view']} film (pre) with an {post['view']} film (post): "
-            "both must be of the same view"
-            if post["view"] == "ap"
-            else f"cannot compare an {pre['view']} film (pre) with a {post['view']} film (post): "
-            "both must be of the same view"
+            f"cannot compare a {pre} film (pre) with an {post} film (post): both must be of the same view"
+            if post == "ap"
+            else f"cannot compare an {pre} film (pre) with a {post} film (post): both must be of the same view"
         )
     W, H = A4_LANDSCAPE_IN
     fig = _new_page()
@@ -590,38 +632,48 @@ def comparison_figure(
     top = _MARGIN + _HEADER + 0.25
     x = _MARGIN
     drawings = []
-    for label, img, st, k, r in (
-        ("Pre", pre_image, pre_study, pre_index, pre),
-        ("Post", post_image, post_study, post_index, post),
-    ):
+    for label, img, (st, k) in zip(("Pre", "Post"), (pre_image, post_image), films, strict=True):
         _, drawing, fw, _ = _film(fig, img, st, k, x, top, films_w / 2 - 0.25, film_h, 6.0)
         page.text(
-            x, top - 0.23, f"{label}: {Path(str(r['id'])).name}", fw, fs=fontsize + 1, fontweight="bold"
+            x,
+            top - 0.23,
+            f"{label}: {Path(str(st.table.ids[k])).name}",
+            fw,
+            fs=fontsize + 1,
+            fontweight="bold",
         )
         drawings.append(drawing)
         x += fw + 0.5
     x0 = x + _GAP - 0.5
     width = W - _MARGIN - x0
-    changes = _changes(pre, post)
+    changes = _changes(pre_study, pre_index, post_study, post_index)
     bottom = H - _MARGIN - _FOOTER
-    while page.fs > 5.0 and _comparison_body(page, pre, post, changes, x0, width, False) > bottom:
+    while page.fs > 5.0 and _comparison_body(page, films, changes, x0, width, False) > bottom:
         page.fs -= 0.25
-    patient = _provenance(pre)[0].removeprefix("Patient: ")
+    patient = _provenance(pre_study, pre_index)[0].removeprefix("Patient: ")
     _title(
         page,
         _MARGIN,
         W - 2 * _MARGIN,
-        f"Pre/post comparison — {_view(pre)} films",
+        f"Pre/post comparison — {_view(pre_study, pre_index)} films",
         f"Patient (pre): {patient}",
     )
-    _comparison_body(page, pre, post, changes, x0, width, True)
+    _comparison_body(page, films, changes, x0, width, True)
     _footer(page, _MARGIN, W - 2 * _MARGIN)
     fig.spinecheck_changes = changes  # type: ignore[attr-defined]
     fig.spinecheck_drawings = tuple(drawings)  # type: ignore[attr-defined]
     return fig
 
 
-def _comparison_body(page: _Page, pre, post, changes, x0: float, width: float, draw: bool) -> float:
+def _comparison_body(
+    page: _Page,
+    films: tuple[tuple[Study, int], tuple[Study, int]],
+    changes: list[dict],
+    x0: float,
+    width: float,
+    draw: bool,
+) -> float:
+    """Lay out (or just measure, with draw=False) the comparison table of the (pre, post) *films*."""
     fs = page.fs
     cw = [width * c for c in (0.43, 0.19, 0.19, 0.19)]
     xs = np.cumsum([x0, *cw[:-1]])
@@ -669,30 +721,33 @@ def _comparison_body(page: _Page, pre, post, changes, x0: float, width: float, d
     y += 0.05
     small = fs - 0.5
     # scores and classifications that are not a single parameter: pre -> post
-    scores = [c for c in pre["criteria"] if _parameter_of(c["id"]) not in pre["parameters"]]
-    post_by_id = {c["id"]: c for c in post["criteria"]}
+    (pre, i), (post, j) = films
+    post_columns = {c.id: c for c in post.assessment.columns}
+    scores = _judging(pre, i)[1]
     if scores:
         y += page.text(
             x0, y, "Scores and classifications (pre → post)", fs=small, fontweight="bold", draw=draw
         )
         for c in scores:
-            d = post_by_id.get(c["id"], {})
-            a = c.get("category", c.get("grade"))
-            b = d.get("category", d.get("grade"))
+            d = post_columns.get(c.id)
+            a = _result(c, i)
+            b = _result(d, j) if d is not None else None
             y += page.text(
                 x0,
                 y,
-                f"• {c['name']}: {a if a is not None else '—'} → {b if b is not None else '—'}",
+                f"• {c.name}: {a if a is not None else '—'} → {b if b is not None else '—'}",
                 width,
                 fs=small,
                 draw=draw,
             )
-    for when, r in (("Pre", pre), ("Post", post)):
+    for when, (st, k) in zip(("Pre", "Post"), films, strict=True):
         y += 0.04
-        patient, calib = _provenance(r)
-        y += page.text(x0, y, f"{when}: {Path(str(r['id'])).name}", fs=small, fontweight="bold", draw=draw)
+        patient, calib = _provenance(st, k)
+        y += page.text(
+            x0, y, f"{when}: {Path(str(st.table.ids[k])).name}", fs=small, fontweight="bold", draw=draw
+        )
         y += page.text(x0, y, patient, width, fs=small, draw=draw)
         y += page.text(x0, y, calib, width, fs=small, draw=draw)
-        for w in r["warnings"]:
+        for w in study_warnings(st, k):
             y += page.text(x0, y, f"• warning: {w}", width, fs=small, draw=draw)
     return y

@@ -28,6 +28,8 @@ __all__ = [
     "REPORT_FORMAT",
     "tool_version",
     "study_report",
+    "parameter_ids",
+    "study_warnings",
     "format_table",
     "table_columns",
     "write_table_csv",
@@ -53,22 +55,14 @@ def study_report(study: Study, i: int) -> dict:
     """The ``spinecheck-report/1`` JSON of study *i* (formats.md §2)."""
     m, t = study.measurements, study.table
     view = View.parse(m.views[i])
-    ids = SAGITTAL if view is View.LATERAL else CORONAL
     params: dict[str, dict] = {}
-    for pid in ids:
-        p = PARAMETERS[pid]
-        v = m.values[pid][i]
-        reason = m.reasons[pid][i]
-        if p.is_length and not m.calibrated[i] and math.isfinite(m.values_px[pid][i]):
-            params[pid] = {
-                "value": float(m.values_px[pid][i]),
-                "unit": "px",
-                "note": "no calibration: distance in pixels only, no millimetre threshold applied",
-            }
-        elif math.isfinite(v):
-            params[pid] = {"value": float(v), "unit": p.unit.value}
-        else:
-            params[pid] = {"value": None, "unit": p.unit.value, "reason": reason}
+    for pid in parameter_ids(view):
+        r = m.reported(pid, i)
+        params[pid] = {"value": r.value, "unit": r.unit}
+        if r.note is not None:
+            params[pid]["note"] = r.note
+        if r.value is None:
+            params[pid]["reason"] = r.reason
     cal = t.calibrations[i]
     status, error = study.status(i)
     report: dict = {
@@ -94,28 +88,27 @@ def study_report(study: Study, i: int) -> dict:
     if error is not None:
         report["error"] = error
     if view is View.AP:
-        curves = m.curves.curves(i, study.assessment.curve_regions())
-        pr = t.patient_right[i]
-        if pr is not None:
-            right_is = "image_right" if str(getattr(pr, "value", pr)) == "image_right" else "image_left"
-            for c in curves:
-                image_side = c["convex"].split()[-1]  # "left" / "right"
-                patient_side = (
-                    image_side
-                    if right_is == "image_right"
-                    else ("left" if image_side == "right" else "right")
-                )
-                c["convex"] = f"patient {patient_side} ({c['convex']})"
-        report["curves"] = curves
+        report["curves"] = m.curves.curves(i, study.assessment.curve_regions(), t.patient_right[i])
     report["criteria"] = study.assessment.rows(i)
-    warnings = list(m.warnings[i]) + list(cal.warnings)
+    report["warnings"] = list(study_warnings(study, i))
+    return report
+
+
+def parameter_ids(view: View | str) -> tuple[str, ...]:
+    """The parameters a film of *view* reports, in report order."""
+    return SAGITTAL if View.parse(view) is View.LATERAL else CORONAL
+
+
+def study_warnings(study: Study, i: int) -> tuple[str, ...]:
+    """Every warning a report of study *i* carries, once each: the measurement's, then the calibration's."""
+    m = study.measurements
+    warnings = list(m.warnings[i]) + list(study.table.calibrations[i].warnings)
     if not m.calibrated[i]:
         warnings.append(
             "no pixel spacing: distances in pixels, no millimetre criterion evaluated; "
             "angles assume isotropic pixels"
         )
-    report["warnings"] = list(dict.fromkeys(warnings))
-    return report
+    return tuple(dict.fromkeys(warnings))
 
 
 def _side_text(t: LandmarkTable, i: int) -> str:
@@ -133,45 +126,50 @@ def _fmt(v: float | None, unit: str) -> str:
 
 def format_table(study: Study, i: int) -> str:
     """A human-readable report of study *i* (``--format table``)."""
-    r = study_report(study, i)
-    if r["status"] != "ok":
-        return f"spinecheck {r['tool_version']} — {r['id']}\nERROR: {r['error']}\n"
-    lines = [f"spinecheck {r['tool_version']} — {r['id']} ({r['view']} film)"]
-    pat = r["patient"]
-    age = f"{pat['age_years']:g} years ({pat['age_source']})" if pat["age_years"] is not None else "unknown"
-    sex = f"; sex {pat['sex']}" if pat.get("sex") else ""
+    m, t = study.measurements, study.table
+    status, error = study.status(i)
+    if status != "ok":
+        return f"spinecheck {tool_version()} — {t.ids[i]}\nERROR: {error}\n"
+    view = View.parse(m.views[i])
+    lines = [f"spinecheck {tool_version()} — {t.ids[i]} ({view.value} film)"]
+    pat = t.patients[i]
+    age = f"{pat.age_years:g} years ({pat.age_source})" if pat.age_years is not None else "unknown"
+    sex = f"; sex {pat.sex.value}" if pat.sex else ""
     lines.append(f"Patient:     age {age}{sex}")
-    cal = r["calibration"]
-    if cal["mm_per_px"]:
-        row, col = cal["mm_per_px"]
-        lines.append(f"Calibration: {row:g} x {col:g} mm/px (row x col) — {cal['source']}, {cal['plane']}")
+    cal = t.calibrations[i]
+    if cal.mm_per_px:
+        row, col = cal.mm_per_px
+        lines.append(
+            f"Calibration: {row:g} x {col:g} mm/px (row x col) — {cal.source.value}, {cal.plane.value}"
+        )
     else:
         lines.append("Calibration: none — distances in pixels, no millimetre thresholds")
     lines.append("")
     lines.append(f"{'Parameter':<10} {'':<34} {'Value':>10}")
-    for pid, p in r["parameters"].items():
-        name = PARAMETERS[pid].name
-        value = _fmt(p["value"], p["unit"])
-        extra = f"  ({p['reason']})" if p["value"] is None else ""
-        lines.append(f"{pid:<10} {name:<34} {value:>10}{extra}")
-    if r.get("curves"):
+    for pid in parameter_ids(view):
+        r = m.reported(pid, i)
+        extra = f"  ({r.reason})" if r.value is None else ""
+        lines.append(f"{pid:<10} {PARAMETERS[pid].name:<34} {_fmt(r.value, r.unit):>10}{extra}")
+    curves = m.curves.curve_list(i, study.assessment.curve_regions()) if view is View.AP else []
+    if curves:
         lines.append("")
-        lines.append("Coronal curves (" + r["conventions"]["cobb_method"] + " method)")
-        for c in r["curves"]:
-            region = f", {c['region']}" if c.get("region") else ""
+        lines.append(f"Coronal curves ({m.curves.method} method)")
+        for c in curves:
+            region = f", {c.region}" if c.region else ""
             lines.append(
-                f"  {c['upper_end']}-{c['lower_end']} apex {c['apex']}: {c['angle_deg']:.1f}° "
-                f"(convex {c['convex']}{region})"
+                f"  {c.upper_end}-{c.lower_end} apex {c.apex}: {c.angle_deg:.1f}° "
+                f"(convex {c.convex_side(t.patient_right[i])}{region})"
             )
     summary = study.assessment.summary(i)
     if summary:
         lines.append("")
         lines.append("Criteria")
         lines.extend(f"  {s}" for s in summary)
-    if r["warnings"]:
+    warnings = study_warnings(study, i)
+    if warnings:
         lines.append("")
         lines.append("Warnings")
-        lines.extend(f"  - {w}" for w in r["warnings"])
+        lines.extend(f"  - {w}" for w in warnings)
     return "\n".join(lines) + "\n"
 
 

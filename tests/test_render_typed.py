@@ -1,13 +1,17 @@
-"""Figures and pages read the typed results: verdicts, curve sides."""
+"""Figures and pages read the typed results: verdicts, the parameter a criterion judges, curve sides."""
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
+from matplotlib.colors import to_hex
 from spinecheck.alignment.criteria.engine import DEFAULT_CRITERIA, assess
 from spinecheck.alignment.measure import measure
 from spinecheck.alignment.parameters import Curve, CurveTable
-from spinecheck.alignment.render.figure import Verdict, verdict_of
+from spinecheck.alignment.render.figure import GEOMETRY_COLOUR, Verdict, figure_for, verdict_of
+from spinecheck.alignment.render.pages import report_figure
 from spinecheck.alignment.render.text import format_table, study_report
 from spinecheck.alignment.study import Study
 from spinecheck.landmarks.points.calibration import Calibration
@@ -28,6 +32,34 @@ def films():
     return synthetic_lateral(mm_per_px=0.2), synthetic_ap(mm_per_px=0.2)
 
 
+@pytest.fixture
+def site_set(tmp_path):
+    """A site's own criterion set: a flag on LL whose id does not name the parameter."""
+    path = tmp_path / "site.json"
+    path.write_text(
+        json.dumps(
+            {
+                "format": "spinecheck-criteria/1",
+                "kind": "criteria",
+                "name": "site",
+                "title": "A site's own checks",
+                "status": "U",
+                "sources": [{"authors": "Site A.", "year": 2024, "journal": "Internal", "title": "Protocol"}],
+                "criteria": [
+                    {
+                        "id": "site.lordosis_check",
+                        "name": "Site lordosis check",
+                        "kind": "flag",
+                        "parameter": "LL",
+                        "interval": "(-inf, inf)",
+                    }
+                ],
+            }
+        )
+    )
+    return path
+
+
 @pytest.mark.parametrize("age", [67.0, np.nan], ids=["age-known", "age-unknown"])
 @pytest.mark.parametrize("calibrated", [True, False], ids=["calibrated", "uncalibrated"])
 def test_the_typed_verdict_is_the_reports(films, age, calibrated):
@@ -39,6 +71,68 @@ def test_the_typed_verdict_is_the_reports(films, age, calibrated):
                 assert Verdict.of(c, 0) is verdict_of(rows[c.id]), c.id
             else:
                 assert Verdict.of(c, 0) is Verdict.NOT_APPLIED and c.id not in rows
+
+
+def test_each_criterion_names_the_parameter_it_judges(films):
+    study = _study(films[0].landmarks, reference_sets=["hasegawa2016"])
+    judged = {c.id: c.parameter for c in study.assessment.columns}
+    assert judged == {
+        "balance.coronal": "C7_CSVL",
+        "sagittal_balance.sva": "SVA",
+        "srs_schwab.pi_ll": "PI_LL",
+        "srs_schwab.pt": "PT",
+        "srs_schwab.sva": "SVA",
+        "srs_schwab.sagittal_modifier": None,  # a sum over three parameters
+        "srs_schwab.curve_type": "Cobb_max",
+        "tpa.category": "TPA",
+        "tpa.odi40": "TPA",
+        "gap": None,  # a score over several
+        "roussouly.type": "SS",
+        "age_adjusted.pi_ll": "PI_LL",
+        "age_adjusted.pt": "PT",
+        "age_adjusted.sva": "SVA",
+        "hasegawa2016.ll": "LL",
+    }
+
+
+def _label_colour(fig, startswith: str) -> str:
+    (text,) = [t for t in fig.axes[0].texts if t.get_text().startswith(startswith)]
+    return to_hex(text.get_color()).upper()
+
+
+def _worst(study: Study, *shown: str) -> str:
+    judged = [Verdict.of(c, 0) for c in study.assessment.columns if c.parameter in shown]
+    judged = [v for v in judged if v is not Verdict.NOT_APPLIED]
+    return max(judged, key=lambda v: v.severity).colour.upper()
+
+
+def test_constructions_take_the_worst_verdict_of_the_criteria_on_what_they_show(films, site_set):
+    lateral = films[0]
+    image = (lateral.pixels >> 4).astype(np.uint8)
+    study = _study(lateral.landmarks)
+    fig = figure_for(image, study, panel=False)
+    # the LL lines show LL and PI-LL: today's PI-LL criteria colour them; the TK lines are geometry
+    assert _label_colour(fig, "LL ") == _worst(study, "PI_LL") == _worst(study, "LL", "PI_LL")
+    assert _label_colour(fig, "TK ") == GEOMETRY_COLOUR.upper()
+    for label, pid in (("SVA ", "SVA"), ("PT ", "PT"), ("TPA ", "TPA")):
+        assert _label_colour(fig, label) == _worst(study, pid), label
+    # a criterion on LL added as data (a site's own set) colours them too: no table to update
+    flagged = _study(lateral.landmarks, criteria=(*DEFAULT_CRITERIA, site_set))
+    assert flagged.assessment["site.lordosis_check"].result[0] is True
+    fig = figure_for(image, flagged, panel=False)
+    assert _label_colour(fig, "LL ") == Verdict.MARKED.colour.upper()
+
+
+def test_the_page_shows_a_criterion_beside_the_parameter_it_judges(films, site_set):
+    lateral = films[0]
+    study = _study(lateral.landmarks, criteria=(*DEFAULT_CRITERIA, site_set))
+    fig = report_figure((lateral.pixels >> 4).astype(np.uint8), study)
+    texts = fig.texts
+    (ll,) = [t for t in texts if t.get_text().startswith("LL  lumbar lordosis")]
+    (site,) = [t for t in texts if t.get_text().startswith("Site lordosis check: flagged")]
+    (scores,) = [t for t in texts if t.get_text() == "Scores and classifications"]
+    assert site.get_position()[1] == pytest.approx(ll.get_position()[1])  # on the LL row
+    assert site.get_position()[1] > scores.get_position()[1]  # not among the scores (y grows up)
 
 
 @pytest.mark.parametrize(

@@ -98,6 +98,10 @@ class CriterionColumn:
         ("above the age-adjusted target", "not above the age-adjusted target").
     value_column : str or None
         Batch-table column for :attr:`value` when it is not a parameter already.
+    parameter : str or None
+        The id of the parameter this criterion judges (``"PI_LL"``; ``"Cobb_max"``
+        for the curve type); None for a sum or score over several parameters
+        (the SRS-Schwab sagittal modifier, GAP).
     """
 
     id: str
@@ -123,6 +127,7 @@ class CriterionColumn:
     verdicts: tuple[str, str] | None = None
     value_column: str | None = None
     count_value: bool = False
+    parameter: str | None = None
 
     @property
     def source(self) -> str:

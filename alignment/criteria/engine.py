@@ -29,7 +29,8 @@ fields of its kind:
 - ``"grade"`` / ``"category"``: ``parameter``, ``bands`` (``[{"result", "interval"}]``),
   optional ``decimals`` (round half away from zero before binning);
 - ``"grade_sum"``: ``inputs`` (grade criteria ids), ``weights`` per grade, ``bands``;
-- ``"curve_type"``: ``major_curve_deg``;
+- ``"curve_type"``: ``major_curve_deg``, optional ``parameter`` (the one it is said to judge,
+  ``"Cobb_max"`` when not given);
 - ``"score"``: ``components`` (each a ``parameter`` minus an ``ideal`` formula, or a
   ``ratio``, with ``decimals`` and ``points`` bands) and ``bands`` on the total.
 
@@ -222,6 +223,19 @@ class Criterion:
         return {CriterionKind.FLAG: ResultKind.FLAG, CriterionKind.GRADE: ResultKind.GRADE}.get(
             self.kind, ResultKind.CATEGORY
         )
+
+    @property
+    def judges(self) -> str | None:
+        """The parameter this criterion judges (None for a sum or score over several).
+
+        A flag, grade or category judges its ``parameter``; a curve type, its
+        ``parameter`` if the set names one, else the largest Cobb angle.
+        """
+        if self.kind in (CriterionKind.GRADE_SUM, CriterionKind.SCORE):
+            return None
+        if self.kind is CriterionKind.CURVE_TYPE:
+            return self.parameter or "Cobb_max"
+        return self.parameter
 
     @property
     def unit(self) -> str | None:
@@ -521,6 +535,7 @@ def _column(
         id=crit.id,
         column=crit.column,
         name=crit.name,
+        parameter=crit.judges,
         result_kind=crit.result_kind,
         sources=crit.sources,
         status=crit.status,

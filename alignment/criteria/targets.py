@@ -468,6 +468,7 @@ def evaluate_targets(
             CriterionColumn(
                 id=f"{prefix}.{key}",
                 column=f"{prefix}_{key}",
+                parameter=t.parameter,
                 name=(
                     f"{title} {display_name(t.parameter)}"
                     if title

@@ -33,7 +33,7 @@ __getattr__, __dir__, _ = lazy_loader.attach(
             "display_image",
             "DEFAULT_MAX_DISPLAY_ROWS",
         ],
-        "pages": ["A4_LANDSCAPE_IN", "CRITERION_PARAMETER", "report_figure", "comparison_figure"],
+        "pages": ["A4_LANDSCAPE_IN", "report_figure", "comparison_figure"],
     },
 )
 
@@ -50,7 +50,6 @@ if TYPE_CHECKING:
     )
     from .pages import (
         A4_LANDSCAPE_IN,
-        CRITERION_PARAMETER,
         comparison_figure,
         report_figure,
     )
@@ -73,7 +72,6 @@ __all__ = [
     "draw_study",
     "figure_for",
     "A4_LANDSCAPE_IN",
-    "CRITERION_PARAMETER",
     "report_figure",
     "comparison_figure",
     "display_image",

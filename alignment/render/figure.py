@@ -20,11 +20,14 @@ the ones the measurement made (:class:`~spinecheck.alignment.parameters.Construc
 here a second time; the landmarks are drawn where they were placed.
 
 Colours are the Okabe–Ito palette (safe for the common colour-vision
-deficiencies). A construction a criterion judges (the SVA bracket, the PT
-angle, the lordosis Cobb lines, the C7–CSVL bracket) takes the colour of that
-criterion's worst verdict; the geometry it is built on is sky blue and reddish
-purple, the landmarks yellow. A construction whose landmarks are missing is not
-drawn, and the figure says why (the measurement's reason).
+deficiencies). A construction that shows a judged parameter (the SVA bracket,
+the PT angle, the lordosis Cobb lines, which show LL and PI−LL, the TPA angle,
+the C7–CSVL bracket) takes the colour of the worst verdict of the criteria
+judging what it shows (:attr:`CriterionColumn.parameter
+<spinecheck.alignment.criteria.assessment.CriterionColumn.parameter>`); the
+geometry it is built on is sky blue and reddish purple, the landmarks yellow. A
+construction whose landmarks are missing is not drawn, and the figure says why
+(the measurement's reason).
 """
 
 from __future__ import annotations
@@ -144,16 +147,6 @@ _SEVERITY = {
     Verdict.MARKED: 4,
 }
 
-#: Parameter drawn on the film -> the criteria that judge it (their worst verdict colours it).
-JUDGED_BY: Mapping[str, tuple[str, ...]] = {
-    "SVA": ("sagittal_balance.sva", "srs_schwab.sva", "age_adjusted.sva"),
-    "PT": ("srs_schwab.pt", "age_adjusted.pt"),
-    "LL": ("srs_schwab.pi_ll", "age_adjusted.pi_ll"),
-    "C7_CSVL": ("balance.coronal",),
-    "Cobb": ("srs_schwab.curve_type",),
-    "TPA": ("tpa.odi40", "tpa.category", "age_adjusted.tpa"),
-}
-
 
 def _judged(kind: ResultKind, result: object) -> Verdict:
     """The verdict of an applied criterion's *result* of *kind* (None: no result)."""
@@ -268,7 +261,8 @@ class _Painter:
         self.fontsize = fontsize
         self.drawn: list[str] = []
         self.not_drawn: dict[str, str] = {}
-        self.verdicts = {c.id: Verdict.of(c, i) for c in study.assessment.columns if c.present[i]}
+        self.criteria = [c for c in study.assessment.columns if c.present[i]]
+        self.verdicts = {c.id: Verdict.of(c, i) for c in self.criteria}
 
     # -- bookkeeping
     def value(self, pid: str) -> tuple[float, str] | None:
@@ -288,8 +282,9 @@ class _Painter:
     def skip(self, what: str, reason: str) -> None:
         self.not_drawn.setdefault(what, reason)
 
-    def colour_for(self, pid: str) -> str:
-        found = [self.verdicts[c] for c in JUDGED_BY.get(pid, ()) if c in self.verdicts]
+    def colour_for(self, *shown: str) -> str:
+        """The colour of a construction showing the parameters *shown*: their criteria's worst verdict."""
+        found = [self.verdicts[c.id] for c in self.criteria if c.parameter in shown]
         judged = [v for v in found if v is not Verdict.NOT_APPLIED]
         if not judged:
             return _NOT_JUDGED if found else GEOMETRY_COLOUR
@@ -464,7 +459,8 @@ def _draw_lateral(p: _Painter, pts: _Points) -> None:
         if a is None or b is None or text is None:
             p.skip(f"{pid} Cobb lines", p.reason(pid, "missing landmarks"))
             continue
-        colour = p.colour_for(pid) if pid == "LL" else GEOMETRY_COLOUR
+        # the LL lines show LL and PI-LL (in their label): the PI-LL criteria colour them
+        colour = p.colour_for("LL", "PI_LL") if pid == "LL" else GEOMETRY_COLOUR
         for post, ant in (a, b):
             # lengthen posteriorly, where the two lines meet the label
             d = post - ant

@@ -19,15 +19,15 @@ font is reduced until it fits.
 The pages are drawn from the typed results of a
 :class:`~spinecheck.alignment.study.Study` (its landmark table, measurements and
 assessment), not from its JSON report: a criterion is shown beside the
-parameter it judges, and the scores over several parameters in a table of
-their own.
+parameter it judges (:attr:`CriterionColumn.parameter
+<spinecheck.alignment.criteria.assessment.CriterionColumn.parameter>`), and the
+scores over several parameters in a table of their own.
 """
 
 from __future__ import annotations
 
 import math
 import textwrap
-from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -45,26 +45,10 @@ from ..study import Study
 from .figure import DEFAULT_MAX_DISPLAY_ROWS, Drawing, Verdict, draw_study
 from .text import parameter_ids, study_report, study_warnings, tool_version
 
-__all__ = ["A4_LANDSCAPE_IN", "CRITERION_PARAMETER", "report_figure", "comparison_figure"]
+__all__ = ["A4_LANDSCAPE_IN", "report_figure", "comparison_figure"]
 
 #: A4 landscape, inches (297 × 210 mm).
 A4_LANDSCAPE_IN = (297 / 25.4, 210 / 25.4)
-
-#: Criterion id -> the parameter it judges (criteria of several parameters are absent: scores).
-CRITERION_PARAMETER: Mapping[str, str] = {
-    "balance.coronal": "C7_CSVL",
-    "sagittal_balance.sva": "SVA",
-    "srs_schwab.pi_ll": "PI_LL",
-    "srs_schwab.pt": "PT",
-    "srs_schwab.sva": "SVA",
-    "srs_schwab.curve_type": "Cobb_max",
-    "tpa.category": "TPA",
-    "tpa.odi40": "TPA",
-    "roussouly.type": "SS",
-    "age_adjusted.pi_ll": "PI_LL",
-    "age_adjusted.pt": "PT",
-    "age_adjusted.sva": "SVA",
-}
 
 _MARGIN = 0.35  # page margin, inches
 _GAP = 0.25  # between film and table
@@ -74,14 +58,6 @@ _INK = "#000000"
 _MUTED = "#555555"
 _RULE = "#999999"
 _CHAR_EM = 0.56  # mean character width of DejaVu Sans in em, for wrapping (slightly generous)
-
-
-def _parameter_of(cid: str) -> str | None:
-    """The parameter a criterion judges: the table above, else its id's last word if that is one."""
-    if cid in CRITERION_PARAMETER:
-        return CRITERION_PARAMETER[cid]
-    last = cid.rsplit(".", 1)[-1].upper()
-    return next((p for p in PARAMETERS if p.upper() == last), None)
 
 
 def _fmt(value: float | None, unit: str, *, signed: bool = False) -> str:
@@ -145,9 +121,8 @@ def _judging(study: Study, i: int) -> tuple[dict[str, list[CriterionColumn]], li
     for c in study.assessment.columns:
         if not c.present[i]:
             continue
-        pid = _parameter_of(c.id)
-        if pid is not None and pid in ids:
-            by_param.setdefault(pid, []).append(c)
+        if c.parameter is not None and c.parameter in ids:
+            by_param.setdefault(c.parameter, []).append(c)
         else:
             scores.append(c)
     return by_param, scores

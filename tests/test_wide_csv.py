@@ -26,12 +26,12 @@ HEADER = (
 GOOD = "good.dcm,lateral,1620.5,5305,1455,5248,,,0.15,0.15,67,F,"
 
 
-@pytest.fixture(params=["mm", "fromstring"])
-def parser(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
-    """Run the test with each bulk number parser."""
-    if request.param == "mm" and wide_csv._fast_matrix_market() is None:
-        pytest.skip("SciPy has no fast Matrix Market reader (SciPy < 1.12)")
-    monkeypatch.setattr(wide_csv, "_BULK_PARSER", request.param)
+@pytest.fixture(params=["one-block", "small-blocks"])
+def blocks(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Run the test with the whole file in one Arrow read, and in many reads of a few lines each."""
+    if request.param == "small-blocks":
+        monkeypatch.setattr(wide_csv, "_PIECE_BYTES", 256)
+        monkeypatch.setattr(wide_csv, "_BLOCK_BYTES", 64)  # raised to twice the longest line
     return request.param
 
 
@@ -48,7 +48,7 @@ def _file(tmp_path: Path, text: str, name: str = "t.csv", newline: str = "\n") -
 # ------------------------------------------------------------------------------------------ good tables
 
 
-def test_reads_every_column(tmp_path: Path, parser: str) -> None:
+def test_reads_every_column(tmp_path: Path, blocks: str) -> None:
     text = "\n".join(
         [
             HEADER,
@@ -77,14 +77,14 @@ def test_reads_every_column(tmp_path: Path, parser: str) -> None:
     assert t.calibrations[0] is t.calibrations[2] and t.patients[0] is t.patients[2]
 
 
-def test_minimal_header_and_empty_table(parser: str) -> None:
+def test_minimal_header_and_empty_table(blocks: str) -> None:
     t = _read("image,view,C7.centroid.x,C7.centroid.y\n")
     assert len(t) == 0 and t.point("C7.centroid").shape == (0, 2)
     t = _read("image,view\nx.dcm,ap\n")
     assert t.ids == ("x.dcm",) and t.views[0] is View.AP and dict(t.points) == {}
 
 
-def test_quoted_image_paths_crlf_bom_and_blank_rows(tmp_path: Path, parser: str) -> None:
+def test_quoted_image_paths_crlf_bom_and_blank_rows(tmp_path: Path, blocks: str) -> None:
     text = (
         "\ufeffimage,view,C7.centroid.x,C7.centroid.y\n"
         '"scans/a, b.dcm",lateral,1.5,2.5\n'
@@ -100,7 +100,7 @@ def test_quoted_image_paths_crlf_bom_and_blank_rows(tmp_path: Path, parser: str)
     assert list(t.row_errors) == [None, None, None]
 
 
-def test_quoted_rows_between_plain_rows_keep_their_values(parser: str) -> None:
+def test_quoted_rows_between_plain_rows_keep_their_values(blocks: str) -> None:
     text = (
         "image,view,C7.centroid.x,C7.centroid.y\n"
         '"q,0",lateral,0,0\nf1,lateral,1,1\n"q,2",lateral,2,2\nf3,lateral,3,3\n'
@@ -110,7 +110,7 @@ def test_quoted_rows_between_plain_rows_keep_their_values(parser: str) -> None:
     assert t.point("C7.centroid").tolist() == [[0, 0], [1, 1], [2, 2], [3, 3]]
 
 
-def test_quoted_cell_spanning_lines(parser: str) -> None:
+def test_quoted_cell_spanning_lines(blocks: str) -> None:
     t = _read('image,view,C7.centroid.x,C7.centroid.y\n"two\nlines.dcm",lateral,1,2\nb.dcm,lateral,3,x\n')
     assert t.ids == ("two\nlines.dcm", "b.dcm")
     assert t.point("C7.centroid")[0].tolist() == [1.0, 2.0]
@@ -119,7 +119,7 @@ def test_quoted_cell_spanning_lines(parser: str) -> None:
     )
 
 
-def test_columns_in_any_order(parser: str) -> None:
+def test_columns_in_any_order(blocks: str) -> None:
     text = (
         "age_years,S1.sup.ant.y,image,mm_per_px_col,S1.sup.ant.x,view,mm_per_px_row,C7.centroid.x,C7.centroid.y\n"
         "50,2,a.dcm,0.2,1,lateral,0.1,7,8\n"
@@ -131,7 +131,7 @@ def test_columns_in_any_order(parser: str) -> None:
     assert t.patients[0].age_years == 50.0
 
 
-def test_unknown_columns_are_ignored(parser: str) -> None:
+def test_unknown_columns_are_ignored(blocks: str) -> None:
     t = _read('image,notes,view,C7.centroid.x,C7.centroid.y,reader\na.dcm,"ok, fine",lateral,1,2,JD\n')
     assert t.point("C7.centroid")[0].tolist() == [1.0, 2.0] and t.row_errors[0] is None
 
@@ -148,17 +148,28 @@ def test_unknown_columns_are_ignored(parser: str) -> None:
         ("1e3", 1000.0),
         ("1.5E-2", 0.015),
         ("0.30000000000000004", 0.30000000000000004),
+        ("-0", -0.0),
+        ('"7.25"', 7.25),
+        ('" 7 "', 7.0),
+        ("\x0c3", 3.0),  # str.strip() whitespace
         ("", np.nan),
+        ("  ", np.nan),
+        ('""', np.nan),
     ],
 )
-def test_number_spellings(cell: str, value: float, parser: str) -> None:
+def test_number_spellings(cell: str, value: float, blocks: str) -> None:
     t = _read(f"image,view,C7.centroid.x,C7.centroid.y\na.dcm,lateral,{cell},1\n")
     assert t.row_errors[0] is None
     np.testing.assert_array_equal(t.point("C7.centroid")[0], [value, 1.0])
+    assert np.signbit(t.point("C7.centroid")[0, 0]) == np.signbit(value)
 
 
-def test_floats_read_exactly_with_many_rows_and_chunks(monkeypatch: pytest.MonkeyPatch, parser: str) -> None:
-    monkeypatch.setattr(wide_csv, "_CHUNK_ROWS", 97)
+@pytest.mark.parametrize("bad_cell", [False, True], ids=["arrow-floats", "text-pass"])
+def test_floats_read_exactly_with_many_rows_and_blocks(
+    monkeypatch: pytest.MonkeyPatch, bad_cell: bool
+) -> None:
+    # numbers converted by Arrow straight to float64, and (one bad cell) cast from their text
+    monkeypatch.setattr(wide_csv, "_BLOCK_BYTES", 4096)
     rng = np.random.default_rng(7)
     values = rng.uniform(-5, 4000, size=(1000, 6))
     values[rng.random(values.shape) < 0.1] = np.nan
@@ -167,10 +178,14 @@ def test_floats_read_exactly_with_many_rows_and_chunks(monkeypatch: pytest.Monke
     for i, row in enumerate(values):
         cells = ["" if np.isnan(v) else repr(float(v)) for v in row]
         lines.append(",".join([f"s{i}.dcm", "lateral", *cells]))
+    if bad_cell:
+        lines[900] = lines[900].replace("lateral,", "lateral,nan", 1)
+        values[899] = np.nan
     t = _read("\n".join(lines) + "\n")
     got = np.hstack([t.point("C7.centroid"), t.point("T1.sup.ant"), t.point("FH")])
     np.testing.assert_array_equal(got, values)
-    assert all(e is None for e in t.row_errors)
+    assert np.signbit(got[3, 5])  # -0.0 keeps its sign
+    assert [i for i, e in enumerate(t.row_errors) if e is not None] == ([899] if bad_cell else [])
 
 
 # ------------------------------------------------------------------------------------------ header errors
@@ -315,7 +330,7 @@ ROW_ERRORS = [
 
 
 @pytest.mark.parametrize(("row", "words"), ROW_ERRORS)
-def test_a_bad_row_is_kept_as_a_row_error(tmp_path: Path, row: str, words: list[str], parser: str) -> None:
+def test_a_bad_row_is_kept_as_a_row_error(tmp_path: Path, row: str, words: list[str], blocks: str) -> None:
     text = "\n".join([HEADER, GOOD, row, GOOD.replace("good", "after"), ""])
     path = _file(tmp_path, text, name="my table.csv")
     t = read_wide_csv(path)
@@ -335,8 +350,8 @@ def test_a_bad_row_is_kept_as_a_row_error(tmp_path: Path, row: str, words: list[
     assert t.mm_per_px[2].tolist() == [0.15, 0.15] and t.patients[2].age_years == 67.0
 
 
-def test_one_bad_cell_among_many_rows(monkeypatch: pytest.MonkeyPatch, parser: str) -> None:
-    # a cell the byte check lets through ("-") makes the bulk parser refuse the block: only its row fails
+def test_one_bad_cell_among_many_rows(blocks: str) -> None:
+    # a cell Arrow refuses ("-") sends the read through the text pass: only its row fails
     rows = [f"s{i}.dcm,lateral,{i},{i + 0.5}" for i in range(3000)]
     rows[1234] = "s1234.dcm,lateral,-,7"
     rows[2999] = "s2999.dcm,lateral,.,7"
@@ -349,21 +364,71 @@ def test_one_bad_cell_among_many_rows(monkeypatch: pytest.MonkeyPatch, parser: s
     np.testing.assert_array_equal(t.point("C7.centroid"), expected)
 
 
-@pytest.mark.parametrize(
-    ("data", "expected"),
-    [
-        (b",1.5,\n-2,,3", [[np.nan, 1.5, np.nan], [-2.0, np.nan, 3.0]]),
-        (b",,\n,,", [[np.nan] * 3] * 2),
-        (b"1,2,3\n4,5,6", [[1, 2, 3], [4, 5, 6]]),
-        (b"1,2\n4,5,6", None),  # cell count off: refused, nothing written
-    ],
-)
-@pytest.mark.parametrize("layout", ["rows", "columns"])
-def test_bulk_conversion_of_a_block(data: bytes, expected: list | None, layout: str, parser: str) -> None:
-    out = np.full((2, 3), np.nan) if layout == "rows" else np.full((3, 2), np.nan).T  # not C-contiguous
-    done = wide_csv._convert_clean(data, out)
-    assert done == (expected is not None)
-    np.testing.assert_array_equal(out, expected if expected is not None else np.full((2, 3), np.nan))
+def test_blank_and_short_rows_among_many_keep_every_row_in_place(blocks: str) -> None:
+    rows = [f"s{i}.dcm,lateral,{i},{i + 0.5}" for i in range(500)]
+    rows[10] = ",,,"  # a spreadsheet's blank row: no study
+    rows[20] = " ,\t, ,"
+    rows[30] = "s30.dcm,lateral,30"  # one cell short
+    rows[40] = "s40.dcm,lateral,40,40.5,"  # one too many
+    rows[50] = ""
+    rows[60] = "s60.dcm,lateral,inf,60.5"
+    t = _read("image,view,C7.centroid.x,C7.centroid.y\n" + "\n".join(rows) + "\n,,,\n\n")
+    kept = [i for i in range(500) if i not in (10, 20, 50)]
+    assert t.ids == tuple(f"s{i}.dcm" for i in kept)
+    errors = {t.ids[r]: e for r, e in enumerate(t.row_errors) if e is not None}
+    assert errors == {
+        "s30.dcm": "landmark table 't.csv', line 32: has 3 fields but the header has 4 columns; check for a "
+        "missing or extra comma (or an unquoted comma in the image path)",
+        "s40.dcm": "landmark table 't.csv', line 42: has 5 fields but the header has 4 columns; check for a "
+        "missing or extra comma (or an unquoted comma in the image path)",
+        "s60.dcm": "landmark table 't.csv', line 62: column \"C7.centroid.x\" must be a finite number (pixels) "
+        "or empty; got 'inf'",
+    }
+    expected = np.array([[i, i + 0.5] if i not in (30, 40, 60) else [np.nan, np.nan] for i in kept])
+    np.testing.assert_array_equal(t.point("C7.centroid"), expected)
+
+
+@pytest.mark.parametrize("newline", ["\n", "\r\n", "\r", "mixed"])
+def test_line_breaks(newline: str, tmp_path: Path, blocks: str) -> None:
+    lines = ["image,view,FH.x,FH.y", "a.dcm,lateral,1,2", "", "b.dcm,ap,3,4", "c.dcm,lateral,x,6"]
+    if newline == "mixed":
+        text = "".join(
+            line + sep for line, sep in zip(lines, ["\r\n", "\n", "\r", "\r\n", "\r"], strict=True)
+        )
+    else:
+        text = newline.join(lines)
+    path = tmp_path / "t.csv"
+    path.write_bytes(text.encode())
+    t = read_wide_csv(path)
+    assert t.ids == ("a.dcm", "b.dcm", "c.dcm")
+    assert t.point("FH")[:2].tolist() == [[1.0, 2.0], [3.0, 4.0]]
+    assert t.row_errors[2] is not None and ", line 5: " in t.row_errors[2]
+
+
+@pytest.mark.parametrize("char", ["\x0b", "\x0c", "\x1c", "\x1e", "\x85", "\u2028", "\u2029"])
+def test_other_line_breaks_stay_in_their_cell(char: str, blocks: str) -> None:
+    # str.splitlines() would cut there; a CSV file is cut at \n, \r\n and \r only
+    t = _read(f"image,view,FH.x,FH.y\na{char}b.dcm,lateral,1,2\nc.dcm,lateral,3,4\n")
+    assert t.ids == (f"a{char}b.dcm", "c.dcm")
+    assert t.point("FH").tolist() == [[1.0, 2.0], [3.0, 4.0]]
+
+
+def test_every_text_cell_quoted(blocks: str) -> None:
+    # as R's write.csv writes a table
+    text = '"image","view","FH.x","FH.y","sex"\n' + "".join(
+        f'"s{i}.dcm","ap",{i},{i}.5,"F"\n' for i in range(300)
+    )
+    t = _read(text)
+    assert t.ids[299] == "s299.dcm" and t.point("FH")[299].tolist() == [299.0, 299.5]
+    assert all(e is None for e in t.row_errors) and t.patients[0].sex is Sex.F
+
+
+def test_a_quote_inside_a_cell_is_read_as_the_csv_module_reads_the_line(blocks: str) -> None:
+    # Arrow would read the quote that opens "x across the line break; the csv module ends it at the line
+    t = _read('image,view,FH.x,FH.y\na"b,lateral,1,2\nc.dcm,"lateral,3,4\nd.dcm,lateral,5,6\n')
+    assert t.ids == ('a"b', "c.dcm", "d.dcm")
+    assert t.point("FH")[[0, 2]].tolist() == [[1.0, 2.0], [5.0, 6.0]]
+    assert t.row_errors[1] is not None and "has 2 fields" in t.row_errors[1]
 
 
 def test_an_unreadable_view_is_still_a_view() -> None:
@@ -413,7 +478,7 @@ def _table() -> LandmarkTable:
     )
 
 
-def test_round_trip(tmp_path: Path, parser: str) -> None:
+def test_round_trip(tmp_path: Path, blocks: str) -> None:
     table = _table()
     path = tmp_path / "out.csv"
     write_landmark_table(table, path)

@@ -13,7 +13,7 @@ keeps its place, its coordinates are NaN and ``row_errors[i]`` says which
 line, which column and what came in, so a batch reports it as an error
 instead of losing it.
 
-Reading is built for 100 000-row tables; see :func:`read_wide_csv`, Notes.
+Reading is built for tables of a million rows; see :func:`read_wide_csv`, Notes.
 """
 
 from __future__ import annotations
@@ -21,11 +21,12 @@ from __future__ import annotations
 import csv
 import difflib
 import io
+import itertools
 import math
 import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 import numpy as np
 
@@ -44,6 +45,9 @@ from ..points.names import (
 )
 from .atomic import write_text_atomic
 
+if TYPE_CHECKING:
+    import pyarrow as pa
+
 __all__ = [
     "TABLE_SOURCE",
     "EXTENSION_COLUMNS",
@@ -59,19 +63,26 @@ EXTENSION_COLUMNS: tuple[str, ...] = ("mm_per_px_row", "mm_per_px_col", "age_yea
 
 _REQUIRED = ("image", "view")
 _MAX_AGE_YEARS = 130
-#: Rows parsed per block by the bulk number parser (bounds its temporary memory).
-_CHUNK_ROWS = 16384
 _NO_CALIBRATION = Calibration.none("no mm_per_px in the landmark table")
 _NO_PATIENT = PatientInfo()
 _VIEWS = {"lateral": View.LATERAL, "ap": View.AP}
 #: The view of a row whose "view" cell cannot be read (that row is an error anyway).
 _UNREADABLE_VIEW = View.LATERAL
-#: Extension columns read as numbers, in bulk with the coordinates.
+#: Extension columns read as numbers, with the coordinates.
 _NUMERIC_COLUMNS = ("mm_per_px_row", "mm_per_px_col", "age_years")
 _UNITS = {"mm_per_px_row": "mm per pixel", "mm_per_px_col": "mm per pixel", "age_years": "years"}
-#: Line breaks of str.splitlines that are not line breaks in a CSV file.
-_OTHER_LINE_BREAKS = ("\x0b", "\x0c", "\x1c", "\x1d", "\x1e", "\x85", "\u2028", "\u2029")
 _SIDES = {"image_left": PatientRight.IMAGE_LEFT, "image_right": PatientRight.IMAGE_RIGHT}
+_BOM = b"\xef\xbb\xbf"
+#: Bytes of a row that holds no study (spreadsheets export blank rows as a line of commas).
+_BLANK_BYTES = b", \t"
+#: Bytes Arrow parses per block, blocks in parallel (raised to hold the longest line).
+_BLOCK_BYTES = 1 << 20
+#: Bytes of lines read by Arrow at a time (bounds its copy of the numbers: about 2 x this).
+_PIECE_BYTES = 1 << 25
+#: Bytes scanned at a time for line breaks and quotes (bounds the scan's temporary memory).
+_SCAN_BYTES = 1 << 24
+#: Cells that Arrow's cast and ``float()`` read alike (the cast is checked to be finite).
+_PLAIN_NUMBER = r"^[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?$"
 
 
 # ----------------------------------------------------------------------------------------------- reading
@@ -114,19 +125,23 @@ def read_wide_csv(source: str | os.PathLike[str] | TextIO, *, name: str | None =
     row is then checked against its own view (a lateral row with a value in
     an ``.left``/``.right`` column is a row error, and vice versa).
 
-    Speed (100 000 rows x 80 coordinates in about a second): the numeric
-    columns (coordinates, spacing, age) are parsed in bulk, never cell by
-    cell in Python. A row without quotes and with the right number of
-    commas is cut with two :meth:`str.split` calls around its numeric block;
-    the blocks of up to 16 384 rows are joined, checked byte-wise (only
-    digits, ``.`` and a leading ``-`` per cell), empty cells are left NaN,
-    and all numbers go through one C-level parser: SciPy's Matrix Market
-    reader when it is the fast one (SciPy >= 1.12; correctly rounded,
-    multi-threaded), otherwise :func:`numpy.fromstring`. Rows with quotes
-    are cut by :func:`csv.reader`; rows whose cells fail the byte check
-    (exponents, spaces, stray characters, non-ASCII) are parsed with
-    ``float()`` cell by cell, which also words their errors. Such rows cost
-    time, never correctness.
+    Lines end at ``\n``, ``\r\n`` or ``\r``; a line that is empty or holds
+    only commas, spaces and tabs holds no study and is skipped. A cell is a
+    number as ``float()`` reads it after :meth:`str.strip` (``12``, ``-3.5``,
+    ``.5``, ``1e3``), finite and in ASCII digits, or empty (absent).
+
+    Speed: rows are cut, and the numeric columns (coordinates, spacing,
+    age) converted to float64, by :func:`pyarrow.csv.read_csv` (C++,
+    correctly rounded, blocks in parallel), 32 MB of lines at a time
+    straight into one array; cells are never touched one by one in Python.
+    The line breaks are found with NumPy first, so that each row keeps its
+    line number. A cell Arrow refuses, or reads as NaN or infinity, sends
+    the read through a second pass that takes the numeric columns as text:
+    plain numbers (digits, sign, point, exponent) are cast by Arrow, the
+    few others read with ``float()``, which also words their errors. A row
+    with the wrong number of cells is cut again by :func:`csv.reader` for
+    its message. A file in which a quoted cell spans lines is cut by
+    :func:`csv.reader` alone. Unusual rows cost time, never correctness.
 
     Examples
     --------
@@ -140,9 +155,9 @@ def read_wide_csv(source: str | os.PathLike[str] | TextIO, *, name: str | None =
     >>> print(t.row_errors[1])
     landmark table '<stream>', line 3: column "S1.sup.ant.x" must be a number (pixels) or empty; got '12a'
     """
-    name, text = _read_source(source, name)
+    name, data = _read_source(source, name)
     where = f"landmark table {name!r}"
-    return _Reader(where, text).read()
+    return _Reader(where, data).read()
 
 
 # ----------------------------------------------------------------------------------------------- writing
@@ -239,15 +254,31 @@ class _Plan:
     numeric_names: tuple[str, ...]  # their header names
     points: tuple[tuple[str, int, int], ...]  # point name, numeric position of x, of y
     numeric_fields: dict[str, int]  # "mm_per_px_row", "mm_per_px_col", "age_years": numeric position
-    other_cols: tuple[int, ...]  # every other column, in header order
-    fields: dict[str, int]  # "image", "view", "sex", "patient_right": position in other_cols
-    block: tuple[int, int] | None  # numeric_cols == range(a, b): (a, b)
+    fields: dict[str, int]  # "image", "view", "sex", "patient_right": header position
+
+
+@dataclass(frozen=True)
+class _Parsed:
+    """The rows Arrow read, in file order (rows with a wrong number of cells left out)."""
+
+    values: np.ndarray  # (rows, numeric columns) float64, NaN where empty
+    cells: dict[str, list[str]]  # the text of each of plan.fields
+    errors: dict[int, str]  # row: what is wrong with a numeric cell
+    skipped: int  # rows left out for their number of cells
 
 
 class _Reader:
-    def __init__(self, where: str, text: str) -> None:
+    def __init__(self, where: str, data: bytes) -> None:
         self.where = where
-        self.text = text
+        self.data = data
+        self.plan: _Plan  # set from the header by _read_lines or _read_records
+        # set by _read_lines or _read_records, one entry per study
+        self.linenos: list[int] = []
+        self.values = np.zeros((0, 0))
+        self.cells: dict[str, list[str]] = {}
+        self.errors: dict[int, str] = {}
+        self.raw_fields: dict[int, list[str]] = {}  # cells of rows cut by the csv module
+        self.spans: tuple[np.ndarray, np.ndarray] | None = None  # (start, end) byte offsets of each row
 
     # -- header
 
@@ -309,62 +340,139 @@ class _Reader:
             raise InvalidLandmarksError(
                 f'{where}: column "{have}" has no matching "{lack}" column; give both or neither'
             )
-        # spacing and age are numbers too: they are parsed in bulk with the coordinates
+        # spacing and age are numbers too: they are converted with the coordinates
         numeric_ext = [h for h in _NUMERIC_COLUMNS if h in seen]
         numeric_cols = tuple(
             sorted([j for axes in coords.values() for j in axes.values()] + [seen[h] for h in numeric_ext])
         )
         pos = {j: k for k, j in enumerate(numeric_cols)}
         points = tuple((stem, pos[axes["x"]], pos[axes["y"]]) for stem, axes in coords.items())
-        numeric_set = set(numeric_cols)
-        other_cols = tuple(j for j in range(len(header)) if j not in numeric_set)
-        other_pos = {j: k for k, j in enumerate(other_cols)}
-        fields = {
-            h: other_pos[seen[h]]
-            for h in (*_REQUIRED, *EXTENSION_COLUMNS)
-            if h in seen and seen[h] in other_pos
-        }
-        block = None
-        if numeric_cols and numeric_cols[-1] - numeric_cols[0] + 1 == len(numeric_cols):
-            block = (numeric_cols[0], numeric_cols[-1] + 1)
+        fields = {h: seen[h] for h in (*_REQUIRED, *EXTENSION_COLUMNS) if h in seen and seen[h] not in pos}
         return _Plan(
             n_cols=len(header),
             numeric_cols=numeric_cols,
             numeric_names=tuple(header[j] for j in numeric_cols),
             points=points,
             numeric_fields={h: pos[seen[h]] for h in numeric_ext},
-            other_cols=other_cols,
             fields=fields,
-            block=block,
         )
 
     # -- rows
 
     def read(self) -> LandmarkTable:
-        text = self.text
-        breaks = _OTHER_LINE_BREAKS[:5] if text.isascii() else _OTHER_LINE_BREAKS
-        if any(c in text for c in breaks):
-            # str.splitlines would also cut at these; cut at \n (and \r) only
-            lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
-        else:
-            lines = text.splitlines()
-        while lines and not lines[-1].strip():
-            lines.pop()
-        if not lines or not lines[0].strip():
+        data = self.data
+        starts, ends = _line_spans(data)
+        last = len(starts)
+        while last and not data[starts[last - 1] : ends[last - 1]].decode().strip():
+            last -= 1
+        if not last or not data[starts[0] : ends[0]].decode().strip():
             raise InvalidLandmarksError(
                 f'{self.where}: has no header line; expected "image,view,<name>.x,<name>.y,..." '
                 "on the first line"
             )
-        self.quotes = '"' in text
-        if self.quotes and any(line.count('"') % 2 for line in lines if '"' in line):
-            records = self._csv_records()  # a quoted cell spans lines: the csv module must cut
-            self._start(self._plan(records[0][1]), [n for n, _ in records[1:]])
-            self.raw_rows: list[str] | list[list[str]] = [fields for _, fields in records[1:]]
-            for r, (_, fields) in enumerate(records[1:]):
-                self._add_record(r, fields)
-        else:
-            self._add_lines(lines)
+        starts, ends = starts[:last], ends[:last]
+        if b'"' in data and _has_odd_quote_line(data, ends):
+            # a quoted cell spans lines: the csv module must cut the whole text
+            self._read_records(self._csv_records())
+        elif not self._read_lines(starts, ends):
+            # a quote Arrow reads across lines but the csv module within one (a"b,"c): line by line
+            self._read_records(self._line_records(starts, ends))
         return self._finish()
+
+    def _read_lines(self, starts: np.ndarray, ends: np.ndarray) -> bool:
+        """Read a table whose rows are its lines, with Arrow; False (nothing set) when Arrow cuts otherwise."""
+        data = self.data
+        plan = self.plan = self._plan(next(csv.reader([data[starts[0] : ends[0]].decode()])))
+        lines = np.flatnonzero(ends[1:] > starts[1:]) + 1  # Arrow skips empty lines, as we do
+        if not len(lines):
+            self.values = np.zeros((0, len(plan.numeric_cols)))
+            self.cells = {f: [] for f in plan.fields}
+            return True
+        begin, end = starts[lines], ends[lines]
+        # pieces of whole lines, each cut by Arrow into blocks (each holding a whole line) read in parallel
+        offsets = np.arange(begin[0] + _PIECE_BYTES, end[-1], _PIECE_BYTES)
+        cuts = [0, *sorted(set(np.searchsorted(begin, offsets).tolist()) - {0, len(lines)}), len(lines)]
+        pieces = [memoryview(data)[begin[a] : end[b - 1]] for a, b in itertools.pairwise(cuts)]
+        block = max(_BLOCK_BYTES, 2 * int((end - begin).max()) + 2)
+        parsed = _parse_with_arrow(pieces, len(lines), plan, block)
+        if parsed is None:
+            return False
+        # which lines Arrow read, and which it left out for their number of cells
+        whole = np.ones(len(lines), dtype=bool)
+        if parsed.skipped:
+            spans = zip(begin.tolist(), end.tolist(), strict=True)
+            whole[:] = [_count_cells(data[a:b]) == plan.n_cols for a, b in spans]
+        if np.count_nonzero(whole) != len(parsed.values) or np.count_nonzero(~whole) != parsed.skipped:
+            return False
+        # a line of commas, spaces and tabs holds no study
+        blank = np.isin(np.frombuffer(data, np.uint8)[begin], np.frombuffer(_BLANK_BYTES, np.uint8))
+        for i in np.flatnonzero(blank).tolist():
+            blank[i] = not data[begin[i] : end[i]].translate(None, _BLANK_BYTES)
+        keep = np.flatnonzero(~blank)
+        self.linenos = (lines[keep] + 1).tolist()
+        self.spans = (begin[keep], end[keep])
+        row, read = (np.cumsum(whole) - 1)[keep], whole[keep]  # each study's row in Arrow's table, if read
+        if read.all() and len(keep) == len(parsed.values):
+            self.values, self.cells, self.errors = parsed.values, parsed.cells, parsed.errors
+            return True
+        self.values = np.full((len(plan.numeric_cols), len(keep)), np.nan).T
+        for k in range(self.values.shape[1]):  # column by column: each is contiguous
+            self.values[read, k] = parsed.values[row[read], k]
+        pairs = list(zip(row.tolist(), read.tolist(), strict=True))
+        self.cells = {f: [c[i] if ok else "" for i, ok in pairs] for f, c in parsed.cells.items()}
+        study = dict(zip(row[read].tolist(), np.flatnonzero(read).tolist(), strict=True))
+        self.errors = {study[i]: message for i, message in parsed.errors.items() if i in study}
+        for r in np.flatnonzero(~read).tolist():
+            self._wrong_count(r, next(csv.reader([data[self.spans[0][r] : self.spans[1][r]].decode()]), []))
+        return True
+
+    def _line_records(self, starts: np.ndarray, ends: np.ndarray) -> list[tuple[int, list[str]]]:
+        """Cut each line with the csv module: (line number, cells) per line that holds a study."""
+        records = []
+        for n, (a, b) in enumerate(zip(starts.tolist(), ends.tolist(), strict=True), start=1):
+            line = self.data[a:b]
+            if n == 1 or line.translate(None, _BLANK_BYTES):
+                records.append((n, next(csv.reader([line.decode()]))))
+        return records
+
+    def _read_records(self, records: list[tuple[int, list[str]]]) -> None:
+        """Read the table from the header's and the rows' cells, cut by the csv module."""
+        import pyarrow as pa
+
+        plan = self.plan = self._plan(records[0][1])
+        body = records[1:]
+        n = len(body)
+        self.linenos = [lineno for lineno, _ in body]
+        self.spans = None
+        self.errors = {}
+        self.cells = {f: [""] * n for f in plan.fields}
+        rows: list[list[str]] = []
+        for r, (_, fields) in enumerate(body):
+            if len(fields) == plan.n_cols:
+                for f, j in plan.fields.items():
+                    self.cells[f][r] = fields[j]
+                self.raw_fields[r] = fields
+            else:
+                self._wrong_count(r, fields)
+                fields = [""] * plan.n_cols  # its numbers are not read
+            rows.append(fields)
+        self.values = np.full((len(plan.numeric_cols), n), np.nan).T
+        for k, j in enumerate(plan.numeric_cols):
+            self.values[:, k], bad = _text_to_numbers(pa.array([f[j] for f in rows], pa.string()))
+            for r, token in bad:
+                self.errors.setdefault(r, _cell_message(plan.numeric_names[k], token))
+
+    def _wrong_count(self, r: int, fields: list[str]) -> None:
+        """Row *r* has the wrong number of cells: a row error; its text cells are read as far as they go."""
+        plan = self.plan
+        self.errors[r] = (
+            f"has {len(fields)} fields but the header has {plan.n_cols} columns; "
+            "check for a missing or extra comma (or an unquoted comma in the image path)"
+        )
+        padded = (fields + [""] * plan.n_cols)[: plan.n_cols]
+        for f, j in plan.fields.items():
+            self.cells[f][r] = padded[j]
+        self.raw_fields[r] = padded
 
     def _csv_records(self) -> list[tuple[int, list[str]]]:
         """Cut the whole text with the csv module: (first line, cells) per non-blank record.
@@ -373,7 +481,8 @@ class _Reader:
         likely an unclosed quote that swallowed the rows after it; its lines
         are then cut one by one, so that only the faulty row is lost.
         """
-        reader = csv.reader(io.StringIO(self.text))
+        text = self.data.decode()
+        reader = csv.reader(io.StringIO(text))
         spans: list[tuple[int, int, list[str]]] = []
         start = 1
         try:
@@ -388,120 +497,18 @@ class _Reader:
         out: list[tuple[int, list[str]]] = []
         for first, last, fields in spans:
             if out and last > first and len(fields) != len(out[0][1]):
-                physical = physical or self.text.split("\n")
+                physical = physical or text.split("\n")
                 pieces = [(n, next(csv.reader([physical[n - 1]]), [])) for n in range(first, last + 1)]
             else:
                 pieces = [(first, fields)]
             out.extend((n, cells) for n, cells in pieces if any(c.strip() for c in cells))
         return out
 
-    def _start(self, plan: _Plan, linenos: list[int]) -> None:
-        self.plan = plan
-        self.linenos = linenos
-        self.values = np.full((len(linenos), len(plan.numeric_cols)), np.nan)
-        self.others: list[list[str]] = [[] for _ in linenos]
-        self.bulk_rows: list[int] = []  # rows whose coordinate cells wait for the bulk parser
-        self.bulk_blocks: list[str] = []  # their cells, comma-separated
-        self.errors: dict[int, str] = {}
-
-    def _add_lines(self, lines: list[str]) -> None:
-        """Rows of a file whose quoted cells (if any) stay within one line."""
-        plan = self._plan(next(csv.reader([lines[0]])))
-        # blank rows (spreadsheets export them as a line of commas) hold no study
-        body = [
-            (n, s) for n, s in enumerate(lines[1:], start=2) if s and (s[0] not in ", \t" or s.strip(", \t"))
-        ]
-        del lines
-        self._start(plan, [n for n, _ in body])
-        texts = [s for _, s in body]
-        del body
-        self.raw_rows = texts
-        commas = plan.n_cols - 1
-        # chunk by chunk, so that the temporary strings reuse the same memory
-        for start in range(0, len(texts), _CHUNK_ROWS):
-            chunk = texts[start : start + _CHUNK_ROWS]
-            if self.quotes:
-                fast = [r for r, s in enumerate(chunk) if s.count(",") == commas and '"' not in s]
-            else:
-                fast = [r for r, s in enumerate(chunk) if s.count(",") == commas]
-            all_fast = len(fast) == len(chunk)
-            if not all_fast:
-                fast_set = set(fast)
-                for r, s in enumerate(chunk):
-                    if r not in fast_set:
-                        self._add_record(start + r, next(csv.reader([s])))
-                chunk = [chunk[r] for r in fast]
-            blocks, others = self._cut(chunk)
-            rows = [start + r for r in fast]
-            if all_fast:
-                self.others[start : start + len(rows)] = others
-            else:
-                for r, fields in zip(rows, others, strict=True):
-                    self.others[r] = fields
-            self.bulk_rows.extend(rows)
-            self.bulk_blocks.extend(blocks)
-            self._flush_bulk()
-
-    def _cut(self, lines: list[str]) -> tuple[list[str], list[list[str]]]:
-        """Split lines with the right number of commas and no quotes: (coordinate blocks, other cells)."""
-        plan = self.plan
-        if plan.block is None:
-            numeric_cols, other_cols = plan.numeric_cols, plan.other_cols
-            split = [s.split(",") for s in lines]
-            return [",".join([f[j] for j in numeric_cols]) for f in split], [
-                [f[j] for j in other_cols] for f in split
-            ]
-        # cut around the contiguous coordinate block only: two short splits per line, in C
-        a, b = plan.block
-        t = plan.n_cols - b
-        heads = [s.split(",", a) for s in lines]
-        if not t:
-            return [h[a] for h in heads], [h[:a] for h in heads]
-        tails = [h[a].rsplit(",", t) for h in heads]
-        return [x[0] for x in tails], [h[:a] + x[1:] for h, x in zip(heads, tails, strict=True)]
-
-    def _add_record(self, r: int, fields: list[str]) -> None:
-        """Row *r*, cut by the csv module."""
-        plan = self.plan
-        if len(fields) != plan.n_cols:
-            self.errors[r] = (
-                f"has {len(fields)} fields but the header has {plan.n_cols} columns; "
-                "check for a missing or extra comma (or an unquoted comma in the image path)"
-            )
-            fields = (fields + [""] * plan.n_cols)[: plan.n_cols]
-            self.others[r] = [fields[j] for j in plan.other_cols]
-            return
-        self.others[r] = [fields[j] for j in plan.other_cols]
-        cells = [fields[j] for j in plan.numeric_cols]
-        block = ",".join(cells)
-        if block.count(",") == len(cells) - 1 and "\n" not in block:
-            self.bulk_rows.append(r)
-            self.bulk_blocks.append(block)
-        else:  # a quoted cell holds a comma: the bulk parser would miscount
-            self._parse_slowly(r, cells)
-
-    def _flush_bulk(self) -> None:
-        """Parse the waiting coordinate blocks into ``self.values``."""
-        if not self.bulk_rows:
-            return
-        if self.values.shape[1]:
-            suspects = _parse_blocks(self.bulk_blocks, self.values, self.bulk_rows)
-            for k in suspects:
-                self._parse_slowly(self.bulk_rows[k], self.bulk_blocks[k].split(","))
-        self.bulk_rows, self.bulk_blocks = [], []
-
-    def _parse_slowly(self, r: int, cells: list[str]) -> None:
-        row, message = _parse_tokens(cells, self.plan.numeric_names)
-        self.values[r] = row
-        if message is not None:
-            self.errors.setdefault(r, message)
-
     def _finish(self) -> LandmarkTable:
-        self._flush_bulk()
         plan, where, values, errors = self.plan, self.where, self.values, self.errors
         n = len(self.linenos)
 
-        column = self._column
+        column = self.cells.__getitem__
         ids = tuple(map(str.strip, column("image")))
         if "" in ids:
             for r, image in enumerate(ids):
@@ -561,8 +568,10 @@ class _Reader:
 
     def _raw_cell(self, r: int, field: str) -> str:
         """Return the text of row *r*'s numeric cell *field* as it came in (for messages)."""
-        raw = self.raw_rows[r]
-        fields = raw if isinstance(raw, list) else next(csv.reader([raw]))
+        fields = self.raw_fields.get(r)
+        if fields is None and self.spans is not None:
+            fields = next(csv.reader([self.data[self.spans[0][r] : self.spans[1][r]].decode()]), [])
+        fields = fields or []
         j = self.plan.numeric_cols[self.plan.numeric_fields[field]]
         return _shorten(fields[j]) if j < len(fields) else ""
 
@@ -617,10 +626,6 @@ class _Reader:
             )
         return [None if v != v else v for v in a.tolist()]
 
-    def _column(self, field: str) -> list[str]:
-        k = self.plan.fields[field]
-        return [o[k] for o in self.others]
-
     def _convert(self, raw: Sequence[Any], parse: Callable[[Any], Any]) -> list[Any]:
         """Convert one column through a cache of its distinct values; bad values become row errors."""
         cache: dict[Any, tuple[Any, str | None]] = {}
@@ -643,13 +648,11 @@ class _Reader:
             cols = [k for name, jx, jy in plan.points if _corner_kind(name) == foreign for k in (jx, jy)]
             if not cols:
                 continue
-            rows = np.flatnonzero(views == view)
-            if not len(rows):
-                continue
-            finite = np.isfinite(values[np.ix_(rows, np.asarray(cols, dtype=np.intp))])
-            for i in np.flatnonzero(finite.any(axis=1)).tolist():
-                r = int(rows[i])
-                k = cols[int(np.argmax(finite[i]))]
+            given = np.zeros(len(values), dtype=bool)
+            for k in cols:  # column by column: each is contiguous
+                given |= np.isfinite(values[:, k])
+            for r in np.flatnonzero(given & (views == view)).tolist():
+                k = next(k for k in cols if math.isfinite(values[r, k]))
                 name = plan.numeric_names[k].rsplit(".", 1)[0]
                 other = "an AP" if view is View.LATERAL else "a lateral"
                 self.errors.setdefault(
@@ -721,23 +724,6 @@ def _number(s: str) -> float | None:
     return v if math.isfinite(v) else None
 
 
-def _parse_tokens(tokens: Sequence[str], names: Sequence[str]) -> tuple[np.ndarray, str | None]:
-    """Parse one row's coordinate cells one by one (the slow, exact path that words errors)."""
-    row = np.full(len(tokens), np.nan)
-    for k, token in enumerate(tokens):
-        s = token.strip()
-        if not s:
-            continue
-        v = _number(s)
-        if v is None:
-            finite = s.isascii() and "_" not in s and _is_float(s)  # nan, inf, 1e999
-            what = "a finite number" if finite else "a number"
-            unit = _UNITS.get(names[k], "pixels")
-            return row, f'column "{names[k]}" must be {what} ({unit}) or empty; got {_shorten(token)!r}'
-        row[k] = v
-    return row, None
-
-
 def _is_float(s: str) -> bool:
     try:
         float(s)
@@ -750,162 +736,166 @@ def _shorten(text: str, limit: int = 40) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-# ----------------------------------------------------------------------------------------------- bulk numbers
-
-_DIGIT_BYTES = b"0123456789"
-#: What may remain of a clean block once its digits are deleted.
-_SKELETON_BYTES = b".-,\n"
-_TO_NEWLINES = bytes.maketrans(b",", b"\n")
-_SEPARATOR = np.zeros(256, dtype=bool)
-_SEPARATOR[np.frombuffer(b",\n", np.uint8)] = True
-_DIGIT_OR_DOT = np.zeros(256, dtype=bool)
-_DIGIT_OR_DOT[np.frombuffer(b"0123456789.", np.uint8)] = True
-_COMMA, _NEWLINE, _MINUS = ord(","), ord("\n"), ord("-")
-#: Below this many rows a block the bulk parser refused is parsed cell by cell.
-_BISECT_MIN_ROWS = 64
+def _cell_message(name: str, token: str) -> str:
+    """Why the numeric cell *token* of column *name* cannot be read."""
+    s = token.strip()
+    finite = s.isascii() and "_" not in s and _is_float(s)  # nan, inf, 1e999
+    what = "a finite number" if finite else "a number"
+    return f'column "{name}" must be {what} ({_UNITS.get(name, "pixels")}) or empty; got {_shorten(token)!r}'
 
 
-def _fast_matrix_market() -> Callable[[Any], Any] | None:
-    """Return SciPy's C++ Matrix Market reader (SciPy >= 1.12), or None."""
-    import scipy.io
-
-    mmread = scipy.io.mmread
-    return mmread if mmread.__module__.endswith("_fast_matrix_market") else None
+# ----------------------------------------------------------------------------------------------- Arrow
 
 
-#: The bulk parser: "mm" (SciPy's fast Matrix Market reader), "fromstring", or
-#: None to take the first available at first use (scipy.io costs half a second to import).
-_BULK_PARSER: str | None = None
+class _NotFinite(Exception):
+    """Arrow read a cell as NaN or infinity; its text is needed for the message."""
 
 
-def _parse_blocks(blocks: list[str], values: np.ndarray, rows: list[int]) -> list[int]:
-    """Parse coordinate blocks (comma-separated cells) into ``values[rows[k]]``.
+def _parse_with_arrow(pieces: list[memoryview], max_rows: int, plan: _Plan, block: int) -> _Parsed | None:
+    """Cut *pieces* (the lines after the header, in order) into rows and convert their columns.
 
-    Returns the indices ``k`` of the blocks the bulk path does not vouch
-    for; those must be parsed again by :func:`_parse_tokens`.
+    Returns None when Arrow cannot cut the text at all, or cuts more rows
+    than *max_rows* (the number of non-empty lines).
     """
-    ncoord = values.shape[1]
-    suspects: list[int] = []
-    for start in range(0, len(blocks), _CHUNK_ROWS):
-        stop = min(start + _CHUNK_ROWS, len(blocks))
-        target = rows[start:stop]
-        contiguous = target == list(range(target[0], target[0] + len(target)))
-        # write straight into the table when the rows are consecutive (the usual case)
-        out = values[target[0] : target[-1] + 1] if contiguous else np.full((len(target), ncoord), np.nan)
-        _parse_rows(blocks, list(range(start, stop)), out, start, suspects)
-        if not contiguous:
-            values[target] = out
-        overflow = np.flatnonzero(np.isinf(out).any(axis=1))  # e.g. 400 digits: the slow path words it
-        suspects.extend((overflow + start).tolist())
-    return sorted(set(suspects))
+    import pyarrow as pa  # loaded on first use: about 0.1 s, which only reading a table needs
 
-
-def _parse_rows(
-    blocks: list[str], rows: list[int], parsed: np.ndarray, offset: int, suspects: list[int]
-) -> None:
-    """Parse ``blocks[rows]`` into ``parsed[rows - offset]``; add the rows it cannot vouch for."""
-    ncoord = parsed.shape[1]
-    data = _encode([blocks[i] for i in rows])
-    if data is None or not _is_clean(data):
-        good = [i for i in rows if blocks[i].isascii() and _is_clean(blocks[i].encode("ascii"))]
-        if len(good) < len(rows):
-            kept = set(good)
-            suspects.extend(i for i in rows if i not in kept)
-            rows = good
-            data = _encode([blocks[i] for i in rows])
-    if not rows or data is None:
-        return
-    if rows[-1] - rows[0] == len(rows) - 1:  # consecutive: parse straight into place
-        done = _convert_clean(data, parsed[rows[0] - offset : rows[-1] - offset + 1])
-    else:
-        target = np.full((len(rows), ncoord), np.nan)
-        done = _convert_clean(data, target)
-        if done:
-            parsed[[i - offset for i in rows]] = target
-    if done:
-        return
-    if len(rows) <= _BISECT_MIN_ROWS:
-        suspects.extend(rows)
-    else:  # a cell the checks let through but the parser refused ("-", "."): find its rows
-        half = len(rows) // 2
-        _parse_rows(blocks, rows[:half], parsed, offset, suspects)
-        _parse_rows(blocks, rows[half:], parsed, offset, suspects)
-
-
-def _encode(blocks: list[str]) -> bytes | None:
     try:
-        return "\n".join(blocks).encode("ascii")
-    except UnicodeEncodeError:
+        return _arrow_pass(pieces, max_rows, plan, block, as_text=False)
+    except (_NotFinite, pa.ArrowInvalid):
+        pass  # a cell that is not a finite number: its text is needed
+    try:
+        return _arrow_pass(pieces, max_rows, plan, block, as_text=True)
+    except pa.ArrowInvalid:
         return None
 
 
-def _is_clean(data: bytes) -> bool:
-    """Tell whether every cell is empty or ``-?digits[.digits]`` (rows separated by newlines).
+def _arrow_pass(
+    pieces: list[memoryview], max_rows: int, plan: _Plan, block: int, *, as_text: bool
+) -> _Parsed:
+    """Read *pieces* with :func:`pyarrow.csv.read_csv`, numeric columns as float64 or as text.
 
-    Deleting the digits leaves a skeleton that may hold only dots, minus
-    signs, commas and newlines, and no ``..`` (two dots in one cell); a
-    ``-`` must open its cell. This matters because the bulk parser would
-    read ``1.5.2`` as 1.5.
+    A piece at a time, so that Arrow's table of one piece is the only copy
+    besides the result; within a piece Arrow parses its blocks in parallel.
     """
-    skeleton = data.translate(None, _DIGIT_BYTES)
-    if skeleton.translate(None, _SKELETON_BYTES) or b".." in skeleton:
-        return False
-    if b"-" in data:
-        buf = np.frombuffer(data, dtype=np.uint8)
-        minus = np.flatnonzero(buf == _MINUS)
-        opens = (minus == 0) | _SEPARATOR[buf[np.maximum(minus - 1, 0)]]
-        then_number = (minus + 1 < len(buf)) & _DIGIT_OR_DOT[buf[np.minimum(minus + 1, len(buf) - 1)]]
-        return bool((opens & then_number).all())
-    return True
+    import pyarrow as pa
+    import pyarrow.csv as pa_csv
+
+    names = [f"c{j}" for j in range(plan.n_cols)]  # the header is ours, checked already
+    numeric = [names[j] for j in plan.numeric_cols]
+    text = {f: names[j] for f, j in plan.fields.items()}
+    skipped: list[None] = []  # appended to from Arrow's threads (list.append is atomic)
+
+    def skip(row: Any) -> str:
+        skipped.append(None)  # the caller finds the row by its number of cells
+        return "skip"
+
+    kind = pa.string() if as_text else pa.float64()
+    options = {
+        "read_options": pa_csv.ReadOptions(column_names=names, block_size=block),
+        "parse_options": pa_csv.ParseOptions(invalid_row_handler=skip),
+        "convert_options": pa_csv.ConvertOptions(
+            column_types={**dict.fromkeys(numeric, kind), **dict.fromkeys(text.values(), pa.string())},
+            include_columns=[*numeric, *text.values()],
+            null_values=[""],
+            strings_can_be_null=False,
+            check_utf8=False,  # checked when the file was read
+        ),
+    }
+    # one array for all numbers, filled column by column (contiguous writes); rows past r are cut off
+    values = np.empty((len(numeric), max_rows)).T
+    cells: dict[str, list[str]] = {f: [] for f in text}
+    errors: dict[int, str] = {}
+    r = 0
+    for piece in pieces:
+        table = pa_csv.read_csv(pa.BufferReader(piece), **options)
+        m = table.num_rows
+        if r + m > max_rows:
+            raise pa.ArrowInvalid("more rows than lines")
+        for k, c in enumerate(numeric):
+            column = table.column(c)
+            if as_text:
+                values[r : r + m, k], bad = _text_to_numbers(column.combine_chunks())
+                for i, token in bad:
+                    errors.setdefault(r + i, _cell_message(plan.numeric_names[k], token))
+            else:
+                v = column.to_numpy()  # empty (null) cells become NaN
+                if np.count_nonzero(np.isfinite(v)) + column.null_count != m:
+                    raise _NotFinite
+                values[r : r + m, k] = v
+        for f, c in text.items():
+            cells[f] += table.column(c).to_pylist()
+        r += m
+        del table
+    return _Parsed(values[:r], cells, errors, len(skipped))
 
 
-def _convert_clean(data: bytes, out: np.ndarray) -> bool:
-    """Parse clean *data* (``nrows`` lines of ``ncoord`` cells) into *out*, shape ``(nrows, ncoord)``.
+def _text_to_numbers(cells: pa.Array) -> tuple[np.ndarray, list[tuple[int, str]]]:
+    """Read numeric cells given as text: ``(values, [(index, text) of each bad cell])``.
 
-    *out* holds NaN already; only the non-empty cells are parsed and written.
-    Returns False, writing nothing, when the parser refuses the text or the
-    cell count is off.
+    Plain numbers are cast by Arrow; the others (spaces, NaN, infinity,
+    stray characters, non-ASCII) go through ``float()`` one by one.
     """
-    nrows, ncoord = out.shape
-    # a virtual separator closes the last cell
-    buf = np.frombuffer(data.translate(_TO_NEWLINES) + b"\n", dtype=np.uint8)
-    sep = buf == _NEWLINE
-    if int(np.count_nonzero(sep)) != nrows * ncoord:
-        return False
-    # a cell starts at 0 and after each separator; it is empty when it starts on a separator
-    starts = np.empty(len(buf), dtype=bool)
-    starts[0] = True
-    starts[1:] = sep[:-1]
-    filled = ~sep[starts]
-    # drop the separators of empty cells: every value is then followed by exactly one newline
-    keep = ~sep
-    keep[1:] |= ~sep[:-1]
-    stream = buf[keep]
-    count = int(np.count_nonzero(filled))
-    if count == 0:
-        return True
-    try:
-        mmread = _fast_matrix_market() if _BULK_PARSER in ("mm", None) else None
-        if mmread is not None:
-            text = io.BytesIO()
-            text.write(f"%%MatrixMarket matrix array real general\n{count} 1\n".encode())
-            text.write(stream.data)
-            text.seek(0)
-            numbers = np.asarray(mmread(text), dtype=float).reshape(-1)
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    out = np.full(len(cells), np.nan)
+    plain = pc.match_substring_regex(cells, _PLAIN_NUMBER)
+    odd = ~(plain.to_numpy(zero_copy_only=False) | pc.equal(cells, "").to_numpy(zero_copy_only=False))
+    if pc.any(plain).as_py():
+        where = plain.to_numpy(zero_copy_only=False)
+        out[where] = pc.cast(cells.filter(plain), pa.float64()).to_numpy()
+        odd |= ~np.isfinite(out) & where  # 400 digits: float() words it
+    bad = []
+    rows = np.flatnonzero(odd)
+    for i, token in zip(rows.tolist(), cells.take(rows).to_pylist(), strict=True):
+        s = token.strip()
+        v = _number(s) if s else math.nan
+        if v is None:
+            bad.append((i, token))
         else:
-            stream[stream == _NEWLINE] = _COMMA
-            numbers = np.fromstring(stream.tobytes(), sep=",")
-    except (ValueError, RuntimeError, OverflowError):
-        return False
-    if numbers.size != count:
-        return False
-    if out.flags.c_contiguous:
-        out.reshape(-1)[filled] = numbers
-    else:
-        full = np.full(out.shape, np.nan)
-        full.reshape(-1)[filled] = numbers
-        out[...] = full
-    return True
+            out[i] = v
+    return out, bad
+
+
+# ----------------------------------------------------------------------------------------------- lines
+
+
+def _positions(data: bytes, byte: bytes) -> np.ndarray:
+    """Offsets of every *byte* in *data*, found a block at a time (bounded temporary memory)."""
+    value = byte[0]
+    found = [np.zeros(0, dtype=np.intp)]
+    for begin in range(0, len(data), _SCAN_BYTES):
+        block = np.frombuffer(data, np.uint8, count=min(_SCAN_BYTES, len(data) - begin), offset=begin)
+        found.append(np.flatnonzero(block == value) + begin)
+    return np.concatenate(found)
+
+
+def _line_spans(data: bytes) -> tuple[np.ndarray, np.ndarray]:
+    r"""Start and end offsets of the lines of *data*, cut at ``\n``, ``\r\n`` and ``\r`` (as csv and Arrow)."""
+    ends = _positions(data, b"\n")
+    width = np.ones(len(ends), dtype=np.intp)
+    if b"\r" in data:
+        cr = _positions(data, b"\r")
+        crlf = cr[np.isin(cr + 1, ends)]
+        ends = np.union1d(cr, np.setdiff1d(ends, crlf + 1))
+        width = 1 + np.isin(ends, crlf)
+    starts = np.concatenate(([0], ends + width))
+    if starts[-1] < len(data):
+        return starts, np.append(ends, len(data))
+    return starts[:-1], ends
+
+
+def _has_odd_quote_line(data: bytes, ends: np.ndarray) -> bool:
+    """Tell whether a line holds an odd number of quotes (a quoted cell spans lines, or never ends)."""
+    line = np.searchsorted(ends, _positions(data, b'"'))
+    return bool((np.bincount(line) % 2).any())
+
+
+def _count_cells(line: bytes) -> int:
+    """Number of cells of one line, as the csv module cuts it."""
+    if b'"' not in line:
+        return line.count(b",") + 1
+    return len(next(csv.reader([line.decode()]), []))
 
 
 # ----------------------------------------------------------------------------------------------- helpers
@@ -979,12 +969,19 @@ def _quote(field: str) -> str:
     return field
 
 
-def _read_source(source: str | os.PathLike[str] | TextIO, name: str | None) -> tuple[str, str]:
+def _read_source(source: str | os.PathLike[str] | TextIO, name: str | None) -> tuple[str, bytes]:
+    """Return the name and the UTF-8 bytes of *source*, without a byte order mark."""
     if hasattr(source, "read"):
         text = source.read()
-        return (name or str(getattr(source, "name", "<stream>"))), (
-            text[1:] if text.startswith("\ufeff") else text
-        )
+        name = name or str(getattr(source, "name", "<stream>"))
+        try:
+            data = text.encode("utf-8")
+        except UnicodeEncodeError as e:
+            raise InvalidLandmarksError(
+                f"landmark table {name!r}: character {e.start} ({text[e.start]!r}) is not a Unicode "
+                "character (a lone surrogate)"
+            ) from None
+        return name, data.removeprefix(_BOM)
     path = os.fspath(source)
     name = name or path
     try:
@@ -992,10 +989,12 @@ def _read_source(source: str | os.PathLike[str] | TextIO, name: str | None) -> t
             data = f.read()
     except OSError as e:
         raise InvalidLandmarksError(f"landmark table {name!r}: cannot be read: {e.strerror or e}") from None
-    try:
-        return name, data.decode("utf-8-sig")
-    except UnicodeDecodeError as e:
-        raise InvalidLandmarksError(
-            f"landmark table {name!r}: is not UTF-8 text (byte 0x{data[e.start]:02x} at offset {e.start}); "
-            "save the CSV as UTF-8"
-        ) from None
+    if not data.isascii():
+        try:
+            data.decode("utf-8-sig")
+        except UnicodeDecodeError as e:
+            raise InvalidLandmarksError(
+                f"landmark table {name!r}: is not UTF-8 text (byte 0x{data[e.start]:02x} at offset "
+                f"{e.start}); save the CSV as UTF-8"
+            ) from None
+    return name, data.removeprefix(_BOM)

@@ -348,15 +348,15 @@ def _report_rows(study: Study, i: int) -> tuple[list[dict], list[dict], list[str
             }
         )
     if View.parse(m.views[i]) is View.AP:
-        for c in m.curves.curve_list(i, study.assessment.curve_regions()):
-            region = f", {c.region}" if c.region else ""
+        for curve in m.curves.curve_list(i, study.assessment.curve_regions()):
+            region = f", {curve.region}" if curve.region else ""
             rows.append(
                 {
                     "pid": "curve",
-                    "name": f"Cobb {c.upper_end}–{c.lower_end}, apex {c.apex}{region}",
-                    "value": _fmt(c.angle_deg, "deg"),
+                    "name": f"Cobb {curve.upper_end}–{curve.lower_end}, apex {curve.apex}{region}",
+                    "value": _fmt(curve.angle_deg, "deg"),
                     "target": "",
-                    "lines": [_Line(None, f"convex {c.convex_side(study.table.patient_right[i])}")],
+                    "lines": [_Line(None, f"convex {curve.convex_side(study.table.patient_right[i])}")],
                 }
             )
     score_rows = []
@@ -703,14 +703,14 @@ def _comparison_body(
         y += page.text(
             x0, y, "Scores and classifications (pre → post)", fs=small, fontweight="bold", draw=draw
         )
-        for c in scores:
-            d = post_columns.get(c.id)
-            a = _result(c, i)
+        for score in scores:
+            d = post_columns.get(score.id)
+            a = _result(score, i)
             b = _result(d, j) if d is not None else None
             y += page.text(
                 x0,
                 y,
-                f"• {c.name}: {a if a is not None else '—'} → {b if b is not None else '—'}",
+                f"• {score.name}: {a if a is not None else '—'} → {b if b is not None else '—'}",
                 width,
                 fs=small,
                 draw=draw,

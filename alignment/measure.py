@@ -89,7 +89,7 @@ def measure(
             "{min_curve_deg}: must be a finite number of degrees >= 0; got {got!r}",
             got=min_curve_deg,
         )
-    cobb_method = CobbMethod.parse(cobb_method)
+    cobb_method = CobbMethod.parse(cobb_method, argument="cobb_method")
     table = landmarks.to_table() if isinstance(landmarks, LandmarkSet) else landmarks
     n = len(table)
     lateral = np.asarray(table.views == View.LATERAL, dtype=bool)

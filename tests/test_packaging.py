@@ -101,5 +101,7 @@ def test_the_installed_package_adds_no_other_top_level_name(tmp_path):
         "import importlib.util as u; "
         "print([n for n in ('spinecheck', 'cli', 'alignment', 'landmarks', 'setup') if u.find_spec(n)])"
     )
-    out = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True, check=True)
+    out = subprocess.run(
+        [sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True, check=True
+    )
     assert out.stdout.strip() == "['spinecheck']"

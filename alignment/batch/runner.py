@@ -703,7 +703,7 @@ def _check_arguments(
             "{min_curve_deg}: must be a finite number of degrees >= 0; got {got:g}",
             got=options.min_curve_deg,
         )
-    CobbMethod.parse(options.cobb_method, error=BatchError)
+    CobbMethod.parse(options.cobb_method, argument="cobb_method", error=BatchError)
     if landmarks_dir is not None and not os.path.isdir(landmarks_dir):
         raise BatchError.about(
             "landmarks_dir", "{landmarks_dir} '{path}': not a folder", path=os.fspath(landmarks_dir)

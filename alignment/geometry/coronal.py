@@ -30,15 +30,13 @@ centre lies farthest from the line joining the end vertebrae's centres.
 from __future__ import annotations
 
 import dataclasses
-import enum
 from collections.abc import Callable
 from typing import NamedTuple
 
 import numpy as np
 
-from ...landmarks.errors import InvalidArgumentError, SpinecheckError
 from ...landmarks.points.model import LandmarkTable
-from ...landmarks.points.names import LEVELS, PatientRight
+from ...landmarks.points.names import LEVELS, PatientRight, VocabularyEnum
 from ..parameters import Constructions, CurveTable
 from .plane import NO_REASON, Inputs, Need, angle_from_horizontal_deg, column, merge_reasons, wrap_deg
 from .sagittal import ParameterColumn
@@ -54,50 +52,19 @@ __all__ = [
 ]
 
 
-class CobbMethod(str, enum.Enum):
+class CobbMethod(VocabularyEnum):
     """How a coronal vertebra's tilt is measured (see the module notes).
 
-    A member is also its string value: ``CobbMethod("midline") is CobbMethod.MIDLINE``,
-    ``CobbMethod.MIDLINE == "midline"``; case and surrounding blanks do not matter.
+    >>> CobbMethod(" Midline ") is CobbMethod.MIDLINE, CobbMethod.MIDLINE == "midline"
+    (True, True)
+    >>> CobbMethod.parse("apex", argument="cobb_method")
+    Traceback (most recent call last):
+    ...
+    spinecheck.landmarks.errors.InvalidArgumentError: cobb_method: must be one of 'endplate', 'midline'; got 'apex'
     """
 
     ENDPLATE = "endplate"
     MIDLINE = "midline"
-
-    def __str__(self) -> str:
-        return str(self.value)
-
-    @classmethod
-    def _missing_(cls, value: object) -> CobbMethod | None:
-        key = value.strip().lower() if isinstance(value, str) else None
-        return next((m for m in cls if m.value == key), None)
-
-    @classmethod
-    def parse(
-        cls,
-        value: object,
-        *,
-        argument: str = "cobb_method",
-        error: type[SpinecheckError] = InvalidArgumentError,
-    ) -> CobbMethod:
-        """The member for *value*, or an *error* about *argument* that lists the methods.
-
-        >>> CobbMethod.parse(" Midline ")
-        <CobbMethod.MIDLINE: 'midline'>
-        >>> CobbMethod.parse("apex")
-        Traceback (most recent call last):
-        ...
-        spinecheck.landmarks.errors.InvalidArgumentError: cobb_method: must be one of 'endplate', 'midline'; got 'apex'
-        """
-        try:
-            return cls(value)
-        except ValueError:
-            raise error.about(
-                argument,
-                f"{{{argument}}}: must be one of {{allowed}}; got {{got!r}}",
-                allowed=", ".join(repr(m.value) for m in cls),
-                got=value,
-            ) from None
 
 
 #: The values of :class:`CobbMethod`, in order.
@@ -422,7 +389,7 @@ def coronal_parameters(
             "pelvic obliquity from the S1 endplate (iliac crests not annotated)"
         )
 
-    cobb_method = CobbMethod.parse(cobb_method)
+    cobb_method = CobbMethod.parse(cobb_method, argument="cobb_method")
     tilts = vertebra_tilts(table, cobb_method)
     k_levels = len(LEVELS)
     curves = find_curves(tilts, min_curve_deg, cobb_method)

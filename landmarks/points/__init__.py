@@ -34,6 +34,7 @@ from .names import (
     PatientRight,
     PointName,
     View,
+    VocabularyEnum,
     check_point_name,
     closest_point_names,
     level_index,
@@ -45,6 +46,7 @@ from .sanity import (
 )
 
 __all__ = [
+    "VocabularyEnum",
     "View",
     "Endplate",
     "Corner",

@@ -57,7 +57,7 @@ class PatientInfo:
     sex_source: str | None = None
 
     def completed_by(self, other: PatientInfo) -> PatientInfo:
-        """This information, each unknown item (with its source) taken from *other*.
+        """Return this information with each unknown item (and its source) taken from *other*.
 
         >>> PatientInfo(None, None, Sex.F, "landmark file").completed_by(PatientInfo(67.0, "DICOM PatientAge"))
         PatientInfo(age_years=67.0, age_source='DICOM PatientAge', sex=<Sex.F: 'F'>, sex_source='landmark file')
@@ -84,7 +84,7 @@ class ImageRef:
     columns: int | None = None
 
     def completed_by(self, other: ImageRef) -> ImageRef:
-        """This reference, each unknown field taken from *other*.
+        """Return this reference with each unknown field taken from *other*.
 
         >>> ImageRef("a.dcm").completed_by(ImageRef("b.dcm", "1.2", 100, 50))
         ImageRef(path='a.dcm', sop_instance_uid='1.2', rows=100, columns=50)

@@ -14,7 +14,7 @@ import enum
 import re
 from typing import NamedTuple, TypeVar
 
-from ..errors import InvalidLandmarksError
+from ..errors import InvalidArgumentError, InvalidLandmarksError, SpinecheckError
 
 __all__ = [
     "View",
@@ -33,52 +33,88 @@ __all__ = [
 ]
 
 
-_E = TypeVar("_E", bound="_StrEnum")
+_E = TypeVar("_E", bound="VocabularyEnum")
 
 
-class _StrEnum(str, enum.Enum):
-    """An Enum whose members are also their string value.
+class VocabularyEnum(str, enum.Enum):
+    """A closed vocabulary: an Enum whose members are also their string value.
 
-    ``View("lateral") is View.LATERAL`` and ``View.LATERAL == "lateral"``.
+    ``View("lateral") is View.LATERAL`` and ``View.LATERAL == "lateral"``; at the door, case and
+    surrounding blanks do not matter (``View(" Lateral ") is View.LATERAL``).
     """
 
     def __str__(self) -> str:
         return str(self.value)
 
     @classmethod
-    def parse(cls: type[_E], value: object, *, where: str = "", field: str = "") -> _E:
-        """Return the member for *value* or raise a one-line error naming it."""
+    def _missing_(cls, value: object) -> VocabularyEnum | None:
+        key = value.strip().lower() if isinstance(value, str) else None
+        return next((m for m in cls if str(m.value).lower() == key), None)
+
+    @classmethod
+    def parse(
+        cls: type[_E],
+        value: object,
+        *,
+        where: str = "",
+        field: str = "",
+        argument: str | None = None,
+        error: type[SpinecheckError] | None = None,
+    ) -> _E:
+        """Return the member for *value*, or raise a one-line error that lists the members.
+
+        The error names *argument* (a Python argument: an :class:`InvalidArgumentError`, or
+        *error*, about it) when given, else the file and field (*where*, *field*: an
+        :class:`InvalidLandmarksError`).
+
+        >>> View.parse("AP")
+        <View.AP: 'ap'>
+        >>> View.parse("pa", where="landmarks file 'a.json'", field="view")
+        Traceback (most recent call last):
+        ...
+        spinecheck.landmarks.errors.InvalidLandmarksError: landmarks file 'a.json': "view" must be one of \
+'lateral', 'ap'; got 'pa'
+        """
         if isinstance(value, cls):
             return value
         try:
-            return cls(str(value).strip().lower()) if isinstance(value, str) else cls(value)
+            return cls(value)
         except ValueError:
             allowed = ", ".join(repr(m.value) for m in cls)
+            if argument is not None:
+                raise (error or InvalidArgumentError).about(
+                    argument,
+                    f"{{{argument}}}: must be one of {{allowed}}; got {{got!r}}",
+                    allowed=allowed,
+                    got=value,
+                ) from None
             prefix = f"{where}: " if where else ""
             name = f'"{field}" ' if field else ""
-            raise InvalidLandmarksError(f"{prefix}{name}must be one of {allowed}; got {value!r}") from None
+            raise (error or InvalidLandmarksError)(
+                f"{prefix}{name}must be one of {allowed}; got {value!r}"
+            ) from None
 
 
-class View(_StrEnum):
+class View(VocabularyEnum):
     """Projection of the film. AP and PA films are both ``"ap"``."""
 
     LATERAL = "lateral"
     AP = "ap"
 
 
-class Endplate(_StrEnum):
+class Endplate(VocabularyEnum):
     SUP = "sup"
     INF = "inf"
 
 
-class Corner(_StrEnum):
+class Corner(VocabularyEnum):
     ANT = "ant"
     POST = "post"
     LEFT = "left"
     RIGHT = "right"
 
 
-class PatientRight(_StrEnum):
+class PatientRight(VocabularyEnum):
     """Which side of the image the patient's right is on (AP/PA films)."""
 
     IMAGE_LEFT = "image_left"

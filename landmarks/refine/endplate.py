@@ -9,7 +9,6 @@ Coordinates are ``(x, y)`` image pixels: x = column, y = row, y down.
 
 from __future__ import annotations
 
-import enum
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -17,29 +16,21 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..errors import InvalidArgumentError
+from ..points.names import VocabularyEnum
 from .common import RefineFailure, bound_failure, check_image, local_window, mean_spacing
 
 __all__ = ["EndplateFit", "refine_endplate", "endplate_bound_px", "BodySide"]
 
 
-class BodySide(str, enum.Enum):
+class BodySide(VocabularyEnum):
     """Where the vertebral body lies relative to an endplate, in image terms.
 
     ``"below"`` (y larger), as for a superior endplate on an upright film;
-    ``"above"`` for an inferior one. A member is also its string value, and
-    case and surrounding blanks do not matter: ``BodySide(" Below") is BodySide.BELOW``.
+    ``"above"`` for an inferior one.
     """
 
     BELOW = "below"
     ABOVE = "above"
-
-    def __str__(self) -> str:
-        return str(self.value)
-
-    @classmethod
-    def _missing_(cls, value: object) -> BodySide | None:
-        key = value.strip().lower() if isinstance(value, str) else None
-        return next((m for m in cls if m.value == key), None)
 
 
 #: Default bound on a calibrated film, mm. A vertebral body is 30-50 mm wide

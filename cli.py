@@ -185,7 +185,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser(
         "batch",
         parents=[common, measuring],
-        help="measure a whole archive into one table (CSV, and Parquet when pyarrow is installed)",
+        help="measure a whole archive into one table (CSV, and a Parquet copy beside it)",
         description="Find every radiograph under ROOT (DICOM by content, PNG/JPEG/TIFF by extension), pair "
         "it with its landmark file (same name beside it, under --landmarks, or by the SOP Instance UID the "
         "landmark file records), measure and judge every study, and write one row per study to TABLE.csv, "

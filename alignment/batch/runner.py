@@ -103,8 +103,8 @@ class BatchSummary:
     ----------
     table : str
         The CSV written.
-    parquet : str or None
-        The Parquet copy, when pyarrow is installed.
+    parquet : str
+        The Parquet copy.
     counts : Mapping of str to int
         Rows of the final table per status (``ok``, ``error``, ``skipped``).
     measured : int
@@ -124,7 +124,7 @@ class BatchSummary:
     """
 
     table: str
-    parquet: str | None
+    parquet: str
     counts: dict[str, int]
     measured: int
     resumed: int
@@ -143,7 +143,7 @@ class BatchSummary:
         counts = ", ".join(f"{self.counts.get(s.value, 0)} {s.value}" for s in RowStatus)
         rate = f", {self.measured / self.seconds:.1f} studies/s" if self.measured and self.seconds > 0 else ""
         lines = [
-            f"batch: {self.total} rows in {self.table}" + (f" and {self.parquet}" if self.parquet else ""),
+            f"batch: {self.total} rows in {self.table} and {self.parquet}",
             f"  {counts}",
             f"  this run: {self.measured} studies measured in {self.seconds:.1f} s ({self.engine}{rate})"
             + (f"; {self.resumed} rows were already in the table" if self.resumed else ""),
@@ -646,8 +646,8 @@ def run_batch(
     engine.close()
     rows = table.finish()
     parquet = out.with_suffix(".parquet")
-    wrote = write_parquet(parquet, header, rows, options)
-    return _summary(rows, archive, out, parquet if wrote else None, len(todo), resumed, started, engine.name)
+    write_parquet(parquet, header, rows, options)
+    return _summary(rows, archive, out, parquet, len(todo), resumed, started, engine.name)
 
 
 def _check_arguments(
@@ -813,7 +813,7 @@ def _summary(
     rows: Sequence[Row],
     archive: Archive,
     out: Path,
-    parquet: Path | None,
+    parquet: Path,
     measured: int,
     resumed: int,
     started: float,
@@ -829,7 +829,7 @@ def _summary(
             example.setdefault(kind, r[0] or r[1])
     return BatchSummary(
         table=str(out),
-        parquet=str(parquet) if parquet else None,
+        parquet=str(parquet),
         counts={s.value: counts.get(s.value, 0) for s in RowStatus},
         measured=measured,
         resumed=resumed,

@@ -15,8 +15,8 @@ The table
   rows sorted by the ``image`` column (the path relative to the root), rows
   without image last by landmark file; so the result depends neither on the
   number of workers nor on the engine, nor on interruptions;
-- gets a Parquet copy beside it (:func:`write_parquet`, ``TABLE.parquet``)
-  when pyarrow is installed: numbers float64, text string.
+- gets a Parquet copy beside it (:func:`write_parquet`, ``TABLE.parquet``):
+  numbers float64, text string.
 
 :mod:`spinecheck.alignment.batch.runner` runs the studies; this module only knows the table.
 """
@@ -330,8 +330,8 @@ def numeric_columns(options: BatchOptions = BatchOptions()) -> frozenset[str]:
     return frozenset(out)
 
 
-def write_parquet(path: Path, header: Sequence[str], rows: Sequence[Row], options: BatchOptions) -> bool:
-    """Write the table as Parquet (numbers float64, text string); False when pyarrow is absent.
+def write_parquet(path: Path, header: Sequence[str], rows: Sequence[Row], options: BatchOptions) -> None:
+    """Write the table as Parquet (numbers float64, text string).
 
     Parameters
     ----------
@@ -342,11 +342,9 @@ def write_parquet(path: Path, header: Sequence[str], rows: Sequence[Row], option
     options : BatchOptions
         Choose the numeric columns (:func:`numeric_columns`).
     """
-    try:
-        import pyarrow as pa
-        import pyarrow.parquet as pq
-    except ImportError:
-        return False
+    import pyarrow as pa  # a dependency; loaded here, where it is needed
+    import pyarrow.parquet as pq
+
     numeric = numeric_columns(options)
     arrays = []
     for j, name in enumerate(header):
@@ -361,4 +359,3 @@ def write_parquet(path: Path, header: Sequence[str], rows: Sequence[Row], option
         os.replace(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)
-    return True

@@ -161,6 +161,7 @@ def test_a_corrupt_compressed_film_is_an_error_only_with_verify_pixels(tmp_path)
 
 def test_parquet_holds_the_same_table(reference):
     import pyarrow.parquet as pq
+
     table = pq.read_table(reference.with_suffix(".parquet"))
     rows = _read(reference)
     assert table.column_names == list(rows[0])

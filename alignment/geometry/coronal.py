@@ -301,8 +301,10 @@ def _refine_ends(
     sign = np.sign(np.nan_to_num(wrap_deg(sup[rows, u] - inf[rows, lo])))[:, None]
     up_zone = (levels > prev_end[:, None]) & (levels < lo[:, None])
     low_zone = (levels > u[:, None]) & (levels < np.minimum(next_end, k)[:, None])
-    up_score = np.where(up_zone & np.isfinite(sup), sign * sup, -np.inf)
-    low_score = np.where(low_zone & np.isfinite(inf), -sign * inf, -np.inf)
+    # Tilts equal to 1e-9 deg are a tie, which goes to the first (most cranial) vertebra: without the
+    # rounding, rounding noise of the coordinates (a mirrored film) would break the tie either way.
+    up_score = np.where(up_zone & np.isfinite(sup), np.round(sign * sup, 9), -np.inf)
+    low_score = np.where(low_zone & np.isfinite(inf), np.round(-sign * inf, 9), -np.inf)
     best_u = up_score.argmax(axis=1)
     best_lo = low_score.argmax(axis=1)
     ok = (

@@ -8,7 +8,6 @@ where a study could not be measured, with the reason alongside.
 
 from __future__ import annotations
 
-import enum
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, fields
@@ -16,7 +15,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from ..landmarks.points.names import LEVELS, PatientRight, View
+from ..landmarks.points.names import LEVELS, PatientRight, View, VocabularyEnum
 
 __all__ = [
     "Unit",
@@ -33,15 +32,12 @@ __all__ = [
 ]
 
 
-class Unit(str, enum.Enum):
+class Unit(VocabularyEnum):
     """Unit kind of a parameter. Lengths are mm when calibrated, else px."""
 
     DEG = "deg"
     MM = "mm"
     PX = "px"
-
-    def __str__(self) -> str:
-        return str(self.value)
 
 
 @dataclass(frozen=True)

@@ -52,7 +52,6 @@ file's ``image.path`` names exactly one of them.
 
 from __future__ import annotations
 
-import enum
 import json
 import os
 from collections import defaultdict
@@ -61,6 +60,7 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
 from ...landmarks.imaging.radiograph import looks_like_dicom, read_sop_instance_uid
+from ...landmarks.points.names import VocabularyEnum
 
 __all__ = [
     "IMAGE_SUFFIXES",
@@ -82,15 +82,12 @@ _LANDMARK_FORMAT = "spinecheck-landmarks/"
 _HEAD_BYTES = 132
 
 
-class RowStatus(str, enum.Enum):
+class RowStatus(VocabularyEnum):
     """The ``status`` column of the batch table (formats.md §3)."""
 
     OK = "ok"
     ERROR = "error"
     SKIPPED = "skipped"
-
-    def __str__(self) -> str:
-        return str(self.value)
 
 
 def row_key(image: str, landmarks: str) -> tuple[str, str]:

@@ -9,28 +9,24 @@ short human lines.
 
 from __future__ import annotations
 
-import enum
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
-from ...landmarks.points.names import View
+from ...landmarks.points.names import View, VocabularyEnum
 from .rules import Citation, SetInfo, Status
 
 __all__ = ["ResultKind", "ComponentColumn", "CriterionColumn", "Assessment"]
 
 
-class ResultKind(str, enum.Enum):
+class ResultKind(VocabularyEnum):
     """The key a criterion row carries its result under (formats.md §2)."""
 
     GRADE = "grade"
     FLAG = "flag"
     CATEGORY = "category"
-
-    def __str__(self) -> str:
-        return str(self.value)
 
 
 def _py(x: Any) -> Any:

@@ -43,7 +43,6 @@ extrapolated.
 
 from __future__ import annotations
 
-import enum
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -53,6 +52,7 @@ from pathlib import Path
 import numpy as np
 
 from ...landmarks.errors import InvalidCriteriaError
+from ...landmarks.points.names import VocabularyEnum
 from ..parameters import PARAMETERS
 from .assessment import CriterionColumn, ResultKind
 from .inputs import Inputs, join_reasons
@@ -84,14 +84,11 @@ __all__ = [
 ]
 
 
-class Side(str, enum.Enum):
+class Side(VocabularyEnum):
     """On which side of its target a parameter shows the deformity."""
 
     ABOVE = "above"
     BELOW = "below"
-
-    def __str__(self) -> str:
-        return str(self.value)
 
 
 @dataclass(frozen=True)

@@ -32,7 +32,6 @@ construction whose landmarks are missing is not drawn, and the figure says why
 
 from __future__ import annotations
 
-import enum
 import math
 import textwrap
 from collections.abc import Mapping
@@ -47,7 +46,7 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Circle as CirclePatch
 
 from ...landmarks.imaging.display import DEFAULT_MAX_DISPLAY_ROWS, display_image, show_film
-from ...landmarks.points.names import LEVELS, PatientRight, View
+from ...landmarks.points.names import LEVELS, PatientRight, View, VocabularyEnum
 from ..criteria.assessment import CriterionColumn, ResultKind
 from ..geometry.sagittal import SAGITTAL_COBBS
 from ..study import Study
@@ -84,7 +83,7 @@ PELVIS_COLOUR = OKABE_ITO["reddish_purple"]
 _NOT_JUDGED = "#BBBBBB"
 
 
-class Verdict(str, enum.Enum):
+class Verdict(VocabularyEnum):
     """How a criterion judged a study, ordered from best to worst for colouring."""
 
     WITHIN = "within target"
@@ -92,9 +91,6 @@ class Verdict(str, enum.Enum):
     MARKED = "marked (++) or flagged"
     CATEGORY = "category (no verdict)"
     NOT_APPLIED = "not applied"
-
-    def __str__(self) -> str:
-        return str(self.value)
 
     @property
     def colour(self) -> str:

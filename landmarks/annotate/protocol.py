@@ -32,26 +32,22 @@ True
 
 from __future__ import annotations
 
-import enum
 from collections.abc import Iterator
 from dataclasses import dataclass
 from types import MappingProxyType
 
 from ..errors import InvalidLandmarksError
-from ..points.names import LEVELS, View, check_point_name, parse_point_name
+from ..points.names import LEVELS, View, VocabularyEnum, check_point_name, parse_point_name
 
 __all__ = ["ProtocolName", "Step", "Protocol", "PROTOCOLS", "get_protocol", "default_protocol", "prompt_for"]
 
 
-class ProtocolName(str, enum.Enum):
+class ProtocolName(VocabularyEnum):
     """The bundled protocols."""
 
     LATERAL = "lateral"
     LATERAL_CORE = "lateral-core"
     AP = "ap"
-
-    def __str__(self) -> str:
-        return str(self.value)
 
 
 @dataclass(frozen=True)

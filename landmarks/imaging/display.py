@@ -20,7 +20,6 @@ it is still 1250 pixels). No full-size temporary is made besides the output.
 from __future__ import annotations
 
 import dataclasses
-import enum
 import math
 import os
 from concurrent.futures import ThreadPoolExecutor
@@ -30,6 +29,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import InvalidArgumentError
+from ..points.names import VocabularyEnum
 
 __all__ = [
     "VoiSource",
@@ -50,7 +50,7 @@ _THREADS = 2
 DEFAULT_MAX_DISPLAY_ROWS = 2000
 
 
-class VoiSource(str, enum.Enum):
+class VoiSource(VocabularyEnum):
     """Where the display window came from."""
 
     VOI_LUT = "VOI LUT Sequence"
@@ -58,19 +58,13 @@ class VoiSource(str, enum.Enum):
     PERCENTILES = "robust percentiles"
     AS_STORED = "as stored"
 
-    def __str__(self) -> str:
-        return str(self.value)
 
-
-class VoiFunction(str, enum.Enum):
+class VoiFunction(VocabularyEnum):
     """VOI LUT Function (0028,1056), PS3.3 C.11.2.1.2."""
 
     LINEAR = "LINEAR"
     LINEAR_EXACT = "LINEAR_EXACT"
     SIGMOID = "SIGMOID"
-
-    def __str__(self) -> str:
-        return str(self.value)
 
 
 @dataclass(frozen=True)

@@ -26,7 +26,6 @@ The cheap check of the pixel data, without decoding:
 from __future__ import annotations
 
 import datetime
-import enum
 import io
 import struct
 from dataclasses import dataclass, field
@@ -36,7 +35,7 @@ from typing import Any
 from ..errors import UnreadableImageError
 from ..points.calibration import Calibration
 from ..points.model import ImageRef, PatientInfo
-from ..points.names import PatientRight, View
+from ..points.names import PatientRight, View, VocabularyEnum
 from .dicom_header import (
     calibration_from_dataset,
     parse_dicom_date,
@@ -56,16 +55,13 @@ __all__ = [
 ]
 
 
-class ImageFormat(str, enum.Enum):
+class ImageFormat(VocabularyEnum):
     """The file format a radiograph was read from."""
 
     DICOM = "DICOM"
     PNG = "PNG"
     JPEG = "JPEG"
     TIFF = "TIFF"
-
-    def __str__(self) -> str:
-        return str(self.value)
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,6 @@ distances are reported in pixels and no millimetre threshold is evaluated.
 
 from __future__ import annotations
 
-import enum
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -18,11 +17,12 @@ import numpy as np
 
 from ..errors import DegenerateGeometryError, InvalidLandmarksError
 from .circle import fit_circle
+from .names import VocabularyEnum
 
 __all__ = ["Calibration", "CalibrationSource", "CalibrationPlane", "check_spacing"]
 
 
-class CalibrationSource(str, enum.Enum):
+class CalibrationSource(VocabularyEnum):
     """Where a pixel spacing came from (the report's ``calibration.source``)."""
 
     USER_LINE = "user line"
@@ -33,11 +33,8 @@ class CalibrationSource(str, enum.Enum):
     ERMF = "ImagerPixelSpacing/ERMF"
     NONE = "none"
 
-    def __str__(self) -> str:
-        return str(self.value)
 
-
-class CalibrationPlane(str, enum.Enum):
+class CalibrationPlane(VocabularyEnum):
     """In which plane a spacing is true (the report's ``calibration.plane``)."""
 
     USER = "user calibration"
@@ -45,9 +42,6 @@ class CalibrationPlane(str, enum.Enum):
     PATIENT_ESTIMATE = "patient (estimate)"
     DETECTOR = "detector"
     NONE = "none"
-
-    def __str__(self) -> str:
-        return str(self.value)
 
 
 def check_spacing(value: object, *, where: str, field_name: str = "mm_per_px") -> tuple[float, float]:

@@ -10,7 +10,6 @@ call. A single study is a table of one row (:meth:`LandmarkSet.to_table`).
 
 from __future__ import annotations
 
-import enum
 import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -20,7 +19,7 @@ import numpy as np
 
 from .calibration import Calibration
 from .circle import Circle
-from .names import PatientRight, View
+from .names import PatientRight, View, VocabularyEnum
 
 __all__ = [
     "Sex",
@@ -34,13 +33,10 @@ __all__ = [
 ]
 
 
-class Sex(str, enum.Enum):
+class Sex(VocabularyEnum):
     F = "F"
     M = "M"
     O = "O"  # noqa: E741 - DICOM's own code for "other"
-
-    def __str__(self) -> str:
-        return str(self.value)
 
 
 @dataclass(frozen=True)

@@ -4,20 +4,20 @@
 vertebra ordered upper-left, upper-right, lower-left, lower-right in *image* terms (formats.md §1).
 ``angles.csv`` gives the dataset's own angles; ``angle1_deg`` is its largest Cobb angle, measured by the
 SpineWeb convention (clinical.md §2: a vertebra's tilt is the line joining the midpoints of its left and
-right sides). The landmark set is built here, independently of any reader in the package; when
-``landmarks/aasce.py`` exists the same checks run through it too.
+right sides). The landmark set is built here, independently of any reader in the package; the same
+checks then run through the package's reader (``spinecheck.landmarks.io.aasce``).
 """
 
 from __future__ import annotations
 
 import csv
-import importlib.util
 import math
 from pathlib import Path
 
 import numpy as np
 import pytest
 from spinecheck.alignment.measure import measure
+from spinecheck.landmarks.io.aasce import read_aasce_mat
 from spinecheck.landmarks.points.model import LandmarkSet
 
 AASCE = Path(__file__).resolve().parents[2] / "shared" / "data" / "aasce-dev"
@@ -113,18 +113,13 @@ def test_bad_labels_never_give_a_confident_number(shared_data, image, method):
     assert isinstance(reason, str) and reason.strip()
 
 
-# ---- the same through the package's reader, once it exists -----------------------------------------
-
-_READER = importlib.util.find_spec("spinecheck.landmarks.io.aasce") is not None
+# ---- the same through the package's reader -----------------------------------------------------------
 
 
 def _read_with_package(path: Path) -> LandmarkSet:
-    from spinecheck.landmarks.io.aasce import read_aasce_mat  # optional module, written separately
-
     return read_aasce_mat(path)
 
 
-@pytest.mark.skipif(not _READER, reason="landmarks/aasce.py not written yet")
 @pytest.mark.parametrize("image, angle1", GOOD)
 def test_package_reader_largest_midline_cobb(shared_data, image, angle1):
     lm = _read_with_package(shared_data / "aasce-dev" / "labels" / f"{image}.mat")
@@ -138,7 +133,6 @@ def test_package_reader_largest_midline_cobb(shared_data, image, angle1):
     assert float(m.values["Cobb_max"][0]) == pytest.approx(angle1, abs=TOL_DEG)
 
 
-@pytest.mark.skipif(not _READER, reason="landmarks/aasce.py not written yet")
 @pytest.mark.parametrize("method", ["midline", "endplate"])
 @pytest.mark.parametrize("image", BAD)
 def test_package_reader_bad_labels(shared_data, image, method):

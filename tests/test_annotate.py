@@ -570,7 +570,8 @@ def test_the_window_says_when_every_point_is_done(tmp_path, film, image, truth):
 
 
 def test_the_real_refiner_records_its_moves_in_a_readable_file(tmp_path):
-    refine = pytest.importorskip("spinecheck.landmarks.refine.points")
+    from spinecheck.landmarks.refine import points as refine
+
     film = synthetic_lateral(mm_per_px=0.5)
     image = (film.pixels >> 4).astype(np.uint8)
     truth = film.landmarks.points

@@ -138,7 +138,8 @@ def test_pairs_by_the_sop_instance_uid_the_landmark_file_records(tmp_path):
 
 
 def test_aasce_layout_images_and_labels(tmp_path):
-    scipy_io = pytest.importorskip("scipy.io")
+    import scipy.io as scipy_io
+
     write_study(tmp_path / "images", "case 1.jpg", png=True, landmarks=None)
     (tmp_path / "labels").mkdir()
     scipy_io.savemat(str(tmp_path / "labels" / "case 1.jpg.mat"), {"p2": [[1, 2]] * 68})

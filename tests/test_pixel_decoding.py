@@ -17,15 +17,13 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import openjpeg  # noqa: F401  (imported now: pydicom's plugin keeps its own reference when a test hides it)
 import pydicom
 import pytest
 from pydicom.pixels import pixel_array
 from spinecheck.landmarks.imaging import pixel_decoding
 from spinecheck.landmarks.imaging.pixel_decoding import _decode_j2k_direct, _openjpeg_library, decode_pixels
 from spinecheck.landmarks.imaging.radiograph import load_radiograph
-
-# imported now, so that pydicom's plugin keeps its own reference when a test hides the extension
-pytest.importorskip("openjpeg")
 
 J2K_FILES = [
     "RG2_J2KR",

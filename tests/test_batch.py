@@ -120,8 +120,10 @@ def test_jobs_2_and_dask_give_the_same_table_as_jobs_1(archive, reference, tmp_p
     assert main(["batch", str(archive), "-o", str(two), "--jobs", "2", "--chunk-size", "2", "--quiet"]) == 0
     assert two.read_bytes() == reference.read_bytes()
     on_dask = tmp_path / "dask.csv"
+    # the scheduler's HTTP server on any free port: with None it takes 8787, and a second test run on the
+    # machine would then fail on the "port in use" warning
     with distributed.LocalCluster(
-        n_workers=1, threads_per_worker=2, processes=True, dashboard_address=None, silence_logs=40
+        n_workers=1, threads_per_worker=2, processes=True, dashboard_address=":0", silence_logs=40
     ) as cluster:
         code = main(
             ["batch", str(archive), "-o", str(on_dask), "--scheduler", cluster.scheduler_address, "--quiet"]
@@ -508,7 +510,7 @@ def test_a_crashing_study_on_dask_is_the_only_error_row(tmp_path, allowed_failur
     with (
         dask.config.set(config),
         distributed.LocalCluster(
-            n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None, silence_logs=50
+            n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0", silence_logs=50
         ) as cluster,
     ):
         summary = run_batch(

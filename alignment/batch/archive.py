@@ -452,7 +452,7 @@ def _pair(
         found = list(exact[im.rel])
         where = "beside it"
         if dir_abs is not None:
-            where = "beside it or under landmarks_dir"
+            where = "beside it or in the landmarks folder"
             if not found:  # the same names anywhere under landmarks_dir: taken only when nothing contradicts
                 refused_here = contradicted.get(im.rel, ())  # already refused at the exact place: said once
                 for r in sorted({r for n in names for r in by_name.get(n, ()) if r not in refused_here}):

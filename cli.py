@@ -318,6 +318,7 @@ def cmd_measure(args: argparse.Namespace) -> int:
         cobb_method=args.cobb_method,
         min_curve_deg=args.min_curve_deg,
         age_set=args.age_set,
+        given_by="command line",
     )
     out = sys.stdout
     if args.format == "csv":

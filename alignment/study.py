@@ -73,6 +73,7 @@ def load_study(
     cobb_method: CobbMethod | str = "endplate",
     min_curve_deg: float | None = None,
     age_set: str = "lafage2016-linear",
+    given_by: str = "load_study argument",
 ):
     """Read, measure and judge one landmark file or a wide CSV of many studies.
 
@@ -93,6 +94,9 @@ def load_study(
         See :func:`spinecheck.alignment.measure.measure`.
     age_set : str
         A bundled age-adjusted target set, or a criteria JSON file.
+    given_by : str
+        Who gave *age* and *mm_per_px*, as the report names their source
+        (``"command line"`` from ``spinecheck measure``).
 
     Returns
     -------
@@ -136,7 +140,7 @@ def load_study(
         cal = Calibration(
             cal.mm_per_px,
             cal.source,
-            "user calibration (--mm-per-px on the command line) "
+            f"user calibration (mm_per_px from the {given_by}) "
             "overrides the landmark file and the image header",
             cal.plane,
         )
@@ -146,7 +150,7 @@ def load_study(
             raise InvalidArgumentError.about(
                 "age", "{age}: must be years between 0 and 130; got {got:g}", got=age
             )
-        patients = [PatientInfo(age, "command line", p.sex, p.sex_source) for p in table.patients]
+        patients = [PatientInfo(age, given_by, p.sex, p.sex_source) for p in table.patients]
         table = _replace(table, patients=patients)
     m = measure(
         table,

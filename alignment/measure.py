@@ -129,7 +129,8 @@ def measure(
         for j, w in warn.items():
             warnings.setdefault(int(idx[j]), []).extend(w)
 
-    _withhold_suspect(table, sign, values, values_px, reasons, warnings)
+    bad, problems = _withhold_suspect(table, sign, values, values_px, reasons, warnings)
+    curves = _withhold_curves(curves, bad, problems)
     built = Constructions.merged(n, constructions)
     if table.row_errors is not None:
         failed = ~np.equal(table.row_errors, NO_REASON)
@@ -156,12 +157,15 @@ def measure(
     )
 
 
-def _withhold_suspect(table, sign, values, values_px, reasons, warnings) -> None:
-    """Null every parameter built on a vertebra that fails the plausibility checks."""
+def _withhold_suspect(table, sign, values, values_px, reasons, warnings) -> tuple[np.ndarray, np.ndarray]:
+    """Null every parameter built on a vertebra that fails the plausibility checks.
+
+    Returns :func:`check_vertebrae`'s ``(bad, problems)``.
+    """
     bad, problems = check_vertebrae(table, sign)
     suspect = bad.any(axis=1)
     if not suspect.any():
-        return
+        return bad, problems
     index = {level: j for j, level in enumerate(LEVELS)}
     for pid, levels in LEVELS_USED.items():
         hit = bad[:, [index[lv] for lv in levels]].any(axis=1) & np.isfinite(
@@ -176,6 +180,29 @@ def _withhold_suspect(table, sign, values, values_px, reasons, warnings) -> None
         warnings.setdefault(int(i), []).append(
             f"implausible landmarks, parameters using them withheld: {problems[i]}"
         )
+    return bad, problems
+
+
+def _withhold_curves(curves: CurveTable, bad: np.ndarray, problems: np.ndarray) -> CurveTable:
+    """Withhold every coronal curve with a suspect vertebra from its upper to its lower end vertebra.
+
+    Not only the two end vertebrae: the ends and the apex are chosen from the
+    tilts of every vertebra in between, so one implausible vertebra inside the
+    span can make (or split) the curve. The withheld curve keeps its levels,
+    loses its angle (NaN, so nothing grades or draws it) and gets the reason.
+    """
+    k = curves.angle_deg.shape[1]
+    if not k or not bad.any():
+        return curves
+    angle = curves.angle_deg.copy()
+    withheld = np.full(angle.shape, None, dtype=object) if curves.withheld is None else curves.withheld.copy()
+    for i, c in zip(*np.nonzero(np.isfinite(angle)), strict=True):
+        up, lo = int(curves.upper[i, c]), int(curves.lower[i, c])
+        if up < 0 or lo < 0 or not bad[i, min(up, lo) : max(up, lo) + 1].any():
+            continue
+        angle[i, c] = np.nan
+        withheld[i, c] = f"landmark check failed: {problems[i]}"
+    return dataclasses.replace(curves, angle_deg=angle, withheld=withheld)
 
 
 def _names_for(table: LandmarkTable, lateral: bool) -> list[str]:
@@ -194,8 +221,9 @@ def _place_curves(sub: CurveTable, idx: np.ndarray, n: int) -> CurveTable:
         np.zeros((n, k), dtype=bool),
         sub.method,
         None if sub.end_lines_px is None else np.full((n, k, 2, 2, 2), np.nan),
+        None if sub.withheld is None else np.full((n, k), None, dtype=object),
     )
-    for name in ("angle_deg", "upper", "lower", "apex", "convex_right", "end_lines_px"):
+    for name in ("angle_deg", "upper", "lower", "apex", "convex_right", "end_lines_px", "withheld"):
         if getattr(sub, name) is not None:
             getattr(out, name)[idx] = getattr(sub, name)
     return out
@@ -204,4 +232,7 @@ def _place_curves(sub: CurveTable, idx: np.ndarray, n: int) -> CurveTable:
 def _drop_curves(curves: CurveTable, rows: np.ndarray) -> CurveTable:
     angle = curves.angle_deg.copy()
     angle[rows] = np.nan
-    return dataclasses.replace(curves, angle_deg=angle)
+    withheld = None if curves.withheld is None else curves.withheld.copy()
+    if withheld is not None:
+        withheld[rows] = None
+    return dataclasses.replace(curves, angle_deg=angle, withheld=withheld)

@@ -300,6 +300,9 @@ class CurveTable:
         (the upper end vertebra's superior endplate and the lower end
         vertebra's inferior endplate, or their midlines with the ``midline``
         method); NaN pads. None in a table not made by the measurement.
+    withheld : ndarray of object, shape (N, K), or None
+        Why a curve was withheld (its angle is NaN, its levels kept: a
+        vertebra in its span failed the landmark check), else None.
     """
 
     angle_deg: np.ndarray
@@ -309,6 +312,7 @@ class CurveTable:
     convex_right: np.ndarray
     method: str = "endplate"
     end_lines_px: np.ndarray | None = None
+    withheld: np.ndarray | None = None
 
     @classmethod
     def empty(cls, n: int, method: str = "endplate") -> CurveTable:
@@ -354,6 +358,22 @@ class CurveTable:
                 **({"region": c.region} if regions is not None else {}),
             }
             for c in self.curve_list(i, regions)
+        ]
+
+    def withheld_curves(self, i: int) -> list[dict]:
+        """The curves of study *i* that were withheld, top to bottom: levels and reason, no angle."""
+        if self.withheld is None:
+            return []
+        return [
+            {
+                "upper_end": LEVELS[self.upper[i, k]],
+                "lower_end": LEVELS[self.lower[i, k]],
+                "apex": LEVELS[self.apex[i, k]] if self.apex[i, k] >= 0 else None,
+                "angle_deg": None,
+                "reason": str(self.withheld[i, k]),
+            }
+            for k in range(self.withheld.shape[1])
+            if self.withheld[i, k] is not None
         ]
 
 

@@ -54,7 +54,12 @@ Decisions where clinical.md is silent (each also stated in the data file's
   of the total and is never assumed. The component values and points that can
   be computed still appear in the batch table. LDI needs ``LL > 0``; otherwise
   the score is not applied ("LDI undefined").
-- **Curve type**: any listed curve of exactly 30 deg makes the result
+- **Decided as shown** (issue 14): every flag, band, target flag and curve type
+  is decided on the value rounded half away from zero to 0.1 deg / 0.1 mm, the
+  precision the report prints (:func:`~.rules.as_shown`, taken in
+  :meth:`Inputs.shown`), so a PI-LL of 20.00000000000012 is "20.0 deg" and "+".
+  The report's ``value`` stays unrounded; GAP rounds its own relative values.
+- **Curve type**: any listed curve of 30 deg (30.0 as shown) makes the result
   "boundary" (never silently typed); the study note says which types it would
   be if counted above or below 30 deg. Apexes above T1 count as thoracic. A
   study with no listed curve types as N only if its largest Cobb angle is
@@ -94,6 +99,7 @@ from .rules import (
     Interval,
     SetInfo,
     Status,
+    as_shown,
     builtin_sets,
     check_keys,
     check_variable,
@@ -134,9 +140,6 @@ __all__ = [
     "available_target_sets",
     "evaluate_criteria",
 ]
-
-#: Angles this close to a criterion boundary are at it (float noise of the geometry, not of the patient).
-_BOUNDARY_ATOL_DEG = 1e-9
 
 #: The built-in criterion sets :func:`assess` applies by default, in report order.
 DEFAULT_CRITERIA: tuple[str, ...] = ("balance", "srs-schwab", "tpa", "gap", "roussouly")
@@ -558,7 +561,8 @@ def _flag(crit: Criterion, info: SetInfo, inputs: Inputs, done: Mapping, split: 
     present = inputs.present(crit.view)
     x, valid, reason = inputs.get(crit.parameter)
     applied = present & valid
-    judged = np.abs(x) if crit.use_abs else x
+    shown = inputs.shown(crit.parameter)  # decided on the value as reported (issue 14)
+    judged = np.abs(shown) if crit.use_abs else shown
     result = np.full(inputs.n, None, dtype=object)
     result[applied] = crit.interval.contains(judged)[applied]
     name = display_name(crit.parameter)
@@ -571,7 +575,9 @@ def _bands(crit: Criterion, info: SetInfo, inputs: Inputs, done: Mapping, split:
     present = inputs.present(crit.view)
     x, valid, reason = inputs.get(crit.parameter)
     applied = present & valid
-    codes = crit.bands.classify(crit.bands.prepare(x))
+    # decided on the value as reported (issue 14), unless the table rounds the raw value its own way
+    judged = inputs.shown(crit.parameter) if crit.bands.decimals is None else crit.bands.prepare(x)
+    codes = crit.bands.classify(judged)
     codes[~applied] = -1
     results = _labels([b.result for b in crit.bands.bands])
     rules = _labels(crit.bands.rule_texts(display_name(crit.parameter), crit.unit))
@@ -632,18 +638,35 @@ def _curve_type(crit: Criterion, info: SetInfo, inputs: Inputs, done: Mapping, s
         lu = np.any(is_major & lumbar, axis=1)
         return np.select([t & lu, t, lu], [2, 0, 1], default=3)  # D, T, L, else N
 
-    # a geometrically exact 30 deg comes out of arctan2 a few ulps off: within 1e-9 deg is "at"
-    at = listed & (np.abs(angle - major) <= _BOUNDARY_ATOL_DEG)
-    above = listed & (angle > major) & ~at
+    # decided on the angles as reported, to 0.1 deg (issue 14): the float noise of a geometrically
+    # exact 30 deg (a few ulps off, out of arctan2) and 29.96 deg both read "30.0" and are "at"
+    shown = as_shown(angle)
+    at = listed & (shown == major)
+    above = listed & (shown > major)
     typed_low, typed_high = type_code(above), type_code(above | at)
     boundary = np.any(at, axis=1)
     largest = np.where(listed, angle, -np.inf).max(axis=1, initial=-np.inf)
     cobb, cobb_valid, cobb_reason = inputs.get("Cobb_max")
     # without listed curves, a measured largest Cobb below the threshold still types as N
-    unlisted_ok = ~listed.any(axis=1) & cobb_valid & (cobb < major)
+    unlisted_ok = ~listed.any(axis=1) & cobb_valid & (inputs.shown("Cobb_max") < major)
     applied = present & (listed.any(axis=1) | unlisted_ok)
     value = np.where(listed.any(axis=1), largest, cobb)
     reason = np.where(cobb_valid, "coronal curves not listed with their apex levels", cobb_reason)
+    # a withheld curve (its landmarks failed the check) could be any size: only a type the
+    # measured curves decide whatever it is (D: both regions already have a major curve) stands
+    withheld = np.full((n, k), None, dtype=object) if curves.withheld is None else curves.withheld
+    withheld = np.asarray(withheld, dtype=object).reshape(n, k)
+    unsure = np.array([any(w is not None for w in row) for row in withheld], dtype=bool)
+    unsure &= ~((typed_low == 2) & ~boundary)
+    if unsure.any():
+        applied &= ~unsure
+        reason = reason.astype(object)
+        for i in np.flatnonzero(unsure):
+            reason[i] = "; ".join(
+                f"curve {LEVELS[curves.upper[i, c]]}-{LEVELS[curves.lower[i, c]]} withheld ({withheld[i, c]})"
+                for c in range(k)
+                if withheld[i, c] is not None
+            )
     codes = np.where(boundary, 4, typed_low)
     codes[~applied] = -1
     m = f"{major:g} deg"

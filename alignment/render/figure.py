@@ -626,6 +626,10 @@ def _draw_ap(p: _Painter, pts: _Points) -> None:
     for c in range(curves.angle_deg.shape[1]):
         angle = float(curves.angle_deg[p.i, c])
         up, lo = int(curves.upper[p.i, c]), int(curves.lower[p.i, c])
+        withheld = None if curves.withheld is None else curves.withheld[p.i, c]
+        if withheld is not None and up >= 0 and lo >= 0:
+            p.skip(f"Cobb {LEVELS[up]}–{LEVELS[lo]}", f"curve withheld: {withheld}")
+            continue
         if not math.isfinite(angle) or up < 0 or lo < 0:
             continue
         name = f"Cobb {LEVELS[up]}–{LEVELS[lo]}"

@@ -89,6 +89,9 @@ def study_report(study: Study, i: int) -> dict:
         report["error"] = error
     if view is View.AP:
         report["curves"] = m.curves.curves(i, study.assessment.curve_regions(), t.patient_right[i])
+        withheld = m.curves.withheld_curves(i)
+        if withheld:
+            report["curves_withheld"] = withheld
     report["criteria"] = study.assessment.rows(i)
     report["warnings"] = list(study_warnings(study, i))
     return report
@@ -151,9 +154,12 @@ def format_table(study: Study, i: int) -> str:
         extra = f"  ({r.reason})" if r.value is None else ""
         lines.append(f"{pid:<10} {PARAMETERS[pid].name:<34} {_fmt(r.value, r.unit):>10}{extra}")
     curves = m.curves.curve_list(i, study.assessment.curve_regions()) if view is View.AP else []
-    if curves:
+    withheld = m.curves.withheld_curves(i) if view is View.AP else []
+    if curves or withheld:
         lines.append("")
         lines.append(f"Coronal curves ({m.curves.method} method)")
+        for w in withheld:
+            lines.append(f"  {w['upper_end']}-{w['lower_end']}: withheld ({w['reason']})")
         for c in curves:
             region = f", {c.region}" if c.region else ""
             lines.append(

@@ -1,7 +1,9 @@
 """Criteria engine: exact boundaries of every criterion, not-applied reasons, set files, shapes.
 
 Measurements are built by hand (no geometry): each boundary is tested at the
-threshold and at the nearest floating-point values either side.
+threshold and at the nearest values shown (to 0.1) either side, since every
+criterion is decided on the value as the report shows it (issue 14; float noise
+is in tests/test_boundaries.py).
 """
 
 from __future__ import annotations
@@ -35,6 +37,16 @@ def below(x: float) -> float:
 
 def above(x: float) -> float:
     return float(np.nextafter(x, np.inf))
+
+
+def shown_below(x: float) -> float:
+    """The largest kind of value the report shows one step (0.1) below *x*."""
+    return x - 0.06
+
+
+def shown_above(x: float) -> float:
+    """A value the report shows one step (0.1) above *x* (a half, rounded away from zero, when x >= 0)."""
+    return x + 0.05 if x >= 0 else x + 0.06
 
 
 def measurements(views="lateral", calibrated=True, curves=None, reasons=None, **values) -> Measurements:
@@ -87,11 +99,11 @@ def curves(angles, apexes, n_studies=1) -> CurveTable:
     ("c7_csvl", "flag"),
     [
         pytest.param(40.0, False, id="at+40"),
-        pytest.param(below(40.0), False, id="just-below+40"),
-        pytest.param(above(40.0), True, id="just-above+40"),
+        pytest.param(shown_below(40.0), False, id="just-below+40"),
+        pytest.param(shown_above(40.0), True, id="just-above+40"),
         pytest.param(-40.0, False, id="at-40"),
-        pytest.param(below(-40.0), True, id="just-beyond-40-left"),
-        pytest.param(above(-40.0), False, id="just-inside-40-left"),
+        pytest.param(shown_below(-40.0), True, id="just-beyond-40-left"),
+        pytest.param(shown_above(-40.0), False, id="just-inside-40-left"),
         pytest.param(0.0, False, id="zero"),
     ],
 )
@@ -106,8 +118,8 @@ def test_coronal_imbalance_boundary(c7_csvl, flag):
     ("sva", "flag"),
     [
         pytest.param(50.0, True, id="at-50"),
-        pytest.param(below(50.0), False, id="just-below-50"),
-        pytest.param(above(50.0), True, id="just-above-50"),
+        pytest.param(shown_below(50.0), False, id="just-below-50"),
+        pytest.param(shown_above(50.0), True, id="just-above-50"),
         pytest.param(-80.0, False, id="negative"),
     ],
 )
@@ -134,12 +146,12 @@ def test_balance_labels_are_honest():
 
 def _grade_cases(low: float, high: float, negative: float):
     return [
-        pytest.param(below(low), "0", id=f"just-below-{low:g}"),
+        pytest.param(shown_below(low), "0", id=f"just-below-{low:g}"),
         pytest.param(low, "+", id=f"at-{low:g}"),
-        pytest.param(above(low), "+", id=f"just-above-{low:g}"),
-        pytest.param(below(high), "+", id=f"just-below-{high:g}"),
+        pytest.param(shown_above(low), "+", id=f"just-above-{low:g}"),
+        pytest.param(shown_below(high), "+", id=f"just-below-{high:g}"),
         pytest.param(high, "+", id=f"at-{high:g}"),
-        pytest.param(above(high), "++", id=f"just-above-{high:g}"),
+        pytest.param(shown_above(high), "++", id=f"just-above-{high:g}"),
         pytest.param(negative, "0", id="negative"),
     ]
 
@@ -194,9 +206,11 @@ def test_simplified_modifier_needs_all_three_graded():
         pytest.param([30.0, 20.0], ["T8", "L2"], "boundary", id="thoracic-at-30"),
         pytest.param([20.0, 30.0], ["T8", "L2"], "boundary", id="lumbar-at-30"),
         pytest.param([45.0, 30.0], ["T8", "L2"], "boundary", id="major-and-30"),
-        # one ulp from 30 is float noise of the geometry and counts as the boundary; 1e-6 deg is a real angle
-        pytest.param([30.0 + 1e-6, 20.0], ["T8", "L2"], "T", id="just-above-30"),
-        pytest.param([30.0 - 1e-6, 20.0], ["T8", "L2"], "N", id="just-below-30"),
+        # decided as shown, to 0.1 deg: one ulp or 1e-6 deg from 30 reads "30.0" and is the boundary
+        pytest.param([30.0 + 1e-6, 20.0], ["T8", "L2"], "boundary", id="1e-6-above-30"),
+        pytest.param([30.0 - 1e-6, 20.0], ["T8", "L2"], "boundary", id="1e-6-below-30"),
+        pytest.param([30.05, 20.0], ["T8", "L2"], "T", id="shown-above-30"),
+        pytest.param([29.94, 20.0], ["T8", "L2"], "N", id="shown-below-30"),
         pytest.param([above(30.0), 20.0], ["T8", "L2"], "boundary", id="one-ulp-above-30"),
         pytest.param([35.0], ["T9"], "T", id="apex-T9-thoracic"),
         pytest.param([35.0], ["T10"], "L", id="apex-T10-lumbar"),
@@ -270,14 +284,14 @@ def test_curve_regions_default_and_override():
 @pytest.mark.parametrize(
     ("tpa", "category"),
     [
-        pytest.param(below(10.0), "<10", id="just-below-10"),
+        pytest.param(shown_below(10.0), "<10", id="just-below-10"),
         pytest.param(10.0, "10-20", id="at-10"),
         pytest.param(20.0, "10-20", id="at-20"),
-        pytest.param(above(20.0), "21-30", id="just-above-20"),
+        pytest.param(shown_above(20.0), "21-30", id="just-above-20"),
         pytest.param(20.5, "21-30", id="between-20-and-21"),
         pytest.param(21.0, "21-30", id="at-21"),
         pytest.param(30.0, "21-30", id="at-30"),
-        pytest.param(above(30.0), ">30", id="just-above-30"),
+        pytest.param(shown_above(30.0), ">30", id="just-above-30"),
         pytest.param(-3.0, "<10", id="negative"),
     ],
 )
@@ -288,9 +302,9 @@ def test_tpa_category(tpa, category):
 @pytest.mark.parametrize(
     ("tpa", "flag"),
     [
-        pytest.param(below(20.0), False, id="just-below-20"),
+        pytest.param(shown_below(20.0), False, id="just-below-20"),
         pytest.param(20.0, True, id="at-20"),
-        pytest.param(above(20.0), True, id="just-above-20"),
+        pytest.param(shown_above(20.0), True, id="just-above-20"),
     ],
 )
 def test_tpa_severe_disability_flag(tpa, flag):
@@ -302,10 +316,10 @@ def test_tpa_severe_disability_flag(tpa, flag):
 @pytest.mark.parametrize(
     ("ss", "kind"),
     [
-        pytest.param(below(35.0), "1 or 2", id="just-below-35"),
+        pytest.param(shown_below(35.0), "1 or 2", id="just-below-35"),
         pytest.param(35.0, "3", id="at-35"),
         pytest.param(45.0, "3", id="at-45"),
-        pytest.param(above(45.0), "4", id="just-above-45"),
+        pytest.param(shown_above(45.0), "4", id="just-above-45"),
         pytest.param(-5.0, "1 or 2", id="negative"),
     ],
 )

@@ -82,8 +82,11 @@ def test_lafage_linear_targets(age, pi_ll, pt, sva):
     ("pt", "flag", "offset"),
     [
         pytest.param(22.0, False, 0.0, id="at-target"),
-        pytest.param(above(22.0), True, above(22.0) - 22.0, id="just-above"),
-        pytest.param(below(22.0), False, below(22.0) - 22.0, id="just-below"),
+        # decided as shown (issue 14): value and target to 0.1, so float noise is "at" the target
+        pytest.param(above(22.0), False, 0.0, id="noise-above"),
+        pytest.param(below(22.0), False, 0.0, id="noise-below"),
+        pytest.param(22.05, True, 0.1, id="shown-above"),
+        pytest.param(21.94, False, -0.1, id="shown-below"),
         pytest.param(10.0, False, -12.0, id="over-corrected-offset-only"),
         pytest.param(30.0, True, 8.0, id="above"),
     ],
@@ -161,7 +164,8 @@ def test_normative_2025_targets_use_pi_and_age():
 def test_normative_2025_boundary_and_missing_pi():
     exact = target(40.0, age_set="normative-pi-age-2025", PT=[0.0], PI=[50.0]).target[0]
     assert target(40.0, age_set="normative-pi-age-2025", PT=[exact], PI=[50.0]).result[0] is False
-    assert target(40.0, age_set="normative-pi-age-2025", PT=[above(exact)], PI=[50.0]).result[0] is True
+    assert target(40.0, age_set="normative-pi-age-2025", PT=[above(exact)], PI=[50.0]).result[0] is False
+    assert target(40.0, age_set="normative-pi-age-2025", PT=[exact + 0.1], PI=[50.0]).result[0] is True
     col = target(40.0, age_set="normative-pi-age-2025", PT=[20.0], PI=[np.nan])
     assert col.reason[0] == "PI: missing landmarks: FH"
 
@@ -181,7 +185,8 @@ def test_normative_2025_extrapolated_age_is_noted():
     ("delta", "flag"),
     [
         pytest.param(0.0, False, id="at-target"),
-        pytest.param(-1e-9, True, id="just-below-target"),
+        pytest.param(-1e-9, False, id="noise-below-target"),  # shown at the target (issue 14)
+        pytest.param(-0.06, True, id="shown-below-target"),
         pytest.param(1e-9, False, id="just-above-target"),
         pytest.param(15.0, False, id="hyperlordosis-offset-only"),
     ],
@@ -211,7 +216,8 @@ def test_schwab2013_thresholds_are_inclusive(parameter, threshold):
         )
 
     assert flag(threshold).result[0] is True  # ">=" thresholds; and no age needed
-    assert flag(below(threshold)).result[0] is False
+    assert flag(below(threshold)).result[0] is True  # float noise is shown as the threshold (issue 14)
+    assert flag(threshold - 0.06).result[0] is False
     assert flag(above(threshold)).result[0] is True
     row = flag(threshold).row(0)
     assert row["verdict"] == "at or above the ODI > 40 threshold" and row["status"] == "S"

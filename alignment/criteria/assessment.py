@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from ...landmarks.points.names import View, VocabularyEnum
-from .rules import Citation, SetInfo, Status
+from .rules import Citation, SetInfo, Status, as_shown
 
 __all__ = ["ResultKind", "ComponentColumn", "CriterionColumn", "Assessment"]
 
@@ -189,11 +189,11 @@ class CriterionColumn:
         if not self.applied[i]:
             return f"{self.name}: not applied ({self.reason[i]}){tag}"
         unit = f" {self.unit}" if self.unit else ""
-        v = self.value[i]
+        v = float(as_shown(self.value[i]))  # the value the verdict was decided on (issue 14)
         if self.target is not None and self.offset is not None:
             verdict = self.verdict(i)
             return (
-                f"{self.name}: {v:.1f}{unit}, target {self.target[i]:.1f}{unit}, "
+                f"{self.name}: {v:.1f}{unit}, target {float(as_shown(self.target[i])):.1f}{unit}, "
                 f"offset {self.offset[i]:+.1f}{unit}: {verdict}{tag}"
             )
         res = self.result[i]

@@ -14,6 +14,7 @@ import numpy as np
 from ...landmarks.points.names import View
 from ..geometry.plane import NO_REASON
 from ..parameters import PARAMETERS, Measurements
+from .rules import as_shown
 
 __all__ = ["CALIBRATION_REASON", "Inputs", "join_reasons"]
 
@@ -73,6 +74,16 @@ class Inputs:
         if key not in self._cache:
             self._cache[key] = self._age(purpose) if name == "age" else self._parameter(name)
         return self._cache[key]
+
+    def shown(self, name: str) -> np.ndarray:
+        """``(N,)`` values of parameter *name* as the report shows them (:func:`as_shown`).
+
+        The one place a criterion takes the value it compares with its thresholds:
+        rounded half away from zero to 0.1 deg / 0.1 mm, so that a verdict agrees
+        with the number printed beside it (issue 14). Scores that round their own
+        relative values (GAP) and target formulas read the unrounded :meth:`get`.
+        """
+        return as_shown(self.get(name)[0])
 
     def _age(self, purpose: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         age = self.age_years

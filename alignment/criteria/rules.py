@@ -36,6 +36,8 @@ __all__ = [
     "Term",
     "Formula",
     "round_half_away",
+    "SHOWN_DECIMALS",
+    "as_shown",
     "display_name",
     "VARIABLES",
     "FORMAT",
@@ -376,6 +378,23 @@ def round_half_away(x: np.ndarray, decimals: int) -> np.ndarray:
     """
     scale = 10.0**decimals
     return np.sign(x) * np.floor(np.abs(x) * scale + 0.5 + 1e-9) / scale
+
+
+#: Decimals every angle (deg) and length (mm) is reported with: the report prints 0.1.
+SHOWN_DECIMALS = 1
+
+
+def as_shown(x: np.ndarray | float) -> np.ndarray:
+    """*x* as the report shows it: rounded half away from zero to :data:`SHOWN_DECIMALS`.
+
+    Every criterion is decided on this value, so that a verdict agrees with the
+    number printed beside it: a PI-LL built to be 20 deg that comes out of the
+    geometry as 20.00000000000012 is "20.0 deg" and is judged as 20.
+
+    >>> as_shown(np.array([20.00000000000012, 19.99999999999988, 20.05, -40.04, np.nan]))
+    array([ 20. ,  20. ,  20.1, -40. ,   nan])
+    """
+    return round_half_away(np.asarray(x, dtype=float), SHOWN_DECIMALS)
 
 
 @dataclass(frozen=True)

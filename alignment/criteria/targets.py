@@ -60,6 +60,7 @@ from .rules import (
     Formula,
     Interval,
     SetInfo,
+    as_shown,
     builtin_sets,
     check_keys,
     check_variable,
@@ -410,8 +411,9 @@ def evaluate_targets(
     Returns
     -------
     list of CriterionColumn
-        Each with ``target``, ``offset = value - target`` and ``result`` True
-        where the offset is on the deformity side. A study without a needed
+        Each with ``target``, ``offset = value - target`` (both as shown, to
+        0.1: :func:`~.rules.as_shown`) and ``result`` True where the offset is
+        on the deformity side. A study without a needed
         input (age, PI, the parameter, calibration for mm) is not applied, with
         the reason.
     """
@@ -445,7 +447,9 @@ def evaluate_targets(
                 )
             parts.append((outside, why))
         applied = present & valid & (band >= 0)
-        offset = np.where(applied, x - target, np.nan)
+        # decided as shown (issue 14): the value and the target as printed (0.1), and their
+        # difference rounded again so that float noise cannot flag a "+0.0" offset
+        offset = np.where(applied, as_shown(inputs.shown(t.parameter) - as_shown(target)), np.nan)
         result = np.full(n, None, dtype=object)
         result[applied] = t.flags(offset)[applied]
         rules = np.array(t.rule_texts() + [None], dtype=object)

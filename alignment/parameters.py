@@ -29,6 +29,7 @@ __all__ = [
     "Reported",
     "PIXELS_NOTE",
     "Measurements",
+    "shown_number",
 ]
 
 
@@ -539,3 +540,19 @@ class Measurements:
             return Reported(v, p.unit.value)
         reason = self.reasons[param][i] if param in self.reasons else None
         return Reported(None, p.unit.value, reason=reason)
+
+
+def shown_number(x: float, decimals: int | None = 1, *, signed: bool = False) -> str:
+    """*x* as a person reads it: ``decimals`` places (``None``: ``:g``), never a minus sign on zero.
+
+    Every number formatted for a person goes through here, so that a value that
+    rounds to zero is "0.0", not "-0.0". *signed* writes a ``+`` on positive values.
+
+    >>> shown_number(-0.04), shown_number(-0.06), shown_number(0.06, signed=True), shown_number(-0.0, None)
+    ('0.0', '-0.1', '+0.1', '0')
+    """
+    sign = "+" if signed else ""
+    text = f"{x:{sign}g}" if decimals is None else f"{x:{sign}.{decimals}f}"
+    if text.lstrip("+-").strip("0.") == "":  # rounds to zero
+        return text.lstrip("+-")
+    return text

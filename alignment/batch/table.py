@@ -149,6 +149,8 @@ def _cell(value: Any) -> str:
         return ""
     if isinstance(value, str):
         return value.replace("\r", " ").replace("\n", " ")
+    if isinstance(value, float):
+        return str(value + 0.0)  # + 0.0 turns -0.0 into 0.0, as format_csv writes it
     return str(value)
 
 

@@ -49,6 +49,7 @@ from ...landmarks.imaging.display import DEFAULT_MAX_DISPLAY_ROWS, display_image
 from ...landmarks.points.names import LEVELS, PatientRight, View, VocabularyEnum
 from ..criteria.assessment import CriterionColumn, ResultKind
 from ..geometry.sagittal import SAGITTAL_COBBS
+from ..parameters import shown_number
 from ..study import Study
 from .text import study_warnings
 
@@ -310,7 +311,7 @@ class _Painter:
         if got is None:
             return None
         v, unit = got
-        shown = f"{v:.1f}°" if unit == "deg" else f"{v:.1f} {unit}"
+        shown = f"{shown_number(v)}°" if unit == "deg" else f"{shown_number(v)} {unit}"
         return f"{name or pid} {shown}"
 
     def landmarks(self, pts: _Points) -> None:
@@ -650,7 +651,12 @@ def _draw_ap(p: _Painter, pts: _Points) -> None:
         xs = [x for a, b in lines for x in _extend(a, b, 0.9)[:, 0]]
         x, ha = (min(xs) - u, "right") if convex_right else (max(xs) + u, "left")
         apex_txt = f", apex {LEVELS[apex]}" if apex >= 0 else ""
-        p.label(np.array([x, y]), f"Cobb {angle:.1f}°\n{LEVELS[up]}–{LEVELS[lo]}{apex_txt}", colour, ha=ha)
+        p.label(
+            np.array([x, y]),
+            f"Cobb {shown_number(angle)}°\n{LEVELS[up]}–{LEVELS[lo]}{apex_txt}",
+            colour,
+            ha=ha,
+        )
         p.drawn.append(name)
         k += 1
     if k == 0 and "Cobb" not in p.not_drawn:

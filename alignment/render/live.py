@@ -14,7 +14,7 @@ import math
 from ...landmarks.points.calibration import Calibration
 from ...landmarks.points.model import LandmarkSet
 from ..measure import measure
-from ..parameters import PARAMETERS, Unit
+from ..parameters import PARAMETERS, Unit, shown_number
 
 __all__ = ["live_parameters"]
 
@@ -57,9 +57,9 @@ def live_parameters(landmarks: LandmarkSet, calibration: Calibration | None = No
         value = float(m.values[pid][0])
         reason = m.reasons[pid][0]
         if math.isfinite(value):
-            text = f"{value:.1f}°" if p.unit is Unit.DEG else f"{value:.0f} mm"
+            text = f"{shown_number(value)}°" if p.unit is Unit.DEG else f"{shown_number(value, 0)} mm"
         elif p.is_length and math.isfinite(px := float(m.values_px[pid][0])):
-            text = f"{px:.0f} px (no calibration)"
+            text = f"{shown_number(px, 0)} px (no calibration)"
         elif isinstance(reason, str) and reason.startswith(_MISSING):
             text = "— needs " + reason[len(_MISSING) :]
         else:
@@ -67,7 +67,8 @@ def live_parameters(landmarks: LandmarkSet, calibration: Calibration | None = No
         lines.append(f"{pid:<8} {text}")
     for curve in m.curves.curves(0):
         lines.append(
-            f"Cobb     {curve['upper_end']}–{curve['lower_end']} {curve['angle_deg']:.1f}° (apex {curve['apex']})"
+            f"Cobb     {curve['upper_end']}–{curve['lower_end']} "
+            f"{shown_number(curve['angle_deg'])}° (apex {curve['apex']})"
         )
     lines.extend(f"! {w}" for w in m.warnings[0])
     return lines

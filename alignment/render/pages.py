@@ -40,7 +40,7 @@ from matplotlib.patches import Rectangle
 from ...landmarks.errors import InvalidLandmarksError
 from ...landmarks.points.names import View
 from ..criteria.assessment import CriterionColumn, ResultKind
-from ..parameters import PARAMETERS
+from ..parameters import PARAMETERS, shown_number
 from ..study import Study
 from .figure import DEFAULT_MAX_DISPLAY_ROWS, Drawing, Verdict, draw_study
 from .text import parameter_ids, study_report, study_warnings, tool_version
@@ -63,9 +63,7 @@ _CHAR_EM = 0.56  # mean character width of DejaVu Sans in em, for wrapping (slig
 def _fmt(value: float | None, unit: str, *, signed: bool = False) -> str:
     if value is None or not math.isfinite(value):
         return "—"
-    value = 0.0 if abs(value) < 0.05 else value  # never "−0.0"
-    text = f"{value:+.1f}" if signed and value != 0 else f"{value:.1f}"
-    text = text.replace("-", "−")
+    text = shown_number(value, signed=signed).replace("-", "−")  # never "−0.0"
     return f"{text}°" if unit == "deg" else f"{text} {unit}"
 
 

@@ -21,7 +21,7 @@ import numpy as np
 from ...landmarks.points.model import LandmarkTable
 from ...landmarks.points.names import View
 from ..geometry.plane import NO_REASON
-from ..parameters import CORONAL, PARAMETERS, SAGITTAL
+from ..parameters import CORONAL, PARAMETERS, SAGITTAL, shown_number
 from ..study import Study
 
 __all__ = [
@@ -124,7 +124,7 @@ def _side_text(t: LandmarkTable, i: int) -> str:
 def _fmt(v: float | None, unit: str) -> str:
     if v is None:
         return "—"
-    return f"{v:.1f}°" if unit == "deg" else f"{v:.1f} {unit}"
+    return f"{shown_number(v)}°" if unit == "deg" else f"{shown_number(v)} {unit}"
 
 
 def format_table(study: Study, i: int) -> str:
@@ -163,7 +163,7 @@ def format_table(study: Study, i: int) -> str:
         for c in curves:
             region = f", {c.region}" if c.region else ""
             lines.append(
-                f"  {c.upper_end}-{c.lower_end} apex {c.apex}: {c.angle_deg:.1f}° "
+                f"  {c.upper_end}-{c.lower_end} apex {c.apex}: {shown_number(c.angle_deg)}° "
                 f"(convex {c.convex_side(t.patient_right[i])}{region})"
             )
     summary = study.assessment.summary(i)
@@ -185,7 +185,7 @@ def format_table(study: Study, i: int) -> str:
 def _float_strings(values: np.ndarray) -> np.ndarray:
     """Floats as CSV cells: the float itself (written in its shortest round-trip form), None for NaN."""
     v = np.asarray(values, dtype=float)
-    out = v.astype(object)
+    out = (v + 0.0).astype(object)  # + 0.0 turns -0.0 into 0.0: never a "-0.0" cell
     out[~np.isfinite(v)] = None
     return out
 

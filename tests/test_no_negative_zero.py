@@ -52,3 +52,21 @@ def test_csv_never_has_a_negative_zero_cell(tmp_path, value):
     rows = list(csv.DictReader(io.StringIO(format_csv(_study(tmp_path, value)))))
     cell = rows[0]["PT_deg"]
     assert float(cell) == pytest.approx(value) and cell not in ("-0.0", "-0", "-0.00"), cell
+
+
+def test_the_value_a_criterion_is_decided_on_is_never_negative_zero():
+    import numpy as np
+    from spinecheck.alignment.criteria.rules import as_shown
+
+    assert not np.signbit(as_shown(np.array([-0.04, -0.0, -1e-15]))).any()
+
+
+def test_criteria_lines_never_show_negative_zero(tmp_path):
+    """PT 0.04 deg under an age-adjusted target of 20 deg at age 55: value, target and offset lines."""
+    from spinecheck.alignment.criteria import assess
+
+    study = _study(tmp_path, 19.96)
+    study.measurements.values["PI_LL"][0] = 2.96  # target (55 - 55) / 2 + 3 = 3: offset -0.04
+    lines = [line for c in assess(study.measurements, 55.0).columns if (line := c.summary(0))]
+    shown = [line for line in lines if "age-adjusted" in line.lower() or "target" in line]
+    assert shown and not [line for line in shown if "-0.0" in line], shown

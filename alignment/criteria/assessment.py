@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 
 from ...landmarks.points.names import View, VocabularyEnum
+from ..parameters import shown_number
 from .rules import Citation, SetInfo, Status, as_shown
 
 __all__ = ["ResultKind", "ComponentColumn", "CriterionColumn", "Assessment"]
@@ -193,8 +194,8 @@ class CriterionColumn:
         if self.target is not None and self.offset is not None:
             verdict = self.verdict(i)
             return (
-                f"{self.name}: {v:.1f}{unit}, target {float(as_shown(self.target[i])):.1f}{unit}, "
-                f"offset {self.offset[i]:+.1f}{unit}: {verdict}{tag}"
+                f"{self.name}: {shown_number(v)}{unit}, target {shown_number(float(as_shown(self.target[i])))}"
+                f"{unit}, offset {shown_number(float(self.offset[i]), signed=True)}{unit}: {verdict}{tag}"
             )
         res = self.result[i]
         if self.result_kind is ResultKind.FLAG:
@@ -203,8 +204,8 @@ class CriterionColumn:
             parts = ", ".join(
                 f"{c.key.upper() if c.key != 'age' else 'age'} {c.points[i]}" for c in self.components
             )
-            return f"{self.name}: {v:.0f}, {res} ({parts}){tag}"
-        shown = f"{v:.0f}" if self.count_value else f"{v:.1f}{unit}"
+            return f"{self.name}: {shown_number(v, 0)}, {res} ({parts}){tag}"
+        shown = shown_number(v, 0) if self.count_value else f"{shown_number(v)}{unit}"
         return f"{self.name}: {res} ({shown}; {self.rule[i]}){tag}"
 
     def table(self, *, reasons: bool = True) -> dict[str, np.ndarray]:

@@ -394,7 +394,7 @@ def as_shown(x: np.ndarray | float) -> np.ndarray:
     >>> as_shown(np.array([20.00000000000012, 19.99999999999988, 20.05, -40.04, np.nan]))
     array([ 20. ,  20. ,  20.1, -40. ,   nan])
     """
-    return round_half_away(np.asarray(x, dtype=float), SHOWN_DECIMALS)
+    return round_half_away(np.asarray(x, dtype=float), SHOWN_DECIMALS) + 0.0  # + 0.0: no -0.0
 
 
 @dataclass(frozen=True)

@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 from spinecheck.alignment.criteria.engine import assess
 from spinecheck.alignment.criteria.rules import round_half_away
+from spinecheck.alignment.parameters import shown_number
 from test_criteria import curves, judge, measurements
 
 NOISE_UP = 20.00000000000012  # what a PI-LL built to be 20 deg comes out as
@@ -159,7 +160,8 @@ def test_age_adjusted_flag_follows_the_shown_offset(value, flag):
     assert col.result[0] is flag
     text = col.summary(0)
     v = float(shown(value))
-    assert f"{v:.1f} deg, target 20.3 deg, offset {v - 20.3:+.1f} deg" in text
+    offset = shown_number(v - 20.3, signed=True)  # "0.0" at the target: never "+0.0" or "-0.0"
+    assert f"{v:.1f} deg, target 20.3 deg, offset {offset} deg" in text
 
 
 def test_age_adjusted_pi_ll_noise_at_target():

@@ -96,14 +96,12 @@ def read_landmark_json(path: str | os.PathLike[str]) -> LandmarkSet:
 
     Examples
     --------
-    >>> import os, tempfile
-    >>> d = tempfile.mkdtemp()
-    >>> p = os.path.join(d, "case.json")
-    >>> with open(p, "w") as f:
-    ...     _ = f.write('{"format": "spinecheck-landmarks/1", "view": "lateral",'
-    ...                 ' "points": {"S1.sup.ant": [1620, 5305], "S1.sup.post": [1455, 5248]}}')
-    >>> read_landmark_json(p).points["S1.sup.ant"]
-    (1620.0, 5305.0)
+    A file is named in every message about it:
+
+    >>> read_landmark_json("no-such-case.json")
+    Traceback (most recent call last):
+    ...
+    spinecheck.landmarks.errors.InvalidLandmarksError: landmarks file 'no-such-case.json': cannot be read: ...
     """
     name = os.fspath(path)
     where = landmarks_where(name)

@@ -656,7 +656,9 @@ def _curve_type(crit: Criterion, info: SetInfo, inputs: Inputs, done: Mapping, s
     # measured curves decide whatever it is (D: both regions already have a major curve) stands
     withheld = np.full((n, k), None, dtype=object) if curves.withheld is None else curves.withheld
     withheld = np.asarray(withheld, dtype=object).reshape(n, k)
-    unsure = ~np.equal(withheld, NO_REASON).all(axis=1) if curves.withheld is not None else np.zeros(n, dtype=bool)
+    unsure = (
+        ~np.equal(withheld, NO_REASON).all(axis=1) if curves.withheld is not None else np.zeros(n, dtype=bool)
+    )
     unsure &= ~((typed_low == 2) & ~boundary)
     if unsure.any():
         applied &= ~unsure

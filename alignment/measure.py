@@ -194,14 +194,19 @@ def _withhold_curves(curves: CurveTable, bad: np.ndarray, problems: np.ndarray) 
     k = curves.angle_deg.shape[1]
     if not k or not bad.any():
         return curves
+    up, lo = curves.upper, curves.lower
+    first, last = np.clip(np.minimum(up, lo), 0, None), np.clip(np.maximum(up, lo), 0, None)
+    # suspect vertebrae from the first level up to each level: a span holds one when the counts differ
+    counts = np.concatenate([np.zeros((len(bad), 1), dtype=int), np.cumsum(bad, axis=1)], axis=1)
+    rows = np.arange(len(bad))[:, None]
+    spans_bad = counts[rows, last + 1] > counts[rows, first]
+    hit = np.isfinite(curves.angle_deg) & (up >= 0) & (lo >= 0) & spans_bad
+    if not hit.any():
+        return curves
     angle = curves.angle_deg.copy()
+    angle[hit] = np.nan
     withheld = np.full(angle.shape, None, dtype=object) if curves.withheld is None else curves.withheld.copy()
-    for i, c in zip(*np.nonzero(np.isfinite(angle)), strict=True):
-        up, lo = int(curves.upper[i, c]), int(curves.lower[i, c])
-        if up < 0 or lo < 0 or not bad[i, min(up, lo) : max(up, lo) + 1].any():
-            continue
-        angle[i, c] = np.nan
-        withheld[i, c] = f"landmark check failed: {problems[i]}"
+    withheld[hit] = [f"landmark check failed: {problems[i]}" for i in np.nonzero(hit)[0]]
     return dataclasses.replace(curves, angle_deg=angle, withheld=withheld)
 
 

@@ -24,7 +24,7 @@ from spinecheck.alignment.criteria.engine import (
     curve_regions,
     load_criterion_set,
 )
-from spinecheck.alignment.criteria.rules import Status, round_half_away
+from spinecheck.alignment.criteria.rules import Status, builtin_sets, round_half_away
 from spinecheck.alignment.criteria.targets import TargetSet
 from spinecheck.alignment.parameters import PARAMETERS, CurveTable, Measurements
 from spinecheck.landmarks.errors import InvalidCriteriaError
@@ -461,13 +461,92 @@ def test_gap_not_applied_without_age_or_lordosis():
     assert not col.applied[0]
     assert col.reason[0] == "age unknown: GAP score not applied (it has an age component)"
     values, _ = gap_inputs()
-    values["LL"] = [0.0]
-    col = judge("gap", age=70.0, sets=["gap"], **values)
-    assert not col.applied[0] and "LDI undefined: LL <= 0" in col.reason[0]
-    values, _ = gap_inputs()
     values["PI"] = [np.nan]
     col = judge("gap", age=70.0, sets=["gap"], **values)
     assert col.reason[0] == "PI: missing landmarks: X.sup.ant"  # once, though three components need PI
+
+
+def gap_lumbar(ll: float, l4s1: float):
+    values, _ = gap_inputs()
+    values["LL"], values["LL_L4S1"] = [ll], [l4s1]
+    return judge("gap", age=70.0, sets=["gap"], **values)
+
+
+@pytest.mark.parametrize(
+    ("ll", "l4s1", "expected", "ldi"),
+    [
+        # LL <= 0 as shown: no LDI; the points of its limit as LL falls to 0 (spinecheck's decision)
+        pytest.param(0.0, 30.0, 3, None, id="LL-exactly-0-L4S1-lordotic"),
+        pytest.param(0.04, 30.0, 3, None, id="LL-0.04-shown-0.0"),
+        pytest.param(-0.04, 30.0, 3, None, id="LL-minus-0.04-shown-0.0"),
+        pytest.param(-20.0, 30.0, 3, None, id="kyphotic-LL-L4S1-lordotic"),
+        pytest.param(-20.0, 0.05, 3, None, id="kyphotic-LL-L4S1-shown-0.1"),
+        pytest.param(-20.0, 0.04, 2, None, id="kyphotic-LL-L4S1-shown-0.0"),
+        pytest.param(-20.0, 0.0, 2, None, id="kyphotic-LL-L4S1-0"),
+        pytest.param(-20.0, -10.0, 2, None, id="kyphotic-LL-L4S1-kyphotic"),
+        pytest.param(0.0, 0.0, 2, None, id="LL-0-L4S1-0"),
+        pytest.param(0.0, -5.0, 2, None, id="LL-0-L4S1-kyphotic"),
+        # LL > 0 as shown: the paper's LDI and bands, however small LL is
+        pytest.param(0.05, 30.0, 3, 60000.0, id="LL-0.05-shown-0.1"),
+        pytest.param(2.0, 30.0, 3, 1500.0, id="LL-2-L1L4-kyphotic"),
+        pytest.param(2.0, -1.0, 2, -50.0, id="LL-2-L4S1-kyphotic"),
+        pytest.param(40.0, -3.0, 2, -8.0, id="LL-40-L4S1-kyphotic"),
+        pytest.param(40.0, 24.0, 0, 60.0, id="LL-40-aligned"),
+    ],
+)
+def test_gap_ldi_of_a_flat_or_kyphotic_lumbar_spine(ll, l4s1, expected, ldi):
+    col = gap_lumbar(ll, l4s1)
+    assert col.applied[0]  # never "not applied" for want of lordosis (issue 14)
+    comp = col.row(0)["components"]["ldi"]
+    assert comp["points"] == expected
+    assert comp["value"] == ldi
+    if ldi is None:
+        assert "spinecheck decision, not the source's" in comp["rule"]
+        assert "spinecheck decision" in col.row(0)["note"]
+        assert comp["rule"].endswith(
+            (
+                "(LDI > 80 %; a spinecheck decision, not the source's)",
+                "(LDI < 40 %; a spinecheck decision, not the source's)",
+            )
+        )
+    else:
+        assert "spinecheck decision" not in comp["rule"]
+
+
+@pytest.mark.parametrize("l4s1", [30.0, 0.0, -10.0])
+def test_gap_ldi_points_do_not_jump_at_lordosis_zero(l4s1):
+    """Just above, at and just below LL = 0 the LDI scores alike: no flip to not applied, no jump."""
+    points = {ll: gap_lumbar(ll, l4s1).row(0)["components"]["ldi"]["points"] for ll in (0.1, 0.0, -0.1)}
+    assert len(set(points.values())) == 1, points
+    assert gap_lumbar(0.0, l4s1).value[0] == gap_lumbar(0.1, l4s1).value[0]
+
+
+def test_gap_ldi_rule_says_when_it_is_not_a_share():
+    rule = gap_lumbar(2.0, 30.0).row(0)["components"]["ldi"]["rule"]
+    assert rule == "LDI > 80 % (over 100 %: LL-L4S1 > LL)"
+    rule = gap_lumbar(40.0, -3.0).row(0)["components"]["ldi"]["rule"]
+    assert rule == "LDI < 40 % (below 0: LL-L4S1 < 0)"
+
+
+def test_gap_ratio_undefined_by_default_in_a_set_that_does_not_say(tmp_path):
+    """A user set without "nonpositive_denominator" keeps the old rule: not applied, with the reason."""
+    path = tmp_path / "gap-mine.json"
+    data = json.loads(builtin_sets()["gap"].read_text(encoding="utf-8"))
+    del data["criteria"][0]["components"][2]["ratio"]["nonpositive_denominator"]
+    data["name"] = "gap-mine"
+    path.write_text(json.dumps(data))
+    values, _ = gap_inputs()
+    values["LL"] = [0.0]
+    a = assess(measurements(**values), np.array([70.0]), age_set=None, criteria=[str(path)])
+    col = a["gap"]
+    assert not col.applied[0] and "LDI undefined: LL <= 0" in col.reason[0]
+    data["criteria"][0]["components"][2]["ratio"]["nonpositive_denominator"] = "zero"
+    path.write_text(json.dumps(data))
+    with pytest.raises(
+        InvalidCriteriaError,
+        match=r'ratio.nonpositive_denominator" must be one of .undefined., .limit.; got .zero.',
+    ):
+        load_criterion_set(path)
 
 
 def test_round_half_away_matches_hand_rounding():

@@ -32,7 +32,11 @@ fields of its kind:
 - ``"curve_type"``: ``major_curve_deg``, optional ``parameter`` (the one it is said to judge,
   ``"Cobb_max"`` when not given);
 - ``"score"``: ``components`` (each a ``parameter`` minus an ``ideal`` formula, or a
-  ``ratio``, with ``decimals`` and ``points`` bands) and ``bands`` on the total.
+  ``ratio``, with ``decimals`` and ``points`` bands) and ``bands`` on the total. A ratio's
+  ``nonpositive_denominator`` says what happens where its denominator (as shown) is <= 0:
+  ``"undefined"`` (the default: the score is not applied) or ``"limit"`` (scored as the
+  ratio's limit as the denominator falls to 0 from above: the top band when the numerator
+  is > 0, the bottom band otherwise; the component's value is then null).
 
 Any criterion may override the set's ``status``, ``sources`` and add a ``note``.
 Intervals are written ``"[10, 20]"``, ``"(20, inf)"``: the brackets say which
@@ -52,8 +56,18 @@ Decisions where clinical.md is silent (each also stated in the data file's
   hand; NumPy's half-to-even rounding would score -7.05 as -7.0.
 - **GAP without age** is not applied ("age unknown: ..."): the age point is part
   of the total and is never assumed. The component values and points that can
-  be computed still appear in the batch table. LDI needs ``LL > 0``; otherwise
-  the score is not applied ("LDI undefined").
+  be computed still appear in the batch table.
+- **GAP with a flat or kyphotic lumbar spine** (``LL <= 0`` as shown, issue 14): the
+  LDI ``100*LL_L4S1/LL`` is undefined and neither Yilgor 2017 nor any source found
+  says how to score it. Scoring stops neither at LL = 0 (the score stays applied) nor
+  jumps there: the LDI component gets the points of its limit as LL falls to 0
+  from above, the paper's own bands carried to their end (``gap.json``,
+  ``"nonpositive_denominator": "limit"``): 3 points (the > 80 % band) when L4-S1 is
+  lordotic (LL_L4S1 > 0: all the lordosis there is lies at L4-S1), 2 points (the
+  < 40 % band) when it is not. The LDI value is null, and the study's note and the
+  component's rule say that this is a spinecheck decision, not the paper's. For
+  LL > 0 the paper's formula and bands apply unchanged, even where LL is small
+  and the LDI large: a threshold for "flat" would be a number no source gives.
 - **Decided as shown** (issue 14): every flag, band, target flag and curve type
   is decided on the value rounded half away from zero to 0.1 deg / 0.1 mm, the
   precision the report prints (:func:`~.rules.as_shown`, taken in
@@ -87,7 +101,7 @@ from typing import Any
 import numpy as np
 
 from ...landmarks.errors import InvalidArgumentError, InvalidCriteriaError
-from ...landmarks.points.names import LEVELS, View, level_index
+from ...landmarks.points.names import LEVELS, View, VocabularyEnum, level_index
 from ..geometry.plane import NO_REASON
 from ..parameters import PARAMETERS, CurveTable, Measurements
 from .assessment import Assessment, ComponentColumn, CriterionColumn, ResultKind
@@ -128,6 +142,7 @@ __all__ = [
     "CriterionKind",
     "ResultKind",
     "Component",
+    "NonPositive",
     "Criterion",
     "CriteriaSet",
     "ComponentColumn",
@@ -145,6 +160,13 @@ __all__ = [
 DEFAULT_CRITERIA: tuple[str, ...] = ("balance", "srs-schwab", "tpa", "gap", "roussouly")
 THORACIC = "thoracic"
 THORACOLUMBAR = "thoracolumbar/lumbar"
+
+
+class NonPositive(VocabularyEnum):
+    """What a score's ratio component does where its denominator (as shown) is <= 0."""
+
+    UNDEFINED = "undefined"  # the score is not applied, with the reason
+    LIMIT = "limit"  # scored as the ratio's limit as the denominator falls to 0 from above
 
 
 class CriterionKind(str, enum.Enum):
@@ -167,6 +189,8 @@ class Component:
 
     Its value is ``parameter - ideal`` (or ``scale * numerator / denominator``
     for a ratio), rounded as ``points`` says, then scored by the ``points`` bands.
+    Where a ratio's denominator is <= 0, ``nonpositive`` says what happens
+    (:class:`NonPositive`).
     """
 
     key: str
@@ -176,6 +200,7 @@ class Component:
     parameter: str | None = None
     ideal: Formula | None = None
     ratio: tuple[str, str, float] | None = None
+    nonpositive: NonPositive = NonPositive.UNDEFINED
 
     def __post_init__(self) -> None:
         if (self.parameter is None) == (self.ratio is None):
@@ -392,7 +417,9 @@ def _read_component(obj: object, *, where: str) -> Component:
         raise InvalidCriteriaError(f'{where} needs exactly one of "parameter" or "ratio"')
     if "ratio" in d:
         r = require_mapping(d["ratio"], where=f"{where}.ratio")
-        check_keys(r, ("numerator", "denominator", "scale"), where=f"{where}.ratio")
+        check_keys(
+            r, ("numerator", "denominator", "scale", "nonpositive_denominator"), where=f"{where}.ratio"
+        )
         num = check_variable(
             require_str(r, "numerator", where=f"{where}.ratio"), where=f"{where}.ratio.numerator"
         )
@@ -400,7 +427,13 @@ def _read_component(obj: object, *, where: str) -> Component:
             require_str(r, "denominator", where=f"{where}.ratio"), where=f"{where}.ratio.denominator"
         )
         scale = require_number(r, "scale", where=f"{where}.ratio") if "scale" in r else 1.0
-        return Component(key, name, unit, points, ratio=(num, den, scale))
+        nonpositive = NonPositive.parse(
+            r.get("nonpositive_denominator", "undefined"),
+            where=where,
+            field="ratio.nonpositive_denominator",
+            error=InvalidCriteriaError,
+        )
+        return Component(key, name, unit, points, ratio=(num, den, scale), nonpositive=nonpositive)
     parameter = check_variable(require_str(d, "parameter", where=where), where=f"{where}.parameter")
     ideal = Formula.from_json(d["ideal"], where=f"{where}.ideal") if "ideal" in d else None
     return Component(key, name, unit, points, parameter=parameter, ideal=ideal)
@@ -724,22 +757,30 @@ def _score(crit: Criterion, info: SetInfo, inputs: Inputs, done: Mapping, split:
         applied &= got[v][1]
     total = np.zeros(n)
     columns = []
+    study_note = np.full(n, None, dtype=object)
     for comp in crit.components:
         ok = np.logical_and.reduce([got[v][1] for v in comp.variables])
+        limit = np.zeros(n, dtype=bool)
         if comp.ratio is not None:
             num, den, scale = comp.ratio
-            positive = got[den][0] > 0
+            # decided on the denominator as shown: "0.0" is not positive, whatever the float noise
+            positive = as_shown(got[den][0]) > 0
             undefined = present & ok & ~positive
-            parts.append(
-                (
-                    undefined,
-                    np.full(
-                        n, f"{comp.key.upper()} undefined: {den} <= 0 ({den} must be positive)", dtype=object
-                    ),
+            if comp.nonpositive is NonPositive.LIMIT:
+                limit = undefined
+            else:
+                parts.append(
+                    (
+                        undefined,
+                        np.full(
+                            n,
+                            f"{comp.key.upper()} undefined: {den} <= 0 ({den} must be positive)",
+                            dtype=object,
+                        ),
+                    )
                 )
-            )
+                applied &= ~undefined
             ok = ok & positive
-            applied &= ~undefined
             value = np.divide(scale * got[num][0], got[den][0], out=np.full(n, np.nan), where=ok)
         else:
             assert comp.parameter is not None  # Component.__post_init__: a parameter where no ratio
@@ -748,11 +789,18 @@ def _score(crit: Criterion, info: SetInfo, inputs: Inputs, done: Mapping, split:
                 value = value - comp.ideal.evaluate({v: got[v][0] for v in comp.ideal.variables}, n)
         value = np.where(present & ok, comp.points.prepare(value), np.nan)
         codes = comp.points.classify(value)
+        name = comp.key.upper() if comp.key != "age" else "age"
+        rule_texts = comp.points.rule_texts(name, comp.unit)
+        rules = _labels(rule_texts)[codes]
+        if comp.ratio is not None:
+            rules = _ratio_outside(comp, value, rules)
+        if limit.any():
+            codes, rules, note = _ratio_limit(comp, got, limit, codes, rules, rule_texts)
+            study_note[limit] = note[limit]
         points = _labels([b.result for b in comp.points.bands])[codes]
         total += np.where(codes >= 0, points, 0).astype(float)
-        rules = _labels(comp.points.rule_texts(comp.key.upper() if comp.key != "age" else "age", comp.unit))
         columns.append(
-            ComponentColumn(comp.key, comp.name, comp.unit, comp.formula_text(), value, points, rules[codes])
+            ComponentColumn(comp.key, comp.name, comp.unit, comp.formula_text(), value, points, rules)
         )
     codes = crit.bands.classify(total)
     codes[~applied] = -1
@@ -770,7 +818,67 @@ def _score(crit: Criterion, info: SetInfo, inputs: Inputs, done: Mapping, split:
         components=tuple(columns),
         value_column=f"{crit.column}_total",
         count_value=True,
+        study_note=study_note if np.not_equal(study_note, NO_REASON).any() else None,
     )
+
+
+def _ratio_outside(comp: Component, value: np.ndarray, rules: np.ndarray) -> np.ndarray:
+    """Say so in the rule where a ratio is not a share of its denominator (over 100 % or below 0).
+
+    With both arcs lordotic the LDI is the lower arc's share of the lordosis; over
+    the scale the numerator exceeds the denominator (the upper arc is kyphotic),
+    below 0 the numerator is negative. The band is the source's; the words say
+    what the number means.
+    """
+    assert comp.ratio is not None
+    num, den, scale = comp.ratio
+    over, under = value > scale, value < 0
+    if not (over.any() or under.any()):
+        return rules
+    n_name, d_name = display_name(num), display_name(den)
+    unit = f" {comp.unit}" if comp.unit else ""
+    rules = rules.copy()
+    rules[over] = rules[over] + f" (over {scale:g}{unit}: {n_name} > {d_name})"
+    rules[under] = rules[under] + f" (below 0: {n_name} < 0)"
+    return rules
+
+
+def _ratio_limit(
+    comp: Component,
+    got: Mapping[str, tuple[np.ndarray, np.ndarray, np.ndarray]],
+    limit: np.ndarray,
+    codes: np.ndarray,
+    rules: np.ndarray,
+    rule_texts: Sequence[str],
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Score a ratio whose denominator is <= 0 as its limit as the denominator falls to 0.
+
+    The limit is +inf where the numerator (as shown) is > 0, -inf otherwise: the
+    top band of the component's points or the bottom one. Returns the codes, the
+    rules and a per-study note for the studies in *limit*, which say that the
+    rule is a spinecheck decision, not the source's.
+    """
+    assert comp.ratio is not None
+    num, den, _ = comp.ratio
+    up = as_shown(got[num][0]) > 0
+    top, bottom = len(comp.points.bands) - 1, 0  # Bands are sorted and cover every value
+    codes = np.where(limit, np.where(up, top, bottom), codes)
+    key, n_name, d_name = comp.key.upper(), display_name(num), display_name(den)
+    unit = f" {PARAMETERS[den].unit}" if den in PARAMETERS else ""
+    lim_rules = [
+        f"{d_name} <= 0{unit}, {n_name} {'> 0' if sign else '<= 0'}: {key} undefined, scored as its "
+        f"limit as {d_name} falls to 0 ({rule_texts[top if sign else bottom]}; a spinecheck "
+        "decision, not the source's)"
+        for sign in (False, True)
+    ]
+    rules = rules.copy()
+    rules[limit] = np.where(up, lim_rules[1], lim_rules[0])[limit]
+    note = np.full(len(limit), None, dtype=object)
+    note[limit] = (
+        f"{d_name} <= 0: {key} is undefined; its points are those of its limit as {d_name} falls "
+        "to 0, a spinecheck decision (the source gives no rule)"
+    )
+    return codes, rules, note
 
 
 _EVALUATORS = {

@@ -191,10 +191,14 @@ def test_numeric_columns_are_those_that_hold_numbers(age_set, cobb_method):
 
     options = BatchOptions(age_set=age_set, cobb_method=cobb_method)
     cal = Calibration.from_spacing([5.0, 5.0])
-    sets = [synthetic_lateral(mm_per_px=5.0).landmarks, synthetic_ap(mm_per_px=5.0).landmarks]
-    cols = table_columns(
-        study_of(LandmarkTable.from_sets(sets, calibrations=[cal, cal]), [None, None], options)
-    )
+    # the second AP film has a curve in each region (proximal thoracic, main thoracic, TL/L)
+    regions = (("T1", "T5", 15.0), ("T5", "T11", -18.0), ("T11", "L4", 26.0))
+    sets = [
+        synthetic_lateral(mm_per_px=5.0).landmarks,
+        synthetic_ap(mm_per_px=5.0).landmarks,
+        synthetic_ap(mm_per_px=5.0, coronal_curves=regions).landmarks,
+    ]
+    cols = table_columns(study_of(LandmarkTable.from_sets(sets, calibrations=[cal] * 3), [None] * 3, options))
     holding_numbers = set()
     for name, values in cols.items():
         present = [v for v in values.tolist() if v is not None]

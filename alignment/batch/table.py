@@ -39,6 +39,7 @@ from ...landmarks.points.model import LandmarkSet, LandmarkTable
 from ...landmarks.points.names import View
 from ..criteria.engine import assess
 from ..geometry.coronal import DEFAULT_MIN_CURVE_DEG, CobbMethod
+from ..geometry.regions import REGIONS
 from ..measure import measure
 from ..render.text import table_columns, tool_version
 from ..study import Study
@@ -302,7 +303,8 @@ def numeric_columns(options: BatchOptions = BatchOptions()) -> frozenset[str]:
     """Columns that hold numbers (float64 in Parquet); the others are text.
 
     Decided from the registries, never from the data of a run: every
-    parameter's value columns (:data:`spinecheck.alignment.parameters.PARAMETERS`), the
+    parameter's value columns (:data:`spinecheck.alignment.parameters.PARAMETERS`), each
+    curve region's angle (:data:`~spinecheck.alignment.geometry.regions.REGIONS`), the
     pixel spacing and the age, and of each criterion the arrays that hold
     numbers by its definition (:class:`~spinecheck.alignment.criteria.assessment.CriterionColumn`:
     target, offset and judged value; a score component's value and points).
@@ -320,6 +322,7 @@ def numeric_columns(options: BatchOptions = BatchOptions()) -> frozenset[str]:
     out = {"mm_per_px_row", "mm_per_px_col", "age_years"}
     for pid, p in PARAMETERS.items():
         out.update((f"{pid}_mm", f"{pid}_px") if p.is_length else (f"{pid}_{p.unit.value}",))
+    out.update(f"{r.region.prefix}_angle_deg" for r in REGIONS)  # each region's Cobb angle
     for c in _template(options).assessment.columns:
         numbers = [c.target, c.offset, c.value]
         for comp in c.components:

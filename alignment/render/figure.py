@@ -48,6 +48,7 @@ from matplotlib.patches import Circle as CirclePatch
 from ...landmarks.imaging.display import DEFAULT_MAX_DISPLAY_ROWS, display_image, show_film
 from ...landmarks.points.names import LEVELS, PatientRight, View, VocabularyEnum
 from ..criteria.assessment import CriterionColumn, ResultKind
+from ..geometry.regions import REGIONS, region_codes
 from ..geometry.sagittal import SAGITTAL_COBBS
 from ..parameters import shown_number
 from ..study import Study
@@ -651,9 +652,11 @@ def _draw_ap(p: _Painter, pts: _Points) -> None:
         xs = [x for a, b in lines for x in _extend(a, b, 0.9)[:, 0]]
         x, ha = (min(xs) - u, "right") if convex_right else (max(xs) + u, "left")
         apex_txt = f", apex {LEVELS[apex]}" if apex >= 0 else ""
+        region = int(region_codes([apex])[0])  # proximal thoracic, main thoracic, TL/L by the apex
+        region_txt = f"{REGIONS[region].region.value} " if region >= 0 else ""
         p.label(
             np.array([x, y]),
-            f"Cobb {shown_number(angle)}°\n{LEVELS[up]}–{LEVELS[lo]}{apex_txt}",
+            f"{region_txt}Cobb {shown_number(angle)}°\n{LEVELS[up]}–{LEVELS[lo]}{apex_txt}",
             colour,
             ha=ha,
         )

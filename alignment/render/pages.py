@@ -42,6 +42,7 @@ from ...landmarks.points.names import View
 from ..criteria.assessment import CriterionColumn, ResultKind
 from ..parameters import PARAMETERS, shown_number
 from ..study import Study
+from .curves import lenke_region_names
 from .figure import DEFAULT_MAX_DISPLAY_ROWS, Drawing, Verdict, draw_study
 from .text import parameter_ids, study_report, study_warnings, tool_version
 
@@ -346,12 +347,16 @@ def _report_rows(study: Study, i: int) -> tuple[list[dict], list[dict], list[str
             }
         )
     if View.parse(m.views[i]) is View.AP:
-        for curve in m.curves.curve_list(i, study.assessment.curve_regions()):
+        lenke = lenke_region_names(m.curves, i)[0]  # proximal thoracic, main thoracic, TL/L by the apex
+        for curve, lenke_region in zip(
+            m.curves.curve_list(i, study.assessment.curve_regions()), lenke, strict=True
+        ):
             region = f", {curve.region}" if curve.region else ""
             rows.append(
                 {
                     "pid": "curve",
-                    "name": f"Cobb {curve.upper_end}–{curve.lower_end}, apex {curve.apex}{region}",
+                    "name": f"{lenke_region or ''} Cobb {curve.upper_end}–{curve.lower_end}, apex {curve.apex}"
+                    f"{region}".lstrip(),
                     "value": _fmt(curve.angle_deg, "deg"),
                     "target": "",
                     "lines": [_Line(None, f"convex {curve.convex_side(study.table.patient_right[i])}")],

@@ -23,6 +23,7 @@ from ...landmarks.points.names import View
 from ..geometry.plane import NO_REASON
 from ..parameters import CORONAL, PARAMETERS, SAGITTAL, shown_number
 from ..study import Study
+from .curves import curve_columns, curves_by_region, lenke_region_names
 
 __all__ = [
     "REPORT_FORMAT",
@@ -92,6 +93,13 @@ def study_report(study: Study, i: int) -> dict:
         withheld = m.curves.withheld_curves(i)
         if withheld:
             report["curves_withheld"] = withheld
+        # each curve's Lenke region, and the curve of each region (the batch table's pt_/mt_/tll_ cells)
+        measured_regions, withheld_regions = lenke_region_names(m.curves, i)
+        for row, region in zip(
+            [*report["curves"], *withheld], [*measured_regions, *withheld_regions], strict=True
+        ):
+            row["lenke_region"] = region
+        report["curves_by_region"] = curves_by_region(study, i)
     report["criteria"] = study.assessment.rows(i)
     report["warnings"] = list(study_warnings(study, i))
     return report
@@ -158,14 +166,18 @@ def format_table(study: Study, i: int) -> str:
     if curves or withheld:
         lines.append("")
         lines.append(f"Coronal curves ({m.curves.method} method)")
-        for w in withheld:
-            lines.append(f"  {w['upper_end']}-{w['lower_end']}: withheld ({w['reason']})")
-        for c in curves:
+        lenke, lenke_withheld = lenke_region_names(m.curves, i)  # each curve's region, PT / MT / TL/L
+        for w, lr in zip(withheld, lenke_withheld, strict=True):
+            lines.append(f"  {lr or '-':<5}{w['upper_end']}-{w['lower_end']}: withheld ({w['reason']})")
+        for c, lr in zip(curves, lenke, strict=True):
             region = f", {c.region}" if c.region else ""
             lines.append(
-                f"  {c.upper_end}-{c.lower_end} apex {c.apex}: {shown_number(c.angle_deg)}° "
+                f"  {lr or '-':<5}{c.upper_end}-{c.lower_end} apex {c.apex}: {shown_number(c.angle_deg)}° "
                 f"(convex {c.convex_side(t.patient_right[i])}{region})"
             )
+        for name, cells in curves_by_region(study, i).items():
+            if cells["note"] and " curves with apex " in cells["note"]:
+                lines.append(f"  {name}: {cells['note']}")
     summary = study.assessment.summary(i)
     if summary:
         lines.append("")
@@ -211,6 +223,8 @@ def table_columns(study: Study) -> dict[str, np.ndarray]:
             cols[f"{pid}_px"] = _float_strings(m.values_px[pid])
         else:
             cols[f"{pid}_{p.unit.value}"] = _float_strings(m.values[pid])
+    for name, cells in curve_columns(study).items():  # every coronal curve by region (formats.md §3)
+        cols[name] = _float_strings(cells.astype(float)) if name.endswith("_angle_deg") else cells
     for name, values in study.assessment.table().items():
         cols[name] = _cell_strings(values)
     cols["mm_per_px_row"] = _float_strings(t.mm_per_px[:, 0])

@@ -1,0 +1,228 @@
+"""Every coronal curve by region, as batch-table columns and report keys (formats.md §2–3).
+
+Each of the three regions of :mod:`spinecheck.alignment.geometry.regions` (``PT``, ``MT``,
+``TL/L``) gets six columns, prefixed ``pt_``, ``mt_``, ``tll_``:
+
+``upper_end``, ``lower_end``, ``apex``
+    levels of the region's curve (the largest measured one; see the regions module);
+``angle_deg``
+    its Cobb angle, empty when the curve was withheld or there is none;
+``convex``
+    ``right`` / ``left``: the patient's side, when the film says where the patient's
+    right is (``patient_right``); otherwise ``image right`` / ``image left``, as the
+    report words a side it cannot tie to the patient. Never a bare ``right`` for an
+    image side;
+``note``
+    why a column is empty, or what else the region holds: ``no curve with apex
+    T6-T11``, ``not measured: ...`` (no vertebra of the apex range annotated),
+    ``withheld: <reason>``, or ``2 curves with apex T6-T11: the largest shown; also
+    T10-L2 apex T12 (14.2 deg)``.
+
+One more column, ``curves_other``, names the curves whose apex lies outside the three
+regions (cervicothoracic, lumbosacral), which ``Cobb_max`` may come from. Lateral
+films and studies that could not be read have every cell empty.
+
+The report JSON carries the same cells per region under ``curves_by_region`` (keys
+``PT``, ``MT``, ``TL/L``) and each listed curve's region as ``lenke_region``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+
+from ...landmarks.points.names import LEVELS, PatientRight, View
+from ..geometry.regions import REGIONS, lenke_regions, region_codes, regional_curves
+from ..parameters import CurveTable, shown_number
+from ..study import Study
+
+__all__ = ["CURVE_KEYS", "curve_columns", "curves_by_region", "lenke_region_names"]
+
+#: The cells of one region, in column order (``<prefix>_<key>``).
+CURVE_KEYS: tuple[str, ...] = ("upper_end", "lower_end", "apex", "angle_deg", "convex", "note")
+#: The levels only some spines have: their absence from a film is not "not annotated".
+_TRANSITIONAL = frozenset({"T13", "L6"})
+_CORNERS = tuple(f"{e}.{c}" for e in ("sup", "inf") for c in ("left", "right"))
+_NONE = np.array(None, dtype=object)
+
+
+def curve_columns(study: Study, rows: np.ndarray | None = None) -> dict[str, np.ndarray]:
+    """The curve columns of the batch table, ``(N,)`` object arrays in column order.
+
+    Parameters
+    ----------
+    study : Study
+    rows : ndarray of int, optional
+        Only these studies (all when None).
+
+    Returns
+    -------
+    dict of str to ndarray of object
+        ``pt_upper_end`` ... ``tll_note``, then ``curves_other``; level names, the
+        angle as a float (NaN when empty), the side and notes as text, None for an
+        empty cell.
+    """
+    t, m = study.table, study.measurements
+    sel = np.arange(len(t)) if rows is None else np.asarray(rows, dtype=int)
+    curves = _padded(_take(m.curves, sel))
+    n = len(sel)
+    errors = t.row_errors[sel] if t.row_errors is not None else np.full(n, None, dtype=object)
+    views = np.asarray(m.views, dtype=object)[sel]
+    ap = np.equal(errors, _NONE) & np.array([View.parse(v) is View.AP for v in views], dtype=bool)
+    names = np.array([*LEVELS, None], dtype=object)  # index -1 reads None
+    at = np.arange(n)
+    side = np.asarray(t.patient_right, dtype=object)[sel]
+    known = np.equal(side, PatientRight.IMAGE_RIGHT) | np.equal(side, PatientRight.IMAGE_LEFT)
+    flip = np.equal(side, PatientRight.IMAGE_LEFT)
+    annotated = _annotated(t, sel)
+    out: dict[str, np.ndarray] = {}
+    for rc in regional_curves(curves):
+        k = np.where(ap, rc.curve, -1)
+        has = k >= 0
+        kk = np.where(has, k, 0)
+        angle = np.where(has, curves.angle_deg[at, kk], np.nan)
+        measured = np.isfinite(angle)
+        image_right = curves.convex_right[at, kk]
+        patient = np.where(image_right ^ flip, "right", "left")
+        image = np.where(image_right, "image right", "image left")
+        p = rc.region.region.prefix
+        for key, ends in (("upper_end", curves.upper), ("lower_end", curves.lower), ("apex", curves.apex)):
+            out[f"{p}_{key}"] = names[np.where(has, ends[at, kk], -1)]
+        out[f"{p}_angle_deg"] = angle.astype(object)
+        out[f"{p}_convex"] = np.where(measured, np.where(known, patient, image), _NONE).astype(object)
+        note = np.full(n, None, dtype=object)
+        levels = list(LEVELS[_span(rc.region.apex_from, rc.region.apex_to)])
+        seen = annotated[:, [LEVELS.index(lv) for lv in levels]]
+        for i in np.flatnonzero(ap & ~has):
+            note[i] = _no_curve_note(rc.region.levels, levels, seen[i])
+        crowded = has & ((rc.measured + rc.withheld > 1) | ~measured)
+        for i in np.flatnonzero(crowded):
+            note[i] = _region_note(curves, int(i), int(k[i]), rc.others(curves, int(i)), rc.region.levels)
+        out[f"{p}_note"] = note
+    out["curves_other"] = _other_curves(curves, ap)
+    return out
+
+
+def curves_by_region(study: Study, i: int) -> dict[str, dict]:
+    """Study *i*'s curve of each region, as the report's ``curves_by_region`` (the columns' cells)."""
+    cols = curve_columns(study, np.array([i]))
+    out: dict[str, dict] = {}
+    for r in REGIONS:
+        cells = {key: cols[f"{r.region.prefix}_{key}"][0] for key in CURVE_KEYS}
+        angle = cells["angle_deg"]
+        cells["angle_deg"] = float(angle) if angle is not None and np.isfinite(angle) else None
+        out[r.region.value] = cells
+    return out
+
+
+def lenke_region_names(curves: CurveTable, i: int) -> tuple[list[str | None], list[str | None]]:
+    """The region of study *i*'s measured curves and of its withheld ones, each top to bottom.
+
+    In the order of :meth:`CurveTable.curves` and :meth:`CurveTable.withheld_curves`.
+    """
+    one = _take(curves, np.array([i]))
+    regions = lenke_regions(one)[0]
+    angle = np.asarray(one.angle_deg, dtype=float)[0]
+    withheld = (
+        np.full(angle.shape, None, dtype=object) if one.withheld is None else np.asarray(one.withheld)[0]
+    )
+    measured = [None if r is None else r.value for r in regions[np.isfinite(angle)]]
+    held = [None if r is None else r.value for r in regions[~np.equal(withheld, _NONE)]]
+    return measured, held
+
+
+# ----------------------------------------------------------------------------- helpers
+
+
+def _take(curves: CurveTable, rows: np.ndarray) -> CurveTable:
+    """The curves of these studies only."""
+    return dataclasses.replace(
+        curves,
+        angle_deg=np.asarray(curves.angle_deg, dtype=float)[rows],
+        upper=np.asarray(curves.upper)[rows],
+        lower=np.asarray(curves.lower)[rows],
+        apex=np.asarray(curves.apex)[rows],
+        convex_right=np.asarray(curves.convex_right)[rows],
+        end_lines_px=None,
+        withheld=None if curves.withheld is None else np.asarray(curves.withheld, dtype=object)[rows],
+    )
+
+
+def _padded(curves: CurveTable) -> CurveTable:
+    """At least one (empty) curve per study, so that every gather has a column to read."""
+    if curves.angle_deg.shape[1]:
+        return curves
+    n = curves.angle_deg.shape[0]
+    return CurveTable(
+        np.full((n, 1), np.nan),
+        np.full((n, 1), -1),
+        np.full((n, 1), -1),
+        np.full((n, 1), -1),
+        np.zeros((n, 1), dtype=bool),
+        curves.method,
+    )
+
+
+def _span(first: str, last: str) -> slice:
+    return slice(LEVELS.index(first), LEVELS.index(last) + 1)
+
+
+def _annotated(t, sel: np.ndarray) -> np.ndarray:
+    """``(n, len(LEVELS))``: which vertebrae have all four AP corners (what a curve is found on)."""
+    out = np.ones((len(sel), len(LEVELS)), dtype=bool)
+    for j, level in enumerate(LEVELS):
+        for corner in _CORNERS:
+            out[:, j] &= t.has(f"{level}.{corner}")[sel]
+    return out
+
+
+def _no_curve_note(span: str, levels: list[str], seen: np.ndarray) -> str:
+    """Why a region has no curve: none found, or its apex vertebrae were not annotated."""
+    if not seen.any():
+        return f"not measured: no vertebra {span} annotated with all four corners"
+    missing = [lv for lv, s in zip(levels, seen, strict=True) if not s and lv not in _TRANSITIONAL]
+    return f"no curve with apex {span}" + (f" (not annotated: {', '.join(missing)})" if missing else "")
+
+
+def _name(curves: CurveTable, i: int, k: int) -> str:
+    apex = int(curves.apex[i, k])
+    where = f" apex {LEVELS[apex]}" if apex >= 0 else ""
+    return f"{LEVELS[curves.upper[i, k]]}-{LEVELS[curves.lower[i, k]]}{where}"
+
+
+def _described(curves: CurveTable, i: int, k: int) -> str:
+    """A curve in a note: its levels, and its angle or why it was withheld."""
+    angle = float(curves.angle_deg[i, k])
+    if np.isfinite(angle):
+        return f"{_name(curves, i, k)} ({shown_number(angle)} deg)"
+    reason = None if curves.withheld is None else curves.withheld[i, k]
+    return f"{_name(curves, i, k)} withheld ({reason})"
+
+
+def _region_note(curves: CurveTable, i: int, k: int, others: list[int], span: str) -> str:
+    """The note of a region whose columns hold curve *k*: withheld, or the others it holds."""
+    parts = []
+    if not np.isfinite(curves.angle_deg[i, k]):
+        reason = None if curves.withheld is None else curves.withheld[i, k]
+        parts.append(f"withheld: {reason}")
+    if others:
+        shown = "the largest shown" if np.isfinite(curves.angle_deg[i, k]) else "the first shown"
+        also = "; ".join(_described(curves, i, o) for o in others)
+        parts.append(f"{len(others) + 1} curves with apex {span}: {shown}; also {also}")
+    return "; ".join(parts)
+
+
+def _other_curves(curves: CurveTable, ap: np.ndarray) -> np.ndarray:
+    """``curves_other``: the curves with an apex outside the three regions, or None."""
+    codes = region_codes(curves.apex)
+    listed = np.isfinite(curves.angle_deg) | (
+        ~np.equal(np.asarray(curves.withheld, dtype=object), _NONE)
+        if curves.withheld is not None
+        else np.zeros(curves.angle_deg.shape, dtype=bool)
+    )
+    outside = listed & (codes < 0) & (np.asarray(curves.upper) >= 0) & ap[:, None]
+    out = np.full(len(ap), None, dtype=object)
+    for i in np.flatnonzero(outside.any(axis=1)):
+        out[i] = "; ".join(_described(curves, int(i), int(k)) for k in np.flatnonzero(outside[i]))
+    return out

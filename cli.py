@@ -39,6 +39,7 @@ _FLAGS = {
     "age_set": "--age-set",
     "chunk_size": "--chunk-size",
     "cobb_method": "--cobb-method",
+    "criteria": "--criteria",
     "image": "--image",
     "jobs": "--jobs",
     "landmarks_dir": "--landmarks",
@@ -46,6 +47,7 @@ _FLAGS = {
     "mm_per_px": "--mm-per-px",
     "output": "-o",
     "overwrite": "--overwrite",
+    "reference_sets": "--reference-set",
     "resume": "--resume",
     "scheduler": "--scheduler",
 }
@@ -82,7 +84,22 @@ def build_parser() -> argparse.ArgumentParser:
         "--age-set",
         default="lafage2016-linear",
         metavar="NAME|FILE",
-        help="age-adjusted target set: a bundled name or a criteria JSON file",
+        help="age-adjusted target set: a bundled name or a criteria JSON file (default lafage2016-linear)",
+    )
+    measuring.add_argument(
+        "--criteria",
+        action="append",
+        metavar="NAME|FILE",
+        help="a criterion set to apply, a bundled name or a criteria JSON file; repeat for several: they "
+        "replace the default list ('spinecheck criteria' lists the sets and marks the defaults)",
+    )
+    measuring.add_argument(
+        "--reference-set",
+        action="append",
+        default=[],
+        metavar="NAME|FILE",
+        help="a further target set reported under its own name (e.g. hasegawa2016, schwab2013-odi40, "
+        "normative-pi-age-2025); repeat for several",
     )
 
     parser = _Parser(
@@ -143,7 +160,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser(
         "plot",
-        parents=[common, film],
+        parents=[common, film, measuring],
         help="draw the landmarks, constructions and verdicts on the radiograph",
         description="Draw the radiograph with its landmarks, the constructions (plumb lines, "
         "endplates, angles, Cobb lines), the values and the criteria verdicts.",
@@ -159,7 +176,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser(
         "report",
-        parents=[common, film],
+        parents=[common, film, measuring],
         help="a one-page report: the annotated film beside the parameters and verdicts",
         description="Write one A4 page: the annotated radiograph beside a table of parameters, "
         "age-adjusted targets, verdicts and sources, with the patient and calibration provenance "
@@ -181,6 +198,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("post_landmarks", help="its landmark file")
     p.add_argument("-o", "--output", required=True, metavar="OUT", help="the comparison: .pdf or .png")
     p.set_defaults(func=cmd_compare)
+
+    p = sub.add_parser(
+        "criteria",
+        parents=[common],
+        help="list the shipped criterion and target sets, their evidence and the option that selects each",
+        description="List every shipped set: its name, title, evidence status ([V] confirmed in the "
+        "primary source, [S] secondary sources agree, [S-] one secondary source, [U] unconfirmed: "
+        "selectable, never a default), first source, whether it is applied by default, and the option "
+        "that selects it (--criteria, --age-set, --reference-set, or --criteria of 'spinecheck instability').",
+    )
+    p.add_argument("--format", choices=("table", "json"), default="table", help="output format")
+    p.set_defaults(func=cmd_criteria)
 
     p = sub.add_parser(
         "batch",
@@ -317,8 +346,8 @@ def cmd_measure(args: argparse.Namespace) -> int:
         mm_per_px=args.mm_per_px,
         cobb_method=args.cobb_method,
         min_curve_deg=args.min_curve_deg,
-        age_set=args.age_set,
         given_by="command line",
+        **_set_options(args),
     )
     out = sys.stdout
     if args.format == "csv":
@@ -335,6 +364,96 @@ def cmd_measure(args: argparse.Namespace) -> int:
     else:
         out.write("\n".join(format_table(study, i) for i in range(len(study))))
     return EXIT_OK
+
+
+def _set_options(args: argparse.Namespace, *, absolute: bool = False) -> dict:
+    """The criterion and target sets the ``measuring`` options chose, as :func:`load_study` takes them.
+
+    With *absolute*, a set given as a file is named by its absolute path (batch
+    workers may run in another folder).
+    """
+    from .alignment.criteria.engine import DEFAULT_CRITERIA
+    from .alignment.criteria.rules import builtin_sets
+
+    def named(source: str) -> str:
+        if absolute and source not in builtin_sets() and Path(source).is_file():
+            return str(Path(source).resolve())
+        return source
+
+    return {
+        "age_set": named(args.age_set),
+        "criteria": tuple(named(c) for c in (args.criteria or DEFAULT_CRITERIA)),
+        "reference_sets": tuple(named(r) for r in args.reference_set),
+    }
+
+
+def _measuring_options(args: argparse.Namespace) -> dict:
+    """Every ``measuring`` option, as :func:`load_study` takes them."""
+    return {"cobb_method": args.cobb_method, "min_curve_deg": args.min_curve_deg, **_set_options(args)}
+
+
+# ----------------------------------------------------------------------------- criteria
+
+#: The option that passes a set to each library argument.
+_SET_OPTIONS = {
+    "criteria": "--criteria",
+    "age_set": "--age-set",
+    "reference_sets": "--reference-set",
+    "instability_criteria": "instability --criteria",
+}
+_KIND_TITLES = {
+    "criteria": "Criterion sets (--criteria NAME|FILE, repeatable; the list replaces the defaults)",
+    "targets": "Target sets (--age-set NAME|FILE for the age-adjusted targets; --reference-set NAME|FILE, repeatable)",
+    "instability": "Instability sets (spinecheck instability --criteria NAME|FILE, repeatable)",
+}
+
+
+def cmd_criteria(args: argparse.Namespace) -> int:
+    from .alignment.criteria.catalogue import shipped_sets
+
+    sets = shipped_sets()
+    if args.format == "json":
+        out = [
+            {
+                "name": s.name,
+                "kind": s.info.kind,
+                "title": s.info.title,
+                "status": s.status.value,
+                "status_text": s.status.description,
+                "sources": [c.as_dict() for c in s.info.sources],
+                "default": s.default,
+                "options": [_SET_OPTIONS[a] for a in s.arguments],
+                **({"note": s.info.note} if s.info.note else {}),
+            }
+            for s in sets
+        ]
+        json.dump(out, sys.stdout, indent=2, allow_nan=False)
+        sys.stdout.write("\n")
+        return EXIT_OK
+    width = max(len(s.name) for s in sets) + 2
+    lines: list[str] = []
+    for kind, title in _KIND_TITLES.items():
+        chosen = [s for s in sets if s.info.kind == kind]
+        if chosen:
+            lines += [title] + [_set_line(s, width) for s in chosen] + [""]
+    lines.append("* applied by default; status:")
+    lines += [f"  [{st.value}] {st.description}" for st in _statuses()]
+    sys.stdout.write("\n".join(lines) + "\n")
+    return EXIT_OK
+
+
+def _set_line(s, width: int) -> str:
+    """Two lines for one shipped set: name, status and title; then its first source and options."""
+    name = s.name + (" *" if s.default else "")
+    options = ", ".join(_SET_OPTIONS[a] for a in s.arguments)
+    head = f"  {name:<{width}} [{s.status.value}]"
+    return f"{head:<{width + 9}}{s.info.title}\n{'':<{width + 9}}{s.first_source}; {options}"
+
+
+def _statuses():
+    from .alignment.criteria.rules import Status
+
+    return [Status.V, Status.S, Status.S_MINUS, Status.U]
 
 
 # ----------------------------------------------------------------------------- info
@@ -385,7 +504,7 @@ def cmd_plot(args: argparse.Namespace) -> int:
     if not (args.dpi > 0 and args.dpi <= 2400):
         raise SpinecheckError(f"--dpi: must be a number of dots per inch in (0, 2400]; got {args.dpi:g}")
     radiograph = load_radiograph(args.image)
-    study = load_study(args.landmarks, image=radiograph)
+    study = load_study(args.landmarks, image=radiograph, **_measuring_options(args))
     image = radiograph.display
     fig = figure_for(image, study, 0, max_display_rows=None if args.full_resolution else 2000)
     fig.savefig(out, dpi=args.dpi)
@@ -416,7 +535,7 @@ def cmd_report(args: argparse.Namespace) -> int:
 
     out = _output_path(args.output, (".pdf", ".png"), "page")
     radiograph = load_radiograph(args.image)
-    study = load_study(args.landmarks, image=radiograph)
+    study = load_study(args.landmarks, image=radiograph, **_measuring_options(args))
     fig = report_figure(radiograph.display, study, 0)
     fig.savefig(out, dpi=150)
     print(f"wrote {out}", file=sys.stderr)
@@ -673,9 +792,9 @@ def cmd_batch(args: argparse.Namespace) -> int:
     options = BatchOptions(
         cobb_method=args.cobb_method,
         min_curve_deg=DEFAULT_MIN_CURVE_DEG if args.min_curve_deg is None else args.min_curve_deg,
-        age_set=args.age_set,
         figures=str(Path(args.figures).resolve()) if args.figures else None,
         verify_pixels=args.verify_pixels,
+        **_set_options(args, absolute=True),
     )
     try:
         summary = run_batch(

@@ -21,7 +21,7 @@ from ..landmarks.errors import InvalidArgumentError, InvalidLandmarksError, Spin
 from ..landmarks.io.read import read_landmark_table
 from ..landmarks.points.calibration import Calibration
 from ..landmarks.points.model import LandmarkTable, PatientInfo
-from .criteria.engine import Assessment, assess
+from .criteria.engine import DEFAULT_CRITERIA, Assessment, assess
 from .geometry.coronal import DEFAULT_MIN_CURVE_DEG, CobbMethod
 from .measure import measure
 from .parameters import Measurements
@@ -72,7 +72,9 @@ def load_study(
     mm_per_px: Sequence[float] | None = None,
     cobb_method: CobbMethod | str = "endplate",
     min_curve_deg: float | None = None,
-    age_set: str = "lafage2016-linear",
+    age_set: str | None = "lafage2016-linear",
+    criteria: Sequence[str | os.PathLike[str]] = DEFAULT_CRITERIA,
+    reference_sets: Sequence[str | os.PathLike[str]] = (),
     given_by: str = "load_study argument",
 ):
     """Read, measure and judge one landmark file or a wide CSV of many studies.
@@ -92,8 +94,16 @@ def load_study(
         Overrides the file and the image.
     cobb_method, min_curve_deg
         See :func:`spinecheck.alignment.measure.measure`.
-    age_set : str
-        A bundled age-adjusted target set, or a criteria JSON file.
+    age_set : str or None
+        A bundled age-adjusted target set, or a criteria JSON file; None applies
+        no age-adjusted targets.
+    criteria : sequence of str or Path
+        The criterion sets to apply, in report order: shipped names
+        (:func:`spinecheck.alignment.criteria.catalogue.shipped_sets`) or files.
+        Default: every default set (balance, SRS-Schwab, TPA, GAP, Roussouly).
+    reference_sets : sequence of str or Path
+        Further target sets reported under their own names (``"hasegawa2016"``,
+        ``"schwab2013-odi40"``, ``"normative-pi-age-2025"``, or files).
     given_by : str
         Who gave *age* and *mm_per_px*, as the report names their source
         (``"command line"`` from ``spinecheck measure``).
@@ -110,6 +120,9 @@ def load_study(
     InvalidArgumentError
         *age*, *min_curve_deg* or *cobb_method* is out of range, or *image*
         is given for a table of several studies.
+    InvalidCriteriaError
+        A set of *age_set*, *criteria* or *reference_sets* is not shipped and no
+        file, is of the wrong kind, or does not follow its format.
     """
     path = Path(landmarks_path)
     table = read_landmark_table(path)
@@ -157,11 +170,20 @@ def load_study(
         cobb_method=cobb_method,
         min_curve_deg=DEFAULT_MIN_CURVE_DEG if min_curve_deg is None else min_curve_deg,
     )
-    a = assess(m, table.age_years, age_set=age_set)
+    a = assess(
+        m, table.age_years, age_set=age_set, criteria=_paths(criteria), reference_sets=_paths(reference_sets)
+    )
     sources = [str(path)] * len(table)
     if isinstance(table, LandmarkTable) and path.suffix.lower() == ".csv":
         image_sources = list(table.ids)
     return Study(table, m, a, sources, image_sources)
+
+
+def _paths(sources: Sequence[str | os.PathLike[str]] | str) -> tuple[str | Path, ...]:
+    """Set names stay names; path-likes become paths (a lone name is a list of one)."""
+    if isinstance(sources, (str, os.PathLike)):
+        sources = [sources]
+    return tuple(s if isinstance(s, str) else Path(s) for s in sources)
 
 
 def _replace(table: LandmarkTable, **changes) -> LandmarkTable:

@@ -114,6 +114,7 @@ from .rules import (
     SetInfo,
     Status,
     as_shown,
+    builtin_kind,
     builtin_sets,
     check_keys,
     check_variable,
@@ -149,6 +150,7 @@ __all__ = [
     "CriterionColumn",
     "Assessment",
     "assess",
+    "check_set_source",
     "load_criterion_set",
     "curve_regions",
     "available_age_sets",
@@ -950,6 +952,12 @@ def assess(
     'Age-adjusted PT: 25.0 deg, target 24.0 deg, offset +1.0 deg: above the age-adjusted target [S-]'
     """
     age = _ages(age_years, len(m))
+    criteria, reference_sets = _sources(criteria), _sources(reference_sets)
+    for argument, sources in (("criteria", criteria), ("reference_sets", reference_sets)):
+        for source in sources:
+            check_set_source(source, argument)
+    if age_set is not None:
+        check_set_source(age_set, "age_set")
     split = LEVELS[level_index(apex_split)]
     inputs = Inputs(m, age)
     columns: list[CriterionColumn] = []
@@ -957,8 +965,11 @@ def assess(
     for source in criteria:
         cs = load_criterion_set(source)
         if not isinstance(cs, CriteriaSet):
-            raise InvalidCriteriaError(
-                f"criterion set {str(source)!r} is a target set; pass it as age_set or in reference_sets"
+            raise InvalidCriteriaError.about(
+                "criteria",
+                "{criteria} {name!r}: is a target set; give it as {age_set} or in {reference_sets}",
+                names={"age_set": "age_set", "reference_sets": "reference_sets"},
+                name=str(source),
             )
         sets.append(cs.info)
         columns.extend(evaluate_criteria(cs, inputs, apex_split=split))
@@ -987,6 +998,71 @@ def assess(
             raise InvalidCriteriaError(f"criterion id {c.id!r} appears twice; was a set given twice?")
         seen.add(c.id)
     return Assessment(tuple(columns), age, split, tuple(sets), prefixes, curve_regions(m.curves, split))
+
+
+#: What each argument of :func:`assess` takes: the kind of set, and how a message names it.
+_SET_ARGUMENTS = {
+    "criteria": ("criteria", "criterion sets"),
+    "reference_sets": ("targets", "target sets"),
+    "age_set": ("targets", "age sets"),
+}
+#: How a message names the argument a set of another kind belongs to.
+_KIND_ARGUMENT = {
+    "criteria": "{criteria}",
+    "targets": "{age_set} or in {reference_sets}",
+    "instability": "the instability criteria of a flexion-extension pair",
+}
+_KIND_NAME = {"criteria": "a criterion set", "targets": "a target set", "instability": "an instability set"}
+
+
+def _sources(sources: Sequence[str | Path] | str | Path) -> tuple[str | Path, ...]:
+    """One set or several: a lone name or path is a list of one."""
+    return (sources,) if isinstance(sources, (str, Path)) else tuple(sources)
+
+
+def check_set_source(source: str | Path, argument: str) -> None:
+    """Check that *source* names a shipped set of the kind *argument* takes, or a file.
+
+    A shipped name of another kind, or a name that is neither shipped nor a
+    file, is an :class:`InvalidCriteriaError` about *argument* (``"criteria"``,
+    ``"reference_sets"`` or ``"age_set"`` of :func:`assess`) that lists the
+    shipped sets it takes. A file is checked when it is read.
+
+    Examples
+    --------
+    >>> check_set_source("gap", "criteria")
+    >>> check_set_source("gapp", "criteria")
+    Traceback (most recent call last):
+    ...
+    spinecheck.landmarks.errors.InvalidCriteriaError: criteria 'gapp': no such shipped set or file; \
+the shipped criterion sets are balance, gap, ...
+    """
+    kind, what = _SET_ARGUMENTS[argument]
+    names = {"criteria": "criteria", "age_set": "age_set", "reference_sets": "reference_sets"}
+    if isinstance(source, str) and source in builtin_sets():
+        got = builtin_kind(source)
+        if got == kind:
+            return
+        is_a = _KIND_NAME.get(got or "", f"a set of kind {got!r}")
+        give = _KIND_ARGUMENT.get(got or "", "")
+        raise InvalidCriteriaError.about(
+            argument,
+            f"{{{argument}}} {{name!r}}: is {is_a}, not one of the {what}; give it as {give}",
+            names=names,
+            name=source,
+        )
+    if not Path(source).is_file():
+        if argument == "age_set":
+            shipped = available_age_sets()
+        else:
+            shipped = [n for n in builtin_sets() if builtin_kind(n) == kind]
+        raise InvalidCriteriaError.about(
+            argument,
+            f"{{{argument}}} {{name!r}}: no such shipped set or file; the shipped {what} are {{shipped}}",
+            names=names,
+            name=str(source),
+            shipped=", ".join(shipped),
+        )
 
 
 def _ages(age_years: np.ndarray | float | None, n: int) -> np.ndarray:

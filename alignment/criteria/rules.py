@@ -19,6 +19,7 @@ import math
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -44,6 +45,7 @@ __all__ = [
     "SetInfo",
     "read_set_file",
     "builtin_sets",
+    "builtin_kind",
 ]
 
 #: Format name and version of a criterion-set file.
@@ -623,6 +625,25 @@ def _builtin_dir() -> Path:
 def builtin_sets() -> dict[str, Path]:
     """Built-in criterion-set files by name (the file stem)."""
     return {p.stem: p for p in sorted(_builtin_dir().glob("*.json"))}
+
+
+def builtin_kind(name: str) -> str | None:
+    """The ``"kind"`` of the built-in set *name* (``"criteria"``, ``"targets"``, ...), None if no such set.
+
+    >>> builtin_kind("gap"), builtin_kind("lafage2016-linear"), builtin_kind("nonesuch")
+    ('criteria', 'targets', None)
+    """
+    path = builtin_sets().get(name)
+    return None if path is None else _file_kind(path)
+
+
+@cache
+def _file_kind(path: Path) -> str | None:
+    try:
+        kind = json.loads(path.read_text(encoding="utf-8")).get("kind")
+    except (OSError, ValueError, AttributeError):
+        return None
+    return kind if isinstance(kind, str) else None
 
 
 def read_set_file(source: str | Path, *, kinds: Sequence[str]) -> tuple[SetInfo, Mapping[str, Any], str]:

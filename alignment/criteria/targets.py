@@ -43,7 +43,6 @@ extrapolated.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cache
@@ -61,6 +60,7 @@ from .rules import (
     Interval,
     SetInfo,
     as_shown,
+    builtin_kind,
     builtin_sets,
     check_keys,
     check_variable,
@@ -373,7 +373,7 @@ def available_target_sets() -> list[str]:
     >>> available_target_sets()
     ['hasegawa2016', 'lafage2016-linear', 'normative-pi-age-2025', 'schwab2013-odi40']
     """
-    return [name for name, path in builtin_sets().items() if _kind(path) == "targets"]
+    return [name for name in builtin_sets() if builtin_kind(name) == "targets"]
 
 
 def available_age_sets() -> list[str]:
@@ -383,14 +383,6 @@ def available_age_sets() -> list[str]:
     ['hasegawa2016', 'lafage2016-linear', 'normative-pi-age-2025']
     """
     return [name for name in available_target_sets() if load_target_set(name).age_dependent]
-
-
-@cache
-def _kind(path: Path) -> str | None:
-    try:
-        return json.loads(path.read_text(encoding="utf-8")).get("kind")
-    except (OSError, ValueError, AttributeError):
-        return None
 
 
 def evaluate_targets(

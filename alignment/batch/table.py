@@ -37,7 +37,7 @@ from ...landmarks.errors import SpinecheckError
 from ...landmarks.io.atomic import write_text_atomic
 from ...landmarks.points.model import LandmarkSet, LandmarkTable
 from ...landmarks.points.names import View
-from ..criteria.engine import assess
+from ..criteria.engine import DEFAULT_CRITERIA, assess
 from ..geometry.coronal import DEFAULT_MIN_CURVE_DEG, CobbMethod
 from ..geometry.regions import REGIONS
 from ..measure import measure
@@ -81,8 +81,13 @@ class BatchOptions:
     cobb_method : CobbMethod or {"endplate", "midline"}
     min_curve_deg : float
         See :func:`spinecheck.alignment.measure.measure`.
-    age_set : str
-        A bundled age-adjusted target set or a criteria JSON file.
+    age_set : str or None
+        A bundled age-adjusted target set or a criteria JSON file (None: none).
+    criteria : tuple of str
+        The criterion sets applied, shipped names or files (absolute paths when
+        the workers may run elsewhere); default the default sets.
+    reference_sets : tuple of str
+        Further target sets reported under their own names.
     figures : str or None
         Absolute folder for the annotated figures (``<image path>.png``
         mirrored under it), or None for none. Figures need the pixels, so
@@ -95,9 +100,18 @@ class BatchOptions:
 
     cobb_method: CobbMethod | str = "endplate"
     min_curve_deg: float = DEFAULT_MIN_CURVE_DEG
-    age_set: str = "lafage2016-linear"
+    age_set: str | None = "lafage2016-linear"
+    criteria: tuple[str, ...] = DEFAULT_CRITERIA
+    reference_sets: tuple[str, ...] = ()
     figures: str | None = None
     verify_pixels: bool = False
+
+    def __post_init__(self) -> None:
+        # tuples of text, whatever came in (a list, a lone name, a Path): the options are hashed
+        for name in ("criteria", "reference_sets"):
+            value = getattr(self, name)
+            sources = (value,) if isinstance(value, (str, os.PathLike)) else value
+            object.__setattr__(self, name, tuple(os.fspath(v) for v in sources))
 
     @property
     def decode(self) -> bool:
@@ -111,7 +125,13 @@ class BatchOptions:
 def study_of(table: LandmarkTable, jobs: Sequence[StudyJob | None], options: BatchOptions) -> Study:
     """Measure and judge *table* (one row per job) with the batch options: the core ``measure`` uses."""
     m = measure(table, cobb_method=options.cobb_method, min_curve_deg=options.min_curve_deg)
-    a = assess(m, table.age_years, age_set=options.age_set)
+    a = assess(
+        m,
+        table.age_years,
+        age_set=options.age_set,
+        criteria=options.criteria,
+        reference_sets=options.reference_sets,
+    )
     return Study(
         table, m, a, [j.landmarks if j else None for j in jobs], [j.image if j else None for j in jobs]
     )
@@ -127,7 +147,7 @@ def batch_header(options: BatchOptions = BatchOptions()) -> tuple[str, ...]:
     Raises
     ------
     InvalidCriteriaError
-        *options.age_set* is not a valid set.
+        A set of *options* (``age_set``, ``criteria``, ``reference_sets``) is not a valid set.
 
     Examples
     --------
@@ -244,9 +264,14 @@ class BatchTable:
             raise BatchError.about(
                 "resume",
                 "{resume}: table '{path}' was not written by this batch ({what}: another spinecheck "
-                "version or another {age_set}); resume it with the options it was started with, or start "
-                "again with {overwrite} or another {output}",
-                names={**_START_AGAIN, "age_set": "age_set"},
+                "version, or another {age_set}, {criteria} or {reference_sets}); resume it with the options "
+                "it was started with, or start again with {overwrite} or another {output}",
+                names={
+                    **_START_AGAIN,
+                    "age_set": "age_set",
+                    "criteria": "criteria",
+                    "reference_sets": "reference_sets",
+                },
                 path=self.path,
                 what=what,
             )

@@ -36,6 +36,7 @@ from ..errors import UnreadableImageError
 from ..points.calibration import Calibration
 from ..points.model import ImageRef, PatientInfo
 from ..points.names import PatientRight, View, VocabularyEnum
+from ..points.plane import ImagePlane
 from .dicom_header import (
     calibration_from_dataset,
     parse_dicom_date,
@@ -92,6 +93,9 @@ class RadiographHeader:
         UID and name; None for pictures.
     frames : int
     frame : int or None
+    plane : ImagePlane
+        Where ITK-based tools (3D Slicer) place the pixels in patient space; unknown, with the
+        reason, where spinecheck does not model it. Not a calibration.
     warnings : tuple of str
         What reading the header noticed. A decoded
         :class:`~spinecheck.landmarks.imaging.radiograph.Radiograph` adds what decoding and the
@@ -117,6 +121,7 @@ class RadiographHeader:
     frames: int = 1
     frame: int | None = None
     warnings: tuple[str, ...] = ()
+    plane: ImagePlane = field(default_factory=ImagePlane.unknown)
 
     @property
     def image_ref(self) -> ImageRef:
@@ -367,6 +372,12 @@ def dicom_header(ds: Any, p: Path, where: str, frame: int | None, notes: list[st
         sop_instance_uid, modality = _text(ds.get("SOPInstanceUID")), _text(ds.get("Modality"))
         study_date = parse_dicom_date(ds.get("StudyDate"))
         photometric = str(ds.get("PhotometricInterpretation", "") or "MONOCHROME2").strip().upper()
+        plane = _guarded(
+            lambda: _dicom_plane(ds, frames),
+            ImagePlane.unknown("image plane attributes unreadable"),
+            "image plane",
+            notes,
+        )
     return RadiographHeader(
         path=str(p),
         format=ImageFormat.DICOM,
@@ -387,6 +398,20 @@ def dicom_header(ds: Any, p: Path, where: str, frame: int | None, notes: list[st
         frames=frames,
         frame=frame if frames > 1 else None,
         warnings=unique(notes + list(reading.warnings if reading else ())),
+        plane=plane,
+    )
+
+
+def _dicom_plane(ds: Any, frames: int) -> ImagePlane:
+    """Where ITK/GDCM (3D Slicer) put the pixels: the attributes :meth:`ImagePlane.from_dicom` reads."""
+    return ImagePlane.from_dicom(
+        ds.get("SOPClassUID") or getattr(ds, "file_meta", {}).get("MediaStorageSOPClassUID"),
+        imager_pixel_spacing=ds.get("ImagerPixelSpacing"),
+        pixel_spacing=ds.get("PixelSpacing"),
+        nominal_scanned_pixel_spacing=ds.get("NominalScannedPixelSpacing"),
+        image_position=ds.get("ImagePositionPatient"),
+        image_orientation=ds.get("ImageOrientationPatient"),
+        frames=frames,
     )
 
 
@@ -512,6 +537,16 @@ def picture_header(img: Any, p: Path, where: str, frame: int | None, notes: list
     else:
         reason = f"{fmt} image: no pixel spacing"
     columns, rows = img.size
+    tags = getattr(img, "tag_v2", None) or {}  # a TIFF's tags, by number
+    resolution = (tags[282], tags[283]) if 282 in tags and 283 in tags else None
+    plane = ImagePlane.from_picture(
+        fmt,
+        jfif_unit=img.info.get("jfif_unit"),
+        jfif_density=img.info.get("jfif_density"),
+        tiff_resolution=resolution,
+        tiff_resolution_unit=tags.get(296),
+        frames=frames,
+    )
     return RadiographHeader(
         path=str(p),
         format=ImageFormat(fmt),
@@ -521,6 +556,7 @@ def picture_header(img: Any, p: Path, where: str, frame: int | None, notes: list
         frames=frames,
         frame=frame if frames > 1 else None,
         warnings=unique(notes + own),
+        plane=plane,
     )
 
 

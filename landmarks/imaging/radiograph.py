@@ -85,6 +85,7 @@ _HEADER_FIELDS = frozenset(
         "transfer_syntax",
         "frames",
         "frame",
+        "plane",
     }
 )
 
@@ -95,7 +96,7 @@ class Radiograph:
 
     Everything the header says (path, format, calibration, photometric,
     patient, view, view position, patient orientation, patient side, SOP
-    Instance UID, study date, modality, transfer syntax, frames, frame) is
+    Instance UID, study date, modality, transfer syntax, frames, frame, image plane) is
     read through to :attr:`header`, a
     :class:`~spinecheck.landmarks.imaging.header.RadiographHeader`: a film read with
     or without its pixels says the same things.

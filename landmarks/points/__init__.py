@@ -41,6 +41,9 @@ from .names import (
     parse_point_name,
     valid_point_names,
 )
+from .plane import (
+    ImagePlane,
+)
 from .sanity import (
     check_vertebrae,
 )
@@ -67,6 +70,7 @@ __all__ = [
     "CalibrationSource",
     "CalibrationPlane",
     "check_spacing",
+    "ImagePlane",
     "Circle",
     "fit_circle",
     "Sex",

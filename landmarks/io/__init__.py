@@ -1,4 +1,4 @@
-"""Landmark files: the spinecheck-landmarks/1 JSON, the wide CSV table and SpineWeb/AASCE .mat labels."""
+"""Landmark files: the spinecheck-landmarks/1 JSON, the wide CSV, SpineWeb/AASCE .mat labels, 3D Slicer markups."""
 
 from typing import TYPE_CHECKING
 
@@ -15,7 +15,16 @@ from .landmark_file import (
     read_landmark_json,
     write_landmarks,
 )
-from .read import LANDMARK_SUFFIXES, read_landmark_table, read_landmarks
+from .read import LANDMARK_SUFFIXES, read_landmark_table, read_landmarks, write_landmark_file
+from .slicer import (
+    SLICER_SCHEMA,
+    SLICER_SUFFIX,
+    is_slicer_markups,
+    parse_slicer_markups,
+    read_slicer_markups,
+    slicer_markups_to_json,
+    write_slicer_markups,
+)
 from .wide_csv import (
     EXTENSION_COLUMNS,
     TABLE_SOURCE,
@@ -37,6 +46,7 @@ __all__ = [
     "LANDMARK_SUFFIXES",
     "read_landmarks",
     "read_landmark_table",
+    "write_landmark_file",
     "FORMAT",
     "PATIENT_SOURCE",
     "read_landmark_json",
@@ -57,4 +67,11 @@ __all__ = [
     "AASCE_POINT_NAMES",
     "read_aasce_mat",
     "aasce_image_path",
+    "SLICER_SUFFIX",
+    "SLICER_SCHEMA",
+    "is_slicer_markups",
+    "read_slicer_markups",
+    "parse_slicer_markups",
+    "slicer_markups_to_json",
+    "write_slicer_markups",
 ]

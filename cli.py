@@ -64,7 +64,9 @@ def build_parser() -> argparse.ArgumentParser:
     # one film and its landmarks: plot, report and refine
     film = _Parser(add_help=False)
     film.add_argument("image", help="the radiograph: DICOM or PNG/JPEG/TIFF")
-    film.add_argument("landmarks", help="its landmark file: spinecheck-landmarks/1 .json or AASCE .mat")
+    film.add_argument(
+        "landmarks", help="its landmark file: spinecheck-landmarks/1 .json, 3D Slicer .mrk.json or AASCE .mat"
+    )
     measuring = _Parser(add_help=False)
     measuring.add_argument(
         "--cobb-method",
@@ -118,7 +120,11 @@ def build_parser() -> argparse.ArgumentParser:
         description="Measure every parameter and apply every criterion to a landmark file "
         "(.json, .mat) or a wide CSV of many studies.",
     )
-    p.add_argument("landmarks", help="landmark file: spinecheck-landmarks/1 .json, AASCE .mat, or wide .csv")
+    p.add_argument(
+        "landmarks",
+        help="landmark file: spinecheck-landmarks/1 .json, 3D Slicer .mrk.json (with --image, or --mm-per-px "
+        "as the spacing Slicer showed the film at), AASCE .mat, or wide .csv",
+    )
     p.add_argument(
         "--image",
         help="the radiograph: calibration, age, sex and view come from it unless the "
@@ -268,7 +274,13 @@ def build_parser() -> argparse.ArgumentParser:
         "a landmark file on its radiograph, each within a bound, and write the refined landmarks "
         "with a record of every point moved and every point left as placed (and why).",
     )
-    p.add_argument("-o", "--output", required=True, metavar="OUT.json", help="the refined landmark file")
+    p.add_argument(
+        "-o",
+        "--output",
+        required=True,
+        metavar="OUT",
+        help="the refined landmark file: .json (spinecheck-landmarks/1) or .mrk.json (3D Slicer)",
+    )
     bound = p.add_mutually_exclusive_group()
     bound.add_argument(
         "--max-shift-mm", type=float, metavar="MM", help="no point moves further than this (calibrated films)"
@@ -279,6 +291,20 @@ def build_parser() -> argparse.ArgumentParser:
         "--in-place", action="store_true", help="allow OUT to be the input landmark file (it is replaced)"
     )
     p.set_defaults(func=cmd_refine)
+
+    p = sub.add_parser(
+        "convert",
+        parents=[common, film],
+        help="write a film's landmarks in another format: 3D Slicer .mrk.json or spinecheck .json",
+        description="Read a landmark file placed on IMAGE (.json, 3D Slicer .mrk.json or AASCE .mat) and "
+        "write its points to OUT in the format its name says: .mrk.json, a 3D Slicer point list in "
+        "millimetres where Slicer shows the film; any other .json, spinecheck-landmarks/1. What the "
+        "output format cannot hold is listed on stderr.",
+    )
+    p.add_argument(
+        "-o", "--output", required=True, metavar="OUT", help="the landmark file to write: .mrk.json or .json"
+    )
+    p.set_defaults(func=cmd_convert)
 
     p = sub.add_parser(
         "annotate",
@@ -607,6 +633,11 @@ def cmd_annotate(args: argparse.Namespace) -> int:
     image = Path(args.image)
     out = Path(args.output) if args.output else image.with_name(f"{image.stem}.landmarks.json")
     _output_path(str(out), (".json",), "landmark file")
+    if out.name.lower().endswith(".mrk.json"):
+        raise SpinecheckError(
+            f"output '{out}': annotate saves a spinecheck-landmarks/1 .json after every click; give a .json "
+            f"and then write the 3D Slicer file with `spinecheck convert IMAGE LANDMARKS.json -o {out.name}`"
+        )
     _check_writable_folder(out)
     calibration = None
     if args.mm_per_px is not None:
@@ -723,7 +754,7 @@ def cmd_refine(args: argparse.Namespace) -> int:
     from .landmarks.errors import InvalidLandmarksError, MissingCalibrationError
     from .landmarks.imaging.merge import merge_header, recorded_image_ref
     from .landmarks.imaging.radiograph import load_radiograph
-    from .landmarks.io import read_landmarks, write_landmarks
+    from .landmarks.io import read_landmarks, write_landmark_file
     from .landmarks.refine.points import refine_landmarks
 
     out = _output_path(args.output, (".json",), "landmark file")
@@ -736,7 +767,7 @@ def cmd_refine(args: argparse.Namespace) -> int:
         if value is not None and not (math.isfinite(value) and value > 0):
             raise InvalidLandmarksError(f"{name}: must be a distance > 0; got {value:g}")
     radiograph = load_radiograph(args.image)
-    s = read_landmarks(source)
+    s = read_landmarks(source, image=radiograph)
     merged = merge_header(s, radiograph, where=f"landmarks file '{source}'")
     mm_per_px = merged.calibration.mm_per_px if merged.calibration.calibrated else None
     max_shift_px = args.max_shift_px
@@ -758,9 +789,43 @@ def cmd_refine(args: argparse.Namespace) -> int:
     refined = refine_landmarks(
         radiograph.analysis, s, mm_per_px=mm_per_px, max_shift_px=max_shift_px, names=args.only
     )
-    write_landmarks(refined, out)
+    notes = write_landmark_file(refined, out, image=radiograph)
     sys.stdout.write(_refine_summary(refined, mm_per_px))
+    _notes(notes)
     print(f"wrote {out}", file=sys.stderr)
+    return EXIT_OK
+
+
+def _notes(notes: Sequence[str]) -> None:
+    """What a landmark format left out or assumed, one ``note:`` line each on stderr."""
+    for note in notes:
+        print(f"note: {note}", file=sys.stderr)
+
+
+# ----------------------------------------------------------------------------- convert
+
+
+def cmd_convert(args: argparse.Namespace) -> int:
+    import os
+
+    from .landmarks.errors import InvalidLandmarksError
+    from .landmarks.imaging.merge import recorded_image_ref
+    from .landmarks.imaging.radiograph import read_radiograph_header
+    from .landmarks.io import read_landmarks, write_landmark_file
+    from .landmarks.io.checks import check_same_image
+
+    out = _output_path(args.output, (".json",), "landmark file")
+    source = Path(args.landmarks)
+    if out.exists() and source.exists() and os.path.samefile(out, source):
+        raise InvalidLandmarksError(f"output '{out}': is the input landmark file; give another -o")
+    film = read_radiograph_header(args.image)
+    s = read_landmarks(source, image=film)
+    check_same_image(s, film.image_ref, f"landmarks file '{source}'")
+    # the written file names its film as refine does: relative to the file's folder
+    s = s.replace(image=s.image.completed_by(recorded_image_ref(film, out)))
+    notes = write_landmark_file(s, out, image=film)
+    _notes([*s.warnings, *notes])
+    print(f"wrote {out} ({len(s.points)} points)", file=sys.stderr)
     return EXIT_OK
 
 

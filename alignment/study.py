@@ -19,6 +19,7 @@ import numpy as np
 
 from ..landmarks.errors import InvalidArgumentError, InvalidLandmarksError, SpinecheckError
 from ..landmarks.io.read import read_landmark_table
+from ..landmarks.io.slicer import is_slicer_markups
 from ..landmarks.points.calibration import Calibration
 from ..landmarks.points.model import LandmarkTable, PatientInfo
 from .criteria.engine import DEFAULT_CRITERIA, Assessment, assess
@@ -82,7 +83,8 @@ def load_study(
     Parameters
     ----------
     landmarks_path : str or Path
-        A ``spinecheck-landmarks/1`` JSON, an AASCE ``.mat`` or a wide CSV.
+        A ``spinecheck-landmarks/1`` JSON, a 3D Slicer ``.mrk.json``, an AASCE ``.mat`` or a
+        wide CSV.
     image : str, Path or Radiograph, optional
         The radiograph of a single study (a path, or one already loaded with
         :func:`landmarks.load_radiograph`): its header supplies calibration,
@@ -91,7 +93,9 @@ def load_study(
     age : float, optional
         Years; overrides the file and the image.
     mm_per_px : (row, col), optional
-        Overrides the file and the image.
+        Overrides the file and the image. A Slicer markup read without *image*, and without
+        the plane spinecheck records in the files it writes, is also placed on pixels with it
+        (see :func:`~spinecheck.landmarks.io.slicer.read_slicer_markups`).
     cobb_method, min_curve_deg
         See :func:`spinecheck.alignment.measure.measure`.
     age_set : str or None
@@ -125,7 +129,11 @@ def load_study(
         file, is of the wrong kind, or does not follow its format.
     """
     path = Path(landmarks_path)
-    table = read_landmark_table(path)
+    film = None
+    if is_slicer_markups(path) and image is not None:
+        # a Slicer markup is in millimetres: its points are placed on the film's pixels as it is read
+        image = film = _radiograph(image)
+    table = read_landmark_table(path, image=film, mm_per_px=mm_per_px)
     if len(table) == 0:
         raise InvalidLandmarksError(f"landmark table '{path}': has a header but no study rows")
     if min_curve_deg is not None and not (math.isfinite(min_curve_deg) and min_curve_deg >= 0):
@@ -198,10 +206,14 @@ def _replace(table: LandmarkTable, **changes) -> LandmarkTable:
     return dataclasses.replace(table, **changes)
 
 
-def _with_image(table: LandmarkTable, image: str | os.PathLike[str] | Radiograph) -> LandmarkTable:
+def _radiograph(image: str | os.PathLike[str] | Radiograph) -> Radiograph:
     from ..landmarks.imaging.radiograph import load_radiograph
 
-    r = load_radiograph(os.fspath(image)) if isinstance(image, (str, os.PathLike)) else image
+    return load_radiograph(os.fspath(image)) if isinstance(image, (str, os.PathLike)) else image
+
+
+def _with_image(table: LandmarkTable, image: str | os.PathLike[str] | Radiograph) -> LandmarkTable:
+    r = _radiograph(image)
     where = f"image '{r.path}'"
     try:
         return merge_image(table, r, where=where)

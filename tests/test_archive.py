@@ -153,7 +153,14 @@ def test_root_must_be_a_folder(tmp_path):
 
 
 def test_candidate_names_for_extensionless_and_double_suffix():
-    assert candidate_names("x.jpg") == ("x.json", "x.landmarks.json", "x.jpg.json", "x.mat", "x.jpg.mat")
+    assert candidate_names("x.jpg") == (
+        "x.json",
+        "x.landmarks.json",
+        "x.jpg.json",
+        "x.mrk.json",
+        "x.mat",
+        "x.jpg.mat",
+    )
     assert Path("x.landmarks.json").name in candidate_names("x.dcm")
 
 

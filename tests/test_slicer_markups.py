@@ -7,6 +7,7 @@ y * row_spacing * column_direction`` in LPS millimetres, and RAS negates x and y
 
 from __future__ import annotations
 
+import csv
 import json
 import math
 import re
@@ -193,6 +194,15 @@ def test_an_anisotropic_film_with_position_and_orientation(tmp_path):
     s = read_slicer_markups(save(tmp_path / "a.mrk.json", doc), image=header)
     assert s.points["S1.sup.ant"] == pytest.approx((40.0, 20.0), abs=1e-9)
     assert s.points["S1.sup.post"] == pytest.approx((8.0, 30.0), abs=1e-9)
+
+
+def test_sacral_slope_on_an_anisotropic_film_is_the_hand_computed_angle(tmp_path):
+    # S1 from post (8, 30) to ant (40, 20) px; at 0.25 mm per column and 0.5 mm per row the anterior
+    # corner is 8 mm across and 5 mm higher: SS = -atan(5 / 8) (negative: the anterior corner is higher)
+    dcm = film(tmp_path)
+    mrk = save(tmp_path / "film.mrk.json", slicer_file(list(LPS.items())))
+    study = load_study(str(mrk), image=dcm)
+    assert study.measurements.values["SS"][0] == pytest.approx(-math.degrees(math.atan2(5, 8)), abs=1e-9)
 
 
 def test_secondary_capture_position_is_not_used(tmp_path):
@@ -610,6 +620,20 @@ def test_the_dispatcher_tells_a_markup_by_its_name_in_any_case(tmp_path):
 def test_a_table_of_one_markup(tmp_path):
     t = read_landmark_table(_write(tmp_path, slicer_file(GOOD)), mm_per_px=(0.5, 0.25))
     assert len(t) == 1 and t.point("S1.sup.ant").tolist() == [[40.0, 20.0]]
+
+
+def test_a_batch_pairs_and_measures_a_markup_beside_its_film(tmp_path):
+    from spinecheck.alignment.batch.runner import run_batch
+
+    root = tmp_path / "archive"
+    root.mkdir()
+    film(root, name="a.dcm")
+    save(root / "a.mrk.json", slicer_file(list(LPS.items())))
+    run_batch(root, tmp_path / "t.csv", jobs=1, progress=False)
+    with open(tmp_path / "t.csv", newline="") as f:
+        (row,) = csv.DictReader(f)
+    assert (row["image"], row["landmarks"], row["status"]) == ("a.dcm", "a.mrk.json", "ok"), row["error"]
+    assert float(row["SS_deg"]) == pytest.approx(-math.degrees(math.atan2(5, 8)), abs=1e-9)
 
 
 # ----------------------------------------------------------------------------- the command line

@@ -15,14 +15,16 @@ What counts as what:
   ``.tif``, ``.tiff``);
 - **landmark files**: ``.json`` files of format ``spinecheck-landmarks/1``
   (a ``.json`` that is not JSON at all counts too, so that its row says what is
-  wrong with it) and SpineWeb/AASCE ``.mat`` label files;
+  wrong with it), 3D Slicer point lists named ``.mrk.json`` (placed on the
+  film's pixels as 3D Slicer shows the paired film) and SpineWeb/AASCE ``.mat``
+  label files;
 - everything else, and hidden files and folders (names starting with ``.``),
   is ignored.
 
 Pairing, in order; the first rule that finds a candidate decides:
 
 1. beside the image: for ``x.dcm``, ``x.json``, ``x.landmarks.json``,
-   ``x.dcm.json``, ``x.mat`` or ``x.dcm.mat`` in the same folder (and
+   ``x.dcm.json``, ``x.mrk.json``, ``x.mat`` or ``x.dcm.mat`` in the same folder (and
    ``../labels/x.dcm.mat`` for an image in an ``images`` folder, the AASCE
    layout);
 2. under ``landmarks_dir``: the same names at the image's relative path,
@@ -60,6 +62,7 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
 from ...landmarks.imaging.radiograph import looks_like_dicom, read_sop_instance_uid
+from ...landmarks.io.slicer import is_slicer_markups
 from ...landmarks.points.names import VocabularyEnum
 
 __all__ = [
@@ -296,7 +299,8 @@ def _classify(path: str) -> tuple[str | None, object]:
         return "landmarks", None
     if suffix == ".json":
         obj = _load_json(path)
-        return ("landmarks" if _is_landmark_json(obj) else None), obj
+        # a Slicer point list is told by its name, as read_landmarks tells it
+        return ("landmarks" if is_slicer_markups(path) or _is_landmark_json(obj) else None), obj
     try:
         with open(path, "rb") as f:
             head = f.read(_HEAD_BYTES)
@@ -328,6 +332,12 @@ def _landmarks_info(path: str, shown: str, obj: object) -> _Landmarks:
     """A landmark file as pairing sees it; *obj* is a ``.json`` file's parsed content (None for others)."""
     declared = uid = None
     image = obj.get("image") if isinstance(obj, dict) else None
+    if is_slicer_markups(path) and isinstance(obj, dict):  # the image spinecheck recorded beside the points
+        markups = obj.get("markups")
+        blocks = (
+            [m.get("spinecheck") for m in markups if isinstance(m, dict)] if isinstance(markups, list) else []
+        )
+        image = next((b.get("image") for b in blocks if isinstance(b, dict)), None)
     if isinstance(image, dict):
         if isinstance(image.get("path"), str) and image["path"]:
             declared = PurePosixPath(image["path"].replace("\\", "/")).name
@@ -343,15 +353,16 @@ def candidate_names(image_name: str) -> tuple[str, ...]:
     """Landmark-file names that belong to an image called *image_name*.
 
     >>> candidate_names("x.dcm")
-    ('x.json', 'x.landmarks.json', 'x.dcm.json', 'x.mat', 'x.dcm.mat')
+    ('x.json', 'x.landmarks.json', 'x.dcm.json', 'x.mrk.json', 'x.mat', 'x.dcm.mat')
     >>> candidate_names("IM0001")
-    ('IM0001.json', 'IM0001.landmarks.json', 'IM0001.mat')
+    ('IM0001.json', 'IM0001.landmarks.json', 'IM0001.mrk.json', 'IM0001.mat')
     """
     stem = os.path.splitext(image_name)[0] or image_name
     names = (
         f"{stem}.json",
         f"{stem}.landmarks.json",
         f"{image_name}.json",
+        f"{stem}.mrk.json",
         f"{stem}.mat",
         f"{image_name}.mat",
     )

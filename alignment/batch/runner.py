@@ -216,7 +216,8 @@ def _load(job: StudyJob, options: BatchOptions) -> tuple[LandmarkTable, Any]:
 
     radiograph = load_radiograph(job.image_path) if options.decode else None
     header = read_radiograph_header(job.image_path) if radiograph is None else radiograph.header
-    table = read_landmark_table(job.landmarks_path)
+    # the header also places a 3D Slicer markup's millimetres on the film's pixels (other formats are in pixels)
+    table = read_landmark_table(job.landmarks_path, image=header)
     return merge_image(table, header, where=f"image '{job.image_path}'"), radiograph
 
 

@@ -304,6 +304,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "-o", "--output", required=True, metavar="OUT", help="the landmark file to write: .mrk.json or .json"
     )
+    p.add_argument(
+        "--mm-per-px",
+        type=float,
+        nargs=2,
+        metavar=("ROW", "COL"),
+        help="the pixel spacing 3D Slicer shows the film at, when the film's header does not tell (it places "
+        "the points; it is not a calibration)",
+    )
     p.set_defaults(func=cmd_convert)
 
     p = sub.add_parser(
@@ -819,11 +827,11 @@ def cmd_convert(args: argparse.Namespace) -> int:
     if out.exists() and source.exists() and os.path.samefile(out, source):
         raise InvalidLandmarksError(f"output '{out}': is the input landmark file; give another -o")
     film = read_radiograph_header(args.image)
-    s = read_landmarks(source, image=film)
+    s = read_landmarks(source, image=film, mm_per_px=args.mm_per_px)
     check_same_image(s, film.image_ref, f"landmarks file '{source}'")
     # the written file names its film as refine does: relative to the file's folder
     s = s.replace(image=s.image.completed_by(recorded_image_ref(film, out)))
-    notes = write_landmark_file(s, out, image=film)
+    notes = write_landmark_file(s, out, image=film, mm_per_px=args.mm_per_px)
     _notes([*s.warnings, *notes])
     print(f"wrote {out} ({len(s.points)} points)", file=sys.stderr)
     return EXIT_OK

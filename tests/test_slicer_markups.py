@@ -582,6 +582,7 @@ def test_a_film_whose_plane_is_unknown_asks_for_the_spacing(tmp_path):
     [
         pytest.param({"mm_per_px": (0, 1)}, "mm_per_px", id="mm_per_px"),
         pytest.param({"mm_per_px": (1, 1), "view": "pa"}, "view", id="view"),
+        pytest.param({"image": "film.dcm"}, "image", id="image-path"),
     ],
 )
 def test_bad_arguments_name_the_argument(tmp_path, kw, argument):
@@ -673,6 +674,20 @@ def test_convert_a_slicer_markup_to_a_landmark_file(capsys, tmp_path):
     assert code == 0, err
     s = read_landmarks(out)
     assert s.points == PIXELS and s.image.path == "film.dcm" and s.image.rows == 64
+
+
+def test_convert_asks_for_the_spacing_of_a_film_whose_plane_is_unknown(capsys, tmp_path):
+    from PIL import Image
+
+    tif = tmp_path / "film.tif"
+    Image.fromarray(np.zeros((64, 48), np.uint8)).save(tif, resolution=50.0, resolution_unit=1)  # no unit
+    mrk = _write(tmp_path, slicer_file(GOOD))
+    code, _, err = run(capsys, "convert", tif, mrk, "-o", tmp_path / "a.json")
+    assert code == 2 and err.count("\n") == 1
+    assert "(TIFF: a resolution without the unit inch or centimetre" in err and "give --mm-per-px" in err
+    code, _, err = run(capsys, "convert", tif, mrk, "-o", tmp_path / "a.json", "--mm-per-px", "0.5", "0.25")
+    assert code == 0, err
+    assert read_landmarks(tmp_path / "a.json").points["S1.sup.ant"] == (40.0, 20.0)
 
 
 def test_refine_writes_a_markup_when_asked(capsys, tmp_path, demo_films):

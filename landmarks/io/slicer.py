@@ -189,6 +189,8 @@ def read_slicer_markups(
     InvalidArgumentError
         *view* or *mm_per_px* is malformed.
     """
+    _film_argument(image)  # arguments before the file: a wrong call is told as such
+    _spacing_argument(mm_per_px)
     name = os.fspath(path)
     where = landmarks_where(name)
     return parse_slicer_markups(
@@ -229,6 +231,7 @@ def parse_slicer_markups(
 name 'C7.center'; did you mean 'C7.centroid', ...
     """
     spacing = _spacing_argument(mm_per_px)
+    _film_argument(image)
     chosen_view = None if view is None else View.parse(view, argument="view")
     warnings: list[str] = []
     lists, block = _point_lists(obj, where, warnings)
@@ -493,6 +496,16 @@ def _plane(
     return ImagePlane.from_spacing(mm_per_px, "mm_per_px given: origin at the top-left pixel, no rotation")
 
 
+def _film_argument(image: object) -> None:
+    if image is not None and not isinstance(getattr(image, "plane", None), ImagePlane):
+        raise InvalidArgumentError.about(
+            "image",
+            "{image}: must be a loaded film (load_radiograph or read_radiograph_header), which knows where 3D "
+            "Slicer shows its pixels; got {got}. (spinecheck.load_study takes a path.)",
+            got=type(image).__name__ if not isinstance(image, (str, os.PathLike)) else repr(os.fspath(image)),
+        )
+
+
 def _spacing_argument(mm_per_px: Sequence[float] | None) -> tuple[float, float] | None:
     if mm_per_px is None:
         return None
@@ -558,6 +571,7 @@ def slicer_markups_to_json(
     [162.0, 530.5, 0.0]
     """
     spacing = _spacing_argument(mm_per_px)
+    _film_argument(image)
     where = f"landmarks '{landmarks.source}'" if landmarks.source else "landmarks"
     notes: list[str] = []
     ref = landmarks.image

@@ -42,6 +42,7 @@ from ..points.circle import Circle
 from ..points.facing import anterior_direction
 from ..points.model import KEPT_CLICK, ImageRef, LandmarkSet, PatientInfo, PointMove, Refinement
 from ..points.names import PatientRight, View, check_point_name
+from ..points.operation import Operation
 from .protocol import Protocol, Step, get_protocol
 
 __all__ = [
@@ -243,6 +244,7 @@ class AnnotationSession:
             PatientRight.parse(patient_right, field="patient_right") if patient_right is not None else None
         )
         self.patient = PatientInfo()
+        self.operation: Operation | None = None  # a resumed file's, written back as it was
         self.resumed = False
         self.saved_at: datetime.datetime | None = None
         self.dirty = False
@@ -287,6 +289,7 @@ class AnnotationSession:
         if s.patient_right is not None:
             self.patient_right = s.patient_right
         self.patient = s.patient
+        self.operation = s.operation
         self.resumed = True
         self.saved_at = datetime.datetime.fromtimestamp(self.path.stat().st_mtime)
 
@@ -390,6 +393,7 @@ class AnnotationSession:
             source=str(self.path),
             refinement=refinement if refinement else None,
             skipped=st.skipped,
+            operation=self.operation,
         )
 
     def nearest_point(self, xy: tuple[float, float], max_distance_px: float = math.inf) -> str | None:

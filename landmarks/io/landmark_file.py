@@ -3,7 +3,8 @@
 One JSON object per film: the view, the named points as ``[x, y]`` image
 pixels (x = column, y = row, origin at the centre of the top-left pixel, y
 down) and optional blocks for the image, the patient, a user calibration, the
-patient's side and femoral-head circles. Which reader a file needs (this one,
+patient's side, femoral-head circles and, on a post-operative film, the operation
+(:class:`~spinecheck.landmarks.points.operation.Operation`). Which reader a file needs (this one,
 the SpineWeb/AASCE ``.mat`` labels or the wide CSV of many studies) is decided
 in one place, :mod:`spinecheck.landmarks.io.read`.
 
@@ -30,6 +31,7 @@ from ..points.calibration import Calibration
 from ..points.circle import Circle, fit_circle
 from ..points.model import ImageRef, LandmarkSet, PatientInfo, PointMove, Refinement, Sex
 from ..points.names import PatientRight, View, check_point_name
+from ..points.operation import OPERATION_ITEMS, Operation, OperationProblem
 from .atomic import write_text_atomic
 from .checks import check_endplates, check_inside_image, format_xy
 
@@ -61,6 +63,7 @@ _KNOWN_KEYS = (
     "circles",
     "refinement",
     "skipped",
+    "operation",
 )
 #: A circle and a point of the same name may differ by this much (pixels).
 _CIRCLE_POINT_TOLERANCE_PX = 1.0
@@ -167,6 +170,7 @@ def parse_landmarks(
 
     image = _parse_image(obj.get("image"), where)
     patient = _parse_patient(obj.get("patient"), where)
+    operation = _parse_operation(obj.get("operation"), where)
     calibration = _parse_calibration(obj.get("calibration"), where)
     patient_right = None
     if obj.get("patient_right") is not None:
@@ -212,6 +216,7 @@ def parse_landmarks(
         warnings=tuple(warnings),
         refinement=refinement,
         skipped=skipped,
+        operation=operation,
     )
 
 
@@ -271,6 +276,8 @@ def landmarks_to_json(s: LandmarkSet) -> dict[str, Any]:
             doc["calibration"] = {"mm_per_px": list(cal.mm_per_px)}  # type: ignore[arg-type]
     if s.patient_right is not None:
         doc["patient_right"] = PatientRight.parse(s.patient_right).value
+    if s.operation is not None:
+        doc["operation"] = s.operation.to_json()
     points: dict[str, list[float]] = {}
     for name, (x, y) in s.points.items():
         if not (math.isfinite(x) and math.isfinite(y)):
@@ -528,6 +535,26 @@ def _parse_patient(value: Any, where: str) -> PatientInfo:
         sex=sex,
         sex_source=PATIENT_SOURCE if sex is not None else None,
     )
+
+
+def _parse_operation(value: Any, where: str) -> Operation | None:
+    """The optional ``"operation"`` block of a post-operative film (None: not known to be operated)."""
+    block = _block(value, "operation", where)
+    if block is None:
+        return None
+    for key in block:
+        if key not in OPERATION_ITEMS:
+            close = [k for k in OPERATION_ITEMS if k == str(key).lower()]
+            close = close or difflib.get_close_matches(str(key), OPERATION_ITEMS, n=1, cutoff=0.6)
+            hint = f'; did you mean "{close[0]}"?' if close else ""
+            allowed = ", ".join(f'"{k}"' for k in OPERATION_ITEMS)
+            raise InvalidLandmarksError(
+                f'{where}: "operation" may hold {allowed}; got unknown key "{key}"{hint}'
+            )
+    try:
+        return Operation.checked(**{k: block.get(k) for k in OPERATION_ITEMS}, source=PATIENT_SOURCE)
+    except OperationProblem as e:
+        raise InvalidLandmarksError(f'{where}: "operation.{e.item}" {e}') from None
 
 
 def _parse_calibration(value: Any, where: str) -> Calibration | None:

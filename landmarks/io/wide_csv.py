@@ -4,7 +4,10 @@ One row per image. Columns: ``image``, ``view``, then ``<name>.x`` and
 ``<name>.y`` per point (image pixels: x = column, y = row, origin at the
 centre of the top-left pixel, y down; an empty cell = point absent). Optional
 extension columns: ``mm_per_px_row`` and ``mm_per_px_col`` (both or neither),
-``age_years``, ``sex`` (F/M/O) and ``patient_right`` (image_left/image_right).
+``age_years``, ``sex`` (F/M/O), ``patient_right`` (image_left/image_right) and,
+for post-operative films, the operation: ``uiv``, ``liv`` (levels),
+``operation_date`` (YYYY-MM-DD) and ``fused`` (the fused levels, top to bottom,
+separated by spaces); a row with none of the four is not known to be operated.
 Other columns are ignored, unless they look like a misspelt known column.
 
 A problem with the header stops the read (:class:`InvalidLandmarksError`
@@ -43,6 +46,7 @@ from ..points.names import (
     closest_point_names,
     parse_point_name,
 )
+from ..points.operation import Operation, OperationProblem
 from .atomic import write_text_atomic
 
 if TYPE_CHECKING:
@@ -59,7 +63,20 @@ __all__ = [
 #: ``age_source``/``sex_source`` of patient data read from a wide CSV.
 TABLE_SOURCE = "landmark table"
 #: Optional columns besides ``image``, ``view`` and the coordinates.
-EXTENSION_COLUMNS: tuple[str, ...] = ("mm_per_px_row", "mm_per_px_col", "age_years", "sex", "patient_right")
+EXTENSION_COLUMNS: tuple[str, ...] = (
+    "mm_per_px_row",
+    "mm_per_px_col",
+    "age_years",
+    "sex",
+    "patient_right",
+    "uiv",
+    "liv",
+    "operation_date",
+    "fused",
+)
+#: The operation's columns and the item of :class:`Operation` each holds.
+_OPERATION_COLUMNS = {"operation_date": "date", "uiv": "uiv", "liv": "liv", "fused": "fused"}
+_OPERATION_COLUMN_OF = {item: column for column, item in _OPERATION_COLUMNS.items()}
 
 _REQUIRED = ("image", "view")
 _MAX_AGE_YEARS = 130
@@ -211,6 +228,19 @@ def landmark_table_to_csv(table: LandmarkTable) -> str:
     if any(p is not None for p in table.patient_right):
         header.append("patient_right")
         columns.append(["" if p is None else PatientRight.parse(p).value for p in table.patient_right])
+    operations = table.operations or (None,) * n
+    for i, op in enumerate(operations):
+        if op is not None and not op.to_json():
+            raise InvalidLandmarksError(
+                f"cannot write the landmark table: study {table.ids[i]!r} records an operation with no "
+                "date and no levels, which the wide CSV cannot hold (its operation columns are empty "
+                "for a film not known to be operated)"
+            )
+    for column, item in _OPERATION_COLUMNS.items():
+        cells = [_operation_cell(op, item) for op in operations]
+        if any(cells):
+            header.append(column)
+            columns.append([_quote(c) for c in cells])
     lines = [",".join(_quote(h) for h in header)]
     lines.extend(map(",".join, zip(*columns, strict=True)))
     return "\n".join(lines) + "\n"
@@ -522,6 +552,7 @@ class _Reader:
         )
         mm_per_px, calibrations = self._spacing(values)
         ages = self._ages(values)
+        operations = self._operations() if set(_OPERATION_COLUMNS) & set(plan.fields) else None
 
         self._check_views(values, views_arr)
         self._check_endplates(values)
@@ -551,6 +582,8 @@ class _Reader:
             calibrations[r] = _NO_CALIBRATION
             patients[r] = _NO_PATIENT
             patient_right[r] = None
+            if operations is not None:
+                operations[r] = None
         if None in views:
             # a table holds a View per study; the row error says the real one could not be read
             views_arr[np.array([v is None for v in views_arr], dtype=bool)] = _UNREADABLE_VIEW
@@ -564,7 +597,28 @@ class _Reader:
             patient_right=np.array(patient_right, dtype=object).reshape(n),
             sets=None,
             row_errors=row_errors,
+            operations=tuple(operations) if operations and any(op is not None for op in operations) else None,
         )
+
+    def _operations(self) -> list[Operation | None]:
+        """Each row's operation, from its operation columns (None where they are all empty)."""
+        columns = [c for c in _OPERATION_COLUMNS if c in self.plan.fields]
+        raw = list(zip(*(self.cells[c] for c in columns), strict=True))
+
+        def parse(cells: tuple[str, ...]) -> Operation | None:
+            items: dict[str, object] = {
+                _OPERATION_COLUMNS[c]: v.strip() for c, v in zip(columns, cells, strict=True)
+            }
+            if not any(items.values()):
+                return None
+            if "fused" in items:
+                items["fused"] = str(items["fused"]).split()
+            try:
+                return Operation.checked(**items, source=TABLE_SOURCE)  # type: ignore[arg-type]
+            except OperationProblem as e:
+                raise ValueError(f'column "{_OPERATION_COLUMN_OF[e.item]}" {e}') from None
+
+        return self._convert(raw, parse)
 
     def _raw_cell(self, r: int, field: str) -> str:
         """Return the text of row *r*'s numeric cell *field* as it came in (for messages)."""
@@ -711,6 +765,16 @@ def _parse_side(raw: str) -> PatientRight | None:
             f'column "patient_right" must be image_left, image_right or empty; got {_shorten(raw)!r}'
         )
     return side
+
+
+def _operation_cell(op: Operation | None, item: str) -> str:
+    """The wide-CSV cell of one operation item: a level, a date, or the fused levels separated by spaces."""
+    value = None if op is None else getattr(op, item)
+    if value is None or value == ():
+        return ""
+    if item == "fused":
+        return " ".join(value)
+    return value.isoformat() if item == "date" else str(value)
 
 
 def _number(s: str) -> float | None:

@@ -19,7 +19,8 @@ import numpy as np
 
 from .calibration import Calibration
 from .circle import Circle
-from .names import PatientRight, View, VocabularyEnum
+from .names import PatientRight, View, VocabularyEnum, level_index
+from .operation import Operation
 
 __all__ = [
     "Sex",
@@ -197,6 +198,9 @@ class LandmarkSet:
     skipped : tuple of str
         Points the annotator chose to skip (not visible, not needed), so a
         resumed annotation does not ask for them again.
+    operation : Operation or None
+        The operation a post-operative film records (date, UIV, LIV, fused
+        levels); None when the film is not known to be operated.
     """
 
     view: View
@@ -210,6 +214,7 @@ class LandmarkSet:
     warnings: tuple[str, ...] = ()
     refinement: Refinement | None = None
     skipped: tuple[str, ...] = ()
+    operation: Operation | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "view", View.parse(self.view))
@@ -305,6 +310,9 @@ class LandmarkTable:
         Per study: None, or why the study's row could not be read (a bad
         row of a wide CSV). Such a study is reported with status ``error``,
         never dropped.
+    operations : tuple of (Operation or None), or None
+        Per study, the operation its film records (None: not known to be
+        operated); None when no study records one.
     """
 
     ids: tuple[str, ...]
@@ -316,9 +324,45 @@ class LandmarkTable:
     patient_right: np.ndarray
     sets: tuple[LandmarkSet, ...] | None = None
     row_errors: np.ndarray | None = None
+    operations: tuple[Operation | None, ...] | None = None
 
     def __len__(self) -> int:
         return len(self.ids)
+
+    def operation(self, i: int) -> Operation | None:
+        """The operation study *i*'s film records, or None."""
+        return None if self.operations is None else self.operations[i]
+
+    @property
+    def operated(self) -> np.ndarray:
+        """``(N,)`` bool: which films record an operation (post-operative films).
+
+        >>> from spinecheck.landmarks.points.names import LEVELS
+        >>> t = LandmarkSet("lateral", {}, operation=Operation(uiv="T10")).to_table()
+        >>> t.operated.tolist(), LEVELS[t.uiv_index[0]], t.liv_index.tolist()
+        ([True], 'T10', [-1])
+        """
+        if self.operations is None:
+            return np.zeros(len(self), dtype=bool)
+        return np.array([op is not None for op in self.operations], dtype=bool)
+
+    @property
+    def uiv_index(self) -> np.ndarray:
+        """``(N,)`` int: the UIV's position in :data:`LEVELS`, -1 where not recorded."""
+        return self._level_indices("uiv")
+
+    @property
+    def liv_index(self) -> np.ndarray:
+        """``(N,)`` int: the LIV's position in :data:`LEVELS`, -1 where not recorded."""
+        return self._level_indices("liv")
+
+    def _level_indices(self, item: str) -> np.ndarray:
+        out = np.full(len(self), -1, dtype=int)
+        for i, op in enumerate(self.operations or ()):
+            level = getattr(op, item) if op is not None else None
+            if level is not None:
+                out[i] = level_index(level)
+        return out
 
     def study(self, i: int) -> LandmarkSet:
         """Study *i* as a :class:`LandmarkSet`: its source set, or one built from its row.
@@ -343,6 +387,7 @@ class LandmarkTable:
             patient=self.patients[i],
             patient_right=self.patient_right[i],
             source=self.ids[i],
+            operation=self.operation(i),
         )
 
     @property
@@ -390,6 +435,7 @@ class LandmarkTable:
             patient_right=self.patient_right[idx],
             sets=None if self.sets is None else tuple(self.sets[i] for i in idx),
             row_errors=None if self.row_errors is None else self.row_errors[idx],
+            operations=None if self.operations is None else tuple(self.operations[i] for i in idx),
         )
 
     @classmethod
@@ -434,4 +480,7 @@ class LandmarkTable:
             patients=tuple(pats),
             patient_right=np.array([s.patient_right for s in sets], dtype=object),
             sets=sets,
+            operations=tuple(s.operation for s in sets)
+            if any(s.operation is not None for s in sets)
+            else None,
         )

@@ -52,7 +52,15 @@ _FLAGS = {
     "scheduler": "--scheduler",
 }
 #: Per command, a flag that stands for an argument of a more general name.
-_COMMAND_FLAGS = {"annotate": {"name": "--protocol"}}
+_COMMAND_FLAGS = {
+    "annotate": {"name": "--protocol"},
+    "instability": {
+        "flexion_landmarks": "FLEXION_LANDMARKS",
+        "extension_landmarks": "EXTENSION_LANDMARKS",
+        "flexion_image": "--flexion-image",
+        "extension_image": "--extension-image",
+    },
+}
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -204,6 +212,50 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("post_landmarks", help="its landmark file")
     p.add_argument("-o", "--output", required=True, metavar="OUT", help="the comparison: .pdf or .png")
     p.set_defaults(func=cmd_compare)
+
+    p = sub.add_parser(
+        "instability",
+        parents=[common],
+        help="segmental motion between a flexion and an extension film, judged by cited criteria",
+        description="Measure, for every motion segment from T12-L1 to L5-S1 placed on both lateral films, the "
+        "sagittal translation of the upper vertebra on the lower one (mm, px and %% of the lower vertebra's "
+        "superior endplate depth) and the segmental angle on each film, and their change between flexion and "
+        "extension; judge the changes by instability sets (default instability-elmose2023: > 3 mm dynamic "
+        "translation [V]; 'spinecheck criteria' lists the others). The films' headers give each film's "
+        "calibration, age and sex; a pair of AP films, one film given twice or films of different patients "
+        "are refused.",
+    )
+    p.add_argument("flexion_landmarks", metavar="FLEXION_LANDMARKS", help="the flexion film's landmark file")
+    p.add_argument(
+        "extension_landmarks", metavar="EXTENSION_LANDMARKS", help="the extension film's landmark file"
+    )
+    p.add_argument(
+        "--flexion-image", metavar="FILE", help="the flexion radiograph (calibration, patient data)"
+    )
+    p.add_argument("--extension-image", metavar="FILE", help="the extension radiograph")
+    p.add_argument(
+        "--mm-per-px",
+        type=float,
+        nargs=2,
+        metavar=("ROW", "COL"),
+        help="pixel spacing in mm of both films (overrides files and images)",
+    )
+    p.add_argument(
+        "--criteria",
+        action="append",
+        metavar="NAME|FILE",
+        help="an instability set, a bundled name or a JSON file; repeat for several (default "
+        "instability-elmose2023)",
+    )
+    p.add_argument("--format", choices=("table", "json", "csv"), default="table", help="output format")
+    p.add_argument(
+        "-o",
+        "--output",
+        metavar="OUT",
+        help="also write the one-page report (.pdf or .png): both films with the segments marked, and the "
+        "verdicts; needs --flexion-image and --extension-image",
+    )
+    p.set_defaults(func=cmd_instability)
 
     p = sub.add_parser(
         "criteria",
@@ -588,6 +640,54 @@ def cmd_compare(args: argparse.Namespace) -> int:
     fig = comparison_figure(pre_r.display, pre, post_r.display, post)
     fig.savefig(out, dpi=150)
     print(f"wrote {out}", file=sys.stderr)
+    return EXIT_OK
+
+
+def cmd_instability(args: argparse.Namespace) -> int:
+    from .alignment.criteria.instability import DEFAULT_INSTABILITY_SETS
+    from .alignment.motion import load_instability
+    from .alignment.render.instability_report import (
+        format_instability_csv,
+        format_instability_table,
+        instability_report,
+    )
+    from .landmarks.errors import SpinecheckError
+    from .landmarks.points.calibration import Calibration
+
+    out = _output_path(args.output, (".pdf", ".png"), "page") if args.output else None
+    if out is not None and not (args.flexion_image and args.extension_image):
+        raise SpinecheckError(
+            f"-o '{out}': the page draws both films; give --flexion-image and --extension-image"
+        )
+    if args.mm_per_px is not None:  # said in the flag's words; load_instability would name its argument
+        Calibration.from_spacing(list(args.mm_per_px), where="--mm-per-px", field_name="ROW COL")
+    images = [args.flexion_image, args.extension_image]
+    if out is not None:  # the page needs the pixels: decode once, and measure from the same films
+        from .landmarks.imaging.radiograph import load_radiograph
+
+        images = [load_radiograph(path) for path in images]
+    study = load_instability(
+        args.flexion_landmarks,
+        args.extension_landmarks,
+        flexion_image=images[0],
+        extension_image=images[1],
+        mm_per_px=args.mm_per_px,
+        criteria=args.criteria or DEFAULT_INSTABILITY_SETS,
+        given_by="command line",
+    )
+    if args.format == "json":
+        json.dump(instability_report(study), sys.stdout, indent=2, allow_nan=False)
+        sys.stdout.write("\n")
+    elif args.format == "csv":
+        sys.stdout.write(format_instability_csv(study))
+    else:
+        sys.stdout.write(format_instability_table(study))
+    if out is not None:
+        from .alignment.render.instability_page import instability_figure
+
+        fig = instability_figure(images[0].display, images[1].display, study)
+        fig.savefig(out, dpi=150)
+        print(f"wrote {out}", file=sys.stderr)
     return EXIT_OK
 
 

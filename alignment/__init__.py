@@ -13,7 +13,7 @@ __getattr__, __dir__, _ = lazy_loader.attach(
     submodules=["batch", "criteria", "geometry", "render"],
     submod_attrs={
         "measure": ["measure"],
-        "geometry": ["CobbMethod"],
+        "geometry": ["CobbMethod", "measure_instability"],
         "criteria": ["Assessment", "assess", "available_age_sets", "load_criterion_set"],
         "render": [
             "live_parameters",
@@ -27,6 +27,7 @@ __getattr__, __dir__, _ = lazy_loader.attach(
             "comparison_figure",
         ],
         "study": ["Study", "load_study"],
+        "motion": ["InstabilityStudy", "load_instability"],
         "batch": ["BatchOptions", "BatchSummary", "run_batch"],
     },
 )
@@ -34,8 +35,9 @@ __getattr__, __dir__, _ = lazy_loader.attach(
 if TYPE_CHECKING:
     from .batch import BatchOptions, BatchSummary, run_batch
     from .criteria import Assessment, assess, available_age_sets, load_criterion_set
-    from .geometry import CobbMethod
+    from .geometry import CobbMethod, measure_instability
     from .measure import measure
+    from .motion import InstabilityStudy, load_instability
     from .render import (
         comparison_figure,
         draw_study,
@@ -74,6 +76,9 @@ __all__ = [
     "comparison_figure",
     "Study",
     "load_study",
+    "InstabilityStudy",
+    "load_instability",
+    "measure_instability",
     "BatchOptions",
     "BatchSummary",
     "run_batch",

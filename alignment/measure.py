@@ -12,6 +12,7 @@ import dataclasses
 import numpy as np
 
 from ..landmarks.errors import InvalidArgumentError
+from ..landmarks.points.anatomy import LevelRole, SpineLevels
 from ..landmarks.points.model import LandmarkSet, LandmarkTable
 from ..landmarks.points.names import LEVELS, View
 from ..landmarks.points.sanity import check_vertebrae
@@ -22,27 +23,32 @@ from .parameters import CORONAL, PARAMETERS, SAGITTAL, Constructions, CurveTable
 
 __all__ = ["measure", "LEVELS_USED"]
 
-#: Vertebral levels each parameter is built on; a suspect level withholds it.
+_SACRUM, _LAST_THORACIC = LevelRole.SACRUM.value, LevelRole.LAST_THORACIC.value
+
+#: Vertebral levels each parameter is built on; a suspect level withholds it. A level is
+#: taken literally, or is a :class:`~spinecheck.landmarks.points.anatomy.LevelRole` value
+#: resolved per study (``"sacrum"``: S1, or the sacralised vertebra; ``"last thoracic"``:
+#: T12, or T13), as the parameter's own range is (:data:`~spinecheck.alignment.parameters.RANGES`).
 LEVELS_USED: dict[str, tuple[str, ...]] = {
-    "PI": ("S1",),
-    "PT": ("S1",),
-    "SS": ("S1",),
-    "LL": ("L1", "S1"),
+    "PI": (_SACRUM,),
+    "PT": (_SACRUM,),
+    "SS": (_SACRUM,),
+    "LL": ("L1", _SACRUM),
     "LL_L1L5": ("L1", "L5"),
     "LL_L4S1": ("L4", "S1"),
-    "TK": ("T4", "T12"),
+    "TK": ("T4", _LAST_THORACIC),
     "TK_T2T12": ("T2", "T12"),
     "TK_T5T12": ("T5", "T12"),
-    "PI_LL": ("L1", "S1"),
-    "SVA": ("C7", "S1"),
-    "TPA": ("T1", "S1"),
-    "GT": ("C7", "S1"),
+    "PI_LL": ("L1", _SACRUM),
+    "SVA": ("C7", _SACRUM),
+    "TPA": ("T1", _SACRUM),
+    "GT": ("C7", _SACRUM),
     "T1S": ("T1",),
     "CL": ("C2", "C7"),
     "cSVA": ("C2", "C7"),
     "TS_CL": ("T1", "C2", "C7"),
-    "C7_CSVL": ("C7", "S1"),
-    "PO": ("S1",),
+    "C7_CSVL": ("C7", _SACRUM),
+    "PO": (_SACRUM,),
     "Cobb_max": LEVELS,
 }
 
@@ -102,6 +108,8 @@ def measure(
     for pid in CORONAL:
         reasons[pid][lateral] = "not measured on a lateral film"
     warnings: dict[int, list[str]] = {i: list(w) for i, w in enumerate(table.warnings) if w}
+    spine = table.spine()
+    _warn_unused_s1(table, spine, warnings)
     sign = np.full(n, np.nan)
     curves = CurveTable.empty(n, cobb_method.value)
     constructions: list[tuple[np.ndarray, Constructions]] = []
@@ -129,7 +137,7 @@ def measure(
         for j, w in warn.items():
             warnings.setdefault(int(idx[j]), []).extend(w)
 
-    bad, problems = _withhold_suspect(table, sign, values, values_px, reasons, warnings)
+    bad, problems = _withhold_suspect(table, spine, sign, values, values_px, reasons, warnings)
     curves = _withhold_curves(curves, bad, problems)
     built = Constructions.merged(n, constructions)
     if table.row_errors is not None:
@@ -154,10 +162,30 @@ def measure(
         warnings=tuple(tuple(dict.fromkeys(warnings[i])) if i in warnings else () for i in range(n)),
         anterior_sign=sign,
         constructions=built,
+        spine=spine,
     )
 
 
-def _withhold_suspect(table, sign, values, values_px, reasons, warnings) -> tuple[np.ndarray, np.ndarray]:
+def _warn_unused_s1(table: LandmarkTable, spine: SpineLevels, warnings: dict[int, list[str]]) -> None:
+    """Say so where S1 points are placed beside a sacralised vertebra: they are not the sacral endplate."""
+    sacralised = np.not_equal(spine.sacralised, NO_REASON)  # NO_REASON: None, as numpy's stubs take it
+    if not sacralised.any():
+        return
+    has_s1 = np.zeros(len(table), dtype=bool)
+    for name in table.points:
+        if name.startswith("S1."):
+            has_s1 |= table.has(name)
+    for i in np.flatnonzero(sacralised & has_s1):
+        level = spine.sacralised[i]
+        warnings.setdefault(int(i), []).append(
+            f"S1 points not used: with a sacralised {level} the sacral endplate is the {level} superior "
+            "endplate (the first segment that does not move)"
+        )
+
+
+def _withhold_suspect(
+    table, spine, sign, values, values_px, reasons, warnings
+) -> tuple[np.ndarray, np.ndarray]:
     """Null every parameter built on a vertebra that fails the plausibility checks.
 
     Returns :func:`check_vertebrae`'s ``(bad, problems)``.
@@ -167,8 +195,11 @@ def _withhold_suspect(table, sign, values, values_px, reasons, warnings) -> tupl
     if not suspect.any():
         return bad, problems
     index = {level: j for j, level in enumerate(LEVELS)}
+    rows = np.arange(len(table))
     for pid, levels in LEVELS_USED.items():
-        hit = bad[:, [index[lv] for lv in levels]].any(axis=1) & np.isfinite(
+        # each study's own levels: a role (the sacrum, the last thoracic vertebra) differs by study
+        columns = np.stack([_level_columns(spine, level, index) for level in levels], axis=1)
+        hit = bad[rows[:, None], columns].any(axis=1) & np.isfinite(
             values_px[pid] if pid in values_px else values[pid]
         )
         if hit.any():
@@ -181,6 +212,14 @@ def _withhold_suspect(table, sign, values, values_px, reasons, warnings) -> tupl
             f"implausible landmarks, parameters using them withheld: {problems[i]}"
         )
     return bad, problems
+
+
+def _level_columns(spine: SpineLevels, level: str, index: dict[str, int]) -> np.ndarray:
+    """``(N,)`` each study's column of :data:`LEVELS` for *level* (a level, or a role resolved per study)."""
+    if level in index:
+        return np.full(len(spine), index[level])
+    names, inverse = np.unique(spine.of(level).astype(str), return_inverse=True)
+    return np.array([index[name] for name in names], dtype=int)[inverse.ravel()]
 
 
 def _withhold_curves(curves: CurveTable, bad: np.ndarray, problems: np.ndarray) -> CurveTable:

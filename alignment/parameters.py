@@ -15,6 +15,7 @@ from typing import NamedTuple
 
 import numpy as np
 
+from ..landmarks.points.anatomy import LevelRole, SpineLevels
 from ..landmarks.points.names import LEVELS, PatientRight, View, VocabularyEnum
 
 __all__ = [
@@ -23,6 +24,11 @@ __all__ = [
     "PARAMETERS",
     "SAGITTAL",
     "CORONAL",
+    "EndplateAt",
+    "LevelRange",
+    "RANGES",
+    "ON_SACRAL_ENDPLATE",
+    "levels_text",
     "Curve",
     "CurveTable",
     "Constructions",
@@ -74,7 +80,8 @@ PARAMETERS: Mapping[str, ParameterDef] = {
             "pelvic incidence",
             _DEG,
             _L,
-            "angle between the perpendicular to the S1 superior endplate at its midpoint and the line to the hip axis",
+            "angle between the perpendicular to the S1 superior endplate at its midpoint and the line to the hip axis "
+            "(a sacralised vertebra's superior endplate when one is recorded: the sacral endplate)",
             "Legaye J et al. Eur Spine J 1998;7(2):99-103",
         ),
         _p(
@@ -99,7 +106,9 @@ PARAMETERS: Mapping[str, ParameterDef] = {
             "lumbar lordosis (L1-S1)",
             _DEG,
             _L,
-            "Cobb angle L1 superior to S1 superior endplate; positive = lordosis",
+            "Cobb angle L1 superior to S1 superior endplate, the whole lumbar spine (six vertebrae with an L6; "
+            "to the superior endplate of a sacralised vertebra, the sacral endplate, when one is recorded); "
+            "positive = lordosis",
             "clinical.md §1",
         ),
         _p(
@@ -107,7 +116,8 @@ PARAMETERS: Mapping[str, ParameterDef] = {
             "lumbar lordosis (L1-L5)",
             _DEG,
             _L,
-            "Cobb angle L1 superior to L5 inferior endplate; positive = lordosis",
+            "Cobb angle L1 superior to L5 inferior endplate, literally those levels whatever the number of "
+            "lumbar vertebrae; positive = lordosis",
             "clinical.md §1",
         ),
         _p(
@@ -115,7 +125,8 @@ PARAMETERS: Mapping[str, ParameterDef] = {
             "lower lumbar lordosis (L4-S1)",
             _DEG,
             _L,
-            "Cobb angle L4 superior to S1 superior endplate; positive = lordosis (used by GAP)",
+            "Cobb angle L4 superior to S1 superior endplate; positive = lordosis (used by GAP); defined on five "
+            "lumbar vertebrae, so not measured with an L6 or a sacralised vertebra",
             "Yilgor C et al. JBJS Am 2017;99:1661",
         ),
         _p(
@@ -123,7 +134,8 @@ PARAMETERS: Mapping[str, ParameterDef] = {
             "thoracic kyphosis (T4-T12)",
             _DEG,
             _L,
-            "Cobb angle T4 superior to T12 inferior endplate; positive = kyphosis",
+            "Cobb angle T4 superior to the inferior endplate of the last thoracic vertebra (T12; T13 when "
+            "placed); positive = kyphosis",
             "clinical.md §1",
         ),
         _p(
@@ -131,7 +143,7 @@ PARAMETERS: Mapping[str, ParameterDef] = {
             "thoracic kyphosis (T2-T12)",
             _DEG,
             _L,
-            "Cobb angle T2 superior to T12 inferior endplate; positive = kyphosis",
+            "Cobb angle T2 superior to T12 inferior endplate, literally (also with a T13); positive = kyphosis",
             "clinical.md §1",
         ),
         _p(
@@ -139,7 +151,7 @@ PARAMETERS: Mapping[str, ParameterDef] = {
             "thoracic kyphosis (T5-T12)",
             _DEG,
             _L,
-            "Cobb angle T5 superior to T12 inferior endplate; positive = kyphosis",
+            "Cobb angle T5 superior to T12 inferior endplate, literally (also with a T13); positive = kyphosis",
             "clinical.md §1",
         ),
         _p(
@@ -234,6 +246,99 @@ PARAMETERS: Mapping[str, ParameterDef] = {
 
 SAGITTAL: tuple[str, ...] = tuple(k for k, p in PARAMETERS.items() if p.view is View.LATERAL)
 CORONAL: tuple[str, ...] = tuple(k for k, p in PARAMETERS.items() if p.view is View.AP)
+
+
+class EndplateAt(NamedTuple):
+    """One end of a ranged parameter: an endplate of a level, or of the level that plays a role.
+
+    ``level`` is a level of :data:`~spinecheck.landmarks.points.names.LEVELS`
+    (taken literally) or a :class:`~spinecheck.landmarks.points.anatomy.LevelRole`
+    value (``"sacrum"``, ``"last thoracic"``), resolved per study by
+    :meth:`SpineLevels.of <spinecheck.landmarks.points.anatomy.SpineLevels.of>`;
+    ``endplate`` is ``"sup"`` or ``"inf"``.
+    """
+
+    level: str
+    endplate: str
+
+
+class LevelRange(NamedTuple):
+    """The two endplates a sagittal Cobb parameter is measured between, top first."""
+
+    upper: EndplateAt
+    lower: EndplateAt
+
+
+def _range(upper: str, upper_ep: str, lower: str, lower_ep: str) -> LevelRange:
+    return LevelRange(EndplateAt(upper, upper_ep), EndplateAt(lower, lower_ep))
+
+
+_SACRUM, _LAST_THORACIC = LevelRole.SACRUM.value, LevelRole.LAST_THORACIC.value
+
+#: The endplates of each ranged parameter, in clinical terms (see the module
+#: :mod:`spinecheck.landmarks.points.anatomy` for T13, L6 and a sacralised vertebra).
+#:
+#: - ``LL`` and ``TK`` are named for a region, and follow the patient's anatomy: LL
+#:   is the whole lumbar spine, L1 superior to the sacral endplate (S1 superior, the
+#:   superior endplate of a sacralised vertebra); TK ends at the inferior endplate
+#:   of the last thoracic vertebra (T12, T13 when placed).
+#: - ``LL_L1L5``, ``TK_T2T12`` and ``TK_T5T12`` are named for their levels and
+#:   measure those levels on every spine, so that a column of a pooled table means
+#:   one thing in every row.
+#: - ``LL_L4S1`` is GAP's lower arc, the two lowest lumbar segments, defined on five
+#:   lumbar vertebrae (Yilgor 2017); with an L6 or a sacralised vertebra it is not
+#:   measured (neither the literal L4-S1 nor "the two lowest segments" has been
+#:   validated there), so GAP is not graded from it.
+RANGES: Mapping[str, LevelRange] = {
+    "LL": _range("L1", "sup", _SACRUM, "sup"),
+    "LL_L1L5": _range("L1", "sup", "L5", "inf"),
+    "LL_L4S1": _range("L4", "sup", "S1", "sup"),
+    "TK": _range("T4", "sup", _LAST_THORACIC, "inf"),
+    "TK_T2T12": _range("T2", "sup", "T12", "inf"),
+    "TK_T5T12": _range("T5", "sup", "T12", "inf"),
+    "CL": _range("C2", "inf", "C7", "inf"),
+}
+
+#: Parameters measured from the sacral endplate (its midpoint, its slope or its
+#: posterosuperior corner on a lateral film; its midpoint, the CSVL, on an AP film):
+#: the S1 superior endplate, or a sacralised vertebra's superior endplate.
+ON_SACRAL_ENDPLATE: tuple[str, ...] = ("PI", "PT", "SS", "SVA", "TPA", "GT", "C7_CSVL", "PO")
+
+_ENDPLATE_WORD = {"sup": "superior", "inf": "inferior"}
+
+
+def levels_text(param: str, spine: SpineLevels, i: int) -> str | None:
+    """The levels parameter *param* is measured on in study *i*, in clinical words.
+
+    None for a parameter not built on a level range or on the sacral endplate.
+
+    Examples
+    --------
+    >>> from spinecheck.landmarks.points.anatomy import SpineLevels
+    >>> spine = SpineLevels(np.array([True]), np.array([False]), np.array(["L5"], dtype=object))
+    >>> levels_text("LL", spine, 0), levels_text("TK", spine, 0)
+    ('L1 superior to L5 superior endplate', 'T4 superior to T13 inferior endplate')
+    >>> levels_text("SVA", spine, 0)
+    'the L5 superior endplate as the sacral endplate (sacralised L5)'
+    >>> levels_text("T1S", spine, 0) is None
+    True
+    """
+    spine, i = spine.study(i), 0  # one study: its levels, not every study's
+    sacrum = str(spine.of(_SACRUM)[i])
+    sacral = f"the {sacrum} superior endplate as the sacral endplate" + (
+        f" (sacralised {sacrum})" if sacrum != "S1" else ""
+    )
+    if param == "PI_LL":
+        return f"PI with {sacral}; LL {levels_text('LL', spine, i)}"
+    if param in ON_SACRAL_ENDPLATE:
+        return sacral
+    r = RANGES.get(param)
+    if r is None:
+        return None
+    upper, lower = (str(spine.of(end.level)[i]) for end in r)
+    return (
+        f"{upper} {_ENDPLATE_WORD[r.upper.endplate]} to {lower} {_ENDPLATE_WORD[r.lower.endplate]} endplate"
+    )
 
 
 @dataclass(frozen=True)
@@ -495,6 +600,10 @@ class Measurements:
     constructions : Constructions
         What the parameters were measured from, in image pixels. All NaN
         when not given.
+    spine : SpineLevels
+        Each study's transitional anatomy (T13, L6, a sacralised vertebra),
+        which decides the levels of the ranged parameters
+        (:func:`levels_text`). The typical spine when not given.
     """
 
     ids: tuple[str, ...]
@@ -507,6 +616,7 @@ class Measurements:
     warnings: tuple[tuple[str, ...], ...] = field(default=())
     anterior_sign: np.ndarray = field(default_factory=lambda: np.full(0, np.nan))
     constructions: Constructions = field(default_factory=Constructions)
+    spine: SpineLevels = field(default_factory=lambda: SpineLevels.typical(0))
 
     def __post_init__(self) -> None:
         n = len(self.ids)
@@ -515,6 +625,12 @@ class Measurements:
             object.__setattr__(self, "anterior_sign", np.full(n, np.nan))
         if n and len(self.constructions.hip_axis) == 0:
             object.__setattr__(self, "constructions", Constructions.of(n))
+        if n and len(self.spine) == 0:
+            object.__setattr__(self, "spine", SpineLevels.typical(n))
+
+    def levels(self, param: str, i: int) -> str | None:
+        """The levels *param* is measured on in study *i*, in clinical words (:func:`levels_text`)."""
+        return levels_text(param, self.spine, i)
 
     def __len__(self) -> int:
         return len(self.ids)

@@ -22,7 +22,7 @@ from hypothesis import strategies as st
 from spinecheck.alignment.measure import measure
 from spinecheck.landmarks.points.calibration import Calibration
 from spinecheck.landmarks.points.model import LandmarkSet, LandmarkTable
-from spinecheck.landmarks.points.names import LEVELS, PatientRight
+from spinecheck.landmarks.points.names import LEVELS, TYPICAL_LEVELS, PatientRight
 
 SETTINGS = settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
@@ -108,7 +108,7 @@ def lateral_films(draw, calibrated: bool | None = None) -> Film:
     theta: dict = {("S1", "sup"): -ss}
     centre: dict = {}
     a = s = 0.0
-    for level in reversed(LEVELS[:-1]):  # L5 up to C2
+    for level in reversed(TYPICAL_LEVELS[:-1]):  # L5 up to C2
         s += draw(st.floats(28, 45))
         a += draw(st.floats(-10, 10))
         t_sup = draw(st.floats(-30, 30))
@@ -161,7 +161,7 @@ def _ap_vertebra(pts: dict, level: str, c, t_sup: float, t_inf: float, w: float,
 
 
 # C7..L5: every vertebra of the generated AP films
-CURVE_LEVELS = LEVELS[LEVELS.index("C7") : LEVELS.index("S1")]
+CURVE_LEVELS = TYPICAL_LEVELS[TYPICAL_LEVELS.index("C7") : TYPICAL_LEVELS.index("S1")]
 
 
 @st.composite

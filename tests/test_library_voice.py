@@ -169,7 +169,9 @@ def test_every_flag_the_command_line_names_is_one_of_its_flags():
     options = {s for p in subparsers.values() for a in p._actions for s in a.option_strings}
     assert set(_FLAGS.values()) <= options
     for command, flags in _COMMAND_FLAGS.items():
-        assert set(flags.values()) <= {s for a in subparsers[command]._actions for s in a.option_strings}
+        named = {s for a in subparsers[command]._actions for s in a.option_strings}
+        named |= {a.metavar for a in subparsers[command]._actions if not a.option_strings}  # positionals
+        assert set(flags.values()) <= named
 
 
 @pytest.mark.parametrize(

@@ -6,6 +6,10 @@ from .assessment import (
     CriterionColumn,
     ResultKind,
 )
+from .catalogue import (
+    ShippedSet,
+    shipped_sets,
+)
 from .engine import (
     DEFAULT_CRITERIA,
     THORACIC,
@@ -23,6 +27,17 @@ from .inputs import (
     CALIBRATION_REASON,
     Inputs,
     join_reasons,
+)
+from .instability import (
+    DEFAULT_INSTABILITY_SETS,
+    InstabilityJudgement,
+    InstabilitySet,
+    MotionCriterion,
+    MotionMeasure,
+    MotionVerdict,
+    available_instability_sets,
+    judge_instability,
+    load_instability_set,
 )
 from .rules import (
     FORMAT,
@@ -94,4 +109,15 @@ __all__ = [
     "load_criterion_set",
     "curve_regions",
     "evaluate_criteria",
+    "ShippedSet",
+    "shipped_sets",
+    "DEFAULT_INSTABILITY_SETS",
+    "MotionMeasure",
+    "MotionCriterion",
+    "InstabilitySet",
+    "MotionVerdict",
+    "InstabilityJudgement",
+    "available_instability_sets",
+    "load_instability_set",
+    "judge_instability",
 ]

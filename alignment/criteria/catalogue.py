@@ -4,7 +4,9 @@
 (title, status, sources) and says how it is used: a criterion set is given in
 ``criteria`` (the default ones are applied unless that list is replaced), an
 age-dependent target set as ``age_set`` or in ``reference_sets``, another
-target set in ``reference_sets``. ``spinecheck criteria`` prints this list.
+target set in ``reference_sets``, an instability set as the criteria of a
+flexion-extension pair (``spinecheck instability --criteria``). ``spinecheck
+criteria`` prints this list.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from __future__ import annotations
 from typing import NamedTuple
 
 from .engine import DEFAULT_CRITERIA
+from .instability import DEFAULT_INSTABILITY_SETS
 from .rules import Citation, SetInfo, Status, builtin_kind, builtin_sets, read_set_file
 from .targets import available_age_sets
 
@@ -24,7 +27,11 @@ DEFAULT_AGE_SET = "lafage2016-linear"
 SET_KINDS: tuple[str, ...] = ("criteria", "targets", "instability")
 
 #: Per kind, the sets applied when the caller chooses none.
-_DEFAULTS: dict[str, tuple[str, ...]] = {"criteria": DEFAULT_CRITERIA, "targets": (DEFAULT_AGE_SET,)}
+_DEFAULTS: dict[str, tuple[str, ...]] = {
+    "criteria": DEFAULT_CRITERIA,
+    "targets": (DEFAULT_AGE_SET,),
+    "instability": DEFAULT_INSTABILITY_SETS,
+}
 
 
 class ShippedSet(NamedTuple):

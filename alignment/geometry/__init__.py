@@ -9,6 +9,14 @@ from .coronal import (
     find_curves,
     vertebra_tilts,
 )
+from .instability import (
+    MOTION_SEGMENTS,
+    FilmMotion,
+    Instability,
+    MotionSegment,
+    film_motion,
+    measure_instability,
+)
 from .plane import (
     Inputs,
     Need,
@@ -52,4 +60,10 @@ __all__ = [
     "CobbMethod",
     "COBB_METHODS",
     "DEFAULT_MIN_CURVE_DEG",
+    "MotionSegment",
+    "MOTION_SEGMENTS",
+    "FilmMotion",
+    "Instability",
+    "film_motion",
+    "measure_instability",
 ]

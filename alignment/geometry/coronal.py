@@ -25,6 +25,12 @@ the most tilted vertebrae bounding each curve; a reversal smaller than
 annotated spine is one curve between its most tilted vertebrae (a curve below
 the threshold is still measured and reported, never dropped). The apex is the vertebra whose
 centre lies farthest from the line joining the end vertebrae's centres.
+
+Transitional anatomy (:mod:`spinecheck.landmarks.points.anatomy`): T13 and L6
+take part in the curves where they are placed, and a spine without them has no
+gap there. A sacralised vertebra is the top of the sacrum: neither it nor a
+segment below it is a vertebra of the curves, and its superior endplate is the
+sacral endplate of the CSVL (and of pelvic obliquity without iliac crests).
 """
 
 from __future__ import annotations
@@ -35,10 +41,20 @@ from typing import NamedTuple
 
 import numpy as np
 
+from ...landmarks.points.anatomy import LevelRole
 from ...landmarks.points.model import LandmarkTable
 from ...landmarks.points.names import LEVELS, PatientRight, VocabularyEnum
 from ..parameters import Constructions, CurveTable
-from .plane import NO_REASON, Inputs, Need, angle_from_horizontal_deg, column, merge_reasons, wrap_deg
+from .plane import (
+    NO_REASON,
+    Inputs,
+    Need,
+    angle_from_horizontal_deg,
+    column,
+    merge_reasons,
+    per_level,
+    wrap_deg,
+)
 from .sagittal import ParameterColumn
 
 __all__ = [
@@ -86,14 +102,15 @@ def _side_sign(table: LandmarkTable) -> tuple[np.ndarray, np.ndarray]:
 
 
 def vertebra_tilts(table: LandmarkTable, method: CobbMethod | str = "endplate") -> dict[str, np.ndarray]:
-    """Tilts of every level C2..S1, in degrees, image frame (right side higher = positive).
+    """Tilts of every level C2..S1 (:data:`LEVELS`), in degrees, image frame (right side higher = positive).
 
     Returns
     -------
-    dict with ``sup``, ``inf``, ``mid`` : ndarray, shape (N, 24)
+    dict with ``sup``, ``inf``, ``mid`` : ndarray, shape (N, 26)
         Superior endplate, inferior endplate and the vertebra's tilt used for
-        curve detection (NaN where not annotated); ``centre_x``, ``centre_y``
-        : (N, 24) body centres in millimetres (x right, y down).
+        curve detection (NaN where not annotated, and from a sacralised
+        vertebra down: that is sacrum); ``centre_x``, ``centre_y`` : (N, 26) body
+        centres in millimetres (x right, y down).
     """
     method = CobbMethod.parse(method, argument="method")
     inp = Inputs(table, np.ones(len(table)))
@@ -112,6 +129,11 @@ def vertebra_tilts(table: LandmarkTable, method: CobbMethod | str = "endplate") 
             mid[:, j] = (sup[:, j] + inf[:, j]) / 2
         c = inp.centre(level, _AP)
         cx[:, j], cy[:, j] = c[:, 0], -c[:, 1]
+    if table.sacralised is not None:  # a sacralised vertebra and what lies below it are sacrum, not curve
+        for level in set(table.sacralised.tolist()) - {None}:
+            rows = np.equal(table.sacralised, level)
+            for tilt in (sup, inf, mid):
+                tilt[rows, LEVELS.index(level) :] = np.nan
     if method == "midline":
         sup = inf = mid
     return {"sup": sup, "inf": inf, "mid": mid, "centre_x": cx, "centre_y": cy}
@@ -353,10 +375,23 @@ def coronal_parameters(
     inp = Inputs(table, side)
     px = Inputs(table, side, pixels=True)
     out: dict[str, ParameterColumn] = {}
+    spine = table.spine()
+    # the sacral endplate: S1 superior, or a sacralised vertebra's superior endplate
+    s1_left, s1_right, s1_left_px, s1_right_px, has_s1, r_s1 = per_level(
+        spine.of(LevelRole.SACRUM),
+        lambda lv: (
+            inp.p(f"{lv}.sup.left"),
+            inp.p(f"{lv}.sup.right"),
+            px.p(f"{lv}.sup.left"),
+            px.p(f"{lv}.sup.right"),
+            table.has(f"{lv}.sup.left") & table.has(f"{lv}.sup.right"),
+            inp.reasons([Need.point(f"{lv}.sup.left"), Need.point(f"{lv}.sup.right")]),
+        ),
+    )
 
-    r_csvl = inp.reasons([Need.centre("C7", _AP), Need.point("S1.sup.left"), Need.point("S1.sup.right")])
-    csvl = (inp.p("S1.sup.left")[:, 0] + inp.p("S1.sup.right")[:, 0]) / 2
-    csvl_px = (px.p("S1.sup.left")[:, 0] + px.p("S1.sup.right")[:, 0]) / 2
+    r_csvl = merge_reasons(inp.reasons([Need.centre("C7", _AP)]), r_s1)
+    csvl = (s1_left[:, 0] + s1_right[:, 0]) / 2
+    csvl_px = (s1_left_px[:, 0] + s1_right_px[:, 0]) / 2
     c7_px = px.centre("C7", _AP)
     v_px, r_geom = column(c7_px[:, 0] - csvl_px, r_csvl)
     reason = merge_reasons(
@@ -367,18 +402,19 @@ def coronal_parameters(
     )
 
     crest = table.has("IC.left") & table.has("IC.right")
-    left = np.where(crest[:, None], inp.p("IC.left"), inp.p("S1.sup.left"))
-    right = np.where(crest[:, None], inp.p("IC.right"), inp.p("S1.sup.right"))
+    left = np.where(crest[:, None], inp.p("IC.left"), s1_left)
+    right = np.where(crest[:, None], inp.p("IC.right"), s1_right)
     # in the side-signed frame, "toward the patient's right" is +a: the angle of the line
     # from the patient-left point to the patient-right point, up positive
     a_left = np.where((side > 0)[:, None], left, right)
     a_right = np.where((side > 0)[:, None], right, left)
     po = wrap_deg(angle_from_horizontal_deg(a_left, a_right))
+    sacrum = spine.of(LevelRole.SACRUM).astype(str)
     r_po = np.where(
-        crest | (table.has("S1.sup.left") & table.has("S1.sup.right")),
+        crest | has_s1,
         NO_REASON,
-        "missing landmarks: IC.left and IC.right (or S1.sup.left and S1.sup.right)",
-    )
+        "missing landmarks: IC.left and IC.right (or " + sacrum + ".sup.left and " + sacrum + ".sup.right)",
+    ).astype(object)
     r_po = merge_reasons(
         r_po,
         np.where(
@@ -388,7 +424,7 @@ def coronal_parameters(
     out["PO"] = ParameterColumn(*column(po, r_po))
     for i in np.flatnonzero(~crest & np.equal(r_po, NO_REASON)):
         warnings.setdefault(int(i), []).append(
-            "pelvic obliquity from the S1 endplate (iliac crests not annotated)"
+            f"pelvic obliquity from the {sacrum[i]} endplate (iliac crests not annotated)"
         )
 
     cobb_method = CobbMethod.parse(cobb_method, argument="cobb_method")
@@ -413,11 +449,13 @@ def coronal_parameters(
     )
     out["Cobb_max"] = ParameterColumn(np.where(np.equal(r_cobb, NO_REASON), cobb_max, np.nan), r_cobb)
     present = np.isfinite(tilts["mid"])
+    in_spine = spine.in_spine()  # a T13 or L6 nobody placed is no gap: most spines have neither
     first = present.argmax(axis=1)
     last = k_levels - 1 - present[:, ::-1].argmax(axis=1)
-    gapped = (annotated >= 2) & (last - first + 1 > annotated)
+    span = (np.arange(k_levels) >= first[:, None]) & (np.arange(k_levels) <= last[:, None])
+    gapped = (annotated >= 2) & (span & in_spine & ~present).any(axis=1)
     for i in np.flatnonzero(gapped):
-        missing = [LEVELS[j] for j in range(first[i], last[i] + 1) if not present[i, j]]
+        missing = [LEVELS[j] for j in range(first[i], last[i] + 1) if in_spine[i, j] and not present[i, j]]
         warnings.setdefault(int(i), []).append(
             "curves measured on the annotated levels only; not annotated between them: " + ", ".join(missing)
         )
@@ -429,7 +467,7 @@ def coronal_parameters(
             )
     constructions = Constructions.of(
         len(table),
-        s1_mid=px.pixels((px.p("S1.sup.left") + px.p("S1.sup.right")) / 2),
+        s1_mid=px.pixels((s1_left_px + s1_right_px) / 2),
         c7_centre=px.pixels(c7_px),
     )
     return CoronalResult(out, curves, warnings, constructions)

@@ -11,7 +11,7 @@ pixels would be wrong on anisotropic films (clinical.md §0.1).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -284,4 +284,28 @@ def _merge_missing(first: object, second: object) -> object:
     return ", ".join([first, *more]) if more else first
 
 
-__all__ += ["merge_reasons", "column"]
+def per_level(levels: np.ndarray, make: Callable[[str], tuple[np.ndarray, ...]]) -> tuple[np.ndarray, ...]:
+    """Per study, what *make* gives for that study's own level.
+
+    *levels* is an ``(N,)`` array of level names (the level that plays a role in
+    each study's spine: its sacrum, its last thoracic vertebra); *make* is
+    called once per distinct level, on every study, and returns ``(N, ...)``
+    arrays (values, reasons, points); each study keeps its rows of the arrays
+    made for its level. A table of typical spines makes one call.
+
+    Examples
+    --------
+    >>> vals = {"S1": np.array([1.0, 2.0]), "L5": np.array([10.0, 20.0])}
+    >>> per_level(np.array(["S1", "L5"], dtype=object), lambda lv: (vals[lv],))
+    (array([ 1., 20.]),)
+    """
+    distinct = list(dict.fromkeys(levels.tolist())) or ["S1"]  # no study: any level makes the empty arrays
+    out = tuple(a.copy() for a in make(distinct[0]))
+    for level in distinct[1:]:
+        rows = np.equal(levels, level)
+        for o, a in zip(out, make(level), strict=True):
+            o[rows] = a[rows]
+    return out
+
+
+__all__ += ["merge_reasons", "column", "per_level"]

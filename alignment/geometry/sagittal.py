@@ -13,6 +13,11 @@ posterior to the anterior corner from the anterior horizontal, positive when
 the anterior corner is higher. Then ``SS = -θ(S1 sup)``, ``T1S = -θ(T1 sup)``
 and a sagittal Cobb between an upper line U and a lower line L is
 ``θ(U) - θ(L)`` (positive = lordosis).
+
+Transitional anatomy (:mod:`spinecheck.landmarks.points.anatomy`): "S1" above
+means the sacral endplate, the superior endplate of a sacralised vertebra when
+the study records one; the ranged parameters take their endplates from
+:data:`~spinecheck.alignment.parameters.RANGES`, resolved per study.
 """
 
 from __future__ import annotations
@@ -22,9 +27,10 @@ from typing import NamedTuple
 
 import numpy as np
 
+from ...landmarks.points.anatomy import LevelRole
 from ...landmarks.points.facing import facing
 from ...landmarks.points.model import LandmarkTable
-from ..parameters import Constructions
+from ..parameters import RANGES, Constructions
 from .plane import (
     NO_REASON,
     Inputs,
@@ -33,6 +39,7 @@ from .plane import (
     angle_from_vertical_deg,
     column,
     merge_reasons,
+    per_level,
     signed_angle_deg,
     wrap_deg,
 )
@@ -133,6 +140,16 @@ def _endplate(inp: Inputs, level: str, e: str) -> tuple[np.ndarray, np.ndarray, 
     return theta, reason, _midpoint(post, ant)
 
 
+def _endplate_at(inp: Inputs, levels: np.ndarray, e: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """:func:`_endplate` of each study's own level (``(N,)`` level names: a role resolved per study)."""
+
+    def make(level: str) -> tuple[np.ndarray, ...]:
+        return _endplate(inp, level, e)
+
+    theta, reason, mid = per_level(levels, make)
+    return theta, reason, mid
+
+
 def _midpoint(post: np.ndarray, ant: np.ndarray) -> np.ndarray:
     """An endplate's midpoint (S1mid of clinical.md §1 for the S1 superior endplate)."""
     return (post + ant) / 2
@@ -163,11 +180,14 @@ def sagittal_parameters(table: LandmarkTable) -> SagittalResult:
     (spacing 1), where they are exact, then mapped back to ``(x, y)``; the
     S1 perpendicular, a direction, is made in millimetres and mapped to pixels.
     """
+    spine = table.spine()
+    sacrum = spine.of(LevelRole.SACRUM)
     sign, from_s1 = facing(table)
     warnings: dict[int, list[str]] = {}
     for i in np.flatnonzero(~from_s1 & np.isfinite(sign)):
+        which = "S1" if sacrum[i] == "S1" else f"{sacrum[i]} (the sacral endplate: sacralised {sacrum[i]})"
         warnings.setdefault(int(i), []).append(
-            "S1 superior endplate not annotated: anterior taken from the other endplates' ant/post corners"
+            f"{which} superior endplate not annotated: anterior taken from the other endplates' ant/post corners"
         )
     no_dir = ~np.isfinite(sign)
     inp = Inputs(table, np.where(no_dir, 1.0, sign))
@@ -187,8 +207,8 @@ def sagittal_parameters(table: LandmarkTable) -> SagittalResult:
         )
         out[pid] = ParameterColumn(np.where(np.equal(reason, NO_REASON), mm, np.nan), reason, v_px)
 
-    # --- pelvis --------------------------------------------------------------
-    theta_s1, r_s1, s1mid = _endplate(inp, "S1", "sup")
+    # --- pelvis: the sacral endplate, S1 superior or a sacralised vertebra's ----
+    theta_s1, r_s1, s1mid = _endplate_at(inp, sacrum, "sup")
     ha, one_side, no_head = hip_axis(inp)
     for i in np.flatnonzero(one_side):
         warnings.setdefault(int(i), []).append(
@@ -216,12 +236,12 @@ def sagittal_parameters(table: LandmarkTable) -> SagittalResult:
     angle("PT", pt, r_pelvis)
     angle("PI", pi, r_pelvis)
 
-    # --- lordosis / kyphosis (Cobb between endplates) -------------------------
+    # --- lordosis / kyphosis (Cobb between endplates, at each study's levels) --
     for pid, upper, lower, kyphosis in SAGITTAL_COBBS:
-        tu, ru, _ = _endplate(inp, *upper)
-        tl, rl, _ = _endplate(inp, *lower)
+        tu, ru, _ = _endplate_at(inp, spine.of(upper[0]), upper[1])
+        tl, rl, _ = _endplate_at(inp, spine.of(lower[0]), lower[1])
         cobb = wrap_deg(tu - tl)
-        angle(pid, -cobb if kyphosis else cobb, ru, rl)
+        angle(pid, -cobb if kyphosis else cobb, ru, rl, *_not_on_transitional(pid, spine, sacrum))
     angle("PI_LL", out["PI"].value - out["LL"].value, out["PI"].reason, out["LL"].reason)
     theta_t1, r_t1, _ = _endplate(inp, "T1", "sup")
     angle("T1S", -theta_t1, r_t1)
@@ -234,13 +254,15 @@ def sagittal_parameters(table: LandmarkTable) -> SagittalResult:
     r_t1c = inp.reasons([Need.centre("T1", _LAT)])
     angle("TPA", wrap_deg(pt + angle_from_vertical_deg(ha, inp.centre("T1", _LAT))), r_pelvis, r_t1c)
     angle("GT", wrap_deg(pt + angle_from_vertical_deg(s1mid, c7)), r_pelvis, r_c7)
-    length(
-        "SVA",
-        c7[:, 0] - inp.p("S1.sup.post")[:, 0],
-        c7_px[:, 0] - px.p("S1.sup.post")[:, 0],
-        r_c7,
-        inp.reasons([Need.point("S1.sup.post")]),
+    s1_post, s1_post_px, r_s1_post = per_level(
+        sacrum,
+        lambda lv: (
+            inp.p(f"{lv}.sup.post"),
+            px.p(f"{lv}.sup.post"),
+            inp.reasons([Need.point(f"{lv}.sup.post")]),
+        ),
     )
+    length("SVA", c7[:, 0] - s1_post[:, 0], c7_px[:, 0] - s1_post_px[:, 0], r_c7, r_s1_post)
     length(
         "cSVA",
         inp.centre("C2", _LAT)[:, 0] - inp.p("C7.sup.post")[:, 0],
@@ -253,7 +275,9 @@ def sagittal_parameters(table: LandmarkTable) -> SagittalResult:
     normal_px /= np.hypot(normal_px[:, 0], normal_px[:, 1])[:, None]
     constructions = Constructions(
         hip_axis=px.pixels(hip_axis(px)[0]),
-        s1_mid=px.pixels(_midpoint(px.p("S1.sup.post"), px.p("S1.sup.ant"))),
+        s1_mid=px.pixels(
+            per_level(sacrum, lambda lv: (_midpoint(px.p(f"{lv}.sup.post"), px.p(f"{lv}.sup.ant")),))[0]
+        ),
         s1_normal=normal_px,
         c2_centre=px.pixels(c2_px),
         c7_centre=px.pixels(c7_px),
@@ -262,22 +286,52 @@ def sagittal_parameters(table: LandmarkTable) -> SagittalResult:
     return SagittalResult(out, warnings, sign, constructions)
 
 
+def _not_on_transitional(pid: str, spine, sacrum: np.ndarray) -> tuple[np.ndarray, ...]:
+    """Why ``LL_L4S1`` is not measured on a transitional lumbosacral junction (see ``RANGES``)."""
+    if pid != "LL_L4S1" or not spine.lumbosacral.any():
+        return ()
+    what = np.where(
+        np.equal(sacrum, "S1"), "6 lumbar vertebrae (L6)", "sacralised " + sacrum.astype(str)
+    ).astype(object)
+    return (
+        np.where(
+            spine.lumbosacral,
+            "not measured with transitional lumbosacral anatomy (" + what + "): the lower arc L4-S1 of "
+            "GAP is defined on five lumbar vertebrae (Yilgor 2017)",
+            NO_REASON,
+        ),
+    )
+
+
 class SagittalCobb(NamedTuple):
-    """A sagittal Cobb parameter: the two endplates it is measured between."""
+    """A sagittal Cobb parameter: the two endplates it is measured between.
+
+    A level is taken literally, or is a :class:`~spinecheck.landmarks.points.anatomy.LevelRole`
+    value resolved per study (``("sacrum", "sup")``: the sacral endplate).
+    """
 
     id: str
-    upper: tuple[str, str]  # (level, "sup"/"inf")
+    upper: tuple[str, str]  # (level or role, "sup"/"inf")
     lower: tuple[str, str]
     kyphosis: bool  # positive for kyphosis (else for lordosis)
 
 
-#: The sagittal Cobb parameters of clinical.md §1, by the endplates they join.
-SAGITTAL_COBBS: tuple[SagittalCobb, ...] = (
-    SagittalCobb("LL", ("L1", "sup"), ("S1", "sup"), False),
-    SagittalCobb("LL_L1L5", ("L1", "sup"), ("L5", "inf"), False),
-    SagittalCobb("LL_L4S1", ("L4", "sup"), ("S1", "sup"), False),
-    SagittalCobb("TK", ("T4", "sup"), ("T12", "inf"), True),
-    SagittalCobb("TK_T2T12", ("T2", "sup"), ("T12", "inf"), True),
-    SagittalCobb("TK_T5T12", ("T5", "sup"), ("T12", "inf"), True),
-    SagittalCobb("CL", ("C2", "inf"), ("C7", "inf"), False),
+#: The sagittal Cobb parameters of clinical.md §1, by the endplates they join
+#: (:data:`~spinecheck.alignment.parameters.RANGES`).
+SAGITTAL_COBBS: tuple[SagittalCobb, ...] = tuple(
+    SagittalCobb(
+        pid,
+        (RANGES[pid].upper.level, RANGES[pid].upper.endplate),
+        (RANGES[pid].lower.level, RANGES[pid].lower.endplate),
+        kyphosis,
+    )
+    for pid, kyphosis in (
+        ("LL", False),
+        ("LL_L1L5", False),
+        ("LL_L4S1", False),
+        ("TK", True),
+        ("TK_T2T12", True),
+        ("TK_T5T12", True),
+        ("CL", False),
+    )
 )

@@ -34,6 +34,13 @@ __getattr__, __dir__, _ = lazy_loader.attach(
             "DEFAULT_MAX_DISPLAY_ROWS",
         ],
         "pages": ["A4_LANDSCAPE_IN", "report_figure", "comparison_figure"],
+        "instability_report": [
+            "INSTABILITY_FORMAT",
+            "instability_report",
+            "format_instability_table",
+            "format_instability_csv",
+        ],
+        "instability_page": ["instability_figure"],
     },
 )
 
@@ -47,6 +54,13 @@ if TYPE_CHECKING:
         draw_study,
         figure_for,
         verdict_of,
+    )
+    from .instability_page import instability_figure
+    from .instability_report import (
+        INSTABILITY_FORMAT,
+        format_instability_csv,
+        format_instability_table,
+        instability_report,
     )
     from .pages import (
         A4_LANDSCAPE_IN,
@@ -76,4 +90,9 @@ __all__ = [
     "comparison_figure",
     "display_image",
     "DEFAULT_MAX_DISPLAY_ROWS",
+    "INSTABILITY_FORMAT",
+    "instability_report",
+    "format_instability_table",
+    "format_instability_csv",
+    "instability_figure",
 ]

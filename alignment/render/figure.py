@@ -418,18 +418,21 @@ def _draw_lateral(p: _Painter, pts: _Points) -> None:
         p.skip("orientation (A/P)", "no endplate annotated: the anterior direction is unknown")
     ant_ha, post_ha = ("left", "right") if sign > 0 else ("right", "left")
 
-    # --- pelvis: femoral heads, hip axis, S1 endplate and its perpendicular, PI/PT/SS
+    # --- pelvis: femoral heads, hip axis, the sacral endplate (S1, or a sacralised vertebra's)
+    # and its perpendicular, PI/PT/SS
+    spine = p.m.spine.study(p.i)
+    sacrum = str(spine.of("sacrum")[0])
     p.circles(pts)
     ha = p.hip_axis(pts)
-    s1 = pts.line("S1", "sup", corners)
+    s1 = pts.line(sacrum, "sup", corners)
     if s1 is None:
-        for what in ("S1 endplate", "SS"):
-            p.skip(what, p.reason("SS", "missing landmarks: S1.sup.ant, S1.sup.post"))
+        for what in (f"{sacrum} endplate", "SS"):
+            p.skip(what, p.reason("SS", f"missing landmarks: {sacrum}.sup.ant, {sacrum}.sup.post"))
     else:
         post, ant = s1
         length = float(np.hypot(*(ant - post)))
         p.line(_extend(post, ant, 0.25), GEOMETRY_COLOUR, lw=2.0)
-        p.drawn.append("S1 endplate")
+        p.drawn.append(f"{sacrum} endplate")
         # SS: the horizontal through the posterosuperior corner, toward anterior
         horiz = np.array([post, post + np.array([sign * length * 1.3, 0.0])])
         p.line(horiz, GEOMETRY_COLOUR, lw=1.0, ls=":")
@@ -448,10 +451,10 @@ def _draw_lateral(p: _Painter, pts: _Points) -> None:
         else:
             _draw_pelvic_angles(p, ha, mid, normal, length, sign)
 
-    # --- Cobb lines: LL and TK, between the endplates the measurement uses
+    # --- Cobb lines: LL and TK, between the endplates the measurement uses (this spine's levels)
     cobbs = {c.id: c for c in SAGITTAL_COBBS}
     for pid in ("LL", "TK"):
-        upper, lower = cobbs[pid].upper, cobbs[pid].lower
+        upper, lower = ((str(spine.of(lv)[0]), ep) for lv, ep in (cobbs[pid].upper, cobbs[pid].lower))
         a, b = pts.line(*upper, corners), pts.line(*lower, corners)
         text = p.fmt(pid)
         if a is None or b is None or text is None:
@@ -474,7 +477,7 @@ def _draw_lateral(p: _Painter, pts: _Points) -> None:
 
     # --- C7 plumb line and SVA
     c7 = p.at(built.c7_centre)
-    s1p = pts.get("S1.sup.post")
+    s1p = pts.get(f"{sacrum}.sup.post")
     if c7 is None:
         p.skip("C7 plumb line", "missing landmarks: the C7 body corners (or C7.centroid)")
         p.skip("SVA", p.reason("SVA", "missing landmarks: C7"))
@@ -484,7 +487,7 @@ def _draw_lateral(p: _Painter, pts: _Points) -> None:
     p.ax.plot(*c7, marker="o", ms=5, mfc=GEOMETRY_COLOUR, mec="#000000", mew=0.6, zorder=6)
     sva = p.fmt("SVA")
     if s1p is None or sva is None:
-        p.skip("SVA", p.reason("SVA", "missing landmarks: S1.sup.post"))
+        p.skip("SVA", p.reason("SVA", f"missing landmarks: {sacrum}.sup.post"))
         return
     colour = p.colour_for("SVA")
     y = float(s1p[1]) - 3 * u
@@ -576,11 +579,12 @@ def _draw_ap(p: _Painter, pts: _Points) -> None:
 
     p.circles(pts)
     built = p.m.constructions
-    s1 = pts.line("S1", "sup", corners)
+    sacrum = str(p.m.spine.study(p.i).of("sacrum")[0])  # S1, or a sacralised vertebra
+    s1 = pts.line(sacrum, "sup", corners)
     s1_mid = p.at(built.s1_mid)  # the CSVL is the vertical through it
     csvl_x = None
     if s1_mid is None:
-        p.skip("CSVL", p.reason("C7_CSVL", "missing landmarks: S1.sup.left, S1.sup.right"))
+        p.skip("CSVL", p.reason("C7_CSVL", f"missing landmarks: {sacrum}.sup.left, {sacrum}.sup.right"))
     else:
         csvl_x = float(s1_mid[0])
         if s1 is not None:

@@ -37,7 +37,7 @@ from dataclasses import dataclass
 from types import MappingProxyType
 
 from ..errors import InvalidLandmarksError
-from ..points.names import LEVELS, View, VocabularyEnum, check_point_name, parse_point_name
+from ..points.names import TYPICAL_LEVELS, View, VocabularyEnum, check_point_name, parse_point_name
 
 __all__ = ["ProtocolName", "Step", "Protocol", "PROTOCOLS", "get_protocol", "default_protocol", "prompt_for"]
 
@@ -259,7 +259,7 @@ _LATERAL_CORE_PLAN = tuple(
     if any(p in ("PI", "PT", "SS", "LL", "TK", "SVA", "TPA") for p in used)
 )
 
-_COBB_LEVELS = LEVELS[LEVELS.index("T1") : LEVELS.index("L5") + 1]
+_COBB_LEVELS = TYPICAL_LEVELS[TYPICAL_LEVELS.index("T1") : TYPICAL_LEVELS.index("L5") + 1]
 
 
 def _ap_steps() -> tuple[Step, ...]:

@@ -38,6 +38,7 @@ from ..io.checks import check_same_image
 from ..io.landmark_file import write_landmarks
 from ..io.read import read_landmarks
 from ..points.calibration import Calibration
+from ..points.anatomy import Anatomy
 from ..points.circle import Circle
 from ..points.facing import anterior_direction
 from ..points.model import KEPT_CLICK, ImageRef, LandmarkSet, PatientInfo, PointMove, Refinement
@@ -245,6 +246,7 @@ class AnnotationSession:
         )
         self.patient = PatientInfo()
         self.operation: Operation | None = None  # a resumed file's, written back as it was
+        self.anatomy = Anatomy()  # a resumed file's (a sacralised vertebra), written back as it was
         self.resumed = False
         self.saved_at: datetime.datetime | None = None
         self.dirty = False
@@ -290,6 +292,7 @@ class AnnotationSession:
             self.patient_right = s.patient_right
         self.patient = s.patient
         self.operation = s.operation
+        self.anatomy = s.anatomy
         self.resumed = True
         self.saved_at = datetime.datetime.fromtimestamp(self.path.stat().st_mtime)
 
@@ -394,6 +397,7 @@ class AnnotationSession:
             refinement=refinement if refinement else None,
             skipped=st.skipped,
             operation=self.operation,
+            anatomy=self.anatomy,
         )
 
     def nearest_point(self, xy: tuple[float, float], max_distance_px: float = math.inf) -> str | None:

@@ -26,13 +26,13 @@ import numpy as np
 
 from ..errors import InvalidLandmarksError
 from ..points.model import ImageRef, LandmarkSet
-from ..points.names import LEVELS, View
+from ..points.names import TYPICAL_LEVELS, View
 from .checks import check_endplates, check_inside_image
 
 __all__ = ["AASCE_LEVELS", "AASCE_POINT_NAMES", "read_aasce_mat", "aasce_image_path"]
 
-#: The 17 levels of an AASCE label, top to bottom.
-AASCE_LEVELS: tuple[str, ...] = LEVELS[LEVELS.index("T1") : LEVELS.index("L5") + 1]
+#: The 17 levels of an AASCE label, top to bottom (the dataset labels 12 thoracic and 5 lumbar vertebrae).
+AASCE_LEVELS: tuple[str, ...] = TYPICAL_LEVELS[TYPICAL_LEVELS.index("T1") : TYPICAL_LEVELS.index("L5") + 1]
 #: The 68 point names, in the row order of ``p2``.
 AASCE_POINT_NAMES: tuple[str, ...] = tuple(
     f"{level}.{endplate}.{side}"

@@ -4,11 +4,13 @@ One row per image. Columns: ``image``, ``view``, then ``<name>.x`` and
 ``<name>.y`` per point (image pixels: x = column, y = row, origin at the
 centre of the top-left pixel, y down; an empty cell = point absent). Optional
 extension columns: ``mm_per_px_row`` and ``mm_per_px_col`` (both or neither),
-``age_years``, ``sex`` (F/M/O), ``patient_right`` (image_left/image_right) and,
-for post-operative films, the operation: ``uiv``, ``liv`` (levels),
-``operation_date`` (YYYY-MM-DD) and ``fused`` (the fused levels, top to bottom,
-separated by spaces); a row with none of the four is not known to be operated.
-Other columns are ignored, unless they look like a misspelt known column.
+``age_years``, ``sex`` (F/M/O), ``patient_right`` (image_left/image_right),
+``sacralised`` (L5/L6: the vertebra fused into the sacrum, the JSON's
+``"anatomy": {"sacralised": ...}``) and, for post-operative films, the operation:
+``uiv``, ``liv`` (levels), ``operation_date`` (YYYY-MM-DD) and ``fused`` (the
+fused levels, top to bottom, separated by spaces); a row with none of the four
+is not known to be operated. Other columns are ignored, unless they look like a
+misspelt known column.
 
 A problem with the header stops the read (:class:`InvalidLandmarksError`
 naming the file and the column). A problem with one row never does: the row
@@ -34,6 +36,7 @@ from typing import TYPE_CHECKING, Any, TextIO
 import numpy as np
 
 from ..errors import InvalidLandmarksError
+from ..points.anatomy import SACRALISABLE
 from ..points.calibration import Calibration
 from ..points.model import LandmarkTable, PatientInfo, Sex
 from ..points.names import (
@@ -69,6 +72,7 @@ EXTENSION_COLUMNS: tuple[str, ...] = (
     "age_years",
     "sex",
     "patient_right",
+    "sacralised",
     "uiv",
     "liv",
     "operation_date",
@@ -228,6 +232,9 @@ def landmark_table_to_csv(table: LandmarkTable) -> str:
     if any(p is not None for p in table.patient_right):
         header.append("patient_right")
         columns.append(["" if p is None else PatientRight.parse(p).value for p in table.patient_right])
+    if table.sacralised is not None and any(v is not None for v in table.sacralised):
+        header.append("sacralised")
+        columns.append(["" if v is None else str(v) for v in table.sacralised])
     operations = table.operations or (None,) * n
     for i, op in enumerate(operations):
         if op is not None and not op.to_json():
@@ -251,7 +258,7 @@ def write_landmark_table(table: LandmarkTable, path: str | os.PathLike[str]) -> 
 
     Columns: ``image``, ``view``, the points in anatomical order (top to
     bottom), then ``mm_per_px_row``/``mm_per_px_col``, ``age_years``,
-    ``sex`` and ``patient_right`` when any study has them. Floats are
+    ``sex``, ``patient_right`` and ``sacralised`` when any study has them. Floats are
     written with :func:`repr`, so reading back gives the same numbers; NaN
     is an empty cell.
 
@@ -550,9 +557,14 @@ class _Reader:
         sides = (
             self._convert(column("patient_right"), _parse_side) if "patient_right" in plan.fields else None
         )
+        sacralised = (
+            self._convert(column("sacralised"), _parse_sacralised) if "sacralised" in plan.fields else None
+        )
         mm_per_px, calibrations = self._spacing(values)
         ages = self._ages(values)
         operations = self._operations() if set(_OPERATION_COLUMNS) & set(plan.fields) else None
+        if sacralised is not None:
+            self._check_sacralised(values, sacralised)
 
         self._check_views(values, views_arr)
         self._check_endplates(values)
@@ -582,6 +594,8 @@ class _Reader:
             calibrations[r] = _NO_CALIBRATION
             patients[r] = _NO_PATIENT
             patient_right[r] = None
+            if sacralised is not None:
+                sacralised[r] = None
             if operations is not None:
                 operations[r] = None
         if None in views:
@@ -598,6 +612,9 @@ class _Reader:
             sets=None,
             row_errors=row_errors,
             operations=tuple(operations) if operations and any(op is not None for op in operations) else None,
+            sacralised=np.array(sacralised, dtype=object).reshape(n)
+            if sacralised is not None and any(v is not None for v in sacralised)
+            else None,
         )
 
     def _operations(self) -> list[Operation | None]:
@@ -715,6 +732,21 @@ class _Reader:
                     f'(column "{plan.numeric_names[k]}" = {values[r, k]:g}); check the "view" column',
                 )
 
+    def _check_sacralised(self, values: np.ndarray, sacralised: list[str | None]) -> None:
+        """A row with a sacralised L5 and an L6 point: a row error (L6 would lie in the sacrum)."""
+        cols = [k for name, jx, jy in self.plan.points if name.startswith("L6.") for k in (jx, jy)]
+        if not cols:
+            return
+        l5 = np.array([v == "L5" for v in sacralised], dtype=bool)
+        for r in np.flatnonzero(l5 & np.isfinite(values[:, cols]).any(axis=1)).tolist():
+            k = next(k for k in cols if math.isfinite(values[r, k]))
+            name = self.plan.numeric_names[k].rsplit(".", 1)[0]
+            self.errors.setdefault(
+                r,
+                f'column "sacralised" is L5 but point "{name}" is given: an L6 below a sacralised L5 '
+                "would lie inside the sacrum (a sacralised sixth lumbar vertebra is L6)",
+            )
+
     def _check_endplates(self, values: np.ndarray) -> None:
         """Two corners of one endplate at the same position: a row error."""
         index = {name: (jx, jy) for name, jx, jy in self.plan.points}
@@ -765,6 +797,23 @@ def _parse_side(raw: str) -> PatientRight | None:
             f'column "patient_right" must be image_left, image_right or empty; got {_shorten(raw)!r}'
         )
     return side
+
+
+def _parse_sacralised(raw: str) -> str | None:
+    s = raw.strip()
+    if not s:
+        return None
+    if s not in SACRALISABLE:
+        hint = ""
+        if s.upper() in SACRALISABLE:
+            hint = " (level names are upper case)"
+        elif s.upper() == "S1":
+            hint = " (a lumbarised S1 is named L6, and S1 the segment below it)"
+        raise ValueError(
+            f'column "sacralised" must be L5, L6 (the lowest lumbar vertebra, fused into the sacrum) or '
+            f"empty; got {_shorten(raw)!r}{hint}"
+        )
+    return s
 
 
 def _operation_cell(op: Operation | None, item: str) -> str:

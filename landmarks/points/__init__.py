@@ -1,5 +1,12 @@
 """Named points and their scale: landmark names and containers, calibration, circles and plausibility checks."""
 
+from .anatomy import (
+    SACRALISABLE,
+    Anatomy,
+    LevelRole,
+    SpineLevels,
+    levels_of_spine,
+)
 from .calibration import (
     Calibration,
     CalibrationPlane,
@@ -29,6 +36,8 @@ from .names import (
     FEMORAL_HEADS,
     ILIAC_CRESTS,
     LEVELS,
+    TRANSITIONAL_LEVELS,
+    TYPICAL_LEVELS,
     Corner,
     Endplate,
     PatientRight,
@@ -55,6 +64,8 @@ __all__ = [
     "Corner",
     "PatientRight",
     "LEVELS",
+    "TYPICAL_LEVELS",
+    "TRANSITIONAL_LEVELS",
     "level_index",
     "PointName",
     "parse_point_name",
@@ -63,6 +74,11 @@ __all__ = [
     "check_point_name",
     "FEMORAL_HEADS",
     "ILIAC_CRESTS",
+    "Anatomy",
+    "SACRALISABLE",
+    "LevelRole",
+    "SpineLevels",
+    "levels_of_spine",
     "Facing",
     "facing",
     "anterior_direction",

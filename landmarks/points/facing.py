@@ -5,8 +5,9 @@ assumed: a corner named ``ant`` is anterior of its endplate's ``post`` corner.
 
 The rule
 --------
-1. The S1 superior endplate decides when both its corners are placed and not
-   vertically aligned: anterior is the side of ``S1.sup.ant``.
+1. The S1 superior endplate (the sacral endplate: a sacralised vertebra's
+   superior endplate when the study records one) decides when both its corners
+   are placed and not vertically aligned: anterior is the side of ``S1.sup.ant``.
 2. Otherwise every other endplate with both corners placed votes for the side
    of its ``ant`` corner (a vertical pair casts no vote); the majority decides.
 3. A tie, or no pair at all, leaves the direction unknown.
@@ -24,6 +25,7 @@ from typing import NamedTuple
 
 import numpy as np
 
+from .anatomy import LevelRole
 from .model import LandmarkTable
 from .names import LEVELS
 
@@ -33,7 +35,6 @@ __all__ = ["Facing", "facing", "anterior_direction"]
 _PAIRS: tuple[tuple[str, str], ...] = tuple(
     (f"{level}.{e}.ant", f"{level}.{e}.post") for level in LEVELS for e in ("sup", "inf")
 )
-_S1 = ("S1.sup.ant", "S1.sup.post")
 _NAMES = frozenset(name for pair in _PAIRS for name in pair)
 
 
@@ -46,17 +47,23 @@ class Facing(NamedTuple):
         +1 where anterior is image right (x growing), -1 image left, NaN
         where no endplate tells.
     from_s1 : ndarray of bool, shape (N,)
-        True where the S1 superior endplate decided (rule 1); False where the
-        other endplates voted, or nothing told.
+        True where the S1 superior endplate (the sacral endplate) decided
+        (rule 1); False where the other endplates voted, or nothing told.
     """
 
     sign: np.ndarray
     from_s1: np.ndarray
 
 
-def _facing(point: Callable[[str], np.ndarray], n: int) -> Facing:
-    """The rule of the module notes; *point* gives the ``(n, 2)`` pixels of a name, NaN if missing."""
-    s1 = point(_S1[0])[:, 0] - point(_S1[1])[:, 0]
+def _facing(point: Callable[[str], np.ndarray], n: int, sacrum: np.ndarray) -> Facing:
+    """The rule of the module notes; *point* gives the ``(n, 2)`` pixels of a name, NaN if missing.
+
+    *sacrum* is each study's sacral level (``S1``, or the sacralised vertebra).
+    """
+    s1 = np.full(n, np.nan)
+    for level in set(sacrum.tolist()):
+        rows = np.equal(sacrum, level)
+        s1[rows] = (point(f"{level}.sup.ant")[:, 0] - point(f"{level}.sup.post")[:, 0])[rows]
     votes = np.zeros(n)
     for ant, post in _PAIRS:
         votes += np.sign(np.nan_to_num(point(ant)[:, 0] - point(post)[:, 0]))
@@ -86,10 +93,10 @@ def facing(table: LandmarkTable) -> Facing:
     >>> facing(t)
     Facing(sign=array([1.]), from_s1=array([False]))
     """
-    return _facing(table.point, len(table))
+    return _facing(table.point, len(table), table.spine().of(LevelRole.SACRUM))
 
 
-def anterior_direction(points: Mapping[str, Sequence[float]]) -> int | None:
+def anterior_direction(points: Mapping[str, Sequence[float]], sacralised: str | None = None) -> int | None:
     """Where one lateral film's patient faces, as its placed corners say: +1 image right, -1 left.
 
     The rule of :func:`facing` (the same code, on a table of one study): the S1
@@ -100,6 +107,9 @@ def anterior_direction(points: Mapping[str, Sequence[float]]) -> int | None:
     ----------
     points : Mapping[str, (x, y)]
         Point name to ``(x, y)`` pixels.
+    sacralised : str, optional
+        The sacralised vertebra (``"L5"``, ``"L6"``), whose superior endplate
+        is then the sacral endplate.
 
     Returns
     -------
@@ -114,5 +124,6 @@ def anterior_direction(points: Mapping[str, Sequence[float]]) -> int | None:
     """
     given = {k: np.asarray(v, dtype=float).reshape(1, 2) for k, v in points.items() if k in _NAMES}
     missing = np.full((1, 2), np.nan)
-    sign = _facing(lambda name: given.get(name, missing), 1).sign[0]
+    sacrum = np.array([sacralised or "S1"], dtype=object)
+    sign = _facing(lambda name: given.get(name, missing), 1, sacrum).sign[0]
     return int(sign) if np.isfinite(sign) else None

@@ -18,6 +18,7 @@ from types import MappingProxyType
 import numpy as np
 
 from .calibration import Calibration
+from .anatomy import Anatomy, SpineLevels, check_anatomy, spine_levels
 from .circle import Circle
 from .names import PatientRight, View, VocabularyEnum, level_index
 from .operation import Operation
@@ -210,6 +211,10 @@ class LandmarkSet:
     image: ImageRef = field(default_factory=ImageRef)
     patient_right: PatientRight | None = None
     circles: Mapping[str, Circle] = field(default_factory=dict)
+    anatomy : Anatomy
+        Transitional anatomy the points' names do not say (a sacralised
+        vertebra); T13 and L6 are said by naming them
+        (:mod:`spinecheck.landmarks.points.anatomy`).
     source: str | None = None
     warnings: tuple[str, ...] = ()
     refinement: Refinement | None = None
@@ -224,9 +229,11 @@ class LandmarkSet:
                 self, "patient_right", PatientRight.parse(self.patient_right, field="patient_right")
             )
         object.__setattr__(
+    anatomy: Anatomy = field(default_factory=Anatomy)
             self, "points", MappingProxyType({k: (float(v[0]), float(v[1])) for k, v in self.points.items()})
         )
         object.__setattr__(self, "circles", MappingProxyType(dict(self.circles)))
+        check_anatomy(self.anatomy, self.points, where=f"landmarks {self.source!r}" if self.source else "")
 
     def __contains__(self, name: object) -> bool:
         return name in self.points
@@ -322,6 +329,9 @@ class LandmarkTable:
     calibrations: tuple[Calibration, ...]
     patients: tuple[PatientInfo, ...]
     patient_right: np.ndarray
+    sacralised : ndarray of object, shape (N,), or None
+        Per study: the sacralised vertebra (``"L5"``, ``"L6"``) or None; None
+        when no study records one.
     sets: tuple[LandmarkSet, ...] | None = None
     row_errors: np.ndarray | None = None
     operations: tuple[Operation | None, ...] | None = None
@@ -334,10 +344,20 @@ class LandmarkTable:
         return None if self.operations is None else self.operations[i]
 
     @property
+    sacralised: np.ndarray | None = None
     def operated(self) -> np.ndarray:
         """``(N,)`` bool: which films record an operation (post-operative films).
 
         >>> from spinecheck.landmarks.points.names import LEVELS
+    def spine(self) -> SpineLevels:
+        """Which levels play which part in each study's spine (T13, L6, a sacralised vertebra).
+
+        >>> t = LandmarkSet("lateral", {"T13.inf.ant": (5, 9)}, anatomy=Anatomy("L5")).to_table()
+        >>> t.spine().of("last thoracic").tolist(), t.spine().of("sacrum").tolist()
+        (['T13'], ['L5'])
+        """
+        return spine_levels(self.points, len(self), self.sacralised)
+
         >>> t = LandmarkSet("lateral", {}, operation=Operation(uiv="T10")).to_table()
         >>> t.operated.tolist(), LEVELS[t.uiv_index[0]], t.liv_index.tolist()
         ([True], 'T10', [-1])
@@ -397,6 +417,7 @@ class LandmarkTable:
             return tuple(() for _ in self.ids)
         return tuple(s.warnings for s in self.sets)
 
+            anatomy=Anatomy(None if self.sacralised is None else self.sacralised[i]),
     def point(self, name: str) -> np.ndarray:
         """``(N, 2)`` pixels of *name*, all NaN when no study has it."""
         got = self.points.get(name)
@@ -445,6 +466,7 @@ class LandmarkTable:
         *,
         calibrations: Sequence[Calibration | None] | None = None,
         patients: Sequence[PatientInfo | None] | None = None,
+            sacralised=None if self.sacralised is None else self.sacralised[idx],
         ids: Sequence[str] | None = None,
     ) -> LandmarkTable:
         """Stack landmark sets into a table.
@@ -484,3 +506,6 @@ class LandmarkTable:
             if any(s.operation is not None for s in sets)
             else None,
         )
+            sacralised=np.array([s.anatomy.sacralised for s in sets], dtype=object)
+            if any(s.anatomy for s in sets)
+            else None,

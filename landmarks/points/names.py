@@ -22,6 +22,8 @@ __all__ = [
     "Corner",
     "PatientRight",
     "LEVELS",
+    "TYPICAL_LEVELS",
+    "TRANSITIONAL_LEVELS",
     "level_index",
     "PointName",
     "parse_point_name",
@@ -121,12 +123,20 @@ class PatientRight(VocabularyEnum):
     IMAGE_RIGHT = "image_right"
 
 
+#: Every vertebral level a point may name, top to bottom: C2..C7, T1..T12, T13, L1..L5, L6, S1.
+#: ``T13`` (a thirteenth thoracic vertebra) and ``L6`` (a sixth lumbar vertebra) are transitional
+#: levels: most spines have neither, and a level nobody placed is simply absent (a curve or a
+#: range skips it). ``S1`` is the top of the sacrum, the first segment that does not move.
 LEVELS: tuple[str, ...] = (
     tuple(f"C{i}" for i in range(2, 8))
-    + tuple(f"T{i}" for i in range(1, 13))
-    + tuple(f"L{i}" for i in range(1, 6))
+    + tuple(f"T{i}" for i in range(1, 14))
+    + tuple(f"L{i}" for i in range(1, 7))
     + ("S1",)
 )
+#: The levels only some spines have (formats.md §1, transitional anatomy).
+TRANSITIONAL_LEVELS: tuple[str, ...] = ("T13", "L6")
+#: The levels of the commonest spine, 12 thoracic and 5 lumbar vertebrae (24 of :data:`LEVELS`).
+TYPICAL_LEVELS: tuple[str, ...] = tuple(lv for lv in LEVELS if lv not in TRANSITIONAL_LEVELS)
 _LEVEL_INDEX = {name: i for i, name in enumerate(LEVELS)}
 
 FEMORAL_HEADS: tuple[str, ...] = ("FH.left", "FH.right", "FH")
@@ -145,16 +155,18 @@ _VERTEBRA_RE = re.compile(
 
 
 def level_index(level: str) -> int:
-    """Position of *level* in :data:`LEVELS` (C2 is 0, S1 is 23).
+    """Position of *level* in :data:`LEVELS` (C2 is 0, T13 is 18, L6 is 24, S1 is 25).
 
     >>> level_index("L5") - level_index("L1")
     4
+    >>> LEVELS[level_index("T13") + 1]
+    'L1'
     """
     try:
         return _LEVEL_INDEX[level]
     except KeyError:
         raise InvalidLandmarksError(
-            f"unknown vertebral level {level!r}; expected one of C2..C7, T1..T12, L1..L5, S1"
+            f"unknown vertebral level {level!r}; expected one of C2..C7, T1..T13, L1..L6, S1"
         ) from None
 
 
@@ -193,8 +205,8 @@ def parse_point_name(name: str) -> PointName | None:
 def valid_point_names(view: View | str) -> tuple[str, ...]:
     """Every valid point name on a film of *view*, top to bottom.
 
-    >>> len(valid_point_names("lateral"))
-    123
+    >>> len(valid_point_names("lateral"))  # 26 levels x 5 names, and the femoral heads
+    133
     """
     view = View.parse(view)
     names: list[str] = []

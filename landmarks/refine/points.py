@@ -32,7 +32,8 @@ from ..errors import InvalidArgumentError
 from ..points.circle import Circle
 from ..points.facing import anterior_direction
 from ..points.model import KEPT_CLICK, LandmarkSet, PointMove, Refinement
-from ..points.names import FEMORAL_HEADS, LEVELS, View, level_index
+from ..points.anatomy import levels_of_spine
+from ..points.names import FEMORAL_HEADS, View
 from .common import RefineFailure, check_image
 from .corner import CornerFit, corner_bound_px, refine_corner
 from .endplate import EndplateFit, endplate_bound_px, refine_endplate
@@ -116,8 +117,8 @@ def _lone_corner_frame(
 
     The tilt is the direction of the nearest endplate whose two corners are
     placed (at least 8 px apart, and less than 75 degrees from level): the
-    body's other endplate, else one of the adjacent levels' (the nearest
-    across a disc first); else level (0 degrees, searched +-6): a search of
+    body's other endplate, else one of the adjacent levels' of this spine
+    (the nearest across a disc first); else level (0 degrees, searched +-6): a search of
     every tilt finds more wrong corners than it mends when nothing tells it
     (``bench_refine.py --part d``). ``body_x`` says whether the body lies
     toward image right (+1) or left (-1) of the corner: from the corner's
@@ -133,8 +134,9 @@ def _lone_corner_frame(
         body_x = None if facing is None else facing * (1 if corner == "post" else -1)
         first, second = "post", "ant"
     other = "inf" if endplate == "sup" else "sup"
-    i = level_index(level)
-    near = [LEVELS[j] for j in (i - 1, i + 1) if 0 <= j < len(LEVELS)]
+    spine = levels_of_spine([*points, f"{level}."])  # a T13 or L6 nobody placed is not a neighbour
+    i = spine.index(level)
+    near = [spine[j] for j in (i - 1, i + 1) if 0 <= j < len(spine)]
     across = "sup" if endplate == "inf" else "inf"  # the facing endplate across the disc
     candidates = [(level, other)] + [(lv, across) for lv in near] + [(lv, endplate) for lv in near]
     for lv, ep in candidates:

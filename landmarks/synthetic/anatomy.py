@@ -23,7 +23,7 @@ import numpy as np
 from numpy.typing import ArrayLike
 from scipy.interpolate import CubicSpline, PchipInterpolator
 
-from ..points.names import LEVELS
+from ..points.names import TYPICAL_LEVELS
 from .raster import Canvas
 from .spine_model import SpineGeometry, SpineModel
 
@@ -86,10 +86,10 @@ class _Spine:
         self.p = {k: np.asarray(v, dtype=float) for k, v in geom.points_mm.items()}
         self.a, self.b = sides  # (+u side, -u side): ("ant", "post") or ("right", "left")
         self.sizes = geom.sizes_mm
-        c = np.array([self.quad(lev).mean(axis=0) for lev in LEVELS])
+        c = np.array([self.quad(lev).mean(axis=0) for lev in TYPICAL_LEVELS])
         order = np.argsort(c[:, 1])
         self.cy, self.cx = c[order, 1], c[order, 0]
-        self.y = {lev: float(c[i, 1]) for i, lev in enumerate(LEVELS)}
+        self.y = {lev: float(c[i, 1]) for i, lev in enumerate(TYPICAL_LEVELS)}
 
     def quad(self, lev: str) -> np.ndarray:
         """Corners sup.a, sup.b, inf.b, inf.a: edge 0 is the superior endplate, edge 2 the inferior."""
@@ -115,7 +115,7 @@ class _Spine:
 
 def _bodies(fine: Canvas, sp: _Spine, texture, along_beam: int) -> None:
     """Vertebral bodies: bright cortex, thicker endplates, textured cancellous bone."""
-    for lev in LEVELS:
+    for lev in TYPICAL_LEVELS:
         through = sp.sizes[lev][along_beam] * (0.6 if lev == "S1" else 1.0)  # size along the beam
         fine.convex(
             sp.quad(lev),
@@ -317,7 +317,7 @@ def paint_lateral(fine: Canvas, coarse: Canvas, geom: SpineGeometry, model: Spin
 
 def _posterior_lateral(fine: Canvas, sp: _Spine) -> None:
     """Pedicles, articular pillars and spinous processes, faint, behind each body."""
-    for lev in LEVELS[:-1]:
+    for lev in TYPICAL_LEVELS[:-1]:
         _, u, n = sp.frame(lev)
         d, _, h = sp.sizes[lev]
         pm = (sp.p[f"{lev}.sup.post"] + sp.p[f"{lev}.inf.post"]) / 2
@@ -591,7 +591,7 @@ def paint_ap(fine: Canvas, coarse: Canvas, geom: SpineGeometry, model: SpineMode
 
 def _posterior_ap(fine: Canvas, sp: _Spine, s: float) -> None:
     """Pedicle rings, spinous processes and lumbar transverse processes over each body."""
-    for lev in LEVELS[:-1]:
+    for lev in TYPICAL_LEVELS[:-1]:
         centre, u, n = sp.frame(lev)
         _, w, h = sp.sizes[lev]
         ang = math.atan2(u[1], u[0])

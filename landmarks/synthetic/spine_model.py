@@ -35,17 +35,17 @@ import numpy as np
 from scipy.optimize import brentq
 
 from ..errors import InvalidArgumentError
-from ..points.names import LEVELS, View, level_index
+from ..points.names import TYPICAL_LEVELS, View, level_index
 
 __all__ = ["CoronalCurve", "SpineModel", "SpineGeometry", "lateral_geometry", "ap_geometry", "ENDPLATES"]
 
 #: Every endplate, bottom to top: ``("S1", "sup"), ("L5", "inf"), ("L5", "sup"), ..., ("C2", "sup")``.
 ENDPLATES: tuple[tuple[str, str], ...] = (("S1", "sup"),) + tuple(
-    (lev, ep) for lev in reversed(LEVELS[:-1]) for ep in ("inf", "sup")
+    (lev, ep) for lev in reversed(TYPICAL_LEVELS[:-1]) for ep in ("inf", "sup")
 )
 _E = {f"{lev}.{ep}": i for i, (lev, ep) in enumerate(ENDPLATES)}
 
-# Adult (female) sizes in mm per level C2..S1: body depth on a lateral film, width on an AP film,
+# Adult (female) sizes in mm per level C2..S1 of the typical spine (TYPICAL_LEVELS): body depth on a lateral film, width on an AP film,
 # mid-body height, and the height of the disc below the level (0 for S1).
 _DEPTH = (
     15,
@@ -102,6 +102,8 @@ _HEIGHT = (
 )
 _BALANCE = 50.0  # the largest balance reshaping tried to reach the SVA (deg, see _increments)
 _DISC = (4.5, 5, 5, 5, 5, 4.5, 3.5, 3.5, 4, 4, 4.5, 4.5, 5, 5, 5.5, 6, 6.5, 7, 8, 9, 9.5, 10, 10, 0)
+#: Position of a level in the size tables: the generated spine is the typical one (no T13, no L6).
+_INDEX = {lev: i for i, lev in enumerate(TYPICAL_LEVELS)}
 
 
 @dataclass(frozen=True)
@@ -124,7 +126,7 @@ class CoronalCurve:
 
     def __post_init__(self) -> None:
         for name in (self.upper, self.lower):
-            if level_index(name) > level_index("L5"):
+            if level_index(name) > level_index("L5") or name not in TYPICAL_LEVELS:
                 raise InvalidArgumentError(
                     f"coronal curve {self.label}: end vertebrae must be C2..L5; got {name!r}"
                 )
@@ -350,12 +352,12 @@ def _sizes(model: SpineModel) -> tuple[np.ndarray, np.ndarray, np.ndarray, dict]
     """Per endplate half depth and half width, per increment height, per level sizes."""
     s = model.body_scale
     levels = [lev for lev, _ in ENDPLATES]
-    depth = np.array([_DEPTH[level_index(v)] for v in levels]) * s / 2
-    width = np.array([_WIDTH[level_index(v)] for v in levels]) * s / 2
+    depth = np.array([_DEPTH[_INDEX[v]] for v in levels]) * s / 2
+    width = np.array([_WIDTH[_INDEX[v]] for v in levels]) * s / 2
     steps = []
     for (lev_lo, ep_lo), (lev_hi, _) in zip(ENDPLATES, ENDPLATES[1:], strict=False):
-        steps.append(_HEIGHT[level_index(lev_lo)] if ep_lo == "inf" else _DISC[level_index(lev_hi)])
-    sizes = {lev: (_DEPTH[i] * s, _WIDTH[i] * s, _HEIGHT[i] * s) for i, lev in enumerate(LEVELS)}
+        steps.append(_HEIGHT[_INDEX[lev_lo]] if ep_lo == "inf" else _DISC[_INDEX[lev_hi]])
+    sizes = {lev: (_DEPTH[i] * s, _WIDTH[i] * s, _HEIGHT[i] * s) for i, lev in enumerate(TYPICAL_LEVELS)}
     return depth, width, np.array(steps, dtype=float) * s, sizes
 
 

@@ -27,9 +27,9 @@ from collections.abc import Mapping
 from typing import Any
 
 from ..errors import InvalidLandmarksError
+from ..points.anatomy import Anatomy, check_anatomy, check_sacralised
 from ..points.calibration import Calibration
 from ..points.circle import Circle, fit_circle
-from ..points.anatomy import Anatomy, check_anatomy, check_sacralised
 from ..points.model import ImageRef, LandmarkSet, PatientInfo, PointMove, Refinement, Sex
 from ..points.names import PatientRight, View, check_point_name
 from ..points.operation import OPERATION_ITEMS, Operation, OperationProblem
@@ -65,9 +65,9 @@ _KNOWN_KEYS = (
     "refinement",
     "skipped",
     "operation",
+    "anatomy",
 )
 #: A circle and a point of the same name may differ by this much (pixels).
-    "anatomy",
 _CIRCLE_POINT_TOLERANCE_PX = 1.0
 _MAX_AGE_YEARS = 130
 
@@ -199,10 +199,10 @@ def parse_landmarks(
 
     check_inside_image(points, image.rows, image.columns, where)
     check_endplates(points, view, where)
-    refinement = _parse_refinement(obj.get("refinement"), points, view, where)
-    skipped = _parse_skipped(obj.get("skipped"), points, view, where)
     anatomy = _parse_anatomy(obj.get("anatomy"), where)
     check_anatomy(anatomy, points, where=where)
+    refinement = _parse_refinement(obj.get("refinement"), points, view, where)
+    skipped = _parse_skipped(obj.get("skipped"), points, view, where)
     for key in obj:
         if key not in _KNOWN_KEYS:
             close = difflib.get_close_matches(str(key), _KNOWN_KEYS, n=1, cutoff=0.8)
@@ -221,9 +221,9 @@ def parse_landmarks(
         refinement=refinement,
         skipped=skipped,
         operation=operation,
+        anatomy=anatomy,
     )
 
-        anatomy=anatomy,
 
 # ----------------------------------------------------------------------------------------------- writing
 
@@ -283,10 +283,10 @@ def landmarks_to_json(s: LandmarkSet) -> dict[str, Any]:
         doc["patient_right"] = PatientRight.parse(s.patient_right).value
     if s.operation is not None:
         doc["operation"] = s.operation.to_json()
-    points: dict[str, list[float]] = {}
-    for name, (x, y) in s.points.items():
     if s.anatomy:
         doc["anatomy"] = s.anatomy.to_json()
+    points: dict[str, list[float]] = {}
+    for name, (x, y) in s.points.items():
         if not (math.isfinite(x) and math.isfinite(y)):
             raise InvalidLandmarksError(
                 f'cannot write point "{name}": coordinates must be finite; got [{x!r}, {y!r}]'
@@ -564,6 +564,24 @@ def _parse_operation(value: Any, where: str) -> Operation | None:
         raise InvalidLandmarksError(f'{where}: "operation.{e.item}" {e}') from None
 
 
+def _parse_anatomy(value: Any, where: str) -> Anatomy:
+    """The optional ``"anatomy"`` block: a sacralised vertebra (formats.md §1, transitional anatomy).
+
+    An unknown key is an error, not a warning: a misspelt key ignored would
+    measure from the wrong sacral endplate without a word.
+    """
+    block = _block(value, "anatomy", where)
+    if block is None:
+        return Anatomy()
+    for key in block:
+        if key != "sacralised":
+            hint = ' (spelt "sacralised")' if str(key).lower().startswith("sacrali") else ""
+            raise InvalidLandmarksError(
+                f'{where}: "anatomy" may hold "sacralised"; got unknown key "{key}"{hint}'
+            )
+    return Anatomy(check_sacralised(block.get("sacralised"), where=where))
+
+
 def _parse_calibration(value: Any, where: str) -> Calibration | None:
     block = _block(value, "calibration", where)
     if block is None:
@@ -586,24 +604,6 @@ def _parse_calibration(value: Any, where: str) -> Calibration | None:
             )
         return Calibration.from_spacing(v, where=where, field_name="calibration.mm_per_px")
     if form == "line":
-def _parse_anatomy(value: Any, where: str) -> Anatomy:
-    """The optional ``"anatomy"`` block: a sacralised vertebra (formats.md §1, transitional anatomy).
-
-    An unknown key is an error, not a warning: a misspelt key ignored would
-    measure from the wrong sacral endplate without a word.
-    """
-    block = _block(value, "anatomy", where)
-    if block is None:
-        return Anatomy()
-    for key in block:
-        if key != "sacralised":
-            hint = ' (spelt "sacralised")' if str(key).lower().startswith("sacrali") else ""
-            raise InvalidLandmarksError(
-                f'{where}: "anatomy" may hold "sacralised"; got unknown key "{key}"{hint}'
-            )
-    return Anatomy(check_sacralised(block.get("sacralised"), where=where))
-
-
         line = block["line"]
         if not (isinstance(line, list) and len(line) == 2):
             raise InvalidLandmarksError(

@@ -17,8 +17,8 @@ from types import MappingProxyType
 
 import numpy as np
 
-from .calibration import Calibration
 from .anatomy import Anatomy, SpineLevels, check_anatomy, spine_levels
+from .calibration import Calibration
 from .circle import Circle
 from .names import PatientRight, View, VocabularyEnum, level_index
 from .operation import Operation
@@ -202,6 +202,10 @@ class LandmarkSet:
     operation : Operation or None
         The operation a post-operative film records (date, UIV, LIV, fused
         levels); None when the film is not known to be operated.
+    anatomy : Anatomy
+        Transitional anatomy the points' names do not say (a sacralised
+        vertebra); T13 and L6 are said by naming them
+        (:mod:`spinecheck.landmarks.points.anatomy`).
     """
 
     view: View
@@ -211,29 +215,25 @@ class LandmarkSet:
     image: ImageRef = field(default_factory=ImageRef)
     patient_right: PatientRight | None = None
     circles: Mapping[str, Circle] = field(default_factory=dict)
-    anatomy : Anatomy
-        Transitional anatomy the points' names do not say (a sacralised
-        vertebra); T13 and L6 are said by naming them
-        (:mod:`spinecheck.landmarks.points.anatomy`).
     source: str | None = None
     warnings: tuple[str, ...] = ()
     refinement: Refinement | None = None
     skipped: tuple[str, ...] = ()
     operation: Operation | None = None
+    anatomy: Anatomy = field(default_factory=Anatomy)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "view", View.parse(self.view))
+        check_anatomy(self.anatomy, self.points, where=f"landmarks {self.source!r}" if self.source else "")
         object.__setattr__(self, "skipped", tuple(self.skipped))
         if self.patient_right is not None:
             object.__setattr__(
                 self, "patient_right", PatientRight.parse(self.patient_right, field="patient_right")
             )
         object.__setattr__(
-    anatomy: Anatomy = field(default_factory=Anatomy)
             self, "points", MappingProxyType({k: (float(v[0]), float(v[1])) for k, v in self.points.items()})
         )
         object.__setattr__(self, "circles", MappingProxyType(dict(self.circles)))
-        check_anatomy(self.anatomy, self.points, where=f"landmarks {self.source!r}" if self.source else "")
 
     def __contains__(self, name: object) -> bool:
         return name in self.points
@@ -320,6 +320,9 @@ class LandmarkTable:
     operations : tuple of (Operation or None), or None
         Per study, the operation its film records (None: not known to be
         operated); None when no study records one.
+    sacralised : ndarray of object, shape (N,), or None
+        Per study: the sacralised vertebra (``"L5"``, ``"L6"``) or None; None
+        when no study records one.
     """
 
     ids: tuple[str, ...]
@@ -329,26 +332,14 @@ class LandmarkTable:
     calibrations: tuple[Calibration, ...]
     patients: tuple[PatientInfo, ...]
     patient_right: np.ndarray
-    sacralised : ndarray of object, shape (N,), or None
-        Per study: the sacralised vertebra (``"L5"``, ``"L6"``) or None; None
-        when no study records one.
     sets: tuple[LandmarkSet, ...] | None = None
     row_errors: np.ndarray | None = None
     operations: tuple[Operation | None, ...] | None = None
+    sacralised: np.ndarray | None = None
 
     def __len__(self) -> int:
         return len(self.ids)
 
-    def operation(self, i: int) -> Operation | None:
-        """The operation study *i*'s film records, or None."""
-        return None if self.operations is None else self.operations[i]
-
-    @property
-    sacralised: np.ndarray | None = None
-    def operated(self) -> np.ndarray:
-        """``(N,)`` bool: which films record an operation (post-operative films).
-
-        >>> from spinecheck.landmarks.points.names import LEVELS
     def spine(self) -> SpineLevels:
         """Which levels play which part in each study's spine (T13, L6, a sacralised vertebra).
 
@@ -358,6 +349,15 @@ class LandmarkTable:
         """
         return spine_levels(self.points, len(self), self.sacralised)
 
+    def operation(self, i: int) -> Operation | None:
+        """The operation study *i*'s film records, or None."""
+        return None if self.operations is None else self.operations[i]
+
+    @property
+    def operated(self) -> np.ndarray:
+        """``(N,)`` bool: which films record an operation (post-operative films).
+
+        >>> from spinecheck.landmarks.points.names import LEVELS
         >>> t = LandmarkSet("lateral", {}, operation=Operation(uiv="T10")).to_table()
         >>> t.operated.tolist(), LEVELS[t.uiv_index[0]], t.liv_index.tolist()
         ([True], 'T10', [-1])
@@ -408,6 +408,7 @@ class LandmarkTable:
             patient_right=self.patient_right[i],
             source=self.ids[i],
             operation=self.operation(i),
+            anatomy=Anatomy(None if self.sacralised is None else self.sacralised[i]),
         )
 
     @property
@@ -417,7 +418,6 @@ class LandmarkTable:
             return tuple(() for _ in self.ids)
         return tuple(s.warnings for s in self.sets)
 
-            anatomy=Anatomy(None if self.sacralised is None else self.sacralised[i]),
     def point(self, name: str) -> np.ndarray:
         """``(N, 2)`` pixels of *name*, all NaN when no study has it."""
         got = self.points.get(name)
@@ -457,6 +457,7 @@ class LandmarkTable:
             sets=None if self.sets is None else tuple(self.sets[i] for i in idx),
             row_errors=None if self.row_errors is None else self.row_errors[idx],
             operations=None if self.operations is None else tuple(self.operations[i] for i in idx),
+            sacralised=None if self.sacralised is None else self.sacralised[idx],
         )
 
     @classmethod
@@ -466,7 +467,6 @@ class LandmarkTable:
         *,
         calibrations: Sequence[Calibration | None] | None = None,
         patients: Sequence[PatientInfo | None] | None = None,
-            sacralised=None if self.sacralised is None else self.sacralised[idx],
         ids: Sequence[str] | None = None,
     ) -> LandmarkTable:
         """Stack landmark sets into a table.
@@ -505,7 +505,7 @@ class LandmarkTable:
             operations=tuple(s.operation for s in sets)
             if any(s.operation is not None for s in sets)
             else None,
-        )
             sacralised=np.array([s.anatomy.sacralised for s in sets], dtype=object)
             if any(s.anatomy for s in sets)
             else None,
+        )

@@ -41,6 +41,11 @@ _FLAGS = {
     "cobb_method": "--cobb-method",
     "criteria": "--criteria",
     "image": "--image",
+    "liv": "--liv",
+    "operation_date": "--operation-date",
+    "preop_dja": "--preop-dja",
+    "preop_pja": "--preop-pja",
+    "uiv": "--uiv",
     "jobs": "--jobs",
     "landmarks_dir": "--landmarks",
     "min_curve_deg": "--min-curve-deg",
@@ -112,6 +117,28 @@ def build_parser() -> argparse.ArgumentParser:
         "normative-pi-age-2025); repeat for several",
     )
 
+    # the operation a post-operative film follows: given here, or overriding the landmark file's
+    operated = _Parser(add_help=False)
+    operation = operated.add_argument_group(
+        "post-operative film",
+        'the operation the film follows; each item overrides the landmark file\'s "operation" block, and '
+        "giving one makes the film post-operative (PJA at the UIV, DJA at the LIV, Glassman's coronal "
+        "criterion marked as found for unoperated patients)",
+    )
+    operation.add_argument("--uiv", metavar="LEVEL", help="upper instrumented vertebra, e.g. T10")
+    operation.add_argument("--liv", metavar="LEVEL", help="lower instrumented vertebra, e.g. S1")
+    operation.add_argument("--operation-date", metavar="YYYY-MM-DD", help="the day of the operation")
+    operation.add_argument(
+        "--preop-pja",
+        type=float,
+        metavar="DEG",
+        help="the pre-operative proximal junctional angle (kyphosis positive), for PJK; without it PJK is "
+        "not judged ('spinecheck compare' measures it on the pre-operative film)",
+    )
+    operation.add_argument(
+        "--preop-dja", type=float, metavar="DEG", help="the pre-operative distal junctional angle, for DJK"
+    )
+
     parser = _Parser(
         prog="spinecheck",
         description="Measure spinal alignment on whole-spine radiographs.",
@@ -123,7 +150,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser(
         "measure",
-        parents=[common, measuring],
+        parents=[common, measuring, operated],
         help="measure one study, or every study of a wide CSV",
         description="Measure every parameter and apply every criterion to a landmark file "
         "(.json, .mat) or a wide CSV of many studies.",
@@ -174,7 +201,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser(
         "plot",
-        parents=[common, film, measuring],
+        parents=[common, film, measuring, operated],
         help="draw the landmarks, constructions and verdicts on the radiograph",
         description="Draw the radiograph with its landmarks, the constructions (plumb lines, "
         "endplates, angles, Cobb lines), the values and the criteria verdicts.",
@@ -190,7 +217,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser(
         "report",
-        parents=[common, film, measuring],
+        parents=[common, film, measuring, operated],
         help="a one-page report: the annotated film beside the parameters and verdicts",
         description="Write one A4 page: the annotated radiograph beside a table of parameters, "
         "age-adjusted targets, verdicts and sources, with the patient and calibration provenance "
@@ -434,6 +461,7 @@ def cmd_measure(args: argparse.Namespace) -> int:
         min_curve_deg=args.min_curve_deg,
         given_by="command line",
         **_set_options(args),
+        **_operation_options(args),
     )
     out = sys.stdout
     if args.format == "csv":
@@ -476,6 +504,21 @@ def _set_options(args: argparse.Namespace, *, absolute: bool = False) -> dict:
 def _measuring_options(args: argparse.Namespace) -> dict:
     """Every ``measuring`` option, as :func:`load_study` takes them."""
     return {"cobb_method": args.cobb_method, "min_curve_deg": args.min_curve_deg, **_set_options(args)}
+
+
+def _operation_options(args: argparse.Namespace, *, given_by: bool = False) -> dict:
+    """The ``operated`` options (UIV, LIV, date, pre-operative angles), as :func:`load_study` takes them.
+
+    With *given_by*, the operation items are said to come from the command line.
+    """
+    out = {
+        "uiv": args.uiv,
+        "liv": args.liv,
+        "operation_date": args.operation_date,
+        "preop_pja": args.preop_pja,
+        "preop_dja": args.preop_dja,
+    }
+    return {**out, "given_by": "command line"} if given_by else out
 
 
 # ----------------------------------------------------------------------------- criteria
@@ -590,7 +633,12 @@ def cmd_plot(args: argparse.Namespace) -> int:
     if not (args.dpi > 0 and args.dpi <= 2400):
         raise SpinecheckError(f"--dpi: must be a number of dots per inch in (0, 2400]; got {args.dpi:g}")
     radiograph = load_radiograph(args.image)
-    study = load_study(args.landmarks, image=radiograph, **_measuring_options(args))
+    study = load_study(
+        args.landmarks,
+        image=radiograph,
+        **_measuring_options(args),
+        **_operation_options(args, given_by=True),
+    )
     image = radiograph.display
     fig = figure_for(image, study, 0, max_display_rows=None if args.full_resolution else 2000)
     fig.savefig(out, dpi=args.dpi)
@@ -621,7 +669,12 @@ def cmd_report(args: argparse.Namespace) -> int:
 
     out = _output_path(args.output, (".pdf", ".png"), "page")
     radiograph = load_radiograph(args.image)
-    study = load_study(args.landmarks, image=radiograph, **_measuring_options(args))
+    study = load_study(
+        args.landmarks,
+        image=radiograph,
+        **_measuring_options(args),
+        **_operation_options(args, given_by=True),
+    )
     fig = report_figure(radiograph.display, study, 0)
     fig.savefig(out, dpi=150)
     print(f"wrote {out}", file=sys.stderr)

@@ -33,6 +33,7 @@ RANKS = {
     "alignment.measure": 7,
     "alignment.criteria": 7,
     "alignment.study": 8,
+    "alignment.postop": 8,
     "alignment.motion": 8,
     "alignment.render": 9,
     "alignment.batch": 10,

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import math
 import textwrap
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -40,11 +41,12 @@ from matplotlib.patches import Rectangle
 from ...landmarks.errors import InvalidLandmarksError
 from ...landmarks.points.names import View
 from ..criteria.assessment import CriterionColumn, ResultKind
-from ..parameters import PARAMETERS, shown_number
+from ..parameters import JUNCTIONAL, PARAMETERS, shown_number
+from ..postop import JunctionalChange, junctional_comparison
 from ..study import Study
 from .curves import lenke_region_names
 from .figure import DEFAULT_MAX_DISPLAY_ROWS, Drawing, Verdict, draw_study
-from .text import parameter_ids, study_report, study_warnings, tool_version
+from .text import listed_parameter_ids, parameter_ids, study_report, study_warnings, tool_version
 
 __all__ = ["A4_LANDSCAPE_IN", "report_figure", "comparison_figure"]
 
@@ -96,7 +98,13 @@ def _verdict_line(c: CriterionColumn, i: int, ref: str, *, named: bool = True) -
     """Criterion *c*'s line on study *i*: its verdict, in words, the rule applied and the reference."""
     rule = _nice(str(c.rule[i])) if c.applied[i] else ""  # a rule only where applied
     name = f"{_nice(c.name)}: " if named else ""
-    return _Line(Verdict.of(c, i), f"{name}{_verdict_words(c, i)} ({rule}){ref}")
+    text = f"{name}{_verdict_words(c, i)} ({rule}){ref}"
+    if c.applied[i] and c.baseline is not None and c.change is not None:  # PJK, DJK: the angles judged
+        text += f"; pre-op {_fmt(float(c.baseline[i]), 'deg')}, change {_fmt(float(c.change[i]), 'deg', signed=True)}"
+    caution = c.caution_of(i)
+    if caution:  # Glassman's coronal criterion on a post-operative film
+        text += f" — {caution}"
+    return _Line(Verdict.of(c, i), text)
 
 
 def _result(c: CriterionColumn, i: int) -> object:
@@ -252,6 +260,9 @@ def _provenance(study: Study, i: int) -> tuple[str, str]:
     age = f"{pat.age_years:g} years ({pat.age_source})" if pat.age_years is not None else "unknown"
     sex = f"{pat.sex.value} ({pat.sex_source})" if pat.sex else "unknown"
     patient = f"Patient: age {age}; sex {sex}"
+    op = study.table.operation(i)
+    if op is not None:  # a post-operative film
+        patient += f"; {op.describe()}"
     cal = study.table.calibrations[i]
     if cal.mm_per_px:
         row, col = cal.mm_per_px
@@ -329,7 +340,7 @@ def _report_rows(study: Study, i: int) -> tuple[list[dict], list[dict], list[str
     m = study.measurements
     by_param, scores = _judging(study, i)
     rows = []
-    for pid in parameter_ids(m.views[i]):
+    for pid in listed_parameter_ids(study, i):
         judged = by_param.get(pid, [])
         targets = [t for c in judged if (t := _target(c, i)) is not None]
         lines = [_verdict_line(c, i, ref(c.source)) for c in judged]
@@ -535,6 +546,8 @@ def _changes(pre: Study, i: int, post: Study, j: int) -> list[dict]:
     """Every parameter's pre, post and change (post − pre; None when either is missing or units differ)."""
     out = []
     for pid in parameter_ids(pre.measurements.views[i]):
+        if pid in JUNCTIONAL:  # measured at the post film's levels on both: _comparison_body's own lines
+            continue
         a, b = pre.measurements.reported(pid, i), post.measurements.reported(pid, j)
         same = a.unit == b.unit
         change = b.value - a.value if (a.value is not None and b.value is not None and same) else None
@@ -625,8 +638,9 @@ def comparison_figure(
     x0 = x + _GAP - 0.5
     width = W - _MARGIN - x0
     changes = _changes(pre_study, pre_index, post_study, post_index)
+    junctions = junctional_comparison(pre_study, pre_index, post_study, post_index)
     bottom = H - _MARGIN - _FOOTER
-    while page.fs > 5.0 and _comparison_body(page, films, changes, x0, width, False) > bottom:
+    while page.fs > 5.0 and _comparison_body(page, films, changes, x0, width, False, junctions) > bottom:
         page.fs -= 0.25
     patient = _provenance(pre_study, pre_index)[0].removeprefix("Patient: ")
     _title(
@@ -636,9 +650,10 @@ def comparison_figure(
         f"Pre/post comparison — {_view(pre_study, pre_index)} films",
         f"Patient (pre): {patient}",
     )
-    _comparison_body(page, films, changes, x0, width, True)
+    _comparison_body(page, films, changes, x0, width, True, junctions)
     _footer(page, _MARGIN, W - 2 * _MARGIN)
     fig.spinecheck_changes = changes  # type: ignore[attr-defined]
+    fig.spinecheck_junctions = junctions  # type: ignore[attr-defined]
     fig.spinecheck_drawings = tuple(drawings)  # type: ignore[attr-defined]
     return fig
 
@@ -650,6 +665,7 @@ def _comparison_body(
     x0: float,
     width: float,
     draw: bool,
+    junctions: Sequence[JunctionalChange] = (),
 ) -> float:
     """Lay out (or just measure, with draw=False) the comparison table of the (pre, post) *films*."""
     fs = page.fs
@@ -718,6 +734,23 @@ def _comparison_body(
                 fs=small,
                 draw=draw,
             )
+    if junctions:  # PJA and DJA at the post film's UIV and LIV on both films, and PJK / DJK
+        y += page.text(
+            x0,
+            y,
+            "Junctional angles (at the post film's UIV and LIV, on both films)",
+            fs=small,
+            fontweight="bold",
+            draw=draw,
+        )
+        sw = small * 1.1 / 72
+        for jc in junctions:
+            head, *verdict = jc.lines()
+            y += page.text(x0, y, f"• {head}", width, fs=small, draw=draw)
+            for line in verdict:
+                if draw:
+                    page.swatch(x0 + sw, y, Verdict.of(jc.criterion, jc.study), small)
+                y += page.text(x0 + 2 * sw, y, _nice(line), width - 2 * sw, fs=small, draw=draw)
     for when, (st, k) in zip(("Pre", "Post"), films, strict=True):
         y += 0.04
         patient, calib = _provenance(st, k)

@@ -21,7 +21,7 @@ import numpy as np
 from ...landmarks.points.model import LandmarkTable
 from ...landmarks.points.names import View
 from ..geometry.plane import NO_REASON
-from ..parameters import CORONAL, PARAMETERS, SAGITTAL, shown_number
+from ..parameters import CORONAL, JUNCTIONAL, PARAMETERS, SAGITTAL, shown_number
 from ..study import Study
 from .curves import curve_columns, curves_by_region, lenke_region_names
 
@@ -30,6 +30,7 @@ __all__ = [
     "tool_version",
     "study_report",
     "parameter_ids",
+    "listed_parameter_ids",
     "study_warnings",
     "format_table",
     "table_columns",
@@ -74,6 +75,7 @@ def study_report(study: Study, i: int) -> dict:
         "view": view.value,
         "source": {"landmarks": study.landmark_sources[i], "image": study.image_sources[i]},
         "patient": t.patients[i].to_json(),
+        **_operation_json(t, i),
         "calibration": cal.to_json(),
         "conventions": {
             "vertical": VERTICAL,
@@ -108,6 +110,27 @@ def study_report(study: Study, i: int) -> dict:
 def parameter_ids(view: View | str) -> tuple[str, ...]:
     """The parameters a film of *view* reports, in report order."""
     return SAGITTAL if View.parse(view) is View.LATERAL else CORONAL
+
+
+def listed_parameter_ids(study: Study, i: int) -> tuple[str, ...]:
+    """The parameters a page or text report of study *i* lists: its view's (:func:`parameter_ids`).
+
+    The junctional angles (PJA, DJA) are listed only on a film that records an
+    operation; the JSON report and the batch table always carry them (null, with
+    "UIV not recorded", on other films), so their keys never depend on the film.
+    """
+    ids = parameter_ids(study.measurements.views[i])
+    if study.measurements.operated[i]:
+        return ids
+    return tuple(pid for pid in ids if pid not in JUNCTIONAL)
+
+
+def _operation_json(t: LandmarkTable, i: int) -> dict:
+    """The report's optional ``operation`` block: the landmark file's items, and who gave them."""
+    op = t.operation(i)
+    if op is None:
+        return {}
+    return {"operation": {**op.to_json(), "source": op.source}}
 
 
 def study_warnings(study: Study, i: int) -> tuple[str, ...]:
@@ -147,6 +170,9 @@ def format_table(study: Study, i: int) -> str:
     age = f"{pat.age_years:g} years ({pat.age_source})" if pat.age_years is not None else "unknown"
     sex = f"; sex {pat.sex.value}" if pat.sex else ""
     lines.append(f"Patient:     age {age}{sex}")
+    op = t.operation(i)
+    if op is not None:
+        lines.append(f"Operation:   {op.describe()}")
     cal = t.calibrations[i]
     if cal.mm_per_px:
         row, col = cal.mm_per_px
@@ -157,7 +183,7 @@ def format_table(study: Study, i: int) -> str:
         lines.append("Calibration: none — distances in pixels, no millimetre thresholds")
     lines.append("")
     lines.append(f"{'Parameter':<10} {'':<34} {'Value':>10}")
-    for pid in parameter_ids(view):
+    for pid in listed_parameter_ids(study, i):
         r = m.reported(pid, i)
         extra = f"  ({r.reason})" if r.value is None else ""
         lines.append(f"{pid:<10} {PARAMETERS[pid].name:<34} {_fmt(r.value, r.unit):>10}{extra}")
@@ -233,6 +259,10 @@ def table_columns(study: Study) -> dict[str, np.ndarray]:
     cols["calibration_plane"] = _per_object(t.calibrations, lambda c: c.plane.value)
     cols["age_years"] = _float_strings(t.age_years)
     cols["age_source"] = _per_object(t.patients, lambda p: p.age_source or "")
+    operations = t.operations or (None,) * n
+    for column, item in (("uiv", "uiv"), ("liv", "liv"), ("operation_date", "date")):
+        items = [getattr(op, item) if op is not None else None for op in operations]
+        cols[column] = np.array([v.isoformat() if item == "date" and v else v for v in items], dtype=object)
     cols["view"] = np.where(failed, "", _per_object(m.views, lambda v: View.parse(v).value)).astype(object)
     cols["cobb_method"] = np.full(n, m.curves.method, dtype=object)
     cols["warnings"] = np.array(["; ".join(w) if w else None for w in m.warnings], dtype=object)

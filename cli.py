@@ -245,7 +245,7 @@ def build_parser() -> argparse.ArgumentParser:
         parents=[common],
         help="segmental motion between a flexion and an extension film, judged by cited criteria",
         description="Measure, for every motion segment from T12-L1 to L5-S1 placed on both lateral films, the "
-        "sagittal translation of the upper vertebra on the lower one (mm, px and %% of the lower vertebra's "
+        "sagittal translation of the upper vertebra on the lower one (mm, px and % of the lower vertebra's "
         "superior endplate depth) and the segmental angle on each film, and their change between flexion and "
         "extension; judge the changes by instability sets (default instability-elmose2023: > 3 mm dynamic "
         "translation [V]; 'spinecheck criteria' lists the others). The films' headers give each film's "

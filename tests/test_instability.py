@@ -179,6 +179,20 @@ def test_n_pairs_are_measured_in_one_call_like_one_by_one():
     assert together.translation_change_mm[:, 0] == pytest.approx([4.0, -2.5, -5.5])
 
 
+def test_segments_across_a_sixth_lumbar_vertebra():
+    from spinecheck.alignment.geometry.instability import MOTION_SEGMENTS
+
+    pts = {
+        **segment_points("L5", "L6", shift_px=2, angle_deg=5),
+        **segment_points("L6", "S1", shift_px=0, angle_deg=8, base=(100, 200)),
+    }
+    m = measure_instability(film(pts), film(pts))
+    assert m.names == ("L5-L6", "L6-S1")
+    plain = {**segment_points("L5", "S1", shift_px=2, angle_deg=5)}
+    assert measure_instability(film(plain), film(plain)).names == ("L5-S1",)
+    assert [s.name for s in MOTION_SEGMENTS][:3] == ["T12-T13", "T12-L1", "T13-L1"]
+
+
 def test_a_segment_placed_on_one_film_only_is_listed_with_the_reason():
     flex = segment_points("L4", "L5", shift_px=6, angle_deg=-2)
     ext = dict(flex)

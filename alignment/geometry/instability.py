@@ -69,7 +69,7 @@ import numpy as np
 from ...landmarks.errors import InvalidLandmarksError
 from ...landmarks.points.facing import facing
 from ...landmarks.points.model import LandmarkSet, LandmarkTable
-from ...landmarks.points.names import LEVELS, View, level_index
+from ...landmarks.points.names import LEVELS, TRANSITIONAL_LEVELS, View, level_index
 from ...landmarks.points.sanity import check_vertebrae
 from .plane import NO_REASON, angle_from_horizontal_deg, to_frame, wrap_deg
 
@@ -104,19 +104,13 @@ class MotionSegment(NamedTuple):
         )
 
 
-#: The levels every spine has from T12 down to the sacrum; any other level of :data:`LEVELS` in that
-#: range (T13, L6) is a transitional one, present only where a film names it.
-_TYPICAL = ("T12", "L1", "L2", "L3", "L4", "L5", "S1")
-_TRANSITIONAL = tuple(lv for lv in LEVELS[level_index("T12") : level_index("S1") + 1] if lv not in _TYPICAL)
-
-
 def _segments() -> tuple[MotionSegment, ...]:
     """T12 down to S1: each level with the next, and across a transitional level that may be absent."""
     levels = LEVELS[level_index("T12") : level_index("S1") + 1]
     out = []
     for i, upper in enumerate(levels[:-1]):
         out.append(MotionSegment(upper, levels[i + 1]))
-        if levels[i + 1] in _TRANSITIONAL and i + 2 < len(levels):
+        if levels[i + 1] in TRANSITIONAL_LEVELS and i + 2 < len(levels):
             out.append(MotionSegment(upper, levels[i + 2]))
     return tuple(sorted(out, key=lambda s: (level_index(s.upper), level_index(s.lower))))
 
@@ -236,7 +230,7 @@ def _belongs(
     """
     n = len(table)
     has = {}
-    for level in _TRANSITIONAL:
+    for level in TRANSITIONAL_LEVELS:
         names = [p for p in table.points if p.startswith(f"{level}.")]
         got = np.zeros(n, dtype=bool)
         for p in names:
@@ -248,7 +242,7 @@ def _belongs(
     out = np.ones((n, len(segments)), dtype=bool)
     for k, seg in enumerate(segments):
         lo, hi = level_index(seg.upper), level_index(seg.lower)
-        for level in _TRANSITIONAL:
+        for level in TRANSITIONAL_LEVELS:
             j = level_index(level)
             if level in (seg.upper, seg.lower):
                 out[:, k] &= has[level]

@@ -19,7 +19,16 @@ from ..landmarks.points.sanity import check_vertebrae
 from .geometry.coronal import DEFAULT_MIN_CURVE_DEG, CobbMethod, coronal_parameters
 from .geometry.plane import NO_REASON
 from .geometry.sagittal import sagittal_parameters
-from .parameters import CORONAL, PARAMETERS, SAGITTAL, Constructions, CurveTable, Measurements
+from .parameters import (
+    CORONAL,
+    JUNCTIONAL,
+    PARAMETERS,
+    SAGITTAL,
+    Constructions,
+    CurveTable,
+    JunctionLines,
+    Measurements,
+)
 
 __all__ = ["measure", "LEVELS_USED"]
 
@@ -113,6 +122,7 @@ def measure(
     sign = np.full(n, np.nan)
     curves = CurveTable.empty(n, cobb_method.value)
     constructions: list[tuple[np.ndarray, Constructions]] = []
+    junctions: list[tuple[np.ndarray, JunctionLines]] = []
 
     groups = ((np.flatnonzero(lateral), True), (np.flatnonzero(~lateral), False))
     for idx, is_lateral in groups:
@@ -124,6 +134,7 @@ def measure(
             cols, warn = sagittal.columns, sagittal.warnings
             sign[idx] = sagittal.anterior_sign
             constructions.append((idx, sagittal.constructions))
+            junctions.append((idx, sagittal.junctions))
         else:
             coronal = coronal_parameters(sub, cobb_method=cobb_method, min_curve_deg=min_curve_deg)
             cols, warn = coronal.columns, coronal.warnings
@@ -140,6 +151,7 @@ def measure(
     bad, problems = _withhold_suspect(table, spine, sign, values, values_px, reasons, warnings)
     curves = _withhold_curves(curves, bad, problems)
     built = Constructions.merged(n, constructions)
+    junction_lines = _withhold_junctional(JunctionLines.merged(n, junctions), bad, problems, values, reasons)
     if table.row_errors is not None:
         failed = ~np.equal(table.row_errors, NO_REASON)
         for pid in PARAMETERS:
@@ -150,6 +162,7 @@ def measure(
         if failed.any():
             curves = _drop_curves(curves, failed)
             built = built.dropped(failed)
+            junction_lines = junction_lines.dropped(failed)
             sign[failed] = np.nan
     return Measurements(
         ids=table.ids,
@@ -163,6 +176,8 @@ def measure(
         anterior_sign=sign,
         constructions=built,
         spine=spine,
+        operated=table.operated,
+        junctions=junction_lines,
     )
 
 
@@ -220,6 +235,28 @@ def _level_columns(spine: SpineLevels, level: str, index: dict[str, int]) -> np.
         return np.full(len(spine), index[level])
     names, inverse = np.unique(spine.of(level).astype(str), return_inverse=True)
     return np.array([index[name] for name in names], dtype=int)[inverse.ravel()]
+
+
+def _withhold_junctional(
+    lines: JunctionLines, bad: np.ndarray, problems: np.ndarray, values: dict, reasons: dict
+) -> JunctionLines:
+    """Null a junctional angle whose vertebrae (each study's own, e.g. UIV+2 and UIV) fail the landmark check.
+
+    Returns the lines, with those of every angle not measured (withheld or not) set to NaN.
+    """
+    rows = np.arange(len(bad))
+    for pid in JUNCTIONAL:
+        levels = lines.levels[pid]
+        suspect = np.zeros(len(bad), dtype=bool)
+        for end in (0, 1):
+            k = levels[:, end]
+            suspect |= (k >= 0) & bad[rows, np.clip(k, 0, None)]
+        hit = suspect & np.isfinite(values[pid])
+        if hit.any():
+            values[pid][hit] = np.nan
+            reasons[pid][hit] = "landmark check failed: " + problems[hit].astype(str)
+        lines.lines_px[pid][~np.isfinite(values[pid])] = np.nan
+    return lines
 
 
 def _withhold_curves(curves: CurveTable, bad: np.ndarray, problems: np.ndarray) -> CurveTable:

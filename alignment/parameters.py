@@ -32,6 +32,8 @@ __all__ = [
     "Curve",
     "CurveTable",
     "Constructions",
+    "JunctionLines",
+    "JUNCTIONAL",
     "Reported",
     "PIXELS_NOTE",
     "Measurements",
@@ -215,6 +217,27 @@ PARAMETERS: Mapping[str, ParameterDef] = {
         ),
         _p("TS_CL", "T1 slope minus cervical lordosis", _DEG, _L, "T1S - CL", "clinical.md §1"),
         _p(
+            "PJA",
+            "proximal junctional angle",
+            _DEG,
+            _L,
+            "Cobb angle from the inferior endplate of the upper instrumented vertebra (UIV) to the superior "
+            "endplate of the vertebra two above it (UIV+2); positive = kyphosis; measured when the UIV is recorded",
+            "Glattes RC et al. Spine 2005;30(14):1643-1649",
+        ),
+        _p(
+            "DJA",
+            "distal junctional angle",
+            _DEG,
+            _L,
+            "Cobb angle from the superior endplate of the lower instrumented vertebra (LIV) to the inferior "
+            "endplate of the vertebra two below it (LIV-2); positive = kyphosis; measured when the LIV is "
+            "recorded (the endplates by the Cobb convention: the published definitions name the vertebrae only)",
+            "Passias PG et al. Spine J 2018 (doi 10.1016/j.spinee.2018.04.017); "
+            "Passias PG et al. J Craniovertebr Junction Spine 2021;12(1):65-71",
+            "S",
+        ),
+        _p(
             "C7_CSVL",
             "coronal balance (C7-CSVL)",
             _MM,
@@ -245,6 +268,8 @@ PARAMETERS: Mapping[str, ParameterDef] = {
 }
 
 SAGITTAL: tuple[str, ...] = tuple(k for k, p in PARAMETERS.items() if p.view is View.LATERAL)
+#: The junctional angles of post-operative films: measured at the levels the operation records.
+JUNCTIONAL: tuple[str, ...] = ("PJA", "DJA")
 CORONAL: tuple[str, ...] = tuple(k for k, p in PARAMETERS.items() if p.view is View.AP)
 
 
@@ -555,6 +580,61 @@ class Constructions:
         return Constructions(**out)
 
 
+def _no_junctions() -> Mapping[str, np.ndarray]:
+    return {}
+
+
+@dataclass(frozen=True)
+class JunctionLines:
+    """The endplates each junctional angle (:data:`JUNCTIONAL`) was measured between, per study.
+
+    Made by the measurement (:mod:`spinecheck.alignment.geometry.junctional`), so that a figure
+    draws the lines the angle was measured between instead of finding them again.
+
+    Attributes
+    ----------
+    levels : Mapping[str, ndarray]
+        Parameter id to an ``(N, 2)`` int array: the level indices
+        (:data:`~spinecheck.landmarks.points.names.LEVELS`) of the upper and of the lower
+        vertebra (PJA: UIV+2 and UIV; DJA: LIV and LIV-2); -1 where the levels are not known.
+    lines_px : Mapping[str, ndarray]
+        Parameter id to an ``(N, 2, 2, 2)`` array in ``(x, y)`` image pixels:
+        ``[study, upper/lower endplate, posterior/anterior corner, x/y]``; NaN where
+        not measured.
+    """
+
+    levels: Mapping[str, np.ndarray] = field(default_factory=_no_junctions)
+    lines_px: Mapping[str, np.ndarray] = field(default_factory=_no_junctions)
+
+    @classmethod
+    def none(cls, n: int) -> JunctionLines:
+        """*n* studies with no junctional angle measured."""
+        return cls(
+            {pid: np.full((n, 2), -1, dtype=int) for pid in JUNCTIONAL},
+            {pid: np.full((n, 2, 2, 2), np.nan) for pid in JUNCTIONAL},
+        )
+
+    @classmethod
+    def merged(cls, n: int, parts: Sequence[tuple[np.ndarray, JunctionLines]]) -> JunctionLines:
+        """*n* studies from ``(index, lines)`` parts of them (rows not in any part: not measured)."""
+        out = cls.none(n)
+        for idx, part in parts:
+            for pid in JUNCTIONAL:
+                if pid in part.levels:
+                    out.levels[pid][idx] = part.levels[pid]
+                    out.lines_px[pid][idx] = part.lines_px[pid]
+        return out
+
+    def dropped(self, rows: np.ndarray) -> JunctionLines:
+        """These lines with *rows* (an ``(N,)`` mask or indices) not measured."""
+        levels = {pid: a.copy() for pid, a in self.levels.items()}
+        lines = {pid: a.copy() for pid, a in self.lines_px.items()}
+        for pid in levels:
+            levels[pid][rows] = -1
+            lines[pid][rows] = np.nan
+        return JunctionLines(levels, lines)
+
+
 class Reported(NamedTuple):
     """A parameter of one study as reported: its value, unit and what to say about it.
 
@@ -600,6 +680,12 @@ class Measurements:
     constructions : Constructions
         What the parameters were measured from, in image pixels. All NaN
         when not given.
+    operated : ndarray of bool, shape (N,)
+        Which films record an operation (post-operative films). All False
+        when not given.
+    junctions : JunctionLines
+        The endplates of the junctional angles, in image pixels. None
+        measured when not given.
     spine : SpineLevels
         Each study's transitional anatomy (T13, L6, a sacralised vertebra),
         which decides the levels of the ranged parameters
@@ -616,6 +702,8 @@ class Measurements:
     warnings: tuple[tuple[str, ...], ...] = field(default=())
     anterior_sign: np.ndarray = field(default_factory=lambda: np.full(0, np.nan))
     constructions: Constructions = field(default_factory=Constructions)
+    operated: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=bool))
+    junctions: JunctionLines = field(default_factory=JunctionLines)
     spine: SpineLevels = field(default_factory=lambda: SpineLevels.typical(0))
 
     def __post_init__(self) -> None:
@@ -625,6 +713,10 @@ class Measurements:
             object.__setattr__(self, "anterior_sign", np.full(n, np.nan))
         if n and len(self.constructions.hip_axis) == 0:
             object.__setattr__(self, "constructions", Constructions.of(n))
+        if n and len(self.operated) == 0:
+            object.__setattr__(self, "operated", np.zeros(n, dtype=bool))
+        if n and not self.junctions.levels:
+            object.__setattr__(self, "junctions", JunctionLines.none(n))
         if n and len(self.spine) == 0:
             object.__setattr__(self, "spine", SpineLevels.typical(n))
 

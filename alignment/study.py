@@ -22,6 +22,7 @@ from ..landmarks.io.read import read_landmark_table
 from ..landmarks.io.slicer import is_slicer_markups
 from ..landmarks.points.calibration import Calibration
 from ..landmarks.points.model import LandmarkTable, PatientInfo
+from ..landmarks.points.operation import Operation, OperationProblem
 from .criteria.engine import DEFAULT_CRITERIA, Assessment, assess
 from .geometry.coronal import DEFAULT_MIN_CURVE_DEG, CobbMethod
 from .measure import measure
@@ -30,7 +31,7 @@ from .parameters import Measurements
 if TYPE_CHECKING:
     from ..landmarks.imaging.radiograph import Radiograph
 
-__all__ = ["Study", "load_study", "merge_image"]
+__all__ = ["Study", "load_study", "merge_image", "with_operation"]
 
 
 @dataclass(frozen=True)
@@ -76,6 +77,11 @@ def load_study(
     age_set: str | None = "lafage2016-linear",
     criteria: Sequence[str | os.PathLike[str]] = DEFAULT_CRITERIA,
     reference_sets: Sequence[str | os.PathLike[str]] = (),
+    uiv: str | None = None,
+    liv: str | None = None,
+    operation_date: str | None = None,
+    preop_pja: float | None = None,
+    preop_dja: float | None = None,
     given_by: str = "load_study argument",
 ):
     """Read, measure and judge one landmark file or a wide CSV of many studies.
@@ -108,9 +114,21 @@ def load_study(
     reference_sets : sequence of str or Path
         Further target sets reported under their own names (``"hasegawa2016"``,
         ``"schwab2013-odi40"``, ``"normative-pi-age-2025"``, or files).
+    uiv, liv : str, optional
+        The upper and lower instrumented vertebrae (levels, ``"T10"``) of the
+        operation the film follows; each overrides the landmark file's
+        ``operation`` item (in every study of a table, as *age* does), and
+        giving one makes the film post-operative.
+    operation_date : str, optional
+        ``YYYY-MM-DD``, likewise.
+    preop_pja, preop_dja : float, optional
+        The pre-operative proximal (distal) junctional angle in degrees, for
+        the PJK (DJK) criterion of a post-operative film (every study of a
+        table); without it PJK is not judged (``spinecheck compare`` measures
+        it on the pre-operative film).
     given_by : str
-        Who gave *age* and *mm_per_px*, as the report names their source
-        (``"command line"`` from ``spinecheck measure``).
+        Who gave *age*, *mm_per_px* and the operation, as the report names their
+        source (``"command line"`` from ``spinecheck measure``).
 
     Returns
     -------
@@ -173,18 +191,67 @@ def load_study(
             )
         patients = [PatientInfo(age, given_by, p.sex, p.sex_source) for p in table.patients]
         table = _replace(table, patients=patients)
+    given = {"uiv": uiv, "liv": liv, "date": operation_date}
+    if any(v is not None for v in given.values()):
+        table = with_operation(table, given_by, **given)
+    preop = _preop(PJA=("preop_pja", preop_pja), DJA=("preop_dja", preop_dja))
     m = measure(
         table,
         cobb_method=cobb_method,
         min_curve_deg=DEFAULT_MIN_CURVE_DEG if min_curve_deg is None else min_curve_deg,
     )
     a = assess(
-        m, table.age_years, age_set=age_set, criteria=_paths(criteria), reference_sets=_paths(reference_sets)
+        m,
+        table.age_years,
+        age_set=age_set,
+        criteria=_paths(criteria),
+        reference_sets=_paths(reference_sets),
+        preop=preop,
     )
     sources = [str(path)] * len(table)
     if isinstance(table, LandmarkTable) and path.suffix.lower() == ".csv":
         image_sources = list(table.ids)
     return Study(table, m, a, sources, image_sources)
+
+
+def with_operation(table: LandmarkTable, given_by: str, **items: object) -> LandmarkTable:
+    """*table* with the operation *items* (``uiv``, ``liv``, ``date``, ``fused``) given by *given_by*.
+
+    Each item given replaces the landmark file's, in every study; the
+    operation is checked again as a whole (an UIV given here must lie above
+    the file's LIV).
+
+    Raises
+    ------
+    InvalidArgumentError
+        An item is not valid; the error names its argument (``uiv``, ``liv``,
+        ``operation_date``).
+    """
+    out = []
+    for i in range(len(table)):
+        base = table.operation(i) or Operation()
+        try:
+            out.append(base.replaced(given_by, **items))
+        except OperationProblem as e:
+            argument = "operation_date" if e.item == "date" else e.item
+            raise InvalidArgumentError.about(argument, f"{{{argument}}}: {{text}}", text=str(e)) from None
+    return dataclasses.replace(table, operations=tuple(out))
+
+
+def _preop(**values: tuple[str, float | None]) -> dict[str, float]:
+    """The pre-operative angles given, by parameter id, each checked (a finite number of degrees)."""
+    out = {}
+    for pid, (argument, value) in values.items():
+        if value is None:
+            continue
+        if not (math.isfinite(value) and -180 < value <= 180):
+            raise InvalidArgumentError.about(
+                argument,
+                f"{{{argument}}}: must be an angle in degrees, -180 to 180; got {{got:g}}",
+                got=value,
+            )
+        out[pid] = float(value)
+    return out
 
 
 def _paths(sources: Sequence[str | os.PathLike[str]] | str) -> tuple[str | Path, ...]:

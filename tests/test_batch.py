@@ -187,24 +187,29 @@ def test_numeric_columns_are_those_that_hold_numbers(age_set, cobb_method):
     from spinecheck.alignment.render.text import table_columns
     from spinecheck.landmarks.points.calibration import Calibration
     from spinecheck.landmarks.points.model import LandmarkTable
+    from spinecheck.landmarks.points.operation import Operation
     from spinecheck.landmarks.synthetic.films import synthetic_ap, synthetic_lateral
 
     options = BatchOptions(age_set=age_set, cobb_method=cobb_method)
     cal = Calibration.from_spacing([5.0, 5.0])
     # the second AP film has a curve in each region (proximal thoracic, main thoracic, TL/L)
     regions = (("T1", "T5", 15.0), ("T5", "T11", -18.0), ("T11", "L4", 26.0))
+    lateral = synthetic_lateral(mm_per_px=5.0).landmarks
     sets = [
-        synthetic_lateral(mm_per_px=5.0).landmarks,
+        lateral,
         synthetic_ap(mm_per_px=5.0).landmarks,
         synthetic_ap(mm_per_px=5.0, coronal_curves=regions).landmarks,
+        lateral.replace(operation=Operation(uiv="T10", liv="L2")),  # post-operative: PJA and DJA
     ]
-    cols = table_columns(study_of(LandmarkTable.from_sets(sets, calibrations=[cal] * 3), [None] * 3, options))
+    cols = table_columns(study_of(LandmarkTable.from_sets(sets, calibrations=[cal] * 4), [None] * 4, options))
     holding_numbers = set()
     for name, values in cols.items():
         present = [v for v in values.tolist() if v is not None]
         if present and all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in present):
             holding_numbers.add(name)
-    assert numeric_columns(options) == holding_numbers
+    # the pre-operative angles of PJK and DJK are numbers where given (measure --preop-pja); a batch has none
+    preop = {f"{c}_{k}_deg" for c in ("pjk_glattes", "djk_passias") for k in ("preop", "change")}
+    assert numeric_columns(options) - preop == holding_numbers
 
 
 def test_refuses_to_clobber_an_existing_table(archive, reference, tmp_path, capsys):

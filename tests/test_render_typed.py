@@ -88,6 +88,8 @@ def test_each_criterion_names_the_parameter_it_judges(films):
         "tpa.odi40": "TPA",
         "gap": None,  # a score over several
         "roussouly.type": "SS",
+        "pjk.glattes": "PJA",
+        "djk.passias": "DJA",
         "age_adjusted.pi_ll": "PI_LL",
         "age_adjusted.pt": "PT",
         "age_adjusted.sva": "SVA",

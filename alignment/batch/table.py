@@ -349,7 +349,7 @@ def numeric_columns(options: BatchOptions = BatchOptions()) -> frozenset[str]:
         out.update((f"{pid}_mm", f"{pid}_px") if p.is_length else (f"{pid}_{p.unit.value}",))
     out.update(f"{r.region.prefix}_angle_deg" for r in REGIONS)  # each region's Cobb angle
     for c in _template(options).assessment.columns:
-        numbers = [c.target, c.offset, c.value]
+        numbers = [c.target, c.offset, c.value, c.baseline, c.change]
         for comp in c.components:
             numbers += [comp.value, comp.points]
         numeric = {id(a) for a in numbers if a is not None}

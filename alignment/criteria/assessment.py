@@ -99,6 +99,12 @@ class CriterionColumn:
         The id of the parameter this criterion judges (``"PI_LL"``; ``"Cobb_max"``
         for the curve type); None for a sum or score over several parameters
         (the SRS-Schwab sagittal modifier, GAP).
+    baseline, change : ndarray, shape (N,), or None
+        Criteria of a change since the operation (PJK): the pre-operative value
+        and the change to :attr:`value` (as shown, 0.1), NaN where not applied.
+    caution : ndarray of object, shape (N,), or None
+        Per study, a word of caution on the verdict (Glassman's coronal criterion
+        on a film that records an operation: it was found for unoperated patients).
     """
 
     id: str
@@ -125,6 +131,9 @@ class CriterionColumn:
     value_column: str | None = None
     count_value: bool = False
     parameter: str | None = None
+    baseline: np.ndarray | None = None
+    change: np.ndarray | None = None
+    caution: np.ndarray | None = None
 
     @property
     def source(self) -> str:
@@ -156,6 +165,9 @@ class CriterionColumn:
                 out["target"] = _py(self.target[i])
                 out["offset"] = _py(self.offset[i])
                 out["verdict"] = self.verdict(i)
+            if self.baseline is not None and self.change is not None:
+                out["preop_value"] = _py(self.baseline[i])
+                out["change"] = _py(self.change[i])
             if self.components:
                 out["components"] = {
                     c.key: {
@@ -174,6 +186,9 @@ class CriterionColumn:
         note = self._note(i)
         if note:
             out["note"] = note
+        caution = self.caution_of(i)
+        if caution:
+            out["caution"] = caution
         if self.criterion_set.kind == "targets":
             out["set"] = self.criterion_set.name
             if self.criterion_set.note:
@@ -182,11 +197,16 @@ class CriterionColumn:
             out["user_supplied"] = self.criterion_set.display
         return out
 
+    def caution_of(self, i: int) -> str | None:
+        """The word of caution on study *i*'s verdict, if any (:attr:`caution`)."""
+        return None if self.caution is None else self.caution[i]
+
     def summary(self, i: int) -> str | None:
         """One short human line for study *i*, or None when not relevant."""
         if not self.present[i]:
             return None
-        tag = f" [{self.status.value}]"
+        caution = self.caution_of(i)
+        tag = f" [{self.status.value}]" + (f" ({caution})" if caution else "")
         if not self.applied[i]:
             return f"{self.name}: not applied ({self.reason[i]}){tag}"
         unit = f" {self.unit}" if self.unit else ""
@@ -206,6 +226,11 @@ class CriterionColumn:
             )
             return f"{self.name}: {shown_number(v, 0)}, {res} ({parts}){tag}"
         shown = shown_number(v, 0) if self.count_value else f"{shown_number(v)}{unit}"
+        if self.baseline is not None and self.change is not None:
+            before, change = float(as_shown(self.baseline[i])), float(self.change[i])
+            shown += (
+                f", pre-op {shown_number(before)}{unit}, change {shown_number(change, signed=True)}{unit}"
+            )
         return f"{self.name}: {res} ({shown}; {self.rule[i]}){tag}"
 
     def table(self, *, reasons: bool = True) -> dict[str, np.ndarray]:
@@ -219,6 +244,9 @@ class CriterionColumn:
             out[self.column] = self.result
         if self.value_column:
             out[self.value_column] = self.value
+        if self.baseline is not None and self.change is not None:
+            out[f"{self.column}_preop_{self.unit}"] = self.baseline
+            out[f"{self.column}_change_{self.unit}"] = self.change
         for c in self.components:
             unit = {"%": "pct", None: ""}.get(c.unit, c.unit)
             out[f"{self.column}_{c.key}" + (f"_{unit}" if unit else "")] = c.value

@@ -159,7 +159,7 @@ __all__ = [
 ]
 
 #: The built-in criterion sets :func:`assess` applies by default, in report order.
-DEFAULT_CRITERIA: tuple[str, ...] = ("balance", "srs-schwab", "tpa", "gap", "roussouly")
+DEFAULT_CRITERIA: tuple[str, ...] = ("balance", "srs-schwab", "tpa", "gap", "roussouly", "junctional")
 THORACIC = "thoracic"
 THORACOLUMBAR = "thoracolumbar/lumbar"
 
@@ -242,6 +242,9 @@ class Criterion:
     weights: Mapping[str, int] = field(default_factory=dict)
     major_curve_deg: float | None = None
     components: tuple[Component, ...] = ()
+    change: Interval | None = None
+    operated_only: bool = False
+    operated_caution: str | None = None
 
     @property
     def column(self) -> str:
@@ -298,6 +301,9 @@ _CRITERION_KEYS = (
     "weights",
     "major_curve_deg",
     "components",
+    "change",
+    "applies_to",
+    "operated_caution",
 )
 _BAND_KIND = {
     CriterionKind.GRADE: "grade",
@@ -353,7 +359,13 @@ def _read_criterion(obj: object, info: SetInfo, *, where: str, earlier: Mapping[
         sources=sources,
         note=optional_str(d, "note", where=w),
         parameter=parameter,
+        operated_only=_applies_to(d, where=w),
+        operated_caution=optional_str(d, "operated_caution", where=w),
     )
+    if "change" in d and kind is not CriterionKind.FLAG:
+        raise InvalidCriteriaError(
+            f'{w}.change: only a "flag" criterion can judge a change; this is {kind.value!r}'
+        )
     if kind in _BAND_KIND:
         common["bands"] = Bands.from_json(
             d.get("bands"), where=f"{w}.bands", result_kind=_BAND_KIND[kind], decimals=d.get("decimals")
@@ -363,7 +375,10 @@ def _read_criterion(obj: object, info: SetInfo, *, where: str, earlier: Mapping[
         if not isinstance(use_abs, bool):
             raise InvalidCriteriaError(f"{w}.abs must be true or false; got {use_abs!r}")
         return Criterion(
-            **common, use_abs=use_abs, interval=Interval.parse(d.get("interval"), where=f"{w}.interval")
+            **common,
+            use_abs=use_abs,
+            interval=Interval.parse(d.get("interval"), where=f"{w}.interval"),
+            change=_change(d.get("change"), where=f"{w}.change") if "change" in d else None,
         )
     if kind is CriterionKind.GRADE_SUM:
         inputs = d.get("inputs")
@@ -395,6 +410,26 @@ def _read_criterion(obj: object, info: SetInfo, *, where: str, earlier: Mapping[
             _check_views(comp.variables, view, where=f"{w}.components[{k}]")
         return Criterion(**common, components=components)
     return Criterion(**common)
+
+
+def _applies_to(d: Mapping[str, Any], *, where: str) -> bool:
+    """Whether the criterion applies only to films that record an operation (``"applies_to": "operated"``)."""
+    value = d.get("applies_to", "all")
+    if value not in ("all", "operated"):
+        raise InvalidCriteriaError(f'{where}.applies_to must be "all" or "operated"; got {value!r}')
+    return value == "operated"
+
+
+def _change(obj: object, *, where: str) -> Interval:
+    """The interval the change from the pre-operative value must lie in (``{"from": "preoperative", ...}``)."""
+    d = require_mapping(obj, where=where)
+    check_keys(d, ("from", "interval"), where=where)
+    if d.get("from") != "preoperative":
+        raise InvalidCriteriaError(
+            f'{where}.from must be "preoperative" (the change from the value before the operation); '
+            f"got {d.get('from')!r}"
+        )
+    return Interval.parse(d.get("interval"), where=f"{where}.interval")
 
 
 def _check_views(variables: Sequence[str], view: View, *, where: str) -> None:
@@ -547,8 +582,28 @@ def evaluate_criteria(
     inputs = m if isinstance(m, Inputs) else Inputs(m, _ages(age_years, len(m)))
     done: dict[str, CriterionColumn] = {}
     for crit in cs.criteria:
-        done[crit.id] = _EVALUATORS[crit.kind](crit, cs.info, inputs, done, apex_split)
+        column = _EVALUATORS[crit.kind](crit, cs.info, inputs, done, apex_split)
+        done[crit.id] = _for_operated(crit, column, inputs.operated)
     return list(done.values())
+
+
+def _for_operated(crit: Criterion, column: CriterionColumn, operated: np.ndarray) -> CriterionColumn:
+    """*column* of a criterion that applies only to operated films, or cautions on them."""
+    if crit.operated_only:
+        keep = column.present & operated
+        column = dataclasses.replace(
+            column,
+            present=keep,
+            applied=column.applied & keep,
+            value=np.where(keep, column.value, np.nan),
+            result=np.where(keep, column.result, NO_REASON),
+            rule=np.where(keep, column.rule, NO_REASON),
+            reason=np.where(keep, column.reason, NO_REASON),
+        )
+    if crit.operated_caution:
+        caution = np.where(column.present & operated, crit.operated_caution, NO_REASON).astype(object)
+        column = dataclasses.replace(column, caution=caution)
+    return column
 
 
 def _labels(items: Any) -> np.ndarray:
@@ -598,11 +653,23 @@ def _flag(crit: Criterion, info: SetInfo, inputs: Inputs, done: Mapping, split: 
     applied = present & valid
     shown = inputs.shown(crit.parameter)  # decided on the value as reported (issue 14)
     judged = np.abs(shown) if crit.use_abs else shown
-    result = np.full(inputs.n, None, dtype=object)
-    result[applied] = crit.interval.contains(judged)[applied]
+    inside = crit.interval.contains(judged)
     name = display_name(crit.parameter)
-    rule = _labels([crit.interval.text(f"abs({name})" if crit.use_abs else name, crit.unit)])
-    return _column(crit, info, present, applied, x, result, rule[np.where(applied, 0, -1)], reason)
+    rule_text = crit.interval.text(f"abs({name})" if crit.use_abs else name, crit.unit)
+    extra: dict[str, Any] = {}
+    if crit.change is not None:
+        # judged on the change of the two values as shown, so that it agrees with the numbers printed
+        before, known, unknown = inputs.preop(crit.parameter)
+        change = as_shown(shown - as_shown(before))
+        reason = np.where(valid, unknown, reason)
+        applied &= known
+        inside &= crit.change.contains(change)
+        rule_text += " and " + crit.change.text(f"{name} - preop {name}", crit.unit)
+        extra = {"baseline": np.where(applied, before, np.nan), "change": np.where(applied, change, np.nan)}
+    result = np.full(inputs.n, None, dtype=object)
+    result[applied] = inside[applied]
+    rule = _labels([rule_text])
+    return _column(crit, info, present, applied, x, result, rule[np.where(applied, 0, -1)], reason, **extra)
 
 
 def _bands(crit: Criterion, info: SetInfo, inputs: Inputs, done: Mapping, split: str) -> CriterionColumn:
@@ -901,6 +968,7 @@ def assess(
     reference_sets: Sequence[str | Path] = (),
     apex_split: str = "T9",
     criteria: Sequence[str | Path] = DEFAULT_CRITERIA,
+    preop: Mapping[str, Any] | None = None,
 ) -> Assessment:
     """Judge N studies against every criterion set.
 
@@ -923,6 +991,11 @@ def assess(
         (:func:`curve_regions`; a [U] convention).
     criteria : sequence of str or Path
         Criterion sets (``"kind": "criteria"``) to apply, in report order.
+    preop : mapping of str to array_like, optional
+        Pre-operative values by parameter id (``{"PJA": [...]}``), shape (N,)
+        or one number for all, NaN where unknown: what a criterion of a change
+        since the operation (PJK, DJK) compares with. Without one such a
+        criterion is not applied, with the reason.
 
     Returns
     -------
@@ -959,7 +1032,7 @@ def assess(
     if age_set is not None:
         check_set_source(age_set, "age_set")
     split = LEVELS[level_index(apex_split)]
-    inputs = Inputs(m, age)
+    inputs = Inputs(m, age, preop=preop)
     columns: list[CriterionColumn] = []
     sets: list[SetInfo] = []
     for source in criteria:

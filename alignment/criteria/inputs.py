@@ -7,14 +7,16 @@ for every other study the reason, worded for the report.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 import numpy as np
 
+from ...landmarks.errors import InvalidArgumentError
 from ...landmarks.points.names import View
 from ..geometry.plane import NO_REASON
 from ..parameters import PARAMETERS, Measurements
-from .rules import as_shown
+from .rules import as_shown, display_name
 
 __all__ = ["CALIBRATION_REASON", "Inputs", "join_reasons"]
 
@@ -37,12 +39,20 @@ class Inputs:
     m : Measurements
     age_years : ndarray, shape (N,)
         NaN where unknown.
+    preop : mapping of str to array_like, optional
+        Pre-operative values by parameter id, ``(N,)`` or one number, NaN
+        where unknown (:meth:`preop`).
     """
 
-    def __init__(self, m: Measurements, age_years: np.ndarray) -> None:
+    def __init__(
+        self, m: Measurements, age_years: np.ndarray, preop: Mapping[str, Any] | None = None
+    ) -> None:
         self.m = m
         self.n = len(m)
         self.age_years = age_years
+        #: ``(N,)`` bool: the films that record an operation.
+        self.operated = np.asarray(m.operated, dtype=bool)
+        self._preop = {k: self._per_study(k, v) for k, v in (preop or {}).items()}
         self._views = np.asarray(m.views, dtype=object)
         self._cache: dict[tuple[str, str], tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
         self._present: dict[View, np.ndarray] = {}
@@ -74,6 +84,38 @@ class Inputs:
         if key not in self._cache:
             self._cache[key] = self._age(purpose) if name == "age" else self._parameter(name)
         return self._cache[key]
+
+    def preop(self, name: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Pre-operative values of parameter *name*: values, validity and the reason where unknown.
+
+        The reason says how to get one: from the pre-operative film (``spinecheck compare``)
+        or given.
+        """
+        values = self._preop.get(name, np.full(self.n, np.nan))
+        valid = np.isfinite(values)
+        unknown = (
+            f"pre-operative {display_name(name)} unknown: compare with the pre-operative film, "
+            "or give its value"
+        )
+        return values, valid, np.where(valid, NO_REASON, unknown).astype(object)
+
+    def _per_study(self, name: str, value: Any) -> np.ndarray:
+        if name not in PARAMETERS:
+            raise InvalidArgumentError.about(
+                "preop", "{preop}: {name!r} is not a parameter id (PJA, DJA, ...)", name=name
+            )
+        values = np.asarray(value, dtype=float)
+        if values.ndim == 0:
+            return np.full(self.n, float(values))
+        if values.shape != (self.n,):
+            raise InvalidArgumentError.about(
+                "preop",
+                "{preop}: {name} must have one value per study, shape ({n},); got shape {got}",
+                name=name,
+                n=self.n,
+                got=values.shape,
+            )
+        return values
 
     def shown(self, name: str) -> np.ndarray:
         """``(N,)`` values of parameter *name* as the report shows them (:func:`as_shown`).

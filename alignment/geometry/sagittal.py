@@ -30,7 +30,8 @@ import numpy as np
 from ...landmarks.points.anatomy import LevelRole
 from ...landmarks.points.facing import facing
 from ...landmarks.points.model import LandmarkTable
-from ..parameters import RANGES, Constructions
+from ..parameters import JUNCTIONAL, RANGES, Constructions, JunctionLines
+from .junctional import junctional_angles
 from .plane import (
     NO_REASON,
     Inputs,
@@ -89,12 +90,16 @@ class SagittalResult(NamedTuple):
     constructions : Constructions
         The hip axis, the S1 midpoint and perpendicular and the C2, C7 and T1
         body centres the parameters were measured from, in image pixels.
+    junctions : JunctionLines
+        The levels and endplates of the junctional angles (PJA, DJA) of
+        post-operative films, in image pixels.
     """
 
     columns: dict[str, ParameterColumn]
     warnings: dict[int, list[str]]
     anterior_sign: np.ndarray
     constructions: Constructions
+    junctions: JunctionLines
 
 
 def hip_axis(inp: Inputs) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -247,6 +252,11 @@ def sagittal_parameters(table: LandmarkTable) -> SagittalResult:
     angle("T1S", -theta_t1, r_t1)
     angle("TS_CL", out["T1S"].value - out["CL"].value, out["T1S"].reason, out["CL"].reason)
 
+    # --- junctional angles of post-operative films, at each study's UIV and LIV ------
+    junction = junctional_angles(inp, table.uiv_index, table.liv_index, spine)
+    for pid in JUNCTIONAL:
+        angle(pid, junction.values[pid], junction.reasons[pid])
+
     # --- global alignment ------------------------------------------------------
     c7 = inp.centre("C7", _LAT)
     c7_px, c2_px = px.centre("C7", _LAT), px.centre("C2", _LAT)
@@ -283,7 +293,7 @@ def sagittal_parameters(table: LandmarkTable) -> SagittalResult:
         c7_centre=px.pixels(c7_px),
         t1_centre=px.pixels(px.centre("T1", _LAT)),
     )
-    return SagittalResult(out, warnings, sign, constructions)
+    return SagittalResult(out, warnings, sign, constructions, junction.lines)
 
 
 def _not_on_transitional(pid: str, spine, sacrum: np.ndarray) -> tuple[np.ndarray, ...]:

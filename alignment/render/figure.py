@@ -22,6 +22,7 @@ here a second time; the landmarks are drawn where they were placed.
 Colours are the Okabe–Ito palette (safe for the common colour-vision
 deficiencies). A construction that shows a judged parameter (the SVA bracket,
 the PT angle, the lordosis Cobb lines, which show LL and PI−LL, the TPA angle,
+the junctional angles of a post-operative film (PJA, DJA: judged by PJK, DJK),
 the C7–CSVL bracket) takes the colour of the worst verdict of the criteria
 judging what it shows (:attr:`CriterionColumn.parameter
 <spinecheck.alignment.criteria.assessment.CriterionColumn.parameter>`); the
@@ -44,13 +45,14 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Circle as CirclePatch
+from matplotlib.text import Annotation
 
 from ...landmarks.imaging.display import DEFAULT_MAX_DISPLAY_ROWS, display_image, show_film
 from ...landmarks.points.names import LEVELS, PatientRight, View, VocabularyEnum
 from ..criteria.assessment import CriterionColumn, ResultKind
 from ..geometry.regions import REGIONS, region_codes
 from ..geometry.sagittal import SAGITTAL_COBBS
-from ..parameters import shown_number
+from ..parameters import JUNCTIONAL, shown_number
 from ..study import Study
 from .text import study_warnings
 
@@ -293,8 +295,10 @@ class _Painter:
         xy = np.asarray(xy, dtype=float)
         self.ax.plot(xy[:, 0], xy[:, 1], color=colour, lw=lw, ls=ls, zorder=z, solid_capstyle="butt")
 
-    def label(self, xy: np.ndarray, text: str, colour: str, *, ha: str = "left", va: str = "center") -> None:
-        self.ax.annotate(
+    def label(
+        self, xy: np.ndarray, text: str, colour: str, *, ha: str = "left", va: str = "center"
+    ) -> Annotation:
+        return self.ax.annotate(
             text,
             xy=(float(xy[0]), float(xy[1])),
             ha=ha,
@@ -498,6 +502,65 @@ def _draw_lateral(p: _Painter, pts: _Points) -> None:
     at = np.array([right + 1.5 * u, y]) if sign > 0 else np.array([left - 1.5 * u, y])
     p.label(at, sva, colour, ha=ant_ha)
     p.drawn.append("SVA")
+
+
+def _draw_junctional(p: _Painter) -> None:
+    """The junctional angles of a post-operative film: the two endplates each joins, and its value.
+
+    The lines are the ones the measurement used (``Measurements.junctions``), lengthened
+    anteriorly, where the label goes (the TK and LL labels are on the posterior side); drawn
+    last, so that a label that would cover another is moved up or down until it does not.
+    Nothing is said of a film that records no operation.
+    """
+    m = p.m
+    if not m.operated[p.i]:
+        return
+    u = p.unit_px
+    sign = float(m.anterior_sign[p.i]) if math.isfinite(m.anterior_sign[p.i]) else 1.0
+    ant_ha = "left" if sign > 0 else "right"
+    for pid in JUNCTIONAL:
+        lines = m.junctions.lines_px[pid][p.i]  # (upper/lower endplate, post/ant corner, x/y)
+        text = p.fmt(pid)
+        if text is None or not np.all(np.isfinite(lines)):
+            p.skip(f"{pid} lines", p.reason(pid, "not measured"))
+            continue
+        colour = p.colour_for(pid)
+        reach = []
+        for post, ant in lines:
+            end = ant + (ant - post)
+            p.line(np.array([post - 0.2 * (ant - post), end]), colour, lw=1.6, z=4)
+            reach.append(float(end[0]))
+        up, lo = (LEVELS[k] for k in m.junctions.levels[pid][p.i])
+        x = max(reach) + u if sign > 0 else min(reach) - u
+        y = float(lines[:, :, 1].mean())
+        _clear_of_other_labels(p.ax, p.label(np.array([x, y]), f"{text}\n({up}–{lo})", colour, ha=ant_ha))
+        p.drawn.append(pid)
+
+
+def _clear_of_other_labels(ax: Axes, label: Annotation, tries: int = 6) -> None:
+    """Move *label* up or down, the least it takes, until its box covers no other text of *ax*.
+
+    It is tried half its height away, then a whole height, on alternate sides, up to
+    *tries* heights; if no place is free it stays where it was put. Needs the figure's
+    renderer (an Agg canvas, as :func:`figure_for` attaches); without one it stays too.
+    """
+    get_renderer = getattr(ax.figure.canvas, "get_renderer", None)
+    if get_renderer is None:
+        return
+    renderer = get_renderer()
+    others = [t.get_window_extent(renderer) for t in ax.texts if t is not label and t.get_visible()]
+    box = label.get_window_extent(renderer)
+    if not any(box.overlaps(o) for o in others):
+        return
+    x, y = label.xyann  # where the text is (the point it was put at: no arrow)
+    to_data = ax.transData.inverted()
+    height = abs(to_data.transform((0, 0))[1] - to_data.transform((0, box.height * 1.05))[1])
+    for k in range(1, 2 * tries + 1):
+        shift = (k + 1) // 2 * height / 2 * (1 if k % 2 else -1)
+        label.xy = label.xyann = (x, y + shift)
+        if not any(label.get_window_extent(renderer).overlaps(o) for o in others):
+            return
+    label.xy = label.xyann = (x, y)
 
 
 def _draw_pelvic_angles(
@@ -723,6 +786,7 @@ def draw_study(
         p.skip("all constructions", error or "the study could not be read")
     elif study.measurements.views[i] == View.LATERAL:
         _draw_lateral(p, pts)
+        _draw_junctional(p)
     else:
         _draw_ap(p, pts)
     p.scale_bar()

@@ -263,6 +263,9 @@ def _provenance(study: Study, i: int) -> tuple[str, str]:
     op = study.table.operation(i)
     if op is not None:  # a post-operative film
         patient += f"; {op.describe()}"
+    anatomy = study.measurements.spine.statement(i)
+    if anatomy is not None:  # T13, L6 or a sacralised vertebra: each row below says its levels
+        patient += f". Anatomy: {anatomy}"
     cal = study.table.calibrations[i]
     if cal.mm_per_px:
         row, col = cal.mm_per_px
@@ -340,6 +343,7 @@ def _report_rows(study: Study, i: int) -> tuple[list[dict], list[dict], list[str
     m = study.measurements
     by_param, scores = _judging(study, i)
     rows = []
+    transitional = m.spine.statement(i) is not None  # the levels of each row are then said
     for pid in listed_parameter_ids(study, i):
         judged = by_param.get(pid, [])
         targets = [t for c in judged if (t := _target(c, i)) is not None]
@@ -348,6 +352,8 @@ def _report_rows(study: Study, i: int) -> tuple[list[dict], list[dict], list[str
         note = p.reason or p.note
         if note:
             lines.append(_Line(None, f"{'not measured: ' if p.value is None else ''}{note}"))
+        if transitional and m.levels(pid, i) is not None:
+            lines.append(_Line(None, f"levels: {m.levels(pid, i)}"))
         rows.append(
             {
                 "pid": pid,

@@ -21,7 +21,7 @@ import numpy as np
 from ...landmarks.points.model import LandmarkTable
 from ...landmarks.points.names import View
 from ..geometry.plane import NO_REASON
-from ..parameters import CORONAL, JUNCTIONAL, PARAMETERS, SAGITTAL, shown_number
+from ..parameters import CORONAL, JUNCTIONAL, PARAMETERS, SAGITTAL, Measurements, shown_number
 from ..study import Study
 from .curves import curve_columns, curves_by_region, lenke_region_names
 
@@ -58,6 +58,7 @@ def study_report(study: Study, i: int) -> dict:
     m, t = study.measurements, study.table
     view = View.parse(m.views[i])
     params: dict[str, dict] = {}
+    transitional = bool(m.spine.study(i).transitional[0])  # T13, L6 or a sacralised vertebra
     for pid in parameter_ids(view):
         r = m.reported(pid, i)
         params[pid] = {"value": r.value, "unit": r.unit}
@@ -65,6 +66,8 @@ def study_report(study: Study, i: int) -> dict:
             params[pid]["note"] = r.note
         if r.value is None:
             params[pid]["reason"] = r.reason
+        if transitional and m.levels(pid, i) is not None:  # which levels, in clinical words
+            params[pid]["levels"] = m.levels(pid, i)
     cal = t.calibrations[i]
     status, error = study.status(i)
     report: dict = {
@@ -76,12 +79,13 @@ def study_report(study: Study, i: int) -> dict:
         "source": {"landmarks": study.landmark_sources[i], "image": study.image_sources[i]},
         "patient": t.patients[i].to_json(),
         **_operation_json(t, i),
+        **({"anatomy": m.spine.to_json(i)} if transitional else {}),
         "calibration": cal.to_json(),
         "conventions": {
             "vertical": VERTICAL,
             "angles": "degrees; LL and CL positive for lordosis, TK positive for kyphosis",
             **(
-                {"anterior": "from the S1 superior endplate (post -> ant)"}
+                {"anterior": f"from the {_sacrum(m, i)} superior endplate (post -> ant)"}
                 if view is View.LATERAL
                 else {"cobb_method": m.curves.method, "horizontal_sign": _side_text(t, i)}
             ),
@@ -105,6 +109,11 @@ def study_report(study: Study, i: int) -> dict:
     report["criteria"] = study.assessment.rows(i)
     report["warnings"] = list(study_warnings(study, i))
     return report
+
+
+def _sacrum(m: Measurements, i: int) -> str:
+    """Study *i*'s sacral level: S1, or the sacralised vertebra (whose superior endplate is the sacral endplate)."""
+    return str(m.spine.study(i).of("sacrum")[0])
 
 
 def parameter_ids(view: View | str) -> tuple[str, ...]:
@@ -181,12 +190,24 @@ def format_table(study: Study, i: int) -> str:
         )
     else:
         lines.append("Calibration: none — distances in pixels, no millimetre thresholds")
+    anatomy = m.spine.statement(i)
+    if anatomy is not None:
+        lines.append(f"Anatomy:     {anatomy}")
     lines.append("")
     lines.append(f"{'Parameter':<10} {'':<34} {'Value':>10}")
     for pid in listed_parameter_ids(study, i):
         r = m.reported(pid, i)
         extra = f"  ({r.reason})" if r.value is None else ""
         lines.append(f"{pid:<10} {PARAMETERS[pid].name:<34} {_fmt(r.value, r.unit):>10}{extra}")
+    if anatomy is not None:
+        lines.append("")
+        lines.append("Levels measured (transitional anatomy)")
+        said: dict[str, list[str]] = {}  # the parameters measured on the same levels, on one line
+        for pid in parameter_ids(view):
+            levels = m.levels(pid, i)
+            if levels is not None:
+                said.setdefault(levels, []).append(pid)
+        lines.extend(f"  {', '.join(pids)}: {levels}" for levels, pids in said.items())
     curves = m.curves.curve_list(i, study.assessment.curve_regions()) if view is View.AP else []
     withheld = m.curves.withheld_curves(i) if view is View.AP else []
     if curves or withheld:
@@ -263,6 +284,9 @@ def table_columns(study: Study) -> dict[str, np.ndarray]:
     for column, item in (("uiv", "uiv"), ("liv", "liv"), ("operation_date", "date")):
         items = [getattr(op, item) if op is not None else None for op in operations]
         cols[column] = np.array([v.isoformat() if item == "date" and v else v for v in items], dtype=object)
+    # transitional anatomy in words (T13, L6, a sacralised vertebra); empty for the typical spine
+    anatomy = m.spine.statements()
+    cols["anatomy"] = np.where(np.equal(anatomy, _NONE), "", anatomy).astype(object)
     cols["view"] = np.where(failed, "", _per_object(m.views, lambda v: View.parse(v).value)).astype(object)
     cols["cobb_method"] = np.full(n, m.curves.method, dtype=object)
     cols["warnings"] = np.array(["; ".join(w) if w else None for w in m.warnings], dtype=object)

@@ -1,0 +1,158 @@
+"""Post-operative films against the pre-operative film: junctional angles before and after, and PJK.
+
+Junctional kyphosis is a change after the operation (Glattes RC et al. Spine
+2005;30(14):1643-1649: a proximal junctional angle of at least 10 deg **and** at
+least 10 deg more than before), so it is judged from two films of one patient:
+the pre-operative film, which records no operation, and the post-operative one,
+which records the UIV and the LIV (its landmark file's ``operation`` block, or the
+command line). :func:`junctional_comparison` measures the PJA and the DJA of
+*both* films at the post-operative film's levels (the UIV of the post film applies
+to the pre film) and judges PJK and DJK with the criterion set ``junctional``
+(:func:`spinecheck.alignment.criteria.engine.assess` with ``preop``).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from typing import NamedTuple
+
+import numpy as np
+
+from ..landmarks.points.names import LEVELS
+from .criteria.assessment import CriterionColumn
+from .criteria.engine import assess
+from .criteria.rules import as_shown
+from .measure import measure
+from .parameters import JUNCTIONAL, PARAMETERS, shown_number
+from .study import Study
+
+__all__ = ["JunctionalChange", "junctional_comparison", "JUNCTIONAL_CRITERIA"]
+
+#: The criterion judging each junctional angle's change (ids of the set ``junctional``).
+JUNCTIONAL_CRITERIA = {"PJA": "pjk.glattes", "DJA": "djk.passias"}
+
+
+class JunctionalChange(NamedTuple):
+    """One junctional angle of a patient before and after the operation.
+
+    Attributes
+    ----------
+    parameter : str
+        ``"PJA"`` or ``"DJA"``.
+    levels : str or None
+        The vertebrae it joins on the post-operative film (``"T8-T10"``), or None.
+    pre, post : float or None
+        Degrees, positive for kyphosis; None where not measured (see the reasons).
+    pre_reason, post_reason : str or None
+    criterion : CriterionColumn
+        PJK (DJK) judged on the post-operative study, with the pre-operative angle.
+    study : int
+        The post-operative study's row of *criterion*.
+    """
+
+    parameter: str
+    levels: str | None
+    pre: float | None
+    post: float | None
+    pre_reason: str | None
+    post_reason: str | None
+    criterion: CriterionColumn
+    study: int
+
+    @property
+    def change(self) -> float | None:
+        """The change, post - pre of the two angles as shown (0.1 deg): the change the criterion judges."""
+        if self.pre is None or self.post is None:
+            return None
+        return float(as_shown(float(as_shown(self.post)) - float(as_shown(self.pre))))
+
+    def lines(self) -> list[str]:
+        """The angle before, after and its change, then the verdict, in words (the comparison page).
+
+        One line only when neither film has the angle for the same reason (a fusion to the
+        sacrum has no distal junction): there is nothing to judge.
+        """
+        name = f"{self.parameter} {PARAMETERS[self.parameter].name}"
+        if self.pre is None and self.post is None and self.pre_reason == self.post_reason:
+            return [f"{name}: not measured ({self.post_reason})"]
+
+        def angle(value: float | None, reason: str | None) -> str:
+            return f"{shown_number(value)}°" if value is not None else f"not measured ({reason})"
+
+        at = f" ({self.levels})" if self.levels else ""
+        change = "" if self.change is None else f", change {shown_number(self.change, signed=True)}°"
+        head = (
+            f"{name}{at}: pre {angle(self.pre, self.pre_reason)}, "
+            f"post {angle(self.post, self.post_reason)}{change}"
+        )
+        return [head, self.criterion.summary(self.study) or f"{self.criterion.name}: not judged"]
+
+
+def junctional_comparison(pre: Study, i: int, post: Study, j: int) -> list[JunctionalChange]:
+    """The PJA and DJA of a patient's pre- and post-operative lateral films, and PJK and DJK.
+
+    Parameters
+    ----------
+    pre : Study
+        The earlier film (its own operation, if it records one, is not used: the
+        levels are the post-operative film's).
+    i : int
+        Its study.
+    post : Study
+        The later film, which records the operation (UIV, LIV).
+    j : int
+        Its study.
+
+    Returns
+    -------
+    list of JunctionalChange
+        One per junctional angle whose level the post-operative film records
+        (the PJA with a UIV, the DJA with an LIV); empty for AP films and for a
+        post film that records neither.
+
+    Notes
+    -----
+    The pre-operative film is measured again with the post-operative film's
+    operation, so that its angle spans the same vertebrae, by the same rules
+    (landmark checks included). Only its junctional angles are taken from that
+    measurement: the pre film is not treated as operated anywhere else.
+    """
+    op = post.table.operation(j)
+    lateral = str(post.measurements.views[j]) == "lateral" and str(pre.measurements.views[i]) == "lateral"
+    if op is None or not lateral:
+        return []
+    wanted = [pid for pid, level in zip(JUNCTIONAL, (op.uiv, op.liv), strict=True) if level is not None]
+    if not wanted:
+        return []
+    at_post_levels = dataclasses.replace(pre.table.subset([i]), operations=(op,))
+    before = measure(at_post_levels, cobb_method=pre.measurements.curves.method)
+    n = len(post)
+    preop = {pid: np.full(n, np.nan) for pid in wanted}
+    for pid in wanted:
+        preop[pid][j] = before.values[pid][0]
+    judged = assess(
+        post.measurements, post.table.age_years, age_set=None, criteria=("junctional",), preop=preop
+    )
+    out = []
+    for pid in wanted:
+        after = post.measurements.reported(pid, j)
+        was = before.reported(pid, 0)
+        levels = post.measurements.junctions.levels[pid][j]
+        out.append(
+            JunctionalChange(
+                pid,
+                f"{LEVELS[levels[0]]}–{LEVELS[levels[1]]}" if (levels >= 0).all() else None,
+                _value(was.value),
+                _value(after.value),
+                was.reason,
+                after.reason,
+                judged[JUNCTIONAL_CRITERIA[pid]],
+                j,
+            )
+        )
+    return out
+
+
+def _value(v: float | None) -> float | None:
+    return None if v is None or not math.isfinite(v) else float(v)

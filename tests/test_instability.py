@@ -618,3 +618,25 @@ def test_the_command_line(tmp_path, lateral, capsys):
         assert err.startswith(line) and err.count("\n") == 1, err
     assert main(["instability", str(lm_f), str(lm_e), "--mm-per-px", "0.25", "0.25"]) == 0
     assert "+2.0 mm" in capsys.readouterr().out  # 8 px at the spacing given for both films
+
+
+def test_the_page_marks_every_measured_segment_on_both_films(tmp_path, lateral):
+    from spinecheck.alignment.render.instability_page import instability_figure
+    from spinecheck.landmarks.imaging.radiograph import load_radiograph
+
+    p = write_pair(tmp_path, lateral)
+    films = [load_radiograph(p[w][1]) for w in ("flexion", "extension")]
+    s = load_instability(p["flexion"][0], p["extension"][0], flexion_image=films[0], extension_image=films[1])
+    fig = instability_figure(films[0].display, films[1].display, s)
+    film_axes = fig.axes
+    assert len(film_axes) == 2
+    measured = int(s.measurements.measured.sum())
+    for ax in film_axes:
+        labels = [t.get_text() for t in ax.texts]
+        assert sorted(label.split()[0] for label in labels) == sorted(s.measurements.names)
+        bars = [ln for ln in ax.lines if ln.get_linewidth() == 2.2]  # the translation bars
+        assert len(bars) == measured
+    texts = " ".join(t.get_text() for t in fig.texts)
+    # L4 moved 4 mm forward on L5 is also 4 mm backward (times the cosine between the endplates) on L3
+    assert "flagged: L3-L4 (instability-elmose2023); L4-L5 (instability-elmose2023)" in texts
+    assert "Elmose SF" in texts

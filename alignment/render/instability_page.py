@@ -230,7 +230,7 @@ def _table(text: _Text, study: InstabilityStudy, x0: float, width: float, y: flo
     xs = np.cumsum([x0, *cw[:-1]])
     for k, head in enumerate(cols):
         text.put(
-            xs[k] + (cw[k] - 0.04 if 0 < k < 7 else 0),
+            xs[k] + (cw[k] - 0.04 if 0 < k < 7 else (0.08 if k >= 7 else 0)),
             y,
             head,
             fontweight="bold",
@@ -267,12 +267,12 @@ def _table(text: _Text, study: InstabilityStudy, x0: float, width: float, y: flo
             )
         for n, jd in enumerate(sets, 7):
             flag = jd.flagged[0, j]
+            left = xs[n] + 0.08  # clear of the right-aligned angle column
             if draw:
-                text.swatch(xs[n], top, _verdict(flag))
+                text.swatch(left, top, _verdict(flag))
             words = verdict_words(flag)
-            heights.append(
-                text.put(xs[n] + text.fs * 1.2 / 72, top, words, cw[n] - text.fs * 1.2 / 72, draw=draw)
-            )
+            box = text.fs * 1.2 / 72
+            heights.append(text.put(left + box, top, words, cw[n] - 0.08 - box, draw=draw))
         y = top + max(heights) + 0.03
         if m.reason[0, j] is not None:
             y += text.put(

@@ -28,6 +28,7 @@ __all__ = [
     "LevelRange",
     "RANGES",
     "ON_SACRAL_ENDPLATE",
+    "FIVE_LUMBAR_ONLY",
     "levels_text",
     "Curve",
     "CurveTable",
@@ -329,13 +330,19 @@ RANGES: Mapping[str, LevelRange] = {
 #: the S1 superior endplate, or a sacralised vertebra's superior endplate.
 ON_SACRAL_ENDPLATE: tuple[str, ...] = ("PI", "PT", "SS", "SVA", "TPA", "GT", "C7_CSVL", "PO")
 
+#: Parameters defined on five lumbar vertebrae and not measured on a transitional lumbosacral
+#: junction (an L6, or a sacralised vertebra): GAP's lower arc (see :data:`RANGES`).
+FIVE_LUMBAR_ONLY: tuple[str, ...] = ("LL_L4S1",)
+
 _ENDPLATE_WORD = {"sup": "superior", "inf": "inferior"}
 
 
 def levels_text(param: str, spine: SpineLevels, i: int) -> str | None:
     """The levels parameter *param* is measured on in study *i*, in clinical words.
 
-    None for a parameter not built on a level range or on the sacral endplate.
+    None for a parameter not built on a level range or on the sacral endplate, and
+    for one this spine does not measure (:data:`FIVE_LUMBAR_ONLY` on a transitional
+    lumbosacral junction: the reason says why).
 
     Examples
     --------
@@ -345,8 +352,8 @@ def levels_text(param: str, spine: SpineLevels, i: int) -> str | None:
     ('L1 superior to L5 superior endplate', 'T4 superior to T13 inferior endplate')
     >>> levels_text("SVA", spine, 0)
     'the L5 superior endplate as the sacral endplate (sacralised L5)'
-    >>> levels_text("T1S", spine, 0) is None
-    True
+    >>> levels_text("T1S", spine, 0) is None, levels_text("LL_L4S1", spine, 0) is None
+    (True, True)
     """
     spine, i = spine.study(i), 0  # one study: its levels, not every study's
     sacrum = str(spine.of(_SACRUM)[i])
@@ -357,6 +364,8 @@ def levels_text(param: str, spine: SpineLevels, i: int) -> str | None:
         return f"PI with {sacral}; LL {levels_text('LL', spine, i)}"
     if param in ON_SACRAL_ENDPLATE:
         return sacral
+    if param in FIVE_LUMBAR_ONLY and spine.lumbosacral[i]:
+        return None
     r = RANGES.get(param)
     if r is None:
         return None

@@ -460,6 +460,7 @@ def test_the_report_states_the_anatomy_and_each_ranged_parameters_levels(tmp_pat
     assert params["LL_L1L5"]["levels"] == "L1 superior to L5 inferior endplate"
     assert params["PI"]["levels"] == "the L5 superior endplate as the sacral endplate (sacralised L5)"
     assert params["PI_LL"]["levels"].startswith("PI with the L5 superior endplate")
+    assert "levels" not in params["LL_L4S1"]  # not measured here: its reason says why
     assert params["CL"]["levels"] == "C2 inferior to C7 inferior endplate"
     assert "levels" not in params["T1S"] and "levels" not in params["cSVA"]
     text = format_table(study, 0)

@@ -27,10 +27,10 @@ from typing import NamedTuple
 
 import numpy as np
 
-from ...landmarks.points.anatomy import LevelRole
+from ...landmarks.points.anatomy import LevelRole, SpineLevels
 from ...landmarks.points.facing import facing
 from ...landmarks.points.model import LandmarkTable
-from ..parameters import JUNCTIONAL, RANGES, Constructions, JunctionLines
+from ..parameters import FIVE_LUMBAR_ONLY, JUNCTIONAL, RANGES, Constructions, JunctionLines
 from .junctional import junctional_angles
 from .plane import (
     NO_REASON,
@@ -296,9 +296,9 @@ def sagittal_parameters(table: LandmarkTable) -> SagittalResult:
     return SagittalResult(out, warnings, sign, constructions, junction.lines)
 
 
-def _not_on_transitional(pid: str, spine, sacrum: np.ndarray) -> tuple[np.ndarray, ...]:
-    """Why ``LL_L4S1`` is not measured on a transitional lumbosacral junction (see ``RANGES``)."""
-    if pid != "LL_L4S1" or not spine.lumbosacral.any():
+def _not_on_transitional(pid: str, spine: SpineLevels, sacrum: np.ndarray) -> tuple[np.ndarray, ...]:
+    """Why a parameter of ``FIVE_LUMBAR_ONLY`` (LL_L4S1) is not measured on a transitional lumbosacral junction."""
+    if pid not in FIVE_LUMBAR_ONLY or not spine.lumbosacral.any():
         return ()
     what = np.where(
         np.equal(sacrum, "S1"), "6 lumbar vertebrae (L6)", "sacralised " + sacrum.astype(str)

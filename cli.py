@@ -432,6 +432,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--no-refine", action="store_true", help="place points exactly where clicked (no image refinement)"
     )
+    p.add_argument(
+        "--uiv",
+        metavar="LEVEL",
+        help="a post-operative film: the upper instrumented vertebra, recorded in the file; the endplates of "
+        "the proximal junctional angle (UIV and UIV+2) are asked for too",
+    )
+    p.add_argument(
+        "--liv", metavar="LEVEL", help="likewise the lower instrumented vertebra (DJA: LIV, LIV-2)"
+    )
+    p.add_argument(
+        "--operation-date", metavar="YYYY-MM-DD", help="the day of the operation, recorded in the file"
+    )
     p.set_defaults(func=cmd_annotate)
     return parser
 
@@ -820,6 +832,7 @@ def cmd_annotate(args: argparse.Namespace) -> int:
         header_calibration=radiograph.calibration,
         patient_right=radiograph.patient_right,
         refiner=refiner,
+        operation=_operation_given(args),
     )
     if session.resumed:
         placed, skipped, todo = session.counts()
@@ -856,6 +869,21 @@ def cmd_annotate(args: argparse.Namespace) -> int:
         f"  spinecheck annotate {shown_image} -o {shown_out}   (to continue or correct)"
     )
     return EXIT_OK
+
+
+def _operation_given(args: argparse.Namespace):
+    """The operation ``--uiv``, ``--liv`` and ``--operation-date`` give (None when none is given)."""
+    from .landmarks.errors import InvalidArgumentError
+    from .landmarks.points.operation import Operation, OperationProblem
+
+    items = {"uiv": args.uiv, "liv": args.liv, "date": args.operation_date}
+    if all(v is None for v in items.values()):
+        return None
+    try:
+        return Operation.checked(**items, source="command line")
+    except OperationProblem as e:
+        argument = "operation_date" if e.item == "date" else e.item
+        raise InvalidArgumentError.about(argument, f"{{{argument}}}: {{text}}", text=str(e)) from None
 
 
 def _check_writable_folder(out: Path) -> None:

@@ -242,3 +242,38 @@ def test_refine_writes_the_operation_back(tmp_path, capsys):
     code, _, err = run(capsys, "refine", dcm, rough, "-o", out, "--only", "T8.sup.ant")
     assert code == 0, err
     assert json.loads(out.read_text())["operation"] == BLOCK
+
+
+def test_a_post_operative_annotation_asks_for_the_junctional_endplates(tmp_path):
+    from spinecheck.landmarks.annotate.protocol import get_protocol
+
+    full = get_protocol("lateral").with_junctions("T10", "L2")
+    added = [s.name for s in full.steps[len(get_protocol("lateral")) :]]
+    # L4's superior endplate is already asked (LL_L4S1); the inferior one is new
+    assert added == [
+        "T8.sup.ant", "T8.sup.post", "T10.inf.ant", "T10.inf.post",
+        "L2.sup.ant", "L2.sup.post", "L4.inf.ant", "L4.inf.post",
+    ]  # fmt: skip
+    assert {p for s in full.steps for p in s.used_for} >= {"PJA", "DJA"}
+    assert get_protocol("lateral").with_junctions("C3", "L4") is get_protocol("lateral")  # no UIV+2, no LIV-2
+    assert get_protocol("ap").with_junctions("T10", "L2") is get_protocol("ap")
+    # a new file records the operation given; a resumed one keeps its own and takes the items given
+    path = tmp_path / "case.json"
+    session = AnnotationSession(path, "lateral-core", operation=Operation.checked(uiv="T10", source="cli"))
+    assert session.protocol.name == "lateral-core+junctions" and "T8.sup.ant" in session.protocol
+    session.place((100.0, 200.0))
+    assert json.loads(path.read_text())["operation"] == {"uiv": "T10"}
+    again = AnnotationSession(path, "lateral-core", operation=Operation.checked(liv="L2", source="cli"))
+    assert (again.operation.uiv, again.operation.liv) == ("T10", "L2")
+    assert "L4.inf.ant" in again.protocol and "T8.sup.ant" in again.protocol
+    with pytest.raises(
+        InvalidLandmarksError, match=r'does not fit the file\'s: "operation.uiv" must be above'
+    ):
+        AnnotationSession(path, "lateral-core", operation=Operation.checked(liv="T4", source="cli"))
+
+
+def test_annotate_names_the_flag_of_a_bad_level(tmp_path, capsys):
+    film = synthetic_lateral(mm_per_px=0.5)
+    dcm = write_dicom(film, tmp_path / "lat.dcm")
+    code, _, err = run(capsys, "annotate", dcm, "-o", tmp_path / "x.json", "--uiv", "T99")
+    assert code == 2 and err.startswith("error: --uiv: must be a vertebral level"), err

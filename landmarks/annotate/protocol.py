@@ -18,6 +18,11 @@ Protocols
     T1 to L5 for the Cobb angles, then the iliac crests (optional, for pelvic
     obliquity) — 73 points.
 
+On a post-operative lateral film a protocol also asks for the endplates of the
+junctional angles at the operation's levels (:meth:`Protocol.with_junctions`):
+the superior endplate of UIV+2 and the inferior endplate of the UIV (PJA), the
+superior endplate of the LIV and the inferior endplate of LIV-2 (DJA).
+
 On an AP film ``left``/``right`` are the sides of the *image*, whatever the
 patient's side (formats.md §1); the prompts say so.
 
@@ -123,6 +128,49 @@ class Protocol:
             if s.name == name:
                 return i
         raise InvalidLandmarksError(f"point {name!r} is not in protocol {self.name!r}")
+
+    def with_junctions(self, uiv: str | None, liv: str | None) -> Protocol:
+        """Return the protocol, on a lateral film, with the endplates of the junctional angles added.
+
+        The PJA needs the superior endplate of the vertebra two above the UIV and the
+        inferior endplate of the UIV; the DJA the superior endplate of the LIV and the
+        inferior endplate of the vertebra two below it, above the sacrum. "Two above"
+        counts the typical spine (12 thoracic, 5 lumbar vertebrae): on a spine with a
+        T13 or an L6 the measurement counts that vertebra too, and says which endplate it
+        lacks. Endplates the protocol already asks for are not asked twice; an AP
+        protocol, or no level, gives the protocol unchanged.
+
+        >>> p = get_protocol("lateral-core").with_junctions("T10", "L2")
+        >>> p.name, [s.name for s in p.steps[12:]]
+        ('lateral-core+junctions', ['T8.sup.ant', 'T8.sup.post', 'T10.inf.ant', 'T10.inf.post', \
+'L2.sup.ant', 'L2.sup.post', 'L4.inf.ant', 'L4.inf.post'])
+        >>> p.step("T8.sup.ant").used_for
+        ('PJA',)
+        """
+        plan: list[tuple[str, str]] = []
+        if self.view is View.LATERAL and uiv is not None and uiv in TYPICAL_LEVELS:
+            k = TYPICAL_LEVELS.index(uiv)
+            if k >= 2:
+                plan += [(f"{TYPICAL_LEVELS[k - 2]}.sup", "PJA"), (f"{uiv}.inf", "PJA")]
+        if self.view is View.LATERAL and liv is not None and liv in TYPICAL_LEVELS:
+            k = TYPICAL_LEVELS.index(liv)
+            if k + 2 < TYPICAL_LEVELS.index("S1"):
+                plan += [(f"{liv}.sup", "DJA"), (f"{TYPICAL_LEVELS[k + 2]}.inf", "DJA")]
+        extra = tuple(
+            _step(f"{endplate}.{corner}", self.view, (pid,))
+            for endplate, pid in plan
+            for corner in ("ant", "post")
+            if f"{endplate}.{corner}" not in self
+        )
+        if not plan:
+            return self
+        levels = ", ".join(f"{n} {v}" for n, v in (("UIV", uiv), ("LIV", liv)) if v is not None)
+        return Protocol(
+            f"{self.name}+junctions",
+            self.view,
+            f"{self.title}, and the junctional endplates ({levels})",
+            self.steps + extra,
+        )
 
     def step(self, name: str) -> Step:
         """The step of point *name*; a step made from the name when the protocol does not ask for it."""

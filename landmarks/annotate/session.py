@@ -37,13 +37,13 @@ from ..errors import InvalidArgumentError, InvalidLandmarksError
 from ..io.checks import check_same_image
 from ..io.landmark_file import write_landmarks
 from ..io.read import read_landmarks
-from ..points.calibration import Calibration
 from ..points.anatomy import Anatomy
+from ..points.calibration import Calibration
 from ..points.circle import Circle
 from ..points.facing import anterior_direction
 from ..points.model import KEPT_CLICK, ImageRef, LandmarkSet, PatientInfo, PointMove, Refinement
 from ..points.names import PatientRight, View, check_point_name
-from ..points.operation import Operation
+from ..points.operation import Operation, OperationProblem
 from .protocol import Protocol, Step, get_protocol
 
 __all__ = [
@@ -182,6 +182,11 @@ class AnnotationSession:
         See :data:`Refiner`; None places points exactly where clicked.
     resume : bool
         False refuses an existing *path* instead of continuing it.
+    operation : Operation, optional
+        The operation a post-operative film follows, recorded in the file (its
+        items replace a resumed file's). With the resumed file's, it adds the
+        endplates of the junctional angles at its UIV and LIV to a lateral
+        protocol (:meth:`Protocol.with_junctions`).
 
     Raises
     ------
@@ -217,6 +222,7 @@ class AnnotationSession:
         patient_right: PatientRight | str | None = None,
         refiner: Refiner | None = None,
         resume: bool = True,
+        operation: Operation | None = None,
     ) -> None:
         self.path = Path(path)
         self.protocol = protocol if isinstance(protocol, Protocol) else get_protocol(protocol)
@@ -261,6 +267,17 @@ class AnnotationSession:
                     f"landmarks file '{self.path}' exists; resume it, or choose another output with -o"
                 )
             self._resume(read_landmarks(self.path))
+        if operation is not None:
+            base = self.operation or Operation()
+            try:
+                self.operation = base.replaced(operation.source or "annotation", **operation.items())
+            except OperationProblem as e:
+                raise InvalidLandmarksError(
+                    f"landmarks file '{self.path}': the operation given does not fit the file's: "
+                    f'"operation.{e.item}" {e}'
+                ) from None
+        if self.operation is not None:
+            self.protocol = self.protocol.with_junctions(self.operation.uiv, self.operation.liv)
 
     # ------------------------------------------------------------------------------------------ resume
 

@@ -143,7 +143,7 @@ class Operation:
         >>> op.replaced("command line", uiv="T4").source
         'landmark file; uiv from the command line'
         """
-        given = {k: v for k, v in items.items() if v is not None}
+        given = {k: v for k, v in items.items() if v is not None and v != ()}
         merged = {k: getattr(self, k) for k in OPERATION_ITEMS}
         merged.update(given)
         if not given:
@@ -152,6 +152,14 @@ class Operation:
         kept = any(getattr(self, k) not in (None, ()) for k in OPERATION_ITEMS if k not in given)
         who = f"{self.source}; {names} from the {source}" if kept and self.source else source
         return Operation.checked(**merged, source=who)
+
+    def items(self) -> dict[str, Any]:
+        """The items by name, as :meth:`checked` and :meth:`replaced` take them (None where not recorded).
+
+        >>> Operation.checked(uiv="T10").items()
+        {'date': None, 'uiv': 'T10', 'liv': None, 'fused': None}
+        """
+        return {k: getattr(self, k) or None for k in OPERATION_ITEMS}
 
     def to_json(self) -> dict[str, Any]:
         """The ``operation`` block as written in a landmark file (items not known left out)."""

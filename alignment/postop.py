@@ -8,7 +8,7 @@ which records the UIV and the LIV (its landmark file's ``operation`` block, or t
 command line). :func:`junctional_comparison` measures the PJA and the DJA of
 *both* films at the post-operative film's levels (the UIV of the post film applies
 to the pre film) and judges PJK and DJK with the criterion set ``junctional``
-(:func:`spinecheck.alignment.criteria.engine.assess` with ``preop``).
+(:func:`spinecheck.alignment.criteria.junctional.judge_junctional`).
 """
 
 from __future__ import annotations
@@ -17,20 +17,15 @@ import dataclasses
 import math
 from typing import NamedTuple
 
-import numpy as np
-
 from ..landmarks.points.names import LEVELS
 from .criteria.assessment import CriterionColumn
-from .criteria.engine import assess
+from .criteria.junctional import judge_junctional
 from .criteria.rules import as_shown
 from .measure import measure
 from .parameters import JUNCTIONAL, PARAMETERS, shown_number
 from .study import Study
 
-__all__ = ["JunctionalChange", "junctional_comparison", "JUNCTIONAL_CRITERIA"]
-
-#: The criterion judging each junctional angle's change (ids of the set ``junctional``).
-JUNCTIONAL_CRITERIA = {"PJA": "pjk.glattes", "DJA": "djk.passias"}
+__all__ = ["JunctionalChange", "junctional_comparison"]
 
 
 class JunctionalChange(NamedTuple):
@@ -46,9 +41,9 @@ class JunctionalChange(NamedTuple):
         Degrees, positive for kyphosis; None where not measured (see the reasons).
     pre_reason, post_reason : str or None
     criterion : CriterionColumn
-        PJK (DJK) judged on the post-operative study, with the pre-operative angle.
+        PJK (DJK) judged on the post-operative angle with the pre-operative one.
     study : int
-        The post-operative study's row of *criterion*.
+        The row of *criterion* (0: it judges this pair alone).
     """
 
     parameter: str
@@ -127,18 +122,14 @@ def junctional_comparison(pre: Study, i: int, post: Study, j: int) -> list[Junct
         return []
     at_post_levels = dataclasses.replace(pre.table.subset([i]), operations=(op,))
     before = measure(at_post_levels, cobb_method=pre.measurements.curves.method)
-    n = len(post)
-    preop = {pid: np.full(n, np.nan) for pid in wanted}
-    for pid in wanted:
-        preop[pid][j] = before.values[pid][0]
-    judged = assess(
-        post.measurements, post.table.age_years, age_set=None, criteria=("junctional",), preop=preop
-    )
     out = []
     for pid in wanted:
         after = post.measurements.reported(pid, j)
         was = before.reported(pid, 0)
         levels = post.measurements.junctions.levels[pid][j]
+        judged = judge_junctional(
+            pid, [post.measurements.values[pid][j]], [before.values[pid][0]], reasons=[after.reason]
+        )
         out.append(
             JunctionalChange(
                 pid,
@@ -147,8 +138,8 @@ def junctional_comparison(pre: Study, i: int, post: Study, j: int) -> list[Junct
                 _value(after.value),
                 was.reason,
                 after.reason,
-                judged[JUNCTIONAL_CRITERIA[pid]],
-                j,
+                judged,
+                0,
             )
         )
     return out

@@ -510,3 +510,16 @@ def test_an_unoperated_figure_says_nothing_of_junctions(tmp_path):
     path.write_text(json.dumps(landmarks_to_json(lateral(junction_frame()))))
     drawing = figure_for(np.zeros((3200, 2000), dtype=np.uint8), load_study(str(path)), 0).spinecheck_drawing
     assert not any(k.startswith(("PJA", "DJA")) for k in (*drawing.drawn, *drawing.not_drawn))
+
+
+def test_judge_pjk_is_vectorised_and_judges_as_the_report_does():
+    from spinecheck.alignment.criteria import judge_djk, judge_pjk
+
+    c = judge_pjk([10.0, 9.9, 25.0, 25.0, np.nan, 12.0], [0.0, -5.0, 15.0, 15.1, 0.0, np.nan])
+    assert c.result.tolist() == [True, False, True, False, None, None]
+    assert c.reason[4] == "PJA: PJA not measured"
+    assert c.reason[5].startswith("pre-operative PJA unknown")
+    d = judge_djk([10.0, 10.1], [-20.0, -20.0])
+    assert d.result.tolist() == [False, True] and d.id == "djk.passias"
+    with pytest.raises(InvalidArgumentError, match="pre_deg: must have one angle per post-operative angle"):
+        judge_pjk([1.0, 2.0], [1.0])

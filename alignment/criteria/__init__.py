@@ -39,6 +39,11 @@ from .instability import (
     judge_instability,
     load_instability_set,
 )
+from .junctional import (
+    judge_djk,
+    judge_junctional,
+    judge_pjk,
+)
 from .rules import (
     FORMAT,
     VARIABLES,
@@ -120,4 +125,7 @@ __all__ = [
     "available_instability_sets",
     "load_instability_set",
     "judge_instability",
+    "judge_pjk",
+    "judge_djk",
+    "judge_junctional",
 ]

@@ -110,7 +110,7 @@ def load_study(
     criteria : sequence of str or Path
         The criterion sets to apply, in report order: shipped names
         (:func:`spinecheck.alignment.criteria.catalogue.shipped_sets`) or files.
-        Default: every default set (balance, SRS-Schwab, TPA, GAP, Roussouly).
+        Default: every default set (balance, SRS-Schwab, TPA, GAP, Roussouly, junctional).
     reference_sets : sequence of str or Path
         Further target sets reported under their own names (``"hasegawa2016"``,
         ``"schwab2013-odi40"``, ``"normative-pi-age-2025"``, or files).

@@ -35,6 +35,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+
 import numpy as np
 
 from ..errors import InvalidLandmarksError

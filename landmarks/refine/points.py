@@ -29,10 +29,10 @@ from types import MappingProxyType
 import numpy as np
 
 from ..errors import InvalidArgumentError
+from ..points.anatomy import levels_of_spine
 from ..points.circle import Circle
 from ..points.facing import anterior_direction
 from ..points.model import KEPT_CLICK, LandmarkSet, PointMove, Refinement
-from ..points.anatomy import levels_of_spine
 from ..points.names import FEMORAL_HEADS, View
 from .common import RefineFailure, check_image
 from .corner import CornerFit, corner_bound_px, refine_corner

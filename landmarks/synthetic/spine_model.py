@@ -45,8 +45,9 @@ ENDPLATES: tuple[tuple[str, str], ...] = (("S1", "sup"),) + tuple(
 )
 _E = {f"{lev}.{ep}": i for i, (lev, ep) in enumerate(ENDPLATES)}
 
-# Adult (female) sizes in mm per level C2..S1 of the typical spine (TYPICAL_LEVELS): body depth on a lateral film, width on an AP film,
-# mid-body height, and the height of the disc below the level (0 for S1).
+# Adult (female) sizes in mm per level C2..S1 of the typical spine (TYPICAL_LEVELS): body depth on
+# a lateral film, width on an AP film, mid-body height, and the height of the disc below the level
+# (0 for S1).
 _DEPTH = (
     15,
     15.5,

@@ -66,6 +66,10 @@ __getattr__, __dir__, _ = lazy_loader.attach(
             "figure_for",
             "report_figure",
             "comparison_figure",
+            "Film",
+            "compare_studies",
+            "series_table",
+            "series_figures",
             "BatchOptions",
             "BatchSummary",
             "run_batch",
@@ -78,9 +82,11 @@ if TYPE_CHECKING:
         Assessment,
         BatchOptions,
         BatchSummary,
+        Film,
         Measurements,
         Study,
         assess,
+        compare_studies,
         comparison_figure,
         draw_study,
         figure_for,
@@ -91,6 +97,8 @@ if TYPE_CHECKING:
         measure_instability,
         report_figure,
         run_batch,
+        series_figures,
+        series_table,
         study_report,
     )
     from .landmarks import (
@@ -152,6 +160,11 @@ __all__ = [
     "figure_for",
     "report_figure",
     "comparison_figure",
+    # follow-up: films of one patient over time
+    "Film",
+    "compare_studies",
+    "series_table",
+    "series_figures",
     # archives
     "BatchOptions",
     "BatchSummary",

@@ -37,6 +37,7 @@ class _Parser(argparse.ArgumentParser):
 _FLAGS = {
     "age": "--age",
     "age_set": "--age-set",
+    "allow_different_patients": "--allow-different-patients",
     "chunk_size": "--chunk-size",
     "cobb_method": "--cobb-method",
     "criteria": "--criteria",
@@ -228,16 +229,35 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser(
         "compare",
-        parents=[common],
-        help="compare two films of one patient (pre and post) side by side",
-        description="Write one A4 page: the pre and post films side by side with every parameter's "
-        "pre value, post value and change (post - pre). Both films must be of the same view.",
+        parents=[common, measuring],
+        help="compare films of one patient over time: two side by side, or a series",
+        description="Compare two or more films of one patient, each given as IMAGE LANDMARKS. The films are "
+        "put in time order by their dates (the landmark file's image.study_date, else the DICOM Study Date, "
+        "else its Acquisition Date; in the order given when a film has no date) and must be of one view and "
+        "of one patient (Patient ID, sex and birth date, where the films state them). Two films: one A4 "
+        "page, the earlier and the later film side by side with every parameter's and each coronal "
+        "curve's (by region) earlier value, later value and change, their dates and the interval. Three or "
+        "more: the films, a table of every parameter over time and a plot of each (the pages of one PDF, "
+        "or one PNG per page: OUT.png, OUT-2.png, ...).",
     )
-    p.add_argument("pre_image", help="the earlier radiograph")
-    p.add_argument("pre_landmarks", help="its landmark file")
-    p.add_argument("post_image", help="the later radiograph")
-    p.add_argument("post_landmarks", help="its landmark file")
+    p.add_argument(
+        "films",
+        nargs="+",
+        metavar="IMAGE LANDMARKS",
+        help="each film's radiograph and its landmark file; two pairs or more",
+    )
     p.add_argument("-o", "--output", required=True, metavar="OUT", help="the comparison: .pdf or .png")
+    p.add_argument(
+        "--table",
+        metavar="OUT.csv",
+        help="also write every parameter over time as CSV: one row per film in time order (its date, days "
+        "from the first film, then the batch-table columns)",
+    )
+    p.add_argument(
+        "--allow-different-patients",
+        action="store_true",
+        help="compare even when the films' Patient ID, sex or birth date differ (the pages say so)",
+    )
     p.set_defaults(func=cmd_compare)
 
     p = sub.add_parser(
@@ -694,17 +714,45 @@ def cmd_report(args: argparse.Namespace) -> int:
 
 
 def cmd_compare(args: argparse.Namespace) -> int:
+    from .alignment.followup import Film, compare_studies, series_table
     from .alignment.render.pages import comparison_figure
+    from .alignment.render.series import save_pages, series_figures, write_series_csv
     from .alignment.study import load_study
+    from .landmarks.errors import SpinecheckError
     from .landmarks.imaging.radiograph import load_radiograph
 
     out = _output_path(args.output, (".pdf", ".png"), "page")
-    pre_r, post_r = load_radiograph(args.pre_image), load_radiograph(args.post_image)
-    pre = load_study(args.pre_landmarks, image=pre_r)
-    post = load_study(args.post_landmarks, image=post_r)
-    fig = comparison_figure(pre_r.display, pre, post_r.display, post)
-    fig.savefig(out, dpi=150)
-    print(f"wrote {out}", file=sys.stderr)
+    table = _output_path(args.table, (".csv",), "table") if args.table else None
+    paths = args.films
+    if len(paths) % 2 or len(paths) < 4:
+        raise SpinecheckError(
+            f"compare: give the films as IMAGE LANDMARKS pairs, two pairs or more; got {len(paths)} "
+            f"path{'s' if len(paths) != 1 else ''}"
+        )
+    films, images = [], []
+    for image, landmarks in zip(paths[::2], paths[1::2], strict=True):
+        radiograph = load_radiograph(image)
+        study = load_study(landmarks, image=radiograph, **_measuring_options(args))
+        films.append(Film(study, 0, radiograph.header))  # the header only: the pixels can go
+        images.append(radiograph.display)
+    followup = compare_studies(films, allow_different_patients=args.allow_different_patients)
+    shown = [images[k] for k in followup.given]  # in time order
+    for k, f in enumerate(followup.films, 1):
+        print(f"film {k}: {f.name}, {followup.date_line(k - 1)}", file=sys.stderr)
+    if len(followup) == 2:
+        (a, b), (image_a, image_b) = followup.films, shown
+        pages = [
+            comparison_figure(
+                image_a, a.study, image_b, b.study, pre_index=a.index, post_index=b.index, followup=followup
+            )
+        ]
+    else:
+        pages = series_figures(shown, series_table(followup))
+    for path in save_pages(pages, out):
+        print(f"wrote {path}", file=sys.stderr)
+    if table is not None:
+        write_series_csv(series_table(followup), table)
+        print(f"wrote {table}", file=sys.stderr)
     return EXIT_OK
 
 

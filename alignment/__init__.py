@@ -25,9 +25,12 @@ __getattr__, __dir__, _ = lazy_loader.attach(
             "figure_for",
             "report_figure",
             "comparison_figure",
+            "series_figures",
+            "write_series_csv",
         ],
         "study": ["Study", "load_study"],
         "motion": ["InstabilityStudy", "load_instability"],
+        "followup": ["Film", "FollowUp", "SeriesTable", "compare_studies", "series_table"],
         "batch": ["BatchOptions", "BatchSummary", "run_batch"],
     },
 )
@@ -35,6 +38,7 @@ __getattr__, __dir__, _ = lazy_loader.attach(
 if TYPE_CHECKING:
     from .batch import BatchOptions, BatchSummary, run_batch
     from .criteria import Assessment, assess, available_age_sets, load_criterion_set
+    from .followup import Film, FollowUp, SeriesTable, compare_studies, series_table
     from .geometry import CobbMethod, measure_instability
     from .measure import measure
     from .motion import InstabilityStudy, load_instability
@@ -46,7 +50,9 @@ if TYPE_CHECKING:
         format_table,
         live_parameters,
         report_figure,
+        series_figures,
         study_report,
+        write_series_csv,
         write_table_csv,
     )
     from .study import Study, load_study
@@ -74,11 +80,18 @@ __all__ = [
     "figure_for",
     "report_figure",
     "comparison_figure",
+    "series_figures",
+    "write_series_csv",
     "Study",
     "load_study",
     "InstabilityStudy",
     "load_instability",
     "measure_instability",
+    "Film",
+    "FollowUp",
+    "SeriesTable",
+    "compare_studies",
+    "series_table",
     "BatchOptions",
     "BatchSummary",
     "run_batch",

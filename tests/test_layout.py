@@ -32,6 +32,7 @@ RANKS = {
     "alignment.geometry": 6,
     "alignment.measure": 7,
     "alignment.criteria": 7,
+    "alignment.followup": 8,
     "alignment.study": 8,
     "alignment.postop": 8,
     "alignment.motion": 8,

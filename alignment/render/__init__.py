@@ -41,6 +41,7 @@ __getattr__, __dir__, _ = lazy_loader.attach(
             "format_instability_csv",
         ],
         "instability_page": ["instability_figure"],
+        "series": ["series_figures", "save_pages", "format_series_csv", "write_series_csv"],
     },
 )
 
@@ -67,6 +68,7 @@ if TYPE_CHECKING:
         comparison_figure,
         report_figure,
     )
+    from .series import format_series_csv, save_pages, series_figures, write_series_csv
 
 __all__ = [
     "REPORT_FORMAT",
@@ -88,6 +90,10 @@ __all__ = [
     "A4_LANDSCAPE_IN",
     "report_figure",
     "comparison_figure",
+    "series_figures",
+    "save_pages",
+    "format_series_csv",
+    "write_series_csv",
     "display_image",
     "DEFAULT_MAX_DISPLAY_ROWS",
     "INSTABILITY_FORMAT",

@@ -41,6 +41,7 @@ from matplotlib.patches import Rectangle
 from ...landmarks.errors import InvalidLandmarksError
 from ...landmarks.points.names import View
 from ..criteria.assessment import CriterionColumn, ResultKind
+from ..followup import Film, FollowUp, compare_studies, series_table
 from ..parameters import JUNCTIONAL, PARAMETERS, shown_number
 from ..postop import JunctionalChange, junctional_comparison
 from ..study import Study
@@ -573,6 +574,39 @@ def _changes(pre: Study, i: int, post: Study, j: int) -> list[dict]:
     return out
 
 
+def _curve_changes(followup: FollowUp) -> list[dict]:
+    """Each coronal curve region's pre, post and change, curves matched by region (rows like :func:`_changes`)."""
+    if followup.view is not View.AP:
+        return []
+    out = []
+    for row in series_table(followup).rows:
+        if not row.curve:
+            continue
+        pre, post = (None if not math.isfinite(v) else float(v) for v in row.values[:2])
+        levels = " → ".join(d.replace("-", "–") if d else "none" for d in row.details[:2])
+        out.append(
+            {
+                "pid": row.key,
+                "name": f"{row.key} curve  {levels}",
+                "pre": pre,
+                "post": post,
+                "change": row.change(0, 1),
+                "unit": "deg",
+                "pre_unit": "deg",
+                "post_unit": "deg",
+                "pre_verdict": None,
+                "post_verdict": None,
+            }
+        )
+    return out
+
+
+def _pair_date(followup: FollowUp, k: int) -> str:
+    """Film *k*'s date (0 pre, 1 post) and who says so; the interval is in the table's notes."""
+    d = followup.dates[k]
+    return "date unknown" if d.date is None else f"{d.date.isoformat()} ({d.source})"
+
+
 def comparison_figure(
     pre_image: np.ndarray,
     pre_study: Study,
@@ -582,6 +616,7 @@ def comparison_figure(
     pre_index: int = 0,
     post_index: int = 0,
     fontsize: float = 7.5,
+    followup: FollowUp | None = None,
 ) -> Figure:
     """Two films of one patient side by side with every parameter's pre, post and change.
 
@@ -594,6 +629,11 @@ def comparison_figure(
     pre_index, post_index : int
         Which study of each.
     fontsize : float
+    followup : FollowUp, optional
+        The two films as :func:`~spinecheck.alignment.followup.compare_studies` put them in
+        time order (pre first), checked and dated: the page shows each film's date, the
+        interval and the patient check. Without it, the films are taken in the order given,
+        dated by their landmark files, and never refused (the page says what they state).
 
     Returns
     -------
@@ -601,7 +641,10 @@ def comparison_figure(
         One A4 landscape page with an Agg canvas. ``fig.spinecheck_changes`` is
         the table shown: one dict per parameter with ``pid``, ``pre``, ``post``,
         ``change`` (post − pre, None when either is missing or their units
-        differ), ``unit`` and the two worst verdicts.
+        differ), ``unit`` and the two worst verdicts. ``fig.spinecheck_curve_changes``
+        holds each coronal curve region's row the same way (``pid`` ``"PT"``, ``"MT"``,
+        ``"TL/L"``, curves matched by region) and ``fig.spinecheck_followup`` the
+        :class:`~spinecheck.alignment.followup.FollowUp`.
 
     Raises
     ------
@@ -621,24 +664,36 @@ def comparison_figure(
             if post == "ap"
             else f"cannot compare an {pre} film (pre) with a {post} film (post): both must be of the same view"
         )
+    if followup is None:  # in the order given, never refused: the page says what the films state
+        followup = compare_studies(
+            [Film(pre_study, pre_index), Film(post_study, post_index)],
+            allow_different_patients=True,
+            by_date=False,
+        )
+    elif any(f.study is not st or f.index != k for f, (st, k) in zip(followup.films, films, strict=True)):
+        raise ValueError("comparison_figure: followup holds other films than pre_study and post_study")
+    curve_changes = _curve_changes(followup)
     W, H = A4_LANDSCAPE_IN
     fig = _new_page()
     page = _Page(fig, fontsize)
-    film_h = H - 2 * _MARGIN - _HEADER - _FOOTER - 0.25
+    date_h = 0.17  # each film's date under its name
+    film_h = H - 2 * _MARGIN - _HEADER - _FOOTER - 0.25 - date_h
     films_w = W * 0.5
-    top = _MARGIN + _HEADER + 0.25
+    top = _MARGIN + _HEADER + 0.25 + date_h
     x = _MARGIN
     drawings = []
     for label, img, (st, k) in zip(("Pre", "Post"), (pre_image, post_image), films, strict=True):
         _, drawing, fw, _ = _film(fig, img, st, k, x, top, films_w / 2 - 0.25, film_h, 6.0)
         page.text(
             x,
-            top - 0.23,
+            top - 0.23 - date_h,
             f"{label}: {Path(str(st.table.ids[k])).name}",
             fw,
             fs=fontsize + 1,
             fontweight="bold",
         )
+        when = _pair_date(followup, 0 if label == "Pre" else 1)
+        page.text(x, top - 0.06 - date_h, when, fw, fs=fontsize - 1, color=_MUTED)
         drawings.append(drawing)
         x += fw + 0.5
     x0 = x + _GAP - 0.5
@@ -646,7 +701,11 @@ def comparison_figure(
     changes = _changes(pre_study, pre_index, post_study, post_index)
     junctions = junctional_comparison(pre_study, pre_index, post_study, post_index)
     bottom = H - _MARGIN - _FOOTER
-    while page.fs > 5.0 and _comparison_body(page, films, changes, x0, width, False, junctions) > bottom:
+    rows = [*changes, *curve_changes]
+    while (
+        page.fs > 5.0
+        and _comparison_body(page, films, rows, x0, width, False, junctions, followup=followup) > bottom
+    ):
         page.fs -= 0.25
     patient = _provenance(pre_study, pre_index)[0].removeprefix("Patient: ")
     _title(
@@ -656,9 +715,11 @@ def comparison_figure(
         f"Pre/post comparison — {_view(pre_study, pre_index)} films",
         f"Patient (pre): {patient}",
     )
-    _comparison_body(page, films, changes, x0, width, True, junctions)
+    _comparison_body(page, films, rows, x0, width, True, junctions, followup=followup)
     _footer(page, _MARGIN, W - 2 * _MARGIN)
     fig.spinecheck_changes = changes  # type: ignore[attr-defined]
+    fig.spinecheck_curve_changes = curve_changes  # type: ignore[attr-defined]
+    fig.spinecheck_followup = followup  # type: ignore[attr-defined]
     fig.spinecheck_junctions = junctions  # type: ignore[attr-defined]
     fig.spinecheck_drawings = tuple(drawings)  # type: ignore[attr-defined]
     return fig
@@ -672,6 +733,7 @@ def _comparison_body(
     width: float,
     draw: bool,
     junctions: Sequence[JunctionalChange] = (),
+    followup: FollowUp | None = None,
 ) -> float:
     """Lay out (or just measure, with draw=False) the comparison table of the (pre, post) *films*."""
     fs = page.fs
@@ -693,7 +755,7 @@ def _comparison_body(
         page.rule(x0, x0 + width, y - 0.02, lw=0.8, colour=_INK)
     for n, c in enumerate(changes):
         top = y + 0.025
-        name = f"{c['pid']}  {PARAMETERS[c['pid']].name}"
+        name = c.get("name") or f"{c['pid']}  {PARAMETERS[c['pid']].name}"  # a curve row has its own
         h = page.text(xs[0], top, name, cw[0] - 0.1, draw=draw)
         for k, (value, unit, verdict) in enumerate(
             ((c["pre"], c["pre_unit"], c["pre_verdict"]), (c["post"], c["post_unit"], c["post_verdict"])), 1
@@ -720,6 +782,17 @@ def _comparison_body(
     y += _legend(page, x0, y, width) if draw else 2 * page.line_in(fs - 0.5)
     y += 0.05
     small = fs - 0.5
+    if followup is not None:  # when the films were taken, the interval, whether they are of one patient
+        interval = followup.interval(0, 1)
+        lines = [
+            f"Interval: {interval.text() if interval is not None else 'unknown (a film has no date)'}",
+            followup.identity_line(),
+            "Order: " + "; ".join(followup.notes),
+        ]
+        for n, line in enumerate(lines):
+            alarm = n == 1 and followup.different_patients_allowed
+            y += page.text(x0, y, line, width, fs=small, draw=draw, color="#d55e00" if alarm else _INK)
+        y += 0.04
     # scores and classifications that are not a single parameter: pre -> post
     (pre, i), (post, j) = films
     post_columns = {c.id: c for c in post.assessment.columns}

@@ -19,10 +19,12 @@ saves after every click, and a crash must never leave half a file behind.
 
 from __future__ import annotations
 
+import datetime
 import difflib
 import json
 import math
 import os
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -515,7 +517,27 @@ def _parse_image(value: Any, where: str) -> ImageRef:
                 f'{where}: "image.{key}" must be a whole number of pixels > 0; got {_show(v)}'
             )
         fields[key] = v
+    fields["study_date"] = _study_date(block.get("study_date"), where)
     return ImageRef(**fields)
+
+
+def _study_date(value: Any, where: str) -> datetime.date | None:
+    """``image.study_date``: the day the film was taken, ``"YYYY-MM-DD"``, not in the future."""
+    if value is None:
+        return None
+    expected = 'a date "YYYY-MM-DD" (the day the film was taken)'
+    try:
+        iso = isinstance(value, str) and re.fullmatch(r"\d{4}-\d{2}-\d{2}", value) is not None
+        day = datetime.date.fromisoformat(value) if iso else None
+    except ValueError:
+        day = None
+    if day is None:
+        raise InvalidLandmarksError(f'{where}: "image.study_date" must be {expected}; got {_show(value)}')
+    if day > datetime.date.today():
+        raise InvalidLandmarksError(
+            f'{where}: "image.study_date" {value} is in the future; expected {expected}'
+        )
+    return day
 
 
 def _parse_patient(value: Any, where: str) -> PatientInfo:

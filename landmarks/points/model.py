@@ -10,6 +10,7 @@ call. A single study is a table of one row (:meth:`LandmarkSet.to_table`).
 
 from __future__ import annotations
 
+import datetime
 import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -74,24 +75,31 @@ class PatientInfo:
 
 @dataclass(frozen=True)
 class ImageRef:
-    """The image a landmark set was placed on (all fields optional)."""
+    """The image a landmark set was placed on (all fields optional).
+
+    ``study_date`` is the day the film was taken, as the landmark file states it
+    (``"image": {"study_date": "YYYY-MM-DD"}``): the date ``spinecheck compare``
+    uses for a film whose header gives none (a PNG or JPEG).
+    """
 
     path: str | None = None
     sop_instance_uid: str | None = None
     rows: int | None = None
     columns: int | None = None
+    study_date: datetime.date | None = None
 
     def completed_by(self, other: ImageRef) -> ImageRef:
         """Return this reference with each unknown field taken from *other*.
 
         >>> ImageRef("a.dcm").completed_by(ImageRef("b.dcm", "1.2", 100, 50))
-        ImageRef(path='a.dcm', sop_instance_uid='1.2', rows=100, columns=50)
+        ImageRef(path='a.dcm', sop_instance_uid='1.2', rows=100, columns=50, study_date=None)
         """
         return ImageRef(
             self.path or other.path,
             self.sop_instance_uid or other.sop_instance_uid,
             self.rows if self.rows is not None else other.rows,
             self.columns if self.columns is not None else other.columns,
+            self.study_date or other.study_date,
         )
 
     def to_json(self) -> dict:
@@ -102,6 +110,7 @@ class ImageRef:
                 ("sop_instance_uid", self.sop_instance_uid),
                 ("rows", self.rows),
                 ("columns", self.columns),
+                ("study_date", self.study_date.isoformat() if self.study_date else None),
             )
             if v is not None
         }

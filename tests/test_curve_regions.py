@@ -26,7 +26,7 @@ from spinecheck.alignment.render.text import format_csv, format_table, study_rep
 from spinecheck.alignment.study import Study
 from spinecheck.cli import main
 from spinecheck.landmarks.points.model import LandmarkSet
-from spinecheck.landmarks.points.names import level_index
+from spinecheck.landmarks.points.names import LEVELS, level_index
 from spinecheck.landmarks.points.sanity import check_vertebrae
 
 #: The levels of the constructed films, top to bottom (a spine of 12 thoracic and 5 lumbar vertebrae).
@@ -112,6 +112,23 @@ def _row(study: Study, i: int = 0) -> dict:
 def test_region_of_every_boundary_apex(apex, region):
     code = int(region_codes([level_index(apex)])[0])
     assert (REGIONS[code].region.value if code >= 0 else None) == region
+
+
+def test_transitional_levels_are_placed_by_name():
+    """A thirteenth thoracic vertebra lies between T12 and L1 (TL/L); a sixth lumbar below L4 (none)."""
+    assert "T13" in LEVELS and "L6" in LEVELS
+    assert region_codes([level_index("T13"), level_index("L6"), -1]).tolist() == [2, -1, -1]
+
+
+def test_a_t13_apex_is_thoracolumbar_and_its_absence_is_not_a_gap():
+    """With a thirteenth thoracic vertebra, a curve whose apex is T13 fills the TL/L columns."""
+    levels = (*SPINE[:12], "T13", *SPINE[12:])
+    lm = ap_film({"T1": 15.0, "L5": -15.0}, {"T1": 0.0, "T13": 60.0, "L5": 0.0}, levels=levels)
+    row = _row(study_of(lm))
+    assert (row["tll_upper_end"], row["tll_lower_end"], row["tll_apex"]) == ("T1", "L5", "T13")
+    assert row["mt_note"] == "no curve with apex T6-T11" and row["pt_note"] == "no curve with apex T3-T5"
+    row = _row(study_of(ap_film(**THREE)))  # a typical spine: no T13, and no "not annotated: T13"
+    assert row["pt_note"] is row["mt_note"] is row["tll_note"] is None
 
 
 def test_regions_follow_the_published_apex_ranges():

@@ -32,7 +32,7 @@ import dataclasses
 
 import numpy as np
 
-from ...landmarks.points.names import LEVELS, PatientRight, View
+from ...landmarks.points.names import LEVELS, TRANSITIONAL_LEVELS, PatientRight, View
 from ..geometry.regions import REGIONS, lenke_regions, region_codes, regional_curves
 from ..parameters import CurveTable, shown_number
 from ..study import Study
@@ -41,8 +41,6 @@ __all__ = ["CURVE_KEYS", "curve_columns", "curves_by_region", "lenke_region_name
 
 #: The cells of one region, in column order (``<prefix>_<key>``).
 CURVE_KEYS: tuple[str, ...] = ("upper_end", "lower_end", "apex", "angle_deg", "convex", "note")
-#: The levels only some spines have: their absence from a film is not "not annotated".
-_TRANSITIONAL = frozenset({"T13", "L6"})
 _CORNERS = tuple(f"{e}.{c}" for e in ("sup", "inf") for c in ("left", "right"))
 _NONE = np.array(None, dtype=object)
 
@@ -181,7 +179,8 @@ def _no_curve_note(span: str, levels: list[str], seen: np.ndarray) -> str:
     """Why a region has no curve: none found, or its apex vertebrae were not annotated."""
     if not seen.any():
         return f"not measured: no vertebra {span} annotated with all four corners"
-    missing = [lv for lv, s in zip(levels, seen, strict=True) if not s and lv not in _TRANSITIONAL]
+    # a T13 or L6 absent from a film is not "not annotated": most spines have neither
+    missing = [lv for lv, s in zip(levels, seen, strict=True) if not s and lv not in TRANSITIONAL_LEVELS]
     return f"no curve with apex {span}" + (f" (not annotated: {', '.join(missing)})" if missing else "")
 
 

@@ -108,6 +108,12 @@ class Film:
     def view(self) -> View:
         return View.parse(self.study.measurements.views[self.index])
 
+    @property
+    def operation_date(self) -> datetime.date | None:
+        """The day of the operation the film records (a post-operative film), if it says."""
+        operation = self.study.table.operation(self.index)
+        return None if operation is None else operation.date
+
     def identity(self) -> dict[str, object]:
         """The identity fields this film states (:data:`IDENTITY_FIELDS`); unknown ones are absent."""
         out: dict[str, object] = {}
@@ -301,7 +307,17 @@ class FollowUp:
             first = self.interval(0, k)
             if k > 1 and first is not None:
                 words += f", {first.text()} after film 1"
+        since = self.since_operation(k)
+        if since is not None:
+            words += f"; {since.text()} after the operation ({self.films[k].operation_date})"
         return words
+
+    def since_operation(self, k: int) -> Interval | None:
+        """From the operation film *k* records to the film; None when either date is unknown or the film is earlier."""
+        day, operated = self.dates[k].date, self.films[k].operation_date
+        if day is None or operated is None or day < operated:
+            return None
+        return Interval.between(operated, day)
 
     def identity_line(self) -> str:
         """The patient check in one line."""
@@ -381,6 +397,9 @@ def compare_studies(
         if dates[k].date is not None and dates[k].date == dates[k - 1].date:
             notes.append(f"films {k} and {k + 1} have the same date: kept in the order given")
     notes += [d.note for d in dates if d.note]
+    for k, (f, d) in enumerate(zip(films, dates, strict=True), 1):
+        if d.date is not None and f.operation_date is not None and d.date < f.operation_date:
+            notes.append(f"film {k} '{f.name}' is dated before the operation it records ({f.operation_date})")
     identity = _identity(films)
     differ = [c for c in identity if c.status == "differs"]
     if differ and not allow_different_patients:

@@ -381,3 +381,25 @@ def test_landmark_file_study_date_round_trip_and_bad_values(tmp_path):
         with pytest.raises(InvalidLandmarksError, match=re.escape(words)) as e:
             load_study(str(path))
         assert '"image.study_date"' in str(e.value) and str(path) in str(e.value)
+
+
+def test_the_interval_since_the_operation_a_film_records():
+    from spinecheck.landmarks.points.operation import Operation
+
+    operated = dataclasses.replace(
+        ap_film(**THREE), operation=Operation.checked(date="2024-02-01", uiv="T10")
+    )
+    pre, post = film(D(2024, 1, 1)), film(D(2024, 8, 1), lm=operated)
+    fu = compare_studies([post, pre])
+    # 2024-02-01 to 2024-08-01: 29 + 31 + 30 + 31 + 30 + 31 days, six calendar months
+    assert fu.since_operation(1) == Interval(182, 6) and fu.since_operation(0) is None
+    assert fu.date_line(1).endswith("; 182 days (6 months) after the operation (2024-02-01)")
+    image = np.zeros((2000, 800), dtype=np.uint8)
+    fig = comparison_figure(image, pre.study, image, post.study, followup=fu)
+    text = "\n".join(t.get_text() for t in fig.texts)
+    assert "Interval: 213 days (7 months); post 182 days (6 months) after the operation" in text
+    early = film(D(2024, 1, 15), lm=operated)  # a film dated before the operation it records
+    assert (
+        "film 2 'film.dcm' is dated before the operation it records (2024-02-01)"
+        in compare_studies([early, pre]).notes
+    )

@@ -783,7 +783,8 @@ def _comparison_body(
     y += 0.05
     small = fs - 0.5
     if followup is not None:  # when the films were taken, the interval, whether they are of one patient
-        interval = followup.interval(0, 1)
+        interval, since = followup.interval(0, 1), followup.since_operation(1)
+        operated = f"; post {since.text()} after the operation" if since is not None else ""
         lines = [
             f"Interval: {interval.text() if interval is not None else 'unknown (a film has no date)'}",
             followup.identity_line(),

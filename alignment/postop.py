@@ -9,13 +9,17 @@ command line). :func:`junctional_comparison` measures the PJA and the DJA of
 *both* films at the post-operative film's levels (the UIV of the post film applies
 to the pre film) and judges PJK and DJK with the criterion set ``junctional``
 (:func:`spinecheck.alignment.criteria.junctional.judge_junctional`).
+:func:`junctional_series` does the same for a follow-up series of films in time order.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import math
+from collections.abc import Sequence
 from typing import NamedTuple
+
+import numpy as np
 
 from ..landmarks.points.names import LEVELS
 from .criteria.assessment import CriterionColumn
@@ -25,7 +29,7 @@ from .measure import measure
 from .parameters import JUNCTIONAL, PARAMETERS, shown_number
 from .study import Study
 
-__all__ = ["JunctionalChange", "junctional_comparison"]
+__all__ = ["JunctionalChange", "junctional_comparison", "JunctionalSeries", "junctional_series"]
 
 
 class JunctionalChange(NamedTuple):
@@ -147,3 +151,122 @@ def junctional_comparison(pre: Study, i: int, post: Study, j: int) -> list[Junct
 
 def _value(v: float | None) -> float | None:
     return None if v is None or not math.isfinite(v) else float(v)
+
+
+class JunctionalSeries(NamedTuple):
+    """One junctional angle over a follow-up series, at the levels of the operation, and its verdicts.
+
+    Attributes
+    ----------
+    parameter : str
+        ``"PJA"`` or ``"DJA"``.
+    levels : str or None
+        The vertebrae the angle joins (``"T8-T10"``) on the operated film, or None.
+    operated_film : int
+        The film (position in the series) whose operation gives the levels: the last that records one.
+    preop_film : int or None
+        The pre-operative film the changes are measured from: the last film before the first
+        operated one that records no operation; None when the series has none.
+    values : ndarray, shape (F,)
+        The angle on every film, at those levels (degrees, kyphosis positive; NaN where not measured).
+    reasons : tuple of (str or None)
+        Per film, why the angle is not measured.
+    criterion : CriterionColumn
+        PJK (DJK) of every film against the pre-operative film's angle: judged on the films
+        after it that record an operation, not applied (with the reason) on the others.
+    """
+
+    parameter: str
+    levels: str | None
+    operated_film: int
+    preop_film: int | None
+    values: np.ndarray
+    reasons: tuple[str | None, ...]
+    criterion: CriterionColumn
+
+
+def junctional_series(films: Sequence[tuple[Study, int]]) -> list[JunctionalSeries]:
+    """The PJA and DJA of every film of a series at the operation's levels, and PJK and DJK.
+
+    Parameters
+    ----------
+    films : sequence of (Study, int)
+        The films in time order (``FollowUp.films`` of :mod:`spinecheck.alignment.followup`),
+        each a study and its index.
+
+    Returns
+    -------
+    list of JunctionalSeries
+        One per junctional angle whose level the last operated film records; empty when no
+        film records an operation or the films are not lateral.
+
+    Notes
+    -----
+    Every film is measured at the levels of the last film that records an operation, so that
+    each value spans the same vertebrae, and judged against the last film before the first
+    operated one that records none (the pre-operative film; Glattes 2005 compares with the
+    angle before surgery). A film before or at the pre-operative film, or one that records no
+    operation, is not judged, and its row says why.
+    """
+    lateral = all(str(st.measurements.views[k]) == "lateral" for st, k in films)
+    operated = [n for n, (st, k) in enumerate(films) if st.table.operation(k) is not None]
+    if not lateral or not operated:
+        return []
+    last = operated[-1]
+    st_op, k_op = films[last]
+    op = st_op.table.operation(k_op)
+    assert op is not None  # the last operated film
+    wanted = [pid for pid, level in zip(JUNCTIONAL, (op.uiv, op.liv), strict=True) if level is not None]
+    before_op = [n for n in range(operated[0]) if films[n][0].table.operation(films[n][1]) is None]
+    preop = before_op[-1] if before_op else None
+    measured = [
+        measure(
+            dataclasses.replace(st.table.subset([k]), operations=(op,)),
+            cobb_method=st.measurements.curves.method,
+        )
+        for st, k in films
+    ]
+    out = []
+    for pid in wanted:
+        values = np.array([float(m.values[pid][0]) for m in measured])
+        reasons = tuple(m.reported(pid, 0).reason for m in measured)
+        judged_films = np.array(
+            [preop is not None and n > preop and n in operated for n in range(len(films))], dtype=bool
+        )
+        pre = np.full(len(films), np.nan if preop is None else values[preop])
+        why = [_why_not_judged(n, preop) if not judged_films[n] else reasons[n] for n in range(len(films))]
+        if preop is not None and not np.isfinite(values[preop]):  # nothing to measure a change from
+            judged_films[:] = False
+            why = [
+                f"not judged: not measured on the pre-operative film {preop + 1} ({reasons[preop]})"
+                for _ in range(len(films))
+            ]
+        post = np.where(judged_films, values, np.nan)
+        column = judge_junctional(pid, post, pre, reasons=why)
+        lv = measured[last].junctions.levels[pid][0]
+        out.append(
+            JunctionalSeries(
+                pid,
+                f"{LEVELS[lv[0]]}–{LEVELS[lv[1]]}" if (lv >= 0).all() else None,
+                last,
+                preop,
+                values,
+                reasons,
+                column,
+            )
+        )
+    return out
+
+
+def _why_not_judged(n: int, preop: int | None) -> str:
+    """Why film *n* of a series is not judged for junctional kyphosis (it is not a post-operative film)."""
+    if preop is None:
+        return (
+            "not judged: no pre-operative film in the series (one that records no operation, "
+            "before the first that does)"
+        )
+    if n == preop:
+        return "not judged on the pre-operative film"
+    if n < preop:
+        return f"not judged: a film before the pre-operative film (film {preop + 1})"
+    return "not judged: the film records no operation"

@@ -523,3 +523,35 @@ def test_judge_pjk_is_vectorised_and_judges_as_the_report_does():
     assert d.result.tolist() == [False, True] and d.id == "djk.passias"
     with pytest.raises(InvalidArgumentError, match="pre_deg: must have one angle per post-operative angle"):
         judge_pjk([1.0, 2.0], [1.0])
+
+
+def test_a_series_is_measured_at_the_operations_levels_and_judged_against_the_pre_operative_film(tmp_path):
+    from spinecheck.alignment.postop import junctional_series
+
+    def film(t8_sup: float, operation: dict | None, name: str):
+        f = junction_frame()
+        endplate(f, "T8", "sup", -100.0, t8_sup)
+        body = landmarks_to_json(lateral(f))
+        if operation is not None:
+            body["operation"] = operation
+        path = tmp_path / f"{name}.json"
+        path.write_text(json.dumps(body))
+        return load_study(str(path)), 0
+
+    # PJA = θ(T10 inf) − θ(T8 sup) = 3 − t8_sup: 4°, 2.5° (before), then 12° and 13.1° (after)
+    films = [
+        film(-1.0, None, "a"),
+        film(0.5, None, "b"),
+        film(-9.0, {"uiv": "T10"}, "c"),
+        film(-10.1, {"uiv": "T10", "liv": "S1"}, "d"),
+    ]
+    (pja, dja) = junctional_series(films)
+    assert (pja.levels, pja.operated_film, pja.preop_film) == ("T8–T10", 3, 1)
+    np.testing.assert_allclose(pja.values, [4.0, 2.5, 12.0, 13.1], atol=TOL)
+    assert pja.criterion.result.tolist() == [None, None, False, True]  # +9.5 and +10.6 from film 2
+    assert pja.criterion.reason[0] == "PJA: not judged: a film before the pre-operative film (film 2)"
+    assert pja.criterion.reason[1] == "PJA: not judged on the pre-operative film"
+    assert dja.reasons[3].startswith("the fusion ends at the sacrum")
+    assert junctional_series(films[:2]) == []  # no film records an operation
+    only_post = junctional_series(films[2:])
+    assert only_post[0].preop_film is None and only_post[0].criterion.result.tolist() == [None, None]

@@ -786,7 +786,7 @@ def _comparison_body(
         interval, since = followup.interval(0, 1), followup.since_operation(1)
         operated = f"; post {since.text()} after the operation" if since is not None else ""
         lines = [
-            f"Interval: {interval.text() if interval is not None else 'unknown (a film has no date)'}",
+            f"Interval: {interval.text() if interval is not None else 'unknown (a film has no date)'}{operated}",
             followup.identity_line(),
             "Order: " + "; ".join(followup.notes),
         ]

@@ -43,8 +43,10 @@ import numpy as np
 
 from ..landmarks.errors import InvalidArgumentError, InvalidLandmarksError, SpinecheckError
 from ..landmarks.points.names import LEVELS, View
+from .criteria.assessment import CriterionColumn
 from .geometry.regions import REGIONS, regional_curves
 from .parameters import CORONAL, PARAMETERS, SAGITTAL
+from .postop import junctional_series
 from .study import Study
 
 if TYPE_CHECKING:
@@ -479,6 +481,10 @@ class SeriesRow:
         The age-adjusted target of each film (NaN where none).
     curve : bool
         A region's coronal curve (its details are the curve's levels), not a parameter.
+    criterion : CriterionColumn or None
+        For PJA and DJA on a series with an operation: PJK (DJK) of each film against the
+        pre-operative film (:func:`~spinecheck.alignment.postop.junctional_series`), column *k*
+        judging film *k*; None for the other rows (their criteria are each film's own).
     """
 
     key: str
@@ -488,6 +494,7 @@ class SeriesRow:
     details: tuple[str | None, ...]
     targets: np.ndarray
     curve: bool = False
+    criterion: CriterionColumn | None = None
 
     @property
     def unit(self) -> str:
@@ -530,8 +537,26 @@ def series_table(followup: FollowUp) -> SeriesTable:
     """
     films = followup.films
     ids = SAGITTAL if followup.view is View.LATERAL else CORONAL
+    # PJA and DJA at the levels of the operation on every film, so that each value spans the same
+    # vertebrae, with PJK and DJK against the pre-operative film (post-operative series only)
+    junctions = {j.parameter: j for j in junctional_series([(f.study, f.index) for f in films])}
     rows = []
     for pid in ids:
+        if pid in junctions:
+            j = junctions[pid]
+            at = f" at {j.levels}" if j.levels else ""
+            rows.append(
+                SeriesRow(
+                    pid,
+                    f"{PARAMETERS[pid].name}{at} (the operation of film {j.operated_film + 1})",
+                    j.values,
+                    ("deg",) * len(films),
+                    j.reasons,
+                    np.full(len(films), np.nan),
+                    criterion=j.criterion,
+                )
+            )
+            continue
         reported = [f.study.measurements.reported(pid, f.index) for f in films]
         rows.append(
             SeriesRow(

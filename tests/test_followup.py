@@ -403,3 +403,32 @@ def test_the_interval_since_the_operation_a_film_records():
         "film 2 'film.dcm' is dated before the operation it records (2024-02-01)"
         in compare_studies([early, pre]).notes
     )
+
+
+def test_a_post_operative_series_measures_pja_at_the_operations_levels_and_marks_pjk(tmp_path):
+    """PJA = θ(T10 inf) − θ(T8 sup) = 3 − t8_sup on each film (test_postop's frame): 4, 2.5, 12, 13.1 deg."""
+    from spinecheck.alignment.render.figure import Verdict
+    from spinecheck.alignment.render.series import _verdict
+    from spinecheck.landmarks.points.operation import Operation
+    from test_postop import endplate, junction_frame, lateral
+
+    def dated(t8_sup: float, operation: Operation | None, day: datetime.date) -> Film:
+        frame = junction_frame()
+        endplate(frame, "T8", "sup", -100.0, t8_sup)
+        return Film(study_of(lateral(frame, operation)), 0, header(day))
+
+    t10 = Operation.checked(date="2023-03-01", uiv="T10")
+    films = [
+        dated(-10.1, Operation.checked(date="2023-03-01", uiv="T10", liv="S1"), D(2024, 3, 1)),
+        dated(-1.0, None, D(2022, 1, 1)),
+        dated(-9.0, t10, D(2023, 6, 1)),
+        dated(0.5, None, D(2023, 1, 1)),
+    ]
+    fu = compare_studies(films)
+    pja = series_table(fu).row("PJA")
+    assert pja.name == "proximal junctional angle at T8–T10 (the operation of film 4)"
+    assert pja.values == pytest.approx([4.0, 2.5, 12.0, 13.1], abs=1e-9)
+    # PJK against the pre-operative film 2 (2.5 deg): +9.5 not flagged, +10.6 flagged; films 1-2 not judged
+    verdicts = [_verdict(fu, pja, k) for k in range(4)]
+    assert verdicts == [Verdict.NOT_APPLIED, Verdict.NOT_APPLIED, Verdict.WITHIN, Verdict.MARKED]
+    assert fu.date_line(3).endswith("; 366 days (1 year) after the operation (2023-03-01)")

@@ -263,7 +263,12 @@ def _table_body(page: _Page, table: SeriesTable, which: range, top: float, draw:
 
 
 def _verdict(fu, row: SeriesRow, k: int) -> Verdict | None:
-    """The worst verdict of the criteria on *row*'s parameter for film *k* (None for curve rows)."""
+    """The worst verdict of the criteria on *row*'s parameter for film *k* (None for curve rows).
+
+    PJA and DJA of an operated series: PJK (DJK) of film *k* against the pre-operative film.
+    """
+    if row.criterion is not None:
+        return Verdict.of(row.criterion, k)
     f = fu.films[k]
     return _worst(f.study, f.index, row.key)
 

@@ -4,7 +4,7 @@ from typing import TYPE_CHECKING
 
 import lazy_loader
 
-from .atomic import write_text_atomic
+from .atomic import write_bytes_atomic, write_text_atomic
 from .checks import check_endplates, check_inside_image, check_same_image
 from .landmark_file import (
     FORMAT,
@@ -15,6 +15,7 @@ from .landmark_file import (
     read_landmark_json,
     write_landmarks,
 )
+from .provenance import ModelInfo, Provenance, ProvenanceKind, parse_provenance, read_provenance
 from .read import LANDMARK_SUFFIXES, read_landmark_table, read_landmarks, write_landmark_file
 from .slicer import (
     SLICER_SCHEMA,
@@ -55,6 +56,12 @@ __all__ = [
     "landmarks_to_text",
     "write_landmarks",
     "write_text_atomic",
+    "write_bytes_atomic",
+    "ProvenanceKind",
+    "ModelInfo",
+    "Provenance",
+    "parse_provenance",
+    "read_provenance",
     "check_inside_image",
     "check_same_image",
     "check_endplates",

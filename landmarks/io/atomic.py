@@ -1,7 +1,8 @@
 """Atomic file writes: a crash or a kill never leaves half a file behind.
 
-The annotation window saves after every click and a batch rewrites its table at the end; both
-replace the old file in one step, so a reader sees the old file or the new one, never a mix.
+The annotation window saves after every click, a batch rewrites its table at the end and
+``spinecheck export`` writes DICOM files; each replaces the old file in one step, so a reader sees
+the old file or the new one, never a mix.
 """
 
 from __future__ import annotations
@@ -10,11 +11,16 @@ import os
 import secrets
 import stat
 
-__all__ = ["write_text_atomic"]
+__all__ = ["write_text_atomic", "write_bytes_atomic"]
 
 
 def write_text_atomic(path: str | os.PathLike[str], text: str) -> None:
-    """Replace the file at *path* by *text* (UTF-8) in one atomic step.
+    """Replace the file at *path* by *text* (UTF-8) in one atomic step (see :func:`write_bytes_atomic`)."""
+    write_bytes_atomic(path, text.encode("utf-8"))
+
+
+def write_bytes_atomic(path: str | os.PathLike[str], data: bytes) -> None:
+    """Replace the file at *path* by *data* in one atomic step.
 
     The temporary file is created beside *path* (``os.replace`` is atomic
     only within one file system), takes the mode of the file it replaces
@@ -39,7 +45,7 @@ def write_text_atomic(path: str | os.PathLike[str], text: str) -> None:
         raise FileExistsError(f"cannot create a temporary file beside {target!r}")
     try:
         with os.fdopen(fd, "wb") as f:
-            f.write(text.encode("utf-8"))
+            f.write(data)
             f.flush()
             os.fsync(f.fileno())
         try:

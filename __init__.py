@@ -73,6 +73,8 @@ __getattr__, __dir__, _ = lazy_loader.attach(
             "BatchOptions",
             "BatchSummary",
             "run_batch",
+            "DicomExport",
+            "export_dicom",
         ],
     },
 )
@@ -82,6 +84,7 @@ if TYPE_CHECKING:
         Assessment,
         BatchOptions,
         BatchSummary,
+        DicomExport,
         Film,
         Measurements,
         Study,
@@ -89,6 +92,7 @@ if TYPE_CHECKING:
         compare_studies,
         comparison_figure,
         draw_study,
+        export_dicom,
         figure_for,
         format_table,
         load_instability,
@@ -169,4 +173,7 @@ __all__ = [
     "BatchOptions",
     "BatchSummary",
     "run_batch",
+    # DICOM results in the film's study (the [dicom] extra)
+    "DicomExport",
+    "export_dicom",
 ]

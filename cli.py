@@ -60,6 +60,8 @@ _FLAGS = {
 #: Per command, a flag that stands for an argument of a more general name.
 _COMMAND_FLAGS = {
     "annotate": {"name": "--protocol"},
+    "export": {"output_dir": "-o"},
+    "report": {"output_dir": "--dicom"},
     "instability": {
         "flexion_landmarks": "FLEXION_LANDMARKS",
         "extension_landmarks": "EXTENSION_LANDMARKS",
@@ -225,6 +227,12 @@ def build_parser() -> argparse.ArgumentParser:
         "and the warnings.",
     )
     p.add_argument("-o", "--output", required=True, metavar="OUT", help="the report: .pdf (or .png)")
+    p.add_argument(
+        "--dicom",
+        metavar="DIR",
+        help="also write the results as DICOM into DIR, as 'spinecheck export' does (a DICOM film only)",
+    )
+    p.add_argument("--overwrite", action="store_true", help="with --dicom: replace existing DICOM files")
     p.set_defaults(func=cmd_report)
 
     p = sub.add_parser(
@@ -412,6 +420,23 @@ def build_parser() -> argparse.ArgumentParser:
         "the points; it is not a calibration)",
     )
     p.set_defaults(func=cmd_convert)
+
+    p = sub.add_parser(
+        "export",
+        parents=[common, film, measuring, operated],
+        help="write the results as DICOM in the film's study: a Structured Report and the figure",
+        description="Measure and judge a DICOM film's landmarks and write two DICOM files into DIR, in the "
+        "film's study (its Study Instance UID, patient and study copied; new series; both referencing the "
+        "film), so that a PACS shows them beside it: DIR/<film>-sr.dcm, a Comprehensive SR holding a TID "
+        "1500 measurement report (every parameter with its unit, each verdict with its rule and citation, "
+        "the calibration, the landmark source and every landmark as a point on the film), and "
+        "DIR/<film>-sc.dcm, the annotated figure as a Secondary Capture image. Needs the [dicom] extra.",
+    )
+    p.add_argument(
+        "-o", "--output", required=True, metavar="DIR", help="the folder to write to (made if missing)"
+    )
+    p.add_argument("--overwrite", action="store_true", help="replace existing files of the same names")
+    p.set_defaults(func=cmd_export)
 
     p = sub.add_parser(
         "annotate",
@@ -700,6 +725,8 @@ def cmd_report(args: argparse.Namespace) -> int:
     from .landmarks.imaging.radiograph import load_radiograph
 
     out = _output_path(args.output, (".pdf", ".png"), "page")
+    if args.dicom:  # refused before anything is measured or written
+        _dicom_preflight(args.image, args.dicom, args.overwrite)
     radiograph = load_radiograph(args.image)
     study = load_study(
         args.landmarks,
@@ -710,6 +737,8 @@ def cmd_report(args: argparse.Namespace) -> int:
     fig = report_figure(radiograph.display, study, 0)
     fig.savefig(out, dpi=150)
     print(f"wrote {out}", file=sys.stderr)
+    if args.dicom:
+        _write_dicom(radiograph, study, args.dicom, args.overwrite)
     return EXIT_OK
 
 
@@ -1064,6 +1093,48 @@ def cmd_convert(args: argparse.Namespace) -> int:
     _notes([*s.warnings, *notes])
     print(f"wrote {out} ({len(s.points)} points)", file=sys.stderr)
     return EXIT_OK
+
+
+# ----------------------------------------------------------------------------- export
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    from .alignment.study import load_study
+    from .landmarks.imaging.radiograph import load_radiograph
+
+    _dicom_preflight(args.image, args.output, args.overwrite)
+    radiograph = load_radiograph(args.image)
+    study = load_study(
+        args.landmarks,
+        image=radiograph,
+        **_measuring_options(args),
+        **_operation_options(args, given_by=True),
+    )
+    _write_dicom(radiograph, study, args.output, args.overwrite)
+    return EXIT_OK
+
+
+def _dicom_preflight(image: str, folder: str, overwrite: bool) -> None:
+    """Refuse a DICOM export before measuring: no highdicom, not a DICOM film, outputs that exist."""
+    from .alignment.export.dicom import check_outputs, require_highdicom
+    from .alignment.export.source import read_source_film
+
+    require_highdicom()
+    read_source_film(image)
+    check_outputs(image, folder, overwrite=overwrite)
+
+
+def _write_dicom(radiograph, study, folder: str, overwrite: bool) -> None:
+    from .alignment.export.dicom import export_dicom
+
+    done = export_dicom(radiograph, study, folder, overwrite=overwrite)
+    _notes(done.notes)
+    print(f"wrote {done.structured_report} (Structured Report)", file=sys.stderr)
+    print(f"wrote {done.secondary_capture} (Secondary Capture)", file=sys.stderr)
+    print(
+        f"  in study {done.study_instance_uid}, beside film {done.referenced_sop_instance_uid}",
+        file=sys.stderr,
+    )
 
 
 def _refine_summary(s, mm_per_px) -> str:

@@ -10,7 +10,7 @@ from .parameters import CORONAL, PARAMETERS, SAGITTAL, CurveTable, Measurements,
 # figures, and measuring one file does not import matplotlib.
 __getattr__, __dir__, _ = lazy_loader.attach(
     __name__,
-    submodules=["batch", "criteria", "geometry", "render"],
+    submodules=["batch", "criteria", "export", "geometry", "render"],
     submod_attrs={
         "measure": ["measure"],
         "geometry": ["CobbMethod", "measure_instability"],
@@ -32,12 +32,14 @@ __getattr__, __dir__, _ = lazy_loader.attach(
         "motion": ["InstabilityStudy", "load_instability"],
         "followup": ["Film", "FollowUp", "SeriesTable", "compare_studies", "series_table"],
         "batch": ["BatchOptions", "BatchSummary", "run_batch"],
+        "export": ["DicomExport", "export_dicom"],
     },
 )
 
 if TYPE_CHECKING:
     from .batch import BatchOptions, BatchSummary, run_batch
     from .criteria import Assessment, assess, available_age_sets, load_criterion_set
+    from .export import DicomExport, export_dicom
     from .followup import Film, FollowUp, SeriesTable, compare_studies, series_table
     from .geometry import CobbMethod, measure_instability
     from .measure import measure
@@ -95,4 +97,6 @@ __all__ = [
     "BatchOptions",
     "BatchSummary",
     "run_batch",
+    "DicomExport",
+    "export_dicom",
 ]

@@ -193,6 +193,21 @@ def test_segments_across_a_sixth_lumbar_vertebra():
     assert [s.name for s in MOTION_SEGMENTS][:3] == ["T12-T13", "T12-L1", "T13-L1"]
 
 
+def test_a_sacralised_l5_does_not_move_so_l4_l5_is_the_lumbosacral_segment():
+    from spinecheck.landmarks.points.anatomy import Anatomy
+
+    pts = {
+        **segment_points("L4", "L5", shift_px=2, angle_deg=5),
+        **segment_points("L5", "S1", shift_px=6, angle_deg=8, base=(100, 200)),
+    }
+    plain = measure_instability(film(pts), film(pts))
+    assert plain.names == ("L4-L5", "L5-S1")
+    fused = measure_instability(film(pts, anatomy=Anatomy("L5")), film(pts))
+    assert fused.names == ("L4-L5",)  # the record on either film of the pair is enough
+    fused = measure_instability(film(pts), film(pts, anatomy=Anatomy("L5")))
+    assert fused.names == ("L4-L5",)
+
+
 def test_a_segment_placed_on_one_film_only_is_listed_with_the_reason():
     flex = segment_points("L4", "L5", shift_px=6, angle_deg=-2)
     ext = dict(flex)

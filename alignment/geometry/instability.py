@@ -224,9 +224,11 @@ def _belongs(
 ) -> np.ndarray:
     """``(N, K)``: whether each segment fits each film's spine.
 
-    A segment fits when it skips no transitional level the spine has and uses
-    none it lacks; a spine has T13 (L6) when any point of that level is placed
-    on either film of the pair.
+    A segment fits when it skips no transitional level the spine has, uses
+    none it lacks, and its upper vertebra moves (is above the sacrum: with a
+    sacralised L5 the lumbosacral segment is L4-L5, and L5-S1 is not one); a
+    spine has T13 (L6) when any point of that level is placed on either film of
+    the pair, and a sacralised vertebra when either film records it.
     """
     n = len(table)
     has = {}
@@ -240,8 +242,15 @@ def _belongs(
                 got |= other.has(p)
         has[level] = got
     out = np.ones((n, len(segments)), dtype=bool)
+    # the sacrum (S1, or a sacralised L5/L6 on either film's record) does not move: a segment whose upper
+    # vertebra is at or below it is fused, not a motion segment
+    sacrum = table.spine().of("sacrum")
+    if other is not None:
+        sacrum = np.where(np.equal(sacrum, "S1"), other.spine().of("sacrum"), sacrum)
+    sacrum_index = np.array([level_index(s) for s in sacrum], dtype=int)
     for k, seg in enumerate(segments):
         lo, hi = level_index(seg.upper), level_index(seg.lower)
+        out[:, k] &= lo < sacrum_index
         for level in TRANSITIONAL_LEVELS:
             j = level_index(level)
             if level in (seg.upper, seg.lower):

@@ -1,17 +1,52 @@
-"""Checks every landmark reader shares: points on the image, endplates of non-zero length.
+"""Checks every landmark reader shares: readable UTF-8 JSON, points on the image, endplates of non-zero length.
 
 Each check raises one line that names the file (*where*), the point and what was expected.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import json
+from collections.abc import Callable, Mapping
+from typing import Any
 
 from ..errors import DegenerateGeometryError, InvalidLandmarksError
 from ..points.model import ImageRef, LandmarkSet
 from ..points.names import View
 
-__all__ = ["check_same_image", "check_inside_image", "check_endplates", "format_xy"]
+__all__ = ["read_json_text", "check_same_image", "check_inside_image", "check_endplates", "format_xy"]
+
+
+def read_json_text(
+    path: str,
+    where: str,
+    expected: str,
+    *,
+    object_pairs_hook: Callable[[list[tuple[str, Any]]], Any] | None = None,
+) -> Any:
+    """The decoded JSON of the file at *path*; each failure one line naming *where*.
+
+    *expected* says what the file should be (``"a spinecheck-landmarks/1 JSON
+    file"``) when it is not UTF-8 text.
+    """
+    try:
+        with open(path, "rb") as f:
+            data = f.read()
+    except OSError as e:
+        raise InvalidLandmarksError(f"{where}: cannot be read: {e.strerror or e}") from None
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as e:
+        raise InvalidLandmarksError(
+            f"{where}: is not UTF-8 text (byte 0x{data[e.start]:02x} at offset {e.start}); expected {expected}"
+        ) from None
+    try:
+        return json.loads(text, object_pairs_hook=object_pairs_hook)
+    except json.JSONDecodeError as e:
+        raise InvalidLandmarksError(
+            f"{where}: is not valid JSON: {e.msg} at line {e.lineno}, column {e.colno}"
+        ) from None
+    except RecursionError:
+        raise InvalidLandmarksError(f"{where}: is not valid JSON: nested too deeply") from None
 
 
 def check_same_image(landmarks: LandmarkSet, image: ImageRef, where: str, *, advice: str = "") -> None:

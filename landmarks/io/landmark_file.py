@@ -36,7 +36,7 @@ from ..points.model import ImageRef, LandmarkSet, PatientInfo, PointMove, Refine
 from ..points.names import PatientRight, View, check_point_name
 from ..points.operation import OPERATION_ITEMS, Operation, OperationProblem
 from .atomic import write_text_atomic
-from .checks import check_endplates, check_inside_image, format_xy
+from .checks import check_endplates, check_inside_image, format_xy, read_json_text
 
 __all__ = [
     "FORMAT",
@@ -112,7 +112,8 @@ def read_landmark_json(path: str | os.PathLike[str]) -> LandmarkSet:
     """
     name = os.fspath(path)
     where = landmarks_where(name)
-    return parse_landmarks(_loads(_read_text(name, where), where), where=where, source=name)
+    data = read_json_text(name, where, f"a {FORMAT} JSON file", object_pairs_hook=_object_pairs)
+    return parse_landmarks(data, where=where, source=name)
 
 
 def parse_landmarks(
@@ -398,21 +399,6 @@ def landmarks_where(path: str) -> str:
     return f"landmarks file {path!r}"
 
 
-def _read_text(path: str, where: str) -> str:
-    try:
-        with open(path, "rb") as f:
-            data = f.read()
-    except OSError as e:
-        raise InvalidLandmarksError(f"{where}: cannot be read: {e.strerror or e}") from None
-    try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError as e:
-        raise InvalidLandmarksError(
-            f"{where}: is not UTF-8 text (byte 0x{data[e.start]:02x} at offset {e.start}); "
-            "expected a spinecheck-landmarks/1 JSON file"
-        ) from None
-
-
 class _JsonObject(dict[str, Any]):
     """A decoded JSON object that remembers keys given more than once."""
 
@@ -431,17 +417,6 @@ def _object_pairs(pairs: list[tuple[str, Any]]) -> _JsonObject:
             given.add(key)
     obj.duplicates = tuple(seen)
     return obj
-
-
-def _loads(text: str, where: str) -> Any:
-    try:
-        return json.loads(text, object_pairs_hook=_object_pairs)
-    except json.JSONDecodeError as e:
-        raise InvalidLandmarksError(
-            f"{where}: is not valid JSON: {e.msg} at line {e.lineno}, column {e.colno}"
-        ) from None
-    except RecursionError:
-        raise InvalidLandmarksError(f"{where}: is not valid JSON: nested too deeply") from None
 
 
 def _no_duplicates(obj: Mapping[str, Any], where: str, in_what: str) -> None:

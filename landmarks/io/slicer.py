@@ -86,7 +86,7 @@ from ..points.model import ImageRef, LandmarkSet
 from ..points.names import View, check_point_name, closest_point_names, parse_point_name
 from ..points.plane import ImagePlane
 from .atomic import write_text_atomic
-from .checks import check_same_image
+from .checks import check_same_image, read_json_text
 from .landmark_file import FORMAT, landmarks_to_json, landmarks_where, parse_landmarks
 
 __all__ = [
@@ -194,7 +194,7 @@ def read_slicer_markups(
     name = os.fspath(path)
     where = landmarks_where(name)
     return parse_slicer_markups(
-        _loads(_read_text(name, where), where),
+        read_json_text(name, where, "a 3D Slicer markups JSON file"),
         where=where,
         source=name,
         image=image,
@@ -675,32 +675,6 @@ def _dumps(doc: Mapping[str, Any]) -> str:
         _NUMBER_LIST.sub(lambda m: "[" + ", ".join(v.strip() for v in m.group(1).split(",")) + "]", text)
         + "\n"
     )
-
-
-def _read_text(path: str, where: str) -> str:
-    try:
-        with open(path, "rb") as f:
-            data = f.read()
-    except OSError as e:
-        raise InvalidLandmarksError(f"{where}: cannot be read: {e.strerror or e}") from None
-    try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError as e:
-        raise InvalidLandmarksError(
-            f"{where}: is not UTF-8 text (byte 0x{data[e.start]:02x} at offset {e.start}); expected a 3D Slicer "
-            "markups JSON file"
-        ) from None
-
-
-def _loads(text: str, where: str) -> Any:
-    try:
-        return json.loads(text)
-    except json.JSONDecodeError as e:
-        raise InvalidLandmarksError(
-            f"{where}: is not valid JSON: {e.msg} at line {e.lineno}, column {e.colno}"
-        ) from None
-    except RecursionError:
-        raise InvalidLandmarksError(f"{where}: is not valid JSON: nested too deeply") from None
 
 
 def _json_type(value: object) -> str:

@@ -20,20 +20,18 @@ The figure has an Agg canvas (``fig.savefig("x.pdf")`` works without pyplot).
 
 from __future__ import annotations
 
-import textwrap
 from pathlib import Path
 
 import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
-from matplotlib.lines import Line2D
-from matplotlib.patches import Rectangle
 
 from ...landmarks.imaging.display import show_film
 from ..criteria.instability import InstabilityJudgement
 from ..motion import FILMS, InstabilityStudy
 from .figure import OKABE_ITO, Verdict
 from .instability_report import segment_cells, verdict_words
+from .pages import _Page
 from .text import tool_version
 
 __all__ = ["instability_figure"]
@@ -47,72 +45,6 @@ _LOWER, _UPPER = OKABE_ITO["sky_blue"], OKABE_ITO["reddish_purple"]
 
 def _verdict(flag: object) -> Verdict:
     return {True: Verdict.MARKED, False: Verdict.WITHIN}.get(flag, Verdict.NOT_APPLIED)  # type: ignore[call-overload]
-
-
-class _Text:
-    """Wrapped text on a page, in inches from the top-left corner."""
-
-    def __init__(self, fig: Figure, fs: float) -> None:
-        self.fig, self.h, self.fs = fig, fig.get_figheight(), fs
-
-    def line(self, fs: float | None = None) -> float:
-        return (fs or self.fs) * 1.3 / 72.0
-
-    def put(
-        self, x: float, y: float, text: str, width: float | None = None, *, draw: bool = True, **kw
-    ) -> float:
-        fs = kw.pop("fs", self.fs)
-        if width:
-            chars = max(8, int(width * 72.0 / (fs * _CHAR_EM)))
-            lines = [
-                ln
-                for para in text.split("\n")
-                for ln in (textwrap.wrap(para, chars, subsequent_indent="  ", break_long_words=False) or [""])
-            ]
-        else:
-            lines = text.split("\n")
-        if draw:
-            self.fig.text(
-                x,
-                self.h - y,
-                "\n".join(lines),
-                transform=self.fig.dpi_scale_trans,
-                fontsize=fs,
-                va="top",
-                linespacing=1.2,
-                **kw,
-            )
-        return len(lines) * self.line(fs)
-
-    def swatch(self, x: float, y: float, v: Verdict) -> None:
-        s = self.fs * 0.95 / 72.0
-        self.fig.add_artist(
-            Rectangle(
-                (x, self.h - y - s * 1.05),
-                s,
-                s,
-                transform=self.fig.dpi_scale_trans,
-                fc=v.colour,
-                ec=_INK,
-                lw=0.4,
-            )
-        )
-        self.fig.text(
-            x + s / 2,
-            self.h - y - s * 0.55,
-            v.mark,
-            transform=self.fig.dpi_scale_trans,
-            fontsize=self.fs * 0.75,
-            fontweight="bold",
-            ha="center",
-            va="center",
-            color="#ffffff" if v in (Verdict.MARKED, Verdict.CATEGORY) else "#000000",
-        )
-
-    def rule(self, x0: float, x1: float, y: float, lw: float = 0.4, colour: str = _RULE) -> None:
-        self.fig.add_artist(
-            Line2D([x0, x1], [self.h - y] * 2, transform=self.fig.dpi_scale_trans, lw=lw, color=colour)
-        )
 
 
 def _crop(study: InstabilityStudy, which: str, shape: tuple[int, ...]) -> tuple[float, float, float, float]:
@@ -129,7 +61,7 @@ def _crop(study: InstabilityStudy, which: str, shape: tuple[int, ...]) -> tuple[
 
 
 def _film(
-    fig: Figure, text: _Text, image: np.ndarray, study: InstabilityStudy, which: str, box: tuple
+    fig: Figure, text: _Page, image: np.ndarray, study: InstabilityStudy, which: str, box: tuple
 ) -> None:
     """Draw one film, cropped, with every listed segment marked in its first set's verdict colour."""
     x, top, max_w, max_h = box
@@ -182,7 +114,7 @@ def _film(
         )
     k = FILMS.index(which)
     name = Path(str(study.image_sources[k] or study.landmark_sources[k])).name
-    text.put(x, top - 0.22, f"{which.capitalize()}: {name}", w, fs=text.fs + 0.5, fontweight="bold")
+    text.text(x, top - 0.22, f"{which.capitalize()}: {name}", w, fs=text.fs + 0.5, fontweight="bold")
 
 
 def _set_head(name: str, status: str) -> str:
@@ -211,7 +143,7 @@ def _rules(jd: InstabilityJudgement, names: tuple[str, ...]) -> str:
     return "; ".join(parts)
 
 
-def _table(text: _Text, study: InstabilityStudy, x0: float, width: float, y: float, draw: bool) -> float:
+def _table(text: _Page, study: InstabilityStudy, x0: float, width: float, y: float, draw: bool) -> float:
     """The per-segment table; returns the y below it."""
     m = study.measurements
     sets = study.judgements
@@ -229,7 +161,7 @@ def _table(text: _Text, study: InstabilityStudy, x0: float, width: float, y: flo
     cw = [width * w_ / sum(weights) for w_ in weights]
     xs = np.cumsum([x0, *cw[:-1]])
     for k, head in enumerate(cols):
-        text.put(
+        text.text(
             xs[k] + (cw[k] - 0.04 if 0 < k < 7 else (0.08 if k >= 7 else 0)),
             y,
             head,
@@ -237,7 +169,7 @@ def _table(text: _Text, study: InstabilityStudy, x0: float, width: float, y: flo
             draw=draw,
             ha="right" if 0 < k < 7 else "left",
         )
-    y += 2 * text.line() + 0.03
+    y += 2 * text.line_in() + 0.03
     if draw:
         text.rule(x0, x0 + width, y - 0.02, lw=0.8, colour=_INK)
     keys = (
@@ -251,12 +183,12 @@ def _table(text: _Text, study: InstabilityStudy, x0: float, width: float, y: flo
     for j, name in enumerate(m.names):
         top = y + 0.03
         cells = segment_cells(study, j)
-        text.put(xs[0], top, name, draw=draw, fontweight="bold")
-        heights = [text.line()]
+        text.text(xs[0], top, name, draw=draw, fontweight="bold")
+        heights = [text.line_in()]
         for k, key in enumerate(keys, 1):
             value = cells[key].replace("-", "−")
             heights.append(
-                text.put(
+                text.text(
                     xs[k] + cw[k] - 0.04,
                     top,
                     value.replace(" (", "\n("),
@@ -272,10 +204,10 @@ def _table(text: _Text, study: InstabilityStudy, x0: float, width: float, y: flo
                 text.swatch(left, top, _verdict(flag))
             words = verdict_words(flag)
             box = text.fs * 1.2 / 72
-            heights.append(text.put(left + box, top, words, cw[n] - 0.08 - box, draw=draw))
+            heights.append(text.text(left + box, top, words, cw[n] - 0.08 - box, draw=draw))
         y = top + max(heights) + 0.03
         if m.reason[0, j] is not None:
-            y += text.put(
+            y += text.text(
                 xs[0] + 0.1,
                 y,
                 f"not measured: {m.reason[0, j]}",
@@ -289,11 +221,11 @@ def _table(text: _Text, study: InstabilityStudy, x0: float, width: float, y: flo
     return y + 0.05
 
 
-def _body(text: _Text, study: InstabilityStudy, x0: float, width: float, top: float, draw: bool) -> float:
+def _body(text: _Page, study: InstabilityStudy, x0: float, width: float, top: float, draw: bool) -> float:
     y = _table(text, study, x0, width, top, draw)
     small = text.fs - 0.5
     y += (
-        text.put(
+        text.text(
             x0,
             y,
             "T: translation of the upper vertebra's posteroinferior corner on the lower vertebra's superior endplate, "
@@ -309,7 +241,7 @@ def _body(text: _Text, study: InstabilityStudy, x0: float, width: float, top: fl
     )
     for jd in study.judgements:
         rules = _rules(jd, study.measurements.names)
-        y += text.put(
+        y += text.text(
             x0,
             y,
             f"{jd.info.name} [{jd.info.status.value}] — {jd.info.title}",
@@ -318,7 +250,7 @@ def _body(text: _Text, study: InstabilityStudy, x0: float, width: float, top: fl
             fontweight="bold",
             draw=draw,
         )
-        y += text.put(
+        y += text.text(
             x0 + 0.1,
             y,
             f"Rules: {rules or 'none applies to these segments'}",
@@ -326,7 +258,7 @@ def _body(text: _Text, study: InstabilityStudy, x0: float, width: float, top: fl
             fs=small,
             draw=draw,
         )
-        y += text.put(
+        y += text.text(
             x0 + 0.1,
             y,
             "Source: " + "; ".join(str(s) for s in jd.info.sources),
@@ -335,7 +267,7 @@ def _body(text: _Text, study: InstabilityStudy, x0: float, width: float, top: fl
             draw=draw,
         )
         if jd.info.status.value == "U":
-            y += text.put(
+            y += text.text(
                 x0 + 0.1,
                 y,
                 "Unverified thresholds: offered as a labelled option, not as fact.",
@@ -355,7 +287,7 @@ def _body(text: _Text, study: InstabilityStudy, x0: float, width: float, top: fl
         )
         pat = t.patients[0]
         age = f"; age {pat.age_years:g} y ({pat.age_source})" if pat.age_years is not None else ""
-        y += text.put(
+        y += text.text(
             x0,
             y,
             f"{which.capitalize()}: {study.landmark_sources[k]}; calibration {scale}{age}",
@@ -368,9 +300,9 @@ def _body(text: _Text, study: InstabilityStudy, x0: float, width: float, top: fl
     warnings = instability_report(study)["warnings"]
     if warnings:
         y += 0.04
-        y += text.put(x0, y, "Warnings", fs=small, fontweight="bold", draw=draw)
+        y += text.text(x0, y, "Warnings", fs=small, fontweight="bold", draw=draw)
         for w_ in warnings:
-            y += text.put(x0, y, f"• {w_}", width, fs=small, draw=draw)
+            y += text.text(x0, y, f"• {w_}", width, fs=small, draw=draw)
     return y
 
 
@@ -396,7 +328,7 @@ def instability_figure(
     W, H = _A4
     fig = Figure(figsize=_A4, layout=None)
     FigureCanvasAgg(fig)
-    text = _Text(fig, fontsize)
+    text = _Page(fig, fontsize)
     header = 0.62
     top = _MARGIN + header + 0.25
     films_w = W * 0.40
@@ -415,11 +347,11 @@ def instability_figure(
         for j, name in enumerate(study.measurements.names)
         if any(jd.flagged[0, j] is True for jd in study.judgements)
     ]
-    text.put(_MARGIN, _MARGIN - 0.05, "Flexion–extension instability", fs=fontsize + 6, fontweight="bold")
+    text.text(_MARGIN, _MARGIN - 0.05, "Flexion–extension instability", fs=fontsize + 6, fontweight="bold")
     summary = "flagged: " + "; ".join(flagged) if flagged else "no segment flagged by the chosen sets"
-    text.put(_MARGIN, _MARGIN + 0.27, summary, W - 2 * _MARGIN, fs=fontsize + 0.5, color=_MUTED)
+    text.text(_MARGIN, _MARGIN + 0.27, summary, W - 2 * _MARGIN, fs=fontsize + 0.5, color=_MUTED)
     _body(text, study, x0, width, _MARGIN + header, True)
-    text.put(
+    text.text(
         _MARGIN,
         H - _MARGIN - 0.05,
         f"spinecheck {tool_version()} — measurements from annotated landmarks; check them on the films before "

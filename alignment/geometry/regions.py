@@ -163,19 +163,20 @@ def lenke_regions(curves: CurveTable) -> np.ndarray:
     return out
 
 
-def _listed(curves: CurveTable) -> np.ndarray:
-    """``(N, K)``: a curve is there (measured, or withheld with its levels)."""
-    return _measured(curves) | _withheld(curves)
+def _listed(curves: CurveTable, rows: slice | int = slice(None)) -> np.ndarray:
+    """``(N, K)`` (or the *rows* asked for): a curve is there (measured, or withheld with its levels)."""
+    return _measured(curves, rows) | _withheld(curves, rows)
 
 
-def _measured(curves: CurveTable) -> np.ndarray:
-    return np.isfinite(np.asarray(curves.angle_deg, dtype=float)) & (np.asarray(curves.apex) >= 0)
+def _measured(curves: CurveTable, rows: slice | int = slice(None)) -> np.ndarray:
+    return np.isfinite(np.asarray(curves.angle_deg[rows], dtype=float)) & (np.asarray(curves.apex[rows]) >= 0)
 
 
-def _withheld(curves: CurveTable) -> np.ndarray:
+def _withheld(curves: CurveTable, rows: slice | int = slice(None)) -> np.ndarray:
     if curves.withheld is None:
-        return np.zeros(np.shape(curves.angle_deg), dtype=bool)
-    return ~np.equal(np.asarray(curves.withheld, dtype=object), _NONE) & (np.asarray(curves.upper) >= 0)
+        return np.zeros(np.shape(curves.angle_deg[rows]), dtype=bool)
+    withheld = np.asarray(curves.withheld[rows], dtype=object)
+    return ~np.equal(withheld, _NONE) & (np.asarray(curves.upper[rows]) >= 0)
 
 
 @dataclass(frozen=True, eq=False)
@@ -200,7 +201,7 @@ class RegionalCurves:
 
     def others(self, curves: CurveTable, i: int) -> list[int]:
         """The curves of study *i* in this region besides :attr:`curve`, top to bottom."""
-        inside = self.region.contains(curves.apex[i]) & _listed(curves)[i]
+        inside = self.region.contains(curves.apex[i]) & _listed(curves, i)  # row i only: called per study
         return [int(k) for k in np.flatnonzero(inside) if k != self.curve[i]]
 
 

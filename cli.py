@@ -61,11 +61,18 @@ _FLAGS = {
 _COMMAND_FLAGS = {
     "annotate": {"name": "--protocol"},
     "export": {"output_dir": "-o"},
-    "batch": {
-        "patient_identifiers": "--patient-identifiers",
-        "pseudonym_key": "--pseudonymise",
-        "key_file": "--pseudonym-key",
-        "dicom": "--dicom",
+    "pacs": {
+        "output_dir": "-o",
+        "dimse": "--dimse",
+        "called_ae": "--called-ae",
+        "calling_ae": "--calling-ae",
+        "url": "--url",
+        "date_from": "--date-from",
+        "date_to": "--date-to",
+        "study_uid": "STUDY_UID",
+        "series_uid": "SERIES_UID",
+        "sop_uid": "SOP_UID",
+        "paths": "FILE",
     },
     "report": {"output_dir": "--dicom"},
     "instability": {
@@ -373,28 +380,6 @@ def build_parser() -> argparse.ArgumentParser:
         help="decode every film's pixels: a film that cannot be decoded (e.g. a corrupt compressed "
         "stream) is an error row; slower (default: header only, the rows are the same otherwise)",
     )
-    p.add_argument(
-        "--dicom",
-        metavar="DIR",
-        help="also write each ok DICOM study's results as DICOM (an SR and the figure as a Secondary "
-        "Capture, in the film's study) to DIR/<image path>-sr.dcm and -sc.dcm; needs spinecheck[dicom]",
-    )
-    p.add_argument(
-        "--patient-identifiers",
-        action="store_true",
-        help="also write the columns patient_id and patient_name (personal data; not with --pseudonymise)",
-    )
-    p.add_argument(
-        "--pseudonymise",
-        action="store_true",
-        help="write patient_pseudonym, a keyed hash (HMAC-SHA256) of the Patient ID, instead of the ID; "
-        "the key is read from --pseudonym-key FILE or the environment variable SPINECHECK_PSEUDONYM_KEY",
-    )
-    p.add_argument(
-        "--pseudonym-key",
-        metavar="FILE",
-        help="the file holding the secret key of --pseudonymise (never the key itself on the command line)",
-    )
     p.add_argument("--quiet", action="store_true", help="no progress bar and no summary")
     p.add_argument(
         "--chunk-size", type=int, default=None, metavar="N", help="studies per task (default: automatic)"
@@ -465,6 +450,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--overwrite", action="store_true", help="replace existing files of the same names")
     p.set_defaults(func=cmd_export)
+
+    _add_pacs_parser(sub, common, measuring, operated)
 
     p = sub.add_parser(
         "annotate",
@@ -1183,29 +1170,201 @@ def _refine_summary(s, mm_per_px) -> str:
     return "\n".join(lines) + "\n"
 
 
+# ----------------------------------------------------------------------------- pacs
+
+
+def _add_pacs_parser(sub, common, measuring, operated) -> None:
+    """``spinecheck pacs find|fetch|store|measure``: the archive, by DICOMweb or DIMSE."""
+    server = _Parser(add_help=False)
+    where = server.add_argument_group(
+        "archive",
+        "give --url (DICOMweb) or --dimse with --called-ae (DIMSE), or set SPINECHECK_PACS_URL or "
+        "SPINECHECK_PACS_DIMSE and SPINECHECK_PACS_CALLED_AE. Credentials (DICOMweb) are never a flag: "
+        "SPINECHECK_PACS_USER and SPINECHECK_PACS_PASSWORD, or SPINECHECK_PACS_TOKEN, or --credentials FILE",
+    )
+    where.add_argument("--url", metavar="URL", help="the DICOMweb service root, e.g. https://pacs/dicom-web")
+    where.add_argument("--dimse", metavar="HOST:PORT", help="a DIMSE archive (C-FIND, C-GET, C-STORE)")
+    where.add_argument("--called-ae", metavar="AE", help="the archive's AE title (DIMSE)")
+    where.add_argument("--calling-ae", metavar="AE", help="our AE title (DIMSE; default SPINECHECK)")
+    where.add_argument(
+        "--credentials",
+        metavar="FILE",
+        help='a JSON file {"user": ..., "password": ...} or {"token": ...} that only you may read (chmod 600)',
+    )
+    where.add_argument(
+        "--timeout", type=float, default=30.0, metavar="S", help="seconds to wait (default 30)"
+    )
+
+    pacs = sub.add_parser(
+        "pacs",
+        parents=[common],
+        help="find spine films in a PACS, fetch one, measure it and send the results back",
+        description="Talk to a DICOM archive by DICOMweb (QIDO-RS, WADO-RS, STOW-RS) or DIMSE (C-FIND, "
+        "C-GET, C-STORE). DIMSE needs the [pacs] extra; measure needs the [dicom] extra.",
+    )
+    verbs = pacs.add_subparsers(dest="pacs_command", metavar="ACTION", parser_class=_Parser)
+    verbs.required = True
+
+    p = verbs.add_parser(
+        "find",
+        parents=[common, server],
+        help="list a patient's films (or studies, series), one per line",
+        description="List what the archive holds: one line per film (tab-separated: study, series and SOP "
+        "instance UIDs, patient ID, study date, modality, body part, view, description), or JSON.",
+    )
+    p.add_argument("--patient-id", metavar="ID", help="the Patient ID, matched exactly")
+    p.add_argument("--modality", metavar="CR,DX", help="series modalities to keep, comma-separated")
+    p.add_argument("--body-part", metavar="PART", help="Body Part Examined to keep, e.g. SPINE (empty kept)")
+    p.add_argument("--date-from", metavar="YYYY-MM-DD", help="studies on or after this day")
+    p.add_argument("--date-to", metavar="YYYY-MM-DD", help="studies on or before this day")
+    p.add_argument("--study", metavar="STUDY_UID", help="one study")
+    p.add_argument("--level", choices=("study", "series", "instance"), default="instance", help="rows per")
+    p.add_argument("--format", choices=("text", "json"), default="text")
+    p.set_defaults(func=cmd_pacs_find)
+
+    p = verbs.add_parser(
+        "fetch",
+        parents=[common, server],
+        help="fetch a study, series or film into a folder, whole or not at all",
+        description="Fetch into DIR as <SOP Instance UID>.dcm (WADO-RS as stored, or C-GET). Every file is "
+        "checked complete and is the one asked for before it appears; a transfer cut short leaves nothing.",
+    )
+    p.add_argument("study_uid", metavar="STUDY_UID")
+    p.add_argument("series_uid", metavar="SERIES_UID", nargs="?")
+    p.add_argument("sop_uid", metavar="SOP_UID", nargs="?")
+    p.add_argument("-o", "--output", required=True, metavar="DIR", help="the folder (made if missing)")
+    p.set_defaults(func=cmd_pacs_fetch)
+
+    p = verbs.add_parser(
+        "store",
+        parents=[common, server],
+        help="send DICOM files (e.g. the SR and capture of 'spinecheck export')",
+        description="Send DICOM files (STOW-RS, or C-STORE) and say per file what the archive did. Every "
+        "file is checked complete first (one bad file sends none); exit 2 when the archive refused any.",
+    )
+    p.add_argument("paths", metavar="FILE", nargs="+")
+    p.set_defaults(func=cmd_pacs_store)
+
+    p = verbs.add_parser(
+        "measure",
+        parents=[common, server, measuring, operated],
+        help="fetch a film, measure it, write the SR and capture, and with --store send them back",
+        description="The round trip: fetch the film into DIR, measure its landmarks (printing the report), "
+        "write DIR/<SOP>-sr.dcm and DIR/<SOP>-sc.dcm as 'spinecheck export' does, and with --store send "
+        "both to the archive. Outputs that exist are refused before anything is fetched.",
+    )
+    p.add_argument("study_uid", metavar="STUDY_UID")
+    p.add_argument("series_uid", metavar="SERIES_UID")
+    p.add_argument("sop_uid", metavar="SOP_UID")
+    p.add_argument("--landmarks", required=True, metavar="FILE", help="the film's landmark file")
+    p.add_argument("-o", "--output", required=True, metavar="DIR", help="the folder (made if missing)")
+    p.add_argument("--store", action="store_true", help="send the SR and the capture to the archive")
+    p.add_argument("--overwrite", action="store_true", help="replace existing files of the same names")
+    p.set_defaults(func=cmd_pacs_measure)
+
+
+def _archive(args: argparse.Namespace):
+    from .alignment.pacs.archive import client_for
+    from .alignment.pacs.server import server_from
+
+    if args.timeout <= 0:
+        from .landmarks.errors import SpinecheckError
+
+        raise SpinecheckError(f"--timeout: must be a number of seconds > 0; got {args.timeout:g}")
+    return client_for(
+        server_from(
+            args.url,
+            args.dimse,
+            called_ae=args.called_ae,
+            calling_ae=args.calling_ae,
+            credentials=args.credentials,
+            timeout_s=args.timeout,
+        )
+    )
+
+
+def cmd_pacs_find(args: argparse.Namespace) -> int:
+    from .alignment.pacs.instances import StudyQuery
+
+    query = StudyQuery(
+        patient_id=args.patient_id,
+        modalities=tuple((args.modality or "").split(",")),
+        body_part=args.body_part,
+        date_from=args.date_from,
+        date_to=args.date_to,
+        study_uid=args.study,
+        level=args.level,
+    )
+    found = _archive(args).find(query)
+    if args.format == "json":
+        json.dump([f.as_dict() for f in found], sys.stdout, indent=2)
+        sys.stdout.write("\n")
+    else:
+        sys.stdout.write("".join(f.line() + "\n" for f in found))
+    noun = {"study": "studies", "series": "series", "instance": "films"}[args.level]
+    print(f"{len(found)} {noun} found", file=sys.stderr)
+    return EXIT_OK
+
+
+def cmd_pacs_fetch(args: argparse.Namespace) -> int:
+    folder = Path(args.output)
+    if folder.exists() and not folder.is_dir():
+        from .landmarks.errors import SpinecheckError
+
+        raise SpinecheckError(f"-o '{folder}': is not a folder")
+    folder.mkdir(exist_ok=True)
+    for path in _archive(args).fetch(folder, args.study_uid, args.series_uid, args.sop_uid):
+        print(path)
+    return EXIT_OK
+
+
+def cmd_pacs_store(args: argparse.Namespace) -> int:
+    report = _archive(args).store(args.paths)
+    for i in report.instances:
+        print(f"{'stored' if i.stored else 'FAILED'}\t{i.path}\t{i.sop_instance_uid}\t{i.detail}")
+    report.raise_for_failures()
+    return EXIT_OK
+
+
+def cmd_pacs_measure(args: argparse.Namespace) -> int:
+    from .alignment.pacs.archive import measure_from_archive
+    from .alignment.render.text import format_table
+
+    done = measure_from_archive(
+        _archive(args),
+        args.study_uid,
+        args.series_uid,
+        args.sop_uid,
+        args.landmarks,
+        args.output,
+        store=args.store,
+        overwrite=args.overwrite,
+        **_measuring_options(args),
+        **_operation_options(args, given_by=True),
+    )
+    sys.stdout.write(format_table(done.study, 0))
+    print(f"fetched {done.film}", file=sys.stderr)
+    _notes(done.export.notes)
+    print(f"wrote {done.export.structured_report} (Structured Report)", file=sys.stderr)
+    print(f"wrote {done.export.secondary_capture} (Secondary Capture)", file=sys.stderr)
+    if done.stored is not None:
+        for i in done.stored.instances:
+            print(f"stored {i.path.name} in {done.stored.server} ({i.detail})", file=sys.stderr)
+    return EXIT_OK
+
+
 # ----------------------------------------------------------------------------- batch
 
 
 def cmd_batch(args: argparse.Namespace) -> int:
-    from .alignment.batch.personal import read_pseudonym_key
     from .alignment.batch.runner import BatchInterrupted, BatchOptions, run_batch
     from .alignment.geometry.coronal import DEFAULT_MIN_CURVE_DEG
 
-    if args.pseudonym_key is not None and not args.pseudonymise:
-        raise UsageError("--pseudonym-key FILE: is the key of --pseudonymise, which was not given")
-    if args.patient_identifiers and args.pseudonymise:
-        raise UsageError(
-            "--patient-identifiers and --pseudonymise: choose one; a table holding both the Patient ID and "
-            "its pseudonym would undo the pseudonyms of every table made with the key"
-        )
     options = BatchOptions(
         cobb_method=args.cobb_method,
         min_curve_deg=DEFAULT_MIN_CURVE_DEG if args.min_curve_deg is None else args.min_curve_deg,
         figures=str(Path(args.figures).resolve()) if args.figures else None,
         verify_pixels=args.verify_pixels,
-        patient_identifiers=args.patient_identifiers,
-        pseudonym_key=read_pseudonym_key(args.pseudonym_key) if args.pseudonymise else None,
-        dicom=str(Path(args.dicom).resolve()) if args.dicom else None,
         **_set_options(args, absolute=True),
     )
     try:

@@ -74,6 +74,12 @@ _COMMAND_FLAGS = {
         "sop_uid": "SOP_UID",
         "paths": "FILE",
     },
+    "batch": {
+        "patient_identifiers": "--patient-identifiers",
+        "pseudonym_key": "--pseudonymise",
+        "key_file": "--pseudonym-key",
+        "dicom": "--dicom",
+    },
     "report": {"output_dir": "--dicom"},
     "instability": {
         "flexion_landmarks": "FLEXION_LANDMARKS",
@@ -379,6 +385,28 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="decode every film's pixels: a film that cannot be decoded (e.g. a corrupt compressed "
         "stream) is an error row; slower (default: header only, the rows are the same otherwise)",
+    )
+    p.add_argument(
+        "--dicom",
+        metavar="DIR",
+        help="also write each ok DICOM study's results as DICOM (an SR and the figure as a Secondary "
+        "Capture, in the film's study) to DIR/<image path>-sr.dcm and -sc.dcm; needs spinecheck[dicom]",
+    )
+    p.add_argument(
+        "--patient-identifiers",
+        action="store_true",
+        help="also write the columns patient_id and patient_name (personal data; not with --pseudonymise)",
+    )
+    p.add_argument(
+        "--pseudonymise",
+        action="store_true",
+        help="write patient_pseudonym, a keyed hash (HMAC-SHA256) of the Patient ID, instead of the ID; "
+        "the key is read from --pseudonym-key FILE or the environment variable SPINECHECK_PSEUDONYM_KEY",
+    )
+    p.add_argument(
+        "--pseudonym-key",
+        metavar="FILE",
+        help="the file holding the secret key of --pseudonymise (never the key itself on the command line)",
     )
     p.add_argument("--quiet", action="store_true", help="no progress bar and no summary")
     p.add_argument(
@@ -1357,14 +1385,25 @@ def cmd_pacs_measure(args: argparse.Namespace) -> int:
 
 
 def cmd_batch(args: argparse.Namespace) -> int:
+    from .alignment.batch.personal import read_pseudonym_key
     from .alignment.batch.runner import BatchInterrupted, BatchOptions, run_batch
     from .alignment.geometry.coronal import DEFAULT_MIN_CURVE_DEG
 
+    if args.pseudonym_key is not None and not args.pseudonymise:
+        raise UsageError("--pseudonym-key FILE: is the key of --pseudonymise, which was not given")
+    if args.patient_identifiers and args.pseudonymise:
+        raise UsageError(
+            "--patient-identifiers and --pseudonymise: choose one; a table holding both the Patient ID and "
+            "its pseudonym would undo the pseudonyms of every table made with the key"
+        )
     options = BatchOptions(
         cobb_method=args.cobb_method,
         min_curve_deg=DEFAULT_MIN_CURVE_DEG if args.min_curve_deg is None else args.min_curve_deg,
         figures=str(Path(args.figures).resolve()) if args.figures else None,
         verify_pixels=args.verify_pixels,
+        patient_identifiers=args.patient_identifiers,
+        pseudonym_key=read_pseudonym_key(args.pseudonym_key) if args.pseudonymise else None,
+        dicom=str(Path(args.dicom).resolve()) if args.dicom else None,
         **_set_options(args, absolute=True),
     )
     try:

@@ -42,6 +42,7 @@ from typing import TYPE_CHECKING, NamedTuple
 import numpy as np
 
 from ..landmarks.errors import InvalidArgumentError, InvalidLandmarksError, SpinecheckError
+from ..landmarks.points.film import FilmDate, film_date
 from ..landmarks.points.names import LEVELS, View
 from .criteria.assessment import CriterionColumn
 from .geometry.regions import REGIONS, regional_curves
@@ -131,30 +132,16 @@ class Film:
         return out
 
     def date(self) -> FilmDate:
-        """The day the film was taken, and who says so (see the module notes)."""
+        """The day the film was taken, and who says so (see the module notes).
+
+        The one rule of :func:`~spinecheck.landmarks.points.film.film_date`, which the batch
+        table's ``study_date`` follows too.
+        """
         stated = self.study.table.study(self.index).image.study_date
-        header = [
-            (getattr(self.header, attr, None), f"DICOM {words}")
-            for attr, words in (("study_date", "Study Date"), ("acquisition_date", "Acquisition Date"))
-        ]
-        from_header = next(((d, s) for d, s in header if d is not None), (None, None))
-        if stated is None:
-            return FilmDate(*from_header)
-        note = None
-        if from_header[0] is not None and from_header[0] != stated:
-            note = (
-                f"{self.name}: the landmark file's image.study_date {stated.isoformat()} differs from the "
-                f"{from_header[1]} {from_header[0].isoformat()}; the landmark file's date is used"
-            )
-        return FilmDate(stated, "landmark file image.study_date", note)
-
-
-class FilmDate(NamedTuple):
-    """A film's date, who says so, and a note when its header disagrees."""
-
-    date: datetime.date | None
-    source: str | None
-    note: str | None = None
+        study_date, acquisition_date = (
+            getattr(self.header, a, None) for a in ("study_date", "acquisition_date")
+        )
+        return film_date(stated, study_date, acquisition_date, name=self.name)
 
 
 # ----------------------------------------------------------------------------- intervals

@@ -315,7 +315,8 @@ def merge_image(table: LandmarkTable, radiograph, *, where: str) -> LandmarkTabl
         One row: the landmark file's calibration if it has one, else the
         header's (clinical.md §4 rule 1); age and sex likewise; patient side
         from the file, else from Patient Orientation; the image's warnings
-        added to the study's.
+        added to the study's; what identifies the film (``films``: UIDs,
+        date, patient identifiers).
 
     Raises
     ------
@@ -331,4 +332,6 @@ def merge_image(table: LandmarkTable, radiograph, *, where: str) -> LandmarkTabl
     )
     out = _replace(table, calibrations=[merged.calibration], patients=[merged.patient])
     sets = (s.replace(warnings=merged.warnings, patient_right=merged.patient_right),) if table.sets else None
-    return dataclasses.replace(out, patient_right=np.array([merged.patient_right], dtype=object), sets=sets)
+    return dataclasses.replace(
+        out, patient_right=np.array([merged.patient_right], dtype=object), sets=sets, films=(merged.film,)
+    )

@@ -309,7 +309,7 @@ def test_age_prefers_patient_age_and_says_when_dates_disagree() -> None:
     r = patient_from_header(patient_age="070Y", birth_date="19400305", study_date="20040826")
     assert (r.patient.age_years, r.patient.age_source) == (70.0, "DICOM PatientAge")
     assert r.warnings == (
-        "Patient's Age 070Y (70 y) disagrees with Patient's Birth Date 1940-03-05 and "
+        "Patient's Age 070Y (70 y) disagrees with Patient's Birth Date and "
         "Study Date 2004-08-26 (64 y): Patient's Age used",
     )
     agree = patient_from_header(patient_age="064Y", birth_date="19400305", study_date="20040826")
@@ -327,7 +327,7 @@ def test_age_warns_when_study_and_acquisition_dates_give_different_ages() -> Non
     r = patient_from_header(birth_date="19790408", study_date="20040826", acquisition_date="19921225")
     assert r.patient.age_years == 25.0
     assert r.warnings == (
-        "age 25 y from Patient's Birth Date 1979-04-08 and Study Date 2004-08-26; the "
+        "age 25 y from Patient's Birth Date and Study Date 2004-08-26; the "
         "Acquisition Date 1992-12-25 would give 13 y",
     )
 
@@ -337,12 +337,12 @@ def test_age_warns_when_study_and_acquisition_dates_give_different_ages() -> Non
     [
         pytest.param(
             {"birth_date": "d14a028c2a3a2bc9", "study_date": "20040826"},
-            "Patient's Birth Date 'd14a028c2a3a2bc9' is not a DICOM date (YYYYMMDD)",
+            "Patient's Birth Date (value not shown) is not a DICOM date (YYYYMMDD)",
             id="hashed-birth",
         ),
         pytest.param(
             {"birth_date": "19400230", "study_date": "20040826"},
-            "Patient's Birth Date '19400230' is not a DICOM date",
+            "Patient's Birth Date (value not shown) is not a DICOM date",
             id="no-30-february",
         ),
         pytest.param(
@@ -352,7 +352,7 @@ def test_age_warns_when_study_and_acquisition_dates_give_different_ages() -> Non
         ),
         pytest.param(
             {"birth_date": "20100101", "study_date": "20040826"},
-            "Study Date 2004-08-26 is before Patient's Birth Date 2010-01-01: no age from it",
+            "Study Date 2004-08-26 is before Patient's Birth Date (not shown): no age from it",
             id="future",
         ),
         pytest.param(

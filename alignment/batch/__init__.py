@@ -11,6 +11,14 @@ from .archive import (
     discover,
     row_key,
 )
+from .dicom_results import dicom_paths, write_dicom_results
+from .personal import (
+    MIN_KEY_BYTES,
+    PSEUDONYM_KEY_ENV,
+    PseudonymKeyError,
+    pseudonym,
+    read_pseudonym_key,
+)
 from .runner import (
     BatchInterrupted,
     BatchSummary,
@@ -20,6 +28,7 @@ from .runner import (
     worker_modules,
 )
 from .table import (
+    DICOM_COLUMNS,
     BatchError,
     BatchOptions,
     BatchTable,
@@ -58,4 +67,12 @@ __all__ = [
     "reason_kind",
     "run_batch",
     "worker_modules",
+    "DICOM_COLUMNS",
+    "dicom_paths",
+    "write_dicom_results",
+    "PSEUDONYM_KEY_ENV",
+    "MIN_KEY_BYTES",
+    "PseudonymKeyError",
+    "pseudonym",
+    "read_pseudonym_key",
 ]

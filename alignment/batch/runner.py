@@ -55,10 +55,12 @@ from typing import Any, TextIO
 import numpy as np
 
 from ...landmarks.errors import SpinecheckError
+from ...landmarks.points.film import FilmIdentity
 from ...landmarks.points.model import LandmarkTable
 from ..geometry.coronal import CobbMethod
 from ..study import merge_image
 from .archive import Archive, RowStatus, StudyJob, discover
+from .personal import pseudonym
 from .table import (
     BatchError,
     BatchOptions,
@@ -201,24 +203,42 @@ def _stack(tables: Sequence[LandmarkTable]) -> LandmarkTable:
         ids=[t.ids[0] for t in tables],
     )
     return dataclasses.replace(
-        out, patient_right=np.array([t.patient_right[0] for t in tables], dtype=object)
+        out,
+        patient_right=np.array([t.patient_right[0] for t in tables], dtype=object),
+        films=tuple(t.film(0) for t in tables),
     )
+
+
+class _LoadFailed(Exception):
+    """A study that could not be loaded after its film's header was read: the reason, and the film."""
+
+    def __init__(self, exc: BaseException, film: FilmIdentity) -> None:
+        super().__init__(str(exc))
+        self.exc = exc
+        self.film = film
 
 
 def _load(job: StudyJob, options: BatchOptions) -> tuple[LandmarkTable, Any]:
     """The study's landmarks merged with its film's header; and the decoded film, or None.
 
     The merge takes the header (the same values, whether the pixels were
-    decoded or not), so a row does not depend on ``--verify-pixels``.
+    decoded or not), so a row does not depend on ``--verify-pixels``. A failure
+    after the header was read is a :class:`_LoadFailed` that carries the film's
+    identity, for the error row.
     """
     from ...landmarks.imaging.radiograph import load_radiograph, read_radiograph_header
     from ...landmarks.io.read import read_landmark_table
 
     radiograph = load_radiograph(job.image_path) if options.decode else None
     header = read_radiograph_header(job.image_path) if radiograph is None else radiograph.header
-    # the header also places a 3D Slicer markup's millimetres on the film's pixels (other formats are in pixels)
-    table = read_landmark_table(job.landmarks_path, image=header)
-    return merge_image(table, header, where=f"image '{job.image_path}'"), radiograph
+    try:
+        # the header also places a 3D Slicer markup's millimetres on the film's pixels (other formats are in pixels)
+        table = read_landmark_table(job.landmarks_path, image=header)
+        return merge_image(table, header, where=f"image '{job.image_path}'"), radiograph
+    except MemoryError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - the error row keeps what identifies the film
+        raise _LoadFailed(exc, FilmIdentity.of(None, None, header, name=Path(job.image).name)) from exc
 
 
 def _figure(job: StudyJob, table: LandmarkTable, radiograph: Any, options: BatchOptions) -> str | None:
@@ -262,11 +282,18 @@ def measure_chunk(jobs: Sequence[StudyJob], options: BatchOptions) -> list[Row]:
     rows: dict[int, Row] = {}
     loaded: list[tuple[int, LandmarkTable]] = []
     notes: dict[int, str] = {}
+    dicom: dict[int, dict[str, str]] = {}
     for k, job in enumerate(jobs):
         try:
             table, radiograph = _load(job, options)
         except MemoryError:
             raise
+        except _LoadFailed as failed:
+            reason = _reason(failed.exc)
+            rows[k] = plain_row(
+                header, job.image, job.landmarks, RowStatus.ERROR, reason, film=failed.film, options=options
+            )
+            continue
         except Exception as exc:  # noqa: BLE001 - the study's row says why
             rows[k] = plain_row(header, job.image, job.landmarks, RowStatus.ERROR, _reason(exc))
             continue
@@ -274,6 +301,10 @@ def measure_chunk(jobs: Sequence[StudyJob], options: BatchOptions) -> list[Row]:
             note = _figure(job, table, radiograph, options)
             if note:
                 notes[k] = note
+        if options.dicom is not None:
+            from .dicom_results import write_dicom_results
+
+            dicom[k] = write_dicom_results(job, table, radiograph, options)
         # A decoded `radiograph` keeps this film until the next one is read: at most two in memory.
         # Freeing it before the next read would let malloc hand the pages back to the kernel and
         # fault them in again for the next film, which triples the time of a read from the page cache.
@@ -281,7 +312,9 @@ def measure_chunk(jobs: Sequence[StudyJob], options: BatchOptions) -> list[Row]:
     if loaded:
         try:
             measured = rows_of(
-                study_of(_stack([t for _, t in loaded]), [jobs[k] for k, _ in loaded], options), header
+                study_of(_stack([t for _, t in loaded]), [jobs[k] for k, _ in loaded], options),
+                header,
+                options,
             )
         except Exception:  # noqa: BLE001 - one odd study must not cost the chunk: measure one at a time
             measured = [_one(jobs[k], t, options, header) for k, t in loaded]
@@ -293,12 +326,18 @@ def measure_chunk(jobs: Sequence[StudyJob], options: BatchOptions) -> list[Row]:
             cells = list(rows[k])
             cells[w] = f"{cells[w]}; {note}" if cells[w] else note
             rows[k] = tuple(cells)
+    for k, written in dicom.items():
+        if rows[k][2] == RowStatus.OK.value:  # an error row says why in its error column
+            cells = list(rows[k])
+            for name, value in written.items():
+                cells[header.index(name)] = value
+            rows[k] = tuple(cells)
     return [rows[k] for k in range(len(jobs))]
 
 
 def _one(job: StudyJob, table: LandmarkTable, options: BatchOptions, header: Sequence[str]) -> Row:
     try:
-        return rows_of(study_of(table, [job], options), header)[0]
+        return rows_of(study_of(table, [job], options), header, options)[0]
     except Exception as exc:  # noqa: BLE001
         return plain_row(header, job.image, job.landmarks, RowStatus.ERROR, _reason(exc))
 
@@ -414,7 +453,7 @@ def worker_modules(options: BatchOptions = _DEFAULT_OPTIONS) -> list[str]:
 
     ``pydicom`` (about 0.2 s to import) is named because the header reader
     (:mod:`spinecheck.landmarks.imaging.radiograph`) imports it on first use; figures add
-    matplotlib (:mod:`spinecheck.alignment.render.figure`).
+    matplotlib (:mod:`spinecheck.alignment.render.figure`), DICOM results the export and highdicom.
     """
     names = [
         "spinecheck.alignment.batch.runner",
@@ -422,8 +461,14 @@ def worker_modules(options: BatchOptions = _DEFAULT_OPTIONS) -> list[str]:
         "spinecheck.landmarks.io.wide_csv",
         "pydicom",
     ]
-    if options.figures is not None:
+    if options.figures is not None or options.dicom is not None:
         names.append("spinecheck.alignment.render.figure")
+    if options.dicom is not None:
+        names += [
+            "spinecheck.alignment.batch.dicom_results",
+            "spinecheck.alignment.export.dicom",
+            "highdicom",
+        ]
     return names
 
 
@@ -605,7 +650,7 @@ def run_batch(
     started = time.perf_counter()
     out = _check_arguments(root, output, jobs, resume, overwrite, options, chunk_size, landmarks_dir)
     header = batch_header(options)  # also checks the age set before any work
-    exclude = [options.figures] if options.figures else []
+    exclude = [d for d in (options.figures, options.dicom) if d]
     n_jobs = jobs or os.cpu_count() or 1
     # The engine first: its workers start (and import) while the archive is walked.
     engine: Any = (
@@ -621,6 +666,8 @@ def run_batch(
     table = BatchTable(out, header)
     try:
         resumed = table.start(resume=resume)
+        if resume and options.pseudonym_key is not None:
+            _check_pseudonym_key(table, root, options)
         table.append(
             [
                 plain_row(header, u.image, u.landmarks, u.status, u.reason)
@@ -705,11 +752,68 @@ def _check_arguments(
             got=options.min_curve_deg,
         )
     CobbMethod.parse(options.cobb_method, argument="cobb_method", error=BatchError)
+    _check_dicom_folder(options, resume, overwrite)
     if landmarks_dir is not None and not os.path.isdir(landmarks_dir):
         raise BatchError.about(
             "landmarks_dir", "{landmarks_dir} '{path}': not a folder", path=os.fspath(landmarks_dir)
         )
     return out
+
+
+def _check_dicom_folder(options: BatchOptions, resume: bool, overwrite: bool) -> None:
+    """Refuse ``dicom``: highdicom missing, not a folder, no parent, or a fresh run into a full folder."""
+    if options.dicom is None:
+        return
+    from ..export.dicom import require_highdicom
+
+    require_highdicom()
+    folder = Path(options.dicom)
+    if folder.exists() and not folder.is_dir():
+        raise BatchError.about("dicom", "{dicom} '{path}': is not a folder", path=folder)
+    if not folder.exists() and not folder.parent.is_dir():
+        raise BatchError.about(
+            "dicom",
+            "{dicom} '{path}': its folder '{parent}' does not exist",
+            path=folder,
+            parent=folder.parent,
+        )
+    if folder.is_dir() and not (resume or overwrite) and any(folder.iterdir()):
+        raise BatchError.about(
+            "dicom",
+            "{dicom} '{path}': is not empty; a new batch writes its DICOM results into an empty folder; "
+            "{resume} continues a batch, {overwrite} replaces the results of the same films",
+            names={"resume": "resume=True", "overwrite": "overwrite=True"},
+            path=folder,
+        )
+
+
+def _check_pseudonym_key(table: BatchTable, root: Any, options: BatchOptions, tries: int = 3) -> None:
+    """Refuse to resume a table whose pseudonyms were made with another key.
+
+    The Patient ID is not in the table, so the first rows that hold a pseudonym
+    are checked against their films' headers, read again (up to *tries* films;
+    a film that cannot be read now is passed over).
+    """
+    from ...landmarks.imaging.header import read_radiograph_header
+
+    column = table.header.index("patient_pseudonym")
+    rows = [r for r in table.done.values() if r[column] and r[0]]
+    for row in rows[:tries]:
+        try:
+            film = read_radiograph_header(Path(root, row[0]))
+        except Exception:  # noqa: BLE001 - moved or unreadable now: check another
+            continue
+        if pseudonym(film.patient_id, options.pseudonym_key or b"") != row[column]:
+            raise BatchError.about(
+                "pseudonym_key",
+                "{resume}: table '{path}' was written with another pseudonym key (the pseudonym of "
+                "'{image}' differs); resume it with the key it was started with, or start again with "
+                "{overwrite} or another {output}",
+                names={"resume": "resume", "overwrite": "overwrite=True", "output": "output"},
+                path=table.path,
+                image=row[0],
+            )
+        return
 
 
 def _run(

@@ -28,30 +28,36 @@ import io
 import logging
 import os
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from ...landmarks.errors import SpinecheckError
 from ...landmarks.io.atomic import write_text_atomic
+from ...landmarks.points.film import FilmIdentity
 from ...landmarks.points.model import LandmarkSet, LandmarkTable
 from ...landmarks.points.names import View
 from ..criteria.engine import DEFAULT_CRITERIA, assess
 from ..geometry.coronal import DEFAULT_MIN_CURVE_DEG, CobbMethod
 from ..geometry.regions import REGIONS
 from ..measure import measure
-from ..render.text import table_columns, tool_version
+from ..render.text import IDENTIFIER_COLUMNS, table_columns, tool_version
 from ..study import Study
 from .archive import RowStatus, StudyJob, row_key
+from .personal import MIN_KEY_BYTES, pseudonym
 
 __all__ = [
+    "DICOM_COLUMNS",
     "BatchError",
     "BatchOptions",
     "BatchTable",
     "Row",
     "batch_header",
     "numeric_columns",
+    "study_numeric_columns",
     "plain_row",
     "rows_of",
     "study_of",
@@ -96,6 +102,18 @@ class BatchOptions:
         Decode every film's pixels (an ``error`` row when they cannot be
         decoded) instead of reading only its header; slower, the same rows
         for films that decode (``--verify-pixels``).
+    patient_identifiers : bool
+        Add the columns ``patient_id`` and ``patient_name`` (personal data; see
+        :mod:`spinecheck.alignment.batch.personal`).
+    pseudonym_key : bytes or None
+        Add ``patient_pseudonym``, the keyed hash of the Patient ID under this key
+        (:func:`~spinecheck.alignment.batch.personal.read_pseudonym_key`); not with
+        *patient_identifiers*. Left out of ``repr``.
+    dicom : str or None
+        Absolute folder for each ``ok`` DICOM study's results as DICOM (an SR and a
+        Secondary Capture, ``<image path>-sr.dcm`` and ``-sc.dcm`` mirrored under
+        it), or None for none; adds the columns of :data:`DICOM_COLUMNS`. Every film
+        is decoded (the capture draws it).
     """
 
     cobb_method: CobbMethod | str = "endplate"
@@ -105,6 +123,9 @@ class BatchOptions:
     reference_sets: tuple[str, ...] = ()
     figures: str | None = None
     verify_pixels: bool = False
+    patient_identifiers: bool = False
+    pseudonym_key: bytes | None = field(default=None, repr=False)
+    dicom: str | None = None
 
     def __post_init__(self) -> None:
         # tuples of text, whatever came in (a list, a lone name, a Path): the options are hashed
@@ -112,11 +133,32 @@ class BatchOptions:
             value = getattr(self, name)
             sources = (value,) if isinstance(value, (str, os.PathLike)) else value
             object.__setattr__(self, name, tuple(os.fspath(v) for v in sources))
+        if self.pseudonym_key is not None:
+            if self.patient_identifiers:
+                raise BatchError.about(
+                    "patient_identifiers",
+                    "{patient_identifiers} and {pseudonym_key}: choose one; a table holding both the "
+                    "Patient ID and its pseudonym would undo the pseudonyms of every table made with the key",
+                    names={"pseudonym_key": "pseudonym_key"},
+                )
+            if not isinstance(self.pseudonym_key, bytes) or len(self.pseudonym_key) < MIN_KEY_BYTES:
+                raise BatchError.about(
+                    "pseudonym_key",
+                    "{pseudonym_key}: must be a secret key of at least {n} bytes (read_pseudonym_key)",
+                    n=MIN_KEY_BYTES,
+                )
 
     @property
     def decode(self) -> bool:
-        """Whether the films' pixels are decoded (for figures, or to verify them)."""
-        return self.verify_pixels or self.figures is not None
+        """Whether the films' pixels are decoded (for figures or DICOM results, or to verify them)."""
+        return self.verify_pixels or self.figures is not None or self.dicom is not None
+
+    @property
+    def personal_columns(self) -> tuple[str, ...]:
+        """The columns of the patient's identifiers these options ask for (none by default)."""
+        if self.patient_identifiers:
+            return ("patient_id", "patient_name")
+        return ("patient_pseudonym",) if self.pseudonym_key is not None else ()
 
 
 # ----------------------------------------------------------------------------- columns and rows
@@ -137,12 +179,20 @@ def study_of(table: LandmarkTable, jobs: Sequence[StudyJob | None], options: Bat
     )
 
 
+#: The columns ``BatchOptions.dicom`` adds: what was written (``written``, or
+#: ``not written: why``, with notes), and the SR and capture files (relative to the folder).
+DICOM_COLUMNS = ("dicom_export", "dicom_sr", "dicom_sc")
+
+
 @cache
 def batch_header(options: BatchOptions = BatchOptions()) -> tuple[str, ...]:
     """The columns of the batch table for these options (formats.md §3), in order.
 
     They are the same for lateral and AP studies, measured or not, so every
-    row fits one header; the age-adjusted set chooses some of them.
+    row fits one header; the age-adjusted set chooses some of them, the patient
+    identifiers (:attr:`BatchOptions.personal_columns`, after the film's
+    identifiers) and the DICOM results (:data:`DICOM_COLUMNS`, before
+    ``warnings``) others.
 
     Raises
     ------
@@ -155,7 +205,28 @@ def batch_header(options: BatchOptions = BatchOptions()) -> tuple[str, ...]:
     >>> h[:4], "PI_deg" in h, "Cobb_max_deg" in h, h[-1]
     (('image', 'landmarks', 'status', 'error'), True, True, 'tool_version')
     """
-    return tuple(table_columns(_template(options)))
+    return tuple(_columns(_template(options), options))
+
+
+def _columns(study: Study, options: BatchOptions) -> dict[str, np.ndarray]:
+    """The batch table of *study* as named columns: :func:`table_columns`, and what *options* add.
+
+    The DICOM columns are empty here: the worker that writes the files fills them.
+    """
+    cols = table_columns(study)
+    n = len(study)
+    personal = (
+        [_personal_cells(study.table.film(i), options) for i in range(n)] if options.personal_columns else []
+    )
+    out: dict[str, np.ndarray] = {}
+    for name, values in cols.items():
+        if name == "warnings" and options.dicom is not None:
+            out.update((c, np.full(n, "", dtype=object)) for c in DICOM_COLUMNS)
+        out[name] = values
+        if name == IDENTIFIER_COLUMNS[-1]:
+            for column in options.personal_columns:
+                out[column] = np.array([cells[column] for cells in personal], dtype=object)
+    return out
 
 
 @cache
@@ -175,13 +246,47 @@ def _cell(value: Any) -> str:
     return str(value)
 
 
-def plain_row(header: Sequence[str], image: str, landmarks: str, status: RowStatus, reason: str) -> Row:
-    """A row without numbers: an ``error`` or ``skipped`` study and why."""
+def plain_row(
+    header: Sequence[str],
+    image: str,
+    landmarks: str,
+    status: RowStatus,
+    reason: str,
+    *,
+    film: FilmIdentity | None = None,
+    options: BatchOptions | None = None,
+) -> Row:
+    """A row without numbers: an ``error`` or ``skipped`` study and why.
+
+    *film*, when its header was read before the study failed, fills the film's
+    identifiers (and the patient's, when *options* ask for them), so that a
+    failed study still joins with other tables.
+    """
     cells = dict.fromkeys(header, "")
     cells.update(
         image=image, landmarks=landmarks, status=status.value, error=_cell(reason), tool_version=_version()
     )
+    if film is not None:
+        date = film.date
+        cells.update(
+            sop_instance_uid=film.sop_instance_uid or "",
+            study_instance_uid=film.study_instance_uid or "",
+            study_date=date.date.isoformat() if date.date else "",
+            study_date_source=date.source or "",
+        )
+        if options is not None:
+            cells.update(_personal_cells(film, options))
     return tuple(cells[name] for name in header)
+
+
+def _personal_cells(film: FilmIdentity, options: BatchOptions) -> dict[str, str]:
+    """The patient's identifier cells *options* ask for (:attr:`BatchOptions.personal_columns`)."""
+    cells = {
+        "patient_id": lambda: film.patient_id or "",
+        "patient_name": lambda: film.patient_name or "",
+        "patient_pseudonym": lambda: pseudonym(film.patient_id, options.pseudonym_key or b""),
+    }
+    return {name: _cell(cells[name]()) for name in options.personal_columns}
 
 
 @cache
@@ -189,9 +294,9 @@ def _version() -> str:
     return tool_version()
 
 
-def rows_of(study: Study, header: Sequence[str]) -> list[Row]:
-    """The rows of measured studies, in the columns of *header*."""
-    cols = table_columns(study)
+def rows_of(study: Study, header: Sequence[str], options: BatchOptions = BatchOptions()) -> list[Row]:
+    """The rows of measured studies, in the columns of *header* (:func:`batch_header` of *options*)."""
+    cols = _columns(study, options)
     if tuple(cols) != tuple(header):  # pragma: no cover - a new column must be added to the header too
         raise RuntimeError(f"batch columns changed: {sorted(set(cols) ^ set(header))}")
     values = [cols[name].tolist() for name in header]
@@ -264,13 +369,17 @@ class BatchTable:
             raise BatchError.about(
                 "resume",
                 "{resume}: table '{path}' was not written by this batch ({what}: another spinecheck "
-                "version, or another {age_set}, {criteria} or {reference_sets}); resume it with the options "
-                "it was started with, or start again with {overwrite} or another {output}",
+                "version, or another {age_set}, {criteria} or {reference_sets}, or {patient_identifiers}, "
+                "{pseudonym_key} or {dicom} given or not); resume it with the options it was started with, "
+                "or start again with {overwrite} or another {output}",
                 names={
                     **_START_AGAIN,
                     "age_set": "age_set",
                     "criteria": "criteria",
                     "reference_sets": "reference_sets",
+                    "patient_identifiers": "patient_identifiers",
+                    "pseudonym_key": "pseudonym_key",
+                    "dicom": "dicom",
                 },
                 path=self.path,
                 what=what,
@@ -323,24 +432,17 @@ def _csv_text(rows: Sequence[Sequence[str]]) -> str:
     return buf.getvalue()
 
 
-@cache
-def numeric_columns(options: BatchOptions = BatchOptions()) -> frozenset[str]:
-    """Columns that hold numbers (float64 in Parquet); the others are text.
+def study_numeric_columns(study: Study) -> frozenset[str]:
+    """The columns of *study*'s batch table that hold numbers; the others are text.
 
     Decided from the registries, never from the data of a run: every
     parameter's value columns (:data:`spinecheck.alignment.parameters.PARAMETERS`), each
     curve region's angle (:data:`~spinecheck.alignment.geometry.regions.REGIONS`), the
     pixel spacing and the age, and of each criterion the arrays that hold
-    numbers by its definition (:class:`~spinecheck.alignment.criteria.assessment.CriterionColumn`:
-    target, offset and judged value; a score component's value and points).
-    The criteria are those the header's template study is judged with
-    (:func:`batch_header`), so no film is made up for this.
-
-    Examples
-    --------
-    >>> cols = numeric_columns()
-    >>> "PI_deg" in cols, "gap_total" in cols, "srs_schwab_pi_ll" in cols, "warnings" in cols
-    (True, True, False, False)
+    numbers by its definition (:meth:`CriterionColumn.number_columns
+    <spinecheck.alignment.criteria.assessment.CriterionColumn.number_columns>`: target, offset
+    and judged value; a score component's value and points). The criteria are
+    those *study* was judged with.
     """
     from ..parameters import PARAMETERS
 
@@ -348,16 +450,29 @@ def numeric_columns(options: BatchOptions = BatchOptions()) -> frozenset[str]:
     for pid, p in PARAMETERS.items():
         out.update((f"{pid}_mm", f"{pid}_px") if p.is_length else (f"{pid}_{p.unit.value}",))
     out.update(f"{r.region.prefix}_angle_deg" for r in REGIONS)  # each region's Cobb angle
-    for c in _template(options).assessment.columns:
-        numbers = [c.target, c.offset, c.value, c.baseline, c.change]
-        for comp in c.components:
-            numbers += [comp.value, comp.points]
-        numeric = {id(a) for a in numbers if a is not None}
-        out.update(name for name, values in c.table().items() if id(values) in numeric)
+    for c in study.assessment.columns:
+        out.update(c.number_columns())
+    return frozenset(out)
+
+
+@cache
+def numeric_columns(options: BatchOptions = BatchOptions()) -> frozenset[str]:
+    """Columns that hold numbers (float64 in Parquet); the others are text.
+
+    :func:`study_numeric_columns` of the header's template study, judged with
+    the criteria of *options* (:func:`batch_header`), so no film is made up for this.
+
+    Examples
+    --------
+    >>> cols = numeric_columns()
+    >>> "PI_deg" in cols, "gap_total" in cols, "srs_schwab_pi_ll" in cols, "warnings" in cols
+    (True, True, False, False)
+    """
+    out = study_numeric_columns(_template(options))
     header = set(batch_header(options))
     if not out <= header:  # pragma: no cover - a renamed column must be renamed here too
         raise RuntimeError(f"numeric columns not in the batch header: {sorted(out - header)}")
-    return frozenset(out)
+    return out
 
 
 def write_parquet(path: Path, header: Sequence[str], rows: Sequence[Row], options: BatchOptions) -> None:

@@ -76,17 +76,26 @@ class DicomExport:
     notes: tuple[str, ...] = ()
 
 
-def output_paths(image: str | os.PathLike[str], output_dir: str | os.PathLike[str]) -> tuple[Path, Path]:
+def output_paths(
+    image: str | os.PathLike[str], output_dir: str | os.PathLike[str], *, name: str | None = None
+) -> tuple[Path, Path]:
     """The SR and SC files :func:`export_dicom` writes for the film *image* into *output_dir*.
+
+    *name*, when given, is what the files are named after instead of the film's file name
+    without its DICOM suffix (``spinecheck batch --dicom`` keeps the whole file name, so that
+    ``x.dcm`` and ``x.dicom`` in one folder do not share their results' names).
 
     >>> [p.name for p in output_paths("films/lateral.dcm", "out")]
     ['lateral-sr.dcm', 'lateral-sc.dcm']
     >>> [p.name for p in output_paths("1.2.840.5", "out")]  # a UID as the name: no suffix to drop
     ['1.2.840.5-sr.dcm', '1.2.840.5-sc.dcm']
+    >>> [p.name for p in output_paths("films/lateral.dcm", "out", name="lateral.dcm")]
+    ['lateral.dcm-sr.dcm', 'lateral.dcm-sc.dcm']
     """
-    name = Path(image).name
-    if name.lower().endswith(_DICOM_SUFFIXES):
-        name = name[: name.rindex(".")]
+    if name is None:
+        name = Path(image).name
+        if name.lower().endswith(_DICOM_SUFFIXES):
+            name = name[: name.rindex(".")]
     folder = Path(output_dir)
     return folder / f"{name}-sr.dcm", folder / f"{name}-sc.dcm"
 
@@ -98,6 +107,7 @@ def export_dicom(
     *,
     i: int = 0,
     overwrite: bool = False,
+    name: str | None = None,
 ) -> DicomExport:
     """Write study *i*'s results as a DICOM SR and a Secondary Capture in its film's study.
 
@@ -114,6 +124,8 @@ def export_dicom(
         The study of *study* (0 for a landmark file of one film).
     overwrite : bool
         Replace files of the same names; without it, existing files are refused.
+    name : str, optional
+        What the files are named after (:func:`output_paths`); default the film's name.
 
     Returns
     -------
@@ -144,7 +156,7 @@ def export_dicom(
 
     film_path = os.fspath(image) if isinstance(image, (str, os.PathLike)) else str(image.path)
     source = read_source_film(film_path)  # a picture is refused before its pixels are decoded
-    sr_path, sc_path = check_outputs(film_path, output_dir, overwrite=overwrite)
+    sr_path, sc_path = check_outputs(film_path, output_dir, overwrite=overwrite, name=name)
     radiograph = load_radiograph(film_path) if isinstance(image, (str, os.PathLike)) else image
     measured = study if isinstance(study, Study) else load_study(os.fspath(study), image=radiograph)
     _check_study(measured, i, radiograph)
@@ -230,9 +242,15 @@ def require_highdicom() -> None:
 
 
 def check_outputs(
-    image: str | os.PathLike[str], output_dir: str | os.PathLike[str], *, overwrite: bool = False
+    image: str | os.PathLike[str],
+    output_dir: str | os.PathLike[str],
+    *,
+    overwrite: bool = False,
+    name: str | None = None,
 ) -> tuple[Path, Path]:
     """The SR and SC paths for *image* in *output_dir*, checked before anything is measured.
+
+    They are named as :func:`output_paths` names them (after *name* when given).
 
     Raises
     ------
@@ -242,7 +260,7 @@ def check_outputs(
         An output is a folder, or exists and *overwrite* is False.
     """
     folder = Path(output_dir)
-    paths = output_paths(image, folder)
+    paths = output_paths(image, folder, name=name)
     if folder.exists() and not folder.is_dir():
         raise InvalidArgumentError.about("output_dir", "{output_dir} '{path}': is not a folder", path=folder)
     if not folder.exists() and not folder.absolute().parent.is_dir():

@@ -34,6 +34,8 @@ __all__ = [
     "study_warnings",
     "format_table",
     "table_columns",
+    "IDENTIFIER_COLUMNS",
+    "identifier_columns",
     "write_table_csv",
     "format_csv",
 ]
@@ -280,6 +282,8 @@ def table_columns(study: Study) -> dict[str, np.ndarray]:
     cols["calibration_plane"] = _per_object(t.calibrations, lambda c: c.plane.value)
     cols["age_years"] = _float_strings(t.age_years)
     cols["age_source"] = _per_object(t.patients, lambda p: p.age_source or "")
+    cols["sex"] = _per_object(t.patients, lambda p: p.sex.value if p.sex is not None else "")
+    cols.update(identifier_columns(t))
     operations = t.operations or (None,) * n
     for column, item in (("uiv", "uiv"), ("liv", "liv"), ("operation_date", "date")):
         items = [getattr(op, item) if op is not None else None for op in operations]
@@ -292,6 +296,43 @@ def table_columns(study: Study) -> dict[str, np.ndarray]:
     cols["warnings"] = np.array(["; ".join(w) if w else None for w in m.warnings], dtype=object)
     cols["tool_version"] = np.full(n, tool_version(), dtype=object)
     return cols
+
+
+#: The columns that identify each study's film, for joins (formats.md §3), in order.
+IDENTIFIER_COLUMNS = ("sop_instance_uid", "study_instance_uid", "study_date", "study_date_source")
+
+
+def identifier_columns(table: LandmarkTable) -> dict[str, np.ndarray]:
+    """What identifies each study's film (:data:`IDENTIFIER_COLUMNS`), as ``(N,)`` text columns.
+
+    The film's header when it was read, else its landmark file
+    (:meth:`~spinecheck.landmarks.points.model.LandmarkTable.film`): the SOP
+    Instance UID (the header's, else ``image.sop_instance_uid``), the Study
+    Instance UID (the header's only), and the film's date in ISO form with its
+    source, by the one rule ``spinecheck compare`` dates films with
+    (:func:`~spinecheck.landmarks.points.film.film_date`). Empty where unknown:
+    a PNG film without ``image.study_date``, a wide CSV's rows. The
+    patient's identifiers are not among them (they are personal data).
+
+    Examples
+    --------
+    >>> import datetime
+    >>> from spinecheck.landmarks.points.model import ImageRef, LandmarkSet
+    >>> t = LandmarkSet("lateral", {}, image=ImageRef("a.png", study_date=datetime.date(2024, 5, 6))).to_table()
+    >>> {k: v.tolist() for k, v in identifier_columns(t).items()}["study_date"]
+    ['2024-05-06']
+    """
+    n = len(table)
+    films = [table.film(i) if table.sets is not None or table.films is not None else None for i in range(n)]
+    cells = {name: np.full(n, "", dtype=object) for name in IDENTIFIER_COLUMNS}
+    for i, film in enumerate(films):
+        if film is None:
+            continue
+        cells["sop_instance_uid"][i] = film.sop_instance_uid or ""
+        cells["study_instance_uid"][i] = film.study_instance_uid or ""
+        cells["study_date"][i] = film.date.date.isoformat() if film.date.date else ""
+        cells["study_date_source"][i] = film.date.source or ""
+    return cells
 
 
 def _per_object(items, fn) -> np.ndarray:

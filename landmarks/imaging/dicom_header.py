@@ -420,7 +420,8 @@ def patient_from_header(
 
     birth = parse_dicom_date(birth_date)
     if birth is None and _text(birth_date):
-        warnings.append(f"Patient's Birth Date {_short(birth_date)} is not a DICOM date (YYYYMMDD)")
+        # the birth date itself is never shown (issue 13): the warnings reach reports and tables
+        warnings.append("Patient's Birth Date (value not shown) is not a DICOM date (YYYYMMDD)")
     dated: list[tuple[str, str, datetime.date, float]] = []  # keyword, words, date, age
     for keyword, words, raw in (
         ("StudyDate", "Study Date", study_date),
@@ -436,7 +437,7 @@ def patient_from_header(
             continue
         if on < birth:
             warnings.append(
-                f"{words} {on.isoformat()} is before Patient's Birth Date {birth.isoformat()}: no age from it"
+                f"{words} {on.isoformat()} is before Patient's Birth Date (not shown): no age from it"
             )
             continue
         dated.append((keyword, words, on, _completed_years(birth, on)))
@@ -445,7 +446,7 @@ def patient_from_header(
     if age is None and dated:
         keyword, words, on, age = dated[0]
         source = f"DICOM PatientBirthDate/{keyword}"
-        chosen = f"{age:g} y from Patient's Birth Date {birth} and {words} {on}"
+        chosen = f"{age:g} y from Patient's Birth Date and {words} {on}"
         for _, other_words, other_on, other_age in dated[1:]:
             if abs(other_age - age) >= 1:
                 warnings.append(f"age {chosen}; the {other_words} {other_on} would give {other_age:g} y")
@@ -453,8 +454,7 @@ def patient_from_header(
         _, words, on, date_age = dated[0]
         warnings.append(
             f"Patient's Age {str(patient_age).strip()} ({age:g} y) disagrees with Patient's "
-            "Birth "
-            f"Date {birth} and {words} {on} ({date_age:g} y): Patient's Age used"
+            f"Birth Date and {words} {on} ({date_age:g} y): Patient's Age used"
         )
     if age is not None and age > _MAX_AGE_YEARS:
         warnings.append(f"age {age:g} y from the dates is over {_MAX_AGE_YEARS} years: ignored")

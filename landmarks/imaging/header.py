@@ -87,14 +87,18 @@ class RadiographHeader:
     view_position : str or None
     patient_orientation : tuple of str or None
     patient_right : PatientRight or None
-    sop_instance_uid, modality : str or None
+    sop_instance_uid, study_instance_uid, modality : str or None
     study_date : datetime.date or None
     acquisition_date : datetime.date or None
         The film's date when Study Date is absent (Acquisition Date).
     patient_id : str or None
     birth_date : datetime.date or None
         Patient ID and Patient's Birth Date, read only to tell whether two films are of one patient
-        (``spinecheck compare``); never shown (left out of ``repr`` too).
+        (``spinecheck compare``); never shown (left out of ``repr`` too). The Patient ID is
+        written, or its keyed hash, only on request (``spinecheck batch --patient-identifiers``,
+        ``--pseudonymise``); the birth date never.
+    patient_name : str or None
+        Patient's Name as stored (``Family^Given``), written only on request; left out of ``repr``.
     transfer_syntax_uid, transfer_syntax : str or None
         UID and name; None for pictures.
     frames : int
@@ -120,10 +124,12 @@ class RadiographHeader:
     patient_orientation: tuple[str, ...] | None = None
     patient_right: PatientRight | None = None
     sop_instance_uid: str | None = None
+    study_instance_uid: str | None = None
     study_date: datetime.date | None = None
     acquisition_date: datetime.date | None = None
     patient_id: str | None = field(default=None, repr=False)
     birth_date: datetime.date | None = field(default=None, repr=False)
+    patient_name: str | None = field(default=None, repr=False)
     modality: str | None = None
     transfer_syntax_uid: str | None = None
     transfer_syntax: str | None = None
@@ -379,6 +385,8 @@ def dicom_header(ds: Any, p: Path, where: str, frame: int | None, notes: list[st
         view_position = _text(ds.get("ViewPosition"))
         orientation = _values(ds.get("PatientOrientation"))
         sop_instance_uid, modality = _text(ds.get("SOPInstanceUID")), _text(ds.get("Modality"))
+        study_instance_uid = _text(ds.get("StudyInstanceUID"))
+        patient_name = _text(ds.get("PatientName"))
         study_date = parse_dicom_date(ds.get("StudyDate"))
         acquisition_date = parse_dicom_date(ds.get("AcquisitionDate"))
         patient_id, birth_date = _text(ds.get("PatientID")), parse_dicom_date(ds.get("PatientBirthDate"))
@@ -402,10 +410,12 @@ def dicom_header(ds: Any, p: Path, where: str, frame: int | None, notes: list[st
         patient_orientation=orientation,
         patient_right=patient_right_from_orientation(orientation),
         sop_instance_uid=sop_instance_uid,
+        study_instance_uid=study_instance_uid,
         study_date=study_date,
         acquisition_date=acquisition_date,
         patient_id=patient_id,
         birth_date=birth_date,
+        patient_name=patient_name,
         modality=modality,
         transfer_syntax_uid=str(ts),
         transfer_syntax=UID(str(ts)).name,

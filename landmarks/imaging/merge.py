@@ -14,6 +14,7 @@ from pathlib import Path
 
 from ..io.checks import check_same_image
 from ..points.calibration import Calibration
+from ..points.film import FilmIdentity
 from ..points.model import ImageRef, LandmarkSet, PatientInfo
 from ..points.names import PatientRight
 from .header import RadiographHeader
@@ -39,6 +40,9 @@ class MergedHeader:
         The file's image reference, each unknown field from the film.
     warnings : tuple of str
         The landmarks' own warnings, a view that disagrees with the header's, then the film's.
+    film : FilmIdentity
+        What identifies the film (SOP and Study Instance UIDs, its date by
+        :func:`~spinecheck.landmarks.points.film.film_date`, the patient's identifiers).
     """
 
     calibration: Calibration
@@ -46,6 +50,7 @@ class MergedHeader:
     patient_right: PatientRight | None
     image: ImageRef
     warnings: tuple[str, ...]
+    film: FilmIdentity = FilmIdentity()
 
 
 def merge_header(
@@ -92,6 +97,9 @@ def merge_header(
         patient_right=landmarks.patient_right if landmarks.patient_right is not None else film.patient_right,
         image=landmarks.image.completed_by(film.image_ref),
         warnings=(*warnings, *film.warnings),
+        film=FilmIdentity.of(
+            landmarks.image.sop_instance_uid, landmarks.image.study_date, film, name=Path(film.path).name
+        ),
     )
 
 

@@ -79,9 +79,11 @@ _HEADER_FIELDS = frozenset(
         "patient_orientation",
         "patient_right",
         "sop_instance_uid",
+        "study_instance_uid",
         "study_date",
         "acquisition_date",
         "patient_id",
+        "patient_name",
         "birth_date",
         "modality",
         "transfer_syntax_uid",
@@ -99,7 +101,7 @@ class Radiograph:
 
     Everything the header says (path, format, calibration, photometric,
     patient, view, view position, patient orientation, patient side, SOP
-    Instance UID, study date, modality, transfer syntax, frames, frame, image plane) is
+    and Study Instance UIDs, study date, modality, transfer syntax, frames, frame, image plane) is
     read through to :attr:`header`, a
     :class:`~spinecheck.landmarks.imaging.header.RadiographHeader`: a film read with
     or without its pixels says the same things.

@@ -21,6 +21,7 @@ import numpy as np
 from .anatomy import Anatomy, SpineLevels, check_anatomy, spine_levels
 from .calibration import Calibration
 from .circle import Circle
+from .film import FilmIdentity
 from .names import PatientRight, View, VocabularyEnum, level_index
 from .operation import Operation
 
@@ -332,6 +333,10 @@ class LandmarkTable:
     sacralised : ndarray of object, shape (N,), or None
         Per study: the sacralised vertebra (``"L5"``, ``"L6"``) or None; None
         when no study records one.
+    films : tuple of (FilmIdentity or None), or None
+        Per study, what identifies its film (UIDs, date, and the patient's
+        identifiers) when the film was read (:func:`spinecheck.alignment.study.merge_image`);
+        None when no study's film was read.
     """
 
     ids: tuple[str, ...]
@@ -345,6 +350,7 @@ class LandmarkTable:
     row_errors: np.ndarray | None = None
     operations: tuple[Operation | None, ...] | None = None
     sacralised: np.ndarray | None = None
+    films: tuple[FilmIdentity | None, ...] | None = None
 
     def __len__(self) -> int:
         return len(self.ids)
@@ -361,6 +367,20 @@ class LandmarkTable:
     def operation(self, i: int) -> Operation | None:
         """The operation study *i*'s film records, or None."""
         return None if self.operations is None else self.operations[i]
+
+    def film(self, i: int) -> FilmIdentity:
+        """What identifies study *i*'s film: its header's word when it was read, else its landmark file's.
+
+        >>> t = LandmarkSet("lateral", {}, image=ImageRef("a.dcm", "1.2.3")).to_table()
+        >>> t.film(0).sop_instance_uid, t.film(0).study_instance_uid, t.film(0).date.date
+        ('1.2.3', None, None)
+        """
+        if self.films is not None and self.films[i] is not None:
+            return self.films[i]  # type: ignore[return-value]
+        if self.sets is None:
+            return FilmIdentity()
+        image = self.sets[i].image
+        return FilmIdentity.of(image.sop_instance_uid, image.study_date, name=image.path or self.ids[i])
 
     @property
     def operated(self) -> np.ndarray:
@@ -467,6 +487,7 @@ class LandmarkTable:
             row_errors=None if self.row_errors is None else self.row_errors[idx],
             operations=None if self.operations is None else tuple(self.operations[i] for i in idx),
             sacralised=None if self.sacralised is None else self.sacralised[idx],
+            films=None if self.films is None else tuple(self.films[i] for i in idx),
         )
 
     @classmethod

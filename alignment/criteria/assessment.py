@@ -105,6 +105,13 @@ class CriterionColumn:
     caution : ndarray of object, shape (N,), or None
         Per study, a word of caution on the verdict (Glassman's coronal criterion
         on a film that records an operation: it was found for unoperated patients).
+    categories : tuple of str
+        Grades and categories: every result the criterion can give, from its
+        data (a band table's results in the order of its bands, which run up the
+        judged value; the curve types); empty for a flag.
+    ordered : bool
+        Whether :attr:`categories` are ordered: bands of one value, each with
+        its own result (``"0" < "+" < "++"``); not the curve types.
     """
 
     id: str
@@ -134,6 +141,8 @@ class CriterionColumn:
     baseline: np.ndarray | None = None
     change: np.ndarray | None = None
     caution: np.ndarray | None = None
+    categories: tuple[str, ...] = ()
+    ordered: bool = False
 
     @property
     def source(self) -> str:
@@ -232,6 +241,25 @@ class CriterionColumn:
                 f", pre-op {shown_number(before)}{unit}, change {shown_number(change, signed=True)}{unit}"
             )
         return f"{self.name}: {res} ({shown}; {self.rule[i]}){tag}"
+
+    @property
+    def result_column(self) -> str:
+        """The batch-table column of :attr:`result` (``<column>_flag`` for a target)."""
+        return f"{self.column}_flag" if self.target is not None else self.column
+
+    def number_columns(self) -> tuple[str, ...]:
+        """The batch-table columns of this criterion (:meth:`table`) that hold numbers.
+
+        Decided by the definition, never by the data: the target, the offset,
+        the value judged (when it has its own column), the pre-operative value
+        and the change, and each score component's value and points. The
+        others hold the result (text, or a flag) and the reason.
+        """
+        numbers = [self.target, self.offset, self.value, self.baseline, self.change]
+        for comp in self.components:
+            numbers += [comp.value, comp.points]
+        numeric = {id(a) for a in numbers if a is not None}
+        return tuple(name for name, values in self.table().items() if id(values) in numeric)
 
     def table(self, *, reasons: bool = True) -> dict[str, np.ndarray]:
         """Return the batch-table columns of this criterion (formats.md §3)."""

@@ -137,6 +137,7 @@ from .targets import (
 
 __all__ = [
     "CALIBRATION_REASON",
+    "CURVE_TYPES",
     "DEFAULT_CRITERIA",
     "THORACIC",
     "THORACOLUMBAR",
@@ -256,6 +257,30 @@ class Criterion:
         return {CriterionKind.FLAG: ResultKind.FLAG, CriterionKind.GRADE: ResultKind.GRADE}.get(
             self.kind, ResultKind.CATEGORY
         )
+
+    @property
+    def results(self) -> tuple[str, ...]:
+        """Every result this grade, category or curve type can give, in order; empty for a flag.
+
+        A band table's results, in the order of its bands (which run up the
+        judged value), each once; a curve type's, :data:`CURVE_TYPES`.
+        """
+        if self.kind is CriterionKind.CURVE_TYPE:
+            return CURVE_TYPES
+        if self.kind is CriterionKind.FLAG or self.bands is None:
+            return ()
+        return tuple(dict.fromkeys(str(b.result) for b in self.bands.bands))
+
+    @property
+    def results_ordered(self) -> bool:
+        """Whether :attr:`results` are ordered: each band of the judged value has its own result.
+
+        Grades (``"0" < "+" < "++"``), TPA categories, GAP categories and Roussouly
+        types are; the curve types (T, L, D, N) are not.
+        """
+        if self.kind is CriterionKind.CURVE_TYPE or self.bands is None:
+            return False
+        return len(self.results) == len(self.bands.bands)
 
     @property
     def judges(self) -> str | None:
@@ -642,6 +667,8 @@ def _column(
         rule=rule,
         reason=np.where(present & ~applied, reason, NO_REASON),
         criterion_set=info,
+        categories=crit.results,
+        ordered=crit.results_ordered,
         **extra,
     )
 
@@ -720,7 +747,8 @@ def _grade_sum(crit: Criterion, info: SetInfo, inputs: Inputs, done: Mapping, sp
     )
 
 
-_CURVE_TYPES = ("T", "L", "D", "N", "boundary")
+#: The SRS-Schwab coronal curve types, and "boundary" for a curve of exactly the threshold (no order).
+CURVE_TYPES: tuple[str, ...] = ("T", "L", "D", "N", "boundary")
 
 
 def _curve_type(crit: Criterion, info: SetInfo, inputs: Inputs, done: Mapping, split: str) -> CriterionColumn:
@@ -793,7 +821,7 @@ def _curve_type(crit: Criterion, info: SetInfo, inputs: Inputs, done: Mapping, s
                 f"{LEVELS[curves.apex[i, k]]})"
                 for k in np.flatnonzero(at[i])
             )
-            hi, lo = _CURVE_TYPES[typed_high[i]], _CURVE_TYPES[typed_low[i]]
+            hi, lo = CURVE_TYPES[typed_high[i]], CURVE_TYPES[typed_low[i]]
             either = f"type {hi} either way" if hi == lo else f"type {hi} if counted as > {m}, {lo} if < {m}"
             study_note[i] = f"curve {names} is exactly {m}: {either}"
     note = f"{crit.note} Apex split used: {split}." if crit.note else f"Apex split used: {split}."
@@ -803,7 +831,7 @@ def _curve_type(crit: Criterion, info: SetInfo, inputs: Inputs, done: Mapping, s
         present,
         applied,
         value,
-        _labels(list(_CURVE_TYPES))[codes],
+        _labels(list(CURVE_TYPES))[codes],
         rules[codes],
         reason,
         study_note=study_note,

@@ -9,6 +9,8 @@ The public API a researcher drives from a notebook::
     study = spinecheck.load_study("film.landmarks.json", image="film.dcm")
     study.measurements.values["SVA"]                          # (N,) array, NaN where not measurable
     report = spinecheck.study_report(study, 0)                # the spinecheck-report/1 dict
+    df = spinecheck.read_batch_table("table.csv")             # a batch table as a typed DataFrame
+    spinecheck.plot(df, "SVA_mm", by="view")                  # a distribution with its thresholds
 
 Everything here loads on first use, so ``import spinecheck`` is cheap.
 """
@@ -75,6 +77,10 @@ __getattr__, __dir__, _ = lazy_loader.attach(
             "run_batch",
             "DicomExport",
             "export_dicom",
+            "to_dataframe",
+            "read_batch_table",
+            "age_groups",
+            "plot",
         ],
     },
 )
@@ -88,6 +94,7 @@ if TYPE_CHECKING:
         Film,
         Measurements,
         Study,
+        age_groups,
         assess,
         compare_studies,
         comparison_figure,
@@ -99,11 +106,14 @@ if TYPE_CHECKING:
         load_study,
         measure,
         measure_instability,
+        plot,
+        read_batch_table,
         report_figure,
         run_batch,
         series_figures,
         series_table,
         study_report,
+        to_dataframe,
     )
     from .landmarks import (
         DegenerateGeometryError,
@@ -176,4 +186,9 @@ __all__ = [
     # DICOM results in the film's study (the [dicom] extra)
     "DicomExport",
     "export_dicom",
+    # pandas and plots for researchers (the [pandas] extra)
+    "to_dataframe",
+    "read_batch_table",
+    "age_groups",
+    "plot",
 ]

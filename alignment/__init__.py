@@ -10,7 +10,7 @@ from .parameters import CORONAL, PARAMETERS, SAGITTAL, CurveTable, Measurements,
 # figures, and measuring one file does not import matplotlib.
 __getattr__, __dir__, _ = lazy_loader.attach(
     __name__,
-    submodules=["batch", "criteria", "export", "geometry", "render"],
+    submodules=["batch", "criteria", "export", "geometry", "plots", "render", "tables"],
     submod_attrs={
         "measure": ["measure"],
         "geometry": ["CobbMethod", "measure_instability"],
@@ -33,6 +33,8 @@ __getattr__, __dir__, _ = lazy_loader.attach(
         "followup": ["Film", "FollowUp", "SeriesTable", "compare_studies", "series_table"],
         "batch": ["BatchOptions", "BatchSummary", "run_batch"],
         "export": ["DicomExport", "export_dicom"],
+        "tables": ["to_dataframe", "read_batch_table", "age_groups"],
+        "plots": ["plot"],
     },
 )
 
@@ -44,6 +46,7 @@ if TYPE_CHECKING:
     from .geometry import CobbMethod, measure_instability
     from .measure import measure
     from .motion import InstabilityStudy, load_instability
+    from .plots import plot
     from .render import (
         comparison_figure,
         draw_study,
@@ -58,6 +61,7 @@ if TYPE_CHECKING:
         write_table_csv,
     )
     from .study import Study, load_study
+    from .tables import age_groups, read_batch_table, to_dataframe
 
 __all__ = [
     "CORONAL",
@@ -99,4 +103,8 @@ __all__ = [
     "run_batch",
     "DicomExport",
     "export_dicom",
+    "to_dataframe",
+    "read_batch_table",
+    "age_groups",
+    "plot",
 ]

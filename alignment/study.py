@@ -29,6 +29,8 @@ from .measure import measure
 from .parameters import Measurements
 
 if TYPE_CHECKING:
+    import pandas as pd
+
     from ..landmarks.imaging.radiograph import Radiograph
 
 __all__ = ["Study", "load_study", "merge_image", "with_operation"]
@@ -64,6 +66,25 @@ class Study:
         if errors is not None and errors[i] is not None:
             return "error", str(errors[i])
         return "ok", None
+
+    def to_dataframe(self) -> pd.DataFrame:
+        """One row per study: the batch table's columns (formats.md §3) with proper dtypes.
+
+        Numbers float64, flags pandas' nullable ``boolean``, grades and
+        categories ordered categoricals in the order of their criterion set,
+        levels in the order of the spine, dates ``datetime64``, text
+        ``string``; see :func:`spinecheck.alignment.tables.to_dataframe`.
+
+        Raises
+        ------
+        MissingPandasError
+            pandas is not installed (``pip install 'spinecheck[pandas]'``).
+        """
+        # The columns are the batch table's (the render room) and their types the tables room's, both
+        # downstream of this one: the method reaches them through the package's front door on call.
+        from .. import alignment
+
+        return alignment.to_dataframe(self)
 
 
 def load_study(

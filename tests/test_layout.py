@@ -39,6 +39,8 @@ RANKS = {
     "alignment.render": 9,
     "alignment.batch": 10,
     "alignment.export": 10,
+    "alignment.tables": 11,
+    "alignment.plots": 11,
     "alignment.demo": 11,
     "alignment.pacs": 11,
     "cli": 12,
@@ -57,6 +59,8 @@ ROOMS = [
     "spinecheck.alignment.render",
     "spinecheck.alignment.batch",
     "spinecheck.alignment.export",
+    "spinecheck.alignment.tables",
+    "spinecheck.alignment.plots",
     "spinecheck.alignment.pacs",
 ]
 

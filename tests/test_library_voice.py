@@ -6,6 +6,7 @@ that the mapping from argument to flag gives exactly that wording).
 
 from __future__ import annotations
 
+import argparse
 import csv
 import json
 import logging
@@ -169,8 +170,13 @@ def test_every_flag_the_command_line_names_is_one_of_its_flags():
     options = {s for p in subparsers.values() for a in p._actions for s in a.option_strings}
     assert set(_FLAGS.values()) <= options
     for command, flags in _COMMAND_FLAGS.items():
-        named = {s for a in subparsers[command]._actions for s in a.option_strings}
-        named |= {a.metavar for a in subparsers[command]._actions if not a.option_strings}  # positionals
+        # a command with actions of its own (pacs find, fetch, ...) names the flags of all of them
+        actions = [*subparsers[command]._actions]
+        for a in subparsers[command]._actions:
+            for nested in a.choices.values() if isinstance(a, argparse._SubParsersAction) else ():
+                actions += nested._actions
+        named = {s for a in actions for s in a.option_strings}
+        named |= {a.metavar for a in actions if not a.option_strings}  # positionals
         assert set(flags.values()) <= named
 
 

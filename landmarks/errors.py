@@ -24,11 +24,34 @@ __all__ = [
     "DegenerateGeometryError",
     "UnreadableImageError",
     "MissingDecoderError",
+    "DecoderCrashedError",
     "InvalidCriteriaError",
+    "shorten",
 ]
 
 
 _E = TypeVar("_E", bound="SpinecheckError")
+
+#: The most characters of an input's text that a message quotes.
+QUOTE_LIMIT = 80
+
+
+def shorten(text: str, limit: int = QUOTE_LIMIT) -> str:
+    """*text* as a message quotes it: at most *limit* characters, "…" where it was cut.
+
+    Whatever came in (a point name, a file's first bytes, a header value) may be
+    megabytes long; a message stays one readable line.
+
+    Examples
+    --------
+    >>> shorten("T1.sup.left")
+    'T1.sup.left'
+    >>> shorten("x" * 10_000_000)
+    'xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx… (10000000 characters)'
+    """
+    if len(text) <= limit:
+        return text
+    return f"{text[: limit - 1]}… ({len(text)} characters)"
 
 
 class SpinecheckError(Exception):
@@ -138,6 +161,14 @@ class UnreadableImageError(SpinecheckError, OSError):
 
 class MissingDecoderError(UnreadableImageError):
     """Pixel data use a transfer syntax whose decoder is not installed."""
+
+
+class DecoderCrashedError(UnreadableImageError):
+    """The process decoding a film died (a native decoder's crash, or killed for its memory).
+
+    Raised by :func:`~spinecheck.landmarks.imaging.isolated.load_radiograph_isolated`, which
+    decodes in a child process so that the caller survives; the message names the signal.
+    """
 
 
 class InvalidCriteriaError(SpinecheckError, ValueError):

@@ -31,3 +31,8 @@ def crash_on(
         os._exit(1)
     time.sleep(0.05)  # the other studies are still in flight when the crash comes
     return measure_chunk(jobs, options)
+
+
+def abort_loader(path: str, *, frame: int | None = None) -> object:
+    """A radiograph loader that aborts its process (SIGABRT), as GDCM did on a JPEG-LS film with Rows + 1."""
+    os.abort()

@@ -80,11 +80,15 @@ def copy_tree(src: Path, dst: Path) -> Path:
 
 
 def corrupt_rle(path: Path) -> None:
-    """Spoil an RLE file's second segment offset, keeping every byte count: complete but undecodable."""
+    """Spoil an RLE file's first segment (its header is sound), keeping every byte count: complete but undecodable.
+
+    Its first 2000 bytes become PackBits no-ops (0x80), so the segment decodes short. (A spoilt
+    header is now found without decoding: :mod:`spinecheck.landmarks.imaging.codestream`.)
+    """
     ds = pydicom.dcmread(path, defer_size=0)
     tell = ds.get_item(0x7FE00010, keep_deferred=True).value_tell
     data = bytearray(path.read_bytes())
     offset_table = int.from_bytes(data[tell + 4 : tell + 8], "little")
     rle_header = tell + 8 + offset_table + 8  # after the Basic Offset Table item and the fragment's tag
-    data[rle_header + 8 : rle_header + 12] = (0x7FFFFFF0).to_bytes(4, "little")
+    data[rle_header + 64 : rle_header + 2064] = b"\x80" * 2000
     path.write_bytes(bytes(data))

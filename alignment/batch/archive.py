@@ -62,6 +62,7 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
 from ...landmarks.imaging.radiograph import looks_like_dicom, read_sop_instance_uid
+from ...landmarks.io.checks import MAX_LANDMARK_FILE_BYTES
 from ...landmarks.io.slicer import is_slicer_markups
 from ...landmarks.points.names import VocabularyEnum
 
@@ -313,10 +314,17 @@ _NOT_JSON = object()
 
 
 def _load_json(path: str) -> object:
+    """A ``.json`` file's content, or :data:`_NOT_JSON` (the study's row then says what is wrong).
+
+    Bounded: a file larger than any landmark file is not read here, and JSON nested beyond
+    Python's stack (200 000 brackets) is a broken file, not the end of the batch.
+    """
     try:
+        if os.path.getsize(path) > MAX_LANDMARK_FILE_BYTES:
+            return _NOT_JSON
         with open(path, encoding="utf-8") as f:
             return json.load(f)
-    except (OSError, ValueError):
+    except (OSError, ValueError, RecursionError):
         return _NOT_JSON
 
 

@@ -226,10 +226,12 @@ def _load(job: StudyJob, options: BatchOptions) -> tuple[LandmarkTable, Any]:
     after the header was read is a :class:`_LoadFailed` that carries the film's
     identity, for the error row.
     """
-    from ...landmarks.imaging.radiograph import load_radiograph, read_radiograph_header
+    from ...landmarks.imaging.isolated import load_radiograph_isolated
+    from ...landmarks.imaging.radiograph import read_radiograph_header
     from ...landmarks.io.read import read_landmark_table
 
-    radiograph = load_radiograph(job.image_path) if options.decode else None
+    # decoded in a child process: a decoder that crashes on this film costs its row, not the batch
+    radiograph = load_radiograph_isolated(job.image_path) if options.decode else None
     header = read_radiograph_header(job.image_path) if radiograph is None else radiograph.header
     try:
         # the header also places a 3D Slicer markup's millimetres on the film's pixels (other formats are in pixels)
@@ -547,7 +549,7 @@ class _Dask:
         self._distributed = distributed
         try:
             self._client = distributed.Client(address, timeout="30s")
-        except OSError as exc:
+        except (OSError, ValueError, TypeError) as exc:  # ValueError, TypeError: not an address at all
             raise BatchError.about(
                 "scheduler",
                 "{scheduler} '{address}': cannot reach the Dask scheduler ({exc})",

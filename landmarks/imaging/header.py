@@ -32,11 +32,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..errors import UnreadableImageError
+from ..errors import UnreadableImageError, shorten
 from ..points.calibration import Calibration
 from ..points.model import ImageRef, PatientInfo
 from ..points.names import PatientRight, View, VocabularyEnum
 from ..points.plane import ImagePlane
+from .codestream import HEAD_BYTES, stream_geometry, stream_mismatch
 from .dicom_header import (
     calibration_from_dataset,
     parse_dicom_date,
@@ -44,6 +45,7 @@ from .dicom_header import (
     patient_right_from_orientation,
     view_from_position,
 )
+from .limits import check_pixel_count, guard_pillow
 from .pixel_decoding import collect_warnings
 
 __all__ = [
@@ -295,6 +297,7 @@ def read_radiograph_header(path: str | Path, *, frame: int | None = None) -> Rad
 
     notes = []
     fmt = kind
+    guard_pillow()
     try:
         with collect_warnings(notes, "Pillow: "), Image.open(p) as img:
             fmt = "JPEG" if img.format == "MPO" else str(img.format)
@@ -312,20 +315,79 @@ _DEFER_BYTES = 1 << 20
 
 
 def read_dataset(p: Path, where: str, *, preamble: bool) -> tuple[Any, list[str]]:
-    """``pydicom.dcmread`` with the Pixel Data left in the file; the data set and pydicom's complaints."""
-    import pydicom
+    """``pydicom.dcmread`` with the Pixel Data left in the file; the data set and pydicom's complaints.
+
+    Reading stops at the first top-level element after the Pixel Data whose tag is not above
+    the one before it (:func:`_after_the_pixel_data`): bytes appended to a file are not read
+    as elements one by one (zero bytes are an element of 8 bytes each: 0.3 s per MiB).
+    """
+    from pydicom.filereader import read_partial
 
     notes: list[str] = []
     with collect_warnings(notes, "pydicom: "):
         try:
             # Large values (the Pixel Data) stay in the file until used: a header-only read never
             # reads them, and the JPEG 2000 decoder streams its codestream from there (issue 3).
-            ds = pydicom.dcmread(p, force=not preamble, defer_size=_DEFER_BYTES)
+            with open(p, "rb") as fp:
+                ds = read_partial(fp, _after_the_pixel_data(), defer_size=_DEFER_BYTES, force=not preamble)
+                rest = p.stat().st_size - fp.tell()
         except MemoryError:
             raise
         except Exception as exc:  # noqa: BLE001 - whatever pydicom stumbles on, the file is unreadable
-            raise UnreadableImageError(f"{where}: not a readable DICOM file ({one_line(exc)})") from exc
+            # RecursionError (sequences nested beyond Python's stack) is one of them
+            raise UnreadableImageError(
+                f"{where}: not a readable DICOM file ({shorten(one_line(exc), 300)})"
+            ) from exc
+    if rest > 0:
+        notes.append(f"{rest} bytes after the data set's last element ignored (not DICOM elements)")
+    _drop_unreadable(ds, notes)
     return ds, notes
+
+
+#: Values never converted here: the pixel data stay in the file until decoded.
+_PIXEL_TAGS = frozenset({0x7FE00008, 0x7FE00009, 0x7FE00010})
+
+
+def _drop_unreadable(ds: Any, notes: list[str], depth: int = 0) -> None:
+    """Convert every element now; one pydicom cannot (an unknown VR, a bad value) is dropped with a note.
+
+    pydicom converts an element's raw bytes on first use, wherever that is; an unknown
+    Value Representation would then raise ``NotImplementedError`` from deep inside a reader.
+    """
+    for tag in list(ds.keys()):
+        if tag in _PIXEL_TAGS:
+            continue
+        try:
+            element = ds[tag]
+        except MemoryError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - pydicom's conversion errors have many types
+            del ds[tag]
+            notes.append(f"element {tag} unreadable ({shorten(one_line(exc), 200)}): ignored")
+            continue
+        if element.VR == "SQ" and depth < 16:
+            for item in element.value:
+                _drop_unreadable(item, notes, depth + 1)
+
+
+def _after_the_pixel_data() -> Any:
+    """A ``stop_when`` for pydicom's reader: True at a top-level tag out of order after the Pixel Data.
+
+    Elements follow in ascending tag order (DICOM PS3.5 7.1); after the Pixel Data only
+    higher tags may come (Data Set Trailing Padding, Digital Signatures). Anything else is
+    not part of the data set.
+    """
+    last = [-1]
+    seen_pixels = [False]
+
+    def stop(tag: Any, vr: Any, length: int) -> bool:
+        if seen_pixels[0] and int(tag) <= last[0]:
+            return True
+        last[0] = int(tag)
+        seen_pixels[0] = seen_pixels[0] or int(tag) in (0x7FE00008, 0x7FE00009, 0x7FE00010)
+        return False
+
+    return stop
 
 
 def dicom_header(ds: Any, p: Path, where: str, frame: int | None, notes: list[str]) -> RadiographHeader:
@@ -371,6 +433,12 @@ def dicom_header(ds: Any, p: Path, where: str, frame: int | None, notes: list[st
     if rows <= 0 or columns <= 0:
         raise UnreadableImageError(
             f"{where}: Rows {ds.get('Rows')!r} and Columns {ds.get('Columns')!r} must be positive numbers"
+        )
+    check_pixel_count(where, rows, columns, _int(ds.get("SamplesPerPixel"), 1), frames)
+    if not UID(str(ts)).is_transfer_syntax:
+        raise UnreadableImageError(
+            f"{where}: Transfer Syntax UID (0002,0010) {shorten(str(ts))!r} is not a DICOM transfer syntax "
+            "(expected e.g. 1.2.840.10008.1.2.1, Explicit VR Little Endian)"
         )
     _check_pixel_data(ds, p, where, UID(str(ts)), (rows, columns), frames)
 
@@ -460,11 +528,20 @@ def _check_pixel_data(ds: Any, p: Path, where: str, ts: Any, size_px: tuple[int,
         expected = (size_px[0] * size_px[1] * samples * allocated * frames + 7) // 8
         declared = int(getattr(raw, "length", 0) or 0)
         present = min(declared, max(0, size - in_file_at)) if in_file_at is not None else len(value or b"")
+        shape = (
+            f"{label}: {size_px[0]} rows × {size_px[1]} columns × {samples} samples × {allocated} bits "
+            f"allocated × {frames} frames"
+        )
         if present < expected:
             raise UnreadableImageError(
-                f"{where}: the pixel data are truncated: {present} of {expected} bytes present ({label}: "
-                f"{size_px[0]} rows × {size_px[1]} columns × {samples} samples × {allocated} bits allocated "
-                f"× {frames} frames)"
+                f"{where}: the pixel data are truncated: {present} of {expected} bytes present ({shape})"
+            )
+        row_bytes = (size_px[1] * samples * allocated + 7) // 8
+        if declared - expected >= max(2, row_bytes):
+            # whole rows more than Rows says: Rows (or Columns, or the bits) cannot be trusted
+            raise UnreadableImageError(
+                f"{where}: the pixel data hold {declared} bytes, {declared - expected} more than the header's "
+                f"size needs ({shape}): Rows, Columns or Bits Allocated disagree with the data"
             )
         return
     problem = None
@@ -479,6 +556,47 @@ def _check_pixel_data(ds: Any, p: Path, where: str, ts: Any, size_px: tuple[int,
         problem = f"cannot be read ({exc})"
     if problem:
         raise UnreadableImageError(f"{where}: the pixel data {problem} ({label})")
+    _check_stream_header(ds, p, where, ts, label, size_px, in_file_at, value)
+
+
+def _check_stream_header(
+    ds: Any, p: Path, where: str, ts: Any, label: str, size_px: tuple[int, int], at: int | None, value: Any
+) -> None:
+    """Refuse a first fragment whose own header disagrees with the data set (:mod:`.codestream`).
+
+    Native decoders can abort the process on such a stream, so this runs before any of them.
+    """
+    try:
+        if at is not None:
+            with open(p, "rb") as f:
+                f.seek(at + 4)
+                (bot,) = struct.unpack("<I", f.read(4))
+                f.seek(at + 8 + bot + 4)
+                (length,) = struct.unpack("<I", f.read(4))
+                head = f.read(min(length, HEAD_BYTES))
+        else:
+            data = memoryview(bytes(value or b""))
+            (bot,) = struct.unpack("<I", data[4:8])
+            (length,) = struct.unpack("<I", data[12 + bot : 16 + bot])
+            head = bytes(data[16 + bot : 16 + bot + min(length, HEAD_BYTES)])
+    except (OSError, struct.error) as exc:
+        raise UnreadableImageError(
+            f"{where}: the pixel data cannot be read ({one_line(exc)}) ({label})"
+        ) from exc
+    geometry = stream_geometry(head, str(ts), length)
+    if geometry is None:
+        return
+    if isinstance(geometry, str):
+        raise UnreadableImageError(f"{where}: the pixel data are damaged: {geometry} ({label})")
+    mismatch = stream_mismatch(
+        geometry,
+        rows=size_px[0],
+        columns=size_px[1],
+        samples=_int(ds.get("SamplesPerPixel"), 1),
+        bits_allocated=_int(ds.get("BitsAllocated"), 16),
+    )
+    if mismatch:
+        raise UnreadableImageError(f"{where}: the pixel data disagree with the header: {mismatch} ({label})")
 
 
 def _first_fragment_problem(f: Any, at: int, end: int) -> str | None:
@@ -561,6 +679,7 @@ def picture_header(img: Any, p: Path, where: str, frame: int | None, notes: list
     else:
         reason = f"{fmt} image: no pixel spacing"
     columns, rows = img.size
+    check_pixel_count(where, int(rows), int(columns), len(img.getbands()), frames)
     tags = getattr(img, "tag_v2", None) or {}  # a TIFF's tags, by number
     resolution = (tags[282], tags[283]) if 282 in tags and 283 in tags else None
     plane = ImagePlane.from_picture(

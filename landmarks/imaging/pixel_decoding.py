@@ -28,13 +28,14 @@ import os
 import re
 import struct
 import sys
+import tempfile
 import warnings
 from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
 
-from ..errors import MissingDecoderError, UnreadableImageError
+from ..errors import MissingDecoderError, UnreadableImageError, shorten
 
 __all__ = [
     "DECODER_PACKAGES",
@@ -118,6 +119,10 @@ def collect_warnings(sink: list[str], prefix: str = "") -> Iterator[None]:
             sink.append(text)
 
 
+#: What a decoder's failure is not: the user's interrupt, an exit, the want of memory.
+_NOT_A_DECODER_FAILURE = (KeyboardInterrupt, SystemExit, GeneratorExit, MemoryError)
+
+
 def _one_line(text: str) -> str:
     return re.sub(r"\s+", " ", text).strip()
 
@@ -185,19 +190,28 @@ def decode_pixels(ds: Any, *, where: str, frame: int | None = None) -> np.ndarra
         if direct is not None:
             return direct
         try:
-            return pixel_array(ds, index=frame, decoding_plugin=preferred, **options)
-        except MemoryError:
+            with _native_stderr([]):  # the route below says it again, if it also fails
+                return pixel_array(ds, index=frame, decoding_plugin=preferred, **options)
+        except _NOT_A_DECODER_FAILURE:
             raise
-        except Exception as exc:  # noqa: BLE001 - every installed plugin gets its turn below
+        except BaseException as exc:  # noqa: BLE001 - every installed plugin gets its turn below
             _log.debug(
                 "%s: %s did not decode the pixel data (%s); trying every decoder", where, preferred, exc
             )
+    said: list[str] = []
     try:
-        with _quiet_native_stderr(enabled=preferred in decoder.available_plugins):
-            return pixel_array(ds, index=frame, **options)
-    except MemoryError:
+        with _native_stderr(said):
+            pixels = pixel_array(ds, index=frame, **options)
+    except _NOT_A_DECODER_FAILURE:
         raise
-    except Exception as exc:  # noqa: BLE001 - every decoder failure is an unreadable image
+    except BaseException as exc:  # noqa: BLE001 - every decoder failure is an unreadable image
+        # a binding's panic (pyo3's PanicException) is a BaseException that pydicom lets through
+        if not isinstance(exc, Exception):
+            problem = f"its decoder failed ({type(exc).__name__}: {shorten(_one_line(str(exc)), 200)})"
+            raise UnreadableImageError(
+                f"{where}: cannot decode the {label} pixel data: {problem}; the stream does not match "
+                "Rows × Columns × Bits Allocated, or is damaged"
+            ) from exc
         lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
         if lines and lines[0].startswith("Unable to decode as exceptions were raised by all"):
             lines[0] = "decoders said:"
@@ -212,6 +226,9 @@ def decode_pixels(ds: Any, *, where: str, frame: int | None = None) -> np.ndarra
             if found:
                 problem = f"{found}; {problem}"
         raise UnreadableImageError(f"{where}: cannot decode the {label} pixel data: {problem}") from exc
+    if said:
+        warnings.warn(f"the pixel decoder printed: {shorten(said[0], 200)}", RuntimeWarning, stacklevel=2)
+    return pixels
 
 
 # --- JPEG 2000 straight from the file, through OpenJPEG's C API ---------------------------------
@@ -569,30 +586,30 @@ def _convert_releasing(address: int, rows: int, cols: int, dtype: np.dtype) -> n
 
 
 @contextlib.contextmanager
-def _quiet_native_stderr(enabled: bool = True) -> Iterator[None]:
-    """Silence file descriptor 2 while native decoders retry a stream that already failed.
+def _native_stderr(said: list[str]) -> Iterator[None]:
+    """Hold what native decoders print to file descriptor 2 while they run; its lines go to *said*.
 
-    GDCM's OpenJPEG prints its complaints straight to the process's stderr,
-    which would break the one-line ``error:`` contract; what the decoders say
-    still reaches the error message through their exceptions.
+    GDCM's OpenJPEG prints its complaints straight to the process's stderr, and a
+    Rust panic prints its message and a backtrace there: either would break the
+    one-line ``error:`` contract. What they printed is reported instead, as a
+    warning or in the error (:func:`decode_pixels`).
     """
-    if not enabled:
-        yield
-        return
     try:
         sys.stderr.flush()
         saved = os.dup(2)
     except (OSError, ValueError):  # no real fd 2 (e.g. under some test runners)
         yield
         return
-    devnull = os.open(os.devnull, os.O_WRONLY)
-    try:
-        os.dup2(devnull, 2)
-        yield
-    finally:
-        os.dup2(saved, 2)
-        os.close(saved)
-        os.close(devnull)
+    with tempfile.TemporaryFile() as held:
+        os.dup2(held.fileno(), 2)
+        try:
+            yield
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+            held.seek(0)
+            text = held.read(1 << 16).decode("utf-8", "replace")
+            said.extend(line.strip() for line in text.splitlines() if line.strip())
 
 
 def _j2k_problem_of(ds: Any, frame: int | None) -> str | None:

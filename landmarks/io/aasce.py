@@ -18,16 +18,22 @@ adolescent idiopathic scoliosis assessment using BoostNet. MICCAI 2017.
 from __future__ import annotations
 
 import os
+import struct
 import warnings
+import zlib
 from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
 
-from ..errors import InvalidLandmarksError
+from ..errors import InvalidLandmarksError, shorten
 from ..points.model import ImageRef, LandmarkSet
 from ..points.names import TYPICAL_LEVELS, View
 from .checks import check_endplates, check_inside_image
+
+#: What scipy's reader raises on a damaged file besides its own errors: a corrupt compressed
+#: element (zlib), sizes or offsets that point outside the data.
+_BROKEN_MAT = (zlib.error, struct.error, IndexError, KeyError, OverflowError, AttributeError)
 
 __all__ = ["AASCE_LEVELS", "AASCE_POINT_NAMES", "read_aasce_mat", "aasce_image_path"]
 
@@ -145,9 +151,10 @@ def _load_p2(name: str, where: str) -> np.ndarray:
                     f"{where}: is a MATLAB v7.3 (HDF5) file, which this reader cannot open; "
                     "save it with save(..., '-v7')"
                 ) from None
-            except (MatReadError, ValueError, TypeError, EOFError) as e:
+            except (MatReadError, ValueError, TypeError, EOFError, *_BROKEN_MAT) as e:
+                said = shorten(" ".join(str(e).split()) or type(e).__name__, 200)
                 raise InvalidLandmarksError(
-                    f"{where}: is not a readable MATLAB .mat file ({e}); expected an AASCE label file "
+                    f"{where}: is not a readable MATLAB .mat file ({said}); expected an AASCE label file "
                     f"holding {_VARIABLE!r}"
                 ) from None
             if _VARIABLE not in mat:

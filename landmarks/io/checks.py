@@ -13,7 +13,19 @@ from ..errors import DegenerateGeometryError, InvalidLandmarksError
 from ..points.model import ImageRef, LandmarkSet
 from ..points.names import View
 
-__all__ = ["read_json_text", "check_same_image", "check_inside_image", "check_endplates", "format_xy"]
+__all__ = [
+    "MAX_LANDMARK_FILE_BYTES",
+    "read_json_text",
+    "check_same_image",
+    "check_inside_image",
+    "check_endplates",
+    "format_xy",
+]
+
+
+#: The largest landmark file read. A file of every point, circle, provenance and
+#: confidence is under 20 kB; a wide CSV of 100 000 studies is read by its own reader.
+MAX_LANDMARK_FILE_BYTES = 16 << 20
 
 
 def read_json_text(
@@ -30,9 +42,14 @@ def read_json_text(
     """
     try:
         with open(path, "rb") as f:
-            data = f.read()
+            data = f.read(MAX_LANDMARK_FILE_BYTES + 1)
     except OSError as e:
         raise InvalidLandmarksError(f"{where}: cannot be read: {e.strerror or e}") from None
+    if len(data) > MAX_LANDMARK_FILE_BYTES:
+        raise InvalidLandmarksError(
+            f"{where}: is larger than {MAX_LANDMARK_FILE_BYTES >> 20} MiB; a landmark file is a few kilobytes "
+            f"(expected {expected})"
+        )
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as e:

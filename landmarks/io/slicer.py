@@ -80,7 +80,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from ..errors import InvalidArgumentError, InvalidLandmarksError
+from ..errors import InvalidArgumentError, InvalidLandmarksError, shorten
 from ..points.calibration import Calibration, check_spacing
 from ..points.model import ImageRef, LandmarkSet
 from ..points.names import View, check_point_name, closest_point_names, parse_point_name
@@ -424,7 +424,7 @@ def _view(
         if parse_point_name(label) is None:  # a name no view has: say so before asking for the view
             close = list(dict.fromkeys(n for v in View for n in closest_point_names(label, v)))[:3]
             hint = f"; did you mean {', '.join(repr(c) for c in close)}?" if close else ""
-            raise InvalidLandmarksError(f"{where}: {at}: unknown point name {label!r}{hint}")
+            raise InvalidLandmarksError(f"{where}: {at}: unknown point name {shorten(label)!r}{hint}")
     if len(votes) > 1:
         raise InvalidLandmarksError.about(
             "view",

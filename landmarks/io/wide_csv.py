@@ -35,7 +35,7 @@ from typing import TYPE_CHECKING, Any, TextIO
 
 import numpy as np
 
-from ..errors import InvalidLandmarksError
+from ..errors import InvalidLandmarksError, shorten
 from ..points.anatomy import SACRALISABLE
 from ..points.calibration import Calibration
 from ..points.model import LandmarkTable, PatientInfo, Sex
@@ -1047,7 +1047,7 @@ def _unknown_point(stem: str) -> str:
         if ranked
         else "; expected <LEVEL>.<sup|inf>.<corner>, <LEVEL>.centroid or FH.left/FH.right/FH"
     )
-    return f"unknown point name {stem!r}{hint}"
+    return f"unknown point name {shorten(stem)!r}{hint}"
 
 
 def _name_order_table() -> dict[str, int]:

@@ -14,7 +14,7 @@ import enum
 import re
 from typing import NamedTuple, TypeVar
 
-from ..errors import InvalidArgumentError, InvalidLandmarksError, SpinecheckError
+from ..errors import InvalidArgumentError, InvalidLandmarksError, SpinecheckError, shorten
 
 __all__ = [
     "View",
@@ -228,6 +228,10 @@ def closest_point_names(name: str, view: View | str, n: int = 3) -> list[str]:
     'S1.sup.ant'
     """
     candidates = valid_point_names(view)
+    if len(name) > 3 * max(map(len, candidates)):
+        # difflib's ratio 2M / (len(a) + len(b)) is then under the 0.5 cutoff for every
+        # candidate: no match, found without the quadratic work on a huge name
+        return []
     found = difflib.get_close_matches(name, candidates, n=n, cutoff=0.5)
     if not found:
         # case errors ("s1.SUP.ant") are the commonest slip; compare folded
@@ -258,13 +262,13 @@ def _check_point_name(name: str, view: View, where: str) -> PointName:
         if parsed.corner is not None and parsed.corner not in _CORNERS[view]:
             allowed = "/".join(c.value for c in _CORNERS[view])
             raise InvalidLandmarksError(
-                f'{prefix}point "{name}" is {_other(view)} landmark but the film is '
+                f'{prefix}point "{shorten(name)}" is {_other(view)} landmark but the film is '
                 f'"{view.value}" (corners on {_article(view)} film are {allowed}); '
                 f'check the file\'s "view"'
             )
         if parsed.name in ILIAC_CRESTS and view is not View.AP:
             raise InvalidLandmarksError(
-                f'{prefix}point "{name}" is an AP landmark but the film is "{view.value}"'
+                f'{prefix}point "{shorten(name)}" is an AP landmark but the film is "{view.value}"'
             )
         return parsed
     close = closest_point_names(str(name), view)
@@ -273,7 +277,7 @@ def _check_point_name(name: str, view: View, where: str) -> PointName:
         if close
         else ("; expected <LEVEL>.<sup|inf>.<corner>, <LEVEL>.centroid or FH.left/FH.right/FH")
     )
-    raise InvalidLandmarksError(f"{prefix}unknown point name {name!r}{hint}")
+    raise InvalidLandmarksError(f"{prefix}unknown point name {shorten(str(name))!r}{hint}")
 
 
 def _other(view: View) -> str:

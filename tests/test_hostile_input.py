@@ -278,11 +278,13 @@ def test_zero_bytes_after_a_dicom_file_are_not_read_as_elements(tmp_path):
 
 def test_a_transfer_syntax_that_is_none_is_one_line(tmp_path, capsys):
     path = _film(tmp_path)
-    data = path.read_bytes().replace(b"1.2.840.10008.1.2.1\x00", b"1.2.3.4.5.6.7.8.9.0\x00", 1)
-    path.write_bytes(data)
-    code, err = _cli(capsys, "info", str(path))
-    assert code == 2 and err.count("\n") == 1
-    assert "Transfer Syntax UID (0002,0010) '1.2.3.4.5.6.7.8.9.0' is not a DICOM transfer syntax" in err
+    for fake in (b"1.2.3.4.5.6.7.8.9.0", b"1.2.3.4.notone.x"):  # a UID, and not even a UID (pydicom warns)
+        data = path.read_bytes().replace(b"1.2.840.10008.1.2.1\x00", fake + b"\x00" * (20 - len(fake)), 1)
+        bad = tmp_path / "bad.dcm"
+        bad.write_bytes(data)
+        code, err = _cli(capsys, "info", str(bad))
+        assert code == 2 and err.count("\n") == 1, err
+        assert f"Transfer Syntax UID (0002,0010) '{fake.decode()}' is not a DICOM transfer syntax" in err
 
 
 def test_rows_smaller_than_uncompressed_data_are_refused(tmp_path, capsys):

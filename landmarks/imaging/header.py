@@ -435,7 +435,9 @@ def dicom_header(ds: Any, p: Path, where: str, frame: int | None, notes: list[st
             f"{where}: Rows {ds.get('Rows')!r} and Columns {ds.get('Columns')!r} must be positive numbers"
         )
     check_pixel_count(where, rows, columns, _int(ds.get("SamplesPerPixel"), 1), frames)
-    if not UID(str(ts)).is_transfer_syntax:
+    with collect_warnings([], "pydicom: "):  # pydicom warns on a malformed UID; refused just below
+        known = UID(str(ts)).is_transfer_syntax
+    if not known:
         raise UnreadableImageError(
             f"{where}: Transfer Syntax UID (0002,0010) {shorten(str(ts))!r} is not a DICOM transfer syntax "
             "(expected e.g. 1.2.840.10008.1.2.1, Explicit VR Little Endian)"

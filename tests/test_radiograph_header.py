@@ -309,9 +309,10 @@ def test_age_prefers_patient_age_and_says_when_dates_disagree() -> None:
     r = patient_from_header(patient_age="070Y", birth_date="19400305", study_date="20040826")
     assert (r.patient.age_years, r.patient.age_source) == (70.0, "DICOM PatientAge")
     assert r.warnings == (
-        "Patient's Age 070Y (70 y) disagrees with Patient's Birth Date and "
-        "Study Date 2004-08-26 (64 y): Patient's Age used",
+        "Patient's Age '070Y' (70 y) disagrees with the birth date by 6 years (Patient's Birth Date and "
+        "Study Date, not shown): Patient's Age used",
     )
+    assert not any(d in w for w in r.warnings for d in ("1940", "2004", "0305", "0826"))
     agree = patient_from_header(patient_age="064Y", birth_date="19400305", study_date="20040826")
     assert agree.warnings == ()
 
@@ -327,8 +328,7 @@ def test_age_warns_when_study_and_acquisition_dates_give_different_ages() -> Non
     r = patient_from_header(birth_date="19790408", study_date="20040826", acquisition_date="19921225")
     assert r.patient.age_years == 25.0
     assert r.warnings == (
-        "age 25 y from Patient's Birth Date and Study Date 2004-08-26; the "
-        "Acquisition Date 1992-12-25 would give 13 y",
+        "age 25 y from Patient's Birth Date and Study Date; the Acquisition Date would give 13 y (dates not shown)",
     )
 
 
@@ -347,12 +347,12 @@ def test_age_warns_when_study_and_acquisition_dates_give_different_ages() -> Non
         ),
         pytest.param(
             {"birth_date": "19400305", "study_date": "2004-08-26"},
-            "Study Date '2004-08-26' is not a DICOM date",
+            "Study Date (value not shown) is not a DICOM date",
             id="iso-study-date",
         ),
         pytest.param(
             {"birth_date": "20100101", "study_date": "20040826"},
-            "Study Date 2004-08-26 is before Patient's Birth Date (not shown): no age from it",
+            "Study Date is before Patient's Birth Date (dates not shown): no age from it",
             id="future",
         ),
         pytest.param(

@@ -21,6 +21,14 @@ What counts as what:
 - everything else, and hidden files and folders (names starting with ``.``),
   is ignored.
 
+Symbolic links. A link to a file is followed when the file it leads to lies inside the
+walked folder (the archive root, or ``landmarks_dir`` for its own walk), and never when it
+leads out of it: a link in an archive to ``/etc/...`` or ``/proc/self/environ`` is not
+read, and is counted in :attr:`Archive.links_out` (the batch summary says how many).
+Links to folders are not followed at all (a folder reached through a link inside the
+root is walked by its own path; one outside it is outside the archive), so no loop can
+form. A file is never quoted in a row: an unreadable one is named, never shown.
+
 Pairing, in order; the first rule that finds a candidate decides:
 
 1. beside the image: for ``x.dcm``, ``x.json``, ``x.landmarks.json``,
@@ -54,6 +62,7 @@ file's ``image.path`` names exactly one of them.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 from collections import defaultdict
@@ -167,12 +176,15 @@ class Archive:
         Sorted by image, then landmark file.
     ignored : int
         Files that are neither images nor landmark files.
+    links_out : int
+        Symbolic links that lead out of the walked folder, not followed.
     """
 
     root: str
     jobs: tuple[StudyJob, ...]
     unmeasured: tuple[Unmeasured, ...]
     ignored: int
+    links_out: int = 0
 
     def __len__(self) -> int:
         return len(self.jobs) + len(self.unmeasured)
@@ -228,7 +240,8 @@ def discover(
     images: list[_Image] = []
     marks: dict[str, _Landmarks] = {}
     ignored = 0
-    for path, rel in _walk(root_abs, skip):
+    links_out: list[str] = []  # symbolic links out of the walked folder, not followed
+    for path, rel in _walk(root_abs, skip, links_out):
         kind, obj = _classify(path)
         if kind == "image" or kind == "dicom":
             images.append(_Image(path, rel, kind == "dicom"))
@@ -243,7 +256,7 @@ def discover(
             raise NotADirectoryError(f"landmarks_dir '{dir_s}': not a folder")
         dir_abs = os.path.abspath(dir_s)
         dir_shown = _rel(dir_abs, root_abs) if _inside(dir_abs, root_abs) else Path(dir_s).as_posix()
-        for path, rel in _walk(dir_abs, skip):
+        for path, rel in _walk(dir_abs, skip, links_out):
             real = os.path.realpath(path)
             if real in marks:
                 continue
@@ -255,14 +268,21 @@ def discover(
                     else (PurePosixPath(Path(dir_s).as_posix()) / rel).as_posix()
                 )
                 marks[real] = _landmarks_info(path, shown, obj)
-    return _pair(root_s, dir_abs, dir_shown, images, marks, ignored)
+    return dataclasses.replace(
+        _pair(root_s, dir_abs, dir_shown, images, marks, ignored), links_out=len(links_out)
+    )
 
 
 # ----------------------------------------------------------------------------- walking and classifying
 
 
-def _walk(top: str, skip: set[str]) -> Iterable[tuple[str, str]]:
-    """Every non-hidden file under *top* as (absolute path, POSIX path relative to *top*), sorted."""
+def _walk(top: str, skip: set[str], links_out: list[str]) -> Iterable[tuple[str, str]]:
+    """Every non-hidden file under *top* as (absolute path, POSIX path relative to *top*), sorted.
+
+    A symbolic link whose target lies outside *top* is not yielded but added to
+    *links_out*; links to folders are not followed (:func:`os.walk`'s default).
+    """
+    real_top = os.path.realpath(top)
     for dirpath, dirnames, filenames in os.walk(top):
         dirnames[:] = sorted(
             d
@@ -273,6 +293,9 @@ def _walk(top: str, skip: set[str]) -> Iterable[tuple[str, str]]:
             if name.startswith("."):
                 continue
             path = os.path.join(dirpath, name)
+            if os.path.islink(path) and not _inside(os.path.realpath(path), real_top):
+                links_out.append(path)
+                continue
             if os.path.isfile(path):
                 yield path, _rel(path, top)
 

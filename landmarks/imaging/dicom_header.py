@@ -24,7 +24,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from ..points.calibration import Calibration, CalibrationPlane, CalibrationSource
+from ..points.calibration import Calibration, CalibrationPlane, CalibrationSource, implausible_spacing
 from ..points.model import PatientInfo, Sex
 from ..points.names import PatientRight, View
 
@@ -81,6 +81,9 @@ def _read_spacing(raw: Any) -> _Spacing:
         return _Spacing(None, shown, "zero")
     if row < 0 or col < 0:
         return _Spacing(None, shown, "negative")
+    implausible = implausible_spacing(row, col)
+    if implausible:  # a broken header: refused as if absent, the rule names the tag
+        return _Spacing(None, shown, implausible)
     return _Spacing((row, col), shown, None)
 
 
@@ -431,14 +434,13 @@ def patient_from_header(
         on = parse_dicom_date(raw)
         if on is None:
             if _text(raw):
-                warnings.append(f"{words} {_short(raw)} is not a DICOM date (YYYYMMDD)")
+                # no date is ever shown (issue 13): the warnings reach reports, tables and figures
+                warnings.append(f"{words} (value not shown) is not a DICOM date (YYYYMMDD)")
             continue
         if birth is None:
             continue
         if on < birth:
-            warnings.append(
-                f"{words} {on.isoformat()} is before Patient's Birth Date (not shown): no age from it"
-            )
+            warnings.append(f"{words} is before Patient's Birth Date (dates not shown): no age from it")
             continue
         dated.append((keyword, words, on, _completed_years(birth, on)))
 
@@ -446,15 +448,18 @@ def patient_from_header(
     if age is None and dated:
         keyword, words, on, age = dated[0]
         source = f"DICOM PatientBirthDate/{keyword}"
-        chosen = f"{age:g} y from Patient's Birth Date and {words} {on}"
-        for _, other_words, other_on, other_age in dated[1:]:
+        for _, other_words, _, other_age in dated[1:]:
             if abs(other_age - age) >= 1:
-                warnings.append(f"age {chosen}; the {other_words} {other_on} would give {other_age:g} y")
+                warnings.append(
+                    f"age {age:g} y from Patient's Birth Date and {words}; the {other_words} would give "
+                    f"{other_age:g} y (dates not shown)"
+                )
     elif age is not None and dated and abs(dated[0][3] - age) >= 1:
-        _, words, on, date_age = dated[0]
+        _, words, _, date_age = dated[0]
         warnings.append(
-            f"Patient's Age {str(patient_age).strip()} ({age:g} y) disagrees with Patient's "
-            f"Birth Date and {words} {on} ({date_age:g} y): Patient's Age used"
+            f"Patient's Age {_short(patient_age)} ({age:g} y) disagrees with the birth date by "
+            f"{round(abs(date_age - age), 2):g} years (Patient's Birth Date and {words}, not shown): "
+            "Patient's Age used"
         )
     if age is not None and age > _MAX_AGE_YEARS:
         warnings.append(f"age {age:g} y from the dates is over {_MAX_AGE_YEARS} years: ignored")

@@ -186,9 +186,9 @@ def sniff(path: str | Path) -> tuple[Path, str, str]:
         return p, where, "TIFF"
     if _starts_like_dicom(head):
         return p, where, "DICOM-raw"
+    # the file's own bytes are never shown: it may be anything (a link to a secret, issue 13)
     raise UnreadableImageError(
-        f"{where}: not a DICOM, PNG, JPEG or TIFF file (no 'DICM' at byte 128, no image signature; "
-        f"it starts with 0x{head[:8].hex()})"
+        f"{where}: not a DICOM, PNG, JPEG or TIFF file (no 'DICM' at byte 128, no image signature)"
     )
 
 

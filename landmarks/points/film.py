@@ -65,7 +65,7 @@ def film_date(
     >>> film_date(None, None, d(2024, 3, 2)).source
     'DICOM Acquisition Date'
     >>> film_date(d(2024, 1, 5), d(2024, 3, 1), name="a.dcm").note
-    "a.dcm: the landmark file's image.study_date 2024-01-05 differs from the DICOM Study Date 2024-03-01; the landmark file's date is used"
+    "a.dcm: the landmark file's image.study_date is 56 days before the DICOM Study Date (dates not shown); the landmark file's date is used"
     """  # noqa: E501 - a doctest's output is one line
     header = ((study_date, "DICOM Study Date"), (acquisition_date, "DICOM Acquisition Date"))
     from_header = next(((d, s) for d, s in header if d is not None), (None, None))
@@ -73,9 +73,12 @@ def film_date(
         return FilmDate(*from_header)
     note = None
     if from_header[0] is not None and from_header[0] != stated:
+        # a note reaches warnings and tables, where no date is ever shown (issue 13): the gap says enough
+        days = (from_header[0] - stated).days
         note = (
-            f"{name}: the landmark file's image.study_date {stated.isoformat()} differs from the "
-            f"{from_header[1]} {from_header[0].isoformat()}; the landmark file's date is used"
+            f"{name}: the landmark file's image.study_date is {abs(days)} day{'s' if abs(days) != 1 else ''} "
+            f"{'before' if days > 0 else 'after'} the {from_header[1]} (dates not shown); the landmark file's "
+            "date is used"
         )
     return FilmDate(stated, "landmark file image.study_date", note)
 

@@ -56,11 +56,19 @@ _FLAGS = {
     "reference_sets": "--reference-set",
     "resume": "--resume",
     "scheduler": "--scheduler",
+    "table": "--table",
+    "figures": "--figures",
 }
 #: Per command, a flag that stands for an argument of a more general name.
 _COMMAND_FLAGS = {
     "annotate": {"name": "--protocol"},
     "export": {"output_dir": "-o"},
+    "batch": {
+        "patient_identifiers": "--patient-identifiers",
+        "pseudonym_key": "--pseudonymise",
+        "key_file": "--pseudonym-key",
+        "dicom": "--dicom",
+    },
     "pacs": {
         "output_dir": "-o",
         "dimse": "--dimse",
@@ -73,12 +81,6 @@ _COMMAND_FLAGS = {
         "series_uid": "SERIES_UID",
         "sop_uid": "SOP_UID",
         "paths": "FILE",
-    },
-    "batch": {
-        "patient_identifiers": "--patient-identifiers",
-        "pseudonym_key": "--pseudonymise",
-        "key_file": "--pseudonym-key",
-        "dicom": "--dicom",
     },
     "report": {"output_dir": "--dicom"},
     "instability": {
@@ -219,6 +221,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Generate the sample lateral and AP films, measure, judge and write the outputs.",
     )
     p.add_argument("--out", help="output folder (default: a new spinecheck-demo-N folder here)")
+    p.add_argument("--overwrite", action="store_true", help="replace the files of an earlier demo in --out")
     p.set_defaults(func=cmd_demo)
 
     p = sub.add_parser(
@@ -229,6 +232,7 @@ def build_parser() -> argparse.ArgumentParser:
         "endplates, angles, Cobb lines), the values and the criteria verdicts.",
     )
     p.add_argument("-o", "--output", required=True, metavar="OUT", help="the figure: .png, .pdf or .svg")
+    p.add_argument("--overwrite", action="store_true", help="replace OUT if it exists (never an input)")
     p.add_argument("--dpi", type=float, default=150.0, help="resolution of a PNG (default 150)")
     p.add_argument(
         "--full-resolution",
@@ -251,7 +255,11 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="DIR",
         help="also write the results as DICOM into DIR, as 'spinecheck export' does (a DICOM film only)",
     )
-    p.add_argument("--overwrite", action="store_true", help="with --dicom: replace existing DICOM files")
+    p.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="replace OUT if it exists (never an input), and with --dicom the DICOM files of the same names",
+    )
     p.set_defaults(func=cmd_report)
 
     p = sub.add_parser(
@@ -284,6 +292,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--allow-different-patients",
         action="store_true",
         help="compare even when the films' Patient ID, sex or birth date differ (the pages say so)",
+    )
+    p.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="replace OUT (its pages) and --table if they exist (never an input)",
     )
     p.set_defaults(func=cmd_compare)
 
@@ -329,6 +342,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="also write the one-page report (.pdf or .png): both films with the segments marked, and the "
         "verdicts; needs --flexion-image and --extension-image",
     )
+    p.add_argument("--overwrite", action="store_true", help="replace OUT if it exists (never an input)")
     p.set_defaults(func=cmd_instability)
 
     p = sub.add_parser(
@@ -438,6 +452,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--in-place", action="store_true", help="allow OUT to be the input landmark file (it is replaced)"
     )
+    p.add_argument(
+        "--overwrite", action="store_true", help="replace OUT if it exists (another file than the input)"
+    )
     p.set_defaults(func=cmd_refine)
 
     p = sub.add_parser(
@@ -460,6 +477,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="the pixel spacing 3D Slicer shows the film at, when the film's header does not tell (it places "
         "the points; it is not a calibration)",
     )
+    p.add_argument("--overwrite", action="store_true", help="replace OUT if it exists (never an input)")
     p.set_defaults(func=cmd_convert)
 
     p = sub.add_parser(
@@ -707,7 +725,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     from .alignment.demo import run_demo
 
     out = Path(args.out) if args.out else _new_folder(Path.cwd(), "spinecheck-demo")
-    result = run_demo(out, log=lambda msg: print(msg, file=sys.stderr))
+    result = run_demo(out, log=lambda msg: print(msg, file=sys.stderr), overwrite=args.overwrite)
     print(result.summary())
     return EXIT_OK
 
@@ -725,11 +743,13 @@ def _new_folder(parent: Path, stem: str) -> Path:
 
 def cmd_plot(args: argparse.Namespace) -> int:
     from .alignment.render.figure import figure_for
+    from .alignment.render.files import save_figure
     from .alignment.study import load_study
     from .landmarks.errors import SpinecheckError
     from .landmarks.imaging.radiograph import load_radiograph
 
     out = _output_path(args.output, (".png", ".pdf", ".svg"), "figure")
+    _check_output(out, args, args.image, args.landmarks)
     if not (args.dpi > 0 and args.dpi <= 2400):
         raise SpinecheckError(f"--dpi: must be a number of dots per inch in (0, 2400]; got {args.dpi:g}")
     radiograph = load_radiograph(args.image)
@@ -741,7 +761,7 @@ def cmd_plot(args: argparse.Namespace) -> int:
     )
     image = radiograph.display
     fig = figure_for(image, study, 0, max_display_rows=None if args.full_resolution else 2000)
-    fig.savefig(out, dpi=args.dpi)
+    save_figure(fig, out, dpi=args.dpi)
     print(f"wrote {out}", file=sys.stderr)
     return EXIT_OK
 
@@ -762,12 +782,43 @@ def _output_path(path: str, suffixes: tuple[str, ...], kind: str) -> Path:
     return out
 
 
+def _check_output(
+    out: Path | None,
+    args: argparse.Namespace,
+    *inputs: str | None,
+    argument: str = "output",
+    overwrite: bool | None = None,
+) -> None:
+    """Refuse *out* if it is one of the command's input files, or exists without ``--overwrite``.
+
+    The inputs are *inputs* and the criterion and target sets given as files.
+    Checked before anything is read: a wrong ``-o`` costs nothing.
+    """
+    from .landmarks.io.outputs import check_output
+
+    if out is None:
+        return
+    sets = [
+        getattr(args, "age_set", None),
+        *(getattr(args, "criteria", None) or ()),
+        *getattr(args, "reference_set", ()),
+    ]
+    check_output(
+        out,
+        inputs=[*inputs, *(s for s in sets if s and Path(s).is_file())],
+        overwrite=getattr(args, "overwrite", False) if overwrite is None else overwrite,
+        argument=argument,
+    )
+
+
 def cmd_report(args: argparse.Namespace) -> int:
+    from .alignment.render.files import save_figure
     from .alignment.render.pages import report_figure
     from .alignment.study import load_study
     from .landmarks.imaging.radiograph import load_radiograph
 
     out = _output_path(args.output, (".pdf", ".png"), "page")
+    _check_output(out, args, args.image, args.landmarks)
     if args.dicom:  # refused before anything is measured or written
         _dicom_preflight(args.image, args.dicom, args.overwrite)
     radiograph = load_radiograph(args.image)
@@ -778,7 +829,7 @@ def cmd_report(args: argparse.Namespace) -> int:
         **_operation_options(args, given_by=True),
     )
     fig = report_figure(radiograph.display, study, 0)
-    fig.savefig(out, dpi=150)
+    save_figure(fig, out, dpi=150)
     print(f"wrote {out}", file=sys.stderr)
     if args.dicom:
         _write_dicom(radiograph, study, args.dicom, args.overwrite)
@@ -788,7 +839,7 @@ def cmd_report(args: argparse.Namespace) -> int:
 def cmd_compare(args: argparse.Namespace) -> int:
     from .alignment.followup import Film, compare_studies, series_table
     from .alignment.render.pages import comparison_figure
-    from .alignment.render.series import save_pages, series_figures, write_series_csv
+    from .alignment.render.series import page_paths, save_pages, series_figures, write_series_csv
     from .alignment.study import load_study
     from .landmarks.errors import SpinecheckError
     from .landmarks.imaging.radiograph import load_radiograph
@@ -801,6 +852,8 @@ def cmd_compare(args: argparse.Namespace) -> int:
             f"compare: give the films as IMAGE LANDMARKS pairs, two pairs or more; got {len(paths)} "
             f"path{'s' if len(paths) != 1 else ''}"
         )
+    _check_output(out, args, *paths)
+    _check_output(table, args, *paths, str(out), argument="table")
     films, images = [], []
     for image, landmarks in zip(paths[::2], paths[1::2], strict=True):
         radiograph = load_radiograph(image)
@@ -820,6 +873,8 @@ def cmd_compare(args: argparse.Namespace) -> int:
         ]
     else:
         pages = series_figures(shown, series_table(followup))
+    for extra in page_paths(out, len(pages))[1:]:  # OUT-2.png, ...: known only now, checked before any write
+        _check_output(extra, args, *paths, *([str(table)] if table else []))
     for path in save_pages(pages, out):
         print(f"wrote {path}", file=sys.stderr)
     if table is not None:
@@ -844,6 +899,9 @@ def cmd_instability(args: argparse.Namespace) -> int:
         raise SpinecheckError(
             f"-o '{out}': the page draws both films; give --flexion-image and --extension-image"
         )
+    _check_output(
+        out, args, args.flexion_landmarks, args.extension_landmarks, args.flexion_image, args.extension_image
+    )
     if args.mm_per_px is not None:  # said in the flag's words; load_instability would name its argument
         Calibration.from_spacing(list(args.mm_per_px), where="--mm-per-px", field_name="ROW COL")
     images = [args.flexion_image, args.extension_image]
@@ -868,10 +926,11 @@ def cmd_instability(args: argparse.Namespace) -> int:
     else:
         sys.stdout.write(format_instability_table(study))
     if out is not None:
+        from .alignment.render.files import save_figure
         from .alignment.render.instability_page import instability_figure
 
         fig = instability_figure(images[0].display, images[1].display, study)
-        fig.savefig(out, dpi=150)
+        save_figure(fig, out, dpi=150)
         print(f"wrote {out}", file=sys.stderr)
     return EXIT_OK
 
@@ -898,6 +957,7 @@ def cmd_annotate(args: argparse.Namespace) -> int:
     from .landmarks.errors import SpinecheckError
     from .landmarks.imaging.merge import recorded_image_ref
     from .landmarks.imaging.radiograph import load_radiograph
+    from .landmarks.io.outputs import check_output
     from .landmarks.points.calibration import Calibration
     from .landmarks.points.names import View
 
@@ -931,6 +991,8 @@ def cmd_annotate(args: argparse.Namespace) -> int:
             f"output '{out}': annotate saves a spinecheck-landmarks/1 .json after every click; give a .json "
             f"and then write the 3D Slicer file with `spinecheck convert IMAGE LANDMARKS.json -o {out.name}`"
         )
+    # the landmark file is resumed and saved after each click: it may exist, but never be the film
+    check_output(out, inputs=[args.image], overwrite=True)
     _check_writable_folder(out)
     calibration = None
     if args.mm_per_px is not None:
@@ -959,7 +1021,11 @@ def cmd_annotate(args: argparse.Namespace) -> int:
         nxt = f"; next: {session.current.name}" if session.current is not None else ""
         print(f"resuming {out}: {placed} placed, {skipped} skipped, {todo} to do{nxt}", file=sys.stderr)
     for tmp in stale_temporary_files(out):
-        print(f"note: '{tmp}' is a temporary file an interrupted save left; it is not used", file=sys.stderr)
+        print(
+            f"note: '{tmp}' is a temporary file an interrupted save left; it is not used, and the next save "
+            "removes it",
+            file=sys.stderr,
+        )
     _require_display()
 
     import matplotlib.pyplot as plt
@@ -1068,10 +1134,14 @@ def cmd_refine(args: argparse.Namespace) -> int:
 
     out = _output_path(args.output, (".json",), "landmark file")
     source = Path(args.landmarks)
-    if out.exists() and source.exists() and os.path.samefile(out, source) and not args.in_place:
-        raise InvalidLandmarksError(
-            f"output '{out}': is the input landmark file; give another -o, or --in-place to replace it"
-        )
+    if out.exists() and source.exists() and os.path.samefile(out, source):
+        if not args.in_place:
+            raise InvalidLandmarksError(
+                f"output '{out}': is the input landmark file; give another -o, or --in-place to replace it"
+            )
+        _check_output(out, args, args.image, overwrite=True)  # the film never, whatever the options
+    else:
+        _check_output(out, args, args.image, args.landmarks)
     for name, value in (("--max-shift-mm", args.max_shift_mm), ("--max-shift-px", args.max_shift_px)):
         if value is not None and not (math.isfinite(value) and value > 0):
             raise InvalidLandmarksError(f"{name}: must be a distance > 0; got {value:g}")
@@ -1115,9 +1185,7 @@ def _notes(notes: Sequence[str]) -> None:
 
 
 def cmd_convert(args: argparse.Namespace) -> int:
-    import os
 
-    from .landmarks.errors import InvalidLandmarksError
     from .landmarks.imaging.merge import recorded_image_ref
     from .landmarks.imaging.radiograph import read_radiograph_header
     from .landmarks.io import read_landmarks, write_landmark_file
@@ -1125,8 +1193,7 @@ def cmd_convert(args: argparse.Namespace) -> int:
 
     out = _output_path(args.output, (".json",), "landmark file")
     source = Path(args.landmarks)
-    if out.exists() and source.exists() and os.path.samefile(out, source):
-        raise InvalidLandmarksError(f"output '{out}': is the input landmark file; give another -o")
+    _check_output(out, args, args.image, args.landmarks)
     film = read_radiograph_header(args.image)
     s = read_landmarks(source, image=film, mm_per_px=args.mm_per_px)
     check_same_image(s, film.image_ref, f"landmarks file '{source}'")

@@ -12,17 +12,19 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..landmarks.errors import SpinecheckError
+from ..landmarks.errors import InvalidArgumentError, SpinecheckError
 from ..landmarks.imaging.radiograph import load_radiograph
+from ..landmarks.io.atomic import write_text_atomic
 from ..landmarks.io.landmark_file import write_landmarks
 from ..landmarks.points.model import ImageRef
 from ..landmarks.synthetic.films import synthetic_ap, synthetic_lateral, write_dicom
 from .render.figure import figure_for
+from .render.files import save_figure
 from .render.pages import report_figure
 from .render.text import format_table, study_report, write_table_csv
 from .study import Study, load_study
 
-__all__ = ["run_demo", "DemoResult", "DEMO_AGE_YEARS"]
+__all__ = ["run_demo", "DemoResult", "DEMO_AGE_YEARS", "DEMO_FILES"]
 
 #: The sample patient's age, written into the DICOM header (Patient's Age).
 DEMO_AGE_YEARS = 67
@@ -78,16 +80,33 @@ def _calibrated_dx_header(mm_per_px: tuple[float, float]) -> dict:
     }
 
 
-def run_demo(out: Path, *, log: Callable[[str], None] = lambda msg: None) -> DemoResult:
+#: Every file :func:`run_demo` writes, by name.
+DEMO_FILES = (
+    *(
+        f"{view}{suffix}"
+        for view in ("lateral", "ap")
+        for suffix in (".dcm", ".landmarks.json", ".report.json", ".report.txt", ".png", ".report.pdf")
+    ),
+    "table.csv",
+)
+
+
+def run_demo(
+    out: Path, *, log: Callable[[str], None] = lambda msg: None, overwrite: bool = False
+) -> DemoResult:
     """Generate the sample films and run the whole job into folder *out*.
 
     Parameters
     ----------
     out : Path
-        Created if absent; an existing folder must not hold earlier demo
-        outputs under other names (files of the same name are replaced).
+        Created if absent. Every file is written atomically (temporary file,
+        then rename).
     log : callable
         Receives progress lines (the command line sends them to stderr).
+    overwrite : bool
+        Replace the files of an earlier demo in *out*; without it, a folder
+        that holds any file of the demo's names (:data:`DEMO_FILES`) is
+        refused before anything is written.
 
     Returns
     -------
@@ -96,6 +115,17 @@ def run_demo(out: Path, *, log: Callable[[str], None] = lambda msg: None) -> Dem
     out = Path(out)
     if out.exists() and not out.is_dir():
         raise SpinecheckError(f"demo output '{out}': exists and is not a folder")
+    existing = [name for name in DEMO_FILES if (out / name).exists()]
+    if existing and not overwrite:
+        raise InvalidArgumentError.about(
+            "overwrite",
+            "demo output '{out}': holds an earlier demo ({first}{more}); {overwrite} replaces it, or choose "
+            "another folder",
+            names={"overwrite": "overwrite=True"},
+            out=out,
+            first=existing[0],
+            more=f" and {len(existing) - 1} other files" if len(existing) > 1 else "",
+        )
     out.mkdir(parents=True, exist_ok=True)
     result = DemoResult(out)
     films = {"lateral": synthetic_lateral(seed=0), "ap": synthetic_ap(seed=0)}
@@ -124,16 +154,16 @@ def run_demo(out: Path, *, log: Callable[[str], None] = lambda msg: None) -> Dem
         study = load_study(str(points), image=radiograph)
         result.studies[view] = study
         report_json = out / f"{view}.report.json"
-        report_json.write_text(json.dumps(study_report(study, 0), indent=2, allow_nan=False) + "\n")
+        write_text_atomic(report_json, json.dumps(study_report(study, 0), indent=2, allow_nan=False) + "\n")
         report_txt = out / f"{view}.report.txt"
-        report_txt.write_text(format_table(study, 0))
+        write_text_atomic(report_txt, format_table(study, 0))
         figure_png = out / f"{view}.png"
         log(f"drawing {figure_png.name}")
         display = radiograph.display
-        figure_for(display, study).savefig(figure_png, dpi=110)
+        save_figure(figure_for(display, study), figure_png, dpi=110)
         report_pdf = out / f"{view}.report.pdf"
         log(f"writing the one-page report {report_pdf.name}")
-        report_figure(display, study).savefig(report_pdf)
+        save_figure(report_figure(display, study), report_pdf)
         result.files += [dcm, points, report_json, report_txt, figure_png, report_pdf]
     table = out / "table.csv"
     write_table_csv(list(result.studies.values()), table)

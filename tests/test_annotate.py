@@ -399,10 +399,12 @@ def test_a_crash_loses_nothing_and_a_new_session_resumes_at_the_right_step(tmp_p
     expected = s.path.read_text()
     del win  # the process dies: no close event, no quit
     # ... half-way through a later save, leaving its temporary file behind
-    torn = tmp_path / f".{s.path.name}.99999.deadbeef.tmp"
+    torn = tmp_path / f".{s.path.name}.spinecheck-tmp-999999999-deadbeef"  # no process has this pid
     torn.write_text(expected[: len(expected) // 2])
+    legacy = tmp_path / f".{s.path.name}.999999998.deadbeef.tmp"  # the name earlier releases gave
+    legacy.write_text(expected[:10])
     assert s.path.read_text() == expected
-    assert stale_temporary_files(s.path) == [torn]
+    assert stale_temporary_files(s.path) == sorted([torn, legacy])
 
     again = new_session(tmp_path, film, image, refiner=OffsetRefiner())
     assert again.resumed and again.current.name == "L4.sup.ant"
@@ -413,6 +415,8 @@ def test_a_crash_loses_nothing_and_a_new_session_resumes_at_the_right_step(tmp_p
     press(win, truth["L4.sup.ant"])
     assert list(again.points)[-1] == "L4.sup.ant"
     assert_saved(again)
+    # the save removed what the killed process left (issue 13: 138 such files after 300 kills)
+    assert not torn.exists() and not legacy.exists() and stale_temporary_files(s.path) == []
 
 
 def test_a_failed_save_is_shown_keeps_the_old_file_and_is_retried(tmp_path, film, image, truth, monkeypatch):
@@ -636,7 +640,7 @@ def test_cli_refuses_the_landmarks_of_another_image_and_says_when_it_resumes(
     code, _, err = run(capsys, "annotate", dicom)
     assert code == 2 and "SOP Instance UID 9.9, not on" in err and err.count("\n") == 1
     write_landmarks(LandmarkSet("lateral", {"FH.left": film.landmarks.points["FH.left"]}), out)
-    (tmp_path / f".{out.name}.4242.cafe.tmp").write_text("{")
+    (tmp_path / f".{out.name}.999999996.cafe.tmp").write_text("{")  # a pid no process has
     code, _, err = run(capsys, "annotate", dicom)
     assert code == 2
     assert f"resuming {out}: 1 placed, 0 skipped, 27 to do; next: FH.right" in err

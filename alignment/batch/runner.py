@@ -55,12 +55,14 @@ from typing import Any, TextIO
 import numpy as np
 
 from ...landmarks.errors import SpinecheckError
+from ...landmarks.io.atomic import TEMP_MARK, remove_stale_temporaries
 from ...landmarks.points.film import FilmIdentity
 from ...landmarks.points.model import LandmarkTable
 from ..geometry.coronal import CobbMethod
 from ..study import merge_image
 from .archive import Archive, RowStatus, StudyJob, discover
 from .personal import pseudonym
+from .scheduler import SchedulerAddress, parse_scheduler, scheduler_security
 from .table import (
     BatchError,
     BatchOptions,
@@ -123,6 +125,8 @@ class BatchSummary:
         ``"this process"``, ``"N worker processes"`` or ``"Dask at ADDRESS"``.
     ignored : int
         Files under the root that are neither images nor landmark files.
+    links_out : int
+        Symbolic links that lead out of the archive, not followed.
     """
 
     table: str
@@ -134,6 +138,7 @@ class BatchSummary:
     seconds: float
     engine: str
     ignored: int
+    links_out: int = 0
 
     @property
     def total(self) -> int:
@@ -152,6 +157,8 @@ class BatchSummary:
         ]
         if self.ignored:
             lines.append(f"  {self.ignored} other files ignored (neither images nor landmark files)")
+        if self.links_out:
+            lines.append(f"  {self.links_out} symbolic links leading out of the archive not followed")
         if self.reasons:
             lines.append("  not measured, by reason:")
             lines.extend(f"  {n:6d}  {reason}  (e.g. {example})" for reason, n, example in self.reasons)
@@ -248,15 +255,15 @@ def _figure(job: StudyJob, table: LandmarkTable, radiograph: Any, options: Batch
     from ..render.figure import figure_for
 
     assert options.figures is not None
+    from ..render.files import save_figure
+
     out = Path(options.figures, *Path(job.image).parts[:-1], Path(job.image).name + ".png")
-    tmp = out.with_name(f".{out.name}.{os.getpid()}.tmp")
     try:
         out.parent.mkdir(parents=True, exist_ok=True)
         fig = figure_for(radiograph.display, study_of(table, [job], options), 0)
-        fig.savefig(tmp, dpi=FIGURE_DPI, format="png")
-        os.replace(tmp, out)
+        # the run cleaned the folder's stale temporary files once, at its start (_clean_figures)
+        save_figure(fig, out, dpi=FIGURE_DPI, clean=False)
     except Exception as exc:  # noqa: BLE001 - a figure that fails never loses the study's numbers
-        tmp.unlink(missing_ok=True)
         return f"figure not written: {_reason(exc)}"
     return None
 
@@ -537,7 +544,7 @@ class _Dask:
     ``allowed-failures``; nothing on the cluster is reconfigured.
     """
 
-    def __init__(self, address: str) -> None:
+    def __init__(self, address: SchedulerAddress) -> None:
         try:
             import distributed
         except ImportError:
@@ -548,7 +555,10 @@ class _Dask:
             ) from None
         self._distributed = distributed
         try:
-            self._client = distributed.Client(address, timeout="30s")
+            # tls:// with the certificates of Dask's own configuration (scheduler_security)
+            self._client = distributed.Client(
+                str(address), timeout="30s", security=scheduler_security(address)
+            )
         except (OSError, ValueError, TypeError) as exc:  # ValueError, TypeError: not an address at all
             raise BatchError.about(
                 "scheduler",
@@ -651,12 +661,16 @@ def run_batch(
     stderr = sys.stderr if stderr is None else stderr
     started = time.perf_counter()
     out = _check_arguments(root, output, jobs, resume, overwrite, options, chunk_size, landmarks_dir)
+    # "" is refused, never taken for "no scheduler" (it used to run locally without a word)
+    address = parse_scheduler(scheduler) if scheduler is not None else None
     header = batch_header(options)  # also checks the age set before any work
     exclude = [d for d in (options.figures, options.dicom) if d]
     n_jobs = jobs or os.cpu_count() or 1
     # The engine first: its workers start (and import) while the archive is walked.
     engine: Any = (
-        _Dask(scheduler) if scheduler else (_InProcess() if n_jobs == 1 else _Processes(n_jobs, options))
+        _Dask(address)
+        if address is not None
+        else (_InProcess() if n_jobs == 1 else _Processes(n_jobs, options))
     )
     try:
         archive = discover(root, landmarks_dir=landmarks_dir, exclude=exclude)
@@ -739,6 +753,16 @@ def _check_arguments(
         raise BatchError.about(
             "output", "{output} '{out}': folder '{parent}' does not exist", out=out, parent=out.parent
         )
+    parquet = out.with_suffix(".parquet")
+    if (parquet.exists() or parquet.is_symlink()) and not (resume or overwrite):  # its copy is an output too
+        raise BatchError.about(
+            "output",
+            "{output} '{out}': its Parquet copy '{parquet}' exists; {resume} continues that batch, "
+            "{overwrite} starts it again, or choose another {output}",
+            names={"resume": "resume=True", "overwrite": "overwrite=True"},
+            out=out,
+            parquet=parquet,
+        )
     if jobs is not None and jobs < 1:
         raise BatchError.about(
             "jobs", "{jobs}: must be a number of worker processes >= 1; got {got}", got=jobs
@@ -755,11 +779,46 @@ def _check_arguments(
         )
     CobbMethod.parse(options.cobb_method, argument="cobb_method", error=BatchError)
     _check_dicom_folder(options, resume, overwrite)
+    _check_figures_folder(options, resume, overwrite)
     if landmarks_dir is not None and not os.path.isdir(landmarks_dir):
         raise BatchError.about(
             "landmarks_dir", "{landmarks_dir} '{path}': not a folder", path=os.fspath(landmarks_dir)
         )
     return out
+
+
+def _check_figures_folder(options: BatchOptions, resume: bool, overwrite: bool) -> None:
+    """Refuse a fresh run whose ``figures`` folder holds files (a figure is never replaced unasked).
+
+    With *resume* or *overwrite* the figures of the studies run are replaced, each
+    atomically; the temporary files a killed run left there are removed first
+    (those of a process still running are left).
+    """
+    if options.figures is None:
+        return
+    folder = Path(options.figures)
+    if folder.exists() and not folder.is_dir():
+        raise BatchError.about("figures", "{figures} '{path}': is not a folder", path=folder)
+    if folder.is_dir() and not (resume or overwrite) and any(folder.iterdir()):
+        raise BatchError.about(
+            "figures",
+            "{figures} '{path}': is not empty; a new batch writes its figures into an empty folder; "
+            "{resume} continues a batch, {overwrite} replaces the figures of the same films",
+            names={"resume": "resume=True", "overwrite": "overwrite=True"},
+            path=folder,
+        )
+    if folder.is_dir():
+        _clean_figures(folder)
+
+
+def _clean_figures(folder: Path) -> None:
+    """Remove the temporary figure files that killed runs left under *folder* (one walk)."""
+    for dirpath, _, filenames in os.walk(folder):
+        for name in filenames:
+            if TEMP_MARK in name or name.endswith(".tmp"):
+                # the name of the figure it was for: ".<name>.spinecheck-tmp-..." or ".<name>.<pid>.tmp"
+                stem = name[1:].split(TEMP_MARK)[0] if TEMP_MARK in name else name[1:].rsplit(".", 2)[0]
+                remove_stale_temporaries(Path(dirpath, stem))
 
 
 def _check_dicom_folder(options: BatchOptions, resume: bool, overwrite: bool) -> None:
@@ -944,4 +1003,5 @@ def _summary(
         seconds=time.perf_counter() - started,
         engine=engine,
         ignored=archive.ignored,
+        links_out=archive.links_out,
     )

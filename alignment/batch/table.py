@@ -36,7 +36,8 @@ from typing import Any
 import numpy as np
 
 from ...landmarks.errors import SpinecheckError
-from ...landmarks.io.atomic import write_text_atomic
+from ...landmarks.io.atomic import write_atomic, write_text_atomic
+from ...landmarks.io.csv_cells import csv_text, restore_cell
 from ...landmarks.points.film import FilmIdentity
 from ...landmarks.points.model import LandmarkSet, LandmarkTable
 from ...landmarks.points.names import View
@@ -391,7 +392,7 @@ class BatchTable:
                 continue  # a damaged line: its study is run again
             if cells[status] not in (RowStatus.OK.value, RowStatus.ERROR.value):
                 continue  # skipped (or unknown): discovery decides it again
-            row = tuple(cells)
+            row = tuple(map(restore_cell, cells))  # the text as measured, not as the CSV protects it
             kept.append(row)
             self.done[row_key(row[0], row[1])] = row
         return data, _csv_text([self.header, *kept]).encode("utf-8")
@@ -427,9 +428,9 @@ def _order(row: Row) -> tuple[bool, str, str]:
 
 
 def _csv_text(rows: Sequence[Sequence[str]]) -> str:
-    buf = io.StringIO()
-    csv.writer(buf, lineterminator="\n").writerows(rows)
-    return buf.getvalue()
+    # rows hold the text as measured; the file holds it neutralised for spreadsheets (the
+    # Parquet copy keeps it as it is), and a resumed table is read back with restore_cell
+    return csv_text(rows)
 
 
 def study_numeric_columns(study: Study) -> frozenset[str]:
@@ -498,9 +499,5 @@ def write_parquet(path: Path, header: Sequence[str], rows: Sequence[Row], option
             arrays.append(pa.array([float(c) if c else None for c in cells], type=pa.float64()))
         else:
             arrays.append(pa.array([c if c else None for c in cells], type=pa.string()))
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        pq.write_table(pa.table(arrays, names=list(header)), tmp)
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
+    table = pa.table(arrays, names=list(header))
+    write_atomic(path, lambda f: pq.write_table(table, f))

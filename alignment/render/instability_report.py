@@ -27,13 +27,12 @@ A number that is not measured is ``null`` with the reason beside it.
 
 from __future__ import annotations
 
-import csv
-import io
 import math
 from collections.abc import Sequence
 
 import numpy as np
 
+from ...landmarks.io.csv_cells import csv_text
 from ..criteria.instability import InstabilityJudgement
 from ..motion import FILMS, InstabilityStudy
 from ..parameters import shown_number
@@ -306,9 +305,7 @@ def format_instability_csv(study: InstabilityStudy) -> str:
         for v in jd.verdicts:
             header += [f"{col}_{v.criterion.id}", f"{col}_{v.criterion.id}_value"]
     header += ["flexion_landmarks", "extension_landmarks", "flexion_image", "extension_image"]
-    buf = io.StringIO()
-    w = csv.writer(buf, lineterminator="\n")
-    w.writerow(header)
+    rows = [header]
     for j, name in enumerate(m.names):
         row: list = [name]
         for which in FILMS:
@@ -321,8 +318,8 @@ def format_instability_csv(study: InstabilityStudy) -> str:
             for v in jd.verdicts:
                 row += [_cell(v.flag[0, j]), _cell(v.value[0, j])]
         row += [*study.landmark_sources, *(_cell(s) for s in study.image_sources)]
-        w.writerow(row)
-    return buf.getvalue()
+        rows.append(row)
+    return csv_text(rows)  # text cells that a spreadsheet would run are neutralised
 
 
 def _cell(value: object) -> str:

@@ -22,8 +22,6 @@ an archive's table.
 
 from __future__ import annotations
 
-import csv
-import io
 import math
 import os
 from collections.abc import Sequence
@@ -33,10 +31,12 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from ...landmarks.io.atomic import write_text_atomic
+from ...landmarks.io.csv_cells import csv_text
 from ...landmarks.points.names import View
 from ..criteria.thresholds import parameter_thresholds
 from ..followup import SeriesRow, SeriesTable
 from .figure import Verdict
+from .files import save_figure, save_pdf
 from .pages import (
     _CHAR_EM,
     _FOOTER,
@@ -60,6 +60,7 @@ from .text import table_columns
 __all__ = [
     "series_figures",
     "save_pages",
+    "page_paths",
     "format_series_csv",
     "write_series_csv",
     "FILMS_PER_PAGE",
@@ -380,20 +381,24 @@ def save_pages(pages: Sequence[Figure], path: str | os.PathLike[str], *, dpi: fl
     list of Path
         The files written.
     """
-    from matplotlib.backends.backend_pdf import PdfPages
-
     path = Path(path)
     if path.suffix.lower() == ".pdf":
-        with PdfPages(path) as pdf:
-            for fig in pages:
-                pdf.savefig(fig)
+        return [save_pdf(pages, path)]
+    return [
+        save_figure(fig, out, dpi=dpi) for fig, out in zip(pages, page_paths(path, len(pages)), strict=True)
+    ]
+
+
+def page_paths(path: str | os.PathLike[str], n: int) -> list[Path]:
+    """The files :func:`save_pages` writes for *n* pages: the PDF, or ``OUT.png``, ``OUT-2.png``, ...
+
+    >>> [p.name for p in page_paths("a/change.png", 3)], [p.name for p in page_paths("change.pdf", 3)]
+    (['change.png', 'change-2.png', 'change-3.png'], ['change.pdf'])
+    """
+    path = Path(path)
+    if path.suffix.lower() == ".pdf":
         return [path]
-    written = []
-    for k, fig in enumerate(pages, 1):
-        out = path if k == 1 else path.with_name(f"{path.stem}-{k}{path.suffix}")
-        fig.savefig(out, dpi=dpi)
-        written.append(out)
-    return written
+    return [path if k == 1 else path.with_name(f"{path.stem}-{k}{path.suffix}") for k in range(1, n + 1)]
 
 
 # ----------------------------------------------------------------------------- CSV
@@ -420,12 +425,8 @@ def format_series_csv(table: SeriesTable) -> str:
     """The series as CSV text: one row per film in time order (see the module notes)."""
     rows = _series_rows(table)
     header = list(dict.fromkeys(name for r in rows for name in r))
-    buf = io.StringIO()
-    w = csv.writer(buf, lineterminator="\n")
-    w.writerow(header)
-    for r in rows:
-        w.writerow(["" if r.get(name) is None else _cell(r.get(name)) for name in header])
-    return buf.getvalue()
+    body = [["" if r.get(name) is None else _cell(r.get(name)) for name in header] for r in rows]
+    return csv_text([header, *body])  # text cells that a spreadsheet would run are neutralised
 
 
 def _cell(value: object) -> object:

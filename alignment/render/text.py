@@ -8,16 +8,15 @@ the landmark table (provenance of points, calibration and patient data), the
 
 from __future__ import annotations
 
-import csv
-import io
 import math
 import os
-import tempfile
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 import numpy as np
 
+from ...landmarks.io.atomic import write_text_atomic
+from ...landmarks.io.csv_cells import csv_text
 from ...landmarks.points.model import LandmarkTable
 from ...landmarks.points.names import View
 from ..geometry.plane import NO_REASON
@@ -379,10 +378,12 @@ def _rows(studies: Sequence[Study]) -> Iterable[Sequence[str]]:
 
 
 def format_csv(studies: Study | Sequence[Study]) -> str:
-    """The batch table of one or several studies as CSV text."""
-    buf = io.StringIO()
-    csv.writer(buf, lineterminator="\n").writerows(_rows(_as_list(studies)))
-    return buf.getvalue()
+    """The batch table of one or several studies as CSV text.
+
+    Text cells that a spreadsheet would run as a formula are neutralised
+    (:func:`~spinecheck.landmarks.io.csv_cells.neutralise_cell`); numbers are not.
+    """
+    return csv_text(_rows(_as_list(studies)))
 
 
 def _as_list(studies: Study | Sequence[Study]) -> Sequence[Study]:
@@ -390,15 +391,5 @@ def _as_list(studies: Study | Sequence[Study]) -> Sequence[Study]:
 
 
 def write_table_csv(studies: Study | Sequence[Study], path: str | os.PathLike) -> None:
-    """Write the batch table to *path* atomically (temporary file, then rename)."""
-    path = Path(path)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", newline="", encoding="utf-8") as f:
-            csv.writer(f, lineterminator="\n").writerows(_rows(_as_list(studies)))
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    """Write :func:`format_csv` to *path* atomically (temporary file, then rename)."""
+    write_text_atomic(Path(path), format_csv(studies))

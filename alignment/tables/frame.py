@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from ...landmarks.errors import SpinecheckError
+from ...landmarks.io.csv_cells import restore_cell
 from ..render.text import table_columns
 from ..study import Study
 from .columns import ColumnKind, ColumnType, batch_column_types, column_types
@@ -205,7 +206,9 @@ def read_batch_table(path: str | os.PathLike[str]) -> pd.DataFrame:
 def _read_csv(pd, path: Path, where: str):
     try:
         # every cell as the text written: the types are decided below, from the registries
-        return pd.read_csv(path, dtype=str, keep_default_na=False, na_filter=False, encoding="utf-8")
+        raw = pd.read_csv(path, dtype=str, keep_default_na=False, na_filter=False, encoding="utf-8")
+        # the text as measured, not as the CSV protects it from spreadsheets (csv_cells; Parquet holds it as is)
+        return raw.map(restore_cell)
     except FileNotFoundError:
         raise TableFileError(f"{where}: no such file") from None
     except (UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError) as e:

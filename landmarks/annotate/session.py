@@ -34,6 +34,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import InvalidArgumentError, InvalidLandmarksError
+from ..io.atomic import stale_temporaries
 from ..io.checks import check_same_image
 from ..io.landmark_file import write_landmarks
 from ..io.read import read_landmarks
@@ -86,10 +87,10 @@ def stale_temporary_files(path: str | os.PathLike[str]) -> list[Path]:
     """Temporary files an interrupted :func:`write_landmarks` of *path* left beside it.
 
     They are never read (the landmark file is replaced in one step, so it is
-    always whole); this only lets the caller say they are there.
+    always whole), and the next save removes them (those of a process that
+    still runs excepted: :func:`~spinecheck.landmarks.io.atomic.stale_temporaries`).
     """
-    p = Path(path)
-    return sorted(p.parent.glob(f".{p.name}.*.tmp"))
+    return stale_temporaries(path)
 
 
 @dataclass(frozen=True)

@@ -35,6 +35,7 @@ from scipy import ndimage as ndi
 from skimage import io
 
 from ..errors import InvalidArgumentError
+from ..io.atomic import write_atomic
 from ..points.circle import Circle
 from ..points.model import ImageRef, LandmarkSet, PatientInfo, Sex
 from ..points.names import PatientRight, View
@@ -515,7 +516,7 @@ def write_dicom(
     ds.file_meta.MediaStorageSOPClassUID = ds.SOPClassUID
     ds.file_meta.MediaStorageSOPInstanceUID = ds.SOPInstanceUID
     path = Path(path)
-    ds.save_as(path, enforce_file_format=True)
+    write_atomic(path, lambda f: ds.save_as(f, enforce_file_format=True))  # never a torn file
     return path
 
 

@@ -51,6 +51,7 @@ from ..points.names import (
 )
 from ..points.operation import Operation, OperationProblem
 from .atomic import write_text_atomic
+from .csv_cells import neutralise_cell, restore_cell
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -212,7 +213,8 @@ def landmark_table_to_csv(table: LandmarkTable) -> str:
             )
         views.append(View.parse(v).value)
     header = ["image", "view"]
-    columns: list[list[str]] = [[_quote(str(i)) for i in table.ids], views]
+    # an id that a spreadsheet would run as a formula is neutralised; the reader restores it
+    columns: list[list[str]] = [[_quote(neutralise_cell(str(i))) for i in table.ids], views]
     for pname in sorted(table.points, key=_name_order):
         xy = np.asarray(table.points[pname], dtype=float).reshape(n, 2)
         header += [f"{pname}.x", f"{pname}.y"]
@@ -546,7 +548,7 @@ class _Reader:
         n = len(self.linenos)
 
         column = self.cells.__getitem__
-        ids = tuple(map(str.strip, column("image")))
+        ids = tuple(restore_cell(i.strip()) for i in column("image"))  # as written (csv_cells)
         if "" in ids:
             for r, image in enumerate(ids):
                 if not image:

@@ -60,6 +60,7 @@ def records(text: str) -> list[list[str]]:
         pytest.param("@SUM(A1)", "'@SUM(A1)", id="at"),
         pytest.param("\t=1", "'\t=1", id="tab"),
         pytest.param("\r=1", "'\r=1", id="carriage-return"),
+        pytest.param("\0=1", "'\0=1", id="nul-asvs"),
         pytest.param("-12.5", "-12.5", id="negative-number"),
         pytest.param("+3", "+3", id="signed-integer"),
         pytest.param("-1.5e-07", "-1.5e-07", id="exponent"),

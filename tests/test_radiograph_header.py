@@ -463,3 +463,24 @@ def test_header_fields_through_a_file(tmp_path: Path) -> None:
     assert r.patient_right is PatientRight.IMAGE_RIGHT
     assert (r.patient.age_years, r.patient.age_source) == (15.0, "DICOM PatientAge")
     assert r.study_date == datetime.date(2023, 4, 5)
+
+
+def test_a_value_pydicom_only_warns_about_is_kept_with_a_note(tmp_path: Path) -> None:
+    """An Accession Number longer than SH allows (an anonymiser's hash) stays in the header, with a note.
+
+    Reading converts every element up front; under a warnings filter that raises (pytest's
+    ``error``, ``python -W error``) pydicom's length warning used to drop the element.
+    """
+    import warnings
+
+    from spinecheck.landmarks.imaging.header import read_dataset
+
+    long = "d14a028c2a3a2bc9476102bb288234c415a2b01f828ea62ac5b3e42f"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        path = dx_file(tmp_path / "long.dcm", AccessionNumber=long)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        ds, notes = read_dataset(path, "film", preamble=True)
+    assert ds.AccessionNumber == long
+    assert any("exceeds the maximum length" in n for n in notes)

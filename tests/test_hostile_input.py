@@ -421,3 +421,16 @@ def test_batch_verify_pixels_survives_a_panicking_film_and_resumes(tmp_path):
     )
     rows = {r["image"]: r for r in _rows(out)}
     assert rows["d.dcm"]["status"] == "ok" and rows["b.dcm"]["status"] == "error"
+
+
+def test_pillows_own_limit_is_put_back_after_a_picture_is_read(tmp_path, monkeypatch):
+    """Pillow's process-wide bomb guard is set only while spinecheck opens a picture."""
+    from PIL import Image
+
+    path = tmp_path / "small.png"
+    Image.new("L", (40, 30)).save(path)
+    before = Image.MAX_IMAGE_PIXELS
+    monkeypatch.setenv("SPINECHECK_MAX_PIXELS", "5000")
+    read_radiograph_header(path)
+    load_radiograph(path)
+    assert Image.MAX_IMAGE_PIXELS == before

@@ -297,9 +297,8 @@ def read_radiograph_header(path: str | Path, *, frame: int | None = None) -> Rad
 
     notes = []
     fmt = kind
-    guard_pillow()
     try:
-        with collect_warnings(notes, "Pillow: "), Image.open(p) as img:
+        with guard_pillow(), collect_warnings(notes, "Pillow: "), Image.open(p) as img:
             fmt = "JPEG" if img.format == "MPO" else str(img.format)
             return picture_header(img, p, where, frame, notes)
     except UnreadableImageError:

@@ -21,6 +21,8 @@ starts on this machine.
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 from ..errors import InvalidArgumentError, UnreadableImageError
 
@@ -100,15 +102,23 @@ def check_pixel_count(where: str, rows: int, columns: int, samples: int = 1, fra
     )
 
 
-def guard_pillow() -> None:
-    """Set Pillow's own bomb guard to the same limit before a picture is opened.
+@contextmanager
+def guard_pillow() -> Iterator[None]:
+    """Within the block, Pillow's own bomb guard is set to the same limit; restored after.
 
     Pillow refuses at twice ``Image.MAX_IMAGE_PIXELS`` (and warns above it);
     :func:`check_pixel_count` refuses at the limit itself with spinecheck's message.
+    The setting is Pillow's process-wide global, so it is put back: a program that
+    uses Pillow beside spinecheck keeps its own limit.
     """
     from PIL import Image
 
+    before = Image.MAX_IMAGE_PIXELS
     Image.MAX_IMAGE_PIXELS = max_pixels()
+    try:
+        yield
+    finally:
+        Image.MAX_IMAGE_PIXELS = before
 
 
 def _mp(pixels: int) -> str:

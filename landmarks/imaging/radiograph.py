@@ -49,6 +49,7 @@ from .header import (
     sniff,
     unique,
 )
+from .limits import guard_pillow
 from .pixel_decoding import collect_warnings, decode_pixels
 
 __all__ = [
@@ -303,7 +304,7 @@ def _load_picture(p: Path, where: str, frame: int | None, kind: str) -> Radiogra
     pixel_notes: list[str] = []
     fmt = kind
     try:
-        with collect_warnings(notes, "Pillow: "), Image.open(p) as img:
+        with guard_pillow(), collect_warnings(notes, "Pillow: "), Image.open(p) as img:
             fmt = "JPEG" if img.format == "MPO" else str(img.format)
             header = picture_header(img, p, where, frame, notes)
             with collect_warnings(pixel_notes, "Pillow: "):

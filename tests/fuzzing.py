@@ -812,13 +812,36 @@ def _number(v: Any) -> float | None:
 
 def _summary_of_report(report: dict[str, Any]) -> dict[str, Any]:
     params = report.get("parameters", {})
+    values = {k: p.get("value") for k, p in params.items()}
+    judged = _criterion_parameters()
+    graded = [
+        row["id"]
+        for row in report.get("criteria", [])
+        if row.get("id") in judged
+        and judged[row["id"]] in values
+        and values[judged[row["id"]]] is None
+        and any(row.get(key) is not None for key in ("grade", "flag", "category"))
+    ]
     return {
         "view": report.get("view"),
-        "values": {k: p.get("value") for k, p in params.items()},
-        "units": {k: ("mm" if p.get("unit") == "mm" else p.get("unit")) for k, p in params.items()},
+        "values": values,
+        "units": {k: p.get("unit") for k, p in params.items()},
         "warnings": list(report.get("warnings", [])),
-        "graded_withheld": [],
+        "graded_withheld": graded,
     }
+
+
+def _criterion_parameters() -> dict[str, str]:
+    """Criterion id -> the parameter it judges, read from the shipped criterion sets (data, not the engine)."""
+    import spinecheck
+
+    folder = Path(spinecheck.__file__).parent / "alignment" / "criteria" / "sets"
+    out = {}
+    for path in sorted(folder.glob("*.json")):
+        for c in json.loads(path.read_text(encoding="utf-8")).get("criteria", []):
+            if isinstance(c, dict) and c.get("id") and c.get("parameter"):
+                out[c["id"]] = c["parameter"]
+    return out
 
 
 def _summary_of_film(radiograph: Any, header: Any) -> dict[str, Any]:

@@ -20,10 +20,9 @@ import random
 import time
 
 import fuzzing
-import numpy as np
 import pytest
 from fuzzing import Case, Expect, Outcome
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 #: Cases per reader and mode in CI (fixed seed): about 25 s for all on two cores.
@@ -435,12 +434,7 @@ def test_a_rotated_vertebra_in_a_real_aasce_label_is_not_graded_silently():
 # ----------------------------------------------------------------------------- property-based
 
 
-@settings(
-    max_examples=40,
-    derandomize=True,
-    deadline=None,
-    suppress_health_check=[HealthCheck.function_scoped_fixture],
-)
+@settings(max_examples=40, derandomize=True, deadline=None)
 @given(
     data=st.binary(min_size=0, max_size=400), suffix=st.sampled_from([".json", ".csv", ".mat", ".mrk.json"])
 )
@@ -450,12 +444,7 @@ def test_arbitrary_bytes_are_a_clean_error_or_a_right_result(seeds, data, suffix
     assert result.outcome in (Outcome.CLEAN_ERROR, Outcome.OK), result.detail
 
 
-@settings(
-    max_examples=30,
-    derandomize=True,
-    deadline=None,
-    suppress_health_check=[HealthCheck.function_scoped_fixture],
-)
+@settings(max_examples=30, derandomize=True, deadline=None)
 @given(
     point=st.integers(0, 10_000),
     value=st.one_of(
@@ -487,7 +476,6 @@ def test_the_pixels_of_an_edit_outside_the_pixel_data_are_the_same(seeds):
         )
         result = fuzzing.run_case(case, "api")
         assert result.outcome in (Outcome.OK, Outcome.CLEAN_ERROR), (name, result.detail)
-        assert np.isfinite(len(raw))
 
 
 # ----------------------------------------------------------------------------- the campaign's own findings

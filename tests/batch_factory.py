@@ -17,8 +17,8 @@ from spinecheck.landmarks.synthetic.films import (
     write_png,
 )
 
-#: Coarse films (300 x 120 px at 3 mm/px) keep every test fast.
-MM_PER_PX = 3.0
+#: Coarse films (450 x 180 px at 2 mm/px, the coarsest spacing a radiograph is allowed) keep every test fast.
+MM_PER_PX = 2.0
 
 
 @functools.cache

@@ -191,14 +191,14 @@ def test_numeric_columns_are_those_that_hold_numbers(age_set, cobb_method):
     from spinecheck.landmarks.synthetic.films import synthetic_ap, synthetic_lateral
 
     options = BatchOptions(age_set=age_set, cobb_method=cobb_method)
-    cal = Calibration.from_spacing([5.0, 5.0])
+    cal = Calibration.from_spacing([2.0, 2.0])
     # the second AP film has a curve in each region (proximal thoracic, main thoracic, TL/L)
-    regions = (("T1", "T5", 15.0), ("T5", "T11", -18.0), ("T11", "L4", 26.0))
-    lateral = synthetic_lateral(mm_per_px=5.0).landmarks
+    regions = (("T1", "T5", 12.0), ("T5", "T11", -18.0), ("T11", "L4", 26.0))
+    lateral = synthetic_lateral(mm_per_px=2.0).landmarks
     sets = [
         lateral,
-        synthetic_ap(mm_per_px=5.0).landmarks,
-        synthetic_ap(mm_per_px=5.0, coronal_curves=regions).landmarks,
+        synthetic_ap(mm_per_px=2.0).landmarks,
+        synthetic_ap(mm_per_px=2.0, coronal_curves=regions).landmarks,
         lateral.replace(operation=Operation(uiv="T10", liv="L2")),  # post-operative: PJA and DJA
     ]
     cols = table_columns(study_of(LandmarkTable.from_sets(sets, calibrations=[cal] * 4), [None] * 4, options))

@@ -312,7 +312,7 @@ def test_series_pages_and_csv():
 
 
 def _dicom_film(folder: Path, name: str, *, date: str, seed: int = 0, **extra) -> tuple[Path, Path]:
-    f = synthetic_ap(seed, mm_per_px=3.0)
+    f = synthetic_ap(seed, mm_per_px=2.0)
     image = write_dicom(f, folder / f"{name}.dcm", extra={"StudyDate": date, **extra})
     points = folder / f"{name}.json"
     write_landmarks(f.landmarks, points)

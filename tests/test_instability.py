@@ -250,8 +250,8 @@ def test_an_ap_film_is_refused():
 # ----------------------------------------------------------------------------- criteria at their boundaries
 
 
-def shifted(delta_mm: float, *, upper="L4", lower="L5", angle_flex=0.0, angle_ext=0.0, spacing=0.01):
-    """A pair whose translation changes by *delta_mm* (flexion forward) at 0.01 mm/px, 40 mm deep."""
+def shifted(delta_mm: float, *, upper="L4", lower="L5", angle_flex=0.0, angle_ext=0.0, spacing=0.02):
+    """A pair whose translation changes by *delta_mm* (flexion forward) at 0.02 mm/px, 40 mm deep."""
     px = delta_mm / spacing
     flex = segment_points(
         upper, lower, shift_px=px, angle_deg=angle_flex, depth_px=40 / spacing, base=(10000.0, 5000.0)

@@ -371,7 +371,7 @@ def test_the_body_side_is_an_enum_that_takes_its_string_value():
 def _film():
     from spinecheck.landmarks.synthetic.films import synthetic_lateral
 
-    return synthetic_lateral(mm_per_px=3.0)
+    return synthetic_lateral(mm_per_px=2.0)
 
 
 def _bad_calls(tmp_path):

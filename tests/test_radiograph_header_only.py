@@ -75,7 +75,7 @@ def test_multi_frame_needs_a_frame_as_load_radiograph_says():
 
 @pytest.mark.parametrize("cut", [0.9, 0.5])
 def test_truncated_uncompressed_names_the_shortfall_in_both_readers(tmp_path, cut):
-    full = write_dicom(synthetic_lateral(0, mm_per_px=3.0), tmp_path / "full.dcm")
+    full = write_dicom(synthetic_lateral(0, mm_per_px=2.0), tmp_path / "full.dcm")
     data = full.read_bytes()
     path = tmp_path / "cut.dcm"
     path.write_bytes(data[: int(len(data) * cut)])
@@ -90,18 +90,18 @@ def test_truncated_uncompressed_names_the_shortfall_in_both_readers(tmp_path, cu
 
 def test_a_corrupt_compressed_stream_is_found_only_by_decoding(tmp_path):
     path = write_dicom(
-        synthetic_lateral(0, mm_per_px=3.0), tmp_path / "rle.dcm", transfer_syntax="rle lossless"
+        synthetic_lateral(0, mm_per_px=2.0), tmp_path / "rle.dcm", transfer_syntax="rle lossless"
     )
     corrupt_rle(path)
     header = read_radiograph_header(path)
-    assert (header.rows, header.columns) == synthetic_lateral(0, mm_per_px=3.0).shape
+    assert (header.rows, header.columns) == synthetic_lateral(0, mm_per_px=2.0).shape
     with pytest.raises(UnreadableImageError, match="cannot decode"):
         load_radiograph(path)
 
 
 def test_compressed_without_a_complete_fragment_is_refused(tmp_path):
     path = write_dicom(
-        synthetic_lateral(0, mm_per_px=3.0), tmp_path / "rle.dcm", transfer_syntax="rle lossless"
+        synthetic_lateral(0, mm_per_px=2.0), tmp_path / "rle.dcm", transfer_syntax="rle lossless"
     )
     data = path.read_bytes()
     cut = tmp_path / "cut.dcm"

@@ -444,7 +444,7 @@ def test_a_file_written_for_another_film_is_refused(tmp_path):
 def test_mm_per_px_is_used_only_when_nothing_else_places_the_film(tmp_path):
     path = save(tmp_path / "a.mrk.json", slicer_file(list(LPS.items())))
     header = read_radiograph_header(film(tmp_path))
-    s = read_slicer_markups(path, image=header, mm_per_px=(9, 9))  # the film says 0.5 x 0.25
+    s = read_slicer_markups(path, image=header, mm_per_px=(1.9, 1.9))  # the film says 0.5 x 0.25
     assert s.points["S1.sup.ant"] == pytest.approx(PIXELS["S1.sup.ant"])
     s = read_slicer_markups(path, mm_per_px=(0.5, 0.25))
     assert s.points["S1.sup.ant"] == (40.0, 20.0)

@@ -24,7 +24,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from ..points.calibration import Calibration, CalibrationPlane, CalibrationSource
+from ..points.calibration import Calibration, CalibrationPlane, CalibrationSource, implausible_spacing
 from ..points.model import PatientInfo, Sex
 from ..points.names import PatientRight, View
 
@@ -81,6 +81,9 @@ def _read_spacing(raw: Any) -> _Spacing:
         return _Spacing(None, shown, "zero")
     if row < 0 or col < 0:
         return _Spacing(None, shown, "negative")
+    implausible = implausible_spacing(row, col)
+    if implausible:  # a broken header: refused as if absent, the rule names the tag
+        return _Spacing(None, shown, implausible)
     return _Spacing((row, col), shown, None)
 
 

@@ -65,8 +65,8 @@ Examples
 ...     json.dump({"@schema": SLICER_SCHEMA, "markups": [{"type": "Fiducial", "coordinateSystem": "RAS",
 ...         "controlPoints": [{"label": "S1.sup.ant", "position": [-16.2, -53.05, 0.0]},
 ...                           {"label": "S1.sup.post", "position": [-14.55, -52.48, 0.0]}]}]}, f)
->>> read_slicer_markups(p, mm_per_px=(0.01, 0.01)).points["S1.sup.ant"]
-(1620.0, 5305.0)
+>>> read_slicer_markups(p, mm_per_px=(0.02, 0.02)).points["S1.sup.ant"]
+(810.0, 2652.5)
 """
 
 from __future__ import annotations
@@ -514,7 +514,8 @@ def _spacing_argument(mm_per_px: Sequence[float] | None) -> tuple[float, float] 
     except (InvalidLandmarksError, TypeError):
         raise InvalidArgumentError.about(
             "mm_per_px",
-            "{mm_per_px}: must be (row, col) millimetres per pixel, two numbers > 0; got {got!r}",
+            "{mm_per_px}: must be (row, col) millimetres per pixel, two numbers from 0.02 to 2 (the range "
+            "of radiographs); got {got!r}",
             got=mm_per_px,
         ) from None
 

@@ -37,7 +37,7 @@ import numpy as np
 
 from ..errors import InvalidLandmarksError, shorten
 from ..points.anatomy import SACRALISABLE
-from ..points.calibration import Calibration
+from ..points.calibration import PLAUSIBLE_MM_PER_PX, Calibration, implausible_spacing
 from ..points.model import LandmarkTable, PatientInfo, Sex
 from ..points.names import (
     FEMORAL_HEADS,
@@ -569,6 +569,7 @@ class _Reader:
             self._check_sacralised(values, sacralised)
 
         self._check_views(values, views_arr)
+        self._check_half_points(values)
         self._check_endplates(values)
 
         patients: list[PatientInfo] = [_NO_PATIENT] * n
@@ -671,7 +672,15 @@ class _Reader:
             self.errors.setdefault(
                 i, f'column "{column}" must be a number > 0 (mm per pixel); got {self._raw_cell(i, column)!r}'
             )
-        ok = given & (r > 0) & (c > 0)
+        low, high = PLAUSIBLE_MM_PER_PX
+        positive = given & (r > 0) & (c > 0)
+        for i in np.flatnonzero(positive & ((r < low) | (r > high) | (c < low) | (c > high))).tolist():
+            column = "mm_per_px_row" if not low <= r[i] <= high else "mm_per_px_col"
+            self.errors.setdefault(
+                i,
+                f'column "{column}" is {implausible_spacing(r[i], c[i])}; got {self._raw_cell(i, column)!r}',
+            )
+        ok = positive & (r >= low) & (r <= high) & (c >= low) & (c <= high)
         if not ok.any():
             return mm, calibrations
         mm[ok, 0], mm[ok, 1] = r[ok], c[ok]
@@ -748,6 +757,24 @@ class _Reader:
                 f'column "sacralised" is L5 but point "{name}" is given: an L6 below a sacralised L5 '
                 "would lie inside the sacrum (a sacralised sixth lumbar vertebra is L6)",
             )
+
+    def _check_half_points(self, values: np.ndarray) -> None:
+        """A point with one coordinate and the other cell empty: a row error (a point is both or neither).
+
+        An empty cell means an absent point (formats.md §1); a half-given one is a
+        slip, never half a point: its lone x would still decide, say, which way
+        the patient faces.
+        """
+        for name, jx, jy in self.plan.points:
+            x_only = np.isfinite(values[:, jx]) != np.isfinite(values[:, jy])
+            for r in np.flatnonzero(x_only).tolist():
+                given, empty = (jx, jy) if math.isfinite(values[r, jx]) else (jy, jx)
+                self.errors.setdefault(
+                    r,
+                    f'point "{name}": column "{self.plan.numeric_names[empty]}" is empty but '
+                    f'"{self.plan.numeric_names[given]}" is {values[r, given]:g}; give both coordinates '
+                    "or neither",
+                )
 
     def _check_endplates(self, values: np.ndarray) -> None:
         """Two corners of one endplate at the same position: a row error."""

@@ -19,7 +19,23 @@ from ..errors import DegenerateGeometryError, InvalidLandmarksError
 from .circle import fit_circle
 from .names import VocabularyEnum
 
-__all__ = ["Calibration", "CalibrationSource", "CalibrationPlane", "check_spacing"]
+__all__ = [
+    "Calibration",
+    "CalibrationSource",
+    "CalibrationPlane",
+    "check_spacing",
+    "implausible_spacing",
+    "PLAUSIBLE_MM_PER_PX",
+]
+
+#: The pixel spacings (mm per pixel, each of row and column) a radiograph can have.
+#: Detector pitches of CR and DX plates are about 0.1-0.2 mm (0.05 for mammography),
+#: scanned film is digitised at 0.05-0.5 mm, and a stitched whole-spine film
+#: downsampled for viewing stays under 1 mm; a spacing outside 0.02-2 mm brackets
+#: every real radiograph with a margin of 2.5 below and 4 above, and is a broken
+#: header or a typing slip (the issue's 1e-300 and 1e200 mm gave SVA 0.0 and
+#: 5.6e202 mm).
+PLAUSIBLE_MM_PER_PX: tuple[float, float] = (0.02, 2.0)
 
 
 class CalibrationSource(VocabularyEnum):
@@ -73,7 +89,28 @@ def check_spacing(value: object, *, where: str, field_name: str = "mm_per_px") -
         raise InvalidLandmarksError(
             f'{where}: "{field_name}" must be [row, col] millimetres per pixel, two numbers > 0; got {value!r}'
         )
+    problem = implausible_spacing(row, col)
+    if problem:
+        raise InvalidLandmarksError(f'{where}: "{field_name}" {row:g} x {col:g} mm per pixel is {problem}')
     return row, col
+
+
+def implausible_spacing(row: float, col: float) -> str | None:
+    """Why a ``(row, col)`` spacing in mm/px is no radiograph's ("outside ..."), or None when plausible.
+
+    A spacing outside :data:`PLAUSIBLE_MM_PER_PX` (ends included in the range).
+
+    Examples
+    --------
+    >>> implausible_spacing(0.02, 2.0) is None
+    True
+    >>> implausible_spacing(1e-300, 0.2)
+    'outside 0.02-2 mm per pixel, the range of radiographs'
+    """
+    low, high = PLAUSIBLE_MM_PER_PX
+    if low <= row <= high and low <= col <= high:
+        return None
+    return f"outside {low:g}-{high:g} mm per pixel, the range of radiographs"
 
 
 @dataclass(frozen=True)
@@ -152,6 +189,7 @@ class Calibration:
         if length_px == 0:
             raise DegenerateGeometryError(f'{where}: "line" has zero length (both ends at {a.tolist()})')
         s = length_mm / length_px
+        _check_made(s, where, f"line of {length_mm:g} mm over {length_px:.4g} px")
         return cls(
             (s, s),
             CalibrationSource.USER_LINE,
@@ -176,6 +214,7 @@ class Calibration:
         diameter_mm = _positive(diameter_mm, where, "diameter_mm")
         circle = fit_circle(np.asarray(rim_xy, dtype=float), where=f"{where}: ball rim")
         s = diameter_mm / (2 * circle.radius)
+        _check_made(s, where, f"ball of {diameter_mm:g} mm over {2 * circle.radius:.4g} px")
         rim = tuple((float(x), float(y)) for x, y in np.asarray(rim_xy, dtype=float))
         return cls(
             (s, s),
@@ -206,3 +245,10 @@ def _positive(value: object, where: str, name: str) -> float:
     if isinstance(value, bool) or not math.isfinite(v) or v <= 0:
         raise InvalidLandmarksError(f'{where}: "{name}" must be a number > 0; got {value!r}')
     return v
+
+
+def _check_made(spacing: float, where: str, what: str) -> None:
+    """Refuse a user calibration whose spacing no radiograph has (a slip of the length, or of the clicks)."""
+    problem = implausible_spacing(spacing, spacing)
+    if problem:
+        raise InvalidLandmarksError(f"{where}: the {what} gives {spacing:.4g} mm per pixel, {problem}")

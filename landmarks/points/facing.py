@@ -63,13 +63,18 @@ def _facing(point: Callable[[str], np.ndarray], n: int, sacrum: np.ndarray) -> F
     s1 = np.full(n, np.nan)
     for level in set(sacrum.tolist()):
         rows = np.equal(sacrum, level)
-        s1[rows] = (point(f"{level}.sup.ant")[:, 0] - point(f"{level}.sup.post")[:, 0])[rows]
+        s1[rows] = (_x(point(f"{level}.sup.ant")) - _x(point(f"{level}.sup.post")))[rows]
     votes = np.zeros(n)
     for ant, post in _PAIRS:
-        votes += np.sign(np.nan_to_num(point(ant)[:, 0] - point(post)[:, 0]))
+        votes += np.sign(np.nan_to_num(_x(point(ant)) - _x(point(post))))
     from_s1 = np.isfinite(s1) & (s1 != 0)
     sign = np.where(from_s1, np.sign(s1), np.sign(votes))
     return Facing(np.where(sign == 0, np.nan, sign), from_s1)
+
+
+def _x(xy: np.ndarray) -> np.ndarray:
+    """The x of ``(n, 2)`` points, NaN where a point is not present: a point is both coordinates or none."""
+    return np.where(np.isnan(xy).any(axis=1), np.nan, xy[:, 0])
 
 
 def facing(table: LandmarkTable) -> Facing:

@@ -15,7 +15,7 @@ from ..landmarks.errors import InvalidArgumentError
 from ..landmarks.points.anatomy import LevelRole, SpineLevels
 from ..landmarks.points.model import LandmarkSet, LandmarkTable
 from ..landmarks.points.names import LEVELS, View
-from ..landmarks.points.sanity import check_vertebrae
+from ..landmarks.points.sanity import Plausibility, check_landmarks
 from .geometry.coronal import DEFAULT_MIN_CURVE_DEG, CobbMethod, coronal_parameters
 from .geometry.plane import NO_REASON
 from .geometry.sagittal import sagittal_parameters
@@ -30,7 +30,7 @@ from .parameters import (
     Measurements,
 )
 
-__all__ = ["measure", "LEVELS_USED"]
+__all__ = ["measure", "LEVELS_USED", "HIP_AXIS_USED", "CRESTS_USED"]
 
 _SACRUM, _LAST_THORACIC = LevelRole.SACRUM.value, LevelRole.LAST_THORACIC.value
 
@@ -60,6 +60,12 @@ LEVELS_USED: dict[str, tuple[str, ...]] = {
     "PO": (_SACRUM,),
     "Cobb_max": LEVELS,
 }
+#: A coronal curve is withheld when a suspect vertebra lies within it or this many levels beyond an end.
+CURVE_MARGIN_LEVELS = 2
+#: Parameters built on the hip axis (the femoral heads): withheld where a femoral head fails its check.
+HIP_AXIS_USED: tuple[str, ...] = ("PI", "PT", "TPA", "GT", "PI_LL")
+#: Parameters built on the iliac crests: withheld where the crests fail their check.
+CRESTS_USED: tuple[str, ...] = ("PO",)
 
 
 def measure(
@@ -125,6 +131,7 @@ def measure(
     junctions: list[tuple[np.ndarray, JunctionLines]] = []
 
     groups = ((np.flatnonzero(lateral), True), (np.flatnonzero(~lateral), False))
+    checked: list[tuple[np.ndarray, Plausibility]] = []
     for idx, is_lateral in groups:
         if not len(idx):
             continue
@@ -135,8 +142,13 @@ def measure(
             sign[idx] = sagittal.anterior_sign
             constructions.append((idx, sagittal.constructions))
             junctions.append((idx, sagittal.junctions))
+            checked.append((idx, check_landmarks(sub, sagittal.anterior_sign)))
         else:
-            coronal = coronal_parameters(sub, cobb_method=cobb_method, min_curve_deg=min_curve_deg)
+            found = check_landmarks(sub)
+            checked.append((idx, found))
+            coronal = coronal_parameters(
+                sub, cobb_method=cobb_method, min_curve_deg=min_curve_deg, suspect=found.bad
+            )
             cols, warn = coronal.columns, coronal.warnings
             curves = _place_curves(coronal.curves, idx, n) if len(idx) < n else coronal.curves
             constructions.append((idx, coronal.constructions))
@@ -148,7 +160,8 @@ def measure(
         for j, w in warn.items():
             warnings.setdefault(int(idx[j]), []).extend(w)
 
-    bad, problems = _withhold_suspect(table, spine, sign, values, values_px, reasons, warnings)
+    found = Plausibility.merged(n, checked)
+    bad, problems = _withhold_suspect(found, spine, values, values_px, reasons, warnings)
     curves = _withhold_curves(curves, bad, problems)
     built = Constructions.merged(n, constructions)
     junction_lines = _withhold_junctional(JunctionLines.merged(n, junctions), bad, problems, values, reasons)
@@ -199,29 +212,51 @@ def _warn_unused_s1(table: LandmarkTable, spine: SpineLevels, warnings: dict[int
 
 
 def _withhold_suspect(
-    table, spine, sign, values, values_px, reasons, warnings
+    found: Plausibility, spine, values, values_px, reasons, warnings
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Null every parameter built on a vertebra that fails the plausibility checks.
+    """Null every parameter built on a point that fails the plausibility checks; warn of the doubtful.
 
-    Returns :func:`check_vertebrae`'s ``(bad, problems)``.
+    A vertebra that fails withholds the parameters of :data:`LEVELS_USED` built
+    on it, a femoral head those of :data:`HIP_AXIS_USED`, the iliac crests
+    :data:`CRESTS_USED`; a withheld value is NaN with the reason, so no
+    criterion grades it. A doubtful finding (:func:`check_landmarks`' ``doubts``)
+    keeps the values and warns. Returns the check's ``(bad, problems)``.
+
+    *found* is :func:`check_landmarks` of the lateral films (with the direction
+    they face) and of the AP films (before their curves are found, without the
+    suspect vertebrae), each on its view's points.
     """
-    bad, problems = check_vertebrae(table, sign)
-    suspect = bad.any(axis=1)
+    bad, problems = found.bad, found.problems
+    for i in np.flatnonzero(np.not_equal(found.doubts, NO_REASON)):
+        warnings.setdefault(int(i), []).append(
+            f"implausible-looking landmarks, values kept (check them): {found.doubts[i]}"
+        )
+    suspect = bad.any(axis=1) | found.hips | found.crests
     if not suspect.any():
         return bad, problems
     index = {level: j for j, level in enumerate(LEVELS)}
-    rows = np.arange(len(table))
+    rows = np.flatnonzero(suspect)  # only these can lose a value: the rest keep theirs untouched
+    columns_of: dict[str, np.ndarray] = {}
+
+    def withhold(pid: str, hit: np.ndarray) -> None:
+        at = rows[hit & np.isfinite((values_px[pid] if pid in values_px else values[pid])[rows])]
+        if len(at):
+            values[pid][at] = np.nan
+            if pid in values_px:
+                values_px[pid][at] = np.nan
+            reasons[pid][at] = "landmark check failed: " + problems[at].astype(str)
+
     for pid, levels in LEVELS_USED.items():
         # each study's own levels: a role (the sacrum, the last thoracic vertebra) differs by study
-        columns = np.stack([_level_columns(spine, level, index) for level in levels], axis=1)
-        hit = bad[rows[:, None], columns].any(axis=1) & np.isfinite(
-            values_px[pid] if pid in values_px else values[pid]
-        )
-        if hit.any():
-            values[pid][hit] = np.nan
-            if pid in values_px:
-                values_px[pid][hit] = np.nan
-            reasons[pid][hit] = "landmark check failed: " + problems[hit].astype(str)
+        for level in levels:
+            if level not in columns_of:
+                columns_of[level] = _level_columns(spine, level, index, rows)
+        columns = np.stack([columns_of[level] for level in levels], axis=1)
+        withhold(pid, bad[rows[:, None], columns].any(axis=1))
+    for pid in HIP_AXIS_USED:
+        withhold(pid, found.hips[rows])
+    for pid in CRESTS_USED:
+        withhold(pid, found.crests[rows])
     for i in np.flatnonzero(suspect):
         warnings.setdefault(int(i), []).append(
             f"implausible landmarks, parameters using them withheld: {problems[i]}"
@@ -229,11 +264,11 @@ def _withhold_suspect(
     return bad, problems
 
 
-def _level_columns(spine: SpineLevels, level: str, index: dict[str, int]) -> np.ndarray:
-    """``(N,)`` each study's column of :data:`LEVELS` for *level* (a level, or a role resolved per study)."""
+def _level_columns(spine: SpineLevels, level: str, index: dict[str, int], rows: np.ndarray) -> np.ndarray:
+    """Each of the studies *rows*' column of :data:`LEVELS` for *level* (a level, or a role resolved per study)."""
     if level in index:
-        return np.full(len(spine), index[level])
-    names, inverse = np.unique(spine.of(level).astype(str), return_inverse=True)
+        return np.full(len(rows), index[level])
+    names, inverse = np.unique(spine.of(level)[rows].astype(str), return_inverse=True)
     return np.array([index[name] for name in names], dtype=int)[inverse.ravel()]
 
 
@@ -264,19 +299,26 @@ def _withhold_curves(curves: CurveTable, bad: np.ndarray, problems: np.ndarray) 
 
     Not only the two end vertebrae: the ends and the apex are chosen from the
     tilts of every vertebra in between, so one implausible vertebra inside the
-    span can make (or split) the curve. The withheld curve keeps its levels,
-    loses its angle (NaN, so nothing grades or draws it) and gets the reason.
+    span can make (or split) the curve; and an end vertebra is the most tilted
+    one *before* the tilts turn, so a suspect vertebra up to
+    :data:`CURVE_MARGIN_LEVELS` beyond an end (left out of the curve finding)
+    can have moved it. The withheld curve keeps its levels, loses its angle
+    (NaN, so nothing grades or draws it) and gets the reason.
     """
     k = curves.angle_deg.shape[1]
     if not k or not bad.any():
         return curves
-    up, lo = curves.upper, curves.lower
-    first, last = np.clip(np.minimum(up, lo), 0, None), np.clip(np.maximum(up, lo), 0, None)
+    rows = np.flatnonzero(bad.any(axis=1))  # only their curves can be withheld
+    suspect = bad[rows]
+    up, lo = curves.upper[rows], curves.lower[rows]
+    first = np.clip(np.minimum(up, lo) - CURVE_MARGIN_LEVELS, 0, None)
+    last = np.clip(np.maximum(up, lo) + CURVE_MARGIN_LEVELS, 0, suspect.shape[1] - 1)
     # suspect vertebrae from the first level up to each level: a span holds one when the counts differ
-    counts = np.concatenate([np.zeros((len(bad), 1), dtype=int), np.cumsum(bad, axis=1)], axis=1)
-    rows = np.arange(len(bad))[:, None]
-    spans_bad = counts[rows, last + 1] > counts[rows, first]
-    hit = np.isfinite(curves.angle_deg) & (up >= 0) & (lo >= 0) & spans_bad
+    counts = np.concatenate([np.zeros((len(rows), 1), dtype=int), np.cumsum(suspect, axis=1)], axis=1)
+    at = np.arange(len(rows))[:, None]
+    spans_bad = counts[at, last + 1] > counts[at, first]
+    hit = np.zeros(curves.angle_deg.shape, dtype=bool)
+    hit[rows] = np.isfinite(curves.angle_deg[rows]) & (up >= 0) & (lo >= 0) & spans_bad
     if not hit.any():
         return curves
     angle = curves.angle_deg.copy()

@@ -285,10 +285,13 @@ def _rotated(lm: LandmarkSet, level: str) -> LandmarkSet:
 
 
 def test_a_withheld_curve_keeps_its_levels_and_says_why():
-    """A turned T9 withholds the curves through it (T6-T9 apex T8, T9-L4 apex L2); T2-T6 stays measured."""
+    """A turned T9 withholds the curves through it; T2-T6 stays measured.
+
+    The curves are found without T9 (T6-T11 apex T8, then one apex L2), as if it were not annotated.
+    """
     study = study_of(_rotated(ap_film(**THREE), "T9"))
     row = _row(study)
-    assert (row["mt_upper_end"], row["mt_lower_end"], row["mt_apex"]) == ("T6", "T9", "T8")
+    assert (row["mt_upper_end"], row["mt_lower_end"], row["mt_apex"]) == ("T6", "T11", "T8")
     assert math.isnan(row["mt_angle_deg"]) and row["mt_convex"] is None
     assert row["mt_note"].startswith("withheld: landmark check failed: T9")
     assert row["tll_apex"] == "L2" and row["tll_note"].startswith("withheld: landmark check failed: T9")

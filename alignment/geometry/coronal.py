@@ -362,8 +362,22 @@ def coronal_parameters(
     *,
     cobb_method: CobbMethod | str = "endplate",
     min_curve_deg: float = DEFAULT_MIN_CURVE_DEG,
+    suspect: np.ndarray | None = None,
 ) -> CoronalResult:
     """Every coronal parameter of clinical.md §2 for N AP films.
+
+    Parameters
+    ----------
+    table : LandmarkTable
+        AP films only.
+    cobb_method : CobbMethod or {"endplate", "midline"}
+    min_curve_deg : float
+    suspect : ndarray of bool, shape (N, len(LEVELS)), optional
+        Vertebrae that failed the plausibility checks
+        (:func:`~spinecheck.landmarks.points.sanity.check_landmarks`): the curves
+        are found without their tilts, as if they were not annotated, so that a
+        mislabelled vertebra cannot move the ends of a curve that does not span
+        it (a curve that spans it is the caller's to withhold).
 
     Returns
     -------
@@ -430,7 +444,12 @@ def coronal_parameters(
     cobb_method = CobbMethod.parse(cobb_method, argument="cobb_method")
     tilts = vertebra_tilts(table, cobb_method)
     k_levels = len(LEVELS)
-    curves = find_curves(tilts, min_curve_deg, cobb_method)
+    trusted = tilts
+    if suspect is not None and suspect.any():
+        trusted = {
+            k: np.where(suspect, np.nan, v) if k in ("sup", "inf", "mid") else v for k, v in tilts.items()
+        }
+    curves = find_curves(trusted, min_curve_deg, cobb_method)
     curves = dataclasses.replace(curves, end_lines_px=_end_lines_px(table, curves))
     cobb_max = np.max(
         np.where(np.isfinite(curves.angle_deg), curves.angle_deg, -np.inf), axis=1, initial=-np.inf

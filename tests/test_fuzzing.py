@@ -525,3 +525,29 @@ def test_bits_allocated_32_on_a_jpeg_lossless_film_does_not_abort(mode):
                 {"f.dcm": raw})  # fmt: skip
     result = fuzzing.run_case(case, mode)
     assert result.outcome in (Outcome.OK, Outcome.CLEAN_ERROR), result.detail
+
+
+@_xfail(
+    "not yet owned: Pillow reads a PNG whose IHDR declares fewer rows than its image data holds as a prefix; "
+    "the picture loader does not compare the two (a DICOM with Rows below its data is refused)"
+)
+@pytest.mark.parametrize("mode", ["api", "cli"])
+def test_a_png_declaring_fewer_rows_than_its_data_is_refused(seeds, mode):
+    """bench/fuzz.py, seed 1: film.png with IHDR 360 x 1 (900 rows of data) gave a 1 x 360 film, exit 0."""
+    import struct
+    import zlib
+
+    raw = seeds.pictures["film.png"]
+    ihdr = struct.pack(">II", 360, 1) + raw[24:29]
+    data = raw[:16] + ihdr + struct.pack(">I", zlib.crc32(b"IHDR" + ihdr)) + raw[33:]
+    case = Case(
+        "picture",
+        "IHDR 360x1",
+        "picture",
+        {"film.png": data},
+        "film.png",
+        Expect.SAME_PIXELS,
+        {"film.png": raw},
+    )
+    result = fuzzing.run_case(case, mode)
+    assert result.outcome in (Outcome.OK, Outcome.CLEAN_ERROR), result.detail

@@ -797,16 +797,7 @@ def _check_figures_folder(options: BatchOptions, resume: bool, overwrite: bool) 
     if options.figures is None:
         return
     folder = Path(options.figures)
-    if folder.exists() and not folder.is_dir():
-        raise BatchError.about("figures", "{figures} '{path}': is not a folder", path=folder)
-    if folder.is_dir() and not (resume or overwrite) and any(folder.iterdir()):
-        raise BatchError.about(
-            "figures",
-            "{figures} '{path}': is not empty; a new batch writes its figures into an empty folder; "
-            "{resume} continues a batch, {overwrite} replaces the figures of the same films",
-            names={"resume": "resume=True", "overwrite": "overwrite=True"},
-            path=folder,
-        )
+    _refuse_output_folder("figures", folder, "its figures", "the figures", fresh=not (resume or overwrite))
     if folder.is_dir():
         _clean_figures(folder)
 
@@ -829,8 +820,6 @@ def _check_dicom_folder(options: BatchOptions, resume: bool, overwrite: bool) ->
 
     require_highdicom()
     folder = Path(options.dicom)
-    if folder.exists() and not folder.is_dir():
-        raise BatchError.about("dicom", "{dicom} '{path}': is not a folder", path=folder)
     if not folder.exists() and not folder.parent.is_dir():
         raise BatchError.about(
             "dicom",
@@ -838,11 +827,20 @@ def _check_dicom_folder(options: BatchOptions, resume: bool, overwrite: bool) ->
             path=folder,
             parent=folder.parent,
         )
-    if folder.is_dir() and not (resume or overwrite) and any(folder.iterdir()):
+    _refuse_output_folder(
+        "dicom", folder, "its DICOM results", "the results", fresh=not (resume or overwrite)
+    )
+
+
+def _refuse_output_folder(argument: str, folder: Path, written: str, replaced: str, *, fresh: bool) -> None:
+    """Refuse an output folder that is a file, or (*fresh*: neither resume nor overwrite) holds files."""
+    if folder.exists() and not folder.is_dir():
+        raise BatchError.about(argument, f"{{{argument}}} '{{path}}': is not a folder", path=folder)
+    if fresh and folder.is_dir() and any(folder.iterdir()):
         raise BatchError.about(
-            "dicom",
-            "{dicom} '{path}': is not empty; a new batch writes its DICOM results into an empty folder; "
-            "{resume} continues a batch, {overwrite} replaces the results of the same films",
+            argument,
+            f"{{{argument}}} '{{path}}': is not empty; a new batch writes {written} into an empty folder; "
+            f"{{resume}} continues a batch, {{overwrite}} replaces {replaced} of the same films",
             names={"resume": "resume=True", "overwrite": "overwrite=True"},
             path=folder,
         )

@@ -116,19 +116,7 @@ class DicomWebClient:
         for s in rows:
             modality, body = json_value(s, "00080060"), json_value(s, "00180015")
             if query.keeps_series(modality, body):
-                out.append(
-                    Found(
-                        Level.SERIES,
-                        study.patient_id,
-                        study.study_date,
-                        study.study_description,
-                        study.study_uid,
-                        json_value(s, "0020000E"),
-                        modality,
-                        body,
-                        json_value(s, "0008103E"),
-                    )
-                )
+                out.append(study.series(json_value(s, "0020000E"), modality, body, json_value(s, "0008103E")))
         return out
 
     def _json(self, path: str, keys: dict[str, Any]) -> list[dict[str, Any]]:

@@ -135,19 +135,11 @@ class DimseClient:
         for s in self._c_find(assoc, "SERIES", keys):
             modality, body = str(s.get("Modality", "") or ""), str(s.get("BodyPartExamined", "") or "")
             if query.keeps_series(modality, body):
-                out.append(
-                    Found(
-                        Level.SERIES,
-                        study.patient_id,
-                        study.study_date,
-                        study.study_description,
-                        study.study_uid,
-                        str(s.get("SeriesInstanceUID", "") or ""),
-                        modality,
-                        body,
-                        str(s.get("SeriesDescription", "") or ""),
-                    )
+                uid, description = (
+                    str(s.get("SeriesInstanceUID", "") or ""),
+                    str(s.get("SeriesDescription", "") or ""),
                 )
+                out.append(study.series(uid, modality, body, description))
         return out
 
     def _instances(self, assoc, study_uid: str, series_uid: str, sop_uid: str = "") -> list[Dataset]:

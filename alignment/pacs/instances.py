@@ -168,6 +168,20 @@ class Found:
     sop_uid: str = ""
     view_position: str = ""
 
+    def series(self, series_uid: str, modality: str, body_part: str, description: str) -> Found:
+        """A series of this study (the study's fields copied)."""
+        return Found(
+            Level.SERIES,
+            self.patient_id,
+            self.study_date,
+            self.study_description,
+            self.study_uid,
+            series_uid,
+            modality,
+            body_part,
+            description,
+        )
+
     def as_dict(self) -> dict[str, str]:
         """The row as JSON-ready strings (``level`` by its value)."""
         return {k: (v.value if isinstance(v, Level) else v) for k, v in self.__dict__.items()}

@@ -20,12 +20,18 @@ __all__ = [
     "check_inside_image",
     "check_endplates",
     "format_xy",
+    "landmarks_where",
 ]
 
 
 #: The largest landmark file read. A file of every point, circle, provenance and
 #: confidence is under 20 kB; a wide CSV of 100 000 studies is read by its own reader.
 MAX_LANDMARK_FILE_BYTES = 16 << 20
+
+
+def landmarks_where(path: str) -> str:
+    """How messages name a landmark file: ``landmarks file 'a.json'``."""
+    return f"landmarks file {path!r}"
 
 
 def read_json_text(

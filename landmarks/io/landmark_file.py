@@ -36,7 +36,8 @@ from ..points.model import ImageRef, LandmarkSet, PatientInfo, PointMove, Refine
 from ..points.names import PatientRight, View, check_point_name
 from ..points.operation import OPERATION_ITEMS, Operation, OperationProblem
 from .atomic import write_text_atomic
-from .checks import check_endplates, check_inside_image, format_xy, read_json_text
+from .checks import check_endplates, check_inside_image, format_xy, landmarks_where, read_json_text
+from .provenance import parse_provenance, provenance_to_json
 
 __all__ = [
     "FORMAT",
@@ -68,6 +69,7 @@ _KNOWN_KEYS = (
     "skipped",
     "operation",
     "anatomy",
+    "provenance",
 )
 #: A circle and a point of the same name may differ by this much (pixels).
 _CIRCLE_POINT_TOLERANCE_PX = 1.0
@@ -206,6 +208,10 @@ def parse_landmarks(
     check_anatomy(anatomy, points, where=where)
     refinement = _parse_refinement(obj.get("refinement"), points, view, where)
     skipped = _parse_skipped(obj.get("skipped"), points, view, where)
+    provenance = None
+    if obj.get("provenance") is not None:
+        provenance = parse_provenance(obj["provenance"], where=where, points=points)
+        warnings.extend(provenance.flags())
     for key in obj:
         if key not in _KNOWN_KEYS:
             close = difflib.get_close_matches(str(key), _KNOWN_KEYS, n=1, cutoff=0.8)
@@ -225,6 +231,7 @@ def parse_landmarks(
         skipped=skipped,
         operation=operation,
         anatomy=anatomy,
+        provenance=provenance,
     )
 
 
@@ -309,6 +316,8 @@ def landmarks_to_json(s: LandmarkSet) -> dict[str, Any]:
         doc["refinement"] = _refinement_to_json(s.refinement)
     if s.skipped:
         doc["skipped"] = list(s.skipped)
+    if s.provenance is not None:
+        doc["provenance"] = provenance_to_json(s.provenance)
     return doc
 
 
@@ -392,11 +401,6 @@ def write_landmarks(s: LandmarkSet, path: str | os.PathLike[str]) -> None:
 
 
 # ----------------------------------------------------------------------------------------------- helpers
-
-
-def landmarks_where(path: str) -> str:
-    """How messages name a landmark file: ``landmarks file 'a.json'``."""
-    return f"landmarks file {path!r}"
 
 
 class _JsonObject(dict[str, Any]):

@@ -5,9 +5,10 @@ A landmark file without the block was placed by hand. Points made by a model car
 "confidence": {"film": 0.93, "points": {"T1.sup.left": 0.88}}}``, and a person who corrects
 some of them keeps the block and lists the corrected names under ``"corrected"``.
 
-Measuring does not depend on who placed the points, so the landmark readers leave the block
-alone; what reports the points' origin (the DICOM Structured Report of ``spinecheck export``)
-reads it here, checked at the door like every other block.
+The landmark reader checks the block at the door (:func:`parse_provenance`) and keeps it as
+:attr:`LandmarkSet.provenance <spinecheck.landmarks.points.model.LandmarkSet>`, with its
+low-confidence flags among the set's warnings; the writer puts it back
+(:func:`provenance_to_json`). Measuring does not depend on who placed the points.
 """
 
 from __future__ import annotations
@@ -18,101 +19,25 @@ import math
 import os
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
-from types import MappingProxyType
 from typing import Any
 
 from ..errors import InvalidLandmarksError
-from ..points.names import VocabularyEnum
-from .landmark_file import landmarks_where
+from ..points.provenance import ModelInfo, Provenance, ProvenanceKind
+from .checks import landmarks_where
 
-__all__ = ["ProvenanceKind", "ModelInfo", "Provenance", "parse_provenance", "read_provenance"]
+__all__ = [
+    "ProvenanceKind",
+    "ModelInfo",
+    "Provenance",
+    "parse_provenance",
+    "read_provenance",
+    "provenance_to_json",
+]
 
 _KEYS = ("kind", "model", "confidence", "corrected")
 _MODEL_KEYS = ("name", "version", "sha256")
 _CONFIDENCE_KEYS = ("film", "points")
 _SHA256 = re.compile(r"^[0-9a-fA-F]{64}$")
-
-
-class ProvenanceKind(VocabularyEnum):
-    """What placed the points of a landmark file that has a provenance block."""
-
-    MODEL = "model"
-
-
-@dataclass(frozen=True)
-class ModelInfo:
-    """The model that placed the points.
-
-    Attributes
-    ----------
-    name, version : str
-    sha256 : str or None
-        The SHA-256 of the model's weights (64 hexadecimal digits, lower case), when recorded.
-    """
-
-    name: str
-    version: str
-    sha256: str | None = None
-
-    def describe(self) -> str:
-        """``"name version"``, and the weights' SHA-256 when known.
-
-        >>> ModelInfo("spine-ap", "1.2").describe()
-        'spine-ap 1.2'
-        """
-        text = f"{self.name} {self.version}"
-        return f"{text} (weights sha256 {self.sha256})" if self.sha256 else text
-
-
-@dataclass(frozen=True)
-class Provenance:
-    """Who placed a landmark file's points, point by point.
-
-    Attributes
-    ----------
-    kind : ProvenanceKind
-    model : ModelInfo
-    film_confidence : float or None
-        The model's confidence in the film as a whole, 0 to 1.
-    point_confidence : Mapping[str, float]
-        Point name to the model's confidence in it, 0 to 1 (read-only).
-    corrected : tuple of str
-        The points a person moved after the model placed them.
-    """
-
-    kind: ProvenanceKind
-    model: ModelInfo
-    film_confidence: float | None = None
-    point_confidence: Mapping[str, float] = field(default_factory=dict)
-    corrected: tuple[str, ...] = ()
-
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "point_confidence", MappingProxyType(dict(self.point_confidence)))
-        object.__setattr__(self, "corrected", tuple(self.corrected))
-
-    def point_source(self, name: str) -> str:
-        """How point *name* came to be where it is, in words.
-
-        >>> p = Provenance(ProvenanceKind.MODEL, ModelInfo("m", "1"), point_confidence={"FH": 0.9},
-        ...                corrected=("S1.sup.ant",))
-        >>> p.point_source("FH"), p.point_source("S1.sup.ant")
-        ('placed by model m 1, confidence 0.90', 'placed by model m 1, corrected by a person')
-        """
-        text = f"placed by model {self.model.name} {self.model.version}"
-        if name in self.corrected:
-            return f"{text}, corrected by a person"
-        confidence = self.point_confidence.get(name)
-        return text if confidence is None else f"{text}, confidence {confidence:.2f}"
-
-    def describe(self) -> str:
-        """The whole block in one line, for a report."""
-        parts = [f"placed by model {self.model.describe()}"]
-        if self.film_confidence is not None:
-            parts.append(f"film confidence {self.film_confidence:.2f}")
-        if self.corrected:
-            parts.append(f"corrected by a person: {', '.join(self.corrected)}")
-        return "; ".join(parts)
 
 
 def read_provenance(path: str | os.PathLike[str]) -> Provenance | None:
@@ -226,6 +151,35 @@ one of 'model'; got 'person'
         point_confidence,
         tuple(dict.fromkeys(n for n in corrected if n in points)),
     )
+
+
+def provenance_to_json(p: Provenance) -> dict[str, Any]:
+    """The ``"provenance"`` block of *p*, as :func:`parse_provenance` reads it back.
+
+    Confidences are rounded to 4 decimals (the file records a model's judgement, not its
+    floating-point noise); empty parts are left out.
+
+    Examples
+    --------
+    >>> p = Provenance("model", ModelInfo("m", "2"), 0.91234567, {"FH": 0.5}, ("FH",))
+    >>> provenance_to_json(p)
+    {'kind': 'model', 'model': {'name': 'm', 'version': '2'}, 'confidence': {'film': 0.9123, \
+'points': {'FH': 0.5}}, 'corrected': ['FH']}
+    """
+    model: dict[str, Any] = {"name": p.model.name, "version": p.model.version}
+    if p.model.sha256:
+        model["sha256"] = p.model.sha256
+    doc: dict[str, Any] = {"kind": ProvenanceKind.parse(p.kind).value, "model": model}
+    confidence: dict[str, Any] = {}
+    if p.film_confidence is not None:
+        confidence["film"] = round(float(p.film_confidence), 4)
+    if p.point_confidence:
+        confidence["points"] = {n: round(float(c), 4) for n, c in p.point_confidence.items()}
+    if confidence:
+        doc["confidence"] = confidence
+    if p.corrected:
+        doc["corrected"] = list(p.corrected)
+    return doc
 
 
 def _object(value: Any, key: str, where: str) -> Mapping[str, Any]:

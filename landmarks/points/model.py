@@ -24,6 +24,7 @@ from .circle import Circle
 from .film import FilmIdentity
 from .names import PatientRight, View, VocabularyEnum, level_index
 from .operation import Operation
+from .provenance import Provenance
 
 __all__ = [
     "Sex",
@@ -216,6 +217,9 @@ class LandmarkSet:
         Transitional anatomy the points' names do not say (a sacralised
         vertebra); T13 and L6 are said by naming them
         (:mod:`spinecheck.landmarks.points.anatomy`).
+    provenance : Provenance or None
+        Who placed the points when a model did (``spinecheck detect``): the model, its
+        confidence per point and per film, the points a person corrected. None: placed by hand.
     """
 
     view: View
@@ -231,6 +235,7 @@ class LandmarkSet:
     skipped: tuple[str, ...] = ()
     operation: Operation | None = None
     anatomy: Anatomy = field(default_factory=Anatomy)
+    provenance: Provenance | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "view", View.parse(self.view))
@@ -285,6 +290,10 @@ class LandmarkSet:
                 },
                 {swap(n): why for n, why in refinement.declined.items()},
             )
+        provenance = self.provenance
+        if provenance is not None:
+            names = {*provenance.point_confidence, *provenance.corrected}
+            provenance = provenance.renamed({n: swap(n) for n in names})
         return replace(
             self,
             points=points,
@@ -292,6 +301,7 @@ class LandmarkSet:
             patient_right=pr,
             refinement=refinement,
             skipped=tuple(swap(n) for n in self.skipped),
+            provenance=provenance,
         )
 
     def to_table(

@@ -14,32 +14,33 @@ from .errors import (
     SpinecheckError,
     UnreadableImageError,
 )
-from .points import (
-    LEVELS,
-    Calibration,
-    CalibrationPlane,
-    CalibrationSource,
-    Circle,
-    Corner,
-    Endplate,
-    ImageRef,
-    LandmarkSet,
-    LandmarkTable,
-    PatientInfo,
-    PatientRight,
-    PointMove,
-    Refinement,
-    Sex,
-    View,
-    fit_circle,
-)
 
 # The rooms that decode pixels, read files, refine or open a window load on first use, so that
-# importing the points or the geometry pays for none of them.
+# importing the points or the geometry pays for none of them; the points too, so that the errors
+# (which the command line imports before it knows the command) cost no NumPy.
 __getattr__, __dir__, _ = lazy_loader.attach(
     __name__,
     submodules=["annotate", "imaging", "io", "points", "refine", "synthetic"],
     submod_attrs={
+        "points": [
+            "LEVELS",
+            "Calibration",
+            "CalibrationPlane",
+            "CalibrationSource",
+            "Circle",
+            "Corner",
+            "Endplate",
+            "ImageRef",
+            "LandmarkSet",
+            "LandmarkTable",
+            "PatientInfo",
+            "PatientRight",
+            "PointMove",
+            "Refinement",
+            "Sex",
+            "View",
+            "fit_circle",
+        ],
         "io": [
             "parse_landmarks",
             "read_landmarks",
@@ -109,6 +110,25 @@ if TYPE_CHECKING:
         read_landmarks,
         write_landmark_table,
         write_landmarks,
+    )
+    from .points import (
+        LEVELS,
+        Calibration,
+        CalibrationPlane,
+        CalibrationSource,
+        Circle,
+        Corner,
+        Endplate,
+        ImageRef,
+        LandmarkSet,
+        LandmarkTable,
+        PatientInfo,
+        PatientRight,
+        PointMove,
+        Refinement,
+        Sex,
+        View,
+        fit_circle,
     )
     from .refine import (
         CornerFit,

@@ -12,7 +12,6 @@ from dataclasses import dataclass
 
 import numpy as np
 from numpy.typing import ArrayLike
-from skimage.measure import CircleModel
 
 from ..errors import DegenerateGeometryError
 
@@ -78,6 +77,9 @@ def fit_circle(rim_xy: ArrayLike, *, where: str = "rim") -> Circle:
     if spread[-1] < 1e-9 * spread[0]:
         raise collinear
     scale = float(np.linalg.norm(spread)) / np.sqrt(len(pts))  # RMS distance from the mean
+    # scikit-image (and the SciPy it loads) only when a circle is fitted: not at start-up
+    from skimage.measure import CircleModel
+
     start = CircleModel.from_estimate(pts)
     if not start or not np.isfinite(start.radius) or start.radius > 1e6 * scale:
         raise collinear

@@ -1,0 +1,63 @@
+"""Start-up: a command imports what it uses and nothing else (issue 17, 5).
+
+Each check runs the command line in a fresh interpreter and reads ``sys.modules`` after it: a
+behaviour, not a timing (``bench/bench_floor.py`` measures the time).
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+from spinecheck.landmarks.io.landmark_file import write_landmarks
+from spinecheck.landmarks.synthetic.films import synthetic_lateral
+
+#: What no command below needs: the batch engine, the archive walker, the annotation window, the
+#: figures, DataFrames, SciPy (and scikit-image, which loads it), the DICOM reader and the decoders.
+NEVER = (
+    "spinecheck.alignment.batch",
+    "spinecheck.landmarks.annotate",
+    "spinecheck.alignment.render.figure",
+    "matplotlib",
+    "pandas",
+    "scipy",
+    "skimage",
+    "pydicom",
+    "pyarrow",
+    "PIL",
+)
+
+
+def _loaded_by(argv: list[str]) -> set[str]:
+    """The modules imported by ``spinecheck ARGV`` in a fresh interpreter (its exit status ignored)."""
+    code = (
+        "import contextlib, io, sys\n"
+        "from spinecheck.cli import main\n"
+        "with contextlib.redirect_stdout(io.StringIO()), contextlib.suppress(SystemExit):\n"
+        f"    main({argv!r})\n"
+        "print('\\n'.join(sorted(sys.modules)))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    return set(out.split())
+
+
+def _heavy(loaded: set[str]) -> list[str]:
+    return sorted(m for m in loaded if any(m == n or m.startswith(n + ".") for n in NEVER))
+
+
+@pytest.mark.parametrize("argv", [["--help"], ["--version"], ["batch", "--help"]], ids=" ".join)
+def test_help_and_version_import_no_library(argv):
+    loaded = _loaded_by(argv)
+    assert _heavy(loaded) == []
+    # not even NumPy: the parser and the version are plain Python
+    assert "numpy" not in loaded
+
+
+def test_measuring_one_landmark_file_imports_only_the_measuring(tmp_path):
+    points = tmp_path / "one.json"
+    film = synthetic_lateral(0, mm_per_px=2.0)
+    write_landmarks(film.landmarks.replace(patient=type(film.patient)()), points)
+    loaded = _loaded_by(["measure", str(points)])
+    assert "spinecheck.alignment.measure" in loaded  # it did measure
+    assert _heavy(loaded) == []

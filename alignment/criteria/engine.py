@@ -779,17 +779,20 @@ def _curve_type(crit: Criterion, info: SetInfo, inputs: Inputs, done: Mapping, s
     cobb, cobb_valid, cobb_reason = inputs.get("Cobb_max")
     # without listed curves, a measured largest Cobb below the threshold still types as N
     unlisted_ok = ~listed.any(axis=1) & cobb_valid & (inputs.shown("Cobb_max") < major)
-    applied = present & (listed.any(axis=1) | unlisted_ok)
-    value = np.where(listed.any(axis=1), largest, cobb)
+    # nothing is graded from a withheld value (issue 13): a vertebra that fails the landmark
+    # check withholds Cobb_max (its tilt could make, hide or split the largest curve) and with it
+    # the type, even where the measured curves already look like one; so does a withheld curve
+    applied = present & cobb_valid & (listed.any(axis=1) | unlisted_ok)
+    value = np.where(listed.any(axis=1) & cobb_valid, largest, cobb)  # cobb: NaN where withheld
     reason = np.where(cobb_valid, "coronal curves not listed with their apex levels", cobb_reason)
-    # a withheld curve (its landmarks failed the check) could be any size: only a type the
-    # measured curves decide whatever it is (D: both regions already have a major curve) stands
+    held = present & listed.any(axis=1) & ~cobb_valid
+    if held.any():
+        reason = reason.astype(object)
+        for i in np.flatnonzero(held):
+            reason[i] = f"Cobb_max withheld ({str(cobb_reason[i]).removeprefix('Cobb_max: ')})"
     withheld = np.full((n, k), None, dtype=object) if curves.withheld is None else curves.withheld
     withheld = np.asarray(withheld, dtype=object).reshape(n, k)
-    unsure = (
-        ~np.equal(withheld, NO_REASON).all(axis=1) if curves.withheld is not None else np.zeros(n, dtype=bool)
-    )
-    unsure &= ~((typed_low == 2) & ~boundary)
+    unsure = present & ~np.equal(withheld, NO_REASON).all(axis=1)
     if unsure.any():
         applied &= ~unsure
         reason = reason.astype(object)

@@ -838,7 +838,7 @@ def cmd_report(args: argparse.Namespace) -> int:
 
 def cmd_compare(args: argparse.Namespace) -> int:
     from .alignment.followup import Film, compare_studies, series_table
-    from .alignment.render.pages import comparison_figure
+    from .alignment.render.comparison import comparison_figure
     from .alignment.render.series import page_paths, save_pages, series_figures, write_series_csv
     from .alignment.study import load_study
     from .landmarks.errors import SpinecheckError

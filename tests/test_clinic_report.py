@@ -7,7 +7,8 @@ import re
 import numpy as np
 import pytest
 from spinecheck.alignment.parameters import JUNCTIONAL
-from spinecheck.alignment.render.pages import A4_LANDSCAPE_IN, comparison_figure, report_figure
+from spinecheck.alignment.render.comparison import comparison_figure
+from spinecheck.alignment.render.pages import A4_LANDSCAPE_IN, report_figure
 from spinecheck.alignment.study import load_study
 from spinecheck.cli import main
 from spinecheck.landmarks.errors import InvalidLandmarksError

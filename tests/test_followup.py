@@ -21,7 +21,7 @@ from spinecheck.alignment.followup import (
     compare_studies,
     series_table,
 )
-from spinecheck.alignment.render.pages import comparison_figure
+from spinecheck.alignment.render.comparison import comparison_figure
 from spinecheck.alignment.render.series import format_series_csv, series_figures
 from spinecheck.alignment.study import load_study
 from spinecheck.cli import main

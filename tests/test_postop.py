@@ -23,7 +23,8 @@ from spinecheck.alignment.measure import measure
 from spinecheck.alignment.parameters import CurveTable, Measurements
 from spinecheck.alignment.postop import junctional_comparison
 from spinecheck.alignment.render.figure import figure_for
-from spinecheck.alignment.render.pages import comparison_figure, report_figure
+from spinecheck.alignment.render.comparison import comparison_figure
+from spinecheck.alignment.render.pages import report_figure
 from spinecheck.alignment.render.text import format_csv, format_table, study_report
 from spinecheck.alignment.study import load_study
 from spinecheck.cli import main

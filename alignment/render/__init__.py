@@ -33,7 +33,8 @@ __getattr__, __dir__, _ = lazy_loader.attach(
             "display_image",
             "DEFAULT_MAX_DISPLAY_ROWS",
         ],
-        "pages": ["A4_LANDSCAPE_IN", "report_figure", "comparison_figure"],
+        "pages": ["A4_LANDSCAPE_IN", "report_figure"],
+        "comparison": ["comparison_figure"],
         "instability_report": [
             "INSTABILITY_FORMAT",
             "instability_report",
@@ -63,11 +64,8 @@ if TYPE_CHECKING:
         format_instability_table,
         instability_report,
     )
-    from .pages import (
-        A4_LANDSCAPE_IN,
-        comparison_figure,
-        report_figure,
-    )
+    from .comparison import comparison_figure
+    from .pages import A4_LANDSCAPE_IN, report_figure
     from .series import format_series_csv, save_pages, series_figures, write_series_csv
 
 __all__ = [

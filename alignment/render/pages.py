@@ -1,4 +1,4 @@
-"""One-page clinic reports: the annotated film beside its table, and a pre/post comparison.
+"""One-page clinic reports: the annotated film beside its table, and what every page shares.
 
 :func:`report_figure` makes one A4 landscape page: the annotated film (drawn
 by :func:`spinecheck.alignment.render.figure.draw_study`) beside a table of every parameter with
@@ -7,11 +7,16 @@ criterion's verdict (coloured, and spelled out, so colour is never the only
 cue) and a numbered reference to its source; then the patient and calibration
 provenance, the warnings and the references.
 
-:func:`comparison_figure` puts two films of one patient side by side (pre and
-post) with a table of every parameter's pre value, post value and change
-(post − pre), each value marked with the colour of its worst verdict.
+:mod:`~spinecheck.alignment.render.comparison` (the pre/post page),
+:mod:`~spinecheck.alignment.render.series` and
+:mod:`~spinecheck.alignment.render.instability_page` are set with the same
+page tools (text in inches from the top-left corner, wrapped to its column).
 
-Both return a :class:`matplotlib.figure.Figure` with an Agg canvas attached
+On an AP film the table is followed by every coronal curve (region, end
+vertebrae, apex, angle, convex side); a score over several parameters (GAP)
+shows its total and each component's value, points and rule.
+
+It returns a :class:`matplotlib.figure.Figure` with an Agg canvas attached
 (``fig.savefig("x.pdf")`` works without pyplot). Text is laid out in inches on
 the page and wrapped to its column; if the table would run off the page the
 font is reduced until it fits.
@@ -36,20 +41,18 @@ from typing import Any
 import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
+from matplotlib.font_manager import FontProperties
 from matplotlib.patches import Rectangle
 
-from ...landmarks.errors import InvalidLandmarksError
 from ...landmarks.points.names import View
 from ..criteria.assessment import CriterionColumn, ResultKind
-from ..followup import Film, FollowUp, compare_studies, series_table
-from ..parameters import JUNCTIONAL, PARAMETERS, shown_number
-from ..postop import JunctionalChange, junctional_comparison
+from ..parameters import PARAMETERS, shown_number
 from ..study import Study
-from .curves import lenke_region_names
+from .curves import curves_by_region, lenke_region_names
 from .figure import DEFAULT_MAX_DISPLAY_ROWS, Drawing, Verdict, draw_study
 from .text import listed_parameter_ids, parameter_ids, study_report, study_warnings, tool_version
 
-__all__ = ["A4_LANDSCAPE_IN", "report_figure", "comparison_figure"]
+__all__ = ["A4_LANDSCAPE_IN", "report_figure"]
 
 #: A4 landscape, inches (297 × 210 mm).
 A4_LANDSCAPE_IN = (297 / 25.4, 210 / 25.4)
@@ -58,6 +61,7 @@ _MARGIN = 0.35  # page margin, inches
 _GAP = 0.25  # between film and table
 _HEADER = 0.62  # title band height
 _FOOTER = 0.22
+_TABLE_MIN_W = 5.6  # inches: the report's four columns beside the film, readable
 _INK = "#000000"
 _MUTED = "#555555"
 _RULE = "#999999"
@@ -114,6 +118,34 @@ def _result(c: CriterionColumn, i: int) -> object:
     return c.result[i] if shown else None
 
 
+def _score_value(c: CriterionColumn, i: int) -> str:
+    """The value column of score *c* on study *i*: a points score's total, else its category."""
+    if c.components and c.applied[i] and math.isfinite(float(c.value[i])):
+        return shown_number(float(c.value[i]), 0)
+    result = _result(c, i)
+    return "—" if result is None else str(result)
+
+
+def _component_lines(c: CriterionColumn, i: int) -> list[_Line]:
+    """Each component of score *c* on study *i* (GAP's RPV, RLL, LDI, RSA, age): value, points, rule."""
+    if not c.applied[i]:
+        return []
+    out = []
+    for comp in c.components:
+        value = float(comp.value[i])
+        unit = "deg" if comp.unit == "deg" else (comp.unit or "")
+        shown = _fmt(value, unit).replace(" %", "%") if math.isfinite(value) else "—"
+        if comp.unit == "years" and math.isfinite(value):  # an age is given in whole years
+            shown = f"{value:g} years"
+        key = comp.key if comp.key == "age" else comp.key.upper()
+        points = comp.points[i]
+        scored = "not scored" if points is None else f"{points} point{'' if points == 1 else 's'}"
+        rule = f" ({_nice(str(comp.rule[i]))})" if comp.rule[i] else ""
+        name = f" ({comp.name})" if comp.key != "age" else ""
+        out.append(_Line(None, f"{key}{name} {shown}: {scored}{rule}"))
+    return out
+
+
 def _target(c: CriterionColumn, i: int) -> float | None:
     """The target criterion *c* set for study *i* (an age-adjusted one), if any."""
     if c.target is None or c.offset is None or not c.applied[i] or not math.isfinite(c.target[i]):
@@ -146,15 +178,29 @@ class _Page:
         self.fig = fig
         self.h = fig.get_figheight()
         self.fs = fontsize
+        canvas = fig.canvas
+        assert isinstance(canvas, FigureCanvasAgg)  # every page comes from _new_page, which attaches one
+        self.renderer = canvas.get_renderer()
+        self._wrapped: dict[tuple[str, float, float, str], list[str]] = {}
 
     def line_in(self, fs: float | None = None) -> float:
         return (fs or self.fs) * 1.32 / 72.0
 
-    def wrap(self, text: str, width_in: float, fs: float | None = None) -> list[str]:
-        chars = max(8, int(width_in * 72.0 / ((fs or self.fs) * _CHAR_EM)))
+    def wrap(self, text: str, width_in: float, fs: float | None = None, weight: str = "normal") -> list[str]:
+        """*text* wrapped so that every line, as rendered at *fs* points, is at most *width_in* wide."""
+        fs = fs or self.fs
         out: list[str] = []
         for para in str(text).split("\n"):
-            out += textwrap.wrap(para, chars, break_long_words=True, subsequent_indent="  ") or [""]
+            key = (para, round(width_in, 4), fs, weight)
+            if key not in self._wrapped:
+                chars = max(8, int(width_in * 72.0 / (fs * _CHAR_EM)))
+                while True:  # the estimate first, then one character less until every line fits
+                    lines = textwrap.wrap(para, chars, break_long_words=True, subsequent_indent="  ") or [""]
+                    if chars <= 8 or all(self.width(line, fs, weight) <= width_in for line in lines):
+                        break
+                    chars -= 1
+                self._wrapped[key] = lines
+            out += self._wrapped[key]
         return out
 
     def text(
@@ -170,7 +216,8 @@ class _Page:
     ) -> float:
         """Write *text* with its top at *y* (inches from the top); return its height in inches."""
         fs = fs or self.fs
-        lines = self.wrap(text, width_in, fs) if width_in else str(text).split("\n")
+        weight = kw.get("fontweight", "normal")
+        lines = self.wrap(text, width_in, fs, weight) if width_in else str(text).split("\n")
         if draw:
             self.fig.text(
                 x,
@@ -184,6 +231,19 @@ class _Page:
                 **kw,
             )
         return len(lines) * self.line_in(fs)
+
+    def width(self, text: str, fs: float | None = None, weight: str = "normal") -> float:
+        """The widest line of *text* as rendered at *fs* points, inches."""
+        prop = FontProperties(size=fs or self.fs, weight=weight)
+        widths = [
+            self.renderer.get_text_width_height_descent(line, prop, ismath=False)[0] if line else 0.0
+            for line in text.split("\n")
+        ]
+        return max(widths) / self.fig.dpi
+
+    def column(self, texts: Sequence[str], fs: float | None = None, weight: str = "normal") -> float:
+        """The width a column needs for *texts* (the widest, plus a gap), inches."""
+        return max((self.width(t, fs, weight) for t in texts if t), default=0.0) + 0.12
 
     def swatch(self, x: float, y: float, verdict: Verdict, fs: float | None = None) -> None:
         """A verdict's colour square with its mark inside (readable in greyscale too)."""
@@ -243,16 +303,21 @@ def _film(
 ):
     """Draw the annotated film in the largest box of its aspect inside (max_w, max_h) at (x, top)."""
     image = np.asarray(image)
-    rows, cols = image.shape[:2]
-    spacing = study.table.mm_per_px[i]
-    aspect = float(spacing[0] / spacing[1]) if np.all(np.isfinite(spacing)) else 1.0
-    ratio = cols / (rows * aspect)  # width / height
+    ratio = _film_ratio(image, study, i)
     h = min(max_h, max_w / ratio)
     w = h * ratio
     W, H = fig.get_size_inches()
     ax = fig.add_axes((x / W, (H - top - h) / H, w / W, h / H))
     drawing = draw_study(ax, image, study, i, max_display_rows=DEFAULT_MAX_DISPLAY_ROWS, fontsize=fontsize)
     return ax, drawing, w, h
+
+
+def _film_ratio(image: np.ndarray, study: Study, i: int) -> float:
+    """Width / height of study *i*'s film as drawn (its pixel spacing's aspect kept)."""
+    rows, cols = np.shape(image)[:2]
+    spacing = study.table.mm_per_px[i]
+    aspect = float(spacing[0] / spacing[1]) if np.all(np.isfinite(spacing)) else 1.0
+    return cols / (rows * aspect)
 
 
 def _provenance(study: Study, i: int) -> tuple[str, str]:
@@ -281,9 +346,11 @@ def _provenance(study: Study, i: int) -> tuple[str, str]:
     return patient, calib
 
 
-def _title(page: _Page, left: float, width: float, title: str, subtitle: str) -> None:
-    page.text(left, _MARGIN - 0.05, title, fs=page.fs + 6, fontweight="bold")
-    page.text(left, _MARGIN + 0.27, subtitle, width, fs=page.fs + 0.5, color=_MUTED)
+def _title(page: _Page, left: float, width: float, title: str, subtitle: str, *, draw: bool = True) -> float:
+    """The page's title and its subtitle (wrapped to *width*); returns the y below them, inches."""
+    page.text(left, _MARGIN - 0.05, title, width, fs=page.fs + 6, fontweight="bold", draw=draw)
+    h = page.text(left, _MARGIN + 0.27, subtitle, width, fs=page.fs + 0.5, color=_MUTED, draw=draw)
+    return max(_MARGIN + _HEADER, _MARGIN + 0.27 + h + 0.12)
 
 
 def _footer(page: _Page, left: float, width: float) -> None:
@@ -364,35 +431,107 @@ def _report_rows(study: Study, i: int) -> tuple[list[dict], list[dict], list[str
                 "lines": lines,
             }
         )
-    if View.parse(m.views[i]) is View.AP:
-        lenke = lenke_region_names(m.curves, i)[0]  # proximal thoracic, main thoracic, TL/L by the apex
-        for curve, lenke_region in zip(
-            m.curves.curve_list(i, study.assessment.curve_regions()), lenke, strict=True
-        ):
-            region = f", {curve.region}" if curve.region else ""
-            rows.append(
-                {
-                    "pid": "curve",
-                    "name": f"{lenke_region or ''} Cobb {curve.upper_end}–{curve.lower_end}, apex {curve.apex}"
-                    f"{region}".lstrip(),
-                    "value": _fmt(curve.angle_deg, "deg"),
-                    "target": "",
-                    "lines": [_Line(None, f"convex {curve.convex_side(study.table.patient_right[i])}")],
-                }
-            )
-    score_rows = []
-    for c in scores:
-        result = _result(c, i)
-        score_rows.append(
-            {
-                "pid": c.id,
-                "name": _nice(c.name),
-                "value": "—" if result is None else str(result),
-                "target": "",
-                "lines": [_verdict_line(c, i, ref(c.source), named=False)],
-            }
-        )
+    score_rows = [
+        {
+            "pid": c.id,
+            "name": _nice(c.name),
+            "value": _score_value(c, i),
+            "target": "",
+            "lines": [_verdict_line(c, i, ref(c.source), named=False), *_component_lines(c, i)],
+        }
+        for c in scores
+    ]
     return rows, score_rows, refs
+
+
+def _curve_table(study: Study, i: int) -> tuple[list[tuple[str, ...]], list[str]]:
+    """Study *i*'s coronal curves, top to bottom, as table rows, and notes on the regions.
+
+    Each row: region (PT, MT, TL/L by the apex; Lenke 2001), end vertebrae, apex,
+    Cobb angle, convex side, SRS region. A withheld curve is a row without an
+    angle; the notes say why, and which region has no curve (``curves_by_region``).
+    """
+    m = study.measurements
+    side = study.table.patient_right[i]
+    measured, held = lenke_region_names(m.curves, i)
+    rows: list[tuple[str, ...]] = []
+    for curve, region in zip(m.curves.curve_list(i, study.assessment.curve_regions()), measured, strict=True):
+        rows.append(
+            (
+                region or "other",
+                f"{curve.upper_end}–{curve.lower_end}",
+                curve.apex,
+                _fmt(curve.angle_deg, "deg"),
+                curve.convex_side(side),
+                curve.region or "—",
+            )
+        )
+    notes = []
+    for withheld, region in zip(m.curves.withheld_curves(i), held, strict=True):
+        ends = f"{withheld['upper_end']}–{withheld['lower_end']}"
+        rows.append((region or "other", ends, withheld["apex"] or "—", "withheld", "—", "—"))
+        notes.append(f"{ends} withheld: {withheld['reason']}")
+    for region, cells in curves_by_region(study, i).items():
+        if cells["upper_end"] is None and cells["note"]:
+            notes.append(f"{region}: {cells['note'].replace('-', '–')}")
+    return rows, notes
+
+
+def _curves_body(page: _Page, study: Study, i: int, x0: float, y: float, width: float, draw: bool) -> float:
+    """The coronal curve table of an AP study at *y*; returns the y below it."""
+    rows, notes = _curve_table(study, i)
+    fs, small = page.fs, page.fs - 0.5
+    y += page.text(
+        x0,
+        y,
+        f"Coronal curves ({study.measurements.curves.method} method)",
+        fs=fs,
+        fontweight="bold",
+        draw=draw,
+    )
+    heads = ("Region", "End vertebrae", "Apex", "Cobb angle", "Convex side", "SRS region")
+    # the short columns as wide as what they hold, the two in words share the rest
+    cw = [page.column([h, *(r[k] for r in rows)], fs, "bold") for k, h in enumerate(heads[:4])]
+    rest = max(width - sum(cw), 1.0)
+    cw += [rest * 0.55, rest * 0.45]
+    xs = np.cumsum([x0, *cw[:-1]])
+    right = {3}  # the angle, right-aligned like every value
+
+    def cells(values: Sequence[str], top: float, **kw) -> float:
+        h = page.line_in()
+        for k, v in enumerate(values):
+            at = xs[k] + cw[k] - 0.12 if k in right else xs[k]
+            h = max(
+                h,
+                page.text(
+                    at,
+                    top,
+                    v,
+                    None if k in right else cw[k] - 0.06,
+                    draw=draw,
+                    ha="right" if k in right else "left",
+                    **kw,
+                ),
+            )
+        return h
+
+    y += cells(heads, y + 0.02, fontweight="bold") + 0.04
+    if draw:
+        page.rule(x0, x0 + width, y, lw=0.8, colour=_INK)
+    if not rows:
+        y += 0.025 + page.text(
+            x0, y + 0.025, "no coronal curve measured", width, fs=small, draw=draw, color=_MUTED
+        )
+    for n, row in enumerate(rows):
+        y += 0.025 + cells(row, y + 0.025) + 0.025
+        if draw and n < len(rows) - 1:
+            page.rule(x0, x0 + width, y, lw=0.3)
+    if draw:
+        page.rule(x0, x0 + width, y + 0.02, lw=0.8, colour=_INK)
+    y += 0.06
+    for note in notes:
+        y += page.text(x0, y, f"• {note}", width, fs=small, draw=draw, color=_MUTED)
+    return y
 
 
 def _report_body(
@@ -404,22 +543,26 @@ def _report_body(
     refs,
     drawing: Drawing | None,
     x0: float,
+    top: float,
     width: float,
     draw: bool,
 ) -> float:
-    """Lay out (or just measure, with draw=False) the right-hand side; return the bottom y in inches."""
+    """Lay out (or just measure, with draw=False) the right-hand side from *top*; return the bottom y, inches."""
     fs = page.fs
-    cols = (0.34, 0.1, 0.09)  # parameter, value, target; the verdicts take the rest
-    cw = [width * c for c in cols]
-    xs = [x0, x0 + cw[0], x0 + cw[0] + cw[1], x0 + sum(cw)]
-    vw = width - sum(cw) - 0.05
+    # the value and target columns as wide as what they hold; the parameter and the verdicts share the rest
+    value_w = page.column(["Value", *(r["value"] for r in (*rows, *score_rows))], fs, "bold")
+    target_w = page.column(["Age-adj.", "target", *(r["target"] for r in rows)], fs, "bold")
+    rest = width - value_w - target_w
+    cw = [rest * 0.4, value_w, target_w]
+    xs = [x0, x0 + cw[0], x0 + cw[0] + cw[1], x0 + sum(cw) + 0.06]
+    vw = width - sum(cw) - 0.11
     sw = fs * 1.1 / 72  # swatch + space
-    y = _MARGIN + _HEADER
+    y = top
     head: dict[str, Any] = dict(fs=fs, fontweight="bold", draw=draw)
     h = page.text(xs[0], y, "Parameter", **head)
-    page.text(xs[1] + cw[1] - 0.08, y, "Value", **head, ha="right")
-    page.text(xs[2] + cw[2] - 0.08, y, "Age-adj.\ntarget", **head, ha="right")
-    page.text(xs[3], y, "Criteria: verdict (rule) [reference]", **head)
+    page.text(xs[1] + cw[1], y, "Value", **head, ha="right")
+    page.text(xs[2] + cw[2], y, "Age-adj.\ntarget", **head, ha="right")
+    page.text(xs[3], y, "Criteria: verdict (rule) [reference]", width - sum(cw) - 0.06, **head)
     y += max(h, 2 * page.line_in()) + 0.03
     if draw:
         page.rule(x0, x0 + width, y - 0.02, lw=0.8, colour=_INK)
@@ -432,8 +575,8 @@ def _report_body(
         for k, row in enumerate(items):
             top = y + 0.025
             hn = page.text(xs[0], top, row["name"], cw[0] - 0.1, draw=draw)
-            page.text(xs[1] + cw[1] - 0.08, top, row["value"], draw=draw, ha="right", fontweight="bold")
-            page.text(xs[2] + cw[2] - 0.08, top, row["target"], draw=draw, ha="right")
+            page.text(xs[1] + cw[1], top, row["value"], draw=draw, ha="right", fontweight="bold")
+            page.text(xs[2] + cw[2], top, row["target"], draw=draw, ha="right")
             hv = 0.0
             for line in row["lines"]:
                 if line.verdict is not None and draw:
@@ -457,6 +600,8 @@ def _report_body(
     if draw:
         page.rule(x0, x0 + width, y + 0.02, lw=0.8, colour=_INK)
     y += 0.1
+    if View.parse(study.measurements.views[i]) is View.AP:
+        y = _curves_body(page, study, i, x0, y + 0.05, width, draw) + 0.05
     y += (_legend(page, x0, y, width) if draw else 2 * page.line_in(fs - 0.5)) + 0.05
     patient, calib = _provenance(study, i)
     small = fs - 0.5
@@ -510,34 +655,35 @@ def report_figure(image: np.ndarray, study: Study, i: int = 0, *, fontsize: floa
     """
     W, H = A4_LANDSCAPE_IN
     fig = _new_page()
-    page = _Page(fig, fontsize)
-    film_h = H - 2 * _MARGIN - _HEADER - _FOOTER
-    ax, drawing, fw, _ = _film(fig, image, study, i, _MARGIN, _MARGIN + _HEADER, W * 0.4, film_h, 6.5)
+    page = _Page(fig, fontsize + 1.5)  # the largest the table may be set: the title's band is measured at it
+    name = Path(str(study.table.ids[i])).name
+    status, error = study.status(i)
+    title = f"Spinal alignment — {_view(study, i)} film"
+    subtitle = f"{name} · {_provenance(study, i)[0].removeprefix('Patient: ')} · status {status}" + (
+        f": {error}" if error else ""
+    )
+    top = _title(page, _MARGIN, W - 2 * _MARGIN, title, subtitle, draw=False)
+    page.fs = fontsize
+    bottom = H - _MARGIN - _FOOTER
+    film_w = W - 2 * _MARGIN - _GAP - _TABLE_MIN_W  # a wide film takes what the table leaves
+    ax, drawing, fw, _ = _film(fig, image, study, i, _MARGIN, top, film_w, bottom - top, 6.5)
     x0 = _MARGIN + fw + _GAP
     width = W - _MARGIN - x0
     rows, score_rows, refs = _report_rows(study, i)
-    bottom = H - _MARGIN - _FOOTER
-    body = (study, i, rows, score_rows, refs, drawing, x0, width)
+    body = (study, i, rows, score_rows, refs, drawing, x0, top, width)
     while page.fs > 5.0 and _report_body(page, *body, False) > bottom:
         page.fs -= 0.25
-    name = Path(str(study.table.ids[i])).name
-    status, error = study.status(i)
-    _title(
-        page,
-        _MARGIN,
-        W - 2 * _MARGIN,
-        f"Spinal alignment — {_view(study, i)} film",
-        f"{name} · {_provenance(study, i)[0].removeprefix('Patient: ')} · status {status}"
-        + (f": {error}" if error else ""),
-    )
+    while page.fs < fontsize + 1.5:  # a short table (an AP film's) is set larger, up to 9 pt by default
+        page.fs += 0.25
+        if _report_body(page, *body, False) > bottom:
+            page.fs -= 0.25
+            break
+    _title(page, _MARGIN, W - 2 * _MARGIN, title, subtitle)
     _report_body(page, *body, True)
     _footer(page, _MARGIN, W - 2 * _MARGIN)
     fig.spinecheck_report = study_report(study, i)  # type: ignore[attr-defined]
     fig.spinecheck_drawing = drawing  # type: ignore[attr-defined]
     return fig
-
-
-# ----------------------------------------------------------------------------- the comparison
 
 
 def _worst(study: Study, i: int, pid: str) -> Verdict | None:
@@ -547,298 +693,3 @@ def _worst(study: Study, i: int, pid: str) -> Verdict | None:
     if judged:
         return max(judged, key=lambda v: v.severity)
     return Verdict.NOT_APPLIED if verdicts else None
-
-
-def _changes(pre: Study, i: int, post: Study, j: int) -> list[dict]:
-    """Every parameter's pre, post and change (post − pre; None when either is missing or units differ)."""
-    out = []
-    for pid in parameter_ids(pre.measurements.views[i]):
-        if pid in JUNCTIONAL:  # measured at the post film's levels on both: _comparison_body's own lines
-            continue
-        a, b = pre.measurements.reported(pid, i), post.measurements.reported(pid, j)
-        same = a.unit == b.unit
-        change = b.value - a.value if (a.value is not None and b.value is not None and same) else None
-        out.append(
-            {
-                "pid": pid,
-                "pre": a.value,
-                "post": b.value,
-                "change": change,
-                "unit": a.unit if same else f"{a.unit}/{b.unit}",
-                "pre_unit": a.unit,
-                "post_unit": b.unit,
-                "pre_verdict": _worst(pre, i, pid),
-                "post_verdict": _worst(post, j, pid),
-            }
-        )
-    return out
-
-
-def _curve_changes(followup: FollowUp) -> list[dict]:
-    """Each coronal curve region's pre, post and change, curves matched by region (rows like :func:`_changes`)."""
-    if followup.view is not View.AP:
-        return []
-    out = []
-    for row in series_table(followup).rows:
-        if not row.curve:
-            continue
-        pre, post = (None if not math.isfinite(v) else float(v) for v in row.values[:2])
-        levels = " → ".join(d.replace("-", "–") if d else "none" for d in row.details[:2])
-        out.append(
-            {
-                "pid": row.key,
-                "name": f"{row.key} curve  {levels}",
-                "pre": pre,
-                "post": post,
-                "change": row.change(0, 1),
-                "unit": "deg",
-                "pre_unit": "deg",
-                "post_unit": "deg",
-                "pre_verdict": None,
-                "post_verdict": None,
-            }
-        )
-    return out
-
-
-def _pair_date(followup: FollowUp, k: int) -> str:
-    """Film *k*'s date (0 pre, 1 post) and who says so; the interval is in the table's notes."""
-    d = followup.dates[k]
-    return "date unknown" if d.date is None else f"{d.date.isoformat()} ({d.source})"
-
-
-def comparison_figure(
-    pre_image: np.ndarray,
-    pre_study: Study,
-    post_image: np.ndarray,
-    post_study: Study,
-    *,
-    pre_index: int = 0,
-    post_index: int = 0,
-    fontsize: float = 7.5,
-    followup: FollowUp | None = None,
-) -> Figure:
-    """Two films of one patient side by side with every parameter's pre, post and change.
-
-    Parameters
-    ----------
-    pre_image, post_image : ndarray of uint8, shape (rows, cols)
-        Display images (bone bright), full resolution.
-    pre_study, post_study : Study
-        Of the same view (two lateral or two AP films).
-    pre_index, post_index : int
-        Which study of each.
-    fontsize : float
-    followup : FollowUp, optional
-        The two films as :func:`~spinecheck.alignment.followup.compare_studies` put them in
-        time order (pre first), checked and dated: the page shows each film's date, the
-        interval and the patient check. Without it, the films are taken in the order given,
-        dated by their landmark files, and never refused (the page says what they state).
-
-    Returns
-    -------
-    matplotlib.figure.Figure
-        One A4 landscape page with an Agg canvas. ``fig.spinecheck_changes`` is
-        the table shown: one dict per parameter with ``pid``, ``pre``, ``post``,
-        ``change`` (post − pre, None when either is missing or their units
-        differ), ``unit`` and the two worst verdicts. ``fig.spinecheck_curve_changes``
-        holds each coronal curve region's row the same way (``pid`` ``"PT"``, ``"MT"``,
-        ``"TL/L"``, curves matched by region) and ``fig.spinecheck_followup`` the
-        :class:`~spinecheck.alignment.followup.FollowUp`.
-
-    Raises
-    ------
-    InvalidLandmarksError
-        The two films are of different views, or one could not be read.
-    """
-    films = ((pre_study, pre_index), (post_study, post_index))
-    for when, (st, k) in zip(("pre", "post"), films, strict=True):
-        status, error = st.status(k)
-        if status != "ok":
-            raise InvalidLandmarksError(f"{when} film {st.table.ids[k]}: {error}")
-    pre = View.parse(pre_study.measurements.views[pre_index]).value
-    post = View.parse(post_study.measurements.views[post_index]).value
-    if pre != post:
-        raise InvalidLandmarksError(
-            f"cannot compare a {pre} film (pre) with an {post} film (post): both must be of the same view"
-            if post == "ap"
-            else f"cannot compare an {pre} film (pre) with a {post} film (post): both must be of the same view"
-        )
-    if followup is None:  # in the order given, never refused: the page says what the films state
-        followup = compare_studies(
-            [Film(pre_study, pre_index), Film(post_study, post_index)],
-            allow_different_patients=True,
-            by_date=False,
-        )
-    elif any(f.study is not st or f.index != k for f, (st, k) in zip(followup.films, films, strict=True)):
-        raise ValueError("comparison_figure: followup holds other films than pre_study and post_study")
-    curve_changes = _curve_changes(followup)
-    W, H = A4_LANDSCAPE_IN
-    fig = _new_page()
-    page = _Page(fig, fontsize)
-    date_h = 0.17  # each film's date under its name
-    film_h = H - 2 * _MARGIN - _HEADER - _FOOTER - 0.25 - date_h
-    films_w = W * 0.5
-    top = _MARGIN + _HEADER + 0.25 + date_h
-    x = _MARGIN
-    drawings = []
-    for label, img, (st, k) in zip(("Pre", "Post"), (pre_image, post_image), films, strict=True):
-        _, drawing, fw, _ = _film(fig, img, st, k, x, top, films_w / 2 - 0.25, film_h, 6.0)
-        page.text(
-            x,
-            top - 0.23 - date_h,
-            f"{label}: {Path(str(st.table.ids[k])).name}",
-            fw,
-            fs=fontsize + 1,
-            fontweight="bold",
-        )
-        when = _pair_date(followup, 0 if label == "Pre" else 1)
-        page.text(x, top - 0.06 - date_h, when, fw, fs=fontsize - 1, color=_MUTED)
-        drawings.append(drawing)
-        x += fw + 0.5
-    x0 = x + _GAP - 0.5
-    width = W - _MARGIN - x0
-    changes = _changes(pre_study, pre_index, post_study, post_index)
-    junctions = junctional_comparison(pre_study, pre_index, post_study, post_index)
-    bottom = H - _MARGIN - _FOOTER
-    rows = [*changes, *curve_changes]
-    while (
-        page.fs > 5.0
-        and _comparison_body(page, films, rows, x0, width, False, junctions, followup=followup) > bottom
-    ):
-        page.fs -= 0.25
-    patient = _provenance(pre_study, pre_index)[0].removeprefix("Patient: ")
-    _title(
-        page,
-        _MARGIN,
-        W - 2 * _MARGIN,
-        f"Pre/post comparison — {_view(pre_study, pre_index)} films",
-        f"Patient (pre): {patient}",
-    )
-    _comparison_body(page, films, rows, x0, width, True, junctions, followup=followup)
-    _footer(page, _MARGIN, W - 2 * _MARGIN)
-    fig.spinecheck_changes = changes  # type: ignore[attr-defined]
-    fig.spinecheck_curve_changes = curve_changes  # type: ignore[attr-defined]
-    fig.spinecheck_followup = followup  # type: ignore[attr-defined]
-    fig.spinecheck_junctions = junctions  # type: ignore[attr-defined]
-    fig.spinecheck_drawings = tuple(drawings)  # type: ignore[attr-defined]
-    return fig
-
-
-def _comparison_body(
-    page: _Page,
-    films: tuple[tuple[Study, int], tuple[Study, int]],
-    changes: list[dict],
-    x0: float,
-    width: float,
-    draw: bool,
-    junctions: Sequence[JunctionalChange] = (),
-    followup: FollowUp | None = None,
-) -> float:
-    """Lay out (or just measure, with draw=False) the comparison table of the (pre, post) *films*."""
-    fs = page.fs
-    cw = [width * c for c in (0.43, 0.19, 0.19, 0.19)]
-    xs = np.cumsum([x0, *cw[:-1]])
-    y = _MARGIN + _HEADER
-    for k, head in enumerate(("Parameter", "Pre", "Post", "Change\n(post − pre)")):
-        page.text(
-            xs[k] + (cw[k] - 0.05 if k else 0),
-            y,
-            head,
-            fs=fs,
-            fontweight="bold",
-            draw=draw,
-            ha="right" if k else "left",
-        )
-    y += 2 * page.line_in() + 0.03
-    if draw:
-        page.rule(x0, x0 + width, y - 0.02, lw=0.8, colour=_INK)
-    for n, c in enumerate(changes):
-        top = y + 0.025
-        name = c.get("name") or f"{c['pid']}  {PARAMETERS[c['pid']].name}"  # a curve row has its own
-        h = page.text(xs[0], top, name, cw[0] - 0.1, draw=draw)
-        for k, (value, unit, verdict) in enumerate(
-            ((c["pre"], c["pre_unit"], c["pre_verdict"]), (c["post"], c["post_unit"], c["post_verdict"])), 1
-        ):
-            right = xs[k] + cw[k] - 0.05
-            text = _fmt(value, unit)
-            page.text(right, top, text, draw=draw, ha="right")
-            if verdict is not None and draw:
-                page.swatch(xs[k] + 0.1, top, verdict)
-        page.text(
-            xs[3] + cw[3] - 0.05,
-            top,
-            _fmt(c["change"], c["unit"], signed=True),
-            draw=draw,
-            ha="right",
-            fontweight="bold",
-        )
-        y = top + max(h, page.line_in()) + 0.025
-        if draw and n < len(changes) - 1:
-            page.rule(x0, x0 + width, y, lw=0.3)
-    if draw:
-        page.rule(x0, x0 + width, y + 0.02, lw=0.8, colour=_INK)
-    y += 0.1
-    y += _legend(page, x0, y, width) if draw else 2 * page.line_in(fs - 0.5)
-    y += 0.05
-    small = fs - 0.5
-    if followup is not None:  # when the films were taken, the interval, whether they are of one patient
-        interval, since = followup.interval(0, 1), followup.since_operation(1)
-        operated = f"; post {since.text()} after the operation" if since is not None else ""
-        lines = [
-            f"Interval: {interval.text() if interval is not None else 'unknown (a film has no date)'}{operated}",
-            followup.identity_line(),
-            "Order: " + "; ".join(followup.notes),
-        ]
-        for n, line in enumerate(lines):
-            alarm = n == 1 and followup.different_patients_allowed
-            y += page.text(x0, y, line, width, fs=small, draw=draw, color="#d55e00" if alarm else _INK)
-        y += 0.04
-    # scores and classifications that are not a single parameter: pre -> post
-    (pre, i), (post, j) = films
-    post_columns = {c.id: c for c in post.assessment.columns}
-    scores = _judging(pre, i)[1]
-    if scores:
-        y += page.text(
-            x0, y, "Scores and classifications (pre → post)", fs=small, fontweight="bold", draw=draw
-        )
-        for score in scores:
-            d = post_columns.get(score.id)
-            a = _result(score, i)
-            b = _result(d, j) if d is not None else None
-            y += page.text(
-                x0,
-                y,
-                f"• {score.name}: {a if a is not None else '—'} → {b if b is not None else '—'}",
-                width,
-                fs=small,
-                draw=draw,
-            )
-    if junctions:  # PJA and DJA at the post film's UIV and LIV on both films, and PJK / DJK
-        y += page.text(
-            x0,
-            y,
-            "Junctional angles (at the post film's UIV and LIV, on both films)",
-            fs=small,
-            fontweight="bold",
-            draw=draw,
-        )
-        sw = small * 1.1 / 72
-        for jc in junctions:
-            head, *verdict = jc.lines()
-            y += page.text(x0, y, f"• {head}", width, fs=small, draw=draw)
-            for line in verdict:
-                if draw:
-                    page.swatch(x0 + sw, y, Verdict.of(jc.criterion, jc.study), small)
-                y += page.text(x0 + 2 * sw, y, _nice(line), width - 2 * sw, fs=small, draw=draw)
-    for when, (st, k) in zip(("Pre", "Post"), films, strict=True):
-        y += 0.04
-        patient, calib = _provenance(st, k)
-        y += page.text(
-            x0, y, f"{when}: {Path(str(st.table.ids[k])).name}", fs=small, fontweight="bold", draw=draw
-        )
-        y += page.text(x0, y, patient, width, fs=small, draw=draw)
-        y += page.text(x0, y, calib, width, fs=small, draw=draw)
-        for w in study_warnings(st, k):
-            y += page.text(x0, y, f"• warning: {w}", width, fs=small, draw=draw)
-    return y

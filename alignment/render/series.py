@@ -1,7 +1,7 @@
 """A follow-up series on paper: the films in time order, every parameter over time, and a plot of each.
 
 :func:`series_figures` draws a :class:`~spinecheck.alignment.followup.SeriesTable` (three
-or more films; two films have :func:`~spinecheck.alignment.render.pages.comparison_figure`)
+or more films; two films have :func:`~spinecheck.alignment.render.comparison.comparison_figure`)
 as A4 landscape pages:
 
 1. the annotated films side by side, each with its date and the interval from the film

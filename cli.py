@@ -707,9 +707,10 @@ def _statuses():
 
 
 def cmd_info(args: argparse.Namespace) -> int:
-    from .landmarks.imaging.radiograph import format_info_text, load_radiograph, radiograph_info
+    from .landmarks.imaging.radiograph import describe_radiograph, format_info_text
 
-    info = radiograph_info(load_radiograph(args.image, frame=args.frame))
+    # the header alone where it describes the film (its window), the pixels decoded otherwise
+    info = describe_radiograph(args.image, frame=args.frame)
     if args.format == "json":
         json.dump(info, sys.stdout, indent=2, allow_nan=False, default=str)
         sys.stdout.write("\n")

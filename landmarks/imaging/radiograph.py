@@ -63,6 +63,7 @@ __all__ = [
     "choose_calibration",
     "patient_right_of",
     "radiograph_info",
+    "describe_radiograph",
     "format_info_text",
 ]
 
@@ -235,7 +236,11 @@ def load_radiograph(path: str | Path, *, frame: int | None = None) -> Radiograph
 
 def _load_dicom(p: Path, where: str, frame: int | None, *, preamble: bool) -> Radiograph:
     ds, notes = read_dataset(p, where, preamble=preamble)
-    header = dicom_header(ds, p, where, frame, notes)
+    return _decoded(ds, dicom_header(ds, p, where, frame, notes), where, frame)
+
+
+def _decoded(ds: Any, header: RadiographHeader, where: str, frame: int | None) -> Radiograph:
+    """The radiograph of a data set whose header was read: its pixels decoded, its display resolved."""
     photometric = header.photometric
     pixel_notes: list[str] = []
     with collect_warnings(pixel_notes, "pydicom: "):
@@ -392,6 +397,100 @@ def patient_right_of(r: Radiograph | RadiographHeader) -> PatientRight | None:
 # ----------------------------------------------------------------------------- info
 
 
+#: Transfer syntaxes whose pixel data the header reader checks as far as decoding would for their
+#: size: uncompressed (the byte count) and JPEG 2000 (the codestream's own SIZ marker, :mod:`.codestream`).
+#: RLE says no size in its header, and the JPEG family may put its lines in a DNL marker: decoded.
+_SIZE_CHECKED_BY_HEADER = frozenset(
+    {
+        "1.2.840.10008.1.2",
+        "1.2.840.10008.1.2.1",
+        "1.2.840.10008.1.2.2",
+        "1.2.840.10008.1.2.4.90",
+        "1.2.840.10008.1.2.4.91",
+        "1.2.840.10008.1.2.4.201",
+        "1.2.840.10008.1.2.4.202",
+        "1.2.840.10008.1.2.4.203",
+    }
+)
+_HEADER_ONLY = (
+    "no: the display is the header's window as given (decoding also checks that it holds the pixels); "
+    "the header's size was checked against the pixel data"
+)
+
+
+def describe_radiograph(path: str | Path, *, frame: int | None = None) -> dict:
+    """What ``spinecheck info`` prints about a file: :func:`radiograph_info`, decoding only when needed.
+
+    A DICOM greyscale film whose header gives its display window (Window Center/Width or a VOI
+    LUT) in a transfer syntax whose size the header reader checks (uncompressed, JPEG 2000) is
+    described from its header alone, the pixels left in the file; any other file is decoded, as
+    :func:`load_radiograph` decodes it. ``pixels_decoded`` and ``pixels_decoded_why`` say which.
+
+    Parameters
+    ----------
+    path : str or Path
+    frame : int, optional
+        0-based frame of a multi-frame file.
+
+    Returns
+    -------
+    dict
+        The keys of :func:`radiograph_info`. Described from the header, ``dtype`` is the type
+        decoding gives and ``display`` the header's window as read (decoding also checks that the
+        window holds the pixels, and falls back on percentiles when it holds under 1 %); the
+        warnings are the header's.
+
+    Raises
+    ------
+    UnreadableImageError, MissingDecoderError
+        As :func:`load_radiograph`; a header-only description does not notice a broken
+        codestream inside a complete first fragment (:func:`read_radiograph_header`).
+    """
+    p, where, kind = sniff(path)
+    if not kind.startswith("DICOM"):
+        return radiograph_info(_load_picture(p, where, frame, kind))
+    ds, notes = read_dataset(p, where, preamble=kind == "DICOM")
+    header = dicom_header(ds, p, where, frame, notes)
+    described = _header_info(ds, header)
+    if described is not None:
+        return described
+    r = _decoded(ds, header, where, frame)
+    info = radiograph_info(r)
+    if r.display_transform.voi is VoiSource.PERCENTILES and r.display_transform.window is not None:
+        info["pixels_decoded_why"] = "yes: the display window comes from the pixels' percentiles"
+    else:
+        info["pixels_decoded_why"] = (
+            f"yes: the header alone does not vouch for pixel data in {header.transfer_syntax}"
+            if str(header.transfer_syntax_uid) not in _SIZE_CHECKED_BY_HEADER
+            else "yes"
+        )
+    return info
+
+
+def _header_info(ds: Any, header: RadiographHeader) -> dict | None:
+    """:func:`radiograph_info` from the header alone; None when the pixels must be decoded."""
+    from pydicom.pixels.utils import pixel_dtype
+
+    if (
+        header.photometric not in ("MONOCHROME1", "MONOCHROME2")
+        or _int(ds.get("SamplesPerPixel"), 1) != 1
+        or _int(ds.get("BitsAllocated"), 0) not in (8, 16)
+        or "PixelData" not in ds
+        or str(header.transfer_syntax_uid) not in _SIZE_CHECKED_BY_HEADER
+    ):
+        return None
+    notes: list[str] = []
+    with collect_warnings(notes, "pydicom: "):
+        display = _guarded(lambda: DisplayTransform.from_dataset(ds), None, "display attributes", notes)
+        if display is None or display.voi not in (VoiSource.WINDOW, VoiSource.VOI_LUT):
+            return None
+        dtype = _guarded(lambda: pixel_dtype(ds), None, "pixel type", notes)
+    if dtype is None or notes:
+        return None  # what decoding would say about them is for decoding to say
+    warnings = unique([*header.warnings, *display.notes])
+    return _info(header, display, _int(ds.get("BitsStored"), dtype.itemsize * 8), dtype.name, warnings, False)
+
+
 def radiograph_info(r: Radiograph) -> dict:
     """Describe a radiograph as ``spinecheck info --format json`` prints it (formats.md §4).
 
@@ -406,9 +505,16 @@ def radiograph_info(r: Radiograph) -> dict:
         (ISO), ``view_position``, ``patient_orientation``,
         ``patient_right``, ``bits_stored``, ``dtype``, ``frames``,
         ``frame``, ``transfer_syntax_uid``, ``spacing_rule``,
-        ``spacing_warnings``, ``display``, ``sex_source`` and ``warnings``
-        (the loader's and the calibration's).
+        ``spacing_warnings``, ``display``, ``sex_source``, ``warnings``
+        (the loader's and the calibration's), and ``pixels_decoded`` (True
+        here) with ``pixels_decoded_why`` (see :func:`describe_radiograph`).
     """
+    return _info(r.header, r.display_transform, r.bits_stored, r.pixels.dtype.name, r.warnings, True)
+
+
+def _info(
+    r: RadiographHeader, display: DisplayTransform, bits_stored: int, dtype: str, warnings: Any, decoded: bool
+) -> dict:
     cal = r.calibration
     return {
         "path": r.path,
@@ -433,13 +539,15 @@ def radiograph_info(r: Radiograph) -> dict:
         "modality": r.modality,
         "sop_instance_uid": r.sop_instance_uid,
         "study_date": r.study_date.isoformat() if r.study_date else None,
-        "bits_stored": r.bits_stored,
-        "dtype": r.pixels.dtype.name,
+        "bits_stored": bits_stored,
+        "dtype": dtype,
         "frames": r.frames,
         "frame": r.frame,
-        "display": r.display_transform.describe(),
+        "display": display.describe(),
+        "pixels_decoded": decoded,
+        "pixels_decoded_why": "yes" if decoded else _HEADER_ONLY,
         "spacing_warnings": list(cal.warnings),
-        "warnings": list(dict.fromkeys([*r.warnings, *cal.warnings])),
+        "warnings": list(dict.fromkeys([*warnings, *cal.warnings])),
     }
 
 
@@ -530,6 +638,7 @@ def format_info_text(info: dict) -> str:
         ("Orientation", orientation_text),
         ("Study date", str(info.get("study_date") or "not given")),
         ("SOP Instance", str(info.get("sop_instance_uid") or "not given")),
+        ("Decoded", str(info.get("pixels_decoded_why") or "yes")),
     ]
     if info.get("format") != "DICOM":
         rows = [row for row in rows if row[0] not in ("Study date", "SOP Instance", "Orientation")]

@@ -273,28 +273,29 @@ def find_curves(
     cx, cy = tilts["centre_x"], tilts["centre_y"]
     levels = np.arange(k)
     for c in range(kmax):
-        has = counts >= c + 2
-        u = np.where(has, order[:, c], 0)
-        lo = np.where(has, order[:, c + 1], 0)
+        # only the studies that have a c-th curve (most have two or three): each step works on those rows
+        r = np.flatnonzero(counts >= c + 2)
+        at = np.arange(len(r))
+        u, lo = order[r, c], order[r, c + 1]
         if method == "endplate":
-            u, lo = _refine_ends(sup, inf, order, c, u, lo, has)
-        a = np.abs(wrap_deg(sup[rows, u] - inf[rows, lo]))
-        angle[:, c] = np.where(has, a, np.nan)
-        upper[:, c] = np.where(has, u, -1)
-        lower[:, c] = np.where(has, lo, -1)
+            u, lo = _refine_ends(sup[r], inf[r], order[r], c, u, lo)
+        angle[r, c] = np.abs(wrap_deg(sup[r, u] - inf[r, lo]))
+        upper[r, c] = u
+        lower[r, c] = lo
         # apex: farthest centre from the chord joining the end vertebrae's centres
-        x0, y0, x1, y1 = cx[rows, u], cy[rows, u], cx[rows, lo], cy[rows, lo]
+        cxr, cyr = cx[r], cy[r]
+        x0, y0, x1, y1 = cxr[at, u], cyr[at, u], cxr[at, lo], cyr[at, lo]
         dx, dy = x1 - x0, y1 - y0
         norm = np.hypot(dx, dy)
-        dev = ((cx - x0[:, None]) * dy[:, None] - (cy - y0[:, None]) * dx[:, None]) / np.where(
+        dev = ((cxr - x0[:, None]) * dy[:, None] - (cyr - y0[:, None]) * dx[:, None]) / np.where(
             norm == 0, 1, norm
         )[:, None]
         inside = (levels[None, :] >= u[:, None]) & (levels[None, :] <= lo[:, None]) & np.isfinite(dev)
         score = np.where(inside, np.abs(dev), -1.0)
         ap = score.argmax(axis=1)
-        apex[:, c] = np.where(has, ap, -1)
+        apex[r, c] = ap
         # x right, y down, chord pointing down: dev > 0 puts the apex to image right of the chord
-        convex[:, c] = has & (dev[rows, ap] > 0)
+        convex[r, c] = dev[at, ap] > 0
     return CurveTable(angle, upper, lower, apex, convex, method)
 
 
@@ -305,7 +306,6 @@ def _refine_ends(
     c: int,
     u: np.ndarray,
     lo: np.ndarray,
-    has: np.ndarray,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Endplate method: the end vertebrae whose *endplates* are most tilted (SRS definition).
 
@@ -314,6 +314,7 @@ def _refine_ends(
     concavity, searched between the previous turning point and the lower
     turning point; the lower end, the one whose inferior endplate tilts most
     the other way, searched between the upper turning point and the next one.
+    Every study given has a curve *c* (its rows of *sup*, *inf*, *order*).
     """
     n, k = sup.shape
     rows = np.arange(n)
@@ -329,9 +330,7 @@ def _refine_ends(
     low_score = np.where(low_zone & np.isfinite(inf), np.round(-sign * inf, 9), -np.inf)
     best_u = up_score.argmax(axis=1)
     best_lo = low_score.argmax(axis=1)
-    ok = (
-        has & (best_u < best_lo) & np.isfinite(up_score[rows, best_u]) & np.isfinite(low_score[rows, best_lo])
-    )
+    ok = (best_u < best_lo) & np.isfinite(up_score[rows, best_u]) & np.isfinite(low_score[rows, best_lo])
     return np.where(ok, best_u, u), np.where(ok, best_lo, lo)
 
 

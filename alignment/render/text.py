@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import math
 import os
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import numpy as np
 
 from ...landmarks.io.atomic import write_text_atomic
-from ...landmarks.io.csv_cells import csv_text
+from ...landmarks.io.csv_cells import csv_column_chunks
 from ...landmarks.points.model import LandmarkTable
 from ...landmarks.points.names import View
 from ..geometry.plane import NO_REASON
@@ -37,6 +37,7 @@ __all__ = [
     "identifier_columns",
     "write_table_csv",
     "format_csv",
+    "format_csv_chunks",
 ]
 
 REPORT_FORMAT = "spinecheck-report/1"
@@ -242,6 +243,12 @@ def format_table(study: Study, i: int) -> str:
 # --------------------------------------------------------------------- batch CSV
 
 
+def _floats(values: np.ndarray) -> np.ndarray:
+    """A number column: float64, NaN where a value is not finite (an empty cell)."""
+    v = np.asarray(values, dtype=float)
+    return np.where(np.isfinite(v), v, np.nan)
+
+
 def _float_strings(values: np.ndarray) -> np.ndarray:
     """Floats as CSV cells: the float itself (written in its shortest round-trip form), None for NaN."""
     v = np.asarray(values, dtype=float)
@@ -252,6 +259,14 @@ def _float_strings(values: np.ndarray) -> np.ndarray:
 
 def table_columns(study: Study) -> dict[str, np.ndarray]:
     """The batch table (formats.md §3) as named ``(N,)`` string/object columns, in order."""
+    return {
+        name: _float_strings(values) if values.dtype.kind == "f" else values
+        for name, values in _columns(study).items()
+    }
+
+
+def _columns(study: Study) -> dict[str, np.ndarray]:
+    """:func:`table_columns`, with the number columns as float arrays (NaN where empty)."""
     m, t = study.measurements, study.table
     n = len(t)
     cols: dict[str, np.ndarray] = {}
@@ -267,19 +282,19 @@ def table_columns(study: Study) -> dict[str, np.ndarray]:
     cols["error"] = np.where(failed, errors, "").astype(object)
     for pid, p in PARAMETERS.items():
         if p.is_length:
-            cols[f"{pid}_mm"] = _float_strings(m.values[pid])
-            cols[f"{pid}_px"] = _float_strings(m.values_px[pid])
+            cols[f"{pid}_mm"] = _floats(m.values[pid])
+            cols[f"{pid}_px"] = _floats(m.values_px[pid])
         else:
-            cols[f"{pid}_{p.unit.value}"] = _float_strings(m.values[pid])
+            cols[f"{pid}_{p.unit.value}"] = _floats(m.values[pid])
     for name, cells in curve_columns(study).items():  # every coronal curve by region (formats.md §3)
-        cols[name] = _float_strings(cells.astype(float)) if name.endswith("_angle_deg") else cells
+        cols[name] = _floats(cells.astype(float)) if name.endswith("_angle_deg") else cells
     for name, values in study.assessment.table().items():
         cols[name] = _cell_strings(values)
-    cols["mm_per_px_row"] = _float_strings(t.mm_per_px[:, 0])
-    cols["mm_per_px_col"] = _float_strings(t.mm_per_px[:, 1])
+    cols["mm_per_px_row"] = _floats(t.mm_per_px[:, 0])
+    cols["mm_per_px_col"] = _floats(t.mm_per_px[:, 1])
     cols["calibration_source"] = _per_object(t.calibrations, lambda c: c.source.value)
     cols["calibration_plane"] = _per_object(t.calibrations, lambda c: c.plane.value)
-    cols["age_years"] = _float_strings(t.age_years)
+    cols["age_years"] = _floats(t.age_years)
     cols["age_source"] = _per_object(t.patients, lambda p: p.age_source or "")
     cols["sex"] = _per_object(t.patients, lambda p: p.sex.value if p.sex is not None else "")
     cols.update(identifier_columns(t))
@@ -290,7 +305,7 @@ def table_columns(study: Study) -> dict[str, np.ndarray]:
     # transitional anatomy in words (T13, L6, a sacralised vertebra); empty for the typical spine
     anatomy = m.spine.statements()
     cols["anatomy"] = np.where(np.equal(anatomy, _NONE), "", anatomy).astype(object)
-    cols["view"] = np.where(failed, "", _per_object(m.views, lambda v: View.parse(v).value)).astype(object)
+    cols["view"] = np.where(failed, "", _view_names(m.views)).astype(object)
     cols["cobb_method"] = np.full(n, m.curves.method, dtype=object)
     cols["warnings"] = np.array(["; ".join(w) if w else None for w in m.warnings], dtype=object)
     cols["tool_version"] = np.full(n, tool_version(), dtype=object)
@@ -336,14 +351,20 @@ def identifier_columns(table: LandmarkTable) -> dict[str, np.ndarray]:
 
 def _per_object(items, fn) -> np.ndarray:
     """``fn`` of every item, computed once per distinct object (tables share them)."""
-    cache: dict[int, object] = {}
-    out = np.empty(len(items), dtype=object)
-    for i, it in enumerate(items):
-        key = id(it)
-        if key not in cache:
-            cache[key] = fn(it)
-        out[i] = cache[key]
-    return out
+    items = list(items)
+    # the items are alive in the list, so their ids are distinct exactly where the objects are
+    ids = np.fromiter(map(id, items), dtype=np.uint64, count=len(items))
+    _, first, inverse = np.unique(ids, return_index=True, return_inverse=True)
+    values = np.empty(len(first), dtype=object)
+    values[:] = [fn(items[i]) for i in first.tolist()]
+    return values[inverse.reshape(-1)]
+
+
+def _view_names(views: np.ndarray) -> np.ndarray:
+    """The view of each study as its name (``lateral``, ``ap``), each distinct cell parsed once."""
+    cells = np.asarray(views, dtype=object).tolist()
+    names = {v: View.parse(v).value for v in dict.fromkeys(cells)}
+    return np.array(list(map(names.__getitem__, cells)), dtype=object)
 
 
 # None as a 0-d object array, for ``np.equal`` and ``np.where`` (numpy's stubs take no bare None)
@@ -351,10 +372,10 @@ _NONE = np.array(None, dtype=object)
 
 
 def _cell_strings(values: np.ndarray) -> np.ndarray:
-    """Criterion cells: floats as above, flags as ``true``/``false``, None as empty."""
+    """Criterion cells: floats as a float column, flags as ``true``/``false``, None as empty."""
     values = np.asarray(values)
     if values.dtype.kind == "f":
-        return _float_strings(values)
+        return _floats(values)
     if values.dtype.kind == "b":
         return np.where(values, "true", "false").astype(object)
     none = np.equal(values, _NONE)
@@ -362,19 +383,30 @@ def _cell_strings(values: np.ndarray) -> np.ndarray:
     if len(present) and isinstance(values[present[0]], (bool, np.bool_)):  # a column holds one kind
         return np.where(none, _NONE, np.where(values.astype(bool), "true", "false")).astype(object)
     if len(present) and isinstance(values[present[0]], float):
-        return _float_strings(np.where(none, np.nan, values).astype(float))
+        return _floats(np.where(none, np.nan, values).astype(float))
     return values
 
 
-def _rows(studies: Sequence[Study]) -> Iterable[Sequence[str]]:
-    """Header then rows; several studies share one header (the union of their columns)."""
-    tables = [table_columns(s) for s in studies]
+def format_csv_chunks(studies: Study | Sequence[Study]) -> Iterator[str]:
+    """The text of :func:`format_csv`, a few thousand rows at a time, for writing as it is made.
+
+    Built a column at a time by :func:`~spinecheck.landmarks.io.csv_cells.csv_column_chunks`,
+    the rows of each view apart (a lateral row leaves the coronal columns empty).
+
+    Several studies share one header (the union of their columns); a study
+    without a column has it empty.
+    """
+    tables = [_columns(s) for s in _as_list(studies)]
     header = list(dict.fromkeys(name for t in tables for name in t))
-    yield header
-    for t in tables:
-        n = len(next(iter(t.values())))
-        blank = np.full(n, "", dtype=object)
-        yield from zip(*(t.get(name, blank).tolist() for name in header), strict=False)
+    yield from csv_column_chunks(header, [])  # the header alone
+    for study, t in zip(_as_list(studies), tables, strict=True):
+        n = len(study)
+        blank = np.full(n, None, dtype=object)
+        views = np.asarray(t["view"], dtype=object)
+        groups = [np.flatnonzero(np.equal(views, v)) for v in dict.fromkeys(views.tolist())]
+        chunks = csv_column_chunks(header, [t.get(name, blank) for name in header], groups=groups)
+        next(chunks)  # the header, written once
+        yield from chunks
 
 
 def format_csv(studies: Study | Sequence[Study]) -> str:
@@ -383,7 +415,7 @@ def format_csv(studies: Study | Sequence[Study]) -> str:
     Text cells that a spreadsheet would run as a formula are neutralised
     (:func:`~spinecheck.landmarks.io.csv_cells.neutralise_cell`); numbers are not.
     """
-    return csv_text(_rows(_as_list(studies)))
+    return "".join(format_csv_chunks(studies))
 
 
 def _as_list(studies: Study | Sequence[Study]) -> Sequence[Study]:

@@ -43,11 +43,16 @@ image,SVA_mm
 from __future__ import annotations
 
 import csv
+import functools
 import io
+import itertools
+import math
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator, Sequence
 
-__all__ = ["FORMULA_STARTS", "neutralise_cell", "restore_cell", "csv_text"]
+import numpy as np
+
+__all__ = ["FORMULA_STARTS", "neutralise_cell", "restore_cell", "csv_text", "csv_column_chunks"]
 
 #: The first characters that make a spreadsheet read a cell as a formula (OWASP, CSV Injection).
 FORMULA_STARTS = frozenset("=+-@\t\r\0")
@@ -130,3 +135,219 @@ def csv_text(rows: Iterable[Iterable[object]]) -> str:
         cells = [neutralise_cell("" if c is None else str(c)) for c in row]
         (whole if any("\r" in c for c in cells) else minimal).writerow(cells)
     return buf.getvalue()
+
+
+#: Rows formatted at a time by :func:`csv_column_chunks` (bounds the memory of the cells' text).
+CHUNK_ROWS = 8192
+#: Magnitudes whose text Arrow's float cast writes as :func:`repr` does (with ``.0`` after an
+#: integer); outside it (and for 0 < |v| < 1e-4) ``repr`` writes an exponent that Arrow does not.
+_ARROW_FLOATS = (1e-4, 1e10)
+#: Characters that make :mod:`csv` quote a cell (a carriage return makes the whole row quoted).
+_QUOTED = frozenset(',"\n')
+#: First characters of a text that :func:`neutralise_cell` may change.
+_CAREFUL = FORMULA_STARTS | {"'"}
+_EMPTY: list[str] = []  # marks a column empty in every row of a group
+
+
+def csv_column_chunks(
+    header: Sequence[str],
+    columns: Sequence[np.ndarray],
+    *,
+    groups: Sequence[np.ndarray] | None = None,
+    chunk_rows: int = CHUNK_ROWS,
+) -> Iterator[str]:
+    r"""The text of :func:`csv_text` for a table given by columns, a few thousand rows at a time.
+
+    Parameters
+    ----------
+    header : sequence of str
+        The column names (the first line).
+    columns : sequence of ndarray, each shape (N,)
+        One per header name: float arrays (a finite value is written as its
+        :func:`repr`, ``-0.0`` as ``0.0``; NaN and infinities as empty cells),
+        or object arrays (None is an empty cell, anything else ``str(cell)``).
+    groups : sequence of ndarray of int, optional
+        Row indices that partition ``range(N)`` into rows alike (say, the
+        lateral and the AP films): a column empty in every row of a group is
+        skipped as one run of commas. Only speed depends on them.
+    chunk_rows : int
+        Rows per chunk of text.
+
+    Yields
+    ------
+    str
+        The header line, then the rows: joined, exactly the text :func:`csv_text`
+        gives for ``[header, *rows]`` with the rows holding what
+        :func:`csv_text` would be given (floats as Python floats, None for an
+        empty cell).
+
+    Notes
+    -----
+    Work is done a column at a time: finite floats are formatted by Arrow's
+    cast in C++ where its text equals :func:`repr` (checked once per process
+    on sample values, else :func:`repr` is used), other floats by
+    :func:`repr`; each distinct text of an object column is neutralised and
+    quoted once. A row with a carriage return in a cell is written by
+    :mod:`csv` with every cell quoted, as :func:`csv_text` does.
+
+    Examples
+    --------
+    >>> cols = [np.array(["a.png", "=b, c.png"], dtype=object), np.array([-0.0, np.nan])]
+    >>> print("".join(csv_column_chunks(["image", "SVA_mm"], cols)), end="")
+    image,SVA_mm
+    a.png,0.0
+    "'=b, c.png",
+    """
+    yield csv_text([header])
+    n = len(columns[0]) if columns else 0
+    if len(header) == 1:  # csv writes a lone empty cell as "": leave that rule to csv
+        for start in range(0, n, chunk_rows):
+            yield csv_text([[_raw_cell(columns[0], i)] for i in range(start, min(n, start + chunk_rows))])
+        return
+    parts = [np.arange(n)] if groups is None else [np.asarray(g, dtype=np.intp) for g in groups]
+    if sum(len(g) for g in parts) != n:
+        raise ValueError(
+            f"groups must hold each of the {n} rows once; they hold {sum(len(g) for g in parts)}"
+        )
+    parts = [np.sort(g) for g in parts if len(g)]
+    for start in range(0, n, chunk_rows):
+        stop = min(n, start + chunk_rows)
+        lines = np.empty(stop - start, dtype=object)
+        for g in parts:
+            rows = g[np.searchsorted(g, start) : np.searchsorted(g, stop)]
+            if len(rows):
+                lines[rows - start] = _group_lines(columns, rows)
+        yield "\n".join(lines.tolist()) + "\n"
+
+
+def _group_lines(columns: Sequence[np.ndarray], rows: np.ndarray) -> list[str]:
+    """The lines of *rows* (no line ends), built a column at a time."""
+    m = len(rows)
+    cells: list[list[str]] = []
+    whole = np.zeros(m, dtype=bool)  # rows with a carriage return: csv quotes them whole
+    for col in columns:
+        part = col[rows]
+        if part.dtype.kind == "f":
+            cells.append(_float_cells(part))
+        else:
+            text, cr = _object_cells(part)
+            cells.append(text)
+            if cr is not None:
+                whole |= cr
+    items: list[Iterable[str]] = []
+    run = 0
+    for c in cells:  # a run of columns empty in every row is one constant cell of commas
+        if c is _EMPTY:
+            run += 1
+            continue
+        if run:
+            items.append(itertools.repeat("," * (run - 1)))
+            run = 0
+        items.append(c)
+    if run:
+        items.append(itertools.repeat("," * (run - 1)))
+    if all(isinstance(it, itertools.repeat) for it in items):  # every cell empty
+        lines = [",".join(next(iter(it)) for it in items)] * m
+    else:
+        lines = list(map(",".join, zip(*items, strict=False)))  # the repeats are endless
+    for k in np.flatnonzero(whole).tolist():
+        lines[k] = csv_text([[_raw_cell(col, int(rows[k])) for col in columns]]).removesuffix("\n")
+    return lines
+
+
+def _raw_cell(col: np.ndarray, i: int) -> object:
+    """Cell *i* of *col* as :func:`csv_text` is given it (floats as Python floats, None when empty)."""
+    v = col[i]
+    if col.dtype.kind == "f":
+        return float(v) + 0.0 if math.isfinite(v) else None
+    return v
+
+
+def _float_cells(values: np.ndarray) -> list[str]:
+    """The cells of a float column: :func:`repr` of each finite value (``-0.0`` as ``0.0``), else empty."""
+    v = values.astype(float) + 0.0  # + 0.0: never a "-0.0" cell
+    finite = np.isfinite(v)
+    if not finite.any():
+        return _EMPTY
+    out = np.full(len(v), "", dtype=object)
+    out[finite] = _float_texts(v[finite])
+    return out.tolist()
+
+
+def _float_texts(v: np.ndarray) -> np.ndarray:
+    """``repr`` of each finite float of *v*, as an object array of str."""
+    out = np.empty(len(v), dtype=object)
+    if not _arrow_floats_like_repr():
+        out[:] = list(map(repr, v.tolist()))
+        return out
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    size = np.abs(v)
+    easy = ((size >= _ARROW_FLOATS[0]) & (size < _ARROW_FLOATS[1])) | (v == 0)
+    text = pc.cast(pa.array(v[easy]), pa.string())
+    whole = np.floor(v[easy]) == v[easy]
+    if whole.any():  # Arrow writes 12.0 as "12"
+        text = pc.if_else(pa.array(whole), pc.binary_join_element_wise(text, ".0", ""), text)
+    out[easy] = text.to_numpy(zero_copy_only=False)
+    if not easy.all():
+        out[~easy] = list(map(repr, v[~easy].tolist()))
+    return out
+
+
+@functools.cache
+def _arrow_floats_like_repr() -> bool:
+    """Whether this Arrow's float-to-text cast writes what :func:`repr` writes, in :data:`_ARROW_FLOATS`."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    rng = np.random.default_rng(0)
+    sample = np.concatenate(
+        (
+            10.0 ** rng.uniform(-4, 10, 2000) * rng.choice([-1.0, 1.0], 2000),
+            np.round(rng.normal(0, 100, 1000), 2),
+            [1e-4, 0.1, 0.3, 1 / 3, 2 / 3, 0.0, 1.0, -7.0, 123456789.0, 9999999999.0, 9999999999.5, 1e-3],
+        )
+    )
+    sample = sample[
+        (np.abs(sample) >= _ARROW_FLOATS[0]) & (np.abs(sample) < _ARROW_FLOATS[1]) | (sample == 0)
+    ]
+    text = pc.cast(pa.array(sample), pa.string()).to_pylist()
+    whole = np.floor(sample) == sample
+    return all(t + ".0" * w == repr(x) for t, w, x in zip(text, whole.tolist(), sample.tolist(), strict=True))
+
+
+def _object_cells(values: np.ndarray) -> tuple[list[str], np.ndarray | None]:
+    """The cells of an object column, and the rows whose cell holds a carriage return (None if none).
+
+    Each distinct text is neutralised and quoted once (a column repeats a few texts).
+    """
+    items = values.tolist()
+    try:
+        distinct = dict.fromkeys(items)
+    except TypeError:  # an unhashable cell: one at a time
+        distinct = None
+    if distinct is not None and not all(k is None or type(k) is str for k in distinct):
+        distinct = None  # 1 == 1.0 == True share a key: only text is looked up
+    if distinct is None:
+        texts = [_cell_text(v) for v in items]
+        cr = [t for t in texts if "\r" in t]
+        return texts, (np.array(["\r" in t for t in texts]) if cr else None)
+    if len(distinct) == 1 and None in distinct:
+        return _EMPTY, None
+    table = {v: _cell_text(v) for v in distinct}
+    texts = list(map(table.__getitem__, items))
+    cr_keys = {v for v, t in table.items() if "\r" in t}
+    if not cr_keys:
+        return texts, None
+    return texts, np.fromiter((v in cr_keys for v in items), dtype=bool, count=len(items))
+
+
+def _cell_text(v: object) -> str:
+    """One cell as the minimal csv writer writes it (a carriage return is left for the whole-row writer)."""
+    text = v if type(v) is str else "" if v is None else str(v)
+    if text[:1] in _CAREFUL:
+        text = neutralise_cell(text)
+    if ("," in text or '"' in text or "\n" in text) and "\r" not in text:
+        return '"' + text.replace('"', '""') + '"'
+    return text

@@ -1,0 +1,123 @@
+"""The measure table written a column at a time is the table written a row at a time (issue 17, 2).
+
+``format_csv`` builds its text column by column (:func:`csv_column_chunks`): floats formatted by
+Arrow where Arrow writes what :func:`repr` writes, each distinct text neutralised and quoted once,
+the rows of each view apart. Its bytes must be those of the row-by-row writer it replaced,
+:func:`csv_text` over the rows of :func:`table_columns`; these tests compare the two.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from spinecheck.alignment.render.text import format_csv, format_csv_chunks, table_columns
+from spinecheck.alignment.study import load_study
+from spinecheck.landmarks.io import csv_cells
+from spinecheck.landmarks.io.csv_cells import csv_column_chunks, csv_text
+from spinecheck.landmarks.io.wide_csv import write_landmark_table
+from spinecheck.landmarks.points.model import LandmarkSet, LandmarkTable
+from spinecheck.landmarks.synthetic.films import synthetic_ap, synthetic_lateral
+
+
+def row_wise(header: list[str], columns: list[np.ndarray]) -> str:
+    """The reference: every cell as csv_text is given it (a float as a Python float, None when empty)."""
+
+    def cell(col: np.ndarray, i: int) -> object:
+        if col.dtype.kind == "f":
+            v = float(col[i])
+            return v + 0.0 if np.isfinite(v) else None
+        return col[i]
+
+    n = len(columns[0]) if columns else 0
+    return csv_text([header, *([cell(c, i) for c in columns] for i in range(n))])
+
+
+# text that needs every rule: formula starts, quotes, commas, line ends, a carriage return, NUL
+hostile = st.text(alphabet=st.sampled_from(list("ab1.-+=@'\",\n\r\t\0 é")), max_size=6)
+numbers = st.floats(allow_nan=True, allow_infinity=True) | st.sampled_from(
+    [0.0, -0.0, 1e-4, 9.99e-5, 1e10, 9999999999.5, 12.0, -3.5, 1e16, 123456789.125]
+)
+cells = st.none() | hostile | st.integers(-3, 3) | st.booleans() | numbers
+
+
+@st.composite
+def tables(draw):
+    n = draw(st.integers(0, 25))
+    n_cols = draw(st.integers(1, 6))
+    columns = []
+    for _ in range(n_cols):
+        if draw(st.booleans()):
+            columns.append(np.array(draw(st.lists(numbers, min_size=n, max_size=n)), dtype=float))
+        else:
+            col = np.empty(n, dtype=object)
+            col[:] = draw(st.lists(cells, min_size=n, max_size=n))
+            columns.append(col)
+    labels = draw(st.lists(st.integers(0, 2), min_size=n, max_size=n))
+    groups = [np.flatnonzero(np.array(labels, dtype=int) == g) for g in range(3)] if n else None
+    return [f"c{j}" for j in range(n_cols)], columns, groups, draw(st.integers(1, 8))
+
+
+@settings(max_examples=300, deadline=None)
+@given(tables())
+def test_the_column_writer_writes_what_the_row_writer_writes(table):
+    header, columns, groups, chunk_rows = table
+    got = "".join(csv_column_chunks(header, columns, groups=groups, chunk_rows=chunk_rows))
+    assert got == row_wise(header, columns)
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.lists(st.floats(allow_nan=False, allow_infinity=False), min_size=1, max_size=20))
+def test_floats_are_written_as_repr_writes_them(values):
+    v = np.array(values) + 0.0
+    assert csv_cells._float_texts(v).tolist() == [repr(x) for x in v.tolist()]
+
+
+def test_arrow_is_used_only_where_it_writes_what_repr_writes():
+    # magnitudes where repr writes an exponent and Arrow does not (and the reverse): repr decides them
+    v = np.array([1.5e-5, -2e-7, 1e10, 12345678901.5, 1e16, 0.0001, 0.1, 42.0, -9999999999.75])
+    assert csv_cells._float_texts(v).tolist() == [repr(x) for x in v.tolist()]
+    assert csv_cells._arrow_floats_like_repr()  # this Arrow's cast agrees: the fast path is the one tested
+
+
+def test_without_arrows_agreement_repr_writes_every_float(monkeypatch):
+    monkeypatch.setattr(csv_cells, "_arrow_floats_like_repr", lambda: False)
+    v = np.array([0.1, 12.0, 1e-7])
+    assert csv_cells._float_texts(v).tolist() == ["0.1", "12.0", "1e-07"]
+
+
+def test_groups_must_cover_every_row_once():
+    with pytest.raises(ValueError, match="each of the 3 rows once"):
+        list(csv_column_chunks(["a", "b"], [np.zeros(3), np.zeros(3)], groups=[np.array([0, 1])]))
+
+
+def mixed_table(n: int, seed: int = 0) -> LandmarkTable:
+    """*n* lateral and AP studies of the synthetic films, each jittered (a curve count that varies)."""
+    rng = np.random.default_rng(seed)
+    lat, ap = synthetic_lateral(mm_per_px=0.5).landmarks, synthetic_ap(mm_per_px=0.5).landmarks
+    sets = []
+    for i in range(n):
+        base = lat if i % 2 else ap
+        points = {k: tuple(np.asarray(p) + rng.normal(0, 4.0, 2)) for k, p in base.points.items()}
+        if i % 7 == 0:  # some studies miss points: reasons, withheld values
+            points.pop(sorted(points)[i % len(points)])
+        sets.append(LandmarkSet(base.view, points))
+    ids = [f"study{i:03d}.dcm" for i in range(n - 2)] + ["=cmd.dcm", "a, b.dcm"]  # hostile names too
+    return LandmarkTable.from_sets(sets, calibrations=[lat.calibration] * n, ids=ids)
+
+
+@pytest.fixture(scope="module")
+def wide_study(tmp_path_factory):
+    table = mixed_table(120)
+    path = tmp_path_factory.mktemp("wide") / "studies.csv"
+    write_landmark_table(table, path)
+    return load_study(str(path))
+
+
+def test_the_measure_table_is_the_row_by_row_table(wide_study):
+    columns = table_columns(wide_study)
+    header = list(columns)
+    reference = csv_text([header, *zip(*(columns[h].tolist() for h in header), strict=True)])
+    assert format_csv(wide_study) == reference
+    assert "".join(format_csv_chunks([wide_study, wide_study])) == reference + reference.split("\n", 1)[1]

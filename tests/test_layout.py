@@ -27,6 +27,7 @@ RANKS = {
     "landmarks.synthetic": 2,
     "landmarks.imaging": 3,
     "landmarks.refine": 3,
+    "landmarks.detect": 3,
     "landmarks.annotate": 4,
     "alignment.parameters": 5,
     "alignment.geometry": 6,

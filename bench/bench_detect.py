@@ -1,0 +1,198 @@
+"""Automatic landmarks on real AP films: 5-fold cross-validation of the landmark model on aasce-train.
+
+Each fold's network (trained by ``python -m spinecheck.landmarks.detect.training --fold K``, see the
+model card) reads the films its training never saw (``RUN/foldK/heldout.txt``: whole patients), through
+the same :func:`spinecheck.landmarks.detect.detect` that ``spinecheck detect`` uses (the film loaded
+by :func:`~spinecheck.landmarks.load_radiograph`, read with its mirror image, the column checked).
+The detected corners are compared with the dataset's labels:
+
+- per-corner error (Euclidean, film pixels and % of the film's height): median and 90th percentile;
+- ``Cobb_max`` (the largest angle between any two of the 17 vertebrae's left-right midlines, the
+  dataset's first angle) against ``angles.csv``'s ``angle1_deg``;
+- the AASCE 2019 challenge's three angles, by its published rule (:func:`challenge_angles`,
+  re-implemented here; checked against ``angles.csv`` on the labels themselves), and its SMAPE;
+- the share of films flagged (film confidence below ``--flag``, or a vertebra replaced by the
+  plausibility step);
+- inference time per film (``detect`` alone, the film already loaded) and the process's peak memory.
+
+Films whose labels the training screen left out (``left_out.json``) are not scored: their labels
+are wrong. Run: ``python bench/bench_detect.py --runs RUNS [--data ../shared/data/aasce-train]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import resource
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+from spinecheck.landmarks import load_radiograph
+from spinecheck.landmarks.detect import detect, load_model
+from spinecheck.landmarks.io.aasce import read_aasce_mat
+
+
+def _is_s(mid: np.ndarray) -> bool:
+    """The challenge's S-curve test on the 34 endplate midpoints (top to bottom)."""
+    n = len(mid)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        t1 = (mid[: n - 2, 1] - mid[n - 1, 1]) / (mid[0, 1] - mid[n - 1, 1])
+        t2 = (mid[: n - 2, 0] - mid[n - 1, 0]) / (mid[0, 0] - mid[n - 1, 0])
+    ll = (t1 - t2)[:, None]
+    pair = ll @ ll.T
+    return not abs(pair.sum() - np.abs(pair).sum()) < 1e-4
+
+
+def challenge_angles(p2: np.ndarray, rows: int) -> tuple[float, float, float]:
+    """The three Cobb angles (degrees) of the AASCE 2019 challenge from 68 corners.
+
+    Each vertebra's line joins the midpoints of its left side (upper-left, lower-left) and right
+    side; angle 1 is the largest angle between two such lines (vertebrae ``i`` and ``j = pos1[i]``).
+    When the endplate midpoints do not bend both ways (not S), angle 2 is T1's line against the
+    upper end vertebra and angle 3 L5's against the lower. On an S curve, angle 2 is the largest
+    angle of the upper end vertebra with any vertebra above it, and angle 3: when the two end
+    vertebrae lie in the upper half of the film (the sum of their rows under the film's height),
+    the largest angle of the lower end vertebra with any below it, else the largest angle of the
+    vertebra that angle 2 found with any above it.
+
+    References
+    ----------
+    The challenge's evaluation code (SpineWeb / MICCAI AASCE 2019), as published with
+    Yi J et al., Vertebra-focused landmark detection for scoliosis assessment, ISBI 2020.
+    """
+    p = np.asarray(p2, dtype=float)
+    mid_v = (p[0::2] + p[1::2]) / 2
+    left = (p[0::4] + p[2::4]) / 2
+    right = (p[1::4] + p[3::4]) / 2
+    vec = right - left
+    norm = np.linalg.norm(vec, axis=1)
+    ang = np.arccos(np.clip((vec @ vec.T) / np.outer(norm, norm), 0.0, 1.0))
+    pos1 = np.argmax(ang, axis=1)
+    maxt = ang.max(axis=1)
+    pos2 = int(np.argmax(maxt))
+    a1 = maxt.max()
+    last = len(vec) - 1
+    if not _is_s(mid_v):
+        a2, a3 = ang[0, pos2], ang[last, pos1[pos2]]
+    else:
+        a2 = ang[pos2, : pos2 + 1].max()
+        if mid_v[pos2 * 2, 1] + mid_v[pos1[pos2] * 2, 1] < rows:
+            a3 = ang[pos1[pos2], pos1[pos2] :].max()
+        else:
+            upper = int(np.argmax(ang[pos2, : pos2 + 1]))
+            a3 = ang[upper, : upper + 1].max()
+    return float(np.degrees(a1)), float(np.degrees(a2)), float(np.degrees(a3))
+
+
+def smape(pred: np.ndarray, truth: np.ndarray) -> float:
+    """The challenge's SMAPE (%): per film, sum |pred - truth| / sum (pred + truth), then the mean."""
+    num = np.abs(pred - truth).sum(1)
+    den = (pred + truth).sum(1)
+    return float(100 * np.mean(np.where(den > 0, num / np.where(den > 0, den, 1), 0.0)))
+
+
+def _angles_csv(data: Path) -> dict[str, np.ndarray]:
+    with (data / "angles.csv").open(newline="") as f:
+        return {
+            r["image"]: np.array([float(r[k]) for k in ("angle1_deg", "angle2_deg", "angle3_deg")])
+            for r in csv.DictReader(f)
+        }
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument(
+        "--data", default=str(Path(__file__).resolve().parents[2] / "shared" / "data" / "aasce-train")
+    )
+    ap.add_argument(
+        "--runs", required=True, help="folder holding fold0 .. fold4, each with model.onnx, heldout.txt"
+    )
+    ap.add_argument("--folds", type=int, default=5)
+    ap.add_argument(
+        "--flag", type=float, default=0.3, help="film confidence under which a film counts as flagged"
+    )
+    ap.add_argument("--limit", type=int, default=0, help="score only this many films per fold (0: all)")
+    args = ap.parse_args(argv)
+    data, runs = Path(args.data), Path(args.runs)
+    truth_angles = _angles_csv(data)
+
+    rule_gap = []
+    corner_px, corner_pct, cobb_err, pred3, true3, conf, flagged, replaced, seconds = ([] for _ in range(9))
+    for k in range(args.folds):
+        run = runs / f"fold{k}"
+        model = load_model(str(run / "model.onnx"))
+        names = (run / "heldout.txt").read_text().split("\n")
+        names = [n for n in names if n][: args.limit or None]
+        for name in names:
+            film = load_radiograph(data / "images" / name)
+            labels = read_aasce_mat(data / "labels" / f"{name}.mat", image_shape=(film.rows, film.columns))
+            truth = np.array(list(labels.points.values()))
+            _ = film.display  # decoding and windowing are the loader's time, not the model's
+            t0 = time.perf_counter()
+            found = detect(film, model)
+            seconds.append(time.perf_counter() - t0)
+            pred = found.as_array()
+            err = np.hypot(*(pred - truth).T)
+            corner_px.append(err)
+            corner_pct.append(100 * err / film.rows)
+            a_pred = np.array(challenge_angles(pred, film.rows))
+            a_rule = np.array(challenge_angles(truth, film.rows))
+            rule_gap.append(np.abs(a_rule - truth_angles[name]))
+            pred3.append(a_pred)
+            true3.append(truth_angles[name])
+            cobb_err.append(a_pred[0] - truth_angles[name][0])
+            conf.append(found.film_confidence)
+            replaced.append(bool(found.replaced))
+            flagged.append(found.film_confidence < args.flag or bool(found.replaced))
+        print(f"fold {k}: {len(names)} held-out films scored", file=sys.stderr)
+
+    px, pct = np.concatenate(corner_px), np.concatenate(corner_pct)
+    p3, t3 = np.array(pred3), np.array(true3)
+    cobb = np.array(cobb_err)
+    fl = np.array(flagged)
+    rule = np.array(rule_gap)
+    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    n = len(cobb)
+    print(f"films scored: {n} (held out by patient, {args.folds} folds); corners: {len(px)}")
+    print(
+        "challenge rule on the labels vs angles.csv: "
+        f"{100 * (rule < 0.05).all(1).mean():.1f} % of films within 0.05 deg"
+    )
+    print(
+        f"corner error: median {np.median(px):.1f} px ({np.median(pct):.2f} % of film height), "
+        f"90th percentile {np.percentile(px, 90):.1f} px ({np.percentile(pct, 90):.2f} %)"
+    )
+    per_film = np.array([np.median(e) for e in corner_px])
+    print(f"per-film median corner error: median {np.median(per_film):.1f} px, worst {per_film.max():.0f} px")
+    print(
+        f"Cobb_max error vs angle1: MAE {np.abs(cobb).mean():.2f} deg, median |err| {np.median(np.abs(cobb)):.2f} deg, "
+        f"bias {cobb.mean():+.2f} deg, 90th pct |err| {np.percentile(np.abs(cobb), 90):.2f} deg"
+    )
+    print(
+        f"challenge SMAPE (3 angles): {smape(p3, t3):.2f} %; per angle MAE "
+        + ", ".join(f"{np.abs(p3[:, i] - t3[:, i]).mean():.2f}" for i in range(3))
+        + " deg"
+    )
+    keep = ~fl
+    if keep.any():
+        print(
+            f"  on the {keep.sum()} films not flagged: SMAPE {smape(p3[keep], t3[keep]):.2f} %, "
+            f"Cobb_max MAE {np.abs(cobb[keep]).mean():.2f} deg"
+        )
+    print(
+        f"flagged (film confidence < {args.flag} or a vertebra replaced): {100 * fl.mean():.1f} % "
+        f"({fl.sum()} of {n}); a vertebra replaced on {100 * np.mean(replaced):.1f} %; "
+        f"film confidence median {np.median(conf):.2f}"
+    )
+    s = np.array(seconds)
+    print(
+        f"inference per film (detect, film loaded): median {1000 * np.median(s):.0f} ms, "
+        f"max {1000 * s.max():.0f} ms; peak memory of the process {peak_mb:.0f} MB"
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -16,7 +16,7 @@ A film's labels stay on that film (:mod:`~spinecheck.alignment.render.layout`).
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -124,50 +124,52 @@ def _arrange(
     max_w: float,
     bottom: float,
 ) -> tuple[list[_Slot], float]:
-    """Slots for the two films (width/height *ratios*) in the box ``left, top, max_w, bottom``.
+    """Slots for the two films (width/height *ratios*) in the box ``left, top, max_w, bottom``, inches.
 
-    Side by side or one above the other, both at one height, the largest that
-    fits with each film's name above it; the arrangement whose smaller film is the
-    larger wins. Returns the slots and the width they use.
+    Side by side (the width shared between two columns) or one above the other
+    (the height shared between two rows), each film the largest of its shape its
+    share holds under its name. Every share from 5 % to 95 % is tried; the
+    arrangement and share whose smaller film is the largest win, so two films of
+    one shape come out the same size, and a very wide film beside a very narrow
+    one still gets room. Returns the slots and the width they use.
     """
     avail_h = bottom - top
+    shares = np.linspace(0.05, 0.95, 37)
 
-    def widths(h: float) -> list[float]:
-        return [max(r * h, _HEAD_MIN_W) for r in ratios]
-
-    def side(h: float) -> bool:
-        ws = widths(h)
-        hh = max(head.height(page, w) for head, w in zip(heads, ws, strict=True))
-        return sum(ws) + _FILMS_GAP <= max_w and hh + h <= avail_h
-
-    def stacked(h: float) -> bool:
-        ws = widths(h)
-        hh = sum(head.height(page, w) for head, w in zip(heads, ws, strict=True))
-        return max(ws) <= max_w and hh + 2 * h + _FILMS_GAP <= avail_h
-
-    def largest(fits: Callable[[float], bool]) -> float:
-        lo, hi = 0.0, avail_h
-        for _ in range(24):
-            mid = (lo + hi) / 2
-            lo, hi = (mid, hi) if fits(mid) else (lo, mid)
-        return lo
-
-    h_side, h_stack = largest(side), largest(stacked)
-    smaller = min(ratios)
-    slots = []
-    if smaller * h_side * h_side >= smaller * h_stack * h_stack:
-        x, ws = left, widths(h_side)
-        hh = max(head.height(page, w) for head, w in zip(heads, ws, strict=True))
-        for r, w in zip(ratios, ws, strict=True):
-            slots.append(_Slot(x, w, top, top + hh, r * h_side, h_side))
+    def side(share: float) -> list[_Slot]:
+        slots, x = [], left
+        for head, r, col in zip(heads, ratios, (share, 1 - share), strict=True):
+            col_w = col * (max_w - _FILMS_GAP)
+            h = min(avail_h - head.height(page, col_w), col_w / r)
+            w = max(r * h, _HEAD_MIN_W)  # the name as wide as the film, then the film under it again
+            h = max(min(h, avail_h - head.height(page, w)), 0.0)
+            slots.append(_Slot(x, w, top, top + head.height(page, w), r * h, h))
             x += w + _FILMS_GAP
-        return slots, x - _FILMS_GAP - left
-    y, ws = top, widths(h_stack)
-    for head, r, w in zip(heads, ratios, ws, strict=True):
-        hh = head.height(page, w)
-        slots.append(_Slot(left, w, y, y + hh, r * h_stack, h_stack))
-        y += hh + h_stack + _FILMS_GAP
-    return slots, max(ws)
+        return slots
+
+    def stacked(share: float) -> list[_Slot]:
+        slots, y = [], top
+        for head, r, row in zip(heads, ratios, (share, 1 - share), strict=True):
+            row_h = row * (avail_h - _FILMS_GAP)
+            w = max(min(max_w, r * row_h), _HEAD_MIN_W)
+            hh = head.height(page, w)
+            h = max(min(row_h - hh, max_w / r), 0.0)
+            w = max(r * h, _HEAD_MIN_W)
+            hh = head.height(page, w)
+            slots.append(_Slot(left, w, y, y + hh, r * h, h))
+            y += hh + h + _FILMS_GAP
+        return slots
+
+    def smaller(slots: list[_Slot]) -> float:
+        fits = (
+            slots[-1].top + slots[-1].h <= bottom + 1e-6
+            and max(s.x + s.w for s in slots) <= left + max_w + 1e-6
+        )
+        return min(s.film_w * s.h for s in slots) if fits else -1.0
+
+    candidates = [arrange(float(share)) for arrange in (side, stacked) for share in shares]
+    best = max(candidates, key=smaller)  # on a tie the first: side by side
+    return best, max(s.x + s.w for s in best) - left
 
 
 def _changes(pre: Study, i: int, post: Study, j: int) -> list[dict]:

@@ -31,6 +31,7 @@ from ..criteria.instability import InstabilityJudgement
 from ..motion import FILMS, InstabilityStudy
 from .figure import OKABE_ITO, Verdict
 from .instability_report import segment_cells, verdict_words
+from .layout import LabelLayout
 from .pages import _Page
 from .text import tool_version
 
@@ -70,8 +71,16 @@ def _film(
     spacing = t.mm_per_px[0]
     aspect = float(spacing[0] / spacing[1]) if np.all(np.isfinite(spacing)) else 1.0
     ratio = (x1 - x0) / ((y0 - y1) * aspect)
-    h = min(max_h, max_w / ratio)
-    w = h * ratio
+    k = FILMS.index(which)
+    name = Path(str(study.image_sources[k] or study.landmark_sources[k])).name
+    head, fs = f"{which.capitalize()}: {name}", text.fs + 0.5
+    w = min(max_w, max_h * ratio)
+    for _ in range(3):  # the film's name, wrapped to the film's width, goes above it: the film gives way
+        head_h = len(text.wrap(head, w, fs, "bold")) * text.line_in(fs) + 0.06
+        h = min(max_h - head_h, max_w / ratio)
+        w = h * ratio
+    text.text(x, top, head, w, fs=fs, fontweight="bold")
+    top += head_h
     W, H = fig.get_size_inches()
     ax = fig.add_axes((x / W, (H - top - h) / H, w / W, h / H))
     show_film(ax, np.asarray(image))
@@ -83,6 +92,7 @@ def _film(
     m = study.measurements
     fm = getattr(m, which)
     first = study.judgements[0] if study.judgements else None
+    labels = []
     for j, seg in enumerate(m.segments):
         p_u, a_u, p_l, a_l = (t.point(c)[0] for c in seg.corners())
         placed = [p for p in (p_u, a_u, p_l, a_l) if np.all(np.isfinite(p))]
@@ -100,21 +110,26 @@ def _film(
         ax.plot(*np.array([p_u, foot]).T, ":", color=colour, lw=0.9, zorder=5)
         mid = (p_l + a_l + p_u + a_u) / 4
         side = -1.0 if (a_l[0] - p_l[0]) > 0 else 1.0  # labels on the posterior side
-        ax.annotate(
-            f"{seg.name}  T {segment_cells(study, j)[f'{which}_translation'].split(' (')[0]}",
-            xy=(min(p_l[0], p_u[0]) if side < 0 else max(p_l[0], p_u[0]), mid[1]),
-            xytext=(6 * side, 0),
-            textcoords="offset points",
-            ha="right" if side < 0 else "left",
-            va="center",
-            fontsize=text.fs - 1.5,
-            color=_INK,
-            bbox=dict(boxstyle="round,pad=0.15", fc="#ffffff", ec=colour, lw=0.8, alpha=0.9),
-            zorder=6,
+        labels.append(
+            ax.annotate(
+                f"{seg.name}  T {segment_cells(study, j)[f'{which}_translation'].split(' (')[0]}",
+                xy=(min(p_l[0], p_u[0]) if side < 0 else max(p_l[0], p_u[0]), mid[1]),
+                xytext=(6 * side, 0),
+                textcoords="offset points",
+                ha="right" if side < 0 else "left",
+                va="center",
+                fontsize=text.fs - 1.5,
+                color=_INK,
+                bbox=dict(boxstyle="round,pad=0.15", fc="#ffffff", ec=colour, lw=0.8, alpha=0.9),
+                zorder=6,
+                annotation_clip=False,
+            )
         )
-    k = FILMS.index(which)
-    name = Path(str(study.image_sources[k] or study.landmark_sources[k])).name
-    text.text(x, top - 0.22, f"{which.capitalize()}: {name}", w, fs=text.fs + 0.5, fontweight="bold")
+    # beside its segment on the posterior side where that is free, else the nearest free place, on the film
+    layout = LabelLayout(ax)
+    layout.avoid_markers(ax)
+    for label in labels:
+        layout.place(label)
 
 
 def _set_head(name: str, status: str) -> str:
@@ -330,7 +345,7 @@ def instability_figure(
     FigureCanvasAgg(fig)
     text = _Page(fig, fontsize)
     header = 0.62
-    top = _MARGIN + header + 0.25
+    top = _MARGIN + header
     films_w = W * 0.40
     film_h = H - top - _MARGIN - 0.3
     x = _MARGIN

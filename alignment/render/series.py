@@ -40,7 +40,6 @@ from .files import save_figure, save_pdf
 from .pages import (
     _CHAR_EM,
     _FOOTER,
-    _HEADER,
     _INK,
     _MARGIN,
     _MUTED,
@@ -121,14 +120,13 @@ def _head(page: _Page, table: SeriesTable, what: str) -> float:
     W = A4_LANDSCAPE_IN[0]
     first = fu.films[0]
     patient = _provenance(first.study, first.index)[0].removeprefix("Patient: ")
-    _title(
+    y = _title(
         page,
         _MARGIN,
         W - 2 * _MARGIN,
         f"Follow-up series — {_films(fu)}: {what}",
         f"Patient (film 1): {patient}",
     )
-    y = _MARGIN + _HEADER
     small = page.fs - 0.5
     colour = "#d55e00" if fu.different_patients_allowed else _INK  # Okabe-Ito vermillion: look here
     y += page.text(_MARGIN, y, fu.identity_line(), W - 2 * _MARGIN, fs=small, color=colour)
@@ -146,7 +144,7 @@ def _films_page(images, table: SeriesTable, which: range, fontsize: float):
     width = (W - 2 * _MARGIN - gap * (len(which) - 1)) / max(len(which), 1)
     labels = {k: (f"Film {k + 1}: {fu.films[k].name}", fu.date_line(k)) for k in which}
     label_h = max(
-        page.line_in(fontsize) * len(page.wrap(a, width, fontsize))
+        page.line_in(fontsize) * len(page.wrap(a, width, fontsize, "bold"))
         + page.line_in(fontsize - 1) * len(page.wrap(b, width, fontsize - 1))
         for a, b in labels.values()
     )

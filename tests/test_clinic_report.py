@@ -176,3 +176,36 @@ def test_comparison_verdicts_are_marked_not_only_coloured(pre_post):
         # one mark per judged cell, plus one in the legend
         assert marks.count(verdict.mark) == judged.count(verdict) + 1, verdict
     assert len({v.mark for v in Verdict}) == len(Verdict)
+
+
+def test_ap_report_lists_each_curve_with_its_ends_apex_angle_and_side(ap):
+    image, study = _load(ap)
+    fig = report_figure(image, study)
+    texts = [t.get_text() for t in fig.texts]
+    curves = fig.spinecheck_report["curves"]
+    assert len(curves) >= 2  # the synthetic AP spine: a thoracic and a thoracolumbar curve
+    for c in curves:
+        ends = f"{c['upper_end']}–{c['lower_end']}"
+        row = texts.index(ends)  # the curve's row: its cells follow its end vertebrae, left to right
+        assert texts[row + 1 : row + 4] == [c["apex"], f"{c['angle_deg']:.1f}°", c["convex"]], ends
+        assert texts[row - 1] == c["lenke_region"]
+    assert {"Region", "End vertebrae", "Apex", "Cobb angle", "Convex side"} <= set(texts)
+    # the region without a curve is named, with why
+    empty = [r for r, cells in fig.spinecheck_report["curves_by_region"].items() if cells["angle_deg"] is None]
+    for region in empty:
+        assert any(t.startswith(f"• {region}: no curve with apex") for t in texts), region
+
+
+def test_gap_score_shows_its_total_and_each_component(lateral):
+    image, study = _load(lateral)
+    fig = report_figure(image, study)
+    gap = next(c for c in fig.spinecheck_report["criteria"] if c["id"] == "gap")
+    texts = [t.get_text().replace("−", "-") for t in fig.texts]
+    row = texts.index("GAP score")
+    assert texts[row + 1] == f"{gap['value']:g}"  # the total, in the value column
+    assert any(t.startswith(f"{gap['category']} (GAP score") for t in texts)
+    for key, comp in gap["components"].items():
+        points = f"{comp['points']} point{'' if comp['points'] == 1 else 's'}"
+        line = next(t for t in texts if t.startswith(f"{key.upper() if key != 'age' else 'age'} "))
+        assert points in line and comp["rule"].split()[0] in line, line
+    assert sum(c["points"] for c in gap["components"].values()) == gap["value"]

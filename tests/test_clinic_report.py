@@ -191,7 +191,9 @@ def test_ap_report_lists_each_curve_with_its_ends_apex_angle_and_side(ap):
         assert texts[row - 1] == c["lenke_region"]
     assert {"Region", "End vertebrae", "Apex", "Cobb angle", "Convex side"} <= set(texts)
     # the region without a curve is named, with why
-    empty = [r for r, cells in fig.spinecheck_report["curves_by_region"].items() if cells["angle_deg"] is None]
+    empty = [
+        r for r, cells in fig.spinecheck_report["curves_by_region"].items() if cells["angle_deg"] is None
+    ]
     for region in empty:
         assert any(t.startswith(f"• {region}: no curve with apex") for t in texts), region
 

@@ -38,14 +38,17 @@ import textwrap
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
+from matplotlib import patheffects
 from matplotlib.axes import Axes
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
+from matplotlib.legend import Legend
 from matplotlib.lines import Line2D
 from matplotlib.patches import Circle as CirclePatch
-from matplotlib.text import Annotation
+from matplotlib.text import Annotation, Text
 
 from ...landmarks.imaging.display import DEFAULT_MAX_DISPLAY_ROWS, display_image, show_film
 from ...landmarks.points.names import LEVELS, PatientRight, View, VocabularyEnum
@@ -54,7 +57,8 @@ from ..geometry.regions import REGIONS, region_codes
 from ..geometry.sagittal import SAGITTAL_COBBS
 from ..parameters import JUNCTIONAL, shown_number
 from ..study import Study
-from .text import study_warnings
+from . import layout
+from .text import parameter_ids, study_warnings
 
 __all__ = [
     "OKABE_ITO",
@@ -79,12 +83,28 @@ OKABE_ITO: Mapping[str, str] = {
     "reddish_purple": "#CC79A7",
 }
 
-#: Default display height: a whole-spine film is drawn from at most this many rows.
+#: The widest figure :func:`figure_for` makes, inches: a wider film is drawn less tall.
+MAX_WIDTH_IN = 24.0
 
 LANDMARK_COLOUR = OKABE_ITO["yellow"]
 GEOMETRY_COLOUR = OKABE_ITO["sky_blue"]
 PELVIS_COLOUR = OKABE_ITO["reddish_purple"]
+CERVICAL_COLOUR = "#FFFFFF"
 _NOT_JUDGED = "#BBBBBB"
+
+#: Colour and dash style of the k-th coronal curve's Cobb lines, in order: none is a verdict colour
+#: (green, orange, vermillion, blue, grey) or the landmarks' yellow, and no two look alike; a film
+#: with more curves than styles repeats them (the labels name each curve's levels).
+CURVE_STYLES: tuple[tuple[str, str], ...] = (
+    ("#FFFFFF", "-"),
+    (OKABE_ITO["sky_blue"], "-"),
+    (OKABE_ITO["reddish_purple"], "-"),
+    ("#FFFFFF", "--"),
+    (OKABE_ITO["sky_blue"], "--"),
+    (OKABE_ITO["reddish_purple"], "--"),
+)
+#: The LL and TK variants (drawn on request) are dotted, in the colour of their main parameter.
+_VARIANT_LS = ":"
 
 
 class Verdict(VocabularyEnum):
@@ -188,11 +208,33 @@ class Drawing:
         measurement's reason where there is one).
     verdicts : Mapping[str, Verdict]
         Criterion id to its verdict, in report order.
+    lines : tuple of LineKey
+        The colours and dash styles drawn and what each shows (the legend of lines).
     """
 
     drawn: tuple[str, ...]
     not_drawn: Mapping[str, str]
     verdicts: Mapping[str, Verdict] = field(default_factory=dict)
+    lines: tuple[LineKey, ...] = ()
+
+
+class LineKey(NamedTuple):
+    """One entry of the figure's legend of lines: what a colour and dash style show.
+
+    Attributes
+    ----------
+    name : str
+    colour : str
+    ls : str or tuple
+        Matplotlib line style.
+    marker : str
+        Matplotlib marker ('' for a line).
+    """
+
+    name: str
+    colour: str
+    ls: object
+    marker: str
 
 
 # ----------------------------------------------------------------------------- the film
@@ -253,14 +295,28 @@ def _ang(v: np.ndarray) -> float:
 class _Painter:
     """Draws on one Axes with a consistent scale for line widths, offsets and labels."""
 
-    def __init__(self, ax: Axes, study: Study, i: int, shape: tuple[int, int], fontsize: float) -> None:
+    def __init__(
+        self,
+        ax: Axes,
+        study: Study,
+        i: int,
+        shape: tuple[int, int],
+        fontsize: float,
+        *,
+        values: bool = True,
+        variants: bool = False,
+    ) -> None:
         self.ax, self.study, self.i = ax, study, i
         self.rows, self.cols = shape
         self.m = study.measurements
         self.unit_px = max(self.rows, self.cols) / 100.0  # 1 % of the film's long side
         self.fontsize = fontsize
+        self.values, self.variants = values, variants
         self.drawn: list[str] = []
         self.not_drawn: dict[str, str] = {}
+        self.labels: list[Annotation] = []
+        self.marks: list[Annotation] = []
+        self.keys: dict[str, LineKey] = {}
         self.criteria = [c for c in study.assessment.columns if c.present[i]]
         self.verdicts = {c.id: Verdict.of(c, i) for c in self.criteria}
 
@@ -282,34 +338,65 @@ class _Painter:
     def skip(self, what: str, reason: str) -> None:
         self.not_drawn.setdefault(what, reason)
 
-    def colour_for(self, *shown: str) -> str:
-        """The colour of a construction showing the parameters *shown*: their criteria's worst verdict."""
+    def colour_for(self, *shown: str, default: str = GEOMETRY_COLOUR) -> str:
+        """The colour of what shows the parameters *shown*: their criteria's worst verdict.
+
+        Grey when criteria judge them but none applied; *default* when no criterion judges them.
+        """
         found = [self.verdicts[c.id] for c in self.criteria if c.parameter in shown]
         judged = [v for v in found if v is not Verdict.NOT_APPLIED]
         if not judged:
-            return _NOT_JUDGED if found else GEOMETRY_COLOUR
+            return _NOT_JUDGED if found else default
         return max(judged, key=lambda v: v.severity).colour
 
     # -- primitives
-    def line(self, xy: np.ndarray, colour: str, *, lw: float = 1.6, ls: str = "-", z: float = 3) -> None:
+    def line(self, xy: np.ndarray, colour: str, *, lw: float = 1.6, ls: object = "-", z: float = 3) -> None:
         xy = np.asarray(xy, dtype=float)
         self.ax.plot(xy[:, 0], xy[:, 1], color=colour, lw=lw, ls=ls, zorder=z, solid_capstyle="butt")
 
     def label(
-        self, xy: np.ndarray, text: str, colour: str, *, ha: str = "left", va: str = "center"
-    ) -> Annotation:
-        return self.ax.annotate(
+        self,
+        xy: np.ndarray,
+        text: str,
+        colour: str,
+        *,
+        ha: str = "left",
+        va: str = "center",
+        anchor: np.ndarray | None = None,
+    ) -> Annotation | None:
+        """A value label drawn at *xy* (pixels) for what lies at *anchor*; placed by :meth:`lay_out`.
+
+        None when the figure shows no values.
+        """
+        if not self.values:
+            return None
+        ann = layout.label(
+            self.ax,
             text,
-            xy=(float(xy[0]), float(xy[1])),
+            tuple(xy if anchor is None else anchor),
+            at=tuple(xy),
+            colour=colour,
+            fontsize=self.fontsize,
             ha=ha,
             va=va,
-            color=colour,
-            fontsize=self.fontsize,
-            fontweight="bold",
-            zorder=6,
-            bbox={"boxstyle": "round,pad=0.25", "fc": "#000000", "ec": colour, "alpha": 0.75, "lw": 1.0},
-            annotation_clip=False,
         )
+        self.labels.append(ann)
+        return ann
+
+    def key(self, name: str, colour: str, ls: object = "-", marker: str = "") -> None:
+        """Name a line style of the drawing in the legend (the first use of *name* wins)."""
+        self.keys.setdefault(name, LineKey(name, colour, ls, marker))
+
+    def lay_out(self) -> None:
+        """Place the orientation marks, then every value label, clear of each other and of the markers."""
+        fixed = [t for t in self.ax.texts if t not in self.labels and t not in self.marks]
+        lay = layout.LabelLayout(self.ax)
+        lay.avoid_texts(fixed)
+        lay.avoid_markers()
+        for mark in self.marks:
+            lay.place(mark, leader=False)
+        for ann in self.labels:
+            lay.place(ann)
 
     def fmt(self, pid: str, name: str | None = None) -> str | None:
         got = self.value(pid)
@@ -356,7 +443,7 @@ class _Painter:
         return ha
 
     def plumb(self, x: float, y0: float, y1: float, colour: str, name: str) -> None:
-        self.line(np.array([[x, y0], [x, y1]]), colour, lw=1.4, ls=(0, (6, 3)))  # type: ignore[arg-type]
+        self.line(np.array([[x, y0], [x, y1]]), colour, lw=1.4, ls=(0, (6, 3)))
         self.drawn.append(name)
 
     def bracket(self, x0: float, x1: float, y: float, colour: str) -> None:
@@ -393,10 +480,12 @@ class _Painter:
         self.drawn.append("scale bar")
 
     def mark(self, x: float, text: str) -> None:
-        self.ax.text(
-            x,
-            self.rows * 0.03,
+        """An orientation letter (A/P, R/L) near the top of the film at column *x*."""
+        ann = self.ax.annotate(
             text,
+            xy=(x, self.rows * 0.03),
+            xytext=(x, self.rows * 0.03),
+            textcoords="data",
             ha="center",
             va="center",
             color="#FFFFFF",
@@ -404,7 +493,9 @@ class _Painter:
             fontweight="bold",
             zorder=6,
             bbox={"boxstyle": "round,pad=0.25", "fc": "#000000", "alpha": 0.6, "lw": 0},
+            annotation_clip=False,
         )
+        self.marks.append(ann)
 
 
 def _draw_lateral(p: _Painter, pts: _Points) -> None:
@@ -436,6 +527,7 @@ def _draw_lateral(p: _Painter, pts: _Points) -> None:
         post, ant = s1
         length = float(np.hypot(*(ant - post)))
         p.line(_extend(post, ant, 0.25), GEOMETRY_COLOUR, lw=2.0)
+        p.key("endplates, plumb lines, angles", GEOMETRY_COLOUR)
         p.drawn.append(f"{sacrum} endplate")
         # SS: the horizontal through the posterosuperior corner, toward anterior
         horiz = np.array([post, post + np.array([sign * length * 1.3, 0.0])])
@@ -444,7 +536,13 @@ def _draw_lateral(p: _Painter, pts: _Points) -> None:
         if ss is not None:
             a_end, a_h = _ang(ant - post), _ang(horiz[1] - horiz[0])
             p.line(_arc(post, length * 0.8, a_h, a_end), GEOMETRY_COLOUR, lw=2.0, z=5)
-            p.label(post + np.array([sign * length * 1.35, 0.0]), ss, GEOMETRY_COLOUR, ha=ant_ha)
+            p.label(
+                post + np.array([sign * length * 1.35, 0.0]),
+                ss,
+                p.colour_for("SS"),
+                ha=ant_ha,
+                anchor=horiz[1],
+            )
             p.drawn.append("SS")
         else:
             p.skip("SS", p.reason("SS", "not measured"))
@@ -454,30 +552,51 @@ def _draw_lateral(p: _Painter, pts: _Points) -> None:
             p.skip("S1 perpendicular", p.reason("PI", "degenerate geometry: the S1 endplate has zero length"))
         else:
             _draw_pelvic_angles(p, ha, mid, normal, length, sign)
+            _draw_global_tilt(p, ha, mid, length, ant_ha)
 
-    # --- Cobb lines: LL and TK, between the endplates the measurement uses (this spine's levels)
+    # --- Cobb lines: LL, TK and CL (the variants on request), between the endplates the
+    # measurement uses (this spine's levels)
     cobbs = {c.id: c for c in SAGITTAL_COBBS}
-    for pid in ("LL", "TK"):
+    for pid in _sagittal_cobbs(p):
         upper, lower = ((str(spine.of(lv)[0]), ep) for lv, ep in (cobbs[pid].upper, cobbs[pid].lower))
         a, b = pts.line(*upper, corners), pts.line(*lower, corners)
-        text = p.fmt(pid)
+        text = p.fmt(pid, pid.split("_")[0])
         if a is None or b is None or text is None:
-            p.skip(f"{pid} Cobb lines", p.reason(pid, "missing landmarks"))
+            if text is not None or pid in ("LL", "TK"):
+                p.skip(f"{pid} Cobb lines", p.reason(pid, "missing landmarks"))
             continue
-        # the LL lines show LL and PI-LL (in their label): the PI-LL criteria colour them
-        colour = p.colour_for("LL", "PI_LL") if pid == "LL" else GEOMETRY_COLOUR
+        colour = CERVICAL_COLOUR if pid == "CL" else GEOMETRY_COLOUR
+        ls = _VARIANT_LS if pid in _VARIANTS else "-"
+        p.key("cervical lines (CL, cSVA)" if pid == "CL" else "endplates, plumb lines, angles", colour)
+        if ls != "-":
+            p.key("LL, TK variants (dotted)", colour, ls)
+        ends = []
         for post, ant in (a, b):
             # lengthen posteriorly, where the two lines meet the label
             d = post - ant
-            p.line(np.array([ant + 0.2 * (ant - post), post + 1.2 * d]), colour, lw=1.6, ls="-", z=4)
-        if pid == "LL":
-            pill = p.fmt("PI_LL", "PI−LL")
-            if pill is not None:
-                text += f"\n{pill}"
+            end = post + 1.2 * d
+            p.line(np.array([ant + 0.2 * (ant - post), end]), colour, lw=1.6, ls=ls, z=4)
+            ends.append(end)
         y = (a[0][1] + b[0][1]) / 2
         x = min(a[0][0], b[0][0]) - 2.5 * u if sign > 0 else max(a[0][0], b[0][0]) + 2.5 * u
-        p.label(np.array([x, y]), f"{text}\n({upper[0]}–{lower[0]})", colour, ha=post_ha)
+        anchor = (ends[0] + ends[1]) / 2
+        p.label(
+            np.array([x, y]),
+            f"{text}\n({upper[0]}–{lower[0]})",
+            p.colour_for(pid, default=colour),
+            ha=post_ha,
+            anchor=anchor,
+        )
+        if pid == "LL":
+            # PI−LL is judged by its own criteria: its own label, in their colour
+            pill = p.fmt("PI_LL", "PI−LL")
+            if pill is not None:
+                p.label(np.array([x, y + 4 * u]), pill, p.colour_for("PI_LL"), ha=post_ha, anchor=anchor)
+                p.drawn.append("PI_LL")
         p.drawn.append(pid)
+
+    _draw_t1_slope(p, pts, sign, ant_ha)
+    _draw_cervical_sva(p, pts, sign, ant_ha)
 
     # --- C7 plumb line and SVA
     c7 = p.at(built.c7_centre)
@@ -499,68 +618,23 @@ def _draw_lateral(p: _Painter, pts: _Points) -> None:
     p.bracket(float(s1p[0]), float(c7[0]), y, colour)
     right = max(float(s1p[0]), float(c7[0]))
     left = min(float(s1p[0]), float(c7[0]))
-    at = np.array([right + 1.5 * u, y]) if sign > 0 else np.array([left - 1.5 * u, y])
-    p.label(at, sva, colour, ha=ant_ha)
+    end = np.array([right, y]) if sign > 0 else np.array([left, y])
+    p.label(end + np.array([sign * 1.5 * u, 0.0]), sva, colour, ha=ant_ha, anchor=end)
     p.drawn.append("SVA")
 
 
-def _draw_junctional(p: _Painter) -> None:
-    """The junctional angles of a post-operative film: the two endplates each joins, and its value.
-
-    The lines are the ones the measurement used (``Measurements.junctions``), lengthened
-    anteriorly, where the label goes (the TK and LL labels are on the posterior side); drawn
-    last, so that a label that would cover another is moved up or down until it does not.
-    Nothing is said of a film that records no operation.
-    """
-    m = p.m
-    if not m.operated[p.i]:
-        return
-    u = p.unit_px
-    sign = float(m.anterior_sign[p.i]) if math.isfinite(m.anterior_sign[p.i]) else 1.0
-    ant_ha = "left" if sign > 0 else "right"
-    for pid in JUNCTIONAL:
-        lines = m.junctions.lines_px[pid][p.i]  # (upper/lower endplate, post/ant corner, x/y)
-        text = p.fmt(pid)
-        if text is None or not np.all(np.isfinite(lines)):
-            p.skip(f"{pid} lines", p.reason(pid, "not measured"))
-            continue
-        colour = p.colour_for(pid)
-        reach = []
-        for post, ant in lines:
-            end = ant + (ant - post)
-            p.line(np.array([post - 0.2 * (ant - post), end]), colour, lw=1.6, z=4)
-            reach.append(float(end[0]))
-        up, lo = (LEVELS[k] for k in m.junctions.levels[pid][p.i])
-        x = max(reach) + u if sign > 0 else min(reach) - u
-        y = float(lines[:, :, 1].mean())
-        _clear_of_other_labels(p.ax, p.label(np.array([x, y]), f"{text}\n({up}–{lo})", colour, ha=ant_ha))
-        p.drawn.append(pid)
+#: The LL and TK variants of clinical.md §1, drawn on request.
+_VARIANTS = ("LL_L1L5", "LL_L4S1", "TK_T2T12", "TK_T5T12")
 
 
-def _clear_of_other_labels(ax: Axes, label: Annotation, tries: int = 6) -> None:
-    """Move *label* up or down, the least it takes, until its box covers no other text of *ax*.
-
-    It is tried half its height away, then a whole height, on alternate sides, up to
-    *tries* heights; if no place is free it stays where it was put. Needs the figure's
-    renderer (an Agg canvas, as :func:`figure_for` attaches); without one it stays too.
-    """
-    get_renderer = getattr(ax.figure.canvas, "get_renderer", None)
-    if get_renderer is None:
-        return
-    renderer = get_renderer()
-    others = [t.get_window_extent(renderer) for t in ax.texts if t is not label and t.get_visible()]
-    box = label.get_window_extent(renderer)
-    if not any(box.overlaps(o) for o in others):
-        return
-    x, y = label.xyann  # where the text is (the point it was put at: no arrow)
-    to_data = ax.transData.inverted()
-    height = abs(to_data.transform((0, 0))[1] - to_data.transform((0, box.height * 1.05))[1])
-    for k in range(1, 2 * tries + 1):
-        shift = (k + 1) // 2 * height / 2 * (1 if k % 2 else -1)
-        label.xy = label.xyann = (x, y + shift)
-        if not any(label.get_window_extent(renderer).overlaps(o) for o in others):
-            return
-    label.xy = label.xyann = (x, y)
+def _sagittal_cobbs(p: _Painter) -> tuple[str, ...]:
+    """The sagittal Cobb parameters this figure draws: LL, TK, CL, and the variants on request."""
+    if p.variants:
+        return ("LL", "TK", "CL", *_VARIANTS)
+    computed = [pid for pid in _VARIANTS if p.value(pid) is not None]
+    if computed:
+        p.skip(", ".join(computed), "variants, drawn on request (spinecheck plot --variants)")
+    return ("LL", "TK", "CL")
 
 
 def _draw_pelvic_angles(
@@ -578,14 +652,17 @@ def _draw_pelvic_angles(
         reach = max(reach, float(np.hypot(*(ha - mid))) * 1.05)
     p.line(np.array([mid - normal * length * 0.3, mid + normal * reach]), PELVIS_COLOUR, lw=1.2, ls="--")
     p.ax.plot(*mid, marker="o", ms=4, mfc=PELVIS_COLOUR, mec="#000000", mew=0.5, zorder=6)
+    p.key("pelvis: femoral heads, hip axis, S1 perpendicular", PELVIS_COLOUR)
     p.drawn.append("S1 perpendicular")
     if ha is not None:
         p.line(np.array([mid, ha]), PELVIS_COLOUR, lw=1.4)
         pi = p.fmt("PI")
         if pi is not None:
-            p.line(_arc(mid, length * 0.8, _ang(normal), _ang(ha - mid)), PELVIS_COLOUR, lw=1.4)
+            a0, a1 = _ang(normal), _ang(ha - mid)
+            p.line(_arc(mid, length * 0.8, a0, a1), PELVIS_COLOUR, lw=1.4)
             where = mid + normal * length * 0.9 + np.array([-sign * length * 0.8, 0.0])
-            p.label(where, pi, PELVIS_COLOUR, ha=post_ha)
+            on_arc = _arc(mid, length * 0.8, a0, a1, n=3)[1]
+            p.label(where, pi, p.colour_for("PI", default=PELVIS_COLOUR), ha=post_ha, anchor=on_arc)
             p.drawn.append("PI")
         else:
             p.skip("PI", p.reason("PI", "not measured"))
@@ -595,9 +672,10 @@ def _draw_pelvic_angles(
             p.line(np.array([ha, top]), PELVIS_COLOUR, lw=1.0, ls=":")
             r = float(np.hypot(*(ha - mid))) * 0.45
             colour = p.colour_for("PT")
-            p.line(_arc(ha, r, _ang(top - ha), _ang(mid - ha)), colour, lw=2.0, z=5)
+            arc = _arc(ha, r, _ang(top - ha), _ang(mid - ha))
+            p.line(arc, colour, lw=2.0, z=5)
             # beside its arc, on the anterior side of the vertical
-            p.label(ha + np.array([sign * u, -r * 0.9]), pt, colour, ha=ant_ha)
+            p.label(ha + np.array([sign * u, -r * 0.9]), pt, colour, ha=ant_ha, anchor=arc[len(arc) // 2])
             p.drawn.append("PT")
         else:
             p.skip("PT", p.reason("PT", "not measured"))
@@ -619,8 +697,114 @@ def _draw_tpa(p: _Painter, ha: np.ndarray, mid: np.ndarray, sign: float, ant_ha:
     r = float(np.hypot(*(mid - ha))) * 0.75
     p.line(_arc(ha, r, _ang(t1 - ha), _ang(mid - ha)), colour, lw=2.0, z=5)
     # along the HA→T1 line, a third of the way up, on its anterior side
-    p.label(ha + (t1 - ha) * 0.3 + np.array([sign * 2.5 * p.unit_px, 0.0]), tpa, colour, ha=ant_ha)
+    on_line = ha + (t1 - ha) * 0.3
+    p.label(on_line + np.array([sign * 2.5 * p.unit_px, 0.0]), tpa, colour, ha=ant_ha, anchor=on_line)
     p.drawn.append("TPA")
+
+
+def _draw_global_tilt(
+    p: _Painter, ha: np.ndarray | None, mid: np.ndarray, length: float, ant_ha: str
+) -> None:
+    """Global tilt: the angle at S1mid between S1mid→C7 centre and S1mid→HA."""
+    c7 = p.at(p.m.constructions.c7_centre)
+    gt = p.fmt("GT")
+    if gt is None:
+        return
+    if ha is None or c7 is None:
+        p.skip("GT", "missing landmarks: the hip axis or the C7 body")
+        return
+    colour = p.colour_for("GT", default=GEOMETRY_COLOUR)
+    p.line(np.array([mid, c7]), colour, lw=1.0, ls=(0, (2, 2, 8, 2)), z=3)
+    r = length * 1.4
+    arc = _arc(mid, r, _ang(c7 - mid), _ang(ha - mid))
+    p.line(arc, colour, lw=1.6, z=5)
+    at = arc[0] + (c7 - mid) / float(np.hypot(*(c7 - mid))) * 2 * p.unit_px
+    p.label(at, gt, colour, ha=ant_ha, anchor=arc[0])
+    p.drawn.append("GT")
+
+
+def _draw_t1_slope(p: _Painter, pts: _Points, sign: float, ant_ha: str) -> None:
+    """T1 slope (the T1 superior endplate against the horizontal), and TS−CL beside it."""
+    t1s = p.fmt("T1S")
+    if t1s is None:
+        return
+    line = pts.line("T1", "sup", ("post", "ant"))
+    if line is None:
+        p.skip("T1S", "missing landmarks: T1.sup.post, T1.sup.ant")
+        return
+    post, ant = line
+    length = float(np.hypot(*(ant - post)))
+    colour = p.colour_for("T1S", default=CERVICAL_COLOUR)
+    p.key("cervical lines (CL, cSVA)", CERVICAL_COLOUR)
+    p.line(_extend(post, ant, 0.3), CERVICAL_COLOUR, lw=1.6, z=4)
+    end = post + np.array([sign * length * 1.4, 0.0])
+    p.line(np.array([post, end]), CERVICAL_COLOUR, lw=1.0, ls=":")
+    p.line(_arc(post, length * 0.9, _ang(end - post), _ang(ant - post)), colour, lw=1.8, z=5)
+    at = end + np.array([sign * p.unit_px, 0.0])
+    p.label(at, t1s, colour, ha=ant_ha, anchor=end)
+    p.drawn.append("T1S")
+    tscl = p.fmt("TS_CL", "TS−CL")
+    if tscl is not None:
+        p.label(
+            at + np.array([0.0, 3 * p.unit_px]),
+            tscl,
+            p.colour_for("TS_CL", default=CERVICAL_COLOUR),
+            ha=ant_ha,
+            anchor=end,
+        )
+        p.drawn.append("TS_CL")
+
+
+def _draw_cervical_sva(p: _Painter, pts: _Points, sign: float, ant_ha: str) -> None:
+    """C2–C7 SVA: the C2 centroid's plumb line, and its offset from the C7 posterosuperior corner."""
+    csva = p.fmt("cSVA")
+    if csva is None:
+        return
+    c2, c7p = p.at(p.m.constructions.c2_centre), pts.get("C7.sup.post")
+    if c2 is None or c7p is None:
+        p.skip("cSVA", "missing landmarks: the C2 body or C7.sup.post")
+        return
+    colour = p.colour_for("cSVA", default=CERVICAL_COLOUR)
+    y = float(c7p[1])
+    p.line(np.array([c2, [c2[0], y]]), CERVICAL_COLOUR, lw=1.2, ls=(0, (6, 3)))
+    p.ax.plot(*c2, marker="o", ms=4, mfc=CERVICAL_COLOUR, mec="#000000", mew=0.5, zorder=6)
+    p.bracket(float(c7p[0]), float(c2[0]), y, colour)
+    xs = (float(c7p[0]), float(c2[0]))
+    end = np.array([max(xs) if sign > 0 else min(xs), y])
+    p.label(end + np.array([sign * 1.5 * p.unit_px, 0.0]), csva, colour, ha=ant_ha, anchor=end)
+    p.drawn.append("cSVA")
+
+
+def _draw_junctional(p: _Painter) -> None:
+    """The junctional angles of a post-operative film: the two endplates each joins, and its value.
+
+    The lines are the ones the measurement used (``Measurements.junctions``), lengthened
+    anteriorly, where the label goes (the TK and LL labels are on the posterior side).
+    Nothing is said of a film that records no operation.
+    """
+    m = p.m
+    if not m.operated[p.i]:
+        return
+    u = p.unit_px
+    sign = float(m.anterior_sign[p.i]) if math.isfinite(m.anterior_sign[p.i]) else 1.0
+    ant_ha = "left" if sign > 0 else "right"
+    for pid in JUNCTIONAL:
+        lines = m.junctions.lines_px[pid][p.i]  # (upper/lower endplate, post/ant corner, x/y)
+        text = p.fmt(pid)
+        if text is None or not np.all(np.isfinite(lines)):
+            p.skip(f"{pid} lines", p.reason(pid, "not measured"))
+            continue
+        colour = p.colour_for(pid)
+        ends = []
+        for post, ant in lines:
+            end = ant + (ant - post)
+            p.line(np.array([post - 0.2 * (ant - post), end]), colour, lw=1.6, z=4)
+            ends.append(end)
+        up, lo = (LEVELS[k] for k in m.junctions.levels[pid][p.i])
+        x = max(e[0] for e in ends) + u if sign > 0 else min(e[0] for e in ends) - u
+        y = float(lines[:, :, 1].mean())
+        p.label(np.array([x, y]), f"{text}\n({up}–{lo})", colour, ha=ant_ha, anchor=(ends[0] + ends[1]) / 2)
+        p.drawn.append(pid)
 
 
 def _draw_ap(p: _Painter, pts: _Points) -> None:
@@ -652,8 +836,12 @@ def _draw_ap(p: _Painter, pts: _Points) -> None:
         csvl_x = float(s1_mid[0])
         if s1 is not None:
             p.line(np.array(s1), GEOMETRY_COLOUR, lw=2.0)
+            p.key("endplates, plumb lines", GEOMETRY_COLOUR)
         p.plumb(csvl_x, p.rows * 0.055, p.rows - 0.5, PELVIS_COLOUR, "CSVL")
-        p.label(np.array([csvl_x, p.rows * 0.055]), "CSVL", PELVIS_COLOUR, ha="center", va="bottom")
+        p.key("CSVL, pelvic line", PELVIS_COLOUR, (0, (6, 3)))
+        top = np.array([csvl_x, p.rows * 0.055])
+        p.label(top, "CSVL", PELVIS_COLOUR, ha="center", va="bottom", anchor=top)
+    _draw_pelvic_obliquity(p, pts, sacrum)
 
     c7 = p.at(built.c7_centre)
     if c7 is None:
@@ -661,6 +849,7 @@ def _draw_ap(p: _Painter, pts: _Points) -> None:
     else:
         bottom = float(s1_mid[1]) if s1_mid is not None else p.rows * 0.9
         p.plumb(float(c7[0]), float(c7[1]), bottom, GEOMETRY_COLOUR, "C7 plumb line")
+        p.key("endplates, plumb lines", GEOMETRY_COLOUR, (0, (6, 3)))
         p.ax.plot(*c7, marker="o", ms=5, mfc=GEOMETRY_COLOUR, mec="#000000", mew=0.6, zorder=6)
     text = p.fmt("C7_CSVL", "C7–CSVL")
     if c7 is None or csvl_x is None or text is None:
@@ -678,19 +867,21 @@ def _draw_ap(p: _Painter, pts: _Points) -> None:
         # beside the bracket on C7's side, clear of the vertebral bodies (about 3 % of the long side
         # wide) so the label never hides the upper thoracic levels
         toward_right = float(c7[0]) >= csvl_x
-        x_label = max(csvl_x, float(c7[0])) + 4 * u if toward_right else min(csvl_x, float(c7[0])) - 4 * u
+        end = max(csvl_x, float(c7[0])) if toward_right else min(csvl_x, float(c7[0]))
+        x_label = end + 4 * u if toward_right else end - 4 * u
         p.label(
             np.array([x_label, y]),
             text + side.replace(" (", "\n("),
             colour,
             ha="left" if toward_right else "right",
             va="center",
+            anchor=np.array([end, y]),
         )
         p.drawn.append("C7–CSVL")
+        p.drawn.append("C7_CSVL")
 
     # --- coronal curves: the lines each Cobb angle was measured between, and the angle
     curves = p.m.curves
-    colours = (OKABE_ITO["orange"], OKABE_ITO["sky_blue"], OKABE_ITO["reddish_purple"], OKABE_ITO["yellow"])
     k = 0
     for c in range(curves.angle_deg.shape[1]):
         angle = float(curves.angle_deg[p.i, c])
@@ -709,29 +900,74 @@ def _draw_ap(p: _Painter, pts: _Points) -> None:
         if not np.all(np.isfinite(lines)):
             p.skip(name, "missing landmarks of an end vertebra")
             continue
-        colour = colours[k % len(colours)]
+        colour, ls = CURVE_STYLES[k % len(CURVE_STYLES)]
         for a, b in lines:
-            p.line(_extend(a, b, 0.9), colour, lw=1.8, z=4)
+            p.line(_extend(a, b, 0.9), colour, lw=1.8, ls=ls, z=4)
         apex = int(curves.apex[p.i, c])
         convex_right = bool(curves.convex_right[p.i, c])
         y = float(lines[:, :, 1].mean())  # between the two lines' midpoints
         # on the side away from the convexity, beyond the extended lines
-        xs = [x for a, b in lines for x in _extend(a, b, 0.9)[:, 0]]
-        x, ha = (min(xs) - u, "right") if convex_right else (max(xs) + u, "left")
+        ends = np.array([e for a, b in lines for e in _extend(a, b, 0.9)])
+        outer = ends[np.argmin(ends[:, 0])] if convex_right else ends[np.argmax(ends[:, 0])]
+        x, ha = (outer[0] - u, "right") if convex_right else (outer[0] + u, "left")
         apex_txt = f", apex {LEVELS[apex]}" if apex >= 0 else ""
         region = int(region_codes([apex])[0])  # proximal thoracic, main thoracic, TL/L by the apex
         region_txt = f"{REGIONS[region].region.value} " if region >= 0 else ""
+        p.key(f"Cobb lines {LEVELS[up]}–{LEVELS[lo]}", colour, ls)
         p.label(
             np.array([x, y]),
             f"{region_txt}Cobb {shown_number(angle)}°\n{LEVELS[up]}–{LEVELS[lo]}{apex_txt}",
             colour,
             ha=ha,
+            anchor=np.array([outer[0], y]),
         )
         p.drawn.append(name)
         k += 1
-    if k == 0 and "Cobb" not in p.not_drawn:
+    if k:
+        p.drawn.append("Cobb_max")
+    elif "Cobb" not in p.not_drawn:
         reason = p.m.reasons.get("Cobb_max", np.array([None] * (p.i + 1)))[p.i]
         p.skip("Cobb lines", str(reason) if reason else "no coronal curve found")
+
+
+def _draw_pelvic_obliquity(p: _Painter, pts: _Points, sacrum: str) -> None:
+    """Pelvic obliquity: the iliac-crest line (else the sacral endplate) against the horizontal."""
+    po = p.fmt("PO")
+    if po is None:
+        return
+    crest = pts.all("IC.left", "IC.right")
+    ends = crest if crest is not None else pts.all(f"{sacrum}.sup.left", f"{sacrum}.sup.right")
+    if ends is None:
+        p.skip("PO", p.reason("PO", "missing landmarks"))
+        return
+    # the angle is drawn at the line's lower end, outward: a mirrored film gives the mirrored drawing
+    a, b = sorted(ends, key=lambda e: (float(e[1]), float(e[0])))
+    outward = 1.0 if b[0] >= a[0] else -1.0
+    colour = p.colour_for("PO", default=PELVIS_COLOUR)
+    if crest is not None:
+        p.line(_extend(a, b, 0.1), PELVIS_COLOUR, lw=1.6, z=4)
+        p.key("CSVL, pelvic line", PELVIS_COLOUR)
+    length = float(np.hypot(*(b - a)))
+    flat = np.array([b, b + np.array([outward * length * 0.45, 0.0])])
+    p.line(flat, PELVIS_COLOUR, lw=1.0, ls=":")
+    p.line(np.array([b, b + (b - a) * 0.35]), PELVIS_COLOUR, lw=1.0, ls=":")
+    p.line(_arc(b, length * 0.3, _ang(flat[1] - b), _ang(b - a)), colour, lw=1.8, z=5)
+    source = "iliac crests" if crest is not None else f"{sacrum} endplate"
+    at = flat[1] + np.array([outward * p.unit_px, 0.0])
+    p.label(at, f"{po}\n({source})", colour, ha="left" if outward > 0 else "right", anchor=flat[1])
+    p.drawn.append("PO")
+
+
+def _account_for_every_value(p: _Painter) -> None:
+    """List each computed parameter that no construction shows as "not drawn", with why."""
+    view = View.parse(p.m.views[p.i])
+    listed = set(p.drawn) | {w for k in p.not_drawn for w in k.replace(",", " ").split()}
+    for pid in parameter_ids(view):
+        if pid in listed or p.value(pid) is None:
+            continue
+        p.skip(
+            pid, "computed (see the report), but not drawn: its landmarks do not make a complete construction"
+        )
 
 
 def draw_study(
@@ -743,6 +979,9 @@ def draw_study(
     max_display_rows: int | None = DEFAULT_MAX_DISPLAY_ROWS,
     fontsize: float = 8.0,
     show_landmarks: bool = True,
+    values: bool = True,
+    variants: bool = False,
+    margin_px: float = 0.0,
 ) -> Drawing:
     """Draw the film of study *i* with its landmarks, constructions and values on *ax*.
 
@@ -763,23 +1002,42 @@ def draw_study(
         Points, for the value labels.
     show_landmarks : bool
         Draw every landmark as a yellow dot.
+    values : bool
+        Label the constructions with their values (False: the lines alone).
+    variants : bool
+        Also draw the LL and TK variants (``LL_L1L5``, ``LL_L4S1``,
+        ``TK_T2T12``, ``TK_T5T12``), dotted; otherwise they are listed as not
+        drawn when computed.
+    margin_px : float
+        Image pixels of dark margin kept left and right of the film, where
+        labels may go.
 
     Returns
     -------
     Drawing
         What was drawn, and what could not be drawn with the reason.
+
+    Notes
+    -----
+    The labels are placed last, by :class:`~spinecheck.alignment.render.layout.LabelLayout`:
+    each starts beside what it measures and moves, the least it takes, off the other
+    labels, the landmark markers and the edge of the axes, with a leader line when it
+    ends up away. That needs the figure's final size: resizing the figure afterwards
+    keeps the labels' places in image pixels, not their clearances.
     """
     image = np.asarray(image_uint8)
     rows, cols = image.shape[:2]
     show_film(ax, image, max_display_rows)
-    ax.set_xlim(-0.5, cols - 0.5)
+    ax.set_xlim(-0.5 - margin_px, cols - 0.5 + margin_px)
     ax.set_ylim(rows - 0.5, -0.5)
+    if margin_px > 0:
+        ax.set_facecolor("#000000")
     spacing = study.table.mm_per_px[i]
     aspect = float(spacing[0] / spacing[1]) if np.all(np.isfinite(spacing)) else 1.0
     ax.set_aspect(aspect)
     ax.set_xticks([])
     ax.set_yticks([])
-    p = _Painter(ax, study, i, (rows, cols), fontsize)
+    p = _Painter(ax, study, i, (rows, cols), fontsize, values=values, variants=variants)
     pts = _Points(study, i)
     status, error = study.status(i)
     if status != "ok":
@@ -787,75 +1045,123 @@ def draw_study(
     elif study.measurements.views[i] == View.LATERAL:
         _draw_lateral(p, pts)
         _draw_junctional(p)
+        _account_for_every_value(p)
     else:
         _draw_ap(p, pts)
+        _account_for_every_value(p)
     p.scale_bar()
-    if show_landmarks:
+    if show_landmarks and pts.xy:
         p.landmarks(pts)
-    return Drawing(tuple(p.drawn), dict(p.not_drawn), p.verdicts)
+        p.key("landmarks", LANDMARK_COLOUR, "none", "o")
+    if p.labels or p.marks:
+        p.lay_out()
+    return Drawing(tuple(p.drawn), dict(p.not_drawn), p.verdicts, tuple(p.keys.values()))
 
 
 # ----------------------------------------------------------------------------- the figure
 
 
 def _panel(ax: Axes, study: Study, i: int, drawing: Drawing, fontsize: float) -> None:
-    """The legend panel: verdict key, criteria, what was not drawn, warnings."""
-    ax.set_axis_off()
+    """The legend panel: verdict key, lines key, criteria, what was not drawn, warnings.
+
+    Stacked from the top by measured heights; when it does not fit the panel, it is
+    drawn again a half point smaller, down to 5 points.
+    """
+    size = fontsize
+    while True:
+        ax.cla()
+        ax.set_axis_off()
+        if _panel_at(ax, study, i, drawing, size) >= 0 or size <= 5:
+            return
+        size -= 0.5
+
+
+def _panel_at(ax: Axes, study: Study, i: int, drawing: Drawing, fontsize: float) -> float:
+    """Draw the panel at *fontsize*; returns the free height left at its foot (axes fraction, < 0: overflow)."""
+    renderer = layout.renderer_of(ax.get_figure(root=True))  # type: ignore[arg-type]
+    frame = ax.get_window_extent(renderer)
+    px_per_pt = ax.get_figure(root=True).dpi / 72.0  # type: ignore[union-attr]
+    width = max(20, int(frame.width / (fontsize * px_per_pt * 0.58)))
+    gap = 0.9 * fontsize * px_per_pt / frame.height
+    y = 1.0
+
+    def below(artist: Text | Legend) -> None:
+        nonlocal y
+        box = (
+            layout.text_box(artist, renderer)
+            if isinstance(artist, Text)
+            else artist.get_window_extent(renderer)
+        )
+        y = (box.y0 - frame.y0) / frame.height - gap
+
+    def text(s: str, **kw: object) -> None:
+        below(ax.text(0, y, s, va="top", transform=ax.transAxes, **{"fontsize": fontsize, **kw}))  # type: ignore[arg-type]
+
+    def legend(handles: list[Line2D], title: str, size: float) -> None:
+        if not handles:
+            return
+        leg = ax.legend(
+            handles=handles,
+            loc="upper left",
+            bbox_to_anchor=(0, y),
+            title=title,
+            fontsize=size,
+            title_fontsize=fontsize + 1,
+            frameon=False,
+            alignment="left",
+            borderaxespad=0.0,
+            borderpad=0.0,
+            labelspacing=0.5,
+        )
+        ax.add_artist(leg)
+        below(leg)
+
     cal = study.table.calibrations[i]
     view = View.parse(study.measurements.views[i])
     # the file's name: a folder path would overrun the panel
     title = f"{Path(str(study.table.ids[i])).name} — {view.value} film"
-    scale = (
+    text(textwrap.fill(title, int(width / 1.25)), fontweight="bold", fontsize=fontsize + 2)
+    text(
         f"{cal.mm_per_px[0]:g} × {cal.mm_per_px[1]:g} mm/px ({cal.source.value})"
         if cal.mm_per_px
         else "uncalibrated: distances in pixels"
     )
-    ax.text(
-        0, 1, title, fontsize=fontsize + 2, fontweight="bold", va="top", transform=ax.transAxes, wrap=True
-    )
-    ax.text(0, 0.975, scale, fontsize=fontsize, va="top", transform=ax.transAxes)
     criteria = [(Verdict.of(c, i), c.summary(i) or "") for c in study.assessment.columns if c.present[i]]
-    width = 58
-    handles = [
-        Line2D([], [], ls="none", marker="s", ms=9, mfc=v.colour, mec="#000000", label=str(v))
-        for v in Verdict
-    ]
-    key = ax.legend(
-        handles=handles,
-        loc="upper left",
-        bbox_to_anchor=(0, 0.955),
-        title="Verdict colours",
-        fontsize=fontsize,
-        title_fontsize=fontsize + 1,
-        frameon=False,
-        alignment="left",
+    shown = {v for v, _ in criteria}
+    legend(
+        [_swatch(v.colour, str(v)) for v in Verdict if v in shown],
+        "Verdict colours (a value: its criteria's worst)",
+        fontsize,
     )
-    ax.add_artist(key)
-    crit = [
-        Line2D(
-            [],
-            [],
-            ls="none",
-            marker="s",
-            ms=9,
-            mfc=verdict.colour,
-            mec="#000000",
-            label=textwrap.fill(s.replace(" >= ", " ≥ ").replace(" <= ", " ≤ "), width),
-        )
-        for verdict, s in criteria
-    ]
-    if crit:
-        ax.legend(
-            handles=crit,
-            loc="upper left",
-            bbox_to_anchor=(0, 0.79),
-            title="Criteria",
-            fontsize=fontsize - 0.5,
-            title_fontsize=fontsize + 1,
-            frameon=False,
-            alignment="left",
-            labelspacing=0.6,
-        )
+    legend(
+        [
+            Line2D(
+                [],
+                [],
+                color=k.colour,
+                ls=k.ls,
+                marker=k.marker,
+                ms=5,
+                mfc=k.colour,
+                mec="#000000",
+                lw=1.6,
+                label=k.name,
+                # a dark edge: the white and sky-blue lines drawn on the film stay visible on the panel
+                path_effects=[patheffects.withStroke(linewidth=3.2, foreground="#555555")],
+            )
+            for k in drawing.lines
+        ],
+        "Lines",
+        fontsize,
+    )
+    legend(
+        [
+            _swatch(verdict.colour, textwrap.fill(s.replace(" >= ", " ≥ ").replace(" <= ", " ≤ "), width - 4))
+            for verdict, s in criteria
+        ],
+        "Criteria",
+        fontsize - 0.5,
+    )
     notes = []
     if drawing.not_drawn:
         notes.append("Not drawn:")
@@ -867,7 +1173,12 @@ def _panel(ax: Axes, study: Study, i: int, drawing: Drawing, fontsize: float) ->
         notes.append("Warnings:")
         notes += [textwrap.fill(f"• {w}", width, subsequent_indent="   ") for w in warnings]
     if notes:
-        ax.text(0, 0.0, "\n".join(notes), fontsize=fontsize - 0.5, va="bottom", transform=ax.transAxes)
+        text("\n".join(notes), fontsize=fontsize - 0.5)
+    return y + gap
+
+
+def _swatch(colour: str, label: str) -> Line2D:
+    return Line2D([], [], ls="none", marker="s", ms=9, mfc=colour, mec="#000000", label=label)
 
 
 def figure_for(
@@ -880,6 +1191,11 @@ def figure_for(
     max_display_rows: int | None = DEFAULT_MAX_DISPLAY_ROWS,
     fontsize: float = 8.0,
     panel: bool = True,
+    values: bool = True,
+    points: bool = True,
+    variants: bool = False,
+    margin_in: float | None = None,
+    max_width_in: float = MAX_WIDTH_IN,
 ) -> Figure:
     """A complete figure of study *i*: the annotated film and its legend panel.
 
@@ -898,6 +1214,17 @@ def figure_for(
     fontsize : float
     panel : bool
         False draws the film alone (no legend panel).
+    values : bool
+        False draws the constructions without their value labels.
+    points : bool
+        False leaves out the landmark dots.
+    variants : bool
+        Also draw the LL and TK variants (see :func:`draw_study`).
+    margin_in : float, optional
+        Dark margin left and right of the film where labels may go, inches;
+        default 0.9 with values, none without.
+    max_width_in : float
+        A wide film is drawn less tall so that the figure is at most this wide.
 
     Returns
     -------
@@ -909,14 +1236,31 @@ def figure_for(
     rows, cols = image.shape[:2]
     spacing = study.table.mm_per_px[i]
     aspect = float(spacing[0] / spacing[1]) if np.all(np.isfinite(spacing)) else 1.0
+    margin = (0.9 if values else 0.0) if margin_in is None else float(margin_in)
+    extra = 2 * margin + (panel_in if panel else 0.0)
     film_w = height_in * cols / (rows * aspect)
-    width = film_w + (panel_in if panel else 0.0)
+    if film_w + extra > max_width_in:
+        film_w = max(max_width_in - extra, 1.0)
+        height_in = film_w * rows * aspect / cols
+    width = film_w + extra
     fig = Figure(figsize=(width, height_in), layout=None)
     FigureCanvasAgg(fig)
-    ax = fig.add_axes((0.0, 0.0, film_w / width, 1.0))
-    drawing = draw_study(ax, image, study, i, max_display_rows=max_display_rows, fontsize=fontsize)
+    ax = fig.add_axes((0.0, 0.0, (film_w + 2 * margin) / width, 1.0))
+    drawing = draw_study(
+        ax,
+        image,
+        study,
+        i,
+        max_display_rows=max_display_rows,
+        fontsize=fontsize,
+        show_landmarks=points,
+        values=values,
+        variants=variants,
+        margin_px=margin * cols / film_w,
+    )
     if panel:
-        side = fig.add_axes((film_w / width + 0.15 / width, 0.01, (panel_in - 0.25) / width, 0.98))
+        left = film_w + 2 * margin
+        side = fig.add_axes(((left + 0.15) / width, 0.01, (panel_in - 0.25) / width, 0.98))
         _panel(side, study, i, drawing, fontsize)
     fig.spinecheck_drawing = drawing  # type: ignore[attr-defined]
     return fig

@@ -280,7 +280,9 @@ class LabelLayout:
         cx = box.x0 + w / 2
         mirror_x = 2 * anchor[0] - cx - w / 2
         mirror = np.stack([np.full_like(shifts, mirror_x), y0 + shifts], axis=1)
-        t = np.linspace(0.0, 2 * math.pi, _RING_ANGLES, endpoint=False)
+        # angles in mirror pairs (θ, π − θ), so a mirrored film breaks ties the mirrored way
+        half = np.linspace(-math.pi / 2, math.pi / 2, _RING_ANGLES // 2 + 1)
+        t = np.stack([half, math.pi - half], axis=1).ravel()
         rings = []
         for r in _RING_RADII:
             # centres on an ellipse around the anchor, wide enough for the box to clear it

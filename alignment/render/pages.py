@@ -552,7 +552,10 @@ def _curves_body(page: _Page, study: Study, i: int, x0: float, y: float, width: 
     # the short columns as wide as what they hold, the two in words share the rest
     cw = [page.column([h, *(r[k] for r in rows)], fs, "bold") for k, h in enumerate(heads[:4])]
     rest = max(width - sum(cw), 1.0)
-    cw += [rest * 0.55, rest * 0.45]
+    srs = min(
+        max(rest * 0.45, page.column([r[5] for r in rows], fs)), rest * 0.6
+    )  # "thoracolumbar/lumbar" whole
+    cw += [rest - srs, srs]
     xs = np.cumsum([x0, *cw[:-1]])
     right = {3}  # the angle, right-aligned like every value
 

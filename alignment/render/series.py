@@ -290,8 +290,14 @@ def _plots_page(table: SeriesTable, fontsize: float) -> Figure:
     cell_w, cell_h = (W - 2 * _MARGIN) / ncols, (area_bottom - area_top) / nrows
     # time in days from the first film when every film is dated, else the films' order
     x = fu.days_from_first() if fu.dated else np.arange(1, len(fu) + 1, dtype=float)
-    ticks = np.unique(np.linspace(0, len(fu) - 1, min(len(fu), 4)).round().astype(int))
-    labels = [f"{k + 1}\n{fu.dates[k].date:%Y-%m}" if fu.dated else f"{k + 1}" for k in ticks]
+    # at most four ticks, one per distinct time: films of one day share theirs ("2-3")
+    times = np.unique(x)
+    ticks = times[np.unique(np.linspace(0, len(times) - 1, min(len(times), 4)).round().astype(int))]
+    labels = []
+    for t in ticks:
+        films = np.flatnonzero(x == t)
+        names = "–".join(str(k + 1) for k in dict.fromkeys((films[0], films[-1])))
+        labels.append(f"{names}\n{fu.dates[films[0]].date:%Y-%m}" if fu.dated else names)
     for n, row in enumerate(rows):
         r, c = divmod(n, ncols)
         left = _MARGIN + c * cell_w + 0.45
@@ -299,7 +305,7 @@ def _plots_page(table: SeriesTable, fontsize: float) -> Figure:
         ax = fig.add_axes(((left) / W, bottom_in / H, (cell_w - 0.75) / W, (cell_h - 0.62) / H))
         # a region's curve is judged with every curve by the curve type, which names Cobb_max
         _plot_row(ax, row, x, fu, lines.get("Cobb_max" if row.curve else row.key, ()), fontsize)
-        ax.set_xticks(x[ticks], labels)  # film number (and month): at most four, so they never overlap
+        ax.set_xticks(ticks, labels)  # film number (and month): at most four, so they never overlap
         if not fu.dated:
             ax.set_xlabel("film (undated: in the order given)", fontsize=fontsize - 2.5, labelpad=1)
     y = H - _MARGIN - _FOOTER - legend_h + 0.05
@@ -324,11 +330,14 @@ def _plot_row(ax, row: SeriesRow, x: np.ndarray, fu, thresholds, fontsize: float
     finite = np.isfinite(row.values)
     same_unit = np.array([u == unit.split("/")[0] for u in row.units]) & finite
     ax.plot(x[same_unit], row.values[same_unit], color="#999999", lw=0.8, zorder=1)
+    marked: set[tuple[float, float, str]] = set()
     for k in np.flatnonzero(same_unit):
         verdict = _verdict(fu, row, int(k))
         colour = "#ffffff" if verdict is None else verdict.colour  # hollow: no criterion judges it
         ax.scatter([x[k]], [row.values[k]], s=22, color=colour, edgecolors=_INK, linewidths=0.5, zorder=3)
-        if verdict is not None:  # the verdict's mark too, so colour is never the only cue
+        point = (float(x[k]), round(float(row.values[k]), 1), verdict.mark if verdict is not None else "")
+        if verdict is not None and point not in marked:  # the mark too, so colour is never the only cue
+            marked.add(point)  # (once: films of one day with one value, as shown, are one point)
             ax.annotate(
                 verdict.mark,
                 (x[k], row.values[k]),

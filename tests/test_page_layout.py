@@ -232,7 +232,10 @@ def test_comparison_page_of_each_real_aasce_pair(shared_data, first, second):
     fig = comparison_figure(a, sa, b, sb)
     assert _page_problems(fig) == []
     shown = [t.get_text() for t in fig.texts]
-    assert any(s.startswith("Pre: ") for s in shown) and any(s.startswith("Post: ") for s in shown)
+    # each film under its image's name (not its landmark file's), wrapped to its width
+    assert any(s.replace("\n", " ").startswith(f"Pre: {first[:20]}") for s in shown)
+    assert any(s.replace("\n", " ").startswith(f"Post: {second[:20]}") for s in shown)
+    assert f"Pre: {first}" in shown and f"Post: {second}" in shown  # the table's provenance, in full
 
 
 # ----------------------------------------------------------------------------- series and instability pages

@@ -304,8 +304,8 @@ def comparison_figure(
     top = _title(page, _MARGIN, W - 2 * _MARGIN, title, f"Patient (pre): {patient}")
     bottom = H - _MARGIN - _FOOTER
     heads = [
-        _FilmHead(f"{label}: {Path(str(st.table.ids[k])).name}", _pair_date(followup, n), fontsize)
-        for n, (label, (st, k)) in enumerate(zip(("Pre", "Post"), films, strict=True))
+        _FilmHead(f"{label}: {film.name}", _pair_date(followup, n), fontsize)  # the image's name
+        for n, (label, film) in enumerate(zip(("Pre", "Post"), followup.films, strict=True))
     ]
     ratios = [_film_ratio(img, st, k) for img, (st, k) in zip((pre_image, post_image), films, strict=True)]
     films_w = W - 2 * _MARGIN - _GAP - _TABLE_MIN_W
@@ -441,12 +441,11 @@ def _comparison_body(
                 if draw:
                     page.swatch(x0 + sw, y, Verdict.of(jc.criterion, jc.study), small)
                 y += page.text(x0 + 2 * sw, y, _nice(line), width - 2 * sw, fs=small, draw=draw)
-    for when, (st, k) in zip(("Pre", "Post"), films, strict=True):
+    for n, (when, (st, k)) in enumerate(zip(("Pre", "Post"), films, strict=True)):
         y += 0.04
         patient, calib = _provenance(st, k)
-        y += page.text(
-            x0, y, f"{when}: {Path(str(st.table.ids[k])).name}", fs=small, fontweight="bold", draw=draw
-        )
+        name = followup.films[n].name if followup is not None else Path(str(st.table.ids[k])).name
+        y += page.text(x0, y, f"{when}: {name}", width, fs=small, fontweight="bold", draw=draw)
         y += page.text(x0, y, patient, width, fs=small, draw=draw)
         y += page.text(x0, y, calib, width, fs=small, draw=draw)
         for w in study_warnings(st, k):

@@ -83,6 +83,7 @@ __all__ = [
     "Unmeasured",
     "Archive",
     "discover",
+    "uid_doubt",
     "row_key",
     "candidate_names",
 ]
@@ -126,12 +127,18 @@ class StudyJob:
     image_path, landmarks_path : str
         Absolute paths, for reading (also on other machines of a cluster that
         mount the archive at the same place).
+    expected_uid : str or None
+        The SOP Instance UID the landmark file records, when discovery paired
+        them by name without reading the image's (``discover(...,
+        defer_uid_checks=True)``): whoever reads the film compares the two
+        (:func:`uid_doubt`). None when there is nothing left to compare.
     """
 
     image: str
     landmarks: str
     image_path: str
     landmarks_path: str
+    expected_uid: str | None = None
 
     @property
     def key(self) -> tuple[str, str]:
@@ -210,6 +217,7 @@ def discover(
     *,
     landmarks_dir: str | os.PathLike[str] | None = None,
     exclude: Iterable[str | os.PathLike[str]] = (),
+    defer_uid_checks: bool = False,
 ) -> Archive:
     """Find every image under *root* and pair it with its landmark file.
 
@@ -222,6 +230,15 @@ def discover(
         A separate folder of landmark files (rule 2 of the module notes).
     exclude : iterable of path-like
         Folders not to walk (the batch's own figure folder).
+    defer_uid_checks : bool
+        Pair by names without opening the films: a file at an image's exact place
+        that records a SOP Instance UID is taken, and the job carries the UID
+        (:attr:`StudyJob.expected_uid`) for the worker, which reads the film anyway,
+        to compare (:func:`uid_doubt`). Where the names alone leave a doubt (such
+        a file among several candidates, or claimed by several images), the UIDs
+        are read here as without this option. When every deferred comparison
+        holds, the archive is the one found without it (``spinecheck batch``
+        pairs again without it when one does not: see ``runner.run_batch``).
 
     Returns
     -------
@@ -269,7 +286,7 @@ def discover(
                 )
                 marks[real] = _landmarks_info(path, shown, obj)
     return dataclasses.replace(
-        _pair(root_s, dir_abs, dir_shown, images, marks, ignored), links_out=len(links_out)
+        _pair(root_s, dir_abs, dir_shown, images, marks, ignored, defer_uid_checks), links_out=len(links_out)
     )
 
 
@@ -407,6 +424,7 @@ def _pair(
     images: Sequence[_Image],
     marks: dict[str, _Landmarks],
     ignored: int,
+    defer: bool = False,
 ) -> Archive:
     by_place: dict[str, str] = {os.path.normcase(m.path): real for real, m in marks.items()}
     by_name: dict[str, list[str]] = defaultdict(list)
@@ -430,11 +448,16 @@ def _pair(
 
     # files at an image's exact place that record another film's UID: not this image's (module notes)
     contradicted: dict[str, list[str]] = defaultdict(list)
+    unchecked: set[tuple[str, str]] = set()  # (image, file) taken by name, the UIDs left to the worker
 
     def uncontradicted(im: _Image, found: list[str]) -> list[str]:
         kept = []
         for r in found:
             recorded = marks[r].sop_instance_uid
+            if defer and recorded and im.dicom and im.rel not in uid_cache:
+                unchecked.add((im.rel, r))
+                kept.append(r)
+                continue
             uid = image_uid(im) if recorded else None  # read only when there is something to check
             if uid and uid != recorded:
                 if r not in contradicted[im.rel]:  # the image's folder may be --landmarks itself
@@ -552,7 +575,13 @@ def _pair(
                 )
             )
             continue
-        jobs.append(_job(im, marks[found[0]]))
+        job = _job(im, marks[found[0]])
+        if (im.rel, found[0]) in unchecked:
+            job = dataclasses.replace(job, expected_uid=marks[found[0]].sop_instance_uid)
+            unchecked.discard((im.rel, found[0]))
+        jobs.append(job)
+    if unchecked:  # a file taken by name alone that is not simply the image's job: the names leave a doubt
+        return _pair(root_s, dir_abs, dir_shown, images, marks, ignored)
 
     by_uid: dict[str, list[str]] = defaultdict(list)
     for real, m in marks.items():
@@ -677,3 +706,18 @@ def _narrow(found: list[str], image_name: str, marks: dict[str, _Landmarks]) -> 
 
 def _job(im: _Image, m: _Landmarks) -> StudyJob:
     return StudyJob(im.rel, m.shown, im.path, m.path)
+
+
+def uid_doubt(job: StudyJob, film_uid: str | None) -> bool:
+    """Tell whether the film's SOP Instance UID contradicts the one *job*'s landmark file records.
+
+    For a job of ``discover(..., defer_uid_checks=True)``: *film_uid* is what the film's
+    header says (None when it could not be read: then read here, header only). True means
+    the pairing by names does not hold, and the archive must be paired again with the
+    UIDs read (as :func:`discover` does by default).
+    """
+    if job.expected_uid is None:
+        return False
+    if film_uid is None:
+        film_uid = read_sop_instance_uid(job.image_path)
+    return bool(film_uid) and film_uid != job.expected_uid

@@ -60,7 +60,7 @@ from ...landmarks.points.film import FilmIdentity
 from ...landmarks.points.model import LandmarkTable
 from ..geometry.coronal import CobbMethod
 from ..study import merge_image
-from .archive import Archive, RowStatus, StudyJob, discover
+from .archive import Archive, RowStatus, StudyJob, Unmeasured, discover, uid_doubt
 from .personal import pseudonym
 from .scheduler import SchedulerAddress, parse_scheduler, scheduler_security
 from .table import (
@@ -97,6 +97,10 @@ MAX_CHUNK = 32
 IN_FLIGHT_PER_WORKER = 2
 FIGURE_DPI = 150
 _DEFAULT_OPTIONS = BatchOptions()
+#: The status of the row a worker returns for a study whose film contradicts the SOP Instance UID its
+#: landmark file records (discovery paired them by names, :func:`~.archive.uid_doubt`): never written;
+#: the archive is paired again with the UIDs read (:func:`_pair_again`).
+_UID_DOUBT = "uid-doubt"
 
 
 @dataclass(frozen=True)
@@ -298,13 +302,23 @@ def measure_chunk(jobs: Sequence[StudyJob], options: BatchOptions) -> list[Row]:
         except MemoryError:
             raise
         except _LoadFailed as failed:
+            if uid_doubt(job, failed.film.sop_instance_uid):
+                rows[k] = _doubt_row(header, job)
+                continue
             reason = _reason(failed.exc)
             rows[k] = plain_row(
                 header, job.image, job.landmarks, RowStatus.ERROR, reason, film=failed.film, options=options
             )
             continue
         except Exception as exc:  # noqa: BLE001 - the study's row says why
-            rows[k] = plain_row(header, job.image, job.landmarks, RowStatus.ERROR, _reason(exc))
+            rows[k] = (
+                _doubt_row(header, job)
+                if uid_doubt(job, None)
+                else plain_row(header, job.image, job.landmarks, RowStatus.ERROR, _reason(exc))
+            )
+            continue
+        if uid_doubt(job, table.film(0).sop_instance_uid):
+            rows[k] = _doubt_row(header, job)
             continue
         if options.figures is not None:
             note = _figure(job, table, radiograph, options)
@@ -342,6 +356,13 @@ def measure_chunk(jobs: Sequence[StudyJob], options: BatchOptions) -> list[Row]:
                 cells[header.index(name)] = value
             rows[k] = tuple(cells)
     return [rows[k] for k in range(len(jobs))]
+
+
+def _doubt_row(header: Sequence[str], job: StudyJob) -> Row:
+    """The row that says the film contradicts the UID its landmark file records (:data:`_UID_DOUBT`)."""
+    cells = list(plain_row(header, job.image, job.landmarks, RowStatus.ERROR, "SOP Instance UIDs differ"))
+    cells[header.index("status")] = _UID_DOUBT
+    return tuple(cells)
 
 
 def _one(job: StudyJob, table: LandmarkTable, options: BatchOptions, header: Sequence[str]) -> Row:
@@ -673,7 +694,10 @@ def run_batch(
         else (_InProcess() if n_jobs == 1 else _Processes(n_jobs, options))
     )
     try:
-        archive = discover(root, landmarks_dir=landmarks_dir, exclude=exclude)
+        # the films are not opened here: the workers read each once, and check the UIDs the names paired
+        archive = discover(
+            root, landmarks_dir=landmarks_dir, exclude=exclude, defer_uid_checks=worker is None
+        )
     except BaseException as exc:
         engine.close(cancel=True)
         if isinstance(exc, NotADirectoryError):
@@ -682,6 +706,9 @@ def run_batch(
     table = BatchTable(out, header)
     try:
         resumed = table.start(resume=resume)
+        # a resumed row does not vouch for a pairing by names: its film's UID is compared here
+        if any(uid_doubt(j, None) for j in archive.jobs if j.expected_uid and j.key in table.done):
+            archive = discover(root, landmarks_dir=landmarks_dir, exclude=exclude)
         if resume and options.pseudonym_key is not None:
             _check_pseudonym_key(table, root, options)
         table.append(
@@ -696,7 +723,16 @@ def run_batch(
             _log.info("resuming '%s': %d rows kept, %d studies to measure", out, resumed, len(todo))
         _log.debug("measuring %d studies on %s", len(todo), engine.name)
         show = (stderr.isatty() if hasattr(stderr, "isatty") else False) if progress is None else progress
-        _run(engine, todo, options, table, chunk_size, show, stderr, worker)
+        doubts: list[StudyJob] = []
+        _run(engine, todo, options, table, chunk_size, show, stderr, worker, doubts)
+        measured = len(todo) - len(doubts)
+        if doubts:  # a pairing by names that a film's UID contradicts: pair with the UIDs read, as before
+            _log.info("%d films contradict the UID their landmark file records: pairing again", len(doubts))
+            strict = discover(root, landmarks_dir=landmarks_dir, exclude=exclude)
+            todo = _pair_again(archive, strict, table)
+            archive = strict
+            _run(engine, todo, options, table, chunk_size, show, stderr, worker)
+            measured += len(todo)
     except KeyboardInterrupt as exc:
         engine.close(cancel=True)
         table.close()
@@ -711,7 +747,7 @@ def run_batch(
     rows = table.finish()
     parquet = out.with_suffix(".parquet")
     write_parquet(parquet, header, rows, options)
-    return _summary(rows, archive, out, parquet, len(todo), resumed, started, engine.name)
+    return _summary(rows, archive, out, parquet, measured, resumed, started, engine.name)
 
 
 def _check_arguments(
@@ -884,8 +920,12 @@ def _run(
     show: bool,
     stderr: TextIO,
     worker: Callable[[Sequence[StudyJob], BatchOptions], list[Row]] | None = None,
+    doubts: list[StudyJob] | None = None,
 ) -> None:
     """Run the chunks, appending their rows as they come.
+
+    A study whose film contradicts the UID its landmark file records (a worker's
+    :data:`_UID_DOUBT` row) gets no row: it goes to *doubts*.
 
     A chunk that fails is retried one study at a time. A study whose worker
     process died (:class:`concurrent.futures.BrokenExecutor`: a broken local
@@ -943,8 +983,37 @@ def _run(
                     else:
                         reason = f"the worker failed on this study ({_reason(exc)})"
                     rows = [plain_row(header, job.image, job.landmarks, RowStatus.ERROR, reason)]
+                if any(r[2] == _UID_DOUBT for r in rows):
+                    if doubts is not None:
+                        doubts.extend(j for j, r in zip(chunk, rows, strict=True) if r[2] == _UID_DOUBT)
+                    rows = [r for r in rows if r[2] != _UID_DOUBT]
                 table.append(rows)
                 bar.update(len(rows))
+
+
+def _pair_again(lazy: Archive, strict: Archive, table: BatchTable) -> list[StudyJob]:
+    """Bring *table* from the archive paired by names (*lazy*) to the one paired with the UIDs read.
+
+    Rows whose study *strict* pairs otherwise (or not at all) go; the rows *strict*
+    decides without measuring are written; the jobs still to run are returned.
+    """
+
+    def what(entry: StudyJob | Unmeasured) -> tuple:
+        if isinstance(entry, StudyJob):
+            return ("job", entry.image, entry.landmarks, entry.image_path, entry.landmarks_path)
+        return ("row", entry.image, entry.landmarks, entry.status, entry.reason)
+
+    before = {e.key: what(e) for e in (*lazy.jobs, *lazy.unmeasured)}
+    after = {e.key: what(e) for e in (*strict.jobs, *strict.unmeasured)}
+    table.discard([key for key in table.done if key in before and before[key] != after.get(key)])
+    table.append(
+        [
+            plain_row(table.header, u.image, u.landmarks, u.status, u.reason)
+            for u in strict.unmeasured
+            if u.key not in table.done
+        ]
+    )
+    return [j for j in strict.jobs if j.key not in table.done]
 
 
 def _died_alone(job: StudyJob, exc: BaseException) -> str:

@@ -564,7 +564,7 @@ def _version() -> str:
 
 
 def cmd_measure(args: argparse.Namespace) -> int:
-    from .alignment.render.text import format_csv, format_table, study_report
+    from .alignment.render.text import format_csv_chunks, format_table, study_report
     from .alignment.study import load_study
     from .landmarks.points.calibration import Calibration
 
@@ -583,7 +583,8 @@ def cmd_measure(args: argparse.Namespace) -> int:
     )
     out = sys.stdout
     if args.format == "csv":
-        out.write(format_csv(study))
+        for chunk in format_csv_chunks(study):  # written as made: never the whole table's text at once
+            out.write(chunk)
     elif args.format == "json":
         reports = [study_report(study, i) for i in range(len(study))]
         json.dump(

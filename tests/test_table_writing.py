@@ -14,6 +14,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from spinecheck.alignment.render.text import format_csv, format_csv_chunks, table_columns
 from spinecheck.alignment.study import load_study
+from spinecheck.cli import main
 from spinecheck.landmarks.io import csv_cells
 from spinecheck.landmarks.io.csv_cells import csv_column_chunks, csv_text
 from spinecheck.landmarks.io.wide_csv import write_landmark_table
@@ -108,11 +109,15 @@ def mixed_table(n: int, seed: int = 0) -> LandmarkTable:
 
 
 @pytest.fixture(scope="module")
-def wide_study(tmp_path_factory):
-    table = mixed_table(120)
+def wide_csv(tmp_path_factory):
     path = tmp_path_factory.mktemp("wide") / "studies.csv"
-    write_landmark_table(table, path)
-    return load_study(str(path))
+    write_landmark_table(mixed_table(120), path)
+    return path
+
+
+@pytest.fixture(scope="module")
+def wide_study(wide_csv):
+    return load_study(str(wide_csv))
 
 
 def test_the_measure_table_is_the_row_by_row_table(wide_study):
@@ -121,3 +126,12 @@ def test_the_measure_table_is_the_row_by_row_table(wide_study):
     reference = csv_text([header, *zip(*(columns[h].tolist() for h in header), strict=True)])
     assert format_csv(wide_study) == reference
     assert "".join(format_csv_chunks([wide_study, wide_study])) == reference + reference.split("\n", 1)[1]
+
+
+def test_measure_writes_the_table_as_it_is_made(capsys, wide_csv, wide_study):
+    assert main(["measure", str(wide_csv), "--format", "csv"]) == 0
+    out = capsys.readouterr().out
+    columns = table_columns(wide_study)
+    header = list(columns)
+    assert out == csv_text([header, *zip(*(columns[h].tolist() for h in header), strict=True)])
+    assert out.count("\n") == 121 and {"lateral", "ap"} <= set(columns["view"].tolist())

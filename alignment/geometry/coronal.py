@@ -120,7 +120,10 @@ def vertebra_tilts(table: LandmarkTable, method: CobbMethod | str = "endplate") 
     mid = np.full((n, k), np.nan)
     cx = np.full((n, k), np.nan)
     cy = np.full((n, k), np.nan)
+    present = {name.split(".", 1)[0] for name in table.points}
     for j, level in enumerate(LEVELS):
+        if level not in present:  # no point of this level in any study: its tilts and centre stay NaN
+            continue
         if method == "midline":
             mid[:, j] = _tilt(*_tilt_line(inp.p, level, "sup", method))
         else:
@@ -226,6 +229,8 @@ def find_curves(
     for j in range(k):
         t = mid[:, j]
         ok = np.isfinite(t)
+        if not ok.any():  # a level no study has changes nothing below
+            continue
         # before the first swing: track running low and high
         s0 = ok & (state == 0)
         new_lo = s0 & (t < lo_val)

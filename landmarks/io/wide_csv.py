@@ -688,7 +688,12 @@ class _Reader:
         if (pairs == pairs[0]).all():  # the usual table: one spacing for all
             distinct, codes = pairs[:1], np.zeros(len(pairs), dtype=np.intp)
         else:
-            distinct, codes = np.unique(pairs, axis=0, return_inverse=True)
+            # (row, col) as one complex number: sorted as np.unique(axis=0) sorts the pairs, without its
+            # row-by-row comparisons (0.2 s on 100 000 rows)
+            z = np.empty(len(pairs), dtype=complex)
+            z.real, z.imag = pairs[:, 0], pairs[:, 1]
+            keys, codes = np.unique(z, return_inverse=True)
+            distinct = np.stack([keys.real, keys.imag], axis=1)
         shared = [Calibration.from_spacing((float(a), float(b)), where=TABLE_SOURCE) for a, b in distinct]
         lookup = [*shared, _NO_CALIBRATION]
         index = np.full(n, len(shared), dtype=np.intp)

@@ -1,0 +1,408 @@
+"""Benchmark: each task of issue 17 beside its floor, the simplest script doing the same work.
+
+Every figure is a pair of fresh processes run in the same minute, the two in alternating order,
+``--repeat`` pairs per task; printed are the medians of wall time and of peak RSS (the largest
+process of the run, from ``wait4``), the median of the pair-wise ratios, and whether the target
+is met. Tasks, and their floors:
+
+1. ``spinecheck measure`` of a wide CSV of 100 000 (and 1 000 000) studies, written as CSV, beside
+   pandas + NumPy computing PI, PT, SS, LL and SVA (``bench_measure.measure_task``). Targets:
+   time <= 1.5x, peak memory <= 1.3x.
+2. ``spinecheck info --format json`` of a 7200 x 3000 16-bit JPEG 2000 film whose header has a
+   window, beside ``pydicom.dcmread(f, stop_before_pixels=True)``. Target <= 1.5x.
+3. ``spinecheck batch --jobs 1`` of an archive of DX studies (headers real, pixel data a hole in
+   a sparse file: header only, as the batch reads them), each with its landmark file, beside a
+   loop of ``dcmread(f, stop_before_pixels=True)`` + ``json.load``. Target <= 1.5x. And
+   ``--jobs 2`` against ``--jobs 1``: >= 1.8x faster when two processes can do >= 1.9x the work
+   of one (that ceiling is measured in the same run, before and after, as ``bench_batch.py``
+   does; below 1.9 the target is not judged). Every table of the run must be byte for byte the
+   same; ``--same-as COMMIT`` also compares it with that commit's.
+4. ``spinecheck --help`` and ``spinecheck measure one.json`` beside ``python -c "import numpy"``.
+   Target <= 1.5x. The children write bytecode to a cache folder of their own (as an installed
+   package has it), whatever ``PYTHONDONTWRITEBYTECODE`` says.
+5. Decoding that JPEG 2000 film: ``load_radiograph(f).pixels`` beside
+   ``pydicom.dcmread(f).pixel_array``. Targets: wall time <= pydicom's, peak memory below it.
+
+Usage::
+
+    python bench/bench_floor.py                  # about 20 minutes on two idle cores
+    python bench/bench_floor.py --quick          # a few minutes: 300 studies, 100 000 rows, 3 pairs
+    python bench/bench_floor.py --dir /tmp/floor --same-as HEAD~5
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+#: Each run is started by this small process, started before anything large is imported here: Linux
+#: hands a child the peak RSS of the process it was forked from (it survives exec), so children
+#: forked from this benchmark, once it holds NumPy and rendered films, would all report its size.
+SPAWNER = """
+import json, os, subprocess, sys, tempfile, time
+for request in sys.stdin:
+    r = json.loads(request)
+    with tempfile.TemporaryFile() as err, open(r["stdout"], "wb") as out:
+        t0 = time.perf_counter()
+        proc = subprocess.Popen(r["argv"], stdout=out, stderr=err, env=r["env"])
+        _, status, usage = os.wait4(proc.pid, 0)
+        wall = time.perf_counter() - t0
+        err.seek(0)
+        said = err.read().decode(errors="replace")
+    code = os.waitstatus_to_exitcode(status)
+    print(json.dumps({"wall": wall, "rss_kb": usage.ru_maxrss, "code": code, "stderr": said}), flush=True)
+"""
+_spawner = subprocess.Popen(
+    [sys.executable, "-S", "-c", SPAWNER], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+)
+
+import argparse  # noqa: E402
+import filecmp  # noqa: E402
+import os  # noqa: E402
+import shutil  # noqa: E402
+import statistics  # noqa: E402
+import tempfile  # noqa: E402
+import time  # noqa: E402
+from collections.abc import Callable, Sequence  # noqa: E402
+from dataclasses import dataclass  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+HERE = Path(__file__).resolve().parent
+REPO = HERE.parent
+sys.path.insert(0, str(HERE))  # bench_batch, bench_load and bench_measure: their generators
+
+import bench_batch  # noqa: E402
+import bench_load  # noqa: E402
+
+FILM_ROWS, FILM_COLS = 7200, 3000
+SPINECHECK = "import sys; from spinecheck.cli import main; sys.exit(main())"
+FLOOR_BATCH = """
+import json, sys
+from pathlib import Path
+import pydicom
+for f in sorted(Path(sys.argv[1]).rglob("*.dcm")):
+    pydicom.dcmread(f, stop_before_pixels=True)
+    with open(f.with_suffix(".json"), encoding="utf-8") as fh:
+        json.load(fh)
+"""
+
+
+@dataclass
+class Run:
+    """One process: its wall time and the peak RSS of its largest process."""
+
+    wall: float
+    rss_mb: float
+
+
+@dataclass
+class Pairs:
+    """*repeat* runs of a command and of its floor, paired."""
+
+    ours: list[Run]
+    floor: list[Run]
+
+    def median(self, which: str, what: str) -> float:
+        return statistics.median(getattr(r, what) for r in getattr(self, which))
+
+    def ratio(self, what: str) -> float:
+        """Median of the pair-wise ratios ours / floor."""
+        return statistics.median(
+            getattr(a, what) / getattr(b, what) for a, b in zip(self.ours, self.floor, strict=True)
+        )
+
+
+def _env() -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+    env["PYTHONPYCACHEPREFIX"] = str(Path(tempfile.gettempdir()) / "spinecheck-bench-floor-pycache")
+    return env
+
+
+def run(argv: Sequence[str], stdout: Path | None = None) -> Run:
+    """Run *argv* to its end (through the spawner); exit on failure with its stderr."""
+    assert _spawner.stdin is not None and _spawner.stdout is not None
+    request = {"argv": list(map(str, argv)), "stdout": str(stdout or os.devnull), "env": _env()}
+    _spawner.stdin.write(json.dumps(request) + "\n")
+    _spawner.stdin.flush()
+    done = json.loads(_spawner.stdout.readline())
+    if done["code"] != 0:
+        sys.exit(f"failed ({done['code']}): {' '.join(map(str, argv))}\n{done['stderr']}")
+    return Run(done["wall"], done["rss_kb"] / 1024)
+
+
+def paired(ours: Callable[[int], Run], floor: Callable[[int], Run], repeat: int) -> Pairs:
+    """*repeat* pairs, the order alternating, so that a machine slowing down weighs on both."""
+    mine, base = [], []
+    for k in range(repeat):
+        if k % 2 == 0:
+            mine.append(ours(k))
+            base.append(floor(k))
+        else:
+            base.append(floor(k))
+            mine.append(ours(k))
+    return Pairs(mine, base)
+
+
+def python(code: str, *args: object) -> list[str]:
+    return [sys.executable, "-c", code, *map(str, args)]
+
+
+def spinecheck(*args: object) -> list[str]:
+    return python(SPINECHECK, *args)
+
+
+# ----------------------------------------------------------------------------- what is printed
+
+RESULTS: list[tuple[str, str, bool | None]] = []
+
+
+def line(task: str, p: Pairs, target: float | None, *, memory: float | None = None, what: str = "") -> None:
+    ratio, rss = p.ratio("wall"), p.ratio("rss_mb")
+    met = None if target is None else ratio <= target and (memory is None or rss <= memory)
+    print(
+        f"  {task:44} {p.median('ours', 'wall'):8.3f} s {p.median('floor', 'wall'):8.3f} s  "
+        f"{ratio:5.2f}x   {p.median('ours', 'rss_mb'):7.0f} MB {p.median('floor', 'rss_mb'):7.0f} MB  "
+        f"{rss:5.2f}x"
+    )
+    want = f"time <= {target}x" + (f", memory <= {memory}x" if memory is not None else "") if target else what
+    RESULTS.append((task, f"{ratio:.2f}x time, {rss:.2f}x memory (target {want})", met))
+
+
+def header(title: str) -> None:
+    print(f"\n{title}")
+    print(
+        f"  {'task':44} {'ours':>10} {'floor':>10}  {'ratio':>6}   {'ours':>10} {'floor':>10}  {'ratio':>5}"
+    )
+
+
+# ----------------------------------------------------------------------------- the tasks
+
+
+def startup(work: Path, repeat: int) -> None:
+    one = work / "one.json"
+    if not one.exists():
+        from spinecheck.landmarks.io.landmark_file import write_landmarks
+        from spinecheck.landmarks.synthetic.films import synthetic_lateral
+
+        film = synthetic_lateral(0, mm_per_px=0.5)
+        write_landmarks(film.landmarks.replace(patient=type(film.patient)()), one)
+    numpy = python("import numpy")
+    for argv in (spinecheck("--help"), spinecheck("measure", one)):  # warm: bytecode written once
+        run(argv)
+    header('start-up (floor: python -c "import numpy")')
+    line("spinecheck --help", paired(lambda k: run(spinecheck("--help")), lambda k: run(numpy), repeat), 1.5)
+    p = paired(lambda k: run(spinecheck("measure", one)), lambda k: run(numpy), repeat)
+    line("spinecheck measure one.json", p, 1.5)
+
+
+def films(work: Path) -> dict[str, Path]:
+    folder = work / f"films-{FILM_ROWS}x{FILM_COLS}"
+    paths = {
+        "window": folder / "j2k_window.dcm",
+        "percentiles": folder / "j2k_percentiles.dcm",
+    }
+    if not all(p.exists() for p in paths.values()):
+        folder.mkdir(parents=True, exist_ok=True)
+        t0 = time.perf_counter()
+        bench_load.write_films(folder, FILM_ROWS, FILM_COLS, 16)
+        print(f"films written in {time.perf_counter() - t0:.0f} s")
+    return paths
+
+
+def info(work: Path, repeat: int) -> None:
+    film = films(work)["window"]
+    header(f"info of a {FILM_ROWS} x {FILM_COLS} JPEG 2000 film with a window (floor: dcmread, header only)")
+    floor = python("import pydicom, sys; pydicom.dcmread(sys.argv[1], stop_before_pixels=True)", film)
+    out = work / "info.json"
+    p = paired(lambda k: run(spinecheck("info", film, "--format", "json"), out), lambda k: run(floor), repeat)
+    decoded = json.loads(out.read_text())["pixels_decoded"]
+    line(f"spinecheck info --format json (decoded: {decoded})", p, 1.5)
+
+
+def decode(work: Path, repeat: int) -> None:
+    film = films(work)["percentiles"]
+    header(f"decoding the {FILM_ROWS} x {FILM_COLS} JPEG 2000 film (floor: pydicom's pixel_array)")
+    ours = python(
+        "import sys; from spinecheck.landmarks.imaging.radiograph import load_radiograph; "
+        "load_radiograph(sys.argv[1]).pixels",
+        film,
+    )
+    floor = python("import pydicom, sys; pydicom.dcmread(sys.argv[1]).pixel_array", film)
+    p = paired(lambda k: run(ours), lambda k: run(floor), repeat)
+    line("load_radiograph(f).pixels", p, 1.0, memory=1.0)
+
+
+def archive(work: Path, n: int) -> Path:
+    """*n* header-only DX studies (sparse files) with their landmark files, generated once."""
+    root = work / f"archive-{n}"
+    marker = root / ".complete"
+    if marker.exists():
+        return root
+    import pydicom
+
+    t0 = time.perf_counter()
+    root.mkdir(parents=True, exist_ok=True)
+    rendered, templates = bench_batch._templates(root)
+    placeholder = "1.2.826.0.1.3680043.10.511.8.999999"  # every UID below has its length
+    heads = []
+    for k, ds in enumerate(templates):
+        ds.SOPInstanceUID = ds.file_meta.MediaStorageSOPInstanceUID = placeholder
+        path = root / f".template{k}.dcm"
+        ds.save_as(path, enforce_file_format=True)
+        tell = pydicom.dcmread(path, defer_size=1024).get_item(0x7FE00010, keep_deferred=True).value_tell
+        heads.append((path.read_bytes()[:tell], path.stat().st_size))
+        path.unlink()
+    import numpy as np
+
+    rng = np.random.default_rng(0)
+    for i in range(n):
+        uid = f"1.2.826.0.1.3680043.10.511.8.{100000 + i}"  # valid: no component starts with 0
+        head, size = heads[i % 2]
+        folder = root / f"group{i // 100:03d}"
+        folder.mkdir(exist_ok=True)
+        image = folder / f"study{i:05d}.dcm"
+        with open(image, "wb") as f:
+            f.write(head.replace(placeholder.encode(), uid.encode()))
+            f.truncate(size)
+        bench_batch._write_landmarks(rendered[i % 2], image, uid, rng)
+    marker.touch()
+    print(f"archive of {n} studies written in {time.perf_counter() - t0:.0f} s")
+    return root
+
+
+def batch(work: Path, n: int, repeat: int, same_as: str | None) -> None:
+    root = archive(work, n)
+    out = work / "tables"
+    out.mkdir(exist_ok=True)
+    tables: list[Path] = []
+
+    def ours(jobs: int) -> Callable[[int], Run]:
+        def go(k: int) -> Run:
+            table = out / f"jobs{jobs}-{k}.csv"
+            tables.append(table)
+            return run(spinecheck("batch", root, "-o", table, "--jobs", jobs, "--overwrite", "--quiet"))
+
+        return go
+
+    header(f"batch of {n} DX studies, header only (floor: dcmread header only + json.load)")
+    line("spinecheck batch --jobs 1", paired(ours(1), lambda k: run(python(FLOOR_BATCH, root)), repeat), 1.5)
+    before = bench_batch.cpu_ceiling()
+    two = paired(ours(2), ours(1), repeat)
+    after = bench_batch.cpu_ceiling()
+    speedup = 1 / two.ratio("wall")
+    ceiling = min(before, after)
+    print(
+        f"  --jobs 2 against --jobs 1: {speedup:.2f}x faster (medians {two.median('ours', 'wall'):.3f} s and "
+        f"{two.median('floor', 'wall'):.3f} s); two processes do {before:.2f}x / {after:.2f}x the work of one "
+        "(before / after)"
+    )
+    judged = ceiling >= 1.9
+    RESULTS.append(
+        (
+            "spinecheck batch --jobs 2 / --jobs 1",
+            f"{speedup:.2f}x faster, ceiling {ceiling:.2f}x (target >= 1.8x when the ceiling is >= 1.9x"
+            + ("" if judged else ": not judged, the cores are shared")
+            + ")",
+            speedup >= 1.8 if judged else None,
+        )
+    )
+    same = all(filecmp.cmp(tables[0], t, shallow=False) for t in tables[1:])
+    print(f"  all {len(tables)} tables byte for byte the same: {same}")
+    RESULTS.append(("batch tables of this run identical", str(same), same))
+    if same_as:
+        RESULTS.append((f"batch table the same as {same_as}'s", str(s := _same_as(same_as, root, work)), s))
+
+
+def _same_as(commit: str, root: Path, work: Path) -> bool:
+    """Whether *commit*'s ``spinecheck batch`` writes the same table (checked out in a git worktree)."""
+    old = work / "old"
+    shutil.rmtree(old, ignore_errors=True)
+    subprocess.run(["git", "-C", str(REPO), "worktree", "add", "--detach", str(old / "spinecheck"), commit],
+                   check=True, capture_output=True)  # fmt: skip
+    try:
+        argv = python(
+            f"import sys; sys.path.insert(0, {str(old)!r}); {SPINECHECK}",
+            "batch", root, "-o", work / "old.csv", "--jobs", "2", "--overwrite", "--quiet",
+        )  # fmt: skip
+        run(argv)
+        run(spinecheck("batch", root, "-o", work / "new.csv", "--jobs", "2", "--overwrite", "--quiet"))
+        same = filecmp.cmp(work / "old.csv", work / "new.csv", shallow=False)
+    finally:
+        subprocess.run(["git", "-C", str(REPO), "worktree", "remove", "--force", str(old / "spinecheck")],
+                       check=False, capture_output=True)  # fmt: skip
+    print(f"  the table is {'byte for byte' if same else 'NOT'} the one {commit} writes")
+    return same
+
+
+def measure(work: Path, rows: Sequence[int], repeat: int) -> None:
+    try:
+        from bench_measure import measure_task
+    except ImportError as exc:
+        print(f"\nmeasure: bench_measure.measure_task is not available here ({exc}); skipped")
+        return
+    print("\nmeasure of a wide CSV to CSV (floor: pandas + NumPy, PI, PT, SS, LL, SVA)")
+    for n in rows:
+        f = measure_task(n, repeat=repeat, workdir=work)
+        met = f["time_ratio"] <= 1.5 and f["rss_ratio"] <= 1.3
+        print(
+            f"  {f'spinecheck measure, {n} rows':44} {f['time_s']:8.3f} s {f['floor_time_s']:8.3f} s  "
+            f"{f['time_ratio']:5.2f}x   {f['rss_mb']:7.0f} MB {f['floor_rss_mb']:7.0f} MB  {f['rss_ratio']:5.2f}x"
+        )
+        RESULTS.append(
+            (
+                f"spinecheck measure, {n} rows",
+                f"{f['time_ratio']:.2f}x time, {f['rss_ratio']:.2f}x memory (target time <= 1.5x, memory <= 1.3x)",
+                met,
+            )
+        )
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--quick", action="store_true", help="300 studies, 100 000 rows, 3 pairs: a few minutes")
+    ap.add_argument("--repeat", type=int, help="pairs per task (default 5; 3 with --quick)")
+    ap.add_argument(
+        "--studies", type=int, help="studies of the batch archive (default 1000; 300 with --quick)"
+    )
+    ap.add_argument(
+        "--rows", type=int, nargs="+", help="wide-CSV sizes (default 100000 1000000; --quick 100000)"
+    )
+    ap.add_argument(
+        "--dir", type=Path, help="where generated data are kept and reused (default: a temp folder)"
+    )
+    ap.add_argument("--only", nargs="+", choices=("startup", "info", "decode", "batch", "measure"))
+    ap.add_argument("--same-as", metavar="COMMIT", help="also compare the batch table with that commit's")
+    args = ap.parse_args(argv)
+    repeat = args.repeat or (3 if args.quick else 5)
+    studies = args.studies or (300 if args.quick else 1000)
+    rows = args.rows or ([100_000] if args.quick else [100_000, 1_000_000])
+    only = set(args.only or ("startup", "info", "decode", "batch", "measure"))
+
+    temp = None if args.dir else tempfile.mkdtemp(prefix="bench-floor-")
+    work = args.dir or Path(str(temp))
+    work.mkdir(parents=True, exist_ok=True)
+    print(f"{os.cpu_count()} cores; {bench_batch.wait_idle(max_wait=60)}; {repeat} pairs per task")
+    try:
+        if "startup" in only:
+            startup(work, repeat)
+        if "info" in only:
+            info(work, repeat)
+        if "decode" in only:
+            decode(work, repeat)
+        if "batch" in only:
+            batch(work, studies, repeat, args.same_as)
+        if "measure" in only:
+            measure(work, rows, repeat)
+    finally:
+        if temp is not None:
+            shutil.rmtree(temp, ignore_errors=True)
+    print(f"\nload average now {os.getloadavg()[0]:.2f}\ntargets")
+    for task, said, met in RESULTS:
+        verdict = "met" if met else ("not judged" if met is None else "NOT met")
+        print(f"  {verdict:10} {task}: {said}")
+    return 0 if all(met is not False for _, _, met in RESULTS) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -384,7 +384,12 @@ def test_refine_point_dispatch(ap_film):
     out = refine_point(ap_film.pixels, "FH.left", pts, view="ap", mm_per_px=SPACING)
     assert isinstance(out, RefinedPoints) and set(out.circles) == {"FH.left"}
     assert out.moves["FH.left"].method == "femoral_head"
-    both = refine_point(ap_film.pixels, "L2.inf.right", pts, view="ap", mm_per_px=SPACING)
+    # with every corner T1-L5 placed, the spine's learned shape places an AP corner (test_shape_refine.py);
+    # with fewer, its endplate's edge
+    shaped = refine_point(ap_film.pixels, "L2.inf.right", pts, view="ap", mm_per_px=SPACING)
+    assert shaped and shaped.moves["L2.inf.right"].method == "shape"
+    few = {n: p for n, p in pts.items() if not n.startswith(("T", "L1.", "L3.", "L4.", "L5."))}
+    both = refine_point(ap_film.pixels, "L2.inf.right", few, view="ap", mm_per_px=SPACING)
     assert both and set(both.moves) == {"L2.inf.left", "L2.inf.right"}
     lone = {"L2.inf.right": pts["L2.inf.right"]}
     one = refine_point(ap_film.pixels, "L2.inf.right", lone, view="ap", mm_per_px=SPACING)

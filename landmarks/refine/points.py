@@ -4,6 +4,10 @@
 is placed; :func:`refine_landmarks` is the headless pass of ``spinecheck
 refine``. Both dispatch to the refiners by point name:
 
+- a corner T1..L5 of an AP film once at least 24 of them are placed:
+  :func:`~spinecheck.landmarks.refine.shape.refine_with_shape`, which moves the corners to where
+  annotators put them on real films, by the spine's shape learned from their annotations
+  (``spinecheck refine`` moves them all together; the window, the one just placed);
 - ``FH.left``, ``FH.right``, ``FH``: :func:`~spinecheck.landmarks.refine.femoral_head.refine_femoral_head`; on a
   lateral film with both ``FH.left`` and ``FH.right`` placed,
   :func:`~spinecheck.landmarks.refine.femoral_head.refine_femoral_head_pair`, which moves both (the two heads
@@ -43,6 +47,7 @@ from .femoral_head import (
     refine_femoral_head,
     refine_femoral_head_pair,
 )
+from .shape import SHAPE_NAMES, refine_with_shape
 
 __all__ = [
     "RefineFailure",
@@ -231,6 +236,13 @@ def refine_point(
         return RefineFailure(
             f'"{name}": {kind} are not refined (only femoral heads and endplate corners are)', applies=False
         )
+    if view is View.AP and name in SHAPE_NAMES:
+        # a real AP film's corner: where annotators put it, from the spine's learned shape, once
+        # enough corners are placed to tell it (the edges alone do not say where corners go)
+        fit = refine_with_shape(points, max_shift_px=max_shift_px, names=[name])
+        if fit:
+            move = PointMove(name, click, fit.points[name], "shape", fit.confidence)
+            return RefinedPoints({name: move}, {}, fit.confidence)
     level, endplate, corner = parts
     partner = f"{level}.{endplate}.{_PARTNER[corner]}"
     body_y = 1 if endplate == "sup" else -1
@@ -337,6 +349,16 @@ def refine_landmarks(
     moved: dict[str, PointMove] = {}
     declined: dict[str, str] = {}
     done: set[str] = set()
+    if landmarks.view is View.AP:
+        # the corners T1-L5 together, by the spine's learned shape; declined when too few are placed
+        corners = [n for n in wanted if n in SHAPE_NAMES and n not in kept]
+        fit = refine_with_shape(rough, max_shift_px=max_shift_px, names=corners) if corners else None
+        if fit and all(-0.5 <= x <= cols - 0.5 and -0.5 <= y <= rows - 0.5 for x, y in fit.points.values()):
+            for n, xy in fit.points.items():
+                first = old.moved[n].original if n in old.moved else rough[n]
+                moved[n] = PointMove(n, first, xy, "shape", fit.confidence)
+                points[n] = xy
+                done.add(n)
     for name in wanted:
         if name in done:
             continue

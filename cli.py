@@ -68,6 +68,7 @@ _COMMAND_FLAGS = {
         "pseudonym_key": "--pseudonymise",
         "key_file": "--pseudonym-key",
         "dicom": "--dicom",
+        "detect": "--detect",
     },
     "pacs": {
         "output_dir": "-o",
@@ -422,6 +423,13 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="FILE",
         help="the file holding the secret key of --pseudonymise (never the key itself on the command line)",
     )
+    p.add_argument(
+        "--detect",
+        action="store_true",
+        help="find the landmarks of each image without a landmark file with the shipped model (AP films; a "
+        "film it cannot read is an error row); adds the columns landmarks_source and detect_confidence. A "
+        "film with a person's landmark file always uses those",
+    )
     p.add_argument("--quiet", action="store_true", help="no progress bar and no summary")
     p.add_argument(
         "--chunk-size", type=int, default=None, metavar="N", help="studies per task (default: automatic)"
@@ -456,6 +464,34 @@ def build_parser() -> argparse.ArgumentParser:
         "--overwrite", action="store_true", help="replace OUT if it exists (another file than the input)"
     )
     p.set_defaults(func=cmd_refine)
+
+    p = sub.add_parser(
+        "detect",
+        parents=[common],
+        help="find the vertebral corners T1-L5 of an AP film with the shipped model",
+        description="Find the four corners of every vertebra T1 to L5 on an AP whole-spine film (DICOM or "
+        "image) with the landmark model shipped with spinecheck, and write them as a spinecheck-landmarks/1 "
+        "file that records that the points are machine-made: the model's name, version and weights' SHA-256, "
+        "a confidence per point and one for the film. Points and films of low confidence are flagged in the "
+        "file, and 'measure', 'plot', 'report' and 'batch' show the flags; a film the model cannot read "
+        "(another view, no spine, upside down) is refused in one line and nothing is written. Check the "
+        "points with 'spinecheck annotate IMAGE --detect' before relying on them: the model is not for "
+        "clinical use on its own.",
+    )
+    p.add_argument("image", help="the AP radiograph: DICOM or PNG/JPEG/TIFF")
+    p.add_argument(
+        "-o",
+        "--output",
+        metavar="LANDMARKS.json",
+        help="the landmark file (default: <image stem>.landmarks.json beside the image, as annotate)",
+    )
+    p.add_argument("--overwrite", action="store_true", help="replace the landmark file if it exists")
+    p.add_argument(
+        "--model",
+        metavar="FILE.onnx",
+        help="an ONNX file of the same network instead of the shipped model (e.g. a cross-validation fold's)",
+    )
+    p.set_defaults(func=cmd_detect)
 
     p = sub.add_parser(
         "convert",
@@ -543,6 +579,12 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="LEVEL",
         help="a post-operative film: the upper instrumented vertebra, recorded in the file; the endplates of "
         "the proximal junctional angle (UIV and UIV+2) are asked for too",
+    )
+    p.add_argument(
+        "--detect",
+        action="store_true",
+        help="fill the window with the corners T1-L5 the shipped landmark model finds (AP films), for you to "
+        "check and correct; points already in the landmark file are kept (key d does the same in the window)",
     )
     p.add_argument(
         "--liv", metavar="LEVEL", help="likewise the lower instrumented vertebra (DJA: LIV, LIV-2)"
@@ -986,7 +1028,7 @@ def cmd_annotate(args: argparse.Namespace) -> int:
             f"{view.value}; choose a {view.value} protocol or give --view"
         )
     image = Path(args.image)
-    out = Path(args.output) if args.output else image.with_name(f"{image.stem}.landmarks.json")
+    out = Path(args.output) if args.output else _landmarks_beside(image)
     _output_path(str(out), (".json",), "landmark file")
     if out.name.lower().endswith(".mrk.json"):
         raise SpinecheckError(
@@ -1007,16 +1049,20 @@ def cmd_annotate(args: argparse.Namespace) -> int:
             refiner = default_refiner()
         except ImportError as e:
             print(f"note: refinement is not available ({e}); points stay where clicked", file=sys.stderr)
+    if args.detect and view is not View.AP:
+        raise SpinecheckError(f"--detect: the landmark model reads AP films; '{args.image}' is {view.value}")
+    image_ref = recorded_image_ref(radiograph, out)
     session = AnnotationSession(
         out,
         protocol,
         image=radiograph.analysis if refiner is not None else None,
-        image_ref=recorded_image_ref(radiograph, out),
+        image_ref=image_ref,
         calibration=calibration,
         header_calibration=radiograph.calibration,
         patient_right=radiograph.patient_right,
         refiner=refiner,
         operation=_operation_given(args),
+        detector=_detector(radiograph, image_ref, args.image) if view is View.AP else None,
     )
     if session.resumed:
         placed, skipped, todo = session.counts()
@@ -1029,6 +1075,11 @@ def cmd_annotate(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
     _require_display()
+    if args.detect:
+        try:
+            print(session.detect(), file=sys.stderr)
+        except SpinecheckError as e:  # the film refused: the window opens for placing by hand
+            print(f"note: {_one_line(e)}; place the points by hand", file=sys.stderr)
 
     import matplotlib.pyplot as plt
 
@@ -1057,6 +1108,21 @@ def cmd_annotate(args: argparse.Namespace) -> int:
         f"  spinecheck annotate {shown_image} -o {shown_out}   (to continue or correct)"
     )
     return EXIT_OK
+
+
+def _detector(radiograph, image_ref, shown: str):
+    """What the annotation session's ``detect`` runs: the shipped model on *radiograph*, once."""
+    import functools
+
+    @functools.cache
+    def found():
+        from .landmarks.detect.inference import detect
+        from .landmarks.detect.refusal import read_detection
+
+        reading = read_detection(detect(radiograph), image=image_ref, header_view=radiograph.view)
+        return reading.check(f"'{shown}'")
+
+    return found
 
 
 def _operation_given(args: argparse.Namespace):
@@ -1181,6 +1247,53 @@ def _notes(notes: Sequence[str]) -> None:
     """What a landmark format left out or assumed, one ``note:`` line each on stderr."""
     for note in notes:
         print(f"note: {note}", file=sys.stderr)
+
+
+# ----------------------------------------------------------------------------- detect
+
+
+def _landmarks_beside(image: Path) -> Path:
+    """The landmark file a film's points go to by default: ``<stem>.landmarks.json`` beside it."""
+    return image.with_name(f"{image.stem}.landmarks.json")
+
+
+def cmd_detect(args: argparse.Namespace) -> int:
+    from .landmarks.detect.inference import detect, load_model
+    from .landmarks.detect.refusal import read_detection
+    from .landmarks.imaging.merge import recorded_image_ref
+    from .landmarks.imaging.radiograph import load_radiograph
+    from .landmarks.io import write_landmarks
+
+    image = Path(args.image)
+    out = Path(args.output) if args.output else _landmarks_beside(image)
+    _output_path(str(out), (".json",), "landmark file")
+    if out.name.lower().endswith(".mrk.json"):
+        from .landmarks.errors import SpinecheckError
+
+        raise SpinecheckError(
+            f"output '{out}': detect writes a spinecheck-landmarks/1 .json (it holds the model's confidence); "
+            f"give a .json and then `spinecheck convert {_quote(str(image))} LANDMARKS.json -o {out.name}`"
+        )
+    _check_output(out, args, args.image)
+    model = load_model(args.model)
+    radiograph = load_radiograph(args.image)
+    found = detect(radiograph, model)
+    reading = read_detection(found, image=recorded_image_ref(radiograph, out), header_view=radiograph.view)
+    s = reading.check(f"'{args.image}'")
+    write_landmarks(s, out)
+    for flag in reading.flags:
+        print(f"note: {flag}", file=sys.stderr)
+    low = s.provenance.low_points() if s.provenance else ()
+    shown_image, shown_out = _quote(str(image)), _quote(str(out))
+    print(
+        f"landmarks: {out} ({len(s.points)} corners T1-L5 by model {found.model.name} {found.model.version}, "
+        f"film confidence {found.film_confidence:.2f}, {len(low)} low-confidence points)\n"
+        "next:\n"
+        f"  spinecheck annotate {shown_image} -o {shown_out}   (check and correct the points)\n"
+        f"  spinecheck measure {shown_out} --image {shown_image}\n"
+        f"  spinecheck plot {shown_image} {shown_out} -o {_quote(str(out.with_suffix('.png')))}"
+    )
+    return EXIT_OK
 
 
 # ----------------------------------------------------------------------------- convert
@@ -1473,6 +1586,7 @@ def cmd_batch(args: argparse.Namespace) -> int:
         patient_identifiers=args.patient_identifiers,
         pseudonym_key=read_pseudonym_key(args.pseudonym_key) if args.pseudonymise else None,
         dicom=str(Path(args.dicom).resolve()) if args.dicom else None,
+        detect=args.detect,
         **_set_options(args, absolute=True),
     )
     try:

@@ -248,7 +248,7 @@ def test_the_command_line_names_its_flags_when_a_table_exists(capsys, root, tmp_
     assert err.startswith(f"error: --resume: table '{out}' was not written by this batch")
     assert err.endswith(
         "another spinecheck version, or another --age-set, --criteria or --reference-set, or "
-        "--patient-identifiers, --pseudonymise or --dicom given or not); resume it with the options it was "
+        "--patient-identifiers, --pseudonymise, --dicom or --detect given or not); resume it with the options it was "
         "started with, or start again with --overwrite or another -o\n"
     )
 

@@ -28,6 +28,7 @@ from .runner import (
     worker_modules,
 )
 from .table import (
+    DETECT_COLUMNS,
     DICOM_COLUMNS,
     BatchError,
     BatchOptions,
@@ -68,6 +69,7 @@ __all__ = [
     "run_batch",
     "worker_modules",
     "DICOM_COLUMNS",
+    "DETECT_COLUMNS",
     "dicom_paths",
     "write_dicom_results",
     "PSEUDONYM_KEY_ENV",

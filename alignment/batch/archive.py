@@ -92,6 +92,8 @@ __all__ = [
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".tif", ".tiff")
 #: Names that say DICOM; other DICOM files are recognised by content.
 DICOM_SUFFIXES = (".dcm", ".dicom", ".dic")
+#: How the row of an image without a landmark file begins (``--detect`` measures such images).
+NO_LANDMARKS = "no landmark file"
 _LANDMARK_FORMAT = "spinecheck-landmarks/"
 _HEAD_BYTES = 132
 
@@ -195,6 +197,31 @@ class Archive:
 
     def __len__(self) -> int:
         return len(self.jobs) + len(self.unmeasured)
+
+    def detecting(self) -> Archive:
+        """The archive with each image that has no landmark file made a job of the landmark model.
+
+        Such a job's ``landmarks`` and ``landmarks_path`` are empty: the worker finds the
+        points with the model (``spinecheck batch --detect``). An image whose landmark
+        files are ambiguous or refused keeps its error row: a person's file is never
+        replaced by the model's.
+        """
+        detect = [
+            u
+            for u in self.unmeasured
+            if u.status is RowStatus.SKIPPED
+            and u.image
+            and not u.landmarks
+            and u.reason.startswith(NO_LANDMARKS)
+        ]
+        if not detect:
+            return self
+        jobs = [StudyJob(u.image, "", os.path.abspath(os.path.join(self.root, u.image)), "") for u in detect]
+        return dataclasses.replace(
+            self,
+            jobs=tuple(sorted([*self.jobs, *jobs], key=lambda j: j.image)),
+            unmeasured=tuple(u for u in self.unmeasured if u not in detect),
+        )
 
 
 @dataclass(frozen=True)
@@ -602,7 +629,7 @@ def _pair(
             continue
         if not found:
             hint = " or a landmark file with its SOP Instance UID" if by_uid and im.dicom else ""
-            why = f"no landmark file ({looked[im.rel]}{hint})"
+            why = f"{NO_LANDMARKS} ({looked[im.rel]}{hint})"
             if passed_over[im.rel]:
                 why += "; " + "; ".join(passed_over[im.rel])
             rows.append(Unmeasured(im.rel, "", RowStatus.SKIPPED, why))

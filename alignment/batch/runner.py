@@ -241,17 +241,30 @@ def _load(job: StudyJob, options: BatchOptions) -> tuple[LandmarkTable, Any]:
     from ...landmarks.imaging.radiograph import read_radiograph_header
     from ...landmarks.io.read import read_landmark_table
 
+    detecting = not job.landmarks_path  # an image without landmark file, with --detect
     # decoded in a child process: a decoder that crashes on this film costs its row, not the batch
-    radiograph = load_radiograph_isolated(job.image_path) if options.decode else None
+    radiograph = load_radiograph_isolated(job.image_path) if options.decode or detecting else None
     header = read_radiograph_header(job.image_path) if radiograph is None else radiograph.header
     try:
-        # the header also places a 3D Slicer markup's millimetres on the film's pixels (other formats are in pixels)
-        table = read_landmark_table(job.landmarks_path, image=header)
+        if detecting:
+            table = _detected(job, radiograph)
+        else:
+            # the header also places a 3D Slicer markup's millimetres on the film's pixels (other formats are in pixels)
+            table = read_landmark_table(job.landmarks_path, image=header)
         return merge_image(table, header, where=f"image '{job.image_path}'"), radiograph
     except MemoryError:
         raise
     except Exception as exc:  # noqa: BLE001 - the error row keeps what identifies the film
         raise _LoadFailed(exc, FilmIdentity.of(None, None, header, name=Path(job.image).name)) from exc
+
+
+def _detected(job: StudyJob, radiograph: Any) -> LandmarkTable:
+    """The landmarks the shipped model finds on the film, or :class:`FilmRefused` (the row's reason)."""
+    from ...landmarks.detect.inference import detect
+    from ...landmarks.detect.refusal import read_detection
+
+    reading = read_detection(detect(radiograph), image=radiograph.image_ref, header_view=radiograph.view)
+    return reading.check(f"image '{job.image}'").to_table()
 
 
 def _figure(job: StudyJob, table: LandmarkTable, radiograph: Any, options: BatchOptions) -> str | None:
@@ -349,6 +362,11 @@ def measure_chunk(jobs: Sequence[StudyJob], options: BatchOptions) -> list[Row]:
             cells = list(rows[k])
             cells[w] = f"{cells[w]}; {note}" if cells[w] else note
             rows[k] = tuple(cells)
+    if options.detect:  # a film the model refused is still the model's row
+        source = header.index("landmarks_source")
+        for k, job in enumerate(jobs):
+            if not job.landmarks_path and rows[k][source] != "model":
+                rows[k] = (*rows[k][:source], "model", *rows[k][source + 1 :])
     for k, written in dicom.items():
         if rows[k][2] == RowStatus.OK.value:  # an error row says why in its error column
             cells = list(rows[k])
@@ -698,6 +716,8 @@ def run_batch(
         archive = discover(
             root, landmarks_dir=landmarks_dir, exclude=exclude, defer_uid_checks=worker is None
         )
+        if options.detect:
+            archive = archive.detecting()
     except BaseException as exc:
         engine.close(cancel=True)
         if isinstance(exc, NotADirectoryError):

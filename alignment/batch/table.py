@@ -52,6 +52,7 @@ from .personal import MIN_KEY_BYTES, pseudonym
 
 __all__ = [
     "DICOM_COLUMNS",
+    "DETECT_COLUMNS",
     "BatchError",
     "BatchOptions",
     "BatchTable",
@@ -115,6 +116,10 @@ class BatchOptions:
         Secondary Capture, ``<image path>-sr.dcm`` and ``-sc.dcm`` mirrored under
         it), or None for none; adds the columns of :data:`DICOM_COLUMNS`. Every film
         is decoded (the capture draws it).
+    detect : bool
+        Find the landmarks of each image that has no landmark file with the shipped model
+        (``--detect``), refusing a film it cannot read; adds the columns of
+        :data:`DETECT_COLUMNS`. A film with a person's landmark file always uses those.
     """
 
     cobb_method: CobbMethod | str = "endplate"
@@ -127,6 +132,7 @@ class BatchOptions:
     patient_identifiers: bool = False
     pseudonym_key: bytes | None = field(default=None, repr=False)
     dicom: str | None = None
+    detect: bool = False
 
     def __post_init__(self) -> None:
         # tuples of text, whatever came in (a list, a lone name, a Path): the options are hashed
@@ -183,6 +189,10 @@ def study_of(table: LandmarkTable, jobs: Sequence[StudyJob | None], options: Bat
 #: The columns ``BatchOptions.dicom`` adds: what was written (``written``, or
 #: ``not written: why``, with notes), and the SR and capture files (relative to the folder).
 DICOM_COLUMNS = ("dicom_export", "dicom_sr", "dicom_sc")
+#: The columns ``BatchOptions.detect`` adds (formats.md §3): who placed the points (``person``, or
+#: ``model`` for a detection or a landmark file whose provenance names a model) and the model's
+#: confidence in the film (0 to 1; empty for a person's points).
+DETECT_COLUMNS = ("landmarks_source", "detect_confidence")
 
 
 @cache
@@ -221,6 +231,8 @@ def _columns(study: Study, options: BatchOptions) -> dict[str, np.ndarray]:
     )
     out: dict[str, np.ndarray] = {}
     for name, values in cols.items():
+        if name == "warnings" and options.detect:
+            out.update(_detect_columns(study))
         if name == "warnings" and options.dicom is not None:
             out.update((c, np.full(n, "", dtype=object)) for c in DICOM_COLUMNS)
         out[name] = values
@@ -228,6 +240,16 @@ def _columns(study: Study, options: BatchOptions) -> dict[str, np.ndarray]:
             for column in options.personal_columns:
                 out[column] = np.array([cells[column] for cells in personal], dtype=object)
     return out
+
+
+def _detect_columns(study: Study) -> dict[str, np.ndarray]:
+    """:data:`DETECT_COLUMNS` of *study*: from each landmark set's provenance."""
+    sets = study.table.sets or (None,) * len(study)
+    provenance = [s.provenance if s is not None else None for s in sets]
+    return {
+        "landmarks_source": np.array(["model" if p else "person" for p in provenance], dtype=object),
+        "detect_confidence": np.array([p.film_confidence if p else None for p in provenance], dtype=object),
+    }
 
 
 @cache
@@ -371,7 +393,7 @@ class BatchTable:
                 "resume",
                 "{resume}: table '{path}' was not written by this batch ({what}: another spinecheck "
                 "version, or another {age_set}, {criteria} or {reference_sets}, or {patient_identifiers}, "
-                "{pseudonym_key} or {dicom} given or not); resume it with the options it was started with, "
+                "{pseudonym_key}, {dicom} or {detect} given or not); resume it with the options it was started with, "
                 "or start again with {overwrite} or another {output}",
                 names={
                     **_START_AGAIN,
@@ -381,6 +403,7 @@ class BatchTable:
                     "patient_identifiers": "patient_identifiers",
                     "pseudonym_key": "pseudonym_key",
                     "dicom": "dicom",
+                    "detect": "detect",
                 },
                 path=self.path,
                 what=what,
@@ -481,6 +504,8 @@ def numeric_columns(options: BatchOptions = BatchOptions()) -> frozenset[str]:
     (True, True, False, False)
     """
     out = study_numeric_columns(_template(options))
+    if options.detect:
+        out |= {"detect_confidence"}
     header = set(batch_header(options))
     if not out <= header:  # pragma: no cover - a renamed column must be renamed here too
         raise RuntimeError(f"numeric columns not in the batch header: {sorted(out - header)}")

@@ -21,6 +21,7 @@ this module draws nothing, so it is driven and tested without Matplotlib.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime
 import logging
 import math
@@ -45,6 +46,7 @@ from ..points.facing import anterior_direction
 from ..points.model import KEPT_CLICK, ImageRef, LandmarkSet, PatientInfo, PointMove, Refinement
 from ..points.names import PatientRight, View, check_point_name
 from ..points.operation import Operation, OperationProblem
+from ..points.provenance import Provenance
 from .protocol import Protocol, Step, get_protocol
 
 __all__ = [
@@ -63,6 +65,10 @@ _log = logging.getLogger(__name__)
 #: truthy result has ``moves`` (name to :class:`PointMove`), ``circles`` and ``confidence``;
 #: a falsy one has ``reason``.
 Refiner = Callable[..., Any]
+#: ``detector() -> LandmarkSet``: the points a landmark model finds on the film, with their
+#: provenance (``spinecheck annotate --detect``, key ``d``); it raises a ``SpinecheckError`` when the
+#: model cannot read the film.
+Detector = Callable[[], LandmarkSet]
 #: ``live(landmarks, calibration) -> lines``: the parameters computable so far, one per line.
 LiveParameters = Callable[[LandmarkSet, "Calibration | None"], Sequence[str]]
 
@@ -188,6 +194,8 @@ class AnnotationSession:
         items replace a resumed file's). With the resumed file's, it adds the
         endplates of the junctional angles at its UIV and LIV to a lateral
         protocol (:meth:`Protocol.with_junctions`).
+    detector : callable, optional
+        See :data:`Detector`: what :meth:`detect` fills the points from.
 
     Raises
     ------
@@ -224,6 +232,7 @@ class AnnotationSession:
         refiner: Refiner | None = None,
         resume: bool = True,
         operation: Operation | None = None,
+        detector: Detector | None = None,
     ) -> None:
         self.path = Path(path)
         self.protocol = protocol if isinstance(protocol, Protocol) else get_protocol(protocol)
@@ -254,6 +263,10 @@ class AnnotationSession:
         self.patient = PatientInfo()
         self.operation: Operation | None = None  # a resumed file's, written back as it was
         self.anatomy = Anatomy()  # a resumed file's (a sacralised vertebra), written back as it was
+        self.detector = detector
+        # who placed the points, when a model did; and where the model put those no person has moved
+        self.provenance: Provenance | None = None
+        self._model_xy: dict[str, tuple[float, float]] = {}
         self.resumed = False
         self.saved_at: datetime.datetime | None = None
         self.dirty = False
@@ -311,6 +324,7 @@ class AnnotationSession:
         self.patient = s.patient
         self.operation = s.operation
         self.anatomy = s.anatomy
+        self._take_provenance(s)
         self.resumed = True
         self.saved_at = datetime.datetime.fromtimestamp(self.path.stat().st_mtime)
 
@@ -416,6 +430,7 @@ class AnnotationSession:
             skipped=st.skipped,
             operation=self.operation,
             anatomy=self.anatomy,
+            provenance=self._provenance_now(),
         )
 
     def nearest_point(self, xy: tuple[float, float], max_distance_px: float = math.inf) -> str | None:
@@ -528,6 +543,69 @@ class AnnotationSession:
         )
         return f"skipped {name}"
 
+    def fill(self, detected: LandmarkSet) -> str:
+        """Load the points a model found, for the person to check and correct; save.
+
+        Every point of *detected* that this session has neither placed nor skipped is
+        placed where the model put it (not refined: the model placed it); a person's
+        points are kept. The file records the model's provenance, and a point the
+        person later moves or re-places is listed as corrected. One undo takes the
+        whole fill back.
+
+        Parameters
+        ----------
+        detected : LandmarkSet
+            The model's points (``(x, y)`` pixels of this film), with their provenance.
+
+        Returns
+        -------
+        str
+            What happened, for the status line.
+
+        Raises
+        ------
+        InvalidLandmarksError
+            *detected* is of another view or of another image.
+        """
+        where = "the detected landmarks"
+        if detected.view is not self.view:
+            raise InvalidLandmarksError(
+                f"{where} are of an {detected.view.value} film, but this annotation is {self.view.value}"
+            )
+        check_same_image(detected, self.image_ref, where)
+        before = self._state
+        new = {
+            n: self._check_xy(xy)
+            for n, xy in detected.points.items()
+            if n not in before.points and n not in before.skipped
+        }
+        if not new:
+            return "every point the model found is already placed or skipped: nothing filled"
+        self._take_provenance(detected, only=new)
+        self._change(
+            _State(
+                points={**before.points, **new},
+                skipped=before.skipped,
+                moved=dict(before.moved),
+                declined=dict(before.declined),
+                circles=dict(before.circles),
+                clicks={**before.clicks, **new},
+            )
+        )
+        kept = len(detected.points) - len(new)
+        low = self.provenance.low_points() if self.provenance else ()
+        low_text = (
+            f"; {len(low)} of low confidence (check them first: {', '.join(low[:3])}...)" if low else ""
+        )
+        kept_text = f"; your {kept} points kept" if kept else ""
+        return f"filled {len(new)} points found by the model{kept_text}{low_text}: check each, press r to re-place"
+
+    def detect(self) -> str:
+        """Fill the points the session's :data:`Detector` finds (:meth:`fill`); say why not when it cannot."""
+        if self.detector is None:
+            return "no landmark model in this session"
+        return self.fill(self.detector())
+
     def undo(self) -> str:
         """Undo the last change of this session (placing, skipping, keeping a click); save."""
         if not self._undo:
@@ -586,6 +664,36 @@ class AnnotationSession:
 
     def _save(self) -> None:
         self.save()
+
+    def _take_provenance(self, s: LandmarkSet, only: Mapping[str, Any] | None = None) -> None:
+        """Remember *s*'s provenance, and where its model put the points no person corrected."""
+        p = s.provenance
+        if p is None:
+            return
+        names = [n for n in s.points if n in p.point_confidence and n not in p.corrected]
+        if only is not None:
+            names = [n for n in names if n in only]
+            mine = {n: c for n, c in p.point_confidence.items() if n in only}
+            p = dataclasses.replace(p, point_confidence=mine, corrected=())
+        self._model_xy.update((n, s.points[n]) for n in names)
+        if self.provenance is None or only is None:
+            self.provenance = p
+        else:  # a second fill: the model's confidence of the points it placed now, the corrections kept
+            merged = {**self.provenance.point_confidence, **p.point_confidence}
+            self.provenance = dataclasses.replace(
+                p, point_confidence=merged, corrected=self.provenance.corrected
+            )
+
+    def _provenance_now(self) -> Provenance | None:
+        """The provenance to save: the model's points a person moved since are listed as corrected."""
+        p = self.provenance
+        if p is None:
+            return None
+        points = self._state.points
+        present = [n for n in self._model_xy if n in points]
+        if not present and not any(n in points for n in p.corrected):
+            return None  # the model's points were all undone or removed
+        return p.with_corrected(n for n in present if points[n] != self._model_xy[n])
 
     def _check_xy(self, xy: tuple[float, float]) -> tuple[float, float]:
         try:
@@ -684,6 +792,8 @@ class AnnotationSession:
 def _describe_change(before: _State, after: _State) -> str:
     """Name the change from *before* to *after* (the thing an undo reverts)."""
     added = [n for n in after.points if n not in before.points]
+    if len(added) > 1:
+        return f"filling {len(added)} points"
     if added:
         return f"placing {added[0]}"
     newly_skipped = [n for n in after.skipped if n not in before.skipped]

@@ -18,6 +18,7 @@ import json
 import os
 import random
 import time
+from pathlib import Path
 
 import fuzzing
 import pytest
@@ -497,15 +498,7 @@ def test_the_pixels_of_an_edit_outside_the_pixel_data_are_the_same(seeds):
 
 # ----------------------------------------------------------------------------- the campaign's own findings
 
-J_TRAILING = (
-    "engineer J (issue 13, 2): random bytes after a DICOM file are parsed as elements until memory runs out"
-)
-J_BITS = (
-    "engineer J (issue 13, 2): Bits Allocated 32 on a JPEG Lossless film aborts the process in the decoder"
-)
 
-
-@_xfail(J_TRAILING)
 @pytest.mark.parametrize("mode", ["api", "cli"])
 def test_random_bytes_after_a_dicom_file_are_bounded(seeds, mode):
     """bench/fuzz.py, seed 1: 4 MiB of random bytes appended to a film ended in MemoryError (2 GiB allowed)."""
@@ -525,7 +518,6 @@ def test_random_bytes_after_a_dicom_file_are_bounded(seeds, mode):
 
 
 @needs_shared
-@_xfail(J_BITS)
 @pytest.mark.parametrize("mode", ["api", "cli"])
 def test_bits_allocated_32_on_a_jpeg_lossless_film_does_not_abort(mode):
     """bench/fuzz.py, seed 1: the real RG2_JPLL with Bits Allocated 32 killed the process with SIGABRT."""
@@ -544,10 +536,25 @@ def test_bits_allocated_32_on_a_jpeg_lossless_film_does_not_abort(mode):
     assert result.outcome in (Outcome.OK, Outcome.CLEAN_ERROR), result.detail
 
 
-@_xfail(
-    "not yet owned: Pillow reads a PNG whose IHDR declares fewer rows than its image data holds as a prefix; "
-    "the picture loader does not compare the two (a DICOM with Rows below its data is refused)"
-)
+def test_bits_allocated_32_on_an_8_bit_baseline_jpeg_is_refused_before_decoding():
+    """GDCM aborts on any JPEG (10918) stream under Bits Allocated 32, 8-bit baseline too (pydicom-data)."""
+    import io
+
+    import pydicom
+    from pydicom.data import get_testdata_file
+
+    raw = Path(get_testdata_file("SC_rgb_jpeg_dcmtk.dcm")).read_bytes()
+    ds = pydicom.dcmread(io.BytesIO(raw))
+    ds.BitsAllocated = 32
+    buffer = io.BytesIO()
+    ds.save_as(buffer, enforce_file_format=False)
+    case = Case("dicom", "BitsAllocated 32", "film", {"f.dcm": buffer.getvalue()}, "f.dcm", Expect.SAME_PIXELS,
+                {"f.dcm": raw})  # fmt: skip
+    result = fuzzing.run_case(case, "api")
+    assert result.outcome is Outcome.CLEAN_ERROR, result.detail
+    assert "disagree with the header: its JPEG stream's samples are stor" in result.detail, result.detail
+
+
 @pytest.mark.parametrize("mode", ["api", "cli"])
 def test_a_png_declaring_fewer_rows_than_its_data_is_refused(seeds, mode):
     """bench/fuzz.py, seed 1: film.png with IHDR 360 x 1 (900 rows of data) gave a 1 x 360 film, exit 0."""
@@ -567,4 +574,30 @@ def test_a_png_declaring_fewer_rows_than_its_data_is_refused(seeds, mode):
         {"film.png": raw},
     )
     result = fuzzing.run_case(case, mode)
-    assert result.outcome in (Outcome.OK, Outcome.CLEAN_ERROR), result.detail
+    assert result.outcome is Outcome.CLEAN_ERROR, result.detail
+    assert "the pixel data disagree with the header: its image data hold more" in result.detail, result.detail
+
+
+@pytest.mark.parametrize("interlace", [False, True], ids=["plain", "adam7"])
+@pytest.mark.parametrize(
+    ("mode", "size"), [("L", (37, 23)), ("I;16", (5, 3)), ("RGB", (1, 9)), ("RGBA", (9, 1)), ("1", (13, 7))]
+)
+def test_png_excess_counts_the_data_a_png_declares(tmp_path, mode, size, interlace):
+    """Pillow's own PNGs fit their IHDR exactly, plain or interlaced; one row fewer in IHDR does not."""
+    import io
+    import struct
+    import zlib
+
+    import numpy as np
+    from PIL import Image
+    from spinecheck.landmarks.imaging.codestream import png_excess
+
+    pixels = np.random.default_rng(0).integers(0, 255, (size[1], size[0], 4), dtype=np.uint8)
+    image = Image.fromarray(pixels, "RGBA").convert(mode)
+    buffer = io.BytesIO()
+    image.save(buffer, "PNG", interlace=interlace)
+    raw = buffer.getvalue()
+    assert png_excess(io.BytesIO(raw)) is None
+    ihdr = struct.pack(">II", size[0], size[1] - 1) + raw[24:29]
+    shorter = raw[:16] + ihdr + struct.pack(">I", zlib.crc32(b"IHDR" + ihdr)) + raw[33:]
+    assert size[1] == 1 or "its image data hold more than" in png_excess(io.BytesIO(shorter))

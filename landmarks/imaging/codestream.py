@@ -14,21 +14,35 @@ refused with one line that names both.
 - JPEG 2000 (ISO/IEC 15444-1 A.5.1): the SIZ segment: Xsiz − XOsiz by
   Ysiz − YOsiz reference grid, Csiz components, each component's precision;
   a JP2 file is read inside its codestream (``jp2c``) box.
+- PNG (ISO/IEC 15948, 11.2.2 and 8.2): IHDR's width, height, bit depth, colour
+  type and interlace method fix the size of the decompressed image data exactly;
+  Pillow reads a PNG whose IHDR declares fewer rows than its IDAT data hold as a
+  prefix of the picture (a 1 × 360 film from 900 rows of data), so the data are
+  inflated and counted (:func:`png_excess`, in chunks, nothing kept), as a DICOM
+  with Rows below its data is refused.
 - RLE (DICOM PS3.5 G.3.1): the 64-byte header: the number of segments
   (samples × bytes per sample) and their offsets (the first at 64, ascending,
   inside the fragment). RLE says nothing of rows and columns: a wrong Rows is
   caught when the decoder's panic is (:func:`~spinecheck.landmarks.imaging.pixel_decoding.decode_pixels`).
 
 A precision below Bits Stored is allowed (encoders often write the bits they
-used), one above Bits Allocated is not: the samples would not fit.
+used), one above Bits Allocated is not: the samples would not fit. A JPEG or
+JPEG-LS sample has at most 16 bits (P, ISO/IEC 10918-1 B.2.2; ISO/IEC 14495-1
+C.2.2), so its Bits Allocated is 8 or 16; any other is refused: GDCM aborts the
+process on a JPEG stream under Bits Allocated 32 (the real ``RG2_JPLL``, and
+8-bit baseline and lossless films alike). JPEG 2000 samples reach 38 bits, so
+Bits Allocated 32 over a 16-bit JPEG 2000 stream stays (it decodes to the same
+values).
 """
 
 from __future__ import annotations
 
 import struct
+import zlib
 from dataclasses import dataclass
+from typing import BinaryIO
 
-__all__ = ["StreamGeometry", "stream_geometry", "stream_mismatch"]
+__all__ = ["StreamGeometry", "png_excess", "stream_geometry", "stream_mismatch"]
 
 #: JPEG (10918) syntaxes: processes 1 to 14 (.50 to .70), most of them retired but still met.
 _JPEG = frozenset(f"1.2.840.10008.1.2.4.{n}" for n in range(50, 71))
@@ -129,6 +143,9 @@ def stream_mismatch(
     >>> stream_mismatch(StreamGeometry("JPEG-LS", 2140, 1760, 1, 16), rows=2141, columns=1760,
     ...                 samples=1, bits_allocated=16)
     'its JPEG-LS stream holds 2140 rows × 1760 columns, but Rows × Columns say 2141 × 1760'
+    >>> stream_mismatch(StreamGeometry("JPEG", 2140, 1760, 1, 10), rows=2140, columns=1760,
+    ...                 samples=1, bits_allocated=32)
+    "its JPEG stream's samples are stored in 8 or 16 bits, but Bits Allocated says 32"
     """
     kind = geometry.kind
     if geometry.rows is not None and geometry.columns is not None:
@@ -151,6 +168,8 @@ def stream_mismatch(
         return f"its {kind} stream has {geometry.samples} components, but Samples per Pixel says {samples}"
     if geometry.precision is not None and geometry.precision > bits_allocated:
         return f"its {kind} stream has {geometry.precision}-bit samples, more than Bits Allocated {bits_allocated}"
+    if kind in ("JPEG", "JPEG-LS") and bits_allocated not in (8, 16):
+        return f"its {kind} stream's samples are stored in 8 or 16 bits, but Bits Allocated says {bits_allocated}"
     return None
 
 
@@ -218,3 +237,98 @@ def _j2k(head: bytes) -> StreamGeometry | str:
         return f"its JPEG 2000 SIZ segment declares an empty image ({xsiz}×{ysiz} from offset {xo}, {yo})"
     precision = max((data[42 + 3 * c] & 0x7F) + 1 for c in range(csiz))
     return StreamGeometry("JPEG 2000", ysiz - yo, xsiz - xo, csiz, precision)
+
+
+#: PNG channels by colour type (ISO/IEC 15948 11.2.2): greyscale, truecolour, indexed, grey + alpha, RGBA.
+_PNG_CHANNELS = {0: 1, 2: 3, 3: 1, 4: 2, 6: 4}
+#: Adam7 passes (x0, y0, dx, dy), ISO/IEC 15948 8.2.
+_ADAM7 = ((0, 0, 8, 8), (4, 0, 8, 8), (0, 4, 4, 8), (2, 0, 4, 4), (0, 2, 2, 4), (1, 0, 2, 2), (0, 1, 1, 2))
+#: Bytes inflated at a time while counting a PNG's image data.
+_PNG_CHUNK_BYTES = 1 << 20
+
+
+def png_excess(fp: BinaryIO) -> str | None:
+    r"""Say how a PNG's image data overrun what its IHDR declares, or return None.
+
+    Parameters
+    ----------
+    fp : binary file
+        At the start of the PNG file (left wherever reading stopped).
+
+    Returns
+    -------
+    str or None
+        None when the data fit, are short (the decoder says so) or cannot be read
+        here (not a PNG, a broken chunk or zlib stream: the decoder's own error
+        names it).
+
+    Notes
+    -----
+    The decompressed data of a non-interlaced image are ``height`` rows of one
+    filter byte and ``ceil(width × bits per pixel / 8)`` bytes; an interlaced one
+    the same for each of the seven Adam7 passes' sub-images (ISO/IEC 15948 8.2).
+    Counting stops at the first byte beyond that size: the work is bounded by the
+    declared size, the memory by :data:`_PNG_CHUNK_BYTES`.
+
+    Examples
+    --------
+    >>> import io
+    >>> def chunk(kind, data):
+    ...     return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+    >>> ihdr = struct.pack(">IIBBBBB", 4, 1, 8, 0, 0, 0, 0)  # 4 x 1, 8-bit greyscale
+    >>> png = b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(bytes(5 * 3)))
+    >>> png_excess(io.BytesIO(png))
+    'its image data hold more than the 5 bytes its IHDR (4 × 1 pixels, 8 bits per pixel) declares'
+    """
+    if fp.read(8) != b"\x89PNG\r\n\x1a\n":
+        return None
+    expected, said, counted = None, "", 0
+    inflate = zlib.decompressobj()
+    while True:
+        head = fp.read(8)
+        if len(head) < 8:
+            return None
+        length, kind = struct.unpack(">I4s", head)
+        if kind == b"IHDR":
+            data = fp.read(length)
+            if length != 13 or len(data) != 13:
+                return None
+            width, height, depth, colour, _, _, interlace = struct.unpack(">IIBBBBB", data)
+            if colour not in _PNG_CHANNELS or not width or not height:
+                return None
+            bits = _PNG_CHANNELS[colour] * depth
+            expected = _png_data_bytes(width, height, bits, bool(interlace))
+            said = f"its IHDR ({width} × {height} pixels, {bits} bits per pixel) declares"
+            fp.seek(4, 1)
+        elif kind == b"IDAT" and expected is not None:
+            left = length
+            while left:
+                piece = fp.read(min(left, _PNG_CHUNK_BYTES))
+                if not piece:
+                    return None
+                left -= len(piece)
+                try:
+                    while piece:
+                        counted += len(inflate.decompress(piece, _PNG_CHUNK_BYTES))
+                        piece = inflate.unconsumed_tail
+                        if counted > expected:
+                            return f"its image data hold more than the {expected} bytes {said}"
+                except zlib.error:
+                    return None
+            fp.seek(4, 1)
+        elif kind == b"IEND":
+            return None
+        else:
+            fp.seek(length + 4, 1)
+
+
+def _png_data_bytes(width: int, height: int, bits: int, interlaced: bool) -> int:
+    """Decompressed size of a PNG's image data: filter byte + packed samples per row, per Adam7 pass."""
+    if not interlaced:
+        return height * (1 + (width * bits + 7) // 8)
+    total = 0
+    for x0, y0, dx, dy in _ADAM7:
+        w, h = max(0, (width - x0 + dx - 1) // dx), max(0, (height - y0 + dy - 1) // dy)
+        if w and h:
+            total += h * (1 + (w * bits + 7) // 8)
+    return total

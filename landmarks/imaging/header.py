@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import datetime
 import io
+import os
 import struct
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -37,7 +38,7 @@ from ..points.calibration import Calibration
 from ..points.model import ImageRef, PatientInfo
 from ..points.names import PatientRight, View, VocabularyEnum
 from ..points.plane import ImagePlane
-from .codestream import HEAD_BYTES, stream_geometry, stream_mismatch
+from .codestream import HEAD_BYTES, png_excess, stream_geometry, stream_mismatch
 from .dicom_header import (
     calibration_from_dataset,
     parse_dicom_date,
@@ -328,8 +329,10 @@ def read_dataset(p: Path, where: str, *, preamble: bool) -> tuple[Any, list[str]
             # Large values (the Pixel Data) stay in the file until used: a header-only read never
             # reads them, and the JPEG 2000 decoder streams its codestream from there (issue 3).
             with open(p, "rb") as fp:
-                ds = read_partial(fp, _after_the_pixel_data(), defer_size=_DEFER_BYTES, force=not preamble)
-                rest = p.stat().st_size - fp.tell()
+                size = os.fstat(fp.fileno()).st_size
+                stop = _after_the_pixel_data(fp, size)
+                ds = read_partial(fp, stop, defer_size=_DEFER_BYTES, force=not preamble)
+                rest = size - fp.tell()
         except MemoryError:
             raise
         except Exception as exc:  # noqa: BLE001 - whatever pydicom stumbles on, the file is unreadable
@@ -372,18 +375,21 @@ def _drop_unreadable(ds: Any, notes: list[str], depth: int = 0) -> None:
                 _drop_unreadable(item, notes, depth + 1)
 
 
-def _after_the_pixel_data() -> Any:
-    """A ``stop_when`` for pydicom's reader: True at a top-level tag out of order after the Pixel Data.
+def _after_the_pixel_data(fp: Any, size: int) -> Any:
+    """A ``stop_when`` for pydicom's reader: True at a top-level element after the Pixel Data that cannot be one.
 
     Elements follow in ascending tag order (DICOM PS3.5 7.1); after the Pixel Data only
-    higher tags may come (Data Set Trailing Padding, Digital Signatures). Anything else is
-    not part of the data set.
+    higher tags may come (Data Set Trailing Padding, Digital Signatures), and a value is
+    never longer than the bytes left in the file (*fp*, *size* bytes; pydicom calls this with
+    *fp* at the value). Anything else is not part of the data set: random bytes appended to
+    a film read as an element of a random length, which converting it then allocated
+    (4 MiB of them ended in MemoryError under 2 GiB).
     """
     last = [-1]
     seen_pixels = [False]
 
     def stop(tag: Any, vr: Any, length: int) -> bool:
-        if seen_pixels[0] and int(tag) <= last[0]:
+        if seen_pixels[0] and (int(tag) <= last[0] or (length != 0xFFFFFFFF and length > size - fp.tell())):
             return True
         last[0] = int(tag)
         seen_pixels[0] = seen_pixels[0] or int(tag) in (0x7FE00008, 0x7FE00009, 0x7FE00010)
@@ -684,6 +690,11 @@ def picture_header(img: Any, p: Path, where: str, frame: int | None, notes: list
         reason = f"{fmt} image: no pixel spacing"
     columns, rows = img.size
     check_pixel_count(where, int(rows), int(columns), len(img.getbands()), frames)
+    if fmt == "PNG":  # Pillow reads a prefix of data longer than IHDR says (a DICOM's Rows are checked too)
+        with open(p, "rb") as fp:
+            excess = png_excess(fp)
+        if excess:
+            raise UnreadableImageError(f"{where}: the pixel data disagree with the header: {excess}")
     tags = getattr(img, "tag_v2", None) or {}  # a TIFF's tags, by number
     resolution = (tags[282], tags[283]) if 282 in tags and 283 in tags else None
     plane = ImagePlane.from_picture(

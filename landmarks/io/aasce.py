@@ -18,9 +18,7 @@ adolescent idiopathic scoliosis assessment using BoostNet. MICCAI 2017.
 from __future__ import annotations
 
 import os
-import struct
 import warnings
-import zlib
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -30,10 +28,7 @@ from ..errors import InvalidLandmarksError, shorten
 from ..points.model import ImageRef, LandmarkSet
 from ..points.names import TYPICAL_LEVELS, View
 from .checks import check_endplates, check_inside_image
-
-#: What scipy's reader raises on a damaged file besides its own errors: a corrupt compressed
-#: element (zlib), sizes or offsets that point outside the data.
-_BROKEN_MAT = (zlib.error, struct.error, IndexError, KeyError, OverflowError, AttributeError)
+from .matfile import MAX_MAT_BYTES, MatFileError, read_mat_variable
 
 __all__ = ["AASCE_LEVELS", "AASCE_POINT_NAMES", "read_aasce_mat", "aasce_image_path"]
 
@@ -139,38 +134,33 @@ def read_aasce_mat(path: str | os.PathLike[str], image_shape: tuple[int, int] | 
 
 
 def _load_p2(name: str, where: str) -> np.ndarray:
-    import scipy.io
-    from scipy.io.matlab import MatReadError
-
     try:
         with open(name, "rb") as f:
-            try:
-                mat = scipy.io.loadmat(f, variable_names=[_VARIABLE])
-            except NotImplementedError:
-                raise InvalidLandmarksError(
-                    f"{where}: is a MATLAB v7.3 (HDF5) file, which this reader cannot open; "
-                    "save it with save(..., '-v7')"
-                ) from None
-            except (MatReadError, ValueError, TypeError, EOFError, *_BROKEN_MAT) as e:
-                said = shorten(" ".join(str(e).split()) or type(e).__name__, 200)
-                raise InvalidLandmarksError(
-                    f"{where}: is not a readable MATLAB .mat file ({said}); expected an AASCE label file "
-                    f"holding {_VARIABLE!r}"
-                ) from None
-            if _VARIABLE not in mat:
-                f.seek(0)
-                present = [v[0] for v in scipy.io.whosmat(f)]
+            data = f.read(MAX_MAT_BYTES + 1)
     except OSError as e:
         raise InvalidLandmarksError(f"{where}: cannot be read: {e.strerror or e}") from None
-    if _VARIABLE not in mat:
+    try:
+        variable = read_mat_variable(data, _VARIABLE)  # in Python: scipy's reader faults on damaged files
+    except MatFileError as e:
+        if str(e).startswith("v7.3"):
+            raise InvalidLandmarksError(
+                f"{where}: is a MATLAB v7.3 (HDF5) file, which this reader cannot open; "
+                "save it with save(..., '-v7')"
+            ) from None
+        raise InvalidLandmarksError(
+            f"{where}: is not a readable MATLAB .mat file ({shorten(str(e), 200)}); expected an AASCE label "
+            f"file holding {_VARIABLE!r}"
+        ) from None
+    if not variable.kind:
         raise InvalidLandmarksError(
             f"{where}: variable {_VARIABLE!r} (68 x 2 landmark positions) is missing; "
-            f"the file holds {', '.join(map(repr, present)) or 'no variables'}"
+            f"the file holds {', '.join(map(repr, variable.names)) or 'no variables'}"
         )
-    p2 = mat[_VARIABLE]
-    if not isinstance(p2, np.ndarray) or p2.dtype.kind not in "uif":
-        kind = type(p2).__name__ if not isinstance(p2, np.ndarray) else f"{p2.dtype} array"
-        raise InvalidLandmarksError(f"{where}: {_VARIABLE!r} must be a numeric 68 x 2 array; got a {kind}")
+    p2 = variable.value
+    if p2 is None or p2.dtype.kind not in "uif":
+        raise InvalidLandmarksError(
+            f"{where}: {_VARIABLE!r} must be a numeric 68 x 2 array; got a {variable.kind}"
+        )
     if p2.shape != (len(AASCE_POINT_NAMES), 2):
         got = " x ".join(map(str, p2.shape)) or "a scalar"
         hint = " (transposed? expected one row per point)" if p2.shape == (2, len(AASCE_POINT_NAMES)) else ""

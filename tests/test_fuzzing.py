@@ -433,6 +433,7 @@ def test_the_curve_type_is_withheld_with_cobb_max(seeds, tmp_path):
     still typed N. The type says why it is withheld.
     """
     from spinecheck.alignment import assess
+    from spinecheck.alignment.render.curves import curves_by_region
     from spinecheck.alignment.study import load_study
 
     d = json.loads(seeds.ap_json)
@@ -442,11 +443,19 @@ def test_the_curve_type_is_withheld_with_cobb_max(seeds, tmp_path):
     )
     path = tmp_path / "swapped-c2-c4.json"
     path.write_bytes(fuzzing._dump(d))
-    m = load_study(str(path)).measurements
+    study = load_study(str(path))
+    m = study.measurements
     assert [c["angle_deg"] for c in m.curves.curves(0)] == pytest.approx([18.0, 26.0])  # measured, kept
     row = next(r for r in assess(m).rows(0) if r["id"] == "srs_schwab.curve_type")
     assert row["applied"] is False and row.get("category") is None, row
     assert row["reason"].startswith("Cobb_max withheld (landmark check failed: C2: "), row["reason"]
+    # the region columns agree: the measured curves stay, an empty region is not "no curve" but withheld
+    regions = curves_by_region(study, 0)
+    assert [regions[r]["angle_deg"] for r in ("MT", "TL/L")] == pytest.approx([18.0, 26.0])
+    assert regions["PT"]["angle_deg"] is None
+    assert regions["PT"]["note"].startswith("withheld: landmark check failed: C2: "), regions["PT"]
+    path.write_bytes(seeds.ap_json)
+    assert curves_by_region(load_study(str(path)), 0)["PT"]["note"] == "no curve with apex T3-T5"
 
 
 # ----------------------------------------------------------------------------- property-based

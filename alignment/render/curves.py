@@ -15,8 +15,9 @@ Each of the three regions of :mod:`spinecheck.alignment.geometry.regions` (``PT`
 ``note``
     why a column is empty, or what else the region holds: ``no curve with apex
     T6-T11``, ``not measured: ...`` (no vertebra of the apex range annotated),
-    ``withheld: <reason>``, or ``2 curves with apex T6-T11: the largest shown; also
-    T10-L2 apex T12 (14.2 deg)``.
+    ``withheld: <reason>`` (also for a region without a curve when a vertebra that fails the
+    landmark check withholds ``Cobb_max``: its tilt could hide the region's curve), or
+    ``2 curves with apex T6-T11: the largest shown; also T10-L2 apex T12 (14.2 deg)``.
 
 One more column, ``curves_other``, names the curves whose apex lies outside the three
 regions (cervicothoracic, lumbosacral), which ``Cobb_max`` may come from. Lateral
@@ -67,13 +68,18 @@ def curve_columns(study: Study, rows: np.ndarray | None = None) -> dict[str, np.
     n = len(sel)
     errors = t.row_errors[sel] if t.row_errors is not None else np.full(n, None, dtype=object)
     views = np.asarray(m.views, dtype=object)[sel]
-    ap = np.equal(errors, _NONE) & np.array([View.parse(v) is View.AP for v in views], dtype=bool)
+    is_ap = {v: View.parse(v) is View.AP for v in dict.fromkeys(views.tolist())}  # each distinct view once
+    ap = np.equal(errors, _NONE) & np.array(list(map(is_ap.__getitem__, views.tolist())), dtype=bool)
     names = np.array([*LEVELS, None], dtype=object)  # index -1 reads None
     at = np.arange(n)
     side = np.asarray(t.patient_right, dtype=object)[sel]
     known = np.equal(side, PatientRight.IMAGE_RIGHT) | np.equal(side, PatientRight.IMAGE_LEFT)
     flip = np.equal(side, PatientRight.IMAGE_LEFT)
     annotated = _annotated(t, sel)
+    # Cobb_max is withheld when any vertebra fails the landmark check: "no curve" is not known then
+    cobb = np.asarray(m.values["Cobb_max"], dtype=float)[sel]
+    why = np.asarray(m.reasons["Cobb_max"], dtype=object)[sel]
+    held = np.where(np.isnan(cobb) & np.char.startswith(why.astype(str), "landmark check failed"), why, _NONE)
     out: dict[str, np.ndarray] = {}
     for rc in regional_curves(curves):
         k = np.where(ap, rc.curve, -1)
@@ -92,8 +98,11 @@ def curve_columns(study: Study, rows: np.ndarray | None = None) -> dict[str, np.
         note = np.full(n, None, dtype=object)
         levels = list(LEVELS[_span(rc.region.apex_from, rc.region.apex_to)])
         seen = annotated[:, [LEVELS.index(lv) for lv in levels]]
+        no_curve = _no_curve_notes(rc.region.levels, levels, seen, ap & ~has)
         for i in np.flatnonzero(ap & ~has):
-            note[i] = _no_curve_note(rc.region.levels, levels, seen[i])
+            note[i] = no_curve[i]
+            if note[i].startswith("no curve") and held[i] is not None:
+                note[i] = f"withheld: {held[i]}"  # a suspect vertebra's tilt may hide the region's curve
         crowded = has & ((rc.measured + rc.withheld > 1) | ~measured)
         for i in np.flatnonzero(crowded):
             note[i] = _region_note(curves, int(i), int(k[i]), rc.others(curves, int(i)), rc.region.levels)
@@ -182,6 +191,20 @@ def _no_curve_note(span: str, levels: list[str], seen: np.ndarray) -> str:
     # a T13 or L6 absent from a film is not "not annotated": most spines have neither
     missing = [lv for lv, s in zip(levels, seen, strict=True) if not s and lv not in TRANSITIONAL_LEVELS]
     return f"no curve with apex {span}" + (f" (not annotated: {', '.join(missing)})" if missing else "")
+
+
+def _no_curve_notes(span: str, levels: list[str], seen: np.ndarray, where: np.ndarray) -> np.ndarray:
+    """:func:`_no_curve_note` of the rows *where*, made once per pattern of annotated vertebrae (None elsewhere)."""
+    out = np.full(len(seen), None, dtype=object)
+    rows = np.flatnonzero(where)
+    if not len(rows):
+        return out
+    codes = seen[rows].astype(np.int64) @ (np.int64(1) << np.arange(seen.shape[1], dtype=np.int64))
+    _, first, inverse = np.unique(codes, return_index=True, return_inverse=True)
+    texts = np.empty(len(first), dtype=object)
+    texts[:] = [_no_curve_note(span, levels, seen[rows[f]]) for f in first.tolist()]
+    out[rows] = texts[inverse.reshape(-1)]
+    return out
 
 
 def _name(curves: CurveTable, i: int, k: int) -> str:

@@ -429,3 +429,123 @@ def test_cli_annotate_detect_refuses_a_lateral_film(tmp_path, capsys):
         and err.startswith("error: --detect: the landmark model reads AP films")
         and err.count("\n") == 1
     )
+
+
+# ----------------------------------------------------------------------------- the shipped model on real films
+
+
+@pytest.fixture(scope="module")
+def real_ap(shared_data, tmp_path_factory):
+    """FILM as a PNG, and the same film mirrored and turned upside down."""
+    from PIL import Image
+
+    d = tmp_path_factory.mktemp("films")
+    with Image.open(shared_data / "aasce-dev" / "images" / FILM) as im:
+        grey = im.convert("L")
+        grey.save(d / "ap.png")
+        grey.transpose(Image.Transpose.FLIP_LEFT_RIGHT).save(d / "mirrored.png")
+        grey.transpose(Image.Transpose.ROTATE_180).save(d / "upside-down.png")
+    return d
+
+
+def _shipped_version() -> str:
+    from spinecheck.landmarks.detect.inference import load_model
+
+    return load_model().info.version
+
+
+#: Model 0.1, the first cut (one fold's network, 14 epochs), cannot read a real AP film confidently
+#: and is refused on it; the cross-validated ensemble that replaces it must read it.
+FIRST_CUT = pytest.mark.xfail(
+    _shipped_version() == "0.1", strict=True, reason="the shipped model 0.1 refuses real AP films"
+)
+
+
+@FIRST_CUT
+def test_detect_then_measure_and_plot_a_real_ap_film_without_a_click(capsys, real_ap, labels):
+    film = real_ap / "ap.png"
+    code, out, err = run(capsys, "detect", film)
+    assert code == 0, err
+    path = real_ap / "ap.landmarks.json"
+    assert out.startswith(f"landmarks: {path} (68 corners T1-L5 by model ")
+    s = read_landmarks(path)
+    assert len(s.points) == 68 and s.provenance.model.sha256 and s.image.path == "ap.png"
+    # where a person put the corners on this film: the model's within a tenth of the film's height
+    xy, rows, _ = labels
+    found = np.array([s.points[n] for n in AASCE_POINT_NAMES])
+    assert np.median(np.hypot(*(found - xy).T)) < 0.1 * rows
+    code, out, err = run(capsys, "measure", path, "--image", film, "--format", "json")
+    assert code == 0, err
+    report = json.loads(out)
+    cobb = report["parameters"]["Cobb_max"]
+    assert (cobb["value"] is not None) != ("reason" in cobb)  # a number, or withheld with its reason
+    if s.provenance.film_confidence < LOW_FILM_CONFIDENCE:  # and the report says how far to trust it
+        assert any("low film confidence" in w for w in report["warnings"])
+    code, _, err = run(capsys, "plot", film, path, "-o", real_ap / "ap-figure.png")
+    assert code == 0, err
+    assert (real_ap / "ap-figure.png").stat().st_size > 10_000
+    # a second run does not replace the file without --overwrite
+    code, _, err = run(capsys, "detect", film)
+    assert code == 2 and "exists" in err and err.count("\n") == 1
+
+
+@FIRST_CUT
+def test_a_mirrored_real_film_is_read_with_the_image_sides(capsys, real_ap):
+    out = real_ap / "mirrored.json"
+    code, _, err = run(capsys, "detect", real_ap / "mirrored.png", "-o", out)
+    assert code == 0, err
+    s = read_landmarks(out)
+    left_of_right = [s.points[f"{lv}.sup.left"][0] < s.points[f"{lv}.sup.right"][0] for lv in AASCE_LEVELS]
+    assert all(left_of_right)
+
+
+def _refused(capsys, tmp_path, film):
+    out = tmp_path / "refused.json"
+    code, _, err = run(capsys, "detect", film, "-o", out)
+    assert code == 2, err
+    assert err.startswith("error: ") and err.count("\n") == 1 and "landmark model" in err
+    assert not out.exists()
+    return err
+
+
+def test_an_upside_down_real_film_is_refused(capsys, tmp_path, real_ap):
+    _refused(capsys, tmp_path, real_ap / "upside-down.png")
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        pytest.param("dicom/DX_chest_MONOCHROME1_inverse_J2KR.dcm", id="chest"),
+        pytest.param("dicom/RG2_UNC", id="hip"),
+    ],
+)
+def test_real_films_of_other_anatomy_are_refused(capsys, tmp_path, shared_data, name):
+    _refused(capsys, tmp_path, shared_data / name)
+
+
+@pytest.mark.parametrize("kind", ["blank", "noise"])
+def test_films_without_a_spine_are_refused(capsys, tmp_path, kind):
+    from PIL import Image
+
+    film = tmp_path / f"{kind}.png"
+    rng = np.random.default_rng(0)
+    pixels = np.zeros((2000, 800)) if kind == "blank" else rng.integers(0, 256, (2000, 800))
+    Image.fromarray(pixels.astype(np.uint8)).save(film)
+    _refused(capsys, tmp_path, film)
+
+
+def test_the_demos_lateral_film_is_refused_and_as_a_picture_refused_or_flagged(capsys, tmp_path):
+    """The DICOM says lateral; a picture of it says nothing, and the network alone must not be confident."""
+    from spinecheck.landmarks.synthetic.films import synthetic_lateral, write_dicom, write_png
+
+    film = synthetic_lateral(0)  # the demo's lateral film
+    err = _refused(capsys, tmp_path, write_dicom(film, tmp_path / "lateral.dcm"))
+    assert "header says it is a lateral film" in err
+    out = tmp_path / "lateral.json"
+    code, _, err = run(capsys, "detect", write_png(film, tmp_path / "lateral.png"), "-o", out)
+    if code == 0:
+        s = read_landmarks(out)
+        assert s.provenance.film_confidence < LOW_FILM_CONFIDENCE
+        assert any("low film confidence" in w for w in s.warnings)
+    else:
+        assert code == 2 and "landmark model" in err and err.count("\n") == 1

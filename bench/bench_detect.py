@@ -11,8 +11,9 @@ The detected corners are compared with the dataset's labels:
   dataset's first angle) against ``angles.csv``'s ``angle1_deg``;
 - the AASCE 2019 challenge's three angles, by its published rule (:func:`challenge_angles`,
   re-implemented here; checked against ``angles.csv`` on the labels themselves), and its SMAPE;
-- the share of films flagged (film confidence below ``--flag``, or a vertebra replaced by the
-  plausibility step);
+- the share of films refused by ``spinecheck detect``'s rules
+  (:func:`spinecheck.landmarks.detect.refusal.read_detection`) and of films read with flags (a
+  low-confidence point or film, a vertebra replaced), and the figures on the films read;
 - inference time per film (``detect`` alone, the film already loaded) and the process's peak memory.
 
 Films whose labels the training screen left out (``left_out.json``) are not scored: their labels
@@ -23,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import json
 import resource
 import sys
 import time
@@ -31,18 +33,20 @@ from pathlib import Path
 import numpy as np
 from spinecheck.landmarks import load_radiograph
 from spinecheck.landmarks.detect import detect, load_model
+from spinecheck.landmarks.detect.refusal import read_detection
 from spinecheck.landmarks.io.aasce import read_aasce_mat
 
 
 def _is_s(mid: np.ndarray) -> bool:
     """The challenge's S-curve test on the 34 endplate midpoints (top to bottom)."""
     n = len(mid)
+    # a film whose T1 and L5 midpoints share a column divides by zero here, as the challenge's code does
     with np.errstate(divide="ignore", invalid="ignore"):
         t1 = (mid[: n - 2, 1] - mid[n - 1, 1]) / (mid[0, 1] - mid[n - 1, 1])
         t2 = (mid[: n - 2, 0] - mid[n - 1, 0]) / (mid[0, 0] - mid[n - 1, 0])
-    ll = (t1 - t2)[:, None]
-    pair = ll @ ll.T
-    return not abs(pair.sum() - np.abs(pair).sum()) < 1e-4
+        ll = (t1 - t2)[:, None]
+        pair = ll @ ll.T
+        return not abs(pair.sum() - np.abs(pair).sum()) < 1e-4
 
 
 def challenge_angles(p2: np.ndarray, rows: int) -> tuple[float, float, float]:
@@ -101,6 +105,43 @@ def _angles_csv(data: Path) -> dict[str, np.ndarray]:
         }
 
 
+def _score_fold(run: Path, data: Path, truth_angles: dict[str, np.ndarray], limit: int) -> dict:
+    """Per-film results of one fold's network on its held-out films."""
+    model = load_model(str(run / "model.onnx"))
+    names = [n for n in (run / "heldout.txt").read_text().split("\n") if n][: limit or None]
+    films = []
+    for name in names:
+        film = load_radiograph(data / "images" / name)
+        labels = read_aasce_mat(data / "labels" / f"{name}.mat", image_shape=(film.rows, film.columns))
+        truth = np.array(list(labels.points.values()))
+        _ = film.display  # decoding and windowing are the loader's time, not the model's
+        t0 = time.perf_counter()
+        found = detect(film, model)
+        seconds = time.perf_counter() - t0
+        pred = found.as_array()
+        err = np.hypot(*(pred - truth).T)
+        a_pred = np.array(challenge_angles(pred, film.rows))
+        a_rule = np.array(challenge_angles(truth, film.rows))
+        reading = read_detection(found, image=film.image_ref)
+        films.append(
+            {
+                "image": name,
+                "corner_px": err.tolist(),
+                "corner_pct": (100 * err / film.rows).tolist(),
+                "pred3": a_pred.tolist(),
+                "true3": truth_angles[name].tolist(),
+                "rule_gap": np.abs(a_rule - truth_angles[name]).tolist(),
+                "cobb_err": float(a_pred[0] - truth_angles[name][0]),
+                "conf": found.film_confidence,
+                "replaced": bool(found.replaced),
+                "refused": not reading,
+                "flagged": bool(reading) and bool(reading.flags),
+                "seconds": seconds,
+            }
+        )
+    return {"films": films, "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument(
@@ -110,50 +151,48 @@ def main(argv: list[str] | None = None) -> int:
         "--runs", required=True, help="folder holding fold0 .. fold4, each with model.onnx, heldout.txt"
     )
     ap.add_argument("--folds", type=int, default=5)
-    ap.add_argument(
-        "--flag", type=float, default=0.3, help="film confidence under which a film counts as flagged"
-    )
     ap.add_argument("--limit", type=int, default=0, help="score only this many films per fold (0: all)")
+    ap.add_argument("--time-shipped", type=int, default=20, help="time the shipped model on this many films")
+    ap.add_argument(
+        "--save", help="folder for each fold's per-film results; a fold found there is not re-scored"
+    )
     args = ap.parse_args(argv)
     data, runs = Path(args.data), Path(args.runs)
     truth_angles = _angles_csv(data)
 
-    rule_gap = []
-    corner_px, corner_pct, cobb_err, pred3, true3, conf, flagged, replaced, seconds = ([] for _ in range(9))
+    records: list[dict] = []
+    peak_mb = 0.0
     for k in range(args.folds):
-        run = runs / f"fold{k}"
-        model = load_model(str(run / "model.onnx"))
-        names = (run / "heldout.txt").read_text().split("\n")
-        names = [n for n in names if n][: args.limit or None]
-        for name in names:
-            film = load_radiograph(data / "images" / name)
-            labels = read_aasce_mat(data / "labels" / f"{name}.mat", image_shape=(film.rows, film.columns))
-            truth = np.array(list(labels.points.values()))
-            _ = film.display  # decoding and windowing are the loader's time, not the model's
-            t0 = time.perf_counter()
-            found = detect(film, model)
-            seconds.append(time.perf_counter() - t0)
-            pred = found.as_array()
-            err = np.hypot(*(pred - truth).T)
-            corner_px.append(err)
-            corner_pct.append(100 * err / film.rows)
-            a_pred = np.array(challenge_angles(pred, film.rows))
-            a_rule = np.array(challenge_angles(truth, film.rows))
-            rule_gap.append(np.abs(a_rule - truth_angles[name]))
-            pred3.append(a_pred)
-            true3.append(truth_angles[name])
-            cobb_err.append(a_pred[0] - truth_angles[name][0])
-            conf.append(found.film_confidence)
-            replaced.append(bool(found.replaced))
-            flagged.append(found.film_confidence < args.flag or bool(found.replaced))
-        print(f"fold {k}: {len(names)} held-out films scored", file=sys.stderr)
+        saved = Path(args.save) / f"fold{k}.json" if args.save else None
+        if saved is not None and saved.is_file():  # scored by an earlier run (--save)
+            done = json.loads(saved.read_text())
+        else:
+            done = _score_fold(runs / f"fold{k}", data, truth_angles, args.limit)
+            if saved is not None:
+                saved.parent.mkdir(parents=True, exist_ok=True)
+                saved.write_text(json.dumps(done))
+        records += done["films"]
+        peak_mb = max(peak_mb, done["peak_mb"])
+        print(f"fold {k}: {len(done['films'])} held-out films scored", file=sys.stderr)
 
+    def col(key: str) -> np.ndarray:
+        return np.array([r[key] for r in records])
+
+    corner_px = [np.array(r["corner_px"]) for r in records]
+    corner_pct = [np.array(r["corner_pct"]) for r in records]
+    pred3, true3, rule_gap, cobb_err = col("pred3"), col("true3"), col("rule_gap"), col("cobb_err")
+    conf, refused, flagged, replaced, seconds = (
+        col("conf"),
+        col("refused"),
+        col("flagged"),
+        col("replaced"),
+        col("seconds"),
+    )
     px, pct = np.concatenate(corner_px), np.concatenate(corner_pct)
     p3, t3 = np.array(pred3), np.array(true3)
     cobb = np.array(cobb_err)
     fl = np.array(flagged)
     rule = np.array(rule_gap)
-    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     n = len(cobb)
     print(f"films scored: {n} (held out by patient, {args.folds} folds); corners: {len(px)}")
     print(
@@ -175,22 +214,42 @@ def main(argv: list[str] | None = None) -> int:
         + ", ".join(f"{np.abs(p3[:, i] - t3[:, i]).mean():.2f}" for i in range(3))
         + " deg"
     )
-    keep = ~fl
-    if keep.any():
-        print(
-            f"  on the {keep.sum()} films not flagged: SMAPE {smape(p3[keep], t3[keep]):.2f} %, "
-            f"Cobb_max MAE {np.abs(cobb[keep]).mean():.2f} deg"
-        )
+    ref = np.array(refused)
+    for label, keep in (("read (not refused)", ~ref), ("read without flags", ~ref & ~fl)):
+        if keep.any():
+            print(
+                f"  on the {keep.sum()} films {label}: SMAPE {smape(p3[keep], t3[keep]):.2f} %, "
+                f"Cobb_max MAE {np.abs(cobb[keep]).mean():.2f} deg"
+            )
     print(
-        f"flagged (film confidence < {args.flag} or a vertebra replaced): {100 * fl.mean():.1f} % "
-        f"({fl.sum()} of {n}); a vertebra replaced on {100 * np.mean(replaced):.1f} %; "
-        f"film confidence median {np.median(conf):.2f}"
+        f"refused: {100 * ref.mean():.1f} % ({ref.sum()} of {n}); read with flags: {100 * fl.mean():.1f} % "
+        f"({fl.sum()}); a vertebra replaced on {100 * np.mean(replaced):.1f} %; "
+        f"film confidence median {np.median(conf):.2f}, 5th percentile {np.percentile(conf, 5):.2f}"
     )
     s = np.array(seconds)
     print(
-        f"inference per film (detect, film loaded): median {1000 * np.median(s):.0f} ms, "
+        f"inference per film, one fold's network (detect, film loaded): median {1000 * np.median(s):.0f} ms, "
         f"max {1000 * s.max():.0f} ms; peak memory of the process {peak_mb:.0f} MB"
     )
+    if args.time_shipped:
+        # the shipped model (all folds' networks together) on a few films: time only, these films
+        # are among its training films
+        names = [n for n in (runs / "fold0" / "heldout.txt").read_text().split("\n") if n][
+            : args.time_shipped
+        ]
+        model = load_model()
+        took = []
+        for name in names:
+            film = load_radiograph(data / "images" / name)
+            _ = film.display
+            t0 = time.perf_counter()
+            detect(film, model)
+            took.append(time.perf_counter() - t0)
+        print(
+            f"inference per film, shipped model {model.info.name} {model.info.version} ({len(names)} films): "
+            f"median {1000 * np.median(took):.0f} ms, max {1000 * max(took):.0f} ms; peak memory of the "
+            f"process {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB"
+        )
     return 0
 
 

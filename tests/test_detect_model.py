@@ -128,13 +128,16 @@ def test_heatmaps_to_points_is_sub_pixel_and_in_film_pixels():
     assert (conf > 0.7).all()
 
 
-def test_a_spread_or_split_heatmap_is_less_confident():
+def test_a_spread_or_split_heatmap_is_less_confident_and_a_split_one_keeps_to_one_peak():
     sharp = _heatmap(60, 100)
     wide = _heatmap(60, 100, sigma_cells=3)
-    split = np.logaddexp(_heatmap(60, 60), _heatmap(60, 140))  # torn between two vertebrae
+    split = np.logaddexp(_heatmap(60, 59.5), _heatmap(60, 139.5) + 0.1)  # torn between two vertebrae
     maps = np.stack([sharp, wide, split] + [sharp] * 65)
-    _, conf = heatmaps_to_points(maps, (1.0, 1.0))
-    assert conf[0] > conf[1] > 0 and conf[0] > 3 * conf[2]
+    xy, conf = heatmaps_to_points(maps, (1.0, 1.0))
+    assert conf[0] > 0.9 and conf[0] > conf[1] > 0
+    assert conf[2] == pytest.approx(0.52, abs=0.02)
+    # on the stronger peak, not midway between the two (which the whole map's expectation gives)
+    assert xy[2].tolist() == pytest.approx([60.0, 139.5], abs=0.01)
 
 
 def test_heatmaps_to_points_refuses_the_wrong_shape():
@@ -271,9 +274,6 @@ def _dev_films(shared_data):
 
 
 @pytest.mark.shared
-@pytest.mark.xfail(
-    strict=True, reason="model 0.1 is fold 0 alone, shipped early for integration: 3.5 % of height"
-)
 def test_the_shipped_model_finds_the_corners_of_real_ap_films(shared_data):
     from spinecheck.landmarks import load_radiograph
 
@@ -289,7 +289,10 @@ def test_the_shipped_model_finds_the_corners_of_real_ap_films(shared_data):
         centres = xy.reshape(17, 4, 2).mean(1)
         assert (np.diff(centres[:, 1]) > 0).all(), f"{name}: vertebrae out of order"
         err = np.hypot(*(xy - np.array(list(truth.points.values()))).T)
-        assert np.median(err) < 0.03 * film.rows, f"{name}: median corner error {np.median(err):.0f} px"
+        # sane, not accurate: the model's cross-validated per-corner error is about 2 % of the film's
+        # height at the median and 6 % at the 90th percentile (model card); a spine found in the wrong
+        # place (an upside-down reading, the ribs) is off by 10 % or more
+        assert np.median(err) < 0.06 * film.rows, f"{name}: median corner error {np.median(err):.0f} px"
         assert 0 < found.film_confidence <= 1
 
 
@@ -304,3 +307,49 @@ def test_a_mirrored_real_film_gives_the_mirrored_corners(shared_data):
     mirrored[:, 0] = film.shape[1] - 1 - mirrored[:, 0]
     # film and mirror are both read in either case, so the two answers agree closely
     assert np.median(np.hypot(*(plain - mirrored).T)) < 0.005 * film.shape[0]
+
+
+# ----------------------------------------------------------------------------- training (needs the [train] extra)
+
+
+def test_folds_keep_each_patient_whole():
+    training = pytest.importorskip("spinecheck.landmarks.detect.training")
+    names = [
+        f"sunhl-1th-0{d}-Jan-2017-{p} {f} AP.jpg" for p, d, f in [(162, 2, "A"), (162, 3, "B"), (163, 3, "A")]
+    ]
+    names += [f"sunhl-1th-04-Jan-2017-{p} A AP.jpg" for p in range(170, 190)] + [
+        "sunhl-1th-20-Jul-2016-coronal1.jpg"
+    ]
+    folds = training.assign_folds(names, 5, seed=12)
+    assert folds[0] == folds[1]  # patient 162's films A and B
+    assert sorted(np.bincount(folds, minlength=5)) == [4, 5, 5, 5, 5]
+    assert training.patient_of(names[-1]) == names[-1]  # a name without a patient is its own group
+
+
+def test_augmentation_moves_the_corners_with_the_image_and_renames_mirrored_ones():
+    torch = pytest.importorskip("torch")
+    training = pytest.importorskip("spinecheck.landmarks.detect.training")
+    # three bright dots at known corners (T1.sup.left, T1.sup.right, T1.inf.left), the rest far away
+    pts = torch.tensor([[[30.0, 40.0], [90.0, 50.0], [40.0, 200.0]] + [[64.0, 128.0]] * 65])
+    x = torch.full((1, 1, INPUT_ROWS, INPUT_COLUMNS), -0.5)
+    for u, v in pts[0, :3].tolist():
+        x[0, 0, int(v) - 1 : int(v) + 2, int(u) - 1 : int(u) + 2] = 0.5
+    seen_mirror = seen_plain = False
+    for seed in range(12):
+        y, q = training._augment(x.clone(), pts.clone(), torch.Generator().manual_seed(seed))
+        img = y[0, 0].numpy()
+        mirrored = bool(
+            q[0, 0, 0] > q[0, 1, 0]
+        )  # "left" corner now right of "right": only if renamed wrongly
+        assert not mirrored
+        # T1.inf.left is where a dot is, whichever way the film was turned (its name follows the image)
+        for k in (0, 1):
+            u, v = q[0, k].tolist()
+            r, c = round(v), round(u)
+            assert img[max(r - 3, 0) : r + 4, max(c - 3, 0) : c + 4].max() > 0.3, (seed, k)
+        dot3 = q[0, 2] if bool(q[0, 2, 1] > 150) else q[0, 3]  # T1.inf.left, or T1.inf.right once mirrored
+        seen_mirror |= bool(q[0, 3, 1] > 150)
+        seen_plain |= bool(q[0, 2, 1] > 150)
+        r, c = round(float(dot3[1])), round(float(dot3[0]))
+        assert img[max(r - 3, 0) : r + 4, max(c - 3, 0) : c + 4].max() > 0.3, (seed, "inf")
+    assert seen_mirror and seen_plain

@@ -24,8 +24,8 @@ def _modules() -> list[str]:
     return sorted(n for n in names if n not in _NOT_MODULES)
 
 
-#: Packages of optional extras ([dicom], [dask]): a module that needs one is left out when it is absent.
-_OPTIONAL = {"highdicom", "distributed"}
+#: Packages of optional extras ([dicom], [dask], [train]): a module that needs one is left out when it is absent.
+_OPTIONAL = {"highdicom", "distributed", "torch"}
 
 
 def _examples(name: str) -> list[doctest.DocTest]:

@@ -74,6 +74,10 @@ def test_every_subpackage_and_data_file_is_in_the_wheel(wheel):
         assert f"spinecheck/{module}" in names
     sets = sorted(p.name for p in ROOT.joinpath("alignment", "criteria", "sets").glob("*.json"))
     assert sets and all(f"spinecheck/alignment/criteria/sets/{s}" in names for s in sets)
+    # the landmark model's weights, manifest (SHA-256) and model card: `spinecheck detect` needs them
+    weights = sorted(p.name for p in ROOT.joinpath("landmarks", "detect", "weights").iterdir())
+    assert {"landmarks-ap.onnx", "manifest.json", "MODEL_CARD.md"} <= set(weights)
+    assert all(f"spinecheck/landmarks/detect/weights/{w}" in names for w in weights)
     assert not [
         n for n in names if n.startswith(("spinecheck/tests/", "spinecheck/bench/", "spinecheck/notebooks/"))
     ]

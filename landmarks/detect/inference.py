@@ -7,9 +7,9 @@ Pre-processing (:func:`prepare`): the display grey levels (bone bright, as the t
 aspect ratio is not kept, the two scale factors are), then stretched so that the 1st and 99th
 percentiles map to 0 and 1, and centred.
 
-Post-processing (:func:`heatmaps_to_points`): each of the 68 heatmaps is a spatial softmax whose
-expectation is the corner (sub-pixel), mapped back to the film's ``(x, y)`` pixels; its spread
-gives the point's confidence. :func:`plausible_spine` then checks the 17 vertebrae as a column
+Post-processing (:func:`heatmaps_to_points`): each of the 68 heatmaps is a spatial softmax; the
+corner is its expectation within about one vertebra of its peak (sub-pixel), mapped back to the
+film's ``(x, y)`` pixels, and the share of the mass found there is the point's confidence. :func:`plausible_spine` then checks the 17 vertebrae as a column
 (order, size, tilt steps) and replaces a vertebra that breaks it by its neighbours, marking its
 points as low-confidence.
 """
@@ -55,10 +55,9 @@ N_POINTS = len(AASCE_POINT_NAMES)
 #: Row order of the points of a horizontally mirrored film: image left and right swap.
 MIRROR_ORDER: tuple[int, ...] = tuple(i + 1 if i % 2 == 0 else i - 1 for i in range(N_POINTS))
 
-#: A heatmap's spread (RMS distance of its softmax mass from the expectation, input pixels) at which
-#: a point's confidence is 1/e: the training target's own spread is sqrt(2) * STRIDE = 5.7 px
-#: (confidence 0.73); a heatmap torn between two vertebrae (some 20 px apart) is near 0.
-_SPREAD_SCALE_PX = 10.0
+#: Heatmap cells either side of the peak that the corner's expectation reads (a 5 x 5 window,
+#: 20 x 20 input pixels: about one vertebra).
+_WINDOW = 2
 #: The scatter (input pixels, RMS) of the readings of one corner (each network, film and mirror) at
 #: which the confidence is multiplied by 1/e.
 _SCATTER_SCALE_PX = 5.0
@@ -86,8 +85,9 @@ class Detection:
         The 68 corners ``T1.sup.left`` ... ``L5.inf.right`` (formats.md names; left/right =
         *image* left/right) as ``(x, y)`` pixels of the film given.
     point_confidence : dict of str to float
-        Per point, in [0, 1]: 1 for a sharp, single heatmap peak; low for a spread or
-        multi-peaked heatmap, and at most 0.2 for a point the plausibility step replaced.
+        Per point, in [0, 1]: near 1 when every reading (each network, film and mirror) has one
+        sharp heatmap peak at the same place; low for a spread or multi-peaked heatmap or
+        readings that disagree; at most 0.2 for a point the plausibility step replaced.
     film_confidence : float
         In [0, 1]: how much the whole set can be trusted (the median point confidence, scaled
         down by the share of vertebrae the plausibility step had to replace).
@@ -198,11 +198,13 @@ def heatmaps_to_points(heatmaps: np.ndarray, scale: tuple[float, float]) -> tupl
     Returns
     -------
     xy : ndarray, shape (68, 2)
-        ``(x, y)`` film pixels: the expectation of each heatmap's softmax (soft-argmax).
+        ``(x, y)`` film pixels: the expectation of each heatmap's softmax within 2 cells of its
+        peak (a 5 x 5 window, about one vertebra), so that a second peak on another vertebra
+        does not pull the corner between the two.
     confidence : ndarray, shape (68,)
-        ``exp(-(spread / 10 px) ** 2)``, the spread being the RMS distance (input pixels) of the
-        softmax mass from its expectation: a sharp single peak is near 1, a heatmap torn between two
-        vertebrae near 0.
+        The share of the softmax mass inside that window: near 1 for one sharp peak (0.95 for
+        the training target, a Gaussian of one cell), about 0.5 for a heatmap torn between two
+        vertebrae, near 0 for a flat one.
 
     Examples
     --------
@@ -217,13 +219,22 @@ def heatmaps_to_points(heatmaps: np.ndarray, scale: tuple[float, float]) -> tupl
     if hm.ndim != 3 or hm.shape[0] != N_POINTS:
         raise InvalidArgumentError(f"heatmaps must be (68, h, w); got shape {hm.shape}")
     prob = _softmax_maps(hm[None])[0]
-    _, h, w = prob.shape
+    k, h, w = prob.shape
+    # the expectation near the strongest peak only: a heatmap torn between two vertebrae must not
+    # put the corner between them (the mass left outside the window is the doubt)
+    peak = prob.reshape(k, -1).argmax(1)
+    pr, pc = np.divmod(peak, w)
+    rows_ = np.arange(h)[None, :, None]
+    cols_ = np.arange(w)[None, None, :]
+    near = (np.abs(rows_ - pr[:, None, None]) <= _WINDOW) & (np.abs(cols_ - pc[:, None, None]) <= _WINDOW)
+    local = np.where(near, prob, 0.0)
+    mass = local.sum((1, 2))
+    local = local / mass[:, None, None]
     xs = (np.arange(w) + 0.5) * STRIDE - 0.5
     ys = (np.arange(h) + 0.5) * STRIDE - 0.5
-    u = (prob.sum(1) * xs).sum(-1)
-    v = (prob.sum(2) * ys).sum(-1)
-    var = (prob.sum(1) * (xs - u[:, None]) ** 2).sum(-1) + (prob.sum(2) * (ys - v[:, None]) ** 2).sum(-1)
-    confidence = np.exp(-var / _SPREAD_SCALE_PX**2)
+    u = (local.sum(1) * xs).sum(-1)
+    v = (local.sum(2) * ys).sum(-1)
+    confidence = mass
     sx, sy = scale
     xy = np.stack([(u + 0.5) * sx - 0.5, (v + 0.5) * sy - 0.5], -1)
     return xy, confidence

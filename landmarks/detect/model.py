@@ -4,9 +4,10 @@ Only the training command imports this module (the ``[train]`` extra); inference
 ONNX graph with onnxruntime (:mod:`.inference`).
 
 The network reads a film resized to ``(INPUT_ROWS, INPUT_COLUMNS)`` and returns, for each of the
-68 corners (``AASCE_POINT_NAMES`` order), a heatmap of logits at stride :data:`STRIDE`. The
-heatmaps are turned into coordinates by a spatial softmax and its expectation (integral
-regression, the DSNT of Nibali et al.), so that the loss is on sub-pixel coordinates.
+68 corners (``AASCE_POINT_NAMES`` order), a heatmap of logits at stride :data:`STRIDE`. Training
+fits each heatmap's spatial softmax to a Gaussian at its corner, with a small loss on the softmax's
+expectation (integral regression, the DSNT of Nibali et al.); inference reads the expectation near
+the peak, which is sub-pixel.
 
 References
 ----------

@@ -1011,6 +1011,8 @@ def cmd_annotate(args: argparse.Namespace) -> int:
     if view is None and protocol is not None:
         view = protocol.view
     if view is None:
+        view = _annotated_view(args)
+    if view is None:
         raise SpinecheckError(
             f"'{args.image}': the image does not say whether it is a lateral or an AP film; "
             "give --view lateral or --view ap"
@@ -1087,6 +1089,7 @@ def cmd_annotate(args: argparse.Namespace) -> int:
     from .landmarks.annotate.window import AnnotationWindow
 
     fig = plt.figure(figsize=(14, 9))
+    _fill_screen(fig)
     # keep a reference: the canvas holds its callbacks weakly
     window = AnnotationWindow(session, radiograph.display, live=live_parameters, figure=fig)
     plt.show()
@@ -1123,6 +1126,38 @@ def _detector(radiograph, image_ref, shown: str):
         return reading.check(f"'{shown}'")
 
     return found
+
+
+def _annotated_view(args: argparse.Namespace):
+    """The view the landmark file being resumed records (None when there is none to read).
+
+    A film that does not say its view is annotated with ``--view`` once; the file records it, so the
+    command printed to continue (``annotate IMAGE -o FILE``) needs no ``--view``.
+    """
+    from .landmarks.errors import SpinecheckError
+    from .landmarks.io.read import read_landmarks
+
+    image = Path(args.image)
+    out = Path(args.output) if args.output else image.with_name(f"{image.stem}.landmarks.json")
+    if not out.is_file():
+        return None
+    try:
+        return read_landmarks(out).view
+    except (SpinecheckError, OSError):
+        return None  # the session reads it again and says what is wrong with it
+
+
+def _fill_screen(fig) -> None:
+    """Make the annotation window fill most of the screen (it lays itself out again for any size)."""
+    from typing import Any
+
+    window: Any = getattr(fig.canvas.manager, "window", None)
+    if hasattr(window, "winfo_screenwidth"):  # Tk: size the canvas, leaving room for the toolbar and a panel
+        width, height = window.winfo_screenwidth(), window.winfo_screenheight()
+        fig.set_size_inches(max(width - 16, 640) / fig.dpi, max(height - 110, 480) / fig.dpi, forward=True)
+        window.geometry("+0+0")
+    elif hasattr(window, "showMaximized"):  # Qt
+        window.showMaximized()
 
 
 def _operation_given(args: argparse.Namespace):

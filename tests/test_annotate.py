@@ -14,9 +14,11 @@ from dataclasses import dataclass, field
 import numpy as np
 import pytest
 from matplotlib.backend_bases import KeyEvent, MouseEvent, NavigationToolbar2
+from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from spinecheck.alignment.render.live import live_parameters
 from spinecheck.cli import main
+from spinecheck.landmarks.annotate.protocol import get_protocol
 from spinecheck.landmarks.annotate.session import KEPT_CLICK, AnnotationSession, stale_temporary_files
 from spinecheck.landmarks.annotate.window import AnnotationWindow
 from spinecheck.landmarks.errors import InvalidLandmarksError
@@ -118,7 +120,7 @@ def new_session(tmp_path, film, image, *, refiner=None, protocol="lateral", **kw
 
 
 def new_window(session, image, *, max_rows=None, live=live_parameters, **kw) -> AnnotationWindow:
-    figure = Figure(figsize=(10, 6.5), dpi=40)  # small and coarse: Agg draws on every change
+    figure = Figure(figsize=(12.8, 8), dpi=100)  # the smallest screen the window is made for
     return AnnotationWindow(session, image, live=live, figure=figure, max_display_rows=max_rows, **kw)
 
 
@@ -201,7 +203,7 @@ def test_undo_by_right_click_z_and_backspace_and_skip_by_n_and_s(tmp_path, film,
     names = s.protocol.names
     for name in names[:4]:
         press(win, truth[name])
-    press(win, truth[names[0]], button=3)  # right click anywhere on the film undoes
+    press(win, truth[names[3]], button=3)  # right click anywhere on the film (the view follows) undoes
     assert list(s.points) == list(names[:3]) and s.current.name == names[3]
     assert status(win).endswith(f"undid placing {names[3]}")
     assert_saved(s)
@@ -241,10 +243,10 @@ def test_double_clicks_clicks_outside_the_film_and_in_the_toolbar_modes_place_no
     win.ax.set_xlim(-300, 660)  # room beside the film inside the axes
     press(win, (-100.0, 400.0))
     assert not s.points and "outside the film" in status(win)
-    panel_box = win._panel.get_window_extent()
+    panel_box = win._list.get_window_extent()
     press_at(win, (panel_box.x0 + 10, panel_box.y0 + 10))
     assert not s.points and "click on the film" in status(win)
-    key(win, "h")
+    key(win, "h")  # nothing placed yet: the whole film, whatever h says
     assert shows_the_whole_film(win)
 
     toolbar = NavigationToolbar2(win.figure.canvas)
@@ -505,7 +507,8 @@ def test_r_re_places_a_point_and_the_arrows_move_through_the_list(tmp_path, film
     key(win, "escape")
     assert s.current.name == names[3]
     key(win, "r")
-    press(win, (300.0, 50.0))  # far from every point
+    key(win, "h")  # the whole film, to click far from every point
+    press(win, (300.0, 50.0))
     assert "no placed point near that click" in status(win) and not win.picking
 
 
@@ -719,3 +722,247 @@ def test_cli_help_lists_the_keys(capsys):
     out = capsys.readouterr().out
     assert exit_.value.code == 0
     assert "keys in the window:" in out and "keep my click" in out and "--no-refine" in out
+
+
+# ----------------------------------------------------------------------------- layout, view, settings
+
+SCREENS = [(1280, 800), (1600, 1000), (1920, 1080)]
+
+
+def big_window(tmp_path, film, image, protocol, size, *, placed=()):
+    """A window at *size* screen pixels over the film scaled to 4500 x 1800 px (the demo films' size)."""
+    big = np.repeat(np.repeat(image, 5, axis=0), 5, axis=1)
+    s = AnnotationSession(
+        tmp_path / f"{protocol}-{size[0]}.landmarks.json",
+        protocol,
+        image_ref=ImageRef("big.dcm", UID, *big.shape),
+        header_calibration=Calibration.from_spacing((0.2, 0.2)),
+    )
+    figure = Figure(figsize=(size[0] / 100, size[1] / 100), dpi=100)
+    FigureCanvasAgg(figure)  # measured as drawn
+    win = AnnotationWindow(s, big, live=live_parameters, figure=figure)
+    for name in placed:
+        s.place(tuple(5 * np.asarray(film.landmarks.points[name]) + 2))
+    win.refresh()
+    return win
+
+
+def text_boxes(win):
+    """The window extents of every text outside the film, drawn as on screen."""
+    win.figure.canvas.draw()
+    renderer = win.figure.canvas.get_renderer()
+    return {t.get_text()[:30]: t.get_window_extent(renderer) for t in win.figure.texts if t.get_text()}
+
+
+@pytest.mark.parametrize("size", SCREENS, ids=[f"{w}x{h}" for w, h in SCREENS])
+@pytest.mark.parametrize("protocol", ["lateral", "ap"])
+def test_no_text_overlaps_another_or_the_film_and_all_lie_inside_the_window(
+    tmp_path, film, image, size, protocol
+):
+    placed = (
+        [n for n in get_protocol("lateral").names if n in film.landmarks.points]
+        if protocol == "lateral"
+        else []
+    )
+    win = big_window(tmp_path, film, image, protocol, size, placed=placed)
+    win.message = "x" * 400  # the longest status there can be: clipped to the window
+    win.refresh()
+    boxes = text_boxes(win)
+    assert len(boxes) == 6  # step, prompt, hint, status, steps and parameters, keys
+    film_box = win.ax.get_window_extent()
+    width, height = size
+    for name, box in boxes.items():
+        assert box.x0 >= 0 and box.y0 >= 0 and box.x1 <= width and box.y1 <= height, (name, box)
+        assert not box.overlaps(film_box), (name, box, film_box)
+    names = list(boxes)
+    for i, a in enumerate(names):
+        for b in names[i + 1 :]:
+            assert not boxes[a].overlaps(boxes[b]), (a, b, boxes[a], boxes[b])
+    assert "Parameters (live)" in panel(win) and "Keys" in win._keys.get_text()
+
+
+@pytest.mark.parametrize("size", SCREENS, ids=[f"{w}x{h}" for w, h in SCREENS])
+def test_the_whole_film_takes_the_height_the_texts_leave(tmp_path, film, image, size):
+    win = big_window(tmp_path, film, image, "lateral", size)
+    win.key("h")  # nothing placed: the whole film either way
+    win.figure.canvas.draw()
+    win.ax.apply_aspect()
+    (x0, y0), (x1, y1) = win.ax.transData.transform([(-0.5, 4499.5), (1799.5, -0.5)])
+    shown_w, shown_h = abs(x1 - x0), abs(y1 - y0)
+    assert shown_h >= 0.82 * size[1]  # was about 575 of 1000 px
+    assert shown_w == pytest.approx(shown_h * 1800 / 4500, rel=0.01)
+
+
+def test_the_live_panel_lists_only_the_protocols_parameters(tmp_path, film, image, truth):
+    s = new_session(tmp_path, film, image, protocol="lateral-core")
+    win = new_window(s, image)
+    block = panel(win).split("Parameters (live)\n")[1].splitlines()
+    # one line a parameter (" PI  ..."); warnings (" ! ...") and wrapped lines (indented) follow
+    shown = [line.split()[0] for line in block if line[:2].strip() and not line.startswith(" !")]
+    assert shown == ["PI", "PT", "SS", "LL", "TK", "PI_LL", "SVA", "TPA", "GT"]  # parameter-table order
+    assert set(shown) == set(s.protocol.parameters)
+
+
+def test_the_view_follows_the_point_asked_for_and_h_shows_the_whole_film(tmp_path, film, image, truth):
+    s = new_session(tmp_path, film, image, protocol="lateral")
+    win = new_window(s, image, live=None)
+    assert shows_the_whole_film(win)  # nothing placed: nothing to predict from
+    for step in s.protocol.steps:
+        if step.name not in truth:
+            key(win, "n")
+            continue
+        if s.points:
+            x0, x1 = sorted(win.ax.get_xlim())
+            y0, y1 = sorted(win.ax.get_ylim())
+            assert x0 <= truth[step.name][0] <= x1 and y0 <= truth[step.name][1] <= y1, step.name
+            assert y1 - y0 < 0.5 * film.shape[0], step.name  # zoomed in
+        press(win, truth[step.name])
+    s.goto("L1.sup.ant")
+    win.refresh()
+    key(win, "h")
+    assert shows_the_whole_film(win) and not win.follow and "whole film" in status(win)
+    key(win, "h")
+    assert win.follow and not shows_the_whole_film(win)
+
+
+@pytest.mark.parametrize("facing", ["right", "left"])
+def test_the_expected_region_holds_every_point_of_spines_of_many_shapes(facing):
+    from spinecheck.landmarks.annotate.focus import expected_region
+    from spinecheck.landmarks.synthetic.spine_model import SpineModel, lateral_geometry
+
+    protocol = get_protocol("lateral")
+    mirror = 1 if facing == "right" else -1
+    for pi, pt, ll, tk in [
+        (35, 5, 20, 15),
+        (55, 22, 50, 40),
+        (80, 40, 75, 70),
+        (45, 30, 30, 60),
+        (70, 10, 70, 20),
+    ]:
+        g = lateral_geometry(SpineModel(pi, pt, ll, tk, body_scale=0.9))
+        points = {n: (900 + mirror * x / 0.2, 4000 - y / 0.2) for n, (x, y) in g.points_mm.items()}
+        placed = {}
+        for name in protocol.names:
+            if name not in points:
+                continue
+            region = expected_region(name, placed, "lateral", (4500, 1800), (0.2, 0.2))
+            if placed:
+                assert region.contains(points[name]), (pi, pt, ll, tk, name)
+            placed[name] = points[name]
+
+
+def test_the_expected_region_holds_every_corner_of_the_real_aasce_films():
+    import csv
+    import pathlib
+
+    from PIL import Image
+    from scipy.io import loadmat
+    from spinecheck.landmarks.annotate.focus import expected_region
+
+    root = pathlib.Path(__file__).resolve().parents[1] / ".." / "shared" / "data" / "aasce-dev"
+    if not root.is_dir():
+        pytest.skip("needs ../shared/data/aasce-dev")
+    levels = [f"T{i}" for i in range(1, 13)] + [f"L{i}" for i in range(1, 6)]
+    corners = ("sup.left", "sup.right", "inf.left", "inf.right")
+    with open(root / "angles.csv") as f:
+        films = [r["image"] for r in csv.DictReader(f) if r["labels_ok"] == "yes"]
+    assert len(films) == 40
+    for film_name in films:
+        p2 = loadmat(root / "labels" / f"{film_name}.mat")["p2"].astype(float)
+        points = {
+            f"{lv}.{c}": tuple(p2[4 * i + j]) for i, lv in enumerate(levels) for j, c in enumerate(corners)
+        }
+        with Image.open(root / "images" / film_name) as picture:
+            columns, rows = picture.size
+        placed = {}
+        for name in get_protocol("ap").names:  # the protocol's order; C7, S1 and the crests are not labelled
+            if name in points:
+                region = expected_region(name, placed, "ap", (rows, columns))
+                assert not placed or region.contains(points[name]), (film_name, name)
+                placed[name] = points[name]
+
+
+def test_calibration_by_a_line_and_by_a_ball_is_set_in_the_window_and_saved(tmp_path, film, image):
+    s = new_session(tmp_path, film, image)
+    win = new_window(s, image, live=None)
+    key(win, "c")
+    assert win._prompt.get_text() == "Click one end of the ruler or marker"
+    press(win, (100.0, 100.0))
+    press(win, (100.0, 500.0))
+    assert win._prompt.get_text().startswith("Type the length in mm")
+    key(win, "enter")
+    assert "type the length in mm first" in status(win) and win.calibrating is not None
+    for k in "1O":  # a letter is not a digit: refused, nothing typed
+        key(win, k)
+    assert win.calibrating.typed == "1"
+    for k in ("0", "0", "enter"):
+        key(win, k)
+    assert win.calibrating is None and "calibrated: line of 100 mm over 400.0 px" in status(win)
+    saved = json.loads(s.path.read_text())["calibration"]
+    assert saved["length_mm"] == 100.0
+    assert np.asarray(saved["line"]) == pytest.approx(np.array([[100.0, 100.0], [100.0, 500.0]]))
+    assert read_landmarks(s.path).calibration.mm_per_px == pytest.approx((0.25, 0.25))
+
+    key(win, "b")
+    for xy in ((225.0, 200.0), (200.0, 225.0), (175.0, 200.0)):
+        press(win, xy)
+    key(win, "backspace")  # the last rim point again
+    press(win, (175.0, 200.0))
+    press(win, (200.0, 175.0))
+    for k in ("enter", "2", "5", "enter"):
+        key(win, k)
+    assert read_landmarks(s.path).calibration.mm_per_px == pytest.approx((0.5, 0.5))
+    assert json.loads(s.path.read_text())["calibration"]["ball"]["diameter_mm"] == 25.0
+    key(win, "c")
+    press(win, (100.0, 100.0))
+    key(win, "escape")
+    assert win.calibrating is None and read_landmarks(s.path).calibration.mm_per_px == pytest.approx(
+        (0.5, 0.5)
+    )
+    key(win, "c")
+    press(win, (100.0, 100.0))
+    press(win, (100.0, 100.5))
+    for k in ("9", "enter"):
+        key(win, k)  # 18 mm a pixel: no radiograph has it
+    assert "mm per pixel" in status(win) and win.message_is_error
+
+
+def test_the_patients_side_is_set_with_f_and_saved_on_an_ap_film(tmp_path, image):
+    s = AnnotationSession(tmp_path / "ap.landmarks.json", "ap", image_ref=ImageRef(rows=900, columns=360))
+    win = new_window(s, image, live=None)
+    sides = []
+    for _ in range(3):
+        key(win, "f")
+        sides.append(json.loads(s.path.read_text()).get("patient_right"))
+    assert sides == ["image_left", "image_right", None]
+    assert "patient's right: not recorded" in status(win)
+    key(win, "f")
+    assert "patient's right = image left" in " ".join(win._hint.get_text().split())
+
+    lateral = AnnotationSession(
+        tmp_path / "lat.landmarks.json", "lateral", image_ref=ImageRef(rows=900, columns=360)
+    )
+    win = new_window(lateral, image, live=None)
+    key(win, "f")
+    assert win.facing == 1 and "the patient faces image right" in status(win)
+    assert "front = image right (as you said)" in " ".join(win._hint.get_text().split())
+
+
+def test_the_printed_continue_command_works_as_printed(tmp_path, film, capsys, monkeypatch):
+    import shlex
+
+    png = write_png(film, tmp_path / "lat.png")  # a PNG says no view
+    truth = film.landmarks.points
+    simulated_user(monkeypatch, [truth["FH.left"]], ["q"])
+    code, out, err = run(capsys, "annotate", png, "--view", "lateral", "--no-refine")
+    assert code == 0, err
+    line = next(line for line in out.splitlines() if "(to continue or correct)" in line)
+    argv = shlex.split(line.split("(to continue")[0])
+    assert argv[:2] == ["spinecheck", "annotate"] and "--view" not in argv
+    simulated_user(monkeypatch, [truth["FH.right"]], ["q"])
+    code, out, err = run(capsys, *argv[1:], "--no-refine")
+    assert code == 0, err
+    assert "resuming" in err and list(read_landmarks(tmp_path / "lat.landmarks.json").points) == [
+        "FH.left",
+        "FH.right",
+    ]

@@ -82,7 +82,12 @@ def test_a_person_annotates_crashes_and_resumes_in_a_real_window(display, film, 
     true_deg = math.degrees(math.atan2(b[1] - a[1], b[0] - a[0]))
     assert math.degrees(math.atan2(q[1] - p[1], q[0] - p[0])) == pytest.approx(true_deg, abs=0.5)
 
-    plan = [["click", *off("L5.inf.ant", 1, 1)], ["scroll", *off("L5.inf.ant", 0, 0), "up"], ["key", "q"]]
+    plan = [
+        ["key", "h"],  # the whole film (the view followed the point asked for), and no more following
+        ["click", *off("L5.inf.ant", 1, 1)],
+        ["scroll", *off("L5.inf.ant", 0, 0), "up"],
+        ["key", "q"],
+    ]
     run = drive(display, tmp_path, plan, dcm)
     assert run.returncode == 0, run.stderr
     assert "resuming" in run.stderr and "4 placed, 0 skipped" in run.stderr

@@ -10,6 +10,7 @@ never imports ``alignment``.
 from __future__ import annotations
 
 import math
+from collections.abc import Collection
 
 from ...landmarks.points.calibration import Calibration
 from ...landmarks.points.model import LandmarkSet
@@ -21,8 +22,13 @@ __all__ = ["live_parameters"]
 _MISSING = "missing landmarks: "
 
 
-def live_parameters(landmarks: LandmarkSet, calibration: Calibration | None = None) -> list[str]:
-    """One line per parameter of the film's view: its value, or what it needs.
+def live_parameters(
+    landmarks: LandmarkSet,
+    calibration: Calibration | None = None,
+    *,
+    parameters: Collection[str] | None = None,
+) -> list[str]:
+    """One line per parameter of the film's view (or of *parameters*): its value, or what it needs.
 
     Parameters
     ----------
@@ -31,6 +37,11 @@ def live_parameters(landmarks: LandmarkSet, calibration: Calibration | None = No
     calibration : Calibration, optional
         The spacing to measure with (the image header's, or the user's);
         None or uncalibrated gives lengths in pixels.
+    parameters : collection of str, optional
+        Only these parameter ids (an annotation protocol's,
+        :attr:`~spinecheck.landmarks.annotate.protocol.Protocol.parameters`), in
+        the order of the parameter table; the coronal curves are listed when
+        ``"Cobb_max"`` is among them. None lists every parameter of the view.
 
     Returns
     -------
@@ -48,11 +59,13 @@ def live_parameters(landmarks: LandmarkSet, calibration: Calibration | None = No
     ['PI       68.2°', 'PT       23.2°', 'SS       45.0°']
     >>> [line for line in lines if line.startswith("SVA")]
     ['SVA      — needs C7.centroid (or the four C7 corners)']
+    >>> live_parameters(s, parameters=("PI", "SS"))
+    ['PI       68.2°', 'SS       45.0°']
     """
     m = measure(landmarks.to_table(calibration=calibration))
     lines = []
     for pid, p in PARAMETERS.items():
-        if p.view is not landmarks.view:
+        if p.view is not landmarks.view or (parameters is not None and pid not in parameters):
             continue
         value = float(m.values[pid][0])
         reason = m.reasons[pid][0]
@@ -65,7 +78,8 @@ def live_parameters(landmarks: LandmarkSet, calibration: Calibration | None = No
         else:
             text = f"— {reason}" if reason else "—"
         lines.append(f"{pid:<8} {text}")
-    for curve in m.curves.curves(0):
+    curves = m.curves.curves(0) if parameters is None or "Cobb_max" in parameters else []
+    for curve in curves:
         lines.append(
             f"Cobb     {curve['upper_end']}–{curve['lower_end']} "
             f"{shown_number(curve['angle_deg'])}° (apex {curve['apex']})"

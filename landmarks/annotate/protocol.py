@@ -122,6 +122,17 @@ class Protocol:
         """The point names, in order."""
         return tuple(s.name for s in self.steps)
 
+    @property
+    def parameters(self) -> tuple[str, ...]:
+        """The parameter ids the steps are needed for, each once, in the order the steps first name them.
+
+        The window's live panel lists these and no others.
+
+        >>> get_protocol("lateral-core").parameters
+        ('PI', 'PT', 'PI_LL', 'TPA', 'GT', 'SS', 'LL', 'SVA', 'TK')
+        """
+        return tuple(dict.fromkeys(pid for s in self.steps for pid in s.used_for))
+
     def index(self, name: str) -> int:
         """Position of point *name* in the steps; :class:`InvalidLandmarksError` (a ValueError) when absent."""
         for i, s in enumerate(self.steps):

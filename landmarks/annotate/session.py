@@ -69,8 +69,9 @@ Refiner = Callable[..., Any]
 #: provenance (``spinecheck annotate --detect``, key ``d``); it raises a ``SpinecheckError`` when the
 #: model cannot read the film.
 Detector = Callable[[], LandmarkSet]
-#: ``live(landmarks, calibration) -> lines``: the parameters computable so far, one per line.
-LiveParameters = Callable[[LandmarkSet, "Calibration | None"], Sequence[str]]
+#: ``live(landmarks, calibration, *, parameters) -> lines``: the parameters computable so far, one per
+#: line; *parameters* (a protocol's ids) says which.
+LiveParameters = Callable[..., Sequence[str]]
 
 #: A refined circle is kept only when its centre is the point (landmark files require 1 px).
 _CIRCLE_TOLERANCE_PX = 1.0
@@ -327,6 +328,35 @@ class AnnotationSession:
         self._take_provenance(s)
         self.resumed = True
         self.saved_at = datetime.datetime.fromtimestamp(self.path.stat().st_mtime)
+
+    # ------------------------------------------------------------------------------------------ settings
+
+    def set_calibration(self, calibration: Calibration | None) -> str:
+        """Record a user calibration (a line, a ball; None removes it); save.
+
+        It overrides the image header in every measurement, as a landmark
+        file's calibration does (clinical.md, calibration rule 1).
+        """
+        self.calibration = calibration
+        self._save()
+        if calibration is None or not calibration.calibrated:
+            return "calibration removed: " + (
+                "the image header's spacing is used" if self.header_calibration else "distances in pixels"
+            )
+        return f"calibrated: {calibration.rule.removeprefix('user calibration: ')}"
+
+    def set_patient_right(self, side: PatientRight | str | None) -> str:
+        """AP films: record on which side of the image the patient's right lies (None: unknown); save."""
+        if self.view is not View.AP:
+            raise InvalidLandmarksError(
+                "the patient's right is recorded on AP films; on a lateral film the corners you place say "
+                "which way the patient faces"
+            )
+        self.patient_right = PatientRight.parse(side, field="patient_right") if side is not None else None
+        self._save()
+        if self.patient_right is None:
+            return "patient's right: not recorded (sides are reported as image sides)"
+        return f"patient's right is on the {self.patient_right.value.replace('_', ' ')}"
 
     # ------------------------------------------------------------------------------------------ reading
 

@@ -5,9 +5,18 @@ The film is drawn once, downsampled to at most ``max_display_rows`` rows, with
 ``(x, y)`` is the point ``(x, y)`` of the film (x = column, y = row, origin at
 the centre of the top-left pixel, y down); zoomed in, the visible part is drawn
 at full resolution on top. Above the film: the step, the prompt and a hint;
-beside it: the list of steps, the live parameters (an injected function, so
-``landmarks`` never imports ``alignment``) and the keys of :data:`KEYS`; below
-it: where the file was saved and what the last action did.
+beside it: the list of steps, the live parameters of the protocol (an injected
+function, so ``landmarks`` never imports ``alignment``) and the keys of
+:data:`KEYS`; below it: where the file was saved and what the last action did.
+
+The layout is made in screen pixels from the figure's size, again whenever the
+window is resized: the texts get the lines and characters they need (clipped or
+wrapped to them, in one or two panel columns, with a smaller font when the
+screen is small) and the film takes all the rest. The view follows the point
+asked for (:func:`~spinecheck.landmarks.annotate.focus.expected_region`); ``h``
+shows the whole film and stops following until pressed again. A click is
+answered at once by drawing it over the last frame (blitting) before the
+refinement and the redraw run.
 
 Only Matplotlib's object-oriented API is used; :mod:`matplotlib.pyplot` is
 imported only to close a pyplot window on ``q``.
@@ -26,6 +35,9 @@ import numpy as np
 
 from ..errors import InvalidArgumentError, SpinecheckError
 from ..imaging.display import DEFAULT_MAX_DISPLAY_ROWS, show_film
+from ..points.calibration import Calibration
+from ..points.names import PatientRight, View
+from .focus import expected_region
 from .session import AnnotationSession, LiveParameters
 
 __all__ = ["AnnotationWindow", "KEYS", "DEFAULT_MAX_DISPLAY_ROWS"]
@@ -40,12 +52,14 @@ KEYS: tuple[tuple[str, str], ...] = (
     ("enter, a", "accept the refined point"),
     ("k", "keep my click (undo the refinement)"),
     ("r", "re-place a point: press r, then click near it"),
-    ("d", "fill the points the landmark model finds (AP films), to check"),
     ("left / right arrow", "previous / next point of the list"),
     ("esc", "cancel re-placing"),
     ("scroll, + / -", "zoom in / out about the cursor"),
-    ("h", "whole film"),
+    ("h", "whole film; again: follow the point asked for"),
     ("p / o", "pan / zoom-box tool (press again to click points)"),
+    ("c", "calibrate: click both ends of a line of known length, type its mm, enter"),
+    ("b", "calibrate: click 3 or more points on a ball's rim, enter, type its mm, enter"),
+    ("f", "the patient's side: AP, where the patient's right is; lateral, which way the patient faces"),
     ("l", "show / hide point labels"),
     ("q", "save and quit"),
 )
@@ -55,15 +69,29 @@ _PICK_RADIUS_PX = 30.0
 
 #: Okabe–Ito colours (as in the figures): landmarks, raw click, refined point, errors, circles.
 _YELLOW, _SKY, _ORANGE, _VERMILLION, _PURPLE = ("#F0E442", "#56B4E9", "#E69F00", "#D55E00", "#CC79A7")
-#: A whole-spine film is drawn from at most this many rows (as in the figures).
 _ZOOM_STEP = 1.25
 #: Zoomed in until the visible part of the film has at most this many times the overview's pixels, the
 #: visible part is drawn at full resolution on top of the overview.
 _DETAIL_OVERVIEWS = 4
-_LIST_LINES = 13
-_HINT_WIDTH = 105
-_PANEL_WIDTH = 66
 _REVIEW_WIDTH = 48  # characters a line in the callout beside a point
+
+# Layout, in screen pixels and points. Widths of text are reckoned from the font size: DejaVu Sans Mono
+# advances 0.602 em a character (0.64 as Agg draws it; 0.65 is reckoned); the proportional texts are reckoned wider
+# than their measured average (bold capitals in the prompt) so that a line never runs past its box.
+_PAD_PX = 8.0
+_MONO_EM = 0.65
+_PROMPT_EM = 0.66
+_TEXT_EM = 0.6
+_LINE = 1.2  # line height in em (Matplotlib's default line spacing)
+_STEP_PT, _PROMPT_PT, _HINT_PT, _STATUS_PT = 11.0, 15.0, 10.0, 9.0
+_PANEL_PT = (8.5, 8.0, 7.5, 7.0)
+#: The side panel is this many characters wide (a column), and the steps list shows at least this many.
+_PANEL_CHARS = 50
+_KEY_CHARS = 14
+_MIN_LIST = 5
+_MAX_LIST = 13
+#: Warning lines the parameters block keeps room for.
+_WARNING_LINES = 3
 
 
 class _DropAspectNotice(logging.Filter):
@@ -78,18 +106,91 @@ _MPL_AXES_LOG = "matplotlib.axes._base"
 
 
 def _clip(text: str, width: int) -> str:
-    return text if len(text) <= width else text[: width - 1] + "\u2026"
+    return text if len(text) <= width else text[: max(width - 1, 0)] + "\u2026"
 
 
-def _two_lines(text: str, width: int) -> str:
-    """*text* in at most two lines of *width*, the second indented under the value, then clipped."""
-    if len(text) <= width:
-        return text
-    first, _, rest = text[:width].rpartition(" ")
-    if not first.strip():
-        return _clip(text, width)
-    rest = text[len(first) + 1 :]
-    return first + "\n" + _clip(" " * 10 + rest, width)
+def _wrapped(text: str, width: int, indent: int = 0) -> list[str]:
+    """*text* wrapped to lines of *width* characters, continuation lines indented by *indent*."""
+    return textwrap.wrap(text, width, subsequent_indent=" " * indent) or [""]
+
+
+def _keys_lines(width: int) -> list[str]:
+    """The Keys block, wrapped to *width* characters: a key longer than its column gets a line of its own."""
+    lines = ["Keys"]
+    for key, what in KEYS:
+        desc = _wrapped(what, width - _KEY_CHARS)
+        if len(key) < _KEY_CHARS:
+            lines.append(f"{key:<{_KEY_CHARS}}{desc[0]}")
+        else:
+            lines += [key, " " * _KEY_CHARS + desc[0]]
+        lines += [" " * _KEY_CHARS + d for d in desc[1:]]
+    return lines
+
+
+class _Layout:
+    """Where each text goes and how much it may hold, for one figure size (pixels, points)."""
+
+    def __init__(
+        self, width_px: float, height_px: float, dpi: float, *, list_wanted: int, params_wanted: int
+    ):
+        pt = dpi / 72.0
+        self.width_px, self.height_px = width_px, height_px
+
+        def line(size: float) -> float:
+            return _LINE * size * pt
+
+        usable = max(width_px - 2 * _PAD_PX, 1.0)
+        self.step_chars = int(usable / (_TEXT_EM * _STEP_PT * pt))
+        self.prompt_chars = int(usable / (_PROMPT_EM * _PROMPT_PT * pt))
+        self.hint_chars = int(usable / (_TEXT_EM * _HINT_PT * pt))
+        self.status_chars = int(usable / (_MONO_EM * _STATUS_PT * pt))
+        top = height_px - _PAD_PX
+        self.step_y = top
+        self.prompt_y = top - line(_STEP_PT)
+        self.hint_y = self.prompt_y - line(_PROMPT_PT) * 1.05
+        self.band_bottom = self.hint_y - 2 * line(_HINT_PT) - _PAD_PX / 2
+        self.status_y = _PAD_PX / 2
+        self.film_bottom = self.status_y + line(_STATUS_PT) + _PAD_PX / 2
+        panel_height = self.band_bottom - self.film_bottom
+        # one column (steps, parameters, keys) at the largest font that holds them all; else two
+        # (steps and parameters | keys); on a small screen the steps list and the parameters shrink
+        keys = len(_keys_lines(_PANEL_CHARS))
+        for size in _PANEL_PT:
+            rows = int(panel_height / line(size)) - 1
+            if list_wanted + 1 + params_wanted + 1 + keys <= rows:
+                self.columns = 1
+                break
+            if max(list_wanted + 1 + params_wanted, keys) <= rows:
+                self.columns = 2
+                break
+        else:
+            self.columns = 2
+        self.panel_pt = size
+        # rows of the steps and parameters column: the steps block is its title, its steps and two
+        # lines under them; a blank line; the parameters block (its title and lines) takes the rest
+        left_rows = rows if self.columns == 2 else rows - keys - 1
+        self.list_lines = max(_MIN_LIST, min(list_wanted - 3, left_rows - 1 - params_wanted - 3))
+        self.params_lines = max(2, left_rows - (self.list_lines + 3) - 1)
+        column_px = _PANEL_CHARS * _MONO_EM * size * pt
+        self.panel_left = width_px - _PAD_PX - self.columns * column_px - (self.columns - 1) * 2 * _PAD_PX
+        self.keys_left = width_px - _PAD_PX - column_px
+        self.line_px = line(size)
+        self.film_left = _PAD_PX
+        self.film_right = max(self.panel_left - 2 * _PAD_PX, self.film_left + 10)
+
+
+class _Calibrating:
+    """A calibration being made in the window: the clicks so far and the length being typed."""
+
+    def __init__(self, kind: str) -> None:
+        self.kind = kind  # "line" or "ball"
+        self.points: list[tuple[float, float]] = []
+        self.typing = False
+        self.typed = ""
+
+    @property
+    def enough(self) -> bool:
+        return len(self.points) >= (2 if self.kind == "line" else 3)
 
 
 class AnnotationWindow:
@@ -101,8 +202,9 @@ class AnnotationWindow:
     image : ndarray of uint8, shape (rows, columns)
         The display image (bone bright), full resolution.
     live : callable, optional
-        ``live(landmarks, calibration) -> lines`` (see
-        :func:`spinecheck.alignment.render.live.live_parameters`); called after every change.
+        ``live(landmarks, calibration, parameters=...) -> lines`` (see
+        :func:`spinecheck.alignment.render.live.live_parameters`); called after
+        every change with the protocol's parameters.
     figure : matplotlib.figure.Figure, optional
         The figure to draw in (a pyplot figure for a real window); by default
         a new figure on the Agg canvas (tests, notebooks).
@@ -111,6 +213,8 @@ class AnnotationWindow:
         shows the full resolution.
     on_quit : callable, optional
         Called by ``q`` after saving; by default the figure is closed.
+    follow : bool
+        Zoom to the region of each point asked for (``h`` toggles it).
 
     Notes
     -----
@@ -129,6 +233,7 @@ class AnnotationWindow:
         figure: Any = None,
         max_display_rows: int | None = DEFAULT_MAX_DISPLAY_ROWS,
         on_quit: Callable[[], None] | None = None,
+        follow: bool = True,
     ) -> None:
         from matplotlib.figure import Figure
 
@@ -149,6 +254,12 @@ class AnnotationWindow:
         self.picking = False
         self.show_labels = True
         self.closed = False
+        self.follow = follow
+        #: Lateral films: which way the patient faces as the user said (+1 image right, -1 left).
+        self.facing: int | None = None
+        self.calibrating: _Calibrating | None = None
+        self._focused_on: str | None = None
+        self._background: Any = None
         if figure is None:
             from matplotlib.backends.backend_agg import FigureCanvasAgg
 
@@ -173,6 +284,8 @@ class AnnotationWindow:
             canvas.mpl_connect("key_press_event", self._on_key),
             canvas.mpl_connect("scroll_event", self._on_scroll),
             canvas.mpl_connect("close_event", self._on_close),
+            canvas.mpl_connect("resize_event", self._on_resize),
+            canvas.mpl_connect("draw_event", self._on_draw),
         ]
         if session.resumed:
             placed, skipped, todo = session.counts()
@@ -198,11 +311,8 @@ class AnnotationWindow:
             zorder=0.5,
             visible=False,
         )
-        cal = self.session.effective_calibration
-        spacing = cal.mm_per_px if cal is not None else None
-        # the axes keep their box and the limits grow to keep the aspect: the film fills the space
-        ax.set_aspect(spacing[0] / spacing[1] if spacing else 1.0, adjustable="datalim")
-        self.home()
+        self._set_aspect()
+        self.home()  # before the limits' callbacks: fixed limits stop the autoscaling they would start
         ax.set_xticks([])
         ax.set_yticks([])
         ax.callbacks.connect("xlim_changed", self._on_limits)
@@ -212,6 +322,8 @@ class AnnotationWindow:
         (self._refined_marker,) = ax.plot([], [], "o", ms=11, mfc="none", mec=_ORANGE, mew=2, zorder=5)
         (self._move_line,) = ax.plot([], [], "--", lw=1.2, color=_ORANGE, zorder=5)
         (self._target,) = ax.plot([], [], "o", ms=18, mfc="none", mec=_VERMILLION, mew=2, zorder=5)
+        (self._calib_marks,) = ax.plot([], [], "+-", ms=12, mew=2, lw=1.5, color=_PURPLE, zorder=5)
+        (self._calib_saved,) = ax.plot([], [], "-", lw=2, color=_PURPLE, zorder=3)
         self._labels: list[Any] = []
         self._circles: list[Any] = []
         self._review_text = ax.annotate(
@@ -227,29 +339,110 @@ class AnnotationWindow:
             annotation_clip=True,
             clip_on=True,
         )
-        self._step_text = fig.text(0.01, 0.985, "", fontsize=11, va="top", color="#444444")
-        self._prompt = fig.text(0.01, 0.955, "", fontsize=15, weight="bold", va="top")
-        self._hint = fig.text(0.01, 0.915, "", fontsize=10, va="top", color="#444444")
-        self._status = fig.text(0.01, 0.012, "", fontsize=9, va="bottom", family="monospace")
-        panel = fig.add_axes((0.63, 0.05, 0.36, 0.83))
-        panel.set_axis_off()
-        self._panel = panel
-        self._list = panel.text(0, 1, "", va="top", fontsize=8, family="monospace", transform=panel.transAxes)
-        keys = "\n".join(f"{k:<26}{what}" for k, what in KEYS)
-        panel.text(
-            0, 0, "Keys\n" + keys, va="bottom", fontsize=8, family="monospace", transform=panel.transAxes
+        self._step_text = fig.text(0, 0, "", fontsize=_STEP_PT, va="top", color="#444444")
+        self._prompt = fig.text(0, 0, "", fontsize=_PROMPT_PT, weight="bold", va="top")
+        self._hint = fig.text(0, 0, "", fontsize=_HINT_PT, va="top", color="#444444", linespacing=_LINE)
+        self._status = fig.text(0, 0, "", fontsize=_STATUS_PT, va="bottom", family="monospace")
+        self._list = fig.text(0, 0, "", va="top", family="monospace", linespacing=_LINE)
+        self._keys = fig.text(0, 0, "", va="top", family="monospace", linespacing=_LINE)
+        self._layout()
+
+    def _lines_wanted(self) -> tuple[int, int]:
+        """Lines the steps list and the parameters block would like: ``(list, parameters)``."""
+        steps = len(self.session.protocol)
+        list_wanted = 1 + min(steps, _MAX_LIST) + 2
+        params = self.session.protocol.parameters
+        # the curves of an AP film take a line each (a few at most)
+        params_wanted = (
+            1 + len(params) + (3 if "Cobb_max" in params else 0) + _WARNING_LINES if self.live else 0
         )
+        return list_wanted, params_wanted
+
+    def _layout(self) -> None:
+        """Place every text and the film for the figure's present size (screen pixels)."""
+        fig = self.figure
+        width, height = fig.get_size_inches() * fig.dpi
+        list_wanted, params_wanted = self._lines_wanted()
+        lay = _Layout(width, height, fig.dpi, list_wanted=list_wanted, params_wanted=params_wanted)
+        self._lay = lay
+
+        def at(x: float, y: float) -> tuple[float, float]:
+            return (x / width, y / height)
+
+        self._step_text.set_position(at(_PAD_PX, lay.step_y))
+        self._prompt.set_position(at(_PAD_PX, lay.prompt_y))
+        self._hint.set_position(at(_PAD_PX, lay.hint_y))
+        self._status.set_position(at(_PAD_PX, lay.status_y))
+        self._list.set_position(at(lay.panel_left, lay.band_bottom))
+        self._list.set_fontsize(lay.panel_pt)
+        self._keys.set_fontsize(lay.panel_pt)
+        keys = _keys_lines(_PANEL_CHARS)
+        if lay.columns == 1:
+            used = (lay.list_lines + 3 + 1 + lay.params_lines + 1) * lay.line_px
+            self._keys.set_position(at(lay.panel_left, lay.band_bottom - used))
+        else:
+            self._keys.set_position(at(lay.keys_left, lay.band_bottom))
+        self._keys.set_text("\n".join(keys))
+        self.ax.set_position(
+            (
+                lay.film_left / width,
+                lay.film_bottom / height,
+                (lay.film_right - lay.film_left) / width,
+                (lay.band_bottom - lay.film_bottom) / height,
+            )
+        )
+
+    def _on_resize(self, _event: Any) -> None:
+        self._layout()
+        self._focused_on = None  # the film's box changed: fit the view to it again
+        self.refresh()
+
+    def _set_aspect(self) -> None:
+        cal = self.session.effective_calibration
+        spacing = cal.mm_per_px if cal is not None else None
+        # the axes keep their box and the limits grow to keep the aspect: the film fills the space
+        self.ax.set_aspect(spacing[0] / spacing[1] if spacing else 1.0, adjustable="datalim")
 
     def home(self) -> None:
         """Show the whole film."""
         self.ax.set_xlim(-0.5, self.columns - 0.5)
         self.ax.set_ylim(self.rows - 0.5, -0.5)
 
+    def focus(self) -> bool:
+        """Zoom to the region where the point asked for is expected; False (whole film) when none is known."""
+        s = self.session
+        step = s.current
+        region = None
+        if step is not None:
+            region = expected_region(
+                step.name, s.points, s.view, (self.rows, self.columns), s.mm_per_px, facing=self.facing
+            )
+        self._focused_on = step.name if step is not None else None
+        if region is None:
+            self.home()
+            return False
+        x0, x1, y0, y1 = region.limits
+        box = self.ax.get_position().transformed(self.figure.transFigure)
+        aspect = (box.width / box.height) if box.height > 0 else 1.0
+        w, h = x1 - x0, y1 - y0
+        if w / h < aspect:  # widen (or heighten) the box to the axes' shape, about its centre
+            x0, x1 = (x0 + x1) / 2 - h * aspect / 2, (x0 + x1) / 2 + h * aspect / 2
+        else:
+            y0, y1 = (y0 + y1) / 2 - w / aspect / 2, (y0 + y1) / 2 + w / aspect / 2
+        x0, x1 = _inside(x0, x1, self.columns)
+        y0, y1 = _inside(y0, y1, self.rows)
+        self.ax.set_xlim(x0, x1)
+        self.ax.set_ylim(y1, y0)
+        return True
+
     # ------------------------------------------------------------------------------------------ drawing
 
     def refresh(self) -> None:
         """Redraw the prompt, points, review, list, parameters and status from the session."""
         s = self.session
+        current = s.current
+        if self.follow and (current.name if current is not None else None) != self._focused_on:
+            self.focus()
         self._draw_prompt()
         pts = s.points
         xy = np.array(list(pts.values()), dtype=float).reshape(-1, 2)
@@ -279,8 +472,8 @@ class AnnotationWindow:
             self.ax.add_patch(CirclePatch(c.center, c.radius, fill=False, ec=_PURPLE, lw=1.5, zorder=3))
             for c in s.circles.values()
         ]
+        self._draw_calibration()
         self._draw_review()
-        current = s.current
         if current is not None and current.name in pts:
             self._target.set_data([pts[current.name][0]], [pts[current.name][1]])
         else:
@@ -290,35 +483,108 @@ class AnnotationWindow:
         self._draw_status()
         self.figure.canvas.draw_idle()
 
+    def _draw_calibration(self) -> None:
+        c = self.calibrating
+        if c is not None:
+            xs, ys = zip(*c.points, strict=True) if c.points else ((), ())
+            self._calib_marks.set_data(xs, ys)
+            self._calib_marks.set_linestyle("-" if c.kind == "line" else "none")
+        else:
+            self._calib_marks.set_data([], [])
+        cal = self.session.calibration
+        if cal is not None and cal.line is not None:
+            (ax_, ay), (bx, by) = cal.line
+            self._calib_saved.set_data([ax_, bx], [ay, by])
+        else:
+            self._calib_saved.set_data([], [])
+        if cal is not None and cal.rim is not None:
+            from ..points.circle import fit_circle
+
+            circle = fit_circle(np.asarray(cal.rim, dtype=float), where="calibration ball")
+            from matplotlib.patches import Circle as CirclePatch
+
+            self._circles.append(
+                self.ax.add_patch(
+                    CirclePatch(circle.center, circle.radius, fill=False, ec=_PURPLE, lw=2, ls="--", zorder=3)
+                )
+            )
+
     def _draw_prompt(self) -> None:
         s = self.session
+        lay = self._lay
         step = s.current
         placed, skipped, todo = s.counts()
         progress = f"{placed} placed · {skipped} skipped · {todo} to do"
+
+        def show(step_text: str, prompt: str, hint: str) -> None:
+            self._step_text.set_text(_clip(step_text, lay.step_chars))
+            self._prompt.set_text(_clip(prompt, lay.prompt_chars))
+            lines = _wrapped(hint, lay.hint_chars)
+            if len(lines) > 2:
+                lines = [lines[0], _clip(" ".join(lines[1:]), lay.hint_chars)]
+            self._hint.set_text("\n".join(lines))
+
+        c = self.calibrating
+        if c is not None:
+            what = "line of known length" if c.kind == "line" else "calibration ball"
+            if c.typing:
+                size = "length" if c.kind == "line" else "diameter"
+                show(
+                    f"Calibration: {what}   ({progress})",
+                    f"Type the {size} in mm, then enter:  {c.typed}_",
+                    "digits and a point; backspace corrects; esc cancels",
+                )
+            elif c.kind == "line":
+                end = "one end" if not c.points else "the other end"
+                show(
+                    f"Calibration: {what}   ({progress})",
+                    f"Click {end} of the ruler or marker",
+                    "then type its length in mm; backspace removes the last click; esc cancels",
+                )
+            else:
+                more = "press enter when done" if c.enough else f"{3 - len(c.points)} more at least"
+                show(
+                    f"Calibration: {what}   ({progress})",
+                    f"Click a point on the ball's rim ({len(c.points)} so far; {more})",
+                    "spread the points around the rim; backspace removes the last; esc cancels",
+                )
+            return
         if self.picking:
-            self._step_text.set_text(f"Re-place a point   ({progress})")
-            self._prompt.set_text("Click near the point you want to re-place")
-            self._hint.set_text("esc cancels")
+            show(
+                f"Re-place a point   ({progress})", "Click near the point you want to re-place", "esc cancels"
+            )
             return
         if step is None:
-            self._step_text.set_text(f"All done   ({progress})")
-            self._prompt.set_text("Every point is placed or skipped: press q to save and quit")
-            self._hint.set_text(
-                "r re-places a point (press r, then click near it); the file is already saved"
+            show(
+                f"All done   ({progress})",
+                "Every point is placed or skipped: press q to save and quit",
+                "r re-places a point (press r, then click near it); the file is already saved",
             )
             return
         i = s.index
         where = f"Point {i + 1} of {len(s.protocol)}" if i is not None else "Extra point"
         again = "  (re-placing)" if step.name in s.points else ""
-        self._step_text.set_text(f"{where}: {step.name}{again}   ({progress})")
-        self._prompt.set_text(step.prompt)
         hint = step.hint
-        side = s.anterior_side()
-        if side is not None:
-            hint = f"{hint}  [front = {side}]" if hint else f"[front = {side}]"
+        side = self._side_text()
+        if side:
+            hint = f"{hint}  [{side}]" if hint else f"[{side}]"
         used = f"Needed for {', '.join(step.used_for)}. " if step.used_for else ""
         optional = "Optional. " if step.optional else ""
-        self._hint.set_text(textwrap.fill(f"{optional}{used}{hint}   (n skips)", _HINT_WIDTH))
+        show(
+            f"{where}: {step.name}{again}   ({progress})", step.prompt, f"{optional}{used}{hint}   (n skips)"
+        )
+
+    def _side_text(self) -> str:
+        s = self.session
+        if s.view is View.AP:
+            right = s.patient_right
+            return f"patient's right = {right.value.replace('_', ' ')}" if right is not None else ""
+        side = s.anterior_side()
+        if side is not None:
+            return f"front = {side}"
+        if self.facing is not None:
+            return f"front = {'image right' if self.facing > 0 else 'image left'} (as you said)"
+        return ""
 
     def _draw_review(self) -> None:
         r = self.session.review
@@ -347,12 +613,13 @@ class AnnotationWindow:
 
     def _list_text(self) -> str:
         s = self.session
+        lines_shown = self._lay.list_lines
         steps = s.protocol.steps
         current = s.current
         i = s.index if s.index is not None else (len(steps) if current is None else 0)
-        lo = max(0, min(i - _LIST_LINES // 2, len(steps) - _LIST_LINES))
-        lines = [f"{s.protocol.title}"]
-        for step in steps[lo : lo + _LIST_LINES]:
+        lo = max(0, min(i - lines_shown // 2, len(steps) - lines_shown))
+        lines = [_clip(s.protocol.title, _PANEL_CHARS)]
+        for step in steps[lo : lo + lines_shown]:
             if current is not None and step.name == current.name:
                 mark = "\u25b6"
             elif step.name in s.points:
@@ -362,23 +629,32 @@ class AnnotationWindow:
             else:
                 mark = "\u00b7"
             tail = " (skipped)" if step.name in s.skipped else (" (optional)" if step.optional else "")
-            lines.append(f" {mark} {step.name}{tail}")
-        hidden = len(steps) - _LIST_LINES
-        if hidden > 0:
-            lines.append(f"   … {len(steps)} points in all (\u2190/\u2192 to move)")
+            lines.append(_clip(f" {mark} {step.name}{tail}", _PANEL_CHARS))
+        tail_lines = []
+        if len(steps) > lines_shown:
+            tail_lines.append(f"   … {len(steps)} points in all (\u2190/\u2192 to move)")
         extra = [n for n in s.points if n not in s.protocol]
         if extra:
-            lines.append(f"   + {len(extra)} other point(s) in the file")
+            tail_lines.append(f"   + {len(extra)} other point(s) in the file")
+        # the block always takes its rows, so the parameters below it do not move
+        lines += [""] * (lines_shown + 1 - len(lines)) + tail_lines + [""] * (2 - len(tail_lines))
         return "\n".join(lines)
 
     def _params_text(self) -> str:
         if self.live is None:
             return ""
+        s = self.session
         try:
-            lines = list(self.live(self.session.landmarks, self.session.effective_calibration))
+            lines = list(self.live(s.landmarks, s.effective_calibration, parameters=s.protocol.parameters))
         except (SpinecheckError, ValueError) as e:
             lines = [f"not computable: {e}"]
-        return "Parameters (live)\n" + "\n".join(_two_lines(f" {line}", _PANEL_WIDTH) for line in lines)
+        budget = self._lay.params_lines - 1
+        out: list[str] = []
+        for line in lines:
+            out += _wrapped(f" {line}", _PANEL_CHARS, indent=10)
+        if len(out) > budget:
+            out = out[: budget - 1] + [f" \u2026 {len(out) - budget + 1} more lines (spinecheck measure)"]
+        return "Parameters (live)\n" + "\n".join(_clip(line, _PANEL_CHARS) for line in out)
 
     def _draw_status(self) -> None:
         s = self.session
@@ -390,8 +666,7 @@ class AnnotationWindow:
         else:
             saved = f"not saved yet \u2192 {name}"
         text = f"{saved}    {self.message}" if self.message else saved
-        # one line, clipped to the window's width (monospace at 9 pt: about 0.6 x 9 pt a character)
-        self._status.set_text(_clip(text, max(40, int(self.figure.get_figwidth() * 72 / (0.6 * 9)) - 2)))
+        self._status.set_text(_clip(text, self._lay.status_chars))
         self._status.set_color(_VERMILLION if self.message_is_error or s.dirty else "black")
 
     def _say(self, message: str, *, error: bool = False) -> None:
@@ -413,6 +688,25 @@ class AnnotationWindow:
         self._detail.set_extent((c0 - 0.5, c1 - 0.5, r1 - 0.5, r0 - 0.5))
         self._detail.set_visible(True)
 
+    def _on_draw(self, _event: Any) -> None:
+        """Keep the film as last drawn, to answer the next click over it at once."""
+        canvas = self.figure.canvas
+        if getattr(canvas, "supports_blit", False):
+            self._background = canvas.copy_from_bbox(self.ax.bbox)
+
+    def _answer_now(self, xy: tuple[float, float]) -> None:
+        """Show the click on screen before the work it starts (refinement, saving, redrawing)."""
+        canvas = self.figure.canvas
+        if self._background is None:
+            return
+        self._click_marker.set_data([xy[0]], [xy[1]])
+        canvas.restore_region(self._background)
+        self.ax.draw_artist(self._click_marker)
+        canvas.blit(self.ax.bbox)
+        widget = getattr(canvas, "get_tk_widget", None)
+        if callable(widget):  # Tk paints the blitted image when idle: now, before the work
+            widget().update_idletasks()
+
     # ------------------------------------------------------------------------------------------ events
 
     def _toolbar_busy(self) -> bool:
@@ -428,6 +722,15 @@ class AnnotationWindow:
             self._say("that click is outside the film: nothing placed", error=True)
             return
         s = self.session
+        c = self.calibrating
+        if c is not None:
+            if c.typing or (c.kind == "line" and c.enough):
+                self._say("type the length in mm and press enter (esc cancels)", error=True)
+                return
+            c.points.append((x, y))
+            if c.kind == "line" and c.enough:
+                c.typing = True
+            return
         if self.picking:
             self.picking = False
             disp = self.ax.transData.transform(np.array(list(s.points.values()), dtype=float).reshape(-1, 2))
@@ -455,6 +758,8 @@ class AnnotationWindow:
             return
         if event.dblclick:
             return  # the first press of the double click already placed the point
+        if event.button == 1 and event.xdata is not None:
+            self._answer_now((event.xdata, event.ydata))
         self._guarded(lambda: self._press(event))
 
     def _press(self, event: Any) -> None:
@@ -462,6 +767,9 @@ class AnnotationWindow:
             self.click((event.xdata, event.ydata))
         elif event.button == 3:
             self.picking = False
+            if self.calibrating is not None:
+                self._calibration_key("backspace")
+                return
             self._say(self.session.undo())
 
     def _on_key(self, event: Any) -> None:
@@ -471,8 +779,48 @@ class AnnotationWindow:
         """Act on a key as :data:`KEYS` says (``"z"``, ``"enter"``, ``"left"`` ...)."""
         self._guarded(lambda: self._key(key, None))
 
+    def _calibration_key(self, key: str | None) -> None:
+        """A key while a calibration is being made: digits, point, backspace, enter, esc."""
+        c = self.calibrating
+        assert c is not None
+        if key == "escape":
+            self.calibrating = None
+            self._say("calibration cancelled")
+        elif key == "backspace":
+            if c.typing and c.typed:
+                c.typed = c.typed[:-1]
+            elif c.typing:
+                c.typing = False
+                c.points.pop()
+            elif c.points:
+                c.points.pop()
+        elif c.typing and key is not None and (key.isdigit() or key in (".", ",")) and len(key) == 1:
+            c.typed += "." if key == "," else key
+        elif key == "enter" and c.typing:
+            try:
+                mm = float(c.typed)
+            except ValueError:
+                self._say(f"type the {'length' if c.kind == 'line' else 'diameter'} in mm first", error=True)
+                return
+            if c.kind == "line":
+                cal = Calibration.from_line(c.points[0], c.points[1], mm, where="calibration line")
+            else:
+                cal = Calibration.from_ball(c.points, mm, where="calibration ball")
+            self.calibrating = None
+            self._say(self.session.set_calibration(cal))
+            self._set_aspect()
+        elif key == "enter" and c.kind == "ball" and c.enough:
+            c.typing = True
+        elif key == "enter":
+            self._say("click the calibration object first (esc cancels)", error=True)
+        else:
+            self._say("making a calibration: finish it with enter, or esc cancels", error=True)
+
     def _key(self, key: str | None, event: Any) -> None:
         s = self.session
+        if self.calibrating is not None:
+            self._calibration_key(key)
+            return
         if key in ("z", "backspace", "ctrl+z", "cmd+z"):
             self.picking = False
             self._say(s.undo())
@@ -492,9 +840,6 @@ class AnnotationWindow:
         elif key == "escape":
             self.picking = False
             self._say(s.goto(None))
-        elif key == "d":
-            self.picking = False
-            self._say(s.detect())
         elif key in ("left", "right"):
             self.picking = False
             self._say(s.step_by(-1 if key == "left" else 1))
@@ -503,7 +848,19 @@ class AnnotationWindow:
             y0, y1 = self.ax.get_ylim()
             self._zoom(((x0 + x1) / 2, (y0 + y1) / 2), _ZOOM_STEP if key != "-" else 1 / _ZOOM_STEP)
         elif key == "h":
-            self.home()
+            self.follow = not self.follow
+            if self.follow:
+                followed = self.focus()
+                self._say("following the point asked for" if followed else "whole film: no point placed yet")
+            else:
+                self.home()
+                self._say("whole film (h again follows the point asked for)")
+        elif key in ("c", "b"):
+            self.picking = False
+            self.calibrating = _Calibrating("line" if key == "c" else "ball")
+            self._say("calibrating: esc cancels")
+        elif key == "f":
+            self._say(self._next_side())
         elif key == "l":
             self.show_labels = not self.show_labels
         elif key in ("p", "o"):
@@ -519,6 +876,23 @@ class AnnotationWindow:
                 self._say("pan/zoom tool on: press again to click points" if on else "pan/zoom tool off")
         elif key == "q":
             self.quit()
+
+    def _next_side(self) -> str:
+        """``f``: the next patient's side (AP: patient's right image left, right, unknown; lateral: facing)."""
+        s = self.session
+        if s.view is View.AP:
+            order = (None, PatientRight.IMAGE_LEFT, PatientRight.IMAGE_RIGHT)
+            return s.set_patient_right(order[(order.index(s.patient_right) + 1) % len(order)])
+        corners = s.anterior_side()
+        self.facing = {None: 1, 1: -1, -1: None}[self.facing]
+        self._focused_on = None  # predict the point again, on the side now said
+        if self.facing is None:
+            said = "the patient's facing: not said"
+        else:
+            said = f"the patient faces image {'right' if self.facing > 0 else 'left'}"
+        if corners is not None:
+            said += f" (the corners you placed say front = {corners}, and they decide)"
+        return said + "; a lateral film records it by the corners' names (ant/post)"
 
     def _on_scroll(self, event: Any) -> None:
         if event.inaxes is not self.ax or event.xdata is None:
@@ -571,3 +945,14 @@ class AnnotationWindow:
                 self.session.save()
             except OSError as e:
                 _log.error("could not save %s on closing: %s", self.session.path, e)
+
+
+def _inside(lo: float, hi: float, size: int) -> tuple[float, float]:
+    """The interval ``lo..hi`` shifted to lie on the film's ``-0.5 .. size - 0.5``, when it is shorter."""
+    if hi - lo >= size:
+        return lo, hi
+    if lo < -0.5:
+        return -0.5, hi - lo - 0.5
+    if hi > size - 0.5:
+        return size - 0.5 - (hi - lo), size - 0.5
+    return lo, hi

@@ -52,6 +52,7 @@ KEYS: tuple[tuple[str, str], ...] = (
     ("enter, a", "accept the refined point"),
     ("k", "keep my click (undo the refinement)"),
     ("r", "re-place a point: press r, then click near it"),
+    ("d", "fill the points the landmark model finds (AP films), to check"),
     ("left / right arrow", "previous / next point of the list"),
     ("esc", "cancel re-placing"),
     ("scroll, + / -", "zoom in / out about the cursor"),
@@ -840,6 +841,9 @@ class AnnotationWindow:
         elif key == "escape":
             self.picking = False
             self._say(s.goto(None))
+        elif key == "d":
+            self.picking = False
+            self._say(s.detect())
         elif key in ("left", "right"):
             self.picking = False
             self._say(s.step_by(-1 if key == "left" else 1))

@@ -587,6 +587,23 @@ def test_a_png_declaring_fewer_rows_than_its_data_is_refused(seeds, mode):
     assert "the pixel data disagree with the header: its image data hold more" in result.detail, result.detail
 
 
+@pytest.mark.parametrize("mode", ["api", "cli"])
+def test_a_damaged_meta_group_is_one_line_without_a_pydicom_warning(seeds, mode):
+    """bench/fuzz.py, seed 1: RG2_J2KI with one header byte flipped (the SOP Class UID's length 26 -> 90).
+
+    The UID swallows the next elements and the Pixel Data go; naming the SOP class validated the long
+    UID, and pydicom's warning went to stderr above the error line.
+    """
+    raw = seeds.films["lateral_explicit"]
+    at = raw.index(b"\x02\x00\x02\x00UI", 128) + 6  # (0002,0002) Media Storage SOP Class UID: its length
+    data = bytearray(raw)
+    data[at] += 64
+    case = Case("dicom", "SOP Class UID length + 64", "film", {"f.dcm": bytes(data)}, "f.dcm")
+    result = fuzzing.run_case(case, mode)
+    assert result.outcome in (Outcome.CLEAN_ERROR, Outcome.OK), result.detail
+    assert "valuerep" not in result.detail and "UserWarning" not in result.detail, result.detail
+
+
 @pytest.mark.parametrize("interlace", [False, True], ids=["plain", "adam7"])
 @pytest.mark.parametrize(
     ("mode", "size"), [("L", (37, 23)), ("I;16", (5, 3)), ("RGB", (1, 9)), ("RGBA", (9, 1)), ("1", (13, 7))]

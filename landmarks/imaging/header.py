@@ -346,6 +346,8 @@ def read_dataset(p: Path, where: str, *, preamble: bool) -> tuple[Any, list[str]
     # note, never a dropped element, whatever the caller's warnings filter says (-W error, pytest)
     with collect_warnings(notes, "pydicom: "):
         _drop_unreadable(ds, notes)
+        if getattr(ds, "file_meta", None) is not None:  # a damaged meta group warns on first use too
+            _drop_unreadable(ds.file_meta, notes)
     return ds, notes
 
 
@@ -633,13 +635,15 @@ def _first_fragment_problem(f: Any, at: int, end: int) -> str | None:
 
 def _without_pixels(ds: Any, p: Path, where: str, notes: list[str]) -> str:
     """Say why a DICOM file has no pixel data: truncated, damaged, or not an image."""
+    from pydicom import config
     from pydicom.uid import UID
 
     ended = [n for n in notes if "End of file" in n]
     if ended:
         return f"{where}: the DICOM file is truncated ({ended[0].removeprefix('pydicom: ')})"
     sop = ds.get("SOPClassUID") or getattr(ds, "file_meta", {}).get("MediaStorageSOPClassUID")
-    name = UID(str(sop)).name if sop else ""
+    uid = UID(str(sop), validation_mode=config.IGNORE) if sop else None  # validating warns
+    name = uid.name if uid is not None and uid.is_valid else ""  # a damaged UID is not shown
     if len(ds) == 0 or "Image" in name or "Rows" in ds:
         return (
             f"{where}: DICOM file{f' ({name})' if name else ''} without pixel data after "

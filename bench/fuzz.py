@@ -1,13 +1,14 @@
 """The fuzzing campaign (issue 13, point 5): mutated inputs through the API and the command line.
 
     python bench/fuzz.py [--runs N] [--seed S] [--reader json csv mat slicer dicom picture swaps aasce]
-                         [--modes api cli] [--process N] [--failures FILE]
+                         [--modes api cli] [--process N] [--sample N] [--failures FILE]
 
 *N* cases per mutating reader (each run through the API and through ``spinecheck.cli.main`` in a
 forked child with a memory limit and a timeout); ``swaps`` is every swap of two labels on the
 generated lateral and AP films (through the API), ``aasce`` every one-vertebra corner permutation
 of the real AASCE labels in ``../shared/data`` (skipped when absent). ``--process N`` also runs
-the first N cases of each reader through the installed ``spinecheck`` command. Prints the counts per
+the first N cases of each reader through the installed ``spinecheck`` command; ``--sample N``
+runs a fixed random sample (the seed's) of N swaps and N permutations instead of all. Prints the counts per
 reader (runs, clean errors, internal errors, crashes, silent wrong results, ok) and the first bad
 runs; the oracle is in ``tests/fuzzing.py``.
 """
@@ -15,6 +16,7 @@ runs; the oracle is in ``tests/fuzzing.py``.
 from __future__ import annotations
 
 import argparse
+import random
 import sys
 import tempfile
 import time
@@ -37,6 +39,9 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--modes", nargs="+", choices=("api", "cli"), default=["api", "cli"])
     parser.add_argument("--process", type=int, default=0, help="cases per reader also run as a real process")
+    parser.add_argument(
+        "--sample", type=int, help="swaps and aasce: a fixed random sample of N cases, not all"
+    )
     parser.add_argument("--failures", type=Path, help="write every bad run here, one a line")
     args = parser.parse_args(argv)
 
@@ -53,6 +58,8 @@ def main(argv: list[str] | None = None) -> int:
             cases, modes = fuzzing.aasce_permutations(), ["api"]
         else:
             cases, modes = fuzzing.generate(reader, seeds, args.runs, args.seed), args.modes
+        if reader in EXHAUSTIVE and args.sample is not None and args.sample < len(cases):
+            cases = random.Random(args.seed).sample(cases, args.sample)
         mine = fuzzing.campaign(cases, modes)
         mine += [fuzzing.run_subprocess(case) for case in cases[: args.process]]
         results += mine

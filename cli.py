@@ -240,6 +240,14 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="draw the film at full resolution (slow on whole-spine films; default: at most 2000 rows)",
     )
+    p.add_argument("--no-panel", action="store_true", help="the film alone, without the side panel")
+    p.add_argument("--no-values", action="store_true", help="the constructions without their value labels")
+    p.add_argument("--no-points", action="store_true", help="leave out the landmark dots")
+    p.add_argument(
+        "--variants",
+        action="store_true",
+        help="also draw the LL and TK variants (L1-L5, L4-S1, T2-T12, T5-T12)",
+    )
     p.set_defaults(func=cmd_plot)
 
     p = sub.add_parser(
@@ -786,7 +794,7 @@ def _new_folder(parent: Path, stem: str) -> Path:
 
 
 def cmd_plot(args: argparse.Namespace) -> int:
-    from .alignment.render.figure import figure_for
+    from .alignment.plots.films import film_figure
     from .alignment.render.files import save_figure
     from .alignment.study import load_study
     from .landmarks.errors import SpinecheckError
@@ -803,8 +811,15 @@ def cmd_plot(args: argparse.Namespace) -> int:
         **_measuring_options(args),
         **_operation_options(args, given_by=True),
     )
-    image = radiograph.display
-    fig = figure_for(image, study, 0, max_display_rows=None if args.full_resolution else 2000)
+    fig = film_figure(
+        radiograph,
+        study,
+        panel=not args.no_panel,
+        values=not args.no_values,
+        points=not args.no_points,
+        variants=args.variants,
+        full_resolution=args.full_resolution,
+    )
     save_figure(fig, out, dpi=args.dpi)
     print(f"wrote {out}", file=sys.stderr)
     return EXIT_OK

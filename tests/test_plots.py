@@ -170,3 +170,102 @@ def test_bad_grid_arguments_are_named(films, kwargs, argument):
     with pytest.raises(InvalidArgumentError) as e:
         film_grid(films, **kwargs)
     assert e.value.argument == argument
+
+
+# ----------------------------------------------------------------------------- spinecheck.plot(image, landmarks)
+
+
+@pytest.fixture(scope="module")
+def ap_files(tmp_path_factory):
+    from spinecheck.landmarks.io.landmark_file import write_landmarks
+    from spinecheck.landmarks.synthetic.films import synthetic_ap, write_dicom
+
+    folder = tmp_path_factory.mktemp("film")
+    film = synthetic_ap(mm_per_px=1.0)
+    dcm = write_dicom(film, folder / "ap.dcm")
+    points = folder / "ap.landmarks.json"
+    write_landmarks(film.landmarks, points)
+    return dcm, points
+
+
+def _pixels(path) -> np.ndarray:
+    from PIL import Image
+
+    with Image.open(path) as im:
+        return np.asarray(im.convert("RGB"))
+
+
+def test_plot_of_a_film_is_the_figure_spinecheck_plot_saves(tmp_path, ap_files):
+    from spinecheck.cli import main
+
+    dcm, points = ap_files
+    out = tmp_path / "cli.png"
+    assert main(["plot", str(dcm), str(points), "-o", str(out), "--dpi", "40"]) == 0
+    fig = spinecheck.plot(str(dcm), str(points))
+    fig.savefig(tmp_path / "api.png", dpi=40)
+    assert np.array_equal(_pixels(out), _pixels(tmp_path / "api.png"))
+    # the same with the clean options of a paper's figure
+    out = tmp_path / "clean.png"
+    flags = ["--no-panel", "--no-values", "--no-points", "--variants"]
+    assert main(["plot", str(dcm), str(points), "-o", str(out), "--dpi", "40", *flags]) == 0
+    fig = spinecheck.plot(dcm, points, panel=False, values=False, points=False, variants=True)
+    fig.savefig(tmp_path / "clean-api.png", dpi=40)
+    assert np.array_equal(_pixels(out), _pixels(tmp_path / "clean-api.png"))
+
+
+def test_plot_takes_the_film_and_landmarks_loaded_or_as_paths(ap_files):
+    from spinecheck.alignment.study import load_study
+    from spinecheck.landmarks.imaging.radiograph import load_radiograph
+
+    dcm, points = ap_files
+    radiograph = load_radiograph(str(dcm))
+    study = load_study(str(points), image=radiograph)
+    drawn = {
+        "paths": spinecheck.plot(str(dcm), str(points)),
+        "loaded": spinecheck.plot(radiograph, study),
+        "study alone": spinecheck.plot(study),  # the film it was loaded with
+        "study and film": spinecheck.plot(study, str(dcm)),
+        "display image": spinecheck.plot(radiograph.display, study),
+    }
+    want = drawn["paths"].spinecheck_drawing
+    for how, fig in drawn.items():
+        assert fig.spinecheck_drawing.drawn == want.drawn, how
+        assert fig.spinecheck_drawing.not_drawn == want.not_drawn, how
+
+
+def test_plot_options_hide_the_panel_the_values_and_the_points(ap_files):
+    from matplotlib.colors import to_hex
+    from matplotlib.text import Annotation
+    from spinecheck.alignment.render.figure import LANDMARK_COLOUR
+
+    dcm, points = ap_files
+    full = spinecheck.plot(dcm, points)
+    clean = spinecheck.plot(dcm, points, panel=False, values=False, points=False)
+    assert len(full.axes) == 2 and len(clean.axes) == 1
+
+    def labels(fig):
+        return [
+            t.get_text() for t in fig.axes[0].texts if isinstance(t, Annotation) and "Cobb" in t.get_text()
+        ]
+
+    def dots(fig):
+        return [ln for ln in fig.axes[0].lines if to_hex(ln.get_markerfacecolor()) == LANDMARK_COLOUR.lower()]
+
+    assert labels(full) and not labels(clean)
+    assert dots(full) and not dots(clean)
+    # the constructions stay: the same lines but the landmarks'
+    assert clean.spinecheck_drawing.drawn == full.spinecheck_drawing.drawn
+
+
+def test_plot_dispatches_a_table_to_its_distribution_and_says_what_it_needs(table, ap_files):
+    fig = spinecheck.plot(table, "SVA_mm")
+    assert fig.axes[0].get_title().startswith("SVA")
+    assert not hasattr(fig, "spinecheck_drawing")
+    with pytest.raises(
+        InvalidArgumentError, match=r"a table and a column name .* or a film and its landmarks"
+    ):
+        spinecheck.plot(table)
+    with pytest.raises(InvalidArgumentError, match="already measured"):
+        from spinecheck.alignment.study import load_study
+
+        spinecheck.plot(ap_files[0], load_study(str(ap_files[1])), age=70)

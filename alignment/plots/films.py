@@ -1,31 +1,149 @@
-"""A grid of annotated films: the flagged studies of an archive side by side.
+"""Annotated films for a researcher: one film's figure, or a grid of them.
 
-:func:`film_grid` draws each film as ``spinecheck plot`` does (landmarks, constructions
-and values coloured by their verdicts, :func:`~spinecheck.alignment.render.figure.draw_study`),
-small, in a grid with a title per film. A film that cannot be read or measured keeps its
-cell, with the reason in words, so a grid never silently drops one.
+:func:`film_figure` is ``spinecheck.plot(image, landmarks)``: the figure ``spinecheck plot``
+saves, as a Matplotlib ``Figure`` to restyle. :func:`film_grid` draws each film as
+``spinecheck plot`` does (landmarks, constructions and values coloured by their verdicts,
+:func:`~spinecheck.alignment.render.figure.draw_study`), small, in a grid with a title per
+film. A film that cannot be read or measured keeps its cell, with the reason in words, so a
+grid never silently drops one.
 """
 
 from __future__ import annotations
 
+import inspect
 import math
 import os
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, NamedTuple
 
+import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
 from ...landmarks.errors import InvalidArgumentError, SpinecheckError
-from ...landmarks.imaging.radiograph import load_radiograph
-from ..render.figure import Drawing, draw_study
+from ...landmarks.imaging.radiograph import Radiograph, load_radiograph
+from ..render.figure import Drawing, draw_study, figure_for
 from ..study import Study, load_study
 
-__all__ = ["FilmCell", "film_grid"]
+__all__ = ["FilmCell", "film_figure", "film_grid"]
 
 #: Display rows each film is drawn from in a grid: enough for the constructions at a few inches.
 GRID_DISPLAY_ROWS = 900
+
+
+#: The options of :func:`film_figure` that shape the figure; the others are the measurement's.
+_FIGURE_OPTIONS = frozenset(inspect.signature(figure_for).parameters) - {"image", "study", "i"}
+
+
+def film_figure(
+    image: str | os.PathLike[str] | Radiograph | np.ndarray | None,
+    landmarks: str | os.PathLike[str] | Study,
+    *,
+    i: int = 0,
+    panel: bool = True,
+    values: bool = True,
+    points: bool = True,
+    variants: bool = False,
+    full_resolution: bool = False,
+    **options: Any,
+) -> Figure:
+    """The annotated figure of one film, as ``spinecheck plot`` saves it.
+
+    Parameters
+    ----------
+    image : str, Path, Radiograph, ndarray of uint8 or None
+        The radiograph (a path, or one loaded with
+        :func:`~spinecheck.landmarks.load_radiograph`), or a display image
+        ``(rows, cols)`` (bone bright). None: the film a Study was loaded with.
+    landmarks : str, Path or Study
+        A landmark file (measured here, with the image's calibration), or a
+        measured :class:`~spinecheck.alignment.study.Study`.
+    i : int
+        Which study of a Study of several.
+    panel : bool
+        The side panel (verdict colours, lines, criteria, what was not drawn).
+    values : bool
+        The value labels on the film.
+    points : bool
+        The landmark dots.
+    variants : bool
+        Also draw the LL and TK variants (``LL_L1L5``, ``LL_L4S1``,
+        ``TK_T2T12``, ``TK_T5T12``).
+    full_resolution : bool
+        Draw the film from every row (slow on whole-spine films; default at
+        most 2000 rows, the landmarks keep full precision).
+    **options
+        The figure's (``height_in``, ``panel_in``, ``fontsize``, ``margin_in``,
+        ``max_width_in``: :func:`~spinecheck.alignment.render.figure.figure_for`),
+        else the measurement's, given to :func:`~spinecheck.alignment.study.load_study`
+        (``mm_per_px``, ``age``, ``criteria`` ...) when *landmarks* is a file.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        An Agg canvas is attached (``fig.savefig("film.png")``); what was drawn
+        and not drawn is ``fig.spinecheck_drawing``.
+
+    Raises
+    ------
+    SpinecheckError
+        The film or the landmark file cannot be read, or they do not fit.
+    InvalidArgumentError
+        Measurement options given with a Study (already measured), or no
+        image for a Study loaded without one.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> from spinecheck.landmarks.io.landmark_file import write_landmarks
+    >>> from spinecheck.landmarks.synthetic.films import synthetic_ap
+    >>> film = synthetic_ap(mm_per_px=1.0)
+    >>> path = pathlib.Path(tempfile.mkdtemp()) / "ap.landmarks.json"
+    >>> write_landmarks(film.landmarks, path)
+    >>> fig = film_figure((film.pixels >> 4).astype("uint8"), path, mm_per_px=(1.0, 1.0), panel=False)
+    >>> "C7–CSVL" in fig.spinecheck_drawing.drawn, len(fig.axes)
+    (True, 1)
+    """
+    figure_options = {k: v for k, v in options.items() if k in _FIGURE_OPTIONS}
+    load_options = {k: v for k, v in options.items() if k not in _FIGURE_OPTIONS}
+    radiograph = None
+    if isinstance(image, (str, os.PathLike)):
+        radiograph = load_radiograph(os.fspath(image))
+    elif isinstance(image, Radiograph):
+        radiograph = image
+    if isinstance(landmarks, Study):
+        if load_options:
+            raise InvalidArgumentError.about(
+                "landmarks",
+                "{landmarks}: a Study is already measured; {got} apply to a landmark file",
+                got=", ".join(sorted(load_options)),
+            )
+        study = landmarks
+        if image is None:
+            if not 0 <= i < len(study) or study.image_sources[i] is None:
+                raise InvalidArgumentError.about(
+                    "image", "{image}: the Study has no film for study {i} (give the image)", i=i
+                )
+            radiograph = load_radiograph(str(study.image_sources[i]))
+    else:
+        study = load_study(os.fspath(landmarks), image=radiograph, **load_options)
+    if radiograph is not None:
+        display = radiograph.display
+    elif isinstance(image, np.ndarray):
+        display = image
+    else:
+        raise InvalidArgumentError.about(
+            "image", "{image}: a path, a Radiograph or a display image; got {got}", got=type(image).__name__
+        )
+    if not 0 <= i < len(study):
+        raise InvalidArgumentError.about(
+            "i", "{i}: the Study holds {n} studies; got {got}", n=len(study), got=i
+        )
+    figure_options.setdefault("max_display_rows", None if full_resolution else 2000)
+    return figure_for(
+        display, study, i, panel=panel, values=values, points=points, variants=variants, **figure_options
+    )
 
 
 class FilmCell(NamedTuple):

@@ -1068,12 +1068,11 @@ def _panel(ax: Axes, study: Study, i: int, drawing: Drawing, fontsize: float) ->
     drawn again a half point smaller, down to 5 points.
     """
     size = fontsize
-    while True:
+    ax.set_axis_off()
+    while _panel_at(ax, study, i, drawing, size) < 0 and size > 5:
+        size -= 0.5
         ax.cla()
         ax.set_axis_off()
-        if _panel_at(ax, study, i, drawing, size) >= 0 or size <= 5:
-            return
-        size -= 0.5
 
 
 def _panel_at(ax: Axes, study: Study, i: int, drawing: Drawing, fontsize: float) -> float:

@@ -233,8 +233,9 @@ def refine_with_shape(
     lam = np.clip(lam, 0.0, None)
     z = v.T @ (y - mu.reshape(-1))
     if sigma_px is None:
-        grid = np.exp(np.linspace(*np.log(_SIGMA_RANGE), 120)) ** 2
-        loglik = [-(np.log(lam + g).sum() + (z**2 / (lam + g)).sum()) for g in grid]
+        grid = np.exp(np.linspace(math.log(_SIGMA_RANGE[0]), math.log(_SIGMA_RANGE[1]), 120)) ** 2
+        total = lam[None, :] + grid[:, None]
+        loglik = -(np.log(total).sum(axis=1) + (z**2 / total).sum(axis=1))
         var = float(grid[int(np.argmax(loglik))])
     else:
         var = (float(sigma_px) * k) ** 2

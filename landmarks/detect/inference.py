@@ -9,9 +9,9 @@ percentiles map to 0 and 1, and centred.
 
 Post-processing (:func:`heatmaps_to_points`): each of the 68 heatmaps is a spatial softmax; the
 corner is its expectation within about one vertebra of its peak (sub-pixel), mapped back to the
-film's ``(x, y)`` pixels, and the share of the mass found there is the point's confidence. :func:`plausible_spine` then checks the 17 vertebrae as a column
-(order, size, tilt steps) and replaces a vertebra that breaks it by its neighbours, marking its
-points as low-confidence.
+film's ``(x, y)`` pixels, and the share of the mass found there is the point's confidence.
+:func:`plausible_spine` then checks the 17 vertebrae as a column (order, size, tilt steps) and
+replaces a vertebra that breaks it by its neighbours, marking its points as low-confidence.
 """
 
 from __future__ import annotations

@@ -1045,13 +1045,9 @@ def cmd_annotate(args: argparse.Namespace) -> int:
             f"{view.value}; choose a {view.value} protocol or give --view"
         )
     image = Path(args.image)
-    out = Path(args.output) if args.output else _landmarks_beside(image)
-    _output_path(str(out), (".json",), "landmark file")
-    if out.name.lower().endswith(".mrk.json"):
-        raise SpinecheckError(
-            f"output '{out}': annotate saves a spinecheck-landmarks/1 .json after every click; give a .json "
-            f"and then write the 3D Slicer file with `spinecheck convert IMAGE LANDMARKS.json -o {out.name}`"
-        )
+    out = _landmark_output(
+        args.output, image, "annotate saves a spinecheck-landmarks/1 .json after every click"
+    )
     # the landmark file is resumed and saved after each click: it may exist, but never be the film
     check_output(out, inputs=[args.image], overwrite=True)
     _check_writable_folder(out)
@@ -1302,9 +1298,22 @@ def _notes(notes: Sequence[str]) -> None:
 # ----------------------------------------------------------------------------- detect
 
 
-def _landmarks_beside(image: Path) -> Path:
-    """The landmark file a film's points go to by default: ``<stem>.landmarks.json`` beside it."""
-    return image.with_name(f"{image.stem}.landmarks.json")
+def _landmark_output(output: str | None, image: Path, saves: str) -> Path:
+    """The landmark file a command writes: *output*, or ``<stem>.landmarks.json`` beside *image*; a .json.
+
+    A 3D Slicer ``.mrk.json`` is refused with the way to make one (*saves* says why the command
+    writes spinecheck-landmarks/1).
+    """
+    from .landmarks.errors import SpinecheckError
+
+    out = Path(output) if output else image.with_name(f"{image.stem}.landmarks.json")
+    _output_path(str(out), (".json",), "landmark file")
+    if out.name.lower().endswith(".mrk.json"):
+        raise SpinecheckError(
+            f"output '{out}': {saves}; give a .json and then write the 3D Slicer file with "
+            f"`spinecheck convert IMAGE LANDMARKS.json -o {out.name}`"
+        )
+    return out
 
 
 def cmd_detect(args: argparse.Namespace) -> int:
@@ -1315,15 +1324,9 @@ def cmd_detect(args: argparse.Namespace) -> int:
     from .landmarks.io import write_landmarks
 
     image = Path(args.image)
-    out = Path(args.output) if args.output else _landmarks_beside(image)
-    _output_path(str(out), (".json",), "landmark file")
-    if out.name.lower().endswith(".mrk.json"):
-        from .landmarks.errors import SpinecheckError
-
-        raise SpinecheckError(
-            f"output '{out}': detect writes a spinecheck-landmarks/1 .json (it holds the model's confidence); "
-            f"give a .json and then `spinecheck convert {_quote(str(image))} LANDMARKS.json -o {out.name}`"
-        )
+    out = _landmark_output(
+        args.output, image, "detect writes a spinecheck-landmarks/1 .json (it holds the confidence)"
+    )
     _check_output(out, args, args.image)
     model = load_model(args.model)
     radiograph = load_radiograph(args.image)

@@ -549,3 +549,15 @@ def test_the_demos_lateral_film_is_refused_and_as_a_picture_refused_or_flagged(c
         assert any("low film confidence" in w for w in s.warnings)
     else:
         assert code == 2 and "landmark model" in err and err.count("\n") == 1
+
+
+@pytest.mark.parametrize(
+    ("output", "message"),
+    [
+        pytest.param("x.mrk.json", "detect writes a spinecheck-landmarks/1 .json", id="slicer"),
+        pytest.param("x.csv", "unsupported landmark file type '.csv'", id="csv"),
+    ],
+)
+def test_detect_refuses_an_output_it_cannot_write_before_reading_the_film(capsys, tmp_path, output, message):
+    code, _, err = run(capsys, "detect", tmp_path / "no-such-film.png", "-o", tmp_path / output)
+    assert code == 2 and message in err and err.count("\n") == 1

@@ -8,15 +8,27 @@ person's does (about 1.2 mm of film per screen pixel here). The window refines e
 autosaves; ``q`` quits. The parameters measured from the saved file, and from the raw clicks (the
 ``refinement`` record's origins), are compared with those of the exact landmarks.
 
-Needs Xvfb and tkinter. Run: ``python bench/bench_annotate_window.py [--seeds N] [--sigma-mm S]``.
+``--latency`` measures instead how fast the window answers a click on the lateral demo film (4500 x
+1800 px): the real window is driven with ``xdotool`` (an X pointer click, as a mouse gives), and the
+screen is read back (Pillow's ImageGrab over the X display) until the pixels around the click change:
+that is the click *answered on screen*. The time until the window has finished its work (refinement,
+saving, the live parameters, the zoom to the next point, the redraw) is read from the window's draw
+events. ``--busy N`` runs N processes that keep a CPU busy meanwhile.
+
+Needs Xvfb and tkinter (and xdotool for ``--latency``). Run:
+``python bench/bench_annotate_window.py [--seeds N] [--sigma-mm S]`` or ``... --latency [--busy N]``.
 """
 
 from __future__ import annotations
 
 import argparse
 import math
+import os
+import shutil
+import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -26,7 +38,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
 from spinecheck.alignment.study import load_study  # noqa: E402
 from spinecheck.landmarks import ImageRef, LandmarkSet, load_radiograph, read_landmarks, write_landmarks  # noqa: E402
-from spinecheck.landmarks.annotate.protocol import default_protocol  # noqa: E402
+from spinecheck.landmarks.annotate.protocol import default_protocol, get_protocol  # noqa: E402
 from spinecheck.landmarks.synthetic.films import synthetic_ap, synthetic_lateral, write_dicom  # noqa: E402
 from tk_window_driver import run_driver, start_xvfb  # noqa: E402
 
@@ -51,11 +63,209 @@ def _values(landmarks: LandmarkSet, radiograph, where: Path) -> dict[str, float]
     return out
 
 
+def _child(argv: list[str]) -> int:
+    """In the child: run ``spinecheck annotate ARGV`` in a TkAgg window that reports each draw on stdout."""
+    import matplotlib
+
+    matplotlib.use("TkAgg")
+    import matplotlib.pyplot as plt
+    from spinecheck import cli
+
+    show = plt.show
+
+    def reporting_show(*a, **k):
+        fig = plt.gcf()
+        ax = fig.axes[0]
+
+        def drawn(_event) -> None:
+            box = ax.get_window_extent()
+            x0, x1 = ax.get_xlim()
+            y0, y1 = ax.get_ylim()
+            height = fig.bbox.height  # the canvas as drawn (the widget may not have its new size yet)
+            print(
+                "drawn",
+                time.monotonic(),
+                box.x0,
+                height - box.y1,
+                box.width,
+                box.height,
+                x0,
+                x1,
+                y0,
+                y1,
+                flush=True,
+            )
+
+        fig.canvas.mpl_connect("draw_event", drawn)
+        return show(*a, **k)
+
+    plt.show = reporting_show
+    return cli.main(["annotate", *argv])
+
+
+class _Draws:
+    """The child's draw reports, read in a thread: the latest view and when it was drawn."""
+
+    def __init__(self, stream) -> None:
+        self.records: list[list[float]] = []
+        self.lock = threading.Lock()
+        threading.Thread(target=self._read, args=(stream,), daemon=True).start()
+
+    def _read(self, stream) -> None:
+        for line in stream:
+            if line.startswith("drawn "):
+                with self.lock:
+                    self.records.append([float(v) for v in line.split()[1:]])
+
+    def count(self) -> int:
+        with self.lock:
+            return len(self.records)
+
+    def last(self) -> list[float]:
+        with self.lock:
+            return self.records[-1]
+
+    def after(self, t: float, timeout: float = 60.0) -> float | None:
+        """The time of the first draw after *t* (monotonic seconds), waiting for it."""
+        end = time.monotonic() + timeout
+        while time.monotonic() < end:
+            with self.lock:
+                later = [r[0] for r in self.records if r[0] > t]
+            if later:
+                return later[0]
+            time.sleep(0.005)
+        return None
+
+
+def _screen_xy(record: list[float], xy: tuple[float, float]) -> tuple[int, int]:
+    """Screen pixel of film point *xy* in the view a draw record describes."""
+    _, left, top, width, height, x0, x1, y0, y1 = record
+    sx = left + (xy[0] - x0) / (x1 - x0) * width
+    sy = top + (xy[1] - y1) / (y0 - y1) * height  # y0 is the bottom of the view (y down)
+    return int(round(sx)), int(round(sy))
+
+
+def _burn() -> None:
+    while True:
+        pass
+
+
+def latency(args: argparse.Namespace) -> None:
+    """Click every point of the lateral-core protocol on the demo film and time the window's answers."""
+    from multiprocessing import Process
+
+    from PIL import ImageChops, ImageGrab
+
+    if shutil.which("xdotool") is None:
+        print("skipped: needs xdotool")
+        return
+    started = start_xvfb(args.screen + "x24")
+    if started is None:
+        print("skipped: needs Xvfb (apt-get install xvfb)")
+        return
+    server, display = started
+    burners = [Process(target=_burn, daemon=True) for _ in range(args.busy)]
+    env = {k: v for k, v in os.environ.items() if k not in ("CI", "MPLBACKEND")}
+    env["DISPLAY"] = display
+    answers: dict[str, list[float]] = {"femoral heads": [], "other points": []}
+    done: dict[str, list[float]] = {"femoral heads": [], "other points": []}
+    try:
+        with tempfile.TemporaryDirectory() as tmp:
+            film = synthetic_lateral(0)
+            dcm = write_dicom(film, Path(tmp) / "lateral.dcm")
+            out = Path(tmp) / "lateral.landmarks.json"
+            child = subprocess.Popen(
+                [sys.executable, __file__, "--child", str(dcm), "-o", str(out), "--protocol", "lateral-core"],
+                env=env,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.DEVNULL,
+                stdin=subprocess.DEVNULL,
+                text=True,
+            )
+            draws = _Draws(child.stdout)
+            for p in burners:
+                p.start()
+            deadline = time.monotonic() + 120
+            while draws.count() == 0 and time.monotonic() < deadline:
+                time.sleep(0.1)
+            time.sleep(1.0)
+            core = [n for n in get_protocol("lateral-core").names if n in film.landmarks.points]
+            xdo = {"env": env, "check": True}
+            for name in core:
+                seen = -1
+                while draws.count() != seen:  # the window at rest: no draw for half a second
+                    seen = draws.count()
+                    time.sleep(0.5)
+                # the canvas's place on the screen now (the window may have moved since it drew)
+                where = subprocess.run(
+                    ["xdotool", "search", "--name", "spinecheck annotate", "getwindowgeometry", "--shell"],
+                    env=env,
+                    capture_output=True,
+                    text=True,
+                ).stdout
+                shell = dict(line.split("=", 1) for line in where.split() if "=" in line)
+                record = draws.last()
+                record = [record[0], record[1] + int(shell["X"]), record[2] + int(shell["Y"]), *record[3:]]
+                xy = _screen_xy(record, film.landmarks.points[name])
+                _, left, top, width, height = record[:5]
+                if not (left < xy[0] < left + width and top < xy[1] < top + height):
+                    print(f"{name}: not in the view the window zoomed to", flush=True)
+                    continue
+                if args.verbose:
+                    print(name, xy, draws.last(), flush=True)
+                subprocess.run(["xdotool", "mousemove", "--sync", *map(str, xy)], **xdo)
+                box = (xy[0] - 12, xy[1] - 12, xy[0] + 13, xy[1] + 13)
+                before = ImageGrab.grab(bbox=box, xdisplay=display)
+                t0 = time.monotonic()
+                subprocess.run(["xdotool", "click", "1"], **xdo)
+                answered = None
+                while time.monotonic() - t0 < 30:
+                    if ImageChops.difference(before, ImageGrab.grab(bbox=box, xdisplay=display)).getbbox():
+                        answered = time.monotonic()
+                        break
+                finished = draws.after(t0)
+                kind = "femoral heads" if name.startswith("FH") else "other points"
+                if answered is not None:
+                    answers[kind].append(answered - t0)
+                if finished is not None:
+                    done[kind].append(finished - t0)
+            subprocess.run(["xdotool", "key", "q"], **xdo)
+            child.wait(timeout=60)
+    finally:
+        for p in burners:
+            p.terminate()
+        server.terminate()
+        server.wait(timeout=10)
+    busy = f", {args.busy} busy CPU processes" if args.busy else ""
+    print(f"click -> screen on the 4500 x 1800 demo film (lateral-core, screen {args.screen}{busy}), ms:")
+    for kind in answers:
+        a, d = np.array(answers[kind]) * 1000, np.array(done[kind]) * 1000
+        if len(a):
+            print(
+                f"  {kind:<14} answered (pixels at the click change): median {np.median(a):.0f}, "
+                f"max {a.max():.0f} over {len(a)} clicks"
+            )
+        if len(d):
+            print(
+                f"  {kind:<14} finished (refined, saved, zoomed, redrawn):  median {np.median(d):.0f}, "
+                f"max {d.max():.0f}"
+            )
+
+
 def main() -> None:
+    if sys.argv[1:2] == ["--child"]:
+        sys.exit(_child(sys.argv[2:]))
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--seeds", type=int, default=3)
     ap.add_argument("--sigma-mm", type=float, default=1.0)
+    ap.add_argument("--latency", action="store_true", help="time the answer to a click instead")
+    ap.add_argument("--busy", type=int, default=0, help="with --latency: processes keeping a CPU busy")
+    ap.add_argument("--screen", default="1600x1000", help="with --latency: the virtual screen's size")
+    ap.add_argument("--verbose", action="store_true", help="with --latency: each click's place and view")
     args = ap.parse_args()
+    if args.latency:
+        latency(args)
+        return
     started = start_xvfb()
     if started is None:
         print("skipped: needs Xvfb (apt-get install xvfb)")

@@ -707,6 +707,7 @@ class AnnotationWindow:
         widget = getattr(canvas, "get_tk_widget", None)
         if callable(widget):  # Tk paints the blitted image when idle: now, before the work
             widget().update_idletasks()
+            widget().winfo_pointerxy()  # a round trip to the X server sends it the painting now
 
     # ------------------------------------------------------------------------------------------ events
 

@@ -1099,8 +1099,10 @@ def _panel_at(ax: Axes, study: Study, i: int, drawing: Drawing, fontsize: float)
     def legend(handles: list[Line2D], title: str, size: float) -> None:
         if not handles:
             return
-        leg = ax.legend(
-            handles=handles,
+        leg = Legend(  # an artist of its own: ax.legend() would also draw the last one as the axes' legend
+            ax,
+            handles,
+            [str(h.get_label()) for h in handles],
             loc="upper left",
             bbox_to_anchor=(0, y),
             title=title,

@@ -604,6 +604,23 @@ def test_a_damaged_meta_group_is_one_line_without_a_pydicom_warning(seeds, mode)
     assert "valuerep" not in result.detail and "UserWarning" not in result.detail, result.detail
 
 
+@pytest.mark.parametrize("mode", ["api", "cli"])
+def test_a_length_past_the_end_of_the_file_is_not_allocated(seeds, mode):
+    """bench/fuzz.py, seed 2: RG2_RLE with header bits flipped, one length made about 2 GiB: MemoryError.
+
+    Here the Rows element of an implicit-VR film claims 0x80000002 bytes; reading stops there and the
+    film is refused as a damaged header, without allocating what the length says.
+    """
+    raw = seeds.films["lateral_implicit"]
+    at = raw.index(b"\x28\x00\x10\x00\x02\x00\x00\x00") + 7  # (0028,0010) Rows, length 2: its top byte
+    data = bytearray(raw)
+    data[at] = 0x80
+    case = Case("dicom", "Rows length 0x80000002", "film", {"f.dcm": bytes(data)}, "f.dcm")
+    result = fuzzing.run_case(case, mode)
+    assert result.outcome is Outcome.CLEAN_ERROR, result.detail
+    assert "without pixel d" in result.detail, result.detail  # "... without pixel data after N elements"
+
+
 @pytest.mark.parametrize("interlace", [False, True], ids=["plain", "adam7"])
 @pytest.mark.parametrize(
     ("mode", "size"), [("L", (37, 23)), ("I;16", (5, 3)), ("RGB", (1, 9)), ("RGBA", (9, 1)), ("1", (13, 7))]

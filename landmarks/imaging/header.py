@@ -378,23 +378,28 @@ def _drop_unreadable(ds: Any, notes: list[str], depth: int = 0) -> None:
 
 
 def _after_the_pixel_data(fp: Any, size: int) -> Any:
-    """A ``stop_when`` for pydicom's reader: True at a top-level element after the Pixel Data that cannot be one.
+    """A ``stop_when`` for pydicom's reader: True at a top-level element that cannot be one.
 
     Elements follow in ascending tag order (DICOM PS3.5 7.1); after the Pixel Data only
-    higher tags may come (Data Set Trailing Padding, Digital Signatures), and a value is
+    higher tags may come (Data Set Trailing Padding, Digital Signatures). And a value is
     never longer than the bytes left in the file (*fp*, *size* bytes; pydicom calls this with
-    *fp* at the value). Anything else is not part of the data set: random bytes appended to
-    a film read as an element of a random length, which converting it then allocated
-    (4 MiB of them ended in MemoryError under 2 GiB).
+    *fp* at the value), except the Pixel Data of a truncated file, which the header check
+    names. Anything else is not part of the data set: random bytes appended to a film read
+    as an element of a random length, and a flipped bit in a length before the Pixel Data
+    made one of 2 GiB; converting them allocated that much (MemoryError). Reading stops
+    there, so a damaged header is refused as one without its pixel data.
     """
     last = [-1]
     seen_pixels = [False]
+    pixel_tags = (0x7FE00008, 0x7FE00009, 0x7FE00010)
 
     def stop(tag: Any, vr: Any, length: int) -> bool:
-        if seen_pixels[0] and (int(tag) <= last[0] or (length != 0xFFFFFFFF and length > size - fp.tell())):
+        if seen_pixels[0] and int(tag) <= last[0]:
+            return True
+        if length != 0xFFFFFFFF and length > size - fp.tell() and int(tag) not in pixel_tags:
             return True
         last[0] = int(tag)
-        seen_pixels[0] = seen_pixels[0] or int(tag) in (0x7FE00008, 0x7FE00009, 0x7FE00010)
+        seen_pixels[0] = seen_pixels[0] or int(tag) in pixel_tags
         return False
 
     return stop

@@ -561,3 +561,22 @@ def test_the_demos_lateral_film_is_refused_and_as_a_picture_refused_or_flagged(c
 def test_detect_refuses_an_output_it_cannot_write_before_reading_the_film(capsys, tmp_path, output, message):
     code, _, err = run(capsys, "detect", tmp_path / "no-such-film.png", "-o", tmp_path / output)
     assert code == 2 and message in err and err.count("\n") == 1
+
+
+def test_batch_detect_keeps_the_detected_rows_when_a_films_uid_makes_the_archive_pair_again(
+    capsys, tmp_path, archive, ap_film, monkeypatch
+):
+    """A DICOM whose landmark file records another SOP Instance UID makes batch pair with the UIDs read."""
+    from spinecheck.landmarks.detect import inference
+    from spinecheck.landmarks.synthetic.films import write_dicom
+
+    write_dicom(ap_film, archive / "doubt.dcm", sop_instance_uid="1.2.826.0.1.3680043.8.498.1")
+    person = ap_film.landmarks.replace(
+        points={n: ap_film.landmarks.points[n] for n in AASCE_POINT_NAMES},
+        image=ImageRef(sop_instance_uid="1.2.826.0.1.3680043.8.498.2"),
+    )
+    write_landmarks(person, archive / "doubt.json")
+    monkeypatch.setattr(inference, "detect", lambda radiograph, model=None: _found_on(ap_film))
+    rows = _batch(capsys, archive, tmp_path, "--detect")
+    assert rows["bare.png"]["status"] == "ok" and rows["bare.png"]["landmarks_source"] == "model"
+    assert rows["person.png"]["landmarks_source"] == "person"

@@ -749,6 +749,8 @@ def run_batch(
         if doubts:  # a pairing by names that a film's UID contradicts: pair with the UIDs read, as before
             _log.info("%d films contradict the UID their landmark file records: pairing again", len(doubts))
             strict = discover(root, landmarks_dir=landmarks_dir, exclude=exclude)
+            if options.detect:  # the films detected in the first pass keep their rows
+                strict = strict.detecting()
             todo = _pair_again(archive, strict, table)
             archive = strict
             _run(engine, todo, options, table, chunk_size, show, stderr, worker)

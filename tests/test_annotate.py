@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pytest
-from matplotlib.backend_bases import KeyEvent, MouseEvent, NavigationToolbar2
+from matplotlib.backend_bases import KeyEvent, MouseEvent, NavigationToolbar2, ResizeEvent
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from spinecheck.alignment.render.live import live_parameters
@@ -537,6 +537,48 @@ def test_scroll_zooms_about_the_cursor_and_shows_full_resolution(tmp_path, film,
     assert shows_the_whole_film(win) and not detail.get_visible()
     scroll(win, at, -2)  # cannot zoom out beyond the whole film
     assert shows_the_whole_film(win)
+
+
+def test_a_frame_renders_only_the_texts_that_changed_and_pastes_the_rest_as_drawn(
+    tmp_path, film, image, truth
+):
+    s = new_session(tmp_path, film, image)
+    win = new_window(s, image)
+    canvas = FigureCanvasAgg(win.figure)
+    rendered: list = []
+
+    def counted(text):
+        draw = text.draw
+        text.draw = lambda renderer: (rendered.append(text), draw(renderer))
+
+    for t in win.figure.texts:
+        counted(t)
+
+    def frames(action=None) -> tuple[set, np.ndarray]:
+        """The texts rendered by *action* and the frame drawn after it (an Agg canvas draws at once)."""
+        rendered.clear()
+        if action is not None:
+            action()
+        canvas.draw()
+        return set(rendered), np.asarray(canvas.buffer_rgba()).copy()
+
+    first, pixels = frames()
+    assert first == {t for t in win.figure.texts if t.get_text()}  # the first frame renders every text
+    again, same = frames()
+    assert not again and np.array_equal(same, pixels)  # nothing changed: every text pasted as it was
+    after_click, pasted = frames(lambda: press(win, truth[s.protocol.names[0]]))
+    assert win._keys not in after_click  # the keys do not change with a click
+    assert {win._prompt, win._list, win._status} <= after_click
+    win._texts._kept.clear()
+    _, all_rendered = frames()
+    assert np.array_equal(pasted, all_rendered)  # what is pasted is what rendering gives
+    assert not frames(lambda: scroll(win, truth[s.protocol.names[1]], 2))[0]  # a zoom draws no text
+
+    def resize():
+        win.figure.set_size_inches(16, 10)
+        ResizeEvent("resize_event", canvas)._process()
+
+    assert win._keys in frames(resize)[0]  # a new layout: the texts are drawn in their new places
 
 
 # ----------------------------------------------------------------------------- live parameters, prompts

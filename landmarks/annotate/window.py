@@ -15,8 +15,10 @@ wrapped to them, in one or two panel columns, with a smaller font when the
 screen is small) and the film takes all the rest. The view follows the point
 asked for (:func:`~spinecheck.landmarks.annotate.focus.expected_region`); ``h``
 shows the whole film and stops following until pressed again. A click is
-answered at once by drawing it over the last frame (blitting) before the
-refinement and the redraw run.
+answered at once by drawing it over the last frame (blitting); in a Tk window
+the refinement and the redraw wait until Tk has painted it. A frame renders
+only the texts that changed and pastes the others as last drawn (a zoom renders
+none, a click not the keys).
 
 Only Matplotlib's object-oriented API is used; :mod:`matplotlib.pyplot` is
 imported only to close a pyplot window on ``q``.
@@ -180,6 +182,61 @@ class _Layout:
         self.film_right = max(self.panel_left - 2 * _PAD_PX, self.film_left + 10)
 
 
+class _TextPixels:
+    """The figure's texts kept as drawn pixels, pasted by a full draw where they have not changed.
+
+    A pasted text is not laid out and rendered glyph by glyph again. Text is what a frame of the
+    window costs (the keys alone are some 1 100 characters, the steps and parameters 800): a click
+    changes the prompt, the list and the status, a zoom or a pan none of them. Each text is an
+    animated artist, which the figure's draw leaves out; :meth:`draw` (on the canvas's draw event,
+    before a GUI canvas shows the frame) pastes each one whose text, font size, colour and place are
+    as last drawn, and draws and keeps the others. A resize or a new layout changes the place or the
+    figure's size and so draws them again. Canvases that cannot copy pixels (a PDF) draw them all.
+    """
+
+    def __init__(self, texts: list[Any]) -> None:
+        self.texts = texts
+        for t in texts:
+            t.set_animated(True)
+        self._kept: dict[int, tuple[tuple[Any, ...], Any]] = {}
+        #: Texts laid out and rendered by the last :meth:`draw` (the others were pasted).
+        self.rendered: list[Any] = []
+
+    @staticmethod
+    def _state(t: Any) -> tuple[Any, ...]:
+        fig = t.get_figure(root=True)
+        return (
+            t.get_text(),
+            t.get_fontsize(),
+            t.get_color(),
+            tuple(t.get_position()),
+            fig.dpi,
+            tuple(fig.bbox.size),
+        )
+
+    def draw(self, canvas: Any, renderer: Any) -> None:
+        """Paste or draw every text on *renderer* (the canvas's, in its draw event)."""
+        from matplotlib.transforms import Bbox
+
+        self.rendered = []
+        can_copy = getattr(canvas, "supports_blit", False) and renderer is getattr(canvas, "renderer", None)
+        for t in self.texts:
+            if not t.get_visible() or not t.get_text():
+                self._kept.pop(id(t), None)
+                continue
+            state = self._state(t)
+            kept = self._kept.get(id(t))
+            if can_copy and kept is not None and kept[0] == state:
+                canvas.restore_region(kept[1])
+                continue
+            t.draw(renderer)
+            self.rendered.append(t)
+            if can_copy:
+                box = Bbox.intersection(t.get_window_extent(renderer).padded(2), t.get_figure(root=True).bbox)
+                if box is not None:
+                    self._kept[id(t)] = (state, canvas.copy_from_bbox(box))
+
+
 class _Calibrating:
     """A calibration being made in the window: the clicks so far and the length being typed."""
 
@@ -261,6 +318,8 @@ class AnnotationWindow:
         self.calibrating: _Calibrating | None = None
         self._focused_on: str | None = None
         self._background: Any = None
+        #: Work a click started, to run once the screen shows the click (a Tk window), in order.
+        self._pending: list[Callable[[], None]] = []
         if figure is None:
             from matplotlib.backends.backend_agg import FigureCanvasAgg
 
@@ -346,6 +405,7 @@ class AnnotationWindow:
         self._status = fig.text(0, 0, "", fontsize=_STATUS_PT, va="bottom", family="monospace")
         self._list = fig.text(0, 0, "", va="top", family="monospace", linespacing=_LINE)
         self._keys = fig.text(0, 0, "", va="top", family="monospace", linespacing=_LINE)
+        self._texts = _TextPixels(list(fig.texts))
         self._layout()
 
     def _lines_wanted(self) -> tuple[int, int]:
@@ -394,6 +454,7 @@ class AnnotationWindow:
         )
 
     def _on_resize(self, _event: Any) -> None:
+        self._run_pending()
         self._layout()
         self._focused_on = None  # the film's box changed: fit the view to it again
         self.refresh()
@@ -689,25 +750,32 @@ class AnnotationWindow:
         self._detail.set_extent((c0 - 0.5, c1 - 0.5, r1 - 0.5, r0 - 0.5))
         self._detail.set_visible(True)
 
-    def _on_draw(self, _event: Any) -> None:
-        """Keep the film as last drawn, to answer the next click over it at once."""
+    def _on_draw(self, event: Any) -> None:
+        """Paste or draw the texts, and keep the film as last drawn, to answer the next click over it at once."""
         canvas = self.figure.canvas
+        self._texts.draw(canvas, event.renderer)
         if getattr(canvas, "supports_blit", False):
             self._background = canvas.copy_from_bbox(self.ax.bbox)
 
-    def _answer_now(self, xy: tuple[float, float]) -> None:
-        """Show the click on screen before the work it starts (refinement, saving, redrawing)."""
+    def _answer_now(self, xy: tuple[float, float]) -> bool:
+        """Show the click on screen before the work it starts (refinement, saving, redrawing).
+
+        True on a Tk canvas, where the work should wait for Tk to paint (:meth:`_after_paint`).
+        """
         canvas = self.figure.canvas
         if self._background is None:
-            return
+            return False
         self._click_marker.set_data([xy[0]], [xy[1]])
         canvas.restore_region(self._background)
         self.ax.draw_artist(self._click_marker)
         canvas.blit(self.ax.bbox)
         widget = getattr(canvas, "get_tk_widget", None)
-        if callable(widget):  # Tk paints the blitted image when idle: now, before the work
-            widget().update_idletasks()
-            widget().winfo_pointerxy()  # a round trip to the X server sends it the painting now
+        if not callable(widget):
+            return False
+        # Tk paints the blitted image when idle: now, before the work
+        widget().update_idletasks()
+        widget().winfo_pointerxy()  # a round trip to the X server sends it the painting now
+        return True
 
     # ------------------------------------------------------------------------------------------ events
 
@@ -749,6 +817,7 @@ class AnnotationWindow:
         self._say(s.place((x, y)))
 
     def _on_press(self, event: Any) -> None:
+        self._run_pending()
         if event.inaxes is not self.ax:
             if event.inaxes is not None or event.button == 1:
                 self._say("click on the film to place a point", error=True)
@@ -760,9 +829,26 @@ class AnnotationWindow:
             return
         if event.dblclick:
             return  # the first press of the double click already placed the point
-        if event.button == 1 and event.xdata is not None:
-            self._answer_now((event.xdata, event.ydata))
+        if event.button == 1 and event.xdata is not None and self._answer_now((event.xdata, event.ydata)):
+            self._after_paint(lambda: self._guarded(lambda: self._press(event)))
+            return
         self._guarded(lambda: self._press(event))
+
+    def _after_paint(self, action: Callable[[], None]) -> None:
+        """Run *action* once Tk has painted the answer to a click, before any later event is handled.
+
+        The refinement and the redraw a click starts take from a tenth of a second to seconds on a
+        busy machine; Tk shows a blitted image only when its event loop is idle, so the work waits
+        for that (``after_idle``). Every event handler first runs the work still waiting
+        (:meth:`_run_pending`), so keys and clicks act in the order they were made.
+        """
+        widget = self.figure.canvas.get_tk_widget()
+        self._pending.append(action)
+        widget.after_idle(self._run_pending)
+
+    def _run_pending(self) -> None:
+        while self._pending:
+            self._pending.pop(0)()
 
     def _press(self, event: Any) -> None:
         if event.button == 1:
@@ -775,10 +861,12 @@ class AnnotationWindow:
             self._say(self.session.undo())
 
     def _on_key(self, event: Any) -> None:
+        self._run_pending()
         self._guarded(lambda: self._key(event.key, event))
 
     def key(self, key: str) -> None:
         """Act on a key as :data:`KEYS` says (``"z"``, ``"enter"``, ``"left"`` ...)."""
+        self._run_pending()
         self._guarded(lambda: self._key(key, None))
 
     def _calibration_key(self, key: str | None) -> None:
@@ -900,6 +988,7 @@ class AnnotationWindow:
         return said + "; a lateral film records it by the corners' names (ant/post)"
 
     def _on_scroll(self, event: Any) -> None:
+        self._run_pending()
         if event.inaxes is not self.ax or event.xdata is None:
             return
         self._zoom((event.xdata, event.ydata), _ZOOM_STEP ** float(event.step))
@@ -929,6 +1018,7 @@ class AnnotationWindow:
 
     def quit(self) -> None:
         """Save (if the last save failed) and close the window."""
+        self._run_pending()
         if self.session.dirty:
             self.session.save()
         self.closed = True
@@ -943,6 +1033,7 @@ class AnnotationWindow:
             plt.close(self.figure)
 
     def _on_close(self, _event: Any) -> None:
+        self._run_pending()
         self.closed = True
         logging.getLogger(_MPL_AXES_LOG).removeFilter(_ASPECT_NOTICE)
         if self.session.dirty:

@@ -22,8 +22,8 @@ from spinecheck.alignment.criteria.engine import assess, load_criterion_set
 from spinecheck.alignment.measure import measure
 from spinecheck.alignment.parameters import CurveTable, Measurements
 from spinecheck.alignment.postop import junctional_comparison
-from spinecheck.alignment.render.figure import figure_for
 from spinecheck.alignment.render.comparison import comparison_figure
+from spinecheck.alignment.render.figure import figure_for
 from spinecheck.alignment.render.pages import report_figure
 from spinecheck.alignment.render.text import format_csv, format_table, study_report
 from spinecheck.alignment.study import load_study

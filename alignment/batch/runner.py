@@ -1025,8 +1025,10 @@ def _pair_again(lazy: Archive, strict: Archive, table: BatchTable) -> list[Study
             return ("job", entry.image, entry.landmarks, entry.image_path, entry.landmarks_path)
         return ("row", entry.image, entry.landmarks, entry.status, entry.reason)
 
-    before = {e.key: what(e) for e in (*lazy.jobs, *lazy.unmeasured)}
-    after = {e.key: what(e) for e in (*strict.jobs, *strict.unmeasured)}
+    lazy_entries: list[StudyJob | Unmeasured] = [*lazy.jobs, *lazy.unmeasured]
+    strict_entries: list[StudyJob | Unmeasured] = [*strict.jobs, *strict.unmeasured]
+    before = {e.key: what(e) for e in lazy_entries}
+    after = {e.key: what(e) for e in strict_entries}
     table.discard([key for key in table.done if key in before and before[key] != after.get(key)])
     table.append(
         [

@@ -47,6 +47,7 @@ __getattr__, __dir__, _ = lazy_loader.attach(
 )
 
 if TYPE_CHECKING:
+    from .comparison import comparison_figure
     from .figure import (
         DEFAULT_MAX_DISPLAY_ROWS,
         OKABE_ITO,
@@ -64,7 +65,6 @@ if TYPE_CHECKING:
         format_instability_table,
         instability_report,
     )
-    from .comparison import comparison_figure
     from .pages import A4_LANDSCAPE_IN, report_figure
     from .series import format_series_csv, save_pages, series_figures, write_series_csv
 

@@ -47,7 +47,7 @@ from .femoral_head import (
     refine_femoral_head,
     refine_femoral_head_pair,
 )
-from .shape import SHAPE_NAMES, refine_with_shape
+from .shape import SHAPE_NAMES, ShapeFit, refine_with_shape
 
 __all__ = [
     "RefineFailure",
@@ -239,10 +239,10 @@ def refine_point(
     if view is View.AP and name in SHAPE_NAMES:
         # a real AP film's corner: where annotators put it, from the spine's learned shape, once
         # enough corners are placed to tell it (the edges alone do not say where corners go)
-        fit = refine_with_shape(points, max_shift_px=max_shift_px, names=[name])
-        if fit:
-            move = PointMove(name, click, fit.points[name], "shape", fit.confidence)
-            return RefinedPoints({name: move}, {}, fit.confidence)
+        shaped = refine_with_shape(points, max_shift_px=max_shift_px, names=[name])
+        if isinstance(shaped, ShapeFit):
+            move = PointMove(name, click, shaped.points[name], "shape", shaped.confidence)
+            return RefinedPoints({name: move}, {}, shaped.confidence)
     level, endplate, corner = parts
     partner = f"{level}.{endplate}.{_PARTNER[corner]}"
     body_y = 1 if endplate == "sup" else -1

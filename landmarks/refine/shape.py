@@ -188,7 +188,7 @@ def shipped_shape_model() -> ShapeModel:
 
 
 def refine_with_shape(
-    points: Mapping[str, tuple[float, float]],
+    points: Mapping[str, Sequence[float]],
     *,
     model: ShapeModel | None = None,
     sigma_px: float | None = None,
@@ -199,7 +199,7 @@ def refine_with_shape(
 
     Parameters
     ----------
-    points : Mapping[str, tuple[float, float]]
+    points : Mapping[str, Sequence[float]]
         Placed points, ``(x, y)`` film pixels of an upright AP film (image left/right names);
         the corners among :data:`SHAPE_NAMES` are used, the rest ignored.
     model : ShapeModel, optional

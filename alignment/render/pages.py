@@ -18,8 +18,10 @@ shows its total and each component's value, points and rule.
 
 It returns a :class:`matplotlib.figure.Figure` with an Agg canvas attached
 (``fig.savefig("x.pdf")`` works without pyplot). Text is laid out in inches on
-the page and wrapped to its column; if the table would run off the page the
-font is reduced until it fits.
+the page and wrapped to its column by its measured width; if the table would
+run off the page the font is reduced until it fits, and a short table (an AP
+film's) is set up to 1.5 pt larger. A film too small on its page for its value
+labels to find free places is drawn again with smaller labels.
 
 The pages are drawn from the typed results of a
 :class:`~spinecheck.alignment.study.Study` (its landmark table, measurements and

@@ -539,6 +539,28 @@ def test_scroll_zooms_about_the_cursor_and_shows_full_resolution(tmp_path, film,
     assert shows_the_whole_film(win)
 
 
+def test_a_zoomed_view_of_a_large_film_is_drawn_at_the_screens_resolution(tmp_path, film, image, truth):
+    win = big_window(tmp_path, film, image, "lateral", (1280, 800))
+    win.key("h")
+    overview, detail = win.ax.images
+    assert overview.get_visible() and not detail.get_visible()
+    scroll(win, 5 * np.asarray(truth["L1.sup.ant"]), 4)  # 1.25 ** 4: still 2 to 3 film pixels a screen pixel
+    win.figure.canvas.draw()
+    assert detail.get_visible() and not overview.get_visible()  # the detail covers all the film shown
+    box = win.ax.bbox
+    rows, columns = detail.get_array().shape
+    # a whole number of film pixels a shown pixel, as many as keep the screen's resolution: under twice its pixels
+    assert rows < 2 * box.height and columns < 2 * box.width
+    x0, x1, y1, y0 = detail.get_extent()
+    (v0, v1), (w1, w0) = win.ax.get_xlim(), win.ax.get_ylim()
+    assert x0 <= max(v0, -0.5) and x1 >= min(v1, 1799.5) and y0 <= max(w0, -0.5) and y1 >= min(w1, 4499.5)
+    r0, c0 = round(y0 + 0.5), round(x0 + 0.5)
+    k = round((x1 - x0) / columns)
+    assert k >= 2  # not the full resolution of the film
+    block = win.image[r0 : r0 + k, c0 : c0 + k].astype(float)
+    assert detail.get_array()[0, 0] == pytest.approx(block.mean(), abs=0.51)  # a block mean, not a sample
+
+
 def test_a_frame_renders_only_the_texts_that_changed_and_pastes_the_rest_as_drawn(
     tmp_path, film, image, truth
 ):

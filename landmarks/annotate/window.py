@@ -36,7 +36,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import InvalidArgumentError, SpinecheckError
-from ..imaging.display import DEFAULT_MAX_DISPLAY_ROWS, show_film
+from ..imaging.display import DEFAULT_MAX_DISPLAY_ROWS, display_image, show_film
 from ..points.calibration import Calibration
 from ..points.names import PatientRight, View
 from .focus import expected_region
@@ -360,6 +360,7 @@ class AnnotationWindow:
         self.ax = ax
         k = show_film(ax, self.image, self.max_display_rows)
         self._k = k
+        self._overview = ax.images[-1]
         self._overview_size = math.ceil(self.rows / k) * math.ceil(self.columns / k)
         self._detail = ax.imshow(
             np.zeros((1, 1), dtype=np.uint8),
@@ -745,10 +746,20 @@ class AnnotationWindow:
         # drawn once it adds resolution, and never more than a few overviews' worth of pixels
         if c1 <= c0 or r1 <= r0 or (r1 - r0) * (c1 - c0) > _DETAIL_OVERVIEWS * self._overview_size:
             self._detail.set_visible(False)
+            self._overview.set_visible(True)
             return
-        self._detail.set_data(self.image[r0:r1, c0:c1])
-        self._detail.set_extent((c0 - 0.5, c1 - 0.5, r1 - 0.5, r0 - 0.5))
+        # at the screen's resolution (a block mean to the axes' pixels): resampling the visible part of
+        # a 4500 x 1800 film at full resolution was a fifth of a frame
+        box = self.ax.bbox
+        f = math.floor(min((c1 - c0) / max(box.width, 1.0), (r1 - r0) / max(box.height, 1.0)))
+        crop = self.image[r0:r1, c0:c1]
+        shown, f = display_image(crop, math.ceil((r1 - r0) / f)) if f > 1 else (crop, 1)
+        self._detail.set_data(shown)
+        self._detail.set_extent(
+            (c0 - 0.5, c0 + shown.shape[1] * f - 0.5, r0 + shown.shape[0] * f - 0.5, r0 - 0.5)
+        )
         self._detail.set_visible(True)
+        self._overview.set_visible(False)  # the detail covers all of the film the view shows
 
     def _on_draw(self, event: Any) -> None:
         """Paste or draw the texts, and keep the film as last drawn, to answer the next click over it at once."""
@@ -765,10 +776,16 @@ class AnnotationWindow:
         canvas = self.figure.canvas
         if self._background is None:
             return False
+        from matplotlib.transforms import Bbox
+
         self._click_marker.set_data([xy[0]], [xy[1]])
         canvas.restore_region(self._background)
         self.ax.draw_artist(self._click_marker)
-        canvas.blit(self.ax.bbox)
+        # only the marker's few pixels go to the screen: sending the whole film took tens of milliseconds
+        x, y = self.ax.transData.transform(xy)
+        half = self._click_marker.get_markersize() * self.figure.dpi / 72.0
+        box = Bbox.intersection(Bbox([[x - half, y - half], [x + half, y + half]]), self.ax.bbox)
+        canvas.blit(box if box is not None else self.ax.bbox)
         widget = getattr(canvas, "get_tk_widget", None)
         if not callable(widget):
             return False

@@ -168,6 +168,8 @@ def latency(args: argparse.Namespace) -> None:
     env = {k: v for k, v in os.environ.items() if k not in ("CI", "MPLBACKEND")}
     env["DISPLAY"] = display
     answers: dict[str, list[float]] = {"femoral heads": [], "other points": []}
+    load_before = " / ".join(f"{a:.1f}" for a in os.getloadavg())
+    starts: list[float] = []
     done: dict[str, list[float]] = {"femoral heads": [], "other points": []}
     try:
         with tempfile.TemporaryDirectory() as tmp:
@@ -190,6 +192,12 @@ def latency(args: argparse.Namespace) -> None:
                 time.sleep(0.1)
             time.sleep(1.0)
             core = [n for n in get_protocol("lateral-core").names if n in film.landmarks.points]
+            # the clicks are timed from before xdotool starts: what starting it takes is part of each time
+            starts.clear()
+            for _ in range(5):
+                t0 = time.monotonic()
+                subprocess.run(["xdotool", "getmouselocation"], env=env, capture_output=True, check=True)
+                starts.append(time.monotonic() - t0)
             xdo = {"env": env, "check": True}
             for name in core:
                 seen = -1
@@ -223,6 +231,7 @@ def latency(args: argparse.Namespace) -> None:
                     if ImageChops.difference(before, ImageGrab.grab(bbox=box, xdisplay=display)).getbbox():
                         answered = time.monotonic()
                         break
+                # the draw that follows the click (refined, saved, zoomed): the next click waits for it
                 finished = draws.after(t0)
                 kind = "femoral heads" if name.startswith("FH") else "other points"
                 if answered is not None:
@@ -237,19 +246,23 @@ def latency(args: argparse.Namespace) -> None:
         server.terminate()
         server.wait(timeout=10)
     busy = f", {args.busy} busy CPU processes" if args.busy else ""
-    print(f"click -> screen on the 4500 x 1800 demo film (lateral-core, screen {args.screen}{busy}), ms:")
+    load = " / ".join(f"{a:.1f}" for a in os.getloadavg())
+    print(
+        f"click -> screen on the 4500 x 1800 demo film (lateral-core, screen {args.screen}{busy}; "
+        f"load average {load_before} before, {load} after; {os.cpu_count()} CPUs), ms:"
+    )
+    print(f"  (each includes starting xdotool: median {np.median(starts) * 1000:.0f} ms)")
     for kind in answers:
-        a, d = np.array(answers[kind]) * 1000, np.array(done[kind]) * 1000
-        if len(a):
-            print(
-                f"  {kind:<14} answered (pixels at the click change): median {np.median(a):.0f}, "
-                f"max {a.max():.0f} over {len(a)} clicks"
-            )
-        if len(d):
-            print(
-                f"  {kind:<14} finished (refined, saved, zoomed, redrawn):  median {np.median(d):.0f}, "
-                f"max {d.max():.0f}"
-            )
+        for what, times in (
+            ("answered (pixels at the click change)", answers[kind]),
+            ("finished (refined, saved, zoomed, drawn)", done[kind]),
+        ):
+            t = np.array(times) * 1000
+            if len(t):
+                print(
+                    f"  {kind:<14} {what:<41} median {np.median(t):5.0f}, 90th percentile "
+                    f"{np.percentile(t, 90):5.0f}, max {t.max():5.0f} over {len(t)} clicks"
+                )
 
 
 def main() -> None:

@@ -438,7 +438,7 @@ def build_parser() -> argparse.ArgumentParser:
         "film it cannot read is an error row); adds the columns landmarks_source and detect_confidence. A "
         "film with a person's landmark file always uses those",
     )
-    p.add_argument("--quiet", action="store_true", help="no progress bar and no summary")
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress bar and no summary")
     p.add_argument(
         "--chunk-size", type=int, default=None, metavar="N", help="studies per task (default: automatic)"
     )

@@ -424,7 +424,8 @@ def test_summary_counts_and_groups_failures(archive, tmp_path, capsys):
     assert "1 other files ignored" in err
     assert main(["batch", str(archive), "-o", str(tmp_path / "q.csv"), "--jobs", "1", "--quiet"]) == 0
     assert capsys.readouterr().err == ""
-    assert main(["batch", str(archive), "-o", str(tmp_path / "q2.csv"), "--jobs", "1", "-q"]) == 0  # the short flag
+    # the short flag
+    assert main(["batch", str(archive), "-o", str(tmp_path / "q2.csv"), "--jobs", "1", "-q"]) == 0
     assert capsys.readouterr().err == ""
 
 

@@ -12,6 +12,7 @@ import subprocess
 import sys
 
 import pytest
+from radiograph_factory import dx_dataset, write
 from spinecheck.cli import main
 from spinecheck.landmarks.io.landmark_file import write_landmarks
 from spinecheck.landmarks.synthetic.films import synthetic_ap, synthetic_lateral, write_dicom
@@ -491,3 +492,12 @@ def test_exact_30_degree_curve_is_a_boundary_even_with_float_noise():
     assert m.values["Cobb_max"][0] == pytest.approx(30.0, abs=1e-9)
     row = next(r for r in assess(m).rows(0) if r["id"] == "srs_schwab.curve_type")
     assert row["category"] == "boundary", row
+
+
+@pytest.mark.parametrize("modality", ["CT", "MR"])
+def test_a_ct_or_mr_file_is_one_error_line_naming_the_modality(capsys, tmp_path, modality):
+    path = write(dx_dataset(Modality=modality), tmp_path / "slice.dcm")
+    code, out, err = run(capsys, "info", path)
+    assert (code, out) == (2, "")
+    assert err.count("\n") == 1 and err.startswith("error: ") and "slice.dcm" in err
+    assert f"Modality: {modality} (" in err and "is not a projection radiograph" in err

@@ -648,3 +648,27 @@ def test_info_text_of_a_full_header(tmp_path: Path) -> None:
     assert "Study date   2024-01-02" in text
     assert "Display      Window Center/Width 2000/4000 (LINEAR), minimum displayed black" in text
     assert text.count(DETECTOR_WARNING) == 0  # said on the calibration line, not repeated
+
+
+@pytest.mark.parametrize(
+    "modality, words",
+    [
+        pytest.param("CT", "Modality: CT (computed tomography) is not a projection radiograph", id="CT"),
+        pytest.param("MR", "Modality: MR (magnetic resonance) is not a projection radiograph", id="MR"),
+        pytest.param("US", "Modality: US (ultrasound) is not a projection radiograph", id="US"),
+        pytest.param("MG", "Modality: MG (mammography) is not a film of the spine", id="MG"),
+        pytest.param("X\x01Y", "Modality: 'X\\x01Y' is not a projection radiograph", id="hostile"),
+    ],
+)
+def test_a_non_projection_modality_is_refused_naming_it(tmp_path: Path, modality: str, words: str) -> None:
+    path = write(dx_dataset(Modality=modality), tmp_path / "slice.dcm")
+    with pytest.raises(UnreadableImageError) as exc:
+        load_radiograph(path)
+    message = one_line_error(exc, path)
+    assert words in message and message.endswith("(expected CR, DX, RG, RF, XA or OT)")
+
+
+@pytest.mark.parametrize("modality", ["CR", "DX", "RG", "RF", "XA", "OT", "dx ", None])
+def test_a_projection_modality_or_none_is_loaded(tmp_path: Path, modality: str | None) -> None:
+    r = load_radiograph(write(dx_dataset(Modality=modality), tmp_path / "film.dcm"))
+    assert r.rows == 64 and r.modality == (modality.strip() if modality else None)

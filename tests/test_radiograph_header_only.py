@@ -48,12 +48,41 @@ def test_agrees_with_load_radiograph_on_every_shared_dicom(shared_data):
     assert decoded == len(files) - 1  # DX_chest_broken_J2K.dcm
 
 
-@pytest.mark.parametrize("name", ["RG3_UNCR.dcm", "MR_small.dcm", "emri_small.dcm", "SC_rgb_rle.dcm"])
+@pytest.mark.parametrize("name", ["RG3_UNCR.dcm", "RG1_UNCI.dcm", "SC_rgb_rle.dcm"])
 def test_agrees_with_load_radiograph_on_pydicom_files(name):
     path = Path(get_testdata_file(name))
-    frames = int(pydicom.dcmread(path, stop_before_pixels=True).get("NumberOfFrames", 1) or 1)
-    header = _agree(path, frame=0 if frames > 1 else None)
+    header = _agree(path)
     assert header.rows > 0 and header.columns > 0
+
+
+@pytest.mark.parametrize(
+    "name, modality",
+    [("MR_small.dcm", "MR (magnetic resonance)"), ("emri_small.dcm", "MR"), ("CT_small.dcm", "CT (computed")],
+)
+def test_a_ct_or_mr_file_is_refused_by_both_readers_naming_its_modality(name, modality):
+    path = get_testdata_file(name)
+    messages = []
+    for read in (read_radiograph_header, load_radiograph):
+        with pytest.raises(UnreadableImageError) as exc:
+            read(path, frame=0)
+        messages.append(str(exc.value))
+    assert messages[0] == messages[1] and "\n" not in messages[0]
+    assert f"Modality: {modality}" in messages[0] and "is not a projection radiograph" in messages[0]
+    assert "(expected CR, DX, RG, RF, XA or OT)" in messages[0]
+
+
+def _multi_frame_fluoroscopy(tmp_path: Path) -> Path:
+    """emri_small's ten frames stored as a fluoroscopy run (RF), a multi-frame projection."""
+    ds = pydicom.dcmread(get_testdata_file("emri_small.dcm"))
+    ds.Modality = "RF"
+    path = tmp_path / "run.dcm"
+    ds.save_as(path)
+    return path
+
+
+def test_a_multi_frame_fluoroscopy_run_agrees_with_load_radiograph(tmp_path):
+    header = _agree(_multi_frame_fluoroscopy(tmp_path), frame=0)
+    assert header.frames == 10 and header.modality == "RF"
 
 
 @pytest.mark.parametrize("suffix", [".png", ".tif", ".jpg"])
@@ -65,8 +94,8 @@ def test_agrees_with_load_radiograph_on_pictures(tmp_path, suffix):
     assert (header.rows, header.columns) == (60, 40) and not header.calibration.calibrated
 
 
-def test_multi_frame_needs_a_frame_as_load_radiograph_says():
-    path = get_testdata_file("emri_small.dcm")
+def test_multi_frame_needs_a_frame_as_load_radiograph_says(tmp_path):
+    path = _multi_frame_fluoroscopy(tmp_path)
     with pytest.raises(UnreadableImageError, match="multi-frame image .* choose one with frame="):
         read_radiograph_header(path)
     with pytest.raises(UnreadableImageError, match="out of range"):

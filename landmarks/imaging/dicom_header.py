@@ -38,6 +38,8 @@ __all__ = [
     "patient_from_header",
     "patient_from_dataset",
     "view_from_position",
+    "PROJECTION_MODALITIES",
+    "modality_refusal",
     "patient_right_from_orientation",
 ]
 
@@ -538,3 +540,67 @@ def patient_right_from_orientation(orientation: Any) -> PatientRight | None:
     if first == "R":
         return PatientRight.IMAGE_RIGHT
     return None
+
+
+#: Modality (0008,0060) values of a projection radiograph spinecheck measures: CR (computed radiography), DX
+#: (digital radiography), RG (radiographic imaging, a digitised film-screen radiograph), RF (radio fluoroscopy)
+#: and XA (X-ray angiography: a C-arm's spot image of the spine during an operation is stored as RF or XA).
+#: OT (other) is accepted too: a film scanned or captured as a Secondary Capture is usually stored as OT, and
+#: a file without Modality is read as before (many converted films have none). MG, IO and PX are projection
+#: radiographs of the breast and the teeth; CT, MR, US, NM, PT and the rest are not projections at all.
+PROJECTION_MODALITIES = ("CR", "DX", "RG", "RF", "XA", "OT")
+
+# The names of the common Modality defined terms (DICOM PS3.3 C.7.3.1.1.1), for the message.
+_MODALITY_NAMES = {
+    "CT": "computed tomography",
+    "MR": "magnetic resonance",
+    "US": "ultrasound",
+    "NM": "nuclear medicine",
+    "PT": "positron emission tomography",
+    "MG": "mammography",
+    "IO": "intra-oral radiography",
+    "PX": "panoramic X-ray",
+    "OP": "ophthalmic photography",
+    "XC": "external-camera photography",
+    "SR": "a structured report",
+    "SEG": "a segmentation",
+    "RTDOSE": "a radiotherapy dose",
+    "RTSTRUCT": "a radiotherapy structure set",
+    "RTPLAN": "a radiotherapy plan",
+    "RTIMAGE": "a radiotherapy image",
+}
+
+
+def modality_refusal(modality: Any) -> str | None:
+    """Why a DICOM image of this Modality (0008,0060) is not a film to measure, or None when it is.
+
+    Parameters
+    ----------
+    modality : str or None
+        The Modality value as read; None or empty when the file has none (accepted).
+
+    Returns
+    -------
+    str or None
+        ``"Modality: CT (computed tomography) is not a projection radiograph (expected ...)"``, or None for
+        one of :data:`PROJECTION_MODALITIES` and for a missing Modality.
+
+    Examples
+    --------
+    >>> modality_refusal("DX") is None, modality_refusal(None) is None, modality_refusal(" cr ") is None
+    (True, True, True)
+    >>> modality_refusal("MR")
+    'Modality: MR (magnetic resonance) is not a projection radiograph (expected CR, DX, RG, RF, XA or OT)'
+    """
+    text = _text(modality)
+    if text is None or text.strip().upper() in PROJECTION_MODALITIES:
+        return None
+    code = text.strip().upper()
+    name = _MODALITY_NAMES.get(code)
+    # a Code String is at most 16 of A-Z, 0-9, space and _; anything else is shown quoted, as it came
+    shown = (code if re.fullmatch(r"[A-Z0-9_ ]{1,16}", code) else _short(text)) + (
+        f" ({name})" if name else ""
+    )
+    expected = ", ".join(PROJECTION_MODALITIES[:-1]) + f" or {PROJECTION_MODALITIES[-1]}"
+    what = "is not a film of the spine" if code in ("MG", "IO", "PX") else "is not a projection radiograph"
+    return f"Modality: {shown} {what} (expected {expected})"

@@ -41,6 +41,7 @@ from ..points.plane import ImagePlane
 from .codestream import HEAD_BYTES, png_excess, stream_geometry, stream_mismatch
 from .dicom_header import (
     calibration_from_dataset,
+    modality_refusal,
     parse_dicom_date,
     patient_from_dataset,
     patient_right_from_orientation,
@@ -417,12 +418,17 @@ def dicom_header(ds: Any, p: Path, where: str, frame: int | None, notes: list[st
     Raises
     ------
     UnreadableImageError
-        No pixel data, a truncated file, no fragment, a multi-frame file
-        without *frame*, or *frame* out of range.
+        A Modality that is no projection radiograph (CT, MR, ...; see
+        :func:`modality_refusal`), no pixel data, a truncated file, no
+        fragment, a multi-frame file without *frame*, or *frame* out of range.
     """
     import pydicom
     from pydicom.uid import UID, ExplicitVRLittleEndian, ImplicitVRLittleEndian
 
+    with collect_warnings(notes, "pydicom: "):
+        refusal = modality_refusal(ds.get("Modality"))
+    if refusal is not None:  # a CT or MR slice has pixels, but is no film to measure
+        raise UnreadableImageError(f"{where}: {refusal}")
     if not any(k in ds for k in ("PixelData", "FloatPixelData", "DoubleFloatPixelData")):
         raise UnreadableImageError(_without_pixels(ds, p, where, notes))
     if "TransferSyntaxUID" not in getattr(ds, "file_meta", {}):

@@ -311,12 +311,14 @@ def latency(args: argparse.Namespace) -> None:
                 time.sleep(0.5)
                 before = _marker_pixels(screen.grab(box))
                 t0 = time.monotonic()
-                subprocess.run(["xdotool", "click", "1"], **xdo)
+                # not waited for: xdotool's click returns some 100 ms after the press (its delay between clicks)
+                clicking = subprocess.Popen(["xdotool", "click", "1"], env=env)
                 answered = None
                 while time.monotonic() - t0 < 30:
                     if _marker_pixels(screen.grab(box)) > before:
                         answered = time.monotonic()
                         break
+                clicking.wait(timeout=30)
                 # the draw that follows the click (refined, saved, zoomed): the next click waits for it
                 finished = draws.after(t0)
                 kind = "femoral heads" if name.startswith("FH") else "other points"

@@ -12,6 +12,7 @@ import subprocess
 import sys
 
 import pytest
+from PIL import Image
 from radiograph_factory import dx_dataset, write
 from spinecheck.cli import main
 from spinecheck.landmarks.io.landmark_file import write_landmarks
@@ -356,6 +357,21 @@ def test_demo_writes_measured_reports(capsys, tmp_path):
         assert pdf[:5] == b"%PDF-" and len(re.findall(rb"/Type\s*/Page\b(?!s)", pdf)) == 1
     rows = list(csv.DictReader(io.StringIO((tmp_path / "demo" / "table.csv").read_text())))
     assert [r["view"] for r in rows] == ["lateral", "ap"]
+
+
+def test_a_batch_of_the_demo_folder_takes_no_figure_for_a_film(capsys, tmp_path):
+    demo = tmp_path / "demo"
+    assert run(capsys, "demo", "--out", demo)[0] == 0
+    Image.new("L", (40, 60)).save(demo / "scan.png")  # a film of someone else's, without landmarks
+    code, _, err = run(capsys, "batch", demo, "-o", demo / "batch.csv", "--jobs", "1", "-q")
+    assert (code, err) == (0, "")
+    rows = {r["image"]: r for r in csv.DictReader(io.StringIO((demo / "batch.csv").read_text()))}
+    assert sorted(rows) == [
+        "ap.dcm",
+        "lateral.dcm",
+        "scan.png",
+    ]  # not lateral.png, ap.png: spinecheck drew them
+    assert [rows[n]["status"] for n in ("ap.dcm", "lateral.dcm", "scan.png")] == ["ok", "ok", "skipped"]
 
 
 def test_installed_command_runs_as_a_real_process(tmp_path):

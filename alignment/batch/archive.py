@@ -12,7 +12,9 @@ What counts as what:
   128, or a data set without preamble; :func:`spinecheck.landmarks.imaging.radiograph.looks_like_dicom`),
   files named ``.dcm``/``.dicom``/``.dic`` (an unreadable one becomes an
   ``error`` row), and pictures by extension (``.png``, ``.jpg``, ``.jpeg``,
-  ``.tif``, ``.tiff``);
+  ``.tif``, ``.tiff``), except a PNG figure spinecheck wrote (the demo's
+  ``lateral.png``, a ``plot``'s), told by its ``Software`` text
+  (:mod:`~spinecheck.landmarks.imaging.own_figures`) and ignored;
 - **landmark files**: ``.json`` files of format ``spinecheck-landmarks/1``
   (a ``.json`` that is not JSON at all counts too, so that its row says what is
   wrong with it), 3D Slicer point lists named ``.mrk.json`` (placed on the
@@ -70,6 +72,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
+from ...landmarks.imaging.own_figures import HEAD_BYTES as OWN_FIGURE_HEAD_BYTES
+from ...landmarks.imaging.own_figures import is_own_figure
 from ...landmarks.imaging.radiograph import looks_like_dicom, read_sop_instance_uid
 from ...landmarks.io.checks import MAX_LANDMARK_FILE_BYTES
 from ...landmarks.io.slicer import is_slicer_markups
@@ -359,6 +363,8 @@ def _classify(path: str) -> tuple[str | None, object]:
     image reference from the parsed content.
     """
     suffix = os.path.splitext(path)[1].lower()
+    if suffix == ".png" and _own_figure(path):
+        return None, None  # a figure spinecheck drew (a demo's, a plot's) is no film
     if suffix in IMAGE_SUFFIXES:
         return "image", None
     if suffix in DICOM_SUFFIXES:
@@ -375,6 +381,15 @@ def _classify(path: str) -> tuple[str | None, object]:
     except OSError:
         return None, None
     return ("dicom" if looks_like_dicom(head) else None), None
+
+
+def _own_figure(path: str) -> bool:
+    """Whether the PNG at *path* is a figure spinecheck wrote (its first chunks only are read)."""
+    try:
+        with open(path, "rb") as f:
+            return is_own_figure(f.read(OWN_FIGURE_HEAD_BYTES))
+    except OSError:
+        return False  # read as a film: its row says why it cannot be
 
 
 _NOT_JSON = object()

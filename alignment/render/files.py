@@ -14,7 +14,9 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO
 
+from ...landmarks.imaging.own_figures import figure_software
 from ...landmarks.io.atomic import write_atomic
+from .text import tool_version
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -26,6 +28,9 @@ def save_figure(
     fig: Figure, path: str | os.PathLike[str], *, dpi: float | None = None, clean: bool = True
 ) -> Path:
     """Save *fig* to *path* (``.png``, ``.pdf``, ``.svg``: the suffix says which) atomically.
+
+    A PNG carries the text ``Software: spinecheck <version>``
+    (:mod:`~spinecheck.landmarks.imaging.own_figures`): a batch never takes it for a film.
 
     Parameters
     ----------
@@ -58,8 +63,11 @@ def save_figure(
     out = Path(path)
     fmt = out.suffix.lstrip(".").lower()
 
+    # a PNG carries spinecheck's mark, so that a batch of its folder does not take it for a film
+    metadata = figure_software(tool_version()) if fmt == "png" else None
+
     def write(f: BinaryIO) -> None:
-        fig.savefig(f, format=fmt, dpi=dpi if dpi is not None else "figure")
+        fig.savefig(f, format=fmt, dpi=dpi if dpi is not None else "figure", metadata=metadata)
 
     write_atomic(out, write, clean=clean)
     return out

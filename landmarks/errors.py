@@ -27,6 +27,7 @@ __all__ = [
     "DecoderCrashedError",
     "InvalidCriteriaError",
     "shorten",
+    "reason",
 ]
 
 
@@ -52,6 +53,24 @@ def shorten(text: str, limit: int = QUOTE_LIMIT) -> str:
     if len(text) <= limit:
         return text
     return f"{text[: limit - 1]}… ({len(text)} characters)"
+
+
+def reason(exc: BaseException) -> str:
+    """What went wrong, as a message says it: an OS error's own words without "[Errno 2]" and the path.
+
+    The message names the file already; the errno number and the repeated path are internals
+    (the exception itself, with ``--traceback``, keeps them).
+
+    Examples
+    --------
+    >>> reason(FileNotFoundError(2, "No such file or directory", "/tmp/x.json"))
+    'No such file or directory'
+    >>> reason(ValueError("line 1 column 2"))
+    'line 1 column 2'
+    """
+    if isinstance(exc, OSError) and exc.strerror:
+        return exc.strerror
+    return shorten(" ".join(str(exc).split()) or type(exc).__name__, 200)
 
 
 class SpinecheckError(Exception):

@@ -354,7 +354,7 @@ def test_unknown_columns_pass_as_text(tmp_path):
         pytest.param(
             b"name,age\nx,3\n",
             "not a spinecheck batch table (no column 'image'; a batch table begins with the columns "
-            "image, landmarks, status, error, formats.md §3)",
+            "image, landmarks, status, error)",
             id="other-csv",
         ),
         pytest.param(b"", "empty", id="empty"),

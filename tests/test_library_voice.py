@@ -7,15 +7,19 @@ that the mapping from argument to flag gives exactly that wording).
 from __future__ import annotations
 
 import argparse
+import ast
 import csv
 import json
 import logging
 import pickle
 import re
+from pathlib import Path
 
 import numpy as np
 import pytest
+import spinecheck
 from batch_factory import write_study
+from radiograph_factory import dx_file, gradient
 from spinecheck.alignment.batch.runner import (
     BatchError,
     BatchInterrupted,
@@ -421,3 +425,52 @@ def test_bad_input_is_a_spinecheck_error_that_names_its_argument(tmp_path):
         if argument is not None:
             assert re.search(rf"(?<![\w-]){argument}\b", str(e)), repr(e)
         assert not FLAG.search(str(e)), repr(e)
+
+
+#: What a user must never read: a spec's section number, a decoder's own words, a Python parameter
+#: where the command line has a flag, an errno. The detail stays in the exception chain (--traceback).
+_INTERNALS = re.compile(r"§|decoders said|\b(frame|page)=|\[Errno")
+
+
+def _message_literals():
+    """Every string literal of the package's modules that is not a docstring, with its place."""
+    root = Path(spinecheck.__file__).resolve().parent
+    for path in sorted(root.rglob("*.py")):
+        if {"tests", "bench", "notebooks", "build"} & set(path.relative_to(root).parts[:1]):
+            continue
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        docs = {
+            id(node.body[0].value)
+            for node in ast.walk(tree)
+            if isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef))
+            and node.body
+            and isinstance(node.body[0], ast.Expr)
+            and isinstance(node.body[0].value, ast.Constant)
+        }
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Constant) and isinstance(node.value, str) and id(node) not in docs:
+                yield f"{path.relative_to(root)}:{node.lineno}", node.value
+
+
+def test_no_message_quotes_the_spec_a_decoder_a_parameter_name_or_an_errno():
+    leaks = [
+        f"{where}: {text[:80]!r}"
+        for where, text in _message_literals()
+        # a parameter definition's citation of the spec is data for developers, not a message
+        if _INTERNALS.search(text)
+        and not (where.startswith("alignment/parameters.py") and text.startswith("clinical.md"))
+    ]
+    assert leaks == []
+
+
+def test_the_command_line_says_flags_and_no_errno(capsys, tmp_path):
+    assert main(["info", str(tmp_path / "gone.dcm")]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "no such file" in err and not _INTERNALS.search(err)
+    run = dx_file(tmp_path / "run.dcm", np.stack([gradient()] * 3), Modality="RF")
+    assert main(["info", str(run)]) == 2
+    err = capsys.readouterr().err
+    assert "choose one with --frame (0..2)" in err and not _INTERNALS.search(err)
+    assert main(["info", str(run), "--frame", "5"]) == 2
+    err = capsys.readouterr().err
+    assert "frame 5 is out of range" in err and not _INTERNALS.search(err)

@@ -96,7 +96,7 @@ def test_agrees_with_load_radiograph_on_pictures(tmp_path, suffix):
 
 def test_multi_frame_needs_a_frame_as_load_radiograph_says(tmp_path):
     path = _multi_frame_fluoroscopy(tmp_path)
-    with pytest.raises(UnreadableImageError, match="multi-frame image .* choose one with frame="):
+    with pytest.raises(UnreadableImageError, match="multi-frame image .* choose one with --frame"):
         read_radiograph_header(path)
     with pytest.raises(UnreadableImageError, match="out of range"):
         read_radiograph_header(path, frame=99)

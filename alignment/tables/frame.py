@@ -190,7 +190,7 @@ def read_batch_table(path: str | os.PathLike[str]) -> pd.DataFrame:
     if missing:
         raise TableFileError(
             f"{where}: not a spinecheck batch table (no column {missing[0]!r}; a batch table begins "
-            f"with the columns {', '.join(_REQUIRED)}, formats.md §3)"
+            f"with the columns {', '.join(_REQUIRED)})"
         )
     known = batch_column_types()
     text = ColumnType(ColumnKind.TEXT)

@@ -25,7 +25,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from ..errors import InvalidArgumentError, SpinecheckError
+from ..errors import InvalidArgumentError, SpinecheckError, reason
 from ..io.aasce import AASCE_LEVELS, AASCE_POINT_NAMES
 
 __all__ = [
@@ -400,7 +400,7 @@ def _shipped() -> LandmarkModel:
         data = folder.joinpath(file).read_bytes()
     except (OSError, ValueError, KeyError) as e:
         raise ModelIntegrityError(
-            f"the landmark model shipped with spinecheck cannot be read ({e}); reinstall spinecheck"
+            f"the landmark model shipped with spinecheck cannot be read ({reason(e)}); reinstall spinecheck"
         ) from None
     return _checked(data, ModelInfo(name, version, sha), f"the shipped landmark model {file!r}")
 

@@ -33,7 +33,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..errors import UnreadableImageError, shorten
+from ..errors import UnreadableImageError, reason, shorten
 from ..points.calibration import Calibration
 from ..points.model import ImageRef, PatientInfo
 from ..points.names import PatientRight, View, VocabularyEnum
@@ -443,11 +443,11 @@ def dicom_header(ds: Any, p: Path, where: str, frame: int | None, notes: list[st
     if frames > 1 and frame is None:
         raise UnreadableImageError(
             f"{where}: multi-frame image ({frames} frames); spinecheck measures one "
-            f"radiograph: choose one with frame= (0..{frames - 1})"
+            f"radiograph: choose one with --frame (0..{frames - 1})"
         )
     if frame is not None and not (isinstance(frame, int) and 0 <= frame < frames):
         raise UnreadableImageError(
-            f"{where}: frame={frame!r} is out of range; the file has {frames} "
+            f"{where}: frame {frame!r} is out of range; the file has {frames} "
             f"frame{'s' if frames > 1 else ''} (0..{frames - 1})"
         )
     rows, columns = _int(ds.get("Rows"), 0), _int(ds.get("Columns"), 0)
@@ -576,7 +576,7 @@ def _check_pixel_data(ds: Any, p: Path, where: str, ts: Any, size_px: tuple[int,
             data = bytes(value or b"")
             problem = _first_fragment_problem(io.BytesIO(data), 0, len(data))
     except OSError as exc:
-        problem = f"cannot be read ({exc})"
+        problem = f"cannot be read ({reason(exc)})"
     if problem:
         raise UnreadableImageError(f"{where}: the pixel data {problem} ({label})")
     _check_stream_header(ds, p, where, ts, label, size_px, in_file_at, value)
@@ -604,7 +604,7 @@ def _check_stream_header(
             head = bytes(data[16 + bot : 16 + bot + min(length, HEAD_BYTES)])
     except (OSError, struct.error) as exc:
         raise UnreadableImageError(
-            f"{where}: the pixel data cannot be read ({one_line(exc)}) ({label})"
+            f"{where}: the pixel data cannot be read ({reason(exc)}) ({label})"
         ) from exc
     geometry = stream_geometry(head, str(ts), length)
     if geometry is None:
@@ -681,11 +681,11 @@ def picture_header(img: Any, p: Path, where: str, frame: int | None, notes: list
     frames = int(getattr(img, "n_frames", 1))
     if frames > 1 and frame is None:
         raise UnreadableImageError(
-            f"{where}: {fmt} with {frames} pages; choose one with frame= (0..{frames - 1})"
+            f"{where}: {fmt} with {frames} pages; choose one with --frame (0..{frames - 1})"
         )
     if frame is not None and not (isinstance(frame, int) and 0 <= frame < frames):
         raise UnreadableImageError(
-            f"{where}: frame={frame!r} is out of range; the file has {frames} "
+            f"{where}: frame {frame!r} is out of range; the file has {frames} "
             f"page{'s' if frames > 1 else ''} (0..{frames - 1})"
         )
     if frame:
@@ -699,7 +699,7 @@ def picture_header(img: Any, p: Path, where: str, frame: int | None, notes: list
         shown = "×".join(f"{float(d):g}" for d in dpi)
         reason = (
             f"{fmt} image: no pixel spacing (its {shown} dpi tag is not a patient spacing, "
-            "clinical.md §4 rule 5)"
+            "only how to print it)"
         )
     else:
         reason = f"{fmt} image: no pixel spacing"

@@ -214,8 +214,12 @@ def decode_pixels(ds: Any, *, where: str, frame: int | None = None) -> np.ndarra
             ) from exc
         lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
         if lines and lines[0].startswith("Unable to decode as exceptions were raised by all"):
-            lines[0] = "decoders said:"
-            problem = lines[0] + " " + "; ".join(lines[1:])
+            # what each decoder said is its own internals ("'NoneType' object has no attribute ..."):
+            # it stays in the exception chain, which --traceback shows
+            problem = (
+                "none of the installed decoders could read it: the stream does not match Rows × Columns × "
+                "Bits Allocated, or is damaged"
+            )
         else:
             problem = _one_line(" ".join(lines)) or type(exc).__name__
             short = re.search(r"less than expected \((\d+) vs (\d+) bytes\)", problem)

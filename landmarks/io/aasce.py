@@ -24,7 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import InvalidLandmarksError, shorten
+from ..errors import InvalidLandmarksError, reason, shorten
 from ..points.model import ImageRef, LandmarkSet
 from ..points.names import TYPICAL_LEVELS, View
 from .checks import check_endplates, check_inside_image
@@ -117,7 +117,7 @@ def read_aasce_mat(path: str | os.PathLike[str], image_shape: tuple[int, int] | 
                 columns, rows = _image_size(sibling)
             except OSError as e:
                 notes.append(
-                    f"could not read the size of {image_path!r} ({e}); points not checked against it"
+                    f"could not read the size of {image_path!r} ({reason(e)}); points not checked against it"
                 )
                 image_path = None
 

@@ -439,7 +439,7 @@ def _required(obj: Mapping[str, Any], key: str, where: str) -> Any:
     close = [k for k in obj if isinstance(k, str) and k.lower() == key]
     close = close or difflib.get_close_matches(key, [str(k) for k in obj], n=1, cutoff=0.8)
     if close:
-        hint = f' (found "{close[0]}": keys are case-sensitive and spelt as in formats.md §1)'
+        hint = f' (found "{close[0]}": keys are case-sensitive)'
     raise InvalidLandmarksError(f'{where}: required key "{key}" is missing{hint}')
 
 

@@ -21,7 +21,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from ..errors import InvalidLandmarksError
+from ..errors import InvalidLandmarksError, reason
 from ..points.provenance import ModelInfo, Provenance, ProvenanceKind
 from .checks import landmarks_where
 
@@ -72,7 +72,9 @@ def read_provenance(path: str | os.PathLike[str]) -> Provenance | None:
         with open(text, encoding="utf-8-sig") as f:
             doc = json.load(f)
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
-        raise InvalidLandmarksError(f"{where}: cannot be read again for its provenance ({e})") from None
+        raise InvalidLandmarksError(
+            f"{where}: cannot be read again for its provenance ({reason(e)})"
+        ) from None
     if not isinstance(doc, Mapping) or doc.get("provenance") is None:
         return None
     points = doc.get("points")

@@ -466,7 +466,7 @@ def _plane(
                 warnings.append(
                     f"3D Slicer shows this film's pixels {row:g} x {col:g} mm apart ({plane.rule}), and the markup's "
                     f"millimetres were converted so; spinecheck measures at {cal.mm_per_px[0]:g} x "
-                    f"{cal.mm_per_px[1]:g} mm/px ({cal.source.value}, clinical.md §4)"
+                    f"{cal.mm_per_px[1]:g} mm/px ({cal.source.value})"
                 )
             return plane
         if recorded is None and mm_per_px is None:

@@ -529,3 +529,10 @@ def test_a_failed_write_leaves_the_old_table(tmp_path: Path, monkeypatch: pytest
         write_landmark_table(_table().subset([0]), path)
     assert path.read_bytes() == before
     assert [p.name for p in tmp_path.iterdir()] == ["out.csv"]
+
+
+@pytest.mark.parametrize("text", ['"', '"\n', '"\n\n"'])
+def test_a_file_of_unclosed_quotes_has_no_header(text: str) -> None:
+    # found by tests/test_fuzzing.py's arbitrary bytes: the csv module cuts no cell at all from '"'
+    with pytest.raises(InvalidLandmarksError, match="has no header line"):
+        _read(text)

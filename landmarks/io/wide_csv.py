@@ -478,6 +478,11 @@ class _Reader:
         """Read the table from the header's and the rows' cells, cut by the csv module."""
         import pyarrow as pa
 
+        if not records:  # e.g. one unclosed quote: the csv module finds no cell at all
+            raise InvalidLandmarksError(
+                f'{self.where}: has no header line; expected "image,view,<name>.x,<name>.y,..." '
+                "on the first line"
+            )
         plan = self.plan = self._plan(records[0][1])
         body = records[1:]
         n = len(body)

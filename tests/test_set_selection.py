@@ -228,7 +228,7 @@ def test_plot_and_report_honour_the_chosen_sets(capsys, lateral, tmp_path, monke
         raise SystemExit(0)
 
     module, name = {
-        "plot": ("spinecheck.alignment.render.figure", "figure_for"),
+        "plot": ("spinecheck.alignment.plots.films", "figure_for"),  # the CLI draws through spinecheck.plot
         "report": ("spinecheck.alignment.render.pages", "report_figure"),
     }[command]
     monkeypatch.setattr(f"{module}.{name}", capture)

@@ -129,10 +129,27 @@ def generate(root: Path, n: int) -> None:
     print(f"generated {n} studies ({_size(root) / 1e9:.1f} GB) in {time.perf_counter() - t0:.1f} s")
 
 
-def generate_sparse(root: Path, n: int) -> None:
-    """*n* studies whose headers are real and whose pixel data are a hole (sparse files: no disk)."""
+#: The SOP Instance UID the templates are written with; every UID of the archive has its length.
+PLACEHOLDER_UID = "1.2.826.0.1.3680043.10.511.8.999999"
+
+
+def template_heads(root, templates) -> list[tuple[bytes, int]]:
+    """Each template written once with :data:`PLACEHOLDER_UID`: its bytes up to the pixel data, and its size."""
     import pydicom
 
+    heads = []
+    for k, ds in enumerate(templates):
+        ds.SOPInstanceUID = ds.file_meta.MediaStorageSOPInstanceUID = PLACEHOLDER_UID
+        path = root / f".template{k}.dcm"
+        ds.save_as(path, enforce_file_format=True)
+        tell = pydicom.dcmread(path, defer_size=1024).get_item(0x7FE00010, keep_deferred=True).value_tell
+        heads.append((path.read_bytes()[:tell], path.stat().st_size))
+        path.unlink()
+    return heads
+
+
+def generate_sparse(root: Path, n: int) -> None:
+    """*n* studies whose headers are real and whose pixel data are a hole (sparse files: no disk)."""
     marker = root / f".complete-{n}"
     if marker.exists():
         print(f"reusing {n} sparse studies in {root}")
@@ -140,15 +157,8 @@ def generate_sparse(root: Path, n: int) -> None:
     t0 = time.perf_counter()
     root.mkdir(parents=True, exist_ok=True)
     films, templates = _templates(root)
-    heads = []
-    placeholder = "1.2.826.0.1.3680043.10.511.8.999999"  # every UID has this length
-    for k, ds in enumerate(templates):
-        ds.SOPInstanceUID = ds.file_meta.MediaStorageSOPInstanceUID = placeholder
-        path = root / f".template{k}.dcm"
-        ds.save_as(path, enforce_file_format=True)
-        tell = pydicom.dcmread(path, defer_size=1024).get_item(0x7FE00010, keep_deferred=True).value_tell
-        heads.append((path.read_bytes()[:tell], path.stat().st_size))
-        path.unlink()
+    heads = template_heads(root, templates)
+    placeholder = PLACEHOLDER_UID
     rng = np.random.default_rng(0)
     for i in range(n):
         k = i % 2

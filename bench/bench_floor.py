@@ -239,20 +239,11 @@ def archive(work: Path, n: int) -> Path:
     marker = root / ".complete"
     if marker.exists():
         return root
-    import pydicom
-
     t0 = time.perf_counter()
     root.mkdir(parents=True, exist_ok=True)
     rendered, templates = bench_batch._templates(root)
-    placeholder = "1.2.826.0.1.3680043.10.511.8.999999"  # every UID below has its length
-    heads = []
-    for k, ds in enumerate(templates):
-        ds.SOPInstanceUID = ds.file_meta.MediaStorageSOPInstanceUID = placeholder
-        path = root / f".template{k}.dcm"
-        ds.save_as(path, enforce_file_format=True)
-        tell = pydicom.dcmread(path, defer_size=1024).get_item(0x7FE00010, keep_deferred=True).value_tell
-        heads.append((path.read_bytes()[:tell], path.stat().st_size))
-        path.unlink()
+    placeholder = bench_batch.PLACEHOLDER_UID
+    heads = bench_batch.template_heads(root, templates)
     import numpy as np
 
     rng = np.random.default_rng(0)

@@ -232,7 +232,14 @@ def test_the_shipped_weights_match_their_manifest_and_model_card():
     model = load_model()
     assert model.info == ModelInfo(manifest["name"], manifest["version"], manifest["sha256"])
     card = _weights().joinpath("MODEL_CARD.md").read_text()
-    for must in ("AASCE", "research", "not for clinical use", "cross-validat", manifest["version"]):
+    for must in (
+        "AASCE",
+        "research",
+        "not for clinical use",
+        "cross-validat",
+        manifest["version"],
+        manifest["sha256"],
+    ):
         assert must.lower() in card.lower(), must
 
 

@@ -60,4 +60,23 @@ def test_measuring_one_landmark_file_imports_only_the_measuring(tmp_path):
     write_landmarks(film.landmarks.replace(patient=type(film.patient)()), points)
     loaded = _loaded_by(["measure", str(points)])
     assert "spinecheck.alignment.measure" in loaded  # it did measure
+    assert "spinecheck.alignment.criteria.engine" in loaded  # and judged
     assert _heavy(loaded) == []
+    # the rooms load only the parts the command uses (their package inits are lazy): no other format's
+    # reader, no coronal regions for a lateral film, no instability, no CSV writer for a text report
+    unused = sorted(loaded & NOT_FOR_ONE_LATERAL_JSON)
+    assert unused == []
+
+
+#: What measuring one lateral landmark JSON to text does not use, though its rooms hold it.
+NOT_FOR_ONE_LATERAL_JSON = {
+    "spinecheck.landmarks.io.wide_csv",
+    "spinecheck.landmarks.io.aasce",
+    "spinecheck.landmarks.io.csv_cells",
+    "spinecheck.alignment.geometry.instability",
+    "spinecheck.alignment.geometry.regions",
+    "spinecheck.alignment.criteria.instability",
+    "spinecheck.alignment.criteria.catalogue",
+    "spinecheck.alignment.render.curves",
+    "spinecheck.alignment.render.live",
+}

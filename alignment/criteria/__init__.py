@@ -1,76 +1,128 @@
 """Where parameters are judged: criterion rules and sets, targets, and the assessment they produce."""
 
-from .assessment import (
-    Assessment,
-    ComponentColumn,
-    CriterionColumn,
-    ResultKind,
+from typing import TYPE_CHECKING
+
+import lazy_loader
+
+# Each part loads on first use: judging one film"s parameters loads neither the instability sets
+# nor the catalogue of shipped sets.
+__getattr__, __dir__, _ = lazy_loader.attach(
+    __name__,
+    submod_attrs={
+        "assessment": ["Assessment", "ComponentColumn", "CriterionColumn", "ResultKind"],
+        "catalogue": ["ShippedSet", "shipped_sets"],
+        "engine": [
+            "DEFAULT_CRITERIA",
+            "THORACIC",
+            "THORACOLUMBAR",
+            "Component",
+            "CriteriaSet",
+            "Criterion",
+            "CriterionKind",
+            "assess",
+            "curve_regions",
+            "evaluate_criteria",
+            "load_criterion_set",
+        ],
+        "inputs": ["CALIBRATION_REASON", "Inputs", "join_reasons"],
+        "instability": [
+            "DEFAULT_INSTABILITY_SETS",
+            "InstabilityJudgement",
+            "InstabilitySet",
+            "MotionCriterion",
+            "MotionMeasure",
+            "MotionVerdict",
+            "available_instability_sets",
+            "judge_instability",
+            "load_instability_set",
+        ],
+        "junctional": ["judge_djk", "judge_junctional", "judge_pjk"],
+        "rules": [
+            "FORMAT",
+            "VARIABLES",
+            "Band",
+            "Bands",
+            "Citation",
+            "Formula",
+            "Interval",
+            "SetInfo",
+            "Status",
+            "Term",
+            "builtin_sets",
+            "display_name",
+            "read_set_file",
+            "round_half_away",
+        ],
+        "targets": [
+            "Side",
+            "Target",
+            "TargetBand",
+            "TargetSet",
+            "available_age_sets",
+            "available_target_sets",
+            "evaluate_targets",
+            "load_target_set",
+            "target_set_from_json",
+        ],
+    },
 )
-from .catalogue import (
-    ShippedSet,
-    shipped_sets,
-)
-from .engine import (
-    DEFAULT_CRITERIA,
-    THORACIC,
-    THORACOLUMBAR,
-    Component,
-    CriteriaSet,
-    Criterion,
-    CriterionKind,
-    assess,
-    curve_regions,
-    evaluate_criteria,
-    load_criterion_set,
-)
-from .inputs import (
-    CALIBRATION_REASON,
-    Inputs,
-    join_reasons,
-)
-from .instability import (
-    DEFAULT_INSTABILITY_SETS,
-    InstabilityJudgement,
-    InstabilitySet,
-    MotionCriterion,
-    MotionMeasure,
-    MotionVerdict,
-    available_instability_sets,
-    judge_instability,
-    load_instability_set,
-)
-from .junctional import (
-    judge_djk,
-    judge_junctional,
-    judge_pjk,
-)
-from .rules import (
-    FORMAT,
-    VARIABLES,
-    Band,
-    Bands,
-    Citation,
-    Formula,
-    Interval,
-    SetInfo,
-    Status,
-    Term,
-    builtin_sets,
-    display_name,
-    read_set_file,
-    round_half_away,
-)
-from .targets import (
-    Side,
-    Target,
-    TargetBand,
-    TargetSet,
-    available_age_sets,
-    available_target_sets,
-    evaluate_targets,
-    load_target_set,
-    target_set_from_json,
-)
+
+if TYPE_CHECKING:
+    from .assessment import Assessment, ComponentColumn, CriterionColumn, ResultKind
+    from .catalogue import ShippedSet, shipped_sets
+    from .engine import (
+        DEFAULT_CRITERIA,
+        THORACIC,
+        THORACOLUMBAR,
+        Component,
+        CriteriaSet,
+        Criterion,
+        CriterionKind,
+        assess,
+        curve_regions,
+        evaluate_criteria,
+        load_criterion_set,
+    )
+    from .inputs import CALIBRATION_REASON, Inputs, join_reasons
+    from .instability import (
+        DEFAULT_INSTABILITY_SETS,
+        InstabilityJudgement,
+        InstabilitySet,
+        MotionCriterion,
+        MotionMeasure,
+        MotionVerdict,
+        available_instability_sets,
+        judge_instability,
+        load_instability_set,
+    )
+    from .junctional import judge_djk, judge_junctional, judge_pjk
+    from .rules import (
+        FORMAT,
+        VARIABLES,
+        Band,
+        Bands,
+        Citation,
+        Formula,
+        Interval,
+        SetInfo,
+        Status,
+        Term,
+        builtin_sets,
+        display_name,
+        read_set_file,
+        round_half_away,
+    )
+    from .targets import (
+        Side,
+        Target,
+        TargetBand,
+        TargetSet,
+        available_age_sets,
+        available_target_sets,
+        evaluate_targets,
+        load_target_set,
+        target_set_from_json,
+    )
 
 __all__ = [
     "Status",

@@ -4,25 +4,23 @@ from typing import TYPE_CHECKING
 
 import lazy_loader
 
-from .live import (
-    live_parameters,
-)
-from .text import (
-    REPORT_FORMAT,
-    format_csv,
-    format_table,
-    parameter_ids,
-    study_report,
-    study_warnings,
-    table_columns,
-    tool_version,
-    write_table_csv,
-)
-
-# Loaded on first use: they pull in heavy libraries (matplotlib, scipy.io) that the rest of this room does not need.
+# Each part loads on first use: the text report does not import the figures (matplotlib), the
+# instability report or the follow-up series, and a live line does not import the text report.
 __getattr__, __dir__, _ = lazy_loader.attach(
     __name__,
     submod_attrs={
+        "live": ["live_parameters"],
+        "text": [
+            "REPORT_FORMAT",
+            "format_csv",
+            "format_table",
+            "parameter_ids",
+            "study_report",
+            "study_warnings",
+            "table_columns",
+            "tool_version",
+            "write_table_csv",
+        ],
         "figure": [
             "OKABE_ITO",
             "Verdict",
@@ -65,8 +63,20 @@ if TYPE_CHECKING:
         format_instability_table,
         instability_report,
     )
+    from .live import live_parameters
     from .pages import A4_LANDSCAPE_IN, report_figure
     from .series import format_series_csv, save_pages, series_figures, write_series_csv
+    from .text import (
+        REPORT_FORMAT,
+        format_csv,
+        format_table,
+        parameter_ids,
+        study_report,
+        study_warnings,
+        table_columns,
+        tool_version,
+        write_table_csv,
+    )
 
 __all__ = [
     "REPORT_FORMAT",

@@ -16,13 +16,11 @@ from pathlib import Path
 import numpy as np
 
 from ...landmarks.io.atomic import write_text_atomic
-from ...landmarks.io.csv_cells import csv_column_chunks
 from ...landmarks.points.model import LandmarkTable
 from ...landmarks.points.names import View
 from ..geometry.plane import NO_REASON
 from ..parameters import CORONAL, JUNCTIONAL, PARAMETERS, SAGITTAL, Measurements, shown_number
 from ..study import Study
-from .curves import curve_columns, curves_by_region, lenke_region_names
 
 __all__ = [
     "REPORT_FORMAT",
@@ -97,6 +95,9 @@ def study_report(study: Study, i: int) -> dict:
     if error is not None:
         report["error"] = error
     if view is View.AP:
+        # here, not at the top: a lateral film's report never needs the coronal regions
+        from .curves import curves_by_region, lenke_region_names
+
         report["curves"] = m.curves.curves(i, study.assessment.curve_regions(), t.patient_right[i])
         withheld = m.curves.withheld_curves(i)
         if withheld:
@@ -215,6 +216,8 @@ def format_table(study: Study, i: int) -> str:
     if curves or withheld:
         lines.append("")
         lines.append(f"Coronal curves ({m.curves.method} method)")
+        from .curves import curves_by_region, lenke_region_names  # coronal only, as above
+
         lenke, lenke_withheld = lenke_region_names(m.curves, i)  # each curve's region, PT / MT / TL/L
         for w, lr in zip(withheld, lenke_withheld, strict=True):
             lines.append(f"  {lr or '-':<5}{w['upper_end']}-{w['lower_end']}: withheld ({w['reason']})")
@@ -286,6 +289,8 @@ def _columns(study: Study) -> dict[str, np.ndarray]:
             cols[f"{pid}_px"] = _floats(m.values_px[pid])
         else:
             cols[f"{pid}_{p.unit.value}"] = _floats(m.values[pid])
+    from .curves import curve_columns  # not at the top: the text report of one film does not load it
+
     for name, cells in curve_columns(study).items():  # every coronal curve by region (formats.md §3)
         cols[name] = _floats(cells.astype(float)) if name.endswith("_angle_deg") else cells
     for name, values in study.assessment.table().items():
@@ -396,6 +401,8 @@ def format_csv_chunks(studies: Study | Sequence[Study]) -> Iterator[str]:
     Several studies share one header (the union of their columns); a study
     without a column has it empty.
     """
+    from ...landmarks.io.csv_cells import csv_column_chunks  # CSV only: the text report does not load it
+
     tables = [_columns(s) for s in _as_list(studies)]
     header = list(dict.fromkeys(name for t in tables for name in t))
     yield from csv_column_chunks(header, [])  # the header alone

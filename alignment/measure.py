@@ -143,6 +143,7 @@ def measure(
             constructions.append((idx, sagittal.constructions))
             junctions.append((idx, sagittal.junctions))
             checked.append((idx, check_landmarks(sub, sagittal.anterior_sign)))
+            del sagittal
         else:
             found = check_landmarks(sub)
             checked.append((idx, found))
@@ -152,6 +153,7 @@ def measure(
             cols, warn = coronal.columns, coronal.warnings
             curves = _place_curves(coronal.curves, idx, n) if len(idx) < n else coronal.curves
             constructions.append((idx, coronal.constructions))
+            del coronal
         for pid, col in cols.items():
             values[pid][idx] = col.value
             reasons[pid][idx] = col.reason
@@ -159,6 +161,9 @@ def measure(
                 values_px[pid][idx] = col.value_px
         for j, w in warn.items():
             warnings.setdefault(int(idx[j]), []).extend(w)
+        # the view's copy of its rows and its results (copied into the columns above) go before the other
+        # view is measured, not when measure returns: less at the peak of a large mixed table
+        del sub, cols, warn
 
     found = Plausibility.merged(n, checked)
     bad, problems = _withhold_suspect(found, spine, values, values_px, reasons, warnings)

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import os
 import re
-import secrets
 import stat
 from collections.abc import Callable
 from pathlib import Path
@@ -62,6 +61,8 @@ def temporary_name(path: str | os.PathLike[str]) -> str:
     >>> name.startswith(os.path.join("out", ".figure.png.spinecheck-tmp-" + str(os.getpid()) + "-"))
     True
     """
+    import secrets  # here: reading and measuring never write, and it costs start-up some milliseconds
+
     target = os.fspath(path)
     base = os.path.basename(target)
     return os.path.join(os.path.dirname(target), f".{base}{TEMP_MARK}{os.getpid()}-{secrets.token_hex(4)}")

@@ -13,7 +13,6 @@ low-confidence flags among the set's warnings; the writer puts it back
 
 from __future__ import annotations
 
-import difflib
 import json
 import math
 import os
@@ -199,6 +198,8 @@ def _optional(value: Any, key: str, where: str) -> Mapping[str, Any]:
 def _known(obj: Mapping[str, Any], keys: tuple[str, ...], key: str, where: str) -> None:
     for k in obj:
         if k not in keys:
+            import difflib  # here: only a message needs it (start-up, issue 17)
+
             close = difflib.get_close_matches(str(k), keys, n=1, cutoff=0.6)
             hint = f'; did you mean "{close[0]}"?' if close else ""
             allowed = ", ".join(f'"{x}"' for x in keys)

@@ -9,7 +9,6 @@ left/right are *image* left/right (see ``formats.md`` §1).
 
 from __future__ import annotations
 
-import difflib
 import enum
 import re
 from typing import NamedTuple, TypeVar
@@ -232,6 +231,8 @@ def closest_point_names(name: str, view: View | str, n: int = 3) -> list[str]:
         # difflib's ratio 2M / (len(a) + len(b)) is then under the 0.5 cutoff for every
         # candidate: no match, found without the quadratic work on a huge name
         return []
+    import difflib  # here: only a message needs it, and it costs a command's start-up some milliseconds
+
     found = difflib.get_close_matches(name, candidates, n=n, cutoff=0.5)
     if not found:
         # case errors ("s1.SUP.ant") are the commonest slip; compare folded

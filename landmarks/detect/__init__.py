@@ -10,6 +10,7 @@ from .inference import (
     detect,
     heatmaps_to_points,
     load_model,
+    place_corners,
     plausible_spine,
     prepare,
 )
@@ -21,6 +22,7 @@ __all__ = [
     "LandmarkModel",
     "ModelIntegrityError",
     "load_model",
+    "place_corners",
     "prepare",
     "heatmaps_to_points",
     "plausible_spine",

@@ -19,7 +19,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from importlib import resources
 from typing import Any, NamedTuple
 
@@ -27,6 +27,16 @@ import numpy as np
 
 from ..errors import InvalidArgumentError, SpinecheckError, reason
 from ..io.aasce import AASCE_LEVELS, AASCE_POINT_NAMES
+from .local import (
+    LOCAL_SIZE,
+    LOCAL_SPACING,
+    LOCAL_STRIDE,
+    Frames,
+    closeup_to_film,
+    cut_closeups,
+    frames_from_corners,
+    vertebra_frames,
+)
 
 __all__ = [
     "INPUT_ROWS",
@@ -43,6 +53,7 @@ __all__ = [
     "plausible_spine",
     "load_model",
     "detect",
+    "place_corners",
 ]
 
 #: The network's input size in pixels (rows, columns); the film is resized to it.
@@ -61,6 +72,16 @@ _WINDOW = 2
 #: The scatter (input pixels, RMS) of the readings of one corner (each network, film and mirror) at
 #: which the confidence is multiplied by 1/e.
 _SCATTER_SCALE_PX = 5.0
+#: The local stage's window: heatmap cells either side of the peak (7 x 7 cells, 14 close-up
+#: pixels: half a vertebra's spacing).
+_LOCAL_WINDOW = 3
+#: The local stage's scatter scale (close-up pixels, about 8 film pixels on the AASCE films).
+_LOCAL_SCATTER_PX = 2.0
+#: A vertebra that the local stage would move by more than this share of the spacing (towards a
+#: neighbour's place) keeps the first stage's corners.
+_LOCAL_JUMP = 0.5
+#: Corner order of a mirrored close-up: left and right swap.
+_MIRROR4 = [1, 0, 3, 2]
 
 
 class ModelIntegrityError(SpinecheckError, OSError):
@@ -89,8 +110,9 @@ class Detection:
         sharp heatmap peak at the same place; low for a spread or multi-peaked heatmap or
         readings that disagree; at most 0.2 for a point the plausibility step replaced.
     film_confidence : float
-        In [0, 1]: how much the whole set can be trusted (the median point confidence, scaled
-        down by the share of vertebrae the plausibility step had to replace).
+        In [0, 1]: how much the whole set can be trusted: whether the film reads as an AP spine
+        (the first stage's median point confidence, scaled down by the share of vertebrae the
+        plausibility step had to replace).
     replaced : tuple of str
         Levels (``"T7"``) whose corners broke the column (order, size or tilt) and were
         replaced by the interpolation of their neighbours.
@@ -218,7 +240,19 @@ def heatmaps_to_points(heatmaps: np.ndarray, scale: tuple[float, float]) -> tupl
     hm = np.asarray(heatmaps)
     if hm.ndim != 3 or hm.shape[0] != N_POINTS:
         raise InvalidArgumentError(f"heatmaps must be (68, h, w); got shape {hm.shape}")
-    prob = _softmax_maps(hm[None])[0]
+    uv, confidence = _peak_expectation(hm, STRIDE, _WINDOW)
+    sx, sy = scale
+    xy = np.stack([(uv[:, 0] + 0.5) * sx - 0.5, (uv[:, 1] + 0.5) * sy - 0.5], -1)
+    return xy, confidence
+
+
+def _peak_expectation(logits: np.ndarray, stride: int, window: int) -> tuple[np.ndarray, np.ndarray]:
+    """Each heatmap's softmax expectation near its peak, and the share of the mass found there.
+
+    *logits* ``(k, h, w)`` at *stride* input pixels per cell; the expectation is taken within
+    *window* cells of the peak. Returns ``(k, 2)`` input pixels and ``(k,)`` shares.
+    """
+    prob = _softmax_maps(logits[None])[0]
     k, h, w = prob.shape
     # the expectation near the strongest peak only: a heatmap torn between two vertebrae must not
     # put the corner between them (the mass left outside the window is the doubt)
@@ -226,18 +260,15 @@ def heatmaps_to_points(heatmaps: np.ndarray, scale: tuple[float, float]) -> tupl
     pr, pc = np.divmod(peak, w)
     rows_ = np.arange(h)[None, :, None]
     cols_ = np.arange(w)[None, None, :]
-    near = (np.abs(rows_ - pr[:, None, None]) <= _WINDOW) & (np.abs(cols_ - pc[:, None, None]) <= _WINDOW)
+    near = (np.abs(rows_ - pr[:, None, None]) <= window) & (np.abs(cols_ - pc[:, None, None]) <= window)
     local = np.where(near, prob, 0.0)
     mass = local.sum((1, 2))
     local = local / mass[:, None, None]
-    xs = (np.arange(w) + 0.5) * STRIDE - 0.5
-    ys = (np.arange(h) + 0.5) * STRIDE - 0.5
+    xs = (np.arange(w) + 0.5) * stride - 0.5
+    ys = (np.arange(h) + 0.5) * stride - 0.5
     u = (local.sum(1) * xs).sum(-1)
     v = (local.sum(2) * ys).sum(-1)
-    confidence = mass
-    sx, sy = scale
-    xy = np.stack([(u + 0.5) * sx - 0.5, (v + 0.5) * sy - 0.5], -1)
-    return xy, confidence
+    return np.stack([u, v], -1), mass
 
 
 class SpineCheck(NamedTuple):
@@ -335,9 +366,18 @@ def plausible_spine(xy: np.ndarray, confidence: np.ndarray | None = None) -> Spi
         c = np.asarray(confidence, dtype=float).reshape(n, 4)
         for k in np.flatnonzero((c < 0.05).all(1)).tolist():
             mark(k, "no clear corner in the image")
+    return SpineCheck(_fill(p, bad).reshape(-1, 2), bad, tuple(reasons))
+
+
+def _fill(p: np.ndarray, bad: np.ndarray) -> np.ndarray:
+    """Vertebrae ``(n, 4, 2)`` with the *bad* ones replaced by their good neighbours' interpolation.
+
+    Each corner of a bad vertebra is the straight-line interpolation (extrapolation at the ends)
+    of the same corner of the nearest good vertebrae above and below.
+    """
     out = p.copy()
     good = np.flatnonzero(~bad)
-    if 2 <= len(good) < n:
+    if 2 <= len(good) < len(p):
         for i in np.flatnonzero(bad).tolist():
             lo = good[good < i]
             hi = good[good > i]
@@ -348,7 +388,7 @@ def plausible_spine(xy: np.ndarray, confidence: np.ndarray | None = None) -> Spi
             )
             t = (i - a) / (b - a)
             out[i] = p[a] + t * (p[b] - p[a])
-    return SpineCheck(out.reshape(-1, 2), bad, tuple(reasons))
+    return out
 
 
 # ----------------------------------------------------------------------------- the model
@@ -361,10 +401,26 @@ _MANIFEST = "manifest.json"
 
 @dataclass(frozen=True, eq=False)
 class LandmarkModel:
-    """An ONNX landmark network ready to run, and what it is (:class:`ModelInfo`)."""
+    """An ONNX landmark network ready to run, and what it is (:class:`ModelInfo`).
+
+    ``local``, when present, is the local stage's network (:mod:`.local`): it places each
+    vertebra's corners again on a close-up of the full-resolution film.
+    """
 
     info: ModelInfo
     session: Any = field(repr=False)
+    local: Any = field(default=None, repr=False)
+
+    def closeup_heatmaps(self, batch: np.ndarray) -> np.ndarray:
+        """Run the local network on ``(N, LOCAL_SIZE, LOCAL_SIZE)`` close-ups.
+
+        Returns ``(N, 4, h, w)`` logits for one network, ``(N, M, 4, h, w)`` for an ensemble of M.
+        """
+        if self.local is None:
+            raise InvalidArgumentError(f"the landmark model {self.info.name!r} has no local stage")
+        x = np.ascontiguousarray(batch[:, None], dtype=np.float32)
+        (out,) = self.local.run(["heatmaps"], {"closeup": x})
+        return np.asarray(out)
 
     def heatmaps(self, batch: np.ndarray) -> np.ndarray:
         """Run the network on ``(N, INPUT_ROWS, INPUT_COLUMNS)`` prepared films.
@@ -398,11 +454,18 @@ def _shipped() -> LandmarkModel:
         manifest = json.loads(folder.joinpath(_MANIFEST).read_text(encoding="utf-8"))
         name, version, file, sha = (str(manifest[k]) for k in ("name", "version", "file", "sha256"))
         data = folder.joinpath(file).read_bytes()
-    except (OSError, ValueError, KeyError) as e:
+        local = manifest.get("local")  # the local stage, since model 1.1
+        local_file, local_sha = (str(local["file"]), str(local["sha256"])) if local else ("", "")
+        local_data = folder.joinpath(local_file).read_bytes() if local else None
+    except (OSError, ValueError, KeyError, TypeError) as e:
         raise ModelIntegrityError(
             f"the landmark model shipped with spinecheck cannot be read ({reason(e)}); reinstall spinecheck"
         ) from None
-    return _checked(data, ModelInfo(name, version, sha), f"the shipped landmark model {file!r}")
+    model = _checked(data, ModelInfo(name, version, sha), f"the shipped landmark model {file!r}")
+    if local_data is None:
+        return model
+    what = f"the shipped landmark model's local stage {local_file!r}"
+    return replace(model, local=_checked(local_data, ModelInfo(name, version, local_sha), what).session)
 
 
 def _checked(data: bytes, info: ModelInfo, what: str) -> LandmarkModel:
@@ -415,7 +478,9 @@ def _checked(data: bytes, info: ModelInfo, what: str) -> LandmarkModel:
     return LandmarkModel(info, _session(data))
 
 
-def load_model(path: str | None = None, *, sha256: str | None = None) -> LandmarkModel:
+def load_model(
+    path: str | None = None, *, sha256: str | None = None, local: str | None = None
+) -> LandmarkModel:
     """Load the shipped model, or an ONNX file of the same network (a cross-validation fold's).
 
     Parameters
@@ -425,6 +490,9 @@ def load_model(path: str | None = None, *, sha256: str | None = None) -> Landmar
     sha256 : str, optional
         The file's expected SHA-256 (hex). The shipped model is always checked against its
         manifest; another file only when this is given.
+    local : str, optional
+        An ``.onnx`` file of the local stage to use instead of the shipped one (with *path*: to
+        go with it; without, the first stage's corners are the result).
 
     Raises
     ------
@@ -432,14 +500,230 @@ def load_model(path: str | None = None, *, sha256: str | None = None) -> Landmar
         The weights are missing, unreadable, or do not match their SHA-256.
     """
     if path is None:
-        return _shipped()
+        shipped = _shipped()
+        return shipped if local is None else replace(shipped, local=_local_session(local))
     try:
         with open(path, "rb") as f:
             data = f.read()
     except OSError as e:
         raise ModelIntegrityError(f"landmark model {path!r}: cannot be read: {e.strerror or e}") from None
     info = ModelInfo(name=str(path), version="", sha256=sha256 or _sha256(data))
-    return _checked(data, info, f"landmark model {path!r}")
+    model = _checked(data, info, f"landmark model {path!r}")
+    return model if local is None else replace(model, local=_local_session(local))
+
+
+def _local_session(path: str) -> Any:
+    try:
+        with open(path, "rb") as f:
+            data = f.read()
+    except OSError as e:
+        raise ModelIntegrityError(f"local stage {path!r}: cannot be read: {e.strerror or e}") from None
+    return _session(data)
+
+
+def _collide(upper: np.ndarray, lower: np.ndarray, down: np.ndarray, spacing: float) -> bool:
+    """Whether two consecutive vertebrae ``(4, 2)`` sit on one vertebra of the film.
+
+    They do when their centres lie less than 0.6 of a spacing apart, or the upper one's inferior
+    endplate lies a tenth of a spacing below the lower one's superior endplate.
+    """
+    gap = float((((lower[0] + lower[1]) - (upper[2] + upper[3])) / 2) @ down)
+    close = float(np.linalg.norm(lower.mean(0) - upper.mean(0))) < 0.6 * spacing
+    return close or gap < -0.1 * spacing
+
+
+def _settle(first: np.ndarray, local: np.ndarray, moved: np.ndarray) -> np.ndarray:
+    """Which vertebrae take the local stage's corners (bool ``(17,)``); the others are unsettled.
+
+    *moved* is how far the local stage moved each vertebra's centre, in spacings. A vertebra
+    moved more than :data:`_LOCAL_JUMP` is unsettled, and so is, of two settled neighbours that
+    the close-ups put onto one vertebra (:func:`_collide`), the one moved further, until no two
+    collide.
+    """
+    a = np.asarray(first, dtype=float).reshape(-1, 4, 2)
+    b = np.asarray(local, dtype=float).reshape(-1, 4, 2)
+    frames = vertebra_frames(a)
+    spacing = frames.scale * LOCAL_SPACING
+    use = moved <= _LOCAL_JUMP
+    for _ in range(len(a)):
+        # only two settled neighbours can collide: an unsettled one's place is not known yet
+        hit = [
+            i
+            for i in range(len(a) - 1)
+            if use[i] and use[i + 1] and _collide(b[i], b[i + 1], frames.down[i], spacing[i])
+        ]
+        if not hit:
+            break
+        worst = max((j for i in hit for j in (i, i + 1)), key=lambda j: moved[j])
+        use[worst] = False
+    return use
+
+
+def _local_stage(
+    m: LandmarkModel, grey: np.ndarray, first: SpineCheck, conf1: np.ndarray
+) -> tuple[SpineCheck, np.ndarray]:
+    """The first stage's column placed again by the local stage: corners and point confidence.
+
+    Every vertebra is read on a close-up framed by the first stage's column; those that the
+    close-ups moved too far or put onto a neighbour are left unsettled (:func:`_settle`). Then,
+    from the settled vertebrae outwards, each unsettled neighbour is read again on a close-up one
+    spacing further along the spine (:func:`_track`), where the first stage's spacing was wrong.
+    Any still unsettled, or that break the column (:func:`plausible_spine`), are replaced by
+    their settled neighbours' interpolation and count as replaced. A point's confidence is the
+    geometric mean of the two stages'; a replaced vertebra's is at most 0.2.
+    """
+    start = first.xy.reshape(-1, 4, 2)
+    xy, conf, moved = _local_pass(m, grey, first.xy)
+    xy, conf = xy.reshape(-1, 4, 2), conf.reshape(-1, 4)
+    use = _settle(start, xy, moved)
+    if 0 < use.sum() < len(use):
+        use = _track(m, grey, start, xy, conf, use, moved)
+    check = plausible_spine(np.where(use[:, None, None], xy, start).reshape(-1, 2))
+    bad = ~use | check.replaced
+    out = _fill(np.where(use[:, None, None], xy, start), bad) if (~bad).sum() >= 2 else start
+    point_conf = np.sqrt(conf1.reshape(-1, 4) * conf)
+    point_conf = np.where(bad[:, None], np.minimum(conf1.reshape(-1, 4), 0.2), point_conf).reshape(-1)
+    reasons = tuple(
+        f"{AASCE_LEVELS[i]}: no close-up placed it apart from its neighbours" for i in np.flatnonzero(~use)
+    )
+    return SpineCheck(out.reshape(-1, 2), bad, reasons + check.reasons), point_conf
+
+
+def _track(
+    m: LandmarkModel,
+    grey: np.ndarray,
+    start: np.ndarray,
+    xy: np.ndarray,
+    conf: np.ndarray,
+    use: np.ndarray,
+    moved: np.ndarray,
+) -> np.ndarray:
+    """Settle the unsettled vertebrae from their settled neighbours outwards (*xy*, *conf* updated in place).
+
+    Each round reads, for every unsettled vertebra next to a settled one, a close-up centred one
+    spacing beyond that neighbour along the spine (the neighbour's own spacing to the vertebra
+    on its other side, else 1.3 times its height), turned as the neighbour is. A reading that
+    stays within :data:`_LOCAL_JUMP` of that centre settles when it collides with no settled
+    neighbour, or when it moved less than the neighbour it collides with, which is then
+    unsettled (a close-up of the first stage put it on this vertebra). Rounds end when one
+    settles none.
+    """
+    use = use.copy()
+    moved = np.where(use, moved, np.inf)
+    n = len(use)
+    for _ in range(2 * n):
+        todo, centre, down, scale = [], [], [], []
+        f = vertebra_frames(np.where(use[:, None, None], xy, start))
+        for i in np.flatnonzero(~use).tolist():
+            for j, sign in ((i - 1, 1.0), (i + 1, -1.0)):
+                if 0 <= j < n and use[j]:
+                    k = j - int(sign)  # the neighbour's other side
+                    c_j = xy[j].mean(0)
+                    if 0 <= k < n and use[k]:
+                        step = c_j - xy[k].mean(0)
+                    else:
+                        height = np.linalg.norm(xy[j, 2:] - xy[j, :2], axis=1).mean()
+                        step = sign * f.down[j] * height * 1.3
+                    todo.append(i)
+                    centre.append(c_j + step)
+                    down.append(f.down[j])
+                    scale.append(max(float(np.linalg.norm(step)), 1e-3) / LOCAL_SPACING)
+                    break
+        if not todo:
+            break
+        frames = Frames(np.array(centre), np.array(down), np.array(scale))
+        got, got_conf, got_moved = _local_pass(m, grey, xy.reshape(-1, 2), frames=frames)
+        got, got_conf = got.reshape(-1, 4, 2), got_conf.reshape(-1, 4)
+        progress = False
+        for r, i in enumerate(todo):
+            if got_moved[r] > _LOCAL_JUMP or use[i]:
+                continue
+            spacing = frames.scale[r] * LOCAL_SPACING
+            hits = [
+                j
+                for j in (i - 1, i + 1)
+                if 0 <= j < n
+                and use[j]
+                and _collide(*((got[r], xy[j]) if j > i else (xy[j], got[r])), frames.down[r], spacing)
+            ]
+            if any(moved[j] <= got_moved[r] for j in hits):
+                continue
+            for j in hits:
+                use[j] = False
+                moved[j] = np.inf
+            xy[i], conf[i], moved[i] = got[r], got_conf[r], got_moved[r]
+            use[i] = True
+            progress = True
+        if not progress:
+            break
+    return use
+
+
+def place_corners(
+    image: Any, corners: np.ndarray, model: LandmarkModel | None = None, *, alone: bool = True
+) -> tuple[np.ndarray, np.ndarray]:
+    """The local stage's corners for vertebrae roughly placed by a person (the AP refiner's step).
+
+    Parameters
+    ----------
+    image : Radiograph or ndarray
+        The film (its display grey levels, bone bright) or a 2-D grey array.
+    corners : ndarray, shape (n, 4, 2)
+        Rough ``(x, y)`` of each vertebra's ``sup.left, sup.right, inf.left, inf.right``.
+    model : LandmarkModel, optional
+        Default: the shipped model; it must have a local stage.
+    alone : bool
+        True: each vertebra's close-up is framed by its own four corners
+        (:func:`.local.frames_from_corners`); False: *corners* are a column of consecutive
+        vertebrae, framed by their neighbours as in :func:`detect`.
+
+    Returns
+    -------
+    xy : ndarray, shape (n, 4, 2)
+    confidence : ndarray, shape (n, 4)
+    """
+    m = model or load_model()
+    c = np.asarray(corners, dtype=float).reshape(-1, 4, 2)
+    frames = frames_from_corners(c) if alone or len(c) < 2 else vertebra_frames(c)
+    xy, conf, _ = _local_pass(m, _grey(image), c.reshape(-1, 2), frames=frames)
+    return xy.reshape(-1, 4, 2), conf.reshape(-1, 4)
+
+
+def _local_pass(
+    m: LandmarkModel, grey: np.ndarray, xy: np.ndarray, frames: Frames | None = None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The local stage on a film's grey levels, from the first stage's corners *xy* ``(68, 2)``.
+
+    Each vertebra's close-up and its mirror image are read by every network of the local stage;
+    a corner is the mean of the readings. Returns the corners ``(68, 2)``, their confidence
+    ``(68,)`` (heatmap mass near the peak, lowered when the readings scatter) and, per vertebra,
+    whether the local stage moved it more than :data:`_LOCAL_JUMP` of a spacing (``(17,)``).
+    """
+    if frames is None:
+        frames = vertebra_frames(xy)
+    crops = cut_closeups(grey, frames)
+    n = len(crops)
+    hm = m.closeup_heatmaps(np.concatenate([crops, crops[:, :, ::-1]]))
+    if hm.ndim == 4:  # one network: (2 n, 4, h, w)
+        hm = hm[:, None]
+    readings, masses = [], []
+    for view in range(2):
+        for net in range(hm.shape[1]):
+            maps = hm[view * n : (view + 1) * n, net]
+            uv, mass = _peak_expectation(maps.reshape(n * 4, *maps.shape[-2:]), LOCAL_STRIDE, _LOCAL_WINDOW)
+            uv, mass = uv.reshape(n, 4, 2), mass.reshape(n, 4)
+            if view == 1:  # the mirrored close-up: its left corners are the film's right ones
+                uv, mass = uv[:, _MIRROR4], mass[:, _MIRROR4]
+                uv[..., 0] = LOCAL_SIZE - 1 - uv[..., 0]
+            readings.append(uv)
+            masses.append(mass)
+    est = np.stack(readings)
+    uv = est.mean(0)
+    gap = np.sqrt(((est - uv) ** 2).sum(-1).mean(0))
+    conf = np.exp(np.log(np.stack(masses)).mean(0)) * np.exp(-((gap / _LOCAL_SCATTER_PX) ** 2))
+    out = closeup_to_film(uv, frames)
+    moved = np.linalg.norm(out.mean(1) - frames.centre, axis=1) / (frames.scale * LOCAL_SPACING)
+    return out.reshape(-1, 2), conf.reshape(-1), moved
 
 
 def detect(image: Any, model: LandmarkModel | None = None) -> Detection:
@@ -448,8 +732,11 @@ def detect(image: Any, model: LandmarkModel | None = None) -> Detection:
     The film and its mirror image are both read (the mirror's left/right corners swapped back) by
     every network of the model (the shipped model is an ensemble), and each corner is the mean
     of these readings; their scatter, like the spread of each heatmap, lowers the point's
-    confidence. The column of vertebrae is then checked
-    (:func:`plausible_spine`).
+    confidence. The column of vertebrae is then checked (:func:`plausible_spine`). When the
+    model has a local stage (the shipped one does, since version 1.1), each vertebra's corners
+    are then placed again on a close-up of the full-resolution film (:mod:`.local`), read with its
+    mirror image by each local network; a vertebra that the local stage would move more than
+    half a spacing keeps the first stage's corners, and the column is checked again.
 
     Parameters
     ----------
@@ -475,7 +762,8 @@ def detect(image: Any, model: LandmarkModel | None = None) -> Detection:
         The model's weights are missing or damaged.
     """
     m = model or load_model()
-    x, scale = prepare(image)
+    grey = _grey(image)
+    x, scale = prepare(grey)
     rows = int(round(scale[1] * INPUT_ROWS))
     columns = int(round(scale[0] * INPUT_COLUMNS))
     hm = m.heatmaps(np.stack([x, x[:, ::-1]]))
@@ -498,11 +786,14 @@ def detect(image: Any, model: LandmarkModel | None = None) -> Detection:
     found = plausible_spine(xy, point_conf)
     replaced = np.repeat(found.replaced, 4)
     point_conf = np.where(replaced, np.minimum(point_conf, 0.2), point_conf)
+    # the film's confidence is the first stage's: whether the film reads as an AP spine at all (the
+    # local stage finds corners in any close-up, so it cannot make a film readable)
+    film_conf = float(np.median(point_conf)) * (1.0 - float(found.replaced.mean()))
+    if m.local is not None:
+        found, point_conf = _local_stage(m, grey, found, point_conf)
     pts = found.xy.copy()
     pts[:, 0] = np.clip(pts[:, 0], -0.5, columns - 0.5)
     pts[:, 1] = np.clip(pts[:, 1], -0.5, rows - 0.5)
-    share_replaced = float(found.replaced.mean())
-    film_conf = float(np.median(point_conf)) * (1.0 - share_replaced)
     return Detection(
         points={n: (float(a), float(b)) for n, (a, b) in zip(AASCE_POINT_NAMES, pts, strict=True)},
         point_confidence={n: float(c) for n, c in zip(AASCE_POINT_NAMES, point_conf, strict=True)},

@@ -162,26 +162,26 @@ def _augment(x: torch.Tensor, p: torch.Tensor, g: torch.Generator) -> tuple[torc
     return y, q
 
 
-def _loss(logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+def _loss(logits: torch.Tensor, target: torch.Tensor, stride: int = STRIDE) -> torch.Tensor:
     """Cross-entropy of each heatmap's softmax against a Gaussian at its corner, plus a small L1.
 
     The cross-entropy makes one sharp peak per corner (inference reads the expectation near the
     peak); the L1 of the whole map's soft-argmax (in heatmap cells, weight 0.1) penalises mass
     left far from the corner. Corners that augmentation moved off the input are not scored.
     """
-    xy, _ = soft_argmax(logits)
+    xy, _ = soft_argmax(logits, stride)
     n, k, h, w = logits.shape
     inside = (
         (target[..., 0] >= 0)
-        & (target[..., 0] <= w * STRIDE - 1)
+        & (target[..., 0] <= w * stride - 1)
         & (target[..., 1] >= 0)
-        & (target[..., 1] <= h * STRIDE - 1)
+        & (target[..., 1] <= h * stride - 1)
     ).float()
     count = inside.sum().clamp(min=1)
-    l1 = ((xy - target).abs().sum(-1) / STRIDE * inside).sum() / count
-    xs = (torch.arange(w) + 0.5) * STRIDE - 0.5
-    ys = (torch.arange(h) + 0.5) * STRIDE - 0.5
-    sigma = _TARGET_SIGMA_CELLS * STRIDE
+    l1 = ((xy - target).abs().sum(-1) / stride * inside).sum() / count
+    xs = (torch.arange(w) + 0.5) * stride - 0.5
+    ys = (torch.arange(h) + 0.5) * stride - 0.5
+    sigma = _TARGET_SIGMA_CELLS * stride
     gx = torch.exp(-((xs - target[..., 0:1]) ** 2) / (2 * sigma**2))
     gy = torch.exp(-((ys - target[..., 1:2]) ** 2) / (2 * sigma**2))
     gauss = gy[..., :, None] * gx[..., None, :]
@@ -252,7 +252,10 @@ def ship(runs: Sequence[Path], version: str, weights: Path) -> dict[str, str]:
         "input": f"{INPUT_ROWS} x {INPUT_COLUMNS} grey, heatmaps at stride {STRIDE}",
         "networks": "; ".join(settings),
     }
-    (weights / "manifest.json").write_text(json.dumps(manifest, indent=1) + "\n")
+    old = weights / "manifest.json"
+    if old.is_file() and "local" in (before := json.loads(old.read_text())):
+        manifest["local"] = before["local"]  # the local stage is trained apart: it stays
+    old.write_text(json.dumps(manifest, indent=1) + "\n")
     return manifest
 
 

@@ -1,0 +1,380 @@
+"""Train the local stage (:class:`.model.CornerNet`) on close-ups of the AASCE films (torch).
+
+Run it as a command::
+
+    python -m spinecheck.landmarks.detect.training_local --data ../shared/data/aasce-train --out runs/local0 --fold 0
+    python -m spinecheck.landmarks.detect.training_local --ship runs/local0 runs/local1 ... --version 1.1
+
+The films, their screening and the folds are those of the first stage
+(:mod:`.training`: same labels left out, same seed, so fold K holds out the same patients). Each
+training step cuts close-ups (:func:`.local.cut_closeups`) around every vertebra of the training
+films, from frames that the labels give and then moved as the first stage misplaces them: the
+centre by about a fifth of the spacing, the direction by about 6 degrees, the scale by about
+12 %; half are mirrored (left and right corners swapped). Each epoch ends with a checkpoint
+(``--resume`` continues), ``train.log`` records the run and, with ``--fold``, the corner error on
+the held-out films' close-ups; the run ends with ``model.onnx``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import math
+import random
+import sys
+import time
+import warnings
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from ..errors import SpinecheckError
+from ..io.aasce import read_aasce_mat
+from .local import (
+    LOCAL_SIZE,
+    LOCAL_STRIDE,
+    Frames,
+    cut_closeups,
+    film_to_closeup,
+    reduced_film,
+    vertebra_frames,
+)
+from .model import CornerNet, soft_argmax
+from .training import _loss, assign_folds, screen_labels
+
+__all__ = ["build_local_cache", "jittered_frames", "closeup_batch", "train_local", "export_local", "main"]
+
+log = logging.getLogger("spinecheck.detect.training_local")
+
+#: How far the training frames are moved from the labels' (standard deviations).
+_SHIFT_SPACINGS = 0.2
+_TURN_DEG = 6.0
+_SCALE_LOG = 0.12
+#: Corner order of a mirrored close-up: left and right swap.
+_MIRROR4 = [1, 0, 3, 2]
+
+
+def build_local_cache(data: Path, images: Sequence[str], cache: Path) -> dict[str, np.ndarray]:
+    """Each film reduced by block means (about a third of the close-ups' scale) and its corners, kept in *cache*."""
+    from PIL import Image
+
+    if cache.is_file():
+        with np.load(cache, allow_pickle=False) as z:
+            if list(z["names"]) == list(images):
+                return {k: z[k] for k in z.files}
+    films, offsets, shapes, factors, points = [], [0], [], [], []
+    for image in images:
+        xy = np.array(
+            list(read_aasce_mat(data / "labels" / f"{image}.mat").points.values()), dtype=np.float32
+        )
+        scale = float(np.median(vertebra_frames(xy).scale))
+        with Image.open(data / "images" / image) as im:
+            grey = np.asarray(im.convert("L"), dtype=np.float32)
+        # the smallest scale a jittered frame takes is about 0.7 of the label's
+        small, k = reduced_film(grey, 0.7 * scale)
+        films.append(small.astype(np.float16).ravel())
+        offsets.append(offsets[-1] + small.size)
+        shapes.append(small.shape)
+        factors.append(k)
+        points.append(xy)
+    out = {
+        "names": np.array(images),
+        "pixels": np.concatenate(films),
+        "offsets": np.array(offsets, dtype=np.int64),
+        "shapes": np.array(shapes, dtype=np.int64),
+        "factors": np.array(factors, dtype=np.int64),
+        "points": np.stack(points),
+    }
+    cache.parent.mkdir(parents=True, exist_ok=True)
+    np.savez(
+        cache,
+        names=out["names"],
+        pixels=out["pixels"],
+        offsets=out["offsets"],
+        shapes=out["shapes"],
+        factors=out["factors"],
+        points=out["points"],
+    )
+    return out
+
+
+def jittered_frames(xy: np.ndarray, rng: np.random.Generator) -> Frames:
+    """The labels' frames of a film's vertebrae, each moved as the first stage misplaces them."""
+    f = vertebra_frames(xy)
+    n = len(f.scale)
+    spacing = f.scale * 30.0
+    shift = np.clip(rng.normal(0.0, _SHIFT_SPACINGS, (n, 2)), -0.45, 0.45) * spacing[:, None]
+    turn = np.radians(rng.normal(0.0, _TURN_DEG, n))
+    c, s = np.cos(turn), np.sin(turn)
+    down = np.stack([c * f.down[:, 0] - s * f.down[:, 1], s * f.down[:, 0] + c * f.down[:, 1]], 1)
+    scale = f.scale * np.exp(np.clip(rng.normal(0.0, _SCALE_LOG, n), -0.3, 0.3))
+    return Frames(f.centre + shift, down, scale)
+
+
+def closeup_batch(
+    cache: dict[str, np.ndarray], pairs: np.ndarray, rng: np.random.Generator, augment: bool = True
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Close-ups ``(n, 1, S, S)``, close-up corners ``(n, 4, 2)``, scales ``(n,)`` of (film, level) *pairs*."""
+    xs = np.empty((len(pairs), 1, LOCAL_SIZE, LOCAL_SIZE), dtype=np.float32)
+    ps = np.empty((len(pairs), 4, 2), dtype=np.float32)
+    scales = np.empty(len(pairs))
+    for j, (film, level) in enumerate(pairs.tolist()):
+        a, b = cache["offsets"][film], cache["offsets"][film + 1]
+        small = cache["pixels"][a:b].astype(np.float32).reshape(cache["shapes"][film])
+        xy = cache["points"][film].astype(float)
+        frames = jittered_frames(xy, rng)
+        one = Frames(
+            frames.centre[level : level + 1], frames.down[level : level + 1], frames.scale[level : level + 1]
+        )
+        x = cut_closeups(None, one, reduced=(small, int(cache["factors"][film])))[0]  # type: ignore[arg-type]
+        p = film_to_closeup(xy.reshape(17, 4, 2)[level : level + 1], one)[0]
+        if augment:
+            if rng.random() < 0.5:
+                x = x[:, ::-1]
+                p = p[_MIRROR4]
+                p[:, 0] = LOCAL_SIZE - 1 - p[:, 0]
+            gamma = math.exp(rng.uniform(-0.35, 0.35))
+            x = np.clip(x + 0.5, 0, 1) ** gamma - 0.5 + rng.normal(0, 0.02, x.shape)
+        xs[j, 0] = x
+        ps[j] = p
+        scales[j] = one.scale[0]
+    return xs, ps, scales
+
+
+def export_local(net: torch.nn.Module, path: Path) -> None:
+    """Write the local network (or an ensemble of them) as ONNX: input ``closeup``, output ``heatmaps``."""
+    net.eval()
+    dummy = torch.zeros(1, 1, LOCAL_SIZE, LOCAL_SIZE)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        torch.onnx.export(
+            net,
+            (dummy,),
+            str(path),
+            input_names=["closeup"],
+            output_names=["heatmaps"],
+            dynamic_axes={"closeup": {0: "n"}, "heatmaps": {0: "n"}},
+            opset_version=17,
+            dynamo=False,
+        )
+
+
+class _Ensemble(torch.nn.Module):
+    """Several local networks run side by side: output ``(N, M, 4, h, w)``."""
+
+    def __init__(self, nets: Sequence[CornerNet]) -> None:
+        super().__init__()
+        self.nets = torch.nn.ModuleList(nets)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.stack([net(x) for net in self.nets], 1)
+
+
+def ship_local(runs: Sequence[Path], version: str, weights: Path) -> dict:
+    """Export the local networks of *runs* as one ensemble into *weights*, beside the first stage.
+
+    Writes ``corners-ap-local.onnx`` and adds it to ``manifest.json`` (its ``local`` key: file,
+    SHA-256, close-up size, the runs' settings), with the model's *version*; returns the manifest.
+    """
+    import hashlib
+
+    nets, settings = [], []
+    for run in runs:
+        state = torch.load(Path(run) / "checkpoint.pt", weights_only=False)
+        net = CornerNet(state["args"]["width"])
+        net.load_state_dict(state["net"])
+        nets.append(net.eval())
+        a = state["args"]
+        settings.append(
+            f"fold {a['fold']} of {a['folds']}, {state['epoch']} epochs, width {a['width']}, seed {a['seed']}"
+        )
+    path = weights / "corners-ap-local.onnx"
+    export_local(_Ensemble(nets), path)
+    manifest_path = weights / "manifest.json"
+    manifest = json.loads(manifest_path.read_text())
+    manifest["version"] = version
+    manifest["local"] = {
+        "file": path.name,
+        "sha256": hashlib.sha256(path.read_bytes()).hexdigest(),
+        "input": f"{LOCAL_SIZE} x {LOCAL_SIZE} close-up, heatmaps at stride {LOCAL_STRIDE}",
+        "networks": "; ".join(settings),
+    }
+    manifest_path.write_text(json.dumps(manifest, indent=1) + "\n")
+    return manifest
+
+
+def _corner_error_px(net: CornerNet, cache: dict, pairs: np.ndarray, seed: int) -> np.ndarray:
+    """Film-pixel corner errors of *net* on the close-ups of *pairs* (frames jittered, not augmented)."""
+    rng = np.random.default_rng(seed)
+    net.eval()
+    errs = []
+    with torch.no_grad():
+        for b in range(0, len(pairs), 64):
+            chunk = pairs[b : b + 64]
+            x, p, scales = closeup_batch(cache, chunk, rng, augment=False)
+            uv = soft_argmax(net(torch.from_numpy(x)), LOCAL_STRIDE)[0].numpy()
+            errs.append(np.linalg.norm(uv - p, axis=-1) * scales[:, None])
+    return np.concatenate(errs).ravel()
+
+
+def train_local(args: argparse.Namespace) -> Path:
+    """Train one local network as *args* say; return the path of its ONNX export."""
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    torch.set_num_threads(args.threads)
+    torch.manual_seed(args.seed)
+    random.seed(args.seed)
+    rng = np.random.default_rng(args.seed)
+
+    data = Path(args.data)
+    good, bad = screen_labels(data)
+    log.info("labels: %d films, %d left out as implausible", len(good) + len(bad), len(bad))
+    fold_of = assign_folds(good, args.folds, args.seed)
+    cache = build_local_cache(data, good, Path(args.cache) if args.cache else out / "local_cache.npz")
+    cache["pixels"] = cache["pixels"].astype(np.float32)  # once, not at every close-up
+    if args.fold is None:
+        use = np.arange(len(good))
+        held_films = np.array([], dtype=int)
+    else:
+        use = np.flatnonzero(fold_of != args.fold)
+        held_films = np.flatnonzero(fold_of == args.fold)
+        (out / "heldout.txt").write_text("\n".join(good[i] for i in held_films) + "\n")
+        log.info(
+            "fold %d of %d: %d films held out, %d for training",
+            args.fold,
+            args.folds,
+            len(held_films),
+            len(use),
+        )
+    (out / "left_out.json").write_text(json.dumps(bad, indent=1))
+    pairs = np.array([(f, v) for f in use for v in range(17)], dtype=np.int64)
+
+    net = CornerNet(args.width)
+    opt = torch.optim.AdamW(net.parameters(), lr=args.lr, weight_decay=1e-4)
+    steps = args.epochs * math.ceil(len(pairs) / args.batch)
+    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=args.lr, total_steps=steps, pct_start=0.15)
+    start = 0
+    ckpt = out / "checkpoint.pt"
+    if args.resume and ckpt.is_file():
+        state = torch.load(ckpt, weights_only=False)
+        net.load_state_dict(state["net"])
+        opt.load_state_dict(state["opt"])
+        sched.load_state_dict(state["sched"])
+        rng.bit_generator.state = state["rng"]
+        start = state["epoch"]
+        log.info("resumed after epoch %d", start)
+    log.info(
+        "local model: %d parameters, close-up %d x %d, %d epochs of %d close-ups, batch %d, lr %g",
+        sum(p.numel() for p in net.parameters()),
+        LOCAL_SIZE,
+        LOCAL_SIZE,
+        args.epochs,
+        len(pairs),
+        args.batch,
+        args.lr,
+    )
+    for epoch in range(start, args.epochs):
+        net.train()
+        t0 = time.time()
+        order = rng.permutation(len(pairs))
+        total, err = 0.0, []
+        for b in range(0, len(pairs), args.batch):
+            x, p, _ = closeup_batch(cache, pairs[order[b : b + args.batch]], rng)
+            xt, pt = torch.from_numpy(x), torch.from_numpy(p)
+            logits = net(xt)
+            loss = _loss(logits, pt, LOCAL_STRIDE)
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            sched.step()
+            total += float(loss.detach()) * len(x)
+            with torch.no_grad():
+                err.append((soft_argmax(logits, LOCAL_STRIDE)[0] - pt).norm(dim=-1).flatten())
+        e = torch.cat(err)
+        log.info(
+            "epoch %d/%d: loss %.4f, training corner error median %.2f close-up px, %.0f s",
+            epoch + 1,
+            args.epochs,
+            total / len(pairs),
+            float(e.median()),
+            time.time() - t0,
+        )
+        torch.save(
+            {
+                "net": net.state_dict(),
+                "opt": opt.state_dict(),
+                "sched": sched.state_dict(),
+                "rng": rng.bit_generator.state,
+                "epoch": epoch + 1,
+                "args": vars(args),
+            },
+            ckpt,
+        )
+    if len(held_films):
+        held_pairs = np.array([(f, v) for f in held_films for v in range(17)], dtype=np.int64)
+        held_err = _corner_error_px(net, cache, held_pairs, args.seed + 1)
+        log.info(
+            "held-out close-ups (frames moved as in training): corner error median %.1f px, 90th percentile %.1f px",
+            float(np.median(held_err)),
+            float(np.percentile(held_err, 90)),
+        )
+    onnx_path = out / "model.onnx"
+    export_local(net, onnx_path)
+    log.info("wrote %s", onnx_path)
+    return onnx_path
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """The local stage's training command."""
+    ap = argparse.ArgumentParser(
+        prog="python -m spinecheck.landmarks.detect.training_local", description=__doc__.splitlines()[0]
+    )
+    ap.add_argument("--data", help="an AASCE folder: images/, labels/")
+    ap.add_argument("--out", help="folder for the checkpoint, log and model.onnx")
+    ap.add_argument(
+        "--ship",
+        nargs="+",
+        metavar="RUN",
+        help="instead of training: export these runs' networks as the shipped local stage",
+    )
+    ap.add_argument("--version", default="1.1", help="with --ship: the model's version")
+    ap.add_argument(
+        "--fold", type=int, default=None, help="hold out this fold (0-based); default: train on all"
+    )
+    ap.add_argument("--folds", type=int, default=5)
+    ap.add_argument("--epochs", type=int, default=14)
+    ap.add_argument("--batch", type=int, default=32)
+    ap.add_argument("--lr", type=float, default=3e-3)
+    ap.add_argument("--width", type=int, default=8)
+    ap.add_argument("--seed", type=int, default=12)
+    ap.add_argument("--threads", type=int, default=1, help="torch threads")
+    ap.add_argument(
+        "--cache", default=None, help="npz of reduced films to reuse (default OUT/local_cache.npz)"
+    )
+    ap.add_argument("--resume", action="store_true", help="continue from OUT/checkpoint.pt")
+    args = ap.parse_args(argv)
+    if args.ship:
+        weights = Path(__file__).resolve().parent / "weights"
+        print(json.dumps(ship_local([Path(r) for r in args.ship], args.version, weights), indent=1))
+        return 0
+    if not args.data or not args.out:
+        ap.error("--data and --out are required to train")
+    Path(args.out).mkdir(parents=True, exist_ok=True)
+    logging.basicConfig(
+        level=logging.INFO,
+        format="%(asctime)s %(message)s",
+        handlers=[logging.FileHandler(Path(args.out) / "train.log"), logging.StreamHandler(sys.stderr)],
+    )
+    try:
+        train_local(args)
+    except (SpinecheckError, OSError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -26,9 +26,11 @@ The cheap check of the pixel data, without decoding:
 from __future__ import annotations
 
 import datetime
+import functools
 import io
 import os
 import struct
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -41,6 +43,7 @@ from ..points.plane import ImagePlane
 from .codestream import HEAD_BYTES, png_excess, stream_geometry, stream_mismatch
 from .dicom_header import (
     calibration_from_dataset,
+    dataset_value,
     modality_refusal,
     parse_dicom_date,
     patient_from_dataset,
@@ -345,10 +348,11 @@ def read_dataset(p: Path, where: str, *, preamble: bool) -> tuple[Any, list[str]
         notes.append(f"{rest} bytes after the data set's last element ignored (not DICOM elements)")
     # converting a value pydicom only warns about (an Accession Number longer than SH allows) is a
     # note, never a dropped element, whatever the caller's warnings filter says (-W error, pytest)
-    with collect_warnings(notes, "pydicom: "):
-        _drop_unreadable(ds, notes)
+    with collect_warnings(notes, "pydicom: ") as heard:
+        silent = _silent_conversions()
+        _drop_unreadable(ds, notes, heard, silent)
         if getattr(ds, "file_meta", None) is not None:  # a damaged meta group warns on first use too
-            _drop_unreadable(ds.file_meta, notes)
+            _drop_unreadable(ds.file_meta, notes, heard, silent)
     return ds, notes
 
 
@@ -356,15 +360,33 @@ def read_dataset(p: Path, where: str, *, preamble: bool) -> tuple[Any, list[str]
 _PIXEL_TAGS = frozenset({0x7FE00008, 0x7FE00009, 0x7FE00010})
 
 
-def _drop_unreadable(ds: Any, notes: list[str], depth: int = 0) -> None:
+def _drop_unreadable(
+    ds: Any, notes: list[str], heard: Callable[[], int], silent: dict[tuple, Any], depth: int = 0
+) -> None:
     """Convert every element now; one pydicom cannot (an unknown VR, a bad value) is dropped with a note.
 
     pydicom converts an element's raw bytes on first use, wherever that is; an unknown
     Value Representation would then raise ``NotImplementedError`` from deep inside a reader.
+
+    An element whose raw form (:func:`_raw_key`) is in *silent* was converted before without a
+    warning, a log record or an error (*heard*, the warning capture's count, did not move), and
+    would be converted the same way again: it is not converted again. One that
+    :func:`dicom_header` reads (:data:`_READ_BY_HEADER`) gets a copy of the element converted
+    then; any other stays raw for pydicom to convert, silently, if anything uses it.
     """
+    charset = getattr(ds, "original_character_set", None)
+    charset = tuple(charset) if isinstance(charset, list) else charset
     for tag in list(ds.keys()):
         if tag in _PIXEL_TAGS:
             continue
+        raw = ds.get_item(tag, keep_deferred=True)
+        key = _raw_key(tag, raw, charset)
+        if key is not None and key in silent:
+            converted = silent[key]
+            if converted is not None:
+                ds[tag] = _copy(converted, raw.value_tell)
+            continue
+        before = heard()
         try:
             element = ds[tag]
         except MemoryError:
@@ -373,9 +395,162 @@ def _drop_unreadable(ds: Any, notes: list[str], depth: int = 0) -> None:
             del ds[tag]
             notes.append(f"element {tag} unreadable ({shorten(one_line(exc), 200)}): ignored")
             continue
-        if element.VR == "SQ" and depth < 16:
-            for item in element.value:
-                _drop_unreadable(item, notes, depth + 1)
+        if element.VR == "SQ":
+            if depth < 16:
+                for item in element.value:
+                    _drop_unreadable(item, notes, heard, silent, depth + 1)
+        elif key is not None and heard() == before and _context_free(tag, key[1]):
+            if len(silent) >= _SILENT_MOST:
+                silent.clear()
+            shared = int(tag) in _read_by_header() and isinstance(element.value, _immutable())
+            silent[key] = _copy(element, None) if shared else None
+
+
+@functools.cache
+def _immutable() -> tuple[type, ...]:
+    """Values a copied element may share with the one it was copied from.
+
+    Never a list: a multi-value is converted again (copying one costs as much).
+    """
+    from pydicom.valuerep import PersonName
+
+    return (str, int, float, bytes, type(None), PersonName)
+
+
+def _copy(element: Any, tell: int | None) -> Any:
+    """A new element of *element*'s tag, VR and (immutable) value, at *tell* in its file."""
+    from pydicom.dataelem import DataElement
+
+    return DataElement(
+        element.tag, element.VR, element.value, tell, element.is_undefined_length, already_converted=True
+    )
+
+
+#: The elements :func:`dicom_header` (and what it calls) reads, by keyword.
+_READ_BY_HEADER = (
+    "AcquisitionDate",
+    "BitsAllocated",
+    "Columns",
+    "ContentDate",
+    "EstimatedRadiographicMagnificationFactor",
+    "ImageOrientationPatient",
+    "ImagePositionPatient",
+    "ImagerPixelSpacing",
+    "MediaStorageSOPClassUID",
+    "Modality",
+    "NominalScannedPixelSpacing",
+    "NumberOfFrames",
+    "PatientAge",
+    "PatientBirthDate",
+    "PatientID",
+    "PatientName",
+    "PatientOrientation",
+    "PatientSex",
+    "PhotometricInterpretation",
+    "PixelSpacing",
+    "PixelSpacingCalibrationDescription",
+    "PixelSpacingCalibrationType",
+    "Rows",
+    "SOPClassUID",
+    "SOPInstanceUID",
+    "SamplesPerPixel",
+    "StudyDate",
+    "StudyInstanceUID",
+    "TransferSyntaxUID",
+    "ViewPosition",
+)
+
+
+@functools.cache
+def _read_by_header() -> frozenset[int]:
+    from pydicom.datadict import tag_for_keyword
+
+    return frozenset(int(tag_for_keyword(k)) for k in _READ_BY_HEADER)  # type: ignore[arg-type]
+
+
+#: Raw values longer than this (bytes) are converted every time, never remembered.
+_SILENT_LONGEST = 1024
+#: Most raw forms remembered as silent; past it the set starts again (about 30 MB at most).
+_SILENT_MOST = 100_000
+#: The pydicom settings that conversion reads (valuerep, values, dataelem, hooks); a change empties the set.
+_CONVERSION_SETTINGS = (
+    "allow_DS_float",
+    "convert_wrong_length_to_UN",
+    "data_element_callback",
+    "datetime_conversion",
+    "replace_un_with_known_vr",
+    "use_DS_decimal",
+    "use_DS_numpy",
+    "use_IS_numpy",
+    "use_none_as_empty_text_VR_value",
+    "use_none_as_empty_value",
+    "_use_future",
+)
+_silent: dict[tuple, Any] = {}
+_silent_under: list[Any] = [None]
+
+
+def _silent_conversions() -> dict[tuple, Any]:
+    """The raw forms this process has seen convert silently, under pydicom's settings of now.
+
+    Each maps to a copy of its converted element where :func:`dicom_header` reads it, else None.
+
+    A batch's films share most of their header values (modality, manufacturer, sizes, spacing,
+    the codes of their sequences): each is converted once per process, not once per film.
+    """
+    import logging
+
+    from pydicom import config
+    from pydicom.hooks import hooks
+
+    settings = (
+        tuple(getattr(config, name, None) for name in _CONVERSION_SETTINGS),
+        config.settings.reading_validation_mode,
+        config.settings.writing_validation_mode,
+        repr(getattr(config, "data_element_callback_kwargs", None)),
+        hooks.raw_element_vr,
+        hooks.raw_element_value,
+        repr(hooks.raw_element_kwargs),
+        logging.getLogger("pydicom").getEffectiveLevel(),  # a log record below it is not heard
+    )
+    if settings != _silent_under[0]:
+        _silent.clear()
+        _silent_under[0] = settings
+    return _silent
+
+
+def _raw_key(tag: Any, raw: Any, charset: Any) -> tuple | None:
+    """What a raw element's conversion depends on, its tag included; None: not remembered.
+
+    Already converted elements, deferred values, values of undefined length or over
+    :data:`_SILENT_LONGEST` bytes, and data sets without an original character set have none.
+    """
+    if charset is None or not getattr(raw, "is_raw", False):
+        return None
+    value = raw.value
+    if value is None or raw.length == 0xFFFFFFFF or len(value) > _SILENT_LONGEST:
+        return None
+    return (int(tag), raw.VR, value, raw.is_little_endian, raw.is_implicit_VR, charset)
+
+
+def _context_free(tag: Any, vr: str | None) -> bool:
+    """Whether an element's conversion depends on its tag, VR and bytes only, not on other elements.
+
+    Not so: a private element whose VR is looked up by its creator (implicit VR or UN), and an
+    element whose VR the dictionary leaves ambiguous (``US or SS``: read from Pixel
+    Representation), or a sequence.
+    """
+    from pydicom.datadict import dictionary_VR
+
+    if vr not in (None, "UN"):
+        return vr != "SQ"
+    if (int(tag) >> 16) % 2 == 1:
+        return False
+    try:
+        known = dictionary_VR(tag)
+    except KeyError:
+        return vr == "UN"  # stays UN whatever the data set holds
+    return " or " not in known and known != "SQ"
 
 
 def _after_the_pixel_data(fp: Any, size: int) -> Any:
@@ -392,15 +567,17 @@ def _after_the_pixel_data(fp: Any, size: int) -> Any:
     """
     last = [-1]
     seen_pixels = [False]
-    pixel_tags = (0x7FE00008, 0x7FE00009, 0x7FE00010)
+    pixel_tags = _PIXEL_TAGS
 
-    def stop(tag: Any, vr: Any, length: int) -> bool:
-        if seen_pixels[0] and int(tag) <= last[0]:
+    def stop(tag: Any, vr: Any, length: int) -> bool:  # called for every element: kept lean
+        t = int(tag)
+        if seen_pixels[0] and t <= last[0]:
             return True
-        if length != 0xFFFFFFFF and length > size - fp.tell() and int(tag) not in pixel_tags:
+        if length and length != 0xFFFFFFFF and length > size - fp.tell() and t not in pixel_tags:
             return True
-        last[0] = int(tag)
-        seen_pixels[0] = seen_pixels[0] or int(tag) in pixel_tags
+        last[0] = t
+        if t in pixel_tags:
+            seen_pixels[0] = True
         return False
 
     return stop
@@ -426,10 +603,10 @@ def dicom_header(ds: Any, p: Path, where: str, frame: int | None, notes: list[st
     from pydicom.uid import UID, ExplicitVRLittleEndian, ImplicitVRLittleEndian
 
     with collect_warnings(notes, "pydicom: "):
-        refusal = modality_refusal(ds.get("Modality"))
+        refusal = modality_refusal(dataset_value(ds, "Modality"))
     if refusal is not None:  # a CT or MR slice has pixels, but is no film to measure
         raise UnreadableImageError(f"{where}: {refusal}")
-    if not any(k in ds for k in ("PixelData", "FloatPixelData", "DoubleFloatPixelData")):
+    if not any(tag in ds for tag in _PIXEL_TAGS):  # Pixel Data, Float or Double Float Pixel Data
         raise UnreadableImageError(_without_pixels(ds, p, where, notes))
     if "TransferSyntaxUID" not in getattr(ds, "file_meta", {}):
         implicit = ds.original_encoding[0] if ds.original_encoding[0] is not None else True
@@ -439,7 +616,7 @@ def dicom_header(ds: Any, p: Path, where: str, frame: int | None, notes: list[st
         notes.append(f"no File Meta Information: transfer syntax taken as {ts.name}, as read")
     ts = ds.file_meta.TransferSyntaxUID
 
-    frames = _int(ds.get("NumberOfFrames"), 1)
+    frames = _int(dataset_value(ds, "NumberOfFrames"), 1)
     if frames > 1 and frame is None:
         raise UnreadableImageError(
             f"{where}: multi-frame image ({frames} frames); spinecheck measures one "
@@ -450,20 +627,22 @@ def dicom_header(ds: Any, p: Path, where: str, frame: int | None, notes: list[st
             f"{where}: frame {frame!r} is out of range; the file has {frames} "
             f"frame{'s' if frames > 1 else ''} (0..{frames - 1})"
         )
-    rows, columns = _int(ds.get("Rows"), 0), _int(ds.get("Columns"), 0)
+    rows, columns = _int(dataset_value(ds, "Rows"), 0), _int(dataset_value(ds, "Columns"), 0)
     if rows <= 0 or columns <= 0:
         raise UnreadableImageError(
-            f"{where}: Rows {ds.get('Rows')!r} and Columns {ds.get('Columns')!r} must be positive numbers"
+            f"{where}: Rows {dataset_value(ds, 'Rows')!r} and Columns {dataset_value(ds, 'Columns')!r} "
+            "must be positive numbers"
         )
-    check_pixel_count(where, rows, columns, _int(ds.get("SamplesPerPixel"), 1), frames)
+    check_pixel_count(where, rows, columns, _int(dataset_value(ds, "SamplesPerPixel"), 1), frames)
     with collect_warnings([], "pydicom: "):  # pydicom warns on a malformed UID; refused just below
-        known = UID(str(ts)).is_transfer_syntax
+        uid = UID(str(ts))
+        known = uid.is_transfer_syntax
     if not known:
         raise UnreadableImageError(
             f"{where}: Transfer Syntax UID (0002,0010) {shorten(str(ts))!r} is not a DICOM transfer syntax "
             "(expected e.g. 1.2.840.10008.1.2.1, Explicit VR Little Endian)"
         )
-    _check_pixel_data(ds, p, where, UID(str(ts)), (rows, columns), frames)
+    _check_pixel_data(ds, p, where, uid, (rows, columns), frames)
 
     with collect_warnings(notes, "pydicom: "):
         calibration = _guarded(
@@ -473,15 +652,17 @@ def dicom_header(ds: Any, p: Path, where: str, frame: int | None, notes: list[st
             notes,
         )
         reading = _guarded(lambda: patient_from_dataset(ds), None, "patient attributes", notes)
-        view_position = _text(ds.get("ViewPosition"))
-        orientation = _values(ds.get("PatientOrientation"))
-        sop_instance_uid, modality = _text(ds.get("SOPInstanceUID")), _text(ds.get("Modality"))
-        study_instance_uid = _text(ds.get("StudyInstanceUID"))
-        patient_name = _text(ds.get("PatientName"))
-        study_date = parse_dicom_date(ds.get("StudyDate"))
-        acquisition_date = parse_dicom_date(ds.get("AcquisitionDate"))
-        patient_id, birth_date = _text(ds.get("PatientID")), parse_dicom_date(ds.get("PatientBirthDate"))
-        photometric = str(ds.get("PhotometricInterpretation", "") or "MONOCHROME2").strip().upper()
+        view_position = _text(dataset_value(ds, "ViewPosition"))
+        orientation = _values(dataset_value(ds, "PatientOrientation"))
+        sop_instance_uid = _text(dataset_value(ds, "SOPInstanceUID"))
+        modality = _text(dataset_value(ds, "Modality"))
+        study_instance_uid = _text(dataset_value(ds, "StudyInstanceUID"))
+        patient_name = _text(dataset_value(ds, "PatientName"))
+        study_date = parse_dicom_date(dataset_value(ds, "StudyDate"))
+        acquisition_date = parse_dicom_date(dataset_value(ds, "AcquisitionDate"))
+        patient_id = _text(dataset_value(ds, "PatientID"))
+        birth_date = parse_dicom_date(dataset_value(ds, "PatientBirthDate"))
+        photometric = str(dataset_value(ds, "PhotometricInterpretation", "") or "MONOCHROME2").strip().upper()
         plane = _guarded(
             lambda: _dicom_plane(ds, frames),
             ImagePlane.unknown("image plane attributes unreadable"),
@@ -509,7 +690,7 @@ def dicom_header(ds: Any, p: Path, where: str, frame: int | None, notes: list[st
         patient_name=patient_name,
         modality=modality,
         transfer_syntax_uid=str(ts),
-        transfer_syntax=UID(str(ts)).name,
+        transfer_syntax=uid.name,
         frames=frames,
         frame=frame if frames > 1 else None,
         warnings=unique(notes + list(reading.warnings if reading else ())),
@@ -520,12 +701,12 @@ def dicom_header(ds: Any, p: Path, where: str, frame: int | None, notes: list[st
 def _dicom_plane(ds: Any, frames: int) -> ImagePlane:
     """Where ITK/GDCM (3D Slicer) put the pixels: the attributes :meth:`ImagePlane.from_dicom` reads."""
     return ImagePlane.from_dicom(
-        ds.get("SOPClassUID") or getattr(ds, "file_meta", {}).get("MediaStorageSOPClassUID"),
-        imager_pixel_spacing=ds.get("ImagerPixelSpacing"),
-        pixel_spacing=ds.get("PixelSpacing"),
-        nominal_scanned_pixel_spacing=ds.get("NominalScannedPixelSpacing"),
-        image_position=ds.get("ImagePositionPatient"),
-        image_orientation=ds.get("ImageOrientationPatient"),
+        dataset_value(ds, "SOPClassUID") or getattr(ds, "file_meta", {}).get("MediaStorageSOPClassUID"),
+        imager_pixel_spacing=dataset_value(ds, "ImagerPixelSpacing"),
+        pixel_spacing=dataset_value(ds, "PixelSpacing"),
+        nominal_scanned_pixel_spacing=dataset_value(ds, "NominalScannedPixelSpacing"),
+        image_position=dataset_value(ds, "ImagePositionPatient"),
+        image_orientation=dataset_value(ds, "ImageOrientationPatient"),
         frames=frames,
     )
 
@@ -544,8 +725,8 @@ def _check_pixel_data(ds: Any, p: Path, where: str, ts: Any, size_px: tuple[int,
     size = p.stat().st_size
     label = f"{ts.name} ({ts})" if ts.name != ts else str(ts)
     if not ts.is_encapsulated:
-        allocated = _int(ds.get("BitsAllocated"), 0)
-        samples = _int(ds.get("SamplesPerPixel"), 1)
+        allocated = _int(dataset_value(ds, "BitsAllocated"), 0)
+        samples = _int(dataset_value(ds, "SamplesPerPixel"), 1)
         if allocated <= 0:
             return  # pydicom says what is wrong when decoding
         expected = (size_px[0] * size_px[1] * samples * allocated * frames + 7) // 8
@@ -615,8 +796,8 @@ def _check_stream_header(
         geometry,
         rows=size_px[0],
         columns=size_px[1],
-        samples=_int(ds.get("SamplesPerPixel"), 1),
-        bits_allocated=_int(ds.get("BitsAllocated"), 16),
+        samples=_int(dataset_value(ds, "SamplesPerPixel"), 1),
+        bits_allocated=_int(dataset_value(ds, "BitsAllocated"), 16),
     )
     if mismatch:
         raise UnreadableImageError(f"{where}: the pixel data disagree with the header: {mismatch} ({label})")
@@ -652,7 +833,7 @@ def _without_pixels(ds: Any, p: Path, where: str, notes: list[str]) -> str:
     ended = [n for n in notes if "End of file" in n]
     if ended:
         return f"{where}: the DICOM file is truncated ({ended[0].removeprefix('pydicom: ')})"
-    sop = ds.get("SOPClassUID") or getattr(ds, "file_meta", {}).get("MediaStorageSOPClassUID")
+    sop = dataset_value(ds, "SOPClassUID") or getattr(ds, "file_meta", {}).get("MediaStorageSOPClassUID")
     uid = UID(str(sop), validation_mode=config.IGNORE) if sop else None  # validating warns
     name = uid.name if uid is not None and uid.is_valid else ""  # a damaged UID is not shown
     if len(ds) == 0 or "Image" in name or "Rows" in ds:

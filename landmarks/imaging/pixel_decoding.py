@@ -30,7 +30,7 @@ import struct
 import sys
 import tempfile
 import warnings
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import numpy as np
@@ -90,19 +90,23 @@ class _ListHandler(logging.Handler):
     def __init__(self, sink: list[str]) -> None:
         super().__init__(logging.WARNING)
         self.sink = sink
+        self.heard = 0
 
     def emit(self, record: logging.LogRecord) -> None:
+        self.heard += 1
         self.sink.append(f"pydicom: {record.getMessage()}")
 
 
 @contextlib.contextmanager
-def collect_warnings(sink: list[str], prefix: str = "") -> Iterator[None]:
+def collect_warnings(sink: list[str], prefix: str = "") -> Iterator[Callable[[], int]]:
     """Record warnings (and pydicom log warnings) into *sink* instead of showing them.
 
     Radiograph readers report what the libraries complain about in the
     radiograph's ``warnings``; a library warning never reaches the user as
     a traceback. (``warnings.catch_warnings`` is process-wide: load images
-    in processes, not threads, if warnings must not mix.)
+    in processes, not threads, if warnings must not mix.) Yields a function
+    that counts the warnings and log records heard so far, so a caller can
+    tell whether one step was silent.
     """
     handler = _ListHandler(sink)
     logger = logging.getLogger("pydicom")
@@ -110,7 +114,7 @@ def collect_warnings(sink: list[str], prefix: str = "") -> Iterator[None]:
     try:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
-            yield
+            yield lambda: len(caught) + handler.heard
     finally:
         logger.removeHandler(handler)
     for w in caught:

@@ -112,7 +112,7 @@ def test_a_value_pydicom_warns_about_is_noted_on_every_read(tmp_path: Path, fres
 
 
 def test_a_log_record_is_noted_on_every_read(tmp_path: Path, fresh: None) -> None:
-    """pydicom only logs (no warning) about an AT value of 6 bytes."""
+    """Pydicom only logs (no warning) about an AT value of 6 bytes."""
     films = []
     for i in range(3):
         f = dx_file(tmp_path / f"at{i}.dcm", FrameIncrementPointer=0x00181063)

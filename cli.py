@@ -15,7 +15,7 @@ import json
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import NoReturn
+from typing import Any, NoReturn
 
 __all__ = ["main", "build_parser"]
 
@@ -29,6 +29,32 @@ class UsageError(Exception):
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> NoReturn:
         raise UsageError(f"{self.prog}: {message}")
+
+
+class _Subcommands(argparse._SubParsersAction):
+    """The subcommands; with :attr:`only` set, that one alone gets its parser built.
+
+    A run uses one command's parser, and building all twenty costs it some 15 ms of argparse work
+    (issue 17, 5): the others get :data:`_UNBUILT`. :func:`build_parser` builds them all when the
+    command named is not one of them, so that an error or ``--help`` lists every command.
+    """
+
+    only: str | None = None
+
+    def add_parser(self, name: str, **kwargs: Any) -> Any:
+        if self.only is not None and name != self.only:
+            return _UNBUILT
+        return super().add_parser(name, **kwargs)
+
+
+class _Unbuilt:
+    """The parser of a subcommand not built: each of its methods does nothing and returns it."""
+
+    def __getattr__(self, name: str) -> Any:
+        return lambda *args, **kwargs: self
+
+
+_UNBUILT = _Unbuilt()
 
 
 #: The flag that stands for each library argument an error can name: the library names the
@@ -93,8 +119,8 @@ _COMMAND_FLAGS = {
 }
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """The argument parser of every subcommand."""
+def build_parser(command: str | None = None) -> argparse.ArgumentParser:
+    """The argument parser of every subcommand; of *command* alone when it is one (quicker to build)."""
     # parents are _Parser too: the subparsers (of class _Parser) take parents of their own class
     common = _Parser(add_help=False)
     common.add_argument("--traceback", action="store_true", help="show the full traceback on errors")
@@ -170,8 +196,10 @@ def build_parser() -> argparse.ArgumentParser:
         parents=[common],
     )
     parser.add_argument("--version", action="version", version=f"spinecheck {_version()}")
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser, action=_Subcommands)
+    assert isinstance(sub, _Subcommands)
     sub.required = True
+    sub.only = command
 
     p = sub.add_parser(
         "measure",
@@ -601,6 +629,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--operation-date", metavar="YYYY-MM-DD", help="the day of the operation, recorded in the file"
     )
     p.set_defaults(func=cmd_annotate)
+    if command is not None and command not in sub.choices:
+        return build_parser()  # not a command: every parser, for the message's list of commands
     return parser
 
 
@@ -1160,8 +1190,6 @@ def _annotated_view(args: argparse.Namespace):
 
 def _fill_screen(fig) -> None:
     """Make the annotation window fill most of the screen (it lays itself out again for any size)."""
-    from typing import Any
-
     window: Any = getattr(fig.canvas.manager, "window", None)
     if hasattr(window, "winfo_screenwidth"):  # Tk: size the canvas, leaving room for the toolbar and a panel
         width, height = window.winfo_screenwidth(), window.winfo_screenheight()
@@ -1676,7 +1704,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     show_traceback = "--traceback" in argv
     command = ""  # known once the arguments are parsed
     try:
-        args = build_parser().parse_args(argv)
+        args = build_parser(argv[0] if argv else None).parse_args(argv)
         command = args.command
         return int(args.func(args))
     except UsageError as e:

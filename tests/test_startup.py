@@ -10,6 +10,7 @@ import subprocess
 import sys
 
 import pytest
+from spinecheck.cli import UsageError, build_parser
 from spinecheck.landmarks.io.landmark_file import write_landmarks
 from spinecheck.landmarks.synthetic.films import synthetic_lateral
 
@@ -80,3 +81,31 @@ NOT_FOR_ONE_LATERAL_JSON = {
     "spinecheck.alignment.render.curves",
     "spinecheck.alignment.render.live",
 }
+
+
+#: Command lines each parsed by the parser of their command alone and by the whole parser.
+COMMAND_LINES = [
+    ["measure", "x.json", "--format", "csv", "--age", "40", "--criteria", "gap", "--uiv", "T10"],
+    ["info", "film.dcm", "--format", "json"],
+    ["batch", "archive", "-o", "table.csv", "--jobs", "2", "-q"],
+    ["pacs", "find", "--help"],
+    ["measure", "--help"],
+]
+
+
+@pytest.mark.parametrize("argv", COMMAND_LINES, ids=" ".join)
+def test_the_parser_of_one_command_parses_as_the_whole_parser(argv, capsys):
+    """Main builds only the parser of the command it runs; what it parses (and its help) is the same."""
+    results = []
+    for parser in (build_parser(argv[0]), build_parser()):
+        try:
+            results.append(vars(parser.parse_args(argv)))
+        except SystemExit as e:  # --help: the text printed
+            results.append({"exit": e.code, "printed": capsys.readouterr().out})
+    assert results[0] == results[1]
+
+
+def test_a_command_line_that_names_no_command_gets_every_command_listed():
+    parser = build_parser("measur")  # a typo: every parser is built, for the message's list of commands
+    with pytest.raises(UsageError, match="invalid choice: 'measur'.*'measure'.*'batch'"):
+        parser.parse_args(["measur", "x.json"])

@@ -34,7 +34,7 @@ import numpy as np
 from spinecheck.landmarks import load_radiograph
 from spinecheck.landmarks.detect import detect, load_model
 from spinecheck.landmarks.detect.refusal import read_detection
-from spinecheck.landmarks.io.aasce import read_aasce_mat
+from spinecheck.landmarks.io.aasce import AASCE_POINT_NAMES, read_aasce_mat
 
 
 def _is_s(mid: np.ndarray) -> bool:
@@ -105,10 +105,14 @@ def _angles_csv(data: Path) -> dict[str, np.ndarray]:
         }
 
 
-def _score_fold(run: Path, data: Path, truth_angles: dict[str, np.ndarray], limit: int) -> dict:
-    """Per-film results of one fold's network on its held-out films."""
-    model = load_model(str(run / "model.onnx"))
+def _score_fold(
+    run: Path, data: Path, truth_angles: dict[str, np.ndarray], limit: int, local: Path | None = None
+) -> dict:
+    """Per-film results of one fold's network (and its local stage) on its held-out films."""
+    model = load_model(str(run / "model.onnx"), local=str(local / "model.onnx") if local else None)
     names = [n for n in (run / "heldout.txt").read_text().split("\n") if n][: limit or None]
+    if local is not None and (local / "heldout.txt").read_text() != (run / "heldout.txt").read_text():
+        raise SystemExit(f"{local}: its held-out films are not {run}'s: the two stages' folds differ")
     films = []
     for name in names:
         film = load_radiograph(data / "images" / name)
@@ -127,6 +131,7 @@ def _score_fold(run: Path, data: Path, truth_angles: dict[str, np.ndarray], limi
             {
                 "image": name,
                 "corner_px": err.tolist(),
+                "point_conf": [found.point_confidence[n] for n in AASCE_POINT_NAMES],
                 "corner_pct": (100 * err / film.rows).tolist(),
                 "pred3": a_pred.tolist(),
                 "true3": truth_angles[name].tolist(),
@@ -134,6 +139,8 @@ def _score_fold(run: Path, data: Path, truth_angles: dict[str, np.ndarray], limi
                 "cobb_err": float(a_pred[0] - truth_angles[name][0]),
                 "conf": found.film_confidence,
                 "replaced": bool(found.replaced),
+                "replaced_levels": len(found.replaced),
+                "pred": pred.round(2).tolist(),
                 "refused": not reading,
                 "flagged": bool(reading) and bool(reading.flags),
                 "seconds": seconds,
@@ -149,6 +156,10 @@ def main(argv: list[str] | None = None) -> int:
     )
     ap.add_argument(
         "--runs", required=True, help="folder holding fold0 .. fold4, each with model.onnx, heldout.txt"
+    )
+    ap.add_argument(
+        "--local",
+        help="folder holding fold0 .. fold4 of the local stage (training_local), read after each first stage",
     )
     ap.add_argument("--folds", type=int, default=5)
     ap.add_argument("--limit", type=int, default=0, help="score only this many films per fold (0: all)")
@@ -167,7 +178,8 @@ def main(argv: list[str] | None = None) -> int:
         if saved is not None and saved.is_file():  # scored by an earlier run (--save)
             done = json.loads(saved.read_text())
         else:
-            done = _score_fold(runs / f"fold{k}", data, truth_angles, args.limit)
+            local = Path(args.local) / f"fold{k}" if args.local else None
+            done = _score_fold(runs / f"fold{k}", data, truth_angles, args.limit, local)
             if saved is not None:
                 saved.parent.mkdir(parents=True, exist_ok=True)
                 saved.write_text(json.dumps(done))
@@ -226,6 +238,15 @@ def main(argv: list[str] | None = None) -> int:
         f"({fl.sum()}); a vertebra replaced on {100 * np.mean(replaced):.1f} %; "
         f"film confidence median {np.median(conf):.2f}, 5th percentile {np.percentile(conf, 5):.2f}"
     )
+    if all("point_conf" in r for r in records):
+        pc = np.concatenate([r["point_conf"] for r in records])
+        for cut in (0.3, 0.4, 0.5):
+            low = pc < cut
+            films_low = np.mean([min(r["point_conf"]) < cut for r in records])
+            print(
+                f"points under confidence {cut}: {100 * low.mean():.1f} %, median error {np.median(px[low]):.1f} px "
+                f"(others {np.median(px[~low]):.1f} px); films with one: {100 * films_low:.1f} %"
+            )
     s = np.array(seconds)
     print(
         f"inference per film, one fold's network (detect, film loaded): median {1000 * np.median(s):.0f} ms, "

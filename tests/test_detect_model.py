@@ -232,6 +232,11 @@ def test_the_shipped_weights_match_their_manifest_and_model_card():
     model = load_model()
     assert model.info == ModelInfo(manifest["name"], manifest["version"], manifest["sha256"])
     card = _weights().joinpath("MODEL_CARD.md").read_text()
+    local = manifest["local"]  # the local stage, since 1.1
+    local_data = _weights().joinpath(local["file"]).read_bytes()
+    assert hashlib.sha256(local_data).hexdigest() == local["sha256"]
+    assert len(data) + len(local_data) < 8 * 2**20
+    assert model.local is not None
     for must in (
         "AASCE",
         "research",
@@ -239,8 +244,38 @@ def test_the_shipped_weights_match_their_manifest_and_model_card():
         "cross-validat",
         manifest["version"],
         manifest["sha256"],
+        local["sha256"],
     ):
         assert must.lower() in card.lower(), must
+
+
+def test_a_damaged_local_stage_in_the_package_is_refused(tmp_path, monkeypatch):
+    """The shipped model checks its local stage's SHA-256 too: a replaced file is refused in one line."""
+    from spinecheck.landmarks.detect import inference
+
+    folder = tmp_path / "weights"
+    folder.mkdir()
+    manifest = json.loads(_weights().joinpath("manifest.json").read_text())
+    for name in (manifest["file"], manifest["local"]["file"], "manifest.json"):
+        folder.joinpath(name).write_bytes(_weights().joinpath(name).read_bytes())
+    data = bytearray(folder.joinpath(manifest["local"]["file"]).read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    folder.joinpath(manifest["local"]["file"]).write_bytes(bytes(data))
+
+    class _Files:  # what importlib.resources.files gives, pointed at the copy
+        def __init__(self, path):
+            self.path = path
+
+        def joinpath(self, name):
+            return self.path / name
+
+    monkeypatch.setattr(inference.resources, "files", lambda package: _Files(tmp_path))
+    inference._shipped.cache_clear()
+    try:
+        with pytest.raises(ModelIntegrityError, match="local stage .* does not match the recorded"):
+            inference._shipped()
+    finally:
+        inference._shipped.cache_clear()
 
 
 def test_a_damaged_model_file_is_refused(tmp_path):

@@ -28,10 +28,11 @@ __all__ = [
 ]
 
 #: A model's point below this confidence (0 to 1) is flagged for a person to check. The shipped
-#: model 1.0 scores a point by the share of its heatmap's mass within 2 cells of the peak, lowered
-#: when its readings disagree; in cross-validation 32 % of its points fall below 0.5 (median error
-#: 3.9 % of film height below 0.2, about 2 % above 0.8): see the model card.
-LOW_POINT_CONFIDENCE = 0.5
+#: model 1.1 scores a point by the geometric mean of its two stages' (each the share of a heatmap's
+#: mass near the peak, lowered when the readings disagree); in cross-validation 14 % of its points
+#: fall below 0.3, with a median error of 61 px against 19 px for the others (below 0.5: 28 %,
+#: 50 px against 18 px): see the model card.
+LOW_POINT_CONFIDENCE = 0.3
 #: A film whose confidence is below this is flagged as a whole (``spinecheck detect`` refuses one
 #: far below it: :mod:`spinecheck.landmarks.detect.refusal`).
 LOW_FILM_CONFIDENCE = 0.5

@@ -30,7 +30,16 @@ refined as ``spinecheck refine`` does (all corners at once, the clicks' error es
 the clicks). Median endplate-angle error (34 endplates per film) against the annotation before
 and after, its reduction, and the median corner error.
 
-Run: ``python bench/bench_refine.py [--repeats N] [--seeds N] [--part a|b|c|d|e|all]``.
+(f) Real AP films, cross-validated (issue 12): the landmark model's local stage as the AP refiner
+(:mod:`spinecheck.landmarks.refine.learned`). Each fold's local network (``python -m
+spinecheck.landmarks.detect.training_local --fold K``, folder ``--local-runs``) reads the films it
+never saw; every corner T1..L5 is clicked sigma = 5 px off and refined as ``spinecheck refine``
+does: the learned shape (learned on the other folds), then each corner ``MODEL_WEIGHT`` of the way
+to the local stage's corner (close-ups framed by the shape's corners). Median endplate-angle
+error before and after; the shape alone and the model step alone beside it.
+
+Run: ``python bench/bench_refine.py [--repeats N] [--seeds N] [--part a|b|c|d|e|f|all]
+[--local-runs RUNS]``.
 """
 
 from __future__ import annotations
@@ -309,13 +318,84 @@ def bench_shape_cv(repeats: int, folds: int = 5) -> None:
     )
 
 
+def bench_local_cv(runs: Path, repeats: int, folds: int = 5) -> None:
+    from spinecheck.landmarks.detect.inference import load_model, place_corners
+    from spinecheck.landmarks.detect.training import assign_folds, screen_labels
+    from spinecheck.landmarks.io.aasce import AASCE_POINT_NAMES
+    from spinecheck.landmarks.refine.learned import MAX_SHIFT_SHARE, MIN_CONFIDENCE, MODEL_WEIGHT
+    from spinecheck.landmarks.refine.shape import learn_shape_model
+
+    good, bad = screen_labels(TRAIN)
+    fold_of = assign_folds(good, folds, 12)  # the landmark model's folds (its training seed)
+    shapes = np.array(
+        [[read_aasce_mat(TRAIN / "labels" / f"{n}.mat").points[p] for p in AASCE_POINT_NAMES] for n in good]
+    )
+
+    def angles(x: np.ndarray) -> np.ndarray:
+        d = x[1::2] - x[0::2]
+        return np.degrees(np.arctan2(d[:, 1], d[:, 0]))
+
+    def model_step(grey: np.ndarray, x: np.ndarray, model) -> tuple[np.ndarray, np.ndarray]:
+        """refine_with_model's rule on corners ``x`` (68, 2): moved corners, and which moved."""
+        xy, conf = place_corners(grey, x.reshape(17, 4, 2), model)
+        shift = xy.reshape(68, 2) - x
+        height = np.repeat(
+            np.linalg.norm(x.reshape(17, 4, 2)[:, 2:] - x.reshape(17, 4, 2)[:, :2], axis=2).mean(1), 4
+        )
+        ok = (np.hypot(*shift.T) <= MAX_SHIFT_SHARE * height) & (conf.ravel() >= MIN_CONFIDENCE)
+        return x + np.where(ok[:, None], MODEL_WEIGHT * shift, 0.0), ok
+
+    before, alone, shaped, both, used, seconds, n = [], [], [], [], [], 0.0, 0
+    for k in range(folds):
+        held = [n for n in (runs / f"fold{k}" / "heldout.txt").read_text().split("\n") if n]
+        if held != [good[i] for i in np.flatnonzero(fold_of == k)]:
+            raise SystemExit(f"{runs / f'fold{k}'}: its held-out films are not fold {k}'s")
+        model = load_model(local=str(runs / f"fold{k}" / "model.onnx"))
+        shape_model = learn_shape_model(shapes[fold_of != k], source=f"aasce-train less fold {k}")
+        for i in np.flatnonzero(fold_of == k):
+            grey = load_radiograph(TRAIN / "images" / good[i]).display
+            truth = shapes[i]
+            rng = np.random.default_rng(1000 + int(i))
+            for _ in range(repeats):
+                rough = truth + rng.normal(0, 5, truth.shape)
+                by_model, _ = model_step(grey, rough, model)
+                t0 = time.perf_counter()
+                by_shape = _shape_of(rough, shape_model)
+                refined, ok = model_step(grey, by_shape, model)  # spinecheck refine: shape, then the model
+                seconds += time.perf_counter() - t0
+                n += 1
+                used.append(ok.mean())
+                for out, x in ((before, rough), (alone, by_model), (shaped, by_shape), (both, refined)):
+                    out.append([_err(a, b) for a, b in zip(angles(x), angles(truth), strict=True)])
+    b, a, s, bo = (np.median(np.concatenate(x)) for x in (before, alone, shaped, both))
+    print(
+        f"(f) aasce-train, the local stage's {folds}-fold CV by patient ({len(good)} films), all corners T1-L5 "
+        f"clicked sigma = 5 px off, {repeats} repeats: median endplate-angle error {b:.2f} deg -> "
+        f"{bo:.2f} deg as spinecheck refine does it, the learned shape then the model ({1 - bo / b:.0%} lower; "
+        f"the shape alone {s:.2f}, {1 - s / b:.0%}; the model step alone {a:.2f}, {1 - a / b:.0%}); "
+        f"model corners used {np.mean(used):.0%}; {1000 * seconds / n:.0f} ms per film"
+    )
+
+
+def _shape_of(x: np.ndarray, shape_model, names: list[str] | None = None) -> np.ndarray:
+    """Corners ``(68, 2)`` after the learned-shape refiner (only *names* moved)."""
+    from spinecheck.landmarks.io.aasce import AASCE_POINT_NAMES
+    from spinecheck.landmarks.refine.shape import refine_with_shape
+
+    fit = refine_with_shape(
+        dict(zip(AASCE_POINT_NAMES, map(tuple, x), strict=True)), model=shape_model, names=names
+    )
+    return np.array([fit.points.get(p, tuple(x[i])) for i, p in enumerate(AASCE_POINT_NAMES)])
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--seeds", type=int, default=4)
     ap.add_argument(
-        "--part", choices=("a", "b", "c", "d", "e", "all"), default="all", help="run only one part"
+        "--part", choices=("a", "b", "c", "d", "e", "f", "all"), default="all", help="run only one part"
     )
+    ap.add_argument("--local-runs", help="part (f): folder of the local stage's fold0 .. fold4 runs")
     args = ap.parse_args()
     if args.part in ("a", "all"):
         if DATA.is_dir():
@@ -333,6 +413,11 @@ def main() -> None:
             bench_shape_cv(args.repeats)
         else:
             print(f"(e) skipped: {TRAIN} is absent")
+    if args.part in ("f", "all"):
+        if TRAIN.is_dir() and args.local_runs:
+            bench_local_cv(Path(args.local_runs), args.repeats)
+        else:
+            print(f"(f) skipped: needs {TRAIN} and --local-runs")
 
 
 if __name__ == "__main__":

@@ -384,11 +384,15 @@ def test_refine_point_dispatch(ap_film):
     out = refine_point(ap_film.pixels, "FH.left", pts, view="ap", mm_per_px=SPACING)
     assert isinstance(out, RefinedPoints) and set(out.circles) == {"FH.left"}
     assert out.moves["FH.left"].method == "femoral_head"
-    # with every corner T1-L5 placed, the spine's learned shape places an AP corner (test_shape_refine.py);
-    # with fewer, its endplate's edge
+    # with every corner T1-L5 placed, the spine's learned shape places an AP corner, then the landmark
+    # model's local stage (test_shape_refine.py, test_learned_refine.py); with its vertebra's four
+    # corners only, the model step alone; with fewer, its endplate's edge
     shaped = refine_point(ap_film.pixels, "L2.inf.right", pts, view="ap", mm_per_px=SPACING)
-    assert shaped and shaped.moves["L2.inf.right"].method == "shape"
-    few = {n: p for n, p in pts.items() if not n.startswith(("T", "L1.", "L3.", "L4.", "L5."))}
+    assert shaped and shaped.moves["L2.inf.right"].method == "shape+model"
+    four = {n: p for n, p in pts.items() if not n.startswith(("T", "L1.", "L3.", "L4.", "L5."))}
+    alone = refine_point(ap_film.pixels, "L2.inf.right", four, view="ap", mm_per_px=SPACING)
+    assert alone and set(alone.moves) == {"L2.inf.right"} and alone.moves["L2.inf.right"].method == "model"
+    few = {n: p for n, p in four.items() if n != "L2.sup.left"}
     both = refine_point(ap_film.pixels, "L2.inf.right", few, view="ap", mm_per_px=SPACING)
     assert both and set(both.moves) == {"L2.inf.left", "L2.inf.right"}
     lone = {"L2.inf.right": pts["L2.inf.right"]}

@@ -91,8 +91,13 @@ __all__ = [
 
 _log = logging.getLogger(__name__)
 
-#: Most studies per chunk: enough to amortise one vectorised measure call (~7 ms).
+#: Most studies per chunk when films are decoded (figures, DICOM results, ``verify_pixels``, ``detect``):
+#: decoding dwarfs the measure call, and a decoder that kills its worker sends every study of its
+#: chunk to run again alone.
 MAX_CHUNK = 32
+#: Most studies per chunk when only headers are read: one vectorised measure, assess and rows call
+#: costs about what reading 20 headers costs, whatever the chunk's size (issue 17, 4).
+MAX_HEADER_CHUNK = 256
 #: Chunks in flight per worker: one running, one waiting.
 IN_FLIGHT_PER_WORKER = 2
 FIGURE_DPI = 150
@@ -671,8 +676,8 @@ def run_batch(
         Start *output* afresh.
     options : BatchOptions
     chunk_size : int, optional
-        Studies per task (default: up to :data:`MAX_CHUNK`, at least four
-        tasks per worker).
+        Studies per task (default: at least four tasks per worker, and at most
+        :data:`MAX_HEADER_CHUNK` studies, :data:`MAX_CHUNK` where films are decoded).
     progress : bool, optional
         Show a progress bar on *stderr* (the only thing a run writes); default:
         when *stderr* is a terminal. The command line sets it (``--quiet``).
@@ -961,7 +966,7 @@ def _run(
     from tqdm import tqdm
 
     worker = measure_chunk if worker is None else worker
-    size = chunk_size or max(1, min(MAX_CHUNK, math.ceil(len(todo) / (4 * engine.workers))))
+    size = chunk_size or _chunk_size(len(todo), engine.workers, options)
     queue: deque[tuple[StudyJob, ...]] = deque(tuple(todo[i : i + size]) for i in range(0, len(todo), size))
     suspects: deque[StudyJob] = deque()
     running: dict[Any, tuple[StudyJob, ...]] = {}
@@ -1011,6 +1016,18 @@ def _run(
                     rows = [r for r in rows if r[2] != _UID_DOUBT]
                 table.append(rows)
                 bar.update(len(rows))
+
+
+def _chunk_size(studies: int, workers: int, options: BatchOptions) -> int:
+    """Studies per task: four tasks per worker at least, and at most :data:`MAX_HEADER_CHUNK`.
+
+    :data:`MAX_CHUNK` at most where the films are decoded.
+
+    >>> _chunk_size(1000, 1, BatchOptions()), _chunk_size(1000, 2, BatchOptions(verify_pixels=True))
+    (250, 32)
+    """
+    most = MAX_CHUNK if options.decode or options.detect else MAX_HEADER_CHUNK
+    return max(1, min(most, math.ceil(studies / (4 * workers))))
 
 
 def _pair_again(lazy: Archive, strict: Archive, table: BatchTable) -> list[StudyJob]:

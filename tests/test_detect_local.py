@@ -225,3 +225,66 @@ def test_place_corners_needs_a_model_with_a_local_stage():
     plain = LandmarkModel(ModelInfo("fake", "0", "0" * 64), _FakeSession(_column(), 100, 100))
     with pytest.raises(InvalidArgumentError, match="no local stage"):
         place_corners(np.zeros((400, 300)), _column().reshape(17, 4, 2)[:1], plain)
+
+
+# ----------------------------------------------------------------------------- training (needs the [train] extra)
+
+
+def _block_cache() -> dict[str, np.ndarray]:
+    """A training cache of one generated film: 17 bright blocks, their corners as the labels."""
+    film = np.full((2000, 800), 30.0, dtype=np.float32)
+    truth = _column(top=150.0, step=100.0, x0=300.0, width=120.0)
+    for v in range(17):
+        film[150 + 100 * v : 220 + 100 * v + 1, 300:421] = 220.0
+    small, k = reduced_film(film, 2.0)
+    return {
+        "names": np.array(["film.jpg"]),
+        "pixels": small.ravel(),
+        "offsets": np.array([0, small.size]),
+        "shapes": np.array([small.shape]),
+        "factors": np.array([k]),
+        "points": truth[None].astype(np.float32),
+    }
+
+
+def test_training_close_ups_carry_their_vertebras_corners_mirrored_or_not():
+    pytest.importorskip("torch")
+    from spinecheck.landmarks.detect.training_local import closeup_batch
+
+    cache = _block_cache()
+    pairs = np.array([(0, v) for v in range(17)] * 4)
+    x, p, scales = closeup_batch(cache, pairs, np.random.default_rng(0))
+    assert x.shape == (68, 1, LOCAL_SIZE, LOCAL_SIZE) and p.shape == (68, 4, 2)
+    assert np.allclose(scales, 100 / LOCAL_SPACING, rtol=0.4)
+    for img, uv in zip(x[:, 0], p, strict=True):
+        assert uv[0, 0] < uv[1, 0] and uv[0, 1] < uv[2, 1]  # left before right, superior above inferior
+        for u, v in uv:  # each corner sits on its block's edge (bright within a pixel or two)
+            r, c = int(round(v)), int(round(u))
+            assert img[max(r - 2, 0) : r + 3, max(c - 2, 0) : c + 3].max() > 0.2
+
+
+def test_shipping_the_local_stage_adds_it_to_the_manifest(tmp_path):
+    torch = pytest.importorskip("torch")
+    import json
+
+    import onnxruntime
+    from spinecheck.landmarks.detect.model import CornerNet
+    from spinecheck.landmarks.detect.training_local import ship_local
+
+    runs = []
+    for k in range(2):
+        run = tmp_path / f"fold{k}"
+        run.mkdir()
+        torch.manual_seed(k)
+        args = {"width": 4, "fold": k, "folds": 5, "seed": 12}
+        torch.save({"net": CornerNet(4).state_dict(), "epoch": 1, "args": args}, run / "checkpoint.pt")
+        runs.append(run)
+    weights = tmp_path / "weights"
+    weights.mkdir()
+    (weights / "manifest.json").write_text(json.dumps({"name": "m", "version": "1.0", "file": "a.onnx"}))
+    manifest = ship_local(runs, "1.1", weights)
+    assert manifest["version"] == "1.1" and manifest["local"]["file"] == "corners-ap-local.onnx"
+    assert json.loads((weights / "manifest.json").read_text()) == manifest
+    session = onnxruntime.InferenceSession(str(weights / "corners-ap-local.onnx"))
+    (out,) = session.run(["heatmaps"], {"closeup": np.zeros((3, 1, LOCAL_SIZE, LOCAL_SIZE), np.float32)})
+    assert out.shape == (3, 2, 4, CELLS, CELLS)

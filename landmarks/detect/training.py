@@ -28,7 +28,7 @@ import re
 import sys
 import time
 import warnings
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -211,10 +211,10 @@ def export_onnx(net: torch.nn.Module, path: Path) -> None:
         )
 
 
-class _Ensemble(torch.nn.Module):
-    """Several trained networks run side by side: output ``(N, M, 68, h, w)``."""
+class Ensemble(torch.nn.Module):
+    """Several trained networks run side by side: output ``(N, M, ...)`` (M networks)."""
 
-    def __init__(self, nets: Sequence[LandmarkNet]) -> None:
+    def __init__(self, nets: Sequence[torch.nn.Module]) -> None:
         super().__init__()
         self.nets = torch.nn.ModuleList(nets)
 
@@ -243,7 +243,7 @@ def ship(runs: Sequence[Path], version: str, weights: Path) -> dict[str, str]:
         )
     weights.mkdir(parents=True, exist_ok=True)
     path = weights / "landmarks-ap.onnx"
-    export_onnx(_Ensemble(nets), path)
+    export_onnx(Ensemble(nets), path)
     manifest = {
         "name": "spinecheck-ap-corners",
         "version": version,
@@ -366,28 +366,36 @@ def train(args: argparse.Namespace) -> Path:
     return onnx_path
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """The training command."""
-    ap = argparse.ArgumentParser(
-        prog="python -m spinecheck.landmarks.detect.training", description=__doc__.splitlines()[0]
-    )
+def training_command(
+    prog: str,
+    description: str,
+    defaults: dict[str, float],
+    train_one: Callable[[argparse.Namespace], Path],
+    ship_runs: Callable[[list[Path], str, Path], dict],
+    version: str,
+    argv: Sequence[str] | None,
+) -> int:
+    """The command line of a stage's training (this module's and :mod:`.training_local`'s).
+
+    Trains one run (``--data``, ``--out``, ``--fold`` ...) with *train_one*, logging to
+    ``OUT/train.log``, or with ``--ship RUN ...`` exports the runs with *ship_runs* into the
+    package's weights. *defaults* gives the stage's ``epochs``, ``batch``, ``lr`` and ``width``.
+    """
+    ap = argparse.ArgumentParser(prog=prog, description=description)
     ap.add_argument("--data", help="an AASCE folder: images/, labels/")
     ap.add_argument("--out", help="folder for the checkpoint, log and model.onnx")
     ap.add_argument(
-        "--ship",
-        nargs="+",
-        metavar="RUN",
-        help="instead of training: export these runs' networks as the shipped ensemble",
+        "--ship", nargs="+", metavar="RUN", help="instead of training: export these runs' networks as shipped"
     )
-    ap.add_argument("--version", default="1.0", help="with --ship: the model's version")
+    ap.add_argument("--version", default=version, help="with --ship: the model's version")
     ap.add_argument(
         "--fold", type=int, default=None, help="hold out this fold (0-based); default: train on all"
     )
     ap.add_argument("--folds", type=int, default=5)
-    ap.add_argument("--epochs", type=int, default=18)
-    ap.add_argument("--batch", type=int, default=8)
-    ap.add_argument("--lr", type=float, default=3e-3)
-    ap.add_argument("--width", type=int, default=8)
+    ap.add_argument("--epochs", type=int, default=int(defaults["epochs"]))
+    ap.add_argument("--batch", type=int, default=int(defaults["batch"]))
+    ap.add_argument("--lr", type=float, default=float(defaults["lr"]))
+    ap.add_argument("--width", type=int, default=int(defaults["width"]))
     ap.add_argument("--seed", type=int, default=12)
     ap.add_argument(
         "--threads",
@@ -396,11 +404,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="torch threads (default 1: on a busy 2-core machine, 2 threads ran a step 10 x slower, "
         "each waiting for the other)",
     )
-    ap.add_argument("--cache", default=None, help="npz of prepared films to reuse (default OUT/cache.npz)")
+    ap.add_argument("--cache", default=None, help="npz of prepared films to reuse (default: in OUT)")
     ap.add_argument("--resume", action="store_true", help="continue from OUT/checkpoint.pt")
     args = ap.parse_args(argv)
     if args.ship:
-        manifest = ship(
+        manifest = ship_runs(
             [Path(r) for r in args.ship], args.version, Path(__file__).resolve().parent / "weights"
         )
         print(json.dumps(manifest, indent=1))
@@ -414,11 +422,24 @@ def main(argv: Sequence[str] | None = None) -> int:
         handlers=[logging.FileHandler(Path(args.out) / "train.log"), logging.StreamHandler(sys.stderr)],
     )
     try:
-        train(args)
+        train_one(args)
     except (SpinecheckError, OSError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
     return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """The first stage's training command."""
+    return training_command(
+        "python -m spinecheck.landmarks.detect.training",
+        __doc__.splitlines()[0],
+        {"epochs": 18, "batch": 8, "lr": 3e-3, "width": 8},
+        train,
+        ship,
+        "1.0",
+        argv,
+    )
 
 
 if __name__ == "__main__":

@@ -31,7 +31,6 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ..errors import SpinecheckError
 from ..io.aasce import read_aasce_mat
 from .local import (
     LOCAL_SIZE,
@@ -43,7 +42,7 @@ from .local import (
     vertebra_frames,
 )
 from .model import CornerNet, soft_argmax
-from .training import _loss, assign_folds, screen_labels
+from .training import Ensemble, _loss, assign_folds, screen_labels, training_command
 
 __all__ = ["build_local_cache", "jittered_frames", "closeup_batch", "train_local", "export_local", "main"]
 
@@ -162,17 +161,6 @@ def export_local(net: torch.nn.Module, path: Path) -> None:
         )
 
 
-class _Ensemble(torch.nn.Module):
-    """Several local networks run side by side: output ``(N, M, 4, h, w)``."""
-
-    def __init__(self, nets: Sequence[CornerNet]) -> None:
-        super().__init__()
-        self.nets = torch.nn.ModuleList(nets)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return torch.stack([net(x) for net in self.nets], 1)
-
-
 def ship_local(runs: Sequence[Path], version: str, weights: Path) -> dict:
     """Export the local networks of *runs* as one ensemble into *weights*, beside the first stage.
 
@@ -192,7 +180,7 @@ def ship_local(runs: Sequence[Path], version: str, weights: Path) -> dict:
             f"fold {a['fold']} of {a['folds']}, {state['epoch']} epochs, width {a['width']}, seed {a['seed']}"
         )
     path = weights / "corners-ap-local.onnx"
-    export_local(_Ensemble(nets), path)
+    export_local(Ensemble(nets), path)
     manifest_path = weights / "manifest.json"
     manifest = json.loads(manifest_path.read_text())
     manifest["version"] = version
@@ -329,51 +317,15 @@ def train_local(args: argparse.Namespace) -> Path:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """The local stage's training command."""
-    ap = argparse.ArgumentParser(
-        prog="python -m spinecheck.landmarks.detect.training_local", description=__doc__.splitlines()[0]
+    return training_command(
+        "python -m spinecheck.landmarks.detect.training_local",
+        __doc__.splitlines()[0],
+        {"epochs": 14, "batch": 32, "lr": 3e-3, "width": 8},
+        train_local,
+        ship_local,
+        "1.1",
+        argv,
     )
-    ap.add_argument("--data", help="an AASCE folder: images/, labels/")
-    ap.add_argument("--out", help="folder for the checkpoint, log and model.onnx")
-    ap.add_argument(
-        "--ship",
-        nargs="+",
-        metavar="RUN",
-        help="instead of training: export these runs' networks as the shipped local stage",
-    )
-    ap.add_argument("--version", default="1.1", help="with --ship: the model's version")
-    ap.add_argument(
-        "--fold", type=int, default=None, help="hold out this fold (0-based); default: train on all"
-    )
-    ap.add_argument("--folds", type=int, default=5)
-    ap.add_argument("--epochs", type=int, default=14)
-    ap.add_argument("--batch", type=int, default=32)
-    ap.add_argument("--lr", type=float, default=3e-3)
-    ap.add_argument("--width", type=int, default=8)
-    ap.add_argument("--seed", type=int, default=12)
-    ap.add_argument("--threads", type=int, default=1, help="torch threads")
-    ap.add_argument(
-        "--cache", default=None, help="npz of reduced films to reuse (default OUT/local_cache.npz)"
-    )
-    ap.add_argument("--resume", action="store_true", help="continue from OUT/checkpoint.pt")
-    args = ap.parse_args(argv)
-    if args.ship:
-        weights = Path(__file__).resolve().parent / "weights"
-        print(json.dumps(ship_local([Path(r) for r in args.ship], args.version, weights), indent=1))
-        return 0
-    if not args.data or not args.out:
-        ap.error("--data and --out are required to train")
-    Path(args.out).mkdir(parents=True, exist_ok=True)
-    logging.basicConfig(
-        level=logging.INFO,
-        format="%(asctime)s %(message)s",
-        handlers=[logging.FileHandler(Path(args.out) / "train.log"), logging.StreamHandler(sys.stderr)],
-    )
-    try:
-        train_local(args)
-    except (SpinecheckError, OSError) as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 2
-    return 0
 
 
 if __name__ == "__main__":

@@ -191,10 +191,15 @@ def _loss(logits: torch.Tensor, target: torch.Tensor, stride: int = STRIDE) -> t
     return (ce * inside).sum() / count + 0.1 * l1
 
 
-def export_onnx(net: torch.nn.Module, path: Path) -> None:
-    """Write the network as an ONNX graph: input ``image`` (N, 1, rows, columns), output ``heatmaps``."""
+def export_onnx(
+    net: torch.nn.Module,
+    path: Path,
+    input_name: str = "image",
+    size: tuple[int, int] = (INPUT_ROWS, INPUT_COLUMNS),
+) -> None:
+    """Write the network as an ONNX graph: input *input_name* ``(N, 1, *size)``, output ``heatmaps``."""
     net.eval()
-    dummy = torch.zeros(1, 1, INPUT_ROWS, INPUT_COLUMNS)
+    dummy = torch.zeros(1, 1, *size)
     with warnings.catch_warnings():
         # the TorchScript exporter is deprecated in torch 2.9+, but the new one needs onnxscript,
         # which the [train] extra does not install; this small graph exports the same either way
@@ -203,9 +208,9 @@ def export_onnx(net: torch.nn.Module, path: Path) -> None:
             net,
             (dummy,),
             str(path),
-            input_names=["image"],
+            input_names=[input_name],
             output_names=["heatmaps"],
-            dynamic_axes={"image": {0: "n"}, "heatmaps": {0: "n"}},
+            dynamic_axes={input_name: {0: "n"}, "heatmaps": {0: "n"}},
             opset_version=17,
             dynamo=False,
         )

@@ -24,7 +24,6 @@ import math
 import random
 import sys
 import time
-import warnings
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -42,7 +41,7 @@ from .local import (
     vertebra_frames,
 )
 from .model import CornerNet, soft_argmax
-from .training import Ensemble, _loss, assign_folds, screen_labels, training_command
+from .training import Ensemble, _loss, assign_folds, export_onnx, screen_labels, training_command
 
 __all__ = ["build_local_cache", "jittered_frames", "closeup_batch", "train_local", "export_local", "main"]
 
@@ -145,20 +144,7 @@ def closeup_batch(
 
 def export_local(net: torch.nn.Module, path: Path) -> None:
     """Write the local network (or an ensemble of them) as ONNX: input ``closeup``, output ``heatmaps``."""
-    net.eval()
-    dummy = torch.zeros(1, 1, LOCAL_SIZE, LOCAL_SIZE)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", DeprecationWarning)
-        torch.onnx.export(
-            net,
-            (dummy,),
-            str(path),
-            input_names=["closeup"],
-            output_names=["heatmaps"],
-            dynamic_axes={"closeup": {0: "n"}, "heatmaps": {0: "n"}},
-            opset_version=17,
-            dynamo=False,
-        )
+    export_onnx(net, path, "closeup", (LOCAL_SIZE, LOCAL_SIZE))
 
 
 def ship_local(runs: Sequence[Path], version: str, weights: Path) -> dict:

@@ -152,7 +152,7 @@ class Provenance:
         >>> for line in p.flags():
         ...     print(line)
         points placed by model m 1 with low film confidence 0.30 (below 0.50): check every point before using a number
-        1 point placed by model m 1 with low confidence (below 0.50), not corrected: T1.sup.left 0.10
+        1 point placed by model m 1 with low confidence (below 0.30), not corrected: T1.sup.left 0.10
         """
         out = []
         who = f"model {self.model.name} {self.model.version}"

@@ -288,3 +288,29 @@ def test_shipping_the_local_stage_adds_it_to_the_manifest(tmp_path):
     session = onnxruntime.InferenceSession(str(weights / "corners-ap-local.onnx"))
     (out,) = session.run(["heatmaps"], {"closeup": np.zeros((3, 1, LOCAL_SIZE, LOCAL_SIZE), np.float32)})
     assert out.shape == (3, 2, 4, CELLS, CELLS)
+
+
+def test_a_checkpoint_resumes_the_weights_schedule_and_random_state(tmp_path):
+    torch = pytest.importorskip("torch")
+    import argparse
+
+    from spinecheck.landmarks.detect.model import CornerNet
+    from spinecheck.landmarks.detect.training import optimiser, resume_checkpoint, save_checkpoint
+
+    args = argparse.Namespace(lr=3e-3, epochs=2, width=4)
+    net = CornerNet(4)
+    opt, sched = optimiser(net, args, 3)
+    opt.step()
+    sched.step()
+    rng = np.random.default_rng(5)
+    save_checkpoint(tmp_path / "c.pt", net, opt, sched, rng.bit_generator.state, 1, args)
+    expected = rng.random()
+    again = CornerNet(4)
+    opt2, sched2 = optimiser(again, args, 3)
+    epoch, state = resume_checkpoint(tmp_path / "c.pt", again, opt2, sched2)
+    rng2 = np.random.default_rng(0)
+    rng2.bit_generator.state = state
+    assert epoch == 1 and rng2.random() == expected
+    assert sched2.state_dict()["last_epoch"] == sched.state_dict()["last_epoch"] == 1
+    for a, b in zip(net.state_dict().values(), again.state_dict().values(), strict=True):
+        assert torch.equal(a, b)

@@ -31,6 +31,7 @@ from .local import (
     LOCAL_SIZE,
     LOCAL_SPACING,
     LOCAL_STRIDE,
+    SPACING_PER_HEIGHT,
     Frames,
     closeup_to_film,
     cut_closeups,
@@ -78,7 +79,7 @@ _LOCAL_WINDOW = 3
 #: The local stage's scatter scale (close-up pixels, about 8 film pixels on the AASCE films).
 _LOCAL_SCATTER_PX = 2.0
 #: A vertebra that the local stage would move by more than this share of the spacing (towards a
-#: neighbour's place) keeps the first stage's corners.
+#: neighbour's place) is left unsettled (read again from a settled neighbour, or replaced).
 _LOCAL_JUMP = 0.5
 #: Corner order of a mirrored close-up: left and right swap.
 _MIRROR4 = [1, 0, 3, 2]
@@ -573,14 +574,15 @@ def _local_stage(
     geometric mean of the two stages'; a replaced vertebra's is at most 0.2.
     """
     start = first.xy.reshape(-1, 4, 2)
-    xy, conf, moved = _local_pass(m, grey, first.xy)
+    xy, conf, moved = _local_pass(m, grey, vertebra_frames(first.xy))
     xy, conf = xy.reshape(-1, 4, 2), conf.reshape(-1, 4)
     use = _settle(start, xy, moved)
     if 0 < use.sum() < len(use):
         use = _track(m, grey, start, xy, conf, use, moved)
-    check = plausible_spine(np.where(use[:, None, None], xy, start).reshape(-1, 2))
+    placed = np.where(use[:, None, None], xy, start)
+    check = plausible_spine(placed.reshape(-1, 2))
     bad = ~use | check.replaced
-    out = _fill(np.where(use[:, None, None], xy, start), bad) if (~bad).sum() >= 2 else start
+    out = _fill(placed, bad) if (~bad).sum() >= 2 else start
     point_conf = np.sqrt(conf1.reshape(-1, 4) * conf)
     point_conf = np.where(bad[:, None], np.minimum(conf1.reshape(-1, 4), 0.2), point_conf).reshape(-1)
     reasons = tuple(
@@ -623,7 +625,7 @@ def _track(
                         step = c_j - xy[k].mean(0)
                     else:
                         height = np.linalg.norm(xy[j, 2:] - xy[j, :2], axis=1).mean()
-                        step = sign * f.down[j] * height * 1.3
+                        step = sign * f.down[j] * height * SPACING_PER_HEIGHT
                     todo.append(i)
                     centre.append(c_j + step)
                     down.append(f.down[j])
@@ -632,7 +634,7 @@ def _track(
         if not todo:
             break
         frames = Frames(np.array(centre), np.array(down), np.array(scale))
-        got, got_conf, got_moved = _local_pass(m, grey, xy.reshape(-1, 2), frames=frames)
+        got, got_conf, got_moved = _local_pass(m, grey, frames)
         got, got_conf = got.reshape(-1, 4, 2), got_conf.reshape(-1, 4)
         progress = False
         for r, i in enumerate(todo):
@@ -660,7 +662,7 @@ def _track(
 
 
 def place_corners(
-    image: Any, corners: np.ndarray, model: LandmarkModel | None = None, *, alone: bool = True
+    image: Any, corners: np.ndarray, model: LandmarkModel | None = None
 ) -> tuple[np.ndarray, np.ndarray]:
     """The local stage's corners for vertebrae roughly placed by a person (the AP refiner's step).
 
@@ -672,10 +674,6 @@ def place_corners(
         Rough ``(x, y)`` of each vertebra's ``sup.left, sup.right, inf.left, inf.right``.
     model : LandmarkModel, optional
         Default: the shipped model; it must have a local stage.
-    alone : bool
-        True: each vertebra's close-up is framed by its own four corners
-        (:func:`.local.frames_from_corners`); False: *corners* are a column of consecutive
-        vertebrae, framed by their neighbours as in :func:`detect`.
 
     Returns
     -------
@@ -684,23 +682,21 @@ def place_corners(
     """
     m = model or load_model()
     c = np.asarray(corners, dtype=float).reshape(-1, 4, 2)
-    frames = frames_from_corners(c) if alone or len(c) < 2 else vertebra_frames(c)
-    xy, conf, _ = _local_pass(m, _grey(image), c.reshape(-1, 2), frames=frames)
+    # each vertebra's close-up is framed by its own four corners (no neighbours needed)
+    xy, conf, _ = _local_pass(m, _grey(image), frames_from_corners(c))
     return xy.reshape(-1, 4, 2), conf.reshape(-1, 4)
 
 
 def _local_pass(
-    m: LandmarkModel, grey: np.ndarray, xy: np.ndarray, frames: Frames | None = None
+    m: LandmarkModel, grey: np.ndarray, frames: Frames
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """The local stage on a film's grey levels, from the first stage's corners *xy* ``(68, 2)``.
+    """The local stage on a film's grey levels: one close-up per frame.
 
-    Each vertebra's close-up and its mirror image are read by every network of the local stage;
-    a corner is the mean of the readings. Returns the corners ``(68, 2)``, their confidence
-    ``(68,)`` (heatmap mass near the peak, lowered when the readings scatter) and, per vertebra,
-    whether the local stage moved it more than :data:`_LOCAL_JUMP` of a spacing (``(17,)``).
+    Each close-up and its mirror image are read by every network of the local stage; a corner
+    is the mean of the readings. Returns the corners ``(4 n, 2)``, their confidence ``(4 n,)``
+    (heatmap mass near the peak, lowered when the readings scatter) and how far each vertebra's
+    centre lies from its frame's, in spacings (``(n,)``).
     """
-    if frames is None:
-        frames = vertebra_frames(xy)
     crops = cut_closeups(grey, frames)
     n = len(crops)
     hm = m.closeup_heatmaps(np.concatenate([crops, crops[:, :, ::-1]]))

@@ -30,6 +30,7 @@ import time
 import warnings
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -264,6 +265,45 @@ def ship(runs: Sequence[Path], version: str, weights: Path) -> dict[str, str]:
     return manifest
 
 
+def optimiser(net: torch.nn.Module, args: argparse.Namespace, steps_per_epoch: int) -> tuple[Any, Any]:
+    """AdamW and its one-cycle schedule over ``args.epochs`` epochs (both stages train so)."""
+    opt = torch.optim.AdamW(net.parameters(), lr=args.lr, weight_decay=1e-4)
+    steps = args.epochs * steps_per_epoch
+    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=args.lr, total_steps=steps, pct_start=0.15)
+    return opt, sched
+
+
+def save_checkpoint(
+    path: Path,
+    net: torch.nn.Module,
+    opt: Any,
+    sched: Any,
+    rng_state: Any,
+    epoch: int,
+    args: argparse.Namespace,
+) -> None:
+    """Everything ``--resume`` needs after *epoch* epochs: weights, optimiser, schedule, random state."""
+    state = {
+        "net": net.state_dict(),
+        "opt": opt.state_dict(),
+        "sched": sched.state_dict(),
+        "rng": rng_state,
+        "epoch": epoch,
+        "args": vars(args),
+    }
+    torch.save(state, path)
+
+
+def resume_checkpoint(path: Path, net: torch.nn.Module, opt: Any, sched: Any) -> tuple[int, Any]:
+    """Load *path* into *net*, *opt*, *sched*; return the epochs done and the saved random state."""
+    state = torch.load(path, weights_only=False)
+    net.load_state_dict(state["net"])
+    opt.load_state_dict(state["opt"])
+    sched.load_state_dict(state["sched"])
+    log.info("resumed after epoch %d", state["epoch"])
+    return int(state["epoch"]), state["rng"]
+
+
 def train(args: argparse.Namespace) -> Path:
     """Train one model as *args* say; return the path of its ONNX export."""
     out = Path(args.out)
@@ -304,20 +344,13 @@ def train(args: argparse.Namespace) -> Path:
     ps = torch.from_numpy(cache["points"][use])
 
     net = LandmarkNet(args.width)
-    opt = torch.optim.AdamW(net.parameters(), lr=args.lr, weight_decay=1e-4)
-    steps = args.epochs * math.ceil(len(use) / args.batch)
-    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=args.lr, total_steps=steps, pct_start=0.15)
+    opt, sched = optimiser(net, args, math.ceil(len(use) / args.batch))
     g = torch.Generator().manual_seed(args.seed)
     start = 0
     ckpt = out / "checkpoint.pt"
     if args.resume and ckpt.is_file():
-        state = torch.load(ckpt, weights_only=False)
-        net.load_state_dict(state["net"])
-        opt.load_state_dict(state["opt"])
-        sched.load_state_dict(state["sched"])
-        g.set_state(state["rng"])
-        start = state["epoch"]
-        log.info("resumed after epoch %d", start)
+        start, rng_state = resume_checkpoint(ckpt, net, opt, sched)
+        g.set_state(rng_state)
     log.info(
         "model: %d parameters, input %d x %d, %d epochs, batch %d, lr %g",
         sum(p.numel() for p in net.parameters()),
@@ -354,17 +387,7 @@ def train(args: argparse.Namespace) -> Path:
             float(e.median()),
             time.time() - t0,
         )
-        torch.save(
-            {
-                "net": net.state_dict(),
-                "opt": opt.state_dict(),
-                "sched": sched.state_dict(),
-                "rng": g.get_state(),
-                "epoch": epoch + 1,
-                "args": vars(args),
-            },
-            ckpt,
-        )
+        save_checkpoint(ckpt, net, opt, sched, g.get_state(), epoch + 1, args)
     onnx_path = out / "model.onnx"
     export_onnx(net, onnx_path)
     log.info("wrote %s", onnx_path)

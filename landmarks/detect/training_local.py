@@ -33,6 +33,7 @@ import torch
 from ..io.aasce import read_aasce_mat
 from .local import (
     LOCAL_SIZE,
+    LOCAL_SPACING,
     LOCAL_STRIDE,
     Frames,
     cut_closeups,
@@ -41,7 +42,17 @@ from .local import (
     vertebra_frames,
 )
 from .model import CornerNet, soft_argmax
-from .training import Ensemble, _loss, assign_folds, export_onnx, screen_labels, training_command
+from .training import (
+    Ensemble,
+    _loss,
+    assign_folds,
+    export_onnx,
+    optimiser,
+    resume_checkpoint,
+    save_checkpoint,
+    screen_labels,
+    training_command,
+)
 
 __all__ = ["build_local_cache", "jittered_frames", "closeup_batch", "train_local", "export_local", "main"]
 
@@ -103,7 +114,7 @@ def jittered_frames(xy: np.ndarray, rng: np.random.Generator) -> Frames:
     """The labels' frames of a film's vertebrae, each moved as the first stage misplaces them."""
     f = vertebra_frames(xy)
     n = len(f.scale)
-    spacing = f.scale * 30.0
+    spacing = f.scale * LOCAL_SPACING
     shift = np.clip(rng.normal(0.0, _SHIFT_SPACINGS, (n, 2)), -0.45, 0.45) * spacing[:, None]
     turn = np.radians(rng.normal(0.0, _TURN_DEG, n))
     c, s = np.cos(turn), np.sin(turn)
@@ -227,19 +238,11 @@ def train_local(args: argparse.Namespace) -> Path:
     pairs = np.array([(f, v) for f in use for v in range(17)], dtype=np.int64)
 
     net = CornerNet(args.width)
-    opt = torch.optim.AdamW(net.parameters(), lr=args.lr, weight_decay=1e-4)
-    steps = args.epochs * math.ceil(len(pairs) / args.batch)
-    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=args.lr, total_steps=steps, pct_start=0.15)
+    opt, sched = optimiser(net, args, math.ceil(len(pairs) / args.batch))
     start = 0
     ckpt = out / "checkpoint.pt"
     if args.resume and ckpt.is_file():
-        state = torch.load(ckpt, weights_only=False)
-        net.load_state_dict(state["net"])
-        opt.load_state_dict(state["opt"])
-        sched.load_state_dict(state["sched"])
-        rng.bit_generator.state = state["rng"]
-        start = state["epoch"]
-        log.info("resumed after epoch %d", start)
+        start, rng.bit_generator.state = resume_checkpoint(ckpt, net, opt, sched)
     log.info(
         "local model: %d parameters, close-up %d x %d, %d epochs of %d close-ups, batch %d, lr %g",
         sum(p.numel() for p in net.parameters()),
@@ -276,17 +279,7 @@ def train_local(args: argparse.Namespace) -> Path:
             float(e.median()),
             time.time() - t0,
         )
-        torch.save(
-            {
-                "net": net.state_dict(),
-                "opt": opt.state_dict(),
-                "sched": sched.state_dict(),
-                "rng": rng.bit_generator.state,
-                "epoch": epoch + 1,
-                "args": vars(args),
-            },
-            ckpt,
-        )
+        save_checkpoint(ckpt, net, opt, sched, rng.bit_generator.state, epoch + 1, args)
     if len(held_films):
         held_pairs = np.array([(f, v) for f in held_films for v in range(17)], dtype=np.int64)
         held_err = _corner_error_px(net, cache, held_pairs, args.seed + 1)

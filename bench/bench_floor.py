@@ -327,26 +327,27 @@ def _same_as(commit: str, root: Path, work: Path) -> bool:
 
 
 def measure(work: Path, rows: Sequence[int], repeat: int) -> None:
+    """``spinecheck measure`` of a wide CSV beside bench_measure's pandas floor, both through the spawner.
+
+    bench_measure's own ``measure_task`` starts its runs from this process, so they would report its
+    peak RSS (the films and archives generated above) instead of theirs: the same figure in both
+    columns. Here the CSV and the two commands come from bench_measure, the runs from :func:`run`.
+    """
     try:
-        from bench_measure import measure_task
+        import bench_measure
     except ImportError as exc:
-        print(f"\nmeasure: bench_measure.measure_task is not available here ({exc}); skipped")
+        print(f"\nmeasure: bench_measure is not available here ({exc}); skipped")
         return
     print("\nmeasure of a wide CSV to CSV (floor: pandas + NumPy, PI, PT, SS, LL, SVA)")
+    ours_out, floor_out = work / "measure-spinecheck.csv", work / "measure-floor.csv"
     for n in rows:
-        f = measure_task(n, repeat=repeat, workdir=work)
-        met = f["time_ratio"] <= 1.5 and f["rss_ratio"] <= 1.3
-        print(
-            f"  {f'spinecheck measure, {n} rows':44} {f['time_s']:8.3f} s {f['floor_time_s']:8.3f} s  "
-            f"{f['time_ratio']:5.2f}x   {f['rss_mb']:7.0f} MB {f['floor_rss_mb']:7.0f} MB  {f['rss_ratio']:5.2f}x"
-        )
-        RESULTS.append(
-            (
-                f"spinecheck measure, {n} rows",
-                f"{f['time_ratio']:.2f}x time, {f['rss_ratio']:.2f}x memory (target time <= 1.5x, memory <= 1.3x)",
-                met,
-            )
-        )
+        src = work / f"wide_{n}.csv"
+        if not src.exists():
+            bench_measure.make_csv(src, n, "mixed")
+        floor = [sys.executable, bench_measure.__file__, "--run-floor", str(src), str(floor_out)]
+        p = paired(lambda k: run(bench_measure._spinecheck(src), ours_out), lambda k: run(floor), repeat)
+        bench_measure._check_floor(ours_out, floor_out)  # the floor computed what spinecheck did
+        line(f"spinecheck measure, {n} rows", p, 1.5, memory=1.3)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -345,7 +345,8 @@ def measure(work: Path, rows: Sequence[int], repeat: int) -> None:
         if not src.exists():
             bench_measure.make_csv(src, n, "mixed")
         floor = [sys.executable, bench_measure.__file__, "--run-floor", str(src), str(floor_out)]
-        p = paired(lambda k: run(bench_measure._spinecheck(src), ours_out), lambda k: run(floor), repeat)
+        ours = bench_measure._spinecheck(src)
+        p = paired(lambda k, a=ours: run(a, ours_out), lambda k, a=floor: run(a), repeat)
         bench_measure._check_floor(ours_out, floor_out)  # the floor computed what spinecheck did
         line(f"spinecheck measure, {n} rows", p, 1.5, memory=1.3)
 

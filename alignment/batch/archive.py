@@ -88,6 +88,7 @@ __all__ = [
     "Archive",
     "discover",
     "uid_doubt",
+    "landmark_claim",
     "row_key",
     "candidate_names",
 ]
@@ -138,6 +139,11 @@ class StudyJob:
         them by name without reading the image's (``discover(...,
         defer_uid_checks=True)``): whoever reads the film compares the two
         (:func:`uid_doubt`). None when there is nothing left to compare.
+    landmarks_unread : bool
+        Discovery paired them by names without opening the landmark file
+        (``discover(..., read_landmarks=False)``): whoever reads it tells whether
+        it is a landmark file and which UID it records (:func:`landmark_claim`),
+        and compares that UID with the film's as for *expected_uid*.
     """
 
     image: str
@@ -145,6 +151,7 @@ class StudyJob:
     image_path: str
     landmarks_path: str
     expected_uid: str | None = None
+    landmarks_unread: bool = False
 
     @property
     def key(self) -> tuple[str, str]:
@@ -234,6 +241,7 @@ class _Landmarks:
     shown: str  # as written in the table
     declared_image: str | None  # basename of image.path in the file
     sop_instance_uid: str | None
+    unread: bool = False  # a .json not opened yet: what it declares and records is not known
 
 
 @dataclass(frozen=True)
@@ -249,6 +257,7 @@ def discover(
     landmarks_dir: str | os.PathLike[str] | None = None,
     exclude: Iterable[str | os.PathLike[str]] = (),
     defer_uid_checks: bool = False,
+    read_landmarks: bool = True,
 ) -> Archive:
     """Find every image under *root* and pair it with its landmark file.
 
@@ -270,6 +279,16 @@ def discover(
         are read here as without this option. When every deferred comparison
         holds, the archive is the one found without it (``spinecheck batch``
         pairs again without it when one does not: see ``runner.run_batch``).
+    read_landmarks : bool
+        False (with *defer_uid_checks*): pair by names without opening the ``.json``
+        landmark files either. A file that is the one candidate of one image, at its
+        exact place, is left unread (:attr:`StudyJob.landmarks_unread`: the worker,
+        which reads it anyway, tells whether it is a landmark file and compares the
+        UID it records, :func:`landmark_claim`); every other ``.json`` file, whose
+        content may decide a pairing (several candidates, a file found by name under
+        *landmarks_dir*, a file no image takes), is read here. When every file left
+        unread is a landmark file recording no other film's UID, the archive is the
+        one found with them read. 3D Slicer ``.mrk.json`` files are always read.
 
     Returns
     -------
@@ -289,8 +308,9 @@ def discover(
     marks: dict[str, _Landmarks] = {}
     ignored = 0
     links_out: list[str] = []  # symbolic links out of the walked folder, not followed
+    lazy = defer_uid_checks and not read_landmarks
     for path, rel in _walk(root_abs, skip, links_out):
-        kind, obj = _classify(path)
+        kind, obj = _classify(path, parse=not lazy)
         if kind == "image" or kind == "dicom":
             images.append(_Image(path, rel, kind == "dicom"))
         elif kind == "landmarks":
@@ -308,7 +328,7 @@ def discover(
             real = os.path.realpath(path)
             if real in marks:
                 continue
-            kind, obj = _classify(path)
+            kind, obj = _classify(path, parse=not lazy)
             if kind == "landmarks":
                 shown = (
                     _rel(path, root_abs)
@@ -316,9 +336,18 @@ def discover(
                     else (PurePosixPath(Path(dir_s).as_posix()) / rel).as_posix()
                 )
                 marks[real] = _landmarks_info(path, shown, obj)
-    return dataclasses.replace(
-        _pair(root_s, dir_abs, dir_shown, images, marks, ignored, defer_uid_checks), links_out=len(links_out)
-    )
+    while True:
+        archive, must_read = _pair(root_s, dir_abs, dir_shown, images, marks, ignored, defer_uid_checks)
+        if not must_read:
+            return dataclasses.replace(archive, links_out=len(links_out))
+        for real in must_read:  # the names leave a doubt that these files' content settles: read them
+            m = marks[real]
+            obj = _load_json(m.path)
+            if _is_landmark_json(obj):
+                marks[real] = _landmarks_info(m.path, m.shown, obj)
+            else:
+                del marks[real]
+                ignored += 1
 
 
 # ----------------------------------------------------------------------------- walking and classifying
@@ -356,11 +385,12 @@ def _inside(path: str, top: str) -> bool:
     return os.path.commonpath([os.path.abspath(path), top]) == top
 
 
-def _classify(path: str) -> tuple[str | None, object]:
+def _classify(path: str, *, parse: bool = True) -> tuple[str | None, object]:
     """What the file is (``"image"``, ``"dicom"``, ``"landmarks"`` or None); and a ``.json`` file's content.
 
     A ``.json`` file is parsed here once; :func:`_landmarks_info` reads its
-    image reference from the parsed content.
+    image reference from the parsed content. Without *parse*, a ``.json`` file
+    (not a Slicer point list) is taken for a landmark file, unread (:data:`_UNREAD`).
     """
     suffix = os.path.splitext(path)[1].lower()
     if suffix == ".png" and _own_figure(path):
@@ -372,6 +402,8 @@ def _classify(path: str) -> tuple[str | None, object]:
     if suffix == ".mat":
         return "landmarks", None
     if suffix == ".json":
+        if not parse and not is_slicer_markups(path):
+            return "landmarks", _UNREAD
         obj = _load_json(path)
         # a Slicer point list is told by its name, as read_landmarks tells it
         return ("landmarks" if is_slicer_markups(path) or _is_landmark_json(obj) else None), obj
@@ -393,6 +425,8 @@ def _own_figure(path: str) -> bool:
 
 
 _NOT_JSON = object()
+#: A ``.json`` file discovery has not opened (``discover(..., read_landmarks=False)``).
+_UNREAD = object()
 
 
 def _load_json(path: str) -> object:
@@ -420,6 +454,8 @@ def _is_landmark_json(obj: object) -> bool:
 
 def _landmarks_info(path: str, shown: str, obj: object) -> _Landmarks:
     """A landmark file as pairing sees it; *obj* is a ``.json`` file's parsed content (None for others)."""
+    if obj is _UNREAD:
+        return _Landmarks(path, shown, None, None, unread=True)
     declared = uid = None
     image = obj.get("image") if isinstance(obj, dict) else None
     if is_slicer_markups(path) and isinstance(obj, dict):  # the image spinecheck recorded beside the points
@@ -434,6 +470,37 @@ def _landmarks_info(path: str, shown: str, obj: object) -> _Landmarks:
         if isinstance(image.get("sop_instance_uid"), str) and image["sop_instance_uid"].strip():
             uid = image["sop_instance_uid"].strip()
     return _Landmarks(path, shown, declared, uid)
+
+
+def landmark_claim(path: str, obj: object = _NOT_JSON) -> tuple[bool, str | None]:
+    """What discovery makes of a ``.json`` file's content: a landmark file or not, and the UID it records.
+
+    For whoever reads a file that discovery left unread (:attr:`StudyJob.landmarks_unread`).
+
+    Parameters
+    ----------
+    path : str
+        The file (a 3D Slicer ``.mrk.json`` is a landmark file by its name).
+    obj : object
+        Its decoded JSON; left out when it could not be decoded (discovery takes such
+        a file for a landmark file, whose row says what is wrong with it).
+
+    Returns
+    -------
+    (bool, str or None)
+        Whether discovery counts the file as a landmark file, and the SOP Instance UID
+        it records (``image.sop_instance_uid``), None when none.
+
+    Examples
+    --------
+    >>> landmark_claim("x.json", {"format": "spinecheck-landmarks/1", "image": {"sop_instance_uid": "1.2"}})
+    (True, '1.2')
+    >>> landmark_claim("x.json", {"format": "other"}), landmark_claim("x.json")
+    ((False, None), (True, None))
+    """
+    if not (is_slicer_markups(path) or _is_landmark_json(obj)):
+        return False, None
+    return True, _landmarks_info(path, "", obj).sop_instance_uid
 
 
 # ----------------------------------------------------------------------------- pairing
@@ -467,7 +534,14 @@ def _pair(
     marks: dict[str, _Landmarks],
     ignored: int,
     defer: bool = False,
-) -> Archive:
+) -> tuple[Archive, set[str]]:
+    """Pair *images* with *marks*; and the unread files (``_Landmarks.unread``) whose content may matter.
+
+    An unread file is taken for a landmark file that declares no image and records no UID.
+    Where the result does not depend on that (the file is the one candidate of one image, at
+    its exact place), it stays unread and the job says so; the others are returned, to be read
+    and paired again.
+    """
     by_place: dict[str, str] = {os.path.normcase(m.path): real for real, m in marks.items()}
     by_name: dict[str, list[str]] = defaultdict(list)
     lm_folder: dict[str, str] = {}  # folder of a landmark file relative to landmarks_dir ("." at its top)
@@ -586,6 +660,7 @@ def _pair(
     rows: list[Unmeasured] = []
     used: set[str] = set()
     unpaired: list[_Image] = []
+    unread = {real for real, m in marks.items() if m.unread}
     for im in images:
         found = candidates[im.rel]
         if not found:
@@ -618,12 +693,18 @@ def _pair(
             )
             continue
         job = _job(im, marks[found[0]])
+        if found[0] in unread and exact[im.rel] == found:  # its content decides nothing here: left unread
+            unread.discard(found[0])
         if (im.rel, found[0]) in unchecked:
             job = dataclasses.replace(job, expected_uid=marks[found[0]].sop_instance_uid)
             unchecked.discard((im.rel, found[0]))
         jobs.append(job)
     if unchecked:  # a file taken by name alone that is not simply the image's job: the names leave a doubt
+        if any(m.unread for m in marks.values()):  # pairing with the UIDs read needs every file's
+            return Archive(root_s, (), (), ignored), {real for real, m in marks.items() if m.unread}
         return _pair(root_s, dir_abs, dir_shown, images, marks, ignored)
+    if unread:
+        return Archive(root_s, (), (), ignored), unread
 
     by_uid: dict[str, list[str]] = defaultdict(list)
     for real, m in marks.items():
@@ -702,7 +783,7 @@ def _pair(
         rows.append(Unmeasured("", m.shown, RowStatus.SKIPPED, why))
     jobs.sort(key=lambda j: j.image)
     rows.sort(key=lambda r: (r.image == "", r.image, r.landmarks))
-    return Archive(root_s, tuple(jobs), tuple(rows), ignored)
+    return Archive(root_s, tuple(jobs), tuple(rows), ignored), set()
 
 
 def _refused(
@@ -747,7 +828,7 @@ def _narrow(found: list[str], image_name: str, marks: dict[str, _Landmarks]) -> 
 
 
 def _job(im: _Image, m: _Landmarks) -> StudyJob:
-    return StudyJob(im.rel, m.shown, im.path, m.path)
+    return StudyJob(im.rel, m.shown, im.path, m.path, landmarks_unread=m.unread)
 
 
 def uid_doubt(job: StudyJob, film_uid: str | None) -> bool:

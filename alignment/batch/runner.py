@@ -54,13 +54,13 @@ from typing import Any, TextIO
 
 import numpy as np
 
-from ...landmarks.errors import SpinecheckError
+from ...landmarks.errors import InvalidLandmarksError, SpinecheckError
 from ...landmarks.io.atomic import TEMP_MARK, remove_stale_temporaries
 from ...landmarks.points.film import FilmIdentity
 from ...landmarks.points.model import LandmarkTable
 from ..geometry.coronal import CobbMethod
 from ..study import merge_image
-from .archive import Archive, RowStatus, StudyJob, Unmeasured, discover, uid_doubt
+from .archive import Archive, RowStatus, StudyJob, Unmeasured, discover, landmark_claim, uid_doubt
 from .personal import pseudonym
 from .scheduler import SchedulerAddress, parse_scheduler, scheduler_security
 from .table import (
@@ -103,8 +103,9 @@ IN_FLIGHT_PER_WORKER = 2
 FIGURE_DPI = 150
 _DEFAULT_OPTIONS = BatchOptions()
 #: The status of the row a worker returns for a study whose film contradicts the SOP Instance UID its
-#: landmark file records (discovery paired them by names, :func:`~.archive.uid_doubt`): never written;
-#: the archive is paired again with the UIDs read (:func:`_pair_again`).
+#: landmark file records (discovery paired them by names, :func:`~.archive.uid_doubt`), or whose
+#: ``.json`` file, paired unread, is no landmark file: never written; the archive is paired again
+#: with every file read (:func:`_pair_again`).
 _UID_DOUBT = "uid-doubt"
 
 
@@ -234,28 +235,64 @@ class _LoadFailed(Exception):
         self.film = film
 
 
-def _load(job: StudyJob, options: BatchOptions) -> tuple[LandmarkTable, Any]:
+class _NotLandmarks(Exception):
+    """A ``.json`` file that discovery paired unread is no landmark file: the pairing by names does not hold."""
+
+
+def _claim(job: StudyJob) -> tuple[StudyJob, Any]:
+    """Read the landmark file discovery left unread (:attr:`StudyJob.landmarks_unread`), once.
+
+    Returns the job with the SOP Instance UID the file records as its ``expected_uid`` (compared
+    with the film's as for any job paired by names), and the file's decoded content for
+    :func:`_load`, or the :class:`InvalidLandmarksError` decoding it raised (the reader's,
+    raised where the reader would raise it). Raises :class:`_NotLandmarks` for a ``.json``
+    file that is not a landmark file: discovery would not have paired it.
+    """
+    from ...landmarks.io.landmark_file import load_landmark_json
+
+    content: Any
+    try:
+        content = load_landmark_json(job.landmarks_path)
+        landmarks, uid = landmark_claim(job.landmarks_path, content)
+    except InvalidLandmarksError as exc:  # not decoded: a broken landmark file, recording no UID
+        content, landmarks, uid = exc, True, None
+    if not landmarks:
+        raise _NotLandmarks(job.landmarks_path)
+    return dataclasses.replace(job, expected_uid=uid, landmarks_unread=False), content
+
+
+def _landmark_table(job: StudyJob, header: Any, content: Any) -> LandmarkTable:
+    """The study's landmark file as a one-row table (read now, or from *content*, :func:`_claim`'s)."""
+    from ...landmarks.io.landmark_file import landmarks_where, parse_landmarks
+    from ...landmarks.io.read import read_landmark_table
+
+    if content is None:
+        # the header also places a 3D Slicer markup's millimetres on the film's pixels (other formats are in pixels)
+        return read_landmark_table(job.landmarks_path, image=header)
+    if isinstance(content, InvalidLandmarksError):
+        raise content
+    path = job.landmarks_path  # a .json landmark file: what read_landmark_table does with it, undecoded again
+    return LandmarkTable.from_sets([parse_landmarks(content, where=landmarks_where(path), source=path)])
+
+
+def _load(job: StudyJob, options: BatchOptions, content: Any = None) -> tuple[LandmarkTable, Any]:
     """The study's landmarks merged with its film's header; and the decoded film, or None.
 
     The merge takes the header (the same values, whether the pixels were
     decoded or not), so a row does not depend on ``--verify-pixels``. A failure
     after the header was read is a :class:`_LoadFailed` that carries the film's
-    identity, for the error row.
+    identity, for the error row. *content*: the landmark file's, when already
+    decoded (:func:`_claim`).
     """
     from ...landmarks.imaging.isolated import load_radiograph_isolated
     from ...landmarks.imaging.radiograph import read_radiograph_header
-    from ...landmarks.io.read import read_landmark_table
 
     detecting = not job.landmarks_path  # an image without landmark file, with --detect
     # decoded in a child process: a decoder that crashes on this film costs its row, not the batch
     radiograph = load_radiograph_isolated(job.image_path) if options.decode or detecting else None
     header = read_radiograph_header(job.image_path) if radiograph is None else radiograph.header
     try:
-        if detecting:
-            table = _detected(job, radiograph)
-        else:
-            # the header also places a 3D Slicer markup's millimetres on the film's pixels (other formats are in pixels)
-            table = read_landmark_table(job.landmarks_path, image=header)
+        table = _detected(job, radiograph) if detecting else _landmark_table(job, header, content)
         return merge_image(table, header, where=f"image '{job.image_path}'"), radiograph
     except MemoryError:
         raise
@@ -315,8 +352,15 @@ def measure_chunk(jobs: Sequence[StudyJob], options: BatchOptions) -> list[Row]:
     notes: dict[int, str] = {}
     dicom: dict[int, dict[str, str]] = {}
     for k, job in enumerate(jobs):
+        content = None
+        if job.landmarks_unread:
+            try:
+                job, content = _claim(job)
+            except _NotLandmarks:
+                rows[k] = _doubt_row(header, job)
+                continue
         try:
-            table, radiograph = _load(job, options)
+            table, radiograph = _load(job, options, content)
         except MemoryError:
             raise
         except _LoadFailed as failed:
@@ -717,9 +761,15 @@ def run_batch(
         else (_InProcess() if n_jobs == 1 else _Processes(n_jobs, options))
     )
     try:
-        # the films are not opened here: the workers read each once, and check the UIDs the names paired
+        # neither the films nor the landmark files the names pair are opened here: the workers read
+        # each once, and check that the pairing holds (the UIDs, a .json that is a landmark file);
+        # a resumed table's rows were measured before, so their files are read here (see below)
         archive = discover(
-            root, landmarks_dir=landmarks_dir, exclude=exclude, defer_uid_checks=worker is None
+            root,
+            landmarks_dir=landmarks_dir,
+            exclude=exclude,
+            defer_uid_checks=worker is None,
+            read_landmarks=worker is not None or resume,
         )
         if options.detect:
             archive = archive.detecting()

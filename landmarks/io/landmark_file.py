@@ -43,6 +43,7 @@ __all__ = [
     "FORMAT",
     "PATIENT_SOURCE",
     "read_landmark_json",
+    "load_landmark_json",
     "parse_landmarks",
     "landmarks_to_json",
     "landmarks_to_text",
@@ -113,9 +114,27 @@ def read_landmark_json(path: str | os.PathLike[str]) -> LandmarkSet:
     spinecheck.landmarks.errors.InvalidLandmarksError: landmarks file 'no-such-case.json': cannot be read: ...
     """
     name = os.fspath(path)
-    where = landmarks_where(name)
-    data = read_json_text(name, where, f"a {FORMAT} JSON file", object_pairs_hook=_object_pairs)
-    return parse_landmarks(data, where=where, source=name)
+    return parse_landmarks(load_landmark_json(name), where=landmarks_where(name), source=name)
+
+
+def load_landmark_json(path: str | os.PathLike[str]) -> Any:
+    """The decoded JSON of a landmark file, not yet checked: what :func:`read_landmark_json` parses.
+
+    For a caller that looks at the content before parsing it (a batch worker tells
+    whether the file is a landmark file at all, and which film it records), so that
+    the file is read and decoded once: ``parse_landmarks(obj, where=landmarks_where(path),
+    source=path)`` then gives what :func:`read_landmark_json` gives. A key given twice is
+    remembered, for :func:`parse_landmarks` to refuse.
+
+    Raises
+    ------
+    InvalidLandmarksError
+        The file is missing, unreadable, too large, not UTF-8 or not JSON.
+    """
+    name = os.fspath(path)
+    return read_json_text(
+        name, landmarks_where(name), f"a {FORMAT} JSON file", object_pairs_hook=_object_pairs
+    )
 
 
 def parse_landmarks(

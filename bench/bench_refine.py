@@ -48,6 +48,7 @@ import argparse
 import csv
 import math
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -318,7 +319,7 @@ def bench_shape_cv(repeats: int, folds: int = 5) -> None:
     )
 
 
-def bench_local_cv(runs: Path, repeats: int, folds: int = 5) -> None:
+def bench_local_cv(local_runs: Path | None, refine_runs: Path | None, repeats: int, folds: int = 5) -> None:
     from spinecheck.landmarks.detect.inference import load_model, place_corners
     from spinecheck.landmarks.detect.training import assign_folds, screen_labels
     from spinecheck.landmarks.io.aasce import AASCE_POINT_NAMES
@@ -347,10 +348,21 @@ def bench_local_cv(runs: Path, repeats: int, folds: int = 5) -> None:
 
     before, alone, shaped, both, used, seconds, n = [], [], [], [], [], 0.0, 0
     for k in range(folds):
-        held = [n for n in (runs / f"fold{k}" / "heldout.txt").read_text().split("\n") if n]
-        if held != [good[i] for i in np.flatnonzero(fold_of == k)]:
-            raise SystemExit(f"{runs / f'fold{k}'}: its held-out films are not fold {k}'s")
-        model = load_model(local=str(runs / f"fold{k}" / "model.onnx"))
+        parts = {}
+        for key, runs in (("local", local_runs), ("refine", refine_runs)):
+            if runs is None:
+                continue
+            held = [n for n in (runs / f"fold{k}" / "heldout.txt").read_text().split("\n") if n]
+            if held != [good[i] for i in np.flatnonzero(fold_of == k)]:
+                raise SystemExit(f"{runs / f'fold{k}'}: its held-out films are not fold {k}'s")
+            parts[key] = str(runs / f"fold{k}" / "model.onnx")
+        # only the fold's own networks: the shipped ones saw these films
+        model = load_model(local=parts.get("local"), refine=parts.get("refine"))
+        model = replace(
+            model,
+            local=model.local if "local" in parts else None,
+            refine=model.refine if "refine" in parts else None,
+        )
         shape_model = learn_shape_model(shapes[fold_of != k], source=f"aasce-train less fold {k}")
         for i in np.flatnonzero(fold_of == k):
             grey = load_radiograph(TRAIN / "images" / good[i]).display
@@ -368,8 +380,9 @@ def bench_local_cv(runs: Path, repeats: int, folds: int = 5) -> None:
                 for out, x in ((before, rough), (alone, by_model), (shaped, by_shape), (both, refined)):
                     out.append([_err(a, b) for a, b in zip(angles(x), angles(truth), strict=True)])
     b, a, s, bo = (np.median(np.concatenate(x)) for x in (before, alone, shaped, both))
+    network = "the refiner network's" if refine_runs else "the local stage's"
     print(
-        f"(f) aasce-train, the local stage's {folds}-fold CV by patient ({len(good)} films), all corners T1-L5 "
+        f"(f) aasce-train, {network} {folds}-fold CV by patient ({len(good)} films), all corners T1-L5 "
         f"clicked sigma = 5 px off, {repeats} repeats: median endplate-angle error {b:.2f} deg -> "
         f"{bo:.2f} deg as spinecheck refine does it, the learned shape then the model ({1 - bo / b:.0%} lower; "
         f"the shape alone {s:.2f}, {1 - s / b:.0%}; the model step alone {a:.2f}, {1 - a / b:.0%}); "
@@ -396,6 +409,10 @@ def main() -> None:
         "--part", choices=("a", "b", "c", "d", "e", "f", "all"), default="all", help="run only one part"
     )
     ap.add_argument("--local-runs", help="part (f): folder of the local stage's fold0 .. fold4 runs")
+    ap.add_argument(
+        "--refine-runs",
+        help="part (f): folder of the refiner network's fold0 .. fold4 runs (training_local --refiner)",
+    )
     args = ap.parse_args()
     if args.part in ("a", "all"):
         if DATA.is_dir():
@@ -414,10 +431,14 @@ def main() -> None:
         else:
             print(f"(e) skipped: {TRAIN} is absent")
     if args.part in ("f", "all"):
-        if TRAIN.is_dir() and args.local_runs:
-            bench_local_cv(Path(args.local_runs), args.repeats)
+        if TRAIN.is_dir() and (args.local_runs or args.refine_runs):
+            bench_local_cv(
+                Path(args.local_runs) if args.local_runs else None,
+                Path(args.refine_runs) if args.refine_runs else None,
+                args.repeats,
+            )
         else:
-            print(f"(f) skipped: needs {TRAIN} and --local-runs")
+            print(f"(f) skipped: needs {TRAIN} and --local-runs or --refine-runs")
 
 
 if __name__ == "__main__":

@@ -16,12 +16,14 @@ from spinecheck.landmarks.detect.local import (
     LOCAL_SIZE,
     LOCAL_SPACING,
     LOCAL_STRIDE,
+    REFINE_SPAN,
     Frames,
     closeup_to_film,
     cut_closeups,
     film_to_closeup,
     frames_from_corners,
     reduced_film,
+    refine_frames,
     vertebra_frames,
 )
 from test_detect_model import _column, _FakeSession
@@ -219,6 +221,35 @@ def test_place_corners_refines_rough_clicks_in_their_own_frames():
     assert (conf > 0.5).all()
 
 
+def test_the_refiners_frame_spans_the_vertebras_larger_side():
+    wide = np.array([[0, 0], [150, 10], [0, 70], [150, 80]], float)  # 150 wide, 70 tall, tilted
+    tall = np.array([[0, 0], [60, 0], [0, 90], [60, 90]], float)
+    f = refine_frames(np.stack([wide, tall]))
+    np.testing.assert_allclose(f.scale, [np.hypot(150, 10) / REFINE_SPAN, 90 / REFINE_SPAN])
+    np.testing.assert_allclose(f.centre, [[75, 40], [30, 45]])
+    # the close-up runs down the vertebra (perpendicular to its endplates), and holds its corners
+    np.testing.assert_allclose(f.down[0], frames_from_corners(wide).down[0])
+    uv = film_to_closeup(np.stack([wide, tall]), f)
+    assert (uv > 0.1 * LOCAL_SIZE).all() and (uv < 0.9 * LOCAL_SIZE).all()
+
+
+def test_place_corners_uses_the_refiners_network_on_its_finer_frames():
+    rows, columns = 1500, 700
+    film = np.random.default_rng(1).uniform(0, 255, (rows, columns))
+    clicks = _column(top=200.0, step=100.0, x0=250.0, width=120.0).reshape(17, 4, 2)[3:6]
+    refiner_uv = _UV + [[2.0, -1.0], [-1.0, 1.0], [1.0, 2.0], [0.0, -2.0]]
+    model = LandmarkModel(
+        ModelInfo("fake", "0", "0" * 64),
+        _FakeSession(_column(), rows, columns),
+        local=_FakeLocal(_UV),
+        refine=_FakeLocal(refiner_uv),
+    )
+    xy, conf = place_corners(film, clicks, model)
+    expected = closeup_to_film(np.repeat(refiner_uv[None], 3, 0), refine_frames(clicks))
+    np.testing.assert_allclose(xy, expected, atol=0.05)
+    assert model.refine.calls == 1 and model.local.calls == 0 and (conf > 0.5).all()
+
+
 def test_place_corners_needs_a_model_with_a_local_stage():
     from spinecheck.landmarks.errors import InvalidArgumentError
 
@@ -261,6 +292,56 @@ def test_training_close_ups_carry_their_vertebras_corners_mirrored_or_not():
         for u, v in uv:  # each corner sits on its block's edge (bright within a pixel or two)
             r, c = int(round(v)), int(round(u))
             assert img[max(r - 2, 0) : r + 3, max(c - 2, 0) : c + 3].max() > 0.2
+
+
+def test_the_refiners_training_close_ups_are_framed_by_clicks_a_few_pixels_off():
+    pytest.importorskip("torch")
+    from spinecheck.landmarks.detect.training_local import REFINER, closeup_batch
+
+    film = np.full((2000, 800), 30.0, dtype=np.float32)
+    truth = _column(top=150.0, step=100.0, x0=300.0, width=120.0)
+    for v in range(17):
+        film[150 + 100 * v : 220 + 100 * v + 1, 300:421] = 220.0
+    cache = {
+        "pixels": film.ravel(),
+        "offsets": np.array([0, film.size]),
+        "shapes": np.array([film.shape]),
+        "factors": np.array([1]),
+        "points": truth[None].astype(np.float32),
+    }
+    pairs = np.array([(0, v) for v in range(17)] * 4)
+    x, p, scales = closeup_batch(cache, pairs, np.random.default_rng(0), stage=REFINER)
+    # the blocks are 120 wide (70 tall): their width spans about REFINE_SPAN close-up pixels
+    assert np.allclose(scales, 120 / REFINE_SPAN, rtol=0.25)
+    assert np.abs(p.mean(1) - HALF).max() < 8  # clicks 2-9 px off: the vertebra stays central
+    for img, uv in zip(x[:, 0], p, strict=True):
+        for u, v in uv:
+            r, c = int(round(v)), int(round(u))
+            assert img[max(r - 2, 0) : r + 3, max(c - 2, 0) : c + 3].max() > 0.2
+
+
+def test_shipping_refuses_runs_trained_for_the_other_network(tmp_path):
+    torch = pytest.importorskip("torch")
+    import json
+
+    from spinecheck.landmarks.detect.model import CornerNet
+    from spinecheck.landmarks.detect.training_local import REFINER, ship_local
+    from spinecheck.landmarks.errors import InvalidArgumentError
+
+    run = tmp_path / "fold0"
+    run.mkdir()
+    args = {"width": 4, "fold": 0, "folds": 5, "seed": 12, "stage": "local"}
+    torch.save({"net": CornerNet(4).state_dict(), "epoch": 1, "args": args}, run / "checkpoint.pt")
+    weights = tmp_path / "weights"
+    weights.mkdir()
+    (weights / "manifest.json").write_text(json.dumps({"name": "m", "version": "1.1", "file": "a.onnx"}))
+    with pytest.raises(InvalidArgumentError, match="fold0: stage: a run of the refiner was expected"):
+        ship_local([run], "1.2", weights, REFINER)
+    args["stage"] = "refine"
+    torch.save({"net": CornerNet(4).state_dict(), "epoch": 1, "args": args}, run / "checkpoint.pt")
+    manifest = ship_local([run], "1.2", weights, REFINER)
+    assert manifest["refine"]["file"] == "corners-ap-refine.onnx" and "local" not in manifest
+    assert (weights / "corners-ap-refine.onnx").is_file()
 
 
 def test_shipping_the_local_stage_adds_it_to_the_manifest(tmp_path):

@@ -36,6 +36,7 @@ from .local import (
     closeup_to_film,
     cut_closeups,
     frames_from_corners,
+    refine_frames,
     vertebra_frames,
 )
 
@@ -405,22 +406,27 @@ class LandmarkModel:
     """An ONNX landmark network ready to run, and what it is (:class:`ModelInfo`).
 
     ``local``, when present, is the local stage's network (:mod:`.local`): it places each
-    vertebra's corners again on a close-up of the full-resolution film.
+    vertebra's corners again on a close-up of the full-resolution film. ``refine``, when present
+    (since model 1.2), is the AP refiner's network: the same task on finer close-ups framed by a
+    person's rough corners (:func:`.local.refine_frames`).
     """
 
     info: ModelInfo
     session: Any = field(repr=False)
     local: Any = field(default=None, repr=False)
+    refine: Any = field(default=None, repr=False)
 
-    def closeup_heatmaps(self, batch: np.ndarray) -> np.ndarray:
-        """Run the local network on ``(N, LOCAL_SIZE, LOCAL_SIZE)`` close-ups.
+    def closeup_heatmaps(self, batch: np.ndarray, refiner: bool = False) -> np.ndarray:
+        """Run the local network (the refiner's with *refiner*) on ``(N, LOCAL_SIZE, LOCAL_SIZE)`` close-ups.
 
         Returns ``(N, 4, h, w)`` logits for one network, ``(N, M, 4, h, w)`` for an ensemble of M.
         """
-        if self.local is None:
-            raise InvalidArgumentError(f"the landmark model {self.info.name!r} has no local stage")
+        session = self.refine if refiner else self.local
+        if session is None:
+            what = "refiner network" if refiner else "local stage"
+            raise InvalidArgumentError(f"the landmark model {self.info.name!r} has no {what}")
         x = np.ascontiguousarray(batch[:, None], dtype=np.float32)
-        (out,) = self.local.run(["heatmaps"], {"closeup": x})
+        (out,) = session.run(["heatmaps"], {"closeup": x})
         return np.asarray(out)
 
     def heatmaps(self, batch: np.ndarray) -> np.ndarray:
@@ -455,18 +461,28 @@ def _shipped() -> LandmarkModel:
         manifest = json.loads(folder.joinpath(_MANIFEST).read_text(encoding="utf-8"))
         name, version, file, sha = (str(manifest[k]) for k in ("name", "version", "file", "sha256"))
         data = folder.joinpath(file).read_bytes()
-        local = manifest.get("local")  # the local stage, since model 1.1
-        local_file, local_sha = (str(local["file"]), str(local["sha256"])) if local else ("", "")
-        local_data = folder.joinpath(local_file).read_bytes() if local else None
+        # the local stage since model 1.1, the refiner's network since 1.2: (file, sha256, bytes)
+        parts = {
+            key: (str(manifest[key]["file"]), str(manifest[key]["sha256"]))
+            for key in ("local", "refine")
+            if manifest.get(key)
+        }
+        blobs = {key: folder.joinpath(f).read_bytes() for key, (f, _) in parts.items()}
     except (OSError, ValueError, KeyError, TypeError) as e:
         raise ModelIntegrityError(
             f"the landmark model shipped with spinecheck cannot be read ({reason(e)}); reinstall spinecheck"
         ) from None
     model = _checked(data, ModelInfo(name, version, sha), f"the shipped landmark model {file!r}")
-    if local_data is None:
-        return model
-    what = f"the shipped landmark model's local stage {local_file!r}"
-    return replace(model, local=_checked(local_data, ModelInfo(name, version, local_sha), what).session)
+    named = {"local": "local stage", "refine": "refiner network"}
+    sessions = {
+        key: _checked(
+            blobs[key],
+            ModelInfo(name, version, sha_k),
+            f"the shipped landmark model's {named[key]} {file_k!r}",
+        ).session
+        for key, (file_k, sha_k) in parts.items()
+    }
+    return replace(model, **sessions)
 
 
 def _checked(data: bytes, info: ModelInfo, what: str) -> LandmarkModel:
@@ -480,7 +496,11 @@ def _checked(data: bytes, info: ModelInfo, what: str) -> LandmarkModel:
 
 
 def load_model(
-    path: str | None = None, *, sha256: str | None = None, local: str | None = None
+    path: str | None = None,
+    *,
+    sha256: str | None = None,
+    local: str | None = None,
+    refine: str | None = None,
 ) -> LandmarkModel:
     """Load the shipped model, or an ONNX file of the same network (a cross-validation fold's).
 
@@ -494,6 +514,9 @@ def load_model(
     local : str, optional
         An ``.onnx`` file of the local stage to use instead of the shipped one (with *path*: to
         go with it; without, the first stage's corners are the result).
+    refine : str, optional
+        An ``.onnx`` file of the refiner's network to use instead of the shipped one (a
+        cross-validation fold's); with *path*, to go with it.
 
     Raises
     ------
@@ -501,24 +524,28 @@ def load_model(
         The weights are missing, unreadable, or do not match their SHA-256.
     """
     if path is None:
-        shipped = _shipped()
-        return shipped if local is None else replace(shipped, local=_local_session(local))
+        model = _shipped()
+    else:
+        try:
+            with open(path, "rb") as f:
+                data = f.read()
+        except OSError as e:
+            raise ModelIntegrityError(f"landmark model {path!r}: cannot be read: {e.strerror or e}") from None
+        info = ModelInfo(name=str(path), version="", sha256=sha256 or _sha256(data))
+        model = _checked(data, info, f"landmark model {path!r}")
+    if local is not None:
+        model = replace(model, local=_part_session(local, "local stage"))
+    if refine is not None:
+        model = replace(model, refine=_part_session(refine, "refiner network"))
+    return model
+
+
+def _part_session(path: str, what: str) -> Any:
     try:
         with open(path, "rb") as f:
             data = f.read()
     except OSError as e:
-        raise ModelIntegrityError(f"landmark model {path!r}: cannot be read: {e.strerror or e}") from None
-    info = ModelInfo(name=str(path), version="", sha256=sha256 or _sha256(data))
-    model = _checked(data, info, f"landmark model {path!r}")
-    return model if local is None else replace(model, local=_local_session(local))
-
-
-def _local_session(path: str) -> Any:
-    try:
-        with open(path, "rb") as f:
-            data = f.read()
-    except OSError as e:
-        raise ModelIntegrityError(f"local stage {path!r}: cannot be read: {e.strerror or e}") from None
+        raise ModelIntegrityError(f"{what} {path!r}: cannot be read: {e.strerror or e}") from None
     return _session(data)
 
 
@@ -664,7 +691,11 @@ def _track(
 def place_corners(
     image: Any, corners: np.ndarray, model: LandmarkModel | None = None
 ) -> tuple[np.ndarray, np.ndarray]:
-    """The local stage's corners for vertebrae roughly placed by a person (the AP refiner's step).
+    """The model's corners for vertebrae roughly placed by a person (the AP refiner's step).
+
+    Read by the refiner's network on close-ups framed by the rough corners
+    (:func:`.local.refine_frames`) when the model has one (the shipped one does, since 1.2), else
+    by the local stage on close-ups framed as :func:`.local.frames_from_corners` frames them.
 
     Parameters
     ----------
@@ -673,7 +704,7 @@ def place_corners(
     corners : ndarray, shape (n, 4, 2)
         Rough ``(x, y)`` of each vertebra's ``sup.left, sup.right, inf.left, inf.right``.
     model : LandmarkModel, optional
-        Default: the shipped model; it must have a local stage.
+        Default: the shipped model; it must have a refiner network or a local stage.
 
     Returns
     -------
@@ -682,24 +713,28 @@ def place_corners(
     """
     m = model or load_model()
     c = np.asarray(corners, dtype=float).reshape(-1, 4, 2)
-    # each vertebra's close-up is framed by its own four corners (no neighbours needed)
-    xy, conf, _ = _local_pass(m, _grey(image), frames_from_corners(c))
+    # each vertebra's close-up is framed by its own four corners (no neighbours needed): the
+    # refiner's network on its finer close-ups when the model has one (1.2), else the local stage
+    if m.refine is not None:
+        xy, conf, _ = _local_pass(m, _grey(image), refine_frames(c), refiner=True)
+    else:
+        xy, conf, _ = _local_pass(m, _grey(image), frames_from_corners(c))
     return xy.reshape(-1, 4, 2), conf.reshape(-1, 4)
 
 
 def _local_pass(
-    m: LandmarkModel, grey: np.ndarray, frames: Frames
+    m: LandmarkModel, grey: np.ndarray, frames: Frames, refiner: bool = False
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """The local stage on a film's grey levels: one close-up per frame.
+    """The local stage (the refiner's network with *refiner*) on a film's grey levels: one close-up per frame.
 
-    Each close-up and its mirror image are read by every network of the local stage; a corner
+    Each close-up and its mirror image are read by every network of the stage; a corner
     is the mean of the readings. Returns the corners ``(4 n, 2)``, their confidence ``(4 n,)``
     (heatmap mass near the peak, lowered when the readings scatter) and how far each vertebra's
     centre lies from its frame's, in spacings (``(n,)``).
     """
     crops = cut_closeups(grey, frames)
     n = len(crops)
-    hm = m.closeup_heatmaps(np.concatenate([crops, crops[:, :, ::-1]]))
+    hm = m.closeup_heatmaps(np.concatenate([crops, crops[:, :, ::-1]]), refiner=refiner)
     if hm.ndim == 4:  # one network: (2 n, 4, h, w)
         hm = hm[:, None]
     readings, masses = [], []

@@ -436,9 +436,13 @@ def training_command(
     ap.add_argument("--resume", action="store_true", help="continue from OUT/checkpoint.pt")
     args = ap.parse_args(argv)
     if args.ship:
-        manifest = ship_runs(
-            [Path(r) for r in args.ship], args.version, Path(__file__).resolve().parent / "weights"
-        )
+        try:
+            manifest = ship_runs(
+                [Path(r) for r in args.ship], args.version, Path(__file__).resolve().parent / "weights"
+            )
+        except (SpinecheckError, OSError) as e:
+            print(f"error: {e}", file=sys.stderr)
+            return 2
         print(json.dumps(manifest, indent=1))
         return 0
     if not args.data or not args.out:

@@ -75,8 +75,10 @@ def refine_with_model(
         model = load_model()
     except ModelIntegrityError as e:
         return RefineFailure(str(e))
-    if model.local is None:
-        return RefineFailure(f"the landmark model {model.info.name} {model.info.version} has no local stage")
+    if model.local is None and model.refine is None:
+        return RefineFailure(
+            f"the landmark model {model.info.name} {model.info.version} has no refiner network or local stage"
+        )
     clicks = np.array([[points[f"{lv}.{c}"] for c in _CORNERS] for lv in levels], dtype=float)
     xy, conf = place_corners(image, clicks, model)
     height = (

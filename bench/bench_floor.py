@@ -229,6 +229,14 @@ def decode(work: Path, repeat: int) -> None:
         film,
     )
     floor = python("import pydicom, sys; pydicom.dcmread(sys.argv[1]).pixel_array", film)
+    same = python(
+        "import sys, numpy, pydicom; from spinecheck.landmarks.imaging.radiograph import load_radiograph; "
+        "a, b = load_radiograph(sys.argv[1]).pixels, pydicom.dcmread(sys.argv[1]).pixel_array; "
+        "sys.exit(not numpy.array_equal(a, b) or a.dtype != b.dtype)",
+        film,
+    )
+    run(same)  # exits here unless the two arrays are the same, bit for bit
+    print("  load_radiograph(f).pixels is pydicom's pixel_array, bit for bit")
     p = paired(lambda k: run(ours), lambda k: run(floor), repeat)
     line("load_radiograph(f).pixels", p, 1.0, memory=1.0)
 

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import dataclasses
 import functools
 import importlib.metadata
 import io
@@ -70,8 +71,8 @@ DECODER_PACKAGES: dict[str, str] = {
 
 #: Plugin tried first, where pydicom's own order is not the best: for JPEG 2000 pylibjpeg-openjpeg peaks
 #: at about 4.1 x the decoded array, Pillow at 4.7 x and GDCM at 5.6 x (bench/bench_load.py, 7200 x 3000).
-#: Simple single-frame greyscale JPEG 2000 goes before it to the same OpenJPEG directly, at about 2.7 x
-#: (:func:`_decode_j2k_direct`).
+#: Simple single-frame greyscale JPEG 2000 goes before it to OpenJPEG directly, at about 2.7 x and on
+#: every core (:func:`_decode_j2k_direct`).
 _PREFERRED_PLUGIN = {
     uid: "pylibjpeg"
     for uid in (
@@ -250,9 +251,18 @@ def decode_pixels(ds: Any, *, where: str, frame: int | None = None) -> np.ndarra
 # codestream + int32 image, about 2.6 x for a lossless film. Same library, same calls
 # (opj_read_header, opj_decode, opj_end_decompress) as pylibjpeg-openjpeg's own Decode(); the
 # values are cast exactly as it casts them. Anything unusual returns None: pydicom decodes it.
-# The binding reaches into pylibjpeg-openjpeg's private extension, so it is used only with the
-# releases it was verified against (_VERIFIED_RELEASES, pinned in pyproject.toml) and their OpenJPEG;
-# any other, or a missing library or function, leaves every image to pydicom's public route.
+#
+# Which OpenJPEG: pylibjpeg-openjpeg's is built without threads (opj_has_thread_support() is 0 in
+# 2.3 to 2.6), and decodes a 7200 x 3000 film on one core, 1.3 x the time of pydicom's default route
+# (GDCM's OpenJPEG 2.3, threaded, at twice our peak memory). So a thread-enabled OpenJPEG 2.5 is
+# looked for first: the shared library Pillow (a dependency) ships in its wheels, else the system's
+# libopenjp2; it decodes with one thread per core this process may run on (OpenJPEG's own
+# OPJ_NUM_THREADS, where set, decides instead). Threads share out code-blocks and wavelet rows,
+# whose results do not depend on the order: the pixels are the same, bit for bit.
+# pylibjpeg-openjpeg's extension is private, so it is used only with the releases it was verified
+# against (_VERIFIED_RELEASES, pinned in pyproject.toml); every library must link the verified
+# OpenJPEG (_VERIFIED_OPENJPEG) and export every function called. A library that does not leaves the
+# next one its turn, and where none binds every image goes through pydicom's public route.
 
 _J2K_DIRECT_SYNTAXES = frozenset(
     (
@@ -311,13 +321,30 @@ def _major_minor(version: str) -> tuple[int, int]:
     return int(found[1]), int(found[2])
 
 
-@functools.cache
-def _openjpeg_library() -> Any:
-    """OpenJPEG's C API in pylibjpeg-openjpeg's extension, typed; None where it is not the verified one.
+@dataclasses.dataclass(frozen=True)
+class _OpenJpeg:
+    """One OpenJPEG library, typed, and whether it can decode with threads."""
 
-    On a mismatch (:func:`_bind_openjpeg` says which) the reason is logged at DEBUG level and
-    pydicom's public route decodes, to the same values.
+    lib: ctypes.CDLL
+    source: str  # where it comes from, for the log
+    threaded: bool
+
+
+@functools.cache
+def _openjpeg_library() -> _OpenJpeg | None:
+    """The OpenJPEG to decode with: a thread-enabled one first, else pylibjpeg-openjpeg's; or None.
+
+    Each library that does not bind (:func:`_bind_library` and :func:`_bind_openjpeg` say why) is
+    logged at DEBUG level; where none does, pydicom's public route decodes, to the same values.
     """
+    for path in _threaded_library_paths():
+        try:
+            bound = _bind_library(path, path, threaded=True)
+        except Exception as exc:  # noqa: BLE001 - any mismatch: the next library
+            _log.debug("JPEG 2000 not decoded through %s: %s", path, exc)
+            continue
+        _log.debug("JPEG 2000 decoded through OpenJPEG in %s, with threads", path)
+        return bound
     try:
         return _bind_openjpeg()
     except Exception as exc:  # noqa: BLE001 - any mismatch: pydicom's route, which needs none of this
@@ -325,13 +352,43 @@ def _openjpeg_library() -> Any:
         return None
 
 
-def _bind_openjpeg() -> ctypes.CDLL:
-    """Load and type the OpenJPEG functions :func:`_opj_decode` calls; raise on any mismatch.
+def _threaded_library_paths() -> Iterator[str]:
+    """Where a thread-enabled OpenJPEG may be: the one in Pillow's wheel, then the system's.
 
-    Checked in order: the installed pylibjpeg-openjpeg release is within :data:`_VERIFIED_RELEASES`,
-    its extension ``_openjpeg`` loads as a shared library, the OpenJPEG inside it is
-    :data:`_VERIFIED_OPENJPEG`, and it exports every function called. The structures' layout is
-    checked again on each image, against the data set (:func:`_is_as_expected`).
+    Pillow's wheels carry ``libopenjp2`` built with threads (``pillow.libs/libopenjp2-<hash>.so.2.5.x``
+    on Linux, ``PIL/.dylibs`` on macOS); a Pillow built from source links the system's, which
+    ``ctypes.util.find_library`` finds (looked for only when Pillow's is not there or does not bind).
+    """
+    try:
+        files = importlib.metadata.files("pillow") or []
+    except importlib.metadata.PackageNotFoundError:
+        files = []
+    for file in files:
+        if "openjp2" in file.name and (".so" in file.name or file.name.endswith((".dylib", ".dll"))):
+            yield str(file.locate())
+    import ctypes.util
+
+    found = ctypes.util.find_library("openjp2")
+    if found:
+        yield found
+
+
+def _decoder_threads() -> int:
+    """How many threads OpenJPEG is asked for: one per core this process may run on; 0 to leave it.
+
+    0 where ``OPJ_NUM_THREADS`` is set (OpenJPEG reads it when the codec is made) or one core is all.
+    """
+    if "OPJ_NUM_THREADS" in os.environ:
+        return 0
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    return cores if cores > 1 else 0
+
+
+def _bind_openjpeg() -> _OpenJpeg:
+    """pylibjpeg-openjpeg's OpenJPEG (no threads), bound; raise on any mismatch.
+
+    Checked first: the installed pylibjpeg-openjpeg release is within :data:`_VERIFIED_RELEASES` and
+    its extension ``_openjpeg`` imports; then the library itself (:func:`_bind_library`).
     """
     release = importlib.metadata.version("pylibjpeg-openjpeg")
     (lo_major, lo_minor), (hi_major, hi_minor) = _VERIFIED_RELEASES
@@ -342,12 +399,23 @@ def _bind_openjpeg() -> ctypes.CDLL:
         )
     import _openjpeg  # the extension module of pylibjpeg-openjpeg >= 2.2
 
-    lib = ctypes.CDLL(_openjpeg.__file__)
+    return _bind_library(_openjpeg.__file__, f"pylibjpeg-openjpeg {release}", threaded=False)
+
+
+def _bind_library(path: str, source: str, *, threaded: bool) -> _OpenJpeg:
+    """Load and type the OpenJPEG functions :func:`_opj_decode` calls; raise on any mismatch.
+
+    Checked in order: *path* loads as a shared library, the OpenJPEG in it is
+    :data:`_VERIFIED_OPENJPEG`, it exports every function called, and (*threaded*) it was built
+    with thread support. The structures' layout is checked again on each image, against the data
+    set (:func:`_is_as_expected`).
+    """
+    lib = ctypes.CDLL(path)
     lib.opj_version.restype = ctypes.c_char_p
     linked = lib.opj_version().decode()
     if _major_minor(linked) != _VERIFIED_OPENJPEG:
         raise RuntimeError(
-            f"pylibjpeg-openjpeg {release} links OpenJPEG {linked}, not the verified "
+            f"{source} links OpenJPEG {linked}, not the verified "
             f"{_VERIFIED_OPENJPEG[0]}.{_VERIFIED_OPENJPEG[1]}"
         )
     p, b = ctypes.c_void_p, ctypes.c_int
@@ -367,10 +435,15 @@ def _bind_openjpeg() -> ctypes.CDLL:
         "opj_stream_destroy": ([p], None),
         "opj_image_destroy": ([ctypes.POINTER(_OpjImage)], None),
     }
+    if threaded:
+        signatures["opj_has_thread_support"] = ([], b)
+        signatures["opj_codec_set_threads"] = ([p, b], b)
     for name, (args, res) in signatures.items():
-        fn = getattr(lib, name)  # AttributeError: the extension does not export it
+        fn = getattr(lib, name)  # AttributeError: the library does not export it
         fn.argtypes, fn.restype = args, res
-    return lib
+    if threaded and not lib.opj_has_thread_support():
+        raise RuntimeError(f"{source} links OpenJPEG {linked} built without threads")
+    return _OpenJpeg(lib, source, threaded)
 
 
 class _Spans:
@@ -467,13 +540,17 @@ def _decode_j2k_direct(ds: Any, frame: int | None) -> np.ndarray | None:
         )
     except (AttributeError, TypeError, ValueError):
         return None
-    lib = _openjpeg_library() if simple else None
-    if lib is None:
+    openjpeg = _openjpeg_library() if simple else None
+    if openjpeg is None:
         return None
+    lib = openjpeg.lib
+    threads = _decoder_threads() if openjpeg.threaded else 0
     try:
         with _pixel_data_stream(ds) as (f, at):
             stream = _Spans(f, _frame_spans(f, at, in_memory=isinstance(f, io.BytesIO)))
-            image = _opj_decode(lib, stream, lambda img: _is_as_expected(img, rows, cols, stored, signed))
+            image = _opj_decode(
+                lib, stream, lambda img: _is_as_expected(img, rows, cols, stored, signed), threads
+            )
     except MemoryError:
         raise
     except Exception:  # noqa: BLE001 - pydicom's route decodes it, or says why it cannot
@@ -499,11 +576,12 @@ def _is_as_expected(img: Any, rows: int, cols: int, stored: int, signed: bool) -
     return geometry == (cols, rows, 1, 1, 0, 0, 0) and (comp.prec, bool(comp.sgnd)) == (stored, signed)
 
 
-def _opj_decode(lib: Any, src: _Spans, accept: Any) -> Any:
+def _opj_decode(lib: Any, src: _Spans, accept: Any, threads: int = 0) -> Any:
     """Run OpenJPEG on the codestream in *src*; its image (int32 samples), or None.
 
-    Decodes only when *accept* takes the image its header describes. The codec (and its
-    copy of the codestream) is destroyed before returning.
+    Decodes only when *accept* takes the image its header describes, with *threads* threads
+    (0: as OpenJPEG decides, one unless ``OPJ_NUM_THREADS`` says otherwise). The codec (and its
+    copy of the codestream, and its threads) is destroyed before returning.
     """
 
     def read(buffer: int, n: int, _user: int) -> int:
@@ -542,6 +620,7 @@ def _opj_decode(lib: Any, src: _Spans, accept: Any) -> Any:
         lib.opj_stream_set_user_data_length(stream, src.size)
         ok = bool(
             lib.opj_setup_decoder(codec, params)
+            and (threads < 2 or lib.opj_codec_set_threads(codec, threads))  # after setup, before the header
             and lib.opj_read_header(stream, codec, ctypes.byref(image))
             and image
             and accept(image.contents)

@@ -20,12 +20,11 @@ saves after every click, and a crash must never leave half a file behind.
 from __future__ import annotations
 
 import datetime
-import difflib
 import json
 import math
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from ..errors import InvalidLandmarksError
@@ -233,7 +232,7 @@ def parse_landmarks(
         warnings.extend(provenance.flags())
     for key in obj:
         if key not in _KNOWN_KEYS:
-            close = difflib.get_close_matches(str(key), _KNOWN_KEYS, n=1, cutoff=0.8)
+            close = _close_matches(str(key), _KNOWN_KEYS, n=1, cutoff=0.8)
             if close:
                 warnings.append(f'unknown key "{key}" ignored; did you mean "{close[0]}"?')
     return LandmarkSet(
@@ -451,12 +450,19 @@ def _no_duplicates(obj: Mapping[str, Any], where: str, in_what: str) -> None:
         )
 
 
+def _close_matches(word: str, possibilities: Sequence[str], *, n: int, cutoff: float) -> list[str]:
+    """The close matches of *word* (difflib's), for a message: difflib is imported only then."""
+    import difflib
+
+    return difflib.get_close_matches(word, possibilities, n=n, cutoff=cutoff)
+
+
 def _required(obj: Mapping[str, Any], key: str, where: str) -> Any:
     if key in obj:
         return obj[key]
     hint = ""
     close = [k for k in obj if isinstance(k, str) and k.lower() == key]
-    close = close or difflib.get_close_matches(key, [str(k) for k in obj], n=1, cutoff=0.8)
+    close = close or _close_matches(key, [str(k) for k in obj], n=1, cutoff=0.8)
     if close:
         hint = f' (found "{close[0]}": keys are case-sensitive)'
     raise InvalidLandmarksError(f'{where}: required key "{key}" is missing{hint}')
@@ -572,7 +578,7 @@ def _parse_operation(value: Any, where: str) -> Operation | None:
     for key in block:
         if key not in OPERATION_ITEMS:
             close = [k for k in OPERATION_ITEMS if k == str(key).lower()]
-            close = close or difflib.get_close_matches(str(key), OPERATION_ITEMS, n=1, cutoff=0.6)
+            close = close or _close_matches(str(key), OPERATION_ITEMS, n=1, cutoff=0.6)
             hint = f'; did you mean "{close[0]}"?' if close else ""
             allowed = ", ".join(f'"{k}"' for k in OPERATION_ITEMS)
             raise InvalidLandmarksError(
@@ -658,10 +664,25 @@ def _parse_points(value: Any, view: View, where: str) -> dict[str, tuple[float, 
             f'{where}: point "{dups[0]}" is given more than once in "points"; keep one'
         )
     points: dict[str, tuple[float, float]] = {}
+    known = _NAMES_SEEN[view]
+    isfinite = math.isfinite
     for name, xy in value.items():
-        check_point_name(name, view, where=where)
+        if name not in known:
+            check_point_name(name, view, where=where)
+            known.add(name)
+        # what JSON gives for nearly every point, checked here without a call per point (issue 17, 4)
+        if type(xy) is list and len(xy) == 2:
+            x, y = xy
+            if type(x) is float and type(y) is float and isfinite(x) and isfinite(y):
+                points[name] = (x, y)
+                continue
         points[name] = _xy(xy, f'point "{name}"', where)
     return points
+
+
+#: Per view, the point names already checked valid (:func:`check_point_name` depends on the name and
+#: the view only): about a hundred names a film, each checked once a process.
+_NAMES_SEEN: dict[View, set[str]] = {view: set() for view in View}
 
 
 def _parse_circles(value: Any, view: View, where: str) -> dict[str, Circle]:

@@ -1013,8 +1013,6 @@ def _run(
     ``error`` row for it. Any other failure of a single study is its
     ``error`` row at once.
     """
-    from tqdm import tqdm
-
     worker = measure_chunk if worker is None else worker
     size = chunk_size or _chunk_size(len(todo), engine.workers, options)
     queue: deque[tuple[StudyJob, ...]] = deque(tuple(todo[i : i + size]) for i in range(0, len(todo), size))
@@ -1022,7 +1020,7 @@ def _run(
     running: dict[Any, tuple[StudyJob, ...]] = {}
     alone: Any = None  # the future of the suspect running by itself
     header = table.header
-    with tqdm(total=len(todo), unit="study", file=stderr, disable=not show, dynamic_ncols=True) as bar:
+    with _progress(len(todo), show, stderr) as bar:
         while queue or suspects or running:
             if queue:
                 while queue and len(running) < IN_FLIGHT_PER_WORKER * engine.workers:
@@ -1068,16 +1066,42 @@ def _run(
                 bar.update(len(rows))
 
 
+class _NoBar:
+    """What :func:`_progress` gives when no bar is shown."""
+
+    def __enter__(self) -> _NoBar:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        pass
+
+    def update(self, n: int) -> None:
+        pass
+
+
+def _progress(total: int, show: bool, stderr: TextIO) -> Any:
+    """The progress bar, or a stand-in when none is shown (tqdm is then not imported: ~20 ms of start-up)."""
+    if not show:
+        return _NoBar()
+    from tqdm import tqdm
+
+    return tqdm(total=total, unit="study", file=stderr, dynamic_ncols=True)
+
+
 def _chunk_size(studies: int, workers: int, options: BatchOptions) -> int:
     """Studies per task: four tasks per worker at least, and at most :data:`MAX_HEADER_CHUNK`.
 
-    :data:`MAX_CHUNK` at most where the films are decoded.
+    :data:`MAX_CHUNK` at most where the films are decoded. One worker has nothing to balance:
+    its tasks are as few as that allows, of equal size (each measure call has a fixed cost).
 
-    >>> _chunk_size(1000, 1, BatchOptions()), _chunk_size(1000, 2, BatchOptions(verify_pixels=True))
-    (250, 32)
+    >>> _chunk_size(1000, 2, BatchOptions()), _chunk_size(1000, 2, BatchOptions(verify_pixels=True))
+    (125, 32)
+    >>> _chunk_size(300, 1, BatchOptions()), _chunk_size(1000, 1, BatchOptions())
+    (150, 250)
     """
     most = MAX_CHUNK if options.decode or options.detect else MAX_HEADER_CHUNK
-    return max(1, min(most, math.ceil(studies / (4 * workers))))
+    tasks = 4 * workers if workers > 1 else math.ceil(studies / most)
+    return max(1, min(most, math.ceil(studies / max(1, tasks))))
 
 
 def _pair_again(lazy: Archive, strict: Archive, table: BatchTable) -> list[StudyJob]:

@@ -67,6 +67,8 @@ def test_measuring_one_landmark_file_imports_only_the_measuring(tmp_path):
     # reader, no coronal regions for a lateral film, no instability, no CSV writer for a text report
     unused = sorted(loaded & NOT_FOR_ONE_LATERAL_JSON)
     assert unused == []
+    # nor the library modules only a message, a type annotation or a string routine of a table needs
+    assert sorted(loaded & LIBRARY_NOT_FOR_ONE_LATERAL_JSON) == []
 
 
 #: What measuring one lateral landmark JSON to text does not use, though its rooms hold it.
@@ -81,6 +83,11 @@ NOT_FOR_ONE_LATERAL_JSON = {
     "spinecheck.alignment.render.curves",
     "spinecheck.alignment.render.live",
 }
+
+
+#: Library modules measuring one lateral JSON does not use: difflib (only for a "did you mean" in an
+#: error), numpy.typing (annotations only), numpy.char (object addition writes a table's reasons).
+LIBRARY_NOT_FOR_ONE_LATERAL_JSON = {"difflib", "numpy.typing", "numpy.char", "numpy.strings"}
 
 
 #: Command lines each parsed by the parser of their command alone and by the whole parser.

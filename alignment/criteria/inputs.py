@@ -148,7 +148,8 @@ class Inputs:
             given = np.asarray(given, dtype=object)
             has = unmeasured & np.not_equal(given, NO_REASON)
             if has.any():
-                reason[has] = np.char.add(f"{p}: ", given[has].astype(str)).astype(object)
+                # object addition, not np.char.add: numpy.char is a start-up cost for one study
+                reason[has] = f"{p}: " + given[has].astype(str).astype(object)
             reason[unmeasured & ~has] = f"{p} not measured"
         else:
             reason[unmeasured] = f"{p} not measured"

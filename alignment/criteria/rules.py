@@ -12,7 +12,6 @@ message naming the file, the field, what was expected and what came in.
 
 from __future__ import annotations
 
-import difflib
 import enum
 import json
 import math
@@ -532,6 +531,8 @@ def check_variable(name: str, *, where: str) -> str:
     if name in VARIABLES or name in PARAMETERS:
         return name
     known = list(VARIABLES) + list(PARAMETERS)
+    import difflib  # only for the message
+
     close = difflib.get_close_matches(name, known, n=3, cutoff=0.5)
     hint = f"; did you mean {', '.join(map(repr, close))}?" if close else ""
     ids = ", ".join(PARAMETERS)
@@ -556,6 +557,8 @@ def require_mapping(obj: object, *, where: str, expected: str = "an object") -> 
 def check_keys(d: Mapping[str, Any], allowed: Sequence[str], *, where: str) -> None:
     for key in d:
         if key not in allowed:
+            import difflib  # only for the message
+
             close = difflib.get_close_matches(str(key), allowed, n=1)
             hint = f"; did you mean {close[0]!r}?" if close else f"; expected one of {', '.join(allowed)}"
             raise InvalidCriteriaError(f"{where}: unknown field {key!r}{hint}")

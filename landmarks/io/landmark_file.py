@@ -664,10 +664,25 @@ def _parse_points(value: Any, view: View, where: str) -> dict[str, tuple[float, 
             f'{where}: point "{dups[0]}" is given more than once in "points"; keep one'
         )
     points: dict[str, tuple[float, float]] = {}
+    known = _NAMES_SEEN[view]
+    isfinite = math.isfinite
     for name, xy in value.items():
-        check_point_name(name, view, where=where)
+        if name not in known:
+            check_point_name(name, view, where=where)
+            known.add(name)
+        # what JSON gives for nearly every point, checked here without a call per point (issue 17, 4)
+        if type(xy) is list and len(xy) == 2:
+            x, y = xy
+            if type(x) is float and type(y) is float and isfinite(x) and isfinite(y):
+                points[name] = (x, y)
+                continue
         points[name] = _xy(xy, f'point "{name}"', where)
     return points
+
+
+#: Per view, the point names already checked valid (:func:`check_point_name` depends on the name and
+#: the view only): about a hundred names a film, each checked once a process.
+_NAMES_SEEN: dict[View, set[str]] = {view: set() for view in View}
 
 
 def _parse_circles(value: Any, view: View, where: str) -> dict[str, Circle]:

@@ -113,25 +113,25 @@ def vertebra_tilts(table: LandmarkTable, method: CobbMethod | str = "endplate") 
         centres in millimetres (x right, y down).
     """
     method = CobbMethod.parse(method, argument="method")
-    inp = Inputs(table, np.ones(len(table)))
     n, k = len(table), len(LEVELS)
     sup = np.full((n, k), np.nan)
     inf = np.full((n, k), np.nan)
     mid = np.full((n, k), np.nan)
     cx = np.full((n, k), np.nan)
     cy = np.full((n, k), np.nan)
+    point = _FramePoints(table)
     present = {name.split(".", 1)[0] for name in table.points}
     for j, level in enumerate(LEVELS):
         if level not in present:  # no point of this level in any study: its tilts and centre stay NaN
             continue
         if method == "midline":
-            mid[:, j] = _tilt(*_tilt_line(inp.p, level, "sup", method))
+            mid[:, j] = _tilt(*_tilt_line(point, level, "sup", method))
         else:
-            sup[:, j] = _tilt(*_tilt_line(inp.p, level, "sup", method))
-            inf[:, j] = _tilt(*_tilt_line(inp.p, level, "inf", method))
+            sup[:, j] = _tilt(*_tilt_line(point, level, "sup", method))
+            inf[:, j] = _tilt(*_tilt_line(point, level, "inf", method))
             mid[:, j] = (sup[:, j] + inf[:, j]) / 2
-        c = inp.centre(level, _AP)
-        cx[:, j], cy[:, j] = c[:, 0], -c[:, 1]
+        centre = _centre(point, level)
+        cx[:, j], cy[:, j] = centre[0], -centre[1]
     if table.sacralised is not None:  # a sacralised vertebra and what lies below it are sacrum, not curve
         for level in set(table.sacralised.tolist()) - {None}:
             rows = np.equal(table.sacralised, level)
@@ -149,7 +149,7 @@ def _tilt_line(
 
     ``endplate``: that endplate; ``midline``: the line joining the midpoints
     of the vertebra's left and right sides, for both. *point* gives a point
-    by name (``Inputs.p``, or the pixels of some studies).
+    by name (``(2, N)`` frame points, or the ``(N, 2)`` pixels of some studies).
     """
     if method == "midline":
         left = (point(f"{level}.sup.left") + point(f"{level}.inf.left")) / 2
@@ -186,9 +186,51 @@ def _pixels(table: LandmarkTable, rows: np.ndarray) -> Callable[[str], np.ndarra
 
 
 def _tilt(left: np.ndarray, right: np.ndarray) -> np.ndarray:
-    """Tilt of the line left -> right; NaN for zero-length lines."""
-    t = angle_from_horizontal_deg(left, right)
-    return np.where(np.all(left == right, axis=1), np.nan, t)
+    """Tilt of the line left -> right, ``(2, N)`` points; NaN for zero-length lines."""
+    t = np.degrees(np.arctan2(right[1] - left[1], right[0] - left[0]))  # angle_from_horizontal_deg
+    return np.where((left[0] == right[0]) & (left[1] == right[1]), np.nan, t)
+
+
+class _FramePoints:
+    """Points of a table as ``(2, N)`` arrays ``(a, s)`` in millimetres (pixels where uncalibrated).
+
+    ``a`` toward image right, ``s`` up: :func:`~spinecheck.alignment.geometry.plane.to_frame`
+    with a sign of +1. One all-NaN array stands for every point no study has.
+    """
+
+    def __init__(self, table: LandmarkTable) -> None:
+        self.table = table
+        spacing = np.where(np.isfinite(table.mm_per_px), table.mm_per_px, 1.0)
+        self.col, self.row = spacing[:, 1], spacing[:, 0]
+        self.missing = np.full((2, len(table)), np.nan)
+        self.cache: dict[str, np.ndarray] = {}
+
+    def given(self, name: str) -> np.ndarray | None:
+        """The point *name*, or None when no study has it."""
+        got = self.cache.get(name)
+        if got is None and name in self.table.points:
+            xy = self.table.points[name]
+            got = self.cache[name] = np.stack([xy[:, 0] * self.col, -xy[:, 1] * self.row])
+        return got
+
+    def __call__(self, name: str) -> np.ndarray:
+        got = self.given(name)
+        return self.missing if got is None else got
+
+
+def _centre(point: _FramePoints, level: str) -> np.ndarray:
+    """``(2, N)`` body centres: the explicit centroid, else the mean of the four corners (``Inputs.centre``)."""
+    c = [point(f"{level}.{e}.{side}") for e in ("sup", "inf") for side in _AP]
+    four = (c[0] + c[1] + c[2] + c[3]) / 4
+    explicit = point.given(f"{level}.centroid")
+    if explicit is None:
+        return four
+    return np.where(np.isfinite(explicit).all(axis=0), explicit, four)
+
+
+#: Curves worked on at a time by :func:`find_curves` (each a row of every level): bounds the
+#: temporaries of a million-study table, and keeps them in cache.
+_CURVE_BLOCK = 1 << 14
 
 
 def find_curves(
@@ -214,7 +256,66 @@ def find_curves(
         method's string value.
     """
     method = CobbMethod.parse(method, argument="method").value
-    mid = tilts["mid"]
+    # levels nobody placed (no tilt, no centre in any study) take no part: the work is on the others
+    used = np.flatnonzero(
+        np.logical_or.reduce([np.isfinite(tilts[key]).any(axis=0) for key in _TILT_KEYS], axis=0)
+    )
+    sup, inf, mid, cx, cy = (tilts[key][:, used] for key in _TILT_KEYS)
+    n, k = mid.shape
+    turning = _turning_points(mid, min_curve_deg)
+    per_study = np.maximum(turning.sum(axis=1) - 1, 0)  # curves: one between each two turning points
+    kmax = int(per_study.max(initial=0))
+    angle = np.full((n, kmax), np.nan)
+    upper = np.full((n, kmax), -1)
+    lower = np.full((n, kmax), -1)
+    apex = np.full((n, kmax), -1)
+    convex = np.zeros((n, kmax), dtype=bool)
+    if kmax == 0:
+        return CurveTable(angle, upper, lower, apex, convex, method)
+    # each study's turning points in order, padded with k (one more column: the turning point after the
+    # last curve's lower end)
+    order = np.full((n, k + 1), k)
+    order[:, :k] = np.where(turning, np.arange(k), k)
+    order.sort(axis=1)
+    # every curve of every study, one row each: (study, curve number)
+    study = np.repeat(np.arange(n), per_study)
+    number = np.arange(len(study)) - np.repeat(np.cumsum(per_study) - per_study, per_study)
+    rounded = (np.round(sup, 9), np.round(inf, 9)) if method == "endplate" else None
+    levels = np.arange(k)
+    for start in range(0, len(study), _CURVE_BLOCK):
+        r, c = study[start : start + _CURVE_BLOCK], number[start : start + _CURVE_BLOCK]
+        u, lo = order[r, c], order[r, c + 1]
+        s, i_ = sup[r], inf[r]
+        if rounded is not None:
+            prev_end = np.where(c >= 1, order[r, np.maximum(c - 1, 0)], -1)
+            u, lo = _refine_ends(s, i_, rounded[0][r], rounded[1][r], prev_end, order[r, c + 2], u, lo)
+        at = np.arange(len(r))
+        angle[r, c] = np.abs(wrap_deg(s[at, u] - i_[at, lo]))
+        upper[r, c] = used[u]
+        lower[r, c] = used[lo]
+        # apex: farthest centre from the chord joining the end vertebrae's centres
+        cxr, cyr = cx[r], cy[r]
+        x0, y0, x1, y1 = cxr[at, u], cyr[at, u], cxr[at, lo], cyr[at, lo]
+        dx, dy = x1 - x0, y1 - y0
+        norm = np.hypot(dx, dy)
+        dev = ((cxr - x0[:, None]) * dy[:, None] - (cyr - y0[:, None]) * dx[:, None]) / np.where(
+            norm == 0, 1, norm
+        )[:, None]
+        inside = (levels[None, :] >= u[:, None]) & (levels[None, :] <= lo[:, None]) & np.isfinite(dev)
+        score = np.where(inside, np.abs(dev), -1.0)
+        ap = score.argmax(axis=1)
+        # no centre inside (an end vertebra without one): the first level, the argmax of a row of -1
+        apex[r, c] = np.where(score[at, ap] < 0, 0, used[ap])
+        # x right, y down, chord pointing down: dev > 0 puts the apex to image right of the chord
+        convex[r, c] = dev[at, ap] > 0
+    return CurveTable(angle, upper, lower, apex, convex, method)
+
+
+_TILT_KEYS = ("sup", "inf", "mid", "centre_x", "centre_y")
+
+
+def _turning_points(mid: np.ndarray, min_curve_deg: float) -> np.ndarray:
+    """``(N, K)`` bool: the vertebrae where each study's tilts turn (a zigzag with hysteresis)."""
     n, k = mid.shape
     turning = np.zeros((n, k), dtype=bool)
     rows = np.arange(n)
@@ -262,53 +363,16 @@ def find_curves(
     flat = ~swung & (lo_idx >= 0) & (hi_idx >= 0) & (lo_idx != hi_idx)
     turning[rows[flat], lo_idx[flat]] = True
     turning[rows[flat], hi_idx[flat]] = True
-
-    counts = turning.sum(axis=1)
-    kmax = int(max(counts.max(initial=0) - 1, 0))
-    angle = np.full((n, kmax), np.nan)
-    upper = np.full((n, kmax), -1)
-    lower = np.full((n, kmax), -1)
-    apex = np.full((n, kmax), -1)
-    convex = np.zeros((n, kmax), dtype=bool)
-    if kmax == 0:
-        return CurveTable(angle, upper, lower, apex, convex, method)
-    order = np.where(turning, np.arange(k), k)
-    order.sort(axis=1)
-    sup, inf = tilts["sup"], tilts["inf"]
-    cx, cy = tilts["centre_x"], tilts["centre_y"]
-    levels = np.arange(k)
-    for c in range(kmax):
-        # only the studies that have a c-th curve (most have two or three): each step works on those rows
-        r = np.flatnonzero(counts >= c + 2)
-        at = np.arange(len(r))
-        u, lo = order[r, c], order[r, c + 1]
-        if method == "endplate":
-            u, lo = _refine_ends(sup[r], inf[r], order[r], c, u, lo)
-        angle[r, c] = np.abs(wrap_deg(sup[r, u] - inf[r, lo]))
-        upper[r, c] = u
-        lower[r, c] = lo
-        # apex: farthest centre from the chord joining the end vertebrae's centres
-        cxr, cyr = cx[r], cy[r]
-        x0, y0, x1, y1 = cxr[at, u], cyr[at, u], cxr[at, lo], cyr[at, lo]
-        dx, dy = x1 - x0, y1 - y0
-        norm = np.hypot(dx, dy)
-        dev = ((cxr - x0[:, None]) * dy[:, None] - (cyr - y0[:, None]) * dx[:, None]) / np.where(
-            norm == 0, 1, norm
-        )[:, None]
-        inside = (levels[None, :] >= u[:, None]) & (levels[None, :] <= lo[:, None]) & np.isfinite(dev)
-        score = np.where(inside, np.abs(dev), -1.0)
-        ap = score.argmax(axis=1)
-        apex[r, c] = ap
-        # x right, y down, chord pointing down: dev > 0 puts the apex to image right of the chord
-        convex[r, c] = dev[at, ap] > 0
-    return CurveTable(angle, upper, lower, apex, convex, method)
+    return turning
 
 
 def _refine_ends(
     sup: np.ndarray,
     inf: np.ndarray,
-    order: np.ndarray,
-    c: int,
+    sup_rounded: np.ndarray,
+    inf_rounded: np.ndarray,
+    prev_end: np.ndarray,
+    next_end: np.ndarray,
     u: np.ndarray,
     lo: np.ndarray,
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -319,20 +383,21 @@ def _refine_ends(
     concavity, searched between the previous turning point and the lower
     turning point; the lower end, the one whose inferior endplate tilts most
     the other way, searched between the upper turning point and the next one.
-    Every study given has a curve *c* (its rows of *sup*, *inf*, *order*).
+    One row per curve: its study's tilts (*sup*, *inf*, and the same rounded
+    to 1e-9 deg), the turning points before and after it (-1 and the level
+    count where there is none) and its turning points *u*, *lo*.
     """
     n, k = sup.shape
     rows = np.arange(n)
     levels = np.arange(k)[None, :]
-    prev_end = order[:, c - 1] if c >= 1 else np.full(n, -1)
-    next_end = order[:, c + 2] if c + 2 < order.shape[1] else np.full(n, k)
     sign = np.sign(np.nan_to_num(wrap_deg(sup[rows, u] - inf[rows, lo])))[:, None]
     up_zone = (levels > prev_end[:, None]) & (levels < lo[:, None])
     low_zone = (levels > u[:, None]) & (levels < np.minimum(next_end, k)[:, None])
     # Tilts equal to 1e-9 deg are a tie, which goes to the first (most cranial) vertebra: without the
     # rounding, rounding noise of the coordinates (a mirrored film) would break the tie either way.
-    up_score = np.where(up_zone & np.isfinite(sup), np.round(sign * sup, 9), -np.inf)
-    low_score = np.where(low_zone & np.isfinite(inf), np.round(-sign * inf, 9), -np.inf)
+    # (Rounding commutes with the sign, +-1 or 0: the tilts are rounded once for every curve.)
+    up_score = np.where(up_zone & np.isfinite(sup), sign * sup_rounded, -np.inf)
+    low_score = np.where(low_zone & np.isfinite(inf), -sign * inf_rounded, -np.inf)
     best_u = up_score.argmax(axis=1)
     best_lo = low_score.argmax(axis=1)
     ok = (best_u < best_lo) & np.isfinite(up_score[rows, best_u]) & np.isfinite(low_score[rows, best_lo])
@@ -482,12 +547,11 @@ def coronal_parameters(
         warnings.setdefault(int(i), []).append(
             "curves measured on the annotated levels only; not annotated between them: " + ", ".join(missing)
         )
-    if (~side_known).any():
-        for i in np.flatnonzero(~side_known):
-            warnings.setdefault(int(i), []).append(
-                "patient side unknown (no patient_right): C7-CSVL and pelvic obliquity are signed "
-                "toward image right"
-            )
+    unknown = (
+        "patient side unknown (no patient_right): C7-CSVL and pelvic obliquity are signed toward image right"
+    )
+    for row in np.flatnonzero(~side_known).tolist():
+        warnings.setdefault(row, []).append(unknown)
     constructions = Constructions.of(
         len(table),
         s1_mid=px.pixels((s1_left_px + s1_right_px) / 2),

@@ -313,11 +313,27 @@ class _Frame:
             if sacralised is None
             else np.where(np.equal(sacralised, _NONE), "S1", sacralised).astype(object)
         )
+        self._points: dict[str, np.ndarray] = {}
+        self._missing: np.ndarray | None = None
+        self._sacral: tuple[np.ndarray, np.ndarray] | None = None
 
     def point(self, name: str) -> np.ndarray:
-        """``(N, 2)`` millimetres of *name*; NaN where absent or where only one coordinate is given."""
-        p = self.table.point(name)
-        return np.where(np.isfinite(p).all(axis=1, keepdims=True), p * self.spacing[:, ::-1], np.nan)
+        """``(N, 2)`` millimetres of *name*; NaN where absent or where only one coordinate is given.
+
+        Made once per name (several checks ask for the sacral corners); one all-NaN array stands
+        for every name no study has.
+        """
+        got = self._points.get(name)
+        if got is None:
+            p = self.table.points.get(name)
+            if p is None:
+                if self._missing is None:
+                    self._missing = np.full((len(self.table), 2), np.nan)
+                got = self._missing
+            else:
+                got = np.where(np.isfinite(p).all(axis=1, keepdims=True), p * self.spacing[:, ::-1], np.nan)
+            self._points[name] = got
+        return got
 
     def unit(self, i: int) -> str:
         """The unit of study *i*'s coordinates here: mm where calibrated, else px."""
@@ -331,12 +347,14 @@ class _Frame:
 
     def sacral_corners(self) -> tuple[np.ndarray, np.ndarray]:
         """``(N, 2)`` twice: each study's sacral endplate's (S1's, or a sacralised vertebra's) two corners."""
-        first, second = np.full((len(self.sacrum), 2), np.nan), np.full((len(self.sacrum), 2), np.nan)
-        for level in set(self.sacrum.tolist()):
-            rows = np.equal(self.sacrum, level)
-            first[rows] = self.corner(level, "sup", True)[rows]
-            second[rows] = self.corner(level, "sup", False)[rows]
-        return first, second
+        if self._sacral is None:
+            first, second = np.full((len(self.sacrum), 2), np.nan), np.full((len(self.sacrum), 2), np.nan)
+            for level in set(self.sacrum.tolist()):
+                rows = np.equal(self.sacrum, level)
+                first[rows] = self.corner(level, "sup", True)[rows]
+                second[rows] = self.corner(level, "sup", False)[rows]
+            self._sacral = first, second
+        return self._sacral
 
     def sacral_midpoint(self) -> np.ndarray:
         """``(N, 2)`` the midpoint of each study's sacral endplate."""
@@ -404,7 +422,8 @@ def _check_facing(
 ) -> np.ndarray:
     """Check 5: where the sacral endplate faces against a clear majority of at least FACING_MIN_VOTES others."""
     n = len(sign)
-    sacral = np.array([LEVELS.index(s) for s in frame.sacrum.tolist()], dtype=int)
+    names, inverse = np.unique(frame.sacrum.astype(str), return_inverse=True)  # a few levels, many studies
+    sacral = np.array([LEVELS.index(s) for s in names.tolist()], dtype=int)[inverse.ravel()]
     not_sacral = np.ones(ends.dh.shape, dtype=bool)
     not_sacral[:, 0, :] = np.array(active)[:, None] != sacral[None, :]
     said = np.isfinite(ends.dh) & (ends.dh != 0) & not_sacral

@@ -122,7 +122,10 @@ def measure(
         reasons[pid][~lateral] = "not measured on an AP film"
     for pid in CORONAL:
         reasons[pid][lateral] = "not measured on a lateral film"
-    warnings: dict[int, list[str]] = {i: list(w) for i, w in enumerate(table.warnings) if w}
+    # the reader's warnings (a table read from sets; a wide CSV's rows have none)
+    warnings: dict[int, list[str]] = (
+        {} if table.sets is None else {i: list(w) for i, w in enumerate(table.warnings) if w}
+    )
     spine = table.spine()
     _warn_unused_s1(table, spine, warnings)
     sign = np.full(n, np.nan)
@@ -159,8 +162,9 @@ def measure(
             reasons[pid][idx] = col.reason
             if col.value_px is not None:
                 values_px[pid][idx] = col.value_px
+        at = idx.tolist()
         for j, w in warn.items():
-            warnings.setdefault(int(idx[j]), []).extend(w)
+            warnings.setdefault(at[j], []).extend(w)
         # the view's copy of its rows and its results (copied into the columns above) go before the other
         # view is measured, not when measure returns: less at the peak of a large mixed table
         del sub, cols, warn
@@ -190,13 +194,21 @@ def measure(
         reasons=reasons,
         calibrated=table.calibrated,
         curves=curves,
-        warnings=tuple(tuple(dict.fromkeys(warnings[i])) if i in warnings else () for i in range(n)),
+        warnings=_per_study(warnings, n),
         anterior_sign=sign,
         constructions=built,
         spine=spine,
         operated=table.operated,
         junctions=junction_lines,
     )
+
+
+def _per_study(warnings: dict[int, list[str]], n: int) -> tuple[tuple[str, ...], ...]:
+    """Each study's warnings, each said once, in order (the studies without any share one empty tuple)."""
+    out: list[tuple[str, ...]] = [()] * n
+    for i, texts in warnings.items():
+        out[i] = tuple(dict.fromkeys(texts))
+    return tuple(out)
 
 
 def _warn_unused_s1(table: LandmarkTable, spine: SpineLevels, warnings: dict[int, list[str]]) -> None:

@@ -145,11 +145,20 @@ def _endplate(inp: Inputs, level: str, e: str) -> tuple[np.ndarray, np.ndarray, 
     return theta, reason, _midpoint(post, ant)
 
 
-def _endplate_at(inp: Inputs, levels: np.ndarray, e: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """:func:`_endplate` of each study's own level (``(N,)`` level names: a role resolved per study)."""
+def _endplate_at(
+    inp: Inputs, levels: np.ndarray, e: str, made: dict | None = None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """:func:`_endplate` of each study's own level (``(N,)`` level names: a role resolved per study).
+
+    *made* keeps each endplate's :func:`_endplate` for the next parameter built on it.
+    """
 
     def make(level: str) -> tuple[np.ndarray, ...]:
-        return _endplate(inp, level, e)
+        if made is None:
+            return _endplate(inp, level, e)
+        if (level, e) not in made:
+            made[level, e] = _endplate(inp, level, e)
+        return made[level, e]
 
     theta, reason, mid = per_level(levels, make)
     return theta, reason, mid
@@ -213,7 +222,8 @@ def sagittal_parameters(table: LandmarkTable) -> SagittalResult:
         out[pid] = ParameterColumn(np.where(np.equal(reason, NO_REASON), mm, np.nan), reason, v_px)
 
     # --- pelvis: the sacral endplate, S1 superior or a sacralised vertebra's ----
-    theta_s1, r_s1, s1mid = _endplate_at(inp, sacrum, "sup")
+    made: dict = {}  # endplates shared by parameters (S1 sup, L1 sup, T12 inf...) are made once
+    theta_s1, r_s1, s1mid = _endplate_at(inp, sacrum, "sup", made)
     ha, one_side, no_head = hip_axis(inp)
     for i in np.flatnonzero(one_side):
         warnings.setdefault(int(i), []).append(
@@ -243,12 +253,12 @@ def sagittal_parameters(table: LandmarkTable) -> SagittalResult:
 
     # --- lordosis / kyphosis (Cobb between endplates, at each study's levels) --
     for pid, upper, lower, kyphosis in SAGITTAL_COBBS:
-        tu, ru, _ = _endplate_at(inp, spine.of(upper[0]), upper[1])
-        tl, rl, _ = _endplate_at(inp, spine.of(lower[0]), lower[1])
+        tu, ru, _ = _endplate_at(inp, spine.of(upper[0]), upper[1], made)
+        tl, rl, _ = _endplate_at(inp, spine.of(lower[0]), lower[1], made)
         cobb = wrap_deg(tu - tl)
         angle(pid, -cobb if kyphosis else cobb, ru, rl, *_not_on_transitional(pid, spine, sacrum))
     angle("PI_LL", out["PI"].value - out["LL"].value, out["PI"].reason, out["LL"].reason)
-    theta_t1, r_t1, _ = _endplate(inp, "T1", "sup")
+    theta_t1, r_t1, _ = made.get(("T1", "sup")) or _endplate(inp, "T1", "sup")
     angle("T1S", -theta_t1, r_t1)
     angle("TS_CL", out["T1S"].value - out["CL"].value, out["T1S"].reason, out["CL"].reason)
 

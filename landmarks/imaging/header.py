@@ -376,15 +376,19 @@ def _drop_unreadable(
     """
     charset = getattr(ds, "original_character_set", None)
     charset = tuple(charset) if isinstance(charset, list) else charset
-    for tag in list(ds.keys()):
+    # The data set's own dict, read and written by tag: what get_item(tag, keep_deferred=True) and
+    # ds[tag] = element do for a public element of a data set just read, without their checks per
+    # element (a copy is only made for an element the header reads, none of them private).
+    elements = ds._dict
+    for tag in list(elements):
         if tag in _PIXEL_TAGS:
             continue
-        raw = ds.get_item(tag, keep_deferred=True)
+        raw = elements[tag]
         key = _raw_key(tag, raw, charset)
         if key is not None and key in silent:
             converted = silent[key]
             if converted is not None:
-                ds[tag] = _copy(converted, raw.value_tell)
+                elements[tag] = _copy(converted, raw.value_tell)
             continue
         before = heard()
         try:

@@ -2,11 +2,14 @@
 
 ``format_csv`` builds its text column by column (:func:`csv_column_chunks`): floats formatted by
 Arrow where Arrow writes what :func:`repr` writes, each distinct text neutralised and quoted once,
-the rows of each view apart. Its bytes must be those of the row-by-row writer it replaced,
+the cells of a row joined by Arrow. Its bytes must be those of the row-by-row writer it replaced,
 :func:`csv_text` over the rows of :func:`table_columns`; these tests compare the two.
 """
 
 from __future__ import annotations
+
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -16,6 +19,7 @@ from spinecheck.alignment.render.text import format_csv, format_csv_chunks, tabl
 from spinecheck.alignment.study import load_study
 from spinecheck.cli import main
 from spinecheck.landmarks.io import csv_cells
+from spinecheck.landmarks.io.arrow_arrays import texts
 from spinecheck.landmarks.io.csv_cells import csv_column_chunks, csv_text
 from spinecheck.landmarks.io.wide_csv import write_landmark_table
 from spinecheck.landmarks.points.model import LandmarkSet, LandmarkTable
@@ -55,42 +59,40 @@ def tables(draw):
             col = np.empty(n, dtype=object)
             col[:] = draw(st.lists(cells, min_size=n, max_size=n))
             columns.append(col)
-    labels = draw(st.lists(st.integers(0, 2), min_size=n, max_size=n))
-    groups = [np.flatnonzero(np.array(labels, dtype=int) == g) for g in range(3)] if n else None
-    return [f"c{j}" for j in range(n_cols)], columns, groups, draw(st.integers(1, 8))
+    return [f"c{j}" for j in range(n_cols)], columns, draw(st.integers(1, 8))
 
 
 @settings(max_examples=300, deadline=None)
 @given(tables())
 def test_the_column_writer_writes_what_the_row_writer_writes(table):
-    header, columns, groups, chunk_rows = table
-    got = "".join(csv_column_chunks(header, columns, groups=groups, chunk_rows=chunk_rows))
+    header, columns, chunk_rows = table
+    got = "".join(csv_column_chunks(header, columns, chunk_rows=chunk_rows))
     assert got == row_wise(header, columns)
+
+
+def float_texts(v: np.ndarray) -> list[str | None]:
+    """The cells the column writer makes of finite floats *v*."""
+    return texts(csv_cells._float_cells(v))
 
 
 @settings(max_examples=500, deadline=None)
 @given(st.lists(st.floats(allow_nan=False, allow_infinity=False), min_size=1, max_size=20))
 def test_floats_are_written_as_repr_writes_them(values):
     v = np.array(values) + 0.0
-    assert csv_cells._float_texts(v).tolist() == [repr(x) for x in v.tolist()]
+    assert float_texts(v) == [repr(x) for x in v.tolist()]
 
 
 def test_arrow_is_used_only_where_it_writes_what_repr_writes():
     # magnitudes where repr writes an exponent and Arrow does not (and the reverse): repr decides them
     v = np.array([1.5e-5, -2e-7, 1e10, 12345678901.5, 1e16, 0.0001, 0.1, 42.0, -9999999999.75])
-    assert csv_cells._float_texts(v).tolist() == [repr(x) for x in v.tolist()]
+    assert float_texts(v) == [repr(x) for x in v.tolist()]
     assert csv_cells._arrow_floats_like_repr()  # this Arrow's cast agrees: the fast path is the one tested
 
 
 def test_without_arrows_agreement_repr_writes_every_float(monkeypatch):
     monkeypatch.setattr(csv_cells, "_arrow_floats_like_repr", lambda: False)
     v = np.array([0.1, 12.0, 1e-7])
-    assert csv_cells._float_texts(v).tolist() == ["0.1", "12.0", "1e-07"]
-
-
-def test_groups_must_cover_every_row_once():
-    with pytest.raises(ValueError, match="each of the 3 rows once"):
-        list(csv_column_chunks(["a", "b"], [np.zeros(3), np.zeros(3)], groups=[np.array([0, 1])]))
+    assert float_texts(v) == ["0.1", "12.0", "1e-07"]
 
 
 def mixed_table(n: int, seed: int = 0) -> LandmarkTable:
@@ -135,3 +137,16 @@ def test_measure_writes_the_table_as_it_is_made(capsys, wide_csv, wide_study):
     header = list(columns)
     assert out == csv_text([header, *zip(*(columns[h].tolist() for h in header), strict=True)])
     assert out.count("\n") == 121 and {"lateral", "ap"} <= set(columns["view"].tolist())
+
+
+def test_measuring_a_wide_csv_does_not_import_pandas(wide_csv):
+    # pyarrow.array, pyarrow.scalar and to_numpy import pandas (some 0.5 s); the reader and
+    # the writer build their Arrow arrays from buffers instead
+    code = (
+        "import sys, io, contextlib; from spinecheck.cli import main\n"
+        "with contextlib.redirect_stdout(io.StringIO()):\n"
+        f"    assert main(['measure', {str(wide_csv)!r}, '--format', 'csv']) == 0\n"
+        "print('pandas' in sys.modules)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "False"

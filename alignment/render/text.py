@@ -388,20 +388,19 @@ def _cell_strings(values: np.ndarray) -> np.ndarray:
         return _floats(values)
     if values.dtype.kind == "b":
         return np.where(values, "true", "false").astype(object)
-    none = np.equal(values, _NONE)
-    present = np.flatnonzero(~none)
-    if len(present) and isinstance(values[present[0]], (bool, np.bool_)):  # a column holds one kind
+    first = next((v for v in values.tolist() if v is not None), None)  # a column holds one kind
+    if isinstance(first, (bool, np.bool_)):
+        none = np.equal(values, _NONE)
         return np.where(none, _NONE, np.where(values.astype(bool), "true", "false")).astype(object)
-    if len(present) and isinstance(values[present[0]], float):
-        return _floats(np.where(none, np.nan, values).astype(float))
+    if isinstance(first, float):
+        return _floats(np.where(np.equal(values, _NONE), np.nan, values).astype(float))
     return values
 
 
 def format_csv_chunks(studies: Study | Sequence[Study]) -> Iterator[str]:
     """The text of :func:`format_csv`, a few thousand rows at a time, for writing as it is made.
 
-    Built a column at a time by :func:`~spinecheck.landmarks.io.csv_cells.csv_column_chunks`,
-    the rows of each view apart (a lateral row leaves the coronal columns empty).
+    Built a column at a time by :func:`~spinecheck.landmarks.io.csv_cells.csv_column_chunks`.
 
     Several studies share one header (the union of their columns); a study
     without a column has it empty.
@@ -412,11 +411,8 @@ def format_csv_chunks(studies: Study | Sequence[Study]) -> Iterator[str]:
     header = list(dict.fromkeys(name for t in tables for name in t))
     yield from csv_column_chunks(header, [])  # the header alone
     for study, t in zip(_as_list(studies), tables, strict=True):
-        n = len(study)
-        blank = np.full(n, None, dtype=object)
-        views = np.asarray(t["view"], dtype=object)
-        groups = [np.flatnonzero(np.equal(views, v)) for v in dict.fromkeys(views.tolist())]
-        chunks = csv_column_chunks(header, [t.get(name, blank) for name in header], groups=groups)
+        blank = np.full(len(study), None, dtype=object)
+        chunks = csv_column_chunks(header, [t.get(name, blank) for name in header])
         next(chunks)  # the header, written once
         yield from chunks
 

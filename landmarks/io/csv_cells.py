@@ -45,12 +45,17 @@ from __future__ import annotations
 import csv
 import functools
 import io
-import itertools
 import math
 import re
 from collections.abc import Iterable, Iterator, Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
+
+from .arrow_arrays import bools, floats, numbers, string_scalar, strings, texts
+
+if TYPE_CHECKING:
+    import pyarrow as pa
 
 __all__ = ["FORMULA_STARTS", "neutralise_cell", "restore_cell", "csv_text", "csv_column_chunks"]
 
@@ -138,22 +143,18 @@ def csv_text(rows: Iterable[Iterable[object]]) -> str:
 
 
 #: Rows formatted at a time by :func:`csv_column_chunks` (bounds the memory of the cells' text).
-CHUNK_ROWS = 8192
+CHUNK_ROWS = 16384
 #: Magnitudes whose text Arrow's float cast writes as :func:`repr` does (with ``.0`` after an
 #: integer); outside it (and for 0 < |v| < 1e-4) ``repr`` writes an exponent that Arrow does not.
 _ARROW_FLOATS = (1e-4, 1e10)
-#: Characters that make :mod:`csv` quote a cell (a carriage return makes the whole row quoted).
-_QUOTED = frozenset(',"\n')
 #: First characters of a text that :func:`neutralise_cell` may change.
 _CAREFUL = FORMULA_STARTS | {"'"}
-_EMPTY: list[str] = []  # marks a column empty in every row of a group
 
 
 def csv_column_chunks(
     header: Sequence[str],
     columns: Sequence[np.ndarray],
     *,
-    groups: Sequence[np.ndarray] | None = None,
     chunk_rows: int = CHUNK_ROWS,
 ) -> Iterator[str]:
     r"""The text of :func:`csv_text` for a table given by columns, a few thousand rows at a time.
@@ -166,10 +167,6 @@ def csv_column_chunks(
         One per header name: float arrays (a finite value is written as its
         :func:`repr`, ``-0.0`` as ``0.0``; NaN and infinities as empty cells),
         or object arrays (None is an empty cell, anything else ``str(cell)``).
-    groups : sequence of ndarray of int, optional
-        Row indices that partition ``range(N)`` into rows alike (say, the
-        lateral and the AP films): a column empty in every row of a group is
-        skipped as one run of commas. Only speed depends on them.
     chunk_rows : int
         Rows per chunk of text.
 
@@ -183,12 +180,16 @@ def csv_column_chunks(
 
     Notes
     -----
-    Work is done a column at a time: finite floats are formatted by Arrow's
-    cast in C++ where its text equals :func:`repr` (checked once per process
-    on sample values, else :func:`repr` is used), other floats by
-    :func:`repr`; each distinct text of an object column is neutralised and
-    quoted once. A row with a carriage return in a cell is written by
-    :mod:`csv` with every cell quoted, as :func:`csv_text` does.
+    Work is done a column at a time, in C++ through Arrow's compute functions:
+    finite floats are formatted by Arrow's cast where its text equals
+    :func:`repr` (checked once per process on sample values, else :func:`repr`
+    is used), other floats by :func:`repr`; each distinct text of an object
+    column is neutralised and quoted once, and the column taken from those
+    texts by index; the cells of a row are joined with
+    ``binary_join_element_wise``. A row with a carriage return in a cell is
+    written by :mod:`csv` with every cell quoted, as :func:`csv_text` does.
+    No Arrow array is made from Python objects (``pyarrow.array`` imports
+    pandas, some 0.5 s): every one is built from its buffers.
 
     Examples
     --------
@@ -204,55 +205,40 @@ def csv_column_chunks(
         for start in range(0, n, chunk_rows):
             yield csv_text([[_raw_cell(columns[0], i)] for i in range(start, min(n, start + chunk_rows))])
         return
-    parts = [np.arange(n)] if groups is None else [np.asarray(g, dtype=np.intp) for g in groups]
-    if sum(len(g) for g in parts) != n:
-        raise ValueError(
-            f"groups must hold each of the {n} rows once; they hold {sum(len(g) for g in parts)}"
-        )
-    parts = [np.sort(g) for g in parts if len(g)]
     for start in range(0, n, chunk_rows):
-        stop = min(n, start + chunk_rows)
-        lines = np.empty(stop - start, dtype=object)
-        for g in parts:
-            rows = g[np.searchsorted(g, start) : np.searchsorted(g, stop)]
-            if len(rows):
-                lines[rows - start] = _group_lines(columns, rows)
-        yield "\n".join(lines.tolist()) + "\n"
+        yield _chunk_text([c[start : start + chunk_rows] for c in columns])
 
 
-def _group_lines(columns: Sequence[np.ndarray], rows: np.ndarray) -> list[str]:
-    """The lines of *rows* (no line ends), built a column at a time."""
-    m = len(rows)
-    cells: list[list[str]] = []
+def _chunk_text(columns: Sequence[np.ndarray]) -> str:
+    r"""The lines of the rows of *columns* (each shape (m,), m >= 1), each ended by ``\n``."""
+    import pyarrow.compute as pc
+
+    m = len(columns[0])
+    cells: list[pa.Array | str] = []  # a column, or the one text of every cell of it
     whole = np.zeros(m, dtype=bool)  # rows with a carriage return: csv quotes them whole
     for col in columns:
-        part = col[rows]
-        if part.dtype.kind == "f":
-            cells.append(_float_cells(part))
+        if col.dtype.kind == "f":
+            cells.append(_float_cells(col))
         else:
-            text, cr = _object_cells(part)
+            text, cr = _object_cells(col)
             cells.append(text)
             if cr is not None:
                 whole |= cr
-    items: list[Iterable[str]] = []
-    run = 0
-    for c in cells:  # a run of columns empty in every row is one constant cell of commas
-        if c is _EMPTY:
-            run += 1
-            continue
-        if run:
-            items.append(itertools.repeat("," * (run - 1)))
-            run = 0
-        items.append(c)
-    if run:
-        items.append(itertools.repeat("," * (run - 1)))
-    if all(isinstance(it, itertools.repeat) for it in items):  # every cell empty
-        lines = [",".join(next(iter(it)) for it in items)] * m
-    else:
-        lines = list(map(",".join, zip(*items, strict=False)))  # the repeats are endless
-    for k in np.flatnonzero(whole).tolist():
-        lines[k] = csv_text([[_raw_cell(col, int(rows[k])) for col in columns]]).removesuffix("\n")
-    return lines
+    if all(type(c) is str for c in cells):  # every row the same line
+        if not whole.any():
+            return (",".join(cells) + "\n") * m
+        cells[0] = strings([cells[0]] * m)
+    arrays = [string_scalar(c) if type(c) is str else c for c in cells]
+    lines = pc.binary_join_element_wise(
+        *arrays, string_scalar(","), null_handling="replace", null_replacement=""
+    )
+    if whole.any():
+        rows = np.flatnonzero(whole).tolist()
+        quoted = [csv_text([[_raw_cell(col, k) for col in columns]]).removesuffix("\n") for k in rows]
+        lines = pc.replace_with_mask(lines, bools(whole), strings(quoted))
+    lines = pc.binary_join_element_wise(lines, string_scalar(""), string_scalar("\n"))
+    offsets = np.frombuffer(lines.buffers()[1], dtype=np.int64, count=m + 1, offset=8 * lines.offset)
+    return str(memoryview(lines.buffers()[2])[offsets[0] : offsets[-1]], "utf-8")
 
 
 def _raw_cell(col: np.ndarray, i: int) -> object:
@@ -263,36 +249,32 @@ def _raw_cell(col: np.ndarray, i: int) -> object:
     return v
 
 
-def _float_cells(values: np.ndarray) -> list[str]:
-    """The cells of a float column: :func:`repr` of each finite value (``-0.0`` as ``0.0``), else empty."""
-    v = values.astype(float) + 0.0  # + 0.0: never a "-0.0" cell
-    finite = np.isfinite(v)
-    if not finite.any():
-        return _EMPTY
-    out = np.full(len(v), "", dtype=object)
-    out[finite] = _float_texts(v[finite])
-    return out.tolist()
+def _float_cells(values: np.ndarray) -> pa.Array | str:
+    """The cells of a float column: :func:`repr` of each finite value (``-0.0`` as ``0.0``), else null.
 
-
-def _float_texts(v: np.ndarray) -> np.ndarray:
-    """``repr`` of each finite float of *v*, as an object array of str."""
-    out = np.empty(len(v), dtype=object)
-    if not _arrow_floats_like_repr():
-        out[:] = list(map(repr, v.tolist()))
-        return out
+    ``""`` when every cell is empty.
+    """
     import pyarrow as pa
     import pyarrow.compute as pc
 
+    v = values.astype(float) + 0.0  # + 0.0: never a "-0.0" cell
+    finite = np.isfinite(v)
+    if not finite.any():
+        return ""
+    if not _arrow_floats_like_repr():
+        return strings([repr(x) if ok else "" for x, ok in zip(v.tolist(), finite.tolist(), strict=True)])
     size = np.abs(v)
-    easy = ((size >= _ARROW_FLOATS[0]) & (size < _ARROW_FLOATS[1])) | (v == 0)
-    text = pc.cast(pa.array(v[easy]), pa.string())
-    whole = np.floor(v[easy]) == v[easy]
+    easy = finite & (((size >= _ARROW_FLOATS[0]) & (size < _ARROW_FLOATS[1])) | (v == 0))
+    text = pc.cast(floats(v, easy), pa.large_string())
+    whole = easy & (np.floor(v) == v)
     if whole.any():  # Arrow writes 12.0 as "12"
-        text = pc.if_else(pa.array(whole), pc.binary_join_element_wise(text, ".0", ""), text)
-    out[easy] = text.to_numpy(zero_copy_only=False)
-    if not easy.all():
-        out[~easy] = list(map(repr, v[~easy].tolist()))
-    return out
+        text = pc.if_else(
+            bools(whole), pc.binary_join_element_wise(text, string_scalar(".0"), string_scalar("")), text
+        )
+    hard = finite & ~easy
+    if hard.any():
+        text = pc.replace_with_mask(text, bools(hard), strings(list(map(repr, v[hard].tolist()))))
+    return text
 
 
 @functools.cache
@@ -312,35 +294,63 @@ def _arrow_floats_like_repr() -> bool:
     sample = sample[
         (np.abs(sample) >= _ARROW_FLOATS[0]) & (np.abs(sample) < _ARROW_FLOATS[1]) | (sample == 0)
     ]
-    text = pc.cast(pa.array(sample), pa.string()).to_pylist()
+    text = texts(pc.cast(floats(sample, np.ones(len(sample), dtype=bool)), pa.large_string()))
     whole = np.floor(sample) == sample
     return all(t + ".0" * w == repr(x) for t, w, x in zip(text, whole.tolist(), sample.tolist(), strict=True))
 
 
-def _object_cells(values: np.ndarray) -> tuple[list[str], np.ndarray | None]:
-    """The cells of an object column, and the rows whose cell holds a carriage return (None if none).
+class _Codes(dict):
+    """Each key's index in the order keys came; a key not seen gets the next (one dict lookup a cell)."""
 
-    Each distinct text is neutralised and quoted once (a column repeats a few texts).
+    def __missing__(self, key: object) -> int:
+        self[key] = code = len(self)
+        return code
+
+
+def _object_cells(values: np.ndarray) -> tuple[pa.Array | str, np.ndarray | None]:
+    """The cells of an object column (its one text when all are alike), and the rows with a carriage return.
+
+    The rows are None when no cell holds one.
+    Each distinct value's text is made once (a column repeats a few texts; the
+    texts of most others need no quote and no neutralising, which one search of
+    their joined text tells), and the column is taken from those texts by each
+    row's index.
     """
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
     items = values.tolist()
+    index = _Codes()
     try:
-        distinct = dict.fromkeys(items)
-    except TypeError:  # an unhashable cell: one at a time
-        distinct = None
-    if distinct is not None and not all(k is None or type(k) is str for k in distinct):
-        distinct = None  # 1 == 1.0 == True share a key: only text is looked up
-    if distinct is None:
-        texts = [_cell_text(v) for v in items]
-        cr = [t for t in texts if "\r" in t]
-        return texts, (np.array(["\r" in t for t in texts]) if cr else None)
-    if len(distinct) == 1 and None in distinct:
-        return _EMPTY, None
-    table = {v: _cell_text(v) for v in distinct}
-    texts = list(map(table.__getitem__, items))
-    cr_keys = {v for v, t in table.items() if "\r" in t}
-    if not cr_keys:
-        return texts, None
-    return texts, np.fromiter((v in cr_keys for v in items), dtype=bool, count=len(items))
+        codes = np.fromiter(map(index.__getitem__, items), dtype=np.int32, count=len(items))
+    except TypeError:  # an unhashable cell
+        codes = None
+    # 1 == 1.0 == True and 0.0 == -0.0 share a key: a column is looked up by value only when its
+    # cells are of one kind whose equal values write the same text (str, int or bool, besides None)
+    kinds = {type(k) for k in index} - {type(None)}
+    if codes is not None and kinds - {str}:  # a number key may stand for a cell of another kind
+        kinds = set(map(type, items)) - {type(None)}
+    if codes is None or len(kinds) > 1 or not kinds <= {str, int, bool}:
+        shown = [_cell_text(v) for v in items]
+        returns = [t for t in shown if "\r" in t]
+        return strings(shown), (np.array(["\r" in t for t in shown]) if returns else None)
+    shown = _cell_texts(list(index))
+    cr_codes = [k for k, t in enumerate(shown) if "\r" in t]
+    cr = np.isin(codes, cr_codes) if cr_codes else None
+    if len(shown) == 1:
+        return shown[0], cr
+    if len(shown) == len(items):  # every cell distinct: the texts are in the rows' order
+        return strings(shown), cr
+    return pc.take(strings(shown), numbers(codes, pa.int32())), cr
+
+
+def _cell_texts(values: list[object]) -> list[str]:
+    """:func:`_cell_text` of each of *values*, with one search for the cells that need it."""
+    shown = [v if type(v) is str else "" if v is None else str(v) for v in values]
+    joined = "\x01" + "\x01".join(shown)  # a cell's first character follows a \x01
+    if any(c in joined for c in ',"\n\r') or any("\x01" + c in joined for c in _CAREFUL):
+        return [_cell_text(v) for v in values]
+    return shown
 
 
 def _cell_text(v: object) -> str:

@@ -50,6 +50,7 @@ from ..points.names import (
     parse_point_name,
 )
 from ..points.operation import Operation, OperationProblem
+from .arrow_arrays import bool_values, float_values, numbers, string_scalar, strings, texts
 from .atomic import write_text_atomic
 from .csv_cells import neutralise_cell, restore_cell
 
@@ -476,8 +477,6 @@ class _Reader:
 
     def _read_records(self, records: list[tuple[int, list[str]]]) -> None:
         """Read the table from the header's and the rows' cells, cut by the csv module."""
-        import pyarrow as pa
-
         if not records:  # e.g. one unclosed quote: the csv module finds no cell at all
             raise InvalidLandmarksError(
                 f'{self.where}: has no header line; expected "image,view,<name>.x,<name>.y,..." '
@@ -502,7 +501,7 @@ class _Reader:
             rows.append(fields)
         self.values = np.full((len(plan.numeric_cols), n), np.nan).T
         for k, j in enumerate(plan.numeric_cols):
-            self.values[:, k], bad = _text_to_numbers(pa.array([f[j] for f in rows], pa.string()))
+            self.values[:, k], bad = _text_to_numbers(strings([f[j] for f in rows]))
             for r, token in bad:
                 self.errors.setdefault(r, _cell_message(plan.numeric_names[k], token))
 
@@ -553,7 +552,9 @@ class _Reader:
         n = len(self.linenos)
 
         column = self.cells.__getitem__
-        ids = tuple(restore_cell(i.strip()) for i in column("image"))  # as written (csv_cells)
+        ids = tuple(i.strip() for i in column("image"))
+        if "'" in "".join(ids):  # as written (csv_cells): only a name with a quote can have been neutralised
+            ids = tuple(map(restore_cell, ids))
         if "" in ids:
             for r, image in enumerate(ids):
                 if not image:
@@ -970,12 +971,11 @@ def _arrow_pass(
                 for i, token in bad:
                     errors.setdefault(r + i, _cell_message(plan.numeric_names[k], token))
             else:
-                v = column.to_numpy()  # empty (null) cells become NaN
+                v = float_values(column, out=values[r : r + m, k])  # empty (null) cells become NaN
                 if np.count_nonzero(np.isfinite(v)) + column.null_count != m:
                     raise _NotFinite
-                values[r : r + m, k] = v
         for f, c in text.items():
-            cells[f] += table.column(c).to_pylist()
+            cells[f] += texts(table.column(c))
         r += m
         del table
     return _Parsed(values[:r], cells, errors, len(skipped))
@@ -992,14 +992,14 @@ def _text_to_numbers(cells: pa.Array) -> tuple[np.ndarray, list[tuple[int, str]]
 
     out = np.full(len(cells), np.nan)
     plain = pc.match_substring_regex(cells, _PLAIN_NUMBER)
-    odd = ~(plain.to_numpy(zero_copy_only=False) | pc.equal(cells, "").to_numpy(zero_copy_only=False))
-    if pc.any(plain).as_py():
-        where = plain.to_numpy(zero_copy_only=False)
-        out[where] = pc.cast(cells.filter(plain), pa.float64()).to_numpy()
+    where = bool_values(plain)
+    odd = ~(where | bool_values(pc.equal(cells, string_scalar(""))))
+    if where.any():
+        out[where] = float_values(pc.cast(cells.filter(plain), pa.float64()))
         odd |= ~np.isfinite(out) & where  # 400 digits: float() words it
     bad = []
     rows = np.flatnonzero(odd)
-    for i, token in zip(rows.tolist(), cells.take(rows).to_pylist(), strict=True):
+    for i, token in zip(rows.tolist(), texts(cells.take(numbers(rows, pa.int64()))), strict=True):
         s = token.strip()
         v = _number(s) if s else math.nan
         if v is None:

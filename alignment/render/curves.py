@@ -30,6 +30,7 @@ The report JSON carries the same cells per region under ``curves_by_region`` (ke
 from __future__ import annotations
 
 import dataclasses
+import math
 
 import numpy as np
 
@@ -81,6 +82,8 @@ def curve_columns(study: Study, rows: np.ndarray | None = None) -> dict[str, np.
     why = np.asarray(m.reasons["Cobb_max"], dtype=object)[sel]
     held = np.where(np.isnan(cobb) & np.char.startswith(why.astype(str), "landmark check failed"), why, _NONE)
     out: dict[str, np.ndarray] = {}
+    lists = _Rows(curves)
+    regions_of = lenke_regions(curves)  # (n, K): each listed curve's region, None elsewhere
     for rc in regional_curves(curves):
         k = np.where(ap, rc.curve, -1)
         has = k >= 0
@@ -95,19 +98,19 @@ def curve_columns(study: Study, rows: np.ndarray | None = None) -> dict[str, np.
             out[f"{p}_{key}"] = names[np.where(has, ends[at, kk], -1)]
         out[f"{p}_angle_deg"] = angle.astype(object)
         out[f"{p}_convex"] = np.where(measured, np.where(known, patient, image), _NONE).astype(object)
-        note = np.full(n, None, dtype=object)
         levels = list(LEVELS[_span(rc.region.apex_from, rc.region.apex_to)])
         seen = annotated[:, [LEVELS.index(lv) for lv in levels]]
-        no_curve = _no_curve_notes(rc.region.levels, levels, seen, ap & ~has)
-        for i in np.flatnonzero(ap & ~has):
-            note[i] = no_curve[i]
-            if note[i].startswith("no curve") and held[i] is not None:
-                note[i] = f"withheld: {held[i]}"  # a suspect vertebra's tilt may hide the region's curve
-        crowded = has & ((rc.measured + rc.withheld > 1) | ~measured)
-        for i in np.flatnonzero(crowded):
-            note[i] = _region_note(curves, int(i), int(k[i]), rc.others(curves, int(i)), rc.region.levels)
+        note, no_curve = _no_curve_notes(rc.region.levels, levels, seen, ap & ~has)
+        # a suspect vertebra's tilt may hide the region's curve
+        hidden = no_curve & ~np.equal(held, _NONE)
+        note[hidden] = [f"withheld: {reason}" for reason in held[hidden].tolist()]
+        crowded = np.flatnonzero(has & ((rc.measured + rc.withheld > 1) | ~measured))
+        inside = np.equal(regions_of[crowded], rc.region.region).tolist()
+        for i, ki, row in zip(crowded.tolist(), k[crowded].tolist(), inside, strict=True):
+            others = [o for o, here in enumerate(row) if here and o != ki]
+            note[i] = _region_note(lists, i, ki, others, rc.region.levels)
         out[f"{p}_note"] = note
-    out["curves_other"] = _other_curves(curves, ap)
+    out["curves_other"] = _other_curves(curves, lists, ap)
     return out
 
 
@@ -193,49 +196,89 @@ def _no_curve_note(span: str, levels: list[str], seen: np.ndarray) -> str:
     return f"no curve with apex {span}" + (f" (not annotated: {', '.join(missing)})" if missing else "")
 
 
-def _no_curve_notes(span: str, levels: list[str], seen: np.ndarray, where: np.ndarray) -> np.ndarray:
-    """:func:`_no_curve_note` of the rows *where*, made once per pattern of annotated vertebrae (None elsewhere)."""
+def _no_curve_notes(
+    span: str, levels: list[str], seen: np.ndarray, where: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`_no_curve_note` of the rows *where*, made once per pattern of annotated vertebrae (None elsewhere).
+
+    Also which rows' note says "no curve" (rather than "not measured").
+    """
     out = np.full(len(seen), None, dtype=object)
+    no_curve = np.zeros(len(seen), dtype=bool)
     rows = np.flatnonzero(where)
     if not len(rows):
-        return out
+        return out, no_curve
     codes = seen[rows].astype(np.int64) @ (np.int64(1) << np.arange(seen.shape[1], dtype=np.int64))
     _, first, inverse = np.unique(codes, return_index=True, return_inverse=True)
     texts = np.empty(len(first), dtype=object)
     texts[:] = [_no_curve_note(span, levels, seen[rows[f]]) for f in first.tolist()]
     out[rows] = texts[inverse.reshape(-1)]
-    return out
+    no_curve[rows] = np.array([t.startswith("no curve") for t in texts.tolist()], dtype=bool)[
+        inverse.reshape(-1)
+    ]
+    return out, no_curve
 
 
-def _name(curves: CurveTable, i: int, k: int) -> str:
-    apex = int(curves.apex[i, k])
-    where = f" apex {LEVELS[apex]}" if apex >= 0 else ""
-    return f"{LEVELS[curves.upper[i, k]]}-{LEVELS[curves.lower[i, k]]}{where}"
+class _Rows:
+    """The curves of one study at a time as Python lists, for the notes written study by study.
+
+    Only the studies a note is written for are converted (the whole table's lists would cost more
+    than every note).
+    """
+
+    def __init__(self, curves: CurveTable) -> None:
+        self.curves = curves
+        self.done: dict[int, tuple[list, list, list, list, list | None]] = {}
+
+    def __call__(self, i: int) -> tuple[list, list, list, list, list | None]:
+        """Study *i*'s ``(angle, upper, lower, apex, withheld)``, one item per curve."""
+        row = self.done.get(i)
+        if row is None:
+            c = self.curves
+            withheld = None if c.withheld is None else np.asarray(c.withheld[i], dtype=object).tolist()
+            row = self.done[i] = (
+                np.asarray(c.angle_deg[i], dtype=float).tolist(),
+                np.asarray(c.upper[i]).tolist(),
+                np.asarray(c.lower[i]).tolist(),
+                np.asarray(c.apex[i]).tolist(),
+                withheld,
+            )
+        return row
 
 
-def _described(curves: CurveTable, i: int, k: int) -> str:
+def _name(rows: _Rows, i: int, k: int) -> str:
+    _, upper, lower, apex, _ = rows(i)
+    where = f" apex {LEVELS[apex[k]]}" if apex[k] >= 0 else ""
+    return f"{LEVELS[upper[k]]}-{LEVELS[lower[k]]}{where}"
+
+
+def _reason(rows: _Rows, i: int, k: int) -> object:
+    withheld = rows(i)[4]
+    return None if withheld is None else withheld[k]
+
+
+def _described(rows: _Rows, i: int, k: int) -> str:
     """A curve in a note: its levels, and its angle or why it was withheld."""
-    angle = float(curves.angle_deg[i, k])
-    if np.isfinite(angle):
-        return f"{_name(curves, i, k)} ({shown_number(angle)} deg)"
-    reason = None if curves.withheld is None else curves.withheld[i, k]
-    return f"{_name(curves, i, k)} withheld ({reason})"
+    angle = rows(i)[0][k]
+    if math.isfinite(angle):
+        return f"{_name(rows, i, k)} ({shown_number(angle)} deg)"
+    return f"{_name(rows, i, k)} withheld ({_reason(rows, i, k)})"
 
 
-def _region_note(curves: CurveTable, i: int, k: int, others: list[int], span: str) -> str:
+def _region_note(rows: _Rows, i: int, k: int, others: list[int], span: str) -> str:
     """The note of a region whose columns hold curve *k*: withheld, or the others it holds."""
     parts = []
-    if not np.isfinite(curves.angle_deg[i, k]):
-        reason = None if curves.withheld is None else curves.withheld[i, k]
-        parts.append(f"withheld: {reason}")
+    finite = math.isfinite(rows(i)[0][k])
+    if not finite:
+        parts.append(f"withheld: {_reason(rows, i, k)}")
     if others:
-        shown = "the largest shown" if np.isfinite(curves.angle_deg[i, k]) else "the first shown"
-        also = "; ".join(_described(curves, i, o) for o in others)
+        shown = "the largest shown" if finite else "the first shown"
+        also = "; ".join(_described(rows, i, o) for o in others)
         parts.append(f"{len(others) + 1} curves with apex {span}: {shown}; also {also}")
     return "; ".join(parts)
 
 
-def _other_curves(curves: CurveTable, ap: np.ndarray) -> np.ndarray:
+def _other_curves(curves: CurveTable, rows: _Rows, ap: np.ndarray) -> np.ndarray:
     """``curves_other``: the curves with an apex outside the three regions, or None."""
     codes = region_codes(curves.apex)
     listed = np.isfinite(curves.angle_deg) | (
@@ -245,6 +288,7 @@ def _other_curves(curves: CurveTable, ap: np.ndarray) -> np.ndarray:
     )
     outside = listed & (codes < 0) & (np.asarray(curves.upper) >= 0) & ap[:, None]
     out = np.full(len(ap), None, dtype=object)
-    for i in np.flatnonzero(outside.any(axis=1)):
-        out[i] = "; ".join(_described(curves, int(i), int(k)) for k in np.flatnonzero(outside[i]))
+    some = np.flatnonzero(outside.any(axis=1))
+    for i, row in zip(some.tolist(), outside[some].tolist(), strict=True):
+        out[i] = "; ".join(_described(rows, i, k) for k, here in enumerate(row) if here)
     return out

@@ -34,12 +34,10 @@ import time
 from pathlib import Path
 
 import numpy as np
-from spinecheck.alignment.criteria.engine import assess
-from spinecheck.alignment.measure import measure
-from spinecheck.alignment.render.text import write_table_csv
-from spinecheck.alignment.study import Study
-from spinecheck.landmarks.io import read_landmark_table
-from spinecheck.landmarks.synthetic.films import synthetic_ap, synthetic_lateral
+
+# spinecheck is imported where it is used: the floor runs this file in its own process
+# (--run-floor), and it must load only pandas and NumPy, as the simplest script would
+# (importing spinecheck's measuring and synthetic films there cost the floor some 2 s).
 
 LATERAL_LEVELS = {
     "C2": "all",
@@ -57,6 +55,8 @@ LATERAL_LEVELS = {
 
 
 def _lateral_points() -> dict[str, tuple[float, float]]:
+    from spinecheck.landmarks.synthetic.films import synthetic_lateral
+
     pts = synthetic_lateral(mm_per_px=0.5).landmarks.points
     keep = {}
     for level, which in LATERAL_LEVELS.items():
@@ -69,6 +69,8 @@ def _lateral_points() -> dict[str, tuple[float, float]]:
 
 
 def _ap_points() -> dict[str, tuple[float, float]]:
+    from spinecheck.landmarks.synthetic.films import synthetic_ap
+
     pts = synthetic_ap(mm_per_px=0.5).landmarks.points
     names = [n for n in pts if n.split(".")[0][0] in "TL" or n.startswith(("C7.", "S1.sup", "IC."))]
     return {n: pts[n] for n in names}
@@ -123,6 +125,12 @@ def _write_block(w, start: int, n: int, views: str, names: list[str], lat: dict,
 
 
 def run_once(src: Path, out: Path) -> dict[str, float]:
+    from spinecheck.alignment.criteria.engine import assess
+    from spinecheck.alignment.measure import measure
+    from spinecheck.alignment.render.text import write_table_csv
+    from spinecheck.alignment.study import Study
+    from spinecheck.landmarks.io import read_landmark_table
+
     t0 = time.perf_counter()
     table = read_landmark_table(src)
     t1 = time.perf_counter()

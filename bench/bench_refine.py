@@ -30,16 +30,18 @@ refined as ``spinecheck refine`` does (all corners at once, the clicks' error es
 the clicks). Median endplate-angle error (34 endplates per film) against the annotation before
 and after, its reduction, and the median corner error.
 
-(f) Real AP films, cross-validated (issue 12): the landmark model's local stage as the AP refiner
-(:mod:`spinecheck.landmarks.refine.learned`). Each fold's local network (``python -m
-spinecheck.landmarks.detect.training_local --fold K``, folder ``--local-runs``) reads the films it
-never saw; every corner T1..L5 is clicked sigma = 5 px off and refined as ``spinecheck refine``
-does: the learned shape (learned on the other folds), then each corner ``MODEL_WEIGHT`` of the way
-to the local stage's corner (close-ups framed by the shape's corners). Median endplate-angle
+(f) Real AP films, cross-validated (issue 12): the landmark model's refiner network (model 1.2;
+``python -m spinecheck.landmarks.detect.training_local --refiner --fold K``, folder
+``--refine-runs``) or, without it, its local stage (``--fold K`` without ``--refiner``, folder
+``--local-runs``) as the AP refiner (:mod:`spinecheck.landmarks.refine.learned`). Each fold's
+network reads the films it never saw (the shipped networks, which saw them, are not used); every
+corner T1..L5 is clicked sigma = 5 px off and refined as ``spinecheck refine`` does: the learned
+shape (learned on the other folds), then each corner ``MODEL_WEIGHT`` of the way to the network's
+corner (close-ups framed by the shape's corners). Median endplate-angle
 error before and after; the shape alone and the model step alone beside it.
 
 Run: ``python bench/bench_refine.py [--repeats N] [--seeds N] [--part a|b|c|d|e|f|all]
-[--local-runs RUNS]``.
+[--local-runs RUNS] [--refine-runs RUNS]``.
 """
 
 from __future__ import annotations

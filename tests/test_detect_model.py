@@ -232,11 +232,15 @@ def test_the_shipped_weights_match_their_manifest_and_model_card():
     model = load_model()
     assert model.info == ModelInfo(manifest["name"], manifest["version"], manifest["sha256"])
     card = _weights().joinpath("MODEL_CARD.md").read_text()
-    local = manifest["local"]  # the local stage, since 1.1
-    local_data = _weights().joinpath(local["file"]).read_bytes()
-    assert hashlib.sha256(local_data).hexdigest() == local["sha256"]
-    assert len(data) + len(local_data) < 8 * 2**20
-    assert model.local is not None
+    size = len(data)
+    for key in ("local", "refine"):  # the local stage since 1.1, the refiner's network since 1.2
+        part = manifest[key]
+        part_data = _weights().joinpath(part["file"]).read_bytes()
+        assert hashlib.sha256(part_data).hexdigest() == part["sha256"]
+        assert part["sha256"] in card
+        size += len(part_data)
+    assert size < 8 * 2**20
+    assert model.local is not None and model.refine is not None
     for must in (
         "AASCE",
         "research",
@@ -244,23 +248,23 @@ def test_the_shipped_weights_match_their_manifest_and_model_card():
         "cross-validat",
         manifest["version"],
         manifest["sha256"],
-        local["sha256"],
     ):
         assert must.lower() in card.lower(), must
 
 
-def test_a_damaged_local_stage_in_the_package_is_refused(tmp_path, monkeypatch):
-    """The shipped model checks its local stage's SHA-256 too: a replaced file is refused in one line."""
+@pytest.mark.parametrize(("key", "what"), [("local", "local stage"), ("refine", "refiner network")])
+def test_a_damaged_second_network_in_the_package_is_refused(tmp_path, monkeypatch, key, what):
+    """The shipped model checks its other networks' SHA-256 too: a replaced file is refused in one line."""
     from spinecheck.landmarks.detect import inference
 
     folder = tmp_path / "weights"
     folder.mkdir()
     manifest = json.loads(_weights().joinpath("manifest.json").read_text())
-    for name in (manifest["file"], manifest["local"]["file"], "manifest.json"):
+    for name in (manifest["file"], manifest["local"]["file"], manifest["refine"]["file"], "manifest.json"):
         folder.joinpath(name).write_bytes(_weights().joinpath(name).read_bytes())
-    data = bytearray(folder.joinpath(manifest["local"]["file"]).read_bytes())
+    data = bytearray(folder.joinpath(manifest[key]["file"]).read_bytes())
     data[len(data) // 2] ^= 0xFF
-    folder.joinpath(manifest["local"]["file"]).write_bytes(bytes(data))
+    folder.joinpath(manifest[key]["file"]).write_bytes(bytes(data))
 
     class _Files:  # what importlib.resources.files gives, pointed at the copy
         def __init__(self, path):
@@ -272,7 +276,7 @@ def test_a_damaged_local_stage_in_the_package_is_refused(tmp_path, monkeypatch):
     monkeypatch.setattr(inference.resources, "files", lambda package: _Files(tmp_path))
     inference._shipped.cache_clear()
     try:
-        with pytest.raises(ModelIntegrityError, match="local stage .* does not match the recorded"):
+        with pytest.raises(ModelIntegrityError, match=f"{what} .* does not match the recorded"):
             inference._shipped()
     finally:
         inference._shipped.cache_clear()

@@ -45,6 +45,7 @@ from .local import (
     LOCAL_SIZE,
     LOCAL_SPACING,
     LOCAL_STRIDE,
+    REFINE_SPAN,
     Frames,
     cut_closeups,
     film_to_closeup,
@@ -277,7 +278,8 @@ def ship_local(runs: Sequence[Path], version: str, weights: Path, stage: Stage |
     manifest[stage.key] = {
         "file": path.name,
         "sha256": hashlib.sha256(path.read_bytes()).hexdigest(),
-        "input": f"{LOCAL_SIZE} x {LOCAL_SIZE} close-up, heatmaps at stride {LOCAL_STRIDE}",
+        "input": f"{LOCAL_SIZE} x {LOCAL_SIZE} close-up, heatmaps at stride {LOCAL_STRIDE}"
+        + (f"; the vertebra's larger side spans {REFINE_SPAN:g} px" if stage is REFINER else ""),
         "networks": "; ".join(settings),
     }
     manifest_path.write_text(json.dumps(manifest, indent=1) + "\n")

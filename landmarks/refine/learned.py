@@ -1,21 +1,23 @@
-"""Rough AP corner clicks moved part of the way to where the landmark model's local stage puts them.
+"""Rough AP corner clicks moved part of the way to where the landmark model's refiner network puts them.
 
 On a real AP film the edges alone do not say where annotators put corners
 (:mod:`~spinecheck.landmarks.refine.endplate` declines on most of them). The landmark model's
-local stage (:mod:`spinecheck.landmarks.detect.local`) learned it from their annotations: given a
-vertebra's four rough corners it reads a close-up framed by them and places the four corners
-where annotators would. Its corners are still coarser than a careful click (about 13 px median on the AASCE films,
-against 5 px clicks), but their errors are not the click's: after the learned shape
-(:mod:`~spinecheck.landmarks.refine.shape`), moving each corner :data:`MODEL_WEIGHT` of the way
-towards the model's corner lowered the median endplate-angle error of clicks 5 px off by 21 % in
-cross-validation on aasce-train, against 18 % for the shape alone and 15 % for the model step
-alone (``bench/bench_refine.py --part f``).
+refiner network (model 1.2; :func:`spinecheck.landmarks.detect.local.refine_frames`) learned it
+from their annotations: given a vertebra's four rough corners it reads a close-up framed by them
+(about two film pixels to one) and places the four corners where annotators would. Its corners
+are about as close to the annotation as careful clicks (6.4-6.8 px median on held-out films,
+against 5.9 px for clicks 5 px off in each direction), and their errors are not the clicks': after
+the learned shape (:mod:`~spinecheck.landmarks.refine.shape`), moving each corner
+:data:`MODEL_WEIGHT` of the way towards the model's corner lowered the median endplate-angle error
+of clicks 5 px off by 24 % in cross-validation on aasce-train (1.69 to 1.29 deg), against 18 % for
+the shape alone and 19 % for the model step alone (``bench/bench_refine.py --part f``). A model
+without a refiner network (1.1) uses its local stage's corners, coarser (21 %).
 
 A vertebra is refined when its four corners are placed; a model corner further from its click
 than :data:`MAX_SHIFT_SHARE` of the vertebra's height, or with a confidence under
-:data:`MIN_CONFIDENCE`, is not used (the click stays). On the AASCE films the median corner's
-confidence is 0.82 and a quarter fall under 0.62; on a blank film all are near 0, on noise 95 %
-are under 0.47.
+:data:`MIN_CONFIDENCE`, is not used (the click stays). With the refiner network, on the AASCE
+films (first fold, held out) the median corner's confidence is 0.83 and a quarter fall under 0.70;
+on a blank film all are under 0.01, on noise all under 0.07.
 """
 
 from __future__ import annotations
@@ -29,8 +31,8 @@ from .common import RefineFailure
 
 __all__ = ["MODEL_WEIGHT", "MAX_SHIFT_SHARE", "MIN_CONFIDENCE", "refine_with_model"]
 
-#: How far a corner moves towards the model's (0.2 to 0.4 gave about the same on the first
-#: fold's films; 0.3 the middle).
+#: How far a corner moves towards the model's (on the first fold's films, after the shape: 0.3 best
+#: of 0.3 to 1.0 for the refiner network; 0.2 to 0.4 about the same for 1.1's local stage).
 MODEL_WEIGHT = 0.3
 #: A model corner further than this share of the vertebra's height from its click is not used.
 MAX_SHIFT_SHARE = 0.25

@@ -1648,9 +1648,9 @@ def cmd_pacs_measure(args: argparse.Namespace) -> int:
 
 
 def cmd_batch(args: argparse.Namespace) -> int:
-    from .alignment.batch.personal import read_pseudonym_key
-    from .alignment.batch.runner import BatchInterrupted, BatchOptions, run_batch
-    from .alignment.geometry.coronal import DEFAULT_MIN_CURVE_DEG
+    import os
+
+    from .alignment.batch.workers import start_fork_server
 
     if args.pseudonym_key is not None and not args.pseudonymise:
         raise UsageError("--pseudonym-key FILE: is the key of --pseudonymise, which was not given")
@@ -1659,6 +1659,14 @@ def cmd_batch(args: argparse.Namespace) -> int:
             "--patient-identifiers and --pseudonymise: choose one; a table holding both the Patient ID and "
             "its pseudonym would undo the pseudonyms of every table made with the key"
         )
+    if args.scheduler is None and ((os.cpu_count() or 1) if args.jobs is None else args.jobs) > 1:
+        # the workers' fork server imports what they need on the other core while this process imports
+        # the engine and walks the archive (started with the pool, it kept the first worker waiting ~1 s)
+        start_fork_server(figures=bool(args.figures), dicom=bool(args.dicom))
+    from .alignment.batch.personal import read_pseudonym_key
+    from .alignment.batch.runner import BatchInterrupted, BatchOptions, run_batch
+    from .alignment.geometry.coronal import DEFAULT_MIN_CURVE_DEG
+
     options = BatchOptions(
         cobb_method=args.cobb_method,
         min_curve_deg=DEFAULT_MIN_CURVE_DEG if args.min_curve_deg is None else args.min_curve_deg,

@@ -75,6 +75,7 @@ from .table import (
     study_of,
     write_parquet,
 )
+from .workers import decoder_threads, start_fork_server, worker_modules
 
 __all__ = [
     "BatchError",
@@ -476,7 +477,9 @@ class _Processes:
 
     On POSIX the workers are forked from a fork server (``forkserver``), which
     imports the modules a worker needs once (:func:`worker_modules`) and is
-    started here, so that it imports them while the parent walks the archive;
+    started by the command before it imports this engine, else here
+    (:func:`~spinecheck.alignment.batch.workers.start_fork_server`), so that it
+    imports them while the parent imports its own and walks the archive;
     each worker then starts in milliseconds, with nothing left to import, and
     exits without tearing its interpreter down. The parent itself never forks
     (safe whatever threads it has). Elsewhere (Windows) the workers are
@@ -489,15 +492,14 @@ class _Processes:
         methods = multiprocessing.get_all_start_methods()
         self._context = multiprocessing.get_context("forkserver" if "forkserver" in methods else "spawn")
         if self._context.get_start_method() == "forkserver":
-            from multiprocessing import forkserver
-
-            # Takes effect only when this process starts its fork server (the first pool it makes).
-            self._context.set_forkserver_preload(worker_modules(options))
-            forkserver.ensure_running()  # starts it, without waiting for its imports
+            # the command started it first thing; else it starts here, with the modules of *options*
+            start_fork_server(figures=options.figures is not None, dicom=options.dicom is not None)
         self._pool = self._new()
 
     def _new(self) -> cf.ProcessPoolExecutor:
-        return cf.ProcessPoolExecutor(self.workers, mp_context=self._context, initializer=_watch_parent)
+        return cf.ProcessPoolExecutor(
+            self.workers, mp_context=self._context, initializer=_start_worker, initargs=(self.workers,)
+        )
 
     def submit(self, fn: Callable, *args: Any) -> cf.Future:
         try:
@@ -524,6 +526,18 @@ class _Processes:
         self._pool.shutdown(wait=True, cancel_futures=cancel)
 
 
+def _start_worker(jobs: int) -> None:
+    """In a worker: share out the cores among the *jobs* workers' JPEG 2000 decoders, and watch the parent.
+
+    OpenJPEG otherwise asks for a thread per core in every worker (and in each
+    isolated decoder child it starts, which inherits the setting): *jobs* workers
+    would run *jobs* times as many threads as cores. ``OPJ_NUM_THREADS`` set by
+    the user still decides.
+    """
+    os.environ.setdefault("OPJ_NUM_THREADS", str(decoder_threads(jobs)))
+    _watch_parent()
+
+
 def _watch_parent() -> None:
     """In a worker: end it when the parent process ends, so that a killed batch leaves no workers behind.
 
@@ -543,30 +557,6 @@ def _watch_parent() -> None:
         os._exit(1)
 
     threading.Thread(target=watch, name="spinecheck-watch-parent", daemon=True).start()
-
-
-def worker_modules(options: BatchOptions = _DEFAULT_OPTIONS) -> list[str]:
-    """The modules a worker imports to run :func:`measure_chunk` with *options*, for the fork server.
-
-    ``pydicom`` (about 0.2 s to import) is named because the header reader
-    (:mod:`spinecheck.landmarks.imaging.radiograph`) imports it on first use; figures add
-    matplotlib (:mod:`spinecheck.alignment.render.figure`), DICOM results the export and highdicom.
-    """
-    names = [
-        "spinecheck.alignment.batch.runner",
-        "spinecheck.landmarks.imaging.radiograph",
-        "spinecheck.landmarks.io.wide_csv",
-        "pydicom",
-    ]
-    if options.figures is not None or options.dicom is not None:
-        names.append("spinecheck.alignment.render.figure")
-    if options.dicom is not None:
-        names += [
-            "spinecheck.alignment.batch.dicom_results",
-            "spinecheck.alignment.export.dicom",
-            "highdicom",
-        ]
-    return names
 
 
 class _WorkerDied(cf.BrokenExecutor):

@@ -1,0 +1,104 @@
+"""The workers' fork server, started by ``spinecheck batch`` before the engine is imported; their decoder threads.
+
+Behaviours read from ``sys.modules`` and the workers' environment, not timings
+(``bench/bench_floor.py`` measures ``--jobs 2`` against ``--jobs 1``).
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import pytest
+from spinecheck.alignment.batch import runner
+from spinecheck.alignment.batch.workers import decoder_threads, worker_modules
+
+
+def test_the_workers_module_imports_nothing_of_the_engine():
+    code = (
+        "import sys\n"
+        "import spinecheck.alignment.batch.workers\n"
+        "print(' '.join(m for m in ('spinecheck.alignment.batch.runner', 'spinecheck.alignment.batch.table',"
+        " 'spinecheck.alignment.batch.archive', 'pydicom') if m in sys.modules))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == ""
+
+
+def test_the_package_still_gives_every_name_on_first_use():
+    import spinecheck.alignment.batch as batch
+
+    for name in batch.__all__:
+        assert getattr(batch, name) is not None, name
+    assert batch.run_batch is runner.run_batch
+    assert set(batch.__all__) <= set(dir(batch))
+
+
+_SPY = """
+import sys
+from spinecheck import cli
+from spinecheck.alignment.batch import workers
+
+real = workers.start_fork_server
+
+def spy(**kw):
+    print("runner imported:", "spinecheck.alignment.batch.runner" in sys.modules, sorted(kw.items()))
+    return real(**kw)
+
+workers.start_fork_server = spy
+status = cli.main(["batch", sys.argv[1], "-o", sys.argv[2], "--jobs", sys.argv[3], "--quiet"])
+print("status", status)
+"""
+
+
+@pytest.mark.parametrize(("jobs", "started"), [("2", True), ("1", False)])
+def test_batch_starts_the_fork_server_before_it_imports_the_engine(jobs, started, tmp_path):
+    root = tmp_path / "archive"
+    root.mkdir()
+    done = subprocess.run(
+        [sys.executable, "-c", _SPY, str(root), str(tmp_path / "t.csv"), jobs],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    lines = done.stdout.splitlines()
+    assert lines[-1] == "status 0"
+    if started:
+        # first by the command; the pool's own call (the runner imported it spied on) then finds it running
+        assert lines[0] == "runner imported: False [('dicom', False), ('figures', False)]"
+    else:
+        assert lines[:-1] == []
+
+
+def test_the_fork_server_preloads_what_the_options_need():
+    plain = worker_modules()
+    assert "pydicom" in plain and "spinecheck.alignment.batch.runner" in plain
+    assert "spinecheck.alignment.render.figure" not in plain
+    figures = worker_modules(runner.BatchOptions(figures="/tmp/figures"))
+    assert "spinecheck.alignment.render.figure" in figures and "highdicom" not in figures
+    assert "highdicom" in worker_modules(runner.BatchOptions(dicom="/tmp/dicom"))
+
+
+def test_each_worker_gets_its_share_of_the_cores_for_openjpeg(monkeypatch):
+    monkeypatch.setenv("OPJ_NUM_THREADS", "x")
+    monkeypatch.delenv("OPJ_NUM_THREADS")
+    runner._start_worker(2)
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    assert os.environ["OPJ_NUM_THREADS"] == str(max(1, cores // 2)) == str(decoder_threads(2))
+    assert decoder_threads(cores * 4) == 1
+
+
+def test_a_users_openjpeg_threads_are_kept(monkeypatch):
+    monkeypatch.setenv("OPJ_NUM_THREADS", "3")
+    runner._start_worker(2)
+    assert os.environ["OPJ_NUM_THREADS"] == "3"
+
+
+@pytest.mark.skipif("OPJ_NUM_THREADS" in os.environ, reason="set for this session: the workers keep it")
+def test_pool_workers_run_with_the_setting():
+    engine = runner._Processes(2)
+    try:
+        assert engine.result(engine.submit(os.getenv, "OPJ_NUM_THREADS")) == str(decoder_threads(2))
+    finally:
+        engine.close()

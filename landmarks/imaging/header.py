@@ -378,17 +378,22 @@ def _drop_unreadable(
     charset = tuple(charset) if isinstance(charset, list) else charset
     # The data set's own dict, read and written by tag: what get_item(tag, keep_deferred=True) and
     # ds[tag] = element do for a public element of a data set just read, without their checks per
-    # element (a copy is only made for an element the header reads, none of them private).
-    elements = ds._dict
-    for tag in list(elements):
+    # element (a copy is only made for an element the header reads, none of them private). A
+    # pydicom that keeps its elements otherwise gets those public calls.
+    elements = _own_dict(ds)
+    if elements is not None:
+        tags, get, put = list(elements), elements.__getitem__, elements.__setitem__
+    else:
+        tags, get, put = list(ds.keys()), functools.partial(ds.get_item, keep_deferred=True), ds.__setitem__
+    for tag in tags:
         if tag in _PIXEL_TAGS:
             continue
-        raw = elements[tag]
+        raw = get(tag)
         key = _raw_key(tag, raw, charset)
         if key is not None and key in silent:
             converted = silent[key]
             if converted is not None:
-                elements[tag] = _copy(converted, raw.value_tell)
+                put(tag, _copy(converted, raw.value_tell))
             continue
         before = heard()
         try:
@@ -408,6 +413,16 @@ def _drop_unreadable(
                 silent.clear()
             shared = int(tag) in _read_by_header() and isinstance(element.value, _immutable())
             silent[key] = _copy(element, None) if shared else None
+
+
+def _own_dict(ds: Any) -> dict | None:
+    """The dict a pydicom data set keeps its elements in, by tag; None where it has no such dict.
+
+    ``Dataset._dict`` is pydicom's own (3.0 has it): a pydicom without it is read through the
+    public calls, with the same results.
+    """
+    elements = getattr(ds, "_dict", None)
+    return elements if isinstance(elements, dict) else None
 
 
 @functools.cache

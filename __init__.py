@@ -18,16 +18,32 @@ Everything here loads on first use, so ``import spinecheck`` is cheap.
 # No import statement at module level but the lazy loader (and the standard library): pytest imports
 # this file by path while collecting the tests folder beside it, under whatever name the checkout's
 # folder has.
-import logging
+import sys
 from typing import TYPE_CHECKING
 
 import lazy_loader
 
 __version__ = "0.1.0"
 
-# The library logs under "spinecheck" (each module under its own name); what it says is shown only
-# where the application configures logging. The literal name, for __name__ may be another (above).
-logging.getLogger("spinecheck").addHandler(logging.NullHandler())
+
+def _library_logger(name: str) -> "logging.Logger":
+    """The logger of module *name*, with a NullHandler on the library's logger "spinecheck".
+
+    The library logs under "spinecheck" (each module under its own name); what it says is shown
+    only where the application configures logging. The handler is put on here, once, rather than
+    at import: ``logging`` (some 4 ms at start-up) is imported by the modules that log, and by
+    no command that does not. The literal name, for ``__name__`` may be another (above).
+    """
+    import logging
+
+    library = logging.getLogger("spinecheck")
+    if not any(isinstance(h, logging.NullHandler) for h in library.handlers):
+        library.addHandler(logging.NullHandler())
+    return logging.getLogger(name)
+
+
+if "logging" in sys.modules:  # already paid for: the handler is there from the start, as it was
+    _library_logger("spinecheck")
 
 __getattr__, __dir__, _ = lazy_loader.attach(
     __name__,
@@ -86,6 +102,8 @@ __getattr__, __dir__, _ = lazy_loader.attach(
 )
 
 if TYPE_CHECKING:
+    import logging
+
     from .alignment import (
         Assessment,
         BatchOptions,

@@ -86,8 +86,33 @@ NOT_FOR_ONE_LATERAL_JSON = {
 
 
 #: Library modules measuring one lateral JSON does not use: difflib (only for a "did you mean" in an
-#: error), numpy.typing (annotations only), numpy.char (object addition writes a table's reasons).
-LIBRARY_NOT_FOR_ONE_LATERAL_JSON = {"difflib", "numpy.typing", "numpy.char", "numpy.strings"}
+#: error), numpy.typing (annotations only), numpy.char (object addition writes a table's reasons),
+#: logging (only the modules that log import it, and put the library's NullHandler on).
+LIBRARY_NOT_FOR_ONE_LATERAL_JSON = {"difflib", "numpy.typing", "numpy.char", "numpy.strings", "logging"}
+
+
+def test_a_module_that_logs_puts_the_null_handler_on_when_spinecheck_came_first():
+    """Without logging at ``import spinecheck``, the first module that logs still keeps the library quiet."""
+    code = (
+        "import sys, spinecheck\n"
+        "assert 'logging' not in sys.modules\n"
+        "from spinecheck.landmarks.imaging import pixel_decoding\n"
+        "import logging\n"
+        "pixel_decoding._log.warning('not for stderr')\n"
+        "handlers = logging.getLogger('spinecheck').handlers\n"
+        "print(sum(isinstance(h, logging.NullHandler) for h in handlers))\n"
+        "from spinecheck.alignment.batch import runner\n"
+        "runner._log.warning('nor this')\n"
+        "print(sum(isinstance(h, logging.NullHandler) for h in handlers))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert (done.stdout, done.stderr) == ("1\n1\n", "")
+
+
+def test_with_logging_loaded_first_import_spinecheck_puts_the_null_handler_on():
+    code = "import logging, spinecheck\nprint(logging.getLogger('spinecheck').handlers)\n"
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout == "[<NullHandler (NOTSET)>]\n"
 
 
 #: Command lines each parsed by the parser of their command alone and by the whole parser.

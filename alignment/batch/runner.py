@@ -39,7 +39,6 @@ from __future__ import annotations
 
 import concurrent.futures as cf
 import dataclasses
-import logging
 import math
 import multiprocessing
 import os
@@ -54,6 +53,7 @@ from typing import Any, TextIO
 
 import numpy as np
 
+from ... import _library_logger
 from ...landmarks.errors import InvalidLandmarksError, SpinecheckError
 from ...landmarks.io.atomic import TEMP_MARK, remove_stale_temporaries
 from ...landmarks.points.film import FilmIdentity
@@ -90,7 +90,7 @@ __all__ = [
     "worker_modules",
 ]
 
-_log = logging.getLogger(__name__)
+_log = _library_logger(__name__)
 
 #: Most studies per chunk when films are decoded (figures, DICOM results, ``verify_pixels``, ``detect``):
 #: decoding dwarfs the measure call, and a decoder that kills its worker sends every study of its

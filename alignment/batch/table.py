@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import csv
 import io
-import logging
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -35,6 +34,7 @@ from typing import Any
 
 import numpy as np
 
+from ... import _library_logger
 from ...landmarks.errors import SpinecheckError
 from ...landmarks.io.atomic import write_atomic, write_text_atomic
 from ...landmarks.io.csv_cells import csv_text, restore_cell
@@ -66,7 +66,7 @@ __all__ = [
     "write_parquet",
 ]
 
-_log = logging.getLogger(__name__)
+_log = _library_logger(__name__)
 
 #: One table row: a cell per column of :func:`batch_header`, as written.
 Row = tuple[str, ...]

@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import dataclasses
 import datetime
-import logging
 import math
 import os
 from collections.abc import Callable, Mapping, Sequence
@@ -34,6 +33,7 @@ from typing import Any
 
 import numpy as np
 
+from ... import _library_logger
 from ..errors import InvalidArgumentError, InvalidLandmarksError
 from ..io.atomic import stale_temporaries
 from ..io.checks import check_same_image
@@ -59,7 +59,7 @@ __all__ = [
     "stale_temporary_files",
 ]
 
-_log = logging.getLogger(__name__)
+_log = _library_logger(__name__)
 
 #: ``refiner(image, name, points, *, view, mm_per_px) -> RefinedPoints | RefineFailure``: a
 #: truthy result has ``moves`` (name to :class:`PointMove`), ``circles`` and ``confidence``;

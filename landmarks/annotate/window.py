@@ -35,6 +35,7 @@ from typing import Any
 
 import numpy as np
 
+from ... import _library_logger
 from ..errors import InvalidArgumentError, SpinecheckError
 from ..imaging.display import DEFAULT_MAX_DISPLAY_ROWS, display_image, show_film
 from ..points.calibration import Calibration
@@ -44,7 +45,7 @@ from .session import AnnotationSession, LiveParameters
 
 __all__ = ["AnnotationWindow", "KEYS", "DEFAULT_MAX_DISPLAY_ROWS"]
 
-_log = logging.getLogger(__name__)
+_log = _library_logger(__name__)
 
 #: The keys of the window, as shown in it and in ``spinecheck annotate --help``.
 KEYS: tuple[tuple[str, str], ...] = (

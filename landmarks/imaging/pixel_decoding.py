@@ -36,6 +36,7 @@ from typing import Any
 
 import numpy as np
 
+from ... import _library_logger
 from ..errors import MissingDecoderError, UnreadableImageError, shorten
 
 __all__ = [
@@ -46,7 +47,7 @@ __all__ = [
     "j2k_codestream_problem",
 ]
 
-_log = logging.getLogger(__name__)
+_log = _library_logger(__name__)
 
 _JPEG_LOSSLESS = "python-gdcm (BSD) or pylibjpeg-libjpeg (GPL-3.0), e.g. pip install python-gdcm"
 _J2K = "pylibjpeg and pylibjpeg-openjpeg (MIT), e.g. pip install pylibjpeg pylibjpeg-openjpeg"

@@ -381,8 +381,11 @@ class Curve:
 
     Attributes
     ----------
-    upper_end, lower_end, apex : str
-        Levels of the upper end, lower end and apex vertebra.
+    upper_end, lower_end : str
+        Levels of the upper and lower end vertebra.
+    apex : str or None
+        Level of the apex vertebra; None where it is not known (an end
+        vertebra without a body centre, :func:`~spinecheck.alignment.geometry.coronal.find_curves`).
     angle_deg : float
         Cobb angle (positive).
     convex_right : bool
@@ -394,7 +397,7 @@ class Curve:
 
     upper_end: str
     lower_end: str
-    apex: str
+    apex: str | None
     angle_deg: float
     convex_right: bool
     region: str | None = None
@@ -429,7 +432,8 @@ class CurveTable:
     angle_deg : ndarray, shape (N, K)
         Cobb angle of each curve (positive), NaN pads.
     upper, lower, apex : ndarray of int, shape (N, K)
-        Level index of the upper end, lower end and apex vertebra.
+        Level index of the upper end, lower end and apex vertebra; an apex of
+        -1 beside a curve is not known (an end vertebra without a body centre).
     convex_right : ndarray of bool, shape (N, K)
         Whether the curve is convex toward image right.
     method : str
@@ -470,7 +474,7 @@ class CurveTable:
             Curve(
                 LEVELS[self.upper[i, k]],
                 LEVELS[self.lower[i, k]],
-                LEVELS[self.apex[i, k]],
+                LEVELS[self.apex[i, k]] if self.apex[i, k] >= 0 else None,
                 float(self.angle_deg[i, k]),
                 bool(self.convex_right[i, k]),
                 regions[i, k] if regions is not None else None,

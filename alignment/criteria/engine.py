@@ -103,7 +103,7 @@ import numpy as np
 from ...landmarks.errors import InvalidArgumentError, InvalidCriteriaError
 from ...landmarks.points.names import LEVELS, View, VocabularyEnum, level_index
 from ..geometry.plane import NO_REASON
-from ..parameters import PARAMETERS, CurveTable, Measurements
+from ..parameters import PARAMETERS, CurveTable, Measurements, shown_number
 from .assessment import Assessment, ComponentColumn, CriterionColumn, ResultKind
 from .inputs import CALIBRATION_REASON, Inputs, join_reasons
 from .rules import (
@@ -759,7 +759,8 @@ def _curve_type(crit: Criterion, info: SetInfo, inputs: Inputs, done: Mapping, s
     k = np.shape(curves.angle_deg)[-1] if np.ndim(curves.angle_deg) == 2 else 0
     angle = np.asarray(curves.angle_deg, dtype=float).reshape(n, k)
     apex = np.asarray(curves.apex).reshape(n, k)
-    listed = np.isfinite(angle) & (apex >= 0)
+    finite = np.isfinite(angle)
+    listed = finite & (apex >= 0)
     thoracic = listed & (apex <= level_index(split))
     lumbar = listed & (apex > level_index(split))
 
@@ -775,7 +776,7 @@ def _curve_type(crit: Criterion, info: SetInfo, inputs: Inputs, done: Mapping, s
     above = listed & (shown > major)
     typed_low, typed_high = type_code(above), type_code(above | at)
     boundary = np.any(at, axis=1)
-    largest = np.where(listed, angle, -np.inf).max(axis=1, initial=-np.inf)
+    largest = np.where(finite, angle, -np.inf).max(axis=1, initial=-np.inf)
     cobb, cobb_valid, cobb_reason = inputs.get("Cobb_max")
     # without listed curves, a measured largest Cobb below the threshold still types as N
     unlisted_ok = ~listed.any(axis=1) & cobb_valid & (inputs.shown("Cobb_max") < major)
@@ -790,6 +791,20 @@ def _curve_type(crit: Criterion, info: SetInfo, inputs: Inputs, done: Mapping, s
         reason = reason.astype(object)
         for i in np.flatnonzero(held):
             reason[i] = f"Cobb_max withheld ({str(cobb_reason[i]).removeprefix('Cobb_max: ')})"
+    # a curve whose apex is not known (an end vertebra without a centre) is on neither side of the
+    # split: from the threshold up it could make any type
+    untold = finite & (apex < 0) & (shown >= major)
+    blind = present & cobb_valid & untold.any(axis=1)
+    if blind.any():
+        applied &= ~blind
+        reason = reason.astype(object)
+        for i in np.flatnonzero(blind):
+            reason[i] = "; ".join(
+                f"curve {LEVELS[curves.upper[i, c]]}-{LEVELS[curves.lower[i, c]]} "
+                f"({shown_number(angle[i, c])} deg) has no known apex: thoracic or thoracolumbar/lumbar "
+                "cannot be told"
+                for c in np.flatnonzero(untold[i])
+            )
     withheld = np.full((n, k), None, dtype=object) if curves.withheld is None else curves.withheld
     withheld = np.asarray(withheld, dtype=object).reshape(n, k)
     unsure = present & ~np.equal(withheld, NO_REASON).all(axis=1)

@@ -26,6 +26,13 @@ annotated spine is one curve between its most tilted vertebrae (a curve below
 the threshold is still measured and reported, never dropped). The apex is the vertebra whose
 centre lies farthest from the line joining the end vertebrae's centres.
 
+With the endplate method an end vertebra can lack a centre: the end is the vertebra
+whose *endplate* tilts most, and one with only that endplate placed (its other two
+corners missing, no ``centroid``) has that tilt but no centre. Such a curve keeps its
+angle and ends, its apex is not known (-1 in :class:`~spinecheck.alignment.parameters.CurveTable`,
+and a warning names the vertebra), and its convex side is told by its end tilts (the
+endplate lines converge on the concave side) instead of by the apex.
+
 Transitional anatomy (:mod:`spinecheck.landmarks.points.anatomy`): T13 and L6
 take part in the curves where they are placed, and a spine without them has no
 gap there. A sacralised vertebra is the top of the sacrum: neither it nor a
@@ -304,10 +311,13 @@ def find_curves(
         inside = (levels[None, :] >= u[:, None]) & (levels[None, :] <= lo[:, None]) & np.isfinite(dev)
         score = np.where(inside, np.abs(dev), -1.0)
         ap = score.argmax(axis=1)
-        # no centre inside (an end vertebra without one): the first level, the argmax of a row of -1
-        apex[r, c] = np.where(score[at, ap] < 0, 0, used[ap])
-        # x right, y down, chord pointing down: dev > 0 puts the apex to image right of the chord
-        convex[r, c] = dev[at, ap] > 0
+        # no chord (an end vertebra without a centre: its other endplate not placed) leaves no finite
+        # score: the apex is not known (-1), and the convex side is told by the end tilts instead
+        found = score[at, ap] >= 0
+        apex[r, c] = np.where(found, used[ap], -1)
+        # x right, y down, chord pointing down: dev > 0 puts the apex to image right of the chord;
+        # the endplate lines converge on the concave side, so a positive Cobb difference is convex right
+        convex[r, c] = np.where(found, dev[at, ap] > 0, wrap_deg(s[at, u] - i_[at, lo]) > 0)
     return CurveTable(angle, upper, lower, apex, convex, method)
 
 
@@ -402,6 +412,20 @@ def _refine_ends(
     best_lo = low_score.argmax(axis=1)
     ok = (best_u < best_lo) & np.isfinite(up_score[rows, best_u]) & np.isfinite(low_score[rows, best_lo])
     return np.where(ok, best_u, u), np.where(ok, best_lo, lo)
+
+
+def _warn_unknown_apex(
+    curves: CurveTable, tilts: dict[str, np.ndarray], warnings: dict[int, list[str]]
+) -> None:
+    """A warning for each curve whose apex is not known, naming its end vertebrae without a centre."""
+    for i, k in zip(*np.nonzero(np.isfinite(curves.angle_deg) & (curves.apex < 0)), strict=True):
+        ends = [int(curves.upper[i, k]), int(curves.lower[i, k])]
+        bare = [LEVELS[j] for j in ends if not np.isfinite(tilts["centre_x"][i, j])]
+        warnings.setdefault(int(i), []).append(
+            f"curve {LEVELS[ends[0]]}-{LEVELS[ends[1]]}: apex not known: no body centre of "
+            + ", ".join(bare)
+            + " (its four corners, or its centroid, are needed)"
+        )
 
 
 class CoronalResult(NamedTuple):
@@ -520,6 +544,7 @@ def coronal_parameters(
         }
     curves = find_curves(trusted, min_curve_deg, cobb_method)
     curves = dataclasses.replace(curves, end_lines_px=_end_lines_px(table, curves))
+    _warn_unknown_apex(curves, tilts, warnings)
     cobb_max = np.max(
         np.where(np.isfinite(curves.angle_deg), curves.angle_deg, -np.inf), axis=1, initial=-np.inf
     )

@@ -40,6 +40,9 @@ Decisions (where the sources are silent, or the code needs a rule):
 - **Two curves in one region** (possible with small reversals): the region's
   columns hold the larger Cobb angle (the more cranial one on a tie); the others
   are named in the region's note, and the report lists every curve.
+- **A curve without an apex** (an end vertebra without a centre:
+  :mod:`~spinecheck.alignment.geometry.coronal`) has apex -1 and is in no region, like
+  padding; the report names it among the other curves and says its region cannot be told.
 - **A withheld curve** (a vertebra in its span failed the landmark check) is placed
   by its apex like any other. When the region has no measured curve, its columns
   keep the withheld curve's levels with an empty angle and the note says why.

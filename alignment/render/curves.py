@@ -16,12 +16,16 @@ Each of the three regions of :mod:`spinecheck.alignment.geometry.regions` (``PT`
     why a column is empty, or what else the region holds: ``no curve with apex
     T6-T11``, ``not measured: ...`` (no vertebra of the apex range annotated),
     ``withheld: <reason>`` (also for a region without a curve when a vertebra that fails the
-    landmark check withholds ``Cobb_max``: its tilt could hide the region's curve), or
-    ``2 curves with apex T6-T11: the largest shown; also T10-L2 apex T12 (14.2 deg)``.
+    landmark check withholds ``Cobb_max``: its tilt could hide the region's curve),
+    ``2 curves with apex T6-T11: the largest shown; also T10-L2 apex T12 (14.2 deg)``, or
+    ``cannot be told: T1-T9 apex unknown (40.0 deg)`` for a curve whose apex is not known
+    (an end vertebra without a centre) and whose span reaches into the region: it may
+    belong there (in place of "no curve", or after the region's other notes).
 
 One more column, ``curves_other``, names the curves whose apex lies outside the three
-regions (cervicothoracic, lumbosacral), which ``Cobb_max`` may come from. Lateral
-films and studies that could not be read have every cell empty.
+regions (cervicothoracic, lumbosacral), which ``Cobb_max`` may come from, and those
+whose apex is not known. Lateral films and studies that could not be read have every
+cell empty.
 
 The report JSON carries the same cells per region under ``curves_by_region`` (keys
 ``PT``, ``MT``, ``TL/L``) and each listed curve's region as ``lenke_region``.
@@ -34,13 +38,15 @@ import math
 
 import numpy as np
 
-from ...landmarks.points.names import LEVELS, TRANSITIONAL_LEVELS, PatientRight, View
+from ...landmarks.points.names import LEVELS, TRANSITIONAL_LEVELS, PatientRight, View, level_index
 from ..geometry.regions import REGIONS, lenke_regions, region_codes, regional_curves
 from ..parameters import CurveTable, shown_number
 from ..study import Study
 
-__all__ = ["CURVE_KEYS", "curve_columns", "curves_by_region", "lenke_region_names"]
+__all__ = ["CURVE_KEYS", "UNTOLD_NOTE", "curve_columns", "curves_by_region", "lenke_region_names"]
 
+#: How a region's note begins where a curve without a known apex may belong to it.
+UNTOLD_NOTE = "cannot be told: "
 #: The cells of one region, in column order (``<prefix>_<key>``).
 CURVE_KEYS: tuple[str, ...] = ("upper_end", "lower_end", "apex", "angle_deg", "convex", "note")
 _CORNERS = tuple(f"{e}.{c}" for e in ("sup", "inf") for c in ("left", "right"))
@@ -84,6 +90,7 @@ def curve_columns(study: Study, rows: np.ndarray | None = None) -> dict[str, np.
     out: dict[str, np.ndarray] = {}
     lists = _Rows(curves)
     regions_of = lenke_regions(curves)  # (n, K): each listed curve's region, None elsewhere
+    untold = _untold(curves, ap)
     for rc in regional_curves(curves):
         k = np.where(ap, rc.curve, -1)
         has = k >= 0
@@ -109,6 +116,12 @@ def curve_columns(study: Study, rows: np.ndarray | None = None) -> dict[str, np.
         for i, ki, row in zip(crowded.tolist(), k[crowded].tolist(), inside, strict=True):
             others = [o for o, here in enumerate(row) if here and o != ki]
             note[i] = _region_note(lists, i, ki, others, rc.region.levels)
+        # a curve without a known apex whose span reaches into the region may be the region's
+        reach = untold & (curves.upper <= level_index(rc.region.apex_to))
+        reach &= curves.lower >= level_index(rc.region.apex_from)
+        for i in np.flatnonzero(reach.any(axis=1)).tolist():
+            told = "; ".join(UNTOLD_NOTE + _described(lists, i, o) for o in np.flatnonzero(reach[i]).tolist())
+            note[i] = told if note[i] is None or (no_curve[i] and not hidden[i]) else f"{note[i]}; {told}"
         out[f"{p}_note"] = note
     out["curves_other"] = _other_curves(curves, lists, ap)
     return out
@@ -172,6 +185,14 @@ def _padded(curves: CurveTable) -> CurveTable:
         np.zeros((n, 1), dtype=bool),
         curves.method,
     )
+
+
+def _untold(curves: CurveTable, ap: np.ndarray) -> np.ndarray:
+    """``(n, K)``: the curves of AP films (measured or withheld) whose apex is not known."""
+    listed = np.isfinite(curves.angle_deg)
+    if curves.withheld is not None:
+        listed |= ~np.equal(np.asarray(curves.withheld, dtype=object), _NONE)
+    return listed & (np.asarray(curves.apex) < 0) & (np.asarray(curves.upper) >= 0) & ap[:, None]
 
 
 def _span(first: str, last: str) -> slice:
@@ -248,7 +269,7 @@ class _Rows:
 
 def _name(rows: _Rows, i: int, k: int) -> str:
     _, upper, lower, apex, _ = rows(i)
-    where = f" apex {LEVELS[apex[k]]}" if apex[k] >= 0 else ""
+    where = f" apex {LEVELS[apex[k]]}" if apex[k] >= 0 else " apex unknown"
     return f"{LEVELS[upper[k]]}-{LEVELS[lower[k]]}{where}"
 
 

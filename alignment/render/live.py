@@ -82,7 +82,7 @@ def live_parameters(
     for curve in curves:
         lines.append(
             f"Cobb     {curve['upper_end']}–{curve['lower_end']} "
-            f"{shown_number(curve['angle_deg'])}° (apex {curve['apex']})"
+            f"{shown_number(curve['angle_deg'])}° (apex {curve['apex'] or 'unknown'})"
         )
     lines.extend(f"! {w}" for w in m.warnings[0])
     return lines

@@ -521,7 +521,7 @@ def _curve_table(study: Study, i: int) -> tuple[list[tuple[str, ...]], list[str]
             (
                 region or "other",
                 f"{curve.upper_end}–{curve.lower_end}",
-                curve.apex,
+                curve.apex or "—",
                 _fmt(curve.angle_deg, "deg"),
                 curve.convex_side(side),
                 curve.region or "—",

@@ -216,7 +216,7 @@ def format_table(study: Study, i: int) -> str:
     if curves or withheld:
         lines.append("")
         lines.append(f"Coronal curves ({m.curves.method} method)")
-        from .curves import curves_by_region, lenke_region_names  # coronal only, as above
+        from .curves import UNTOLD_NOTE, curves_by_region, lenke_region_names  # coronal only, as above
 
         lenke, lenke_withheld = lenke_region_names(m.curves, i)  # each curve's region, PT / MT / TL/L
         for w, lr in zip(withheld, lenke_withheld, strict=True):
@@ -224,11 +224,11 @@ def format_table(study: Study, i: int) -> str:
         for c, lr in zip(curves, lenke, strict=True):
             region = f", {c.region}" if c.region else ""
             lines.append(
-                f"  {lr or '-':<5}{c.upper_end}-{c.lower_end} apex {c.apex}: {shown_number(c.angle_deg)}° "
-                f"(convex {c.convex_side(t.patient_right[i])}{region})"
+                f"  {lr or '-':<5}{c.upper_end}-{c.lower_end} apex {c.apex or 'unknown'}: "
+                f"{shown_number(c.angle_deg)}° (convex {c.convex_side(t.patient_right[i])}{region})"
             )
         for name, cells in curves_by_region(study, i).items():
-            if cells["note"] and " curves with apex " in cells["note"]:
+            if cells["note"] and (" curves with apex " in cells["note"] or UNTOLD_NOTE in cells["note"]):
                 lines.append(f"  {name}: {cells['note']}")
     summary = study.assessment.summary(i)
     if summary:

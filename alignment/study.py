@@ -18,8 +18,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from ..landmarks.errors import InvalidArgumentError, InvalidLandmarksError, SpinecheckError
+from ..landmarks.io.checks import is_slicer_markups
 from ..landmarks.io.read import read_landmark_table
-from ..landmarks.io.slicer import is_slicer_markups
 from ..landmarks.points.calibration import Calibration
 from ..landmarks.points.model import LandmarkTable, PatientInfo
 from ..landmarks.points.operation import Operation, OperationProblem

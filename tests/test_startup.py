@@ -76,6 +76,8 @@ NOT_FOR_ONE_LATERAL_JSON = {
     "spinecheck.landmarks.io.wide_csv",
     "spinecheck.landmarks.io.aasce",
     "spinecheck.landmarks.io.csv_cells",
+    "spinecheck.landmarks.io.slicer",  # nor the Slicer reader and its film plane: a .json is not .mrk.json
+    "spinecheck.landmarks.points.plane",
     "spinecheck.alignment.geometry.instability",
     "spinecheck.alignment.geometry.regions",
     "spinecheck.alignment.criteria.instability",

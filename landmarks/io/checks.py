@@ -1,11 +1,15 @@
 """Checks every landmark reader shares: readable UTF-8 JSON, points on the image, endplates of non-zero length.
 
+The name test of a 3D Slicer markups file is here too: the door that picks a reader by name
+(:mod:`~spinecheck.landmarks.io.read`) loads the Slicer reader only for a Slicer file.
+
 Each check raises one line that names the file (*where*), the point and what was expected.
 """
 
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -15,6 +19,8 @@ from ..points.names import View
 
 __all__ = [
     "MAX_LANDMARK_FILE_BYTES",
+    "SLICER_SUFFIX",
+    "is_slicer_markups",
     "read_json_text",
     "check_same_image",
     "check_inside_image",
@@ -27,6 +33,17 @@ __all__ = [
 #: The largest landmark file read. A file of every point, circle, provenance and
 #: confidence is under 20 kB; a wide CSV of 100 000 studies is read by its own reader.
 MAX_LANDMARK_FILE_BYTES = 16 << 20
+#: The file name ending of a Slicer markups file (Slicer also reads a plain ``.json``).
+SLICER_SUFFIX = ".mrk.json"
+
+
+def is_slicer_markups(path: str | os.PathLike[str]) -> bool:
+    """Tell a Slicer markups file by its name: it ends in ``.mrk.json`` (any case).
+
+    >>> is_slicer_markups("case.MRK.json"), is_slicer_markups("case.json")
+    (True, False)
+    """
+    return os.fspath(path).lower().endswith(SLICER_SUFFIX)
 
 
 def landmarks_where(path: str) -> str:

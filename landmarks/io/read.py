@@ -21,11 +21,15 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ..errors import InvalidLandmarksError
 from ..points.model import LandmarkSet, LandmarkTable
+from .checks import SLICER_SUFFIX, is_slicer_markups
 from .landmark_file import landmarks_where, read_landmark_json, write_landmarks
-from .slicer import SLICER_SUFFIX, SlicerFilm, is_slicer_markups, read_slicer_markups, write_slicer_markups
+
+if TYPE_CHECKING:
+    from .slicer import SlicerFilm
 
 __all__ = ["LANDMARK_SUFFIXES", "read_landmarks", "read_landmark_table", "write_landmark_file"]
 
@@ -99,6 +103,8 @@ table (one row per study); use read_landmark_table, or give a .json or .mat file
     """
     name = os.fspath(path)
     if is_slicer_markups(name):
+        from .slicer import read_slicer_markups  # loaded for a Slicer file only
+
         return read_slicer_markups(name, image=image, mm_per_px=mm_per_px)
     suffix = Path(name).suffix.lower()
     reader = _ONE_FILM.get(suffix)
@@ -146,6 +152,8 @@ def read_landmark_table(
     """
     name = os.fspath(path)
     if is_slicer_markups(name):
+        from .slicer import read_slicer_markups
+
         return LandmarkTable.from_sets([read_slicer_markups(name, image=image, mm_per_px=mm_per_px)])
     suffix = Path(name).suffix.lower()
     if suffix == ".csv":
@@ -200,6 +208,8 @@ here; give a .json (spinecheck-landmarks/1) or .mrk.json (3D Slicer) file
     """
     name = os.fspath(path)
     if is_slicer_markups(name):
+        from .slicer import write_slicer_markups
+
         return write_slicer_markups(landmarks, name, image=image, mm_per_px=mm_per_px)
     suffix = Path(name).suffix.lower()
     if suffix != ".json":

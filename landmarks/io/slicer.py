@@ -86,7 +86,7 @@ from ..points.model import ImageRef, LandmarkSet
 from ..points.names import View, check_point_name, closest_point_names, parse_point_name
 from ..points.plane import ImagePlane
 from .atomic import write_text_atomic
-from .checks import check_same_image, read_json_text
+from .checks import SLICER_SUFFIX, check_same_image, is_slicer_markups, read_json_text
 from .landmark_file import FORMAT, landmarks_to_json, landmarks_where, parse_landmarks
 
 __all__ = [
@@ -101,8 +101,6 @@ __all__ = [
     "write_slicer_markups",
 ]
 
-#: The file name ending of a Slicer markups file (Slicer also reads a plain ``.json``).
-SLICER_SUFFIX = ".mrk.json"
 #: The schema URL Slicer writes (and so does spinecheck); Slicer reads any v1 minor and patch.
 SLICER_SCHEMA = (
     "https://raw.githubusercontent.com/slicer/slicer/master/Modules/Loadable/Markups/Resources/"
@@ -137,15 +135,6 @@ class SlicerFilm(Protocol):
 
     @property
     def calibration(self) -> Calibration: ...
-
-
-def is_slicer_markups(path: str | os.PathLike[str]) -> bool:
-    """Tell a Slicer markups file by its name: it ends in ``.mrk.json`` (any case).
-
-    >>> is_slicer_markups("case.MRK.json"), is_slicer_markups("case.json")
-    (True, False)
-    """
-    return os.fspath(path).lower().endswith(SLICER_SUFFIX)
 
 
 # ----------------------------------------------------------------------------------------------- reading

@@ -108,12 +108,22 @@ def frames_from_corners(xy: np.ndarray) -> Frames:
     person's rough clicks on one vertebra give.
     """
     p = np.asarray(xy, dtype=float).reshape(-1, 4, 2)
-    c = p.mean(1)
+    _, height = _sides(p)
+    return Frames(p.mean(1), _down(p), np.maximum(height * SPACING_PER_HEIGHT, 1e-3) / LOCAL_SPACING)
+
+
+def _down(p: np.ndarray) -> np.ndarray:
+    """Unit film vector perpendicular to each vertebra's mean endplate ``(n, 2)``, of corners ``(n, 4, 2)``."""
     across = (p[:, 1] - p[:, 0]) + (p[:, 3] - p[:, 2])
     across /= np.maximum(np.linalg.norm(across, axis=1), 1e-9)[:, None]
-    down = np.stack([-across[:, 1], across[:, 0]], 1)
+    return np.stack([-across[:, 1], across[:, 0]], 1)
+
+
+def _sides(p: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Each vertebra's width (mean of its endplates) and height (mean of its sides), of corners ``(n, 4, 2)``."""
+    width = (np.linalg.norm(p[:, 1] - p[:, 0], axis=1) + np.linalg.norm(p[:, 3] - p[:, 2], axis=1)) / 2
     height = (np.linalg.norm(p[:, 2] - p[:, 0], axis=1) + np.linalg.norm(p[:, 3] - p[:, 1], axis=1)) / 2
-    return Frames(c, down, np.maximum(height * SPACING_PER_HEIGHT, 1e-3) / LOCAL_SPACING)
+    return width, height
 
 
 def refine_frames(xy: np.ndarray) -> Frames:
@@ -131,10 +141,8 @@ def refine_frames(xy: np.ndarray) -> Frames:
     ([72.0, 36.0], [0.0, 1.0], 2.0)
     """
     p = np.asarray(xy, dtype=float).reshape(-1, 4, 2)
-    f = frames_from_corners(p)
-    width = (np.linalg.norm(p[:, 1] - p[:, 0], axis=1) + np.linalg.norm(p[:, 3] - p[:, 2], axis=1)) / 2
-    height = (np.linalg.norm(p[:, 2] - p[:, 0], axis=1) + np.linalg.norm(p[:, 3] - p[:, 1], axis=1)) / 2
-    return Frames(f.centre, f.down, np.maximum(np.maximum(width, height), 1e-3) / REFINE_SPAN)
+    width, height = _sides(p)
+    return Frames(p.mean(1), _down(p), np.maximum(np.maximum(width, height), 1e-3) / REFINE_SPAN)
 
 
 def reduced_film(grey: np.ndarray, scale: float) -> tuple[np.ndarray, int]:

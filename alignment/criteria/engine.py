@@ -588,9 +588,10 @@ def curve_regions(curves: CurveTable, apex_split: str = "T9") -> np.ndarray:
     split = level_index(apex_split)
     apex = np.asarray(curves.apex)
     valid = (apex >= 0) & np.isfinite(np.asarray(curves.angle_deg, dtype=float))
-    out = np.where(apex <= split, THORACIC, THORACOLUMBAR).astype(object)
-    out[~valid] = None
-    return out
+    # one label object per region, picked by index: no string made per curve
+    region = np.where(apex <= split, 0, 1)
+    region[~valid] = 2
+    return _labels([THORACIC, THORACOLUMBAR])[region]
 
 
 # -- evaluation ----------------------------------------------------------------------------------
@@ -626,7 +627,8 @@ def _for_operated(crit: Criterion, column: CriterionColumn, operated: np.ndarray
             reason=np.where(keep, column.reason, NO_REASON),
         )
     if crit.operated_caution:
-        caution = np.where(column.present & operated, crit.operated_caution, NO_REASON).astype(object)
+        caution = np.full(len(operated), None, dtype=object)
+        caution[column.present & operated] = crit.operated_caution
         column = dataclasses.replace(column, caution=caution)
     return column
 
@@ -785,10 +787,10 @@ def _curve_type(crit: Criterion, info: SetInfo, inputs: Inputs, done: Mapping, s
     # the type, even where the measured curves already look like one; so does a withheld curve
     applied = present & cobb_valid & (listed.any(axis=1) | unlisted_ok)
     value = np.where(listed.any(axis=1) & cobb_valid, largest, cobb)  # cobb: NaN where withheld
-    reason = np.where(cobb_valid, "coronal curves not listed with their apex levels", cobb_reason)
+    reason = cobb_reason.copy()
+    reason[cobb_valid] = "coronal curves not listed with their apex levels"  # one text shared
     held = present & listed.any(axis=1) & ~cobb_valid
     if held.any():
-        reason = reason.astype(object)
         for i in np.flatnonzero(held):
             reason[i] = f"Cobb_max withheld ({str(cobb_reason[i]).removeprefix('Cobb_max: ')})"
     # a curve whose apex is not known (an end vertebra without a centre) is on neither side of the
@@ -797,7 +799,6 @@ def _curve_type(crit: Criterion, info: SetInfo, inputs: Inputs, done: Mapping, s
     blind = present & cobb_valid & untold.any(axis=1)
     if blind.any():
         applied &= ~blind
-        reason = reason.astype(object)
         for i in np.flatnonzero(blind):
             reason[i] = "; ".join(
                 f"curve {LEVELS[curves.upper[i, c]]}-{LEVELS[curves.lower[i, c]]} "
@@ -810,7 +811,6 @@ def _curve_type(crit: Criterion, info: SetInfo, inputs: Inputs, done: Mapping, s
     unsure = present & ~np.equal(withheld, NO_REASON).all(axis=1)
     if unsure.any():
         applied &= ~unsure
-        reason = reason.astype(object)
         for i in np.flatnonzero(unsure):
             reason[i] = "; ".join(
                 f"curve {LEVELS[curves.upper[i, c]]}-{LEVELS[curves.lower[i, c]]} withheld ({withheld[i, c]})"
@@ -913,7 +913,7 @@ def _score(crit: Criterion, info: SetInfo, inputs: Inputs, done: Mapping, split:
             codes, rules, note = _ratio_limit(comp, got, limit, codes, rules, rule_texts)
             study_note[limit] = note[limit]
         points = _labels([b.result for b in comp.points.bands])[codes]
-        total += np.where(codes >= 0, points, 0).astype(float)
+        total += np.array([float(b.result) for b in comp.points.bands] + [0.0])[codes]  # no points: 0
         columns.append(
             ComponentColumn(comp.key, comp.name, comp.unit, comp.formula_text(), value, points, rules)
         )

@@ -56,6 +56,7 @@ class Inputs:
         self._views = np.asarray(m.views, dtype=object)
         self._cache: dict[tuple[str, str], tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
         self._present: dict[View, np.ndarray] = {}
+        self._shown: dict[str, np.ndarray] = {}
 
     def present(self, view: View) -> np.ndarray:
         """``(N,)`` bool: the studies filmed in *view* (do not modify in place)."""
@@ -97,7 +98,9 @@ class Inputs:
             f"pre-operative {display_name(name)} unknown: compare with the pre-operative film, "
             "or give its value"
         )
-        return values, valid, np.where(valid, NO_REASON, unknown).astype(object)
+        reason = np.full(self.n, None, dtype=object)
+        reason[~valid] = unknown  # one text shared: np.where would make a str per study
+        return values, valid, reason
 
     def _per_study(self, name: str, value: Any) -> np.ndarray:
         if name not in PARAMETERS:
@@ -118,14 +121,16 @@ class Inputs:
         return values
 
     def shown(self, name: str) -> np.ndarray:
-        """``(N,)`` values of parameter *name* as the report shows them (:func:`as_shown`).
+        """``(N,)`` values of parameter *name* as the report shows them (:func:`as_shown`; do not modify in place).
 
         The one place a criterion takes the value it compares with its thresholds:
         rounded half away from zero to 0.1 deg / 0.1 mm, so that a verdict agrees
         with the number printed beside it (issue 14). Scores that round their own
         relative values (GAP) and target formulas read the unrounded :meth:`get`.
         """
-        return as_shown(self.get(name)[0])
+        if name not in self._shown:
+            self._shown[name] = as_shown(self.get(name)[0])
+        return self._shown[name]
 
     def _age(self, purpose: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         age = self.age_years
@@ -145,12 +150,11 @@ class Inputs:
         reason = np.full(n, None, dtype=object)
         given = self.m.reasons.get(p)
         if given is not None:
-            given = np.asarray(given, dtype=object)
-            has = unmeasured & np.not_equal(given, NO_REASON)
-            if has.any():
-                # object addition, not np.char.add: numpy.char is a start-up cost for one study
-                reason[has] = f"{p}: " + given[has].astype(str).astype(object)
-            reason[unmeasured & ~has] = f"{p} not measured"
+            where = np.flatnonzero(unmeasured)
+            texts = np.asarray(given, dtype=object)[where]
+            has = np.not_equal(texts, NO_REASON)
+            reason[where[has]] = _prefixed(f"{p}: ", texts[has])
+            reason[where[~has]] = f"{p} not measured"
         else:
             reason[unmeasured] = f"{p} not measured"
         valid = measured
@@ -162,6 +166,37 @@ class Inputs:
             valid = measured & calibrated
         reason[valid] = None
         return x, valid, reason
+
+
+#: How many distinct texts :func:`_prefixed` joins one at a time before it joins the rest row by row.
+_FEW_TEXTS = 16
+
+
+def _prefixed(prefix: str, texts: np.ndarray) -> np.ndarray:
+    """*prefix* before each text of the ``(M,)`` object array *texts*, each distinct text joined once.
+
+    A parameter's reasons are a few texts repeated over many studies (``"UIV not
+    recorded"`` on every lateral film without an operation): joined once per distinct
+    text, the result shares one string per text instead of making one per study. After
+    :data:`_FEW_TEXTS` distinct texts the rest are joined element by element.
+
+    Examples
+    --------
+    >>> _prefixed("PJA: ", np.array(["UIV not recorded", "x", "UIV not recorded"], dtype=object)).tolist()
+    ['PJA: UIV not recorded', 'PJA: x', 'PJA: UIV not recorded']
+    """
+    out = np.empty(len(texts), dtype=object)
+    left = np.arange(len(texts))
+    for _ in range(_FEW_TEXTS):
+        if not len(left):
+            return out
+        same = np.equal(texts[left], texts[left[0]])
+        out[left[same]] = prefix + str(texts[left[0]])
+        left = left[~same]
+    if len(left):
+        # object addition, not np.char.add: numpy.char is a start-up cost for one study
+        out[left] = prefix + texts[left].astype(str).astype(object)
+    return out
 
 
 def join_reasons(n: int, parts: Sequence[tuple[np.ndarray, np.ndarray]], prefix: str = "") -> np.ndarray:

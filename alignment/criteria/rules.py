@@ -378,7 +378,17 @@ def round_half_away(x: np.ndarray, decimals: int) -> np.ndarray:
     array([40., 49., 81.])
     """
     scale = 10.0**decimals
-    return np.sign(x) * np.floor(np.abs(x) * scale + 0.5 + 1e-9) / scale
+    # in place on one temporary; the operations and their order are those of
+    # sign(x) * floor(abs(x) * scale + 0.5 + 1e-9) / scale, so the result is the same to the bit
+    x = np.asarray(x)
+    out = np.abs(x, out=np.empty(x.shape, dtype=x.dtype if x.dtype.kind == "f" else float))
+    out *= scale
+    out += 0.5
+    out += 1e-9
+    np.floor(out, out=out)
+    out *= np.sign(x)
+    out /= scale
+    return out if out.ndim else out[()]
 
 
 #: Decimals every angle (deg) and length (mm) is reported with: the report prints 0.1.

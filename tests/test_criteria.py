@@ -650,6 +650,33 @@ def test_vectorised_result_equals_per_study_results():
             assert a == b or (isinstance(a, float) and math.isnan(a) and math.isnan(b)), (name, i)
 
 
+def test_result_codes_index_the_categories():
+    m, age = _batch(200, seed=3)
+    a = assess(m, age, criteria=("srs-schwab", "tpa", "gap", "roussouly"))
+    coded = [c for c in a.columns if c.result_codes is not None]
+    assert {c.id for c in coded} >= {
+        "srs_schwab.pi_ll",
+        "srs_schwab.sagittal_modifier",
+        "gap",
+        "tpa.category",
+    }
+    assert {c.id for c in coded} >= {"srs_schwab.curve_type", "roussouly.type"}
+    for c in coded:
+        labels = np.array([*c.categories, None], dtype=object)
+        assert labels[c.result_codes].tolist() == c.result.tolist(), c.id
+    assert all(c.result_codes is None for c in a.columns if c.result_kind.value == "flag")
+
+
+def test_reasons_keep_their_text_however_many_differ():
+    # more distinct reasons than are joined one text at a time: each study keeps its own
+    n = 40
+    reasons = np.array([f"missing landmarks: L{i % 23}" for i in range(n)], dtype=object)
+    m = measurements(PT=np.full(n, np.nan))
+    m.reasons["PT"] = reasons
+    col = assess(m, age_set=None)["srs_schwab.pt"]
+    assert col.reason.tolist() == [f"PT: {r}" for r in reasons]
+
+
 def test_table_columns_have_one_cell_per_study():
     m, age = _batch(17)
     t = assess(m, age).table()

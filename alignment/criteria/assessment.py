@@ -112,6 +112,11 @@ class CriterionColumn:
     ordered : bool
         Whether :attr:`categories` are ordered: bands of one value, each with
         its own result (``"0" < "+" < "++"``); not the curve types.
+    result_codes : ndarray of int16, shape (N,), or None
+        Grades and categories: the index of each study's result in
+        :attr:`categories`, -1 where there is none, so that
+        ``result[i] == categories[result_codes[i]]`` wherever ``result_codes[i] >= 0``
+        (None for flags and targets).
     """
 
     id: str
@@ -143,6 +148,7 @@ class CriterionColumn:
     caution: np.ndarray | None = None
     categories: tuple[str, ...] = ()
     ordered: bool = False
+    result_codes: np.ndarray | None = None
 
     @property
     def source(self) -> str:

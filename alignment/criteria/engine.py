@@ -625,6 +625,7 @@ def _for_operated(crit: Criterion, column: CriterionColumn, operated: np.ndarray
             result=np.where(keep, column.result, NO_REASON),
             rule=np.where(keep, column.rule, NO_REASON),
             reason=np.where(keep, column.reason, NO_REASON),
+            result_codes=None if column.result_codes is None else np.where(keep, column.result_codes, -1),
         )
     if crit.operated_caution:
         caution = np.full(len(operated), None, dtype=object)
@@ -638,6 +639,14 @@ def _labels(items: Any) -> np.ndarray:
     out = np.empty(len(items) + 1, dtype=object)
     out[:-1] = items
     return out
+
+
+def _result_codes(crit: Criterion, codes: np.ndarray) -> np.ndarray:
+    """The index of each study's result in ``crit.results`` (-1 for none), from its band *codes*."""
+    assert crit.bands is not None
+    results = crit.results
+    of_band = [results.index(str(b.result)) for b in crit.bands.bands]
+    return np.array(of_band + [-1], dtype=np.int16)[codes]
 
 
 def _column(
@@ -712,7 +721,17 @@ def _bands(crit: Criterion, info: SetInfo, inputs: Inputs, done: Mapping, split:
     codes[~applied] = -1
     results = _labels([b.result for b in crit.bands.bands])
     rules = _labels(crit.bands.rule_texts(display_name(crit.parameter), crit.unit))
-    return _column(crit, info, present, applied, x, results[codes], rules[codes], reason)
+    return _column(
+        crit,
+        info,
+        present,
+        applied,
+        x,
+        results[codes],
+        rules[codes],
+        reason,
+        result_codes=_result_codes(crit, codes),
+    )
 
 
 def _grade_sum(crit: Criterion, info: SetInfo, inputs: Inputs, done: Mapping, split: str) -> CriterionColumn:
@@ -724,9 +743,10 @@ def _grade_sum(crit: Criterion, info: SetInfo, inputs: Inputs, done: Mapping, sp
     parts = []
     for cid in crit.inputs:
         c = done[cid]
+        assert c.result_codes is not None  # a grade criterion: _read_criterion checks the inputs
         applied &= c.applied
-        for grade, weight in crit.weights.items():
-            total += weight * np.asarray(c.result == grade, dtype=bool)
+        # the weight of each study's grade, looked up by its code (no grade: 0)
+        total += np.array([crit.weights.get(g, 0) for g in c.categories] + [0], dtype=float)[c.result_codes]
         parts.append((present & ~c.applied, c.reason))
     names = crit.input_names
     listed = ", ".join(names[:-1]) + f" and {names[-1]}" if len(names) > 1 else names[0]
@@ -746,6 +766,7 @@ def _grade_sum(crit: Criterion, info: SetInfo, inputs: Inputs, done: Mapping, sp
         reason,
         value_column=f"{crit.column}_plus_count",
         count_value=True,
+        result_codes=_result_codes(crit, codes),
     )
 
 
@@ -780,16 +801,17 @@ def _curve_type(crit: Criterion, info: SetInfo, inputs: Inputs, done: Mapping, s
     boundary = np.any(at, axis=1)
     largest = np.where(finite, angle, -np.inf).max(axis=1, initial=-np.inf)
     cobb, cobb_valid, cobb_reason = inputs.get("Cobb_max")
+    any_listed = listed.any(axis=1)
     # without listed curves, a measured largest Cobb below the threshold still types as N
-    unlisted_ok = ~listed.any(axis=1) & cobb_valid & (inputs.shown("Cobb_max") < major)
+    unlisted_ok = ~any_listed & cobb_valid & (inputs.shown("Cobb_max") < major)
     # nothing is graded from a withheld value (issue 13): a vertebra that fails the landmark
     # check withholds Cobb_max (its tilt could make, hide or split the largest curve) and with it
     # the type, even where the measured curves already look like one; so does a withheld curve
-    applied = present & cobb_valid & (listed.any(axis=1) | unlisted_ok)
-    value = np.where(listed.any(axis=1) & cobb_valid, largest, cobb)  # cobb: NaN where withheld
+    applied = present & cobb_valid & (any_listed | unlisted_ok)
+    value = np.where(any_listed & cobb_valid, largest, cobb)  # cobb: NaN where withheld
     reason = cobb_reason.copy()
     reason[cobb_valid] = "coronal curves not listed with their apex levels"  # one text shared
-    held = present & listed.any(axis=1) & ~cobb_valid
+    held = present & any_listed & ~cobb_valid
     if held.any():
         for i in np.flatnonzero(held):
             reason[i] = f"Cobb_max withheld ({str(cobb_reason[i]).removeprefix('Cobb_max: ')})"
@@ -806,10 +828,9 @@ def _curve_type(crit: Criterion, info: SetInfo, inputs: Inputs, done: Mapping, s
                 "cannot be told"
                 for c in np.flatnonzero(untold[i])
             )
-    withheld = np.full((n, k), None, dtype=object) if curves.withheld is None else curves.withheld
-    withheld = np.asarray(withheld, dtype=object).reshape(n, k)
-    unsure = present & ~np.equal(withheld, NO_REASON).all(axis=1)
-    if unsure.any():
+    if curves.withheld is not None:  # None: no curve withheld
+        withheld = np.asarray(curves.withheld, dtype=object).reshape(n, k)
+        unsure = present & ~np.equal(withheld, NO_REASON).all(axis=1)
         applied &= ~unsure
         for i in np.flatnonzero(unsure):
             reason[i] = "; ".join(
@@ -853,6 +874,7 @@ def _curve_type(crit: Criterion, info: SetInfo, inputs: Inputs, done: Mapping, s
         rules[codes],
         reason,
         study_note=study_note,
+        result_codes=codes.astype(np.int16),  # CURVE_TYPES are crit.results
     )
     return dataclasses.replace(column, note=note)
 
@@ -933,6 +955,7 @@ def _score(crit: Criterion, info: SetInfo, inputs: Inputs, done: Mapping, split:
         components=tuple(columns),
         value_column=f"{crit.column}_total",
         count_value=True,
+        result_codes=_result_codes(crit, codes),
         study_note=study_note if np.not_equal(study_note, NO_REASON).any() else None,
     )
 

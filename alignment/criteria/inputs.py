@@ -164,7 +164,7 @@ class Inputs:
             in_px = np.isfinite(np.asarray(px, dtype=float)) if px is not None else np.ones(n, dtype=bool)
             reason[~calibrated & (in_px | measured)] = CALIBRATION_REASON
             valid = measured & calibrated
-        reason[valid] = None
+        # None where valid: every reason above is on a study not measured or not calibrated
         return x, valid, reason
 
 

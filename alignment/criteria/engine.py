@@ -770,6 +770,18 @@ def _grade_sum(crit: Criterion, info: SetInfo, inputs: Inputs, done: Mapping, sp
     )
 
 
+def _any_curve(x: np.ndarray) -> np.ndarray:
+    """``(N,)`` bool: whether any of each study's curves is True in the ``(N, K)`` bool *x*.
+
+    One pass per curve column: with K a few curves, ``x.any(axis=1)`` along the short last
+    axis takes several times as long.
+    """
+    out = np.zeros(len(x), dtype=bool)
+    for column in x.T:
+        out |= column
+    return out
+
+
 #: The SRS-Schwab coronal curve types, and "boundary" for a curve of exactly the threshold (no order).
 CURVE_TYPES: tuple[str, ...] = ("T", "L", "D", "N", "boundary")
 
@@ -788,8 +800,8 @@ def _curve_type(crit: Criterion, info: SetInfo, inputs: Inputs, done: Mapping, s
     lumbar = listed & (apex > level_index(split))
 
     def type_code(is_major: np.ndarray) -> np.ndarray:
-        t = np.any(is_major & thoracic, axis=1)
-        lu = np.any(is_major & lumbar, axis=1)
+        t = _any_curve(is_major & thoracic)
+        lu = _any_curve(is_major & lumbar)
         return np.select([t & lu, t, lu], [2, 0, 1], default=3)  # D, T, L, else N
 
     # decided on the angles as reported, to 0.1 deg (issue 14): the float noise of a geometrically
@@ -798,10 +810,12 @@ def _curve_type(crit: Criterion, info: SetInfo, inputs: Inputs, done: Mapping, s
     at = listed & (shown == major)
     above = listed & (shown > major)
     typed_low, typed_high = type_code(above), type_code(above | at)
-    boundary = np.any(at, axis=1)
-    largest = np.where(finite, angle, -np.inf).max(axis=1, initial=-np.inf)
+    boundary = _any_curve(at)
+    largest = np.full(n, -np.inf)
+    for column in np.where(finite, angle, -np.inf).T:  # by curve column, as in _any_curve
+        np.maximum(largest, column, out=largest)
     cobb, cobb_valid, cobb_reason = inputs.get("Cobb_max")
-    any_listed = listed.any(axis=1)
+    any_listed = _any_curve(listed)
     # without listed curves, a measured largest Cobb below the threshold still types as N
     unlisted_ok = ~any_listed & cobb_valid & (inputs.shown("Cobb_max") < major)
     # nothing is graded from a withheld value (issue 13): a vertebra that fails the landmark
@@ -818,7 +832,7 @@ def _curve_type(crit: Criterion, info: SetInfo, inputs: Inputs, done: Mapping, s
     # a curve whose apex is not known (an end vertebra without a centre) is on neither side of the
     # split: from the threshold up it could make any type
     untold = finite & (apex < 0) & (shown >= major)
-    blind = present & cobb_valid & untold.any(axis=1)
+    blind = present & cobb_valid & _any_curve(untold)
     if blind.any():
         applied &= ~blind
         for i in np.flatnonzero(blind):

@@ -70,9 +70,39 @@ def test_the_column_writer_writes_what_the_row_writer_writes(table):
     assert got == row_wise(header, columns)
 
 
+@pytest.mark.parametrize("seed", range(4))
+def test_columns_of_few_values_are_written_as_the_row_writer_writes_them(seed):
+    # long columns of a few objects each, and of a few floats: written from their distinct texts, adjacent
+    # ones joined per distinct combination (csv_cells._merged), the rest formatted cell by cell
+    rng = np.random.default_rng(seed)
+    n = 3000
+    pool = np.array(
+        ["0", "+", "++", None, "=cmd", "a, b", 'say "x"', "x\ry", "-1.5", 3, True, "é"], dtype=object
+    )
+    floats = np.array([0.0, -0.0, 12.0, -3.5, 1e-05, 1e16, 0.1, 9999999999.5, np.nan, np.inf, 1 / 3])
+    columns = []
+    for _ in range(14):
+        kind = rng.integers(0, 4)
+        if kind == 0:  # a few objects
+            columns.append(pool[rng.integers(0, rng.integers(1, len(pool) + 1), n)])
+        elif kind == 1:  # a few floats
+            columns.append(floats[rng.integers(0, rng.integers(1, len(floats) + 1), n)])
+        elif kind == 2:  # floats, each its own
+            values = rng.normal(0, 100, n)
+            columns.append(np.where(rng.random(n) < 0.3, np.nan, values))
+        else:  # texts, each its own object (equal values, new strings)
+            columns.append(np.array([f"s{k}" for k in rng.integers(0, 5, n).tolist()], dtype=object))
+    header = [f"c{j}" for j in range(len(columns))]
+    for chunk_rows in (n, 700):
+        assert "".join(csv_column_chunks(header, columns, chunk_rows=chunk_rows)) == row_wise(header, columns)
+
+
 def float_texts(v: np.ndarray) -> list[str | None]:
     """The cells the column writer makes of finite floats *v*."""
-    return texts(csv_cells._float_cells(v))
+    cells = csv_cells._float_cells(v)
+    if isinstance(cells, csv_cells._Coded):  # a column of few values: its distinct texts, by index
+        return [cells.texts[k] for k in cells.codes.tolist()]
+    return texts(cells)
 
 
 @settings(max_examples=500, deadline=None)

@@ -365,5 +365,7 @@ class Assessment:
         for c in self.columns:
             out.update(c.table(reasons=reasons))
         for prefix, info in self.target_prefixes.items():
-            out[f"{prefix}_set"] = np.full(len(self), info.display, dtype=object)
+            name = np.empty(len(self), dtype=object)
+            name.fill(info.display)  # one string in every cell (np.full would make one per cell)
+            out[f"{prefix}_set"] = name
         return out

@@ -51,6 +51,8 @@ UNTOLD_NOTE = "cannot be told: "
 CURVE_KEYS: tuple[str, ...] = ("upper_end", "lower_end", "apex", "angle_deg", "convex", "note")
 _CORNERS = tuple(f"{e}.{c}" for e in ("sup", "inf") for c in ("left", "right"))
 _NONE = np.array(None, dtype=object)
+#: The convex side's cells: the patient's side, else the image's (by index, each one object for every cell).
+_SIDES = np.array(["left", "right", "image left", "image right"], dtype=object)
 
 
 def curve_columns(study: Study, rows: np.ndarray | None = None) -> dict[str, np.ndarray]:
@@ -98,13 +100,12 @@ def curve_columns(study: Study, rows: np.ndarray | None = None) -> dict[str, np.
         angle = np.where(has, curves.angle_deg[at, kk], np.nan)
         measured = np.isfinite(angle)
         image_right = curves.convex_right[at, kk]
-        patient = np.where(image_right ^ flip, "right", "left")
-        image = np.where(image_right, "image right", "image left")
+        side_index = np.where(known, image_right ^ flip, 2 + image_right)  # into _SIDES
         p = rc.region.region.prefix
         for key, ends in (("upper_end", curves.upper), ("lower_end", curves.lower), ("apex", curves.apex)):
             out[f"{p}_{key}"] = names[np.where(has, ends[at, kk], -1)]
         out[f"{p}_angle_deg"] = angle.astype(object)
-        out[f"{p}_convex"] = np.where(measured, np.where(known, patient, image), _NONE).astype(object)
+        out[f"{p}_convex"] = np.where(measured, _SIDES[side_index], _NONE)
         levels = list(LEVELS[_span(rc.region.apex_from, rc.region.apex_to)])
         seen = annotated[:, [LEVELS.index(lv) for lv in levels]]
         note, no_curve = _no_curve_notes(rc.region.levels, levels, seen, ap & ~has)

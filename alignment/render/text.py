@@ -286,8 +286,8 @@ def _columns(study: Study) -> dict[str, np.ndarray]:
     cols["landmarks"] = np.array([s or "" for s in study.landmark_sources], dtype=object)
     errors = t.row_errors if t.row_errors is not None else np.full(n, None, dtype=object)
     failed = ~np.equal(errors, NO_REASON)
-    cols["status"] = np.where(failed, "error", "ok").astype(object)
-    cols["error"] = np.where(failed, errors, "").astype(object)
+    cols["status"] = _OK_ERROR[failed.astype(np.intp)]
+    cols["error"] = np.where(failed, errors, _EMPTY)
     for pid, p in PARAMETERS.items():
         if p.is_length:
             cols[f"{pid}_mm"] = _floats(m.values[pid])
@@ -314,11 +314,11 @@ def _columns(study: Study) -> dict[str, np.ndarray]:
         cols[column] = np.array([v.isoformat() if item == "date" and v else v for v in items], dtype=object)
     # transitional anatomy in words (T13, L6, a sacralised vertebra); empty for the typical spine
     anatomy = m.spine.statements()
-    cols["anatomy"] = np.where(np.equal(anatomy, _NONE), "", anatomy).astype(object)
-    cols["view"] = np.where(failed, "", _view_names(m.views)).astype(object)
-    cols["cobb_method"] = np.full(n, m.curves.method, dtype=object)
+    cols["anatomy"] = np.where(np.equal(anatomy, _NONE), _EMPTY, anatomy)
+    cols["view"] = np.where(failed, _EMPTY, _view_names(m.views))
+    cols["cobb_method"] = _filled(n, m.curves.method)
     cols["warnings"] = np.array(["; ".join(w) if w else None for w in m.warnings], dtype=object)
-    cols["tool_version"] = np.full(n, tool_version(), dtype=object)
+    cols["tool_version"] = _filled(n, tool_version())
     return cols
 
 
@@ -348,7 +348,7 @@ def identifier_columns(table: LandmarkTable) -> dict[str, np.ndarray]:
     """
     n = len(table)
     films = [table.film(i) if table.sets is not None or table.films is not None else None for i in range(n)]
-    cells = {name: np.full(n, "", dtype=object) for name in IDENTIFIER_COLUMNS}
+    cells = {name: _filled(n, "") for name in IDENTIFIER_COLUMNS}
     for i, film in enumerate(films):
         if film is None:
             continue
@@ -377,8 +377,25 @@ def _view_names(views: np.ndarray) -> np.ndarray:
     return np.array(list(map(names.__getitem__, cells)), dtype=object)
 
 
-# None as a 0-d object array, for ``np.equal`` and ``np.where`` (numpy's stubs take no bare None)
+# None and "" as 0-d object arrays, for ``np.equal`` and ``np.where`` (numpy's stubs take no bare None;
+# a bare "" would become a new string in every cell)
 _NONE = np.array(None, dtype=object)
+_EMPTY = np.array("", dtype=object)
+# a flag's cells and a study's status, by index (False, True)
+_FALSE_TRUE = np.array(["false", "true"], dtype=object)
+_OK_ERROR = np.array(["ok", "error"], dtype=object)
+
+
+def _filled(n: int, value: object) -> np.ndarray:
+    """*n* cells that are all the one object *value*.
+
+    Not ``np.full(n, value, dtype=object)``, which makes a new string for every cell: the CSV
+    writer makes the text of each distinct object once
+    (:func:`~spinecheck.landmarks.io.csv_cells.csv_column_chunks`).
+    """
+    out = np.empty(n, dtype=object)
+    out.fill(value)
+    return out
 
 
 def _cell_strings(values: np.ndarray) -> np.ndarray:
@@ -387,11 +404,11 @@ def _cell_strings(values: np.ndarray) -> np.ndarray:
     if values.dtype.kind == "f":
         return _floats(values)
     if values.dtype.kind == "b":
-        return np.where(values, "true", "false").astype(object)
+        return _FALSE_TRUE[values.astype(np.intp)]
     first = next((v for v in values.tolist() if v is not None), None)  # a column holds one kind
     if isinstance(first, (bool, np.bool_)):
         none = np.equal(values, _NONE)
-        return np.where(none, _NONE, np.where(values.astype(bool), "true", "false")).astype(object)
+        return np.where(none, _NONE, _FALSE_TRUE[values.astype(bool).astype(np.intp)])
     if isinstance(first, float):
         return _floats(np.where(np.equal(values, _NONE), np.nan, values).astype(float))
     return values

@@ -48,7 +48,7 @@ import io
 import math
 import re
 from collections.abc import Iterable, Iterator, Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
 
@@ -209,26 +209,39 @@ def csv_column_chunks(
         yield _chunk_text([c[start : start + chunk_rows] for c in columns])
 
 
+class _Coded(NamedTuple):
+    """Cells of one or more adjacent columns as an index into their distinct texts.
+
+    Each text is a row's cells as written, joined by commas; a column is written
+    from it with one ``take``.
+    """
+
+    codes: np.ndarray  # (m,) int: each row's text
+    texts: list[str]
+
+
 def _chunk_text(columns: Sequence[np.ndarray]) -> str:
     r"""The lines of the rows of *columns* (each shape (m,), m >= 1), each ended by ``\n``."""
     import pyarrow.compute as pc
 
     m = len(columns[0])
-    cells: list[pa.Array | str] = []  # a column, or the one text of every cell of it
+    parts: list[pa.Array | _Coded] = []  # a column's cells, or its distinct texts
     whole = np.zeros(m, dtype=bool)  # rows with a carriage return: csv quotes them whole
     for col in columns:
         if col.dtype.kind == "f":
-            cells.append(_float_cells(col))
+            parts.append(_float_cells(col))
         else:
-            text, cr = _object_cells(col)
-            cells.append(text)
+            coded, cr = _object_cells(col)
+            parts.append(coded)
             if cr is not None:
                 whole |= cr
-    if all(type(c) is str for c in cells):  # every row the same line
+    parts = _merged(parts, m)
+    if len(parts) == 1 and type(parts[0]) is _Coded and len(parts[0].texts) == 1:  # every row the same line
         if not whole.any():
-            return (",".join(cells) + "\n") * m
-        cells[0] = strings([cells[0]] * m)
-    arrays = [string_scalar(c) if type(c) is str else c for c in cells]
+            return (parts[0].texts[0] + "\n") * m
+        arrays: list[pa.Array | pa.Scalar] = [strings(parts[0].texts * m)]
+    else:
+        arrays = [_cells(p, m) if type(p) is _Coded else p for p in parts]
     lines = pc.binary_join_element_wise(
         *arrays, string_scalar(","), null_handling="replace", null_replacement=""
     )
@@ -241,6 +254,67 @@ def _chunk_text(columns: Sequence[np.ndarray]) -> str:
     return str(memoryview(lines.buffers()[2])[offsets[0] : offsets[-1]], "utf-8")
 
 
+def _cells(coded: _Coded, m: int) -> pa.Array | pa.Scalar:
+    """The *m* cells of *coded* for the join: taken from its texts, or its one text."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    if len(coded.texts) == 1:
+        return string_scalar(coded.texts[0])
+    if (
+        len(coded.texts) == m and (coded.codes[1:] > coded.codes[:-1]).all()
+    ):  # every row its own text, in order
+        return strings(coded.texts)
+    return pc.take(strings(coded.texts), numbers(coded.codes.astype(np.int32, copy=False), pa.int32()))
+
+
+#: Adjacent coded columns are written as one while their rows hold at most one distinct text in this
+#: many (:func:`_merged`).
+_MERGE_RATIO = 8
+
+
+def _merged(parts: list[pa.Array | _Coded], m: int) -> list[pa.Array | _Coded]:
+    """*parts* with each run of adjacent coded columns written as one where few texts result.
+
+    The join of a row's cells costs about the same for every part, so adjacent
+    columns of a few texts each (verdicts, reasons, levels, constants) are
+    joined once per distinct combination of their texts instead of once per row.
+    """
+    limit = max(m // _MERGE_RATIO, 1)
+    out: list[pa.Array | _Coded] = []
+    for part in parts:
+        if out and type(part) is _Coded and type(out[-1]) is _Coded:
+            joined = _joined(out[-1], part, limit)
+            if joined is not None:
+                out[-1] = joined
+                continue
+        out.append(part)
+    return out
+
+
+def _joined(a: _Coded, b: _Coded, limit: int) -> _Coded | None:
+    """The cells of *a* and *b* as one coded column (``a,b``), or None when it would hold over *limit* texts."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    da, db = len(a.texts), len(b.texts)
+    if da > limit or db > limit:
+        return None
+    if db == 1:
+        return _Coded(a.codes, [t + "," + b.texts[0] for t in a.texts])
+    if da == 1:
+        return _Coded(b.codes, [a.texts[0] + "," + t for t in b.texts])
+    key = a.codes.astype(np.int64) * db + b.codes
+    if da * db <= limit:  # every combination, without finding which occur
+        return _Coded(key, [x + "," + y for x in a.texts for y in b.texts])
+    encoded = pc.dictionary_encode(numbers(key, pa.int64()))
+    if len(encoded.dictionary) > limit:
+        return None
+    keys = np.frombuffer(encoded.dictionary.buffers()[1], dtype=np.int64, count=len(encoded.dictionary))
+    codes = np.frombuffer(encoded.indices.buffers()[1], dtype=np.int32, count=len(key))
+    return _Coded(codes, [a.texts[k // db] + "," + b.texts[k % db] for k in keys.tolist()])
+
+
 def _raw_cell(col: np.ndarray, i: int) -> object:
     """Cell *i* of *col* as :func:`csv_text` is given it (floats as Python floats, None when empty)."""
     v = col[i]
@@ -249,10 +323,11 @@ def _raw_cell(col: np.ndarray, i: int) -> object:
     return v
 
 
-def _float_cells(values: np.ndarray) -> pa.Array | str:
-    """The cells of a float column: :func:`repr` of each finite value (``-0.0`` as ``0.0``), else null.
+def _float_cells(values: np.ndarray) -> pa.Array | _Coded:
+    """The cells of a float column: :func:`repr` of each finite value (``-0.0`` as ``0.0``), else empty.
 
-    ``""`` when every cell is empty.
+    An Arrow array (null for an empty cell), or, for a column of few values (a score, an age, a
+    target: :func:`_few_values`) or none, the :func:`repr` of each distinct value and each row's index.
     """
     import pyarrow as pa
     import pyarrow.compute as pc
@@ -260,21 +335,42 @@ def _float_cells(values: np.ndarray) -> pa.Array | str:
     v = values.astype(float) + 0.0  # + 0.0: never a "-0.0" cell
     finite = np.isfinite(v)
     if not finite.any():
-        return ""
+        return _Coded(np.zeros(len(v), dtype=np.int32), [""])
+    if _few_values(v[:_SAMPLE][finite[:_SAMPLE]]):
+        encoded = pc.dictionary_encode(floats(v, finite))  # each distinct value once, in the order they come
+        d = len(encoded.dictionary)
+        distinct = np.frombuffer(encoded.dictionary.buffers()[1], dtype=np.float64, count=d)
+        codes = np.frombuffer(encoded.indices.buffers()[1], dtype=np.int32, count=len(v)).copy()
+        codes[~finite] = d  # an empty cell: the last text
+        return _Coded(codes, [*map(repr, distinct.tolist()), ""])
     if not _arrow_floats_like_repr():
         return strings([repr(x) if ok else "" for x, ok in zip(v.tolist(), finite.tolist(), strict=True)])
     size = np.abs(v)
     easy = finite & (((size >= _ARROW_FLOATS[0]) & (size < _ARROW_FLOATS[1])) | (v == 0))
     text = pc.cast(floats(v, easy), pa.large_string())
     whole = easy & (np.floor(v) == v)
-    if whole.any():  # Arrow writes 12.0 as "12"
-        text = pc.if_else(
-            bools(whole), pc.binary_join_element_wise(text, string_scalar(".0"), string_scalar("")), text
+    if whole.any():  # Arrow writes 12.0 as "12": add the ".0" to those cells only
+        at = bools(whole)
+        text = pc.replace_with_mask(
+            text, at, pc.binary_join_element_wise(pc.filter(text, at), string_scalar(".0"), string_scalar(""))
         )
     hard = finite & ~easy
     if hard.any():
         text = pc.replace_with_mask(text, bools(hard), strings(list(map(repr, v[hard].tolist()))))
     return text
+
+
+#: The first cells of a float column that :func:`_few_values` judges it by.
+_SAMPLE = 1024
+
+
+def _few_values(sample: np.ndarray) -> bool:
+    """Whether a float column is likely to hold few distinct values, from the finite values of its first cells.
+
+    Few: at most one in four of them distinct (a score, an age, a target in 0.1 steps). Either answer
+    writes the same text; this one only chooses the faster way.
+    """
+    return len(sample) >= 64 and 4 * len(np.unique(sample)) <= len(sample)
 
 
 @functools.cache
@@ -299,49 +395,37 @@ def _arrow_floats_like_repr() -> bool:
     return all(t + ".0" * w == repr(x) for t, w, x in zip(text, whole.tolist(), sample.tolist(), strict=True))
 
 
-class _Codes(dict):
-    """Each key's index in the order keys came; a key not seen gets the next (one dict lookup a cell)."""
-
-    def __missing__(self, key: object) -> int:
-        self[key] = code = len(self)
-        return code
-
-
-def _object_cells(values: np.ndarray) -> tuple[pa.Array | str, np.ndarray | None]:
-    """The cells of an object column (its one text when all are alike), and the rows with a carriage return.
+def _object_cells(values: np.ndarray) -> tuple[_Coded, np.ndarray | None]:
+    """The cells of an object column as its distinct texts, and the rows with a carriage return.
 
     The rows are None when no cell holds one.
-    Each distinct value's text is made once (a column repeats a few texts; the
-    texts of most others need no quote and no neutralising, which one search of
-    their joined text tells), and the column is taken from those texts by each
-    row's index.
+    The text of each distinct object is made once (:func:`_identities`; a column
+    repeats a few objects, and the texts of most others need no quote and no
+    neutralising, which one search of their joined text tells).
+    """
+    codes, distinct = _identities(values)
+    shown = _cell_texts(distinct.tolist())
+    cr_codes = [k for k, t in enumerate(shown) if "\r" in t]
+    return _Coded(codes, shown), (np.isin(codes, cr_codes) if cr_codes else None)
+
+
+def _identities(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Each cell's index among the distinct objects of *values*, and those objects in the order they came.
+
+    Cells are told apart by identity, not by value: a cell that is the same object
+    as another has the same text, and objects that are equal but distinct are
+    merely written once each. The identities are the array's references read as
+    integers (no Python call per cell), encoded by Arrow's hash table.
     """
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    items = values.tolist()
-    index = _Codes()
-    try:
-        codes = np.fromiter(map(index.__getitem__, items), dtype=np.int32, count=len(items))
-    except TypeError:  # an unhashable cell
-        codes = None
-    # 1 == 1.0 == True and 0.0 == -0.0 share a key: a column is looked up by value only when its
-    # cells are of one kind whose equal values write the same text (str, int or bool, besides None)
-    kinds = {type(k) for k in index} - {type(None)}
-    if codes is not None and kinds - {str}:  # a number key may stand for a cell of another kind
-        kinds = set(map(type, items)) - {type(None)}
-    if codes is None or len(kinds) > 1 or not kinds <= {str, int, bool}:
-        shown = [_cell_text(v) for v in items]
-        returns = [t for t in shown if "\r" in t]
-        return strings(shown), (np.array(["\r" in t for t in shown]) if returns else None)
-    shown = _cell_texts(list(index))
-    cr_codes = [k for k, t in enumerate(shown) if "\r" in t]
-    cr = np.isin(codes, cr_codes) if cr_codes else None
-    if len(shown) == 1:
-        return shown[0], cr
-    if len(shown) == len(items):  # every cell distinct: the texts are in the rows' order
-        return strings(shown), cr
-    return pc.take(strings(shown), numbers(codes, pa.int32())), cr
+    refs = np.frombuffer(np.ascontiguousarray(values, dtype=object).data, dtype=np.uintp)
+    encoded = pc.dictionary_encode(numbers(refs, pa.uint64() if refs.itemsize == 8 else pa.uint32()))
+    codes = np.frombuffer(encoded.indices.buffers()[1], dtype=np.int32, count=len(values))
+    some = np.empty(len(encoded.dictionary), dtype=np.intp)
+    some[codes] = np.arange(len(values))  # a row of each distinct object (any one: they are the same)
+    return codes, values[some]
 
 
 def _cell_texts(values: list[object]) -> list[str]:

@@ -8,6 +8,8 @@ all come through :func:`measure`.
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Mapping
+from typing import Any
 
 import numpy as np
 
@@ -16,7 +18,7 @@ from ..landmarks.points.anatomy import LevelRole, SpineLevels
 from ..landmarks.points.model import LandmarkSet, LandmarkTable
 from ..landmarks.points.names import LEVELS, View
 from ..landmarks.points.sanity import Plausibility, check_landmarks
-from .geometry.coronal import DEFAULT_MIN_CURVE_DEG, CobbMethod, coronal_parameters
+from .geometry.coronal import DEFAULT_MIN_CURVE_DEG, CobbMethod, coronal_parameters, end_lines_px
 from .geometry.plane import NO_REASON
 from .geometry.sagittal import sagittal_parameters
 from .parameters import (
@@ -62,6 +64,9 @@ LEVELS_USED: dict[str, tuple[str, ...]] = {
 }
 #: A coronal curve is withheld when a suspect vertebra lies within it or this many levels beyond an end.
 CURVE_MARGIN_LEVELS = 2
+#: Studies measured at a time: the temporaries of the geometry and of the checks are a block's, so a
+#: large table's peak memory is its results' and one block's, not some twenty arrays per study of it.
+_BLOCK_ROWS = 1 << 14
 #: Parameters built on the hip axis (the femoral heads): withheld where a femoral head fails its check.
 HIP_AXIS_USED: tuple[str, ...] = ("PI", "PT", "TPA", "GT", "PI_LL")
 #: Parameters built on the iliac crests: withheld where the crests fail their check.
@@ -114,7 +119,7 @@ def measure(
     table = landmarks.to_table() if isinstance(landmarks, LandmarkSet) else landmarks
     n = len(table)
     lateral = np.asarray(table.views == View.LATERAL, dtype=bool)
-    views = np.where(lateral, View.LATERAL, View.AP).astype(object)
+    views = np.array([View.AP.value, View.LATERAL.value], dtype=object)[lateral.astype(np.int8)]
     values = {pid: np.full(n, np.nan) for pid in PARAMETERS}
     values_px = {pid: np.full(n, np.nan) for pid, p in PARAMETERS.items() if p.is_length}
     reasons = {pid: np.full(n, None, dtype=object) for pid in PARAMETERS}
@@ -130,50 +135,66 @@ def measure(
     _warn_unused_s1(table, spine, warnings)
     sign = np.full(n, np.nan)
     curves = CurveTable.empty(n, cobb_method.value)
-    constructions: list[tuple[np.ndarray, Constructions]] = []
-    junctions: list[tuple[np.ndarray, JunctionLines]] = []
+    # filled a block at a time, so that no block's results are held beside the whole's
+    built = Constructions.merged(n, [])
+    junction_lines = JunctionLines.none(n)
+    found = Plausibility.merged(n, [])
+    curve_parts: list[tuple[np.ndarray, CurveTable]] = []
+    mixed = bool(lateral.any() and not lateral.all())  # one view only: its table keeps every point
+    # a block of studies at a time: the geometry's temporaries are a block's, not the whole table's
+    for start in range(0, n, _BLOCK_ROWS):
+        block = table if n <= _BLOCK_ROWS else _rows(table, start, min(start + _BLOCK_ROWS, n))
+        in_block = lateral[start : start + len(block)]
+        for rows, is_lateral in ((np.flatnonzero(in_block), True), (np.flatnonzero(~in_block), False)):
+            if not len(rows):
+                continue
+            idx = rows + start
+            sub = block.subset(rows, _names_for(table, is_lateral)) if mixed else block
+            if is_lateral:
+                sagittal = sagittal_parameters(sub)
+                cols, warn = sagittal.columns, sagittal.warnings
+                sign[idx] = sagittal.anterior_sign
+                made, checks = sagittal.constructions, check_landmarks(sub, sagittal.anterior_sign)
+                for pid, levels in sagittal.junctions.levels.items():
+                    junction_lines.levels[pid][idx] = levels
+                    junction_lines.lines_px[pid][idx] = sagittal.junctions.lines_px[pid]
+                del sagittal
+            else:
+                checks = check_landmarks(sub)
+                coronal = coronal_parameters(
+                    sub,
+                    cobb_method=cobb_method,
+                    min_curve_deg=min_curve_deg,
+                    suspect=checks.bad,
+                    end_lines=False,
+                )
+                cols, warn, made = coronal.columns, coronal.warnings, coronal.constructions
+                curve_parts.append((idx, coronal.curves))
+                del coronal
+            for whole, part in zip(found, checks, strict=True):
+                whole[idx] = part
+            for name in Constructions.names():
+                getattr(built, name)[idx] = getattr(made, name)
+            for pid, col in cols.items():
+                values[pid][idx] = col.value
+                reasons[pid][idx] = col.reason
+                if col.value_px is not None:
+                    values_px[pid][idx] = col.value_px
+            at = idx.tolist()
+            for j, w in warn.items():
+                warnings.setdefault(at[j], []).extend(w)
+            # the view's copy of its rows and its results (copied into the columns above) go before the
+            # next are measured, not when measure returns: less at the peak of a large table
+            del sub, cols, warn, made, checks
+    if curve_parts:
+        curves = _merged_curves(curve_parts, n, cobb_method.value)
+        del curve_parts
+        # the lines of the whole, once: made in each block, they would be held twice while merged
+        curves = dataclasses.replace(curves, end_lines_px=end_lines_px(table, curves))
 
-    groups = ((np.flatnonzero(lateral), True), (np.flatnonzero(~lateral), False))
-    checked: list[tuple[np.ndarray, Plausibility]] = []
-    for idx, is_lateral in groups:
-        if not len(idx):
-            continue
-        sub = table if len(idx) == n else table.subset(idx, _names_for(table, is_lateral))
-        if is_lateral:
-            sagittal = sagittal_parameters(sub)
-            cols, warn = sagittal.columns, sagittal.warnings
-            sign[idx] = sagittal.anterior_sign
-            constructions.append((idx, sagittal.constructions))
-            junctions.append((idx, sagittal.junctions))
-            checked.append((idx, check_landmarks(sub, sagittal.anterior_sign)))
-            del sagittal
-        else:
-            found = check_landmarks(sub)
-            checked.append((idx, found))
-            coronal = coronal_parameters(
-                sub, cobb_method=cobb_method, min_curve_deg=min_curve_deg, suspect=found.bad
-            )
-            cols, warn = coronal.columns, coronal.warnings
-            curves = _place_curves(coronal.curves, idx, n) if len(idx) < n else coronal.curves
-            constructions.append((idx, coronal.constructions))
-            del coronal
-        for pid, col in cols.items():
-            values[pid][idx] = col.value
-            reasons[pid][idx] = col.reason
-            if col.value_px is not None:
-                values_px[pid][idx] = col.value_px
-        at = idx.tolist()
-        for j, w in warn.items():
-            warnings.setdefault(at[j], []).extend(w)
-        # the view's copy of its rows and its results (copied into the columns above) go before the other
-        # view is measured, not when measure returns: less at the peak of a large mixed table
-        del sub, cols, warn
-
-    found = Plausibility.merged(n, checked)
     bad, problems = _withhold_suspect(found, spine, values, values_px, reasons, warnings)
     curves = _withhold_curves(curves, bad, problems)
-    built = Constructions.merged(n, constructions)
-    junction_lines = _withhold_junctional(JunctionLines.merged(n, junctions), bad, problems, values, reasons)
+    junction_lines = _withhold_junctional(junction_lines, bad, problems, values, reasons)
     if table.row_errors is not None:
         failed = ~np.equal(table.row_errors, NO_REASON)
         for pid in PARAMETERS:
@@ -207,7 +228,7 @@ def _per_study(warnings: dict[int, list[str]], n: int) -> tuple[tuple[str, ...],
     """Each study's warnings, each said once, in order (the studies without any share one empty tuple)."""
     out: list[tuple[str, ...]] = [()] * n
     for i, texts in warnings.items():
-        out[i] = tuple(dict.fromkeys(texts))
+        out[i] = tuple(texts) if len(texts) == 1 else tuple(dict.fromkeys(texts))
     return tuple(out)
 
 
@@ -351,22 +372,44 @@ def _names_for(table: LandmarkTable, lateral: bool) -> list[str]:
     return [k for k in table.points if k.startswith(("FH", "IC")) or not k.endswith(drop)]
 
 
-def _place_curves(sub: CurveTable, idx: np.ndarray, n: int) -> CurveTable:
-    k = sub.angle_deg.shape[1]
+def _merged_curves(parts: list[tuple[np.ndarray, CurveTable]], n: int, method: str) -> CurveTable:
+    """The curves of *n* studies from those of blocks of them (``(rows, curves)`` pairs), padded alike.
+
+    Each block pads its studies to its own most curves; the whole pads to the most of any block.
+    """
+    if len(parts) == 1 and len(parts[0][0]) == n:
+        return parts[0][1]
+    k = max(part.angle_deg.shape[1] for _, part in parts)
+    lines = any(part.end_lines_px is not None for _, part in parts)
+    withheld = any(part.withheld is not None for _, part in parts)
     out = CurveTable(
         np.full((n, k), np.nan),
         np.full((n, k), -1),
         np.full((n, k), -1),
         np.full((n, k), -1),
         np.zeros((n, k), dtype=bool),
-        sub.method,
-        None if sub.end_lines_px is None else np.full((n, k, 2, 2, 2), np.nan),
-        None if sub.withheld is None else np.full((n, k), None, dtype=object),
+        method,
+        np.full((n, k, 2, 2, 2), np.nan) if lines else None,
+        np.full((n, k), None, dtype=object) if withheld else None,
     )
-    for name in ("angle_deg", "upper", "lower", "apex", "convex_right", "end_lines_px", "withheld"):
-        if getattr(sub, name) is not None:
-            getattr(out, name)[idx] = getattr(sub, name)
+    for idx, part in parts:
+        kp = part.angle_deg.shape[1]
+        for name in ("angle_deg", "upper", "lower", "apex", "convex_right", "end_lines_px", "withheld"):
+            if getattr(part, name) is not None:
+                getattr(out, name)[idx, :kp] = getattr(part, name)
     return out
+
+
+def _rows(table: LandmarkTable, start: int, stop: int) -> LandmarkTable:
+    """The studies *start* to *stop* of *table*: views of its arrays, slices of its tuples, nothing copied."""
+    fields: dict[str, Any] = {}
+    for f in dataclasses.fields(table):
+        value = getattr(table, f.name)
+        if isinstance(value, Mapping):
+            fields[f.name] = {k: v[start:stop] for k, v in value.items()}
+        else:
+            fields[f.name] = None if value is None else value[start:stop]
+    return LandmarkTable(**fields)
 
 
 def _drop_curves(curves: CurveTable, rows: np.ndarray) -> CurveTable:

@@ -57,6 +57,7 @@ from .plane import (
     Inputs,
     Need,
     angle_from_horizontal_deg,
+    coincide,
     column,
     merge_reasons,
     per_level,
@@ -69,6 +70,7 @@ __all__ = [
     "coronal_parameters",
     "vertebra_tilts",
     "find_curves",
+    "end_lines_px",
     "CobbMethod",
     "COBB_METHODS",
     "DEFAULT_MIN_CURVE_DEG",
@@ -164,11 +166,13 @@ def _tilt_line(
     return point(f"{level}.{endplate}.left"), point(f"{level}.{endplate}.right")
 
 
-def _end_lines_px(table: LandmarkTable, curves: CurveTable) -> np.ndarray:
+def end_lines_px(table: LandmarkTable, curves: CurveTable) -> np.ndarray:
     """The lines each curve's Cobb angle was measured between, in image pixels (``CurveTable.end_lines_px``).
 
     The lines of :func:`vertebra_tilts` (the same rule, :func:`_tilt_line`),
-    made from the pixels of the end vertebrae only, one level at a time.
+    made from the pixels of the end vertebrae only, one level at a time: the
+    *curves* of the studies of *table* (a row per study, its upper and lower
+    end vertebrae), ``(N, K, 2, 2, 2)``, NaN where a curve pads.
     """
     n, k = curves.angle_deg.shape
     out = np.full((n * k, 2, 2, 2), np.nan)  # (study, curve) flattened
@@ -436,7 +440,8 @@ class CoronalResult(NamedTuple):
     columns : dict of str to ParameterColumn
         ``C7_CSVL`` (mm, px), ``Cobb_max`` (deg), ``PO`` (deg).
     curves : CurveTable
-        With the lines each Cobb angle was measured between (``end_lines_px``).
+        With the lines each Cobb angle was measured between (``end_lines_px``),
+        unless they were not asked for.
     warnings : dict of int to list of str
         Study index to its warnings (studies without any are absent).
     constructions : Constructions
@@ -456,6 +461,7 @@ def coronal_parameters(
     cobb_method: CobbMethod | str = "endplate",
     min_curve_deg: float = DEFAULT_MIN_CURVE_DEG,
     suspect: np.ndarray | None = None,
+    end_lines: bool = True,
 ) -> CoronalResult:
     """Every coronal parameter of clinical.md §2 for N AP films.
 
@@ -471,6 +477,10 @@ def coronal_parameters(
         are found without their tilts, as if they were not annotated, so that a
         mislabelled vertebra cannot move the ends of a curve that does not span
         it (a curve that spans it is the caller's to withhold).
+    end_lines : bool
+        Whether the curves carry the lines their angles were measured between
+        (:func:`end_lines_px`); a caller that measures a large table a block at
+        a time makes them once, for the whole.
 
     Returns
     -------
@@ -491,7 +501,7 @@ def coronal_parameters(
             inp.p(f"{lv}.sup.right"),
             px.p(f"{lv}.sup.left"),
             px.p(f"{lv}.sup.right"),
-            table.has(f"{lv}.sup.left") & table.has(f"{lv}.sup.right"),
+            inp.has(f"{lv}.sup.left") & inp.has(f"{lv}.sup.right"),
             inp.reasons([Need.point(f"{lv}.sup.left"), Need.point(f"{lv}.sup.right")]),
         ),
     )
@@ -508,7 +518,7 @@ def coronal_parameters(
         np.where(np.equal(reason, NO_REASON), inp.centre("C7", _AP)[:, 0] - csvl, np.nan), reason, v_px
     )
 
-    crest = table.has("IC.left") & table.has("IC.right")
+    crest = inp.has("IC.left") & inp.has("IC.right")
     left = np.where(crest[:, None], inp.p("IC.left"), s1_left)
     right = np.where(crest[:, None], inp.p("IC.right"), s1_right)
     # in the side-signed frame, "toward the patient's right" is +a: the angle of the line
@@ -524,9 +534,7 @@ def coronal_parameters(
     ).astype(object)
     r_po = merge_reasons(
         r_po,
-        np.where(
-            np.all(left == right, axis=1), "degenerate geometry: the pelvic line has zero length", NO_REASON
-        ),
+        np.where(coincide(left, right), "degenerate geometry: the pelvic line has zero length", NO_REASON),
     )
     out["PO"] = ParameterColumn(*column(po, r_po))
     for i in np.flatnonzero(~crest & np.equal(r_po, NO_REASON)):
@@ -543,7 +551,8 @@ def coronal_parameters(
             k: np.where(suspect, np.nan, v) if k in ("sup", "inf", "mid") else v for k, v in tilts.items()
         }
     curves = find_curves(trusted, min_curve_deg, cobb_method)
-    curves = dataclasses.replace(curves, end_lines_px=_end_lines_px(table, curves))
+    if end_lines:
+        curves = dataclasses.replace(curves, end_lines_px=end_lines_px(table, curves))
     _warn_unknown_apex(curves, tilts, warnings)
     cobb_max = np.max(
         np.where(np.isfinite(curves.angle_deg), curves.angle_deg, -np.inf), axis=1, initial=-np.inf

@@ -28,7 +28,16 @@ import numpy as np
 from ...landmarks.points.anatomy import LevelRole, SpineLevels
 from ...landmarks.points.names import LEVELS
 from ..parameters import JunctionLines
-from .plane import NO_REASON, Inputs, Need, angle_from_horizontal_deg, merge_reasons, per_level, wrap_deg
+from .plane import (
+    NO_REASON,
+    Inputs,
+    Need,
+    angle_from_horizontal_deg,
+    coincide,
+    merge_reasons,
+    per_level,
+    wrap_deg,
+)
 
 __all__ = ["JunctionalResult", "junctional_angles", "junction_levels"]
 
@@ -211,7 +220,7 @@ def _endplates(
             return np.full(n, np.nan), np.full(n, None, dtype=object), np.full((n, 2, 2), np.nan)
         post, ant = f"{level}.{endplate}.post", f"{level}.{endplate}.ant"
         p, a = inp.p(post), inp.p(ant)
-        zero = np.all(p == a, axis=1)
+        zero = coincide(p, a)
         reason = merge_reasons(
             inp.reasons([Need.point(ant), Need.point(post)]),
             np.where(

@@ -38,9 +38,11 @@ from .plane import (
     Need,
     angle_from_horizontal_deg,
     angle_from_vertical_deg,
+    coincide,
     column,
     merge_reasons,
     per_level,
+    placed,
     signed_angle_deg,
     wrap_deg,
 )
@@ -117,7 +119,7 @@ def hip_axis(inp: Inputs) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         No femoral head placed.
     """
     fh_l, fh_r, fh = inp.p("FH.left"), inp.p("FH.right"), inp.p("FH")
-    has_l, has_r, has_one = (np.isfinite(v).all(axis=1) for v in (fh_l, fh_r, fh))
+    has_l, has_r, has_one = (placed(v) for v in (fh_l, fh_r, fh))
     ha = np.where(
         (has_l & has_r)[:, None],
         (fh_l + fh_r) / 2,
@@ -130,7 +132,7 @@ def _endplate(inp: Inputs, level: str, e: str) -> tuple[np.ndarray, np.ndarray, 
     """θ of an endplate (deg), its reason (missing or zero length), and its midpoint."""
     post, ant = inp.p(f"{level}.{e}.post"), inp.p(f"{level}.{e}.ant")
     reason = inp.reasons([Need.point(f"{level}.{e}.ant"), Need.point(f"{level}.{e}.post")])
-    zero = np.all(post == ant, axis=1)
+    zero = coincide(post, ant)
     word = "superior" if e == "sup" else "inferior"
     reason = merge_reasons(
         reason,
@@ -232,7 +234,7 @@ def sagittal_parameters(table: LandmarkTable) -> SagittalResult:
     r_ha = np.where(no_head, "missing landmarks: FH.left and FH.right (or FH)", NO_REASON)
     h = ha - s1mid  # S1mid -> HA
     r_coincident = np.where(
-        np.all(h == 0, axis=1),
+        (h[:, 0] == 0) & (h[:, 1] == 0),
         "degenerate geometry: the hip axis coincides with the S1 endplate midpoint",
         NO_REASON,
     )

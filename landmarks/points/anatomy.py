@@ -224,20 +224,24 @@ class SpineLevels:
         >>> s.of("L1").tolist()
         ['L1', 'L1']
         """
-        n = len(self)
+        # every study's name is one of a few str objects, not a str made per study (np.where(..., "T12"))
         try:
             role = LevelRole(level)
         except ValueError:
-            return np.full(n, level, dtype=object)
+            out = np.empty(len(self), dtype=object)
+            out.fill(level)
+            return out
         if role is LevelRole.SACRUM:
-            return np.where(np.equal(self.sacralised, _NONE), "S1", self.sacralised).astype(object)
+            out = np.array(self.sacralised, dtype=object)
+            out[np.equal(out, _NONE)] = "S1"
+            return out
         if role is LevelRole.LAST_THORACIC:
-            return np.where(self.has_t13, "T13", "T12").astype(object)
-        lowest = np.where(self.has_l6, "L6", "L5")  # the vertebra above a sacralised one, else the lowest
-        above = np.where(
-            np.equal(self.sacralised, "L5"), "L4", np.where(np.equal(self.sacralised, "L6"), "L5", lowest)
-        )
-        return above.astype(object)
+            return np.array(["T12", "T13"], dtype=object)[self.has_t13.astype(np.intp)]
+        # the vertebra above a sacralised one, else the lowest
+        above = np.array(["L5", "L6"], dtype=object)[self.has_l6.astype(np.intp)]
+        above[np.equal(self.sacralised, "L5")] = "L4"
+        above[np.equal(self.sacralised, "L6")] = "L5"
+        return above
 
     @property
     def thoracic_count(self) -> np.ndarray:
@@ -347,7 +351,7 @@ def spine_levels(
         out = np.zeros(n, dtype=bool)
         for name, xy in points.items():
             if name.startswith(f"{level}."):
-                out |= np.isfinite(xy).all(axis=1)
+                out |= np.isfinite(xy[:, 0]) & np.isfinite(xy[:, 1])  # not .all(axis=1): 20 times the time
         return out
 
     sac = np.full(n, None, dtype=object) if sacralised is None else np.asarray(sacralised, dtype=object)

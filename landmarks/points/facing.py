@@ -74,7 +74,7 @@ def _facing(point: Callable[[str], np.ndarray], n: int, sacrum: np.ndarray) -> F
 
 def _x(xy: np.ndarray) -> np.ndarray:
     """The x of ``(n, 2)`` points, NaN where a point is not present: a point is both coordinates or none."""
-    return np.where(np.isnan(xy).any(axis=1), np.nan, xy[:, 0])
+    return np.where(np.isnan(xy[:, 1]), np.nan, xy[:, 0])  # a NaN x stays NaN: not np.isnan(xy).any(axis=1)
 
 
 def facing(table: LandmarkTable) -> Facing:

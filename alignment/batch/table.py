@@ -5,7 +5,9 @@ The table
 - has a fixed header, the columns :func:`batch_header` gives for the options
   (the same for every study, measured or not);
 - is written incrementally (:class:`BatchTable`): complete lines, one write
-  per chunk, flushed to disk, so a killed run leaves at most one torn last line;
+  per chunk, so a killed run leaves at most one torn last line; the lines are
+  put on disk (fsync) at most every :data:`SYNC_SECONDS`, and when the table is
+  closed on an interruption, so that a power cut costs at most those seconds of work;
 - when resumed, drops the torn line, keeps the ``ok`` and ``error`` rows
   already there (keyed on the image, or on the landmark file for a row
   without image), drops its ``skipped`` rows (discovery makes them again, from
@@ -26,6 +28,7 @@ from __future__ import annotations
 import csv
 import io
 import os
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import cache
@@ -329,6 +332,13 @@ def rows_of(study: Study, header: Sequence[str], options: BatchOptions = BatchOp
 # ----------------------------------------------------------------------------- the table file
 
 
+#: Seconds between two syncs of the appended lines to disk. A sync costs milliseconds (tens of them on a
+#: busy disk), and a header-only chunk a few tenths of a second: one per chunk was a tenth of a
+#: short run's wall time (issue 17, 4). The process's own writes survive its being killed; a
+#: sync only matters to a power cut or a crash of the machine, which costs at most this much work.
+SYNC_SECONDS = 5.0
+
+
 class BatchTable:
     """The CSV being written: the header, then complete lines appended chunk by chunk."""
 
@@ -337,6 +347,8 @@ class BatchTable:
         self.header = tuple(header)
         self.done: dict[tuple[str, str], Row] = {}
         self._fd: int | None = None
+        self._synced = 0.0  # time.monotonic() of the last sync
+        self._unsynced = False  # lines appended since then
 
     def start(self, *, resume: bool) -> int:
         """Open the table (continuing it when *resume*); return how many rows it already holds.
@@ -358,6 +370,7 @@ class BatchTable:
         else:
             write_text_atomic(self.path, _csv_text([self.header]))
         self._fd = os.open(self.path, os.O_WRONLY | os.O_APPEND)
+        self._synced, self._unsynced = time.monotonic(), False  # the atomic write synced it
         return len(self.done)
 
     def _read_existing(self) -> tuple[bytes, bytes]:
@@ -421,7 +434,7 @@ class BatchTable:
         return data, _csv_text([self.header, *kept]).encode("utf-8")
 
     def append(self, rows: Sequence[Row]) -> None:
-        """Append complete lines in one write, and put them on disk."""
+        """Append complete lines in one write; put them on disk when :data:`SYNC_SECONDS` have passed."""
         if not rows:
             return
         assert self._fd is not None
@@ -429,12 +442,22 @@ class BatchTable:
         while data:
             n = os.write(self._fd, data)
             data = data[n:]
-        os.fsync(self._fd)
+        self._unsynced = True
+        if time.monotonic() - self._synced >= SYNC_SECONDS:
+            self._sync()
         for row in rows:
             self.done[row_key(row[0], row[1])] = row
 
-    def close(self) -> None:
+    def _sync(self) -> None:
+        assert self._fd is not None
+        os.fsync(self._fd)
+        self._synced, self._unsynced = time.monotonic(), False
+
+    def close(self, *, sync: bool = True) -> None:
+        """Close the file; with *sync*, put the lines not yet synced on disk first."""
         if self._fd is not None:
+            if sync and self._unsynced:
+                self._sync()
             os.close(self._fd)
             self._fd = None
 
@@ -445,13 +468,14 @@ class BatchTable:
             return
         for k in keys:
             del self.done[k]
-        self.close()
+        self.close(sync=False)  # replaced just below, synced
         write_text_atomic(self.path, _csv_text([self.header, *self.done.values()]))
         self._fd = os.open(self.path, os.O_WRONLY | os.O_APPEND)
+        self._synced, self._unsynced = time.monotonic(), False
 
     def finish(self) -> list[Row]:
         """Rewrite the table sorted, atomically; return its rows."""
-        self.close()
+        self.close(sync=False)  # replaced just below, synced
         rows = sorted(self.done.values(), key=_order)
         write_text_atomic(self.path, _csv_text([self.header, *rows]))
         return rows

@@ -297,10 +297,33 @@ def dataset_value(ds: Any, keyword: str, default: Any = None) -> Any:
         tag = _KEYWORD_TAGS[keyword] = tag_for_keyword(keyword)
         if tag is None:
             return ds.get(keyword, default)
+    # An element already converted is what ds[tag] returns as it is: taken from the data set's own
+    # dict (pydicom's Dataset._dict), without the two conversions of the tag that `in` and [] make
+    # (issue 17, 4). A raw or deferred element, or a data set kept otherwise, goes through pydicom.
+    elements: Any = getattr(ds, "_dict", None)
+    if elements.__class__ is dict:
+        element: Any = elements.get(tag, _ABSENT)
+        if element is _ABSENT:
+            return default
+        if element.__class__ is _converted_element():
+            return element.value
     return ds[tag].value if tag in ds else default
 
 
 _KEYWORD_TAGS: dict[str, int | None] = {}
+_ABSENT = object()
+
+
+def _converted_element() -> Any:
+    """The class of a converted pydicom element (a raw one is a RawDataElement), imported once."""
+    if not _ELEMENT_CLASS:
+        from pydicom.dataelem import DataElement
+
+        _ELEMENT_CLASS.append(DataElement)
+    return _ELEMENT_CLASS[0]
+
+
+_ELEMENT_CLASS: list[Any] = []
 
 
 def calibration_from_dataset(ds: Any) -> Calibration:

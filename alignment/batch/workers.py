@@ -42,6 +42,12 @@ def _modules(*, figures: bool, dicom: bool) -> list[str]:
     names = [
         "spinecheck.alignment.batch.runner",
         "spinecheck.landmarks.imaging.radiograph",
+        # what a chunk imports where it is used (issue 17, 4): imported here once, not in every worker
+        "spinecheck.landmarks.imaging.isolated",
+        "spinecheck.alignment.render.curves",
+        "numpy.char",
+        "numpy.ma",  # np.unique of floats imports it
+        "encodings.utf_8_sig",  # a landmark file's text is decoded with it
         "spinecheck.landmarks.io.wide_csv",
         "pydicom",
     ]

@@ -50,7 +50,15 @@ from ..points.names import (
     parse_point_name,
 )
 from ..points.operation import Operation, OperationProblem
-from .arrow_arrays import bool_values, float_values, numbers, string_scalar, strings, texts
+from .arrow_arrays import (
+    bool_values,
+    float_values,
+    numbers,
+    repeated_texts,
+    string_scalar,
+    strings,
+    texts,
+)
 from .atomic import write_text_atomic
 from .csv_cells import neutralise_cell, restore_cell
 
@@ -95,13 +103,16 @@ _UNREADABLE_VIEW = View.LATERAL
 _NUMERIC_COLUMNS = ("mm_per_px_row", "mm_per_px_col", "age_years")
 _UNITS = {"mm_per_px_row": "mm per pixel", "mm_per_px_col": "mm per pixel", "age_years": "years"}
 _SIDES = {"image_left": PatientRight.IMAGE_LEFT, "image_right": PatientRight.IMAGE_RIGHT}
+_SEX_CODES: dict[Sex | None, int] = {None: 0, Sex.F: 1, Sex.M: 2, Sex.O: 3}
 _BOM = b"\xef\xbb\xbf"
 #: Bytes of a row that holds no study (spreadsheets export blank rows as a line of commas).
 _BLANK_BYTES = b", \t"
-#: Bytes Arrow parses per block, blocks in parallel (raised to hold the longest line).
-_BLOCK_BYTES = 1 << 20
+#: Bytes Arrow parses per block, blocks in parallel (raised to hold the longest line). Each block
+#: is a chunk of every column, and each chunk a step in Python: 4 MB keeps them few (some 20 a
+#: column per 100 000 rows) and still gives each core a block of every piece.
+_BLOCK_BYTES = 1 << 22
 #: Bytes of lines read by Arrow at a time (bounds its copy of the numbers: about 2 x this).
-_PIECE_BYTES = 1 << 25
+_PIECE_BYTES = 1 << 24
 #: Bytes scanned at a time for line breaks and quotes (bounds the scan's temporary memory).
 _SCAN_BYTES = 1 << 24
 #: Cells that Arrow's cast and ``float()`` read alike (the cast is checked to be finite).
@@ -155,7 +166,7 @@ def read_wide_csv(source: str | os.PathLike[str] | TextIO, *, name: str | None =
 
     Speed: rows are cut, and the numeric columns (coordinates, spacing,
     age) converted to float64, by :func:`pyarrow.csv.read_csv` (C++,
-    correctly rounded, blocks in parallel), 32 MB of lines at a time
+    correctly rounded, blocks in parallel), 16 MB of lines at a time
     straight into one array; cells are never touched one by one in Python.
     The line breaks are found with NumPy first, so that each row keeps its
     line number. A cell Arrow refuses, or reads as NaN or infinity, sends
@@ -313,7 +324,7 @@ class _Reader:
         self.data = data
         self.plan: _Plan  # set from the header by _read_lines or _read_records
         # set by _read_lines or _read_records, one entry per study
-        self.linenos: list[int] = []
+        self.linenos: Sequence[int] | np.ndarray = []  # each study's line in the file
         self.values = np.zeros((0, 0))
         self.cells: dict[str, list[str]] = {}
         self.errors: dict[int, str] = {}
@@ -449,7 +460,7 @@ class _Reader:
         for i in np.flatnonzero(blank).tolist():
             blank[i] = not data[begin[i] : end[i]].translate(None, _BLANK_BYTES)
         keep = np.flatnonzero(~blank)
-        self.linenos = (lines[keep] + 1).tolist()
+        self.linenos = lines[keep] + 1
         self.spans = (begin[keep], end[keep])
         row, read = (np.cumsum(whole) - 1)[keep], whole[keep]  # each study's row in Arrow's table, if read
         if read.all() and len(keep) == len(parsed.values):
@@ -552,7 +563,7 @@ class _Reader:
         n = len(self.linenos)
 
         column = self.cells.__getitem__
-        ids = tuple(i.strip() for i in column("image"))
+        ids = tuple(map(str.strip, column("image")))
         if "'" in "".join(ids):  # as written (csv_cells): only a name with a quote can have been neutralised
             ids = tuple(map(restore_cell, ids))
         if "" in ids:
@@ -580,24 +591,14 @@ class _Reader:
 
         patients: list[PatientInfo] = [_NO_PATIENT] * n
         if ages is not None or "sex" in plan.fields:
-            cache: dict[tuple[Any, Any], PatientInfo] = {}
-            for r, key in enumerate(zip(ages or [None] * n, sexes, strict=True)):
-                p = cache.get(key)
-                if p is None:
-                    age, sex = key
-                    p = cache[key] = PatientInfo(
-                        age_years=age,
-                        age_source=TABLE_SOURCE if age is not None else None,
-                        sex=sex,
-                        sex_source=TABLE_SOURCE if sex is not None else None,
-                    )
-                patients[r] = p
-        patient_right: list[PatientRight | None] = [None] * n
+            patients = _patients(np.full(n, np.nan) if ages is None else ages, sexes)
+        patient_right = np.full(n, None, dtype=object)
         if sides is not None:
-            patient_right = [s if v is View.AP else None for s, v in zip(sides, views, strict=True)]
+            patient_right[:] = sides
+            patient_right[views_arr != View.AP] = None  # a side is told on AP films only
         row_errors = np.full(n, None, dtype=object)
         for r, message in errors.items():
-            row_errors[r] = f"{where}, line {self.linenos[r]}: {message}"
+            row_errors[r] = f"{where}, line {int(self.linenos[r])}: {message}"
             values[r] = np.nan
             mm_per_px[r] = np.nan
             calibrations[r] = _NO_CALIBRATION
@@ -617,7 +618,7 @@ class _Reader:
             mm_per_px=mm_per_px,
             calibrations=tuple(calibrations),
             patients=tuple(patients),
-            patient_right=np.array(patient_right, dtype=object).reshape(n),
+            patient_right=patient_right,
             sets=None,
             row_errors=row_errors,
             operations=tuple(operations) if operations and any(op is not None for op in operations) else None,
@@ -706,8 +707,8 @@ class _Reader:
         index[ok] = codes.ravel()
         return mm, list(map(lookup.__getitem__, index.tolist()))
 
-    def _ages(self, values: np.ndarray) -> list[float | None] | None:
-        """Each row's age in years (None where empty or bad), or None without an age column."""
+    def _ages(self, values: np.ndarray) -> np.ndarray | None:
+        """Each row's age in years (NaN where empty), or None without an age column; bad ages are row errors."""
         if "age_years" not in self.plan.numeric_fields:
             return None
         a = values[:, self.plan.numeric_fields["age_years"]]
@@ -717,7 +718,7 @@ class _Reader:
                 f'column "age_years" must be a number of years from 0 to {_MAX_AGE_YEARS} or empty; '
                 f"got {self._raw_cell(i, 'age_years')!r}",
             )
-        return [None if v != v else v for v in a.tolist()]
+        return a
 
     def _convert(self, raw: Sequence[Any], parse: Callable[[Any], Any]) -> list[Any]:
         """Convert one column through a cache of its distinct values; bad values become row errors."""
@@ -732,7 +733,8 @@ class _Reader:
                 message = cache[value][1]
                 if message is not None:
                     self.errors.setdefault(r, message)
-        return [cache[value][0] for value in raw]
+        parsed = {value: result for value, (result, _) in cache.items()}
+        return list(map(parsed.__getitem__, raw))  # a C loop: a column of a million rows
 
     def _check_views(self, values: np.ndarray, views: np.ndarray) -> None:
         """Flag rows with values for corners of the other view."""
@@ -856,6 +858,30 @@ def _parse_sacralised(raw: str) -> str | None:
     return s
 
 
+def _patients(ages: np.ndarray, sexes: Sequence[Sex | None]) -> list[PatientInfo]:
+    """Each row's :class:`PatientInfo` from its age (NaN: unknown) and sex; equal rows share one object.
+
+    The rows are grouped by (age, sex) with :func:`numpy.unique`, not a Python step per
+    row; each group's object is made from its first row (so of ``0.0`` and ``-0.0``,
+    which are one age, the first one read).
+    """
+    n = len(ages)
+    _, age_code = np.unique(ages, return_inverse=True)  # NaN ages are one group
+    sex_code = np.fromiter(map(_SEX_CODES.__getitem__, sexes), dtype=np.intp, count=n)
+    _, first, group = np.unique(age_code * len(_SEX_CODES) + sex_code, return_index=True, return_inverse=True)
+    shared = np.empty(len(first), dtype=object)
+    for k, r in enumerate(first.tolist()):
+        age = None if math.isnan(ages[r]) else float(ages[r])
+        sex = sexes[r]
+        shared[k] = PatientInfo(
+            age_years=age,
+            age_source=TABLE_SOURCE if age is not None else None,
+            sex=sex,
+            sex_source=TABLE_SOURCE if sex is not None else None,
+        )
+    return shared[group.ravel()].tolist()
+
+
 def _operation_cell(op: Operation | None, item: str) -> str:
     """The wide-CSV cell of one operation item: a level, a date, or the fused levels separated by spaces."""
     value = None if op is None else getattr(op, item)
@@ -960,7 +986,7 @@ def _arrow_pass(
     errors: dict[int, str] = {}
     r = 0
     for piece in pieces:
-        table = pa_csv.read_csv(pa.BufferReader(piece), **options)
+        table = pa_csv.read_csv(pa.BufferReader(piece), **options, memory_pool=pa.system_memory_pool())
         m = table.num_rows
         if r + m > max_rows:
             raise pa.ArrowInvalid("more rows than lines")
@@ -972,13 +998,31 @@ def _arrow_pass(
                     errors.setdefault(r + i, _cell_message(plan.numeric_names[k], token))
             else:
                 v = float_values(column, out=values[r : r + m, k])  # empty (null) cells become NaN
-                if np.count_nonzero(np.isfinite(v)) + column.null_count != m:
+                if not _surely_finite(column) and np.count_nonzero(np.isfinite(v)) + column.null_count != m:
                     raise _NotFinite
         for f, c in text.items():
-            cells[f] += texts(table.column(c))
+            # the image names are many; a view, sex or level is one of a few texts
+            cells[f] += (texts if f == "image" else repeated_texts)(table.column(c))
         r += m
         del table
     return _Parsed(values[:r], cells, errors, len(skipped))
+
+
+def _surely_finite(column: pa.ChunkedArray) -> bool:
+    """Tell whether every item of a float64 column is finite, by the sum of each chunk's buffer.
+
+    True is certain: a sum is finite only when all its terms are, and the slots of
+    null items count too (whatever Arrow left there). False asks for a closer look:
+    a NaN or infinity read from the text, a null slot that holds one, or a sum
+    that overflows. A buffer's sum costs a fraction of ``pyarrow.compute.sum``'s
+    call, which skips the nulls.
+    """
+    with np.errstate(over="ignore", invalid="ignore"):  # an overflow, or inf - inf: a closer look
+        for chunk in column.chunks:
+            items = np.frombuffer(chunk.buffers()[1], np.float64, count=len(chunk), offset=8 * chunk.offset)
+            if not math.isfinite(items.sum()):
+                return False
+    return True
 
 
 def _text_to_numbers(cells: pa.Array) -> tuple[np.ndarray, list[tuple[int, str]]]:

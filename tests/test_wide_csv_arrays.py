@@ -1,0 +1,99 @@
+"""Reading Arrow's columns into the landmark table: nulls, chunk offsets, shared objects."""
+
+from __future__ import annotations
+
+import io
+import math
+
+import numpy as np
+import pyarrow as pa
+import pytest
+from spinecheck.landmarks.io import wide_csv
+from spinecheck.landmarks.io.arrow_arrays import float_values, floats, repeated_texts, strings
+from spinecheck.landmarks.io.wide_csv import read_wide_csv
+from spinecheck.landmarks.points.model import PatientInfo, Sex
+
+
+def _items(rng: np.random.Generator, n: int) -> tuple[np.ndarray, np.ndarray]:
+    values = rng.normal(0, 1e3, n)
+    values[rng.random(n) < 0.1] = -0.0
+    return values, rng.random(n) < 0.6
+
+
+@pytest.mark.parametrize("offset", [0, 1, 7, 8, 13])
+@pytest.mark.parametrize("n", [0, 1, 9, 100])
+def test_float_values_reads_sliced_chunks(offset: int, n: int) -> None:
+    """A chunk that starts inside a byte of its validity bitmap reads its own items, NaN where null."""
+    rng = np.random.default_rng(offset * 1000 + n)
+    values, valid = _items(rng, offset + n + 5)
+    array = floats(values, valid).slice(offset, n)
+    expected = np.where(valid, values, np.nan)[offset : offset + n]
+    got = float_values(array)
+    np.testing.assert_array_equal(got, expected)
+    assert np.array_equal(np.signbit(got), np.signbit(expected))  # -0.0 stays -0.0
+
+
+def test_float_values_fills_a_column_of_a_larger_array() -> None:
+    rng = np.random.default_rng(5)
+    parts = [_items(rng, n) for n in (3, 17, 0, 8)]
+    column = pa.chunked_array([floats(v, ok) for v, ok in parts], type=pa.float64())
+    out = np.full((2, 28), 7.0).T  # column-major, as the reader's array
+    float_values(column, out=out[:, 1])
+    expected = np.concatenate([np.where(ok, v, np.nan) for v, ok in parts])
+    np.testing.assert_array_equal(out[:, 1], expected)
+    assert (out[:, 0] == 7.0).all()
+
+
+def test_float_values_without_nulls_keeps_infinities() -> None:
+    values = np.array([np.inf, -np.inf, 1.5])
+    np.testing.assert_array_equal(float_values(floats(values, np.ones(3, dtype=bool))), values)
+
+
+def test_surely_finite_looks_closer_at_a_nan_in_a_null_slot() -> None:
+    """What Arrow leaves in a null's slot is not trusted: a NaN there only asks for the exact check."""
+    finite = floats(np.array([1.0, np.nan, 2.0]), np.array([True, False, True]))
+    assert not wide_csv._surely_finite(pa.chunked_array([finite]))
+    assert wide_csv._surely_finite(pa.chunked_array([floats(np.array([1.0, 0.0]), np.ones(2, bool))]))
+    huge = floats(np.array([1e308, 1e308]), np.ones(2, dtype=bool))  # the sum overflows
+    assert not wide_csv._surely_finite(pa.chunked_array([huge]))
+
+
+def test_repeated_texts_shares_one_object_per_text() -> None:
+    column = pa.chunked_array([strings(["ap", "lateral", "ap"]), strings(["lateral", "é", ""])])
+    got = repeated_texts(column)
+    assert got == ["ap", "lateral", "ap", "lateral", "é", ""]
+    assert got[0] is got[2]
+
+
+def test_repeated_texts_refuses_nulls() -> None:
+    with pytest.raises(ValueError, match="nulls"):
+        repeated_texts(pa.array(["a", None]))
+
+
+def test_equal_patients_share_one_object() -> None:
+    """Rows with the same age and sex share their PatientInfo; 0 and -0 are one age, the first one read."""
+    text = (
+        "image,view,age_years,sex\na,lateral,-0,F\nb,lateral,0,F\nc,lateral,,\nd,lateral,,F\ne,lateral,67,\n"
+    )
+    text += "f,lateral,67.0,\ng,lateral,,\nh,lateral,0,M\n"
+    t = read_wide_csv(io.StringIO(text))
+    p = t.patients
+    assert p[0] is p[1] and math.copysign(1, p[0].age_years) == -1  # type: ignore[arg-type]
+    assert p[4] is p[5] and p[4] == PatientInfo(67.0, "landmark table")
+    assert type(p[4].age_years) is float
+    assert p[2] is p[6] and p[2] == PatientInfo()
+    assert p[3] == PatientInfo(None, None, Sex.F, "landmark table")
+    assert p[7] == PatientInfo(0.0, "landmark table", Sex.M, "landmark table") and p[7] is not p[1]
+    assert len({id(x) for x in p}) == 5
+
+
+def test_patient_right_only_on_ap_rows() -> None:
+    text = "image,view,patient_right\na,ap,image_left\nb,lateral,image_left\nc,ap,\nd,AP,image_right\n"
+    t = read_wide_csv(io.StringIO(text))
+    assert t.patient_right.dtype == object and t.patient_right.shape == (4,)
+    assert [None if s is None else s.value for s in t.patient_right] == [
+        "image_left",
+        None,
+        None,
+        "image_right",
+    ]

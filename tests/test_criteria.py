@@ -264,6 +264,21 @@ def test_assessment_keeps_the_regions_it_typed_with():
     assert assess(m, age_set=None, apex_split="T10").curve_regions().tolist() == [[THORACIC, THORACOLUMBAR]]
 
 
+def test_assessment_regions_are_codes_until_asked_for():
+    t = CurveTable(
+        np.array([[40.0, 35.0, np.nan]] * 3),
+        np.array([[6, 13, -1]] * 3),
+        np.array([[15, 19, -1]] * 3),
+        np.array([[10, 16, -1]] * 3),
+        np.zeros((3, 3), bool),
+    )
+    a = assess(measurements(views="ap", curves=t, Cobb_max=[40.0] * 3), age_set=None)
+    assert a.region_codes.dtype == np.int8 and a.region_codes.tolist() == [[0, 1, -1]] * 3
+    assert "regions" not in vars(a)  # not made by assess
+    assert a.curve_regions().tolist() == curve_regions(t).tolist() == [[THORACIC, THORACOLUMBAR, None]] * 3
+    assert a.curve_regions() is a.curve_regions()  # made once
+
+
 def test_curve_regions_default_and_override():
     t = curves([40.0, 35.0, 20.0], ["T9", "T10", "C6"])
     assert curve_regions(t).tolist() == [[THORACIC, THORACOLUMBAR, THORACIC]]

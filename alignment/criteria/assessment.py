@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 import numpy as np
@@ -306,9 +307,15 @@ class Assessment:
     target_prefixes : mapping of str to SetInfo
         Column prefix of each target set (``"age_adjusted"`` for the age set);
         the batch table names the set in ``<prefix>_set``.
+    region_codes : ndarray of int8, shape (N, K), or None
+        Region of each coronal curve under :attr:`apex_split`, as an index into
+        :attr:`region_names` (-1 for padding); see
+        :func:`spinecheck.alignment.criteria.engine.curve_regions`.
+    region_names : tuple of str
+        The regions the codes index: ``("thoracic", "thoracolumbar/lumbar")``.
     regions : ndarray of object, shape (N, K), or None
-        Region of each coronal curve ("thoracic" / "thoracolumbar/lumbar", None
-        for padding) under :attr:`apex_split`; see :func:`spinecheck.alignment.criteria.engine.curve_regions`.
+        The regions by name (None for padding), made from the codes when first
+        asked for: a table written as CSV never needs them.
     """
 
     columns: tuple[CriterionColumn, ...]
@@ -316,7 +323,16 @@ class Assessment:
     apex_split: str
     sets: tuple[SetInfo, ...]
     target_prefixes: Mapping[str, SetInfo] = field(default_factory=dict)
-    regions: np.ndarray | None = None
+    region_codes: np.ndarray | None = None
+    region_names: tuple[str, ...] = ()
+
+    @cached_property
+    def regions(self) -> np.ndarray | None:
+        if self.region_codes is None:
+            return None
+        names = np.empty(len(self.region_names) + 1, dtype=object)  # the last, None, for code -1
+        names[:-1] = self.region_names
+        return names[self.region_codes]
 
     def __len__(self) -> int:
         return len(self.age_years)

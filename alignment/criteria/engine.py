@@ -163,6 +163,8 @@ __all__ = [
 DEFAULT_CRITERIA: tuple[str, ...] = ("balance", "srs-schwab", "tpa", "gap", "roussouly", "junctional")
 THORACIC = "thoracic"
 THORACOLUMBAR = "thoracolumbar/lumbar"
+#: The regions of :func:`curve_regions`, in the order of their codes.
+REGION_NAMES: tuple[str, str] = (THORACIC, THORACOLUMBAR)
 
 
 class NonPositive(VocabularyEnum):
@@ -585,13 +587,16 @@ def curve_regions(curves: CurveTable, apex_split: str = "T9") -> np.ndarray:
     >>> curve_regions(t).tolist()  # apexes T9 and T10
     [['thoracic', 'thoracolumbar/lumbar']]
     """
-    split = level_index(apex_split)
+    return _labels(REGION_NAMES)[_region_codes(curves, apex_split)]
+
+
+def _region_codes(curves: CurveTable, apex_split: str) -> np.ndarray:
+    """``(N, K)`` int8: each curve's region as an index into :data:`REGION_NAMES`, -1 for padding."""
     apex = np.asarray(curves.apex)
     valid = (apex >= 0) & np.isfinite(np.asarray(curves.angle_deg, dtype=float))
-    # one label object per region, picked by index: no string made per curve
-    region = np.where(apex <= split, 0, 1)
-    region[~valid] = 2
-    return _labels([THORACIC, THORACOLUMBAR])[region]
+    codes = np.where(apex <= level_index(apex_split), 0, 1).astype(np.int8)
+    codes[~valid] = -1
+    return codes
 
 
 # -- evaluation ----------------------------------------------------------------------------------
@@ -1153,7 +1158,8 @@ def assess(
         if c.id in seen:
             raise InvalidCriteriaError(f"criterion id {c.id!r} appears twice; was a set given twice?")
         seen.add(c.id)
-    return Assessment(tuple(columns), age, split, tuple(sets), prefixes, curve_regions(m.curves, split))
+    regions = _region_codes(m.curves, split)  # the names are made only where a report asks for them
+    return Assessment(tuple(columns), age, split, tuple(sets), prefixes, regions, REGION_NAMES)
 
 
 #: What each argument of :func:`assess` takes: the kind of set, and how a message names it.

@@ -225,5 +225,5 @@ def join_reasons(n: int, parts: Sequence[tuple[np.ndarray, np.ndarray]], prefix:
             out[more] = out[more] + "; " + reason[more]
         has |= mask
     if prefix and has.any():
-        out[has] = prefix + out[has]
+        out[has] = _prefixed(prefix, out[has])
     return out

@@ -72,9 +72,9 @@ def curve_columns(study: Study, rows: np.ndarray | None = None) -> dict[str, np.
         empty cell.
     """
     t, m = study.table, study.measurements
-    sel = np.arange(len(t)) if rows is None else np.asarray(rows, dtype=int)
+    sel: np.ndarray | slice = slice(None) if rows is None else np.asarray(rows, dtype=int)  # a view of all
     curves = _padded(_take(m.curves, sel))
-    n = len(sel)
+    n = curves.angle_deg.shape[0]
     errors = t.row_errors[sel] if t.row_errors is not None else np.full(n, None, dtype=object)
     views = np.asarray(m.views, dtype=object)[sel]
     is_ap = {v: View.parse(v) is View.AP for v in dict.fromkeys(views.tolist())}  # each distinct view once
@@ -84,16 +84,37 @@ def curve_columns(study: Study, rows: np.ndarray | None = None) -> dict[str, np.
     side = np.asarray(t.patient_right, dtype=object)[sel]
     known = np.equal(side, PatientRight.IMAGE_RIGHT) | np.equal(side, PatientRight.IMAGE_LEFT)
     flip = np.equal(side, PatientRight.IMAGE_LEFT)
-    annotated = _annotated(t, sel)
+    annotated = _annotated(t, sel, n)
     # Cobb_max is withheld when any vertebra fails the landmark check: "no curve" is not known then
     cobb = np.asarray(m.values["Cobb_max"], dtype=float)[sel]
     why = np.asarray(m.reasons["Cobb_max"], dtype=object)[sel]
-    held = np.where(np.isnan(cobb) & np.char.startswith(why.astype(str), "landmark check failed"), why, _NONE)
+    empty = np.flatnonzero(np.isnan(cobb))
+    reasons = why[empty].tolist()
+    suspect = {w: str(w).startswith("landmark check failed") for w in dict.fromkeys(reasons)}  # each once
+    empty = empty[np.array([suspect[w] for w in reasons], dtype=bool)]
+    held = np.full(n, None, dtype=object)
+    held[empty] = why[empty]
     out: dict[str, np.ndarray] = {}
-    lists = _Rows(curves)
     regions_of = lenke_regions(curves)  # (n, K): each listed curve's region, None elsewhere
     untold = _untold(curves, ap)
-    for rc in regional_curves(curves):
+    regional = regional_curves(curves)
+    # the curves a note names besides a region's own (the others in its region, those that may
+    # belong to it, those outside every region), each described once
+    crowded_rows, others, reaching = [], [], []
+    for rc in regional:
+        k = np.where(ap, rc.curve, -1)
+        measured = np.isfinite(curves.angle_deg[np.arange(n), np.maximum(k, 0)]) & (k >= 0)
+        crowded = np.flatnonzero((k >= 0) & ((rc.measured + rc.withheld > 1) | ~measured))
+        crowded_rows.append(crowded)
+        other = np.zeros(regions_of.shape, dtype=bool)
+        other[crowded] = np.equal(regions_of[crowded], rc.region.region)
+        other[crowded, k[crowded]] = False
+        others.append(other)
+        reach = untold & (curves.upper <= level_index(rc.region.apex_to))
+        reaching.append(reach & (curves.lower >= level_index(rc.region.apex_from)))
+    outside = _outside(curves, ap)
+    described = _descriptions(curves, np.logical_or.reduce([*others, *reaching, outside]))
+    for rc, crowded, other, reach in zip(regional, crowded_rows, others, reaching, strict=True):
         k = np.where(ap, rc.curve, -1)
         has = k >= 0
         kk = np.where(has, k, 0)
@@ -112,19 +133,23 @@ def curve_columns(study: Study, rows: np.ndarray | None = None) -> dict[str, np.
         # a suspect vertebra's tilt may hide the region's curve
         hidden = no_curve & ~np.equal(held, _NONE)
         note[hidden] = [f"withheld: {reason}" for reason in held[hidden].tolist()]
-        crowded = np.flatnonzero(has & ((rc.measured + rc.withheld > 1) | ~measured))
-        inside = np.equal(regions_of[crowded], rc.region.region).tolist()
-        for i, ki, row in zip(crowded.tolist(), k[crowded].tolist(), inside, strict=True):
-            others = [o for o, here in enumerate(row) if here and o != ki]
-            note[i] = _region_note(lists, i, ki, others, rc.region.levels)
+        reasons = (
+            np.full(len(crowded), None, dtype=object)
+            if curves.withheld is None
+            else np.asarray(curves.withheld, dtype=object)[crowded, k[crowded]]
+        )
+        note[crowded] = _region_notes(
+            measured[crowded], reasons, np.where(other[crowded], described[crowded], _NONE), rc.region.levels
+        )
         # a curve without a known apex whose span reaches into the region may be the region's
-        reach = untold & (curves.upper <= level_index(rc.region.apex_to))
-        reach &= curves.lower >= level_index(rc.region.apex_from)
         for i in np.flatnonzero(reach.any(axis=1)).tolist():
-            told = "; ".join(UNTOLD_NOTE + _described(lists, i, o) for o in np.flatnonzero(reach[i]).tolist())
+            told = "; ".join(UNTOLD_NOTE + d for d in described[i, reach[i]].tolist())
             note[i] = told if note[i] is None or (no_curve[i] and not hidden[i]) else f"{note[i]}; {told}"
         out[f"{p}_note"] = note
-    out["curves_other"] = _other_curves(curves, lists, ap)
+    curves_other = np.full(n, None, dtype=object)
+    some = np.flatnonzero(outside.any(axis=1))
+    curves_other[some] = _listed(np.where(outside[some], described[some], _NONE))
+    out["curves_other"] = curves_other
     return out
 
 
@@ -159,8 +184,8 @@ def lenke_region_names(curves: CurveTable, i: int) -> tuple[list[str | None], li
 # ----------------------------------------------------------------------------- helpers
 
 
-def _take(curves: CurveTable, rows: np.ndarray) -> CurveTable:
-    """The curves of these studies only."""
+def _take(curves: CurveTable, rows: np.ndarray | slice) -> CurveTable:
+    """The curves of these studies only (views of them for a slice)."""
     return dataclasses.replace(
         curves,
         angle_deg=np.asarray(curves.angle_deg, dtype=float)[rows],
@@ -200,9 +225,9 @@ def _span(first: str, last: str) -> slice:
     return slice(LEVELS.index(first), LEVELS.index(last) + 1)
 
 
-def _annotated(t, sel: np.ndarray) -> np.ndarray:
-    """``(n, len(LEVELS))``: which vertebrae have all four AP corners (what a curve is found on)."""
-    out = np.ones((len(sel), len(LEVELS)), dtype=bool)
+def _annotated(t, sel: np.ndarray | slice, n: int) -> np.ndarray:
+    """``(n, len(LEVELS))``: which vertebrae of the *n* studies *sel* have all four AP corners."""
+    out = np.ones((n, len(LEVELS)), dtype=bool)
     for j, level in enumerate(LEVELS):
         for corner in _CORNERS:
             out[:, j] &= t.has(f"{level}.{corner}")[sel]
@@ -241,76 +266,73 @@ def _no_curve_notes(
     return out, no_curve
 
 
-class _Rows:
-    """The curves of one study at a time as Python lists, for the notes written study by study.
+def _descriptions(curves: CurveTable, where: np.ndarray) -> np.ndarray:
+    """``(n, K)``: the curves *where* as a note names them, None elsewhere.
 
-    Only the studies a note is written for are converted (the whole table's lists would cost more
-    than every note).
+    Its levels, and its angle (``T10-L2 apex T12 (14.2 deg)``) or why it was withheld
+    (``T10-L2 apex T12 withheld (<reason>)``); ``apex unknown`` where the apex is not known.
+    Each distinct span of levels is written once.
     """
-
-    def __init__(self, curves: CurveTable) -> None:
-        self.curves = curves
-        self.done: dict[int, tuple[list, list, list, list, list | None]] = {}
-
-    def __call__(self, i: int) -> tuple[list, list, list, list, list | None]:
-        """Study *i*'s ``(angle, upper, lower, apex, withheld)``, one item per curve."""
-        row = self.done.get(i)
-        if row is None:
-            c = self.curves
-            withheld = None if c.withheld is None else np.asarray(c.withheld[i], dtype=object).tolist()
-            row = self.done[i] = (
-                np.asarray(c.angle_deg[i], dtype=float).tolist(),
-                np.asarray(c.upper[i]).tolist(),
-                np.asarray(c.lower[i]).tolist(),
-                np.asarray(c.apex[i]).tolist(),
-                withheld,
+    out = np.full(where.shape, None, dtype=object)
+    rows, ks = np.nonzero(where)
+    if not len(rows):
+        return out
+    upper, lower = np.asarray(curves.upper)[rows, ks], np.asarray(curves.lower)[rows, ks]
+    apex = np.asarray(curves.apex)[rows, ks]
+    spans = (upper * len(LEVELS) + lower) * (len(LEVELS) + 1) + apex + 1
+    distinct, first, inverse = np.unique(spans, return_index=True, return_inverse=True)
+    names = np.array(
+        [
+            f"{LEVELS[u]}-{LEVELS[lo]}" + (f" apex {LEVELS[a]}" if a >= 0 else " apex unknown")
+            for u, lo, a in zip(
+                upper[first].tolist(), lower[first].tolist(), apex[first].tolist(), strict=True
             )
-        return row
+        ],
+        dtype=object,
+    )[inverse.reshape(-1)].tolist()
+    angles = np.asarray(curves.angle_deg, dtype=float)[rows, ks].tolist()
+    reasons = (
+        [None] * len(rows)
+        if curves.withheld is None
+        else np.asarray(curves.withheld, dtype=object)[rows, ks].tolist()
+    )
+    out[rows, ks] = [
+        f"{name} ({shown_number(angle)} deg)" if math.isfinite(angle) else f"{name} withheld ({reason})"
+        for name, angle, reason in zip(names, angles, reasons, strict=True)
+    ]
+    return out
 
 
-def _name(rows: _Rows, i: int, k: int) -> str:
-    _, upper, lower, apex, _ = rows(i)
-    where = f" apex {LEVELS[apex[k]]}" if apex[k] >= 0 else " apex unknown"
-    return f"{LEVELS[upper[k]]}-{LEVELS[lower[k]]}{where}"
+def _listed(described: np.ndarray) -> list[str]:
+    """Each row's descriptions (``(m, K)``, None where a curve is not named), joined by ``"; "``."""
+    return ["; ".join([d for d in row if d is not None]) for row in described.tolist()]
 
 
-def _reason(rows: _Rows, i: int, k: int) -> object:
-    withheld = rows(i)[4]
-    return None if withheld is None else withheld[k]
+def _region_notes(measured: np.ndarray, reasons: np.ndarray, others: np.ndarray, span: str) -> list[str]:
+    """The notes of regions whose columns hold a curve: withheld (with *reasons*), or the others they hold.
+
+    *measured* and *reasons* are the region's curve's, *others* ``(m, K)`` the descriptions of the
+    other curves of the region (None elsewhere).
+    """
+    notes = []
+    counts = (~np.equal(others, _NONE)).sum(axis=1) + 1  # the region's curves
+    for finite, reason, count, also in zip(
+        measured.tolist(), reasons.tolist(), counts.tolist(), _listed(others), strict=True
+    ):
+        parts = [] if finite else [f"withheld: {reason}"]
+        if count > 1:
+            shown = "the largest shown" if finite else "the first shown"
+            parts.append(f"{count} curves with apex {span}: {shown}; also {also}")
+        notes.append("; ".join(parts))
+    return notes
 
 
-def _described(rows: _Rows, i: int, k: int) -> str:
-    """A curve in a note: its levels, and its angle or why it was withheld."""
-    angle = rows(i)[0][k]
-    if math.isfinite(angle):
-        return f"{_name(rows, i, k)} ({shown_number(angle)} deg)"
-    return f"{_name(rows, i, k)} withheld ({_reason(rows, i, k)})"
-
-
-def _region_note(rows: _Rows, i: int, k: int, others: list[int], span: str) -> str:
-    """The note of a region whose columns hold curve *k*: withheld, or the others it holds."""
-    parts = []
-    finite = math.isfinite(rows(i)[0][k])
-    if not finite:
-        parts.append(f"withheld: {_reason(rows, i, k)}")
-    if others:
-        shown = "the largest shown" if finite else "the first shown"
-        also = "; ".join(_described(rows, i, o) for o in others)
-        parts.append(f"{len(others) + 1} curves with apex {span}: {shown}; also {also}")
-    return "; ".join(parts)
-
-
-def _other_curves(curves: CurveTable, rows: _Rows, ap: np.ndarray) -> np.ndarray:
-    """``curves_other``: the curves with an apex outside the three regions, or None."""
+def _outside(curves: CurveTable, ap: np.ndarray) -> np.ndarray:
+    """``(n, K)``: the listed curves of AP films with an apex outside the three regions (``curves_other``)."""
     codes = region_codes(curves.apex)
     listed = np.isfinite(curves.angle_deg) | (
         ~np.equal(np.asarray(curves.withheld, dtype=object), _NONE)
         if curves.withheld is not None
         else np.zeros(curves.angle_deg.shape, dtype=bool)
     )
-    outside = listed & (codes < 0) & (np.asarray(curves.upper) >= 0) & ap[:, None]
-    out = np.full(len(ap), None, dtype=object)
-    some = np.flatnonzero(outside.any(axis=1))
-    for i, row in zip(some.tolist(), outside[some].tolist(), strict=True):
-        out[i] = "; ".join(_described(rows, i, k) for k, here in enumerate(row) if here)
-    return out
+    return listed & (codes < 0) & (np.asarray(curves.upper) >= 0) & ap[:, None]

@@ -183,6 +183,23 @@ class Refinement:
         return bool(self.moved or self.declined)
 
 
+#: The fields of a :class:`LandmarkSet` that ``__post_init__`` keeps as given and its checks do not read
+#: (``patient_right`` is parsed alone): :meth:`LandmarkSet.replace` changes them without the others.
+_AS_GIVEN = frozenset(
+    {
+        "calibration",
+        "patient",
+        "image",
+        "patient_right",
+        "source",
+        "warnings",
+        "refinement",
+        "operation",
+        "provenance",
+    }
+)
+
+
 @dataclass(frozen=True)
 class LandmarkSet:
     """The named landmarks of one film.
@@ -255,7 +272,20 @@ class LandmarkSet:
         return name in self.points
 
     def replace(self, **changes: object) -> LandmarkSet:
-        """A copy with some fields changed."""
+        """A copy with some fields changed.
+
+        A copy that changes only fields :meth:`__post_init__` neither normalises nor checks
+        (:data:`_AS_GIVEN`; ``patient_right`` is parsed) shares the other fields as they are:
+        they were normalised and checked when this set was made (issue 17, 4: merging a film's
+        header into its landmarks made every point again).
+        """
+        if changes.keys() <= _AS_GIVEN and type(self) is LandmarkSet:
+            side = changes.get("patient_right")
+            if side is not None:
+                changes["patient_right"] = PatientRight.parse(side, field="patient_right")
+            new = object.__new__(LandmarkSet)
+            new.__dict__.update(self.__dict__, **changes)
+            return new
         return replace(self, **changes)  # type: ignore[arg-type]
 
     def mirrored(self, width: float) -> LandmarkSet:

@@ -302,11 +302,13 @@ def _columns(study: Study) -> dict[str, np.ndarray]:
         cols[name] = _cell_strings(values)
     cols["mm_per_px_row"] = _floats(t.mm_per_px[:, 0])
     cols["mm_per_px_col"] = _floats(t.mm_per_px[:, 1])
-    cols["calibration_source"] = _per_object(t.calibrations, lambda c: c.source.value)
-    cols["calibration_plane"] = _per_object(t.calibrations, lambda c: c.plane.value)
+    cols["calibration_source"], cols["calibration_plane"] = _per_object(
+        t.calibrations, lambda c: c.source.value, lambda c: c.plane.value
+    )
     cols["age_years"] = _floats(t.age_years)
-    cols["age_source"] = _per_object(t.patients, lambda p: p.age_source or "")
-    cols["sex"] = _per_object(t.patients, lambda p: p.sex.value if p.sex is not None else "")
+    cols["age_source"], cols["sex"] = _per_object(
+        t.patients, lambda p: p.age_source or "", lambda p: p.sex.value if p.sex is not None else ""
+    )
     cols.update(identifier_columns(t))
     operations = t.operations or (None,) * n
     for column, item in (("uiv", "uiv"), ("liv", "liv"), ("operation_date", "date")):
@@ -359,15 +361,18 @@ def identifier_columns(table: LandmarkTable) -> dict[str, np.ndarray]:
     return cells
 
 
-def _per_object(items, fn) -> np.ndarray:
-    """``fn`` of every item, computed once per distinct object (tables share them)."""
+def _per_object(items, *fns) -> tuple[np.ndarray, ...]:
+    """Each of ``fns`` of every item, as a column, computed once per distinct object (tables share them)."""
     items = list(items)
     # the items are alive in the list, so their ids are distinct exactly where the objects are
     ids = np.fromiter(map(id, items), dtype=np.uint64, count=len(items))
     _, first, inverse = np.unique(ids, return_index=True, return_inverse=True)
-    values = np.empty(len(first), dtype=object)
-    values[:] = [fn(items[i]) for i in first.tolist()]
-    return values[inverse.reshape(-1)]
+    columns = []
+    for fn in fns:
+        values = np.empty(len(first), dtype=object)
+        values[:] = [fn(items[i]) for i in first.tolist()]
+        columns.append(values[inverse.reshape(-1)])
+    return tuple(columns)
 
 
 def _view_names(views: np.ndarray) -> np.ndarray:
@@ -405,7 +410,8 @@ def _cell_strings(values: np.ndarray) -> np.ndarray:
         return _floats(values)
     if values.dtype.kind == "b":
         return _FALSE_TRUE[values.astype(np.intp)]
-    first = next((v for v in values.tolist() if v is not None), None)  # a column holds one kind
+    filled = np.not_equal(values, _NONE)
+    first = values[filled.argmax()] if filled.any() else None  # a column holds one kind
     if isinstance(first, (bool, np.bool_)):
         none = np.equal(values, _NONE)
         return np.where(none, _NONE, _FALSE_TRUE[values.astype(bool).astype(np.intp)])

@@ -271,6 +271,8 @@ def _cells(coded: _Coded, m: int) -> pa.Array | pa.Scalar:
 #: Adjacent coded columns are written as one while their rows hold at most one distinct text in this
 #: many (:func:`_merged`).
 _MERGE_RATIO = 8
+#: Two coded columns with at most this many combinations of texts are joined without finding which occur.
+_ALL_PAIRS = 256
 
 
 def _merged(parts: list[pa.Array | _Coded], m: int) -> list[pa.Array | _Coded]:
@@ -305,7 +307,7 @@ def _joined(a: _Coded, b: _Coded, limit: int) -> _Coded | None:
     if da == 1:
         return _Coded(b.codes, [a.texts[0] + "," + t for t in b.texts])
     key = a.codes.astype(np.int64) * db + b.codes
-    if da * db <= limit:  # every combination, without finding which occur
+    if da * db <= _ALL_PAIRS:  # every combination, without finding which occur
         return _Coded(key, [x + "," + y for x in a.texts for y in b.texts])
     encoded = pc.dictionary_encode(numbers(key, pa.int64()))
     if len(encoded.dictionary) > limit:

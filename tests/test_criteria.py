@@ -692,6 +692,18 @@ def test_reasons_keep_their_text_however_many_differ():
     assert col.reason.tolist() == [f"PT: {r}" for r in reasons]
 
 
+def test_a_reason_repeated_over_studies_is_one_text():
+    # the CSV writer makes the text of each distinct object once: a reason shared by many studies is one str
+    n = 300
+    m = measurements(PT=np.full(n, np.nan), reasons={"PT": "missing landmarks: FH.left"})
+    m.reasons["PT"][-1] = "missing landmarks: S1.sup.ant"
+    reasons = assess(m, age_set=None)["srs_schwab.pt"].reason
+    assert len({id(r) for r in reasons[:-1]}) == 1
+    assert (
+        reasons[0] == "PT: missing landmarks: FH.left" and reasons[-1] == "PT: missing landmarks: S1.sup.ant"
+    )
+
+
 def test_table_columns_have_one_cell_per_study():
     m, age = _batch(17)
     t = assess(m, age).table()

@@ -178,7 +178,9 @@ def _prefixed(prefix: str, texts: np.ndarray) -> np.ndarray:
     A parameter's reasons are a few texts repeated over many studies (``"UIV not
     recorded"`` on every lateral film without an operation): joined once per distinct
     text, the result shares one string per text instead of making one per study. After
-    :data:`_FEW_TEXTS` distinct texts the rest are joined element by element.
+    :data:`_FEW_TEXTS` distinct texts, or a text shared by fewer than one in
+    :data:`_FEW_TEXTS` of the studies left (texts of many kinds: comparing for each
+    would cost more than it saves), the rest are joined element by element.
 
     Examples
     --------
@@ -192,7 +194,10 @@ def _prefixed(prefix: str, texts: np.ndarray) -> np.ndarray:
             return out
         same = np.equal(texts[left], texts[left[0]])
         out[left[same]] = prefix + str(texts[left[0]])
+        many = np.count_nonzero(same) * _FEW_TEXTS >= len(left)
         left = left[~same]
+        if not many:
+            break
     if len(left):
         # object addition, not np.char.add: numpy.char is a start-up cost for one study
         out[left] = prefix + texts[left].astype(str).astype(object)

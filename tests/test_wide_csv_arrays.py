@@ -97,3 +97,23 @@ def test_patient_right_only_on_ap_rows() -> None:
         None,
         "image_right",
     ]
+
+
+def test_a_large_read_gives_its_freed_memory_back(monkeypatch: pytest.MonkeyPatch) -> None:
+    calls: list[None] = []
+    release = wide_csv._release_free_memory
+    monkeypatch.setattr(wide_csv, "_release_free_memory", lambda: calls.append(release()))
+    text = "image,view,C7.centroid.x,C7.centroid.y\na,lateral,1,2\n"
+    read_wide_csv(io.StringIO(text))
+    assert calls == []  # a small table keeps the allocators' pages for the next read
+    monkeypatch.setattr(wide_csv, "_RELEASE_BYTES", len(text))
+    t = read_wide_csv(io.StringIO(text))
+    assert calls == [None] and t.point("C7.centroid").tolist() == [[1.0, 2.0]]
+
+
+def test_release_without_malloc_trim(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A C library without malloc_trim (musl, macOS): the release is skipped, not an error."""
+    import ctypes
+
+    monkeypatch.setattr(ctypes, "CDLL", lambda name: object())
+    wide_csv._release_free_memory()

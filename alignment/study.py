@@ -11,17 +11,17 @@ import dataclasses
 import math
 import os
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
 
+from .. import dataclass
 from ..landmarks.errors import InvalidArgumentError, InvalidLandmarksError, SpinecheckError
 from ..landmarks.io.checks import is_slicer_markups
 from ..landmarks.io.read import read_landmark_table
 from ..landmarks.points.calibration import Calibration
-from ..landmarks.points.model import LandmarkTable, PatientInfo
+from ..landmarks.points.model import LandmarkSet, LandmarkTable, PatientInfo
 from ..landmarks.points.operation import Operation, OperationProblem
 from .criteria.engine import DEFAULT_CRITERIA, Assessment, assess
 from .geometry.coronal import DEFAULT_MIN_CURVE_DEG, CobbMethod
@@ -31,9 +31,10 @@ from .parameters import Measurements
 if TYPE_CHECKING:
     import pandas as pd
 
+    from ..landmarks.imaging.merge import MergedHeader
     from ..landmarks.imaging.radiograph import Radiograph
 
-__all__ = ["Study", "load_study", "merge_image", "with_operation"]
+__all__ = ["Study", "load_study", "merge_image", "merge_landmarks", "with_operation"]
 
 
 @dataclass(frozen=True)
@@ -348,11 +349,27 @@ def merge_image(table: LandmarkTable, radiograph, *, where: str) -> LandmarkTabl
     from ..landmarks.imaging.merge import merge_header
 
     s = table.study(0)
-    merged = merge_header(
-        s, radiograph, where=f"landmarks '{s.source}'" if table.sets and s.source else where
-    )
+    if table.sets:
+        merged_set, merged = merge_landmarks(s, radiograph, where=where)
+        sets: tuple[LandmarkSet, ...] | None = (merged_set,)
+    else:
+        merged, sets = merge_header(s, radiograph, where=where), None
     out = _replace(table, calibrations=[merged.calibration], patients=[merged.patient])
-    sets = (s.replace(warnings=merged.warnings, patient_right=merged.patient_right),) if table.sets else None
     return dataclasses.replace(
         out, patient_right=np.array([merged.patient_right], dtype=object), sets=sets, films=(merged.film,)
     )
+
+
+def merge_landmarks(landmarks: LandmarkSet, radiograph, *, where: str) -> tuple[LandmarkSet, MergedHeader]:
+    """:func:`merge_image` of one landmark set, without a table: the set merged, and the whole merge.
+
+    The set gets the film's warnings and the side that applies; the merge holds the calibration,
+    patient and film identity that :func:`merge_image` puts in the table's columns. For a batch,
+    which stacks a chunk's studies into one table (:mod:`spinecheck.alignment.batch.runner`).
+    """
+    from ..landmarks.imaging.merge import merge_header
+
+    merged = merge_header(
+        landmarks, radiograph, where=f"landmarks '{landmarks.source}'" if landmarks.source else where
+    )
+    return landmarks.replace(warnings=merged.warnings, patient_right=merged.patient_right), merged

@@ -56,10 +56,11 @@ import numpy as np
 from ... import _library_logger
 from ...landmarks.errors import InvalidLandmarksError, SpinecheckError
 from ...landmarks.io.atomic import TEMP_MARK, remove_stale_temporaries
+from ...landmarks.points.calibration import Calibration
 from ...landmarks.points.film import FilmIdentity
-from ...landmarks.points.model import LandmarkTable
+from ...landmarks.points.model import LandmarkSet, LandmarkTable, PatientInfo
 from ..geometry.coronal import CobbMethod
-from ..study import merge_image
+from ..study import merge_image, merge_landmarks
 from .archive import Archive, RowStatus, StudyJob, Unmeasured, discover, landmark_claim, uid_doubt
 from .personal import pseudonym
 from .scheduler import SchedulerAddress, parse_scheduler, scheduler_security
@@ -212,18 +213,48 @@ def _reason(exc: BaseException) -> str:
     return f"internal error: {type(exc).__name__}: {text}"
 
 
-def _stack(tables: Sequence[LandmarkTable]) -> LandmarkTable:
-    """One table of the one-study tables that :func:`merge_image` returns."""
+@dataclass(frozen=True)
+class _Merged:
+    """One study's landmarks merged with its film's header: what the one-row table of :func:`merge_image` holds.
+
+    A chunk's studies are stacked into one table (:func:`_stack`); a landmark file read
+    here is merged without a table of its own (:func:`merge_landmarks`), which cost more
+    than parsing the file (issue 17, 4).
+    """
+
+    landmarks: LandmarkSet
+    calibration: Calibration
+    patient: PatientInfo
+    patient_right: Any
+    film: FilmIdentity
+    id: str
+
+    @classmethod
+    def of_table(cls, table: LandmarkTable) -> _Merged:
+        """The study of a one-row table that :func:`merge_image` returned."""
+        assert table.sets is not None
+        return cls(
+            table.sets[0],
+            table.calibrations[0],
+            table.patients[0],
+            table.patient_right[0],
+            table.film(0),
+            table.ids[0],
+        )
+
+
+def _stack(studies: Sequence[_Merged]) -> LandmarkTable:
+    """One table of merged studies, as :func:`merge_image` makes a table of one."""
     out = LandmarkTable.from_sets(
-        [t.sets[0] for t in tables],  # type: ignore[index]
-        calibrations=[t.calibrations[0] for t in tables],
-        patients=[t.patients[0] for t in tables],
-        ids=[t.ids[0] for t in tables],
+        [m.landmarks for m in studies],
+        calibrations=[m.calibration for m in studies],
+        patients=[m.patient for m in studies],
+        ids=[m.id for m in studies],
     )
     return dataclasses.replace(
         out,
-        patient_right=np.array([t.patient_right[0] for t in tables], dtype=object),
-        films=tuple(t.film(0) for t in tables),
+        patient_right=np.array([m.patient_right for m in studies], dtype=object),
+        films=tuple(m.film for m in studies),
     )
 
 
@@ -262,21 +293,28 @@ def _claim(job: StudyJob) -> tuple[StudyJob, Any]:
     return dataclasses.replace(job, expected_uid=uid, landmarks_unread=False), content
 
 
-def _landmark_table(job: StudyJob, header: Any, content: Any) -> LandmarkTable:
-    """The study's landmark file as a one-row table (read now, or from *content*, :func:`_claim`'s)."""
+def _merged_landmarks(job: StudyJob, header: Any, content: Any, where: str) -> _Merged:
+    """The study's landmark file merged with the film's *header* (read now, or from *content*, :func:`_claim`'s)."""
     from ...landmarks.io.landmark_file import landmarks_where, parse_landmarks
     from ...landmarks.io.read import read_landmark_table
 
     if content is None:
         # the header also places a 3D Slicer markup's millimetres on the film's pixels (other formats are in pixels)
-        return read_landmark_table(job.landmarks_path, image=header)
+        table = read_landmark_table(job.landmarks_path, image=header)
+        return _Merged.of_table(merge_image(table, header, where=where))
     if isinstance(content, InvalidLandmarksError):
         raise content
     path = job.landmarks_path  # a .json landmark file: what read_landmark_table does with it, undecoded again
-    return LandmarkTable.from_sets([parse_landmarks(content, where=landmarks_where(path), source=path)])
+    landmarks = parse_landmarks(content, where=landmarks_where(path), source=path)
+    merged_set, merged = merge_landmarks(landmarks, header, where=where)
+    # the table merge_image makes of it has these in its columns; its id is LandmarkTable.from_sets's
+    study_id = landmarks.source or landmarks.image.path or "study 1"
+    return _Merged(
+        merged_set, merged.calibration, merged.patient, merged.patient_right, merged.film, study_id
+    )
 
 
-def _load(job: StudyJob, options: BatchOptions, content: Any = None) -> tuple[LandmarkTable, Any]:
+def _load(job: StudyJob, options: BatchOptions, content: Any = None) -> tuple[_Merged, Any]:
     """The study's landmarks merged with its film's header; and the decoded film, or None.
 
     The merge takes the header (the same values, whether the pixels were
@@ -292,9 +330,11 @@ def _load(job: StudyJob, options: BatchOptions, content: Any = None) -> tuple[La
     # decoded in a child process: a decoder that crashes on this film costs its row, not the batch
     radiograph = load_radiograph_isolated(job.image_path) if options.decode or detecting else None
     header = read_radiograph_header(job.image_path) if radiograph is None else radiograph.header
+    where = f"image '{job.image_path}'"
     try:
-        table = _detected(job, radiograph) if detecting else _landmark_table(job, header, content)
-        return merge_image(table, header, where=f"image '{job.image_path}'"), radiograph
+        if detecting:
+            return _Merged.of_table(merge_image(_detected(job, radiograph), header, where=where)), radiograph
+        return _merged_landmarks(job, header, content, where), radiograph
     except MemoryError:
         raise
     except Exception as exc:  # noqa: BLE001 - the error row keeps what identifies the film
@@ -349,7 +389,7 @@ def measure_chunk(jobs: Sequence[StudyJob], options: BatchOptions) -> list[Row]:
     """
     header = batch_header(options)
     rows: dict[int, Row] = {}
-    loaded: list[tuple[int, LandmarkTable]] = []
+    loaded: list[tuple[int, _Merged]] = []
     notes: dict[int, str] = {}
     dicom: dict[int, dict[str, str]] = {}
     for k, job in enumerate(jobs):
@@ -361,7 +401,7 @@ def measure_chunk(jobs: Sequence[StudyJob], options: BatchOptions) -> list[Row]:
                 rows[k] = _doubt_row(header, job)
                 continue
         try:
-            table, radiograph = _load(job, options, content)
+            study, radiograph = _load(job, options, content)
         except MemoryError:
             raise
         except _LoadFailed as failed:
@@ -380,30 +420,30 @@ def measure_chunk(jobs: Sequence[StudyJob], options: BatchOptions) -> list[Row]:
                 else plain_row(header, job.image, job.landmarks, RowStatus.ERROR, _reason(exc))
             )
             continue
-        if uid_doubt(job, table.film(0).sop_instance_uid):
+        if uid_doubt(job, study.film.sop_instance_uid):
             rows[k] = _doubt_row(header, job)
             continue
         if options.figures is not None:
-            note = _figure(job, table, radiograph, options)
+            note = _figure(job, _stack([study]), radiograph, options)
             if note:
                 notes[k] = note
         if options.dicom is not None:
             from .dicom_results import write_dicom_results
 
-            dicom[k] = write_dicom_results(job, table, radiograph, options)
+            dicom[k] = write_dicom_results(job, _stack([study]), radiograph, options)
         # A decoded `radiograph` keeps this film until the next one is read: at most two in memory.
         # Freeing it before the next read would let malloc hand the pages back to the kernel and
         # fault them in again for the next film, which triples the time of a read from the page cache.
-        loaded.append((k, table))
+        loaded.append((k, study))
     if loaded:
         try:
             measured = rows_of(
-                study_of(_stack([t for _, t in loaded]), [jobs[k] for k, _ in loaded], options),
+                study_of(_stack([m for _, m in loaded]), [jobs[k] for k, _ in loaded], options),
                 header,
                 options,
             )
         except Exception:  # noqa: BLE001 - one odd study must not cost the chunk: measure one at a time
-            measured = [_one(jobs[k], t, options, header) for k, t in loaded]
+            measured = [_one(jobs[k], _stack([m]), options, header) for k, m in loaded]
         for (k, _), row in zip(loaded, measured, strict=True):
             rows[k] = row
     if notes:

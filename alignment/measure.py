@@ -66,7 +66,7 @@ LEVELS_USED: dict[str, tuple[str, ...]] = {
 CURVE_MARGIN_LEVELS = 2
 #: Studies measured at a time: the temporaries of the geometry and of the checks are a block's, so a
 #: large table's peak memory is its results' and one block's, not some twenty arrays per study of it.
-_BLOCK_ROWS = 1 << 14
+_BLOCK_ROWS = 1 << 13
 #: Parameters built on the hip axis (the femoral heads): withheld where a femoral head fails its check.
 HIP_AXIS_USED: tuple[str, ...] = ("PI", "PT", "TPA", "GT", "PI_LL")
 #: Parameters built on the iliac crests: withheld where the crests fail their check.
@@ -195,6 +195,7 @@ def measure(
     bad, problems = _withhold_suspect(found, spine, values, values_px, reasons, warnings)
     curves = _withhold_curves(curves, bad, problems)
     junction_lines = _withhold_junctional(junction_lines, bad, problems, values, reasons)
+    del found, bad, problems  # not part of the results: gone before the per-study warnings are made
     if table.row_errors is not None:
         failed = ~np.equal(table.row_errors, NO_REASON)
         for pid in PARAMETERS:
@@ -225,10 +226,16 @@ def measure(
 
 
 def _per_study(warnings: dict[int, list[str]], n: int) -> tuple[tuple[str, ...], ...]:
-    """Each study's warnings, each said once, in order (the studies without any share one empty tuple)."""
+    """Each study's warnings, each said once, in order (studies with the same warnings share one tuple).
+
+    Empties *warnings* as it goes: each study's list is gone once its tuple is made.
+    """
     out: list[tuple[str, ...]] = [()] * n
-    for i, texts in warnings.items():
-        out[i] = tuple(texts) if len(texts) == 1 else tuple(dict.fromkeys(texts))
+    shared: dict[tuple[str, ...], tuple[str, ...]] = {}  # a large table's studies share a few hundred
+    while warnings:
+        i, texts = warnings.popitem()
+        said = tuple(texts) if len(texts) == 1 else tuple(dict.fromkeys(texts))
+        out[i] = shared.setdefault(said, said)
     return tuple(out)
 
 

@@ -271,7 +271,9 @@ def find_curves(
     used = np.flatnonzero(
         np.logical_or.reduce([np.isfinite(tilts[key]).any(axis=0) for key in _TILT_KEYS], axis=0)
     )
-    sup, inf, mid, cx, cy = (tilts[key][:, used] for key in _TILT_KEYS)
+    # a run of levels (the usual table) is a view of the tilts; levels left out take a copy
+    cols = slice(used[0], used[-1] + 1) if len(used) and used[-1] - used[0] + 1 == len(used) else used
+    sup, inf, mid, cx, cy = (tilts[key][:, cols] for key in _TILT_KEYS)
     n, k = mid.shape
     turning = _turning_points(mid, min_curve_deg)
     per_study = np.maximum(turning.sum(axis=1) - 1, 0)  # curves: one between each two turning points

@@ -250,11 +250,15 @@ class Inputs:
         out = np.full(self.n, None, dtype=object)
         if not needs:
             return out
-        missing = np.stack([~nd.met(self.table, self.has) for nd in needs], axis=1)
-        any_missing = missing.any(axis=1)
+        # one (N,) array per need, not an (N, needs) block reduced over its short axis: that is slower
+        missing = [~nd.met(self.table, self.has) for nd in needs]
+        any_missing = missing[0].copy()
+        for m in missing[1:]:
+            any_missing |= m
         if any_missing.any():
-            weights = 1 << np.arange(len(needs), dtype=np.int64)
-            codes = (missing.astype(np.int64) * weights).sum(axis=1)
+            codes = np.zeros(self.n, dtype=np.int64)  # bit k: need k is missing
+            for k, m in enumerate(missing):
+                codes |= m.astype(np.int64) << k
             for code in np.unique(codes[any_missing]):
                 labels = [nd.label for k, nd in enumerate(needs) if code >> k & 1]
                 out[codes == code] = "missing landmarks: " + ", ".join(labels)
@@ -298,9 +302,12 @@ def merge_reasons(*reasons: np.ndarray) -> np.ndarray:
     """
     out = reasons[0].copy()
     for r in reasons[1:]:
+        given = np.not_equal(r, NO_REASON)
+        if not given.any():  # most often: nothing to add (one pass over r, not three)
+            continue
         empty = np.equal(out, NO_REASON)
         out[empty] = r[empty]
-        both = np.flatnonzero(~empty & ~np.equal(r, NO_REASON))
+        both = np.flatnonzero(~empty & given)
         if both.size:
             # studies share a few reason patterns: merge each distinct pair once
             pairs = list(zip(out[both].tolist(), r[both].tolist(), strict=True))

@@ -331,7 +331,9 @@ class _Frame:
                     self._missing = np.full((len(self.table), 2), np.nan)
                 got = self._missing
             else:
-                got = np.where(np.isfinite(p).all(axis=1, keepdims=True), p * self.spacing[:, ::-1], np.nan)
+                # column by column, not .all(axis=1): some twenty times the time
+                placed = np.isfinite(p[:, 0]) & np.isfinite(p[:, 1])
+                got = np.where(placed[:, None], p * self.spacing[:, ::-1], np.nan)
             self._points[name] = got
         return got
 

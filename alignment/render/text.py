@@ -310,9 +310,11 @@ def _columns(study: Study) -> dict[str, np.ndarray]:
         t.patients, lambda p: p.age_source or "", lambda p: p.sex.value if p.sex is not None else ""
     )
     cols.update(identifier_columns(t))
-    operations = t.operations or (None,) * n
     for column, item in (("uiv", "uiv"), ("liv", "liv"), ("operation_date", "date")):
-        items = [getattr(op, item) if op is not None else None for op in operations]
+        if t.operations is None:  # no study records an operation (a wide CSV)
+            cols[column] = _filled(n, None)
+            continue
+        items = [getattr(op, item) if op is not None else None for op in t.operations]
         cols[column] = np.array([v.isoformat() if item == "date" and v else v for v in items], dtype=object)
     # transitional anatomy in words (T13, L6, a sacralised vertebra); empty for the typical spine
     anatomy = m.spine.statements()
@@ -349,9 +351,10 @@ def identifier_columns(table: LandmarkTable) -> dict[str, np.ndarray]:
     ['2024-05-06']
     """
     n = len(table)
-    films = [table.film(i) if table.sets is not None or table.films is not None else None for i in range(n)]
     cells = {name: _filled(n, "") for name in IDENTIFIER_COLUMNS}
-    for i, film in enumerate(films):
+    if table.sets is None and table.films is None:  # a wide CSV's rows: nothing identifies their films
+        return cells
+    for i, film in enumerate(table.film(i) for i in range(n)):
         if film is None:
             continue
         cells["sop_instance_uid"][i] = film.sop_instance_uid or ""
@@ -410,8 +413,7 @@ def _cell_strings(values: np.ndarray) -> np.ndarray:
         return _floats(values)
     if values.dtype.kind == "b":
         return _FALSE_TRUE[values.astype(np.intp)]
-    filled = np.not_equal(values, _NONE)
-    first = values[filled.argmax()] if filled.any() else None  # a column holds one kind
+    first = next((v for v in values if v is not None), None)  # a column holds one kind (read lazily)
     if isinstance(first, (bool, np.bool_)):
         none = np.equal(values, _NONE)
         return np.where(none, _NONE, _FALSE_TRUE[values.astype(bool).astype(np.intp)])

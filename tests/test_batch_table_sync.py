@@ -69,3 +69,66 @@ def test_finish_replaces_the_table_without_syncing_the_lines_it_replaces(
         "a,a.json,ok,",
         "b,b.json,ok,",
     ]
+
+
+HEADER = ("image", "landmarks", "status", "error")
+
+
+@pytest.mark.parametrize(
+    ("chunks", "reordered"),
+    [
+        pytest.param(
+            [[("b", "b.json", "ok", "")], [("a", "a.json", "ok", "")]], True, id="chunks out of order"
+        ),
+        pytest.param(
+            [
+                [("", "lost.json", "skipped", "no image found"), ("c", "", "skipped", "no landmark file")],
+                [("a", "a.json", "error", 'say "why", with commas\r\nand lines')],
+                [("d", "d.json", "ok", "=1+1"), ("b", "b.json", "ok", "-2.5")],
+            ],
+            True,
+            id="unmeasured rows, quotes, formulas",
+        ),
+        pytest.param(
+            [[("a", "a.json", "ok", "")], [("a", "a.json", "error", "again")]],
+            False,
+            id="a row written twice",
+        ),
+        pytest.param(
+            [[("é", "é.json", "ok", "ünïcode")], [("a", "a.json", "ok", "")]], True, id="beyond ASCII"
+        ),
+    ],
+)
+def test_finish_writes_the_rows_sorted_as_csv_text_does(
+    tmp_path: Path, monkeypatch, chunks: list, reordered: bool
+) -> None:
+    table = BatchTable(tmp_path / "t.csv", HEADER)
+    table.start(resume=False)
+    for rows in chunks:
+        table.append(rows)
+    made = []  # the rows finish makes text of
+    csv_text = batch_table._csv_text
+    monkeypatch.setattr(batch_table, "_csv_text", lambda rows: made.extend(rows[1:]) or csv_text(rows))
+    rows = table.finish()
+    monkeypatch.undo()
+    assert made == ([] if reordered else rows)  # the lines written were put in order, or made again
+    assert rows == sorted(table.done.values(), key=batch_table._order)
+    assert (tmp_path / "t.csv").read_bytes() == batch_table._csv_text([HEADER, *rows]).encode("utf-8")
+
+
+def test_finish_after_a_discard_or_a_resume(tmp_path: Path) -> None:
+    path = tmp_path / "t.csv"
+    table = BatchTable(path, HEADER)
+    table.start(resume=False)
+    table.append([("b", "b.json", "ok", ""), ("a", "a.json", "ok", "")])
+    table.discard([("image", "b")])
+    table.append([("c", "c.json", "ok", "")])
+    rows = table.finish()
+    assert [r[0] for r in rows] == ["a", "c"]
+    assert path.read_bytes() == batch_table._csv_text([HEADER, *rows]).encode("utf-8")
+    resumed = BatchTable(path, HEADER)
+    assert resumed.start(resume=True) == 2
+    resumed.append([("b", "b.json", "ok", "")])
+    rows = resumed.finish()
+    assert [r[0] for r in rows] == ["a", "b", "c"]
+    assert path.read_bytes() == batch_table._csv_text([HEADER, *rows]).encode("utf-8")

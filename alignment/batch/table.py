@@ -39,7 +39,7 @@ import numpy as np
 
 from ... import _library_logger
 from ...landmarks.errors import SpinecheckError
-from ...landmarks.io.atomic import write_atomic, write_text_atomic
+from ...landmarks.io.atomic import write_atomic, write_bytes_atomic, write_text_atomic
 from ...landmarks.io.csv_cells import csv_text, restore_cell
 from ...landmarks.points.film import FilmIdentity
 from ...landmarks.points.model import LandmarkSet, LandmarkTable
@@ -349,6 +349,10 @@ class BatchTable:
         self._fd: int | None = None
         self._synced = 0.0  # time.monotonic() of the last sync
         self._unsynced = False  # lines appended since then
+        # Where each row's line lies in the file (offset, length in bytes), for finish to put the lines
+        # in order without writing their text again; None once that is not known (a resumed table).
+        self._spans: dict[tuple[str, str], tuple[int, int]] | None = None
+        self._size = 0  # bytes in the file
 
     def start(self, *, resume: bool) -> int:
         """Open the table (continuing it when *resume*); return how many rows it already holds.
@@ -368,7 +372,9 @@ class BatchTable:
                 )
                 write_text_atomic(self.path, kept.decode("utf-8"))
         else:
-            write_text_atomic(self.path, _csv_text([self.header]))
+            head = _csv_text([self.header]).encode("utf-8")
+            write_bytes_atomic(self.path, head)
+            self._spans, self._size = {}, len(head)
         self._fd = os.open(self.path, os.O_WRONLY | os.O_APPEND)
         self._synced, self._unsynced = time.monotonic(), False  # the atomic write synced it
         return len(self.done)
@@ -438,15 +444,22 @@ class BatchTable:
         if not rows:
             return
         assert self._fd is not None
-        data = memoryview(_csv_text(rows).encode("utf-8"))
+        lines = [_csv_text([row]).encode("utf-8") for row in rows]  # the text of _csv_text(rows), by row
+        data = memoryview(b"".join(lines))
         while data:
             n = os.write(self._fd, data)
             data = data[n:]
         self._unsynced = True
         if time.monotonic() - self._synced >= SYNC_SECONDS:
             self._sync()
-        for row in rows:
-            self.done[row_key(row[0], row[1])] = row
+        at = self._size
+        for row, line in zip(rows, lines, strict=True):
+            key = row_key(row[0], row[1])
+            self.done[key] = row
+            if self._spans is not None:
+                self._spans[key] = (at, len(line))
+            at += len(line)
+        self._size = at
 
     def _sync(self) -> None:
         assert self._fd is not None
@@ -472,13 +485,40 @@ class BatchTable:
         write_text_atomic(self.path, _csv_text([self.header, *self.done.values()]))
         self._fd = os.open(self.path, os.O_WRONLY | os.O_APPEND)
         self._synced, self._unsynced = time.monotonic(), False
+        self._spans = None
 
     def finish(self) -> list[Row]:
-        """Rewrite the table sorted, atomically; return its rows."""
+        """Rewrite the table sorted, atomically; return its rows.
+
+        The lines this run appended are put in order as they were written (the bytes
+        :func:`_csv_text` gives for each row), not made again from the rows: the file is
+        read back and checked to hold exactly the header and those lines.
+        """
         self.close(sync=False)  # replaced just below, synced
         rows = sorted(self.done.values(), key=_order)
-        write_text_atomic(self.path, _csv_text([self.header, *rows]))
+        data = self._in_order(rows)
+        write_bytes_atomic(
+            self.path, data if data is not None else _csv_text([self.header, *rows]).encode("utf-8")
+        )
         return rows
+
+    def _in_order(self, rows: Sequence[Row]) -> bytes | None:
+        """The file's lines in the order of *rows*, after its header; None where the spans do not tell."""
+        spans = self._spans
+        if spans is None or len(spans) != len(rows):
+            return None
+        data = self.path.read_bytes()
+        head = len(data) - sum(n for _, n in spans.values())
+        if len(data) != self._size or head < 0 or data[:head] != _csv_text([self.header]).encode("utf-8"):
+            return None  # a line written twice, or the file changed under the table: make the text again
+        view = memoryview(data)
+        parts = [view[:head]]
+        for row in rows:
+            span = spans.get(row_key(row[0], row[1]))
+            if span is None:
+                return None
+            parts.append(view[span[0] : span[0] + span[1]])
+        return b"".join(parts)
 
 
 def _order(row: Row) -> tuple[bool, str, str]:
@@ -534,6 +574,14 @@ def numeric_columns(options: BatchOptions = BatchOptions()) -> frozenset[str]:
     if not out <= header:  # pragma: no cover - a renamed column must be renamed here too
         raise RuntimeError(f"numeric columns not in the batch header: {sorted(out - header)}")
     return out
+
+
+def prepare_parquet() -> None:
+    """Import what :func:`write_parquet` needs (pyarrow's Parquet writer, some 0.1 s), ahead of it.
+
+    For a process that waits for its workers: it imports meanwhile, not after the last chunk.
+    """
+    import pyarrow.parquet  # noqa: F401
 
 
 def write_parquet(path: Path, header: Sequence[str], rows: Sequence[Row], options: BatchOptions) -> None:

@@ -72,6 +72,7 @@ from .table import (
     batch_header,
     numeric_columns,
     plain_row,
+    prepare_parquet,
     rows_of,
     study_of,
     write_parquet,
@@ -1050,12 +1051,16 @@ def _run(
     running: dict[Any, tuple[StudyJob, ...]] = {}
     alone: Any = None  # the future of the suspect running by itself
     header = table.header
+    waiting = not isinstance(engine, _InProcess)  # this process only waits for the workers' chunks
     with _progress(len(todo), show, stderr) as bar:
         while queue or suspects or running:
             if queue:
                 while queue and len(running) < IN_FLIGHT_PER_WORKER * engine.workers:
                     chunk = queue.popleft()
                     running[engine.submit(worker, chunk, options)] = chunk
+                if waiting:  # while the first chunks run: not after the last one (issue 17, 4)
+                    prepare_parquet()
+                    waiting = False
             elif suspects and not running:
                 chunk = (suspects.popleft(),)
                 engine.fresh()

@@ -101,7 +101,8 @@ def float_texts(v: np.ndarray) -> list[str | None]:
     """The cells the column writer makes of finite floats *v*."""
     cells = csv_cells._float_cells(v)
     if isinstance(cells, csv_cells._Coded):  # a column of few values: its distinct texts, by index
-        return [cells.texts[k] for k in cells.codes.tolist()]
+        ((distinct, index),) = cells.columns
+        return [distinct[index[k]] for k in cells.codes.tolist()]
     return texts(cells)
 
 

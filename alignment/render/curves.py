@@ -43,7 +43,14 @@ from ..geometry.regions import REGIONS, lenke_regions, region_codes, regional_cu
 from ..parameters import CurveTable, shown_number
 from ..study import Study
 
-__all__ = ["CURVE_KEYS", "UNTOLD_NOTE", "curve_columns", "curves_by_region", "lenke_region_names"]
+__all__ = [
+    "CURVE_KEYS",
+    "UNTOLD_NOTE",
+    "curve_columns",
+    "table_curve_columns",
+    "curves_by_region",
+    "lenke_region_names",
+]
 
 #: How a region's note begins where a curve without a known apex may belong to it.
 UNTOLD_NOTE = "cannot be told: "
@@ -71,6 +78,14 @@ def curve_columns(study: Study, rows: np.ndarray | None = None) -> dict[str, np.
         angle as a float (NaN when empty), the side and notes as text, None for an
         empty cell.
     """
+    return {
+        name: cells.astype(object) if cells.dtype.kind == "f" else cells
+        for name, cells in table_curve_columns(study, rows).items()
+    }
+
+
+def table_curve_columns(study: Study, rows: np.ndarray | None = None) -> dict[str, np.ndarray]:
+    """:func:`curve_columns`, with the angles as float arrays (NaN when empty), as the batch table takes them."""
     t, m = study.table, study.measurements
     sel: np.ndarray | slice = slice(None) if rows is None else np.asarray(rows, dtype=int)  # a view of all
     curves = _padded(_take(m.curves, sel))
@@ -125,7 +140,7 @@ def curve_columns(study: Study, rows: np.ndarray | None = None) -> dict[str, np.
         p = rc.region.region.prefix
         for key, ends in (("upper_end", curves.upper), ("lower_end", curves.lower), ("apex", curves.apex)):
             out[f"{p}_{key}"] = names[np.where(has, ends[at, kk], -1)]
-        out[f"{p}_angle_deg"] = angle.astype(object)
+        out[f"{p}_angle_deg"] = angle
         out[f"{p}_convex"] = np.where(measured, _SIDES[side_index], _NONE)
         levels = list(LEVELS[_span(rc.region.apex_from, rc.region.apex_to)])
         seen = annotated[:, [LEVELS.index(lv) for lv in levels]]

@@ -294,10 +294,10 @@ def _columns(study: Study) -> dict[str, np.ndarray]:
             cols[f"{pid}_px"] = _floats(m.values_px[pid])
         else:
             cols[f"{pid}_{p.unit.value}"] = _floats(m.values[pid])
-    from .curves import curve_columns  # not at the top: the text report of one film does not load it
+    from .curves import table_curve_columns  # not at the top: the text report of one film does not load it
 
-    for name, cells in curve_columns(study).items():  # every coronal curve by region (formats.md §3)
-        cols[name] = _floats(cells.astype(float)) if name.endswith("_angle_deg") else cells
+    for name, cells in table_curve_columns(study).items():  # every coronal curve by region (formats.md §3)
+        cols[name] = _floats(cells) if cells.dtype.kind == "f" else cells
     for name, values in study.assessment.table().items():
         cols[name] = _cell_strings(values)
     cols["mm_per_px_row"] = _floats(t.mm_per_px[:, 0])

@@ -212,14 +212,24 @@ def csv_column_chunks(
 
 
 class _Coded(NamedTuple):
-    """Cells of one or more adjacent columns as an index into their distinct texts.
+    """Cells of one or more adjacent columns as each row's index into the distinct combinations of their texts.
 
-    Each text is a row's cells as written, joined by commas; a column is written
-    from it with one ``take``.
+    A combination's text is its columns' texts joined by commas; the part is
+    written from those texts with one ``take``.
     """
 
-    codes: np.ndarray  # (m,) int: each row's text
-    texts: list[str]
+    codes: np.ndarray  # (m,) int: each row's combination
+    columns: tuple[tuple[list[str], np.ndarray], ...]  # each column's texts, and its text in each combination
+
+    @property
+    def size(self) -> int:
+        """How many combinations."""
+        return len(self.columns[0][1])
+
+
+def _coded(codes: np.ndarray, texts: list[str]) -> _Coded:
+    """One column's cells as each row's index into its distinct *texts*."""
+    return _Coded(codes, ((texts, np.arange(len(texts))),))
 
 
 def _chunk_text(columns: Sequence[np.ndarray]) -> str:
@@ -238,15 +248,15 @@ def _chunk_text(columns: Sequence[np.ndarray]) -> str:
             if cr is not None:
                 whole |= cr
     parts = _merged(parts, m)
-    ended = (
-        type(parts[-1]) is _Coded
-    )  # the line end rides on the last part's texts (one copy of the lines less)
-    if ended:
-        parts[-1] = _Coded(parts[-1].codes, [t + "\n" for t in parts[-1].texts])
-    if len(parts) == 1 and type(parts[0]) is _Coded and len(parts[0].texts) == 1:  # every row the same line
+    last = parts[-1]
+    ended = type(last) is _Coded  # the line end rides on the last column's texts (one copy of the lines less)
+    if type(last) is _Coded:
+        texts, index = last.columns[-1]
+        parts[-1] = _Coded(last.codes, (*last.columns[:-1], ([t + "\n" for t in texts], index)))
+    if len(parts) == 1 and type(parts[0]) is _Coded and parts[0].size == 1:  # every row the same line
         if not whole.any():
-            return parts[0].texts[0] * m
-        arrays: list[pa.Array | pa.Scalar] = [strings(parts[0].texts * m)]
+            return _one_text(parts[0]) * m
+        arrays: list[pa.Array | pa.Scalar] = [strings([_one_text(parts[0])] * m)]
     else:
         arrays = [_cells(p, m) if type(p) is _Coded else p for p in parts]
     lines = pc.binary_join_element_wise(
@@ -264,29 +274,40 @@ def _chunk_text(columns: Sequence[np.ndarray]) -> str:
     return str(memoryview(lines.buffers()[2])[offsets[0] : offsets[-1]], "utf-8")
 
 
+def _one_text(coded: _Coded) -> str:
+    """The text of the first combination of *coded*."""
+    return ",".join(texts[index[0]] for texts, index in coded.columns)
+
+
 def _cells(coded: _Coded, m: int) -> pa.Array | pa.Scalar:
-    """The *m* cells of *coded* for the join: taken from its texts, or its one text."""
+    """The *m* cells of *coded* for the join: taken from its combinations' texts, or its one text."""
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    if len(coded.texts) == 1:
-        return string_scalar(coded.texts[0])
-    if (
-        len(coded.texts) == m and (coded.codes[1:] > coded.codes[:-1]).all()
-    ):  # every row its own text, in order
-        return strings(coded.texts)
-    return pc.take(strings(coded.texts), numbers(coded.codes.astype(np.int32, copy=False), pa.int32()))
+    if coded.size == 1:
+        return string_scalar(_one_text(coded))
+    # each combination's text: its columns' texts, each taken by index where it is not in order, joined
+    texts = [
+        strings(t)
+        if len(t) == len(index) and (index == np.arange(len(t))).all()
+        else pc.take(strings(t), numbers(index.astype(np.int32), pa.int32()))
+        for t, index in coded.columns
+    ]
+    combined = texts[0] if len(texts) == 1 else pc.binary_join_element_wise(*texts, string_scalar(","))
+    if coded.size == m and (coded.codes[1:] > coded.codes[:-1]).all():  # every row its own text, in order
+        return combined
+    return pc.take(combined, numbers(coded.codes.astype(np.int32, copy=False), pa.int32()))
 
 
-#: Adjacent coded columns are written as one while their rows hold at most one distinct text in this
-#: many (:func:`_merged`).
+#: Adjacent coded columns are written as one while their rows hold at most one distinct combination
+#: in this many (:func:`_merged`).
 _MERGE_RATIO = 8
-#: Two coded columns with at most this many combinations of texts are joined without finding which occur.
+#: Two coded parts with at most this many combinations are joined without finding which occur.
 _ALL_PAIRS = 256
 
 
 def _merged(parts: list[pa.Array | _Coded], m: int) -> list[pa.Array | _Coded]:
-    """*parts* with each run of adjacent coded columns written as one where few texts result.
+    """*parts* with each run of adjacent coded columns written as one where few combinations result.
 
     The join of a row's cells costs about the same for every part, so adjacent
     columns of a few texts each (verdicts, reasons, levels, constants) are
@@ -305,26 +326,28 @@ def _merged(parts: list[pa.Array | _Coded], m: int) -> list[pa.Array | _Coded]:
 
 
 def _joined(a: _Coded, b: _Coded, limit: int) -> _Coded | None:
-    """The cells of *a* and *b* as one coded column (``a,b``), or None when it would hold over *limit* texts."""
+    """*a* and *b* as one coded part (``a,b``), or None when it would hold over *limit* combinations."""
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    da, db = len(a.texts), len(b.texts)
+    da, db = a.size, b.size
     if da > limit or db > limit:
         return None
-    if db == 1:
-        return _Coded(a.codes, [t + "," + b.texts[0] for t in a.texts])
-    if da == 1:
-        return _Coded(b.codes, [a.texts[0] + "," + t for t in b.texts])
     key = a.codes.astype(np.int64) * db + b.codes
-    if da * db <= _ALL_PAIRS:  # every combination, without finding which occur
-        return _Coded(key, [x + "," + y for x in a.texts for y in b.texts])
-    encoded = pc.dictionary_encode(numbers(key, pa.int64()))
-    if len(encoded.dictionary) > limit:
-        return None
-    keys = np.frombuffer(encoded.dictionary.buffers()[1], dtype=np.int64, count=len(encoded.dictionary))
-    codes = np.frombuffer(encoded.indices.buffers()[1], dtype=np.int32, count=len(key))
-    return _Coded(codes, [a.texts[k // db] + "," + b.texts[k % db] for k in keys.tolist()])
+    if da * db <= _ALL_PAIRS or da == 1 or db == 1:  # every combination, without finding which occur
+        codes, combos = key, np.arange(da * db)
+    else:
+        encoded = pc.dictionary_encode(numbers(key, pa.int64()))
+        if len(encoded.dictionary) > limit:
+            return None
+        combos = np.frombuffer(encoded.dictionary.buffers()[1], dtype=np.int64, count=len(encoded.dictionary))
+        codes = np.frombuffer(encoded.indices.buffers()[1], dtype=np.int32, count=len(key))
+    first, second = combos // db, combos % db
+    return _Coded(
+        codes,
+        tuple((t, index[first]) for t, index in a.columns)
+        + tuple((t, index[second]) for t, index in b.columns),
+    )
 
 
 def _raw_cell(col: np.ndarray, i: int) -> object:
@@ -344,17 +367,17 @@ def _float_cells(values: np.ndarray) -> pa.Array | _Coded:
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    v = values.astype(float) + 0.0  # + 0.0: never a "-0.0" cell
+    v = np.asarray(values, dtype=float) + 0.0  # a copy; + 0.0: never a "-0.0" cell
     finite = np.isfinite(v)
     if not finite.any():
-        return _Coded(np.zeros(len(v), dtype=np.int32), [""])
+        return _coded(np.zeros(len(v), dtype=np.int32), [""])
     if _few_values(v[:_SAMPLE][finite[:_SAMPLE]]):
         encoded = pc.dictionary_encode(floats(v, finite))  # each distinct value once, in the order they come
         d = len(encoded.dictionary)
         distinct = np.frombuffer(encoded.dictionary.buffers()[1], dtype=np.float64, count=d)
         codes = np.frombuffer(encoded.indices.buffers()[1], dtype=np.int32, count=len(v)).copy()
         codes[~finite] = d  # an empty cell: the last text
-        return _Coded(codes, [*map(repr, distinct.tolist()), ""])
+        return _coded(codes, [*map(repr, distinct.tolist()), ""])
     if not _arrow_floats_like_repr():
         return strings([repr(x) if ok else "" for x, ok in zip(v.tolist(), finite.tolist(), strict=True)])
     size = np.abs(v)
@@ -418,7 +441,7 @@ def _object_cells(values: np.ndarray) -> tuple[_Coded, np.ndarray | None]:
     codes, distinct = _identities(values)
     shown = _cell_texts(distinct.tolist())
     cr_codes = [k for k, t in enumerate(shown) if "\r" in t]
-    return _Coded(codes, shown), (np.isin(codes, cr_codes) if cr_codes else None)
+    return _coded(codes, shown), (np.isin(codes, cr_codes) if cr_codes else None)
 
 
 def _identities(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -433,6 +456,8 @@ def _identities(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     import pyarrow.compute as pc
 
     refs = np.frombuffer(np.ascontiguousarray(values, dtype=object).data, dtype=np.uintp)
+    if (refs == refs[0]).all():  # one object in every cell (a constant, or None throughout): no hashing
+        return np.zeros(len(values), dtype=np.int32), values[:1]
     encoded = pc.dictionary_encode(numbers(refs, pa.uint64() if refs.itemsize == 8 else pa.uint32()))
     codes = np.frombuffer(encoded.indices.buffers()[1], dtype=np.int32, count=len(values))
     some = np.empty(len(encoded.dictionary), dtype=np.intp)

@@ -4,14 +4,22 @@ from typing import TYPE_CHECKING
 
 import lazy_loader
 
-from .parameters import CORONAL, PARAMETERS, SAGITTAL, CurveTable, Measurements, ParameterDef, Unit
-
 # Each room loads on first use: importing the geometry pays for neither the batch engine nor the
-# figures, and measuring one file does not import matplotlib.
+# figures, and measuring one file does not import matplotlib; `batch --jobs N` starts its workers'
+# fork server (alignment.batch.workers) before NumPy and the parameters are imported (issue 17, 4).
 __getattr__, __dir__, _ = lazy_loader.attach(
     __name__,
     submodules=["batch", "criteria", "export", "geometry", "plots", "render", "tables"],
     submod_attrs={
+        "parameters": [
+            "CORONAL",
+            "PARAMETERS",
+            "SAGITTAL",
+            "CurveTable",
+            "Measurements",
+            "ParameterDef",
+            "Unit",
+        ],
         "measure": ["measure"],
         "geometry": ["CobbMethod", "measure_instability"],
         "criteria": ["Assessment", "assess", "available_age_sets", "load_criterion_set"],
@@ -46,6 +54,7 @@ if TYPE_CHECKING:
     from .geometry import CobbMethod, measure_instability
     from .measure import measure
     from .motion import InstabilityStudy, load_instability
+    from .parameters import CORONAL, PARAMETERS, SAGITTAL, CurveTable, Measurements, ParameterDef, Unit
     from .plots import plot
     from .render import (
         comparison_figure,

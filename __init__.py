@@ -45,6 +45,154 @@ def _library_logger(name: str) -> "logging.Logger":
 if "logging" in sys.modules:  # already paid for: the handler is there from the start, as it was
     _library_logger("spinecheck")
 
+
+if TYPE_CHECKING:  # to a type checker the standard one: the same classes, fields and signatures
+    from dataclasses import dataclass as dataclass
+else:
+
+    def dataclass(cls=None, /, *, frozen=False, eq=True):
+        """``dataclasses.dataclass`` for the package's records, made without most of its code generation.
+
+        The standard decorator writes the source of each method (``__init__``, ``__repr__``,
+        ``__eq__``, ``__hash__``, and ``__setattr__`` and ``__delattr__`` when frozen) and compiles
+        it, one ``exec`` each: for the 39 records that measuring one landmark file creates at
+        import, 168 M instructions, 40 % of ``import numpy``. Here the standard decorator collects
+        the fields (``fields``, ``replace``, ``asdict`` and ``__match_args__`` as ever) and its own
+        code writes ``__init__``; the other methods are closures doing what its generated ones do:
+        the same ``repr`` (guarded against recursion), equality and hash on the same field tuples,
+        the same ``FrozenInstanceError``. A class with a dataclass base or its own ``__setattr__``
+        or ``__delattr__`` gets the standard decorator, as does every class on Python 3.13 and
+        later (whose decorator compiles one text per class, and is built differently inside).
+        """
+
+        def wrap(cls):
+            return _record(cls, frozen=frozen, eq=eq)
+
+        return wrap if cls is None else wrap(cls)
+
+
+def _record(cls, *, frozen, eq):
+    """Make *cls* a dataclass as ``dataclasses.dataclass(cls, frozen=frozen, eq=eq)`` does (above)."""
+    import dataclasses
+
+    inherits = any(dataclasses.is_dataclass(b) for b in cls.__mro__[1:])
+    own_attr = frozen and ("__setattr__" in cls.__dict__ or "__delattr__" in cls.__dict__)
+    if sys.version_info >= (3, 13) or inherits or own_attr:
+        return dataclasses.dataclass(cls, frozen=frozen, eq=eq)
+    documented = bool(cls.__doc__)
+    class_hash = cls.__dict__.get("__hash__", dataclasses.MISSING)
+    explicit_hash = not (
+        class_hash is dataclasses.MISSING or (class_hash is None and "__eq__" in cls.__dict__)
+    )
+    # the fields, __match_args__ and __dataclass_params__; no method written
+    cls = dataclasses.dataclass(cls, init=False, repr=False, eq=False)
+    params = cls.__dataclass_params__
+    params.init, params.repr, params.eq, params.frozen = True, True, eq, frozen
+    every = cls.__dataclass_fields__
+    fields = dataclasses.fields(cls)
+    kinds = (dataclasses._FIELD, dataclasses._FIELD_INITVAR)
+    init_fields = [f for f in every.values() if f._field_type in kinds]
+    module = sys.modules.get(cls.__module__)
+    init = dataclasses._init_fn(
+        init_fields,
+        [f for f in init_fields if f.init and not f.kw_only],
+        [f for f in init_fields if f.init and f.kw_only],
+        frozen,
+        hasattr(cls, "__post_init__"),
+        "__dataclass_self__" if "self" in every else "self",
+        module.__dict__ if module is not None else {},
+        False,
+    )
+    _method(cls, "__init__", init)
+    _method(cls, "__repr__", _repr_of(tuple(f.name for f in fields if f.repr)))
+    compared = _getter(tuple(f.name for f in fields if f.compare))
+    if eq:
+        _method(cls, "__eq__", _eq_of(compared))
+    if frozen:
+        for fn in _frozen_of(cls, tuple(f.name for f in fields)):
+            _method(cls, fn.__name__, fn)
+    if eq and not explicit_hash:  # the standard table without unsafe_hash: added when frozen, else None
+        if frozen:
+            hashed = _getter(tuple(f.name for f in fields if (f.compare if f.hash is None else f.hash)))
+            cls.__hash__ = _qualified(cls, _hash_of(hashed))
+        else:
+            cls.__hash__ = None
+    if not documented:  # as the standard decorator names an undocumented class, now with its __init__
+        import inspect
+
+        try:
+            text_sig = str(inspect.signature(cls)).replace(" -> None", "")
+        except (TypeError, ValueError):
+            text_sig = ""
+        cls.__doc__ = cls.__name__ + text_sig
+    return cls
+
+
+def _qualified(cls, fn):
+    fn.__qualname__ = f"{cls.__qualname__}.{fn.__name__}"
+    return fn
+
+
+def _method(cls, name, fn):
+    """Set *fn* as *cls*'s method *name* unless the class defines its own (as the standard one does)."""
+    if name not in cls.__dict__:
+        setattr(cls, name, _qualified(cls, fn))
+
+
+def _getter(names):
+    """A function of an instance giving the tuple of its fields *names* (the generated methods' tuple)."""
+    from operator import attrgetter
+
+    if len(names) > 1:
+        return attrgetter(*names)
+    if names:
+        one = attrgetter(names[0])
+        return lambda obj: (one(obj),)
+    return lambda obj: ()
+
+
+def _repr_of(names):
+    from reprlib import recursive_repr
+
+    def __repr__(self):
+        shown = ", ".join(f"{name}={getattr(self, name)!r}" for name in names)
+        return f"{self.__class__.__qualname__}({shown})"
+
+    return recursive_repr()(__repr__)
+
+
+def _eq_of(compared):
+    def __eq__(self, other):
+        if other.__class__ is self.__class__:
+            return compared(self) == compared(other)
+        return NotImplemented
+
+    return __eq__
+
+
+def _hash_of(hashed):
+    def __hash__(self):
+        return hash(hashed(self))
+
+    return __hash__
+
+
+def _frozen_of(cls, names):
+    from dataclasses import FrozenInstanceError
+
+    def __setattr__(self, name, value):
+        if type(self) is cls or name in names:
+            raise FrozenInstanceError(f"cannot assign to field {name!r}")
+        super(cls, self).__setattr__(name, value)
+
+    def __delattr__(self, name):
+        if type(self) is cls or name in names:
+            raise FrozenInstanceError(f"cannot delete field {name!r}")
+        super(cls, self).__delattr__(name)
+
+    return __setattr__, __delattr__
+
+
 __getattr__, __dir__, _ = lazy_loader.attach(
     __name__,
     submodules=["alignment", "cli", "landmarks"],

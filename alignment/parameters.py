@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field, fields
+from dataclasses import field, fields
 from typing import NamedTuple
 
 import numpy as np
 
+from .. import dataclass
 from ..landmarks.points.anatomy import LevelRole, SpineLevels
 from ..landmarks.points.names import LEVELS, PatientRight, View, VocabularyEnum
 

@@ -11,12 +11,12 @@ import dataclasses
 import math
 import os
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
 
+from .. import dataclass
 from ..landmarks.errors import InvalidArgumentError, InvalidLandmarksError, SpinecheckError
 from ..landmarks.io.checks import is_slicer_markups
 from ..landmarks.io.read import read_landmark_table

@@ -10,12 +10,13 @@ short human lines.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import field
 from functools import cached_property
 from typing import Any
 
 import numpy as np
 
+from ... import dataclass
 from ...landmarks.points.names import View, VocabularyEnum
 from ..parameters import shown_number
 from .rules import Citation, SetInfo, Status, as_shown

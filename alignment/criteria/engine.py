@@ -93,13 +93,14 @@ import dataclasses
 import enum
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import field
 from functools import cache
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from ... import dataclass
 from ...landmarks.errors import InvalidArgumentError, InvalidCriteriaError
 from ...landmarks.points.names import LEVELS, View, VocabularyEnum, level_index
 from ..geometry.plane import NO_REASON

@@ -17,13 +17,13 @@ import json
 import math
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from ... import dataclass
 from ...landmarks.errors import InvalidCriteriaError
 from ..parameters import PARAMETERS
 

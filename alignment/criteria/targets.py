@@ -44,12 +44,12 @@ extrapolated.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
 import numpy as np
 
+from ... import dataclass
 from ...landmarks.errors import InvalidCriteriaError
 from ...landmarks.points.names import VocabularyEnum
 from ..parameters import PARAMETERS

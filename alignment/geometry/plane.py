@@ -12,10 +12,10 @@ pixels would be wrong on anisotropic films (clinical.md §0.1).
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 
 import numpy as np
 
+from ... import dataclass
 from ...landmarks.points.model import LandmarkTable
 
 __all__ = [

@@ -22,11 +22,11 @@ the study records one; the ranged parameters take their endplates from
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import NamedTuple
 
 import numpy as np
 
+from ... import dataclass
 from ...landmarks.points.anatomy import LevelRole, SpineLevels
 from ...landmarks.points.facing import facing
 from ...landmarks.points.model import LandmarkTable

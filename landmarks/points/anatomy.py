@@ -34,10 +34,10 @@ the traditional way and says in every report which endplate it used.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
 
 import numpy as np
 
+from ... import dataclass
 from ..errors import InvalidLandmarksError
 from .names import LEVELS, TYPICAL_LEVELS, VocabularyEnum
 

@@ -11,10 +11,11 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import field
 
 import numpy as np
 
+from ... import dataclass
 from ..errors import DegenerateGeometryError, InvalidLandmarksError
 from .circle import fit_circle
 from .names import VocabularyEnum

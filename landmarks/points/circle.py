@@ -8,11 +8,11 @@ the algebraic fit's bias on short arcs (its radius comes out short).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import numpy as np
 
+from ... import dataclass
 from ..errors import DegenerateGeometryError
 
 if TYPE_CHECKING:  # numpy.typing costs a start-up that measuring one film does not need

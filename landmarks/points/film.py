@@ -19,8 +19,10 @@ kept out of ``repr`` and written only where a caller asks for them.
 from __future__ import annotations
 
 import datetime
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import NamedTuple
+
+from ... import dataclass
 
 __all__ = ["FilmDate", "FilmIdentity", "film_date"]
 

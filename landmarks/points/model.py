@@ -13,12 +13,13 @@ from __future__ import annotations
 import datetime
 import math
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import field, replace
 from itertools import chain
 from types import MappingProxyType
 
 import numpy as np
 
+from ... import dataclass
 from .anatomy import Anatomy, SpineLevels, check_anatomy, spine_levels
 from .calibration import Calibration
 from .circle import Circle

@@ -23,9 +23,10 @@ from __future__ import annotations
 import datetime
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import Any
 
+from ... import dataclass
 from .names import LEVELS, level_index
 
 __all__ = ["Operation", "OperationProblem", "OPERATION_ITEMS", "STANDARD_LEVELS", "is_standard_level"]

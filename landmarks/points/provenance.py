@@ -14,9 +14,10 @@ the figure's notes and the batch table show them beside the numbers built on the
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import field, replace
 from types import MappingProxyType
 
+from ... import dataclass
 from .names import VocabularyEnum
 
 __all__ = [

@@ -117,3 +117,37 @@ def test_release_without_malloc_trim(monkeypatch: pytest.MonkeyPatch) -> None:
 
     monkeypatch.setattr(ctypes, "CDLL", lambda name: object())
     wide_csv._release_free_memory()
+
+
+def test_read_ahead_keeps_order_and_raises_where_the_table_would_come() -> None:
+    pieces = [memoryview(bytes([i])) for i in range(5)]
+
+    def read(piece: memoryview) -> int:
+        if piece[0] == 3:
+            raise pa.ArrowInvalid("bad piece")
+        return piece[0] * 10
+
+    got: list[int] = []
+    with pytest.raises(pa.ArrowInvalid, match="bad piece"):
+        for table in wide_csv._read_ahead(read, pieces):  # type: ignore[arg-type]
+            got.append(table)
+    assert got == [0, 10, 20]
+
+
+def test_read_ahead_waits_for_the_read_under_way_when_stopped() -> None:
+    import threading
+
+    done: list[int] = []
+    release = threading.Event()
+
+    def read(piece: memoryview) -> int:
+        if piece[0] == 1:
+            release.wait(5)
+        done.append(piece[0])
+        return piece[0]
+
+    tables = wide_csv._read_ahead(read, [memoryview(bytes([i])) for i in range(3)])  # type: ignore[arg-type]
+    assert next(tables) == 0
+    release.set()
+    tables.close()  # the caller stops: the read of piece 1 has ended when close returns
+    assert done == [0, 1]

@@ -30,7 +30,8 @@ import itertools
 import math
 import os
 import sys
-from collections.abc import Callable, Sequence
+import threading
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TextIO
 
@@ -1018,8 +1019,7 @@ def _arrow_pass(
     cells: dict[str, list[str]] = {f: [] for f in text}
     errors: dict[int, str] = {}
     r = 0
-    for piece in pieces:
-        table = pa_csv.read_csv(pa.BufferReader(piece), **options)
+    for table in _read_ahead(lambda piece: pa_csv.read_csv(pa.BufferReader(piece), **options), pieces):
         m = table.num_rows
         if r + m > max_rows:
             raise pa.ArrowInvalid("more rows than lines")
@@ -1039,6 +1039,43 @@ def _arrow_pass(
         r += m
         del table
     return _Parsed(values[:r], cells, errors, len(skipped))
+
+
+def _read_ahead(read: Callable[[memoryview], pa.Table], pieces: list[memoryview]) -> Iterator[pa.Table]:
+    """Yield ``read(piece)`` for each piece in turn, the next piece read while the caller uses this one.
+
+    Arrow's threads would otherwise wait while Python copies a table into the
+    result; reading one piece ahead keeps them busy, for the memory of one more
+    table. An error of a read is raised where its table would have come. A
+    caller that stops early waits for the read under way (it uses the file's bytes).
+    """
+    out: dict[int, Any] = {}
+
+    def work(i: int) -> None:
+        try:
+            out[i] = read(pieces[i])
+        except BaseException as e:  # noqa: BLE001 - raised again in the caller's thread
+            out[i] = e
+
+    ahead: threading.Thread | None = None
+    try:
+        for i in range(len(pieces)):
+            if ahead is None:
+                work(i)
+            else:
+                ahead.join()
+            ahead = None
+            if i + 1 < len(pieces):
+                ahead = threading.Thread(target=work, args=(i + 1,), name="wide_csv read ahead")
+                ahead.start()
+            table = out.pop(i)
+            if isinstance(table, BaseException):
+                raise table
+            yield table
+            del table
+    finally:
+        if ahead is not None:
+            ahead.join()
 
 
 def _surely_finite(column: pa.ChunkedArray) -> bool:

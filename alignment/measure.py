@@ -1,8 +1,10 @@
 """The measuring core: a landmark table in, every parameter of every study out.
 
-One call measures N studies with NumPy over the whole table; a single study is
-a table of one row. The command line (one file or a wide CSV) and batch runs
-all come through :func:`measure`.
+One call measures N studies with NumPy over the whole table, a block of
+studies at a time (the arrays of a block's geometry and checks are made and
+dropped before the next block's, so a large table's memory is its results');
+a single study is a table of one row. The command line (one file or a wide
+CSV) and batch runs all come through :func:`measure`.
 """
 
 from __future__ import annotations

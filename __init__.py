@@ -84,6 +84,8 @@ def _record(cls, *, frozen, eq):
     explicit_hash = not (
         class_hash is dataclasses.MISSING or (class_hash is None and "__eq__" in cls.__dict__)
     )
+    if not documented:  # named below, once it has its __init__ (without one, inspect would parse object's)
+        cls.__doc__ = cls.__name__
     # the fields, __match_args__ and __dataclass_params__; no method written
     cls = dataclasses.dataclass(cls, init=False, repr=False, eq=False)
     params = cls.__dataclass_params__

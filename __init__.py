@@ -77,7 +77,11 @@ def _record(cls, *, frozen, eq):
 
     inherits = any(dataclasses.is_dataclass(b) for b in cls.__mro__[1:])
     own_attr = frozen and ("__setattr__" in cls.__dict__ or "__delattr__" in cls.__dict__)
-    if sys.version_info >= (3, 13) or inherits or own_attr:
+    # the private helpers below as Python 3.10 to 3.12 have them (a patch release that changed them
+    # would get the standard decorator, not a wrong __init__)
+    known = getattr(getattr(dataclasses, "_init_fn", None), "__code__", None)
+    expected = known is not None and known.co_argcount == 8 and hasattr(dataclasses, "_FIELD_INITVAR")
+    if sys.version_info >= (3, 13) or not expected or inherits or own_attr:
         return dataclasses.dataclass(cls, frozen=frozen, eq=eq)
     documented = bool(cls.__doc__)
     class_hash = cls.__dict__.get("__hash__", dataclasses.MISSING)

@@ -322,3 +322,22 @@ def test_a_pickled_record_comes_back_equal():
         pickle.loads(pickle.dumps(patient))
     ) == hash(patient)
     assert Calibration.__init__.__code__.co_filename == "<string>"  # the standard decorator's __init__
+
+
+def test_a_dataclasses_module_unlike_the_known_one_gets_the_standard_decorator(monkeypatch):
+    """Where the private helper spinecheck.dataclass calls is not the known one, the standard decorator is used."""
+    import dataclasses
+
+    import spinecheck
+
+    known = dataclasses._init_fn  # type: ignore[attr-defined]
+
+    def _init_fn(*args):  # type: ignore[no-untyped-def]  # another signature, which the standard one still calls
+        return known(*args)
+
+    monkeypatch.setattr(dataclasses, "_init_fn", _init_fn)
+    cls = spinecheck.dataclass(
+        type("Rec", (), {"__annotations__": {"a": "int"}, "__doc__": "A record."}), frozen=True
+    )
+    assert cls(1) == cls(1) and repr(cls(1)) == "Rec(a=1)"
+    assert cls.__repr__.__code__.co_filename == dataclasses.__file__  # the standard decorator's methods

@@ -4,14 +4,14 @@
 is placed; :func:`refine_landmarks` is the headless pass of ``spinecheck
 refine``. Both dispatch to the refiners by point name:
 
-- a corner T1..L5 of an AP film once at least 24 of them are placed:
-  :func:`~spinecheck.landmarks.refine.shape.refine_with_shape`, which moves the corners to where
-  annotators put them on real films, by the spine's shape learned from their annotations
-  (``spinecheck refine`` moves them all together; the window, the one just placed); then, when
-  the corner's vertebra has its four placed,
-  :func:`~spinecheck.landmarks.refine.learned.refine_with_model` moves it part of the way to where
-  the landmark model's local stage puts it (method ``shape+model``, or ``model`` when the shape
-  declined; a corner the model is unsure of keeps the shape's place);
+- a corner T1..L5 of an AP film once at least 24 of them are placed, or its vertebra's four:
+  :func:`~spinecheck.landmarks.refine.learned.refine_ap_corners`, which ends it at a weighted mean
+  of the click, where the spine's shape learned from annotators' corners on real films puts it
+  (:func:`~spinecheck.landmarks.refine.shape.refine_with_shape`; ``spinecheck refine`` moves them
+  all together, the window the one just placed) and, when the corner's vertebra has its four
+  placed, where the landmark model's refiner network puts it
+  (:func:`~spinecheck.landmarks.refine.learned.refine_with_model`; method ``shape+model``,
+  ``shape`` when the network's corner is unsure or far, ``model`` when the shape declined);
 - ``FH.left``, ``FH.right``, ``FH``: :func:`~spinecheck.landmarks.refine.femoral_head.refine_femoral_head`; on a
   lateral film with both ``FH.left`` and ``FH.right`` placed,
   :func:`~spinecheck.landmarks.refine.femoral_head.refine_femoral_head_pair`, which moves both (the two heads
@@ -51,8 +51,8 @@ from .femoral_head import (
     refine_femoral_head,
     refine_femoral_head_pair,
 )
-from .learned import refine_with_model
-from .shape import SHAPE_NAMES, ShapeFit, refine_with_shape
+from .learned import refine_ap_corners
+from .shape import SHAPE_NAMES
 
 __all__ = [
     "RefineFailure",
@@ -243,20 +243,11 @@ def refine_point(
         )
     if view is View.AP and name in SHAPE_NAMES:
         # a real AP film's corner: where annotators put it, from the spine's learned shape once
-        # enough corners are placed to tell it (the edges alone do not say where corners go), then
-        # part of the way to where the landmark model puts it once its vertebra's four are placed
-        placed = dict(points)
-        learned_move: PointMove | None = None
-        shaped = refine_with_shape(points, max_shift_px=max_shift_px, names=[name])
-        if isinstance(shaped, ShapeFit):
-            placed[name] = shaped.points[name]
-            learned_move = PointMove(name, click, shaped.points[name], "shape", shaped.confidence)
-        learned = refine_with_model(img, placed, names=[name])
-        if learned and name in learned:
-            xy, conf = learned[name]
-            learned_move = PointMove(name, click, xy, "shape+model" if learned_move else "model", conf)
-        if learned_move is not None:
-            return RefinedPoints({name: learned_move}, {}, learned_move.confidence)
+        # enough corners are placed to tell it (the edges alone do not say where corners go) and
+        # the refiner network once its vertebra's four are placed, blended with the click
+        learned = refine_ap_corners(img, points, [name], max_shift_px=max_shift_px)
+        if name in learned:
+            return RefinedPoints({name: learned[name]}, {}, learned[name].confidence)
     level, endplate, corner = parts
     partner = f"{level}.{endplate}.{_PARTNER[corner]}"
     body_y = 1 if endplate == "sup" else -1
@@ -364,25 +355,14 @@ def refine_landmarks(
     declined: dict[str, str] = {}
     done: set[str] = set()
     if landmarks.view is View.AP:
-        # the corners T1-L5 together, by the spine's learned shape; declined when too few are placed
+        # the corners T1-L5 together: the spine's learned shape (declined when too few are placed),
+        # the refiner network on each vertebra with four placed, blended with the user's clicks
         corners = [n for n in wanted if n in SHAPE_NAMES and n not in kept]
-        # the corners T1-L5 together, by the spine's learned shape; declined when too few are placed
-        fit = refine_with_shape(rough, max_shift_px=max_shift_px, names=corners) if corners else None
-        if fit and all(-0.5 <= x <= cols - 0.5 and -0.5 <= y <= rows - 0.5 for x, y in fit.points.values()):
-            for n, xy in fit.points.items():
-                first = old.moved[n].original if n in old.moved else rough[n]
-                moved[n] = PointMove(n, first, xy, "shape", fit.confidence)
-                points[n] = xy
-                done.add(n)
-        # then part of the way to the landmark model's corners (each vertebra with four placed)
-        learned = refine_with_model(img, points, names=corners) if corners else None
-        for n, (xy, conf) in (learned or {}).items():
-            if n in corners and -0.5 <= xy[0] <= cols - 0.5 and -0.5 <= xy[1] <= rows - 0.5:
-                first = old.moved[n].original if n in old.moved else rough[n]
-                method = "shape+model" if n in moved else "model"
-                moved[n] = PointMove(n, first, xy, method, conf)
-                points[n] = xy
-                done.add(n)
+        clicks = {n: old.moved[n].original for n in corners if n in old.moved}
+        for n, m in refine_ap_corners(img, rough, corners, clicks=clicks, max_shift_px=max_shift_px).items():
+            moved[n] = m
+            points[n] = m.refined
+            done.add(n)
     for name in wanted:
         if name in done:
             continue

@@ -42,13 +42,16 @@ image,SVA_mm
 
 from __future__ import annotations
 
+import collections
 import csv
 import functools
 import io
+import itertools
 import math
+import os
 import re
-from collections.abc import Iterable, Iterator, Sequence
-from typing import TYPE_CHECKING, NamedTuple
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from typing import TYPE_CHECKING, NamedTuple, TypeVar
 
 import numpy as np
 
@@ -142,9 +145,10 @@ def csv_text(rows: Iterable[Iterable[object]]) -> str:
     return buf.getvalue()
 
 
-#: Rows formatted at a time by :func:`csv_column_chunks` (bounds the memory of the cells' text: some
-#: 10 MB of a batch table's text at a time). Twice as many take about the same time and some 25 MB
-#: more at the peak; half as many some 10 % more time.
+#: Rows formatted at a time by :func:`csv_column_chunks`, in all its threads (bounds the memory of the
+#: cells' text: some 10 MB of a batch table's text at a time). Twice as many take about the same time
+#: and some 25 MB more at the peak; half as many some 10 % more time. Two threads making a chunk of
+#: this size each held some 70 MB more at the peak of a 100 000-row table than one thread did.
 CHUNK_ROWS = 16384
 #: Magnitudes whose text Arrow's float cast writes as :func:`repr` does (with ``.0`` after an
 #: integer); outside it (and for 0 < |v| < 1e-4) ``repr`` writes an exponent that Arrow does not.
@@ -157,7 +161,8 @@ def csv_column_chunks(
     header: Sequence[str],
     columns: Sequence[np.ndarray],
     *,
-    chunk_rows: int = CHUNK_ROWS,
+    chunk_rows: int | None = None,
+    threads: int | None = None,
 ) -> Iterator[str]:
     r"""The text of :func:`csv_text` for a table given by columns, a few thousand rows at a time.
 
@@ -169,8 +174,14 @@ def csv_column_chunks(
         One per header name: float arrays (a finite value is written as its
         :func:`repr`, ``-0.0`` as ``0.0``; NaN and infinities as empty cells),
         or object arrays (None is an empty cell, anything else ``str(cell)``).
-    chunk_rows : int
-        Rows per chunk of text.
+    chunk_rows : int, optional
+        Rows per chunk of text (default: :data:`CHUNK_ROWS` shared among the
+        threads, so that as many rows are in the making at a time, and about
+        as much memory held, with one thread as with two).
+    threads : int, optional
+        Chunks made at a time, each in a thread of its own (default: the cores
+        this process may use, at most :data:`THREADS`); 1 makes them one after
+        the other in the calling thread.
 
     Yields
     ------
@@ -193,6 +204,12 @@ def csv_column_chunks(
     No Arrow array is made from Python objects (``pyarrow.array`` imports
     pandas, some 0.5 s): every one is built from its buffers.
 
+    The chunks are independent: with more than one thread, the next ones are
+    made while the last is written (Arrow's kernels and NumPy's let go of the
+    interpreter lock), at most *threads* chunks ahead of the one handed on, and
+    are yielded in order. An error making a chunk is raised where that chunk
+    would have come; a caller that stops early waits for the chunks under way.
+
     Examples
     --------
     >>> cols = [np.array(["a.png", "=b, c.png"], dtype=object), np.array([-0.0, np.nan])]
@@ -203,17 +220,82 @@ def csv_column_chunks(
     """
     yield csv_text([header])
     n = len(columns[0]) if columns else 0
+    threads = max(1, _threads() if threads is None else threads)
+    chunk_rows = chunk_rows or max(1, CHUNK_ROWS // threads)
     if len(header) == 1:  # csv writes a lone empty cell as "": leave that rule to csv
         for start in range(0, n, chunk_rows):
             yield csv_text([[_raw_cell(columns[0], i)] for i in range(start, min(n, start + chunk_rows))])
         return
-    import pyarrow as pa
 
-    for start in range(0, n, chunk_rows):
+    def chunk(start: int) -> str:
+        import pyarrow as pa
+
         text = _chunk_text([c[start : start + chunk_rows] for c in columns])
         # Arrow's allocator would keep the chunk's freed pages: some 25 MB at the peak of a large table
+        # (its heaps are the threads', so this is said in the thread that made them)
         pa.default_memory_pool().release_unused()
-        yield text
+        return text
+
+    starts = range(0, n, chunk_rows)
+    threads = min(len(starts), threads)
+    if threads > 1:
+        _arrow_floats_like_repr()  # once, before the threads would each find it out
+    yield from _in_order(chunk, starts, threads)
+
+
+#: Chunks of :func:`csv_column_chunks` made at a time, at most. Their Python parts (the distinct
+#: texts of object columns, the calls) hold the interpreter lock, so a third thread on a third core
+#: would add little, and each chunk in the making holds some 10 MB of text and its Arrow arrays.
+THREADS = 2
+
+
+def _threads() -> int:
+    """The cores this process may run on, at most :data:`THREADS`."""
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        cores = os.cpu_count() or 1
+    return max(1, min(THREADS, cores))
+
+
+_T = TypeVar("_T")
+_R = TypeVar("_R")
+
+
+def _in_order(make: Callable[[_T], _R], items: Iterable[_T], threads: int) -> Iterator[_R]:
+    """``make(item)`` of each of *items*, in their order, *threads* made at a time in as many threads.
+
+    At most *threads* results are made or held ahead of the one last yielded. An error of
+    *make* is raised where its result would have come, and no further item is begun;
+    closing the generator early (or an error) cancels those not begun and waits for those
+    under way, so that no thread outlives it. With one thread every result is made in the
+    calling thread, when it is asked for.
+
+    Examples
+    --------
+    >>> list(_in_order(str.upper, ["a", "b", "c"], threads=2))
+    ['A', 'B', 'C']
+    """
+    items = iter(items)
+    if threads <= 1:
+        yield from map(make, items)
+        return
+    from concurrent.futures import Future, ThreadPoolExecutor
+
+    pool = ThreadPoolExecutor(threads, thread_name_prefix="spinecheck-csv")
+    pending: collections.deque[Future[_R]] = collections.deque()
+    try:
+        for item in itertools.islice(items, threads):
+            pending.append(pool.submit(make, item))
+        while pending:
+            result = pending.popleft().result()  # an error of make: raised here, in order
+            for item in itertools.islice(items, 1):
+                pending.append(pool.submit(make, item))
+            yield result
+    finally:  # done, an error, or a caller that stopped early: no thread outlives the generator
+        for future in pending:
+            future.cancel()
+        pool.shutdown(wait=True)
 
 
 class _Coded(NamedTuple):
@@ -267,6 +349,11 @@ def _chunk_text(columns: Sequence[np.ndarray]) -> str:
     lines = pc.binary_join_element_wise(
         *arrays, string_scalar(","), null_handling="replace", null_replacement=""
     )
+    del (
+        parts,
+        arrays,
+        last,
+    )  # the cells: gone before the lines' text is copied (a chunk's peak, once per thread)
     if whole.any():
         rows = np.flatnonzero(whole).tolist()
         quoted = [csv_text([[_raw_cell(col, k) for col in columns]]) for k in rows]

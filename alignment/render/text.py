@@ -413,13 +413,31 @@ def _cell_strings(values: np.ndarray) -> np.ndarray:
         return _floats(values)
     if values.dtype.kind == "b":
         return _FALSE_TRUE[values.astype(np.intp)]
-    first = next((v for v in values if v is not None), None)  # a column holds one kind (read lazily)
+    first = _first_filled(values)  # a column holds one kind
     if isinstance(first, (bool, np.bool_)):
         none = np.equal(values, _NONE)
         return np.where(none, _NONE, _FALSE_TRUE[values.astype(bool).astype(np.intp)])
     if isinstance(first, float):
         return _floats(np.where(np.equal(values, _NONE), np.nan, values).astype(float))
     return values
+
+
+def _first_filled(values: np.ndarray) -> object:
+    """The first cell of an object column that is not None (None when there is none).
+
+    Found by NumPy among the column's references read as integers, as the CSV writer tells its
+    objects apart (:func:`~spinecheck.landmarks.io.csv_cells.csv_column_chunks`): no Python call per
+    cell, where most of a criterion's cells may be empty.
+
+    Examples
+    --------
+    >>> _first_filled(np.array([None, None, 2.5, True], dtype=object)), _first_filled(np.full(3, None))
+    (2.5, None)
+    """
+    refs = np.frombuffer(np.ascontiguousarray(values, dtype=object).data, dtype=np.uintp)
+    filled = refs != id(None)
+    k = int(filled.argmax()) if len(refs) else 0
+    return values[k] if len(refs) and filled[k] else None
 
 
 def format_csv_chunks(studies: Study | Sequence[Study]) -> Iterator[str]:

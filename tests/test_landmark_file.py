@@ -814,3 +814,70 @@ def test_a_name_with_a_stray_newline_or_space_is_refused_not_silently_missing(tm
     with pytest.raises(InvalidLandmarksError, match="unknown point name") as err:
         read_landmarks(path)
     assert str(path) in str(err.value) and "\n" not in str(err.value).replace(repr(name), "")
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs a named pipe")
+def test_a_landmark_file_whose_size_says_nothing_is_read_whole_and_bounded(tmp_path, monkeypatch):
+    """The reader asks for the bytes the file's size says; a pipe (size 0) is still read to its end.
+
+    And a pipe longer than the limit is refused as a file is, after reading one byte past it.
+    """
+    import threading
+
+    from spinecheck.landmarks.io import checks
+
+    text = json.dumps({"format": FORMAT, "view": "lateral", "points": {"C7.centroid": [10.0, 20.0]}})
+    for content, limit in ((text, 1 << 20), (text + " " * 64, len(text) + 8)):
+        pipe = tmp_path / f"pipe{limit}.json"
+        os.mkfifo(pipe)
+        writer = threading.Thread(target=lambda p=pipe, c=content: p.write_text(c), daemon=True)
+        writer.start()
+        monkeypatch.setattr(checks, "MAX_LANDMARK_FILE_BYTES", limit)
+        try:
+            if len(content) <= limit:
+                assert read_landmarks(pipe).points == {"C7.centroid": (10.0, 20.0)}
+            else:
+                with pytest.raises(InvalidLandmarksError, match="is larger than"):
+                    read_landmarks(pipe)
+        finally:
+            writer.join(5)  # its text fits the pipe's buffer: written whole, read or not
+
+
+def test_a_landmark_file_read_is_the_file_up_to_the_limit(tmp_path):
+    from spinecheck.landmarks.io.checks import _read_at_most
+
+    for size in (0, 1, 9, 10, 11, 12, 300):
+        path = tmp_path / f"f{size}"
+        path.write_bytes(bytes(i % 251 for i in range(size)))
+        with path.open("rb") as f:
+            got = _read_at_most(f, 11)
+        assert got == path.read_bytes()[:11]
+
+
+@pytest.mark.parametrize(("view", "a", "b"), [("lateral", "ant", "post"), ("ap", "left", "right")])
+def test_the_first_zero_length_endplate_is_named_whatever_names_were_seen_before(view, a, b):
+    """check_endplates remembers the names it has seen: it still finds every pair, and names the first."""
+    from spinecheck.landmarks.io.checks import check_endplates
+
+    levels = ("T4", "T5", "T6", "T7", "L1", "L2", "L3")
+    points = {
+        f"{level}.{end}.{corner}": (10.0 * i + (j == 1), 5.0 * k)
+        for i, level in enumerate(levels)
+        for k, end in enumerate(("sup", "inf"))
+        for j, corner in enumerate((a, b))
+    }
+    for _ in range(2):  # names new, then seen
+        check_endplates(points, view, "w")
+        for bad in ("L2.inf", "T5.sup", "L1.sup"):
+            broken = dict(points)
+            broken[f"{bad}.{b}"] = broken[f"{bad}.{a}"]
+            with pytest.raises(DegenerateGeometryError, match=f"w: endplate {bad} has zero length"):
+                check_endplates(broken, view, "w")
+        both = dict(points)
+        for bad in ("L2.inf", "T5.sup"):
+            both[f"{bad}.{b}"] = both[f"{bad}.{a}"]
+        with pytest.raises(DegenerateGeometryError, match="w: endplate T5.sup has zero length"):
+            check_endplates(both, view, "w")
+        # a partner missing, or its corner alone, is no endplate
+        lone = {k: v for k, v in points.items() if k != f"T6.sup.{b}"}
+        check_endplates(lone, view, "w")

@@ -35,13 +35,16 @@ and after, its reduction, and the median corner error.
 ``--refine-runs``) or, without it, its local stage (``--fold K`` without ``--refiner``, folder
 ``--local-runs``) as the AP refiner (:mod:`spinecheck.landmarks.refine.learned`). Each fold's
 network reads the films it never saw (the shipped networks, which saw them, are not used); every
-corner T1..L5 is clicked sigma = 5 px off and refined as ``spinecheck refine`` does: the learned
-shape (learned on the other folds), then each corner ``MODEL_WEIGHT`` of the way to the network's
-corner (close-ups framed by the shape's corners). Median endplate-angle
-error before and after; the shape alone and the model step alone beside it.
+corner T1..L5 is clicked sigma = 5 px off and refined as ``spinecheck refine`` does
+(``refine_ap_corners`` with the fold's networks and a shape learned on the other folds): refine
+rule 2, each corner at 0.3 click + 0.4 shape + 0.3 network (close-ups framed by the shape's
+corners). Median endplate-angle error before and after; beside it, on the same clicks, rule 1 (model
+1.2 as first shipped: the shape's corner ``MODEL_WEIGHT`` of the way to the network's), the shape
+alone, and the shape with the click term (0.3 click + 0.7 shape: where no network corner is used).
+``--films N`` reads only the first N films of each fold (a trial run).
 
 Run: ``python bench/bench_refine.py [--repeats N] [--seeds N] [--part a|b|c|d|e|f|all]
-[--local-runs RUNS] [--refine-runs RUNS]``.
+[--local-runs RUNS] [--refine-runs RUNS] [--films N]``.
 """
 
 from __future__ import annotations
@@ -321,11 +324,18 @@ def bench_shape_cv(repeats: int, folds: int = 5) -> None:
     )
 
 
-def bench_local_cv(local_runs: Path | None, refine_runs: Path | None, repeats: int, folds: int = 5) -> None:
-    from spinecheck.landmarks.detect.inference import load_model, place_corners
+def bench_local_cv(
+    local_runs: Path | None, refine_runs: Path | None, repeats: int, folds: int = 5, films: int | None = None
+) -> None:
+    from spinecheck.landmarks.detect.inference import load_model
     from spinecheck.landmarks.detect.training import assign_folds, screen_labels
     from spinecheck.landmarks.io.aasce import AASCE_POINT_NAMES
-    from spinecheck.landmarks.refine.learned import MAX_SHIFT_SHARE, MIN_CONFIDENCE, MODEL_WEIGHT
+    from spinecheck.landmarks.refine.learned import (
+        MODEL_WEIGHT,
+        blend_corner,
+        refine_ap_corners,
+        refine_with_model,
+    )
     from spinecheck.landmarks.refine.shape import learn_shape_model
 
     good, bad = screen_labels(TRAIN)
@@ -338,17 +348,13 @@ def bench_local_cv(local_runs: Path | None, refine_runs: Path | None, repeats: i
         d = x[1::2] - x[0::2]
         return np.degrees(np.arctan2(d[:, 1], d[:, 0]))
 
-    def model_step(grey: np.ndarray, x: np.ndarray, model) -> tuple[np.ndarray, np.ndarray]:
-        """refine_with_model's rule on corners ``x`` (68, 2): moved corners, and which moved."""
-        xy, conf = place_corners(grey, x.reshape(17, 4, 2), model)
-        shift = xy.reshape(68, 2) - x
-        height = np.repeat(
-            np.linalg.norm(x.reshape(17, 4, 2)[:, 2:] - x.reshape(17, 4, 2)[:, :2], axis=2).mean(1), 4
-        )
-        ok = (np.hypot(*shift.T) <= MAX_SHIFT_SHARE * height) & (conf.ravel() >= MIN_CONFIDENCE)
-        return x + np.where(ok[:, None], MODEL_WEIGHT * shift, 0.0), ok
+    def network(grey: np.ndarray, x: np.ndarray, model) -> list[tuple[float, float] | None]:
+        """The network's usable corner for each of the corners ``x`` (68, 2), else None."""
+        found = refine_with_model(grey, dict(zip(AASCE_POINT_NAMES, map(tuple, x), strict=True)), model=model)
+        return [found[n][0] if found and n in found else None for n in AASCE_POINT_NAMES]
 
-    before, alone, shaped, both, used, seconds, n = [], [], [], [], [], 0.0, 0
+    rows: dict[str, list[list[float]]] = {k: [] for k in ("clicks", "shape", "shape+c", "rule1", "rule2")}
+    used, seconds, n_runs, differ = [], 0.0, 0, 0
     for k in range(folds):
         parts = {}
         for key, runs in (("local", local_runs), ("refine", refine_runs)):
@@ -366,29 +372,66 @@ def bench_local_cv(local_runs: Path | None, refine_runs: Path | None, repeats: i
             refine=model.refine if "refine" in parts else None,
         )
         shape_model = learn_shape_model(shapes[fold_of != k], source=f"aasce-train less fold {k}")
-        for i in np.flatnonzero(fold_of == k):
+        for i in np.flatnonzero(fold_of == k)[:films]:
             grey = load_radiograph(TRAIN / "images" / good[i]).display
             truth = shapes[i]
             rng = np.random.default_rng(1000 + int(i))
+            checked = False
             for _ in range(repeats):
                 rough = truth + rng.normal(0, 5, truth.shape)
-                by_model, _ = model_step(grey, rough, model)
+                clicks = dict(zip(AASCE_POINT_NAMES, map(tuple, rough), strict=True))
                 t0 = time.perf_counter()
                 by_shape = _shape_of(rough, shape_model)
-                refined, ok = model_step(grey, by_shape, model)  # spinecheck refine: shape, then the model
+                net = network(grey, by_shape, model)
+                rule2 = np.array(
+                    [blend_corner(c, s, m) for c, s, m in zip(rough, by_shape, net, strict=True)]
+                )
                 seconds += time.perf_counter() - t0
-                n += 1
-                used.append(ok.mean())
-                for out, x in ((before, rough), (alone, by_model), (shaped, by_shape), (both, refined)):
-                    out.append([_err(a, b) for a, b in zip(angles(x), angles(truth), strict=True)])
-    b, a, s, bo = (np.median(np.concatenate(x)) for x in (before, alone, shaped, both))
-    network = "the refiner network's" if refine_runs else "the local stage's"
+                n_runs += 1
+                # once per film: spinecheck refine's own path (refine_landmarks) gives the same corners
+                if not checked:
+                    checked = True
+                    moves = refine_ap_corners(
+                        grey, clicks, AASCE_POINT_NAMES, shape_model=shape_model, model=model
+                    )
+                    path = np.array(
+                        [moves[n].refined if n in moves else clicks[n] for n in AASCE_POINT_NAMES]
+                    )
+                    differ += not np.allclose(path, rule2, atol=1e-6)  # a shape put off the film, say
+                used.append(np.mean([m is not None for m in net]))
+                # rule 1, model 1.2 as first shipped: the shape's corner MODEL_WEIGHT of the way to the network's
+                rule1 = np.array(
+                    [
+                        s if m is None else s + MODEL_WEIGHT * (np.asarray(m) - s)
+                        for s, m in zip(by_shape, net, strict=True)
+                    ]
+                )
+                shape_c = np.array([blend_corner(c, s) for c, s in zip(rough, by_shape, strict=True)])
+                for key, x in (
+                    ("clicks", rough),
+                    ("shape", by_shape),
+                    ("shape+c", shape_c),
+                    ("rule1", rule1),
+                    ("rule2", rule2),
+                ):
+                    rows[key].append([_err(a, b) for a, b in zip(angles(x), angles(truth), strict=True)])
+    med = {key: float(np.median(np.concatenate(v))) for key, v in rows.items()}
+    b = med["clicks"]
+
+    def cut(key: str) -> str:
+        return f"{med[key]:.3f} deg ({med[key] / b - 1:+.1%})"
+
+    network_name = "the refiner network's" if refine_runs else "the local stage's"
+    n_films = len(rows["clicks"]) // repeats
     print(
-        f"(f) aasce-train, {network} {folds}-fold CV by patient ({len(good)} films), all corners T1-L5 "
-        f"clicked sigma = 5 px off, {repeats} repeats: median endplate-angle error {b:.2f} deg -> "
-        f"{bo:.2f} deg as spinecheck refine does it, the learned shape then the model ({1 - bo / b:.0%} lower; "
-        f"the shape alone {s:.2f}, {1 - s / b:.0%}; the model step alone {a:.2f}, {1 - a / b:.0%}); "
-        f"model corners used {np.mean(used):.0%}; {1000 * seconds / n:.0f} ms per film"
+        f"(f) aasce-train, {network_name} {folds}-fold CV by patient ({n_films} films), all corners T1-L5 "
+        f"clicked sigma = 5 px off, {repeats} repeats: median endplate-angle error {b:.3f} deg -> "
+        f"{cut('rule2')} as spinecheck refine does it (rule 2: 0.3 click + 0.4 shape + 0.3 model); "
+        f"on the same clicks rule 1 of model 1.2 (the shape, then 0.3 towards the model) {cut('rule1')}, "
+        f"the shape alone {cut('shape')}, the shape with the click term (0.3 click + 0.7 shape) "
+        f"{cut('shape+c')}; model corners used {np.mean(used):.0%}; {1000 * seconds / n_runs:.0f} ms per film; "
+        f"refine_ap_corners gave the same corners on {len(rows['clicks']) // repeats - differ} of "
+        f"{len(rows['clicks']) // repeats} films (first repeat)"
     )
 
 
@@ -415,6 +458,9 @@ def main() -> None:
         "--refine-runs",
         help="part (f): folder of the refiner network's fold0 .. fold4 runs (training_local --refiner)",
     )
+    ap.add_argument(
+        "--films", type=int, help="part (f): only the first N held-out films of each fold (a trial)"
+    )
     args = ap.parse_args()
     if args.part in ("a", "all"):
         if DATA.is_dir():
@@ -438,6 +484,7 @@ def main() -> None:
                 Path(args.local_runs) if args.local_runs else None,
                 Path(args.refine_runs) if args.refine_runs else None,
                 args.repeats,
+                films=args.films,
             )
         else:
             print(f"(f) skipped: needs {TRAIN} and --local-runs or --refine-runs")

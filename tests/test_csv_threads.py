@@ -1,9 +1,10 @@
 """The CSV writer makes its chunks in two threads, and hands them on in order (issue 17, 2).
 
 :func:`csv_column_chunks` makes the independent chunks of a large table at once where the process
-has two cores (``csv_cells._in_order``): the text must be the text of one thread, chunk for chunk,
-an error making a chunk must reach the caller where that chunk would have come, no thread may
-outlive the writer, and a process with one core makes every chunk in its own thread.
+has two cores (:func:`~spinecheck.landmarks.io.in_order.in_order`): the text must be the text of one
+thread, chunk for chunk, an error making a chunk must reach the caller where that chunk would have
+come, no thread may outlive the writer, and a process with one core makes every chunk in its own
+thread.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import threading
 
 import numpy as np
 import pytest
-from spinecheck.landmarks.io import csv_cells
+from spinecheck.landmarks.io import csv_cells, in_order
 from spinecheck.landmarks.io.csv_cells import csv_column_chunks
 
 
@@ -24,7 +25,7 @@ def _table(n: int = 50) -> tuple[list[str], list[np.ndarray]]:
 
 
 def _writer_threads() -> list[threading.Thread]:
-    return [t for t in threading.enumerate() if t.name.startswith("spinecheck-csv")]
+    return [t for t in threading.enumerate() if t.name.startswith("spinecheck-in-order")]
 
 
 def test_threaded_chunks_are_the_one_thread_chunks_in_order():
@@ -48,7 +49,7 @@ def test_results_come_in_order_though_a_later_one_is_made_first():
             made_1.set()
         return k
 
-    assert list(csv_cells._in_order(make, range(6), threads=2)) == list(range(6))
+    assert list(in_order.in_order(make, range(6), threads=2)) == list(range(6))
     assert not _writer_threads()
 
 
@@ -81,8 +82,8 @@ def test_a_caller_that_stops_early_leaves_no_thread_behind():
 
 
 def test_one_core_makes_every_chunk_in_the_calling_thread(monkeypatch):
-    monkeypatch.setattr(csv_cells.os, "sched_getaffinity", lambda pid: {0}, raising=False)
-    assert csv_cells._threads() == 1
+    monkeypatch.setattr(in_order.os, "sched_getaffinity", lambda pid: {0}, raising=False)
+    assert in_order.threads_to_use() == 1
     callers = set()
     real = csv_cells._chunk_text
 
@@ -99,8 +100,8 @@ def test_one_core_makes_every_chunk_in_the_calling_thread(monkeypatch):
 
 
 def test_two_cores_make_two_chunks_at_a_time(monkeypatch):
-    monkeypatch.setattr(csv_cells.os, "sched_getaffinity", lambda pid: {0, 1, 2, 3}, raising=False)
-    assert csv_cells._threads() == csv_cells.THREADS == 2
+    monkeypatch.setattr(in_order.os, "sched_getaffinity", lambda pid: {0, 1, 2, 3}, raising=False)
+    assert in_order.threads_to_use() == in_order.THREADS == 2
     callers = set()
     real = csv_cells._chunk_text
 

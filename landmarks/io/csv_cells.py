@@ -42,20 +42,18 @@ image,SVA_mm
 
 from __future__ import annotations
 
-import collections
 import csv
 import functools
 import io
-import itertools
 import math
-import os
 import re
-from collections.abc import Callable, Iterable, Iterator, Sequence
-from typing import TYPE_CHECKING, NamedTuple, TypeVar
+from collections.abc import Iterable, Iterator, Sequence
+from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
 
 from .arrow_arrays import bools, floats, numbers, string_scalar, strings, texts
+from .in_order import in_order, threads_to_use
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -180,7 +178,8 @@ def csv_column_chunks(
         as much memory held, with one thread as with two).
     threads : int, optional
         Chunks made at a time, each in a thread of its own (default: the cores
-        this process may use, at most :data:`THREADS`); 1 makes them one after
+        this process may use, at most
+        :data:`~spinecheck.landmarks.io.in_order.THREADS`); 1 makes them one after
         the other in the calling thread.
 
     Yields
@@ -220,7 +219,7 @@ def csv_column_chunks(
     """
     yield csv_text([header])
     n = len(columns[0]) if columns else 0
-    threads = max(1, _threads() if threads is None else threads)
+    threads = max(1, threads_to_use() if threads is None else threads)
     chunk_rows = chunk_rows or max(1, CHUNK_ROWS // threads)
     if len(header) == 1:  # csv writes a lone empty cell as "": leave that rule to csv
         for start in range(0, n, chunk_rows):
@@ -240,62 +239,7 @@ def csv_column_chunks(
     threads = min(len(starts), threads)
     if threads > 1:
         _arrow_floats_like_repr()  # once, before the threads would each find it out
-    yield from _in_order(chunk, starts, threads)
-
-
-#: Chunks of :func:`csv_column_chunks` made at a time, at most. Their Python parts (the distinct
-#: texts of object columns, the calls) hold the interpreter lock, so a third thread on a third core
-#: would add little, and each chunk in the making holds some 10 MB of text and its Arrow arrays.
-THREADS = 2
-
-
-def _threads() -> int:
-    """The cores this process may run on, at most :data:`THREADS`."""
-    try:
-        cores = len(os.sched_getaffinity(0))
-    except AttributeError:  # not on Linux
-        cores = os.cpu_count() or 1
-    return max(1, min(THREADS, cores))
-
-
-_T = TypeVar("_T")
-_R = TypeVar("_R")
-
-
-def _in_order(make: Callable[[_T], _R], items: Iterable[_T], threads: int) -> Iterator[_R]:
-    """``make(item)`` of each of *items*, in their order, *threads* made at a time in as many threads.
-
-    At most *threads* results are made or held ahead of the one last yielded. An error of
-    *make* is raised where its result would have come, and no further item is begun;
-    closing the generator early (or an error) cancels those not begun and waits for those
-    under way, so that no thread outlives it. With one thread every result is made in the
-    calling thread, when it is asked for.
-
-    Examples
-    --------
-    >>> list(_in_order(str.upper, ["a", "b", "c"], threads=2))
-    ['A', 'B', 'C']
-    """
-    items = iter(items)
-    if threads <= 1:
-        yield from map(make, items)
-        return
-    from concurrent.futures import Future, ThreadPoolExecutor
-
-    pool = ThreadPoolExecutor(threads, thread_name_prefix="spinecheck-csv")
-    pending: collections.deque[Future[_R]] = collections.deque()
-    try:
-        for item in itertools.islice(items, threads):
-            pending.append(pool.submit(make, item))
-        while pending:
-            result = pending.popleft().result()  # an error of make: raised here, in order
-            for item in itertools.islice(items, 1):
-                pending.append(pool.submit(make, item))
-            yield result
-    finally:  # done, an error, or a caller that stopped early: no thread outlives the generator
-        for future in pending:
-            future.cancel()
-        pool.shutdown(wait=True)
+    yield from in_order(chunk, starts, threads)
 
 
 class _Coded(NamedTuple):

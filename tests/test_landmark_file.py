@@ -881,3 +881,34 @@ def test_the_first_zero_length_endplate_is_named_whatever_names_were_seen_before
         # a partner missing, or its corner alone, is no endplate
         lone = {k: v for k, v in points.items() if k != f"T6.sup.{b}"}
         check_endplates(lone, view, "w")
+
+
+def test_points_outside_the_image_are_found_as_one_test_per_point_finds_them():
+    """check_inside_image tells 'all inside' from the extremes; NaN, infinities and edges still refused."""
+    import math
+    import random
+
+    from spinecheck.landmarks.io.checks import check_inside_image
+
+    def outside(points, rows, columns):
+        return [
+            name
+            for name, (x, y) in points.items()
+            if (columns is not None and not -0.5 <= x <= columns - 0.5)
+            or (rows is not None and not -0.5 <= y <= rows - 0.5)
+        ]
+
+    rng = random.Random(17)
+    values = [0.0, -0.5, -0.50001, 99.5, 99.50001, 49, math.nan, math.inf, -math.inf, 1e308]
+    refused = 0
+    for _ in range(3000):
+        points = {f"L{i}.centroid": (rng.choice(values), rng.choice(values)) for i in range(rng.randint(0, 4))}
+        rows, columns = rng.choice([None, 100, 50]), rng.choice([None, 100, 50])
+        expected = outside(points, rows, columns) if rows is not None or columns is not None else []
+        if not expected:
+            check_inside_image(points, rows, columns, "w")
+            continue
+        refused += 1
+        with pytest.raises(InvalidLandmarksError, match=f'^w: point "{expected[0]}" '):
+            check_inside_image(points, rows, columns, "w")
+    assert refused > 1000

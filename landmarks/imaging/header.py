@@ -170,14 +170,14 @@ def sniff(path: str | Path) -> tuple[Path, str, str]:
     """
     p = Path(path)
     where = f"image '{path}'"
-    if p.is_dir():
-        raise UnreadableImageError(f"{where}: is a folder; expected an image file")
     try:
-        with p.open("rb") as f:
+        with open(p, "rb") as f:
             head = f.read(132)
     except FileNotFoundError:
         raise UnreadableImageError(f"{where}: no such file") from None
-    except OSError as exc:
+    except OSError as exc:  # a folder is told only here: one system call less for every file
+        if p.is_dir():
+            raise UnreadableImageError(f"{where}: is a folder; expected an image file") from None
         raise UnreadableImageError(f"{where}: cannot be read ({exc.strerror or exc})") from None
     if not head:
         raise UnreadableImageError(f"{where}: the file is empty")

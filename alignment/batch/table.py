@@ -325,8 +325,32 @@ def rows_of(study: Study, header: Sequence[str], options: BatchOptions = BatchOp
     cols = _columns(study, options)
     if tuple(cols) != tuple(header):  # pragma: no cover - a new column must be added to the header too
         raise RuntimeError(f"batch columns changed: {sorted(set(cols) ^ set(header))}")
-    values = [cols[name].tolist() for name in header]
-    return [tuple(_cell(v) for v in row) for row in zip(*values, strict=True)]
+    values = [_column_cells(cols[name].tolist()) for name in header]
+    return list(zip(*values, strict=True))
+
+
+_NONE = type(None)
+
+
+def _column_cells(values: list) -> list[str]:
+    """``[_cell(v) for v in values]``, a column at a time where its values are of one kind (issue 17, 4).
+
+    Texts without line ends are their cells, floats without a zero (whose sign ``_cell`` drops)
+    and integers their ``str``, a column of None empty cells; a mixed column is made cell by cell.
+    """
+    kinds = set(map(type, values))
+    if kinds <= {str}:
+        text = "".join(values)
+        if "\r" not in text and "\n" not in text:
+            return values
+    elif kinds == {float}:
+        if 0.0 not in values:
+            return list(map(str, values))
+    elif kinds == {int}:
+        return list(map(str, values))
+    elif kinds == {_NONE}:
+        return [""] * len(values)
+    return list(map(_cell, values))
 
 
 # ----------------------------------------------------------------------------- the table file

@@ -1,8 +1,8 @@
 """The AP refiner that uses the landmark model's local stage (landmarks/refine/learned.py).
 
-On real films (aasce-dev, skipped when ``../shared`` is absent) clicks sigma = 5 px off move by the
-learned shape, then part of the way to the model's corners, and their endplate angles get closer to
-the annotators'; the
+On real films (aasce-dev, skipped when ``../shared`` is absent) clicks sigma = 5 px off end at a blend
+of the click, the learned shape's corner and the model's (tests/test_refine_blend.py checks the
+weights), and their endplate angles get closer to the annotators'; the
 shipped model saw these films (aasce-dev is part of aasce-train): the cross-validated figure is
 ``bench/bench_refine.py --part f``. On a blank film the model is unsure and the clicks stay (the
 shape refiner takes over). Fewer than four corners of a vertebra: no model step.

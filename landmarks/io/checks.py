@@ -179,13 +179,6 @@ def check_inside_image(
     """
     if rows is None and columns is None:
         return
-    if points:
-        # every point inside, told by the extremes of each coordinate (C loops, issue 17, 4); a NaN
-        # makes a sum NaN, which no comparison passes
-        xs, ys = zip(*points.values(), strict=True)
-        x_fits = columns is None or (-0.5 <= min(xs) and max(xs) <= columns - 0.5 and sum(xs) == sum(xs))
-        if x_fits and (rows is None or (-0.5 <= min(ys) and max(ys) <= rows - 0.5 and sum(ys) == sum(ys))):
-            return
     outside = [
         name
         for name, (x, y) in points.items()

@@ -19,7 +19,7 @@ films, against 5.9 px for clicks 5 px off in each direction), and averaging gain
 errors are independent: the network's and the shape's angle errors correlate (0.46; the network
 reads a close-up framed by the shape), the click's with neither, so the click keeps a weight of
 its own. Refine rule 2 (since 2026-12, with model 1.2's weights unchanged): cross-validated by
-patient on aasce-train (453 films, 2 repeats), clicks 5 px off, the median endplate-angle error
+patient on aasce-train (453 films, 3 repeats), clicks 5 px off, the median endplate-angle error
 falls from 1.69 to 1.23 deg (27 % lower), against 1.29 deg (24 %) for rule 1 (model 1.2 as first
 shipped: the shape's corner moved ``MODEL_WEIGHT`` of the way to the network's, the click left
 out) and 1.39 deg (18 %) for the shape alone (``bench/bench_refine.py --part f``, which prints

@@ -39,6 +39,7 @@ from __future__ import annotations
 
 import concurrent.futures as cf
 import dataclasses
+import functools
 import math
 import multiprocessing
 import os
@@ -272,6 +273,26 @@ class _NotLandmarks(Exception):
     """A ``.json`` file that discovery paired unread is no landmark file: the pairing by names does not hold."""
 
 
+@functools.cache
+def _readers() -> Any:
+    """The readers a study needs, imported on first use and once: an import in a function costs 1-2 µs a call."""
+    from types import SimpleNamespace
+
+    from ...landmarks.imaging.isolated import load_radiograph_isolated
+    from ...landmarks.imaging.radiograph import read_radiograph_header
+    from ...landmarks.io.landmark_file import landmarks_where, load_landmark_json, parse_landmarks
+    from ...landmarks.io.read import read_landmark_table
+
+    return SimpleNamespace(
+        load_radiograph_isolated=load_radiograph_isolated,
+        read_radiograph_header=read_radiograph_header,
+        landmarks_where=landmarks_where,
+        load_landmark_json=load_landmark_json,
+        parse_landmarks=parse_landmarks,
+        read_landmark_table=read_landmark_table,
+    )
+
+
 def _claim(job: StudyJob) -> tuple[StudyJob, Any]:
     """Read the landmark file discovery left unread (:attr:`StudyJob.landmarks_unread`), once.
 
@@ -281,11 +302,9 @@ def _claim(job: StudyJob) -> tuple[StudyJob, Any]:
     raised where the reader would raise it). Raises :class:`_NotLandmarks` for a ``.json``
     file that is not a landmark file: discovery would not have paired it.
     """
-    from ...landmarks.io.landmark_file import load_landmark_json
-
     content: Any
     try:
-        content = load_landmark_json(job.landmarks_path)
+        content = _readers().load_landmark_json(job.landmarks_path)
         landmarks, uid = landmark_claim(job.landmarks_path, content)
     except InvalidLandmarksError as exc:  # not decoded: a broken landmark file, recording no UID
         content, landmarks, uid = exc, True, None
@@ -296,17 +315,15 @@ def _claim(job: StudyJob) -> tuple[StudyJob, Any]:
 
 def _merged_landmarks(job: StudyJob, header: Any, content: Any, where: str) -> _Merged:
     """The study's landmark file merged with the film's *header* (read now, or from *content*, :func:`_claim`'s)."""
-    from ...landmarks.io.landmark_file import landmarks_where, parse_landmarks
-    from ...landmarks.io.read import read_landmark_table
-
+    readers = _readers()
     if content is None:
         # the header also places a 3D Slicer markup's millimetres on the film's pixels (other formats are in pixels)
-        table = read_landmark_table(job.landmarks_path, image=header)
+        table = readers.read_landmark_table(job.landmarks_path, image=header)
         return _Merged.of_table(merge_image(table, header, where=where))
     if isinstance(content, InvalidLandmarksError):
         raise content
     path = job.landmarks_path  # a .json landmark file: what read_landmark_table does with it, undecoded again
-    landmarks = parse_landmarks(content, where=landmarks_where(path), source=path)
+    landmarks = readers.parse_landmarks(content, where=readers.landmarks_where(path), source=path)
     merged_set, merged = merge_landmarks(landmarks, header, where=where)
     # the table merge_image makes of it has these in its columns; its id is LandmarkTable.from_sets's
     study_id = landmarks.source or landmarks.image.path or "study 1"
@@ -324,13 +341,11 @@ def _load(job: StudyJob, options: BatchOptions, content: Any = None) -> tuple[_M
     identity, for the error row. *content*: the landmark file's, when already
     decoded (:func:`_claim`).
     """
-    from ...landmarks.imaging.isolated import load_radiograph_isolated
-    from ...landmarks.imaging.radiograph import read_radiograph_header
-
+    readers = _readers()
     detecting = not job.landmarks_path  # an image without landmark file, with --detect
     # decoded in a child process: a decoder that crashes on this film costs its row, not the batch
-    radiograph = load_radiograph_isolated(job.image_path) if options.decode or detecting else None
-    header = read_radiograph_header(job.image_path) if radiograph is None else radiograph.header
+    radiograph = readers.load_radiograph_isolated(job.image_path) if options.decode or detecting else None
+    header = readers.read_radiograph_header(job.image_path) if radiograph is None else radiograph.header
     where = f"image '{job.image_path}'"
     try:
         if detecting:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Mapping
-from typing import Any, NamedTuple
+from typing import Any
 
 import numpy as np
 
@@ -144,46 +144,50 @@ def measure(
     curve_parts: list[tuple[np.ndarray, CurveTable]] = []
     mixed = bool(lateral.any() and not lateral.all())  # one view only: its table keeps every point
     # a block of studies at a time: the geometry's temporaries are a block's, not the whole table's
-    starts = range(0, n, _BLOCK_ROWS)
-    threads = 1
-    if len(starts) > 1:  # a large table: its blocks two at a time where there are two cores
-        from ..landmarks.io.in_order import in_order, threads_to_use
-
-        threads = threads_to_use()
-
-    def block_parts(start: int) -> list[_Part]:
+    for start in range(0, n, _BLOCK_ROWS):
         block = table if n <= _BLOCK_ROWS else _rows(table, start, min(start + _BLOCK_ROWS, n))
-        return _measured(
-            block, lateral[start : start + len(block)], start, table, mixed, cobb_method, min_curve_deg
-        )
-
-    blocks = map(block_parts, starts) if threads == 1 else in_order(block_parts, starts, threads)
-    for parts in blocks:  # in order, each block's results copied into the whole's in this thread
-        for part in parts:
-            idx = part.rows
-            if part.anterior_sign is not None:
-                sign[idx] = part.anterior_sign
-            if part.junctions is not None:
-                for pid, levels in part.junctions.levels.items():
+        in_block = lateral[start : start + len(block)]
+        for rows, is_lateral in ((np.flatnonzero(in_block), True), (np.flatnonzero(~in_block), False)):
+            if not len(rows):
+                continue
+            idx = rows + start
+            sub = block.subset(rows, _names_for(table, is_lateral)) if mixed else block
+            if is_lateral:
+                sagittal = sagittal_parameters(sub)
+                cols, warn = sagittal.columns, sagittal.warnings
+                sign[idx] = sagittal.anterior_sign
+                made, checks = sagittal.constructions, check_landmarks(sub, sagittal.anterior_sign)
+                for pid, levels in sagittal.junctions.levels.items():
                     junction_lines.levels[pid][idx] = levels
-                    junction_lines.lines_px[pid][idx] = part.junctions.lines_px[pid]
-            if part.curves is not None:
-                curve_parts.append((idx, part.curves))
-            for whole, found_part in zip(found, part.checks, strict=True):
-                whole[idx] = found_part
+                    junction_lines.lines_px[pid][idx] = sagittal.junctions.lines_px[pid]
+                del sagittal
+            else:
+                checks = check_landmarks(sub)
+                coronal = coronal_parameters(
+                    sub,
+                    cobb_method=cobb_method,
+                    min_curve_deg=min_curve_deg,
+                    suspect=checks.bad,
+                    end_lines=False,
+                )
+                cols, warn, made = coronal.columns, coronal.warnings, coronal.constructions
+                curve_parts.append((idx, coronal.curves))
+                del coronal
+            for whole, part in zip(found, checks, strict=True):
+                whole[idx] = part
             for name in Constructions.names():
-                getattr(built, name)[idx] = getattr(part.constructions, name)
-            for pid, col in part.columns.items():
+                getattr(built, name)[idx] = getattr(made, name)
+            for pid, col in cols.items():
                 values[pid][idx] = col.value
                 reasons[pid][idx] = col.reason
                 if col.value_px is not None:
                     values_px[pid][idx] = col.value_px
             at = idx.tolist()
-            for j, w in part.warnings.items():
+            for j, w in warn.items():
                 warnings.setdefault(at[j], []).extend(w)
-        # the block's results (copied into the columns above) go before the next are measured, not when
-        # measure returns: less at the peak of a large table
-        del parts
+            # the view's copy of its rows and its results (copied into the columns above) go before the
+            # next are measured, not when measure returns: less at the peak of a large table
+            del sub, cols, warn, made, checks
     if curve_parts:
         curves = _merged_curves(curve_parts, n, cobb_method.value)
         del curve_parts
@@ -221,72 +225,6 @@ def measure(
         operated=table.operated,
         junctions=junction_lines,
     )
-
-
-class _Part(NamedTuple):
-    """What one view's studies of a block measured, for :func:`measure` to copy into the whole's columns."""
-
-    rows: np.ndarray  # (m,) their rows in the whole table
-    columns: dict[str, Any]  # parameter -> its column (value, reason, value_px)
-    warnings: dict[int, list[str]]  # by row of the part
-    constructions: Constructions
-    checks: Plausibility
-    anterior_sign: np.ndarray | None = None  # lateral films only
-    junctions: JunctionLines | None = None  # lateral films only
-    curves: CurveTable | None = None  # AP films only
-
-
-def _measured(
-    block: LandmarkTable,
-    lateral: np.ndarray,
-    start: int,
-    table: LandmarkTable,
-    mixed: bool,
-    cobb_method: CobbMethod,
-    min_curve_deg: float,
-) -> list[_Part]:
-    """The results of a block of studies (rows *start* on of *table*), lateral films and AP films apart.
-
-    Reads *block* and the names of *table* and writes nothing of theirs, nor anything
-    outside this call: blocks may be measured at once in threads (:func:`measure`).
-    """
-    parts = []
-    for rows, is_lateral in ((np.flatnonzero(lateral), True), (np.flatnonzero(~lateral), False)):
-        if not len(rows):
-            continue
-        sub = block.subset(rows, _names_for(table, is_lateral)) if mixed else block
-        if is_lateral:
-            sagittal = sagittal_parameters(sub)
-            parts.append(
-                _Part(
-                    rows + start,
-                    sagittal.columns,
-                    sagittal.warnings,
-                    sagittal.constructions,
-                    check_landmarks(sub, sagittal.anterior_sign),
-                    anterior_sign=sagittal.anterior_sign,
-                    junctions=sagittal.junctions,
-                )
-            )
-            del sagittal
-        else:
-            checks = check_landmarks(sub)
-            coronal = coronal_parameters(
-                sub, cobb_method=cobb_method, min_curve_deg=min_curve_deg, suspect=checks.bad, end_lines=False
-            )
-            parts.append(
-                _Part(
-                    rows + start,
-                    coronal.columns,
-                    coronal.warnings,
-                    coronal.constructions,
-                    checks,
-                    curves=coronal.curves,
-                )
-            )
-            del coronal
-        del sub  # the view's copy of its rows: gone before the other view's are measured
-    return parts
 
 
 def _per_study(warnings: dict[int, list[str]], n: int) -> tuple[tuple[str, ...], ...]:

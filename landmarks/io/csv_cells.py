@@ -293,11 +293,6 @@ def _chunk_text(columns: Sequence[np.ndarray]) -> str:
     lines = pc.binary_join_element_wise(
         *arrays, string_scalar(","), null_handling="replace", null_replacement=""
     )
-    del (
-        parts,
-        arrays,
-        last,
-    )  # the cells: gone before the lines' text is copied (a chunk's peak, once per thread)
     if whole.any():
         rows = np.flatnonzero(whole).tolist()
         quoted = [csv_text([[_raw_cell(col, k) for col in columns]]) for k in rows]

@@ -7,8 +7,10 @@ function of its own item that shares nothing it writes, and the pieces come back
 their items, so the result is the result of one thread.
 
 The measuring core's blocks of studies are not made this way: their NumPy calls over a few thousand
-studies are short, so two threads mostly wait on each other for the lock (no time was saved with a
-core to spare), and each thread's own heap of the C library held some 50 MB more at the peak.
+studies are short, so two threads spend much of their time waiting for the lock. On two idle cores
+they measured 100 000 studies in 0.93 instead of 1.08 s for a quarter more CPU time, ``measure
+--format csv`` took 3.34 instead of 3.45 s, and the threads' own heaps of the C library held some
+60 MB more at its peak (675 against 612 MB): too much memory for the time.
 """
 
 from __future__ import annotations

@@ -902,7 +902,9 @@ def test_points_outside_the_image_are_found_as_one_test_per_point_finds_them():
     values = [0.0, -0.5, -0.50001, 99.5, 99.50001, 49, math.nan, math.inf, -math.inf, 1e308]
     refused = 0
     for _ in range(3000):
-        points = {f"L{i}.centroid": (rng.choice(values), rng.choice(values)) for i in range(rng.randint(0, 4))}
+        points = {
+            f"L{i}.centroid": (rng.choice(values), rng.choice(values)) for i in range(rng.randint(0, 4))
+        }
         rows, columns = rng.choice([None, 100, 50]), rng.choice([None, 100, 50])
         expected = outside(points, rows, columns) if rows is not None or columns is not None else []
         if not expected:

@@ -956,7 +956,11 @@ def _release_free_memory() -> None:
 
     try:
         ctypes.CDLL(None).malloc_trim(0)
-    except (AttributeError, OSError, TypeError):  # no such function, or no C library to load by None (Windows)
+    except (
+        AttributeError,
+        OSError,
+        TypeError,
+    ):  # no such function, or no C library to load by None (Windows)
         pass
 
 

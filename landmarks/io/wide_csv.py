@@ -956,11 +956,8 @@ def _release_free_memory() -> None:
 
     try:
         ctypes.CDLL(None).malloc_trim(0)
-    except (
-        AttributeError,
-        OSError,
-        TypeError,
-    ):  # no such function, or no C library to load by None (Windows)
+    # no such function, or no C library to load by None (Windows)
+    except (AttributeError, OSError, TypeError):
         pass
 
 

@@ -81,9 +81,8 @@ def test_a_caller_that_stops_early_leaves_no_thread_behind():
     assert not _writer_threads()
 
 
-def test_one_core_makes_every_chunk_in_the_calling_thread(monkeypatch):
-    monkeypatch.setattr(in_order.os, "sched_getaffinity", lambda pid: {0}, raising=False)
-    assert in_order.threads_to_use() == 1
+def _record_threads(monkeypatch):
+    """The threads that make chunks from now on: a set filled as _chunk_text is called."""
     callers = set()
     real = csv_cells._chunk_text
 
@@ -92,6 +91,13 @@ def test_one_core_makes_every_chunk_in_the_calling_thread(monkeypatch):
         return real(cols)
 
     monkeypatch.setattr(csv_cells, "_chunk_text", chunk_text)
+    return callers
+
+
+def test_one_core_makes_every_chunk_in_the_calling_thread(monkeypatch):
+    monkeypatch.setattr(in_order.os, "sched_getaffinity", lambda pid: {0}, raising=False)
+    assert in_order.threads_to_use() == 1
+    callers = _record_threads(monkeypatch)
     header, columns = _table()
     assert "".join(csv_column_chunks(header, columns, chunk_rows=7)) == "".join(
         csv_column_chunks(header, columns, chunk_rows=7, threads=1)
@@ -102,14 +108,7 @@ def test_one_core_makes_every_chunk_in_the_calling_thread(monkeypatch):
 def test_two_cores_make_two_chunks_at_a_time(monkeypatch):
     monkeypatch.setattr(in_order.os, "sched_getaffinity", lambda pid: {0, 1, 2, 3}, raising=False)
     assert in_order.threads_to_use() == in_order.THREADS == 2
-    callers = set()
-    real = csv_cells._chunk_text
-
-    def chunk_text(cols):
-        callers.add(threading.get_ident())
-        return real(cols)
-
-    monkeypatch.setattr(csv_cells, "_chunk_text", chunk_text)
+    callers = _record_threads(monkeypatch)
     header, columns = _table()
     list(csv_column_chunks(header, columns, chunk_rows=7))
     assert threading.get_ident() not in callers  # made by the writer's threads

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ...landmarks.io.arrow_arrays import object_references
 from ...landmarks.io.atomic import write_text_atomic
 from ...landmarks.points.model import LandmarkTable
 from ...landmarks.points.names import View
@@ -434,7 +435,7 @@ def _first_filled(values: np.ndarray) -> object:
     >>> _first_filled(np.array([None, None, 2.5, True], dtype=object)), _first_filled(np.full(3, None))
     (2.5, None)
     """
-    refs = np.frombuffer(np.ascontiguousarray(values, dtype=object).data, dtype=np.uintp)
+    refs = object_references(values)
     filled = refs != id(None)
     k = int(filled.argmax()) if len(refs) else 0
     return values[k] if len(refs) and filled[k] else None

@@ -36,6 +36,7 @@ __all__ = [
     "repeated_texts",
     "float_values",
     "bool_values",
+    "object_references",
 ]
 
 
@@ -205,3 +206,19 @@ def bool_values(array: pa.Array | pa.ChunkedArray) -> np.ndarray:
             values &= _bits(validity, chunk.offset, n)
         parts.append(values)
     return np.concatenate(parts)
+
+
+def object_references(values: np.ndarray) -> np.ndarray:
+    """The references of an object array's cells as integers, one per cell: equal where the object is the same.
+
+    No Python call per cell. The integers stand for the objects only while *values* holds them;
+    an array of another dtype is first made an object array (whose new objects are then told
+    apart).
+
+    Examples
+    --------
+    >>> a = np.array([None, "x", None], dtype=object)
+    >>> (object_references(a) == id(None)).tolist()
+    [True, False, True]
+    """
+    return np.frombuffer(np.ascontiguousarray(values, dtype=object).data, dtype=np.uintp)

@@ -52,7 +52,7 @@ from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
 
-from .arrow_arrays import bools, floats, numbers, string_scalar, strings, texts
+from .arrow_arrays import bools, floats, numbers, object_references, string_scalar, strings, texts
 from .in_order import in_order, threads_to_use
 
 if TYPE_CHECKING:
@@ -486,7 +486,7 @@ def _identities(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    refs = np.frombuffer(np.ascontiguousarray(values, dtype=object).data, dtype=np.uintp)
+    refs = object_references(values)
     if (refs == refs[0]).all():  # one object in every cell (a constant, or None throughout): no hashing
         return np.zeros(len(values), dtype=np.int32), values[:1]
     encoded = pc.dictionary_encode(numbers(refs, pa.uint64() if refs.itemsize == 8 else pa.uint32()))

@@ -49,13 +49,15 @@ def test_float_values_without_nulls_keeps_infinities() -> None:
     np.testing.assert_array_equal(float_values(floats(values, np.ones(3, dtype=bool))), values)
 
 
-def test_surely_finite_looks_closer_at_a_nan_in_a_null_slot() -> None:
-    """What Arrow leaves in a null's slot is not trusted: a NaN there only asks for the exact check."""
-    finite = floats(np.array([1.0, np.nan, 2.0]), np.array([True, False, True]))
-    assert not wide_csv._surely_finite(pa.chunked_array([finite]))
-    assert wide_csv._surely_finite(pa.chunked_array([floats(np.array([1.0, 0.0]), np.ones(2, bool))]))
-    huge = floats(np.array([1e308, 1e308]), np.ones(2, dtype=bool))  # the sum overflows
-    assert not wide_csv._surely_finite(pa.chunked_array([huge]))
+def test_finite_but_nulls_counts_only_the_cells_read_from_text() -> None:
+    """A null is NaN and is left out; a NaN or infinity read from a cell's text is not."""
+    block = np.full((3, 2), 7.0).T  # column-major, as the reader's array
+    block[0, 1] = np.nan  # a null cell
+    assert wide_csv._finite_but_nulls(block, 1)
+    block[1, 0] = np.inf  # read from "inf": one more cell that is not finite than there are nulls
+    assert not wide_csv._finite_but_nulls(block, 1)
+    block[1, 0] = -0.0
+    assert not wide_csv._finite_but_nulls(block, 0)  # a NaN that was no null: read from "nan"
 
 
 def test_repeated_texts_shares_one_object_per_text() -> None:

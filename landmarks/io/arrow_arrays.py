@@ -87,21 +87,15 @@ def bools(mask: np.ndarray) -> pa.Array:
     )
 
 
-#: Row b: the eight items a validity byte b stands for (least significant bit first), 1.0 where
-#: the bit is set, NaN where it is not.
-_BYTE_FACTORS = np.where(
-    np.unpackbits(np.arange(256, dtype=np.uint8)[:, None], axis=1, bitorder="little") == 1, 1.0, np.nan
-)
-
-
 def _chunks(array: pa.Array | pa.ChunkedArray) -> list[pa.Array]:
     return array.chunks if hasattr(array, "chunks") else [array]
 
 
 def _bits(buffer: pa.Buffer, offset: int, n: int) -> np.ndarray:
     """Bits ``offset .. offset + n`` of an Arrow bitmap, as booleans."""
-    packed = np.frombuffer(buffer, dtype=np.uint8)
-    return np.unpackbits(packed, count=offset + n, bitorder="little")[offset:].astype(bool)
+    first, skip = divmod(offset, 8)
+    packed = np.frombuffer(buffer, dtype=np.uint8, count=(skip + n + 7) // 8, offset=first)
+    return np.unpackbits(packed, count=skip + n, bitorder="little")[skip:].view(bool)
 
 
 def texts(array: pa.Array | pa.ChunkedArray) -> list[str]:
@@ -168,11 +162,10 @@ def repeated_texts(array: pa.Array | pa.ChunkedArray) -> list[str]:
 def float_values(array: pa.Array | pa.ChunkedArray, out: np.ndarray | None = None) -> np.ndarray:
     """The items of a float64 array as NumPy floats, NaN where null (written into *out* if given).
 
-    A chunk with nulls is multiplied by its validity bitmap read as 1.0 (valid) or NaN
-    (null), eight items per byte of the bitmap through :data:`_BYTE_FACTORS`: one
-    vectorised pass that copies and marks together, where unpacking the bits and
-    assigning NaN through a boolean mask took three. ``x * 1.0`` is ``x`` exactly
-    (``-0.0`` and infinities included).
+    A chunk with nulls is written as NaN, then its valid items copied over
+    through its validity bitmap unpacked to booleans (``np.copyto(..., where=)``):
+    two passes over the output and none over a temporary of floats. The items are
+    copied as they are (``-0.0`` and infinities included).
 
     >>> import numpy as np
     >>> float_values(floats(np.array([-0.0, 2.0, np.inf] * 3), np.array([True, False, True] * 3))).tolist()
@@ -185,12 +178,13 @@ def float_values(array: pa.Array | pa.ChunkedArray, out: np.ndarray | None = Non
         validity, data = chunk.buffers()[:2]
         if n:
             items = np.frombuffer(data, dtype=np.float64, count=n, offset=8 * chunk.offset)
-            if chunk.null_count:
-                first, skip = divmod(chunk.offset, 8)
-                bitmap = np.frombuffer(validity, dtype=np.uint8, count=(skip + n + 7) // 8, offset=first)
-                np.multiply(items, _BYTE_FACTORS[bitmap].reshape(-1)[skip : skip + n], out=out[at : at + n])
+            into = out[at : at + n]
+            if not chunk.null_count:
+                np.copyto(into, items)
             else:
-                np.copyto(out[at : at + n], items)
+                into.fill(np.nan)
+                if chunk.null_count < n:
+                    np.copyto(into, items, where=_bits(validity, chunk.offset, n))
         at += n
     return out
 

@@ -1024,6 +1024,7 @@ def _arrow_pass(
         m = table.num_rows
         if r + m > max_rows:
             raise pa.ArrowInvalid("more rows than lines")
+        nulls = 0
         for k, c in enumerate(numeric):
             column = table.column(c)
             if as_text:
@@ -1031,9 +1032,10 @@ def _arrow_pass(
                 for i, token in bad:
                     errors.setdefault(r + i, _cell_message(plan.numeric_names[k], token))
             else:
-                v = float_values(column, out=values[r : r + m, k])  # empty (null) cells become NaN
-                if not _surely_finite(column) and np.count_nonzero(np.isfinite(v)) + column.null_count != m:
-                    raise _NotFinite
+                float_values(column, out=values[r : r + m, k])  # empty (null) cells become NaN
+                nulls += column.null_count
+        if not as_text and not _finite_but_nulls(values[r : r + m], nulls):
+            raise _NotFinite
         for f, c in text.items():
             # the image names are many; a view, sex or level is one of a few texts
             cells[f] += (texts if f == "image" else repeated_texts)(table.column(c))
@@ -1079,21 +1081,14 @@ def _read_ahead(read: Callable[[memoryview], pa.Table], pieces: list[memoryview]
             ahead.join()
 
 
-def _surely_finite(column: pa.ChunkedArray) -> bool:
-    """Tell whether every item of a float64 column is finite, by the sum of each chunk's buffer.
+def _finite_but_nulls(values: np.ndarray, nulls: int) -> bool:
+    """Tell whether every item of *values* is finite but its *nulls* null cells (read as NaN).
 
-    True is certain: a sum is finite only when all its terms are, and the slots of
-    null items count too (whatever Arrow left there). False asks for a closer look:
-    a NaN or infinity read from the text, a null slot that holds one, or a sum
-    that overflows. A buffer's sum costs a fraction of ``pyarrow.compute.sum``'s
-    call, which skips the nulls.
+    One count over a piece's columns together: a null is NaN, never finite, so
+    the finite items are as many as the non-null ones exactly when none of these
+    was read as NaN or infinity from its text.
     """
-    with np.errstate(over="ignore", invalid="ignore"):  # an overflow, or inf - inf: a closer look
-        for chunk in column.chunks:
-            items = np.frombuffer(chunk.buffers()[1], np.float64, count=len(chunk), offset=8 * chunk.offset)
-            if not math.isfinite(items.sum()):
-                return False
-    return True
+    return np.count_nonzero(np.isfinite(values)) + nulls == values.size
 
 
 def _text_to_numbers(cells: pa.Array) -> tuple[np.ndarray, list[tuple[int, str]]]:

@@ -133,6 +133,21 @@ def test_each_study_is_measured_at_its_own_levels_in_one_call():
     assert [LEVELS[k] for k in m.junctions.levels["PJA"][1]] == ["T11", "L1"]
 
 
+def test_a_table_without_operations_gets_what_its_unoperated_rows_get_beside_an_operated_one():
+    """No study records an operation (a wide CSV): the shortcut's angles, reasons and lines are the general rule's."""
+    f = junction_frame()
+    alone = measure(LandmarkTable.from_sets([lateral(f), lateral(f)]))
+    mixed = measure(LandmarkTable.from_sets([lateral(f), lateral(f, op(uiv="T10", liv="L2")), lateral(f)]))
+    for pid in ("PJA", "DJA"):
+        assert np.isnan(alone.values[pid]).all()
+        assert alone.reasons[pid].tolist() == mixed.reasons[pid][[0, 2]].tolist()
+        assert alone.reasons[pid][0] in ("UIV not recorded", "LIV not recorded")
+        got, want = alone.junctions.levels[pid], mixed.junctions.levels[pid][[0, 2]]
+        assert got.dtype == want.dtype and got.tolist() == want.tolist() == [[-1, -1], [-1, -1]]
+        assert np.isnan(alone.junctions.lines_px[pid]).all()
+        assert alone.junctions.lines_px[pid].shape[1:] == mixed.junctions.lines_px[pid].shape[1:]
+
+
 def test_a_fused_list_may_hold_or_leave_out_a_transitional_level():
     assert Operation.checked(fused=["T12", "L1"]).fused == ("T12", "L1")
     assert Operation.checked(fused=["T12", "T13", "L1"]).fused == ("T12", "T13", "L1")

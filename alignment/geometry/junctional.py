@@ -97,6 +97,8 @@ def junction_levels(uiv: np.ndarray, liv: np.ndarray, spine: SpineLevels) -> dic
     ('L5', -1)
     """
     n = len(uiv)
+    if not ((uiv >= 0).any() or (liv >= 0).any()):  # no operation recorded (a wide CSV): every level -1
+        return {"PJA": np.full((n, 2), -1), "DJA": np.full((n, 2), -1)}
     present = spine.in_spine()
     # for every level, the number of the spine's own vertebrae above it (a vertebra's rank from C2)
     above = np.cumsum(present, axis=1) - present
@@ -192,8 +194,11 @@ def _level_reasons(
             reason[i] = f"UIV+2 above C2: the UIV ({LEVELS[uiv[i]]}) has fewer than two vertebrae above it"
         return reason
     reason[liv < 0] = "LIV not recorded"
+    short = np.flatnonzero((liv >= 0) & (lo < 0)).tolist()
+    if not short:  # each study's sacrum is looked up only when one is needed
+        return reason
     sacrum = _sacrum_index(spine)
-    for i in np.flatnonzero((liv >= 0) & (lo < 0)).tolist():
+    for i in short:
         if liv[i] >= sacrum[i]:
             reason[i] = f"the fusion ends at the sacrum (LIV {LEVELS[liv[i]]}): there is no distal junction"
         else:
@@ -212,6 +217,8 @@ def _endplates(
     Studies not *wanted* get NaN and no reason (their levels' reason is said elsewhere).
     """
     n = inp.n
+    if not wanted.any():  # no study has both levels (none records an operation): nothing to look up
+        return np.full(n, np.nan), np.full(n, None, dtype=object), np.full((n, 2, 2), np.nan)
     names = np.array([LEVELS[k] if k >= 0 else "" for k in levels.tolist()], dtype=object).reshape(n)
     word = "superior" if endplate == "sup" else "inferior"
 

@@ -58,7 +58,8 @@ else:
         it, one ``exec`` each: for the 39 records that measuring one landmark file creates at
         import, 168 M instructions, 40 % of ``import numpy``. Here the standard decorator collects
         the fields (``fields``, ``replace``, ``asdict`` and ``__match_args__`` as ever) and its own
-        code writes ``__init__``; the other methods are closures doing what its generated ones do:
+        code writes ``__init__`` (its compiled code kept from one run to the next: ``_InitCodes``);
+        the other methods are closures doing what its generated ones do:
         the same ``repr`` (guarded against recursion), equality and hash on the same field tuples,
         the same ``FrozenInstanceError``. A class with a dataclass base or its own ``__setattr__``
         or ``__delattr__`` gets the standard decorator, as does every class on Python 3.13 and
@@ -99,7 +100,7 @@ def _record(cls, *, frozen, eq):
     kinds = (dataclasses._FIELD, dataclasses._FIELD_INITVAR)
     init_fields = [f for f in every.values() if f._field_type in kinds]
     module = sys.modules.get(cls.__module__)
-    init = dataclasses._init_fn(
+    init = _init_writer(dataclasses)(
         init_fields,
         [f for f in init_fields if f.init and not f.kw_only],
         [f for f in init_fields if f.init and f.kw_only],
@@ -132,6 +133,145 @@ def _record(cls, *, frozen, eq):
             text_sig = ""
         cls.__doc__ = cls.__name__ + text_sig
     return cls
+
+
+def _init_writer(dataclasses):
+    """``dataclasses._init_fn``, or its copy that takes each ``__init__``'s code from the cache below.
+
+    The copy is the standard function run with other globals: the same text written, the same
+    ``exec`` of it, only the text's compiled code kept (``_InitCodes``). Where ``_create_fn`` is
+    not the one it was written against (the arguments and the ``exec`` of Python 3.10 to 3.12),
+    the standard ``_init_fn``, which compiles the text each time.
+    """
+    global _inits
+    init_fn, create_fn = dataclasses._init_fn, dataclasses._create_fn
+    if _inits is None or _inits.copied != (init_fn, create_fn):
+        code = getattr(create_fn, "__code__", None)
+        known = (
+            code is not None
+            and code.co_filename == dataclasses.__file__
+            and code.co_varnames[:6] == ("name", "args", "body", "globals", "locals", "return_type")
+            and code.co_kwonlyargcount == 3
+            and "exec" in code.co_names
+        )
+        if not known:
+            return init_fn
+        _inits = _InitCodes(dataclasses, init_fn, create_fn)
+    return _inits.init_fn
+
+
+_inits = None
+
+
+class _InitCodes:
+    """The compiled ``__init__`` of each record, kept from one run to the next beside the bytecode.
+
+    Compiling the ``__init__`` text of the 39 records measuring one landmark file creates costs
+    some 8 ms, every run; loading their code objects from one file costs a fraction of that. The
+    file holds ``{text: code}`` with marshal, behind the interpreter's magic number, under the
+    package's ``__pycache__`` (or ``sys.pycache_prefix``) with the interpreter's cache tag in its
+    name. A text not in it is compiled as ``exec`` compiles it, and the file is rewritten at exit
+    (a temporary file moved into place), unless ``sys.dont_write_bytecode``. A file that cannot
+    be read or written, or does not hold what is written here, is a cache miss and nothing more.
+    """
+
+    #: Beyond so many texts the file keeps only the ones this run used (a bound on its growth).
+    MOST = 500
+
+    def __init__(self, dataclasses, init_fn, create_fn):
+        self.copied = (init_fn, create_fn)
+        names = dict(vars(dataclasses))
+        names["exec"] = self._exec
+        names["_create_fn"] = _copy_function(create_fn, names)
+        self.init_fn = _copy_function(init_fn, names)
+        self.codes = None  # read on the first text
+        self.used = set()
+        self.new = False
+
+    def _exec(self, text, globals, namespace):
+        if self.codes is None:
+            self.codes = self._read()
+        code = self.codes.get(text)
+        if code is None:
+            # what exec(text) compiles: dataclasses has no __future__ import to pass on
+            code = compile(text, "<string>", "exec", dont_inherit=True)
+            self.codes[text] = code
+            if not self.new:
+                import atexit
+
+                atexit.register(self._write)
+                self.new = True
+        self.used.add(text)
+        exec(code, globals, namespace)
+
+    @staticmethod
+    def _path():
+        import importlib.util
+        import os
+
+        try:
+            source = os.path.join(os.path.dirname(os.path.abspath(__file__)), "_dataclass_inits.py")
+            return importlib.util.cache_from_source(source).removesuffix(".pyc") + ".marshal"
+        except (NotImplementedError, ValueError):  # no cache tag; a path cache_from_source refuses
+            return None
+
+    @classmethod
+    def _header(cls):
+        import importlib.util
+
+        return importlib.util.MAGIC_NUMBER + b"spinecheck dataclass inits\n"
+
+    def _read(self):
+        import io
+        import marshal
+        from types import CodeType
+
+        path = self._path()
+        try:
+            with io.open_code(path) as f:
+                data = f.read()
+            header = self._header()
+            if not data.startswith(header):
+                return {}
+            codes = marshal.loads(memoryview(data)[len(header) :])
+        except Exception:  # absent, unreadable, truncated or not marshal data: compile as ever
+            return {}
+        if not isinstance(codes, dict) or not all(
+            type(k) is str and type(v) is CodeType for k, v in codes.items()
+        ):
+            return {}
+        return codes
+
+    def _write(self):
+        import marshal
+        import os
+
+        path = self._path()
+        if sys.dont_write_bytecode or path is None:
+            return
+        codes = self.codes or {}
+        if len(codes) > self.MOST:
+            codes = {text: code for text, code in codes.items() if text in self.used}
+        temporary = f"{path}.{os.getpid()}.tmp"
+        try:
+            os.makedirs(os.path.dirname(path), exist_ok=True)
+            with open(temporary, "wb") as f:
+                f.write(self._header() + marshal.dumps(codes))
+            os.replace(temporary, path)  # whole or not at all; of two runs, the last one's
+        except OSError:  # a read-only folder, a full disk: the next run compiles again
+            try:
+                os.unlink(temporary)
+            except OSError:
+                pass
+
+
+def _copy_function(fn, names):
+    """*fn* with the globals *names* (its code, defaults and keyword defaults as they are)."""
+    from types import FunctionType
+
+    copy = FunctionType(fn.__code__, names, fn.__name__, fn.__defaults__, fn.__closure__)
+    copy.__kwdefaults__ = fn.__kwdefaults__
+    return copy
 
 
 def _qualified(cls, fn):

@@ -278,6 +278,7 @@ def test_spinecheck_dataclass_makes_what_the_standard_decorator_makes(name):
                 repr(cls.__dataclass_params__), cls.__hash__ is None, methods, names)  # fmt: skip
 
     assert shape(ours) == shape(std)
+    assert ours.__init__.__code__ == std.__init__.__code__  # type: ignore[misc]  # from the same text
     args = {"plain": (1, "b"), "undocumented": (1, [2]), "frozen": (1,), "no eq": (1,), "one field": ([1],),
             "no fields": (), "hash field": (1, 2), "own methods": (1, 2)}[name]  # fmt: skip
     s1, s2, o1, o2 = std(*args), std(*args), ours(*args), ours(*args)
@@ -341,3 +342,137 @@ def test_a_dataclasses_module_unlike_the_known_one_gets_the_standard_decorator(m
     )
     assert cls(1) == cls(1) and repr(cls(1)) == "Rec(a=1)"
     assert cls.__repr__.__code__.co_filename == dataclasses.__file__  # the standard decorator's methods
+
+
+# ----------------------------------------------------------------------------- the records' compiled __init__
+
+#: A measuring run that reports how many ``__init__`` texts it compiled (the audit event of ``compile``
+#: and of ``exec`` of a text, which hands the text on as bytes), its output, and whether every code the
+#: cache holds is its text's compiled code.
+_COUNTED_RUN = (
+    "import contextlib, io, json, sys\n"
+    "compiled = []\n"
+    "def hook(event, args):\n"
+    "    text = args[0].encode() if event == 'compile' and isinstance(args[0], str) else args[0]\n"
+    "    if event == 'compile' and isinstance(text, bytes) and text.startswith(b'def __create_fn__'):\n"
+    "        compiled.append(1)\n"
+    "sys.addaudithook(hook)\n"
+    "import spinecheck\n"
+    "from spinecheck.cli import main\n"
+    "out = io.StringIO()\n"
+    "with contextlib.redirect_stdout(out):\n"
+    "    code = main(sys.argv[1:])\n"
+    "n = len(compiled)\n"
+    "codes = spinecheck._inits.codes\n"
+    "same = all(c == compile(t, '<string>', 'exec', dont_inherit=True) for t, c in codes.items())\n"
+    "print(json.dumps([code, n, out.getvalue(), same]))\n"
+)
+
+
+def _measured(points, prefix, **env: str) -> tuple[int, str]:
+    """``measure POINTS`` in a fresh interpreter caching bytecode under *prefix*: (inits compiled, output)."""
+    import os
+
+    environ = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+    environ.update(PYTHONPYCACHEPREFIX=str(prefix), **env)
+    done = subprocess.run(
+        [sys.executable, "-c", _COUNTED_RUN, "measure", str(points)],
+        capture_output=True, text=True, env=environ, check=True,
+    )  # fmt: skip
+    assert done.stderr == ""  # no warning, whatever the cache file held
+    code, compiled, out, same = json.loads(done.stdout)
+    assert code == 0 and same
+    return compiled, out
+
+
+def _inits_file(prefix) -> list:  # type: ignore[type-arg]
+    return sorted(prefix.rglob("_dataclass_inits.*.marshal"))
+
+
+@pytest.fixture
+def one_lateral(tmp_path):
+    points = tmp_path / "one.json"
+    film = synthetic_lateral(0, mm_per_px=2.0)
+    write_landmarks(film.landmarks.replace(patient=type(film.patient)()), points)
+    return points
+
+
+def test_a_second_run_compiles_no_init_of_a_record(one_lateral, tmp_path):
+    """The first run compiles each record's ``__init__`` and keeps the code; the next one loads it."""
+    prefix = tmp_path / "pycache"
+    compiled, first = _measured(one_lateral, prefix)
+    assert compiled >= 30
+    assert len(_inits_file(prefix)) == 1
+    again, second = _measured(one_lateral, prefix)
+    assert (again, second) == (0, first)
+
+
+def test_without_bytecode_writing_no_cache_is_written(one_lateral, tmp_path):
+    prefix = tmp_path / "pycache"
+    for _ in range(2):
+        compiled, _out = _measured(one_lateral, prefix, PYTHONDONTWRITEBYTECODE="1")
+        assert compiled >= 30
+    assert _inits_file(prefix) == []
+
+
+@pytest.mark.parametrize(
+    "content",
+    [
+        b"",
+        b"not a cache",
+        "header only",
+        "another interpreter",
+        "truncated",
+        "a list",
+        "texts to strings",
+    ],
+)
+def test_a_damaged_or_foreign_cache_file_is_compiled_over(one_lateral, tmp_path, content):
+    """Whatever the file holds, the run compiles what it needs, says nothing, and writes a good file."""
+    import importlib.util
+    import marshal
+
+    import spinecheck
+
+    prefix = tmp_path / "pycache"
+    _, expected = _measured(one_lateral, prefix)
+    [path] = _inits_file(prefix)
+    header = importlib.util.MAGIC_NUMBER + b"spinecheck dataclass inits\n"
+    good = path.read_bytes()
+    assert good.startswith(header) and spinecheck._InitCodes._header() == header
+    if content == "header only":
+        content = header
+    elif content == "another interpreter":
+        content = b"\0\0\r\n" + good[4:]
+    elif content == "truncated":
+        content = good[: len(good) // 2]
+    elif content == "a list":
+        content = header + marshal.dumps([1, 2])
+    elif content == "texts to strings":
+        content = header + marshal.dumps({"def __create_fn__(): pass": "code"})
+    path.write_bytes(content)
+    compiled, out = _measured(one_lateral, prefix)
+    assert compiled >= 30 and out == expected
+    assert _measured(one_lateral, prefix) == (0, expected)  # written again, whole
+
+
+def test_a_cache_folder_that_cannot_be_made_is_no_error(one_lateral, tmp_path):
+    """Bytecode cached under a path that is a file: nothing can be written, and the run is as ever."""
+    blocked = tmp_path / "a-file"
+    blocked.write_text("")
+    _, expected = _measured(one_lateral, tmp_path / "pycache")
+    for _ in range(2):
+        compiled, out = _measured(one_lateral, blocked)
+        assert compiled >= 30 and out == expected
+    assert blocked.read_text() == ""
+
+
+def test_a_run_that_compiles_nothing_new_leaves_the_cache_file_alone(one_lateral, tmp_path):
+    """Only a run that compiled a text writes the file (so a cache it cannot write costs it nothing)."""
+    prefix = tmp_path / "pycache"
+    _, expected = _measured(one_lateral, prefix)
+    [path] = _inits_file(prefix)
+    before = path.stat()
+    assert _measured(one_lateral, prefix) == (0, expected)
+    after = path.stat()
+    assert (after.st_ino, after.st_mtime_ns) == (before.st_ino, before.st_mtime_ns)

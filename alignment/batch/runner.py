@@ -100,13 +100,11 @@ _log = _library_logger(__name__)
 #: chunk to run again alone.
 MAX_CHUNK = 32
 #: Most studies per chunk when only headers are read: one vectorised measure, assess and rows call
-#: costs about what reading 20 headers costs, whatever the chunk's size (issue 17, 4).
-MAX_HEADER_CHUNK = 256
-#: The same for a run on one worker, which has nothing to balance: measured, that fixed cost is some
-#: 15 ms a call (study_of over 1 000 studies: 0.031 s in one chunk, 0.080 s in four of 250). Chunks
-#: of 1 000 took as much CPU as two of 500 in a whole run, with 13 MB more at the peak (149 against
-#: 136 MB; 129 at 256), issue 17, 4.
-MAX_HEADER_CHUNK_ALONE = 512
+#: costs some 17 ms whatever the chunk's size, about what reading 30 headers costs (study_of over
+#: 1 000 studies: 0.031 s in one chunk, 0.080 s in four of 250). Chunks of 1 000 took as much CPU
+#: as two of 500 in a whole run on one worker, with 13 MB more at the peak (149 against 136 MB; 129
+#: at 256), issue 17, 4; on several workers the last round is made small (:func:`_chunk_plan`).
+MAX_HEADER_CHUNK = 512
 #: Chunks in flight per worker: one running, one waiting.
 IN_FLIGHT_PER_WORKER = 2
 FIGURE_DPI = 150
@@ -771,8 +769,8 @@ def run_batch(
         Start *output* afresh.
     options : BatchOptions
     chunk_size : int, optional
-        Studies per task (default: at least four tasks per worker, and at most
-        :data:`MAX_HEADER_CHUNK` studies, :data:`MAX_CHUNK` where films are decoded).
+        Studies per task (default: :func:`_chunk_plan`, at most :data:`MAX_HEADER_CHUNK`
+        studies, :data:`MAX_CHUNK` where films are decoded).
     progress : bool, optional
         Show a progress bar on *stderr* (the only thing a run writes); default:
         when *stderr* is a terminal. The command line sets it (``--quiet``).
@@ -1065,22 +1063,25 @@ def _run(
     ``error`` row at once.
     """
     worker = measure_chunk if worker is None else worker
-    size = chunk_size or _chunk_size(len(todo), engine.workers, options)
-    queue: deque[tuple[StudyJob, ...]] = deque(tuple(todo[i : i + size]) for i in range(0, len(todo), size))
+    sizes = [chunk_size] * math.ceil(len(todo) / chunk_size) if chunk_size else None
+    queue: deque[tuple[StudyJob, ...]] = deque(
+        _chunks(todo, sizes or _chunk_plan(len(todo), engine.workers, options))
+    )
     suspects: deque[StudyJob] = deque()
     running: dict[Any, tuple[StudyJob, ...]] = {}
     alone: Any = None  # the future of the suspect running by itself
     header = table.header
-    waiting = not isinstance(engine, _InProcess)  # this process only waits for the workers' chunks
+    if queue and not isinstance(engine, _InProcess):
+        # This process only waits for the workers' chunks. Its first submit waits for the fork server,
+        # which may still be importing (about 0.6 s from the command's start; discovery of 1 000
+        # studies ends about 0.2 s before): what the table's end needs is made meanwhile (issue 17, 4).
+        prepare_parquet(options)
     with _progress(len(todo), show, stderr) as bar:
         while queue or suspects or running:
             if queue:
                 while queue and len(running) < IN_FLIGHT_PER_WORKER * engine.workers:
                     chunk = queue.popleft()
                     running[engine.submit(worker, chunk, options)] = chunk
-                if waiting:  # while the first chunks run: not after the last one (issue 17, 4)
-                    prepare_parquet()
-                    waiting = False
             elif suspects and not running:
                 chunk = (suspects.popleft(),)
                 engine.fresh()
@@ -1143,26 +1144,60 @@ def _progress(total: int, show: bool, stderr: TextIO) -> Any:
     return tqdm(total=total, unit="study", file=stderr, dynamic_ncols=True)
 
 
-def _chunk_size(studies: int, workers: int, options: BatchOptions) -> int:
-    """Studies per task: four tasks per worker at least, and at most :data:`MAX_HEADER_CHUNK`.
+def _chunk_plan(studies: int, workers: int, options: BatchOptions) -> list[int]:
+    """The sizes of the tasks, in the order they are handed out; they sum to *studies*.
 
-    :data:`MAX_CHUNK` at most where the films are decoded. One worker has nothing to balance:
-    its tasks are as few as :data:`MAX_HEADER_CHUNK_ALONE` allows, of equal size (each measure
-    call has a fixed cost).
+    Films decoded (figures, DICOM results, ``verify_pixels``, ``detect``): tasks of
+    :data:`MAX_CHUNK` studies at most, four per worker at least. Headers only: each measure
+    call costs some 17 ms whatever its size (about 12 studies' work: 1.43 ms a study in tasks
+    of 500, 1.55 in tasks of 125, 2.49 in tasks of 16), so tasks are few and large, up to
+    :data:`MAX_HEADER_CHUNK`: on one worker, which has nothing to balance, of equal size; on
+    several, in rounds of one task per worker, the last round small (a tenth of the studies,
+    32 to 128 a task), so that the workers run out of work together whichever was the
+    faster before (issue 17, 4).
 
-    >>> _chunk_size(1000, 2, BatchOptions()), _chunk_size(1000, 2, BatchOptions(verify_pixels=True))
-    (125, 32)
-    >>> _chunk_size(300, 1, BatchOptions()), _chunk_size(1000, 1, BatchOptions())
-    (300, 500)
-    >>> _chunk_size(3000, 1, BatchOptions()), _chunk_size(1000, 1, BatchOptions(verify_pixels=True))
-    (500, 32)
+    >>> _chunk_plan(1000, 2, BatchOptions()), _chunk_plan(300, 2, BatchOptions())
+    ([450, 450, 50, 50], [118, 118, 32, 32])
+    >>> _chunk_plan(1000, 1, BatchOptions()), _chunk_plan(100, 2, BatchOptions())
+    ([500, 500], [50, 50])
+    >>> _chunk_plan(100, 2, BatchOptions(verify_pixels=True))
+    [13, 13, 13, 13, 13, 13, 13, 9]
     """
-    if options.decode or options.detect:
-        most = MAX_CHUNK
-    else:
-        most = MAX_HEADER_CHUNK if workers > 1 else MAX_HEADER_CHUNK_ALONE
-    tasks = 4 * workers if workers > 1 else math.ceil(studies / most)
-    return max(1, min(most, math.ceil(studies / max(1, tasks))))
+    if studies <= 0:
+        return []
+    if options.decode or options.detect or workers == 1:
+        most = MAX_CHUNK if options.decode or options.detect else MAX_HEADER_CHUNK
+        tasks = 4 * workers if workers > 1 else math.ceil(studies / most)
+        size = max(1, min(most, math.ceil(studies / max(1, tasks))))
+        return [size] * (studies // size) + ([studies % size] if studies % size else [])
+    last = min(128, max(32, studies // (10 * workers)))
+    if studies <= 2 * last * workers:  # too few for two rounds: one task per worker
+        return _even(studies, min(studies, workers))
+    rest = studies - last * workers
+    return _even(rest, workers * math.ceil(rest / (MAX_HEADER_CHUNK * workers))) + _even(
+        last * workers, workers
+    )
+
+
+def _even(studies: int, tasks: int) -> list[int]:
+    """*studies* in *tasks* sizes that differ by one at most, the larger first.
+
+    >>> _even(10, 4)
+    [3, 3, 2, 2]
+    """
+    size, extra = divmod(studies, tasks)
+    return [size + 1] * extra + [size] * (tasks - extra)
+
+
+def _chunks(todo: Sequence[StudyJob], sizes: Sequence[int]) -> list[tuple[StudyJob, ...]]:
+    """*todo* cut in consecutive tasks of *sizes* (which sum to its length at least)."""
+    out, at = [], 0
+    for size in sizes:
+        if at >= len(todo):
+            break
+        out.append(tuple(todo[at : at + size]))
+        at += size
+    return out
 
 
 def _pair_again(lazy: Archive, strict: Archive, table: BatchTable) -> list[StudyJob]:

@@ -41,10 +41,14 @@ class _Subcommands(argparse._SubParsersAction):
 
     only: str | None = None
 
-    def add_parser(self, name: str, **kwargs: Any) -> Any:
+    def add_parser(self, name: str, *, arguments: Sequence[Any] = (), **kwargs: Any) -> Any:
+        """The parser of *name*, with the arguments each of *arguments* adds to it first."""
         if self.only is not None and name != self.only:
             return _UNBUILT
-        return super().add_parser(name, **kwargs)
+        parser = super().add_parser(name, **kwargs)
+        for add in arguments:
+            add(parser)
+        return parser
 
 
 class _Unbuilt:
@@ -119,26 +123,28 @@ _COMMAND_FLAGS = {
 }
 
 
-def build_parser(command: str | None = None) -> argparse.ArgumentParser:
-    """The argument parser of every subcommand; of *command* alone when it is one (quicker to build)."""
-    # parents are _Parser too: the subparsers (of class _Parser) take parents of their own class
-    common = _Parser(add_help=False)
-    common.add_argument("--traceback", action="store_true", help="show the full traceback on errors")
-    # how a study is measured and judged: the same for one study and for a whole archive
-    # one film and its landmarks: plot, report and refine
-    film = _Parser(add_help=False)
-    film.add_argument("image", help="the radiograph: DICOM or PNG/JPEG/TIFF")
-    film.add_argument(
+def _common(parser: Any) -> None:
+    """``--traceback``: every command's."""
+    parser.add_argument("--traceback", action="store_true", help="show the full traceback on errors")
+
+
+def _film(parser: Any) -> None:
+    """One film and its landmarks: plot, report, refine, convert and export."""
+    parser.add_argument("image", help="the radiograph: DICOM or PNG/JPEG/TIFF")
+    parser.add_argument(
         "landmarks", help="its landmark file: spinecheck-landmarks/1 .json, 3D Slicer .mrk.json or AASCE .mat"
     )
-    measuring = _Parser(add_help=False)
-    measuring.add_argument(
+
+
+def _measuring(parser: Any) -> None:
+    """How a study is measured and judged: the same for one study and for a whole archive."""
+    parser.add_argument(
         "--cobb-method",
         choices=("endplate", "midline"),
         default="endplate",
         help="coronal vertebral tilt: endplates (default) or the SpineWeb side-midpoint line",
     )
-    measuring.add_argument(
+    parser.add_argument(
         "--min-curve-deg",
         type=float,
         default=None,
@@ -146,20 +152,20 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
         help="smallest tilt reversal that makes a separate coronal curve (default 10, the SRS "
         "definition of scoliosis)",
     )
-    measuring.add_argument(
+    parser.add_argument(
         "--age-set",
         default="lafage2016-linear",
         metavar="NAME|FILE",
         help="age-adjusted target set: a bundled name or a criteria JSON file (default lafage2016-linear)",
     )
-    measuring.add_argument(
+    parser.add_argument(
         "--criteria",
         action="append",
         metavar="NAME|FILE",
         help="a criterion set to apply, a bundled name or a criteria JSON file; repeat for several: they "
         "replace the default list ('spinecheck criteria' lists the sets and marks the defaults)",
     )
-    measuring.add_argument(
+    parser.add_argument(
         "--reference-set",
         action="append",
         default=[],
@@ -168,9 +174,10 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
         "normative-pi-age-2025); repeat for several",
     )
 
-    # the operation a post-operative film follows: given here, or overriding the landmark file's
-    operated = _Parser(add_help=False)
-    operation = operated.add_argument_group(
+
+def _operated(parser: Any) -> None:
+    """The operation a post-operative film follows: given here, or overriding the landmark file's."""
+    operation = parser.add_argument_group(
         "post-operative film",
         'the operation the film follows; each item overrides the landmark file\'s "operation" block, and '
         "giving one makes the film post-operative (PJA at the UIV, DJA at the LIV, Glassman's coronal "
@@ -190,11 +197,14 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
         "--preop-dja", type=float, metavar="DEG", help="the pre-operative distal junctional angle, for DJK"
     )
 
+
+def build_parser(command: str | None = None) -> argparse.ArgumentParser:
+    """The argument parser of every subcommand; of *command* alone when it is one (quicker to build)."""
     parser = _Parser(
         prog="spinecheck",
         description="Measure spinal alignment on whole-spine radiographs.",
-        parents=[common],
     )
+    _common(parser)
     parser.add_argument("--version", action="version", version=f"spinecheck {_version()}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser, action=_Subcommands)
     assert isinstance(sub, _Subcommands)
@@ -203,7 +213,7 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
 
     p = sub.add_parser(
         "measure",
-        parents=[common, measuring, operated],
+        arguments=[_common, _measuring, _operated],
         help="measure one study, or every study of a wide CSV",
         description="Measure every parameter and apply every criterion to a landmark file "
         "(.json, .mat) or a wide CSV of many studies.",
@@ -233,7 +243,7 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
 
     p = sub.add_parser(
         "info",
-        parents=[common],
+        arguments=[_common],
         help="what the loader sees in an image",
         description="Show what spinecheck reads from a radiograph: size, photometric, transfer "
         "syntax, pixel spacing with its source and plane, age, sex, view.",
@@ -245,7 +255,7 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
 
     p = sub.add_parser(
         "demo",
-        parents=[common],
+        arguments=[_common],
         help="run the whole job on the bundled synthetic sample case",
         description="Generate the sample lateral and AP films, measure, judge and write the outputs.",
     )
@@ -255,7 +265,7 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
 
     p = sub.add_parser(
         "plot",
-        parents=[common, film, measuring, operated],
+        arguments=[_common, _film, _measuring, _operated],
         help="draw the landmarks, constructions and verdicts on the radiograph",
         description="Draw the radiograph with its landmarks, the constructions (plumb lines, "
         "endplates, angles, Cobb lines), the values and the criteria verdicts.",
@@ -280,7 +290,7 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
 
     p = sub.add_parser(
         "report",
-        parents=[common, film, measuring, operated],
+        arguments=[_common, _film, _measuring, _operated],
         help="a one-page report: the annotated film beside the parameters and verdicts",
         description="Write one A4 page: the annotated radiograph beside a table of parameters, "
         "age-adjusted targets, verdicts and sources, with the patient and calibration provenance "
@@ -301,7 +311,7 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
 
     p = sub.add_parser(
         "compare",
-        parents=[common, measuring],
+        arguments=[_common, _measuring],
         help="compare films of one patient over time: two side by side, or a series",
         description="Compare two or more films of one patient, each given as IMAGE LANDMARKS. The films are "
         "put in time order by their dates (the landmark file's image.study_date, else the DICOM Study Date, "
@@ -339,7 +349,7 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
 
     p = sub.add_parser(
         "instability",
-        parents=[common],
+        arguments=[_common],
         help="segmental motion between a flexion and an extension film, judged by cited criteria",
         description="Measure, for every motion segment from T12-L1 to L5-S1 placed on both lateral films, the "
         "sagittal translation of the upper vertebra on the lower one (mm, px and % of the lower vertebra's "
@@ -384,7 +394,7 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
 
     p = sub.add_parser(
         "criteria",
-        parents=[common],
+        arguments=[_common],
         help="list the shipped criterion and target sets, their evidence and the option that selects each",
         description="List every shipped set: its name, title, evidence status ([V] confirmed in the "
         "primary source, [S] secondary sources agree, [S-] one secondary source, [U] unconfirmed: "
@@ -396,7 +406,7 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
 
     p = sub.add_parser(
         "batch",
-        parents=[common, measuring],
+        arguments=[_common, _measuring],
         help="measure a whole archive into one table (CSV, and a Parquet copy beside it)",
         description="Find every radiograph under ROOT (DICOM by content, PNG/JPEG/TIFF by extension), pair "
         "it with its landmark file (same name beside it, under --landmarks, or by the SOP Instance UID the "
@@ -474,7 +484,7 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
 
     p = sub.add_parser(
         "refine",
-        parents=[common, film],
+        arguments=[_common, _film],
         help="move rough landmarks onto the image evidence (endplate edges, femoral-head rims)",
         description="Refine every endplate (both corners together), lone corner and femoral head of "
         "a landmark file on its radiograph, each within a bound, and write the refined landmarks "
@@ -503,7 +513,7 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
 
     p = sub.add_parser(
         "detect",
-        parents=[common],
+        arguments=[_common],
         help="find the vertebral corners T1-L5 of an AP film with the shipped model",
         description="Find the four corners of every vertebra T1 to L5 on an AP whole-spine film (DICOM or "
         "image) with the landmark model shipped with spinecheck, and write them as a spinecheck-landmarks/1 "
@@ -531,7 +541,7 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
 
     p = sub.add_parser(
         "convert",
-        parents=[common, film],
+        arguments=[_common, _film],
         help="write a film's landmarks in another format: 3D Slicer .mrk.json or spinecheck .json",
         description="Read a landmark file placed on IMAGE (.json, 3D Slicer .mrk.json or AASCE .mat) and "
         "write its points to OUT in the format its name says: .mrk.json, a 3D Slicer point list in "
@@ -554,7 +564,7 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
 
     p = sub.add_parser(
         "export",
-        parents=[common, film, measuring, operated],
+        arguments=[_common, _film, _measuring, _operated],
         help="write the results as DICOM in the film's study: a Structured Report and the figure",
         description="Measure and judge a DICOM film's landmarks and write two DICOM files into DIR, in the "
         "film's study (its Study Instance UID, patient and study copied; new series; both referencing the "
@@ -569,11 +579,11 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
     p.add_argument("--overwrite", action="store_true", help="replace existing files of the same names")
     p.set_defaults(func=cmd_export)
 
-    _add_pacs_parser(sub, common, measuring, operated)
+    _add_pacs_parser(sub)
 
     p = sub.add_parser(
         "annotate",
-        parents=[common],
+        arguments=[_common],
         help="place the landmarks on a film in a window, one point at a time",
         description="Open the film in a window that asks for one landmark at a time, refines each "
         "click on the image (accept it, or keep your click), shows the parameters as soon as they "
@@ -1464,10 +1474,9 @@ def _refine_summary(s, mm_per_px) -> str:
 # ----------------------------------------------------------------------------- pacs
 
 
-def _add_pacs_parser(sub, common, measuring, operated) -> None:
-    """``spinecheck pacs find|fetch|store|measure``: the archive, by DICOMweb or DIMSE."""
-    server = _Parser(add_help=False)
-    where = server.add_argument_group(
+def _server(parser: Any) -> None:
+    """Where the archive is and how to reach it: every ``spinecheck pacs`` action's."""
+    where = parser.add_argument_group(
         "archive",
         "give --url (DICOMweb) or --dimse with --called-ae (DIMSE), or set SPINECHECK_PACS_URL or "
         "SPINECHECK_PACS_DIMSE and SPINECHECK_PACS_CALLED_AE. Credentials (DICOMweb) are never a flag: "
@@ -1486,19 +1495,24 @@ def _add_pacs_parser(sub, common, measuring, operated) -> None:
         "--timeout", type=float, default=30.0, metavar="S", help="seconds to wait (default 30)"
     )
 
+
+def _add_pacs_parser(sub: Any) -> None:
+    """``spinecheck pacs find|fetch|store|measure``: the archive, by DICOMweb or DIMSE."""
     pacs = sub.add_parser(
         "pacs",
-        parents=[common],
+        arguments=[_common],
         help="find spine films in a PACS, fetch one, measure it and send the results back",
         description="Talk to a DICOM archive by DICOMweb (QIDO-RS, WADO-RS, STOW-RS) or DIMSE (C-FIND, "
         "C-GET, C-STORE). DIMSE needs the [pacs] extra; measure needs the [dicom] extra.",
     )
-    verbs = pacs.add_subparsers(dest="pacs_command", metavar="ACTION", parser_class=_Parser)
+    verbs = pacs.add_subparsers(
+        dest="pacs_command", metavar="ACTION", parser_class=_Parser, action=_Subcommands
+    )
     verbs.required = True
 
     p = verbs.add_parser(
         "find",
-        parents=[common, server],
+        arguments=[_common, _server],
         help="list a patient's films (or studies, series), one per line",
         description="List what the archive holds: one line per film (tab-separated: study, series and SOP "
         "instance UIDs, patient ID, study date, modality, body part, view, description), or JSON.",
@@ -1515,7 +1529,7 @@ def _add_pacs_parser(sub, common, measuring, operated) -> None:
 
     p = verbs.add_parser(
         "fetch",
-        parents=[common, server],
+        arguments=[_common, _server],
         help="fetch a study, series or film into a folder, whole or not at all",
         description="Fetch into DIR as <SOP Instance UID>.dcm (WADO-RS as stored, or C-GET). Every file is "
         "checked complete and is the one asked for before it appears; a transfer cut short leaves nothing.",
@@ -1528,7 +1542,7 @@ def _add_pacs_parser(sub, common, measuring, operated) -> None:
 
     p = verbs.add_parser(
         "store",
-        parents=[common, server],
+        arguments=[_common, _server],
         help="send DICOM files (e.g. the SR and capture of 'spinecheck export')",
         description="Send DICOM files (STOW-RS, or C-STORE) and say per file what the archive did. Every "
         "file is checked complete first (one bad file sends none); exit 2 when the archive refused any.",
@@ -1538,7 +1552,7 @@ def _add_pacs_parser(sub, common, measuring, operated) -> None:
 
     p = verbs.add_parser(
         "measure",
-        parents=[common, server, measuring, operated],
+        arguments=[_common, _server, _measuring, _operated],
         help="fetch a film, measure it, write the SR and capture, and with --store send them back",
         description="The round trip: fetch the film into DIR, measure its landmarks (printing the report), "
         "write DIR/<SOP>-sr.dcm and DIR/<SOP>-sc.dcm as 'spinecheck export' does, and with --store send "

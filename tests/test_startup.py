@@ -118,13 +118,18 @@ def test_with_logging_loaded_first_import_spinecheck_puts_the_null_handler_on():
     assert done.stdout == "[<NullHandler (NOTSET)>]\n"
 
 
+_COMMANDS = sorted(build_parser()._subparsers._group_actions[0].choices)  # type: ignore[union-attr]
+
 #: Command lines each parsed by the parser of their command alone and by the whole parser.
 COMMAND_LINES = [
     ["measure", "x.json", "--format", "csv", "--age", "40", "--criteria", "gap", "--uiv", "T10"],
     ["info", "film.dcm", "--format", "json"],
     ["batch", "archive", "-o", "table.csv", "--jobs", "2", "-q"],
-    ["pacs", "find", "--help"],
-    ["measure", "--help"],
+    ["plot", "film.dcm", "x.json", "-o", "f.png", "--cobb-method", "midline", "--liv", "S1", "--traceback"],
+    ["refine", "film.dcm", "x.json", "-o", "y.json", "--max-shift-mm", "2"],
+    ["pacs", "measure", "1.2", "1.3", "1.4", "--landmarks", "x.json", "-o", "out", "--uiv", "T4"],
+    *([command, "--help"] for command in _COMMANDS),
+    *(["pacs", action, "--help"] for action in ("find", "fetch", "store", "measure")),
 ]
 
 
@@ -138,6 +143,22 @@ def test_the_parser_of_one_command_parses_as_the_whole_parser(argv, capsys):
         except SystemExit as e:  # --help: the text printed
             results.append({"exit": e.code, "printed": capsys.readouterr().out})
     assert results[0] == results[1]
+
+
+def test_the_parser_of_measure_is_two_parsers(monkeypatch):
+    """The arguments several commands share are added to each command's parser, not copied from parents."""
+    import argparse
+
+    made = []
+    init = argparse.ArgumentParser.__init__
+
+    def counted(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+        made.append(kwargs.get("prog"))
+        init(self, *args, **kwargs)
+
+    monkeypatch.setattr(argparse.ArgumentParser, "__init__", counted)
+    build_parser("measure")
+    assert made == ["spinecheck", "spinecheck measure"]  # no parent parsers, nor pacs' archive options
 
 
 def test_a_command_line_that_names_no_command_gets_every_command_listed():

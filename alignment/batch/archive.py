@@ -67,6 +67,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
+import stat
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -309,12 +310,12 @@ def discover(
     ignored = 0
     links_out: list[str] = []  # symbolic links out of the walked folder, not followed
     lazy = defer_uid_checks and not read_landmarks
-    for path, rel in _walk(root_abs, skip, links_out):
+    for path, rel, real in _walk(root_abs, skip, links_out):
         kind, obj = _classify(path, parse=not lazy)
         if kind == "image" or kind == "dicom":
             images.append(_Image(path, rel, kind == "dicom"))
         elif kind == "landmarks":
-            marks[os.path.realpath(path)] = _landmarks_info(path, rel, obj)
+            marks[real] = _landmarks_info(path, rel, obj)
         else:
             ignored += 1
     dir_abs = dir_shown = None
@@ -324,8 +325,7 @@ def discover(
             raise NotADirectoryError(f"landmarks_dir '{dir_s}': not a folder")
         dir_abs = os.path.abspath(dir_s)
         dir_shown = _rel(dir_abs, root_abs) if _inside(dir_abs, root_abs) else Path(dir_s).as_posix()
-        for path, rel in _walk(dir_abs, skip, links_out):
-            real = os.path.realpath(path)
+        for path, rel, real in _walk(dir_abs, skip, links_out):
             if real in marks:
                 continue
             kind, obj = _classify(path, parse=not lazy)
@@ -353,11 +353,14 @@ def discover(
 # ----------------------------------------------------------------------------- walking and classifying
 
 
-def _walk(top: str, skip: set[str], links_out: list[str]) -> Iterable[tuple[str, str]]:
-    """Every non-hidden file under *top* as (absolute path, POSIX path relative to *top*), sorted.
+def _walk(top: str, skip: set[str], links_out: list[str]) -> Iterable[tuple[str, str, str]]:
+    """Every non-hidden file under *top* as (absolute path, POSIX path relative to *top*, real path), sorted.
 
     A symbolic link whose target lies outside *top* is not yielded but added to
-    *links_out*; links to folders are not followed (:func:`os.walk`'s default).
+    *links_out*; links to folders are not followed (:func:`os.walk`'s default). The real
+    path (:func:`os.path.realpath`) of a file that is no link is its folder's and its name:
+    one ``lstat`` a file and the folder's paths once, not a ``realpath`` and a ``relpath`` for
+    each file (a tenth of a millisecond per study, issue 17, 4).
     """
     real_top = os.path.realpath(top)
     for dirpath, dirnames, filenames in os.walk(top):
@@ -366,15 +369,29 @@ def _walk(top: str, skip: set[str], links_out: list[str]) -> Iterable[tuple[str,
             for d in dirnames
             if not d.startswith(".") and os.path.realpath(os.path.join(dirpath, d)) not in skip
         )
+        real_dir = os.path.realpath(dirpath)
+        rel_dir = _rel(dirpath, top)
+        prefix = "" if rel_dir == "." else f"{rel_dir}/"
         for name in sorted(filenames):
             if name.startswith("."):
                 continue
             path = os.path.join(dirpath, name)
-            if os.path.islink(path) and not _inside(os.path.realpath(path), real_top):
-                links_out.append(path)
+            try:
+                mode = os.lstat(path).st_mode
+            except (OSError, ValueError):  # gone since the folder was listed
                 continue
-            if os.path.isfile(path):
-                yield path, _rel(path, top)
+            if stat.S_ISLNK(mode):
+                real = os.path.realpath(path)
+                if not _inside(real, real_top):
+                    links_out.append(path)
+                    continue
+                if not os.path.isfile(path):
+                    continue
+            elif stat.S_ISREG(mode):
+                real = os.path.join(real_dir, name)
+            else:
+                continue
+            yield path, prefix + name, real
 
 
 def _rel(path: str, top: str) -> str:

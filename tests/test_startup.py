@@ -497,3 +497,43 @@ def test_a_run_that_compiles_nothing_new_leaves_the_cache_file_alone(one_lateral
     assert _measured(one_lateral, prefix) == (0, expected)
     after = path.stat()
     assert (after.st_ino, after.st_mtime_ns) == (before.st_ino, before.st_mtime_ns)
+
+
+# ----------------------------------------------------------------------------- tables made on first use
+
+
+def test_a_lateral_film_tables_the_lateral_point_names_alone(one_lateral):
+    """The valid names of a view are checked and tabled when one of its names is first checked."""
+    code = (
+        "import contextlib, io, sys\n"
+        "from spinecheck.cli import main\n"
+        "from spinecheck.landmarks.points import names\n"
+        "assert names._ACCEPTED == {}\n"
+        "with contextlib.redirect_stdout(io.StringIO()):\n"
+        f"    main(['measure', {str(one_lateral)!r}])\n"
+        "print(sorted(view.value for view in names._ACCEPTED))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout == "['lateral']\n"
+
+
+def test_the_point_name_tables_answer_as_the_full_check_whichever_view_comes_first():
+    code = (
+        "from spinecheck.landmarks.points import names\n"
+        "class Text(str): pass  # a str subclass: parsed in full\n"
+        "for view in (names.View.AP, names.View.LATERAL):\n"
+        "    for name in names.valid_point_names(view) + ('L1.sup.left', 'L1.sup.ant', 'S1.top', 'IC.left'):\n"
+        "        try:\n"
+        "            got = names.check_point_name(name, view)\n"
+        "        except names.InvalidLandmarksError as e:\n"
+        "            got = str(e)\n"
+        "        try:\n"
+        "            full = names._check_point_name(name, view, '')\n"
+        "        except names.InvalidLandmarksError as e:\n"
+        "            full = str(e)\n"
+        "        assert got == full, (name, view, got, full)\n"
+        "        assert names.parse_point_name(name) == names.parse_point_name(Text(name))\n"
+        "print(sorted(view.value for view in names._ACCEPTED))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout == "['ap', 'lateral']\n"

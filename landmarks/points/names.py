@@ -250,7 +250,7 @@ def check_point_name(name: str, view: View | str, *, where: str = "") -> PointNa
     if type(view) is not View:
         view = View.parse(view)
     if type(name) is str:
-        known = _ACCEPTED[view].get(name)
+        known = (_ACCEPTED.get(view) or _accepted(view)).get(name)
         if known is not None:
             return known
     return _check_point_name(name, view, where)
@@ -290,11 +290,17 @@ def _article(view: View) -> str:
 
 
 # A landmark file checks every one of its ~100 names, and the valid names are a closed vocabulary,
-# so each is parsed and checked once, here, by the full code paths above (which therefore cannot
-# disagree with the tables). A name not in them (a misspelling, a name of the other view, a str
-# subclass) still takes the full path and gets its full error message.
-_PARSED: dict[str, PointName] = {}  # empty while the tables are built: every name is parsed in full
-_ACCEPTED: dict[View, dict[str, PointName]] = {
-    view: {name: _check_point_name(name, view, "") for name in valid_point_names(view)} for view in View
-}
-_PARSED = {name: parsed for table in _ACCEPTED.values() for name, parsed in table.items()}
+# so each is parsed and checked once, by the full code paths above (which therefore cannot disagree
+# with the tables), when a name of its view is first checked: a lateral film's run does not parse
+# the AP names. A name not in them (a misspelling, a name of the other view, a str subclass) still
+# takes the full path and gets its full error message.
+_PARSED: dict[str, PointName] = {}  # the names of the views tabled so far
+_ACCEPTED: dict[View, dict[str, PointName]] = {}
+
+
+def _accepted(view: View) -> dict[str, PointName]:
+    """The valid names of *view*, each checked in full, tabled on first use."""
+    table = {name: _check_point_name(name, view, "") for name in valid_point_names(view)}
+    _PARSED.update(table)
+    _ACCEPTED[view] = table
+    return table

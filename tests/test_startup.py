@@ -537,3 +537,20 @@ def test_the_point_name_tables_answer_as_the_full_check_whichever_view_comes_fir
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert done.stdout == "['ap', 'lateral']\n"
+
+
+def test_measuring_one_landmark_file_compiles_no_pattern_it_does_not_use(one_lateral):
+    """Patterns only a clean-up, a model's landmark file or an operation date needs are compiled on first use."""
+    code = (
+        "import contextlib, io, re, sys\n"
+        "from spinecheck.cli import main\n"
+        "with contextlib.redirect_stdout(io.StringIO()):\n"
+        f"    main(['measure', {str(one_lateral)!r}])\n"
+        "from spinecheck.landmarks.io import atomic, provenance\n"
+        "from spinecheck.landmarks.points import operation\n"
+        "unused = (atomic._TEMP, atomic._LEGACY, provenance._SHA256, operation._DATE_RE)\n"
+        "compiled = {key[1] for key in re._cache}\n"
+        "print([getattr(p, 'pattern', p) for p in unused if getattr(p, 'pattern', p) in compiled])\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout == "[]\n"

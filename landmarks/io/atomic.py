@@ -37,8 +37,9 @@ TEMP_MARK = ".spinecheck-tmp-"
 
 # ".<name>.spinecheck-tmp-<pid>-<hex>", and the names earlier releases used:
 # ".<name>.<pid>.<hex>.tmp" (this module) and ".<name>.<pid>.tmp" (the batch's figures and Parquet)
-_TEMP = re.compile(r"\.spinecheck-tmp-(?P<pid>\d+)-[0-9a-f]{8}")
-_LEGACY = re.compile(r"\.(?P<pid>\d+)(?:\.[0-9a-f]+)?\.tmp")
+# (patterns, compiled by re on first use: only a clean-up needs them, not every command that writes)
+_TEMP = r"\.spinecheck-tmp-(?P<pid>\d+)-[0-9a-f]{8}"
+_LEGACY = r"\.(?P<pid>\d+)(?:\.[0-9a-f]+)?\.tmp"
 
 
 def write_text_atomic(path: str | os.PathLike[str], text: str) -> None:
@@ -156,7 +157,7 @@ def stale_temporaries(path: str | os.PathLike[str]) -> list[Path]:
     out = []
     for name in entries:
         rest = name[len(prefix) :]
-        m = _TEMP.fullmatch(rest) or _LEGACY.fullmatch(rest)
+        m = re.fullmatch(_TEMP, rest) or re.fullmatch(_LEGACY, rest)
         if m is not None and not _alive(int(m["pid"])):
             out.append(target.parent / name)
     return sorted(out)

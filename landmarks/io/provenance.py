@@ -36,7 +36,7 @@ __all__ = [
 _KEYS = ("kind", "model", "confidence", "corrected")
 _MODEL_KEYS = ("name", "version", "sha256")
 _CONFIDENCE_KEYS = ("film", "points")
-_SHA256 = re.compile(r"^[0-9a-fA-F]{64}$")
+_SHA256 = r"^[0-9a-fA-F]{64}$"  # compiled by re on first use: only a model's landmark file has one
 
 
 def read_provenance(path: str | os.PathLike[str]) -> Provenance | None:
@@ -126,7 +126,7 @@ one of 'model'; got 'person'
     name = _text(model.get("name"), "provenance.model.name", where)
     version = _text(model.get("version"), "provenance.model.version", where)
     sha = model.get("sha256")
-    if sha is not None and not (isinstance(sha, str) and _SHA256.match(sha)):
+    if sha is not None and not (isinstance(sha, str) and re.match(_SHA256, sha)):
         raise InvalidLandmarksError(
             f'{where}: "provenance.model.sha256" must be the 64 hexadecimal digits of a SHA-256; got {_show(sha)}'
         )

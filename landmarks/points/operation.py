@@ -40,7 +40,7 @@ STANDARD_LEVELS: frozenset[str] = frozenset(
     [f"C{i}" for i in range(2, 8)] + [f"T{i}" for i in range(1, 13)] + [f"L{i}" for i in range(1, 6)] + ["S1"]
 )
 
-_DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+_DATE_RE = r"^\d{4}-\d{2}-\d{2}$"  # compiled by re on first use: only an operation date needs it
 
 
 def is_standard_level(level: str) -> bool:
@@ -197,7 +197,7 @@ def _date(value: object, today: datetime.date) -> datetime.date | None:
     if isinstance(value, datetime.date):
         day = value
     else:
-        if not (isinstance(value, str) and _DATE_RE.match(value.strip())):
+        if not (isinstance(value, str) and re.match(_DATE_RE, value.strip())):
             raise OperationProblem("date", f"must be a date written YYYY-MM-DD; got {_shown(value)}")
         try:
             day = datetime.date.fromisoformat(value.strip())

@@ -110,21 +110,6 @@ def test_quoted_rows_between_plain_rows_keep_their_values(blocks: str) -> None:
     assert t.point("C7.centroid").tolist() == [[0, 0], [1, 1], [2, 2], [3, 3]]
 
 
-def test_a_table_without_quotes_reads_as_the_same_table_with_them(blocks: str) -> None:
-    """Arrow looks for no quote in a text without one: every cell is the one a quoting reader gives."""
-    rows = ["a.dcm,lateral,1.5,-2,,", "b.dcm,ap,,,3e2,4", " c.dcm ,lateral,5, 6 ,,", "d.dcm,lateral,7,8,9"]
-    plain = _read("image,view,C7.centroid.x,C7.centroid.y,L1.centroid.x,L1.centroid.y\n" + "\n".join(rows))
-    quoted = _read(
-        'image,view,C7.centroid.x,C7.centroid.y,L1.centroid.x,"L1.centroid.y"\n'
-        + "\n".join(",".join(f'"{c}"' if c else c for c in row.split(",")) for row in rows)
-    )
-    assert plain.ids == quoted.ids == ("a.dcm", "b.dcm", "c.dcm", "d.dcm")
-    for name in ("C7.centroid", "L1.centroid"):
-        np.testing.assert_array_equal(plain.point(name), quoted.point(name))
-    assert list(plain.row_errors) == list(quoted.row_errors)
-    assert plain.row_errors[3] is not None and plain.row_errors[0] is None  # five cells for six columns
-
-
 def test_quoted_cell_spanning_lines(blocks: str) -> None:
     t = _read('image,view,C7.centroid.x,C7.centroid.y\n"two\nlines.dcm",lateral,1,2\nb.dcm,lateral,3,x\n')
     assert t.ids == ("two\nlines.dcm", "b.dcm")

@@ -436,20 +436,16 @@ class _Reader:
                 "on the first line"
             )
         starts, ends = starts[:last], ends[:last]
-        quoted = b'"' in data
-        if quoted and _has_odd_quote_line(data, ends):
+        if b'"' in data and _has_odd_quote_line(data, ends):
             # a quoted cell spans lines: the csv module must cut the whole text
             self._read_records(self._csv_records())
-        elif not self._read_lines(starts, ends, quoted=quoted):
+        elif not self._read_lines(starts, ends):
             # a quote Arrow reads across lines but the csv module within one (a"b,"c): line by line
             self._read_records(self._line_records(starts, ends))
         return self._finish()
 
-    def _read_lines(self, starts: np.ndarray, ends: np.ndarray, *, quoted: bool = True) -> bool:
-        """Read a table whose rows are its lines, with Arrow; False (nothing set) when Arrow cuts otherwise.
-
-        *quoted*: whether the text holds a quote at all (without one, Arrow is told not to look for any).
-        """
+    def _read_lines(self, starts: np.ndarray, ends: np.ndarray) -> bool:
+        """Read a table whose rows are its lines, with Arrow; False (nothing set) when Arrow cuts otherwise."""
         data = self.data
         plan = self.plan = self._plan(next(csv.reader([data[starts[0] : ends[0]].decode()])))
         lines = np.flatnonzero(ends[1:] > starts[1:]) + 1  # Arrow skips empty lines, as we do
@@ -463,7 +459,7 @@ class _Reader:
         cuts = [0, *sorted(set(np.searchsorted(begin, offsets).tolist()) - {0, len(lines)}), len(lines)]
         pieces = [memoryview(data)[begin[a] : end[b - 1]] for a, b in itertools.pairwise(cuts)]
         block = max(_BLOCK_BYTES, 2 * int((end - begin).max()) + 2)
-        parsed = _parse_with_arrow(pieces, len(lines), plan, block, quoted=quoted)
+        parsed = _parse_with_arrow(pieces, len(lines), plan, block)
         if parsed is None:
             return False
         # which lines Arrow read, and which it left out for their number of cells
@@ -969,13 +965,8 @@ class _NotFinite(Exception):
     """Arrow read a cell as NaN or infinity; its text is needed for the message."""
 
 
-def _parse_with_arrow(
-    pieces: list[memoryview], max_rows: int, plan: _Plan, block: int, *, quoted: bool = True
-) -> _Parsed | None:
+def _parse_with_arrow(pieces: list[memoryview], max_rows: int, plan: _Plan, block: int) -> _Parsed | None:
     """Cut *pieces* (the lines after the header, in order) into rows and convert their columns.
-
-    *quoted* False says that no piece holds a quote: Arrow then cuts at every comma
-    without looking for one (the same cells, some 7 % less of its time).
 
     Returns None when Arrow cannot cut the text at all, or cuts more rows
     than *max_rows* (the number of non-empty lines).
@@ -983,17 +974,17 @@ def _parse_with_arrow(
     import pyarrow as pa  # loaded on first use: about 0.1 s, which only reading a table needs
 
     try:
-        return _arrow_pass(pieces, max_rows, plan, block, as_text=False, quoted=quoted)
+        return _arrow_pass(pieces, max_rows, plan, block, as_text=False)
     except (_NotFinite, pa.ArrowInvalid):
         pass  # a cell that is not a finite number: its text is needed
     try:
-        return _arrow_pass(pieces, max_rows, plan, block, as_text=True, quoted=quoted)
+        return _arrow_pass(pieces, max_rows, plan, block, as_text=True)
     except pa.ArrowInvalid:
         return None
 
 
 def _arrow_pass(
-    pieces: list[memoryview], max_rows: int, plan: _Plan, block: int, *, as_text: bool, quoted: bool = True
+    pieces: list[memoryview], max_rows: int, plan: _Plan, block: int, *, as_text: bool
 ) -> _Parsed:
     """Read *pieces* with :func:`pyarrow.csv.read_csv`, numeric columns as float64 or as text.
 
@@ -1015,7 +1006,7 @@ def _arrow_pass(
     kind = pa.string() if as_text else pa.float64()
     options = {
         "read_options": pa_csv.ReadOptions(column_names=names, block_size=block),
-        "parse_options": pa_csv.ParseOptions(invalid_row_handler=skip, quote_char='"' if quoted else False),
+        "parse_options": pa_csv.ParseOptions(invalid_row_handler=skip),
         "convert_options": pa_csv.ConvertOptions(
             column_types={**dict.fromkeys(numeric, kind), **dict.fromkeys(text.values(), pa.string())},
             include_columns=[*numeric, *text.values()],

@@ -87,6 +87,13 @@ def bools(mask: np.ndarray) -> pa.Array:
     )
 
 
+#: Row b: the eight items a validity byte b stands for (least significant bit first), 1.0 where
+#: the bit is set, NaN where it is not.
+_BYTE_FACTORS = np.where(
+    np.unpackbits(np.arange(256, dtype=np.uint8)[:, None], axis=1, bitorder="little") == 1, 1.0, np.nan
+)
+
+
 def _chunks(array: pa.Array | pa.ChunkedArray) -> list[pa.Array]:
     return array.chunks if hasattr(array, "chunks") else [array]
 
@@ -162,10 +169,11 @@ def repeated_texts(array: pa.Array | pa.ChunkedArray) -> list[str]:
 def float_values(array: pa.Array | pa.ChunkedArray, out: np.ndarray | None = None) -> np.ndarray:
     """The items of a float64 array as NumPy floats, NaN where null (written into *out* if given).
 
-    A chunk with nulls is written as NaN, then its valid items copied over
-    through its validity bitmap unpacked to booleans (``np.copyto(..., where=)``):
-    two passes over the output and none over a temporary of floats. The items are
-    copied as they are (``-0.0`` and infinities included).
+    A chunk with nulls is multiplied by its validity bitmap read as 1.0 (valid) or NaN
+    (null), eight items per byte of the bitmap: the rows of :data:`_BYTE_FACTORS` taken
+    by the bitmap's bytes (``take``, a copy of 64 bytes per byte, where fancy indexing
+    took half as long again and a masked copy or ``putmask`` more). ``x * 1.0`` is ``x``
+    exactly (``-0.0`` and infinities included).
 
     >>> import numpy as np
     >>> float_values(floats(np.array([-0.0, 2.0, np.inf] * 3), np.array([True, False, True] * 3))).tolist()
@@ -178,13 +186,13 @@ def float_values(array: pa.Array | pa.ChunkedArray, out: np.ndarray | None = Non
         validity, data = chunk.buffers()[:2]
         if n:
             items = np.frombuffer(data, dtype=np.float64, count=n, offset=8 * chunk.offset)
-            into = out[at : at + n]
-            if not chunk.null_count:
-                np.copyto(into, items)
+            if chunk.null_count:
+                first, skip = divmod(chunk.offset, 8)
+                bitmap = np.frombuffer(validity, dtype=np.uint8, count=(skip + n + 7) // 8, offset=first)
+                factors = _BYTE_FACTORS.take(bitmap, axis=0).reshape(-1)[skip : skip + n]
+                np.multiply(items, factors, out=out[at : at + n])
             else:
-                into.fill(np.nan)
-                if chunk.null_count < n:
-                    np.copyto(into, items, where=_bits(validity, chunk.offset, n))
+                np.copyto(out[at : at + n], items)
         at += n
     return out
 

@@ -418,14 +418,38 @@ def one_lateral(tmp_path):
     return points
 
 
-def test_a_second_run_compiles_no_init_of_a_record(one_lateral, tmp_path):
+@pytest.fixture(scope="module")
+def first_run(tmp_path_factory):
+    """A lateral landmark file measured once, caching bytecode under a folder of its own.
+
+    Returns the landmark file, that folder (its records' compiled ``__init__`` written), the number
+    of texts the run compiled and its output.
+    """
+    folder = tmp_path_factory.mktemp("first-run")
+    points = folder / "one.json"
+    film = synthetic_lateral(0, mm_per_px=2.0)
+    write_landmarks(film.landmarks.replace(patient=type(film.patient)()), points)
+    compiled, out = _measured(points, folder / "pycache")
+    return points, folder / "pycache", compiled, out
+
+
+@pytest.fixture
+def cached(first_run, tmp_path):
+    """A copy of :func:`first_run`'s bytecode folder: (landmark file, folder, the cache file, output)."""
+    import shutil
+
+    points, prefix, _, out = first_run
+    copy = shutil.copytree(prefix, tmp_path / "pycache")
+    [path] = _inits_file(copy)
+    return points, copy, path, out
+
+
+def test_a_second_run_compiles_no_init_of_a_record(first_run, cached):
     """The first run compiles each record's ``__init__`` and keeps the code; the next one loads it."""
-    prefix = tmp_path / "pycache"
-    compiled, first = _measured(one_lateral, prefix)
+    _, _, compiled, first = first_run
     assert compiled >= 30
-    assert len(_inits_file(prefix)) == 1
-    again, second = _measured(one_lateral, prefix)
-    assert (again, second) == (0, first)
+    points, prefix, _, _ = cached
+    assert _measured(points, prefix) == (0, first)
 
 
 def test_without_bytecode_writing_no_cache_is_written(one_lateral, tmp_path):
@@ -448,16 +472,14 @@ def test_without_bytecode_writing_no_cache_is_written(one_lateral, tmp_path):
         "texts to strings",
     ],
 )
-def test_a_damaged_or_foreign_cache_file_is_compiled_over(one_lateral, tmp_path, content):
+def test_a_damaged_or_foreign_cache_file_is_compiled_over(cached, content):
     """Whatever the file holds, the run compiles what it needs, says nothing, and writes a good file."""
     import importlib.util
     import marshal
 
     import spinecheck
 
-    prefix = tmp_path / "pycache"
-    _, expected = _measured(one_lateral, prefix)
-    [path] = _inits_file(prefix)
+    points, prefix, path, expected = cached
     header = importlib.util.MAGIC_NUMBER + b"spinecheck dataclass inits\n"
     good = path.read_bytes()
     assert good.startswith(header) and spinecheck._InitCodes._header() == header
@@ -472,29 +494,27 @@ def test_a_damaged_or_foreign_cache_file_is_compiled_over(one_lateral, tmp_path,
     elif content == "texts to strings":
         content = header + marshal.dumps({"def __create_fn__(): pass": "code"})
     path.write_bytes(content)
-    compiled, out = _measured(one_lateral, prefix)
+    compiled, out = _measured(points, prefix)
     assert compiled >= 30 and out == expected
-    assert _measured(one_lateral, prefix) == (0, expected)  # written again, whole
+    assert _measured(points, prefix) == (0, expected)  # written again, whole
 
 
-def test_a_cache_folder_that_cannot_be_made_is_no_error(one_lateral, tmp_path):
+def test_a_cache_folder_that_cannot_be_made_is_no_error(first_run, tmp_path):
     """Bytecode cached under a path that is a file: nothing can be written, and the run is as ever."""
+    points, _, _, expected = first_run
     blocked = tmp_path / "a-file"
     blocked.write_text("")
-    _, expected = _measured(one_lateral, tmp_path / "pycache")
     for _ in range(2):
-        compiled, out = _measured(one_lateral, blocked)
+        compiled, out = _measured(points, blocked)
         assert compiled >= 30 and out == expected
     assert blocked.read_text() == ""
 
 
-def test_a_run_that_compiles_nothing_new_leaves_the_cache_file_alone(one_lateral, tmp_path):
+def test_a_run_that_compiles_nothing_new_leaves_the_cache_file_alone(cached):
     """Only a run that compiled a text writes the file (so a cache it cannot write costs it nothing)."""
-    prefix = tmp_path / "pycache"
-    _, expected = _measured(one_lateral, prefix)
-    [path] = _inits_file(prefix)
+    points, prefix, path, expected = cached
     before = path.stat()
-    assert _measured(one_lateral, prefix) == (0, expected)
+    assert _measured(points, prefix) == (0, expected)
     after = path.stat()
     assert (after.st_ino, after.st_mtime_ns) == (before.st_ino, before.st_mtime_ns)
 

@@ -7,11 +7,13 @@ from __future__ import annotations
 
 import math
 import struct
+import sys
 
 import pyarrow as pa
 import pytest
 from spinecheck.alignment.batch import runner
-from spinecheck.alignment.batch.table import BatchOptions, _arrow_column
+from spinecheck.alignment.batch.archive import RowStatus, StudyJob
+from spinecheck.alignment.batch.table import BatchOptions, BatchTable, _arrow_column, batch_header, plain_row
 
 HEADERS = BatchOptions()
 DECODED = BatchOptions(verify_pixels=True)
@@ -91,3 +93,46 @@ def test_a_number_column_is_float_of_each_cell_bit_for_bit(cells):
     got = _arrow_column(cells, True)
     assert got.type == pa.float64()
     assert [_bits(v) for v in got.to_pylist()] == [_bits(float(c)) if c else None for c in cells]
+
+
+class _Workers:
+    """An engine of two workers that runs each task when submitted, recording what happened when."""
+
+    workers = 2
+    name = "2 recorded workers"
+
+    def __init__(self, events: list[str]) -> None:
+        self.events = events
+
+    def submit(self, fn, *args):
+        from concurrent.futures import Future
+
+        self.events.append(f"submit {len(args[0])}")
+        future: Future = Future()
+        future.set_result(fn(*args))
+        return future
+
+    def wait(self, futures):
+        return set(futures), set()
+
+    def result(self, future):
+        return future.result()
+
+
+def _error_rows(jobs, options):
+    header = batch_header(options)
+    return [plain_row(header, j.image, j.landmarks, RowStatus.ERROR, "recorded") for j in jobs]
+
+
+def test_the_parquet_copy_is_prepared_before_the_first_task_is_handed_out(tmp_path, monkeypatch):
+    events: list[str] = []
+    monkeypatch.setattr(runner, "prepare_parquet", lambda options: events.append("prepare"))
+    table = BatchTable(tmp_path / "t.csv", batch_header(HEADERS))
+    table.start(resume=False)
+    todo = [
+        StudyJob(f"s{i:04d}.dcm", f"s{i:04d}.json", f"/a/s{i:04d}.dcm", f"/a/s{i:04d}.json")
+        for i in range(1000)
+    ]
+    runner._run(_Workers(events), todo, HEADERS, table, None, False, sys.stderr, _error_rows)
+    assert events == ["prepare", "submit 450", "submit 450", "submit 50", "submit 50"]
+    assert len(table.finish()) == 1000

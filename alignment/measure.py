@@ -21,7 +21,7 @@ from ..landmarks.points.model import LandmarkSet, LandmarkTable
 from ..landmarks.points.names import LEVELS, View
 from ..landmarks.points.sanity import Plausibility, check_landmarks
 from .geometry.coronal import DEFAULT_MIN_CURVE_DEG, CobbMethod, coronal_parameters, end_lines_px
-from .geometry.plane import NO_REASON
+from .geometry.plane import has_reason
 from .geometry.sagittal import sagittal_parameters
 from .parameters import (
     CORONAL,
@@ -199,7 +199,7 @@ def measure(
     junction_lines = _withhold_junctional(junction_lines, bad, problems, values, reasons)
     del found, bad, problems  # not part of the results: gone before the per-study warnings are made
     if table.row_errors is not None:
-        failed = ~np.equal(table.row_errors, NO_REASON)
+        failed = has_reason(table.row_errors)
         for pid in PARAMETERS:
             values[pid][failed] = np.nan
             reasons[pid][failed] = table.row_errors[failed]
@@ -243,7 +243,7 @@ def _per_study(warnings: dict[int, list[str]], n: int) -> tuple[tuple[str, ...],
 
 def _warn_unused_s1(table: LandmarkTable, spine: SpineLevels, warnings: dict[int, list[str]]) -> None:
     """Say so where S1 points are placed beside a sacralised vertebra: they are not the sacral endplate."""
-    sacralised = np.not_equal(spine.sacralised, NO_REASON)  # NO_REASON: None, as numpy's stubs take it
+    sacralised = has_reason(spine.sacralised)  # a level, or None
     if not sacralised.any():
         return
     has_s1 = np.zeros(len(table), dtype=bool)
@@ -274,7 +274,7 @@ def _withhold_suspect(
     suspect vertebrae), each on its view's points.
     """
     bad, problems = found.bad, found.problems
-    for i in np.flatnonzero(np.not_equal(found.doubts, NO_REASON)):
+    for i in np.flatnonzero(has_reason(found.doubts)):
         warnings.setdefault(int(i), []).append(
             f"implausible-looking landmarks, values kept (check them): {found.doubts[i]}"
         )

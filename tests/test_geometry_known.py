@@ -19,6 +19,7 @@ import math
 
 import numpy as np
 import pytest
+from spinecheck.alignment.geometry.plane import NO_REASON, has_reason
 from spinecheck.alignment.measure import measure
 from spinecheck.landmarks.points.calibration import Calibration
 from spinecheck.landmarks.points.model import LandmarkSet
@@ -1014,3 +1015,21 @@ def test_endplate_end_vertebra_is_the_one_whose_endplate_is_most_tilted(spacing)
     assert [(c["upper_end"], c["lower_end"]) for c in mid.curves.curves(0)] == [("T2", "T10")]
     assert [(c["upper_end"], c["lower_end"]) for c in end.curves.curves(0)] == [("T4", "T10")]
     assert one(end, "Cobb_max") == pytest.approx(62.0, abs=1e-9)
+
+
+@pytest.mark.parametrize(
+    "cells",
+    [
+        pytest.param(["missing landmarks: FH", None, "no calibration", None], id="text-and-none"),
+        pytest.param([None, None, None], id="none-only"),
+        pytest.param([np.str_("degenerate geometry"), "", None], id="numpy-text-and-empty"),
+        pytest.param([], id="empty"),
+    ],
+)
+def test_has_reason_is_not_equal_to_none_cell_by_cell(cells: list) -> None:
+    """``has_reason`` tells reasons by reference; it answers as the comparison with None does."""
+    reasons = np.empty(len(cells), dtype=object)
+    reasons[:] = cells
+    for a in (reasons, reasons[::-1], reasons.reshape(-1, 1)):  # a reversed view, a column
+        assert has_reason(a).shape == a.shape
+        assert has_reason(a).tolist() == np.not_equal(a, NO_REASON).tolist()

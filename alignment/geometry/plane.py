@@ -16,6 +16,7 @@ from collections.abc import Callable, Sequence
 import numpy as np
 
 from ... import dataclass
+from ...landmarks.io.arrow_arrays import object_references
 from ...landmarks.points.model import LandmarkTable
 
 __all__ = [
@@ -270,13 +271,28 @@ class Inputs:
 NO_REASON: np.ndarray = np.array(None, dtype=object)
 
 
+def has_reason(reasons: np.ndarray) -> np.ndarray:
+    """Where a reason array holds a reason (any object but None), as booleans of its shape.
+
+    Told by each cell's reference (:func:`~spinecheck.landmarks.io.arrow_arrays.object_references`),
+    not ``np.not_equal(reasons, NO_REASON)``, which calls Python's comparison of a text with None
+    for every cell (forty to fifty times the time). The same answer for cells of text or None.
+
+    Examples
+    --------
+    >>> has_reason(np.array(["missing landmarks: FH", None], dtype=object)).tolist()
+    [True, False]
+    """
+    return (object_references(reasons) != id(None)).reshape(np.shape(reasons))
+
+
 def column(value: np.ndarray, reason: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """``(value, reason)`` made consistent: NaN exactly where there is a reason.
 
     A value that came out non-finite without a reason gets one, so no number
     silently disappears.
     """
-    ok = np.equal(reason, NO_REASON)
+    ok = ~has_reason(reason)
     lost = ok & ~np.isfinite(value)
     if lost.any():
         reason = reason.copy()
@@ -302,10 +318,10 @@ def merge_reasons(*reasons: np.ndarray) -> np.ndarray:
     """
     out = reasons[0].copy()
     for r in reasons[1:]:
-        given = np.not_equal(r, NO_REASON)
+        given = has_reason(r)
         if not given.any():  # most often: nothing to add (one pass over r, not three)
             continue
-        empty = np.equal(out, NO_REASON)
+        empty = ~has_reason(out)
         out[empty] = r[empty]
         both = np.flatnonzero(~empty & given)
         if both.size:
@@ -356,4 +372,4 @@ def per_level(levels: np.ndarray, make: Callable[[str], tuple[np.ndarray, ...]])
     return out
 
 
-__all__ += ["merge_reasons", "column", "per_level"]
+__all__ += ["has_reason", "merge_reasons", "column", "per_level"]

@@ -212,7 +212,7 @@ class _InitCodes:
         try:
             source = os.path.join(os.path.dirname(os.path.abspath(__file__)), "_dataclass_inits.py")
             return importlib.util.cache_from_source(source).removesuffix(".pyc") + ".marshal"
-        except (NotImplementedError, ValueError):  # no cache tag; a path cache_from_source refuses
+        except (NotImplementedError, ValueError, TypeError):  # no cache tag, no file, a path refused
             return None
 
     @classmethod
@@ -227,6 +227,8 @@ class _InitCodes:
         from types import CodeType
 
         path = self._path()
+        if path is None:
+            return {}
         try:
             with io.open_code(path) as f:
                 data = f.read()
@@ -258,7 +260,7 @@ class _InitCodes:
             with open(temporary, "wb") as f:
                 f.write(self._header() + marshal.dumps(codes))
             os.replace(temporary, path)  # whole or not at all; of two runs, the last one's
-        except OSError:  # a read-only folder, a full disk: the next run compiles again
+        except (OSError, ValueError):  # a read-only folder, a full disk: the next run compiles again
             try:
                 os.unlink(temporary)
             except OSError:

@@ -519,6 +519,43 @@ def test_a_run_that_compiles_nothing_new_leaves_the_cache_file_alone(cached):
     assert (after.st_ino, after.st_mtime_ns) == (before.st_ino, before.st_mtime_ns)
 
 
+def test_a_cache_of_too_many_texts_keeps_the_ones_the_run_used(tmp_path, monkeypatch):
+    import dataclasses
+
+    import spinecheck
+
+    path = tmp_path / "inits.marshal"
+    monkeypatch.setattr(spinecheck._InitCodes, "_path", staticmethod(lambda: str(path)))
+    monkeypatch.setattr(sys, "dont_write_bytecode", False)
+    cache = spinecheck._InitCodes(dataclasses, dataclasses._init_fn, dataclasses._create_fn)  # type: ignore[attr-defined]
+    texts = [f"x = {i}" for i in range(spinecheck._InitCodes.MOST)]
+    cache.codes = {text: compile(text, "<string>", "exec") for text in texts}
+    cache.used = {"x = 3", "x = 7"}
+    cache._write()
+    assert sorted(cache._read()) == sorted(texts)  # as many as it may hold: all kept
+    cache.codes["y = 0"] = compile("y = 0", "<string>", "exec")
+    cache._write()
+    assert sorted(cache._read()) == ["x = 3", "x = 7"]
+
+
+def test_without_a_place_for_the_cache_nothing_is_read_or_written(monkeypatch):
+    """No cache tag, no ``__file__``: every text is compiled, and nothing fails."""
+    import dataclasses
+
+    import spinecheck
+
+    monkeypatch.setattr(spinecheck._InitCodes, "_path", staticmethod(lambda: None))
+    monkeypatch.setattr(sys, "dont_write_bytecode", False)
+    cache = spinecheck._InitCodes(dataclasses, dataclasses._init_fn, dataclasses._create_fn)  # type: ignore[attr-defined]
+    namespace: dict[str, object] = {}
+    cache._exec("def __create_fn__():\n return 1", {}, namespace)
+    assert namespace["__create_fn__"]() == 1  # type: ignore[operator]
+    import atexit
+
+    atexit.unregister(cache._write)  # registered by the new text: this process's exit is pytest's
+    cache._write()
+
+
 # ----------------------------------------------------------------------------- tables made on first use
 
 

@@ -19,7 +19,7 @@ import math
 
 import numpy as np
 import pytest
-from spinecheck.alignment.geometry.plane import NO_REASON, has_reason
+from spinecheck.alignment.geometry.plane import NO_REASON, has_reason, per_level
 from spinecheck.alignment.measure import measure
 from spinecheck.landmarks.points.calibration import Calibration
 from spinecheck.landmarks.points.model import LandmarkSet
@@ -1033,3 +1033,26 @@ def test_has_reason_is_not_equal_to_none_cell_by_cell(cells: list) -> None:
     for a in (reasons, reasons[::-1], reasons.reshape(-1, 1)):  # a reversed view, a column
         assert has_reason(a).shape == a.shape
         assert has_reason(a).tolist() == np.not_equal(a, NO_REASON).tolist()
+
+
+@pytest.mark.parametrize(
+    "levels",
+    [
+        pytest.param(np.full(3, "S1", dtype=object), id="one-object"),
+        pytest.param(np.array(["S1", "".join(["S", "1"]), "S1"], dtype=object), id="equal-distinct-objects"),
+        pytest.param(np.array(["S1", "S1", "S1"]), id="numpy-text"),
+        pytest.param(np.array(["S1", "L5", "S1"], dtype=object), id="two-levels"),
+    ],
+)
+def test_per_level_makes_one_call_per_distinct_level(levels: np.ndarray) -> None:
+    """The same level found by reference or by comparison of texts: one call per distinct level, same rows."""
+    calls: list[str] = []
+    row = {"S1": np.array([1.0, 2.0, 3.0]), "L5": np.array([10.0, 20.0, 30.0])}
+
+    def make(level: str) -> tuple[np.ndarray]:
+        calls.append(str(level))
+        return (row[str(level)],)
+
+    (got,) = per_level(levels, make)
+    assert calls == list(dict.fromkeys(str(v) for v in levels))
+    assert got.tolist() == [row[str(v)][i] for i, v in enumerate(levels)]

@@ -343,6 +343,18 @@ def _merge_missing(first: object, second: object) -> object:
     return ", ".join([first, *more]) if more else first
 
 
+def _one_object(levels: np.ndarray) -> bool:
+    """Whether every cell of an object array is one and the same object (then all are equal), by reference.
+
+    A spine's role filled in for every study is one text object throughout; comparing the texts
+    would call Python's comparison per cell. False says nothing: equal texts may be distinct objects.
+    """
+    if levels.dtype != object:
+        return False
+    refs = object_references(levels)
+    return bool((refs == refs[0]).all())
+
+
 def per_level(levels: np.ndarray, make: Callable[[str], tuple[np.ndarray, ...]]) -> tuple[np.ndarray, ...]:
     """Per study, what *make* gives for that study's own level.
 
@@ -360,7 +372,7 @@ def per_level(levels: np.ndarray, make: Callable[[str], tuple[np.ndarray, ...]])
     """
     if not len(levels):
         distinct = ["S1"]  # no study: any level makes the empty arrays
-    elif (levels == levels[0]).all():  # the common table, of one level: a C loop, not a dict of every study
+    elif _one_object(levels) or (levels == levels[0]).all():  # the common table, of one level
         distinct = [levels[0]]
     else:
         distinct = list(dict.fromkeys(levels.tolist()))

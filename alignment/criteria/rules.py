@@ -629,10 +629,18 @@ class SetInfo:
         return self.name
 
 
+@cache
 def _builtin_dir() -> Path:
     # next to this file rather than importlib.resources: works for regular,
-    # editable and namespace-mapped installs alike (the data are plain files)
+    # editable and namespace-mapped installs alike (the data are plain files);
+    # found once a run, as the files are listed once (_builtin_files)
     return Path(__file__).resolve().parent / _BUILTIN_DIR
+
+
+@cache
+def _builtin_dir_resolved() -> Path:
+    """The built-in sets' folder with every link resolved: a set file elsewhere is the user's."""
+    return _builtin_dir().resolve()
 
 
 def builtin_sets() -> dict[str, Path]:
@@ -719,7 +727,7 @@ def read_set_file(source: str | Path, *, kinds: Sequence[str]) -> tuple[SetInfo,
     if not isinstance(sources, list) or not sources:
         raise InvalidCriteriaError(f"{where}.sources must be a non-empty list of citations; got {sources!r}")
     resolved = path.resolve()
-    user = resolved.parent != _builtin_dir().resolve()
+    user = resolved.parent != _builtin_dir_resolved()
     info = SetInfo(
         name=name,
         kind=kind,

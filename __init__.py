@@ -168,11 +168,15 @@ class _InitCodes:
 
     Compiling the ``__init__`` text of the 39 records measuring one landmark file creates costs
     some 8 ms, every run; loading their code objects from one file costs a fraction of that. The
-    file holds ``{text: code}`` with marshal, behind the interpreter's magic number, under the
-    package's ``__pycache__`` (or ``sys.pycache_prefix``) with the interpreter's cache tag in its
-    name. A text not in it is compiled as ``exec`` compiles it, and the file is rewritten at exit
-    (a temporary file moved into place), unless ``sys.dont_write_bytecode``. A file that cannot
-    be read or written, or does not hold what is written here, is a cache miss and nothing more.
+    file holds ``{text: code}`` with marshal, behind the interpreter's magic number, with the
+    interpreter's cache tag in its name: under ``sys.pycache_prefix`` where there is one, else in the
+    user's cache folder (``$XDG_CACHE_HOME`` or ``~/.cache``, ``%LOCALAPPDATA%`` on Windows), one
+    file per installed copy of the package. Not in the package's ``__pycache__``: ``pip uninstall``
+    removes only the bytecode of the files it installed, and a file left there would keep the
+    folder, which Python would then import as an empty namespace package. A text not in it is
+    compiled as ``exec`` compiles it, and the file is rewritten at exit (a temporary file of its
+    own moved into place), unless ``sys.dont_write_bytecode``. A file that cannot be read or
+    written, or does not hold what is written here, is a cache miss and nothing more.
     """
 
     #: Beyond so many texts the file keeps only the ones this run used (a bound on its growth).
@@ -210,8 +214,23 @@ class _InitCodes:
         import os
 
         try:
-            source = os.path.join(os.path.dirname(os.path.abspath(__file__)), "_dataclass_inits.py")
-            return importlib.util.cache_from_source(source).removesuffix(".pyc") + ".marshal"
+            package = os.path.dirname(os.path.abspath(__file__))
+            if sys.pycache_prefix:  # the package's folder mirrored there, as its bytecode is
+                source = os.path.join(package, "_dataclass_inits.py")
+                return importlib.util.cache_from_source(source).removesuffix(".pyc") + ".marshal"
+            tag = sys.implementation.cache_tag
+            if tag is None:
+                return None
+            if os.name == "nt":
+                folder = os.environ.get("LOCALAPPDATA") or os.path.expanduser(r"~\AppData\Local")
+            else:
+                folder = os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache")
+            if not os.path.isabs(folder):  # no home folder to expand, or a relative setting: nowhere
+                return None
+            import hashlib
+
+            copy = hashlib.sha256(os.fsencode(package)).hexdigest()[:16]  # which installed copy
+            return os.path.join(folder, "spinecheck", f"_dataclass_inits.{tag}.{copy}.marshal")
         except (NotImplementedError, ValueError, TypeError):  # no cache tag, no file, a path refused
             return None
 
@@ -254,17 +273,24 @@ class _InitCodes:
         codes = self.codes or {}
         if len(codes) > self.MOST:
             codes = {text: code for text, code in codes.items() if text in self.used}
-        temporary = f"{path}.{os.getpid()}.tmp"
+        temporary = None
         try:
-            os.makedirs(os.path.dirname(path), exist_ok=True)
-            with open(temporary, "wb") as f:
+            import tempfile
+
+            folder, name = os.path.split(path)
+            os.makedirs(folder, exist_ok=True)
+            # a file of this run's own (not one named by its process id, which another machine
+            # sharing the folder may also have), moved into place whole: of two runs, the last one's
+            handle, temporary = tempfile.mkstemp(prefix=f".{name}.", suffix=".tmp", dir=folder)
+            with open(handle, "wb") as f:
                 f.write(self._header() + marshal.dumps(codes))
-            os.replace(temporary, path)  # whole or not at all; of two runs, the last one's
+            os.replace(temporary, path)
         except (OSError, ValueError):  # a read-only folder, a full disk: the next run compiles again
-            try:
-                os.unlink(temporary)
-            except OSError:
-                pass
+            if temporary is not None:
+                try:
+                    os.unlink(temporary)
+                except OSError:
+                    pass
 
 
 def _copy_function(fn, names):

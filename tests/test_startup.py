@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 from spinecheck.cli import UsageError, build_parser
@@ -391,11 +392,18 @@ _COUNTED_RUN = (
 
 
 def _measured(points, prefix, **env: str) -> tuple[int, str]:
-    """``measure POINTS`` in a fresh interpreter caching bytecode under *prefix*: (inits compiled, output)."""
+    """``measure POINTS`` in a fresh interpreter caching bytecode under *prefix*: (inits compiled, output).
+
+    *prefix* None: no ``PYTHONPYCACHEPREFIX``, bytecode beside the sources.
+    """
     import os
 
-    environ = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
-    environ.update(PYTHONPYCACHEPREFIX=str(prefix), **env)
+    environ = {
+        k: v for k, v in os.environ.items() if k not in ("PYTHONDONTWRITEBYTECODE", "PYTHONPYCACHEPREFIX")
+    }
+    if prefix is not None:
+        environ["PYTHONPYCACHEPREFIX"] = str(prefix)
+    environ.update(env)
     done = subprocess.run(
         [sys.executable, "-c", _COUNTED_RUN, "measure", str(points)],
         capture_output=True, text=True, env=environ, check=True,
@@ -450,6 +458,26 @@ def test_a_second_run_compiles_no_init_of_a_record(first_run, cached):
     assert compiled >= 30
     points, prefix, _, _ = cached
     assert _measured(points, prefix) == (0, first)
+
+
+def test_without_a_bytecode_prefix_the_cache_is_the_users_not_the_packages(one_lateral, tmp_path):
+    """Nothing is left in the installed package's folder: pip uninstall would leave it, and the folder."""
+    import spinecheck
+
+    package = Path(spinecheck.__file__).parent
+
+    def in_package() -> dict:  # type: ignore[type-arg]
+        return {p: p.stat().st_mtime_ns for p in package.rglob("*.marshal")}
+
+    before = in_package()
+    cache = tmp_path / "cache"
+    compiled, first = _measured(one_lateral, None, XDG_CACHE_HOME=str(cache))
+    assert compiled >= 30
+    [path] = _inits_file(cache)
+    assert path.parent == cache / "spinecheck"
+    assert _measured(one_lateral, None, XDG_CACHE_HOME=str(cache)) == (0, first)
+    assert in_package() == before
+    assert [p.name for p in path.parent.iterdir()] == [path.name]  # no temporary file left
 
 
 def test_without_bytecode_writing_no_cache_is_written(one_lateral, tmp_path):

@@ -227,9 +227,11 @@ class _InitCodes:
                 folder = os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache")
             if not os.path.isabs(folder):  # no home folder to expand, or a relative setting: nowhere
                 return None
-            import hashlib
+            import zlib  # numpy's import has paid for it (hashlib's would cost some 4 ms)
 
-            copy = hashlib.sha256(os.fsencode(package)).hexdigest()[:16]  # which installed copy
+            copy = (
+                f"{zlib.crc32(os.fsencode(package)):08x}"  # which installed copy (two sharing one is no harm)
+            )
             return os.path.join(folder, "spinecheck", f"_dataclass_inits.{tag}.{copy}.marshal")
         except (NotImplementedError, ValueError, TypeError):  # no cache tag, no file, a path refused
             return None

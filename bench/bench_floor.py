@@ -363,6 +363,7 @@ class Split:
 
     serial: tuple[float, float]  # seconds, --jobs 1 and --jobs 2
     per_study: tuple[float, float]  # seconds per study, --jobs 1 and --jobs 2
+    sizes: tuple[int, int]  # the two archive sizes fitted on
 
     @classmethod
     def fit(cls, small: int, at_small: Pairs, n: int, at_n: Pairs) -> Split:
@@ -373,7 +374,7 @@ class Split:
             slope = (b - a) / (n - small)
             per.append(slope)
             serial.append(b - n * slope)
-        return cls((serial[0], serial[1]), (per[0], per[1]))
+        return cls((serial[0], serial[1]), (per[0], per[1]), (small, n))
 
     def bound(self, n: int) -> float:
         one = self.serial[0] + n * self.per_study[0]
@@ -383,9 +384,9 @@ class Split:
         return (self.serial[0] + n * self.per_study[0]) / (self.serial[1] + n * self.per_study[1])
 
     def text(self, n: int, large: int) -> str:
-        (s1, s2), (w1, w2) = self.serial, self.per_study
+        (s1, s2), (w1, w2), (small, big) = self.serial, self.per_study, self.sizes
         return (
-            f"  fitted on {n // 5} and {n} studies: --jobs 1 = {s1:.2f} s + {w1 * 1e3:.2f} ms a study, "
+            f"  fitted on {small} and {big} studies: --jobs 1 = {s1:.2f} s + {w1 * 1e3:.2f} ms a study, "
             f"--jobs 2 = {s2:.2f} s + {w2 * 1e3:.2f} ms a study (the studies' part {w1 / w2:.2f}x faster)\n"
             f"  Amdahl: with {s1:.2f} s that does not shrink, --jobs 2 is at most {self.bound(n):.2f}x faster "
             f"on {n} studies, {self.bound(large):.2f}x on {large}; the fit predicts {self.predicted(large):.2f}x "

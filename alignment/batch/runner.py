@@ -40,6 +40,7 @@ from __future__ import annotations
 import concurrent.futures as cf
 import dataclasses
 import functools
+import itertools
 import math
 import multiprocessing
 import os
@@ -1190,14 +1191,9 @@ def _even(studies: int, tasks: int) -> list[int]:
 
 
 def _chunks(todo: Sequence[StudyJob], sizes: Sequence[int]) -> list[tuple[StudyJob, ...]]:
-    """*todo* cut in consecutive tasks of *sizes* (which sum to its length at least)."""
-    out, at = [], 0
-    for size in sizes:
-        if at >= len(todo):
-            break
-        out.append(tuple(todo[at : at + size]))
-        at += size
-    return out
+    """*todo* cut in consecutive tasks of *sizes* (the last one cut short where they sum to more)."""
+    starts = itertools.accumulate(sizes, initial=0)  # one more than the sizes: the end
+    return [tuple(todo[at : at + size]) for at, size in zip(starts, sizes, strict=False)]
 
 
 def _pair_again(lazy: Archive, strict: Archive, table: BatchTable) -> list[StudyJob]:

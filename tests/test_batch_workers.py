@@ -102,3 +102,28 @@ def test_pool_workers_run_with_the_setting():
         assert engine.result(engine.submit(os.getenv, "OPJ_NUM_THREADS")) == str(decoder_threads(2))
     finally:
         engine.close()
+
+
+def test_a_chunk_runs_with_the_collector_paused_and_leaves_it_as_it_found_it(monkeypatch):
+    import gc
+
+    seen: list[bool] = []
+
+    def chunk(jobs, options):
+        seen.append(gc.isenabled())
+        if jobs:
+            raise RuntimeError("a chunk that fails")
+        return []
+
+    monkeypatch.setattr(runner, "_measure_chunk", chunk)
+    assert gc.isenabled()
+    assert runner.measure_chunk([], runner.BatchOptions()) == []
+    with pytest.raises(RuntimeError):
+        runner.measure_chunk(["a job"], runner.BatchOptions())
+    assert seen == [False, False] and gc.isenabled()
+    gc.disable()  # a caller that turned it off keeps it off
+    try:
+        runner.measure_chunk([], runner.BatchOptions())
+        assert not gc.isenabled()
+    finally:
+        gc.enable()

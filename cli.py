@@ -239,6 +239,14 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
         help="pixel spacing in mm (overrides file and image)",
     )
     p.add_argument("--format", choices=("table", "json", "csv"), default="table", help="output format")
+    p.add_argument(
+        "--jobs",
+        type=int,
+        default=None,
+        metavar="N",
+        help="processes measuring a large wide CSV written as CSV, in pieces (default: the CPUs this process may use); "
+        "1 measures in this process alone. The table is the same either way",
+    )
     p.set_defaults(func=cmd_measure)
 
     p = sub.add_parser(
@@ -654,23 +662,30 @@ def _version() -> str:
 
 
 def cmd_measure(args: argparse.Namespace) -> int:
+    from .alignment.batch import wide_pieces
+
+    jobs = wide_pieces.check_jobs(args.jobs)
+    pieces = args.format == "csv" and args.image is None and wide_pieces.applies(args.landmarks, jobs=jobs)
+    if pieces:  # its workers' modules are imported on the other core while this process imports its own
+        wide_pieces.start_workers_server()
     from .alignment.render.text import format_csv_chunks, format_table, study_report
     from .alignment.study import load_study
     from .landmarks.points.calibration import Calibration
 
     if args.mm_per_px is not None:  # said in the flag's words; load_study would name its argument
         Calibration.from_spacing(list(args.mm_per_px), where="--mm-per-px", field_name="ROW COL")
-    study = load_study(
-        args.landmarks,
-        image=args.image,
-        age=args.age,
-        mm_per_px=args.mm_per_px,
-        cobb_method=args.cobb_method,
-        min_curve_deg=args.min_curve_deg,
-        given_by="command line",
+    options = {
+        "age": args.age,
+        "mm_per_px": args.mm_per_px,
+        "cobb_method": args.cobb_method,
+        "min_curve_deg": args.min_curve_deg,
+        "given_by": "command line",
         **_set_options(args),
         **_operation_options(args),
-    )
+    }
+    if pieces and wide_pieces.measure_in_pieces(args.landmarks, sys.stdout, jobs=jobs, options=options):
+        return EXIT_OK
+    study = load_study(args.landmarks, image=args.image, **options)
     out = sys.stdout
     if args.format == "csv":
         for chunk in format_csv_chunks(study):  # written as made: never the whole table's text at once

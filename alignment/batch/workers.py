@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -62,13 +63,16 @@ def _modules(*, figures: bool, dicom: bool) -> list[str]:
     return names
 
 
-def start_fork_server(*, figures: bool = False, dicom: bool = False) -> bool:
+def start_fork_server(
+    *, figures: bool = False, dicom: bool = False, modules: Sequence[str] | None = None
+) -> bool:
     """Start this process's fork server now, importing the modules a worker needs; False where there is none.
 
     It returns at once: the server imports while the caller goes on. Only the
     first call of a process has an effect (a fork server, once started, keeps its
     modules); the pool of :func:`~spinecheck.alignment.batch.runner.run_batch`
-    then forks its workers from it.
+    then forks its workers from it. *modules*, where given, are imported instead
+    of a batch worker's (``measure`` of a wide CSV in pieces names its own).
     """
     if "forkserver" not in multiprocessing.get_all_start_methods():
         return False
@@ -76,7 +80,9 @@ def start_fork_server(*, figures: bool = False, dicom: bool = False) -> bool:
 
     context = multiprocessing.get_context("forkserver")
     # takes effect only when this process starts its fork server (the first call)
-    context.set_forkserver_preload(_modules(figures=figures, dicom=dicom))
+    context.set_forkserver_preload(
+        list(modules) if modules is not None else _modules(figures=figures, dicom=dicom)
+    )
     forkserver.ensure_running()  # starts it, without waiting for its imports
     return True
 

@@ -32,6 +32,7 @@ import os
 import sys
 import threading
 from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TextIO
 
@@ -198,6 +199,9 @@ def read_wide_csv(source: str | os.PathLike[str] | TextIO, *, name: str | None =
     >>> print(t.row_errors[1])
     landmark table '<stream>', line 3: column "S1.sup.ant.x" must be a number (pixels) or empty; got '12a'
     """
+    piece = _piece
+    if piece is not None and not hasattr(source, "read") and os.fspath(source) == piece.name:
+        return _read_piece(piece, name or piece.name)
     name, data = _read_source(source, name)
     where = f"landmark table {name!r}"
     large = len(data) >= _RELEASE_BYTES
@@ -333,9 +337,13 @@ class _Parsed:
 
 
 class _Reader:
-    def __init__(self, where: str, data: bytes) -> None:
+    def __init__(self, where: str, data: bytes, *, piece: _Piece | None = None, line_offset: int = 0) -> None:
         self.where = where
         self.data = data
+        # a piece of a larger table (the header, then some of its lines): its lines are numbered
+        # line_offset on from the file's, and what only the whole file can decide raises _NotAPiece
+        self.piece = piece
+        self.line_offset = line_offset
         self.plan: _Plan  # set from the header by _read_lines or _read_records
         # set by _read_lines or _read_records, one entry per study
         self.linenos: Sequence[int] | np.ndarray = []  # each study's line in the file
@@ -428,7 +436,12 @@ class _Reader:
         data = self.data
         starts, ends = _line_spans(data)
         last = len(starts)
-        while last and not data[starts[last - 1] : ends[last - 1]].decode().strip():
+        # blank lines that end the file are dropped; a piece's last lines end the file only in the last piece
+        while (
+            (self.piece is None or self.piece.last)
+            and last
+            and not data[starts[last - 1] : ends[last - 1]].decode().strip()
+        ):
             last -= 1
         if not last or not data[starts[0] : ends[0]].decode().strip():
             raise InvalidLandmarksError(
@@ -438,11 +451,18 @@ class _Reader:
         starts, ends = starts[:last], ends[:last]
         if b'"' in data and _has_odd_quote_line(data, ends):
             # a quoted cell spans lines: the csv module must cut the whole text
+            self._whole_file()
             self._read_records(self._csv_records())
         elif not self._read_lines(starts, ends):
             # a quote Arrow reads across lines but the csv module within one (a"b,"c): line by line
+            self._whole_file()
             self._read_records(self._line_records(starts, ends))
         return self._finish()
+
+    def _whole_file(self) -> None:
+        """A piece is read as the whole file is only where Arrow cuts its lines; else _NotAPiece."""
+        if self.piece is not None:
+            raise _NotAPiece(f"{self.where}: a line that Arrow does not cut as one row")
 
     def _read_lines(self, starts: np.ndarray, ends: np.ndarray) -> bool:
         """Read a table whose rows are its lines, with Arrow; False (nothing set) when Arrow cuts otherwise."""
@@ -612,7 +632,7 @@ class _Reader:
             patient_right[views_arr != View.AP] = None  # a side is told on AP films only
         row_errors = np.full(n, None, dtype=object)
         for r, message in errors.items():
-            row_errors[r] = f"{where}, line {int(self.linenos[r])}: {message}"
+            row_errors[r] = f"{where}, line {int(self.linenos[r]) + self.line_offset}: {message}"
             values[r] = np.nan
             mm_per_px[r] = np.nan
             calibrations[r] = _NO_CALIBRATION
@@ -1158,6 +1178,172 @@ def _count_cells(line: bytes) -> int:
     if b'"' not in line:
         return line.count(b",") + 1
     return len(next(csv.reader([line.decode()]), []))
+
+
+# ----------------------------------------------------------------------------------------------- pieces
+
+#: Bytes of a header line looked for at the start of the file before a piece is cut (longer: no pieces).
+_HEADER_BYTES = 1 << 20
+
+
+class _NotAPiece(Exception):
+    """A piece cannot be read as a table of its own: only the read of the whole file decides its rows."""
+
+
+@dataclass
+class _Piece:
+    """Whole lines of a wide CSV's body, ``[start, stop)`` in bytes, read as a table under the file's header.
+
+    The parallel ``measure`` path (:mod:`spinecheck.alignment.batch.wide_pieces`) measures a
+    large table in pieces, one process each; :func:`_reading` makes :func:`read_wide_csv`
+    read the piece, by the file's name, instead of the whole file. Its rows are the whole
+    read's rows of these lines, with their line numbers, unless the read raises
+    :class:`_NotAPiece` (a quoted cell spanning lines, a line Arrow does not cut as one row,
+    a byte that is not UTF-8, or the file changed or gone): then only the whole file's read
+    says what the rows are.
+    """
+
+    name: str  # the path as given: what the messages name, and what read_wide_csv is called with
+    path: str  # the file opened
+    header: tuple[int, int]  # bytes of the header line, its line break included (a BOM left out)
+    start: int  # the piece's first byte: the first of a line
+    stop: int  # the byte after its last line break (or the file's end)
+    last: bool  # the piece ends the file: blank lines that end it are dropped, as the whole read drops them
+    rows: int | None = None  # studies read, set by the read
+
+
+_piece: _Piece | None = None  # the piece read_wide_csv reads instead of its file; set by _reading
+
+
+@contextmanager
+def _reading(piece: _Piece) -> Iterator[_Piece]:
+    """While in the block, :func:`read_wide_csv` of ``piece.name`` reads *piece* (and sets ``piece.rows``)."""
+    global _piece
+    _piece = piece
+    try:
+        yield piece
+    finally:
+        _piece = None
+
+
+def _read_piece(piece: _Piece, name: str) -> LandmarkTable:
+    """Read *piece* as :func:`read_wide_csv` reads the whole file, its rows numbered by the file's lines."""
+    where = f"landmark table {name!r}"
+    (h0, h1), start, stop = piece.header, piece.start, piece.stop
+    try:
+        with open(piece.path, "rb") as f:
+            fd = f.fileno()
+            data = bytearray(h1 - h0 + stop - start)
+            view = memoryview(data)
+            _read_exactly(fd, view[: h1 - h0], h0)
+            _read_exactly(fd, view[h1 - h0 :], start)
+            # the header is line 1; the piece's first line is the header's line + the lines before the piece
+            first_line = 2 + _line_breaks(fd, h1, start)
+    except OSError as e:
+        raise _NotAPiece(f"{where}: cannot be read: {e}") from None
+    if not data.isascii():
+        try:
+            data.decode("utf-8")  # a piece is cut at a line break, never inside a character
+        except UnicodeDecodeError:
+            raise _NotAPiece(f"{where}: is not UTF-8 text") from None
+    # the piece's first line is its line 2 (the header is line 1)
+    table = _Reader(where, data, piece=piece, line_offset=first_line - 2).read()  # type: ignore[arg-type]
+    piece.rows = len(table)
+    if len(data) >= _RELEASE_BYTES:
+        del data, view
+        _release_free_memory()
+    return table
+
+
+def _read_exactly(fd: int, into: memoryview, offset: int) -> None:
+    """Fill *into* with the file's bytes from *offset*; OSError where the file ends first."""
+    done = 0
+    while done < len(into):
+        n = os.preadv(fd, [into[done:]], offset + done)
+        if n == 0:
+            raise OSError(f"ends before byte {offset + len(into)} (changed while read)")
+        done += n
+
+
+def _line_breaks(fd: int, begin: int, end: int) -> int:
+    r"""Line breaks in the file's bytes ``[begin, end)``, as :func:`_line_spans` cuts: ``\n``, ``\r\n``, ``\r``.
+
+    Counted a block at a time (bounded memory); a ``\r\n`` across two blocks is one break.
+    """
+    block = bytearray(min(_SCAN_BYTES, max(0, end - begin)))
+    view = memoryview(block)
+    count, cr_before = 0, False
+    for at in range(begin, end, len(block) or 1):
+        n = min(len(block), end - at)
+        _read_exactly(fd, view[:n], at)
+        count += block.count(b"\n", 0, n)
+        if block.find(b"\r", 0, n) >= 0:
+            count += block.count(b"\r", 0, n) - block.count(b"\r\n", 0, n)
+        if cr_before and block[0] == 0x0A:  # \r ended the block before: its \n was counted as a break
+            count -= 1
+        cr_before = block[n - 1] == 0x0D
+    return count
+
+
+def _header_span(path: str) -> tuple[int, int] | None:
+    """Bytes of the header line of the file *path*, its line break included, a BOM left out.
+
+    None where a piece cannot be cut under it: no line break in the first
+    :data:`_HEADER_BYTES`, a blank first line, a quote in it or a byte that is
+    not UTF-8 (only the whole read words those cases).
+    """
+    with open(path, "rb") as f:
+        head = f.read(_HEADER_BYTES + 1)
+    begin = len(_BOM) if head.startswith(_BOM) else 0
+    breaks = [k for k in (head.find(b"\n", begin), head.find(b"\r", begin)) if k >= 0]
+    if not breaks:
+        return None
+    end = min(breaks)
+    line = head[begin:end]
+    if end + 1 >= len(head) or b'"' in line:  # the break's second byte must be there to tell \r\n
+        return None
+    try:
+        if not line.decode("utf-8").strip():
+            return None
+    except UnicodeDecodeError:
+        return None
+    return begin, end + (2 if head[end : end + 2] == b"\r\n" else 1)
+
+
+def _check_header(name: str, path: str, span: tuple[int, int]) -> None:
+    """Raise :class:`InvalidLandmarksError` as :func:`read_wide_csv` would for the header line *span*."""
+    with open(path, "rb") as f:
+        f.seek(span[0])
+        line = f.read(span[1] - span[0]).decode("utf-8")
+    _Reader(f"landmark table {name!r}", b"")._plan(next(csv.reader([line.rstrip("\r\n")])))
+
+
+def _line_start(path: str, offset: int, end: int) -> int | None:
+    r"""The first byte of the first line that starts at or after *offset*, before *end*; None if there is none.
+
+    A line starts after ``\n``, after ``\r\n`` (never between the two) and after a lone ``\r``.
+    """
+    with open(path, "rb") as f:
+        at = offset - 1  # a line may start at offset itself: look from the byte before
+        while at < end:
+            f.seek(at)
+            window = f.read(min(1 << 16, end - at + 1))
+            if not window:
+                return None
+            hits = [k for k in (window.find(b"\n"), window.find(b"\r")) if k >= 0]
+            if not hits:
+                at += len(window)
+                continue
+            k = min(hits)
+            if window[k] == 0x0D:
+                if k + 1 == len(window):  # \r last in the window: the next byte tells \r\n from \r
+                    f.seek(at + k + 1)
+                    k += f.read(1) == b"\n"
+                elif window[k + 1] == 0x0A:
+                    k += 1
+            start = at + k + 1
+            return start if start < end else None
+        return None
 
 
 # ----------------------------------------------------------------------------------------------- helpers

@@ -1,0 +1,384 @@
+"""Measuring a large wide CSV in pieces, one process each: ``spinecheck measure TABLE.csv --format csv --jobs N``.
+
+The data lines of the table are cut into contiguous pieces by bytes, at line
+breaks. This process reads, measures, judges and formats the first piece while
+worker processes do the others (each reads its own bytes of the file: no
+process holds the whole file or the whole table); it then writes the header
+once, its own rows as it makes them, and each worker's rows in turn, which a
+worker keeps in an unnamed temporary file until then. The table is byte for
+byte the one a single process writes (``--jobs 1``), its rows' error messages
+with their line numbers.
+
+Where a piece cannot say alone what its rows are (a quoted cell that spans
+lines, a line Arrow does not cut as one row, a byte that is not UTF-8), where
+measuring a piece raises (a bad ``--age``, a header a worker reads otherwise),
+or where every piece is empty, nothing has been written yet and
+:func:`measure_in_pieces` returns False: the caller then measures the table
+whole, in one process, which says what the single-process command says. A
+worker that dies (killed, out of memory) is an error naming it, never a table
+cut short without a word.
+
+The workers are forked from the fork server of
+:mod:`~spinecheck.alignment.batch.workers`, started first thing by the
+command with :data:`PIECE_MODULES` (it imports them on the other core while
+the command imports its own); this process, which reads with Arrow's
+threads, never forks. Where there is no fork server (Windows), the table is
+measured whole.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import stat
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TextIO
+
+if TYPE_CHECKING:
+    from multiprocessing.connection import Connection
+    from multiprocessing.process import BaseProcess
+
+    from ...landmarks.io.wide_csv import _Piece
+
+__all__ = ["PIECE_MODULES", "MIN_BYTES", "default_jobs", "check_jobs", "applies", "measure_in_pieces"]
+
+#: A table of fewer bytes is measured in one process: below it, starting a worker costs more than
+#: it saves (a worker is forked in milliseconds, but the fork server it comes from imports for about
+#: half a second on the other core, and the worker's rows are copied once more).
+MIN_BYTES = 16 << 20
+#: The bytes this process measures for each a worker does: its own imports run beside the fork
+#: server's, so that they start together, but it also copies the workers' rows at the end.
+OWN_WEIGHT = 1.0
+#: What a worker measuring a piece imports, imported once by the fork server it is forked from.
+PIECE_MODULES = (
+    "spinecheck.alignment.batch.wide_pieces",
+    "spinecheck.alignment.study",
+    "spinecheck.alignment.render.text",
+    "spinecheck.alignment.render.curves",
+    "spinecheck.landmarks.io.wide_csv",
+    "spinecheck.landmarks.io.csv_cells",
+    "pyarrow.csv",
+    "pyarrow.compute",
+    "numpy.ma",  # np.unique of floats imports it
+    "numpy.random",
+)
+
+
+def default_jobs() -> int:
+    """The cores this process may use (``--jobs`` left out), one at least."""
+    if hasattr(os, "sched_getaffinity"):
+        return max(1, len(os.sched_getaffinity(0)))
+    return os.cpu_count() or 1  # pragma: no cover - not Linux
+
+
+def check_jobs(jobs: int | None) -> int:
+    """*jobs*, or :func:`default_jobs` for None; :class:`InvalidArgumentError` below 1.
+
+    >>> check_jobs(1)
+    1
+    """
+    if jobs is None:
+        return default_jobs()
+    if jobs < 1:
+        from ...landmarks.errors import InvalidArgumentError
+
+        raise InvalidArgumentError.about(
+            "jobs", "{jobs}: must be a number of worker processes >= 1; got {got}", got=jobs
+        )
+    return jobs
+
+
+def applies(path: str, *, jobs: int) -> bool:
+    """Tell whether the table *path* is measured in pieces with *jobs* processes.
+
+    Only a regular file named ``.csv`` (not a pipe, not standard input) of
+    :data:`MIN_BYTES` or more, with 2 jobs or more, on a system with a fork server.
+    """
+    import multiprocessing
+
+    if jobs < 2 or Path(path).suffix.lower() != ".csv":
+        return False
+    try:
+        st = os.stat(path)
+    except OSError:
+        return False  # the read in one process words it
+    if not stat.S_ISREG(st.st_mode) or st.st_size < MIN_BYTES:
+        return False
+    return "forkserver" in multiprocessing.get_all_start_methods()
+
+
+def start_workers_server() -> None:
+    """Start the fork server the workers come from, importing :data:`PIECE_MODULES`; it returns at once."""
+    from .workers import start_fork_server
+
+    start_fork_server(modules=PIECE_MODULES)
+
+
+# ----------------------------------------------------------------------------------------------- the parent
+
+
+def measure_in_pieces(path: str, out: TextIO, *, jobs: int, options: Mapping[str, Any]) -> bool:
+    """Measure the wide CSV *path* in *jobs* pieces and write its CSV table to *out*; False where not cut.
+
+    Parameters
+    ----------
+    path : str
+        The table, as given (messages and the ``landmarks`` column name it so).
+    out : text stream
+        Where the table goes (standard output).
+    jobs : int
+        Processes, this one included: the table is cut into as many pieces.
+    options : mapping
+        Keyword arguments of :func:`~spinecheck.alignment.study.load_study` (the
+        measuring and operation options of the command), *image* not among them.
+
+    Returns
+    -------
+    bool
+        True when the table is written. False when nothing is written and the
+        table must be measured whole (see the module's notes): a header that
+        is not one plain line, pieces that cannot be read alone, an error
+        measuring a piece, pieces whose columns differ, every piece empty.
+
+    Raises
+    ------
+    SpinecheckError
+        A worker died, or failed after rows were written.
+    """
+    from ...landmarks.errors import InvalidLandmarksError
+    from ...landmarks.io import wide_csv
+
+    name = os.fspath(Path(path))  # as load_study names the file it reads
+    try:
+        header = wide_csv._header_span(path)
+        if header is None:
+            return False
+        wide_csv._check_header(name, path, header)
+    except (OSError, InvalidLandmarksError):
+        return False  # the read of the whole file says it, as without pieces
+    pieces = _cut(name, os.path.abspath(path), header, jobs)
+    if len(pieces) < 2:
+        return False
+    workers = [_Worker.start(piece, options, out) for piece in pieces[1:]]
+    try:
+        return _run(pieces[0], workers, options, out)
+    finally:
+        for w in workers:
+            w.stop()
+
+
+def _cut(name: str, path: str, header: tuple[int, int], jobs: int) -> list[_Piece]:
+    """The pieces of the table's body: this process's share first, the others' equal; at line starts."""
+    from ...landmarks.io import wide_csv
+
+    size = os.path.getsize(path)
+    body = size - header[1]
+    weights = [OWN_WEIGHT] + [1.0] * (jobs - 1)
+    starts = [header[1]]
+    at = float(header[1])
+    for weight in weights[:-1]:
+        at += weight / sum(weights) * body
+        start = wide_csv._line_start(path, max(int(at), starts[-1] + 1), size)
+        if start is None:
+            break
+        if start > starts[-1]:
+            starts.append(start)
+    bounds = [*starts, size]
+    return [
+        wide_csv._Piece(name, path, header, a, b, last=b == size)
+        for a, b in zip(bounds[:-1], bounds[1:], strict=True)
+    ]
+
+
+def _run(own: _Piece, workers: list[_Worker], options: Mapping[str, Any], out: TextIO) -> bool:
+    """Measure *own* here beside the *workers*; write the table if every piece says what its rows are."""
+    mine = _measure(own, options)
+    if mine is _ALONE:
+        return False
+    head = next(mine) if isinstance(mine, Iterator) else None  # the columns are made with the header
+    heads = [w.measured() for w in workers]  # waits for each worker's study
+    if _ALONE in heads:
+        return False
+    found = [h for h in (head, *heads) if isinstance(h, str)]
+    if not found:
+        return False  # no rows anywhere: the whole read says so
+    if any(h != found[0] for h in found):
+        return False  # columns a piece alone would differ in: only the whole table says which
+    out.write(found[0])
+    if isinstance(mine, Iterator):
+        for chunk in mine:
+            out.write(chunk)
+    for w, h in zip(workers, heads, strict=True):
+        if h is not None:
+            w.copy_rows(out)
+    return True
+
+
+class _Alone:
+    """What :func:`_measure` says of a piece that cannot be measured alone (or raised measuring)."""
+
+
+_ALONE = _Alone()
+
+
+def _measure(piece: _Piece, options: Mapping[str, Any]) -> Iterator[str] | _Alone | None:
+    """The CSV text of *piece* measured and judged, header first; None for no rows; :data:`_ALONE` else.
+
+    :data:`_ALONE` where the piece cannot say alone what its rows are, and also where
+    measuring raises: the whole table, measured in one process, then raises the error
+    it gives without pieces (or, in a case the pieces miss, writes the table).
+    """
+    from ...landmarks.io import wide_csv
+    from ..render.text import format_csv_chunks
+    from ..study import load_study
+
+    try:
+        with wide_csv._reading(piece):
+            study = load_study(piece.name, image=None, **options)
+    except wide_csv._NotAPiece:
+        return _ALONE
+    except Exception:  # noqa: BLE001 - the whole table's measure raises it, as without pieces
+        return None if piece.rows == 0 else _ALONE
+    return format_csv_chunks(study)
+
+
+# ----------------------------------------------------------------------------------------------- a worker
+
+
+@dataclass
+class _Worker:
+    """A process measuring one piece, and the parent's end of its pipe."""
+
+    piece: _Piece
+    process: BaseProcess
+    conn: Connection
+
+    @classmethod
+    def start(cls, piece: _Piece, options: Mapping[str, Any], out: TextIO) -> _Worker:
+        import multiprocessing
+
+        context = multiprocessing.get_context("forkserver")
+        mine, theirs = context.Pipe()
+        encoding = getattr(out, "encoding", None) or "utf-8"
+        errors = getattr(out, "errors", None) or "strict"
+        process = context.Process(
+            target=_work,
+            args=(piece, dict(options), encoding, errors, theirs),
+            name=f"spinecheck measure bytes {piece.start}-{piece.stop}",
+            daemon=True,
+        )
+        process.start()
+        theirs.close()  # the worker's end: its death then ends the pipe
+        return cls(piece, process, mine)
+
+    def _receive(self, *, written: bool) -> tuple:
+        try:
+            return self.conn.recv()
+        except (EOFError, OSError):
+            from ...landmarks.errors import SpinecheckError
+
+            self.process.join(5)
+            code = self.process.exitcode
+            how = f"ended by signal {-code}" if code is not None and code < 0 else f"ended ({code})"
+            raise SpinecheckError(
+                f"landmark table {self.piece.name!r}: the process measuring bytes {self.piece.start}-"
+                f"{self.piece.stop} {how} before its rows were written; "
+                + ("the table written is incomplete" if written else "nothing was written")
+                + "; run again (--jobs 1 measures in this process alone)"
+            ) from None
+
+    def measured(self) -> str | _Alone | None:
+        """The piece's header line once it is measured; None for no rows; :data:`_ALONE` else."""
+        said = self._receive(written=False)
+        if said[0] == "measured":
+            return str(said[1])
+        return None if said[0] == "empty" else _ALONE
+
+    def copy_rows(self, out: TextIO) -> None:
+        """Write the piece's rows to *out*, from the worker's temporary file, once it is written."""
+        from multiprocessing.reduction import recv_handle
+
+        said = self._receive(written=True)
+        if said[0] != "written":
+            from ...landmarks.errors import SpinecheckError
+
+            raise SpinecheckError(
+                f"landmark table {self.piece.name!r}: writing the rows of bytes {self.piece.start}-"
+                f"{self.piece.stop} failed: {said[1]}; the table is incomplete"
+            )
+        fd = recv_handle(self.conn)
+        try:
+            _copy(fd, int(said[1]), out)
+        finally:
+            os.close(fd)
+
+    def stop(self) -> None:
+        """End the worker (at once if it is still at work) and close the pipe."""
+        if self.process.is_alive():
+            self.process.terminate()
+        self.process.join()
+        self.conn.close()
+
+
+def _copy(fd: int, size: int, out: TextIO) -> None:
+    """Copy *size* bytes of the file *fd* to *out*: by the kernel where *out* is a file, else as text."""
+    buffer = getattr(out, "buffer", None)
+    try:
+        target = out.fileno() if buffer is not None else None
+    except (AttributeError, OSError, ValueError):
+        target = None
+    if target is not None:
+        out.flush()
+        done = 0
+        try:
+            while done < size:
+                n = os.sendfile(target, fd, done, size - done)
+                if n == 0:
+                    break
+                done += n
+        except OSError as e:
+            if done or e.errno not in (errno.EINVAL, errno.ENOSYS, errno.EOPNOTSUPP):
+                raise  # else sendfile cannot write there: the text is copied below
+        else:
+            return
+    with open(fd, encoding=getattr(out, "encoding", None) or "utf-8", closefd=False, newline="") as f:
+        f.seek(0)
+        while text := f.read(1 << 20):
+            out.write(text)
+
+
+def _work(piece: _Piece, options: dict, encoding: str, errors: str, conn: Connection) -> None:
+    """In a worker: measure *piece*, say so, write its rows to an unnamed temporary file and hand it over.
+
+    Quiet whatever happens: the parent words every failure (a Ctrl-C reaches it too).
+    """
+    try:
+        _measure_and_write(piece, options, encoding, errors, conn)
+    except (KeyboardInterrupt, BrokenPipeError, EOFError):
+        pass  # stopped, or the parent went away: nothing to say, and no one to say it to
+
+
+def _measure_and_write(piece: _Piece, options: dict, encoding: str, errors: str, conn: Connection) -> None:
+    import multiprocessing
+    import tempfile
+    from multiprocessing.reduction import send_handle
+
+    chunks = _measure(piece, options)
+    if not isinstance(chunks, Iterator):
+        conn.send(("empty",) if chunks is None else ("alone",))
+        return
+    conn.send(("measured", next(chunks)))
+    with tempfile.TemporaryFile() as f:  # unnamed: gone with the two processes, however they end
+        try:
+            text = open(f.fileno(), "w", encoding=encoding, errors=errors, newline="", closefd=False)
+            for chunk in chunks:
+                text.write(chunk)
+            text.flush()
+        except Exception as e:  # noqa: BLE001 - said to the parent in one line
+            conn.send(("failed", f"{type(e).__name__}: {' '.join(str(e).split())}"))
+            return
+        conn.send(("written", f.tell()))
+        parent = multiprocessing.parent_process()
+        send_handle(conn, f.fileno(), parent.pid if parent is not None else 0)  # the pid: Windows only

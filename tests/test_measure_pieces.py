@@ -1,0 +1,294 @@
+"""``spinecheck measure TABLE.csv --format csv`` in pieces on several processes: the table of one process.
+
+The threshold (:data:`~spinecheck.alignment.batch.wide_pieces.MIN_BYTES`) is lowered so that
+small hostile tables are cut; each is measured with ``--jobs 1`` and in pieces, cut before
+every line in turn, and the two outputs must be the same bytes. A spy on
+:func:`~spinecheck.alignment.batch.wide_pieces.measure_in_pieces` checks that the pieces were
+measured (a fall back to one process would pass trivially) or, for the tables only the whole
+read can cut, that they were not.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import signal
+from contextlib import redirect_stderr, redirect_stdout
+from pathlib import Path
+
+import pytest
+from spinecheck.alignment.batch import wide_pieces
+from spinecheck.cli import main
+from spinecheck.landmarks.io import wide_csv
+from spinecheck.landmarks.io.wide_csv import landmark_table_to_csv
+from spinecheck.landmarks.points.model import LandmarkTable
+from spinecheck.landmarks.synthetic.films import synthetic_ap, synthetic_lateral
+
+
+@pytest.fixture(scope="module")
+def films() -> tuple[str, str, str]:
+    """A header with every column of both views and the extension columns, a lateral row and an AP row."""
+    sets = [synthetic_lateral(mm_per_px=0.2).landmarks, synthetic_ap(mm_per_px=0.2).landmarks]
+    # the points alone (age, sex and side left out), after the image name
+    header, lateral, ap = (
+        line.rsplit(",", 3)[0] for line in landmark_table_to_csv(LandmarkTable.from_sets(sets)).splitlines()
+    )
+    extra = ",mm_per_px_row,mm_per_px_col,age_years,sex"
+    return header + extra, lateral.split(",", 1)[1], ap.split(",", 1)[1]
+
+
+def _rows(films: tuple[str, str, str]) -> list[str]:
+    """Data lines of every kind a piece could start or end on."""
+    _, lat, ap = films
+    wrong_view = "pa" + ap[len("ap") :]
+    ap_cells = ap.split(",")
+    ap_cells[5] = "nan"  # a cell Arrow reads as NaN: that piece is read again as text
+    lat_cells = lat.split(",")
+    short = ",".join(lat_cells[:-3])  # a row with too few cells
+    lateral_with_ap_point = lat_cells.copy()
+    lateral_with_ap_point[5:7] = ["12", "13"]  # C2.sup.left: an AP landmark on a lateral row
+    return [
+        f"a.dcm,{lat},0.2,0.2,50,F",
+        f"b.dcm,{ap},0.2,0.2,0,M",
+        f"c.dcm,{wrong_view},0.2,0.2,61,F",
+        "",
+        ",,,,",
+        f"d.dcm,{','.join(ap_cells)},0.2,0.2,40,",
+        f"e.dcm,{short}",
+        f'"f,1.dcm",{lat},0.15,0.15,,O',
+        f"'=g.dcm,{lat},0.2,0.2,-0,F",
+        " \t ",
+        f"h.dcm,{ap},0.2,0.2,200,F",
+        "\x0c",  # not blank to the reader's row check (a row of one cell), blank to str.strip
+        f"i.dcm,{','.join(lateral_with_ap_point)},,,,",
+        f"j.dcm,{lat},0.2,0.2,0,F",
+        f"k.dcm,{ap},,,33,F",
+    ]
+
+
+def _write(
+    path: Path, header: str, rows: list[str], *, ends: tuple[str, ...] = ("\n",), bom: bool = False
+) -> Path:
+    lines = [header, *rows]
+    text = "".join(line + ends[k % len(ends)] for k, line in enumerate(lines)) + "\n \n"  # blank lines end it
+    path.write_bytes((b"\xef\xbb\xbf" if bom else b"") + text.encode("utf-8"))
+    return path
+
+
+def _run(argv: list[str]) -> tuple[int, str, str]:
+    out, err = io.StringIO(), io.StringIO()
+    with redirect_stdout(out), redirect_stderr(err):
+        code = main(argv)
+    return code, out.getvalue(), err.getvalue()
+
+
+@pytest.fixture
+def pieces(monkeypatch) -> list[bool]:
+    """Tables of any size are cut; the list holds what each :func:`measure_in_pieces` call returned."""
+    monkeypatch.setattr(wide_pieces, "MIN_BYTES", 0)
+    said: list[bool] = []
+    real = wide_pieces.measure_in_pieces
+
+    def spy(*args, **kwargs) -> bool:
+        said.append(real(*args, **kwargs))
+        return said[-1]
+
+    monkeypatch.setattr(wide_pieces, "measure_in_pieces", spy)
+    return said
+
+
+def _line_starts(path: Path) -> list[int]:
+    """The byte where each data line starts (the header's line left out), in the file with its BOM."""
+    raw = path.read_bytes()
+    bom = 3 if raw.startswith(b"\xef\xbb\xbf") else 0
+    starts, _ = wide_csv._line_spans(raw[bom:])
+    return [int(s) + bom for s in starts[1:]]
+
+
+def _cut_before(monkeypatch, path: Path, start: int) -> None:
+    """Make a run with two jobs cut *path* so that the worker's piece starts at byte *start*."""
+    size = path.stat().st_size
+    header = wide_csv._header_span(str(path))
+    assert header is not None
+    monkeypatch.setattr(wide_pieces, "OWN_WEIGHT", (start + 0.5 - header[1]) / (size - start - 0.5))
+
+
+@pytest.mark.parametrize(
+    ("ends", "bom"),
+    [
+        pytest.param(("\n",), False, id="LF"),
+        pytest.param(("\r\n",), True, id="CRLF-BOM"),
+        pytest.param(("\r",), False, id="lone-CR"),
+        pytest.param(("\n", "\r\n", "\r"), True, id="mixed-BOM"),
+        pytest.param(("\n",), False, id="LF-blank-first"),  # cut after them: this process's piece is empty
+    ],
+)
+def test_cut_before_every_line_the_table_is_the_one_of_one_process(
+    tmp_path, monkeypatch, request, pieces, films, ends, bom
+):
+    blank = ["", ",,", "  "] if request.node.callspec.id.endswith("blank-first") else []
+    path = _write(tmp_path / "hostile.csv", films[0], blank + _rows(films), ends=ends, bom=bom)
+    code, whole, err = _run(["measure", str(path), "--format", "csv", "--jobs", "1"])
+    assert code == 0 and err == "" and not pieces
+    assert whole.count("\n") == 1 + 12  # the header and every row that holds a study
+    # every line where the endings are mixed or the first lines blank; some lines elsewhere (time)
+    cuts = _line_starts(path)[1 :: 1 if request.node.callspec.id in ("mixed-BOM", "LF-blank-first") else 4]
+    for start in cuts:
+        _cut_before(monkeypatch, path, start)
+        assert _run(["measure", str(path), "--format", "csv", "--jobs", "2"]) == (0, whole, ""), start
+    assert pieces == [True] * len(cuts)
+
+
+def test_three_pieces_and_error_messages_keep_their_line_numbers(tmp_path, pieces, films):
+    path = _write(tmp_path / "t.csv", films[0], _rows(films) * 3)
+    code, whole, _ = _run(["measure", str(path), "--format", "csv", "--jobs", "1"])
+    assert code == 0 and 'line 34: column ""view""' in whole  # the third copy's row with a bad view
+    assert _run(["measure", str(path), "--format", "csv", "--jobs", "3"]) == (0, whole, "")
+    assert pieces == [True]
+
+
+@pytest.mark.parametrize(
+    "kinds",
+    [
+        pytest.param(("lat",), id="lateral-only"),
+        pytest.param(("ap",), id="ap-only"),
+        pytest.param(("bad",), id="errors-only"),
+    ],
+)
+def test_a_piece_of_one_kind_of_row_has_the_columns_of_the_whole(tmp_path, pieces, films, kinds):
+    """The worker's piece holds one kind of row, the parent's the others: one header, the whole's."""
+    header, lat, ap = films
+    row = {
+        "lat": f"x.dcm,{lat},0.2,0.2,50,F",
+        "ap": f"y.dcm,{ap},,,,",
+        "bad": "z.dcm,oblique" + lat[7:] + ",,,,",
+    }
+    mixed = [f"m{k}.dcm,{lat if k % 2 else ap},0.2,0.2,,M" for k in range(6)]
+    path = _write(tmp_path / "k.csv", header, mixed + [row[kinds[0]]] * 6)
+    code, whole, _ = _run(["measure", str(path), "--format", "csv", "--jobs", "1"])
+    assert code == 0
+    assert _run(["measure", str(path), "--format", "csv", "--jobs", "2"]) == (0, whole, "")
+    assert pieces == [True]
+
+
+@pytest.mark.parametrize(
+    "odd",
+    [
+        pytest.param('q.dcm,"lateral\nview"', id="quoted-cell-spanning-lines"),
+        pytest.param('q.dcm,a"b,"c', id="quote-arrow-reads-across-lines"),
+    ],
+)
+def test_a_table_only_the_whole_read_can_cut_is_measured_in_one_process(tmp_path, pieces, films, odd):
+    rows = _rows(films)
+    path = _write(tmp_path / "q.csv", films[0], rows[:5] + [odd] + rows[5:])
+    code, whole, err = _run(["measure", str(path), "--format", "csv", "--jobs", "1"])
+    assert _run(["measure", str(path), "--format", "csv", "--jobs", "2"]) == (code, whole, err)
+    assert pieces == [False]
+
+
+def test_an_error_in_a_workers_piece_is_the_error_of_one_process(tmp_path, pieces, films):
+    """--uiv above the LIV of a row of the last piece alone: the one error of --jobs 1, and no rows."""
+    header, lat, _ = films
+    rows = [f"r{k}.dcm,{lat},0.2,0.2,50,F," for k in range(8)] + [f"s.dcm,{lat},0.2,0.2,50,F,T4"]
+    path = _write(tmp_path / "op.csv", header + ",liv", rows)
+    argv = ["measure", str(path), "--format", "csv", "--uiv", "T10"]
+    code, out, err = _run([*argv, "--jobs", "1"])
+    assert code == 2 and out == "" and err.startswith("error: --uiv") and err.count("\n") == 1
+    assert _run([*argv, "--jobs", "2"]) == (code, out, err)
+    assert pieces == [False]
+
+
+def test_a_bad_header_is_said_once_before_any_worker_starts(tmp_path, pieces, films, monkeypatch):
+    header, lat, _ = films
+    path = _write(tmp_path / "h.csv", header.replace("C2.sup.ant.x", "C2.sup.antt.x"), [f"a,{lat},,,,"] * 4)
+    monkeypatch.setattr(wide_pieces._Worker, "start", None)  # a worker started would fail the run
+    code, out, err = _run(["measure", str(path), "--format", "csv", "--jobs", "2"])
+    assert (code, out) == (2, "") and 'column "C2.sup.antt.x"' in err and err.count("\n") == 1
+    assert _run(["measure", str(path), "--format", "csv", "--jobs", "1"]) == (code, out, err)
+    assert pieces == [False]
+
+
+def _dies_at_once(piece, options, encoding, errors, conn) -> None:
+    """A worker's work (run in the worker, by name): killed before it says anything."""
+    os.kill(os.getpid(), signal.SIGKILL)
+
+
+def _dies_once_measured(piece, options, encoding, errors, conn) -> None:
+    """A worker's work (run in the worker, by name): killed once it has said it measured its piece."""
+    chunks = wide_pieces._measure(piece, options)
+    conn.send(("measured", next(chunks)))
+    os.kill(os.getpid(), signal.SIGKILL)
+
+
+@pytest.mark.parametrize(
+    ("work", "said"), [(_dies_at_once, "nothing was written"), (_dies_once_measured, "is incomplete")]
+)
+def test_a_worker_that_dies_is_one_line_never_a_table_cut_short_in_silence(
+    tmp_path, monkeypatch, pieces, films, work, said
+):
+    path = _write(tmp_path / "d.csv", films[0], _rows(films))
+    monkeypatch.setattr(wide_pieces, "_work", work)
+    code, out, err = _run(["measure", str(path), "--format", "csv", "--jobs", "2"])
+    assert code == 2 and err.count("\n") == 1 and "Traceback" not in err
+    assert err.startswith(f"error: landmark table '{path}': the process measuring bytes ")
+    assert "ended by signal 9" in err and said in err
+    _, whole, _ = _run(["measure", str(path), "--format", "csv", "--jobs", "1"])
+    # nothing, or the parent's rows alone: never the whole table
+    assert out == "" if work is _dies_at_once else whole.startswith(out) and out != whole
+
+
+@pytest.mark.parametrize("jobs", ["0", "-2"])
+def test_jobs_below_one_is_a_usage_error(tmp_path, films, jobs):
+    path = _write(tmp_path / "j.csv", films[0], _rows(films)[:2])
+    code, out, err = _run(["measure", str(path), "--format", "csv", "--jobs", jobs])
+    assert (code, out) == (2, "")
+    assert err == f"error: --jobs: must be a number of worker processes >= 1; got {jobs}\n"
+
+
+def test_pieces_only_for_a_large_csv_file_with_two_jobs(tmp_path, monkeypatch):
+    monkeypatch.setattr(wide_pieces, "MIN_BYTES", 100)
+    big, small, other = tmp_path / "big.CSV", tmp_path / "small.csv", tmp_path / "big.json"
+    big.write_bytes(b"x" * 100)
+    small.write_bytes(b"x" * 99)
+    other.write_bytes(b"x" * 100)
+    fifo = tmp_path / "pipe.csv"
+    os.mkfifo(fifo)
+    assert wide_pieces.applies(str(big), jobs=2)
+    assert not wide_pieces.applies(str(big), jobs=1)
+    for path in (small, other, fifo, tmp_path / "absent.csv", "-"):
+        assert not wide_pieces.applies(str(path), jobs=2), path
+
+
+def test_other_formats_and_one_job_never_start_a_worker(tmp_path, monkeypatch, pieces, films):
+    path = _write(tmp_path / "o.csv", films[0], _rows(films)[:2])
+    monkeypatch.setattr(wide_pieces._Worker, "start", None)
+    for argv in (["--format", "json"], ["--format", "table"], ["--format", "csv", "--jobs", "1"]):
+        assert (
+            _run(
+                ["measure", str(path), *argv, "--jobs", "2"]
+                if "--jobs" not in argv
+                else ["measure", str(path), *argv]
+            )[0]
+            == 0
+        )
+    assert pieces == []
+
+
+@pytest.mark.parametrize("block", [1, 2, 3, 1 << 24])
+@pytest.mark.parametrize("text", [b"h\na\r\nb\rc\n\nd\r\r\ne", b"\r\n\r\n", b"x", b"\n\r\r\n\n\r", b""])
+def test_line_starts_and_breaks_cut_as_the_reader_does(tmp_path, monkeypatch, text, block):
+    r"""Every offset: the next line start, and the breaks before each line start, as _line_spans cuts.
+
+    Counted in blocks of *block* bytes, so that a \r\n falls across two blocks.
+    """
+    monkeypatch.setattr(wide_csv, "_SCAN_BYTES", block)
+    path = tmp_path / "lines.csv"
+    path.write_bytes(text)
+    starts = [int(s) for s in wide_csv._line_spans(text)[0]] if text else []
+    starts = [s for s in starts if s < len(text)]  # a line starts at a byte of the file
+    with open(path, "rb") as f:
+        for offset in range(1, len(text) + 1):
+            expected = next((s for s in starts if s >= offset), None)
+            assert wide_csv._line_start(str(path), offset, len(text)) == expected, offset
+        for k, start in enumerate(starts):
+            assert wide_csv._line_breaks(f.fileno(), 0, start) == k

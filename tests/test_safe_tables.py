@@ -23,7 +23,13 @@ from hypothesis import given
 from hypothesis import strategies as st
 from spinecheck.cli import main
 from spinecheck.landmarks.errors import InvalidArgumentError
-from spinecheck.landmarks.io.csv_cells import FORMULA_STARTS, csv_text, neutralise_cell, restore_cell
+from spinecheck.landmarks.io.csv_cells import (
+    FORMULA_STARTS,
+    csv_lines,
+    csv_text,
+    neutralise_cell,
+    restore_cell,
+)
 from spinecheck.landmarks.io.landmark_file import write_landmarks
 from spinecheck.landmarks.io.wide_csv import landmark_table_to_csv, read_wide_csv
 from spinecheck.landmarks.points.model import ImageRef, PatientInfo
@@ -92,6 +98,27 @@ def test_every_text_survives_the_round_trip_and_no_written_cell_starts_a_formula
         assert set(written) <= {"+", "-"} or float(written) == float(written)  # a number or a grade
     (row,) = records(csv_text([[text]])) if text else [[""]]
     assert restore_cell(row[0]) == text
+
+
+def _line(row):
+    """One row as csv_text wrote it before it went through csv_lines: a writer and neutralise_cell per cell."""
+    cells = [neutralise_cell("" if c is None else str(c)) for c in row]
+    buf = io.StringIO()
+    quoting = csv.QUOTE_ALL if any("\r" in c for c in cells) else csv.QUOTE_MINIMAL
+    csv.writer(buf, lineterminator="\n", quoting=quoting).writerow(cells)
+    return buf.getvalue()
+
+
+CELLS = st.one_of(
+    st.none(), st.text(), st.sampled_from(["", "'", "''=a", "-x", "-1.5", "++", "a\rb"]), st.floats()
+)
+
+
+@given(st.lists(st.lists(CELLS, max_size=6), max_size=5))
+def test_csv_lines_are_the_rows_lines_each_cell_neutralised(rows):
+    lines = csv_lines(rows)
+    assert lines == [_line(row) for row in rows]
+    assert csv_text(rows) == "".join(lines)
 
 
 def test_csv_text_quotes_and_neutralises():

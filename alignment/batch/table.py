@@ -40,7 +40,7 @@ import numpy as np
 from ... import _library_logger
 from ...landmarks.errors import SpinecheckError
 from ...landmarks.io.atomic import write_atomic, write_bytes_atomic, write_text_atomic
-from ...landmarks.io.csv_cells import csv_text, restore_cell
+from ...landmarks.io.csv_cells import csv_lines, csv_text, restore_cell
 from ...landmarks.points.film import FilmIdentity
 from ...landmarks.points.model import LandmarkSet, LandmarkTable
 from ...landmarks.points.names import View
@@ -336,20 +336,25 @@ def _column_cells(values: list) -> list[str]:
     """``[_cell(v) for v in values]``, a column at a time where its values are of one kind (issue 17, 4).
 
     Texts without line ends are their cells, floats without a zero (whose sign ``_cell`` drops)
-    and integers their ``str``, a column of None empty cells; a mixed column is made cell by cell.
+    and integers their ``str``, None an empty cell, also in a column that mixes None with one of
+    those kinds (most columns of a batch: a value where the study has it); any other column is
+    made cell by cell.
     """
     kinds = set(map(type, values))
-    if kinds <= {str}:
-        text = "".join(values)
+    blanks = _NONE in kinds
+    kinds.discard(_NONE)
+    if not kinds:
+        return [""] * len(values)
+    if kinds == {str}:
+        cells = ["" if v is None else v for v in values] if blanks else values
+        text = "".join(cells)
         if "\r" not in text and "\n" not in text:
-            return values
+            return cells
     elif kinds == {float}:
         if 0.0 not in values:
-            return list(map(str, values))
+            return ["" if v is None else str(v) for v in values] if blanks else list(map(str, values))
     elif kinds == {int}:
-        return list(map(str, values))
-    elif kinds == {_NONE}:
-        return [""] * len(values)
+        return ["" if v is None else str(v) for v in values] if blanks else list(map(str, values))
     return list(map(_cell, values))
 
 
@@ -468,7 +473,7 @@ class BatchTable:
         if not rows:
             return
         assert self._fd is not None
-        lines = [_csv_text([row]).encode("utf-8") for row in rows]  # the text of _csv_text(rows), by row
+        lines = [line.encode("utf-8") for line in csv_lines(rows)]  # the text of _csv_text(rows), by row
         data = memoryview(b"".join(lines))
         while data:
             n = os.write(self._fd, data)

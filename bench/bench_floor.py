@@ -7,7 +7,10 @@ is met. Tasks, and their floors:
 
 1. ``spinecheck measure`` of a wide CSV of 100 000 (and 1 000 000) studies, written as CSV, beside
    pandas + NumPy computing PI, PT, SS, LL and SVA (``bench_measure.measure_task``). Targets:
-   time <= 1.5x, peak memory <= 1.3x.
+   time <= 1.5x, peak memory <= 1.3x (of the largest process). ``measure`` runs with its default
+   ``--jobs`` (a large table in pieces, a process each): under its line, how many processes ran and
+   the sum of their peak RSS, sampled every 20 ms (pages they share are counted in each); the floor is
+   one process. ``--measure-jobs-1`` also runs ``--jobs 1`` beside it, which must write the same bytes.
 2. ``spinecheck info --format json`` of a 7200 x 3000 16-bit JPEG 2000 film whose header has a
    window, beside ``pydicom.dcmread(f, stop_before_pixels=True)``. Target <= 1.5x.
 3. ``spinecheck batch --jobs 1`` of an archive of DX studies (headers real, pixel data a hole in
@@ -42,19 +45,61 @@ import sys
 #: Each run is started by this small process, started before anything large is imported here: Linux
 #: hands a child the peak RSS of the process it was forked from (it survives exec), so children
 #: forked from this benchmark, once it holds NumPy and rendered films, would all report its size.
+#: With "tree", it also samples every 20 ms the peak RSS (VmHWM) of each process under the run (its
+#: workers, their fork server): how many ran, and the sum of their peaks (pages they share, such as
+#: what a fork server imported, are counted in each).
 SPAWNER = """
 import json, os, subprocess, sys, tempfile, time
+
+def children(pid):
+    found = []
+    try:
+        for task in os.listdir(f"/proc/{pid}/task"):
+            with open(f"/proc/{pid}/task/{task}/children") as f:
+                found += map(int, f.read().split())
+    except OSError:
+        pass
+    return found
+
+def peak_kb(pid):
+    try:
+        with open(f"/proc/{pid}/status") as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
+
+def tree(root):
+    peaks = {}
+    while True:
+        pid, status, usage = os.wait4(root, os.WNOHANG)
+        if pid:
+            return status, usage, peaks
+        todo = [root]
+        while todo:
+            p = todo.pop()
+            peaks[p] = max(peaks.get(p, 0), peak_kb(p))
+            todo += children(p)
+        time.sleep(0.02)
+
 for request in sys.stdin:
     r = json.loads(request)
     with tempfile.TemporaryFile() as err, open(r["stdout"], "wb") as out:
         t0 = time.perf_counter()
         proc = subprocess.Popen(r["argv"], stdout=out, stderr=err, env=r["env"])
-        _, status, usage = os.wait4(proc.pid, 0)
+        if r.get("tree"):
+            status, usage, peaks = tree(proc.pid)
+        else:
+            _, status, usage = os.wait4(proc.pid, 0)
+            peaks = {proc.pid: usage.ru_maxrss}
         wall = time.perf_counter() - t0
         err.seek(0)
         said = err.read().decode(errors="replace")
     code = os.waitstatus_to_exitcode(status)
-    print(json.dumps({"wall": wall, "rss_kb": usage.ru_maxrss, "code": code, "stderr": said}), flush=True)
+    done = {"wall": wall, "rss_kb": usage.ru_maxrss, "code": code, "stderr": said}
+    print(json.dumps({**done, "processes": len(peaks), "rss_sum_kb": sum(peaks.values())}), flush=True)
 """
 _spawner = subprocess.Popen(
     [sys.executable, "-S", "-c", SPAWNER], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
@@ -93,10 +138,12 @@ for f in sorted(Path(sys.argv[1]).rglob("*.dcm")):
 
 @dataclass
 class Run:
-    """One process: its wall time and the peak RSS of its largest process."""
+    """One run: its wall time and the peak RSS of its largest process; of every process, with *tree*."""
 
     wall: float
     rss_mb: float
+    processes: int = 1  # processes that ran (sampled with tree=True; else the one started)
+    rss_sum_mb: float = 0.0  # the sum of their peak RSS (with tree=True; else rss_mb)
 
 
 @dataclass
@@ -122,16 +169,19 @@ def _env() -> dict[str, str]:
     return env
 
 
-def run(argv: Sequence[str], stdout: Path | None = None) -> Run:
-    """Run *argv* to its end (through the spawner); exit on failure with its stderr."""
+def run(argv: Sequence[str], stdout: Path | None = None, *, tree: bool = False) -> Run:
+    """Run *argv* to its end (through the spawner); exit on failure with its stderr.
+
+    With *tree*, every process under it is sampled too: how many ran and the sum of their peaks.
+    """
     assert _spawner.stdin is not None and _spawner.stdout is not None
-    request = {"argv": list(map(str, argv)), "stdout": str(stdout or os.devnull), "env": _env()}
+    request = {"argv": list(map(str, argv)), "stdout": str(stdout or os.devnull), "env": _env(), "tree": tree}
     _spawner.stdin.write(json.dumps(request) + "\n")
     _spawner.stdin.flush()
     done = json.loads(_spawner.stdout.readline())
     if done["code"] != 0:
         sys.exit(f"failed ({done['code']}): {' '.join(map(str, argv))}\n{done['stderr']}")
-    return Run(done["wall"], done["rss_kb"] / 1024)
+    return Run(done["wall"], done["rss_kb"] / 1024, done["processes"], done["rss_sum_kb"] / 1024)
 
 
 def paired(ours: Callable[[int], Run], floor: Callable[[int], Run], repeat: int) -> Pairs:
@@ -415,12 +465,17 @@ def _same_as(commit: str, root: Path, work: Path) -> bool:
     return same
 
 
-def measure(work: Path, rows: Sequence[int], repeat: int) -> None:
+def measure(work: Path, rows: Sequence[int], repeat: int, one_job: bool = False) -> None:
     """``spinecheck measure`` of a wide CSV beside bench_measure's pandas floor, both through the spawner.
 
     bench_measure's own ``measure_task`` starts its runs from this process, so they would report its
     peak RSS (the films and archives generated above) instead of theirs: the same figure in both
     columns. Here the CSV and the two commands come from bench_measure, the runs from :func:`run`.
+
+    ``measure`` runs with its default ``--jobs`` (the table in pieces on every CPU): beside the
+    largest process's peak RSS, which the target judges, the line under it gives how many
+    processes ran and the sum of their peaks (the floor is one process). With *one_job*,
+    ``--jobs 1`` is also run, paired with the default, and must write the same bytes.
     """
     try:
         import bench_measure
@@ -435,9 +490,20 @@ def measure(work: Path, rows: Sequence[int], repeat: int) -> None:
             bench_measure.make_csv(src, n, "mixed")
         floor = [sys.executable, bench_measure.__file__, "--run-floor", str(src), str(floor_out)]
         ours = bench_measure._spinecheck(src)
-        p = paired(lambda k, a=ours: run(a, ours_out), lambda k, a=floor: run(a), repeat)
+        p = paired(lambda k, a=ours: run(a, ours_out, tree=True), lambda k, a=floor: run(a), repeat)
         bench_measure._check_floor(ours_out, floor_out)  # the floor computed what spinecheck did
         line(f"spinecheck measure, {n} rows", p, 1.5, memory=1.3)
+        print(
+            f"  {'':44} {p.median('ours', 'processes'):.0f} processes (the floor: 1); their peak RSS summed: "
+            f"{p.median('ours', 'rss_sum_mb'):.0f} MB, {p.ratio('rss_sum_mb'):.2f}x the floor's"
+        )
+        if one_job:  # the same table in one process: "floor" is --jobs 1 on this line
+            alone, alone_out = [*ours, "--jobs", "1"], work / "measure-spinecheck-jobs1.csv"
+            q = paired(lambda k, a=ours: run(a, ours_out), lambda k, a=alone, o=alone_out: run(a, o), repeat)
+            line(f"default against --jobs 1, {n} rows", q, None, what="default / --jobs 1")
+            same = filecmp.cmp(ours_out, alone_out, shallow=False)
+            print(f"  the default's table is {'byte for byte' if same else 'NOT'} the one --jobs 1 writes")
+            RESULTS.append((f"measure, {n} rows: the default's table is --jobs 1's", str(same), same))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -455,6 +521,11 @@ def main(argv: list[str] | None = None) -> int:
     )
     ap.add_argument("--only", nargs="+", choices=("startup", "info", "decode", "batch", "measure"))
     ap.add_argument("--same-as", metavar="COMMIT", help="also compare the batch table with that commit's")
+    ap.add_argument(
+        "--measure-jobs-1",
+        action="store_true",
+        help="measure: also run --jobs 1, paired with the default (pieces on every CPU); same bytes",
+    )
     ap.add_argument(
         "--batch-large",
         type=int,
@@ -481,7 +552,7 @@ def main(argv: list[str] | None = None) -> int:
         if "batch" in only:
             batch(work, studies, repeat, args.same_as, args.batch_large)
         if "measure" in only:
-            measure(work, rows, repeat)
+            measure(work, rows, repeat, args.measure_jobs_1)
     finally:
         if temp is not None:
             shutil.rmtree(temp, ignore_errors=True)

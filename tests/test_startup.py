@@ -73,6 +73,18 @@ def test_measuring_one_landmark_file_imports_only_the_measuring(tmp_path):
     assert sorted(loaded & LIBRARY_NOT_FOR_ONE_LATERAL_JSON) == []
 
 
+def test_a_header_only_batch_imports_no_masked_arrays(tmp_path):
+    # numpy.ma, some 12 ms of start-up, came with np.unique (which asks whether its input is masked)
+    from batch_factory import write_study
+
+    for k, view in enumerate(("lateral", "ap", "lateral")):
+        write_study(tmp_path / "archive", f"s{k}.dcm", view=view, seed=k)
+    loaded = _loaded_by(["batch", str(tmp_path / "archive"), "-o", str(tmp_path / "t.csv"), "--jobs", "1"])
+    assert "spinecheck.alignment.measure" in loaded  # it did measure
+    assert (tmp_path / "t.csv").read_text().count(",ok,") == 3
+    assert "numpy.ma" not in loaded
+
+
 #: What measuring one lateral landmark JSON to text does not use, though its rooms hold it.
 NOT_FOR_ONE_LATERAL_JSON = {
     "spinecheck.landmarks.io.wide_csv",

@@ -50,6 +50,7 @@ from .dicom_header import (
     patient_right_from_orientation,
     view_from_position,
 )
+from .fast_header import PIXEL_TAGS, AfterThePixelData, read_partial_fast
 from .limits import check_pixel_count, guard_pillow
 from .pixel_decoding import collect_warnings
 
@@ -322,7 +323,7 @@ def read_dataset(p: Path, where: str, *, preamble: bool) -> tuple[Any, list[str]
     """``pydicom.dcmread`` with the Pixel Data left in the file; the data set and pydicom's complaints.
 
     Reading stops at the first top-level element after the Pixel Data whose tag is not above
-    the one before it (:func:`_after_the_pixel_data`): bytes appended to a file are not read
+    the one before it (:class:`~.fast_header.AfterThePixelData`): bytes appended to a file are not read
     as elements one by one (zero bytes are an element of 8 bytes each: 0.3 s per MiB).
     """
     read_partial = _pydicom().read_partial
@@ -334,8 +335,16 @@ def read_dataset(p: Path, where: str, *, preamble: bool) -> tuple[Any, list[str]
             # reads them, and the JPEG 2000 decoder streams its codestream from there (issue 3).
             with open(p, "rb") as fp:
                 size = os.fstat(fp.fileno()).st_size
-                stop = _after_the_pixel_data(fp, size)
-                ds = read_partial(fp, stop, defer_size=_DEFER_BYTES, force=not preamble)
+                # pydicom's reader where the fast one is not sure to read as it does (fast_header)
+                ds = (
+                    read_partial_fast(fp, size, AfterThePixelData(fp, size), _DEFER_BYTES)
+                    if preamble
+                    else None
+                )
+                if ds is None:
+                    fp.seek(0)
+                    stop = AfterThePixelData(fp, size)
+                    ds = read_partial(fp, stop, defer_size=_DEFER_BYTES, force=not preamble)
                 rest = size - fp.tell()
         except MemoryError:
             raise
@@ -390,7 +399,7 @@ def _pydicom() -> Any:
 
 
 #: Values never converted here: the pixel data stay in the file until decoded.
-_PIXEL_TAGS = frozenset({0x7FE00008, 0x7FE00009, 0x7FE00010})
+_PIXEL_TAGS = PIXEL_TAGS
 
 
 def _drop_unreadable(
@@ -641,38 +650,6 @@ def _context_free(tag: Any, vr: str | None) -> bool:
     except KeyError:
         return vr == "UN"  # stays UN whatever the data set holds
     return " or " not in known and known != "SQ"
-
-
-def _after_the_pixel_data(fp: Any, size: int) -> Any:
-    """A ``stop_when`` for pydicom's reader: True at a top-level element that cannot be one.
-
-    Elements follow in ascending tag order (DICOM PS3.5 7.1); after the Pixel Data only
-    higher tags may come (Data Set Trailing Padding, Digital Signatures). And a value is
-    never longer than the bytes left in the file (*fp*, *size* bytes; pydicom calls this with
-    *fp* at the value), except the Pixel Data of a truncated file, which the header check
-    names. Anything else is not part of the data set: random bytes appended to a film read
-    as an element of a random length, and a flipped bit in a length before the Pixel Data
-    made one of 2 GiB; converting them allocated that much (MemoryError). Reading stops
-    there, so a damaged header is refused as one without its pixel data.
-    """
-    last = -1
-    seen_pixels = False
-    pixel_tags = _PIXEL_TAGS
-    tell = fp.tell
-
-    def stop(tag: Any, vr: Any, length: int) -> bool:  # called for every element: kept lean
-        nonlocal last, seen_pixels
-        t = int(tag)
-        if seen_pixels and t <= last:
-            return True
-        if length and length != 0xFFFFFFFF and length > size - tell() and t not in pixel_tags:
-            return True
-        last = t
-        if t in pixel_tags:
-            seen_pixels = True
-        return False
-
-    return stop
 
 
 def dicom_header(ds: Any, p: Path, where: str, frame: int | None, notes: list[str]) -> RadiographHeader:

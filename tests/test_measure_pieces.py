@@ -201,7 +201,7 @@ def test_an_error_in_a_workers_piece_is_the_error_of_one_process(tmp_path, piece
 def test_a_bad_header_is_said_once_before_any_worker_starts(tmp_path, pieces, films, monkeypatch):
     header, lat, _ = films
     path = _write(tmp_path / "h.csv", header.replace("C2.sup.ant.x", "C2.sup.antt.x"), [f"a,{lat},,,,"] * 4)
-    monkeypatch.setattr(wide_pieces._Worker, "start", None)  # a worker started would fail the run
+    monkeypatch.setattr(wide_pieces, "_Worker", None)  # a worker made would fail the run
     code, out, err = _run(["measure", str(path), "--format", "csv", "--jobs", "2"])
     assert (code, out) == (2, "") and 'column "C2.sup.antt.x"' in err and err.count("\n") == 1
     assert _run(["measure", str(path), "--format", "csv", "--jobs", "1"]) == (code, out, err)
@@ -261,16 +261,14 @@ def test_pieces_only_for_a_large_csv_file_with_two_jobs(tmp_path, monkeypatch):
 
 def test_other_formats_and_one_job_never_start_a_worker(tmp_path, monkeypatch, pieces, films):
     path = _write(tmp_path / "o.csv", films[0], _rows(films)[:2])
-    monkeypatch.setattr(wide_pieces._Worker, "start", None)
-    for argv in (["--format", "json"], ["--format", "table"], ["--format", "csv", "--jobs", "1"]):
-        assert (
-            _run(
-                ["measure", str(path), *argv, "--jobs", "2"]
-                if "--jobs" not in argv
-                else ["measure", str(path), *argv]
-            )[0]
-            == 0
-        )
+    monkeypatch.setattr(wide_pieces, "_Worker", None)
+    runs = (
+        ["--format", "json", "--jobs", "2"],
+        ["--format", "table", "--jobs", "2"],
+        ["--format", "csv", "--jobs", "1"],
+    )
+    for argv in runs:
+        assert _run(["measure", str(path), *argv])[0] == 0, argv
     assert pieces == []
 
 

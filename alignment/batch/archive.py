@@ -70,9 +70,9 @@ import os
 import stat
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
+from ... import dataclass
 from ...landmarks.imaging.own_figures import HEAD_BYTES as OWN_FIGURE_HEAD_BYTES
 from ...landmarks.imaging.own_figures import is_own_figure
 from ...landmarks.imaging.radiograph import looks_like_dicom, read_sop_instance_uid

@@ -51,13 +51,12 @@ import sys
 import time
 from collections import Counter, deque
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TextIO
 
 import numpy as np
 
-from ... import _library_logger
+from ... import _library_logger, dataclass
 from ...landmarks.errors import InvalidLandmarksError, SpinecheckError
 from ...landmarks.io.atomic import TEMP_MARK, remove_stale_temporaries
 from ...landmarks.points.calibration import Calibration

@@ -30,9 +30,9 @@ from __future__ import annotations
 
 import ipaddress
 import re
-from dataclasses import dataclass
 from typing import Any
 
+from ... import dataclass
 from ...landmarks.errors import InvalidArgumentError
 
 __all__ = ["SchedulerAddress", "parse_scheduler", "scheduler_security", "TLS_KEYS"]

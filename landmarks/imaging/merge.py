@@ -9,9 +9,9 @@ so the three can never disagree about which calibration or which age applies.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
 from pathlib import Path
 
+from ... import dataclass
 from ..io.checks import check_same_image
 from ..points.calibration import Calibration
 from ..points.film import FilmIdentity

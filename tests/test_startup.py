@@ -73,8 +73,9 @@ def test_measuring_one_landmark_file_imports_only_the_measuring(tmp_path):
     assert sorted(loaded & LIBRARY_NOT_FOR_ONE_LATERAL_JSON) == []
 
 
-def test_a_header_only_batch_imports_no_masked_arrays(tmp_path):
-    # numpy.ma, some 12 ms of start-up, came with np.unique (which asks whether its input is masked)
+def test_a_header_only_batch_imports_no_masked_arrays_and_no_slicer_reader(tmp_path):
+    # numpy.ma, some 12 ms of start-up, came with np.unique (which asks whether its input is masked);
+    # discovery tells a Slicer file by its name, without the Slicer reader and its film plane
     from batch_factory import write_study
 
     for k, view in enumerate(("lateral", "ap", "lateral")):
@@ -83,6 +84,7 @@ def test_a_header_only_batch_imports_no_masked_arrays(tmp_path):
     assert "spinecheck.alignment.measure" in loaded  # it did measure
     assert (tmp_path / "t.csv").read_text().count(",ok,") == 3
     assert "numpy.ma" not in loaded
+    assert "spinecheck.landmarks.io.slicer" not in loaded
 
 
 #: What measuring one lateral landmark JSON to text does not use, though its rooms hold it.

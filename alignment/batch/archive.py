@@ -76,8 +76,7 @@ from ... import dataclass
 from ...landmarks.imaging.own_figures import HEAD_BYTES as OWN_FIGURE_HEAD_BYTES
 from ...landmarks.imaging.own_figures import is_own_figure
 from ...landmarks.imaging.radiograph import looks_like_dicom, read_sop_instance_uid
-from ...landmarks.io.checks import MAX_LANDMARK_FILE_BYTES
-from ...landmarks.io.slicer import is_slicer_markups
+from ...landmarks.io.checks import MAX_LANDMARK_FILE_BYTES, is_slicer_markups
 from ...landmarks.points.names import VocabularyEnum
 
 __all__ = [

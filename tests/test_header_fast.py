@@ -367,3 +367,32 @@ def test_numbers_and_warnings_stay_within_pydicoms_settings(
     differ, taken = _differences(films[:2], monkeypatch)
     assert differ == []
     assert taken == films[:2]
+
+
+def test_data_sets_are_made_as_pydicoms_constructors_make_them_under_its_future_settings(
+    films: list[Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``config._use_future`` drops two attributes from a FileDataset: the fast reader follows it."""
+    monkeypatch.setattr(config, "_use_future", True)
+    differ, taken = _differences(films[:2], monkeypatch)
+    assert differ == []
+    assert taken == films[:2]
+
+
+def test_meta_elements_converted_before_are_copies_of_a_fresh_conversion(
+    films: list[Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The Group Length and Transfer Syntax UID are converted once per process; each read gets its own."""
+    fast_header._CONVERTED.clear()
+    first = _raw_read(films[0], True)
+    again = _raw_read(films[0], True)
+    assert fast_header._CONVERTED and again == first
+    with open(films[0], "rb") as fp:
+        size = os.fstat(fp.fileno()).st_size
+        one = fast_header.read_partial_fast(fp, size, fast_header.AfterThePixelData(fp, size), DEFER)
+    with open(films[0], "rb") as fp:
+        two = fast_header.read_partial_fast(fp, size, fast_header.AfterThePixelData(fp, size), DEFER)
+    assert one.file_meta._dict[0x00020010] is not two.file_meta._dict[0x00020010]
+    monkeypatch.setattr(config.settings, "reading_validation_mode", config.RAISE)
+    differ, _ = _differences(films[:1], monkeypatch)
+    assert differ == []

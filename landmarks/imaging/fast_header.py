@@ -31,7 +31,10 @@ element on, one element, and walking resumes after it. Reading stops where
 from __future__ import annotations
 
 import functools
+import io
+import os
 import struct
+from collections.abc import Callable
 from types import SimpleNamespace
 from typing import Any
 
@@ -272,33 +275,153 @@ def read_partial_fast(fp: Any, size: int, stop: AfterThePixelData, defer_size: i
 
     # From here on the calls are pydicom's reader's, in its order: the same conversions, the
     # same warnings and log records.
-    dataset_cls, encoding = pd.Dataset, pd.default_encoding
-    meta_set = dataset_cls(meta, parent_encoding=encoding)
-    meta_set.set_original_encoding(False, True, encoding)
-    file_meta = pd.FileMetaDataset(meta_set)
-    file_meta.set_original_encoding(is_implicit_vr=False, is_little_endian=True, character_encoding=encoding)
+    encoding = pd.default_encoding
+    # pydicom's read_dataset and FileMetaDataset make a data set and then the meta data set on its
+    # elements; the first is dropped: only the second is made, as its constructor makes it
+    file_meta = _new_dataset(
+        pd.FileMetaDataset,
+        pd,
+        _dict=meta,
+        _parent_encoding=encoding,
+        _read_implicit=False,
+        _read_little=True,
+        _read_charset=encoding,
+    )
+    _convert_meta(file_meta, pos, pd)
+
+    elements, pos = _data_set(buf, pos, implicit, stop, defer_size, pd)
+    fp.seek(pos)
+    if _CHARSET in elements:  # read_dataset's conversions of the character set (its warnings)
+        char_set = pd.convert_raw_data_element(elements[pd.BaseTag(_CHARSET)]).value
+        pd.convert_encodings(char_set)
+    ds = _file_dataset(fp, elements, preamble, file_meta, implicit, pd)
+    ds.set_original_encoding(implicit, True, ds._character_set)
+    return ds
+
+
+#: What pydicom's constructors set, by class and ``config._use_future``: name, value, a fresh copy each time.
+_TEMPLATES: dict[tuple, list[tuple[str, Any, bool]]] = {}
+
+
+def _new_dataset(cls: type, pd: SimpleNamespace, **attrs: Any) -> Any:
+    """A data set of *cls* holding what its constructor sets, then *attrs*, without its ``__setattr__``.
+
+    pydicom's ``Dataset.__setattr__`` looks up every name it is given as a DICOM keyword: some 20
+    of them for each data set made, about 40 µs a film. The attributes come from a data set the
+    constructor made (once per process): their names follow pydicom's version; a dict among them
+    (the private blocks, the pixel options) is a new copy for each data set.
+    """
+    key = (cls, pd.config._use_future)
+    template = _TEMPLATES.get(key)
+    if template is None:
+        made = (
+            pd.FileDataset(_NoFile(), pd.Dataset(), None, pd.FileMetaDataset())
+            if cls is pd.FileDataset
+            else cls()
+        )
+        template = _TEMPLATES[key] = [(k, v, v.__class__ is dict) for k, v in vars(made).items()]
+    ds: Any = object.__new__(cls)
+    state = ds.__dict__
+    for name, value, fresh in template:
+        state[name] = value.copy() if fresh else value
+    state.update(attrs)
+    return ds
+
+
+class _NoFile:
+    """A buffer for a template :class:`~pydicom.dataset.FileDataset`: none of its file attributes is kept."""
+
+    def read(self, n: int = -1) -> bytes:
+        return b""
+
+    def seek(self, at: int, whence: int = 0) -> int:
+        return 0
+
+    def tell(self) -> int:
+        return 0
+
+
+def _file_dataset(
+    fp: Any, elements: dict, preamble: bytes, file_meta: Any, implicit: bool, pd: SimpleNamespace
+) -> Any:
+    """``FileDataset(fp, Dataset(elements), preamble, file_meta, implicit, True)`` for an open file."""
+    if not isinstance(fp, io.BufferedReader):
+        return pd.FileDataset(fp, pd.Dataset(elements), preamble, file_meta, implicit, True)
+    # FileDataset's own attributes for a file opened "rb": its name, and its time stamp where it exists
+    filename = fp.name
+    try:
+        timestamp = os.stat(filename).st_mtime if filename else None
+    except (OSError, ValueError):  # os.path.exists says False for both
+        timestamp = None
+    attrs = {
+        "_dict": elements,
+        "_parent_encoding": pd.default_encoding,
+        "preamble": preamble,
+        "file_meta": file_meta,
+        "_read_implicit": implicit,
+        "_read_little": True,
+        "fileobj_type": open,
+        "filename": filename,
+        "buffer": None,
+        "timestamp": timestamp,
+    }
+    if not pd.config._use_future:
+        attrs["_is_implicit_VR"], attrs["_is_little_endian"] = implicit, True
+    return _new_dataset(pd.FileDataset, pd, **attrs)
+
+
+#: Meta elements converted before (Group Length, a known Transfer Syntax UID), by raw form and
+#: validation mode: their conversion is silent and the same every time.
+_CONVERTED: dict[tuple, Any] = {}
+#: Most raw forms kept (a batch sees one Group Length and a few syntaxes).
+_CONVERTED_MOST = 64
+
+
+def _convert_meta(file_meta: Any, end: int, pd: SimpleNamespace) -> None:
+    """The conversions pydicom's reader does on the meta group, in its order, or their copies.
+
+    The first element (to tell the meta group's VR encoding), the Group Length (compared with
+    the group's bytes, *end* where it ends; :func:`_meta_elements` saw they agree) and the
+    Transfer Syntax UID. Where the first element is the Group Length and both raw forms were
+    converted before, the elements are copies of those conversions.
+    """
+    elements = file_meta._dict
+    first, syntax = next(iter(elements)), pd.BaseTag(0x00020010)
+    mode = pd.config.settings.reading_validation_mode
+    keys = (
+        [(int(t), elements[t].VR, elements[t].value, mode) for t in (first, syntax)]
+        if first == 0x00020000
+        else []
+    )
+    done = [_CONVERTED.get(k) for k in keys]
+    if keys and None not in done:
+        for tag, converted in zip((first, syntax), done, strict=True):
+            elements[tag] = _copy_element(converted, elements[tag].value_tell)
+        return
     file_meta[list(file_meta.elements())[0].tag]
     if "FileMetaInformationGroupLength" in file_meta:
-        actual_len = pos - (_META_START + 12)
+        actual_len = end - (_META_START + 12)
         elem_len = file_meta.FileMetaInformationGroupLength
-        if elem_len != actual_len:  # checked above: pydicom's words all the same
+        if elem_len != actual_len:  # not on this path (_meta_elements): pydicom's words all the same
             pd.logger.info(
                 "_read_file_meta_info: (0002,0000) 'File Meta Information "
                 "Group Length' value doesn't match the actual File Meta "
                 f"Information length ({elem_len} vs {actual_len} bytes)"
             )
     file_meta.get("TransferSyntaxUID")
+    if keys:
+        if len(_CONVERTED) >= _CONVERTED_MOST:
+            _CONVERTED.clear()
+        for tag, key in zip((first, syntax), keys, strict=True):
+            _CONVERTED[key] = _copy_element(elements[tag], None)
 
-    elements, pos = _data_set(buf, pos, implicit, stop, defer_size, pd)
-    fp.seek(pos)
-    dataset = dataset_cls(elements, parent_encoding=encoding)
-    if _CHARSET in elements:
-        char_set = pd.convert_raw_data_element(elements[pd.BaseTag(_CHARSET)]).value
-        encoding = pd.convert_encodings(char_set)
-    dataset.set_original_encoding(implicit, True, encoding)
-    ds = pd.FileDataset(fp, dataset, preamble, file_meta, implicit, True)
-    ds.set_original_encoding(implicit, True, dataset._character_set)
-    return ds
+
+def _copy_element(element: Any, tell: int | None) -> Any:
+    """A new element with *element*'s attributes (an immutable value: a number, a UID) at *tell*."""
+    copy = object.__new__(element.__class__)
+    copy.__dict__.update(element.__dict__)
+    copy.file_tell = tell
+    return copy
 
 
 def _data_set(
@@ -311,19 +434,23 @@ def _data_set(
     about and leaves the data set empty, a ``NotImplementedError`` is logged and does the same,
     as in ``read_dataset``.
     """
-    size, known, raw_element, base_tag = buf.size, pd.known_vr, pd.RawDataElement, pd.BaseTag
+    size, known, base_tag, make = buf.size, pd.known_vr, pd.BaseTag, _raw_maker(pd)
     empty_value = pd.empty_value_for_VR
+    empties: dict[str | None, Any] = {}  # one read, one configuration: one empty value a VR
     elements: dict = {}
     encoding: Any = pd.default_encoding
     last, seen_pixels, pixel_tags = stop.last, stop.seen_pixels, PIXEL_TAGS
     header = 8 if implicit else 12
+    data, start = buf.data, buf.start
+    end = start + len(data)
     while True:
         if pos + 8 > size:
             return elements, max(pos, size)  # pydicom reads what is left and ends
-        end = buf.start + len(buf.data)
         if pos + header > end and end < size:
             buf.cover(pos, header)
-        data, off = buf.data, pos - buf.start
+            data, start = buf.data, buf.start
+            end = start + len(data)
+        off = pos - start
         if implicit:
             group, element, length = _TAG_LENGTH(data, off)
             vr = None
@@ -331,23 +458,25 @@ def _data_set(
         else:
             group, element, vr_bytes, length = _TAG_VR_LENGTH(data, off)
             entry = known.get(vr_bytes)
-            if entry is None:
-                vr = None  # an unknown VR or a switch to implicit VR: pydicom's generator decides
+            if entry is None or (entry[1] and pos + 12 > size):
+                # an unknown VR, a switch to implicit VR, a 4-byte length cut off: pydicom's generator
+                length = _UNDEFINED
+            elif entry[1]:
+                vr = entry[0]
+                (length,) = _LONG(data, off + 8)
+                tell = pos + 12
             else:
-                vr, long = entry
-                if long:
-                    if pos + 12 > size:
-                        vr = None  # the 4-byte length is cut off: pydicom's generator fails there
-                    else:
-                        (length,) = _LONG(data, off + 8)
-                tell = pos + (12 if long else 8)
+                vr = entry[0]
+                tell = pos + 8
         tag = group << 16 | element
-        if (not implicit and vr is None) or length == _UNDEFINED or tag == _ITEM_DELIMITER:
+        if length == _UNDEFINED or tag == _ITEM_DELIMITER:
             stop.last, stop.seen_pixels = last, seen_pixels
             pos, encoding, done = _by_pydicom(buf, pos, implicit, stop, defer_size, encoding, elements, pd)
             if done:
                 return elements, pos
             last, seen_pixels = stop.last, stop.seen_pixels
+            data, start = buf.data, buf.start
+            end = start + len(data)
             continue
         # the stop rule (AfterThePixelData), with the file at the value
         if seen_pixels and tag <= last:
@@ -361,18 +490,37 @@ def _data_set(
             value = None
             pos = tell + length
         elif length:
-            if tell + length > buf.start + len(buf.data) and buf.start + len(buf.data) < size:
+            if tell + length > end and end < size:
                 buf.cover(tell, length)
-            start = tell - buf.start
-            value = buf.data[start : start + length]
+                data, start = buf.data, buf.start
+                end = start + len(data)
+            value = data[tell - start : tell - start + length]
             pos = tell + len(value)
         else:
-            value = empty_value(vr, raw=True)
+            value = empties[vr] if vr in empties else empties.setdefault(vr, empty_value(vr, raw=True))
             pos = tell
         if tag == _CHARSET:
             encoding = pd.convert_encodings(pd.convert_string(value or b"", True))
         key = base_tag(tag)
-        elements[key] = raw_element(key, vr, length, value, tell, implicit, True)
+        elements[key] = make(key, vr, length, value, tell, implicit)
+
+
+def _raw_maker(pd: SimpleNamespace) -> Callable[..., Any]:
+    """``RawDataElement(tag, VR, length, value, value_tell, is_implicit_VR, True)``, quicker.
+
+    The named tuple made from its fields and defaults (``is_raw``, ``is_buffered``) by
+    ``tuple.__new__``, as its own constructor does, without that constructor's call; pydicom's
+    constructor where the fields are not those.
+    """
+    raw = pd.RawDataElement
+    fields = ("tag", "VR", "length", "value", "value_tell", "is_implicit_VR", "is_little_endian")
+    if raw._fields[:7] != fields or set(raw._fields[7:]) - set(raw._field_defaults):
+        return lambda *args: raw(*args, True)
+    rest = (True, *(raw._field_defaults[name] for name in raw._fields[7:]))
+    new = tuple.__new__
+    return lambda tag, vr, length, value, tell, implicit: new(
+        raw, (tag, vr, length, value, tell, implicit, *rest)
+    )
 
 
 def _by_pydicom(

@@ -662,12 +662,24 @@ def _version() -> str:
 
 
 def cmd_measure(args: argparse.Namespace) -> int:
-    from .alignment.batch import wide_pieces
+    from .landmarks.errors import InvalidArgumentError
 
-    jobs = wide_pieces.check_jobs(args.jobs)
-    pieces = args.format == "csv" and args.image is None and wide_pieces.applies(args.landmarks, jobs=jobs)
-    if pieces:  # its workers' modules are imported on the other core while this process imports its own
-        wide_pieces.start_workers_server()
+    if args.jobs is not None and args.jobs < 1:  # as batch says it
+        raise InvalidArgumentError.about(
+            "jobs", "{jobs}: must be a number of worker processes >= 1; got {got}", got=args.jobs
+        )
+    jobs = (
+        1  # processes: a large wide CSV written as CSV is measured in pieces (one JSON file never loads them)
+    )
+    if args.format == "csv" and args.image is None and Path(args.landmarks).suffix.lower() == ".csv":
+        from .alignment.batch import wide_pieces
+
+        jobs = args.jobs or wide_pieces.default_jobs()
+        if wide_pieces.applies(args.landmarks, jobs=jobs):
+            # its workers' modules are imported on the other core while this process imports its own
+            wide_pieces.start_workers_server()
+        else:
+            jobs = 1
     from .alignment.render.text import format_csv_chunks, format_table, study_report
     from .alignment.study import load_study
     from .landmarks.points.calibration import Calibration
@@ -683,7 +695,7 @@ def cmd_measure(args: argparse.Namespace) -> int:
         **_set_options(args),
         **_operation_options(args),
     }
-    if pieces and wide_pieces.measure_in_pieces(args.landmarks, sys.stdout, jobs=jobs, options=options):
+    if jobs > 1 and wide_pieces.measure_in_pieces(args.landmarks, sys.stdout, jobs=jobs, options=options):
         return EXIT_OK
     study = load_study(args.landmarks, image=args.image, **options)
     out = sys.stdout

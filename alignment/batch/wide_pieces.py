@@ -41,7 +41,7 @@ if TYPE_CHECKING:
 
     from ...landmarks.io.wide_csv import _Piece
 
-__all__ = ["PIECE_MODULES", "MIN_BYTES", "default_jobs", "check_jobs", "applies", "measure_in_pieces"]
+__all__ = ["PIECE_MODULES", "MIN_BYTES", "default_jobs", "applies", "measure_in_pieces"]
 
 #: A table of fewer bytes is measured in one process. A worker costs the fork server's imports (some
 #: 0.45 s of CPU, on the other core) and a copy of its rows; on this 2-core machine, loaded by other
@@ -73,23 +73,6 @@ def default_jobs() -> int:
     if hasattr(os, "sched_getaffinity"):
         return max(1, len(os.sched_getaffinity(0)))
     return os.cpu_count() or 1  # pragma: no cover - not Linux
-
-
-def check_jobs(jobs: int | None) -> int:
-    """*jobs*, or :func:`default_jobs` for None; :class:`InvalidArgumentError` below 1.
-
-    >>> check_jobs(1)
-    1
-    """
-    if jobs is None:
-        return default_jobs()
-    if jobs < 1:
-        from ...landmarks.errors import InvalidArgumentError
-
-        raise InvalidArgumentError.about(
-            "jobs", "{jobs}: must be a number of worker processes >= 1; got {got}", got=jobs
-        )
-    return jobs
 
 
 def applies(path: str, *, jobs: int) -> bool:

@@ -668,9 +668,8 @@ def cmd_measure(args: argparse.Namespace) -> int:
         raise InvalidArgumentError.about(
             "jobs", "{jobs}: must be a number of worker processes >= 1; got {got}", got=args.jobs
         )
-    jobs = (
-        1  # processes: a large wide CSV written as CSV is measured in pieces (one JSON file never loads them)
-    )
+    # processes: a large wide CSV written as CSV is measured in pieces (one landmark file never loads them)
+    jobs = 1
     if args.format == "csv" and args.image is None and Path(args.landmarks).suffix.lower() == ".csv":
         from .alignment.batch import wide_pieces
 

@@ -290,3 +290,18 @@ def test_line_starts_and_breaks_cut_as_the_reader_does(tmp_path, monkeypatch, te
             assert wide_csv._line_start(str(path), offset, len(text)) == expected, offset
         for k, start in enumerate(starts):
             assert wide_csv._line_breaks(f.fileno(), 0, start) == k
+
+
+def test_pieces_whose_columns_differ_are_measured_whole(tmp_path, monkeypatch, pieces, films):
+    """Never seen (the columns follow the options, not the rows), but then only the whole table says which."""
+    path = _write(tmp_path / "c.csv", films[0], _rows(films))
+    _, whole, _ = _run(["measure", str(path), "--format", "csv", "--jobs", "1"])
+    measure = wide_pieces._measure
+
+    def one_more_column(piece, options):  # this process's piece: a column the workers' lack
+        chunks = measure(piece, options)
+        return iter([next(chunks).replace("\n", ",extra\n"), *chunks])
+
+    monkeypatch.setattr(wide_pieces, "_measure", one_more_column)
+    assert _run(["measure", str(path), "--format", "csv", "--jobs", "2"]) == (0, whole, "")
+    assert pieces == [False]

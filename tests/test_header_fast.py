@@ -396,3 +396,24 @@ def test_meta_elements_converted_before_are_copies_of_a_fresh_conversion(
     monkeypatch.setattr(config.settings, "reading_validation_mode", config.RAISE)
     differ, _ = _differences(films[:1], monkeypatch)
     assert differ == []
+
+
+def test_a_transfer_syntax_uid_is_made_once_where_pydicom_makes_it_silently(
+    films: list[Path], tmp_path: Path
+) -> None:
+    """A known syntax is remembered; one pydicom warns about is made, and refused, on every read."""
+    from spinecheck.landmarks.imaging.header import read_radiograph_header
+
+    header_module._SYNTAX_UIDS.clear()
+    first = read_radiograph_header(films[0])
+    assert "1.2.840.10008.1.2.1" in header_module._SYNTAX_UIDS
+    assert read_radiograph_header(films[0]) == first
+    bad = tmp_path / "bad.dcm"
+    bad.write_bytes(films[0].read_bytes().replace(b"1.2.840.10008.1.2.1\0", b"1.2.840.10008.1.2.x\0"))
+    refusals = []
+    for _ in range(2):
+        with pytest.raises(UnreadableImageError, match="is not a DICOM transfer syntax") as caught:
+            read_radiograph_header(bad)
+        refusals.append(str(caught.value))
+    assert refusals[0] == refusals[1]
+    assert "1.2.840.10008.1.2.x" not in header_module._SYNTAX_UIDS

@@ -427,15 +427,25 @@ def _drop_unreadable(
         tags, get, put = list(elements), elements.__getitem__, elements.__setitem__
     else:
         tags, get, put = list(ds.keys()), functools.partial(ds.get_item, keep_deferred=True), ds.__setitem__
+    raw_class, missing = _raw_class(), _MISSING
     for tag in tags:
         if tag in _PIXEL_TAGS:
             continue
         raw = get(tag)
-        key = _raw_key(tag, raw, charset)
-        if key is not None and key in silent:
-            converted = silent[key]
+        # _raw_key, written out for the raw elements of a data set just read: most of a film's
+        tell = None
+        if raw.__class__ is raw_class and raw[7] and charset is not None:
+            _, vr, length, value, tell, implicit, little = raw[:7]
+            if value is None or length == 0xFFFFFFFF or len(value) > _SILENT_LONGEST:
+                key = None
+            else:
+                key = (int(tag), vr, value, little, implicit, charset)
+        else:
+            key = _raw_key(tag, raw, charset)
+        converted = silent.get(key, missing) if key is not None else missing
+        if converted is not missing:
             if converted is not None:
-                put(tag, _copy(converted, raw.value_tell))
+                put(tag, _copy(converted, raw.value_tell if tell is None else tell))
             continue
         before = heard()
         try:
@@ -455,6 +465,23 @@ def _drop_unreadable(
                 silent.clear()
             shared = int(tag) in _read_by_header() and _shareable(element.value)
             silent[key] = _copy(element, None) if shared else None
+
+
+_MISSING = object()
+
+
+@functools.cache
+def _raw_class() -> type:
+    """The raw element class of pydicom, a named tuple read by position in :func:`_drop_unreadable`.
+
+    Where its fields are not in the order of pydicom 3.0 (tag, VR, length, value, value_tell,
+    is_implicit_VR, is_little_endian, is_raw), a class no element is of: :func:`_raw_key` reads
+    them by name then.
+    """
+    from pydicom.dataelem import RawDataElement
+
+    order = ("tag", "VR", "length", "value", "value_tell", "is_implicit_VR", "is_little_endian", "is_raw")
+    return RawDataElement if RawDataElement._fields[:8] == order else type("NoRawElement", (), {})
 
 
 def _own_dict(ds: Any) -> dict | None:
@@ -703,9 +730,7 @@ def dicom_header(ds: Any, p: Path, where: str, frame: int | None, notes: list[st
             "must be positive numbers"
         )
     check_pixel_count(where, rows, columns, _int(dataset_value(ds, "SamplesPerPixel"), 1), frames)
-    with collect_warnings([], "pydicom: "):  # pydicom warns on a malformed UID; refused just below
-        uid = UID(str(ts))
-        known = uid.is_transfer_syntax
+    uid, known = _transfer_syntax_uid(str(ts), UID)
     if not known:
         raise UnreadableImageError(
             f"{where}: Transfer Syntax UID (0002,0010) {shorten(str(ts))!r} is not a DICOM transfer syntax "
@@ -765,6 +790,31 @@ def dicom_header(ds: Any, p: Path, where: str, frame: int | None, notes: list[st
         warnings=unique(notes + list(reading.warnings if reading else ())),
         plane=plane,
     )
+
+
+#: Transfer Syntax UIDs made before without a word from pydicom: (UID, whether a transfer syntax).
+_SYNTAX_UIDS: dict[str, tuple[Any, bool]] = {}
+
+
+def _transfer_syntax_uid(text: str, uid_class: Any) -> tuple[Any, bool]:
+    """The pydicom UID of *text* and whether it names a transfer syntax; what it says is not kept.
+
+    A UID made silently (no warning, no log record) is made once per process: a batch's films
+    share a few syntaxes. One pydicom complains about is made again each time, so that any
+    collection of warnings around this one hears its log records every time.
+    """
+    made = _SYNTAX_UIDS.get(text)
+    if made is not None:
+        return made
+    with collect_warnings(
+        [], "pydicom: "
+    ) as heard:  # pydicom warns on a malformed UID; refused by the caller
+        uid = uid_class(text)
+        made = (uid, uid.is_transfer_syntax)
+        silent = heard() == 0
+    if silent and len(_SYNTAX_UIDS) < 64:
+        _SYNTAX_UIDS[text] = made
+    return made
 
 
 def _dicom_plane(ds: Any, frames: int) -> ImagePlane:

@@ -47,7 +47,6 @@ def _modules(*, figures: bool, dicom: bool) -> list[str]:
         "spinecheck.landmarks.imaging.isolated",
         "spinecheck.alignment.render.curves",
         "numpy.char",
-        "numpy.ma",  # np.unique of floats imports it
         "encodings.utf_8_sig",  # a landmark file's text is decoded with it
         "spinecheck.landmarks.io.wide_csv",
         "pydicom",

@@ -471,7 +471,7 @@ _MISSING = object()
 
 
 @functools.cache
-def _raw_class() -> type:
+def _raw_class() -> Any:
     """The raw element class of pydicom, a named tuple read by position in :func:`_drop_unreadable`.
 
     Where its fields are not in the order of pydicom 3.0 (tag, VR, length, value, value_tell,

@@ -702,15 +702,18 @@ def dicom_header(ds: Any, p: Path, where: str, frame: int | None, notes: list[st
         refusal = modality_refusal(dataset_value(ds, "Modality"))
     if refusal is not None:  # a CT or MR slice has pixels, but is no film to measure
         raise UnreadableImageError(f"{where}: {refusal}")
-    if not any(tag in ds for tag in _PIXEL_TAGS):  # Pixel Data, Float or Double Float Pixel Data
+    own = _own_dict(ds)
+    held = own if own is not None else ds  # `in` on the data set converts each tag first
+    if not any(tag in held for tag in _PIXEL_TAGS):  # Pixel Data, Float or Double Float Pixel Data
         raise UnreadableImageError(_without_pixels(ds, p, where, notes))
-    if "TransferSyntaxUID" not in getattr(ds, "file_meta", {}):
+    # elements are looked up by tag: by keyword, pydicom looks the keyword up first (some 3 µs a time)
+    if 0x00020010 not in getattr(ds, "file_meta", {}):  # Transfer Syntax UID
         implicit = ds.original_encoding[0] if ds.original_encoding[0] is not None else True
         ts = pd.ImplicitVRLittleEndian if implicit else pd.ExplicitVRLittleEndian
         ds.file_meta = getattr(ds, "file_meta", pd.FileMetaDataset())
         ds.file_meta.TransferSyntaxUID = ts
         notes.append(f"no File Meta Information: transfer syntax taken as {ts.name}, as read")
-    ts = ds.file_meta.TransferSyntaxUID
+    ts = dataset_value(ds.file_meta, "TransferSyntaxUID")
 
     frames = _int(dataset_value(ds, "NumberOfFrames"), 1)
     if frames > 1 and frame is None:
@@ -835,7 +838,7 @@ _ITEM, _SEQUENCE_END = 0xE000FFFE, 0xE0DDFFFE
 
 def _check_pixel_data(ds: Any, p: Path, where: str, ts: Any, size_px: tuple[int, int], frames: int) -> None:
     """Refuse Pixel Data that are visibly short, without decoding them (see the module notes)."""
-    if "PixelData" not in ds:
+    if 0x7FE00010 not in ds:  # Pixel Data
         return  # float pixel data: pydicom checks them when decoding
     raw = ds.get_item(0x7FE00010, keep_deferred=True)
     value = getattr(raw, "value", None)

@@ -342,6 +342,18 @@ def test_the_fast_reader_leaves_reads_to_pydicom_while_pydicom_logs_every_elemen
     assert _raw_read(films[0], True) is not None
 
 
+def test_the_fast_reader_leaves_reads_to_a_pydicom_release_it_was_not_checked_against(
+    films: list[Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Another pydicom may read differently: every file is then read by pydicom alone."""
+    import pydicom
+
+    monkeypatch.setattr(pydicom, "__version__", "3.1.0")
+    assert _raw_read(films[0], True) is None
+    monkeypatch.undo()
+    assert _raw_read(films[0], True) is not None
+
+
 def test_the_comparison_sees_a_single_field_of_one_element(
     films: list[Path], monkeypatch: pytest.MonkeyPatch
 ) -> None:

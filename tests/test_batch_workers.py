@@ -127,3 +127,27 @@ def test_a_chunk_runs_with_the_collector_paused_and_leaves_it_as_it_found_it(mon
         assert not gc.isenabled()
     finally:
         gc.enable()
+
+
+_DOWNLOADS = """
+import importlib.util, sys
+from spinecheck.alignment.batch.workers import start_fork_server
+start_fork_server()
+from spinecheck.alignment.batch import runner
+engine = runner._Processes(1)
+try:
+    print(engine.result(engine.submit(eval, "(__import__('sys').modules.get('requests', 0) is None, "
+        "__import__('pydicom.data.download').data.download.HAVE_REQUESTS)")))
+finally:
+    engine.close()
+import pydicom.data.download
+print(pydicom.data.download.HAVE_REQUESTS == (importlib.util.find_spec("requests") is not None))
+"""
+
+
+def test_the_workers_import_no_requests_and_this_process_keeps_it():
+    # pydicom imports requests only to download its test files; the fork server's imports are
+    # the wait before a --jobs N batch's first worker runs, so a worker has none
+    assert worker_modules()[0] == "spinecheck.alignment.batch._no_downloads"
+    done = subprocess.run([sys.executable, "-c", _DOWNLOADS], capture_output=True, text=True, check=True)
+    assert done.stdout.splitlines() == ["(True, False)", "True"]

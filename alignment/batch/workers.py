@@ -30,6 +30,8 @@ def worker_modules(options: BatchOptions | None = None) -> list[str]:
     ``pydicom`` (about 0.2 s to import) is named because the header reader
     (:mod:`spinecheck.landmarks.imaging.radiograph`) imports it on first use; figures add
     matplotlib (:mod:`spinecheck.alignment.render.figure`), DICOM results the export and highdicom.
+    The first marks ``requests``, which a worker never uses, absent, so that pydicom does not
+    import it (:mod:`spinecheck.alignment.batch._no_downloads`).
 
     >>> worker_modules()[-1]
     'pydicom'
@@ -41,6 +43,7 @@ def worker_modules(options: BatchOptions | None = None) -> list[str]:
 
 def _modules(*, figures: bool, dicom: bool) -> list[str]:
     names = [
+        "spinecheck.alignment.batch._no_downloads",  # first: before pydicom, which imports requests
         "spinecheck.alignment.batch.runner",
         "spinecheck.landmarks.imaging.radiograph",
         # what a chunk imports where it is used (issue 17, 4): imported here once, not in every worker

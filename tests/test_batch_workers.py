@@ -151,3 +151,28 @@ def test_the_workers_import_no_requests_and_this_process_keeps_it():
     assert worker_modules()[0] == "spinecheck.alignment.batch._no_downloads"
     done = subprocess.run([sys.executable, "-c", _DOWNLOADS], capture_output=True, text=True, check=True)
     assert done.stdout.splitlines() == ["(True, False)", "True"]
+
+
+_CALLERS_WORKER = """
+import operator
+from spinecheck.alignment.batch.workers import start_fork_server
+start_fork_server()
+from spinecheck.alignment.batch import runner
+engine = runner._Processes(1)
+try:
+    marked = engine.result(engine.submit(eval, "__import__('sys').modules.get('requests', 0) is None"))
+    rows = engine.result(engine.submit(runner._callers_worker, operator.add, (), ()))
+    after = engine.result(engine.submit(eval, "__import__('sys').modules.get('requests', 0) is None"))
+finally:
+    engine.close()
+print(marked, rows, after)
+"""
+
+
+def test_a_callers_worker_runs_where_requests_can_be_imported():
+    # the mark that keeps pydicom from importing requests in the workers is for measure_chunk only
+    done = subprocess.run(
+        [sys.executable, "-c", _CALLERS_WORKER], capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["True", "()", "False"]

@@ -529,6 +529,22 @@ def _one(job: StudyJob, table: LandmarkTable, options: BatchOptions, header: Seq
         return plain_row(header, job.image, job.landmarks, RowStatus.ERROR, _reason(exc))
 
 
+def _callers_worker(
+    worker: Callable[[Sequence[StudyJob], BatchOptions], list[Row]],
+    jobs: Sequence[StudyJob],
+    options: BatchOptions,
+) -> list[Row]:
+    """Run a caller's *worker* (``run_batch(worker=...)``) where ``requests`` can be imported.
+
+    The fork server marks ``requests`` absent for :func:`measure_chunk`'s sake
+    (:mod:`~spinecheck.alignment.batch._no_downloads`); a caller's worker may post its
+    rows with it, so the mark is taken away before it runs (elsewhere there is none).
+    """
+    if "requests" in sys.modules and sys.modules["requests"] is None:
+        del sys.modules["requests"]
+    return worker(jobs, options)
+
+
 # ----------------------------------------------------------------------------- engines
 
 
@@ -1092,7 +1108,8 @@ def _run(
     ``error`` row for it. Any other failure of a single study is its
     ``error`` row at once.
     """
-    worker = measure_chunk if worker is None else worker
+    # a worker of the caller's may use requests, which the fork server marks absent (_no_downloads)
+    worker = measure_chunk if worker is None else functools.partial(_callers_worker, worker)
     sizes = [chunk_size] * math.ceil(len(todo) / chunk_size) if chunk_size else None
     queue: deque[tuple[StudyJob, ...]] = deque(
         _chunks(todo, sizes or _chunk_plan(len(todo), engine.workers, options))

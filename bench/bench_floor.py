@@ -10,7 +10,9 @@ is met. Tasks, and their floors:
    time <= 1.5x, peak memory <= 1.3x (of the largest process). ``measure`` runs with its default
    ``--jobs`` (a large table in pieces, a process each): under its line, how many processes ran and
    the sum of their peak RSS, sampled every 20 ms (pages they share are counted in each); the floor is
-   one process. ``--measure-jobs-1`` also runs ``--jobs 1`` beside it, which must write the same bytes.
+   one process. One more run of each, not timed, samples every 50 ms the processes' summed PSS (a page
+   shared by several counted once): its peak against the floor's is judged too (<= 1.3x), the memory the
+   task holds at once. ``--measure-jobs-1`` also runs ``--jobs 1`` beside it, which must write the same bytes.
 2. ``spinecheck info --format json`` of a 7200 x 3000 16-bit JPEG 2000 film whose header has a
    window, beside ``pydicom.dcmread(f, stop_before_pixels=True)``. Target <= 1.5x.
 3. ``spinecheck batch --jobs 1`` of an archive of DX studies (headers real, pixel data a hole in
@@ -47,7 +49,10 @@ import sys
 #: forked from this benchmark, once it holds NumPy and rendered films, would all report its size.
 #: With "tree", it also samples every 20 ms the peak RSS (VmHWM) of each process under the run (its
 #: workers, their fork server): how many ran, and the sum of their peaks (pages they share, such as
-#: what a fork server imported, are counted in each).
+#: what a fork server imported, are counted in each). With "pss" (a run of its own, never timed: reading
+#: smaps_rollup walks a process's page tables), it samples every 50 ms the sum over the processes of
+#: their proportional set size (PSS: a page shared by k processes counts 1/k in each) and keeps its
+#: peak: the memory the run held at once, each shared page once.
 SPAWNER = """
 import json, os, subprocess, sys, tempfile, time
 
@@ -71,26 +76,39 @@ def peak_kb(pid):
         pass
     return 0
 
-def tree(root):
-    peaks = {}
+def pss_kb(pid):
+    try:
+        with open(f"/proc/{pid}/smaps_rollup") as f:
+            for line in f:
+                if line.startswith("Pss:"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
+
+def tree(root, pss=False):
+    peaks, pss_peak = {}, 0
     while True:
         pid, status, usage = os.wait4(root, os.WNOHANG)
         if pid:
-            return status, usage, peaks
-        todo = [root]
+            return status, usage, peaks, pss_peak
+        todo, total = [root], 0
         while todo:
             p = todo.pop()
             peaks[p] = max(peaks.get(p, 0), peak_kb(p))
+            total += pss_kb(p) if pss else 0
             todo += children(p)
-        time.sleep(0.02)
+        pss_peak = max(pss_peak, total)
+        time.sleep(0.05 if pss else 0.02)
 
 for request in sys.stdin:
     r = json.loads(request)
     with tempfile.TemporaryFile() as err, open(r["stdout"], "wb") as out:
         t0 = time.perf_counter()
         proc = subprocess.Popen(r["argv"], stdout=out, stderr=err, env=r["env"])
-        if r.get("tree"):
-            status, usage, peaks = tree(proc.pid)
+        pss_peak = 0
+        if r.get("tree") or r.get("pss"):
+            status, usage, peaks, pss_peak = tree(proc.pid, bool(r.get("pss")))
         else:
             _, status, usage = os.wait4(proc.pid, 0)
             peaks = {proc.pid: usage.ru_maxrss}
@@ -99,7 +117,8 @@ for request in sys.stdin:
         said = err.read().decode(errors="replace")
     code = os.waitstatus_to_exitcode(status)
     done = {"wall": wall, "rss_kb": usage.ru_maxrss, "code": code, "stderr": said}
-    print(json.dumps({**done, "processes": len(peaks), "rss_sum_kb": sum(peaks.values())}), flush=True)
+    sums = {"processes": len(peaks), "rss_sum_kb": sum(peaks.values()), "pss_peak_kb": pss_peak}
+    print(json.dumps({**done, **sums}), flush=True)
 """
 _spawner = subprocess.Popen(
     [sys.executable, "-S", "-c", SPAWNER], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
@@ -144,6 +163,7 @@ class Run:
     rss_mb: float
     processes: int = 1  # processes that ran (sampled with tree=True; else the one started)
     rss_sum_mb: float = 0.0  # the sum of their peak RSS (with tree=True; else rss_mb)
+    pss_mb: float = 0.0  # the peak of their summed PSS (with pss=True, a run not timed; else 0)
 
 
 @dataclass
@@ -169,19 +189,32 @@ def _env() -> dict[str, str]:
     return env
 
 
-def run(argv: Sequence[str], stdout: Path | None = None, *, tree: bool = False) -> Run:
+def run(argv: Sequence[str], stdout: Path | None = None, *, tree: bool = False, pss: bool = False) -> Run:
     """Run *argv* to its end (through the spawner); exit on failure with its stderr.
 
     With *tree*, every process under it is sampled too: how many ran and the sum of their peaks.
+    With *pss*, also the peak of their summed PSS (its wall time is not a timing: not paired).
     """
     assert _spawner.stdin is not None and _spawner.stdout is not None
-    request = {"argv": list(map(str, argv)), "stdout": str(stdout or os.devnull), "env": _env(), "tree": tree}
+    request = {
+        "argv": list(map(str, argv)),
+        "stdout": str(stdout or os.devnull),
+        "env": _env(),
+        "tree": tree,
+        "pss": pss,
+    }
     _spawner.stdin.write(json.dumps(request) + "\n")
     _spawner.stdin.flush()
     done = json.loads(_spawner.stdout.readline())
     if done["code"] != 0:
         sys.exit(f"failed ({done['code']}): {' '.join(map(str, argv))}\n{done['stderr']}")
-    return Run(done["wall"], done["rss_kb"] / 1024, done["processes"], done["rss_sum_kb"] / 1024)
+    return Run(
+        done["wall"],
+        done["rss_kb"] / 1024,
+        done["processes"],
+        done["rss_sum_kb"] / 1024,
+        done["pss_peak_kb"] / 1024,
+    )
 
 
 def paired(ours: Callable[[int], Run], floor: Callable[[int], Run], repeat: int) -> Pairs:
@@ -496,6 +529,16 @@ def measure(work: Path, rows: Sequence[int], repeat: int, one_job: bool = False)
         print(
             f"  {'':44} {p.median('ours', 'processes'):.0f} processes (the floor: 1); their peak RSS summed: "
             f"{p.median('ours', 'rss_sum_mb'):.0f} MB, {p.ratio('rss_sum_mb'):.2f}x the floor's"
+        )
+        # the memory held at once, each shared page once: one run of each sampled for PSS, not timed
+        mine, base = run(ours, ours_out, pss=True).pss_mb, run(floor, floor_out, pss=True).pss_mb
+        print(
+            f"  {'':44} peak of their summed PSS (a shared page counted once; one run each, not timed): "
+            f"{mine:.0f} MB against the floor's {base:.0f} MB, {mine / base:.2f}x"
+        )
+        held = f"{mine / base:.2f}x (target <= 1.3x; the largest process alone is judged above)"
+        RESULTS.append(
+            (f"spinecheck measure, {n} rows, memory held at once (summed PSS)", held, mine / base <= 1.3)
         )
         if one_job:  # the same table in one process: "floor" is --jobs 1 on this line
             alone, alone_out = [*ours, "--jobs", "1"], work / "measure-spinecheck-jobs1.csv"

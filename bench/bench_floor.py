@@ -66,21 +66,12 @@ def children(pid):
         pass
     return found
 
-def peak_kb(pid):
+def kb(pid, file, key):
+    # the kB figure on the line of /proc/<pid>/<file> that starts with key (0: gone, or none)
     try:
-        with open(f"/proc/{pid}/status") as f:
+        with open(f"/proc/{pid}/{file}") as f:
             for line in f:
-                if line.startswith("VmHWM:"):
-                    return int(line.split()[1])
-    except OSError:
-        pass
-    return 0
-
-def pss_kb(pid):
-    try:
-        with open(f"/proc/{pid}/smaps_rollup") as f:
-            for line in f:
-                if line.startswith("Pss:"):
+                if line.startswith(key):
                     return int(line.split()[1])
     except OSError:
         pass
@@ -95,8 +86,8 @@ def tree(root, pss=False):
         todo, total = [root], 0
         while todo:
             p = todo.pop()
-            peaks[p] = max(peaks.get(p, 0), peak_kb(p))
-            total += pss_kb(p) if pss else 0
+            peaks[p] = max(peaks.get(p, 0), kb(p, "status", "VmHWM:"))
+            total += kb(p, "smaps_rollup", "Pss:") if pss else 0
             todo += children(p)
         pss_peak = max(pss_peak, total)
         time.sleep(0.05 if pss else 0.02)

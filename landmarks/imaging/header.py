@@ -398,10 +398,6 @@ def _pydicom() -> Any:
     )
 
 
-#: Values never converted here: the pixel data stay in the file until decoded.
-_PIXEL_TAGS = PIXEL_TAGS
-
-
 def _drop_unreadable(
     ds: Any, notes: list[str], heard: Callable[[], int], silent: dict[tuple, Any], depth: int = 0
 ) -> None:
@@ -427,25 +423,16 @@ def _drop_unreadable(
         tags, get, put = list(elements), elements.__getitem__, elements.__setitem__
     else:
         tags, get, put = list(ds.keys()), functools.partial(ds.get_item, keep_deferred=True), ds.__setitem__
-    raw_class, missing = _raw_class(), _MISSING
+    missing = _MISSING
     for tag in tags:
-        if tag in _PIXEL_TAGS:
+        if tag in PIXEL_TAGS:
             continue
         raw = get(tag)
-        # _raw_key, written out for the raw elements of a data set just read: most of a film's
-        tell = None
-        if raw.__class__ is raw_class and raw[7] and charset is not None:
-            _, vr, length, value, tell, implicit, little = raw[:7]
-            if value is None or length == 0xFFFFFFFF or len(value) > _SILENT_LONGEST:
-                key = None
-            else:
-                key = (int(tag), vr, value, little, implicit, charset)
-        else:
-            key = _raw_key(tag, raw, charset)
+        key = _raw_key(tag, raw, charset)
         converted = silent.get(key, missing) if key is not None else missing
         if converted is not missing:
             if converted is not None:
-                put(tag, _copy(converted, raw.value_tell if tell is None else tell))
+                put(tag, _copy(converted, raw.value_tell))
             continue
         before = heard()
         try:
@@ -472,7 +459,7 @@ _MISSING = object()
 
 @functools.cache
 def _raw_class() -> Any:
-    """The raw element class of pydicom, a named tuple read by position in :func:`_drop_unreadable`.
+    """The raw element class of pydicom, a named tuple read by position in :func:`_raw_key`.
 
     Where its fields are not in the order of pydicom 3.0 (tag, VR, length, value, value_tell,
     is_implicit_VR, is_little_endian, is_raw), a class no element is of: :func:`_raw_key` reads
@@ -653,12 +640,20 @@ def _raw_key(tag: Any, raw: Any, charset: Any) -> tuple | None:
     Already converted elements, deferred values, values of undefined length or over
     :data:`_SILENT_LONGEST` bytes, and data sets without an original character set have none.
     """
-    if charset is None or not getattr(raw, "is_raw", False):
+    if charset is None:
         return None
-    value = raw.value
-    if value is None or raw.length == 0xFFFFFFFF or len(value) > _SILENT_LONGEST:
+    if raw.__class__ is _raw_class():  # most of a film's elements: their fields read by position
+        if not raw[7]:  # is_raw
+            return None
+        _, vr, length, value, _, implicit, little = raw[:7]
+    elif getattr(raw, "is_raw", False):
+        vr, length, value = raw.VR, raw.length, raw.value
+        implicit, little = raw.is_implicit_VR, raw.is_little_endian
+    else:
         return None
-    return (int(tag), raw.VR, value, raw.is_little_endian, raw.is_implicit_VR, charset)
+    if value is None or length == 0xFFFFFFFF or len(value) > _SILENT_LONGEST:
+        return None
+    return (int(tag), vr, value, little, implicit, charset)
 
 
 def _context_free(tag: Any, vr: str | None) -> bool:
@@ -704,7 +699,7 @@ def dicom_header(ds: Any, p: Path, where: str, frame: int | None, notes: list[st
         raise UnreadableImageError(f"{where}: {refusal}")
     own = _own_dict(ds)
     held = own if own is not None else ds  # `in` on the data set converts each tag first
-    if not any(tag in held for tag in _PIXEL_TAGS):  # Pixel Data, Float or Double Float Pixel Data
+    if not any(tag in held for tag in PIXEL_TAGS):  # Pixel Data, Float or Double Float Pixel Data
         raise UnreadableImageError(_without_pixels(ds, p, where, notes))
     # elements are looked up by tag: by keyword, pydicom looks the keyword up first (some 3 µs a time)
     if 0x00020010 not in getattr(ds, "file_meta", {}):  # Transfer Syntax UID
@@ -809,9 +804,8 @@ def _transfer_syntax_uid(text: str, uid_class: Any) -> tuple[Any, bool]:
     made = _SYNTAX_UIDS.get(text)
     if made is not None:
         return made
-    with collect_warnings(
-        [], "pydicom: "
-    ) as heard:  # pydicom warns on a malformed UID; refused by the caller
+    # pydicom warns on a malformed UID; the caller refuses it
+    with collect_warnings([], "pydicom: ") as heard:
         uid = uid_class(text)
         made = (uid, uid.is_transfer_syntax)
         silent = heard() == 0

@@ -105,6 +105,7 @@ def load_study(
     preop_pja: float | None = None,
     preop_dja: float | None = None,
     given_by: str = "load_study argument",
+    table: LandmarkTable | None = None,
 ):
     """Read, measure and judge one landmark file or a wide CSV of many studies.
 
@@ -151,6 +152,10 @@ def load_study(
     given_by : str
         Who gave *age*, *mm_per_px* and the operation, as the report names their
         source (``"command line"`` from ``spinecheck measure``).
+    table : LandmarkTable, optional
+        The landmarks of *landmarks_path*, read already (some lines of a wide
+        CSV, by :mod:`~spinecheck.alignment.batch.wide_pieces`): they are
+        measured instead of the file's, which still names them.
 
     Returns
     -------
@@ -173,7 +178,8 @@ def load_study(
     if is_slicer_markups(path) and image is not None:
         # a Slicer markup is in millimetres: its points are placed on the film's pixels as it is read
         image = film = _radiograph(image)
-    table = read_landmark_table(path, image=film, mm_per_px=mm_per_px)
+    if table is None:
+        table = read_landmark_table(path, image=film, mm_per_px=mm_per_px)
     if len(table) == 0:
         raise InvalidLandmarksError(f"landmark table '{path}': has a header but no study rows")
     if min_curve_deg is not None and not (math.isfinite(min_curve_deg) and min_curve_deg >= 0):

@@ -2,7 +2,9 @@
 
 The threshold (:data:`~spinecheck.alignment.batch.wide_pieces.MIN_BYTES`) is lowered so that
 small hostile tables are cut; each is measured with ``--jobs 1`` and in pieces, cut before
-every line in turn, and the two outputs must be the same bytes. A spy on
+every line in turn, and the two outputs must be the same bytes; each process measures its
+piece in sub-pieces (:data:`~spinecheck.alignment.batch.wide_pieces.SUB_BYTES`, lowered so that
+every line is one), and those must give the same bytes too. A spy on
 :func:`~spinecheck.alignment.batch.wide_pieces.measure_in_pieces` checks that the pieces were
 measured (a fall back to one process would pass trivially) or, for the tables only the whole
 read can cut, that they were not.
@@ -10,6 +12,7 @@ read can cut, that they were not.
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import os
 import signal
@@ -139,6 +142,58 @@ def test_cut_before_every_line_the_table_is_the_one_of_one_process(
     assert pieces == [True] * len(cuts)
 
 
+@pytest.mark.parametrize(
+    ("ends", "bom"),
+    [
+        pytest.param(("\n",), False, id="LF"),
+        pytest.param(("\n", "\r\n", "\r"), True, id="mixed-BOM"),
+    ],
+)
+@pytest.mark.parametrize("jobs", ["2", "3"])
+def test_sub_pieces_of_every_line_make_the_table_of_one_process(
+    tmp_path, monkeypatch, pieces, films, ends, bom, jobs
+):
+    """Every line its own sub-piece, in this process and the workers (who are given the size)."""
+    path = _write(
+        tmp_path / "s.csv", films[0], _rows(films) + ["", f"z.dcm,{films[1]},0.2,0.2,1,F"], ends=ends, bom=bom
+    )
+    code, whole, err = _run(["measure", str(path), "--format", "csv", "--jobs", "1"])
+    assert code == 0 and err == "" and whole.count("\n") == 1 + 13
+    monkeypatch.setattr(wide_pieces, "SUB_BYTES", 1)
+    measured: list[tuple[int, int]] = []
+    measure = wide_pieces._measure
+
+    def spy(piece, options):  # this process's sub-pieces (the workers' are theirs)
+        measured.append((piece.start, piece.stop))
+        return measure(piece, options)
+
+    monkeypatch.setattr(wide_pieces, "_measure", spy)
+    assert _run(["measure", str(path), "--format", "csv", "--jobs", jobs]) == (0, whole, "")
+    assert pieces == [True]
+    starts = _line_starts(path)
+    lines = list(zip(starts, [*starts[1:], path.stat().st_size], strict=True))
+    assert len(measured) >= 3 and measured == lines[: len(measured)]  # one line each, in order
+
+
+def test_rows_the_output_cannot_encode_are_measured_whole(tmp_path, monkeypatch, pieces, films):
+    """A character the output's encoding lacks, in a worker's piece: the error of one process, at the same row."""
+    rows = _rows(films)
+    rows[-2] = "\u00e9" + rows[-2]
+    path = _write(tmp_path / "e.csv", films[0], rows)
+
+    def run(jobs: str) -> tuple[int, bytes, str]:
+        out, err = io.TextIOWrapper(io.BytesIO(), encoding="ascii", newline=""), io.StringIO()
+        with redirect_stdout(out), redirect_stderr(err):
+            code = main(["measure", str(path), "--format", "csv", "--jobs", jobs])
+        out.flush()
+        return code, out.buffer.getvalue(), err.getvalue()
+
+    code, written, err = run("1")
+    assert code != 0 and written.startswith(b"image,") and "UnicodeEncodeError" in err
+    assert run("2") == (code, written, err)
+    assert pieces == [False]
+
+
 def test_three_pieces_and_error_messages_keep_their_line_numbers(tmp_path, pieces, films):
     path = _write(tmp_path / "t.csv", films[0], _rows(films) * 3)
     code, whole, _ = _run(["measure", str(path), "--format", "csv", "--jobs", "1"])
@@ -208,33 +263,36 @@ def test_a_bad_header_is_said_once_before_any_worker_starts(tmp_path, pieces, fi
     assert pieces == [False]
 
 
-def _dies_at_once(piece, options, encoding, errors, conn) -> None:
+def _dies_at_once(piece, options, encoding, errors, sub_bytes, conn) -> None:
     """A worker's work (run in the worker, by name): killed before it says anything."""
     os.kill(os.getpid(), signal.SIGKILL)
 
 
-def _dies_once_measured(piece, options, encoding, errors, conn) -> None:
-    """A worker's work (run in the worker, by name): killed once it has said it measured its piece."""
-    chunks = wide_pieces._measure(piece, options)
-    conn.send(("measured", next(chunks)))
+def _dies_half_measured(piece, options, encoding, errors, sub_bytes, conn) -> None:
+    """A worker's work (run in the worker, by name): killed once it has written the rows of half its piece."""
+    half = wide_csv._line_start(piece.path, (piece.start + piece.stop) // 2, piece.stop) or piece.stop
+    with open(os.devnull, "wb") as f:
+        wide_pieces._measure_share(
+            dataclasses.replace(piece, stop=half, last=False),
+            options,
+            f.fileno(),
+            encoding,
+            errors,
+            sub_bytes,
+        )
     os.kill(os.getpid(), signal.SIGKILL)
 
 
-@pytest.mark.parametrize(
-    ("work", "said"), [(_dies_at_once, "nothing was written"), (_dies_once_measured, "is incomplete")]
-)
-def test_a_worker_that_dies_is_one_line_never_a_table_cut_short_in_silence(
-    tmp_path, monkeypatch, pieces, films, work, said
-):
+@pytest.mark.parametrize("work", [_dies_at_once, _dies_half_measured])
+def test_a_worker_that_dies_is_one_line_and_nothing_written(tmp_path, monkeypatch, pieces, films, work):
+    """Every piece's rows wait in a file till every piece is measured: the parent's rows are not written."""
     path = _write(tmp_path / "d.csv", films[0], _rows(films))
     monkeypatch.setattr(wide_pieces, "_work", work)
+    monkeypatch.setattr(wide_pieces, "SUB_BYTES", 1)
     code, out, err = _run(["measure", str(path), "--format", "csv", "--jobs", "2"])
-    assert code == 2 and err.count("\n") == 1 and "Traceback" not in err
+    assert (code, out) == (2, "") and err.count("\n") == 1 and "Traceback" not in err
     assert err.startswith(f"error: landmark table '{path}': the process measuring bytes ")
-    assert "ended by signal 9" in err and said in err
-    _, whole, _ = _run(["measure", str(path), "--format", "csv", "--jobs", "1"])
-    # nothing, or the parent's rows alone: never the whole table
-    assert out == "" if work is _dies_at_once else whole.startswith(out) and out != whole
+    assert "ended by signal 9" in err and "nothing was written" in err
 
 
 @pytest.mark.parametrize("jobs", ["0", "-2"])

@@ -3,20 +3,24 @@
 The data lines of the table are cut into contiguous pieces by bytes, at line
 breaks. This process reads, measures, judges and formats the first piece while
 worker processes do the others (each reads its own bytes of the file: no
-process holds the whole file or the whole table); it then writes the header
-once, its own rows as it makes them, and each worker's rows in turn, which a
-worker keeps in an unnamed temporary file until then. The table is byte for
-byte the one a single process writes (``--jobs 1``), its rows' error messages
-with their line numbers.
+process holds the whole file or the whole table). Each process goes through
+its piece in sub-pieces of about :data:`SUB_BYTES`, each formatted into an
+unnamed temporary file before the next is read, so that it holds one
+sub-piece at a time: at 100 000 rows (89 MB) the processes held 0.46 GB at
+once, where whole pieces held 0.73 GB. Once every piece is measured this
+process writes the header, its own rows and each worker's in turn. The table
+is byte for byte the one a single process writes (``--jobs 1``), its rows'
+error messages with their line numbers.
 
 Where a piece cannot say alone what its rows are (a quoted cell that spans
 lines, a line Arrow does not cut as one row, a byte that is not UTF-8), where
 measuring a piece raises (a bad ``--age``, a header a worker reads otherwise),
+where its rows cannot be written (a character the output's encoding lacks),
 or where every piece is empty, nothing has been written yet and
 :func:`measure_in_pieces` returns False: the caller then measures the table
 whole, in one process, which says what the single-process command says. A
-worker that dies (killed, out of memory) is an error naming it, never a table
-cut short without a word.
+worker that dies (killed, out of memory) is an error naming it, with nothing
+written.
 
 The workers are forked from the fork server of
 :mod:`~spinecheck.alignment.batch.workers`, started first thing by the
@@ -41,7 +45,7 @@ if TYPE_CHECKING:
 
     from ...landmarks.io.wide_csv import _Piece
 
-__all__ = ["PIECE_MODULES", "MIN_BYTES", "default_jobs", "applies", "measure_in_pieces"]
+__all__ = ["PIECE_MODULES", "MIN_BYTES", "SUB_BYTES", "default_jobs", "applies", "measure_in_pieces"]
 
 #: A table of fewer bytes is measured in one process. A worker costs the fork server's imports (some
 #: 0.45 s of CPU, on the other core) and a copy of its rows; on this 2-core machine, loaded by other
@@ -53,6 +57,10 @@ MIN_BYTES = 16 << 20
 #: copies the workers' at the end: with equal pieces of the 100 000-row table the two ended within
 #: 0.1 s of each other.
 OWN_WEIGHT = 1.0
+#: Bytes of the table a process reads, measures and formats at a time: each process holds one such
+#: sub-piece of its piece at once, never its whole piece. A sub-piece costs some 50 ms of fixed work
+#: (reading, measuring and formatting each of some 200 columns); see the module's notes.
+SUB_BYTES = 16 << 20
 #: What a worker measuring a piece imports, imported once by the fork server it is forked from.
 PIECE_MODULES = (
     "spinecheck.alignment.batch.wide_pieces",
@@ -183,26 +191,26 @@ def _cut(name: str, path: str, header: tuple[int, int], jobs: int) -> list[_Piec
 
 def _run(own: _Piece, starter: _Starter, options: Mapping[str, Any], out: TextIO) -> bool:
     """Measure *own* here beside the workers; write the table if every piece says what its rows are."""
-    mine = _measure(own, options)
-    if mine is _ALONE:
-        return False
-    head = next(mine) if isinstance(mine, Iterator) else None  # the columns are made with the header
-    workers = starter.join()
-    heads = [w.measured() for w in workers]  # waits for each worker's study
-    if _ALONE in heads:
-        return False
-    found = [h for h in (head, *heads) if isinstance(h, str)]
-    if not found:
-        return False  # no rows anywhere: the whole read says so
-    if any(h != found[0] for h in found):
-        return False  # columns a piece alone would differ in: only the whole table says which
-    out.write(found[0])
-    if isinstance(mine, Iterator):
-        for chunk in mine:
-            out.write(chunk)
-    for w, h in zip(workers, heads, strict=True):
-        if h is not None:
-            w.copy_rows(out)
+    import tempfile
+
+    encoding, errors = _encoding(out)
+    with tempfile.TemporaryFile() as mine:  # this process's rows, till every piece is known to stand alone
+        head = _measure_share(own, options, mine.fileno(), encoding, errors, SUB_BYTES)
+        if head is _ALONE:
+            return False
+        workers = starter.join()
+        heads = [w.measured() for w in workers]  # waits for each worker's rows
+        if _ALONE in heads:
+            return False
+        found = [h for h in (head, *heads) if isinstance(h, str)]
+        if not found:
+            return False  # no rows anywhere: the whole read says so
+        if any(h != found[0] for h in found):
+            return False  # columns a piece alone would differ in: only the whole table says which
+        out.write(found[0])
+        for fd, size in [(mine.fileno(), os.fstat(mine.fileno()).st_size), *(w.rows for w in workers)]:
+            if size:
+                _copy(fd, size, out)
     return True
 
 
@@ -225,13 +233,66 @@ def _measure(piece: _Piece, options: Mapping[str, Any]) -> Iterator[str] | _Alon
     from ..study import load_study
 
     try:
-        with wide_csv._reading(piece):
-            study = load_study(piece.name, image=None, **options)
+        study = load_study(piece.name, image=None, table=wide_csv._read_piece(piece), **options)
     except wide_csv._NotAPiece:
         return _ALONE
     except Exception:  # noqa: BLE001 - the whole table's measure raises it, as without pieces
         return None if piece.rows == 0 else _ALONE
     return format_csv_chunks(study)
+
+
+def _measure_share(
+    share: _Piece, options: Mapping[str, Any], fd: int, encoding: str, errors: str, sub_bytes: int
+) -> str | _Alone | None:
+    """Measure *share* a sub-piece at a time, its rows written to the file *fd*; its header line.
+
+    Each sub-piece of about *sub_bytes* is read, measured, judged and formatted before
+    the next is read, so that a process holds one at a time (some 0.45 KB of memory a
+    byte of the table, at once). None where the share holds no rows; :data:`_ALONE`
+    where a sub-piece cannot be measured alone, sub-pieces' columns differ, or the
+    rows cannot be written (a character the output's encoding lacks, a full disk):
+    then only the whole table, in one process, says what is written.
+    """
+    head: str | None = None
+    try:
+        with open(fd, "w", encoding=encoding, errors=errors, newline="", closefd=False) as text:
+            for piece in _sub_pieces(share, sub_bytes):
+                chunks = _measure(piece, options)
+                if chunks is None:
+                    continue
+                if chunks is _ALONE or not isinstance(chunks, Iterator):
+                    return _ALONE
+                first = next(chunks)
+                if head is not None and first != head:
+                    return _ALONE
+                head = first
+                for chunk in chunks:
+                    text.write(chunk)
+    except (OSError, ValueError):  # ValueError: UnicodeEncodeError
+        return _ALONE
+    return head
+
+
+def _sub_pieces(share: _Piece, sub_bytes: int) -> Iterator[_Piece]:
+    """*share* cut at line starts into pieces of about *sub_bytes* each, in order.
+
+    Each is cut once the one before it has been read, whose read gives its first line's number.
+    """
+    from ...landmarks.io import wide_csv
+
+    count = max(1, -(-(share.stop - share.start) // max(1, sub_bytes)))
+    start, line = share.start, share.line
+    for k in range(1, count + 1):
+        stop = share.stop
+        if k < count:
+            at = share.start + (share.stop - share.start) * k // count
+            stop = wide_csv._line_start(share.path, max(at, start + 1), share.stop) or share.stop
+        last = share.last and stop == share.stop
+        piece = wide_csv._Piece(share.name, share.path, share.header, start, stop, last=last, line=line)
+        yield piece
+        if stop == share.stop:
+            return
+        start, line = stop, piece.next_line
 
 
 # ----------------------------------------------------------------------------------------------- a worker
@@ -271,11 +332,11 @@ class _Worker:
         context = multiprocessing.get_context("forkserver")
         self.piece = piece
         self.conn, self._theirs = context.Pipe()
-        encoding = getattr(out, "encoding", None) or "utf-8"
-        errors = getattr(out, "errors", None) or "strict"
+        self.rows = (-1, 0)  # the file of its rows and their bytes, once measured (-1: none)
         self.process: BaseProcess = context.Process(
             target=_work,
-            args=(piece, dict(options), encoding, errors, self._theirs),
+            # the sub-piece size is the parent's (its module's value, which a test may change)
+            args=(piece, dict(options), *_encoding(out), SUB_BYTES, self._theirs),
             name=f"spinecheck measure bytes {piece.start}-{piece.stop}",
             daemon=True,
         )
@@ -284,9 +345,15 @@ class _Worker:
         self.process.start()
         self._theirs.close()  # the worker's end: its death then ends the pipe
 
-    def _receive(self, *, written: bool) -> tuple:
+    def measured(self) -> str | _Alone | None:
+        """The piece's header line once its rows are written (:attr:`rows`); None for no rows; :data:`_ALONE` else."""
+        from multiprocessing.reduction import recv_handle
+
         try:
-            return self.conn.recv()
+            said = self.conn.recv()
+            if said[0] == "measured":
+                self.rows = (recv_handle(self.conn), int(said[2]))
+                return str(said[1])
         except (EOFError, OSError):
             from ...landmarks.errors import SpinecheckError
 
@@ -295,44 +362,26 @@ class _Worker:
             how = f"ended by signal {-code}" if code is not None and code < 0 else f"ended ({code})"
             raise SpinecheckError(
                 f"landmark table {self.piece.name!r}: the process measuring bytes {self.piece.start}-"
-                f"{self.piece.stop} {how} before its rows were written; "
-                + ("the table written is incomplete" if written else "nothing was written")
-                + "; run again (--jobs 1 measures in this process alone)"
+                f"{self.piece.stop} {how} before its rows were written; nothing was written; run again "
+                "(--jobs 1 measures in this process alone)"
             ) from None
-
-    def measured(self) -> str | _Alone | None:
-        """The piece's header line once it is measured; None for no rows; :data:`_ALONE` else."""
-        said = self._receive(written=False)
-        if said[0] == "measured":
-            return str(said[1])
         return None if said[0] == "empty" else _ALONE
 
-    def copy_rows(self, out: TextIO) -> None:
-        """Write the piece's rows to *out*, from the worker's temporary file, once it is written."""
-        from multiprocessing.reduction import recv_handle
-
-        said = self._receive(written=True)
-        if said[0] != "written":
-            from ...landmarks.errors import SpinecheckError
-
-            raise SpinecheckError(
-                f"landmark table {self.piece.name!r}: writing the rows of bytes {self.piece.start}-"
-                f"{self.piece.stop} failed: {said[1]}; the table is incomplete"
-            )
-        fd = recv_handle(self.conn)
-        try:
-            _copy(fd, int(said[1]), out)
-        finally:
-            os.close(fd)
-
     def stop(self) -> None:
-        """End the worker (at once if it is still at work) and close the pipe."""
+        """End the worker (at once if it is still at work), close the pipe and the file of its rows."""
         if self.process.pid is not None:  # started
             if self.process.is_alive():
                 self.process.terminate()
             self.process.join()
         self._theirs.close()
         self.conn.close()
+        if self.rows[0] >= 0:
+            os.close(self.rows[0])
+
+
+def _encoding(out: TextIO) -> tuple[str, str]:
+    """The encoding and error handler text written to *out* takes."""
+    return getattr(out, "encoding", None) or "utf-8", getattr(out, "errors", None) or "strict"
 
 
 def _copy(fd: int, size: int, out: TextIO) -> None:
@@ -356,42 +405,35 @@ def _copy(fd: int, size: int, out: TextIO) -> None:
                 raise  # else sendfile cannot write there: the text is copied below
         else:
             return
-    with open(fd, encoding=getattr(out, "encoding", None) or "utf-8", closefd=False, newline="") as f:
+    with open(fd, encoding=_encoding(out)[0], closefd=False, newline="") as f:
         f.seek(0)
         while text := f.read(1 << 20):
             out.write(text)
 
 
-def _work(piece: _Piece, options: dict, encoding: str, errors: str, conn: Connection) -> None:
-    """In a worker: measure *piece*, say so, write its rows to an unnamed temporary file and hand it over.
+def _work(piece: _Piece, options: dict, encoding: str, errors: str, sub_bytes: int, conn: Connection) -> None:
+    """In a worker: measure *piece* into an unnamed temporary file, and hand the file over with its header line.
 
     Quiet whatever happens: the parent words every failure (a Ctrl-C reaches it too).
     """
     try:
-        _measure_and_write(piece, options, encoding, errors, conn)
+        _measure_and_hand_over(piece, options, encoding, errors, sub_bytes, conn)
     except (KeyboardInterrupt, BrokenPipeError, EOFError):
         pass  # stopped, or the parent went away: nothing to say, and no one to say it to
 
 
-def _measure_and_write(piece: _Piece, options: dict, encoding: str, errors: str, conn: Connection) -> None:
+def _measure_and_hand_over(
+    piece: _Piece, options: dict, encoding: str, errors: str, sub_bytes: int, conn: Connection
+) -> None:
     import multiprocessing
     import tempfile
     from multiprocessing.reduction import send_handle
 
-    chunks = _measure(piece, options)
-    if not isinstance(chunks, Iterator):
-        conn.send(("empty",) if chunks is None else ("alone",))
-        return
-    conn.send(("measured", next(chunks)))
     with tempfile.TemporaryFile() as f:  # unnamed: gone with the two processes, however they end
-        try:
-            text = open(f.fileno(), "w", encoding=encoding, errors=errors, newline="", closefd=False)
-            for chunk in chunks:
-                text.write(chunk)
-            text.flush()
-        except Exception as e:  # noqa: BLE001 - said to the parent in one line
-            conn.send(("failed", f"{type(e).__name__}: {' '.join(str(e).split())}"))
+        head = _measure_share(piece, options, f.fileno(), encoding, errors, sub_bytes)
+        if not isinstance(head, str):
+            conn.send(("empty",) if head is None else ("alone",))
             return
-        conn.send(("written", f.tell()))
+        conn.send(("measured", head, os.fstat(f.fileno()).st_size))
         parent = multiprocessing.parent_process()
         send_handle(conn, f.fileno(), parent.pid if parent is not None else 0)  # the pid: Windows only

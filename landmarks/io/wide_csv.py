@@ -32,7 +32,6 @@ import os
 import sys
 import threading
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TextIO
 
@@ -199,9 +198,6 @@ def read_wide_csv(source: str | os.PathLike[str] | TextIO, *, name: str | None =
     >>> print(t.row_errors[1])
     landmark table '<stream>', line 3: column "S1.sup.ant.x" must be a number (pixels) or empty; got '12a'
     """
-    piece = _piece
-    if piece is not None and not hasattr(source, "read") and os.fspath(source) == piece.name:
-        return _read_piece(piece, name or piece.name)
     name, data = _read_source(source, name)
     where = f"landmark table {name!r}"
     large = len(data) >= _RELEASE_BYTES
@@ -1195,40 +1191,30 @@ class _Piece:
     """Whole lines of a wide CSV's body, ``[start, stop)`` in bytes, read as a table under the file's header.
 
     The parallel ``measure`` path (:mod:`spinecheck.alignment.batch.wide_pieces`) measures a
-    large table in pieces, one process each; :func:`_reading` makes :func:`read_wide_csv`
-    read the piece, by the file's name, instead of the whole file. Its rows are the whole
-    read's rows of these lines, with their line numbers, unless the read raises
+    large table in pieces, one process each, and each piece in smaller ones, one after the
+    other; :func:`_read_piece` reads one as :func:`read_wide_csv` reads the file. Its rows are
+    the whole read's rows of these lines, with their line numbers, unless the read raises
     :class:`_NotAPiece` (a quoted cell spanning lines, a line Arrow does not cut as one row,
     a byte that is not UTF-8, or the file changed or gone): then only the whole file's read
     says what the rows are.
     """
 
-    name: str  # the path as given: what the messages name, and what read_wide_csv is called with
+    name: str  # the path as given: what the messages and the measured rows name
     path: str  # the file opened
     header: tuple[int, int]  # bytes of the header line, its line break included (a BOM left out)
     start: int  # the piece's first byte: the first of a line
     stop: int  # the byte after its last line break (or the file's end)
     last: bool  # the piece ends the file: blank lines that end it are dropped, as the whole read drops them
+    #: the file's line number of the piece's first line where the cutter knows it (the one before
+    #: ended there); None: the read counts the line breaks from the header to it
+    line: int | None = None
     rows: int | None = None  # studies read, set by the read
+    next_line: int | None = None  # the file's line number of the line after the piece, set by the read
 
 
-_piece: _Piece | None = None  # the piece read_wide_csv reads instead of its file; set by _reading
-
-
-@contextmanager
-def _reading(piece: _Piece) -> Iterator[_Piece]:
-    """While in the block, :func:`read_wide_csv` of ``piece.name`` reads *piece* (and sets ``piece.rows``)."""
-    global _piece
-    _piece = piece
-    try:
-        yield piece
-    finally:
-        _piece = None
-
-
-def _read_piece(piece: _Piece, name: str) -> LandmarkTable:
+def _read_piece(piece: _Piece) -> LandmarkTable:
     """Read *piece* as :func:`read_wide_csv` reads the whole file, its rows numbered by the file's lines."""
-    where = f"landmark table {name!r}"
+    where = f"landmark table {piece.name!r}"
     (h0, h1), start, stop = piece.header, piece.start, piece.stop
     try:
         with open(piece.path, "rb") as f:
@@ -1238,7 +1224,7 @@ def _read_piece(piece: _Piece, name: str) -> LandmarkTable:
             _read_exactly(fd, view[: h1 - h0], h0)
             _read_exactly(fd, view[h1 - h0 :], start)
             # the header is line 1; the piece's first line is the header's line + the lines before the piece
-            first_line = 2 + _line_breaks(fd, h1, start)
+            first_line = 2 + _line_breaks(fd, h1, start) if piece.line is None else piece.line
     except OSError as e:
         raise _NotAPiece(f"{where}: cannot be read: {e}") from None
     if not data.isascii():
@@ -1249,6 +1235,7 @@ def _read_piece(piece: _Piece, name: str) -> LandmarkTable:
     # the piece's first line is its line 2 (the header is line 1)
     table = _Reader(where, data, piece=piece, line_offset=first_line - 2).read()  # type: ignore[arg-type]
     piece.rows = len(table)
+    piece.next_line = first_line + _breaks(data, h1 - h0, len(data))
     if len(data) >= _RELEASE_BYTES:
         del data, view
         _release_free_memory()
@@ -1276,12 +1263,18 @@ def _line_breaks(fd: int, begin: int, end: int) -> int:
     for at in range(begin, end, len(block) or 1):
         n = min(len(block), end - at)
         _read_exactly(fd, view[:n], at)
-        count += block.count(b"\n", 0, n)
-        if block.find(b"\r", 0, n) >= 0:
-            count += block.count(b"\r", 0, n) - block.count(b"\r\n", 0, n)
+        count += _breaks(block, 0, n)
         if cr_before and block[0] == 0x0A:  # \r ended the block before: its \n was counted as a break
             count -= 1
         cr_before = block[n - 1] == 0x0D
+    return count
+
+
+def _breaks(data: bytes | bytearray, begin: int, end: int) -> int:
+    r"""Line breaks in ``data[begin:end]``: ``\n``, ``\r\n``, ``\r`` (one at *end*: its ``\n`` is not seen)."""
+    count = data.count(b"\n", begin, end)
+    if data.find(b"\r", begin, end) >= 0:
+        count += data.count(b"\r", begin, end) - data.count(b"\r\n", begin, end)
     return count
 
 

@@ -350,16 +350,27 @@ def test_line_starts_and_breaks_cut_as_the_reader_does(tmp_path, monkeypatch, te
             assert wide_csv._line_breaks(f.fileno(), 0, start) == k
 
 
-def test_pieces_whose_columns_differ_are_measured_whole(tmp_path, monkeypatch, pieces, films):
-    """Never seen (the columns follow the options, not the rows), but then only the whole table says which."""
+@pytest.mark.parametrize("which", ["every", "second"])
+def test_pieces_whose_columns_differ_are_measured_whole(tmp_path, monkeypatch, pieces, films, which):
+    """Never seen (the columns follow the options, not the rows), but then only the whole table says which.
+
+    A column more in every sub-piece of this process's piece (the workers' lack it), or in its second alone.
+    """
     path = _write(tmp_path / "c.csv", films[0], _rows(films))
     _, whole, _ = _run(["measure", str(path), "--format", "csv", "--jobs", "1"])
     measure = wide_pieces._measure
+    seen: list[int] = []
 
-    def one_more_column(piece, options):  # this process's piece: a column the workers' lack
+    def one_more_column(piece, options):
         chunks = measure(piece, options)
+        if chunks is None or (which == "second" and len(seen) != 1):
+            seen.append(piece.start)
+            return chunks
+        seen.append(piece.start)
         return iter([next(chunks).replace("\n", ",extra\n"), *chunks])
 
     monkeypatch.setattr(wide_pieces, "_measure", one_more_column)
+    monkeypatch.setattr(wide_pieces, "SUB_BYTES", 1 if which == "second" else wide_pieces.SUB_BYTES)
     assert _run(["measure", str(path), "--format", "csv", "--jobs", "2"]) == (0, whole, "")
     assert pieces == [False]
+    assert len(seen) == (2 if which == "second" else 1)  # the second sub-piece ended this process's measure

@@ -162,6 +162,40 @@ def test_a_measured_curve_wins_over_a_withheld_one_and_a_lone_withheld_curve_is_
     assert (mt.curve[0], mt.measured[0], mt.withheld[0]) == (0, 0, 1)
 
 
+def _regional_by_study(curves: CurveTable, region) -> tuple[list[int], list[int], list[int]]:
+    """regional_curves' answer for one region, study by study in plain Python (the rule as written)."""
+    chosen, measured, withheld = [], [], []
+    for i in range(curves.angle_deg.shape[0]):
+        inside = [k for k, a in enumerate(curves.apex[i].tolist()) if region.contains(np.array(a))]
+        m = [k for k in inside if math.isfinite(curves.angle_deg[i, k])]
+        w = [k for k in inside if curves.withheld is not None and curves.withheld[i, k] is not None]
+        w = [k for k in w if curves.upper[i, k] >= 0]
+        largest = max(m, key=lambda k: (curves.angle_deg[i, k], -k)) if m else None
+        chosen.append(largest if m else (w[0] if w else -1))
+        measured.append(len(m))
+        withheld.append(len(w))
+    return chosen, measured, withheld
+
+
+@pytest.mark.parametrize("k", [0, 1, 3, 7])
+def test_regional_curves_agree_with_the_rule_study_by_study(k):
+    """Ties, no curve, withheld curves only, padding: each region's curve and counts as the rule says."""
+    rng = np.random.default_rng(k)
+    n = 300
+    apex = rng.integers(-1, len(LEVELS), (n, k))
+    angle = rng.choice([np.nan, 10.0, 20.0, 20.0, 35.5], (n, k))  # repeated angles: ties
+    angle[apex < 0] = np.nan
+    held = np.full((n, k), None, dtype=object)
+    held[np.isnan(angle) & (apex >= 0) & (rng.random((n, k)) < 0.5)] = "landmark check failed: T8"
+    upper = np.where(rng.random((n, k)) < 0.9, apex, -1)
+    curves = CurveTable(angle, upper, apex, apex, np.zeros((n, k), bool), withheld=held)
+    for rc in regional_curves(curves):
+        chosen, measured, withheld = _regional_by_study(curves, rc.region)
+        assert rc.curve.tolist() == chosen
+        assert rc.measured.tolist() == measured
+        assert rc.withheld.tolist() == withheld
+
+
 # ----------------------------------------------------------------------------- known answers on films
 
 #: Three curves, one per region: T2-T6 (25 deg, apex T4), T6-T11 (35 deg, apex T8), T11-L4 (30 deg, apex L2).

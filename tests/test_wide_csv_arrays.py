@@ -153,3 +153,36 @@ def test_read_ahead_waits_for_the_read_under_way_when_stopped() -> None:
     release.set()
     tables.close()  # the caller stops: the read of piece 1 has ended when close returns
     assert done == [0, 1]
+
+
+def _wide_table(n: int = 40):
+    """A wide CSV's table of both views, some coordinates empty: its points are views of one array."""
+    rng = np.random.default_rng(5)
+    names = ["L1.sup.left", "L1.sup.right", "L1.sup.ant", "L1.sup.post", "FH"]
+    lines = ["image,view," + ",".join(f"{p}.{c}" for p in names for c in "xy")]
+    for i in range(n):
+        cells = [f"{v:.2f}" if rng.random() < 0.8 else "" for v in rng.uniform(10, 500, 2 * len(names))]
+        lines.append(f"s{i}.png,{'ap' if i % 3 else 'lateral'}," + ",".join(cells))
+    return read_wide_csv(io.StringIO("\n".join(lines) + "\n"))
+
+
+@pytest.mark.parametrize("index", [[3, 0, 7, 7, 39], np.arange(40) % 2 == 1, np.array([], dtype=int)])
+def test_subset_takes_the_rows_of_each_point_each_coordinate_contiguous(index) -> None:
+    """A subset copies rows (order and repeats kept), each coordinate a contiguous column, as read."""
+    table = _wide_table()
+    sub = table.subset(index, ["L1.sup.left", "FH", "absent"])
+    rows = np.arange(len(table))[np.asarray(index)]
+    assert list(sub.points) == ["L1.sup.left", "FH"]
+    for name, xy in sub.points.items():
+        np.testing.assert_array_equal(xy, table.points[name][rows])
+        assert xy.shape == (len(rows), 2) and xy[:, 0].flags.c_contiguous and xy[:, 1].flags.c_contiguous
+        assert not np.shares_memory(xy, table.points[name])
+    assert sub.ids == tuple(table.ids[i] for i in rows.tolist())
+
+
+def test_has_needs_both_coordinates() -> None:
+    """A point is there where both its coordinates are; a name no study has is nowhere."""
+    table = _wide_table()
+    for name, xy in table.points.items():
+        assert table.has(name).tolist() == np.isfinite(xy).all(axis=1).tolist()
+    assert not table.has("T4.sup.left").any() and table.has("T4.sup.left").shape == (len(table),)

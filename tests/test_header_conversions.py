@@ -91,8 +91,9 @@ def test_the_elements_the_header_reads_are_not_converted_again(
     monkeypatch.setattr(pydicom.dataset, "convert_raw_data_element", counting)
     ds, notes = read_dataset(films[1], "film", preamble=True)
     # pydicom's reader converts the meta group's length and transfer syntax itself; past those, only the
-    # SOP Instance UID (and its copy in the meta group) differs from the first film
-    assert set(converted) - {0x00020000, 0x00020010} == {0x00080018, 0x00020003}
+    # SOP Instance UID differs from the first film, and its copy in the meta group is the same UID
+    assert set(converted) - {0x00020000, 0x00020010} == {0x00080018}
+    assert ds.file_meta.MediaStorageSOPInstanceUID == ds.SOPInstanceUID
     converted.clear()
     header = header_module.dicom_header(ds, films[1], "film", None, notes)
     assert converted == []
@@ -159,3 +160,25 @@ def test_a_change_of_pydicom_settings_converts_again(
     monkeypatch.setattr(config, "datetime_conversion", True)
     ds, _ = read_dataset(films[1], "film", preamble=True)
     assert isinstance(ds.StudyDate, pydicom.valuerep.DA)
+
+
+def test_a_uid_under_another_tag_is_converted_again_where_a_hook_may_look_at_the_tag(
+    tmp_path: Path, fresh: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The meta group's copy of the SOP Instance UID is known silent by its bytes, unless a callback may differ."""
+    film = _films(tmp_path, 1)[0]
+    converted: list[int] = []
+    convert = pydicom.dataset.convert_raw_data_element
+
+    def counting(raw, **kwargs):  # type: ignore[no-untyped-def]
+        converted.append(int(raw.tag))
+        return convert(raw, **kwargs)
+
+    monkeypatch.setattr(pydicom.dataset, "convert_raw_data_element", counting)
+    plain, _ = read_dataset(film, "film", preamble=True)
+    assert 0x00080018 in converted and 0x00020003 not in converted
+    converted.clear()
+    monkeypatch.setattr(config, "data_element_callback", lambda raw, **kwargs: raw)
+    called, _ = read_dataset(film, "film", preamble=True)
+    assert {0x00080018, 0x00020003} <= set(converted)
+    assert _elements(called.file_meta) == _elements(plain.file_meta)

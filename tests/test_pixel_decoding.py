@@ -320,3 +320,27 @@ def test_a_binding_that_does_not_match_falls_back_to_pydicom(
     assert fallback.dtype == bound.dtype
     np.testing.assert_array_equal(fallback, bound)
     np.testing.assert_array_equal(load_radiograph(path).pixels, bound)
+
+
+def test_collected_warnings_are_put_in_order_and_only_from_a_block_that_ends() -> None:
+    """A flush puts what was heard so far before what follows; the count goes on; an exception puts nothing."""
+    import warnings
+
+    notes: list[str] = []
+    collection = pixel_decoding.collect_warnings(notes, "p: ")
+    with collection as heard:
+        warnings.warn("first\n  of two lines", UserWarning, stacklevel=1)
+        logging.getLogger("pydicom").warning("a record")
+        collection.flush()
+        notes.append("between")
+        assert heard() == 2
+        warnings.warn("first\n  of two lines", UserWarning, stacklevel=1)  # said again: kept once
+        warnings.warn("second", UserWarning, stacklevel=1)
+        assert heard() == 4
+    assert notes == ["pydicom: a record", "p: first of two lines", "between", "p: second"]
+    kept: list[str] = []
+    with pytest.raises(ValueError), pixel_decoding.collect_warnings(kept):
+        warnings.warn("lost", UserWarning, stacklevel=1)
+        raise ValueError("the block fails")
+    assert kept == []
+    assert not pixel_decoding._listeners().under_way  # nothing left listening

@@ -329,7 +329,9 @@ def read_dataset(p: Path, where: str, *, preamble: bool) -> tuple[Any, list[str]
     read_partial = _pydicom().read_partial
 
     notes: list[str] = []
-    with collect_warnings(notes, "pydicom: "):
+    # one collection for the reading and the conversions, its warnings put in the notes between them
+    collection = collect_warnings(notes, "pydicom: ")
+    with collection as heard:
         try:
             # Large values (the Pixel Data) stay in the file until used: a header-only read never
             # reads them, and the JPEG 2000 decoder streams its codestream from there (issue 3).
@@ -353,11 +355,11 @@ def read_dataset(p: Path, where: str, *, preamble: bool) -> tuple[Any, list[str]
             raise UnreadableImageError(
                 f"{where}: not a readable DICOM file ({shorten(one_line(exc), 300)})"
             ) from exc
-    if rest > 0:
-        notes.append(f"{rest} bytes after the data set's last element ignored (not DICOM elements)")
-    # converting a value pydicom only warns about (an Accession Number longer than SH allows) is a
-    # note, never a dropped element, whatever the caller's warnings filter says (-W error, pytest)
-    with collect_warnings(notes, "pydicom: ") as heard:
+        collection.flush()
+        if rest > 0:
+            notes.append(f"{rest} bytes after the data set's last element ignored (not DICOM elements)")
+        # converting a value pydicom only warns about (an Accession Number longer than SH allows) is a
+        # note, never a dropped element, whatever the caller's warnings filter says (-W error, pytest)
         silent = _silent_conversions()
         _drop_unreadable(ds, notes, heard, silent)
         if getattr(ds, "file_meta", None) is not None:  # a damaged meta group warns on first use too
@@ -375,6 +377,7 @@ def _pydicom() -> Any:
     from types import SimpleNamespace
 
     from pydicom import config
+    from pydicom import hooks as hooks_module
     from pydicom.datadict import dictionary_VR
     from pydicom.dataelem import DataElement
     from pydicom.dataset import FileMetaDataset
@@ -391,6 +394,7 @@ def _pydicom() -> Any:
         FileMetaDataset=FileMetaDataset,
         read_partial=read_partial,
         hooks=hooks,
+        hooks_module=hooks_module,
         UID=UID,
         ExplicitVRLittleEndian=ExplicitVRLittleEndian,
         ImplicitVRLittleEndian=ImplicitVRLittleEndian,
@@ -424,6 +428,7 @@ def _drop_unreadable(
     else:
         tags, get, put = list(ds.keys()), functools.partial(ds.get_item, keep_deferred=True), ds.__setitem__
     missing = _MISSING
+    plain = _plain_hooks()
     for tag in tags:
         if tag in PIXEL_TAGS:
             continue
@@ -433,6 +438,9 @@ def _drop_unreadable(
         if converted is not missing:
             if converted is not None:
                 put(tag, _copy(converted, raw.value_tell))
+            continue
+        uid = _uid_key(tag, raw) if plain else None
+        if uid is not None and uid in silent:  # the same UID under another tag (a film's SOP Instance UID)
             continue
         before = heard()
         try:
@@ -447,14 +455,32 @@ def _drop_unreadable(
             if depth < 16:
                 for item in element.value:
                     _drop_unreadable(item, notes, heard, silent, depth + 1)
-        elif key is not None and heard() == before and _context_free(tag, key[1]):
+        elif heard() == before:
             if len(silent) >= _SILENT_MOST:
                 silent.clear()
-            shared = int(tag) in _read_by_header() and _shareable(element.value)
-            silent[key] = _copy(element, None) if shared else None
+            if key is not None and _context_free(tag, key[1]):
+                shared = int(tag) in _read_by_header() and _shareable(element.value)
+                silent[key] = _copy(element, None) if shared else None
+            if uid is not None:
+                silent[uid] = None
 
 
 _MISSING = object()
+
+
+def _converted_value(ds: Any, tag: int) -> Any:
+    """The value of *ds*'s element *tag* where it is converted already (nothing to hear); else :data:`_MISSING`.
+
+    :func:`_drop_unreadable` converts every element a header reads, or copies its conversion:
+    reading one then says nothing, and a film's warnings need not be listened for around it
+    (some 4 µs a time, issue 17, 4). An element absent, raw or deferred, or a data set kept
+    otherwise than in pydicom's own dict, gives :data:`_MISSING`.
+    """
+    elements = _own_dict(ds)
+    element = elements.get(tag) if elements is not None else None
+    if element is not None and element.__class__ is _pydicom().DataElement:
+        return element.value
+    return _MISSING
 
 
 @functools.cache
@@ -656,6 +682,37 @@ def _raw_key(tag: Any, raw: Any, charset: Any) -> tuple | None:
     return (int(tag), vr, value, little, implicit, charset)
 
 
+def _uid_key(tag: Any, raw: Any) -> tuple | None:
+    """The key of a raw UID element's conversion whatever its tag; None: not such an element.
+
+    A UID (explicit VR ``UI``, a public tag) converts the same way under every tag and in every
+    character set: its bytes are ASCII, stripped of trailing NULs and spaces, made a UID and
+    validated, all without the tag, under pydicom's own conversion hooks. A film records its SOP
+    Instance UID twice, in its data set and its meta group (Media Storage SOP Instance UID), and
+    it is different in every film: the second is known silent once the first was, which saved a
+    conversion by pydicom (some 15 % of :func:`_drop_unreadable`'s time a film, issue 17, 4). A
+    caller's hook or element callback may look at the tag: none is taken then (:func:`_plain_hooks`).
+    """
+    if raw.__class__ is not _raw_class() or raw[1] != "UI" or not raw[7]:
+        return None
+    value = raw[3]
+    if value is None or len(value) > _SILENT_LONGEST or (int(tag) >> 16) % 2 == 1:
+        return None
+    return ("UI", value, raw[6])
+
+
+def _plain_hooks() -> bool:
+    """Whether pydicom converts raw elements with its own hooks, without an element callback."""
+    pd = _pydicom()
+    hooks, config, module = pd.hooks, pd.config, pd.hooks_module
+    return (
+        hooks.raw_element_vr is module.raw_element_vr
+        and hooks.raw_element_value is module.raw_element_value
+        and not hooks.raw_element_kwargs
+        and not config.data_element_callback
+    )
+
+
 def _context_free(tag: Any, vr: str | None) -> bool:
     """Whether an element's conversion depends on its tag, VR and bytes only, not on other elements.
 
@@ -693,8 +750,11 @@ def dicom_header(ds: Any, p: Path, where: str, frame: int | None, notes: list[st
     pd = _pydicom()
     UID = pd.UID  # noqa: N806 - pydicom's class
 
-    with collect_warnings(notes, "pydicom: "):
-        refusal = modality_refusal(dataset_value(ds, "Modality"))
+    modality = _converted_value(ds, 0x00080060)  # Modality
+    if modality is _MISSING:  # not converted yet: pydicom may complain
+        with collect_warnings(notes, "pydicom: "):
+            modality = dataset_value(ds, "Modality")
+    refusal = modality_refusal(modality)
     if refusal is not None:  # a CT or MR slice has pixels, but is no film to measure
         raise UnreadableImageError(f"{where}: {refusal}")
     own = _own_dict(ds)

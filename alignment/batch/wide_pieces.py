@@ -53,9 +53,9 @@ __all__ = ["PIECE_MODULES", "MIN_BYTES", "SUB_BYTES", "default_jobs", "applies",
 #: alternating pairs), when the pieces pay for themselves.
 MIN_BYTES = 16 << 20
 #: The bytes this process measures for each a worker does. It starts its piece some 0.2 s before a
-#: worker (whose start waits for the fork server's imports) but also writes the rows it makes and
-#: copies the workers' at the end: with equal pieces of the 100 000-row table the two ended within
-#: 0.1 s of each other.
+#: worker (whose start waits for the fork server's imports) but also copies every piece's rows to the
+#: output at the end: with equal pieces of the 100 000-row table the two ended within 0.1 s of each
+#: other.
 OWN_WEIGHT = 1.0
 #: Bytes of the table a process reads, measures and formats at a time: each process holds one such
 #: sub-piece of its piece at once, never its whole piece. A sub-piece costs some 50 ms of fixed work
@@ -133,12 +133,13 @@ def measure_in_pieces(path: str, out: TextIO, *, jobs: int, options: Mapping[str
         True when the table is written. False when nothing is written and the
         table must be measured whole (see the module's notes): a header that
         is not one plain line, pieces that cannot be read alone, an error
-        measuring a piece, pieces whose columns differ, every piece empty.
+        measuring a piece, pieces whose columns differ, rows the encoding of
+        *out* cannot take, every piece empty.
 
     Raises
     ------
     SpinecheckError
-        A worker died, or failed after rows were written.
+        A worker died (nothing is written).
     """
     from ...landmarks.errors import InvalidLandmarksError
     from ...landmarks.io import wide_csv

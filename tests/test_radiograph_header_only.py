@@ -137,3 +137,28 @@ def test_compressed_without_a_complete_fragment_is_refused(tmp_path):
     cut.write_bytes(data[: len(data) - 2000])
     with pytest.raises(UnreadableImageError, match="truncated"):
         read_radiograph_header(cut)
+
+
+def test_a_header_read_opens_the_film_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Sniffing and reading share one open file (the pixel check of a native film opens none)."""
+    from spinecheck.landmarks.imaging import header as header_module
+
+    film = get_testdata_file("CT_small.dcm", read=True)
+    film.Modality = "DX"
+    path = tmp_path / "film.dcm"
+    film.save_as(path)
+    expected = read_radiograph_header(path)
+    opened: list[str] = []
+
+    def counting(file, *args, **kwargs):  # type: ignore[no-untyped-def]
+        opened.append(str(file))
+        return open(file, *args, **kwargs)
+
+    monkeypatch.setattr(header_module, "open", counting, raising=False)
+    assert read_radiograph_header(path) == expected
+    assert opened == [str(path)]
+    (tmp_path / "empty.dcm").write_bytes(b"")
+    with pytest.raises(UnreadableImageError, match="the file is empty"):
+        read_radiograph_header(tmp_path / "empty.dcm")
+    with pytest.raises(UnreadableImageError, match="is a folder"):
+        read_radiograph_header(tmp_path)

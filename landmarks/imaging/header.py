@@ -33,7 +33,7 @@ import struct
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from ..errors import UnreadableImageError, reason, shorten
 from ..points.calibration import Calibration
@@ -169,29 +169,58 @@ def sniff(path: str | Path) -> tuple[Path, str, str]:
     UnreadableImageError
         A folder, a missing, unreadable or empty file, or none of those kinds.
     """
+    p, where, kind, f = _sniff_open(path)
+    f.close()
+    return p, where, kind
+
+
+def _sniff_open(path: str | Path) -> tuple[Path, str, str, BinaryIO]:
+    """:func:`sniff`, and the file it read, still open: a header read opens each film once.
+
+    The caller closes the file. Opening a film a second time cost some 5 system calls and a
+    buffered reader's making a film (issue 17, 4).
+    """
     p = Path(path)
     where = f"image '{path}'"
     try:
-        with open(p, "rb") as f:
-            head = f.read(132)
-    except FileNotFoundError:
-        raise UnreadableImageError(f"{where}: no such file") from None
-    except OSError as exc:  # a folder is told only here: one system call less for every file
-        if p.is_dir():
-            raise UnreadableImageError(f"{where}: is a folder; expected an image file") from None
-        raise UnreadableImageError(f"{where}: cannot be read ({exc.strerror or exc})") from None
+        f = open(p, "rb")
+    except OSError as exc:
+        raise _cannot_read(p, where, exc) from None
+    try:
+        head = f.read(132)
+        kind = _kind(head, where)
+    except OSError as exc:
+        f.close()
+        raise _cannot_read(p, where, exc) from None
+    except BaseException:
+        f.close()
+        raise
+    return p, where, kind, f
+
+
+def _cannot_read(p: Path, where: str, exc: OSError) -> UnreadableImageError:
+    """The error of a file that cannot be opened or read: missing, a folder, or why."""
+    if isinstance(exc, FileNotFoundError):
+        return UnreadableImageError(f"{where}: no such file")
+    if p.is_dir():  # a folder is told only here: one system call less for every file
+        return UnreadableImageError(f"{where}: is a folder; expected an image file")
+    return UnreadableImageError(f"{where}: cannot be read ({exc.strerror or exc})")
+
+
+def _kind(head: bytes, where: str) -> str:
+    """What a file starting with *head* (its first 132 bytes) is: :func:`sniff`'s *kind*."""
     if not head:
         raise UnreadableImageError(f"{where}: the file is empty")
     if head[128:132] == b"DICM":
-        return p, where, "DICOM"
+        return "DICOM"
     if head.startswith(_PNG):
-        return p, where, "PNG"
+        return "PNG"
     if head.startswith(_JPEG):
-        return p, where, "JPEG"
+        return "JPEG"
     if head[:4] in _TIFF:
-        return p, where, "TIFF"
+        return "TIFF"
     if _starts_like_dicom(head):
-        return p, where, "DICOM-raw"
+        return "DICOM-raw"
     # the file's own bytes are never shown: it may be anything (a link to a secret, issue 13)
     raise UnreadableImageError(
         f"{where}: not a DICOM, PNG, JPEG or TIFF file (no 'DICM' at byte 128, no image signature)"
@@ -295,10 +324,11 @@ def read_radiograph_header(path: str | Path, *, frame: int | None = None) -> Rad
     >>> h.rows, h.columns, h.calibration.calibrated, h.view
     (1760, 1760, False, <View.AP: 'ap'>)
     """
-    p, where, kind = sniff(path)
+    p, where, kind, f = _sniff_open(path)
     if kind.startswith("DICOM"):
-        ds, notes = read_dataset(p, where, preamble=kind == "DICOM")
+        ds, notes = read_dataset(p, where, preamble=kind == "DICOM", file=f)
         return dicom_header(ds, p, where, frame, notes)
+    f.close()
     from PIL import Image
 
     notes = []
@@ -319,12 +349,15 @@ def read_radiograph_header(path: str | Path, *, frame: int | None = None) -> Rad
 _DEFER_BYTES = 1 << 20
 
 
-def read_dataset(p: Path, where: str, *, preamble: bool) -> tuple[Any, list[str]]:
+def read_dataset(
+    p: Path, where: str, *, preamble: bool, file: BinaryIO | None = None
+) -> tuple[Any, list[str]]:
     """``pydicom.dcmread`` with the Pixel Data left in the file; the data set and pydicom's complaints.
 
     Reading stops at the first top-level element after the Pixel Data whose tag is not above
     the one before it (:class:`~.fast_header.AfterThePixelData`): bytes appended to a file are not read
-    as elements one by one (zero bytes are an element of 8 bytes each: 0.3 s per MiB).
+    as elements one by one (zero bytes are an element of 8 bytes each: 0.3 s per MiB). *file*: *p*
+    opened ``"rb"`` (:func:`_sniff_open`'s), read from its start instead of opening *p*, and closed.
     """
     read_partial = _pydicom().read_partial
 
@@ -335,7 +368,9 @@ def read_dataset(p: Path, where: str, *, preamble: bool) -> tuple[Any, list[str]
         try:
             # Large values (the Pixel Data) stay in the file until used: a header-only read never
             # reads them, and the JPEG 2000 decoder streams its codestream from there (issue 3).
-            with open(p, "rb") as fp:
+            with open(p, "rb") if file is None else file as fp:
+                if file is not None:
+                    fp.seek(0)  # where sniffing left it
                 size = os.fstat(fp.fileno()).st_size
                 # pydicom's reader where the fast one is not sure to read as it does (fast_header)
                 ds = (

@@ -176,6 +176,8 @@ def end_lines_px(table: LandmarkTable, curves: CurveTable) -> np.ndarray:
     """
     n, k = curves.angle_deg.shape
     out = np.full((n * k, 2, 2, 2), np.nan)  # (study, curve) flattened
+    # a line's four numbers, each written by a scatter of single items (scattering (2, 2) blocks: 50 -> 37 ms)
+    items = out.reshape(n * k, 8)
     for which, endplate, ends in ((0, "sup", curves.upper), (1, "inf", curves.lower)):
         flat = np.flatnonzero(ends >= 0)
         if not len(flat):
@@ -187,7 +189,9 @@ def end_lines_px(table: LandmarkTable, curves: CurveTable) -> np.ndarray:
         for a, b in zip(starts, [*starts[1:], len(levels)], strict=True):
             at = flat[a:b]
             line = _tilt_line(_pixels(table, at // max(k, 1)), LEVELS[levels[a]], endplate, curves.method)
-            out[at, which] = np.stack(line, axis=1)
+            for end in (0, 1):  # left, right: (x, y) each
+                for axis in (0, 1):
+                    items[at, 4 * which + 2 * end + axis] = line[end][:, axis]
     return out.reshape(n, k, 2, 2, 2)
 
 

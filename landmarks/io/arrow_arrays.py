@@ -95,7 +95,9 @@ _BYTE_FACTORS = np.where(
 
 
 def _chunks(array: pa.Array | pa.ChunkedArray) -> list[pa.Array]:
-    return array.chunks if hasattr(array, "chunks") else [array]
+    # asked once: ``chunks`` makes a list of new Python objects for the chunks each time it is read
+    chunks = getattr(array, "chunks", None)
+    return [array] if chunks is None else chunks
 
 
 def _bits(buffer: pa.Buffer, offset: int, n: int) -> np.ndarray:

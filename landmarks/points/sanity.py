@@ -487,13 +487,14 @@ def _neighbour_median(per_level: np.ndarray, active: list[int]) -> np.ndarray:
     """
     a, n = per_level.shape
     at = np.array(active)
+    # missing values sort last: made once, not for each offset's copy
+    ranked = np.where(np.isnan(per_level), np.inf, per_level)
     refs = []
     for o in (-2, -1, 1, 2):
         ref = np.full((a, n), np.inf, dtype=per_level.dtype)
         q = np.arange(max(0, -o), min(a, a - o))
         q = q[np.abs(at[q + o] - at[q]) <= _NEIGHBOURS + 1]  # one more: the T13 and L6 slots most spines lack
-        ref[q] = per_level[q + o]
-        ref[np.isnan(ref)] = np.inf  # missing values sort last
+        ref[q] = ranked[q + o]
         refs.append(ref)
     count = sum(np.isfinite(r).astype(np.int8) for r in refs)
     w, x, y, z = refs

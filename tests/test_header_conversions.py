@@ -51,6 +51,19 @@ def _elements(ds: pydicom.Dataset) -> dict:
     return {e.tag: (e.VR, list(e.value) if isinstance(e.value, MultiValue) else e.value) for e in ds}
 
 
+def _count_conversions(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """The tags pydicom converts from now on (raw element to value), in order, one entry a conversion."""
+    converted: list[int] = []
+    convert = pydicom.dataset.convert_raw_data_element
+
+    def counting(raw, **kwargs):  # type: ignore[no-untyped-def]
+        converted.append(int(raw.tag))
+        return convert(raw, **kwargs)
+
+    monkeypatch.setattr(pydicom.dataset, "convert_raw_data_element", counting)
+    return converted
+
+
 def test_a_header_read_with_earlier_conversions_is_the_fresh_read(tmp_path: Path, fresh: None) -> None:
     films = _films(tmp_path, 3)
     remembered = [read_radiograph_header(f) for f in films]
@@ -81,14 +94,7 @@ def test_the_elements_the_header_reads_are_not_converted_again(
     """Past the first film, the header converts nothing: multi-values are copies too, each its own list."""
     films = _films(tmp_path, 2)
     read_radiograph_header(films[0])
-    converted: list[int] = []
-    convert = pydicom.dataset.convert_raw_data_element
-
-    def counting(raw, **kwargs):  # type: ignore[no-untyped-def]
-        converted.append(int(raw.tag))
-        return convert(raw, **kwargs)
-
-    monkeypatch.setattr(pydicom.dataset, "convert_raw_data_element", counting)
+    converted = _count_conversions(monkeypatch)
     ds, notes = read_dataset(films[1], "film", preamble=True)
     # pydicom's reader converts the meta group's length and transfer syntax itself; past those, only the
     # SOP Instance UID differs from the first film, and its copy in the meta group is the same UID
@@ -167,14 +173,7 @@ def test_a_uid_under_another_tag_is_converted_again_where_a_hook_may_look_at_the
 ) -> None:
     """The meta group's copy of the SOP Instance UID is known silent by its bytes, unless a callback may differ."""
     film = _films(tmp_path, 1)[0]
-    converted: list[int] = []
-    convert = pydicom.dataset.convert_raw_data_element
-
-    def counting(raw, **kwargs):  # type: ignore[no-untyped-def]
-        converted.append(int(raw.tag))
-        return convert(raw, **kwargs)
-
-    monkeypatch.setattr(pydicom.dataset, "convert_raw_data_element", counting)
+    converted = _count_conversions(monkeypatch)
     plain, _ = read_dataset(film, "film", preamble=True)
     assert 0x00080018 in converted and 0x00020003 not in converted
     converted.clear()

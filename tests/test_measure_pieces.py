@@ -374,3 +374,13 @@ def test_pieces_whose_columns_differ_are_measured_whole(tmp_path, monkeypatch, p
     assert _run(["measure", str(path), "--format", "csv", "--jobs", "2"]) == (0, whole, "")
     assert pieces == [False]
     assert len(seen) == (2 if which == "second" else 1)  # the second sub-piece ended this process's measure
+
+
+def test_a_file_of_rows_shorter_than_said_is_an_error_not_a_shorter_table(tmp_path):
+    rows = tmp_path / "rows"
+    rows.write_bytes(b"a,b\n" * 10)
+    with open(tmp_path / "out.csv", "w") as out, open(rows, "rb") as f:
+        wide_pieces._copy(f.fileno(), 40, out)  # the whole file: copied by the kernel
+        with pytest.raises(OSError, match="ended at byte 40 of 41"):
+            wide_pieces._copy(f.fileno(), 41, out)
+    assert (tmp_path / "out.csv").read_bytes().startswith(b"a,b\n" * 10)

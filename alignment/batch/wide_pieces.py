@@ -398,8 +398,8 @@ def _copy(fd: int, size: int, out: TextIO) -> None:
         try:
             while done < size:
                 n = os.sendfile(target, fd, done, size - done)
-                if n == 0:
-                    break
+                if n == 0:  # the file ends early: never a table cut short without a word
+                    raise OSError(errno.EIO, f"a temporary file of rows ended at byte {done} of {size}")
                 done += n
         except OSError as e:
             if done or e.errno not in (errno.EINVAL, errno.ENOSYS, errno.EOPNOTSUPP):

@@ -675,7 +675,8 @@ def cmd_measure(args: argparse.Namespace) -> int:
 
         jobs = args.jobs or wide_pieces.default_jobs()
         if wide_pieces.applies(args.landmarks, jobs=jobs):
-            # its workers' modules are imported on the other core while this process imports its own
+            # where the workers come from a fork server (not Linux), it imports their modules on the other
+            # core while this process imports its own; on Linux they are forked from this process
             wide_pieces.start_workers_server()
         else:
             jobs = 1

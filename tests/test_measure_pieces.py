@@ -360,9 +360,12 @@ def test_pieces_whose_columns_differ_are_measured_whole(tmp_path, monkeypatch, p
     _, whole, _ = _run(["measure", str(path), "--format", "csv", "--jobs", "1"])
     measure = wide_pieces._measure
     seen: list[int] = []
+    parent = os.getpid()  # a worker forked from this process has the spy too: it measures as it is
 
     def one_more_column(piece, options):
         chunks = measure(piece, options)
+        if os.getpid() != parent:
+            return chunks
         if chunks is None or (which == "second" and len(seen) != 1):
             seen.append(piece.start)
             return chunks

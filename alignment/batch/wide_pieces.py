@@ -22,12 +22,16 @@ whole, in one process, which says what the single-process command says. A
 worker that dies (killed, out of memory) is an error naming it, with nothing
 written.
 
-The workers are forked from the fork server of
-:mod:`~spinecheck.alignment.batch.workers`, started first thing by the
-command with :data:`PIECE_MODULES` (it imports them on the other core while
-the command imports its own); this process, which reads with Arrow's
-threads, never forks. Where there is no fork server (Windows), the table is
-measured whole.
+On Linux the workers are forked from this process itself, once it has
+imported :data:`PIECE_MODULES` and before it reads anything (before Arrow's
+threads run a read: a fork copies the forking thread alone). The fork server
+of :mod:`~spinecheck.alignment.batch.workers` that they came from before
+imported the same modules a second time, on the other core while this
+process imported its own: some 0.6 s of CPU for no rows (the worker then
+started when this process had its modules, as it does now). Elsewhere
+(macOS) the workers come from that fork server, started first thing by the
+command, and this process, which reads with Arrow's threads, never forks.
+Where there is neither (Windows), the table is measured whole.
 """
 
 from __future__ import annotations
@@ -47,21 +51,23 @@ if TYPE_CHECKING:
 
 __all__ = ["PIECE_MODULES", "MIN_BYTES", "SUB_BYTES", "default_jobs", "applies", "measure_in_pieces"]
 
-#: A table of fewer bytes is measured in one process. A worker costs the fork server's imports (some
-#: 0.45 s of CPU, on the other core) and a copy of its rows; on this 2-core machine, loaded by other
-#: work, two processes took 1.29x the wall time of one at 8 MB and 0.95x at 16 MB (medians of 4
-#: alternating pairs), when the pieces pay for themselves.
+#: A table of fewer bytes is measured in one process. A worker costs a copy of its rows and, where it
+#: comes from the fork server (not Linux), the server's imports (some 0.45 s of CPU, on the other core);
+#: on this 2-core machine, loaded by other work, two processes from the fork server took 1.29x the
+#: wall time of one at 8 MB and 0.95x at 16 MB (medians of 4 alternating pairs), when the pieces pay
+#: for themselves.
 MIN_BYTES = 16 << 20
-#: The bytes this process measures for each a worker does. It starts its piece some 0.2 s before a
-#: worker (whose start waits for the fork server's imports) but also copies every piece's rows to the
-#: output at the end: with equal pieces of the 100 000-row table the two ended within 0.1 s of each
-#: other.
+#: The bytes this process measures for each a worker does. It copies every piece's rows to the output
+#: at the end; from the fork server a worker started some 0.2 s after this process's piece (the
+#: server's imports), and with equal pieces of the 100 000-row table the two ended within 0.1 s of
+#: each other. A worker forked from this process starts with its piece.
 OWN_WEIGHT = 1.0
 #: Bytes of the table a process reads, measures and formats at a time: each process holds one such
 #: sub-piece of its piece at once, never its whole piece. A sub-piece costs some 50 ms of fixed work
 #: (reading, measuring and formatting each of some 200 columns); see the module's notes.
 SUB_BYTES = 16 << 20
-#: What a worker measuring a piece imports, imported once by the fork server it is forked from.
+#: What a worker measuring a piece imports: imported by this process before it forks the workers
+#: (Linux), else once by the fork server they are forked from.
 PIECE_MODULES = (
     "spinecheck.alignment.batch.wide_pieces",
     "spinecheck.alignment.study",
@@ -87,7 +93,7 @@ def applies(path: str, *, jobs: int) -> bool:
     """Tell whether the table *path* is measured in pieces with *jobs* processes.
 
     Only a regular file named ``.csv`` (not a pipe, not standard input) of
-    :data:`MIN_BYTES` or more, with 2 jobs or more, on a system with a fork server.
+    :data:`MIN_BYTES` or more, with 2 jobs or more, on a system with a fork server (Linux has one).
     """
     import multiprocessing
 
@@ -102,8 +108,21 @@ def applies(path: str, *, jobs: int) -> bool:
     return "forkserver" in multiprocessing.get_all_start_methods()
 
 
+def forks_here() -> bool:
+    """Tell whether the workers are forked from this process (Linux), not from the fork server."""
+    import multiprocessing
+    import sys
+
+    return sys.platform.startswith("linux") and "fork" in multiprocessing.get_all_start_methods()
+
+
 def start_workers_server() -> None:
-    """Start the fork server the workers come from, importing :data:`PIECE_MODULES`; it returns at once."""
+    """Start the fork server the workers come from, importing :data:`PIECE_MODULES`; it returns at once.
+
+    Nothing to start where the workers are forked from this process (:func:`forks_here`).
+    """
+    if forks_here():
+        return
     from .workers import start_fork_server
 
     start_fork_server(modules=PIECE_MODULES)
@@ -155,14 +174,16 @@ def measure_in_pieces(path: str, out: TextIO, *, jobs: int, options: Mapping[str
     pieces = _cut(name, os.path.abspath(path), header, jobs)
     if len(pieces) < 2:
         return False
-    workers = [_Worker(piece, options, out) for piece in pieces[1:]]
-    # started from a thread: a start waits for the fork server to have imported its modules (some
-    # 0.3 s after this process has its own), while this process measures its piece
-    starter = _Starter(workers)
+    here = forks_here()
+    workers = [_Worker(piece, options, out, here=here) for piece in pieces[1:]]
+    # forked from here: before this process reads (and runs Arrow's threads), its modules imported so
+    # that no worker imports them again; from the fork server: started from a thread, as a start waits
+    # for the server to have imported its modules, while this process measures its piece
+    starter = _Starter(workers, thread=not here)
     try:
         return _run(pieces[0], starter, options, out)
     finally:
-        starter.thread.join()  # what it raised, if anything, _run raised
+        starter.finish()  # what it raised, if anything, _run raised
         for w in workers:
             w.stop()
 
@@ -300,15 +321,26 @@ def _sub_pieces(share: _Piece, sub_bytes: int) -> Iterator[_Piece]:
 
 
 class _Starter:
-    """Starts *workers* in a thread of its own; :meth:`join` waits for it and raises what it raised."""
+    """Starts *workers*, in a thread of its own with *thread*; :meth:`join` waits for it and raises what it raised.
 
-    def __init__(self, workers: list[_Worker]) -> None:
+    Without *thread* they are started at once, in order, after :data:`PIECE_MODULES` are imported here.
+    """
+
+    def __init__(self, workers: list[_Worker], *, thread: bool) -> None:
         import threading
 
         self.workers = workers
         self.error: BaseException | None = None
-        self.thread = threading.Thread(target=self._start, name="spinecheck measure workers", daemon=True)
-        self.thread.start()
+        self.thread: threading.Thread | None = None
+        if thread:
+            self.thread = threading.Thread(target=self._start, name="spinecheck measure workers", daemon=True)
+            self.thread.start()
+        else:
+            import importlib
+
+            for module in PIECE_MODULES:
+                importlib.import_module(module)
+            self._start()
 
     def _start(self) -> None:
         try:
@@ -317,8 +349,13 @@ class _Starter:
         except BaseException as e:  # noqa: BLE001 - raised again in the caller's thread
             self.error = e
 
+    def finish(self) -> None:
+        """Wait for the workers to be started (their thread, if any)."""
+        if self.thread is not None:
+            self.thread.join()
+
     def join(self) -> list[_Worker]:
-        self.thread.join()
+        self.finish()
         if self.error is not None:
             raise self.error
         return self.workers
@@ -327,22 +364,29 @@ class _Starter:
 class _Worker:
     """A process measuring one piece, and the parent's end of its pipe."""
 
-    def __init__(self, piece: _Piece, options: Mapping[str, Any], out: TextIO) -> None:
+    def __init__(self, piece: _Piece, options: Mapping[str, Any], out: TextIO, *, here: bool) -> None:
         import multiprocessing
 
-        context = multiprocessing.get_context("forkserver")
         self.piece = piece
-        self.conn, self._theirs = context.Pipe()
+        # a ForkContext or a ForkServerContext (their Process is not on BaseContext's type)
+        self.context: Any = multiprocessing.get_context("fork" if here else "forkserver")
+        # the sub-piece size is the parent's (its module's value, which a test may change)
+        self.args = (piece, dict(options), *_encoding(out), SUB_BYTES)
+        self.conn: Connection | None = None
+        self._theirs: Connection | None = None
         self.rows = (-1, 0)  # the file of its rows and their bytes, once measured (-1: none)
-        self.process: BaseProcess = context.Process(
-            target=_work,
-            # the sub-piece size is the parent's (its module's value, which a test may change)
-            args=(piece, dict(options), *_encoding(out), SUB_BYTES, self._theirs),
-            name=f"spinecheck measure bytes {piece.start}-{piece.stop}",
-            daemon=True,
-        )
+        self.process: BaseProcess | None = None
 
     def start(self) -> None:
+        # the pipe made now: a worker forked before it would hold its other end, and a death of this
+        # worker would end the pipe only when that one ends too
+        self.conn, self._theirs = self.context.Pipe()
+        self.process = self.context.Process(
+            target=_work,
+            args=(*self.args, self._theirs),
+            name=f"spinecheck measure bytes {self.piece.start}-{self.piece.stop}",
+            daemon=True,
+        )
         self.process.start()
         self._theirs.close()  # the worker's end: its death then ends the pipe
 
@@ -350,6 +394,7 @@ class _Worker:
         """The piece's header line once its rows are written (:attr:`rows`); None for no rows; :data:`_ALONE` else."""
         from multiprocessing.reduction import recv_handle
 
+        assert self.conn is not None and self.process is not None  # started
         try:
             said = self.conn.recv()
             if said[0] == "measured":
@@ -370,12 +415,13 @@ class _Worker:
 
     def stop(self) -> None:
         """End the worker (at once if it is still at work), close the pipe and the file of its rows."""
-        if self.process.pid is not None:  # started
+        if self.process is not None and self.process.pid is not None:  # started
             if self.process.is_alive():
                 self.process.terminate()
             self.process.join()
-        self._theirs.close()
-        self.conn.close()
+        for end in (self._theirs, self.conn):
+            if end is not None:
+                end.close()
         if self.rows[0] >= 0:
             os.close(self.rows[0])
 

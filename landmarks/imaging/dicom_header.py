@@ -27,6 +27,7 @@ from typing import Any
 from ..points.calibration import Calibration, CalibrationPlane, CalibrationSource, implausible_spacing
 from ..points.model import PatientInfo, Sex
 from ..points.names import PatientRight, View
+from .fast_header import tag_key
 
 __all__ = [
     "DETECTOR_WARNING",
@@ -294,9 +295,11 @@ def dataset_value(ds: Any, keyword: str, default: Any = None) -> Any:
     if tag is None:
         from pydicom.datadict import tag_for_keyword
 
-        tag = _KEYWORD_TAGS[keyword] = tag_for_keyword(keyword)
-        if tag is None:
+        number = tag_for_keyword(keyword)
+        if number is None:
             return ds.get(keyword, default)
+        # the tag object the fast reader keys its elements by: found by identity (fast_header.tag_key)
+        tag = _KEYWORD_TAGS[keyword] = tag_key(number)
     # An element already converted is what ds[tag] returns as it is: taken from the data set's own
     # dict (pydicom's Dataset._dict), without the two conversions of the tag that `in` and [] make
     # (issue 17, 4). A raw or deferred element, or a data set kept otherwise, goes through pydicom.
@@ -305,12 +308,12 @@ def dataset_value(ds: Any, keyword: str, default: Any = None) -> Any:
         element: Any = elements.get(tag, _ABSENT)
         if element is _ABSENT:
             return default
-        if element.__class__ is _converted_element():
+        if element.__class__ is (_ELEMENT_CLASS[0] if _ELEMENT_CLASS else _converted_element()):
             return element.value
     return ds[tag].value if tag in ds else default
 
 
-_KEYWORD_TAGS: dict[str, int | None] = {}
+_KEYWORD_TAGS: dict[str, Any] = {}
 _ABSENT = object()
 
 

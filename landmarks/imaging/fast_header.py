@@ -38,7 +38,7 @@ from collections.abc import Callable
 from types import SimpleNamespace
 from typing import Any
 
-__all__ = ["AfterThePixelData", "PIXEL_TAGS", "read_partial_fast"]
+__all__ = ["AfterThePixelData", "PIXEL_TAGS", "read_partial_fast", "tag_key"]
 
 #: Pixel Data, Float Pixel Data and Double Float Pixel Data.
 PIXEL_TAGS = frozenset({0x7FE00008, 0x7FE00009, 0x7FE00010})
@@ -135,6 +135,25 @@ def _pydicom() -> SimpleNamespace:
     )
 
 
+#: One pydicom tag (a ``BaseTag``) a tag number, shared by every data set this module reads, and by
+#: the lookups of :func:`~.dicom_header.dataset_value`: a dict finds a key of the same object by
+#: identity, where a lookup by another object of the same number calls ``BaseTag.__eq__``, a Python
+#: function (some 0.25 µs; a header's 40 lookups a film, issue 17, 4).
+_TAG_KEYS: dict[int, Any] = {}
+#: Most tags kept (a film has some 60; private ones vary): past it, tags are made anew.
+_TAG_KEYS_MOST = 4096
+
+
+def tag_key(tag: int) -> Any:
+    """The pydicom ``BaseTag`` of *tag*, the same object each time (see :data:`_TAG_KEYS`)."""
+    key = _TAG_KEYS.get(tag)
+    if key is None:
+        key = _pydicom().BaseTag(tag)
+        if len(_TAG_KEYS) < _TAG_KEYS_MOST:
+            _TAG_KEYS[tag] = key
+    return key
+
+
 #: The pydicom releases whose reader this module was checked against, element by element
 #: (tests/test_header_fast.py): another release may read differently, and is left to read alone.
 VERIFIED_PYDICOM = ("3.0.",)
@@ -181,7 +200,7 @@ def _meta_elements(buf: _Buffer, pd: SimpleNamespace) -> tuple[dict, int] | None
     As pydicom's ``_read_file_meta_info`` reads it (explicit VR little endian, nothing
     deferred, stopping at the first element of another group), without converting anything.
     """
-    size, known, raw_element, base_tag = buf.size, pd.known_vr, pd.RawDataElement, pd.BaseTag
+    size, known, raw_element = buf.size, pd.known_vr, pd.RawDataElement
     elements: dict = {}
     pos = _META_START
     while True:
@@ -210,7 +229,7 @@ def _meta_elements(buf: _Buffer, pd: SimpleNamespace) -> tuple[dict, int] | None
             buf.cover(tell, length)
         start = tell - buf.start
         value = buf.data[start : start + length] if length else pd.empty_value_for_VR(vr, raw=True)
-        tag = base_tag(group << 16 | element)
+        tag = tag_key(group << 16 | element)
         elements[tag] = raw_element(tag, vr, length, value, tell, False, True)
         pos = tell + length
     if not elements:
@@ -303,7 +322,7 @@ def read_partial_fast(fp: Any, size: int, stop: AfterThePixelData, defer_size: i
     elements, pos = _data_set(buf, pos, implicit, stop, defer_size, pd)
     fp.seek(pos)
     if _CHARSET in elements:  # read_dataset's conversions of the character set (its warnings)
-        char_set = pd.convert_raw_data_element(elements[pd.BaseTag(_CHARSET)]).value
+        char_set = pd.convert_raw_data_element(elements[tag_key(_CHARSET)]).value
         pd.convert_encodings(char_set)
     ds = _file_dataset(fp, elements, preamble, file_meta, implicit, pd)
     ds.set_original_encoding(implicit, True, ds._character_set)
@@ -397,7 +416,7 @@ def _convert_meta(file_meta: Any, end: int, pd: SimpleNamespace) -> None:
     converted before, the elements are copies of those conversions.
     """
     elements = file_meta._dict
-    first, syntax = next(iter(elements)), pd.BaseTag(0x00020010)
+    first, syntax = next(iter(elements)), tag_key(0x00020010)
     mode = pd.config.settings.reading_validation_mode
     keys = (
         [(int(t), elements[t].VR, elements[t].value, mode) for t in (first, syntax)]
@@ -445,7 +464,7 @@ def _data_set(
     about and leaves the data set empty, a ``NotImplementedError`` is logged and does the same,
     as in ``read_dataset``.
     """
-    size, known, base_tag, make = buf.size, pd.known_vr, pd.BaseTag, _raw_maker(pd)
+    size, known, keys, make = buf.size, pd.known_vr, _TAG_KEYS, _raw_maker(pd)
     empty_value = pd.empty_value_for_VR
     empties: dict[str | None, Any] = {}  # one read, one configuration: one empty value a VR
     elements: dict = {}
@@ -512,7 +531,9 @@ def _data_set(
             pos = tell
         if tag == _CHARSET:
             encoding = pd.convert_encodings(pd.convert_string(value or b"", True))
-        key = base_tag(tag)
+        key = keys.get(tag)
+        if key is None:
+            key = tag_key(tag)
         elements[key] = make(key, vr, length, value, tell, implicit)
 
 

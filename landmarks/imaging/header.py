@@ -50,7 +50,7 @@ from .dicom_header import (
     patient_right_from_orientation,
     view_from_position,
 )
-from .fast_header import PIXEL_TAGS, AfterThePixelData, read_partial_fast
+from .fast_header import PIXEL_TAGS, AfterThePixelData, read_partial_fast, tag_key
 from .limits import check_pixel_count, guard_pillow
 from .pixel_decoding import collect_warnings
 
@@ -464,11 +464,29 @@ def _drop_unreadable(
         tags, get, put = list(ds.keys()), functools.partial(ds.get_item, keep_deferred=True), ds.__setitem__
     missing = _MISSING
     plain = _plain_hooks()
+    raw_class, converted_class, longest = _raw_class(), _pydicom().DataElement, _SILENT_LONGEST
     for tag in tags:
         if tag in PIXEL_TAGS:
             continue
         raw = get(tag)
-        key = _raw_key(tag, raw, charset)
+        if raw.__class__ is raw_class:
+            # _raw_key of most of a film's elements, written out: a call less for each (some 55 a film)
+            _, vr, length, value, _, implicit, little, is_raw = raw[:8]
+            key = (
+                (int(tag), vr, value, little, implicit, charset)
+                if is_raw
+                and charset is not None
+                and value is not None
+                and length != 0xFFFFFFFF
+                and len(value) <= longest
+                else None
+            )
+        elif raw.__class__ is converted_class and raw.VR != "SQ":
+            # converted already (the meta group's Group Length and Transfer Syntax UID): ds[tag]
+            # would return it as it is, with nothing to hear and nothing to remember
+            continue
+        else:
+            key = _raw_key(tag, raw, charset)
         converted = silent.get(key, missing) if key is not None else missing
         if converted is not missing:
             if converted is not None:
@@ -512,7 +530,7 @@ def _converted_value(ds: Any, tag: int) -> Any:
     otherwise than in pydicom's own dict, gives :data:`_MISSING`.
     """
     elements = _own_dict(ds)
-    element = elements.get(tag) if elements is not None else None
+    element = elements.get(tag_key(tag)) if elements is not None else None
     if element is not None and element.__class__ is _pydicom().DataElement:
         return element.value
     return _MISSING
@@ -530,6 +548,12 @@ def _raw_class() -> Any:
 
     order = ("tag", "VR", "length", "value", "value_tell", "is_implicit_VR", "is_little_endian", "is_raw")
     return RawDataElement if RawDataElement._fields[:8] == order else type("NoRawElement", (), {})
+
+
+def _holds(ds: Any, tag: int) -> bool:
+    """``tag in ds``: by the data set's own dict where it has one (pydicom's `in` makes a Tag first)."""
+    elements = _own_dict(ds)
+    return tag_key(tag) in elements if elements is not None else tag in ds
 
 
 def _own_dict(ds: Any) -> dict | None:
@@ -794,10 +818,10 @@ def dicom_header(ds: Any, p: Path, where: str, frame: int | None, notes: list[st
         raise UnreadableImageError(f"{where}: {refusal}")
     own = _own_dict(ds)
     held = own if own is not None else ds  # `in` on the data set converts each tag first
-    if not any(tag in held for tag in PIXEL_TAGS):  # Pixel Data, Float or Double Float Pixel Data
+    if not any(tag_key(tag) in held for tag in PIXEL_TAGS):  # Pixel Data, Float or Double Float Pixel Data
         raise UnreadableImageError(_without_pixels(ds, p, where, notes))
     # elements are looked up by tag: by keyword, pydicom looks the keyword up first (some 3 µs a time)
-    if 0x00020010 not in getattr(ds, "file_meta", {}):  # Transfer Syntax UID
+    if not _holds(getattr(ds, "file_meta", {}), 0x00020010):  # Transfer Syntax UID
         implicit = ds.original_encoding[0] if ds.original_encoding[0] is not None else True
         ts = pd.ImplicitVRLittleEndian if implicit else pd.ExplicitVRLittleEndian
         ds.file_meta = getattr(ds, "file_meta", pd.FileMetaDataset())
@@ -927,9 +951,15 @@ _ITEM, _SEQUENCE_END = 0xE000FFFE, 0xE0DDFFFE
 
 def _check_pixel_data(ds: Any, p: Path, where: str, ts: Any, size_px: tuple[int, int], frames: int) -> None:
     """Refuse Pixel Data that are visibly short, without decoding them (see the module notes)."""
-    if 0x7FE00010 not in ds:  # Pixel Data
-        return  # float pixel data: pydicom checks them when decoding
-    raw = ds.get_item(0x7FE00010, keep_deferred=True)
+    own = _own_dict(ds)
+    if own is not None:  # what `in` and get_item(keep_deferred=True) find, without their Tag()
+        raw = own.get(tag_key(0x7FE00010))
+        if raw is None:
+            return  # float pixel data: pydicom checks them when decoding
+    elif 0x7FE00010 not in ds:  # Pixel Data
+        return
+    else:
+        raw = ds.get_item(0x7FE00010, keep_deferred=True)
     value = getattr(raw, "value", None)
     tell = getattr(raw, "value_tell", None)
     in_file_at: int | None = tell if value is None else None  # where a deferred value starts in the file

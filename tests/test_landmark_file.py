@@ -22,7 +22,7 @@ from spinecheck.landmarks.io import (
 )
 from spinecheck.landmarks.points.calibration import Calibration, CalibrationSource
 from spinecheck.landmarks.points.circle import Circle
-from spinecheck.landmarks.points.model import ImageRef, LandmarkSet, PatientInfo, Sex
+from spinecheck.landmarks.points.model import FloatPoints, ImageRef, LandmarkSet, PatientInfo, Sex
 from spinecheck.landmarks.points.names import (
     PatientRight,
     View,
@@ -173,6 +173,33 @@ def test_points_on_the_image_edge_are_inside(tmp_path: Path) -> None:
         points={"C7.centroid": [-0.5, -0.5], "S1.sup.ant": [49.5, 99.5]},
     )
     assert len(read_landmarks(_write(tmp_path, doc)).points) == 2
+
+
+@pytest.mark.parametrize(
+    "circles",
+    [
+        None,
+        {"FH.left": {"center": [1700, 5720], "radius": 110}},
+        {"S1.sup.ant": {"center": [10, 20], "radius": 5}},
+    ],
+    ids=["no circle", "circle adds a point", "circle beside its point"],
+)
+def test_read_points_are_those_a_set_makes_point_by_point(circles: dict | None) -> None:
+    # the reader hands its points over as FloatPoints, which LandmarkSet copies as they are
+    doc = _doc(points={"S1.sup.ant": [10, 20.5], "S1.sup.post": [30.25, 21]}, circles=circles)
+    s = parse_landmarks(doc, where="notebook")
+    again = LandmarkSet(s.view, dict(s.points))
+    assert type(s.points[next(iter(s.points))]) is tuple
+    assert list(s.points.items()) == list(again.points.items())
+    assert all(type(c) is float for xy in s.points.values() for c in xy)
+    assert type(s.points.copy()) is dict  # the mapping behind the proxy is a plain dict, not FloatPoints
+
+
+def test_float_points_are_copied_not_shared() -> None:
+    given = FloatPoints({"C7.centroid": (1.0, 2.0)})
+    s = LandmarkSet(View.LATERAL, given)
+    given["C7.centroid"] = (3.0, 4.0)
+    assert s.points["C7.centroid"] == (1.0, 2.0)
 
 
 def test_parse_landmarks_works_on_a_plain_dict() -> None:

@@ -31,7 +31,7 @@ from ..errors import InvalidLandmarksError
 from ..points.anatomy import Anatomy, check_anatomy, check_sacralised
 from ..points.calibration import Calibration
 from ..points.circle import Circle, fit_circle
-from ..points.model import ImageRef, LandmarkSet, PatientInfo, PointMove, Refinement, Sex
+from ..points.model import FloatPoints, ImageRef, LandmarkSet, PatientInfo, PointMove, Refinement, Sex
 from ..points.names import PatientRight, View, check_point_name
 from ..points.operation import OPERATION_ITEMS, Operation, OperationProblem
 from .atomic import write_text_atomic
@@ -208,9 +208,11 @@ def parse_landmarks(
 
     points = _parse_points(_required(obj, "points", where), view, where)
     circles = _parse_circles(obj.get("circles"), view, where)
+    floats = True  # every point a (float, float) tuple (_parse_points makes them so), for LandmarkSet
     for name, circle in circles.items():
         if name not in points:
             points[name] = circle.center
+            floats = False
             continue
         gap = math.dist(points[name], circle.center)
         if gap > _CIRCLE_POINT_TOLERANCE_PX:
@@ -237,7 +239,7 @@ def parse_landmarks(
                 warnings.append(f'unknown key "{key}" ignored; did you mean "{close[0]}"?')
     return LandmarkSet(
         view=view,
-        points=points,
+        points=FloatPoints(points) if floats else points,
         calibration=calibration,
         patient=patient,
         image=image,

@@ -60,7 +60,7 @@ def _same(a: object, b: object, where: str) -> None:
         assert a == b, where
 
 
-@pytest.mark.parametrize("block", [1, 3, 8])
+@pytest.mark.parametrize("block", [1, 3, 8, 16])  # 16: three equal blocks of 14, 14 and 12
 def test_blocks_measure_what_the_whole_table_measures(
     table: LandmarkTable, block: int, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -7,7 +7,8 @@ process holds the whole file or the whole table). Each process goes through
 its piece in sub-pieces of about :data:`SUB_BYTES`, each formatted into an
 unnamed temporary file before the next is read, so that it holds one
 sub-piece at a time: at 100 000 rows (89 MB) the processes held 0.46 GB at
-once, where whole pieces held 0.73 GB. Once every piece is measured this
+once, where whole pieces held 0.73 GB (sub-pieces of 16 MB, from a fork server;
+see :data:`SUB_BYTES` for the figures since). Once every piece is measured this
 process writes the header, its own rows and each worker's in turn. The table
 is byte for byte the one a single process writes (``--jobs 1``), its rows'
 error messages with their line numbers.
@@ -64,8 +65,11 @@ MIN_BYTES = 16 << 20
 OWN_WEIGHT = 1.0
 #: Bytes of the table a process reads, measures and formats at a time: each process holds one such
 #: sub-piece of its piece at once, never its whole piece. A sub-piece costs some 50 ms of fixed work
-#: (reading, measuring and formatting each of some 200 columns); see the module's notes.
-SUB_BYTES = 16 << 20
+#: (reading, measuring and formatting each of some 200 columns; callgrind: 139 M instructions, one
+#: 16 700-row share read in one sub-piece or two); see the module's notes. At 16 MB a process cut
+#: its half of the 100 000-row table into three, at 24 MB two (55 -> 38 sub-pieces at 1 000 000
+#: rows), for a peak summed PSS of 431 -> 488 MB, 0.89x -> 1.04x the floor's (bench_floor; target <= 1.3x).
+SUB_BYTES = 24 << 20
 #: What a worker measuring a piece imports: imported by this process before it forks the workers
 #: (Linux), else once by the fork server they are forked from.
 PIECE_MODULES = (

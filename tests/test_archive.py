@@ -62,7 +62,10 @@ def test_images_without_landmarks_and_landmarks_without_image_keep_a_row(tmp_pat
     archive = discover(tmp_path)
     _, rows = _by_image(archive)
     assert rows["lonely.dcm"].status is RowStatus.SKIPPED
-    assert "no landmark file" in rows["lonely.dcm"].reason and "lonely.json" in rows["lonely.dcm"].reason
+    assert rows["lonely.dcm"].reason == (
+        "no landmark file (looked for lonely.json, lonely.landmarks.json, lonely.dcm.json, lonely.mrk.json, "
+        "lonely.mat, lonely.dcm.mat beside it or a landmark file with its SOP Instance UID)"
+    )
     assert rows["tmp/gone.json"].status is RowStatus.SKIPPED
     assert rows["tmp/gone.json"].reason == "no image found for these landmarks"
     assert rows["broken.json"].image == ""

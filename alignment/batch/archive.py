@@ -70,6 +70,7 @@ import os
 import stat
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
+from operator import attrgetter
 from pathlib import Path, PurePosixPath
 
 from ... import dataclass
@@ -371,10 +372,12 @@ def _walk(top: str, skip: set[str], links_out: list[str]) -> Iterable[tuple[str,
         real_dir = os.path.realpath(dirpath)
         rel_dir = _rel(dirpath, top)
         prefix = "" if rel_dir == "." else f"{rel_dir}/"
+        # os.path.join(dirpath, name) and os.path.join(real_dir, name): each folder joined once (issue 17, 4)
+        in_dir, in_real_dir = os.path.join(dirpath, ""), os.path.join(real_dir, "")
         for name in sorted(filenames):
             if name.startswith("."):
                 continue
-            path = os.path.join(dirpath, name)
+            path = in_dir + name
             try:
                 mode = os.lstat(path).st_mode
             except (OSError, ValueError):  # gone since the folder was listed
@@ -387,7 +390,7 @@ def _walk(top: str, skip: set[str], links_out: list[str]) -> Iterable[tuple[str,
                 if not os.path.isfile(path):
                     continue
             elif stat.S_ISREG(mode):
-                real = os.path.join(real_dir, name)
+                real = in_real_dir + name
             else:
                 continue
             yield path, prefix + name, real
@@ -568,7 +571,9 @@ def _pair(
                 lm_folder[real] = PurePosixPath(_rel(m.path, dir_abs)).parent.as_posix()
 
     def at(folder: str, names: Sequence[str]) -> list[str]:
-        found = (by_place.get(os.path.normcase(os.path.join(folder, n))) for n in names)
+        # os.path.join(folder, n) for names without a separator: the folder joined once (issue 17, 4)
+        prefix = os.path.join(folder, "")
+        found = (by_place.get(os.path.normcase(prefix + n)) for n in names)
         return list(dict.fromkeys(r for r in found if r is not None))
 
     uid_cache: dict[str, str | None] = {}
@@ -601,15 +606,17 @@ def _pair(
     # exact places first (rule 1, and rule 2's same relative path), for every image: a file found there
     # is that image's, and no other image may take it by name alone
     exact: dict[str, list[str]] = {}
+    names_of: dict[str, tuple[str, tuple[str, ...]]] = {}  # each image's name and candidate names, made once
     for im in images:
-        name = os.path.basename(im.path)
-        folder = os.path.dirname(im.path)
-        found = uncontradicted(im, at(folder, candidate_names(name)))
+        folder, name = os.path.split(im.path)
+        names = candidate_names(name)
+        names_of[im.rel] = name, names
+        found = uncontradicted(im, at(folder, names))
         if not found and os.path.basename(folder) == "images":  # the AASCE layout
             found = uncontradicted(im, at(os.path.join(os.path.dirname(folder), "labels"), (f"{name}.mat",)))
         if not found and dir_abs is not None:
             place = os.path.join(dir_abs, *PurePosixPath(im.rel).parent.parts)
-            found = uncontradicted(im, at(place, candidate_names(name)))
+            found = uncontradicted(im, at(place, names))
         exact[im.rel] = found
     exact_owner: dict[str, list[str]] = defaultdict(list)
     for rel, found in exact.items():
@@ -640,12 +647,11 @@ def _pair(
             f"move it to {target} or record the UID"
         )
 
-    looked: dict[str, str] = {}
+    looked: dict[str, str] = {}  # where each image's landmark file was looked for, in the words of its row
     passed_over: dict[str, list[str]] = defaultdict(list)
     candidates: dict[str, list[str]] = {}
     for im in images:
-        name = os.path.basename(im.path)
-        names = candidate_names(name)
+        name, names = names_of[im.rel]
         found = list(exact[im.rel])
         where = "beside it"
         if dir_abs is not None:
@@ -658,7 +664,7 @@ def _pair(
                         found.append(r)
                     else:
                         passed_over[im.rel].append(why)
-        looked[im.rel] = f"looked for {', '.join(names)} {where}"
+        looked[im.rel] = where
         candidates[im.rel] = _narrow(found, name, marks)
 
     claims: dict[str, list[_Image]] = defaultdict(list)
@@ -741,7 +747,7 @@ def _pair(
             continue
         if not found:
             hint = " or a landmark file with its SOP Instance UID" if by_uid and im.dicom else ""
-            why = f"{NO_LANDMARKS} ({looked[im.rel]}{hint})"
+            why = f"{NO_LANDMARKS} (looked for {', '.join(names_of[im.rel][1])} {looked[im.rel]}{hint})"
             if passed_over[im.rel]:
                 why += "; " + "; ".join(passed_over[im.rel])
             rows.append(Unmeasured(im.rel, "", RowStatus.SKIPPED, why))
@@ -797,7 +803,7 @@ def _pair(
             else "no image found for these landmarks"
         )
         rows.append(Unmeasured("", m.shown, RowStatus.SKIPPED, why))
-    jobs.sort(key=lambda j: j.image)
+    jobs.sort(key=attrgetter("image"))
     rows.sort(key=lambda r: (r.image == "", r.image, r.landmarks))
     return Archive(root_s, tuple(jobs), tuple(rows), ignored), set()
 

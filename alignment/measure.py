@@ -71,9 +71,11 @@ CURVE_MARGIN_LEVELS = 2
 #: it. A table is cut into equal blocks. Each block costs some 70 M instructions of fixed work (the
 #: geometry and the checks go over the levels and points a column at a time, for each view): a
 #: 16 700-row sub-piece of a wide CSV measured in pieces (wide_pieces.SUB_BYTES) was three blocks of
-#: at most 8 192 (its read and measure: 3 455 M instructions, callgrind) and is now one (3 310 M); the
-#: summed PSS of the 100 000-row table in pieces stayed 0.88-0.89x the floor's.
-_BLOCK_ROWS = 1 << 15
+#: at most 8 192 (its read and measure: 3 455 M instructions, callgrind), and is two of 8 350 (3 377 M).
+#: One block of 16 700 (3 310 M) took 15-25 % more page faults over the 100 000-row table (125 000
+#: against 100 000-111 000: larger temporaries, touched afresh for each block), which cost about the
+#: system time the instructions saved.
+_BLOCK_ROWS = 1 << 14
 #: Parameters built on the hip axis (the femoral heads): withheld where a femoral head fails its check.
 HIP_AXIS_USED: tuple[str, ...] = ("PI", "PT", "TPA", "GT", "PI_LL")
 #: Parameters built on the iliac crests: withheld where the crests fail their check.

@@ -66,10 +66,12 @@ OWN_WEIGHT = 1.0
 #: Bytes of the table a process reads, measures and formats at a time: each process holds one such
 #: sub-piece of its piece at once, never its whole piece. A sub-piece costs some 50 ms of fixed work
 #: (reading, measuring and formatting each of some 200 columns; callgrind: 139 M instructions, one
-#: 16 700-row share read in one sub-piece or two); see the module's notes. At 16 MB a process cut
-#: its half of the 100 000-row table into three, at 24 MB two (55 -> 38 sub-pieces at 1 000 000
-#: rows), for a peak summed PSS of 431 -> 488 MB, 0.89x -> 1.04x the floor's (bench_floor; target <= 1.3x).
-SUB_BYTES = 24 << 20
+#: 16 700-row share read in one sub-piece or two); see the module's notes. Yet sub-pieces of 24 MB
+#: (two a process at 100 000 rows, not three) took 186 000-202 000 page faults over that table
+#: against 100 000-111 000 (larger arrays, tables and texts, touched afresh for each; glibc's mmap
+#: threshold raised by MALLOC_MMAP_THRESHOLD_ took away a third of the extra), 0.3-0.5 s more system
+#: time (perf stat), more than the fixed work saved, and 488 MB of summed PSS against 431.
+SUB_BYTES = 16 << 20
 #: What a worker measuring a piece imports: imported by this process before it forks the workers
 #: (Linux), else once by the fork server they are forked from.
 PIECE_MODULES = (

@@ -393,7 +393,16 @@ class _Worker:
             name=f"spinecheck measure bytes {self.piece.start}-{self.piece.stop}",
             daemon=True,
         )
-        self.process.start()
+        import warnings
+
+        with warnings.catch_warnings():
+            # Python 3.12+ warns of a fork in any process with threads besides its own: here those of
+            # the libraries, idle (OpenBLAS's, the allocator's; Arrow's pool is made again in the child),
+            # those the fork server forked its workers with; no thread of this process runs a read yet
+            warnings.filterwarnings(
+                "ignore", r"This process \(pid=\d+\) is multi-threaded", DeprecationWarning
+            )
+            self.process.start()
         self._theirs.close()  # the worker's end: its death then ends the pipe
 
     def measured(self) -> str | _Alone | None:

@@ -34,7 +34,6 @@ import functools
 import io
 import os
 import struct
-from collections.abc import Callable
 from types import SimpleNamespace
 from typing import Any
 
@@ -464,7 +463,9 @@ def _data_set(
     about and leaves the data set empty, a ``NotImplementedError`` is logged and does the same,
     as in ``read_dataset``.
     """
-    size, known, keys, make = buf.size, pd.known_vr, _TAG_KEYS, _raw_maker(pd)
+    size, known, keys = buf.size, pd.known_vr, _TAG_KEYS
+    raw_class, rest = _raw_fields(pd)
+    new = tuple.__new__
     empty_value = pd.empty_value_for_VR
     empties: dict[str | None, Any] = {}  # one read, one configuration: one empty value a VR
     elements: dict = {}
@@ -534,25 +535,25 @@ def _data_set(
         key = keys.get(tag)
         if key is None:
             key = tag_key(tag)
-        elements[key] = make(key, vr, length, value, tell, implicit)
+        if rest is not None:  # the named tuple as its constructor makes it, without the call
+            elements[key] = new(raw_class, (key, vr, length, value, tell, implicit) + rest)
+        else:
+            elements[key] = raw_class(key, vr, length, value, tell, implicit, True)
 
 
-def _raw_maker(pd: SimpleNamespace) -> Callable[..., Any]:
-    """``RawDataElement(tag, VR, length, value, value_tell, is_implicit_VR, True)``, quicker.
+def _raw_fields(pd: SimpleNamespace) -> tuple[Any, tuple | None]:
+    """The class ``RawDataElement`` of pydicom, and the fields that follow the first seven, or None.
 
-    The named tuple made from its fields and defaults (``is_raw``, ``is_buffered``) by
-    ``tuple.__new__``, as its own constructor does, without that constructor's call; pydicom's
-    constructor where the fields are not those.
+    ``RawDataElement(tag, VR, length, value, value_tell, is_implicit_VR, True)`` is the named
+    tuple of those seven fields and its defaults (``is_raw``, ``is_buffered``), made by
+    ``tuple.__new__`` as its own constructor makes it, without that constructor's call (nor a
+    function's: some 50 a film). None where its fields are not those: its constructor is called.
     """
     raw = pd.RawDataElement
     fields = ("tag", "VR", "length", "value", "value_tell", "is_implicit_VR", "is_little_endian")
     if raw._fields[:7] != fields or set(raw._fields[7:]) - set(raw._field_defaults):
-        return lambda *args: raw(*args, True)
-    rest = (True, *(raw._field_defaults[name] for name in raw._fields[7:]))
-    new = tuple.__new__
-    return lambda tag, vr, length, value, tell, implicit: new(
-        raw, (tag, vr, length, value, tell, implicit, *rest)
-    )
+        return raw, None
+    return raw, (True, *(raw._field_defaults[name] for name in raw._fields[7:]))
 
 
 def _by_pydicom(

@@ -465,6 +465,7 @@ def _drop_unreadable(
     missing = _MISSING
     plain = _plain_hooks()
     raw_class, converted_class, longest = _raw_class(), _pydicom().DataElement, _SILENT_LONGEST
+    new_element, element_class = _new_element, _pydicom().DataElement
     for tag in tags:
         if tag in PIXEL_TAGS:
             continue
@@ -487,10 +488,20 @@ def _drop_unreadable(
             continue
         else:
             key = _raw_key(tag, raw, charset)
-        converted = silent.get(key, missing) if key is not None else missing
+        converted: Any = silent.get(key, missing) if key is not None else missing
         if converted is not missing:
             if converted is not None:
-                put(tag, _copy(converted, raw.value_tell))
+                # _copy of the conversion remembered (_template), written out: some 20 a film
+                template, state, multi = converted
+                if state is None:
+                    put(tag, _copy(template, raw.value_tell))
+                    continue
+                copy = new_element(element_class)
+                copy.__dict__.update(state)
+                copy.file_tell = raw.value_tell
+                if multi:
+                    copy._value = _copy_multi_value(copy._value)
+                put(tag, copy)
             continue
         uid = _uid_key(tag, raw) if plain else None
         if uid is not None and uid in silent:  # the same UID under another tag (a film's SOP Instance UID)
@@ -513,7 +524,7 @@ def _drop_unreadable(
                 silent.clear()
             if key is not None and _context_free(tag, key[1]):
                 shared = int(tag) in _read_by_header() and _shareable(element.value)
-                silent[key] = _copy(element, None) if shared else None
+                silent[key] = _template(_copy(element, None)) if shared else None
             if uid is not None:
                 silent[uid] = None
 
@@ -612,6 +623,20 @@ def _copy(element: Any, tell: int | None) -> Any:
     )
 
 
+def _template(element: Any) -> tuple[Any, dict | None, bool]:
+    """A converted element as :func:`_drop_unreadable` remembers it, to copy it quickly.
+
+    ``(element, state, multi)``: *state* is the attributes a copy takes (:func:`_copy`'s first
+    case: an element it made, of the attributes :data:`_ELEMENT_ATTRIBUTES`), None where a copy
+    is made by :func:`_copy` itself; *multi*, whether the value is a multi-value (each copy has
+    its own). The element is the one kept, never given out: its attributes do not change.
+    """
+    pd = _pydicom()
+    if element.__class__ is pd.DataElement and element.__dict__.keys() == _ELEMENT_ATTRIBUTES:
+        return element, element.__dict__, element._value.__class__ is pd.MultiValue
+    return element, None, False
+
+
 def _copy_multi_value(value: Any) -> Any:
     """A new pydicom multi-value holding *value*'s items (a :func:`_shareable` one's: not converted again)."""
     copy = _new_element(value.__class__)
@@ -696,7 +721,8 @@ _silent_under: list[Any] = [None]
 def _silent_conversions() -> dict[tuple, Any]:
     """The raw forms this process has seen convert silently, under pydicom's settings of now.
 
-    Each maps to a copy of its converted element where :func:`dicom_header` reads it, else None.
+    Each maps to a copy of its converted element where :func:`dicom_header` reads it (as
+    :func:`_template` keeps it), else None.
 
     A batch's films share most of their header values (modality, manufacturer, sizes, spacing,
     the codes of their sequences): each is converted once per process, not once per film.

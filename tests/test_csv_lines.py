@@ -39,6 +39,17 @@ def reference_lines(rows: Iterable[Iterable[object]]) -> list[str]:
     return lines
 
 
+def outcome(write: Callable[[list], object], rows: list) -> tuple[str, object]:
+    """What *write* makes of *rows*: ``("lines", ...)``, or ``("error", type)`` where :mod:`csv` refuses a cell.
+
+    Python 3.10's csv refuses a NUL inside a cell (``_csv.Error``); 3.11 and later write it.
+    """
+    try:
+        return "lines", write(rows)
+    except csv.Error as exc:
+        return "error", type(exc)
+
+
 class Grade(str, enum.Enum):
     """A str whose str() is not its text ("Grade.PLUS", not "+"): a join would write "+"."""
 
@@ -80,13 +91,20 @@ ROWS = st.lists(st.one_of(st.lists(CELLS, max_size=8), st.lists(PLAIN, max_size=
 @example([[""], [], ["", ""], ["-"], ["a", "-1"], ["a", "-1x"], ["-1.5e-07", "++", "+"], ["a", "-."]], tuple)
 @example([[None], [Grade.PLUS, "a"], [Text("a"), "b"], ["\u0663", "-\u0663"]], list)
 def test_csv_lines_are_the_lines_of_the_writer_it_skips(rows, kind):
-    expected = reference_lines([kind(row) for row in rows])
-    assert csv_lines([kind(row) for row in rows]) == expected
-    assert csv_text([kind(row) for row in rows]) == "".join(expected)
+    expected = outcome(reference_lines, [kind(row) for row in rows])
+    assert outcome(csv_lines, [kind(row) for row in rows]) == expected
+    joined = (expected[0], "".join(expected[1])) if expected[0] == "lines" else expected
+    assert outcome(csv_text, [kind(row) for row in rows]) == joined
 
 
 @settings(max_examples=200, deadline=None)
 @given(st.lists(PLAIN, min_size=100, max_size=130))
 def test_long_rows_of_plain_cells(row):
     """Rows as long as a batch row, where a needed cell sits among many that need nothing."""
-    assert csv_lines([tuple(row), row]) == reference_lines([tuple(row), row])
+    assert outcome(csv_lines, [tuple(row), row]) == outcome(reference_lines, [tuple(row), row])
+
+
+def test_a_nul_inside_a_cell_is_the_writers_to_judge():
+    """Python 3.10's csv refuses a NUL inside a cell (3.11+ writes it): the fast path leaves such a row to it."""
+    rows = [["a\0b", "x"], ["a\0b", 1]]
+    assert outcome(csv_lines, rows) == outcome(reference_lines, rows)

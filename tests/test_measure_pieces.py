@@ -387,3 +387,24 @@ def test_a_file_of_rows_shorter_than_said_is_an_error_not_a_shorter_table(tmp_pa
         with pytest.raises(OSError, match="ended at byte 40 of 41"):
             wide_pieces._copy(f.fileno(), 41, out)
     assert (tmp_path / "out.csv").read_bytes().startswith(b"a,b\n" * 10)
+
+
+def test_workers_are_not_forked_from_a_process_running_threads_of_its_own():
+    """A program that runs the command in its process (a notebook, a window) may hold locks in its threads."""
+    import sys
+    import threading
+
+    from spinecheck.alignment.batch import wide_pieces
+
+    if not sys.platform.startswith("linux") or threading.active_count() != 1:
+        pytest.skip("forked from this process only on Linux, and only while it runs no other thread")
+    assert wide_pieces.forks_here()
+    stop = threading.Event()
+    other = threading.Thread(target=stop.wait, daemon=True)
+    other.start()
+    try:
+        assert not wide_pieces.forks_here()
+    finally:
+        stop.set()
+        other.join()
+    assert wide_pieces.forks_here()

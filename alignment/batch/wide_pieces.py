@@ -115,11 +115,21 @@ def applies(path: str, *, jobs: int) -> bool:
 
 
 def forks_here() -> bool:
-    """Tell whether the workers are forked from this process (Linux), not from the fork server."""
+    """Tell whether the workers are forked from this process (Linux), not from the fork server.
+
+    Only while this process runs no Python thread besides its main one: a program that runs the
+    command in its own process (a notebook, a window, a test runner) may have threads holding locks
+    that a fork would copy held; its workers come from the fork server.
+    """
     import multiprocessing
     import sys
+    import threading
 
-    return sys.platform.startswith("linux") and "fork" in multiprocessing.get_all_start_methods()
+    return (
+        sys.platform.startswith("linux")
+        and "fork" in multiprocessing.get_all_start_methods()
+        and threading.active_count() == 1
+    )
 
 
 def start_workers_server() -> None:
@@ -185,11 +195,13 @@ def measure_in_pieces(path: str, out: TextIO, *, jobs: int, options: Mapping[str
     # forked from here: before this process reads (and runs Arrow's threads), its modules imported so
     # that no worker imports them again; from the fork server: started from a thread, as a start waits
     # for the server to have imported its modules, while this process measures its piece
-    starter = _Starter(workers, thread=not here)
+    starter: _Starter | None = None
     try:
+        starter = _Starter(workers, thread=not here)
         return _run(pieces[0], starter, options, out)
     finally:
-        starter.finish()  # what it raised, if anything, _run raised
+        if starter is not None:
+            starter.finish()  # what it raised, if anything, _run raised
         for w in workers:
             w.stop()
 
@@ -347,6 +359,8 @@ class _Starter:
             for module in PIECE_MODULES:
                 importlib.import_module(module)
             self._start()
+            if isinstance(self.error, (KeyboardInterrupt, SystemExit)):
+                raise self.error  # at once, not once this process has measured its share
 
     def _start(self) -> None:
         try:

@@ -151,7 +151,8 @@ def measure(
     curve_parts: list[tuple[np.ndarray, CurveTable]] = []
     mixed = bool(lateral.any() and not lateral.all())  # one view only: its table keeps every point
     # a block of studies at a time: the geometry's temporaries are a block's, not the whole table's
-    size = max(1, -(-n // max(1, -(-n // _BLOCK_ROWS))))  # equal blocks of at most _BLOCK_ROWS studies
+    blocks = max(1, -(-n // _BLOCK_ROWS))  # ceil(n / _BLOCK_ROWS), one at least
+    size = max(1, -(-n // blocks))  # so many equal blocks, each of at most _BLOCK_ROWS studies
     for start in range(0, n, size):
         block = table if n <= _BLOCK_ROWS else _rows(table, start, min(start + size, n))
         in_block = lateral[start : start + len(block)]

@@ -11,9 +11,10 @@ Exit status: 0 success; 1 internal error (a bug: please report it);
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -1746,7 +1747,41 @@ def cmd_batch(args: argparse.Namespace) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the ``spinecheck`` command line; return the exit status."""
+    """Run the ``spinecheck`` command line; return the exit status.
+
+    While the command runs, ``requests`` is marked absent where nothing imported it before
+    (:func:`_no_downloads`).
+    """
+    with _no_downloads():
+        return _main(argv)
+
+
+@contextlib.contextmanager
+def _no_downloads() -> Iterator[None]:
+    """``requests`` marked absent (``None`` in :data:`sys.modules`) while a command runs; as it was after.
+
+    ``import pydicom`` imports :mod:`pydicom.data.download`, which imports ``requests`` where it is
+    installed (and with it urllib3, charset_normalizer, idna, certifi), only to fetch pydicom's test
+    files; no command fetches anything (this package reads nothing from the network). Absent, pydicom
+    takes :mod:`urllib.request` instead, its own path for a missing ``requests``. That was about a
+    third of pydicom's import: 0.1-0.17 s of wall time and 0.2-0.29 s of CPU (perf stat, 10 runs
+    each), paid by every command that reads a film (a batch, ``info``) (issue 17, 3 and 4). The
+    batch workers' fork server marks it the same way (:mod:`~spinecheck.alignment.batch._no_downloads`).
+    A program that imported ``requests`` before keeps it; one that calls :func:`main` and then
+    imports ``requests`` gets it (the mark is taken away after the command).
+    """
+    marked = "requests" not in sys.modules
+    if marked:
+        sys.modules["requests"] = None  # type: ignore[assignment]
+    try:
+        yield
+    finally:
+        if marked and "requests" in sys.modules and sys.modules["requests"] is None:
+            del sys.modules["requests"]
+
+
+def _main(argv: Sequence[str] | None) -> int:
+    """:func:`main`'s work."""
     from .landmarks.errors import SpinecheckError
 
     argv = list(sys.argv[1:] if argv is None else argv)

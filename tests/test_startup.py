@@ -87,6 +87,37 @@ def test_a_header_only_batch_imports_no_masked_arrays_and_no_slicer_reader(tmp_p
     assert "spinecheck.landmarks.io.slicer" not in loaded
 
 
+_DOWNLOADS = """
+import contextlib, importlib.util, io, sys
+from spinecheck.cli import main
+with contextlib.redirect_stdout(io.StringIO()):
+    status = main({argv!r})
+import pydicom.data.download
+imported_during = "requests" in sys.modules
+import requests  # the mark is gone: a program that calls main can import it after
+print(status, imported_during, pydicom.data.download.HAVE_REQUESTS, requests.__name__)
+"""
+
+
+def test_a_command_that_reads_a_film_imports_no_requests_and_leaves_it_importable(tmp_path):
+    # pydicom imports requests only to download its test files: a third of its import, for nothing here
+    from batch_factory import write_study
+
+    film, _ = write_study(tmp_path / "archive", "s.dcm", view="lateral", seed=0)
+    code = _DOWNLOADS.format(argv=["info", str(film)])
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.split() == ["0", "False", "False", "requests"]
+
+
+def test_a_program_that_imported_requests_before_keeps_it(tmp_path):
+    from batch_factory import write_study
+
+    film, _ = write_study(tmp_path / "archive", "s.dcm", view="lateral", seed=0)
+    code = "import requests\n" + _DOWNLOADS.format(argv=["info", str(film)])
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.split() == ["0", "True", "True", "requests"]
+
+
 #: What measuring one lateral landmark JSON to text does not use, though its rooms hold it.
 NOT_FOR_ONE_LATERAL_JSON = {
     "spinecheck.landmarks.io.wide_csv",

@@ -49,6 +49,35 @@ def test_float_values_without_nulls_keeps_infinities() -> None:
     np.testing.assert_array_equal(float_values(floats(values, np.ones(3, dtype=bool))), values)
 
 
+def test_floats_into_writes_every_block_of_every_column_nan_where_null() -> None:
+    """Arrow's read gives a table in blocks (a chunk of every column each): all of them land in place."""
+    rng = np.random.default_rng(11)
+    blocks = (5, 0, 12, 1)  # an empty block too
+    columns = [[_items(rng, n) for n in blocks] for _ in range(3)]
+    batches = [
+        pa.record_batch([floats(*columns[j][b]) for j in range(3)], names=["a", "b", "c"])
+        for b in range(len(blocks))
+    ]
+    table = pa.Table.from_batches(batches)
+    out = np.full((4, 20), 7.0).T  # column-major, as the reader's array, a row more than the table's
+    nulls = wide_csv._floats_into(table, out[:18, 1:])
+    expected = np.stack(
+        [np.concatenate([np.where(ok, v, np.nan) for v, ok in col]) for col in columns], axis=1
+    )
+    np.testing.assert_array_equal(out[:18, 1:], expected)
+    assert np.array_equal(np.signbit(out[:18, 1:]), np.signbit(expected))  # -0.0 stays -0.0
+    assert nulls == sum(int((~ok).sum()) for col in columns for _, ok in col)
+    assert (out[:, 0] == 7.0).all() and (out[18:] == 7.0).all()  # nothing written beside the table's cells
+
+
+def test_floats_into_keeps_infinities() -> None:
+    values = np.array([np.inf, -np.inf, 1.5])
+    table = pa.table({"a": floats(values, np.ones(3, dtype=bool))})
+    out = np.zeros((1, 3)).T
+    assert wide_csv._floats_into(table, out) == 0
+    np.testing.assert_array_equal(out[:, 0], values)
+
+
 def test_finite_but_nulls_counts_only_the_cells_read_from_text() -> None:
     """A null is NaN and is left out; a NaN or infinity read from a cell's text is not."""
     block = np.full((3, 2), 7.0).T  # column-major, as the reader's array

@@ -1040,18 +1040,15 @@ def _arrow_pass(
         m = table.num_rows
         if r + m > max_rows:
             raise pa.ArrowInvalid("more rows than lines")
-        nulls = 0
-        for k, c in enumerate(numeric):
-            column = table.column(c)
-            if as_text:
-                values[r : r + m, k], bad = _text_to_numbers(column.combine_chunks())
+        if as_text:
+            for k, c in enumerate(numeric):
+                values[r : r + m, k], bad = _text_to_numbers(table.column(c).combine_chunks())
                 for i, token in bad:
                     errors.setdefault(r + i, _cell_message(plan.numeric_names[k], token))
-            else:
-                float_values(column, out=values[r : r + m, k])  # empty (null) cells become NaN
-                nulls += column.null_count
-        if not as_text and not _finite_but_nulls(values[r : r + m], nulls):
-            raise _NotFinite
+        elif numeric:
+            nulls = _floats_into(table.select(numeric), values[r : r + m])
+            if not _finite_but_nulls(values[r : r + m], nulls):
+                raise _NotFinite
         for f, c in text.items():
             # the image names are many; a view, sex or level is one of a few texts
             cells[f] += (texts if f == "image" else repeated_texts)(table.column(c))
@@ -1095,6 +1092,23 @@ def _read_ahead(read: Callable[[memoryview], pa.Table], pieces: list[memoryview]
     finally:
         if ahead is not None:
             ahead.join()
+
+
+def _floats_into(table: pa.Table, out: np.ndarray) -> int:
+    """Write the float64 columns of *table* into *out* (its rows, its columns), NaN where null; the nulls.
+
+    A block of Arrow's read (a record batch: a chunk of every column) at a time, all its columns
+    in one copy by Arrow (``to_tensor``, column-major like *out*'s columns), where a copy per
+    column and chunk, some 2 000 of them in a 16 MB sub-piece of a wide table, each a few NumPy
+    calls, took 0.26-0.42 s of a 3.8 s measure of 100 000 rows (issue 17, 2).
+    """
+    at = 0
+    for batch in table.to_batches():
+        n = batch.num_rows
+        if n:
+            out[at : at + n] = batch.to_tensor(null_to_nan=True, row_major=False).to_numpy()
+        at += n
+    return sum(column.null_count for column in table.columns)
 
 
 def _finite_but_nulls(values: np.ndarray, nulls: int) -> bool:

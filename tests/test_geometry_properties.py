@@ -382,21 +382,17 @@ def test_endplate_curves_obey_the_cobb_definition(film):
     assert float(m.values["Cobb_max"][0]) == pytest.approx(max(c["angle_deg"] for c in curves), abs=1e-12)
 
 
-# A film Hypothesis found (2026-12-03) where the endplate method breaks the definition above: a zigzag
+# A film Hypothesis found (2026-12-03) where the endplate method broke the definition above: a zigzag
 # of tilts (T5 -22.1, T6 -10.4, T7 -18.2, T8 -20.8, T9 -11.7 by midline) makes turning points at T5 and
-# T6; the lower end of the T5-T6 curve is then searched down to the next turning point (L3) and lands on
-# T9 (inferior endplate -11.7 against T6's -11.9), so the curve T5-T9 holds T8, whose superior endplate
-# (-22.3) is tilted beyond T5's (-22.1), and it overlaps the next curve, T6-L3. Known defect of
-# coronal._refine_ends, left for a fix that says how the search zones of neighbouring curves share
-# their vertebrae; strict, so that the fix has to take this mark away.
+# T6; the lower end of the T5-T6 curve was then searched down to the next turning point (L3) and landed
+# on T9 (inferior endplate -11.7 against T6's -11.9), so the curve T5-T9 held T8, whose superior endplate
+# (-22.3) is tilted beyond T5's (-22.1), and it overlapped the next curve, T6-L3. Such a curve now takes
+# the pair of ends of largest angle that obeys the definition (coronal._cobb_pair): T5-T6.
 ZIGZAG_SUP = dict(zip(CURVE_LEVELS, (-5.2, -6.5, -7.8, -9.1, -14.3, -22.1, -8.9, -18.2, -22.3, -11.7,
                                      -15.6, -23.4, -16.9, -27.3, -19.5, -28.6, -24.7, -13.0), strict=True))  # fmt: skip
 ZIGZAG_INF = {**ZIGZAG_SUP, "T6": -11.9, "T8": -19.3}
 
 
-@pytest.mark.xfail(
-    strict=True, raises=AssertionError, reason="known defect: the endplate method's end search zones (above)"
-)
 def test_endplate_curves_of_a_zigzag_obey_the_cobb_definition():
     pts: dict = {}
     for i, level in enumerate(reversed(CURVE_LEVELS)):  # L5 at y = 35 up to C7 at 630, a straight spine
@@ -412,6 +408,39 @@ def test_endplate_curves_of_a_zigzag_obey_the_cobb_definition():
         span = CURVE_LEVELS[u : lo + 1]
         assert direction * top >= max(direction * ZIGZAG_SUP[lv] for lv in span), c
         assert direction * bottom <= min(direction * ZIGZAG_INF[lv] for lv in span), c
+    ends = [(c["upper_end"], c["lower_end"]) for c in curves]
+    assert ends == [("C7", "T5"), ("T5", "T6"), ("T6", "L3"), ("L3", "L5")]  # one after the other
+    # T5's superior endplate to T6's inferior
+    assert curves[1]["angle_deg"] == pytest.approx(22.1 - 11.9, abs=ANGLE_ATOL)
+
+
+@pytest.mark.parametrize(
+    ("up", "low", "expected"),
+    [
+        # the largest angle, 5 + 9 from levels 0 and 3, holds level 0's inferior endplate (9) beyond 3's (4)
+        ([5.0, 0.0, 0.0, 0.0], [9.0, 0.0, 0.0, 4.0], (True, 1, 3)),
+        # the largest angle, 9 + 4 from 3 and 3, is no pair; 5 + 4 from 0 and 3 holds 3's superior (9)
+        # beyond 0's (5); of the pairs left, 5 + 0 from 0 and 1 or 2: the most cranial
+        ([5.0, 0.0, 0.0, 9.0], [0.0, 0.0, 0.0, 4.0], (True, 0, 1)),
+        ([0.0, 9.0], [9.0, 0.0], (False, 0, 0)),  # no pair obeys it
+        ([5.0, -np.inf, 0.0], [0.0, 3.0, 2.0], (True, 0, 1)),  # a missing tilt tilts beyond nothing
+    ],
+)
+def test_cobb_pair_takes_the_largest_angle_that_obeys_the_definition(up, low, expected):
+    from spinecheck.alignment.geometry.coronal import _cobb_pair
+
+    zone = np.ones((1, len(up)), dtype=bool)
+    found, a, c = _cobb_pair(np.array([up]), np.array([low]), zone, zone)
+    assert (bool(found[0]), int(a[0]), int(c[0])) == expected
+
+
+def test_cobb_pair_keeps_each_end_in_its_zone():
+    from spinecheck.alignment.geometry.coronal import _cobb_pair
+
+    up, low = np.array([[9.0, 1.0, 0.0, 0.0]]), np.array([[0.0, 0.0, 1.0, 9.0]])
+    up_zone, low_zone = np.array([[False, True, True, True]]), np.array([[True, True, True, False]])
+    found, a, c = _cobb_pair(up, low, up_zone, low_zone)
+    assert (bool(found[0]), int(a[0]), int(c[0])) == (True, 1, 2)
 
 
 # --------------------------------------------------------------------------------------------------

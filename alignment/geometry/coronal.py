@@ -403,6 +403,10 @@ def _refine_ends(
     concavity, searched between the previous turning point and the lower
     turning point; the lower end, the one whose inferior endplate tilts most
     the other way, searched between the upper turning point and the next one.
+    Where the ends so found break the definition (a vertebra between them with
+    a superior endplate tilted beyond the upper end's, or an inferior endplate
+    beyond the lower end's), the curve takes the pair of largest angle, in the
+    same zones, that obeys it (:func:`_cobb_pair`); none: the ends as found.
     One row per curve: its study's tilts (*sup*, *inf*, and the same rounded
     to 1e-9 deg), the turning points before and after it (-1 and the level
     count where there is none) and its turning points *u*, *lo*.
@@ -421,7 +425,56 @@ def _refine_ends(
     best_u = up_score.argmax(axis=1)
     best_lo = low_score.argmax(axis=1)
     ok = (best_u < best_lo) & np.isfinite(up_score[rows, best_u]) & np.isfinite(low_score[rows, best_lo])
-    return np.where(ok, best_u, u), np.where(ok, best_lo, lo)
+    u, lo = np.where(ok, best_u, u), np.where(ok, best_lo, lo)
+    # The two searches are apart: a lower end found past the lower turning point can take in a vertebra
+    # of the next curve whose superior endplate tilts beyond the upper end's (and the other way round),
+    # which the definition forbids. Those curves take the largest angle of the pairs that obey it.
+    up_tilt = np.where(np.isfinite(sup), sign * sup_rounded, -np.inf)
+    low_tilt = np.where(np.isfinite(inf), -sign * inf_rounded, -np.inf)
+    span = (levels >= u[:, None]) & (levels <= lo[:, None])
+    broken = np.flatnonzero(
+        (np.where(span, up_tilt, -np.inf).max(axis=1, initial=-np.inf) > up_tilt[rows, u])
+        | (np.where(span, low_tilt, -np.inf).max(axis=1, initial=-np.inf) > low_tilt[rows, lo])
+    )
+    for start in range(0, len(broken), _PAIR_BLOCK):
+        b = broken[start : start + _PAIR_BLOCK]
+        found, a, c = _cobb_pair(up_tilt[b], low_tilt[b], up_zone[b], low_zone[b])
+        u[b[found]], lo[b[found]] = a[found], c[found]
+    return u, lo
+
+
+#: Curves whose every pair of ends :func:`_cobb_pair` weighs at a time: (curves, levels, levels) arrays.
+_PAIR_BLOCK = 1024
+
+
+def _cobb_pair(
+    up_tilt: np.ndarray, low_tilt: np.ndarray, up_zone: np.ndarray, low_zone: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The ends of largest angle that obey the Cobb definition, one curve a row: (found, upper, lower).
+
+    A pair (a, c), a above c, a in *up_zone* and c in *low_zone*, obeys it when no vertebra from a to
+    c has a superior endplate tilted beyond a's (*up_tilt*, toward the curve's concavity) nor an
+    inferior endplate tilted beyond c's (*low_tilt*, the other way), missing tilts -inf. Its angle
+    is ``up_tilt[a] + low_tilt[c]``; of equal angles, the most cranial pair. A row without such a
+    pair is not found.
+    """
+    n, k = up_tilt.shape
+    later = np.triu(np.ones((k, k), dtype=bool))  # [a, c]: c at or below a
+    # the most tilted endplates from a down to c, each kind: running maxima along c
+    most_up = np.maximum.accumulate(np.where(later, up_tilt[:, None, :], -np.inf), axis=2)
+    most_low = np.maximum.accumulate(np.where(later, low_tilt[:, None, :], -np.inf), axis=2)
+    allowed = (
+        np.triu(np.ones((k, k), dtype=bool), 1)  # a strictly above c
+        & up_zone[:, :, None]
+        & low_zone[:, None, :]
+        & np.isfinite(up_tilt)[:, :, None]
+        & np.isfinite(low_tilt)[:, None, :]
+        & (most_up <= up_tilt[:, :, None])
+        & (most_low <= low_tilt[:, None, :])
+    )
+    angle = np.where(allowed, up_tilt[:, :, None] + low_tilt[:, None, :], -np.inf).reshape(n, k * k)
+    best = angle.argmax(axis=1)
+    return np.isfinite(angle[np.arange(n), best]), best // k, best % k
 
 
 def _warn_unknown_apex(

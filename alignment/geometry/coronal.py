@@ -429,16 +429,22 @@ def _refine_ends(
     # The two searches are apart: a lower end found past the lower turning point can take in a vertebra
     # of the next curve whose superior endplate tilts beyond the upper end's (and the other way round),
     # which the definition forbids. Those curves take the largest angle of the pairs that obey it.
-    up_tilt = np.where(np.isfinite(sup), sign * sup_rounded, -np.inf)
-    low_tilt = np.where(np.isfinite(inf), -sign * inf_rounded, -np.inf)
+    up_tilt, low_tilt = sign * sup_rounded, -sign * inf_rounded  # NaN where not placed
     span = (levels >= u[:, None]) & (levels <= lo[:, None])
+    # fmax passes over NaN: a tilt not placed tilts beyond nothing (nor does an end without one break it)
     broken = np.flatnonzero(
-        (np.where(span, up_tilt, -np.inf).max(axis=1, initial=-np.inf) > up_tilt[rows, u])
-        | (np.where(span, low_tilt, -np.inf).max(axis=1, initial=-np.inf) > low_tilt[rows, lo])
+        (np.fmax.reduce(up_tilt, axis=1, where=span, initial=-np.inf) > up_tilt[rows, u])
+        | (np.fmax.reduce(low_tilt, axis=1, where=span, initial=-np.inf) > low_tilt[rows, lo])
     )
     for start in range(0, len(broken), _PAIR_BLOCK):
         b = broken[start : start + _PAIR_BLOCK]
-        found, a, c = _cobb_pair(up_tilt[b], low_tilt[b], up_zone[b], low_zone[b])
+        up_b, low_b = up_tilt[b], low_tilt[b]
+        found, a, c = _cobb_pair(
+            np.where(np.isnan(up_b), -np.inf, up_b),
+            np.where(np.isnan(low_b), -np.inf, low_b),
+            up_zone[b],
+            low_zone[b],
+        )
         u[b[found]], lo[b[found]] = a[found], c[found]
     return u, lo
 

@@ -13,9 +13,11 @@ read can cut, that they were not.
 from __future__ import annotations
 
 import dataclasses
+import gc
 import io
 import os
 import signal
+from collections.abc import Iterator
 from contextlib import redirect_stderr, redirect_stdout
 from pathlib import Path
 
@@ -173,6 +175,42 @@ def test_sub_pieces_of_every_line_make_the_table_of_one_process(
     starts = _line_starts(path)
     lines = list(zip(starts, [*starts[1:], path.stat().st_size], strict=True))
     assert len(measured) >= 3 and measured == lines[: len(measured)]  # one line each, in order
+
+
+@pytest.mark.parametrize("alone_at", [None, 2])
+def test_each_sub_piece_is_read_measured_and_written_with_the_collector_paused(
+    tmp_path, monkeypatch, pieces, films, alone_at
+):
+    """The collector is off while a sub-piece is made (its text too), on between them and after.
+
+    ``alone_at``: that sub-piece cannot be measured alone, so the table is measured whole.
+    """
+    path = _write(tmp_path / "g.csv", films[0], _rows(films))
+    code, whole, _ = _run(["measure", str(path), "--format", "csv", "--jobs", "1"])
+    assert code == 0
+    monkeypatch.setattr(wide_pieces, "SUB_BYTES", 1)
+    seen: list[tuple[str, bool]] = []
+    measure = wide_pieces._measure
+
+    def texts(chunks):
+        for chunk in chunks:
+            seen.append(("text", gc.isenabled()))
+            yield chunk
+
+    def spy(piece, options):
+        seen.append(("measure", gc.isenabled()))
+        if len([s for s in seen if s[0] == "measure"]) == alone_at:
+            return wide_pieces._ALONE
+        chunks = measure(piece, options)
+        return texts(chunks) if isinstance(chunks, Iterator) else chunks
+
+    monkeypatch.setattr(wide_pieces, "_measure", spy)
+    gc.collect()
+    assert _run(["measure", str(path), "--format", "csv", "--jobs", "2"]) == (0, whole, "")
+    assert gc.isenabled()
+    assert pieces == [alone_at is None]
+    assert {kind for kind, _ in seen} == {"measure", "text"}
+    assert len(seen) >= 3 and not any(enabled for _, enabled in seen)
 
 
 def test_rows_the_output_cannot_encode_are_measured_whole(tmp_path, monkeypatch, pieces, films):

@@ -38,10 +38,8 @@ runs alone gets an ``error`` row (:func:`_run`).
 from __future__ import annotations
 
 import concurrent.futures as cf
-import contextlib
 import dataclasses
 import functools
-import gc
 import itertools
 import math
 import multiprocessing
@@ -50,7 +48,7 @@ import re
 import sys
 import time
 from collections import Counter, deque
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -65,6 +63,7 @@ from ...landmarks.points.model import LandmarkSet, LandmarkTable, PatientInfo
 from ..geometry.coronal import CobbMethod
 from ..study import merge_image, merge_landmarks
 from .archive import Archive, RowStatus, StudyJob, Unmeasured, discover, landmark_claim, uid_doubt
+from .collector import collector_paused
 from .personal import pseudonym
 from .scheduler import SchedulerAddress, parse_scheduler, scheduler_security
 from .table import (
@@ -408,30 +407,12 @@ def measure_chunk(jobs: Sequence[StudyJob], options: BatchOptions) -> list[Row]:
     list of tuple of str
         Rows in the columns of :func:`batch_header`.
     """
-    with _collector_paused():
+    # A chunk makes some thousand container objects a study (decoded landmark files, headers,
+    # merged sets) and keeps each study's until the chunk is measured: collections during it cost
+    # some 0.1 s of CPU in a header-only batch of 1 000 studies on one worker, 5.5 % of its
+    # instructions, the peak memory the same (issue 17, 4).
+    with collector_paused():
         return _measure_chunk(jobs, options)
-
-
-@contextlib.contextmanager
-def _collector_paused() -> Iterator[None]:
-    """Python's cyclic garbage collector paused while a chunk is read and measured; as it was after.
-
-    A chunk makes some thousand container objects a study (decoded landmark files, headers,
-    merged sets) and keeps each study's until the chunk is measured, so every collection went
-    over them again, and a full one over all that the imports made: some 0.1 s of CPU in a
-    header-only batch of 1 000 studies on one worker, 5.5 % of its instructions, the peak memory
-    the same (issue 17, 4). Reference counting frees what the chunk drops, as before; what
-    reference cycles it leaves (a caught exception's traceback) are collected once it ends. A
-    collector the caller turned off stays off.
-    """
-    if not gc.isenabled():
-        yield
-        return
-    gc.disable()
-    try:
-        yield
-    finally:
-        gc.enable()
 
 
 def _measure_chunk(jobs: Sequence[StudyJob], options: BatchOptions) -> list[Row]:

@@ -44,6 +44,8 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
+from .collector import collector_paused
+
 if TYPE_CHECKING:
     from multiprocessing.connection import Connection
     from multiprocessing.process import BaseProcess
@@ -297,17 +299,21 @@ def _measure_share(
     try:
         with open(fd, "w", encoding=encoding, errors=errors, newline="", closefd=False) as text:
             for piece in _sub_pieces(share, sub_bytes):
-                chunks = _measure(piece, options)
-                if chunks is None:
-                    continue
-                if chunks is _ALONE or not isinstance(chunks, Iterator):
-                    return _ALONE
-                first = next(chunks)
-                if head is not None and first != head:
-                    return _ALONE
-                head = first
-                for chunk in chunks:
-                    text.write(chunk)
+                # a sub-piece's read, measure and text make and hold many objects (the cells of its
+                # object columns): collections on the way went over them again and again, 2-5 % of
+                # its CPU (issue 17, 2); the collector runs between sub-pieces
+                with collector_paused():
+                    chunks = _measure(piece, options)
+                    if chunks is None:
+                        continue
+                    if chunks is _ALONE or not isinstance(chunks, Iterator):
+                        return _ALONE
+                    first = next(chunks)
+                    if head is not None and first != head:
+                        return _ALONE
+                    head = first
+                    for chunk in chunks:
+                        text.write(chunk)
     except (OSError, ValueError):  # ValueError: UnicodeEncodeError
         return _ALONE
     return head

@@ -142,6 +142,39 @@ def test_verify_pixels_gives_the_same_table_as_header_only(archive, reference, t
     assert "the pixel data are truncated" in truncated["error"] and "bytes present" in truncated["error"]
 
 
+@pytest.mark.parametrize("verify", [False, True])
+def test_a_chunk_claims_every_landmark_file_then_reads_every_header_then_merges(
+    archive, reference, tmp_path, monkeypatch, verify
+):
+    """Header only, each stage runs for the whole chunk in turn; decoding, each film is read as it is merged."""
+    from spinecheck.alignment.batch import runner
+
+    seen: list[str] = []
+
+    def spy(kind, real):
+        def call(*args, **kwargs):
+            seen.append(kind)
+            return real(*args, **kwargs)
+
+        return call
+
+    readers = runner._readers()
+    monkeypatch.setattr(runner, "_claim", spy("claim", runner._claim))
+    monkeypatch.setattr(readers, "read_radiograph_header", spy("header", readers.read_radiograph_header))
+    monkeypatch.setattr(readers, "load_radiograph_isolated", spy("header", readers.load_radiograph_isolated))
+    monkeypatch.setattr(runner, "_merged_landmarks", spy("merge", runner._merged_landmarks))
+    out = tmp_path / "t.csv"
+    argv = ["batch", str(archive), "-o", str(out), "--jobs", "1", "--quiet"]
+    assert main(argv + (["--verify-pixels"] if verify else [])) == 0
+    assert out.read_bytes() == reference.read_bytes()
+    stages = "".join(kind[0] for kind in seen)
+    assert stages.count("h") >= 10 and stages.count("m") >= 10
+    if verify:  # a film read and merged after another (one that fails to read is not merged)
+        assert "hm" * 5 in stages
+    else:
+        assert stages == "".join(sorted(stages, key="chm".index))
+
+
 def test_a_corrupt_compressed_film_is_an_error_only_with_verify_pixels(tmp_path):
     from batch_factory import corrupt_rle, film
     from spinecheck.landmarks.synthetic.films import write_dicom

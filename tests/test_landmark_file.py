@@ -222,6 +222,12 @@ BAD = [
     ),
     pytest.param("[1, 2]", InvalidLandmarksError, ["JSON object", "top level", "got a list"], id="top-list"),
     pytest.param("", InvalidLandmarksError, ["not valid JSON", "line 1, column 1"], id="empty-file"),
+    pytest.param(
+        "\ufeff\ufeff" + json.dumps(SPEC_EXAMPLE),  # a BOM is read as one; a second is not JSON
+        InvalidLandmarksError,
+        ["not valid JSON: Unexpected UTF-8 BOM (decode using utf-8-sig) at line 1, column 1"],
+        id="two-BOMs",
+    ),
     pytest.param(_doc(format=_DROP), InvalidLandmarksError, ['"format"', "missing", FORMAT], id="no-format"),
     pytest.param(
         _doc(format="spinecheck-landmarks/2"),
@@ -573,6 +579,42 @@ def test_bad_file_gives_one_line_error_naming_file_and_field(
     assert "\n" not in message
     for word in words:
         assert word in message
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        '{"a": 1, "a": 2}',
+        '{"a": {"b": [1.5, 2]}}',
+        '{"a": ',
+        "[1, 2]",
+        "\ufeff{}",
+        "\ufeff\ufeff{}",
+        "{} x",
+        "1e400",
+    ],
+)
+def test_a_file_decodes_as_json_loads_decodes_it_with_the_same_hook(tmp_path: Path, text: str) -> None:
+    """The decoder made once for a hook gives what ``json.loads`` with that hook gives, or its error."""
+    from spinecheck.landmarks.io.checks import read_json_text
+
+    def hook(pairs):
+        return ("object", pairs)
+
+    path = tmp_path / "a.json"
+    path.write_text(text, encoding="utf-8")
+    try:
+        expected = json.loads(
+            text.removeprefix("\ufeff"), object_pairs_hook=hook
+        )  # the file's BOM is read as one
+    except json.JSONDecodeError as e:
+        expected = f"x: is not valid JSON: {e.msg} at line {e.lineno}, column {e.colno}"
+    for _ in range(2):  # the decoder made by the first call, and taken again
+        try:
+            got = read_json_text(str(path), "x", "JSON", object_pairs_hook=hook)
+        except InvalidLandmarksError as e:
+            got = str(e)
+        assert got == expected
 
 
 def test_missing_file_is_reported_with_the_os_reason(tmp_path: Path) -> None:

@@ -363,7 +363,29 @@ def test_a_wrong_called_ae_is_a_refused_association(orthanc):
         ["pacs", "find", "--dimse", f"127.0.0.1:{orthanc.dicom_port}", "--called-ae", "NOT-IT"]
     )
     line = _one_error_line(err)
-    assert code == 2 and "refused the association; check the called AE title 'NOT-IT'" in line
+    # Orthanc refuses it and closes the connection: once, on a loaded machine, pynetdicom saw the close
+    # before the refusal, an abort; either way the line says which AE titles to check
+    opened = ("refused the association; ", "aborted the association as it opened; ")
+    assert code == 2 and any(f"{how}check the called AE title 'NOT-IT'" in line for how in opened), line
+
+
+@pytest.mark.parametrize(
+    ("rejected", "aborted", "words"),
+    [
+        (True, False, "refused the association; check the called AE title 'ARCH'"),
+        (False, True, "aborted the association as it opened; check the called AE title 'ARCH'"),
+        (False, False, "cannot reach the archive; check the host, the port"),
+    ],
+)
+def test_an_association_that_does_not_open_says_what_to_check(rejected, aborted, words):
+    from types import SimpleNamespace
+
+    from spinecheck.alignment.pacs import dimse
+
+    server = server_from(dimse="archive.example:104", called_ae="ARCH", calling_ae="ME")
+    message = str(dimse._refusal(server, SimpleNamespace(is_rejected=rejected, is_aborted=aborted)))
+    assert message.startswith("DIMSE 'ARCH' at archive.example:104: ") and words in message
+    assert ("calling AE 'ME' from this host" in message) == (rejected or aborted)
 
 
 def test_a_calling_ae_the_archive_does_not_know_is_refused(orthanc, films, tmp_path):

@@ -373,13 +373,16 @@ class DimseClient:
 
 def _refusal(server: PacsServer, assoc) -> PacsError:
     where = server.describe()
+    titles = (
+        f"check the called AE title '{server.called_ae}' and that the archive knows the calling AE "
+        f"'{server.calling_ae}' from this host"
+    )
     if assoc.is_rejected:
-        return PacsError(
-            f"{where}: refused the association; check the called AE title '{server.called_ae}' and that the "
-            f"archive knows the calling AE '{server.calling_ae}' from this host"
-        )
+        return PacsError(f"{where}: refused the association; {titles}")
     if assoc.is_aborted:
-        return PacsError(f"{where}: aborted the association as it opened")
+        # Some archives abort where they refuse an AE title; and a refusal whose connection closes at
+        # once may reach pynetdicom as an abort (seen once with Orthanc on a loaded machine)
+        return PacsError(f"{where}: aborted the association as it opened; {titles}")
     return PacsError(f"{where}: cannot reach the archive; check the host, the port and that it runs")
 
 

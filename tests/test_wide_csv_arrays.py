@@ -142,6 +142,23 @@ def test_a_large_read_gives_its_freed_memory_back(monkeypatch: pytest.MonkeyPatc
     assert calls == [None] and t.point("C7.centroid").tolist() == [[1.0, 2.0]]
 
 
+def test_a_piece_keeps_its_freed_memory_for_the_next(monkeypatch: pytest.MonkeyPatch, tmp_path) -> None:
+    """Sub-pieces are read one after another: giving the memory back after each made the kernel zero it again."""
+    calls: list[None] = []
+    monkeypatch.setattr(wide_csv, "_release_free_memory", lambda: calls.append(None))
+    monkeypatch.setattr(wide_csv, "_RELEASE_BYTES", 0)
+    path = tmp_path / "w.csv"
+    path.write_text("image,view,C7.centroid.x,C7.centroid.y\na,lateral,1,2\nb,lateral,3,4\n")
+    header = wide_csv._header_span(str(path))
+    assert header is not None
+    piece = wide_csv._Piece("w.csv", str(path), header, header[1], path.stat().st_size, last=True)
+    t = wide_csv._read_piece(piece)
+    assert t.point("C7.centroid").tolist() == [[1.0, 2.0], [3.0, 4.0]] and piece.next_line == 4
+    assert calls == []
+    read_wide_csv(str(path))  # the whole file's read gives it back, as before
+    assert calls == [None]
+
+
 def test_release_without_malloc_trim(monkeypatch: pytest.MonkeyPatch) -> None:
     """A C library without malloc_trim (musl, macOS): the release is skipped, not an error."""
     import ctypes

@@ -1250,9 +1250,10 @@ def _read_piece(piece: _Piece) -> LandmarkTable:
     table = _Reader(where, data, piece=piece, line_offset=first_line - 2).read()  # type: ignore[arg-type]
     piece.rows = len(table)
     piece.next_line = first_line + _breaks(data, h1 - h0, len(data))
-    if len(data) >= _RELEASE_BYTES:
-        del data, view
-        _release_free_memory()
+    # Unlike a whole file's read, a piece keeps the memory it freed: the next sub-piece, read at once,
+    # takes the same pages, where giving them back made the kernel fault in and zero them again. At
+    # 1 000 000 rows (issue 17, 2): minor faults 415 000-436 000 -> 207 000-247 000 with the chunks'
+    # text (csv_cells), 6.5 % less CPU, the largest process 20-30 MB larger at its peak.
     return table
 
 

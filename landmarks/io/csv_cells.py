@@ -54,7 +54,6 @@ from typing import TYPE_CHECKING, NamedTuple
 import numpy as np
 
 from .arrow_arrays import bools, floats, numbers, object_references, string_scalar, strings, texts
-from .in_order import in_order, threads_to_use
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -192,10 +191,9 @@ class _Sink(NamedTuple):
     write: Callable[[str], object]
 
 
-#: Rows formatted at a time by :func:`csv_column_chunks`, in all its threads (bounds the memory of the
-#: cells' text: some 10 MB of a batch table's text at a time). Twice as many take about the same time
-#: and some 25 MB more at the peak; half as many some 10 % more time. Two threads making a chunk of
-#: this size each held some 70 MB more at the peak of a 100 000-row table than one thread did.
+#: Rows formatted at a time by :func:`csv_column_chunks` (bounds the memory of the cells' text: some
+#: 10 MB of a batch table's text at a time). Twice as many take about the same time and some 25 MB
+#: more at the peak; half as many some 10 % more time.
 CHUNK_ROWS = 16384
 #: Magnitudes whose text Arrow's float cast writes as :func:`repr` does (with ``.0`` after an
 #: integer); outside it (and for 0 < |v| < 1e-4) ``repr`` writes an exponent that Arrow does not.
@@ -220,7 +218,6 @@ def csv_column_chunks(
     columns: Sequence[np.ndarray],
     *,
     chunk_rows: int | None = None,
-    threads: int | None = None,
 ) -> Iterator[str]:
     r"""The text of :func:`csv_text` for a table given by columns, a few thousand rows at a time.
 
@@ -233,14 +230,7 @@ def csv_column_chunks(
         :func:`repr`, ``-0.0`` as ``0.0``; NaN and infinities as empty cells),
         or object arrays (None is an empty cell, anything else ``str(cell)``).
     chunk_rows : int, optional
-        Rows per chunk of text (default: :data:`CHUNK_ROWS` shared among the
-        threads, so that as many rows are in the making at a time, and about
-        as much memory held, with one thread as with two).
-    threads : int, optional
-        Chunks made at a time, each in a thread of its own (default: the cores
-        this process may use, at most
-        :data:`~spinecheck.landmarks.io.in_order.THREADS`); 1 makes them one after
-        the other in the calling thread.
+        Rows per chunk of text (default :data:`CHUNK_ROWS`).
 
     Yields
     ------
@@ -263,11 +253,14 @@ def csv_column_chunks(
     No Arrow array is made from Python objects (``pyarrow.array`` imports
     pandas, some 0.5 s): every one is built from its buffers.
 
-    The chunks are independent: with more than one thread, the next ones are
-    made while the last is written (Arrow's kernels and NumPy's let go of the
-    interpreter lock), at most *threads* chunks ahead of the one handed on, and
-    are yielded in order. An error making a chunk is raised where that chunk
-    would have come; a caller that stops early waits for the chunks under way.
+    Each chunk is made when it is asked for, in the calling thread. Chunks
+    were once made two at a time in two threads (most of a chunk's time is in
+    Arrow's kernels, which let go of the interpreter lock); as the Python part
+    of a chunk grew relative to Arrow's, the threads stopped paying: for a
+    16 MB sub-piece of a wide table (18 805 rows, 122 columns), 0.184 s of
+    wall time against 0.190 s in one thread with both cores idle, 0.253 s
+    against 0.186 s beside another busy process (``measure``'s pieces fill
+    the cores), and some 60 % more CPU either way (issue 17, 2).
 
     Examples
     --------
@@ -279,24 +272,15 @@ def csv_column_chunks(
     """
     yield csv_text([header])
     n = len(columns[0]) if columns else 0
-    threads = max(1, threads_to_use() if threads is None else threads)
-    chunk_rows = chunk_rows or max(1, CHUNK_ROWS // threads)
-    if len(header) == 1:  # csv writes a lone empty cell as "": leave that rule to csv
-        for start in range(0, n, chunk_rows):
+    chunk_rows = chunk_rows or CHUNK_ROWS
+    for start in range(0, n, chunk_rows):
+        if len(header) == 1:  # csv writes a lone empty cell as "": leave that rule to csv
             yield csv_text([[_raw_cell(columns[0], i)] for i in range(start, min(n, start + chunk_rows))])
-        return
-
-    def chunk(start: int) -> str:
-        # Arrow's allocator keeps the chunk's freed pages for the next chunk (some 25 MB at the peak of
-        # a large table): giving them back after each chunk made the kernel fault in and zero them again
-        # for the next, some 5 % of the CPU of a large measure (see wide_csv._read_piece)
-        return _chunk_text([c[start : start + chunk_rows] for c in columns])
-
-    starts = range(0, n, chunk_rows)
-    threads = min(len(starts), threads)
-    if threads > 1:
-        _arrow_floats_like_repr()  # once, before the threads would each find it out
-    yield from in_order(chunk, starts, threads)
+        else:
+            # Arrow's allocator keeps the chunk's freed pages for the next chunk (some 25 MB at the peak
+            # of a large table): giving them back after each chunk made the kernel fault in and zero them
+            # again for the next, some 5 % of the CPU of a large measure (see wide_csv._read_piece)
+            yield _chunk_text([c[start : start + chunk_rows] for c in columns])
 
 
 class _Coded(NamedTuple):

@@ -66,7 +66,11 @@ def _facing(point: Callable[[str], np.ndarray], n: int, sacrum: np.ndarray) -> F
         s1[rows] = (_x(point(f"{level}.sup.ant")) - _x(point(f"{level}.sup.post")))[rows]
     votes = np.zeros(n)
     for ant, post in _PAIRS:
-        votes += np.sign(np.nan_to_num(_x(point(ant)) - _x(point(post))))
+        d = _x(point(ant)) - _x(point(post))
+        # each pair's sign (none where either corner is missing: NaN compares False), without
+        # nan_to_num's copies: a quarter of sagittal_parameters' time over a large table (issue 17, 2)
+        votes += d > 0
+        votes -= d < 0
     from_s1 = np.isfinite(s1) & (s1 != 0)
     sign = np.where(from_s1, np.sign(s1), np.sign(votes))
     return Facing(np.where(sign == 0, np.nan, sign), from_s1)

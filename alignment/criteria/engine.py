@@ -103,7 +103,7 @@ import numpy as np
 from ... import dataclass
 from ...landmarks.errors import InvalidArgumentError, InvalidCriteriaError
 from ...landmarks.points.names import LEVELS, View, VocabularyEnum, level_index
-from ..geometry.plane import NO_REASON
+from ..geometry.plane import NO_REASON, has_reason
 from ..parameters import PARAMETERS, CurveTable, Measurements, shown_number
 from .assessment import Assessment, ComponentColumn, CriterionColumn, ResultKind
 from .inputs import CALIBRATION_REASON, Inputs, join_reasons
@@ -850,7 +850,7 @@ def _curve_type(crit: Criterion, info: SetInfo, inputs: Inputs, done: Mapping, s
             )
     if curves.withheld is not None:  # None: no curve withheld
         withheld = np.asarray(curves.withheld, dtype=object).reshape(n, k)
-        unsure = present & ~np.equal(withheld, NO_REASON).all(axis=1)
+        unsure = present & has_reason(withheld).any(axis=1)
         applied &= ~unsure
         for i in np.flatnonzero(unsure):
             reason[i] = "; ".join(

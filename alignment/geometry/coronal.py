@@ -59,6 +59,7 @@ from .plane import (
     angle_from_horizontal_deg,
     coincide,
     column,
+    has_reason,
     merge_reasons,
     per_level,
     wrap_deg,
@@ -580,7 +581,7 @@ def coronal_parameters(
         r_geom, np.where(~table.calibrated, "no calibration: distance in pixels only", NO_REASON)
     )
     out["C7_CSVL"] = ParameterColumn(
-        np.where(np.equal(reason, NO_REASON), inp.centre("C7", _AP)[:, 0] - csvl, np.nan), reason, v_px
+        np.where(has_reason(reason), np.nan, inp.centre("C7", _AP)[:, 0] - csvl), reason, v_px
     )
 
     crest = inp.has("IC.left") & inp.has("IC.right")
@@ -602,7 +603,7 @@ def coronal_parameters(
         np.where(coincide(left, right), "degenerate geometry: the pelvic line has zero length", NO_REASON),
     )
     out["PO"] = ParameterColumn(*column(po, r_po))
-    for i in np.flatnonzero(~crest & np.equal(r_po, NO_REASON)):
+    for i in np.flatnonzero(~crest & ~has_reason(r_po)):
         warnings.setdefault(int(i), []).append(
             f"pelvic obliquity from the {sacrum[i]} endplate (iliac crests not annotated)"
         )
@@ -634,7 +635,7 @@ def coronal_parameters(
             "no curve: every annotated vertebra has the same tilt",
         ),
     )
-    out["Cobb_max"] = ParameterColumn(np.where(np.equal(r_cobb, NO_REASON), cobb_max, np.nan), r_cobb)
+    out["Cobb_max"] = ParameterColumn(np.where(has_reason(r_cobb), np.nan, cobb_max), r_cobb)
     present = np.isfinite(tilts["mid"])
     in_spine = spine.in_spine()  # a T13 or L6 nobody placed is no gap: most spines have neither
     first = present.argmax(axis=1)

@@ -57,6 +57,7 @@ from numpy.typing import ArrayLike
 
 from ...landmarks.points.names import VocabularyEnum, level_index
 from ..parameters import CurveTable
+from .plane import has_reason
 
 __all__ = [
     "CurveRegion",
@@ -179,7 +180,7 @@ def _withheld(curves: CurveTable, rows: slice | int = slice(None)) -> np.ndarray
     if curves.withheld is None:
         return np.zeros(np.shape(curves.angle_deg[rows]), dtype=bool)
     withheld = np.asarray(curves.withheld[rows], dtype=object)
-    return ~np.equal(withheld, _NONE) & (np.asarray(curves.upper[rows]) >= 0)
+    return has_reason(withheld) & (np.asarray(curves.upper[rows]) >= 0)
 
 
 @dataclass(frozen=True, eq=False)

@@ -40,6 +40,7 @@ from .plane import (
     angle_from_vertical_deg,
     coincide,
     column,
+    has_reason,
     merge_reasons,
     per_level,
     placed,
@@ -221,7 +222,7 @@ def sagittal_parameters(table: LandmarkTable) -> SagittalResult:
         reason = merge_reasons(
             r_geom, np.where(~calibrated, "no calibration: distance in pixels only", NO_REASON)
         )
-        out[pid] = ParameterColumn(np.where(np.equal(reason, NO_REASON), mm, np.nan), reason, v_px)
+        out[pid] = ParameterColumn(np.where(has_reason(reason), np.nan, mm), reason, v_px)
 
     # --- pelvis: the sacral endplate, S1 superior or a sacralised vertebra's ----
     made: dict = {}  # endplates shared by parameters (S1 sup, L1 sup, T12 inf...) are made once

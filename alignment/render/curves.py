@@ -39,6 +39,7 @@ import math
 import numpy as np
 
 from ...landmarks.points.names import LEVELS, TRANSITIONAL_LEVELS, PatientRight, View, level_index
+from ..geometry.plane import has_reason
 from ..geometry.regions import REGIONS, lenke_regions, region_codes, regional_curves
 from ..parameters import CurveTable, shown_number
 from ..study import Study
@@ -93,7 +94,7 @@ def table_curve_columns(study: Study, rows: np.ndarray | None = None) -> dict[st
     errors = t.row_errors[sel] if t.row_errors is not None else np.full(n, None, dtype=object)
     views = np.asarray(m.views, dtype=object)[sel]
     is_ap = {v: View.parse(v) is View.AP for v in dict.fromkeys(views.tolist())}  # each distinct view once
-    ap = np.equal(errors, _NONE) & np.array(list(map(is_ap.__getitem__, views.tolist())), dtype=bool)
+    ap = ~has_reason(errors) & np.array(list(map(is_ap.__getitem__, views.tolist())), dtype=bool)
     names = np.array([*LEVELS, None], dtype=object)  # index -1 reads None
     at = np.arange(n)
     side = np.asarray(t.patient_right, dtype=object)[sel]
@@ -146,7 +147,7 @@ def table_curve_columns(study: Study, rows: np.ndarray | None = None) -> dict[st
         seen = annotated[:, [LEVELS.index(lv) for lv in levels]]
         note, no_curve = _no_curve_notes(rc.region.levels, levels, seen, ap & ~has)
         # a suspect vertebra's tilt may hide the region's curve
-        hidden = no_curve & ~np.equal(held, _NONE)
+        hidden = no_curve & has_reason(held)
         note[hidden] = [f"withheld: {reason}" for reason in held[hidden].tolist()]
         reasons = (
             np.full(len(crowded), None, dtype=object)
@@ -192,7 +193,7 @@ def lenke_region_names(curves: CurveTable, i: int) -> tuple[list[str | None], li
         np.full(angle.shape, None, dtype=object) if one.withheld is None else np.asarray(one.withheld)[0]
     )
     measured = [None if r is None else r.value for r in regions[np.isfinite(angle)]]
-    held = [None if r is None else r.value for r in regions[~np.equal(withheld, _NONE)]]
+    held = [None if r is None else r.value for r in regions[has_reason(withheld)]]
     return measured, held
 
 
@@ -232,7 +233,7 @@ def _untold(curves: CurveTable, ap: np.ndarray) -> np.ndarray:
     """``(n, K)``: the curves of AP films (measured or withheld) whose apex is not known."""
     listed = np.isfinite(curves.angle_deg)
     if curves.withheld is not None:
-        listed |= ~np.equal(np.asarray(curves.withheld, dtype=object), _NONE)
+        listed |= has_reason(np.asarray(curves.withheld, dtype=object))
     return listed & (np.asarray(curves.apex) < 0) & (np.asarray(curves.upper) >= 0) & ap[:, None]
 
 
@@ -330,7 +331,7 @@ def _region_notes(measured: np.ndarray, reasons: np.ndarray, others: np.ndarray,
     other curves of the region (None elsewhere).
     """
     notes = []
-    counts = (~np.equal(others, _NONE)).sum(axis=1) + 1  # the region's curves
+    counts = has_reason(others).sum(axis=1) + 1  # the region's curves
     for finite, reason, count, also in zip(
         measured.tolist(), reasons.tolist(), counts.tolist(), _listed(others), strict=True
     ):
@@ -346,7 +347,7 @@ def _outside(curves: CurveTable, ap: np.ndarray) -> np.ndarray:
     """``(n, K)``: the listed curves of AP films with an apex outside the three regions (``curves_other``)."""
     codes = region_codes(curves.apex)
     listed = np.isfinite(curves.angle_deg) | (
-        ~np.equal(np.asarray(curves.withheld, dtype=object), _NONE)
+        has_reason(np.asarray(curves.withheld, dtype=object))
         if curves.withheld is not None
         else np.zeros(curves.angle_deg.shape, dtype=bool)
     )

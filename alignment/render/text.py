@@ -19,7 +19,7 @@ from ...landmarks.io.arrow_arrays import object_references
 from ...landmarks.io.atomic import write_text_atomic
 from ...landmarks.points.model import LandmarkTable
 from ...landmarks.points.names import View
-from ..geometry.plane import NO_REASON
+from ..geometry.plane import has_reason
 from ..parameters import CORONAL, JUNCTIONAL, PARAMETERS, SAGITTAL, Measurements, shown_number
 from ..study import Study
 
@@ -286,7 +286,7 @@ def _columns(study: Study) -> dict[str, np.ndarray]:
     )
     cols["landmarks"] = np.array([s or "" for s in study.landmark_sources], dtype=object)
     errors = t.row_errors if t.row_errors is not None else np.full(n, None, dtype=object)
-    failed = ~np.equal(errors, NO_REASON)
+    failed = has_reason(errors)
     cols["status"] = _OK_ERROR[failed.astype(np.intp)]
     cols["error"] = np.where(failed, errors, _EMPTY)
     for pid, p in PARAMETERS.items():
@@ -319,7 +319,7 @@ def _columns(study: Study) -> dict[str, np.ndarray]:
         cols[column] = np.array([v.isoformat() if item == "date" and v else v for v in items], dtype=object)
     # transitional anatomy in words (T13, L6, a sacralised vertebra); empty for the typical spine
     anatomy = m.spine.statements()
-    cols["anatomy"] = np.where(np.equal(anatomy, _NONE), _EMPTY, anatomy)
+    cols["anatomy"] = np.where(has_reason(anatomy), anatomy, _EMPTY)
     cols["view"] = np.where(failed, _EMPTY, _view_names(m.views))
     cols["cobb_method"] = _filled(n, m.curves.method)
     cols["warnings"] = np.array(["; ".join(w) if w else None for w in m.warnings], dtype=object)
@@ -416,10 +416,10 @@ def _cell_strings(values: np.ndarray) -> np.ndarray:
         return _FALSE_TRUE[values.astype(np.intp)]
     first = _first_filled(values)  # a column holds one kind
     if isinstance(first, (bool, np.bool_)):
-        none = np.equal(values, _NONE)
+        none = ~has_reason(values)
         return np.where(none, _NONE, _FALSE_TRUE[values.astype(bool).astype(np.intp)])
     if isinstance(first, float):
-        return _floats(np.where(np.equal(values, _NONE), np.nan, values).astype(float))
+        return _floats(np.where(has_reason(values), values, np.nan).astype(float))
     return values
 
 

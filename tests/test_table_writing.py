@@ -82,14 +82,36 @@ def test_each_chunk_is_made_in_the_calling_thread_when_it_is_asked_for(monkeypat
         return real(columns)
 
     monkeypatch.setattr(csv_cells, "_chunk_text", chunk_text)
-    n = csv_cells.CHUNK_ROWS + 1
+    n = 21
     rng = np.random.default_rng(1)
     columns = [rng.normal(0, 50, n), np.array(["a.png", "=b"] * (n // 2) + ["c"], dtype=object)]
-    chunks = csv_column_chunks(["SVA_mm", "image"], columns)
+    chunks = csv_column_chunks(["SVA_mm", "image"], columns, chunk_rows=10)
     assert next(chunks) == "SVA_mm,image\n" and made == []
-    assert next(chunks).count("\n") == csv_cells.CHUNK_ROWS
-    assert made == [(threading.get_ident(), csv_cells.CHUNK_ROWS)]
-    assert next(chunks).count("\n") == 1 and len(made) == 2
+    assert next(chunks).count("\n") == 10
+    assert made == [(threading.get_ident(), 10)]
+    assert next(chunks).count("\n") == 10 and len(made) == 2
+    assert next(chunks).count("\n") == 1 and made[2] == (threading.get_ident(), 1)
+
+
+@pytest.mark.parametrize(
+    ("n", "sizes"),
+    [
+        (0, []),
+        (1, [1]),
+        (10, [10]),
+        (14, [14]),  # 1.4 chunks' rows: one chunk, not one of 10 and one of 4
+        (15, [8, 7]),  # 1.5: two equal chunks
+        (21, [11, 10]),
+        (26, [9, 9, 8]),
+    ],
+)
+def test_a_table_is_cut_into_equal_chunks_of_about_chunk_rows(monkeypatch, n, sizes):
+    # a chunk pays a fixed cost for each column: a last chunk of a few rows is not made on its own
+    monkeypatch.setattr(csv_cells, "CHUNK_ROWS", 10)
+    columns = [np.arange(n, dtype=float), np.array(["a"] * n, dtype=object)]
+    chunks = list(csv_column_chunks(["x", "y"], columns))
+    assert [c.count("\n") for c in chunks[1:]] == sizes
+    assert "".join(chunks) == row_wise(["x", "y"], columns)
 
 
 @pytest.mark.parametrize("seed", range(4))

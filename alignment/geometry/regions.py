@@ -114,9 +114,6 @@ class RegionDef:
         return (apex >= level_index(self.apex_from)) & (apex <= level_index(self.apex_to))
 
 
-# None as a 0-d object array, for ``np.equal`` (numpy's stubs take no bare None)
-_NONE = np.array(None, dtype=object)
-
 #: The three regions, top to bottom (see the module notes for the apex at a disc).
 REGIONS: tuple[RegionDef, ...] = (
     RegionDef(CurveRegion.PT, "T3", "T5", "apex T3, T4 or T5"),

@@ -159,6 +159,32 @@ def test_a_piece_keeps_its_freed_memory_for_the_next(monkeypatch: pytest.MonkeyP
     assert calls == [None]
 
 
+def test_a_piece_is_parsed_on_one_thread_a_whole_table_on_arrows(
+    monkeypatch: pytest.MonkeyPatch, tmp_path
+) -> None:
+    """A piece's process shares the cores with the other pieces': Arrow's threads there cost CPU, not time."""
+    import pyarrow.csv as pa_csv
+
+    threads: list[bool] = []
+    options = pa_csv.ReadOptions
+
+    def spy(*args, **kwargs):
+        threads.append(kwargs.get("use_threads", True))
+        return options(*args, **kwargs)
+
+    monkeypatch.setattr(pa_csv, "ReadOptions", spy)
+    path = tmp_path / "w.csv"
+    path.write_text("image,view,C7.centroid.x,C7.centroid.y\na,lateral,1,2\nb,lateral,nan,4\n")
+    header = wide_csv._header_span(str(path))
+    assert header is not None
+    piece = wide_csv._Piece("w.csv", str(path), header, header[1], path.stat().st_size, last=True)
+    t = wide_csv._read_piece(piece)  # "nan": read a second time, as text
+    assert threads == [False, False] and t.row_errors is not None and t.row_errors[1] is not None
+    threads.clear()
+    read_wide_csv(str(path))
+    assert threads == [True, True]
+
+
 def test_release_without_malloc_trim(monkeypatch: pytest.MonkeyPatch) -> None:
     """A C library without malloc_trim (musl, macOS): the release is skipped, not an error."""
     import ctypes

@@ -90,6 +90,8 @@ def _run(argv: list[str]) -> tuple[int, str, str]:
 @pytest.fixture
 def pieces(monkeypatch) -> list[bool]:
     """Tables of any size are cut; the list holds what each :func:`measure_in_pieces` call returned."""
+    import pyarrow  # noqa: F401 - loaded first: Arrow's allocator settings of a command stay out of this process
+
     monkeypatch.setattr(wide_pieces, "MIN_BYTES", 0)
     said: list[bool] = []
     real = wide_pieces.measure_in_pieces
@@ -445,3 +447,46 @@ def test_workers_are_not_forked_from_a_process_running_threads_of_its_own():
         stop.set()
         other.join()
     assert wide_pieces.forks_here() == (sys.platform.startswith("linux") and alone)
+
+
+_ALLOCATOR_PROBE = """
+import os, sys
+from spinecheck.alignment.batch import wide_pieces
+wide_pieces.MIN_BYTES = 0
+from spinecheck.cli import main
+code = main(["measure", sys.argv[1], "--format", "csv", "--jobs", "2"])
+import pyarrow  # loaded by the command: its allocator read the settings it was started with
+print(code, *(os.environ.get(name) for name in wide_pieces._ARROW_ALLOCATOR), file=sys.stderr)
+"""
+
+
+@pytest.mark.parametrize("user", [None, "250"])
+def test_arrow_keeps_its_freed_pages_in_the_processes_of_pieces(tmp_path, films, user):
+    """Set before Arrow is loaded (else mimalloc never reads them); a user's own setting stands."""
+    import subprocess
+    import sys
+
+    header, lat, ap = films
+    path = _write(tmp_path / "t.csv", header, [f"a.dcm,{lat},0.2,0.2,50,F", f"b.dcm,{ap},0.2,0.2,60,M"])
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MIMALLOC_")}
+    if user is not None:
+        env["MIMALLOC_PURGE_DELAY"] = user
+    done = subprocess.run(
+        [sys.executable, "-c", _ALLOCATOR_PROBE, str(path)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.stderr.split() == ["0", user or "-1", "0"], done.stderr
+    assert done.stdout.count("\n") == 3  # the header and both rows
+
+
+def test_arrow_loaded_already_is_left_as_it_is(monkeypatch):
+    """Its allocator has read its settings: changing the environment would only mislead a later reader."""
+    import pyarrow  # noqa: F401 - loaded, as in this test run
+
+    for name in wide_pieces._ARROW_ALLOCATOR:
+        monkeypatch.delenv(name, raising=False)
+    wide_pieces._arrow_keeps_its_pages()
+    assert not any(name in os.environ for name in wide_pieces._ARROW_ALLOCATOR)

@@ -12,7 +12,10 @@ is met. Tasks, and their floors:
    the sum of their peak RSS, sampled every 20 ms (pages they share are counted in each); the floor is
    one process. One more run of each, not timed, samples every 50 ms the processes' summed PSS (a page
    shared by several counted once): its peak against the floor's is judged too (<= 1.3x), the memory the
-   task holds at once. ``--measure-jobs-1`` also runs ``--jobs 1`` beside it, which must write the same bytes.
+   task holds at once. Also printed: the CPU seconds of each (a run's with its workers'; pandas reads
+   on two threads), and what two processes could do against one on the machine before and after the
+   pairs (``bench_batch.cpu_ceiling``): the pieces need both cores, which a shared machine does not give.
+   ``--measure-jobs-1`` also runs ``--jobs 1`` beside it, which must write the same bytes.
 2. ``spinecheck info --format json`` of a 7200 x 3000 16-bit JPEG 2000 film whose header has a
    window, beside ``pydicom.dcmread(f, stop_before_pixels=True)``. Target <= 1.5x.
 3. ``spinecheck batch --jobs 1`` of an archive of DX studies (headers real, pixel data a hole in
@@ -107,7 +110,8 @@ for request in sys.stdin:
         err.seek(0)
         said = err.read().decode(errors="replace")
     code = os.waitstatus_to_exitcode(status)
-    done = {"wall": wall, "rss_kb": usage.ru_maxrss, "code": code, "stderr": said}
+    cpu = usage.ru_utime + usage.ru_stime  # with the children it waited for (its workers)
+    done = {"wall": wall, "rss_kb": usage.ru_maxrss, "cpu": cpu, "code": code, "stderr": said}
     sums = {"processes": len(peaks), "rss_sum_kb": sum(peaks.values()), "pss_peak_kb": pss_peak}
     print(json.dumps({**done, **sums}), flush=True)
 """
@@ -155,6 +159,7 @@ class Run:
     processes: int = 1  # processes that ran (sampled with tree=True; else the one started)
     rss_sum_mb: float = 0.0  # the sum of their peak RSS (with tree=True; else rss_mb)
     pss_mb: float = 0.0  # the peak of their summed PSS (with pss=True, a run not timed; else 0)
+    cpu: float = 0.0  # CPU seconds (user + system) of the run and of the children it waited for
 
 
 @dataclass
@@ -205,6 +210,7 @@ def run(argv: Sequence[str], stdout: Path | None = None, *, tree: bool = False, 
         done["processes"],
         done["rss_sum_kb"] / 1024,
         done["pss_peak_kb"] / 1024,
+        done["cpu"],
     )
 
 
@@ -514,9 +520,19 @@ def measure(work: Path, rows: Sequence[int], repeat: int, one_job: bool = False)
             bench_measure.make_csv(src, n, "mixed")
         floor = [sys.executable, bench_measure.__file__, "--run-floor", str(src), str(floor_out)]
         ours = bench_measure._spinecheck(src)
+        before = bench_batch.cpu_ceiling()
         p = paired(lambda k, a=ours: run(a, ours_out, tree=True), lambda k, a=floor: run(a), repeat)
+        after = bench_batch.cpu_ceiling()
         bench_measure._check_floor(ours_out, floor_out)  # the floor computed what spinecheck did
         line(f"spinecheck measure, {n} rows", p, 1.5, memory=1.3)
+        # the pieces run on every core, pandas' read on two threads: what each kept busy, and what two
+        # processes could do on this machine then (below 2 when its cores are shared)
+        mine_cpu, base_cpu = p.median("ours", "cpu"), p.median("floor", "cpu")
+        print(
+            f"  {'':44} CPU (user + system): {mine_cpu:.1f} s against the floor's {base_cpu:.1f} s, "
+            f"{mine_cpu / p.median('ours', 'wall'):.2f} and {base_cpu / p.median('floor', 'wall'):.2f} cores "
+            f"busy; two processes did {before:.2f}x / {after:.2f}x the work of one (before / after)"
+        )
         print(
             f"  {'':44} {p.median('ours', 'processes'):.0f} processes (the floor: 1); their peak RSS summed: "
             f"{p.median('ours', 'rss_sum_mb'):.0f} MB, {p.ratio('rss_sum_mb'):.2f}x the floor's"

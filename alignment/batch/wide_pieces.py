@@ -103,8 +103,8 @@ def _arrow_keeps_its_pages() -> None:
 
     mimalloc reads its settings when Arrow's library is loaded, so this comes before
     the first ``import pyarrow`` of the command; a worker inherits them (forked, or
-    from the fork server started after this). 1 000 000 rows (issue 17, 2): minor faults
-    203 000-208 000 -> 82 000-84 000 and 0.6 s less system time (medians of 3 runs).
+    from the fork server started after this). 1 000 000 rows (issue 17, 2), 4 alternating
+    pairs: minor faults 207 000-311 000 -> 79 000-118 000, system time 1.9-2.7 s -> 1.5-2.1 s.
     The memory kept is at most Arrow's largest use at once, a sub-piece's tables
     (read 8 MB of text at a time) or a chunk of text; a table that falls back to
     being measured whole (:func:`measure_in_pieces` returns False) is read the

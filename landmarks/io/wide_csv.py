@@ -1009,7 +1009,9 @@ def _arrow_pass(
     """Read *pieces* with :func:`pyarrow.csv.read_csv`, numeric columns as float64 or as text.
 
     A piece at a time, so that Arrow's table of one piece is the only copy
-    besides the result; within a piece Arrow parses its blocks in parallel.
+    besides the result; within a piece Arrow parses its blocks in parallel,
+    unless not *threads* (a process that shares the cores with others: a
+    piece of a table measured in pieces).
     """
     import pyarrow as pa
     import pyarrow.csv as pa_csv

@@ -102,9 +102,13 @@ def _arrow_keeps_its_pages() -> None:
     """Set :data:`_ARROW_ALLOCATOR` in this process's environment, where Arrow is not loaded yet.
 
     mimalloc reads its settings when Arrow's library is loaded, so this comes before
-    the first ``import pyarrow`` of the command; a worker inherits them (forked, or
-    from the fork server started after this). 1 000 000 rows (issue 17, 2), 4 alternating
-    pairs: minor faults 207 000-311 000 -> 79 000-118 000, system time 1.9-2.7 s -> 1.5-2.1 s.
+    the first ``import pyarrow`` of the command, and its forked workers inherit them.
+    Only where the workers are forked from this process (:func:`forks_here`): a
+    program that runs the command in its own process (a notebook, a window) keeps
+    its allocator as it is, and so does the fork server's path (not Linux).
+
+    1 000 000 rows (issue 17, 2), 4 alternating pairs: minor faults 207 000-311 000
+    -> 79 000-118 000, system time 1.9-2.7 s -> 1.5-2.1 s.
     The memory kept is at most Arrow's largest use at once, a sub-piece's tables
     (read 8 MB of text at a time) or a chunk of text; a table that falls back to
     being measured whole (:func:`measure_in_pieces` returns False) is read the
@@ -168,8 +172,9 @@ def start_workers_server() -> None:
 
     Nothing to start where the workers are forked from this process (:func:`forks_here`).
     """
-    _arrow_keeps_its_pages()  # before the server starts, so that it has them too
     if forks_here():
+        # the command's own process (no thread of a program running it): its workers are forked from it
+        _arrow_keeps_its_pages()
         return
     from .workers import start_fork_server
 

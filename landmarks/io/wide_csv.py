@@ -984,7 +984,7 @@ class _NotFinite(Exception):
 
 
 def _parse_with_arrow(
-    pieces: list[memoryview], max_rows: int, plan: _Plan, block: int, *, threads: bool = True
+    pieces: list[memoryview], max_rows: int, plan: _Plan, block: int, *, threads: bool
 ) -> _Parsed | None:
     """Cut *pieces* (the lines after the header, in order) into rows and convert their columns.
 
@@ -1004,7 +1004,7 @@ def _parse_with_arrow(
 
 
 def _arrow_pass(
-    pieces: list[memoryview], max_rows: int, plan: _Plan, block: int, *, as_text: bool, threads: bool = True
+    pieces: list[memoryview], max_rows: int, plan: _Plan, block: int, *, as_text: bool, threads: bool
 ) -> _Parsed:
     """Read *pieces* with :func:`pyarrow.csv.read_csv`, numeric columns as float64 or as text.
 

@@ -1692,7 +1692,7 @@ def cmd_pacs_measure(args: argparse.Namespace) -> int:
 def cmd_batch(args: argparse.Namespace) -> int:
     import os
 
-    from .alignment.batch.workers import start_fork_server
+    from .alignment.batch.workers import forks_here, start_fork_server
 
     if args.pseudonym_key is not None and not args.pseudonymise:
         raise UsageError("--pseudonym-key FILE: is the key of --pseudonymise, which was not given")
@@ -1701,9 +1701,11 @@ def cmd_batch(args: argparse.Namespace) -> int:
             "--patient-identifiers and --pseudonymise: choose one; a table holding both the Patient ID and "
             "its pseudonym would undo the pseudonyms of every table made with the key"
         )
-    if args.scheduler is None and ((os.cpu_count() or 1) if args.jobs is None else args.jobs) > 1:
+    jobs = (os.cpu_count() or 1) if args.jobs is None else args.jobs
+    if args.scheduler is None and jobs > 1 and not forks_here():
         # the workers' fork server imports what they need on the other core while this process imports
-        # the engine and walks the archive (started with the pool, it kept the first worker waiting ~1 s)
+        # the engine and walks the archive (started with the pool, it kept the first worker waiting ~1 s);
+        # where the workers are forked from this process, they import it themselves (runner._Processes)
         start_fork_server(figures=bool(args.figures), dicom=bool(args.dicom))
     from .alignment.batch.personal import read_pseudonym_key
     from .alignment.batch.runner import BatchInterrupted, BatchOptions, run_batch

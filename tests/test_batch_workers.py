@@ -36,7 +36,7 @@ def test_the_package_still_gives_every_name_on_first_use():
 
 
 _SPY = """
-import sys
+import sys, threading
 from spinecheck import cli
 from spinecheck.alignment.batch import workers
 
@@ -47,17 +47,21 @@ def spy(**kw):
     return real(**kw)
 
 workers.start_fork_server = spy
+if sys.argv[4] == "thread":  # a program that runs the command beside a thread of its own
+    threading.Thread(target=threading.Event().wait, daemon=True).start()
 status = cli.main(["batch", sys.argv[1], "-o", sys.argv[2], "--jobs", sys.argv[3], "--quiet"])
 print("status", status)
 """
 
 
-@pytest.mark.parametrize(("jobs", "started"), [("2", True), ("1", False)])
-def test_batch_starts_the_fork_server_before_it_imports_the_engine(jobs, started, tmp_path):
+@pytest.mark.parametrize(
+    ("jobs", "thread", "started"), [("2", "thread", True), ("2", "alone", False), ("1", "thread", False)]
+)
+def test_batch_starts_the_fork_server_before_it_imports_the_engine(jobs, thread, started, tmp_path):
     root = tmp_path / "archive"
     root.mkdir()
     done = subprocess.run(
-        [sys.executable, "-c", _SPY, str(root), str(tmp_path / "t.csv"), jobs],
+        [sys.executable, "-c", _SPY, str(root), str(tmp_path / "t.csv"), jobs, thread],
         capture_output=True,
         text=True,
         check=True,
@@ -68,7 +72,44 @@ def test_batch_starts_the_fork_server_before_it_imports_the_engine(jobs, started
         # first by the command; the pool's own call (the runner imported it spied on) then finds it running
         assert lines[0] == "runner imported: False [('dicom', False), ('figures', False)]"
     else:
+        # one job, or a command alone in its process: its workers are forked from it, no server
         assert lines[:-1] == []
+
+
+_FORKED = """
+import os, sys, threading
+from multiprocessing import forkserver
+from spinecheck.alignment.batch import runner
+
+if sys.argv[1] == "thread":
+    threading.Thread(target=threading.Event().wait, daemon=True).start()
+engine = runner._Processes(2)
+try:
+    parent, imported = engine.result(engine.submit(
+        eval, "__import__('os').getppid(), [m in __import__('sys').modules for m in "
+        "('pydicom', 'spinecheck.landmarks.imaging.radiograph')]"))
+    marked = engine.result(engine.submit(eval, "__import__('sys').modules.get('requests', 0) is None"))
+finally:
+    engine.close()
+print(parent == os.getpid(), imported, marked, forkserver._forkserver._forkserver_pid is not None)
+print("pydicom" in sys.modules)
+"""
+
+
+@pytest.mark.skipif(
+    not sys.platform.startswith("linux"), reason="workers are forked from the command on Linux"
+)
+@pytest.mark.parametrize("thread", ["alone", "thread"])
+def test_workers_are_forked_from_a_process_alone_and_import_what_they_need(thread):
+    # alone (the command's own process): forked from it, no fork server, their imports made in them
+    # (pydicom ~0.2 s, while the command walks the archive), not in it; beside a thread of the
+    # caller's (a fork would copy the locks it holds): from the fork server, which imported them
+    done = subprocess.run(
+        [sys.executable, "-c", _FORKED, thread], capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stderr
+    forked = thread == "alone"
+    assert done.stdout.splitlines() == [f"{forked} [True, True] True {not forked}", "False"]
 
 
 def test_the_fork_server_preloads_what_the_options_need():

@@ -40,6 +40,7 @@ from __future__ import annotations
 import concurrent.futures as cf
 import dataclasses
 import functools
+import importlib
 import itertools
 import math
 import multiprocessing
@@ -47,6 +48,7 @@ import os
 import re
 import sys
 import time
+import warnings
 from collections import Counter, deque
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -79,7 +81,7 @@ from .table import (
     study_of,
     write_parquet,
 )
-from .workers import decoder_threads, start_fork_server, worker_modules
+from .workers import decoder_threads, forks_here, start_fork_server, worker_modules
 
 __all__ = [
     "BatchError",
@@ -606,30 +608,53 @@ class _InProcess:
 class _Processes:
     """``jobs=N``: a pool of worker processes, rebuilt if one dies.
 
-    On POSIX the workers are forked from a fork server (``forkserver``), which
-    imports the modules a worker needs once (:func:`worker_modules`) and is
-    started by the command before it imports this engine, else here
-    (:func:`~spinecheck.alignment.batch.workers.start_fork_server`), so that it
-    imports them while the parent imports its own and walks the archive;
-    each worker then starts in milliseconds, with nothing left to import, and
-    exits without tearing its interpreter down. The parent itself never forks
-    (safe whatever threads it has). Elsewhere (Windows) the workers are
-    spawned, and each imports the modules itself.
+    On Linux, where this process runs no thread besides its main one
+    (:func:`~spinecheck.alignment.batch.workers.forks_here`: the command's own
+    process), the workers are forked from it when the pool is made, before the
+    archive is walked: each starts with what this process has imported and
+    imports what it lacks (:func:`worker_modules`: pydicom, some 0.2 s) on its
+    own core, while this process walks the archive. Elsewhere on POSIX (a
+    notebook, a window or a test runner with threads of its own, or a pool made
+    again after a worker died) they are forked from a fork server, which
+    imports those modules once and is started by the command before it imports
+    this engine, else here
+    (:func:`~spinecheck.alignment.batch.workers.start_fork_server`); the parent
+    then never forks. A worker exits without tearing its interpreter down. On
+    Windows the workers are spawned, and each imports the modules itself.
     """
 
     def __init__(self, jobs: int, options: BatchOptions = _DEFAULT_OPTIONS) -> None:
         self.workers = jobs
         self.name = f"{jobs} worker processes"
-        methods = multiprocessing.get_all_start_methods()
-        self._context = multiprocessing.get_context("forkserver" if "forkserver" in methods else "spawn")
-        if self._context.get_start_method() == "forkserver":
-            # the command started it first thing; else it starts here, with the modules of *options*
-            start_fork_server(figures=options.figures is not None, dicom=options.dicom is not None)
+        self._options = options
         self._pool = self._new()
 
     def _new(self) -> cf.ProcessPoolExecutor:
+        options = self._options
+        if forks_here():
+            pool = cf.ProcessPoolExecutor(
+                self.workers,
+                mp_context=multiprocessing.get_context("fork"),
+                initializer=_start_forked_worker,
+                initargs=(self.workers, tuple(worker_modules(options))),
+            )
+            with warnings.catch_warnings():
+                # Python 3.12+ warns of a fork in any process with threads besides its own: here the
+                # libraries' idle ones (OpenBLAS's); no Python thread runs (forks_here)
+                warnings.filterwarnings(
+                    "ignore", r"This process \(pid=\d+\) is multi-threaded", DeprecationWarning
+                )
+                # with "fork", the first task starts every worker (before the pool's own threads): now,
+                # so that their imports run while this process walks the archive (issue 17, 4)
+                pool.submit(int)
+            return pool
+        methods = multiprocessing.get_all_start_methods()
+        context = multiprocessing.get_context("forkserver" if "forkserver" in methods else "spawn")
+        if context.get_start_method() == "forkserver":
+            # the command started it first thing; else it starts here, with the modules of *options*
+            start_fork_server(figures=options.figures is not None, dicom=options.dicom is not None)
         return cf.ProcessPoolExecutor(
-            self.workers, mp_context=self._context, initializer=_start_worker, initargs=(self.workers,)
+            self.workers, mp_context=context, initializer=_start_worker, initargs=(self.workers,)
         )
 
     def submit(self, fn: Callable, *args: Any) -> cf.Future:
@@ -667,6 +692,21 @@ def _start_worker(jobs: int) -> None:
     """
     os.environ.setdefault("OPJ_NUM_THREADS", str(decoder_threads(jobs)))
     _watch_parent()
+
+
+def _start_forked_worker(jobs: int, modules: Sequence[str]) -> None:
+    """In a worker forked from the batch's process: :func:`_start_worker`, then import *modules*.
+
+    What a fork server would have imported before forking it. As the fork server
+    does, a module that cannot be imported is passed over: the study that needs
+    it says so in its row.
+    """
+    _start_worker(jobs)
+    for name in modules:
+        try:
+            importlib.import_module(name)
+        except ImportError:
+            pass
 
 
 def _watch_parent() -> None:

@@ -45,6 +45,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
 from .collector import collector_paused
+from .workers import forks_here
 
 if TYPE_CHECKING:
     from multiprocessing.connection import Connection
@@ -147,24 +148,6 @@ def applies(path: str, *, jobs: int) -> bool:
     if not stat.S_ISREG(st.st_mode) or st.st_size < MIN_BYTES:
         return False
     return "forkserver" in multiprocessing.get_all_start_methods()
-
-
-def forks_here() -> bool:
-    """Tell whether the workers are forked from this process (Linux), not from the fork server.
-
-    Only while this process runs no Python thread besides its main one: a program that runs the
-    command in its own process (a notebook, a window, a test runner) may have threads holding locks
-    that a fork would copy held; its workers come from the fork server.
-    """
-    import multiprocessing
-    import sys
-    import threading
-
-    return (
-        sys.platform.startswith("linux")
-        and "fork" in multiprocessing.get_all_start_methods()
-        and threading.active_count() == 1
-    )
 
 
 def start_workers_server() -> None:

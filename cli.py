@@ -1705,7 +1705,7 @@ def cmd_batch(args: argparse.Namespace) -> int:
     if args.scheduler is None and jobs > 1 and not forks_here():
         # the workers' fork server imports what they need on the other core while this process imports
         # the engine and walks the archive (started with the pool, it kept the first worker waiting ~1 s);
-        # where the workers are forked from this process, they import it themselves (runner._Processes)
+        # where the workers are forked from this process, each imports what it needs itself (runner._Processes)
         start_fork_server(figures=bool(args.figures), dicom=bool(args.dicom))
     from .alignment.batch.personal import read_pseudonym_key
     from .alignment.batch.runner import BatchInterrupted, BatchOptions, run_batch

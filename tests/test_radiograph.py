@@ -16,10 +16,11 @@ import pytest
 from PIL import Image
 from pydicom.pixels.decoders.base import Decoder
 from pydicom.uid import JPEG2000Lossless, RLELossless
-from radiograph_factory import dx_dataset, dx_file, gradient, write
+from radiograph_factory import dx_dataset, dx_file, gradient, set_raw, write
 from spinecheck.landmarks.errors import MissingDecoderError, UnreadableImageError
 from spinecheck.landmarks.imaging.dicom_header import DETECTOR_WARNING
 from spinecheck.landmarks.imaging.display import VoiSource
+from spinecheck.landmarks.imaging.header import read_radiograph_header
 from spinecheck.landmarks.imaging.radiograph import (
     ImageFormat,
     Radiograph,
@@ -470,6 +471,74 @@ def test_video_transfer_syntax_is_refused(tmp_path: Path) -> None:
     path = write(ds, tmp_path / "video.dcm")
     with pytest.raises(UnreadableImageError, match="not a still-image syntax"):
         load_radiograph(path)
+
+
+def _rle_file(path: Path, pixels: np.ndarray, pixel_data_length: int | None) -> Path:
+    """An RLE Lossless film whose Pixel Data element declares *pixel_data_length* (None: the undefined length)."""
+    ds = dx_dataset(pixels)
+    ds.compress(RLELossless)
+    data = bytearray(write(ds, path).read_bytes())
+    at = data.rindex(b"\xe0\x7f\x10\x00OB\x00\x00\xff\xff\xff\xff")  # (7FE0,0010) OB, undefined length
+    length = len(data) - (at + 12) if pixel_data_length is None else pixel_data_length
+    if pixel_data_length is not None:
+        data[at + 8 : at + 12] = length.to_bytes(4, "little")
+    path.write_bytes(bytes(data))
+    return path
+
+
+def test_encapsulated_pixel_data_declaring_more_than_the_file_holds_are_truncated(tmp_path: Path) -> None:
+    # fuzzing (seed 34): a flipped bit turned the undefined length into 4 294 836 223 bytes, and the
+    # decoder's reader allocated all of it (MemoryError) before finding the file shorter
+    pixels = gradient(32, 24)
+    path = _rle_file(tmp_path / "long.dcm", pixels, 0xFFFDFFFF)
+    for read in (load_radiograph, read_radiograph_header):
+        with pytest.raises(UnreadableImageError) as exc:
+            read(path)
+        message = one_line_error(exc, path)
+        assert (
+            "the pixel data are truncated: the element declares 4294836223 bytes, the file holds" in message
+        )
+        assert "RLE Lossless" in message
+    # a defined length that the file holds (not what PS3.5 A.4 asks, but readable) still decodes
+    exact = tmp_path / "exact.dcm"
+    exact.write_bytes(_rle_file(tmp_path / "tmp.dcm", pixels, None).read_bytes())
+    data = bytearray(exact.read_bytes())
+    at = data.rindex(b"\xe0\x7f\x10\x00OB\x00\x00")
+    data[at + 8 : at + 12] = (len(data) - (at + 12)).to_bytes(4, "little")
+    exact.write_bytes(bytes(data))
+    np.testing.assert_array_equal(load_radiograph(exact).pixels, pixels)
+
+
+def _palette_film(path: Path, pixels: np.ndarray, *, with_table: bool) -> Path:
+    """An 8-bit PALETTE COLOR film; with its Palette Color Lookup Table (red rises, green falls, blue 0)."""
+    ds = dx_dataset(pixels, PhotometricInterpretation="PALETTE COLOR")
+    if with_table:
+        rising = (np.arange(256, dtype="<u2") * 256).tobytes()
+        for colour, table in (("Red", rising), ("Green", rising[::-1]), ("Blue", bytes(512))):
+            set_raw(ds, f"{colour}PaletteColorLookupTableDescriptor", [256, 0, 16])
+            set_raw(ds, f"{colour}PaletteColorLookupTableData", table)
+    return write(ds, path)
+
+
+def test_palette_colour_film_is_shown_as_grey_of_its_palette(tmp_path: Path) -> None:
+    pixels = gradient(16, 12, high=255, dtype=np.uint8)
+    r = load_radiograph(_palette_film(tmp_path / "palette.dcm", pixels, with_table=True))
+    red = pixels.astype(np.float64) * 256
+    green = np.frombuffer((np.arange(256, dtype="<u2") * 256).tobytes()[::-1], dtype="<u2")[pixels]
+    np.testing.assert_allclose(r.pixels, np.rint(0.299 * red + 0.587 * green), atol=1)
+    assert any("PALETTE COLOR image: palette applied" in w for w in r.warnings)
+
+
+def test_palette_colour_film_without_its_palette_is_refused_in_one_line(tmp_path: Path) -> None:
+    # fuzzing (seed 34): pydicom's ValueError came out as an internal error
+    path = _palette_film(
+        tmp_path / "no_palette.dcm", gradient(16, 12, high=255, dtype=np.uint8), with_table=False
+    )
+    with pytest.raises(UnreadableImageError) as exc:
+        load_radiograph(path)
+    message = one_line_error(exc, path)
+    assert "Photometric Interpretation is PALETTE COLOR, but its palette cannot be applied" in message
+    assert "Palette Color Lookup Table Module" in message
 
 
 def test_j2k_synthetic_roundtrip(tmp_path: Path) -> None:

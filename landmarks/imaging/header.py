@@ -973,6 +973,8 @@ def _dicom_plane(ds: Any, frames: int) -> ImagePlane:
 
 
 _ITEM, _SEQUENCE_END = 0xE000FFFE, 0xE0DDFFFE
+#: The Value Length of an element of undefined length (PS3.5 7.1.1).
+_UNDEFINED_LENGTH = 0xFFFFFFFF
 
 
 def _check_pixel_data(ds: Any, p: Path, where: str, ts: Any, size_px: tuple[int, int], frames: int) -> None:
@@ -1015,6 +1017,14 @@ def _check_pixel_data(ds: Any, p: Path, where: str, ts: Any, size_px: tuple[int,
                 f"size needs ({shape}): Rows, Columns or Bits Allocated disagree with the data"
             )
         return
+    declared = int(getattr(raw, "length", 0) or 0)
+    if in_file_at is not None and declared != _UNDEFINED_LENGTH and declared > size - in_file_at:
+        # encapsulated Pixel Data of a defined length (PS3.5 A.4 asks for an undefined one) that runs
+        # past the end of the file: a decoder would first read, and allocate, all it declares
+        raise UnreadableImageError(
+            f"{where}: the pixel data are truncated: the element declares {declared} bytes, the file holds "
+            f"{max(0, size - in_file_at)} after its start ({label})"
+        )
     problem = None
     try:
         if in_file_at is not None:

@@ -246,7 +246,7 @@ def _decoded(ds: Any, header: RadiographHeader, where: str, frame: int | None) -
     with collect_warnings(pixel_notes, "pydicom: "):
         pixels = decode_pixels(ds, where=where, frame=frame if header.frames > 1 else None)
         if pixels.ndim == 3 or photometric not in ("MONOCHROME1", "MONOCHROME2"):
-            pixels = _grey_of_colour(pixels, ds, photometric, pixel_notes)
+            pixels = _grey_of_colour(pixels, ds, photometric, pixel_notes, where)
             display = DisplayTransform(
                 VoiSource.AS_STORED if pixels.dtype == np.uint8 else VoiSource.PERCENTILES
             )
@@ -282,11 +282,20 @@ def _radiograph(
     )
 
 
-def _grey_of_colour(pixels: np.ndarray, ds: Any, photometric: str, notes: list[str]) -> np.ndarray:
+def _grey_of_colour(
+    pixels: np.ndarray, ds: Any, photometric: str, notes: list[str], where: str
+) -> np.ndarray:
     if photometric == "PALETTE COLOR":
         from pydicom.pixels import apply_color_lut
 
-        pixels = apply_color_lut(pixels, ds)
+        try:
+            pixels = apply_color_lut(pixels, ds)
+        except (ValueError, KeyError, IndexError, TypeError, AttributeError) as exc:
+            # no Palette Color Lookup Table, or one whose descriptor or data do not fit
+            raise UnreadableImageError(
+                f"{where}: Photometric Interpretation is PALETTE COLOR, but its palette cannot be applied "
+                f"({one_line(exc)}); expected the Palette Color Lookup Table Module (PS3.3 C.7.9)"
+            ) from None
         notes.append("PALETTE COLOR image: palette applied and converted to greyscale (ITU-R BT.601 luma)")
     elif pixels.ndim == 3:
         notes.append(f"{photometric} colour image converted to greyscale (ITU-R BT.601 luma)")

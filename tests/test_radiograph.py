@@ -8,6 +8,8 @@ data, no preamble, a decoder that is missing).
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -507,6 +509,41 @@ def test_encapsulated_pixel_data_declaring_more_than_the_file_holds_are_truncate
     data[at + 8 : at + 12] = (len(data) - (at + 12)).to_bytes(4, "little")
     exact.write_bytes(bytes(data))
     np.testing.assert_array_equal(load_radiograph(exact).pixels, pixels)
+
+
+_UNDER_A_MEMORY_LIMIT = """
+import resource, sys
+from spinecheck.landmarks.errors import UnreadableImageError
+from spinecheck.landmarks.imaging.radiograph import load_radiograph
+with open("/proc/self/status") as f:
+    mapped = next(int(line.split()[1]) for line in f if line.startswith("VmSize")) * 1024
+resource.setrlimit(resource.RLIMIT_AS, (mapped + (1 << 30), resource.RLIM_INFINITY))
+try:
+    load_radiograph(sys.argv[1])
+except UnreadableImageError as exc:
+    print(exc)
+"""
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="RLIMIT_AS and /proc: Linux")
+def test_an_element_in_a_sequence_declaring_gigabytes_is_refused_not_allocated(tmp_path: Path) -> None:
+    # fuzzing (seed 35): a flipped bit in a length inside a sequence item made pydicom allocate it all,
+    # a MemoryError where the address space is limited (no stop_when is asked inside sequences)
+    item = pydicom.Dataset()
+    item.CodeValue, item.LongCodeValue = "R-10206", "x" * 70
+    item.is_undefined_length_sequence_item = True
+    ds = dx_dataset(gradient(32, 24), ViewCodeSequence=[item])
+    ds["ViewCodeSequence"].is_undefined_length = True  # as films write them: read from the file, not a value
+    data = bytearray(write(ds, tmp_path / "tmp.dcm").read_bytes())
+    at = data.index(b"\x08\x00\x19\x01UC\x00\x00")  # (0008,0119) Long Code Value, a 4-byte length
+    data[at + 8 : at + 12] = (0xF0000000).to_bytes(4, "little")
+    path = tmp_path / "bomb.dcm"
+    path.write_bytes(bytes(data))
+    out = subprocess.run(
+        [sys.executable, "-c", _UNDER_A_MEMORY_LIMIT, str(path)], capture_output=True, text=True, timeout=120
+    )
+    assert out.returncode == 0, out.stderr[-500:]
+    assert "not a readable DICOM file (an element declares 4026531840 bytes, the file holds" in out.stdout
 
 
 def _palette_film(path: Path, pixels: np.ndarray, *, with_table: bool) -> Path:

@@ -384,7 +384,10 @@ def read_dataset(
                     ds = read_partial(fp, stop, defer_size=_DEFER_BYTES, force=not preamble)
                 rest = size - fp.tell()
         except MemoryError:
-            raise
+            beyond = _length_beyond_the_file(p, size, preamble)
+            if beyond is None:
+                raise  # memory ran out reading what the file holds
+            raise UnreadableImageError(f"{where}: not a readable DICOM file ({beyond})") from None
         except Exception as exc:  # noqa: BLE001 - whatever pydicom stumbles on, the file is unreadable
             # RecursionError (sequences nested beyond Python's stack) is one of them
             raise UnreadableImageError(
@@ -400,6 +403,50 @@ def read_dataset(
         if getattr(ds, "file_meta", None) is not None:  # a damaged meta group warns on first use too
             _drop_unreadable(ds.file_meta, notes, heard, silent)
     return ds, notes
+
+
+class _BeyondTheFile(Exception):
+    """A read asked for more bytes than the file holds after the place it reads from."""
+
+    def __init__(self, asked: int, left: int) -> None:
+        super().__init__(f"an element declares {asked} bytes, the file holds {max(0, left)} after it")
+
+
+class _Bounded:
+    """A file whose reads may not ask for more than it holds (:class:`_BeyondTheFile` instead)."""
+
+    def __init__(self, f: BinaryIO, size: int) -> None:
+        self._f, self._size = f, size
+
+    def read(self, n: int = -1) -> bytes:
+        if n is not None and n > 0 and n > self._size - self._f.tell():
+            raise _BeyondTheFile(n, self._size - self._f.tell())
+        return self._f.read(n)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._f, name)
+
+
+def _length_beyond_the_file(p: Path, size: int, preamble: bool) -> str | None:
+    """Why reading *p* ran out of memory, where an element's length runs past the end of the file; else None.
+
+    pydicom reads a value by asking for the bytes its length declares, all at once: a flipped bit
+    in the length of an element inside a sequence (where no ``stop_when`` is asked) made it allocate
+    gigabytes for a file of kilobytes. Read again (only after a MemoryError, so the fast path pays
+    nothing) through a file that refuses such a read.
+    """
+    with open(p, "rb") as f:
+        try:
+            _pydicom().read_partial(
+                _Bounded(f, size), AfterThePixelData(f, size), defer_size=_DEFER_BYTES, force=not preamble
+            )
+        except _BeyondTheFile as exc:
+            return str(exc)
+        except MemoryError:
+            raise
+        except Exception:  # noqa: BLE001 - another complaint: the MemoryError stands as it was
+            return None
+    return None
 
 
 @functools.cache

@@ -60,14 +60,15 @@ def tables(draw):
             col = np.empty(n, dtype=object)
             col[:] = draw(st.lists(cells, min_size=n, max_size=n))
             columns.append(col)
-    return [f"c{j}" for j in range(n_cols)], columns, draw(st.integers(1, 8))
+    groups = draw(st.none() | st.lists(st.integers(0, 2), min_size=n, max_size=n).map(np.array))
+    return [f"c{j}" for j in range(n_cols)], columns, draw(st.integers(1, 8)), groups
 
 
 @settings(max_examples=300, deadline=None)
 @given(tables())
 def test_the_column_writer_writes_what_the_row_writer_writes(table):
-    header, columns, chunk_rows = table
-    got = "".join(csv_column_chunks(header, columns, chunk_rows=chunk_rows))
+    header, columns, chunk_rows, groups = table
+    got = "".join(csv_column_chunks(header, columns, chunk_rows=chunk_rows, groups=groups))
     assert got == row_wise(header, columns)
 
 
@@ -77,9 +78,9 @@ def test_each_chunk_is_made_in_the_calling_thread_when_it_is_asked_for(monkeypat
     made = []
     real = csv_cells._chunk_text
 
-    def chunk_text(columns):
+    def chunk_text(columns, groups=None):
         made.append((threading.get_ident(), len(columns[0])))
-        return real(columns)
+        return real(columns, groups)
 
     monkeypatch.setattr(csv_cells, "_chunk_text", chunk_text)
     n = 21
@@ -139,6 +140,47 @@ def test_columns_of_few_values_are_written_as_the_row_writer_writes_them(seed):
     header = [f"c{j}" for j in range(len(columns))]
     for chunk_rows in (n, 700):
         assert "".join(csv_column_chunks(header, columns, chunk_rows=chunk_rows)) == row_wise(header, columns)
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_rows_joined_by_group_are_the_rows_of_the_table(seed):
+    # each group leaves other columns empty, as a table's lateral and AP studies do: a float column empty
+    # throughout a group, an object column of one text in a group (a constant there), carriage returns
+    rng = np.random.default_rng(seed)
+    n = 2000
+    groups = rng.integers(0, 3, n)
+    columns = []
+    for j in range(12):
+        owner = j % 3  # the group whose rows fill this column; the other groups' rows leave it empty
+        if j % 2:
+            values = np.where(rng.random(n) < 0.2, np.nan, rng.normal(0, 100, n))
+            columns.append(np.where(groups == owner, values, np.nan))
+        else:
+            pool = np.array(["ok", "=cmd", "a, b", "x\ry", None, "ap", "lateral"], dtype=object)
+            cells = pool[rng.integers(0, len(pool), n)]
+            columns.append(np.where(groups == owner, cells, np.array("ap" if owner else None, dtype=object)))
+    columns.append(np.array([f"study{k}.dcm" for k in range(n)], dtype=object))  # many texts
+    header = [f"c{j}" for j in range(len(columns))]
+    for chunk_rows in (n, 700):
+        got = "".join(csv_column_chunks(header, columns, chunk_rows=chunk_rows, groups=groups))
+        assert got == row_wise(header, columns)
+
+
+def test_the_measure_table_joins_its_lateral_and_ap_rows_apart(monkeypatch, wide_study):
+    # each view leaves the other's columns empty: a column empty throughout a view costs its rows nothing
+    seen = []
+    real = csv_cells._chunk_text
+
+    def chunk_text(columns, groups=None):
+        seen.append(groups)
+        return real(columns, groups)
+
+    monkeypatch.setattr(csv_cells, "_chunk_text", chunk_text)
+    text = format_csv(wide_study)
+    lateral = np.array([v == "lateral" for v in table_columns(wide_study)["view"].tolist()])
+    assert len(seen) == 1 and seen[0] is not None
+    np.testing.assert_array_equal(seen[0], lateral)
+    assert 0 < lateral.sum() < len(lateral) and text.count("\n") == len(lateral) + 1
 
 
 def float_texts(v: np.ndarray) -> list[str | None]:

@@ -456,7 +456,9 @@ def format_csv_chunks(studies: Study | Sequence[Study]) -> Iterator[str]:
     yield from csv_column_chunks(header, [])  # the header alone
     for study, t in zip(_as_list(studies), tables, strict=True):
         blank = np.full(len(study), None, dtype=object)
-        chunks = csv_column_chunks(header, [t.get(name, blank) for name in header])
+        # lateral and AP rows joined apart: each leaves the other view's columns empty
+        lateral = np.asarray(study.table.views == View.LATERAL, dtype=bool)
+        chunks = csv_column_chunks(header, [t.get(name, blank) for name in header], groups=lateral)
         next(chunks)  # the header, written once
         yield from chunks
 

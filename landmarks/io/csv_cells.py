@@ -221,6 +221,7 @@ def csv_column_chunks(
     columns: Sequence[np.ndarray],
     *,
     chunk_rows: int | None = None,
+    groups: np.ndarray | None = None,
 ) -> Iterator[str]:
     r"""The text of :func:`csv_text` for a table given by columns, a few thousand rows at a time.
 
@@ -235,6 +236,11 @@ def csv_column_chunks(
     chunk_rows : int, optional
         Rows per chunk of text (default: about :data:`CHUNK_ROWS`, the table cut
         into equal chunks, from 0.67 to 1.5 times as many rows each).
+    groups : ndarray, shape (N,), optional
+        Each row's group, to be joined apart from the other groups' rows: rows
+        that leave the same columns empty, such as a table's lateral and AP
+        studies. The text is the same with or without; a float column empty
+        throughout a group costs that group's rows nothing.
 
     Yields
     ------
@@ -286,7 +292,10 @@ def csv_column_chunks(
             # Arrow's allocator keeps the chunk's freed pages for the next chunk (some 25 MB at the peak
             # of a large table): giving them back after each chunk made the kernel fault in and zero them
             # again for the next, some 5 % of the CPU of a large measure (see wide_csv._read_piece)
-            yield _chunk_text([c[start : start + chunk_rows] for c in columns])
+            stop = start + chunk_rows
+            yield _chunk_text(
+                [c[start:stop] for c in columns], None if groups is None else groups[start:stop]
+            )
 
 
 class _Coded(NamedTuple):
@@ -310,21 +319,69 @@ def _coded(codes: np.ndarray, texts: list[str]) -> _Coded:
     return _Coded(codes, ((texts, np.arange(len(texts))),))
 
 
-def _chunk_text(columns: Sequence[np.ndarray]) -> str:
-    r"""The lines of the rows of *columns* (each shape (m,), m >= 1), each ended by ``\n``."""
+def _chunk_text(columns: Sequence[np.ndarray], groups: np.ndarray | None = None) -> str:
+    r"""The lines of the rows of *columns* (each shape (m,), m >= 1), each ended by ``\n``.
+
+    *groups*: each row's group, or None. The rows of each group are joined apart, their lines
+    then put back in the rows' order: a float column empty throughout a group is one empty text
+    there, joined with its neighbours, where across the groups it would be a column of cells.
+    """
+    import pyarrow as pa
     import pyarrow.compute as pc
 
     m = len(columns[0])
-    parts: list[pa.Array | _Coded] = []  # a column's cells, or its distinct texts
+    cells: list[np.ndarray | _Coded] = []  # a float column as it is; an object column's distinct texts
     whole = np.zeros(m, dtype=bool)  # rows with a carriage return: csv quotes them whole
     for col in columns:
         if col.dtype.kind == "f":
-            parts.append(_float_cells(col))
+            cells.append(col)
         else:
             coded, cr = _object_cells(col)
-            parts.append(coded)
+            cells.append(coded)
             if cr is not None:
                 whole |= cr
+    members = _members(groups) if groups is not None else []
+    if len(members) < 2:
+        lines = _lines(cells, columns, whole, None)
+        if type(lines) is str:
+            return lines
+    else:
+        parts = [_lines(cells, columns, whole, rows) for rows in members]  # arrays: rows is given
+        # where each row's line is among the groups' lines, one group's after another's
+        at = np.empty(m, dtype=np.int64)
+        at[np.concatenate(members)] = np.arange(m)
+        lines = pc.take(pa.concat_arrays(parts), numbers(at, pa.int64()))
+    offsets = np.frombuffer(lines.buffers()[1], dtype=np.int64, count=m + 1, offset=8 * lines.offset)
+    return str(memoryview(lines.buffers()[2])[offsets[0] : offsets[-1]], "utf-8")
+
+
+def _members(groups: np.ndarray) -> list[np.ndarray]:
+    """The rows of each group of *groups* (each row's group), in order; none where all rows are one group."""
+    _, inverse = np.unique(groups, return_inverse=True)
+    count = int(inverse.max()) + 1 if len(inverse) else 0
+    return [np.flatnonzero(inverse == k) for k in range(count)] if count > 1 else []
+
+
+def _lines(
+    cells: Sequence[np.ndarray | _Coded],
+    columns: Sequence[np.ndarray],
+    whole: np.ndarray,
+    rows: np.ndarray | None,
+) -> pa.Array | str:
+    r"""The lines of *rows* (all rows for None), each ended by ``\n``, as an Arrow array.
+
+    For all rows (*rows* None), where every row is one line, their text instead. *cells*: each
+    column's floats, or its object cells coded (:func:`_object_cells`); *columns* as given (the
+    rows in *whole* are written from them by :mod:`csv`).
+    """
+    import pyarrow.compute as pc
+
+    if rows is None:
+        m, taken = len(whole), cells
+    else:
+        m, whole = len(rows), whole[rows]
+        taken = [c[rows] if type(c) is not _Coded else _subset(c, rows) for c in cells]
+    parts: list[pa.Array | _Coded] = [_float_cells(c) if type(c) is not _Coded else c for c in taken]
     parts = _merged(parts, m)
     last = parts[-1]
     ended = type(last) is _Coded  # the line end rides on the last column's texts (one copy of the lines less)
@@ -332,7 +389,7 @@ def _chunk_text(columns: Sequence[np.ndarray]) -> str:
         texts, index = last.columns[-1]
         parts[-1] = _Coded(last.codes, (*last.columns[:-1], ([t + "\n" for t in texts], index)))
     if len(parts) == 1 and type(parts[0]) is _Coded and parts[0].size == 1:  # every row the same line
-        if not whole.any():
+        if rows is None and not whole.any():
             return _one_text(parts[0]) * m
         arrays: list[pa.Array | pa.Scalar] = [strings([_one_text(parts[0])] * m)]
     else:
@@ -341,15 +398,40 @@ def _chunk_text(columns: Sequence[np.ndarray]) -> str:
         *arrays, string_scalar(","), null_handling="replace", null_replacement=""
     )
     if whole.any():
-        rows = np.flatnonzero(whole).tolist()
-        quoted = [csv_text([[_raw_cell(col, k) for col in columns]]) for k in rows]
+        at = np.flatnonzero(whole)
+        quoted = [
+            csv_text([[_raw_cell(col, k) for col in columns]])
+            for k in (at if rows is None else rows[at]).tolist()
+        ]
         lines = pc.replace_with_mask(
             lines, bools(whole), strings(quoted if ended else [q.removesuffix("\n") for q in quoted])
         )
     if not ended:
         lines = pc.binary_join_element_wise(lines, string_scalar(""), string_scalar("\n"))
-    offsets = np.frombuffer(lines.buffers()[1], dtype=np.int64, count=m + 1, offset=8 * lines.offset)
-    return str(memoryview(lines.buffers()[2])[offsets[0] : offsets[-1]], "utf-8")
+    return lines
+
+
+def _subset(coded: _Coded, rows: np.ndarray) -> _Coded:
+    """The cells of a one-column *coded* in *rows*; a column of a few texts coded by those the rows use.
+
+    A column of one text in the rows is then a constant, which :func:`_merged` joins with its
+    neighbours at no cost per row; a column of many texts (the image names) keeps them all.
+    """
+    codes = coded.codes[rows]
+    texts, _ = coded.columns[0]
+    if len(texts) > _FEW_TEXTS:
+        return _Coded(codes, coded.columns)
+    used = np.bincount(codes, minlength=len(texts)) > 0
+    if used.all():
+        return _Coded(codes, coded.columns)
+    renumber = np.cumsum(used) - 1
+    return _coded(
+        renumber[codes].astype(np.int32), [t for t, u in zip(texts, used.tolist(), strict=True) if u]
+    )
+
+
+#: Texts of an object column that :func:`_subset` tells which a group uses (a verdict, a reason, a view).
+_FEW_TEXTS = 64
 
 
 def _one_text(coded: _Coded) -> str:

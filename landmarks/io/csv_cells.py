@@ -343,7 +343,7 @@ def _chunk_text(columns: Sequence[np.ndarray], groups: np.ndarray | None = None)
     members = _members(groups) if groups is not None else []
     if len(members) < 2:
         lines = _lines(cells, columns, whole, None)
-        if type(lines) is str:
+        if isinstance(lines, str):
             return lines
     else:
         parts = [_lines(cells, columns, whole, rows) for rows in members]  # arrays: rows is given
@@ -380,8 +380,8 @@ def _lines(
         m, taken = len(whole), cells
     else:
         m, whole = len(rows), whole[rows]
-        taken = [c[rows] if type(c) is not _Coded else _subset(c, rows) for c in cells]
-    parts: list[pa.Array | _Coded] = [_float_cells(c) if type(c) is not _Coded else c for c in taken]
+        taken = [_subset(c, rows) if isinstance(c, _Coded) else c[rows] for c in cells]
+    parts: list[pa.Array | _Coded] = [c if isinstance(c, _Coded) else _float_cells(c) for c in taken]
     parts = _merged(parts, m)
     last = parts[-1]
     ended = type(last) is _Coded  # the line end rides on the last column's texts (one copy of the lines less)

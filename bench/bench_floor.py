@@ -412,8 +412,9 @@ def batch(work: Path, n: int, repeat: int, same_as: str | None, large: int | Non
     )
     split = Split.fit(small, two_small, n, two)
     print(split.text(n, large or 10 * n))
+    plain_speedup = 1 / plain.ratio("wall")
     print(
-        f"  the floor's loop itself, forked into two processes after its imports: {1 / plain.ratio('wall'):.2f}x "
+        f"  the floor's loop itself, forked into two processes after its imports: {plain_speedup:.2f}x "
         f"faster than in one (medians {plain.median('ours', 'wall'):.3f} s and {plain.median('floor', 'wall'):.3f} s)"
     )
     judged = ceiling >= 1.9
@@ -423,7 +424,7 @@ def batch(work: Path, n: int, repeat: int, same_as: str | None, large: int | Non
             f"{speedup:.2f}x faster, ceiling {ceiling:.2f}x (target >= 1.8x when the ceiling is >= 1.9x"
             + ("" if judged else ": not judged, the cores are shared")
             + f"); Amdahl bound {split.bound(n):.2f}x with a serial part of {split.serial[0]:.2f} s; the floor's "
-            f"loop in two processes {1 / plain.ratio('wall'):.2f}x",
+            f"loop in two processes {plain_speedup:.2f}x",
             speedup >= 1.8 if judged else None,
         )
     )

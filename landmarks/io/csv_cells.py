@@ -357,9 +357,8 @@ def _chunk_text(columns: Sequence[np.ndarray], groups: np.ndarray | None = None)
 
 def _members(groups: np.ndarray) -> list[np.ndarray]:
     """The rows of each group of *groups* (each row's group), in order; none where all rows are one group."""
-    _, inverse = np.unique(groups, return_inverse=True)
-    count = int(inverse.max()) + 1 if len(inverse) else 0
-    return [np.flatnonzero(inverse == k) for k in range(count)] if count > 1 else []
+    values, inverse = np.unique(groups, return_inverse=True)
+    return [np.flatnonzero(inverse == k) for k in range(len(values))] if len(values) > 1 else []
 
 
 def _lines(
